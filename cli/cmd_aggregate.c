@@ -1,0 +1,12 @@
+/* fedtail aggregate: placeholder until its issue lands (see issues). */
+#include "ft_cli.h"
+
+#include <stdio.h>
+
+int ft_cmd_aggregate(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "fedtail aggregate: not built yet\n");
+    return 2;
+}

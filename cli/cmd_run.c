@@ -1,0 +1,12 @@
+/* fedtail run: placeholder until its issue lands (see issues). */
+#include "ft_cli.h"
+
+#include <stdio.h>
+
+int ft_cmd_run(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "fedtail run: not built yet\n");
+    return 2;
+}

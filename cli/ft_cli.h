@@ -1,0 +1,52 @@
+/* ft_cli: what every fedtail subcommand shares — the common options
+ * (EXP.ini, --set, --out, --quiet, --json, --help) and loading the experiment. */
+#ifndef FT_CLI_H
+#define FT_CLI_H
+
+#include <stddef.h>
+
+#include "ft_config.h"
+
+#define FT_CLI_MAX_EXTRA 64
+
+typedef struct {
+    ft_config_t *cfg;                   /* resolved experiment (owned) */
+    const char *exp_path;               /* EXP.ini given, or NULL for built-in defaults */
+    const char *out_dir;                /* --out DIR, or NULL */
+    int quiet;                          /* --quiet: no progress line */
+    int json;                           /* --json: machine-readable progress */
+    int help;                           /* --help was given */
+    int argc_extra;                     /* options the subcommand must interpret */
+    char *argv_extra[FT_CLI_MAX_EXTRA]; /* ... in order; values follow their flag */
+} ft_cli_t;
+
+/* Parses argv (after the subcommand name). Options the subcommand declares in
+ * with_value (NULL-terminated, e.g. {"--procs", NULL}) take the next argument;
+ * flags in plain_flags take none; both land in argv_extra. Loads EXP.ini (if any)
+ * then applies every --set in order. On error prints the message to stderr and
+ * returns a negative code. */
+int ft_cli_parse(int argc, char **argv, const char *const *with_value,
+                 const char *const *plain_flags, ft_cli_t *cli);
+void ft_cli_free(ft_cli_t *cli);
+
+/* Value of an extra option ("--procs"), or NULL if absent. */
+const char *ft_cli_option(const ft_cli_t *cli, const char *flag);
+/* Nonzero if the extra flag was given. */
+int ft_cli_flag(const ft_cli_t *cli, const char *flag);
+
+/* Prints "fedtail: <message>" for the last error to stderr and returns exit code 1. */
+int ft_cli_fail(int rc);
+
+/* Output directory: --out if given, else runs/<prefix>-<YYYYmmdd-HHMMSS>. Created.
+ * Writes the path into buf. */
+int ft_cli_out_dir(const ft_cli_t *cli, const char *prefix, char *buf, size_t len);
+
+/* Subcommands, each in cmd_<name>.c: argc/argv start after the subcommand name. */
+int ft_cmd_train(int argc, char **argv);
+int ft_cmd_run(int argc, char **argv);
+int ft_cmd_coordinator(int argc, char **argv);
+int ft_cmd_client(int argc, char **argv);
+int ft_cmd_aggregate(int argc, char **argv);
+int ft_cmd_keys(int argc, char **argv);
+
+#endif

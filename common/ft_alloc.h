@@ -1,0 +1,25 @@
+/* ft_alloc: the allocation hook every module allocates through.
+ *
+ * It counts allocations (tests assert that per-round hot paths allocate nothing)
+ * and can be told to fail the n-th allocation from now (tests drive error paths). */
+#ifndef FT_ALLOC_H
+#define FT_ALLOC_H
+
+#include <stddef.h>
+
+/* Like malloc/calloc/realloc/free; NULL on failure (or injected failure). */
+void *ft_malloc(size_t size);
+void *ft_calloc(size_t count, size_t size);
+void *ft_realloc(void *ptr, size_t size);
+void ft_free(void *ptr);
+/* 64-byte aligned allocation, freed with ft_free_aligned. */
+void *ft_malloc_aligned(size_t size);
+void ft_free_aligned(void *ptr);
+char *ft_strdup(const char *s);
+
+/* Number of successful allocations (malloc, calloc, realloc, aligned) so far. */
+unsigned long ft_alloc_count(void);
+/* Makes the n-th allocation from now fail (n = 1: the next one); 0 disables. */
+void ft_alloc_fail_after(unsigned long n);
+
+#endif

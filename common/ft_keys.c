@@ -1,0 +1,145 @@
+/* ft_keys: every experiment key fedtail understands, in one table.
+ *
+ * Sections: [federation] [data] [model] [train] [attack] [defense] [run] [security].
+ * Key names follow the paper's code (Wang et al. 2020, "Attack of the Tails") where
+ * it has one: eps, norm_bound, stddev, project_frequency, model_replacement, fl_mode,
+ * attacker_pool_size. docs/configuration.md is generated from this table
+ * (`fedtail keys --markdown`). Range checks that need several keys live with the
+ * module that uses them. */
+#include "ft_config.h"
+
+#include <stddef.h>
+
+const ft_key_spec_t ft_keys[] = {
+    /* [federation] */
+    {"federation.num_clients", FT_KEY_INT, "100", NULL, "clients in the population"},
+    {"federation.clients_per_round", FT_KEY_INT, "10", NULL, "clients sampled per round (K)"},
+    {"federation.rounds", FT_KEY_INT, "30", NULL, "federated rounds"},
+    {"federation.local_epochs", FT_KEY_INT, "2", NULL, "local epochs per honest client"},
+    {"federation.batch_size", FT_KEY_INT, "32", NULL, "local minibatch size"},
+    {"federation.lr", FT_KEY_FLOAT, "0.01", NULL, "local learning rate in round 1"},
+    {"federation.lr_decay", FT_KEY_FLOAT, "1.0", NULL, "lr in round t is lr * lr_decay^(t-1)"},
+    {"federation.momentum", FT_KEY_FLOAT, "0.9", NULL, "local SGD momentum"},
+    {"federation.weight_decay", FT_KEY_FLOAT, "0", NULL, "local SGD weight decay (L2)"},
+    {"federation.partition", FT_KEY_ENUM, "iid", "iid|dirichlet|shards",
+     "how the training set is split among clients"},
+    {"federation.alpha", FT_KEY_FLOAT, "0.5", NULL,
+     "Dirichlet concentration (partition=dirichlet)"},
+    {"federation.min_size", FT_KEY_INT, "10", NULL,
+     "Dirichlet: redraw until every client has at least this many samples"},
+    {"federation.shards_per_client", FT_KEY_INT, "2", NULL,
+     "classes per client (partition=shards)"},
+    {"federation.eval_every", FT_KEY_INT, "1", NULL, "evaluate the global model every n rounds"},
+    {"federation.init", FT_KEY_STRING, "random", NULL,
+     "initial global model: 'random' or a checkpoint written by fedtail train"},
+    {"federation.round_timeout", FT_KEY_FLOAT, "120", NULL,
+     "seconds after which a round closes with the updates it has"},
+    {"federation.min_clients", FT_KEY_INT, "1", NULL,
+     "fewest updates a round may close with; fewer means the round is retried"},
+    {"federation.max_round_retries", FT_KEY_INT, "3", NULL,
+     "retries of a round that closed with too few updates before the run fails"},
+    {"federation.heartbeat_s", FT_KEY_FLOAT, "2", NULL,
+     "client heartbeat period; a process silent for 5 periods is presumed dead"},
+
+    /* [data] */
+    {"data.dataset", FT_KEY_ENUM, "fashion-mnist", "fashion-mnist|mnist|emnist|cifar10|synthetic",
+     "dataset"},
+    {"data.path", FT_KEY_STRING, "", NULL,
+     "dataset directory (default for fashion-mnist: /usr/share/datasets/fashion-mnist)"},
+    {"data.mean", FT_KEY_STRING, "", NULL,
+     "per-channel normalisation mean, comma-separated (default per dataset)"},
+    {"data.std", FT_KEY_STRING, "", NULL,
+     "per-channel normalisation std, comma-separated (default per dataset)"},
+    {"data.train_limit", FT_KEY_INT, "0", NULL, "use only the first n training samples (0: all)"},
+    {"data.test_limit", FT_KEY_INT, "0", NULL, "use only the first n test samples (0: all)"},
+    {"data.synthetic_train", FT_KEY_INT, "2000", NULL, "synthetic dataset: training samples"},
+    {"data.synthetic_test", FT_KEY_INT, "500", NULL, "synthetic dataset: test samples"},
+    {"data.synthetic_shape", FT_KEY_STRING, "1,28,28", NULL, "synthetic dataset: C,H,W"},
+
+    /* [model] */
+    {"model.name", FT_KEY_ENUM, "lenet5", "lenet5|paper-lenet|vgg9|mlp", "model architecture"},
+    {"model.hidden", FT_KEY_STRING, "200,200", NULL, "mlp: hidden layer sizes, comma-separated"},
+
+    /* [train] centralised training (fedtail train) */
+    {"train.epochs", FT_KEY_INT, "2", NULL, "epochs"},
+    {"train.batch_size", FT_KEY_INT, "32", NULL, "minibatch size"},
+    {"train.lr", FT_KEY_FLOAT, "0.01", NULL, "learning rate"},
+    {"train.momentum", FT_KEY_FLOAT, "0.9", NULL, "SGD momentum"},
+    {"train.weight_decay", FT_KEY_FLOAT, "0", NULL, "SGD weight decay (L2)"},
+
+    /* [attack] */
+    {"attack.method", FT_KEY_STRING, "none", NULL,
+     "none|blackbox|pgd|pixel-trigger|label-flip|sign-flip|gaussian|alie|ipm"},
+    {"attack.attack_case", FT_KEY_ENUM, "edge-case", "edge-case|almost-edge-case|normal-case",
+     "the paper's edge-case vs non-edge baselines"},
+    {"attack.edge_source", FT_KEY_ENUM, "mined", "mined|file", "where edge-case points come from"},
+    {"attack.edge_file", FT_KEY_STRING, "", NULL, "edge_source=file: .npy image array"},
+    {"attack.edge_size", FT_KEY_INT, "100", NULL, "mined edge-case set: minimum cluster size"},
+    {"attack.edge_test_fraction", FT_KEY_FLOAT, "0.3", NULL,
+     "share of the edge-case set held out as the backdoor test set"},
+    {"attack.source_class", FT_KEY_INT, "0", NULL, "class the edge-case points are mined from"},
+    {"attack.target_class", FT_KEY_INT, "1", NULL, "label the attacker gives them"},
+    {"attack.clean_points", FT_KEY_INT, "100", NULL, "clean points mixed into D_adv"},
+    {"attack.honest_edge_holders", FT_KEY_INT, "10", NULL,
+     "almost-edge/normal-case: honest clients (lowest ids) holding true-label copies"},
+    {"attack.eps", FT_KEY_FLOAT, "2", NULL, "PGD: radius of the L2 ball around the global model"},
+    {"attack.project_frequency", FT_KEY_INT, "10", NULL, "PGD: project every n batches"},
+    {"attack.adv_lr", FT_KEY_FLOAT, "0", NULL, "attacker learning rate (0: federation.lr)"},
+    {"attack.adv_epochs", FT_KEY_INT, "0", NULL,
+     "attacker local epochs (0: federation.local_epochs)"},
+    {"attack.model_replacement", FT_KEY_BOOL, "false", NULL,
+     "scale the update (model replacement)"},
+    {"attack.scale", FT_KEY_FLOAT, "0", NULL,
+     "model replacement factor (0: total round samples / attacker samples)"},
+    {"attack.prox", FT_KEY_BOOL, "false", NULL, "the paper's prox variant of the attack"},
+    {"attack.prox_mu", FT_KEY_FLOAT, "1", NULL, "prox variant: weight of the proximal term"},
+    {"attack.fl_mode", FT_KEY_ENUM, "fixed-freq", "fixed-freq|fixed-pool|every-round",
+     "attack schedule"},
+    {"attack.attack_freq", FT_KEY_INT, "10", NULL, "fixed-freq: attack every n rounds"},
+    {"attack.attack_from", FT_KEY_INT, "1", NULL, "first round that may be attacked"},
+    {"attack.attack_until", FT_KEY_INT, "0", NULL, "last round that may be attacked (0: last)"},
+    {"attack.attacker_pool_size", FT_KEY_INT, "1", NULL, "fixed-pool: attacker ids among all"},
+    {"attack.trigger_size", FT_KEY_INT, "4", NULL, "pixel-trigger: square side in pixels"},
+    {"attack.noise_std", FT_KEY_FLOAT, "1", NULL, "gaussian: std of the noise update"},
+    {"attack.alie_z", FT_KEY_FLOAT, "0", NULL, "alie: z (0: from Baruch et al.'s formula)"},
+    {"attack.ipm_epsilon", FT_KEY_FLOAT, "0.5", NULL, "ipm: epsilon of Xie et al."},
+    {"attack.num_benign_estimates", FT_KEY_INT, "5", NULL,
+     "alie/ipm: benign updates the attacker simulates on its own data"},
+
+    /* [defense] */
+    {"defense.name", FT_KEY_STRING, "fedavg", NULL,
+     "fedavg|none|norm-clipping|weak-dp|krum|multi-krum|rfa|median|trimmed-mean|bulyan|"
+     "foolsgold|centered-clipping|fltrust"},
+    {"defense.norm_bound", FT_KEY_FLOAT, "2", NULL, "norm-clipping/weak-dp: L2 bound M"},
+    {"defense.stddev", FT_KEY_FLOAT, "0.025", NULL, "weak-dp: noise std"},
+    {"defense.f", FT_KEY_INT, "1", NULL, "krum/multi-krum/bulyan: assumed attackers per round"},
+    {"defense.m", FT_KEY_INT, "0", NULL, "multi-krum: updates kept (0: K - f)"},
+    {"defense.beta", FT_KEY_FLOAT, "0.1", NULL, "trimmed-mean: share trimmed each side"},
+    {"defense.maxiter", FT_KEY_INT, "500", NULL, "rfa: Weiszfeld iterations"},
+    {"defense.nu", FT_KEY_FLOAT, "1e-5", NULL, "rfa: smoothing"},
+    {"defense.ftol", FT_KEY_FLOAT, "1e-7", NULL, "rfa: relative objective tolerance"},
+    {"defense.tau", FT_KEY_FLOAT, "10", NULL, "centered-clipping: clipping radius"},
+    {"defense.cc_iters", FT_KEY_INT, "1", NULL, "centered-clipping: iterations"},
+    {"defense.root_size", FT_KEY_INT, "100", NULL, "fltrust: root dataset samples"},
+    {"defense.fg_confidence", FT_KEY_FLOAT, "1", NULL, "foolsgold: kappa of the logit"},
+
+    /* [run] */
+    {"run.seed", FT_KEY_INT, "1", NULL, "seed of every random stream"},
+    {"run.threads", FT_KEY_INT, "1", NULL, "BLAS threads per process"},
+    {"run.device", FT_KEY_STRING, "cpu", NULL, "cpu or cuda[:N]"},
+    {"run.checkpoint_every", FT_KEY_INT, "10", NULL, "write a resumable checkpoint every n rounds"},
+    {"run.save_updates", FT_KEY_BOOL, "false", NULL, "save each round's K x N updates as .npy"},
+    {"run.eval_batch", FT_KEY_INT, "500", NULL, "evaluation batch size"},
+    {"run.max_message_mb", FT_KEY_INT, "1024", NULL, "largest accepted network message"},
+
+    /* [security] */
+    {"security.curve", FT_KEY_BOOL, "false", NULL, "CURVE-encrypt and authenticate transport"},
+    {"security.server_secret_key", FT_KEY_STRING, "", NULL, "coordinator secret key file"},
+    {"security.server_public_key", FT_KEY_STRING, "", NULL, "coordinator public key file"},
+    {"security.client_secret_key", FT_KEY_STRING, "", NULL, "client secret key file"},
+    {"security.client_public_key", FT_KEY_STRING, "", NULL, "client public key file"},
+    {"security.authorized_clients", FT_KEY_STRING, "", NULL,
+     "directory of allowed client public keys"},
+
+    {NULL, FT_KEY_STRING, NULL, NULL, NULL},
+};

@@ -1,0 +1,51 @@
+/* ft_partition: splitting a training set among clients, deterministically from the
+ * seed, so every process derives the same partition without any data on the wire.
+ *
+ * Schemes (federation.partition):
+ *  - iid: a seeded shuffle dealt round-robin.
+ *  - dirichlet: as the paper's code does it — per class draw proportions
+ *    p ~ Dir(alpha) over clients; zero the share of clients that already hold
+ *    >= n/num_clients samples; renormalise; split the class by the cumulative
+ *    proportions; redraw everything until every client has >= min_size samples.
+ *  - shards: pathological non-IID — sort by label, cut into
+ *    num_clients*shards_per_client shards, give each client shards_per_client. */
+#ifndef FT_PARTITION_H
+#define FT_PARTITION_H
+
+#include <stdint.h>
+
+#include "ft_config.h"
+
+typedef enum { FT_PARTITION_IID, FT_PARTITION_DIRICHLET, FT_PARTITION_SHARDS } ft_partition_kind_t;
+
+typedef struct {
+    ft_partition_kind_t kind; /* scheme */
+    int num_clients;          /* clients to split among */
+    double alpha;             /* dirichlet concentration */
+    int min_size;             /* dirichlet: minimum samples per client */
+    int shards_per_client;    /* shards: shards per client */
+    uint64_t seed;            /* run.seed */
+} ft_partition_spec_t;
+
+typedef struct {
+    int num_clients;   /* clients */
+    uint32_t *offsets; /* num_clients+1: client i owns indices[offsets[i]..offsets[i+1]) */
+    uint32_t *indices; /* sample indices into the dataset, grouped by client */
+} ft_partition_t;
+
+/* Fills spec from the [federation] keys and run.seed. FT_ECONFIG on bad values. */
+int ft_partition_spec_from_config(const ft_config_t *cfg, ft_partition_spec_t *spec);
+
+/* Partitions the samples pool[0..pool_n) (indices into a dataset whose labels are
+ * labels[]) among spec->num_clients clients. Samples outside pool (e.g. edge-case
+ * points held out of honest data) are never assigned. FT_EINVAL if the pool cannot
+ * be split as asked (e.g. fewer samples than clients; dirichlet min_size unreachable
+ * after 1000 redraws), with a message saying why. */
+int ft_partition_make(const ft_partition_spec_t *spec, const uint8_t *labels, int num_classes,
+                      const uint32_t *pool, uint32_t pool_n, ft_partition_t **out);
+void ft_partition_destroy(ft_partition_t **p);
+
+/* Number of samples client i holds. */
+uint32_t ft_partition_size(const ft_partition_t *p, int client);
+
+#endif

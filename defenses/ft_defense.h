@@ -1,0 +1,86 @@
+/* ft_defense: aggregation rules as plug-ins.
+ *
+ * A defense is a const vtable found by name in one NULL-terminated registry table
+ * (ft_defense_registry.c). The coordinator creates it once per run for at most
+ * max_k updates of N parameters, asks its workspace size once, and then aggregates
+ * each round without allocating. A defense never learns who the attackers are; it
+ * reports per client what it decided (kept / dropped / reweighted, clip factor,
+ * score) and the coordinator joins that with the ground truth afterwards.
+ *
+ * Dimension letters: K updates this round (K <= max_k), N parameters.
+ * NaN/Inf inside an update is a legitimate attack payload: defenses must not crash
+ * on it, and robust rules must keep their output finite. */
+#ifndef FT_DEFENSE_H
+#define FT_DEFENSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ft_config.h"
+#include "ft_rng.h"
+
+typedef enum {
+    FT_DECISION_KEPT = 0,       /* used as submitted */
+    FT_DECISION_DROPPED = 1,    /* not used */
+    FT_DECISION_REWEIGHTED = 2, /* used with changed weight or clipped */
+} ft_decision_t;
+
+/* What the defense did with one client's update. */
+typedef struct {
+    ft_decision_t decision; /* kept / dropped / reweighted */
+    float clip_factor;      /* multiplier applied to the update (1 = none) */
+    float score;            /* rule-specific score (Krum score, trust, ...); 0 if none */
+    float weight;           /* final share of this update in the aggregate */
+} ft_defense_decision_t;
+
+/* Inputs of one aggregation. */
+typedef struct {
+    int round;                  /* 1-based round */
+    size_t K;                   /* updates this round */
+    size_t N;                   /* parameters */
+    float *updates;             /* K×N deltas, row i from client ids[i] (client-id order);
+                                   a rule may modify them in place (clipping) */
+    const float *counts;        /* K sample counts (FedAvg weights before normalising) */
+    const uint32_t *ids;        /* K client ids (for per-client history, e.g. FoolsGold) */
+    const float *global;        /* N current global model (before this round) */
+    const float *server_update; /* N trusted update (FLTrust root set), or NULL */
+    ft_rng_t *rng;              /* stream for randomised rules (weak DP noise) */
+} ft_defense_input_t;
+
+typedef struct ft_defense {
+    const char *name; /* registry name, e.g. "krum" */
+    const char *cite; /* paper and equation implemented */
+    /* Checks the [defense] keys this rule uses against K = clients_per_round when the
+     * experiment is loaded: FT_ECONFIG via ft_config_error naming the key. */
+    int (*check_config)(const ft_config_t *cfg, size_t max_k);
+    /* Creates the per-run state (parameters from cfg, history for max_k/num_clients).
+     * *state may be set to NULL if the rule needs none. FT_ENOMEM. */
+    int (*create)(const ft_config_t *cfg, size_t max_k, size_t N, size_t num_clients, void **state);
+    void (*destroy)(void **state);
+    /* Bytes of scratch aggregate() needs for up to max_k updates of N. */
+    size_t (*workspace_size)(size_t max_k, size_t N);
+    /* Writes the aggregated delta into out (N) and one decision per update into
+     * decisions (K). Must not allocate. updates may be modified in place (clipping).
+     * Returns FT_OK, or a negative code if no aggregate can be formed (the round
+     * then keeps the old model). */
+    int (*aggregate)(void *state, const ft_defense_input_t *in, float *out /* N */,
+                     ft_defense_decision_t *decisions /* K */, void *workspace);
+    /* Serialises / restores cross-round state for checkpoints (may be NULL when the
+     * rule is stateless). save returns bytes written into buf (or needed, if buf is
+     * NULL); load returns FT_OK or FT_EFORMAT. */
+    size_t (*state_save)(const void *state, uint8_t *buf, size_t cap);
+    int (*state_load)(void *state, const uint8_t *buf, size_t len);
+    /* Whether the coordinator must supply server_update (FLTrust). */
+    int needs_server_update;
+} ft_defense_t;
+
+/* The registry, NULL-terminated. */
+extern const ft_defense_t *const ft_defense_registry[];
+
+/* Finds a defense by name; NULL if unknown. */
+const ft_defense_t *ft_defense_find(const char *name);
+
+/* Validates defense.name and the chosen rule's keys; FT_ECONFIG naming the key. */
+int ft_defense_check_config(const ft_config_t *cfg);
+
+#endif

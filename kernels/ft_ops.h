@@ -1,0 +1,118 @@
+/* ft_ops: the tensor operations a model needs, as one interface with several back
+ * ends (the ggml way): a plain CPU reference, a fast CPU path (BLAS GEMM + im2col,
+ * the default), and CUDA where built. Models hold an ops table and call through it;
+ * nothing above kernels/ knows which back end runs.
+ *
+ * Dimension letters: B batch, C/Ci/Co channels, H/W height/width, In/Out features,
+ * n element count. Layouts are row-major, activations NCHW. All pointers given to
+ * an ops table live in that back end's memory (host for CPU, device for CUDA);
+ * alloc/upload/download move data across. Backward functions overwrite (never
+ * accumulate into) their gradient outputs. */
+#ifndef FT_OPS_H
+#define FT_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    int B, Ci, H, W; /* input */
+    int Co, kh, kw;  /* filters */
+    int stride, pad; /* same in both directions */
+    int Ho, Wo;      /* output, from ft_conv2d_shape() */
+} ft_conv2d_shape_t;
+
+/* Fills Ho/Wo from the other fields. */
+void ft_conv2d_shape(ft_conv2d_shape_t *s);
+
+typedef struct ft_ops {
+    const char *name; /* "reference", "cpu", "cuda" */
+
+    /* memory */
+    void *(*alloc)(size_t bytes); /* zeroed; NULL on OOM */
+    void (*free)(void *ptr);      /* accepts NULL */
+    void (*upload)(void *dst, const void *src_host, size_t bytes);
+    void (*download)(void *dst_host, const void *src, size_t bytes);
+    void (*copy)(void *dst, const void *src, size_t bytes);
+    void (*zero)(void *dst, size_t bytes);
+
+    /* Scratch floats conv2d needs for shape s (im2col buffers etc.). */
+    size_t (*conv2d_workspace)(const ft_conv2d_shape_t *s);
+    /* y B×Co×Ho×Wo = conv(x B×Ci×H×W, w Co×Ci×kh×kw) + b Co */
+    void (*conv2d_forward)(const ft_conv2d_shape_t *s, const float *x, const float *w,
+                           const float *b, float *y, float *ws);
+    /* dx (may be NULL: first layer), dw, db from dy B×Co×Ho×Wo */
+    void (*conv2d_backward)(const ft_conv2d_shape_t *s, const float *x, const float *w,
+                            const float *dy, float *dx, float *dw, float *db, float *ws);
+
+    /* y B×Out = x B×In · w^T (w Out×In) + b Out */
+    void (*linear_forward)(int B, int In, int Out, const float *x, const float *w, const float *b,
+                           float *y);
+    /* dx B×In (may be NULL), dw Out×In, db Out */
+    void (*linear_backward)(int B, int In, int Out, const float *x, const float *w, const float *dy,
+                            float *dx, float *dw, float *db);
+
+    /* k×k window, stride; y B×C×Ho×Wo with Ho = (H-k)/stride+1; argmax B×C×Ho×Wo
+     * holds the input offset (within one channel plane) of each maximum. */
+    void (*maxpool2d_forward)(int B, int C, int H, int W, int k, int stride, const float *x,
+                              float *y, int32_t *argmax);
+    void (*maxpool2d_backward)(int B, int C, int H, int W, int k, int stride, const float *dy,
+                               const int32_t *argmax, float *dx);
+
+    /* global average pool: x B×C×H×W -> y B×C */
+    void (*avgpool_global_forward)(int B, int C, int H, int W, const float *x, float *y);
+    void (*avgpool_global_backward)(int B, int C, int H, int W, const float *dy, float *dx);
+
+    /* y = max(x, 0) (in place allowed); dx = dy where y > 0 */
+    void (*relu_forward)(size_t n, const float *x, float *y);
+    void (*relu_backward)(size_t n, const float *y, const float *dy, float *dx);
+
+    /* Inverted dropout with drop probability p: mask[i] = keep ? 1/(1-p) : 0 where
+     * keep is decided by Philox stream (seed, counter) at element i, so every back
+     * end draws the same mask. y = x * mask. */
+    void (*dropout_forward)(size_t n, float p, uint64_t seed, uint64_t counter, const float *x,
+                            float *y, float *mask);
+    void (*dropout_backward)(size_t n, const float *dy, const float *mask, float *dx);
+
+    /* Mean softmax cross-entropy over B rows of C logits; labels B. Writes probs
+     * B×C and returns the mean loss (host value). */
+    float (*softmax_xent_forward)(int B, int C, const float *logits, const int32_t *labels,
+                                  float *probs);
+    /* dlogits = (probs - onehot(labels)) / B */
+    void (*softmax_xent_backward)(int B, int C, const float *probs, const int32_t *labels,
+                                  float *dlogits);
+
+    /* PyTorch SGD: g = grad + wd*p; buf = momentum*buf + g; p -= lr*buf (buf starts 0;
+     * momentum 0 means plain SGD and buf is not touched). */
+    void (*sgd_step)(size_t n, float *params, const float *grads, float *momentum_buf, float lr,
+                     float momentum, float weight_decay);
+
+    /* Flat-vector reductions and updates, double-accumulated. */
+    double (*dot)(size_t n, const float *a, const float *b);
+    double (*norm2)(size_t n, const float *a);                         /* Euclidean norm */
+    void (*axpy)(size_t n, float alpha, const float *x, float *y);     /* y += alpha*x */
+    void (*scale)(size_t n, float alpha, float *x);                    /* x *= alpha */
+    void (*sub)(size_t n, const float *a, const float *b, float *out); /* out = a - b */
+} ft_ops_t;
+
+/* The plain, obviously-correct reference: loops only. */
+extern const ft_ops_t ft_ops_reference;
+/* The fast CPU path (BLAS sgemm, im2col): the default on a CPU. */
+extern const ft_ops_t ft_ops_cpu;
+
+/* Finds a back end by name ("reference", "cpu", "cuda"); NULL if not built or no
+ * device is present. */
+const ft_ops_t *ft_ops_find(const char *name);
+
+/* Sets the number of BLAS threads for this process (run.threads). */
+void ft_ops_set_threads(int threads);
+
+/* Single-precision GEMM on host memory through the fast BLAS path:
+ * C M×N = alpha * op(A) op(B) + beta * C, row-major. Used by defenses (Gram matrices). */
+void ft_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+              const float *B, int ldb, float beta, float *C, int ldc);
+
+/* Philox-based keep decision shared by every dropout back end: nonzero to keep
+ * element i of the mask drawn with (seed, counter). */
+int ft_dropout_keep(uint64_t seed, uint64_t counter, size_t i, float p);
+
+#endif

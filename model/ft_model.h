@@ -1,0 +1,111 @@
+/* ft_model: a sequential network over one flat parameter buffer.
+ *
+ * All parameters live in one contiguous float buffer of length N (the llm.c way);
+ * each layer's weight and bias are views (offset, shape) into it, described by a
+ * layout with a stable hash. Gradients, momentum and federated updates are flat
+ * length-N vectors in the same layout. The model runs on an ops back end (kernels/
+ * ft_ops.h): params/grads/activations live in that back end's memory. */
+#ifndef FT_MODEL_H
+#define FT_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ft_dataset.h"
+#include "ft_ops.h"
+#include "ft_rng.h"
+
+typedef enum {
+    FT_LAYER_CONV2D,  /* out = channels, kernel, stride, pad */
+    FT_LAYER_MAXPOOL, /* kernel, stride */
+    FT_LAYER_AVGPOOL_GLOBAL,
+    FT_LAYER_RELU,
+    FT_LAYER_LINEAR, /* out = features */
+    FT_LAYER_FLATTEN,
+    FT_LAYER_DROPOUT, /* p */
+} ft_layer_kind_t;
+
+typedef struct {
+    ft_layer_kind_t kind; /* what the layer does */
+    int out;              /* conv: output channels; linear: output features */
+    int kernel;           /* conv/maxpool window side */
+    int stride;           /* conv/maxpool stride */
+    int pad;              /* conv zero padding */
+    float p;              /* dropout drop probability */
+} ft_layer_spec_t;
+
+/* One named parameter tensor inside the flat buffer. */
+typedef struct {
+    char name[32]; /* "conv1.weight" (PyTorch-style names) */
+    size_t offset; /* first element in the flat buffer */
+    size_t count;  /* elements */
+    int ndim;      /* 1..4 */
+    int shape[4];  /* PyTorch shape order */
+    int fan_in;    /* for initialisation */
+} ft_param_view_t;
+
+typedef struct {
+    int num_views;          /* parameter tensors */
+    ft_param_view_t *views; /* in order of the flat buffer */
+    size_t num_params;      /* N */
+    uint8_t hash[32];       /* SHA-256 of the canonical layout text */
+} ft_layout_t;
+
+typedef struct ft_model ft_model_t;
+
+/* Builds a named built-in model ("lenet5", "paper-lenet", "vgg9", "mlp"; hidden is
+ * mlp's comma-separated hidden sizes, ignored otherwise) for C×H×W inputs and
+ * num_classes outputs, with activation buffers for up to max_batch samples, on ops.
+ * Parameters start at zero: call ft_model_init or load a checkpoint. FT_ECONFIG for
+ * an unknown name or a shape the net cannot take; FT_ENOMEM. */
+int ft_model_new(const char *name, const char *hidden, int c, int h, int w, int num_classes,
+                 int max_batch, const ft_ops_t *ops, ft_model_t **out);
+/* Same from an explicit layer list. */
+int ft_model_new_from_spec(const ft_layer_spec_t *layers, int num_layers, int c, int h, int w,
+                           int num_classes, int max_batch, const ft_ops_t *ops, ft_model_t **out);
+void ft_model_destroy(ft_model_t **m_p);
+
+const ft_layout_t *ft_model_layout(const ft_model_t *m);
+size_t ft_model_num_params(const ft_model_t *m);
+const ft_ops_t *ft_model_ops(const ft_model_t *m);
+/* The flat parameter and gradient buffers (back-end memory), length N. */
+float *ft_model_params(ft_model_t *m);
+float *ft_model_grads(ft_model_t *m);
+/* Copies parameters to/from host memory (works for every back end). */
+void ft_model_get_params(const ft_model_t *m, float *host /* N */);
+void ft_model_set_params(ft_model_t *m, const float *host /* N */);
+
+/* PyTorch default init: weights kaiming-uniform(a = sqrt(5)), i.e.
+ * U(-1/sqrt(fan_in), 1/sqrt(fan_in)), biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
+ * drawn from rng in buffer order. */
+void ft_model_init(ft_model_t *m, ft_rng_t *rng);
+
+/* Dropout active (1) or identity (0). New models are in training mode. */
+void ft_model_set_training(ft_model_t *m, int training);
+/* Sets the Philox stream dropout masks are drawn from; the counter advances with
+ * every forward pass. */
+void ft_model_set_dropout_stream(ft_model_t *m, uint64_t seed, uint64_t counter);
+
+/* Forward pass of B <= max_batch samples x (B×C×H×W, back-end memory); returns the
+ * logits B×num_classes (back-end memory, valid until the next call). */
+const float *ft_model_forward(ft_model_t *m, const float *x, int B);
+/* Forward + softmax cross-entropy + backward: overwrites the gradient buffer and
+ * returns the mean loss. labels: B (back-end memory). */
+float ft_model_forward_backward(ft_model_t *m, const float *x, const int32_t *labels, int B);
+
+/* Evaluation result over a dataset. */
+typedef struct {
+    double loss;                 /* mean cross-entropy */
+    double accuracy;             /* share correct */
+    uint32_t count;              /* samples evaluated */
+    uint32_t class_count[256];   /* samples per true class */
+    uint32_t class_correct[256]; /* correct per true class */
+    uint32_t predicted_as[256];  /* samples predicted as each class */
+} ft_eval_t;
+
+/* Evaluates the model (dropout off, restored afterwards) on samples idx[0..n) of ds
+ * (idx NULL: all samples) in batches of at most max_batch. FT_ENOMEM. */
+int ft_model_evaluate(ft_model_t *m, const ft_dataset_t *ds, const uint32_t *idx, uint32_t n,
+                      ft_eval_t *out);
+
+#endif

@@ -1,0 +1,57 @@
+/* ft_train: minibatch training loops shared by centralised training (fedtail train),
+ * honest clients and attackers.
+ *
+ * An epoch visits samples idx[0..n) of a dataset in an order shuffled by the given
+ * stream, in batches of batch_size (the last one smaller), one SGD step per batch.
+ * Hooks let attacks act between steps without the loop knowing about attacks. */
+#ifndef FT_TRAIN_H
+#define FT_TRAIN_H
+
+#include "ft_model.h"
+#include "ft_rng.h"
+#include "ft_sgd.h"
+
+typedef struct {
+    /* After each SGD step; batch is the 0-based batch index within the epoch.
+     * params is the model's flat buffer (back-end memory). May be NULL. */
+    void (*after_step)(void *user, int epoch, int batch, ft_model_t *m);
+    /* After each epoch. May be NULL. */
+    void (*after_epoch)(void *user, int epoch, ft_model_t *m);
+    /* Adds to the gradient before the step (e.g. a proximal term). May be NULL. */
+    void (*before_step)(void *user, ft_model_t *m);
+    void *user; /* passed to every hook */
+} ft_train_hooks_t;
+
+typedef struct {
+    int epochs;         /* passes over the data */
+    int batch_size;     /* samples per step */
+    float lr;           /* learning rate */
+    float momentum;     /* SGD momentum */
+    float weight_decay; /* SGD weight decay */
+} ft_train_opts_t;
+
+typedef struct {
+    double mean_loss; /* mean of per-batch losses over the last epoch */
+    uint64_t samples; /* samples processed in total */
+    double seconds;   /* wall time */
+} ft_train_result_t;
+
+/* Called after each epoch by ft_train_run for progress output. May be NULL. */
+typedef void (*ft_train_progress_fn)(void *user, int epoch, double epoch_loss, double seconds);
+
+typedef struct ft_trainer ft_trainer_t;
+
+/* A trainer owns the batch staging buffers and the optimizer for m. NULL on OOM. */
+ft_trainer_t *ft_trainer_new(ft_model_t *m, int max_batch);
+void ft_trainer_destroy(ft_trainer_t **t_p);
+ft_sgd_t *ft_trainer_sgd(ft_trainer_t *t);
+
+/* Runs opts->epochs epochs over samples idx[0..n) of ds. Minibatch order comes from
+ * shuffle_rng (one permutation per epoch). The optimizer is reset first when
+ * fresh_optimizer is nonzero. hooks may be NULL. Returns FT_OK or FT_ENOMEM. */
+int ft_train_run(ft_trainer_t *t, const ft_dataset_t *ds, const uint32_t *idx, uint32_t n,
+                 const ft_train_opts_t *opts, ft_rng_t *shuffle_rng, int fresh_optimizer,
+                 const ft_train_hooks_t *hooks, ft_train_progress_fn progress, void *progress_user,
+                 ft_train_result_t *result);
+
+#endif
