@@ -278,8 +278,46 @@ static void annotate_lines(ft_config_t *cfg, const char *text, const char *origi
     }
 }
 
+/* Finds the first line that is neither blank, a comment, a [section] header nor a
+ * key = value pair (inih keeps going past such lines; we stop at the first). */
+static int check_syntax(const char *text, const char *origin)
+{
+    int lineno = 0, in_section = 0;
+    for (const char *p = text; *p;) {
+        lineno++;
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        const char *s = p, *end = p + len;
+        while (s < end && isspace((unsigned char)*s))
+            s++;
+        while (end > s && isspace((unsigned char)end[-1]))
+            end--;
+        if (s < end && *s != ';' && *s != '#') {
+            if (*s == '[') {
+                if (end[-1] != ']' || end - s < 3)
+                    return ft_error_set(FT_ECONFIG, "%s:%d: malformed section header", origin,
+                                        lineno);
+                in_section = 1;
+            } else if (!memchr(s, '=', (size_t)(end - s)) && !memchr(s, ':', (size_t)(end - s))) {
+                return ft_error_set(FT_ECONFIG,
+                                    "%s:%d: malformed line (expected key = value or [section])",
+                                    origin, lineno);
+            } else if (!in_section) {
+                return ft_error_set(FT_ECONFIG, "%s:%d: key outside any [section]", origin, lineno);
+            }
+        }
+        if (!eol)
+            break;
+        p = eol + 1;
+    }
+    return FT_OK;
+}
+
 int ft_config_load_string(ft_config_t *cfg, const char *text, const char *origin)
 {
+    int rc = check_syntax(text, origin);
+    if (rc != FT_OK)
+        return rc;
     load_state_t st = {.cfg = cfg, .origin = origin, .rc = FT_OK};
     int line = ini_parse_string(text, config_line_handler, &st);
     annotate_lines(cfg, text, origin);
