@@ -1,0 +1,92 @@
+/* ft_ops: what every back end shares: the conv output shape, the back-end
+ * registry (ft_ops_find), the BLAS thread count, the row-major sgemm wrapper, the
+ * Philox dropout decision, and host-memory helpers for the CPU back ends. */
+#include "ft_ops.h"
+
+#include <assert.h>
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ft_alloc.h"
+#include "ft_ops_host.h"
+#include "ft_rng.h"
+
+void ft_conv2d_shape(ft_conv2d_shape_t *s)
+{
+    assert(s->stride > 0 && s->pad >= 0 && s->kh > 0 && s->kw > 0);
+    s->Ho = (s->H + 2 * s->pad - s->kh) / s->stride + 1;
+    s->Wo = (s->W + 2 * s->pad - s->kw) / s->stride + 1;
+}
+
+#ifndef FT_HAVE_CUDA_OPS
+/* Default where kernels/cuda/ is not built: no CUDA back end. Weak so that a build
+ * linking the CUDA objects by other means still gets the real one. */
+__attribute__((weak)) const ft_ops_t *ft_ops_cuda(void)
+{
+    return NULL;
+}
+#endif
+
+const ft_ops_t *ft_ops_find(const char *name)
+{
+    if (!name)
+        return NULL;
+    if (strcmp(name, "reference") == 0)
+        return &ft_ops_reference;
+    if (strcmp(name, "cpu") == 0)
+        return &ft_ops_cpu;
+    if (strcmp(name, "cuda") == 0)
+        return ft_ops_cuda();
+    return NULL;
+}
+
+void ft_ops_set_threads(int threads)
+{
+    assert(threads > 0);
+    openblas_set_num_threads(threads);
+}
+
+void ft_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+              const float *B, int ldb, float beta, float *C, int ldc)
+{
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+int ft_dropout_keep(uint64_t seed, uint64_t counter, size_t i, float p)
+{
+    const uint64_t block = (uint64_t)(i / 4);
+    const uint32_t ctr[4] = {(uint32_t)counter, (uint32_t)(counter >> 32), (uint32_t)block,
+                             (uint32_t)(block >> 32)};
+    const uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
+    uint32_t out[4];
+    ft_philox4x32(ctr, key, out);
+    /* keep iff word >= p * 2^32, compared exactly in double */
+    return (double)out[i % 4] >= (double)p * 4294967296.0;
+}
+
+void *ft_host_alloc(size_t bytes)
+{
+    void *p = ft_malloc_aligned(bytes);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
+}
+
+void ft_host_free(void *ptr)
+{
+    ft_free_aligned(ptr);
+}
+
+void ft_host_copy(void *dst, const void *src, size_t bytes)
+{
+    if (bytes)
+        memcpy(dst, src, bytes);
+}
+
+void ft_host_zero(void *dst, size_t bytes)
+{
+    if (bytes)
+        memset(dst, 0, bytes);
+}
