@@ -18,6 +18,7 @@ static const command_t commands[] = {
     {"client", ft_cmd_client, "run a client process that connects to a coordinator"},
     {"aggregate", ft_cmd_aggregate, "apply a defense offline to saved update vectors"},
     {"keys", ft_cmd_keys, "list every experiment key with its default and meaning"},
+    {"version", ft_cmd_version, "print the version and the compute back ends in use"},
     {NULL, NULL, NULL},
 };
 
