@@ -60,7 +60,11 @@ typedef struct ft_model ft_model_t;
  * an unknown name or a shape the net cannot take; FT_ENOMEM. */
 int ft_model_new(const char *name, const char *hidden, int c, int h, int w, int num_classes,
                  int max_batch, const ft_ops_t *ops, ft_model_t **out);
-/* Same from an explicit layer list. */
+/* Same from an explicit layer list. Parameter views are named PyTorch-style in
+ * state_dict order: the k-th conv layer "convk.weight"/"convk.bias", the k-th linear
+ * "fck.weight"/"fck.bias". The last linear layer has num_classes outputs (its spec
+ * out may be 0). The layout hash is the SHA-256 of the canonical text
+ * "fedtail-layout 1\n" + one "name d0xd1.. offset\n" line per view + "N n\n". */
 int ft_model_new_from_spec(const ft_layer_spec_t *layers, int num_layers, int c, int h, int w,
                            int num_classes, int max_batch, const ft_ops_t *ops, ft_model_t **out);
 void ft_model_destroy(ft_model_t **m_p);
@@ -71,6 +75,11 @@ const ft_ops_t *ft_model_ops(const ft_model_t *m);
 /* The flat parameter and gradient buffers (back-end memory), length N. */
 float *ft_model_params(ft_model_t *m);
 float *ft_model_grads(ft_model_t *m);
+/* Largest batch a pass may use, and the number of output classes. */
+int ft_model_max_batch(const ft_model_t *m);
+/* The C×H×W shape of one input sample. */
+void ft_model_input_shape(const ft_model_t *m, int *c, int *h, int *w);
+int ft_model_num_classes(const ft_model_t *m);
 /* Copies parameters to/from host memory (works for every back end). */
 void ft_model_get_params(const ft_model_t *m, float *host /* N */);
 void ft_model_set_params(ft_model_t *m, const float *host /* N */);
@@ -82,9 +91,13 @@ void ft_model_init(ft_model_t *m, ft_rng_t *rng);
 
 /* Dropout active (1) or identity (0). New models are in training mode. */
 void ft_model_set_training(ft_model_t *m, int training);
+int ft_model_training(const ft_model_t *m);
 /* Sets the Philox stream dropout masks are drawn from; the counter advances with
- * every forward pass. */
+ * every forward pass (by one per active dropout layer, so each layer of each pass
+ * draws an independent mask). */
 void ft_model_set_dropout_stream(ft_model_t *m, uint64_t seed, uint64_t counter);
+/* The next dropout counter (for checkpoints that resume a stream). */
+uint64_t ft_model_dropout_counter(const ft_model_t *m);
 
 /* Forward pass of B <= max_batch samples x (B×C×H×W, back-end memory); returns the
  * logits B×num_classes (back-end memory, valid until the next call). */

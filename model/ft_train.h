@@ -45,10 +45,19 @@ typedef struct ft_trainer ft_trainer_t;
 ft_trainer_t *ft_trainer_new(ft_model_t *m, int max_batch);
 void ft_trainer_destroy(ft_trainer_t **t_p);
 ft_sgd_t *ft_trainer_sgd(ft_trainer_t *t);
+/* Loss of the last batch, and the mean batch loss of the current epoch so far
+ * (for progress output from an after_step hook). */
+float ft_trainer_last_loss(const ft_trainer_t *t);
+double ft_trainer_epoch_loss(const ft_trainer_t *t);
 
-/* Runs opts->epochs epochs over samples idx[0..n) of ds. Minibatch order comes from
- * shuffle_rng (one permutation per epoch). The optimizer is reset first when
- * fresh_optimizer is nonzero. hooks may be NULL. Returns FT_OK or FT_ENOMEM. */
+/* Runs opts->epochs epochs over samples idx[0..n) of ds (idx NULL: all samples).
+ * Minibatch order comes from shuffle_rng (one fresh permutation of idx per epoch,
+ * as PyTorch's RandomSampler draws one per epoch). The optimizer takes
+ * opts->momentum/weight_decay and is reset first when fresh_optimizer is nonzero.
+ * Batches are gathered into a host buffer (ft_dataset_gather) and uploaded to the
+ * model's back end. hooks may be NULL. Returns FT_OK, FT_ENOMEM, or FT_EINVAL for
+ * a batch size above the trainer's max_batch or a sample shape the model does not
+ * take (message says which). */
 int ft_train_run(ft_trainer_t *t, const ft_dataset_t *ds, const uint32_t *idx, uint32_t n,
                  const ft_train_opts_t *opts, ft_rng_t *shuffle_rng, int fresh_optimizer,
                  const ft_train_hooks_t *hooks, ft_train_progress_fn progress, void *progress_user,

@@ -1,0 +1,740 @@
+/* ft_model: a sequential network over one flat parameter buffer.
+ *
+ * A model is a list of layer specs resolved against an input shape into layers
+ * with output shapes, parameter views and activation buffers sized for max_batch.
+ * All parameters sit in one back-end buffer (ops->alloc) and the gradients in a
+ * second one with the same layout, so optimizers, aggregation and checkpoints see
+ * flat length-N vectors only. Activation memory is allocated once at creation:
+ * forward and backward passes allocate nothing.
+ *
+ * Memory plan: every conv/linear/maxpool/avgpool/dropout layer writes its own output
+ * buffer (backward needs the inputs); ReLU works in place on its input (its
+ * backward needs only its output, and the layer before it needs only its own
+ * input); flatten is a view. Backward ping-pongs between two gradient buffers as
+ * large as the largest activation. */
+#include "ft_model.h"
+
+#include "ft_alloc.h"
+#include "ft_error.h"
+#include "ft_sha256.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One resolved layer. */
+typedef struct {
+    ft_layer_spec_t spec;    /* what it does */
+    int in_c, in_h, in_w;    /* input shape of one sample */
+    int out_c, out_h, out_w; /* output shape of one sample */
+    size_t in_size;          /* floats per sample in */
+    size_t out_size;         /* floats per sample out */
+    int weight_view;         /* index of the weight view, or -1 */
+    int bias_view;           /* index of the bias view, or -1 */
+    float *out;              /* output activations (may alias the input buffer) */
+    int32_t *argmax;         /* maxpool: argmax indices (max_batch × out_size) */
+    float *mask;             /* dropout: mask (max_batch × out_size) */
+} ft_layer_t;
+
+struct ft_model {
+    const ft_ops_t *ops;      /* back end everything below lives on */
+    int num_layers;           /* layers */
+    ft_layer_t *layers;       /* num_layers resolved layers */
+    ft_layout_t layout;       /* parameter views and hash */
+    int c, h, w;              /* input sample shape */
+    int num_classes;          /* output features */
+    int max_batch;            /* largest B a pass may use */
+    float *params;            /* N parameters (back end) */
+    float *grads;             /* N gradients (back end) */
+    float *probs;             /* max_batch × num_classes softmax output (back end) */
+    float *dbuf[2];           /* gradient ping-pong buffers (back end) */
+    size_t dbuf_len;          /* floats in each dbuf */
+    float *ws;                /* conv workspace (back end) */
+    size_t ws_len;            /* floats in ws */
+    const float *input;       /* x of the last forward (caller memory) */
+    int training;             /* dropout active */
+    uint64_t dropout_seed;    /* Philox key of the dropout stream */
+    uint64_t dropout_counter; /* next Philox counter; advances per dropout layer call */
+};
+
+/* --- built-in architectures ------------------------------------------------ */
+
+#define CONV(o, k, p)                                                                              \
+    {                                                                                              \
+        FT_LAYER_CONV2D, (o), (k), 1, (p), 0.0f                                                    \
+    }
+#define POOL2                                                                                      \
+    {                                                                                              \
+        FT_LAYER_MAXPOOL, 0, 2, 2, 0, 0.0f                                                         \
+    }
+#define RELU                                                                                       \
+    {                                                                                              \
+        FT_LAYER_RELU, 0, 0, 0, 0, 0.0f                                                            \
+    }
+#define LIN(o)                                                                                     \
+    {                                                                                              \
+        FT_LAYER_LINEAR, (o), 0, 0, 0, 0.0f                                                        \
+    }
+#define FLAT                                                                                       \
+    {                                                                                              \
+        FT_LAYER_FLATTEN, 0, 0, 0, 0, 0.0f                                                         \
+    }
+#define DROP(p)                                                                                    \
+    {                                                                                              \
+        FT_LAYER_DROPOUT, 0, 0, 0, 0, (p)                                                          \
+    }
+
+/* LeNet-5 as in the paper's code for (Fashion-)MNIST: 431,080 parameters. The last
+ * linear layer's width is num_classes (out 0 below). */
+static const ft_layer_spec_t lenet5_spec[] = {
+    CONV(20, 5, 0), RELU, POOL2, CONV(50, 5, 0), RELU, POOL2, FLAT, LIN(500), RELU, LIN(0),
+};
+
+/* The paper code's MNIST "Net" (the PyTorch MNIST example): 1,199,882 parameters. */
+static const ft_layer_spec_t paper_lenet_spec[] = {
+    CONV(32, 3, 0), RELU,     CONV(64, 3, 0), RELU,       POOL2,  DROP(0.25f),
+    FLAT,           LIN(128), RELU,           DROP(0.5f), LIN(0),
+};
+
+/* VGG-9 without batch norm (the paper's CIFAR-10 model): 9,225,610 parameters. */
+static const ft_layer_spec_t vgg9_spec[] = {
+    CONV(64, 3, 1),
+    RELU,
+    POOL2,
+    CONV(128, 3, 1),
+    RELU,
+    POOL2,
+    CONV(256, 3, 1),
+    RELU,
+    CONV(256, 3, 1),
+    RELU,
+    POOL2,
+    CONV(512, 3, 1),
+    RELU,
+    CONV(512, 3, 1),
+    RELU,
+    POOL2,
+    CONV(512, 3, 1),
+    RELU,
+    CONV(512, 3, 1),
+    RELU,
+    POOL2,
+    FLAT,
+    LIN(0),
+};
+
+#define FT_MLP_MAX_HIDDEN 16
+
+/* Parses "200,200" into sizes; returns the count or FT_ECONFIG. */
+static int parse_hidden(const char *hidden, int *sizes, int max)
+{
+    int n = 0;
+    const char *s = hidden ? hidden : "";
+    while (*s) {
+        while (*s == ' ')
+            s++;
+        if (!*s)
+            break;
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v <= 0 || v > (1 << 24))
+            return ft_error_set(FT_ECONFIG, "model.hidden: bad size in '%s'", hidden);
+        if (n == max)
+            return ft_error_set(FT_ECONFIG, "model.hidden: more than %d layers", max);
+        sizes[n++] = (int)v;
+        s = end;
+        while (*s == ' ')
+            s++;
+        if (*s == ',')
+            s++;
+        else if (*s)
+            return ft_error_set(FT_ECONFIG, "model.hidden: bad list '%s'", hidden);
+    }
+    return n;
+}
+
+int ft_model_new(const char *name, const char *hidden, int c, int h, int w, int num_classes,
+                 int max_batch, const ft_ops_t *ops, ft_model_t **out)
+{
+    *out = NULL;
+    if (strcmp(name, "lenet5") == 0)
+        return ft_model_new_from_spec(lenet5_spec, (int)(sizeof lenet5_spec / sizeof *lenet5_spec),
+                                      c, h, w, num_classes, max_batch, ops, out);
+    if (strcmp(name, "paper-lenet") == 0)
+        return ft_model_new_from_spec(paper_lenet_spec,
+                                      (int)(sizeof paper_lenet_spec / sizeof *paper_lenet_spec), c,
+                                      h, w, num_classes, max_batch, ops, out);
+    if (strcmp(name, "vgg9") == 0)
+        return ft_model_new_from_spec(vgg9_spec, (int)(sizeof vgg9_spec / sizeof *vgg9_spec), c, h,
+                                      w, num_classes, max_batch, ops, out);
+    if (strcmp(name, "mlp") == 0) {
+        int sizes[FT_MLP_MAX_HIDDEN];
+        int nh = parse_hidden(hidden, sizes, FT_MLP_MAX_HIDDEN);
+        if (nh < 0)
+            return nh;
+        ft_layer_spec_t spec[2 + 2 * FT_MLP_MAX_HIDDEN];
+        int n = 0;
+        spec[n++] = (ft_layer_spec_t)FLAT;
+        for (int i = 0; i < nh; i++) {
+            spec[n++] = (ft_layer_spec_t)LIN(sizes[i]);
+            spec[n++] = (ft_layer_spec_t)RELU;
+        }
+        spec[n++] = (ft_layer_spec_t)LIN(0);
+        return ft_model_new_from_spec(spec, n, c, h, w, num_classes, max_batch, ops, out);
+    }
+    return ft_error_set(FT_ECONFIG, "unknown model '%s' (known: lenet5, paper-lenet, vgg9, mlp)",
+                        name);
+}
+
+/* --- construction ---------------------------------------------------------- */
+
+static void add_view(ft_layout_t *lay, const char *name, int ndim, const int *shape, int fan_in)
+{
+    ft_param_view_t *v = &lay->views[lay->num_views++];
+    memset(v, 0, sizeof *v);
+    snprintf(v->name, sizeof v->name, "%s", name);
+    v->ndim = ndim;
+    v->count = 1;
+    for (int i = 0; i < ndim; i++) {
+        v->shape[i] = shape[i];
+        v->count *= (size_t)shape[i];
+    }
+    v->offset = lay->num_params;
+    v->fan_in = fan_in;
+    lay->num_params += v->count;
+}
+
+/* The canonical layout text hashed into layout.hash: a version line, then one line
+ * per view "name dim0xdim1... offset", then N. Independent of back end and host. */
+static int layout_hash(ft_layout_t *lay)
+{
+    size_t cap = 64 + (size_t)lay->num_views * 96;
+    char *text = ft_malloc(cap);
+    if (!text)
+        return ft_error_set(FT_ENOMEM, "out of memory hashing the model layout");
+    size_t len = (size_t)snprintf(text, cap, "fedtail-layout 1\n");
+    for (int i = 0; i < lay->num_views; i++) {
+        const ft_param_view_t *v = &lay->views[i];
+        len += (size_t)snprintf(text + len, cap - len, "%s ", v->name);
+        for (int d = 0; d < v->ndim; d++)
+            len += (size_t)snprintf(text + len, cap - len, d ? "x%d" : "%d", v->shape[d]);
+        len += (size_t)snprintf(text + len, cap - len, " %zu\n", v->offset);
+    }
+    len += (size_t)snprintf(text + len, cap - len, "N %zu\n", lay->num_params);
+    assert(len < cap);
+    ft_sha256(text, len, lay->hash);
+    ft_free(text);
+    return FT_OK;
+}
+
+/* Resolves shapes and views; fills m->layers (buffers not yet allocated). */
+static int resolve(ft_model_t *m, const ft_layer_spec_t *specs)
+{
+    int c = m->c, h = m->h, w = m->w;
+    int nconv = 0, nlin = 0;
+    ft_layout_t *lay = &m->layout;
+    for (int i = 0; i < m->num_layers; i++) {
+        ft_layer_t *L = &m->layers[i];
+        L->spec = specs[i];
+        L->in_c = c, L->in_h = h, L->in_w = w;
+        L->weight_view = L->bias_view = -1;
+        const ft_layer_spec_t *s = &L->spec;
+        int is_last_linear = 1;
+        for (int j = i + 1; j < m->num_layers; j++)
+            if (specs[j].kind == FT_LAYER_LINEAR)
+                is_last_linear = 0;
+        char name[32];
+        switch (s->kind) {
+        case FT_LAYER_CONV2D: {
+            if (s->out <= 0 || s->kernel <= 0 || s->stride <= 0 || s->pad < 0)
+                return ft_error_set(FT_ECONFIG, "layer %d: bad conv2d parameters", i);
+            int ho = (h + 2 * s->pad - s->kernel) / s->stride + 1;
+            int wo = (w + 2 * s->pad - s->kernel) / s->stride + 1;
+            if (h + 2 * s->pad < s->kernel || w + 2 * s->pad < s->kernel)
+                return ft_error_set(FT_ECONFIG,
+                                    "layer %d: conv %dx%d does not fit a %dx%dx%d input", i,
+                                    s->kernel, s->kernel, c, h, w);
+            nconv++;
+            int fan_in = c * s->kernel * s->kernel;
+            int wshape[4] = {s->out, c, s->kernel, s->kernel};
+            snprintf(name, sizeof name, "conv%d.weight", nconv);
+            L->weight_view = lay->num_views;
+            add_view(lay, name, 4, wshape, fan_in);
+            snprintf(name, sizeof name, "conv%d.bias", nconv);
+            L->bias_view = lay->num_views;
+            add_view(lay, name, 1, &s->out, fan_in);
+            c = s->out, h = ho, w = wo;
+            break;
+        }
+        case FT_LAYER_MAXPOOL:
+            if (s->kernel <= 0 || s->stride <= 0)
+                return ft_error_set(FT_ECONFIG, "layer %d: bad maxpool parameters", i);
+            if (h < s->kernel || w < s->kernel)
+                return ft_error_set(FT_ECONFIG,
+                                    "layer %d: maxpool %d does not fit a %dx%dx%d input", i,
+                                    s->kernel, c, h, w);
+            h = (h - s->kernel) / s->stride + 1;
+            w = (w - s->kernel) / s->stride + 1;
+            break;
+        case FT_LAYER_AVGPOOL_GLOBAL: h = w = 1; break;
+        case FT_LAYER_RELU:
+        case FT_LAYER_DROPOUT:
+            if (s->kind == FT_LAYER_DROPOUT && !(s->p >= 0.0f && s->p < 1.0f))
+                return ft_error_set(FT_ECONFIG, "layer %d: dropout p must lie in [0, 1)", i);
+            break;
+        case FT_LAYER_FLATTEN: c = c * h * w, h = w = 1; break;
+        case FT_LAYER_LINEAR: {
+            if (h != 1 || w != 1)
+                return ft_error_set(FT_ECONFIG, "layer %d: linear needs a flatten before it", i);
+            int outf = s->out;
+            if (is_last_linear && (outf == 0 || outf == m->num_classes))
+                outf = m->num_classes; /* the classifier's width is the class count */
+            else if (outf <= 0)
+                return ft_error_set(FT_ECONFIG, "layer %d: linear needs out > 0", i);
+            L->spec.out = outf;
+            nlin++;
+            int wshape[2] = {outf, c};
+            snprintf(name, sizeof name, "fc%d.weight", nlin);
+            L->weight_view = lay->num_views;
+            add_view(lay, name, 2, wshape, c);
+            snprintf(name, sizeof name, "fc%d.bias", nlin);
+            L->bias_view = lay->num_views;
+            add_view(lay, name, 1, &outf, c);
+            c = outf;
+            break;
+        }
+        default: return ft_error_set(FT_ECONFIG, "layer %d: unknown kind %d", i, (int)s->kind);
+        }
+        L->out_c = c, L->out_h = h, L->out_w = w;
+        L->in_size = (size_t)L->in_c * L->in_h * L->in_w;
+        L->out_size = (size_t)c * h * w;
+    }
+    if (m->num_layers == 0 || m->layers[m->num_layers - 1].spec.kind != FT_LAYER_LINEAR ||
+        c != m->num_classes || h != 1 || w != 1)
+        return ft_error_set(FT_ECONFIG, "model must end in a linear layer with %d outputs",
+                            m->num_classes);
+    return layout_hash(lay);
+}
+
+static ft_conv2d_shape_t conv_shape(const ft_layer_t *L, int B)
+{
+    ft_conv2d_shape_t s = {0};
+    s.B = B, s.Ci = L->in_c, s.H = L->in_h, s.W = L->in_w;
+    s.Co = L->spec.out, s.kh = s.kw = L->spec.kernel;
+    s.stride = L->spec.stride, s.pad = L->spec.pad;
+    ft_conv2d_shape(&s);
+    return s;
+}
+
+int ft_model_new_from_spec(const ft_layer_spec_t *layers, int num_layers, int c, int h, int w,
+                           int num_classes, int max_batch, const ft_ops_t *ops, ft_model_t **out)
+{
+    assert(out && ops && (layers || num_layers == 0));
+    *out = NULL;
+    if (c <= 0 || h <= 0 || w <= 0 || num_classes <= 1 || max_batch <= 0)
+        return ft_error_set(FT_ECONFIG, "model: bad input shape %dx%dx%d, %d classes, batch %d", c,
+                            h, w, num_classes, max_batch);
+    int rc = FT_ENOMEM;
+    ft_model_t *m = ft_calloc(1, sizeof *m);
+    if (!m)
+        return ft_error_set(FT_ENOMEM, "out of memory creating a model");
+    m->ops = ops;
+    m->num_layers = num_layers;
+    m->c = c, m->h = h, m->w = w;
+    m->num_classes = num_classes;
+    m->max_batch = max_batch;
+    m->training = 1;
+    m->layers = ft_calloc((size_t)(num_layers > 0 ? num_layers : 1), sizeof *m->layers);
+    m->layout.views = ft_calloc((size_t)(2 * num_layers + 1), sizeof *m->layout.views);
+    if (!m->layers || !m->layout.views) {
+        rc = ft_error_set(FT_ENOMEM, "out of memory creating a model");
+        goto fail;
+    }
+    if ((rc = resolve(m, layers)) != FT_OK)
+        goto fail;
+
+    size_t N = m->layout.num_params;
+    size_t B = (size_t)max_batch;
+    size_t dmax = (size_t)c * h * w;
+    m->params = ops->alloc(N * sizeof(float));
+    m->grads = ops->alloc(N * sizeof(float));
+    m->probs = ops->alloc(B * num_classes * sizeof(float));
+    if (!m->params || !m->grads || !m->probs)
+        goto oom;
+    const float *prev = NULL; /* the buffer the previous layer wrote (NULL: input) */
+    for (int i = 0; i < num_layers; i++) {
+        ft_layer_t *L = &m->layers[i];
+        if (L->out_size > dmax)
+            dmax = L->out_size;
+        switch (L->spec.kind) {
+        case FT_LAYER_RELU:
+            /* in place, except on the caller's input, which must not be overwritten */
+            if (prev)
+                L->out = (float *)prev;
+            else if (!(L->out = ops->alloc(B * L->out_size * sizeof(float))))
+                goto oom;
+            break;
+        case FT_LAYER_CONV2D:
+        case FT_LAYER_LINEAR:
+        case FT_LAYER_AVGPOOL_GLOBAL:
+            if (!(L->out = ops->alloc(B * L->out_size * sizeof(float))))
+                goto oom;
+            break;
+        case FT_LAYER_MAXPOOL:
+            if (!(L->out = ops->alloc(B * L->out_size * sizeof(float))) ||
+                !(L->argmax = ops->alloc(B * L->out_size * sizeof(int32_t))))
+                goto oom;
+            break;
+        case FT_LAYER_DROPOUT:
+            if (!(L->out = ops->alloc(B * L->out_size * sizeof(float))) ||
+                !(L->mask = ops->alloc(B * L->out_size * sizeof(float))))
+                goto oom;
+            break;
+        case FT_LAYER_FLATTEN:
+            L->out = (float *)prev; /* a view; NULL means "the input" */
+            break;
+        }
+        if (L->spec.kind == FT_LAYER_CONV2D) {
+            /* the workspace of the largest and the smallest batch: back ends size it
+             * per batch or per sample */
+            ft_conv2d_shape_t s1 = conv_shape(L, 1), sb = conv_shape(L, max_batch);
+            size_t n1 = ops->conv2d_workspace(&s1), nb = ops->conv2d_workspace(&sb);
+            size_t need = n1 > nb ? n1 : nb;
+            if (need > m->ws_len)
+                m->ws_len = need;
+        }
+        prev = L->out;
+    }
+    m->dbuf_len = B * dmax;
+    if (!(m->dbuf[0] = ops->alloc(m->dbuf_len * sizeof(float))) ||
+        !(m->dbuf[1] = ops->alloc(m->dbuf_len * sizeof(float))))
+        goto oom;
+    if (m->ws_len && !(m->ws = ops->alloc(m->ws_len * sizeof(float))))
+        goto oom;
+    *out = m;
+    return FT_OK;
+oom:
+    rc = ft_error_set(FT_ENOMEM, "out of memory allocating a model of %zu parameters (batch %d)",
+                      m->layout.num_params, max_batch);
+fail:
+    ft_model_destroy(&m);
+    return rc;
+}
+
+void ft_model_destroy(ft_model_t **m_p)
+{
+    if (!m_p || !*m_p)
+        return;
+    ft_model_t *m = *m_p;
+    const ft_ops_t *ops = m->ops;
+    const float *prev = NULL;
+    for (int i = 0; m->layers && i < m->num_layers; i++) {
+        ft_layer_t *L = &m->layers[i];
+        if (L->out && L->out != prev)
+            ops->free(L->out);
+        ops->free(L->argmax);
+        ops->free(L->mask);
+        prev = L->out;
+    }
+    ops->free(m->params);
+    ops->free(m->grads);
+    ops->free(m->probs);
+    ops->free(m->dbuf[0]);
+    ops->free(m->dbuf[1]);
+    ops->free(m->ws);
+    ft_free(m->layers);
+    ft_free(m->layout.views);
+    ft_free(m);
+    *m_p = NULL;
+}
+
+/* --- accessors --------------------------------------------------------------- */
+
+const ft_layout_t *ft_model_layout(const ft_model_t *m)
+{
+    return &m->layout;
+}
+size_t ft_model_num_params(const ft_model_t *m)
+{
+    return m->layout.num_params;
+}
+const ft_ops_t *ft_model_ops(const ft_model_t *m)
+{
+    return m->ops;
+}
+float *ft_model_params(ft_model_t *m)
+{
+    return m->params;
+}
+float *ft_model_grads(ft_model_t *m)
+{
+    return m->grads;
+}
+int ft_model_max_batch(const ft_model_t *m)
+{
+    return m->max_batch;
+}
+int ft_model_num_classes(const ft_model_t *m)
+{
+    return m->num_classes;
+}
+
+void ft_model_input_shape(const ft_model_t *m, int *c, int *h, int *w)
+{
+    *c = m->c, *h = m->h, *w = m->w;
+}
+
+void ft_model_get_params(const ft_model_t *m, float *host)
+{
+    m->ops->download(host, m->params, m->layout.num_params * sizeof(float));
+}
+
+void ft_model_set_params(ft_model_t *m, const float *host)
+{
+    m->ops->upload(m->params, host, m->layout.num_params * sizeof(float));
+}
+
+void ft_model_init(ft_model_t *m, ft_rng_t *rng)
+{
+    /* PyTorch's nn.Conv2d / nn.Linear reset_parameters(): kaiming_uniform_(a=sqrt(5))
+     * gives bound = gain * sqrt(3 / fan_in) with gain = sqrt(2 / (1 + 5)), i.e.
+     * 1/sqrt(fan_in); the bias uses the same bound. Drawn in buffer order and staged
+     * through a fixed host chunk, so init allocates nothing. */
+    enum { CHUNK = 4096 };
+    float chunk[CHUNK];
+    for (int v = 0; v < m->layout.num_views; v++) {
+        const ft_param_view_t *pv = &m->layout.views[v];
+        double bound = 1.0 / sqrt((double)pv->fan_in);
+        for (size_t done = 0; done < pv->count;) {
+            size_t k = pv->count - done < CHUNK ? pv->count - done : CHUNK;
+            for (size_t i = 0; i < k; i++)
+                chunk[i] = (float)((2.0 * ft_rng_uniform(rng) - 1.0) * bound);
+            m->ops->upload(m->params + pv->offset + done, chunk, k * sizeof(float));
+            done += k;
+        }
+    }
+}
+
+void ft_model_set_training(ft_model_t *m, int training)
+{
+    m->training = training != 0;
+}
+int ft_model_training(const ft_model_t *m)
+{
+    return m->training;
+}
+
+void ft_model_set_dropout_stream(ft_model_t *m, uint64_t seed, uint64_t counter)
+{
+    m->dropout_seed = seed;
+    m->dropout_counter = counter;
+}
+
+uint64_t ft_model_dropout_counter(const ft_model_t *m)
+{
+    return m->dropout_counter;
+}
+
+/* --- forward / backward -------------------------------------------------------- */
+
+/* The buffer layer i reads from. */
+static const float *layer_input(const ft_model_t *m, int i)
+{
+    for (int j = i - 1; j >= 0; j--)
+        if (m->layers[j].out)
+            return m->layers[j].out;
+    return m->input;
+}
+
+/* Dropout in eval mode (or p = 0) is the identity: its output is its input. */
+static int dropout_active(const ft_model_t *m, const ft_layer_t *L)
+{
+    return m->training && L->spec.p > 0.0f;
+}
+
+const float *ft_model_forward(ft_model_t *m, const float *x, int B)
+{
+    assert(B >= 1 && B <= m->max_batch);
+    const ft_ops_t *ops = m->ops;
+    m->input = x;
+    const float *cur = x;
+    for (int i = 0; i < m->num_layers; i++) {
+        ft_layer_t *L = &m->layers[i];
+        const ft_layer_spec_t *s = &L->spec;
+        size_t n = (size_t)B * L->out_size;
+        switch (s->kind) {
+        case FT_LAYER_CONV2D: {
+            const ft_param_view_t *wv = &m->layout.views[L->weight_view];
+            const ft_param_view_t *bv = &m->layout.views[L->bias_view];
+            ft_conv2d_shape_t cs = conv_shape(L, B);
+            ops->conv2d_forward(&cs, cur, m->params + wv->offset, m->params + bv->offset, L->out,
+                                m->ws);
+            break;
+        }
+        case FT_LAYER_LINEAR: {
+            const ft_param_view_t *wv = &m->layout.views[L->weight_view];
+            const ft_param_view_t *bv = &m->layout.views[L->bias_view];
+            ops->linear_forward(B, (int)L->in_size, s->out, cur, m->params + wv->offset,
+                                m->params + bv->offset, L->out);
+            break;
+        }
+        case FT_LAYER_MAXPOOL:
+            ops->maxpool2d_forward(B, L->in_c, L->in_h, L->in_w, s->kernel, s->stride, cur, L->out,
+                                   L->argmax);
+            break;
+        case FT_LAYER_AVGPOOL_GLOBAL:
+            ops->avgpool_global_forward(B, L->in_c, L->in_h, L->in_w, cur, L->out);
+            break;
+        case FT_LAYER_RELU: ops->relu_forward(n, cur, L->out); break;
+        case FT_LAYER_DROPOUT:
+            if (dropout_active(m, L))
+                ops->dropout_forward(n, s->p, m->dropout_seed, m->dropout_counter++, cur, L->out,
+                                     L->mask);
+            else
+                ops->copy(L->out, cur, n * sizeof(float));
+            break;
+        case FT_LAYER_FLATTEN: break;
+        }
+        if (L->out)
+            cur = L->out;
+    }
+    return cur;
+}
+
+float ft_model_forward_backward(ft_model_t *m, const float *x, const int32_t *labels, int B)
+{
+    const ft_ops_t *ops = m->ops;
+    const float *logits = ft_model_forward(m, x, B);
+    float loss = ops->softmax_xent_forward(B, m->num_classes, logits, labels, m->probs);
+    int which = 0;
+    float *dy = m->dbuf[which];
+    ops->softmax_xent_backward(B, m->num_classes, m->probs, labels, dy);
+    for (int i = m->num_layers - 1; i >= 0; i--) {
+        ft_layer_t *L = &m->layers[i];
+        const ft_layer_spec_t *s = &L->spec;
+        const float *in = layer_input(m, i);
+        int first = 1; /* nothing before this layer needs a gradient */
+        for (int j = 0; j < i; j++)
+            if (m->layers[j].weight_view >= 0)
+                first = 0;
+        float *dx = first ? NULL : m->dbuf[which ^ 1];
+        switch (s->kind) {
+        case FT_LAYER_CONV2D: {
+            const ft_param_view_t *wv = &m->layout.views[L->weight_view];
+            const ft_param_view_t *bv = &m->layout.views[L->bias_view];
+            ft_conv2d_shape_t cs = conv_shape(L, B);
+            ops->conv2d_backward(&cs, in, m->params + wv->offset, dy, dx, m->grads + wv->offset,
+                                 m->grads + bv->offset, m->ws);
+            break;
+        }
+        case FT_LAYER_LINEAR: {
+            const ft_param_view_t *wv = &m->layout.views[L->weight_view];
+            const ft_param_view_t *bv = &m->layout.views[L->bias_view];
+            ops->linear_backward(B, (int)L->in_size, s->out, in, m->params + wv->offset, dy, dx,
+                                 m->grads + wv->offset, m->grads + bv->offset);
+            break;
+        }
+        case FT_LAYER_MAXPOOL:
+            if (dx)
+                ops->maxpool2d_backward(B, L->in_c, L->in_h, L->in_w, s->kernel, s->stride, dy,
+                                        L->argmax, dx);
+            break;
+        case FT_LAYER_AVGPOOL_GLOBAL:
+            if (dx)
+                ops->avgpool_global_backward(B, L->in_c, L->in_h, L->in_w, dy, dx);
+            break;
+        case FT_LAYER_RELU:
+            if (dx)
+                ops->relu_backward((size_t)B * L->out_size, L->out, dy, dx);
+            break;
+        case FT_LAYER_DROPOUT:
+            if (dx && dropout_active(m, L))
+                ops->dropout_backward((size_t)B * L->out_size, dy, L->mask, dx);
+            else
+                dx = NULL; /* identity: the gradient passes through unchanged */
+            break;
+        case FT_LAYER_FLATTEN:
+            dx = NULL; /* same memory, same gradient */
+            break;
+        }
+        if (first)
+            break;
+        if (dx) {
+            which ^= 1;
+            dy = dx;
+        }
+    }
+    return loss;
+}
+
+/* --- evaluation ---------------------------------------------------------------- */
+
+int ft_model_evaluate(ft_model_t *m, const ft_dataset_t *ds, const uint32_t *idx, uint32_t n,
+                      ft_eval_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (ds->c != m->c || ds->h != m->h || ds->w != m->w)
+        return ft_error_set(FT_EINVAL, "%s: samples are %dx%dx%d, the model takes %dx%dx%d",
+                            ds->name, ds->c, ds->h, ds->w, m->c, m->h, m->w);
+    if (!idx)
+        n = ds->n;
+    const ft_ops_t *ops = m->ops;
+    int Bmax = m->max_batch, C = m->num_classes;
+    size_t sample = ft_dataset_sample_size(ds);
+    int rc = FT_OK;
+    float *xh = ft_malloc((size_t)Bmax * sample * sizeof(float));
+    int32_t *yh = ft_malloc((size_t)Bmax * sizeof(int32_t));
+    uint32_t *bidx = ft_malloc((size_t)Bmax * sizeof(uint32_t));
+    float *logits_h = ft_malloc((size_t)Bmax * C * sizeof(float));
+    float *xd = ops->alloc((size_t)Bmax * sample * sizeof(float));
+    int32_t *yd = ops->alloc((size_t)Bmax * sizeof(int32_t));
+    if (!xh || !yh || !bidx || !logits_h || !xd || !yd) {
+        rc = ft_error_set(FT_ENOMEM, "out of memory evaluating on %s", ds->name);
+        goto done;
+    }
+    int was_training = m->training;
+    m->training = 0;
+    double loss_sum = 0.0;
+    uint32_t correct = 0;
+    for (uint32_t start = 0; start < n; start += (uint32_t)Bmax) {
+        int B = (int)(n - start < (uint32_t)Bmax ? n - start : (uint32_t)Bmax);
+        for (int b = 0; b < B; b++)
+            bidx[b] = idx ? idx[start + b] : start + (uint32_t)b;
+        ft_dataset_gather(ds, bidx, B, xh, yh);
+        ops->upload(xd, xh, (size_t)B * sample * sizeof(float));
+        ops->upload(yd, yh, (size_t)B * sizeof(int32_t));
+        const float *logits = ft_model_forward(m, xd, B);
+        loss_sum += (double)ops->softmax_xent_forward(B, C, logits, yd, m->probs) * B;
+        ops->download(logits_h, logits, (size_t)B * C * sizeof(float));
+        for (int b = 0; b < B; b++) {
+            const float *row = logits_h + (size_t)b * C;
+            int best = 0;
+            for (int k = 1; k < C; k++)
+                if (row[k] > row[best])
+                    best = k;
+            int y = yh[b];
+            if (y >= 0 && y < 256) {
+                out->class_count[y]++;
+                if (best == y)
+                    out->class_correct[y]++;
+            }
+            if (best < 256)
+                out->predicted_as[best]++;
+            correct += best == y;
+        }
+    }
+    m->training = was_training;
+    out->count = n;
+    out->loss = n ? loss_sum / n : 0.0;
+    out->accuracy = n ? (double)correct / n : 0.0;
+done:
+    ft_free(xh);
+    ft_free(yh);
+    ft_free(bidx);
+    ft_free(logits_h);
+    ops->free(xd);
+    ops->free(yd);
+    return rc;
+}

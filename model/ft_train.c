@@ -1,0 +1,149 @@
+/* ft_train: the minibatch SGD loop shared by fedtail train, honest clients and
+ * attackers. The trainer owns everything a step needs (host staging buffers, their
+ * back-end copies, the optimizer), so a step allocates nothing; only the
+ * permutation buffer grows when a run visits more samples than any before it. */
+#include "ft_train.h"
+
+#include "ft_alloc.h"
+#include "ft_error.h"
+#include "ft_timer.h"
+
+#include <assert.h>
+#include <string.h>
+
+struct ft_trainer {
+    ft_model_t *model; /* trained model (not owned) */
+    ft_sgd_t *sgd;     /* optimizer (owned) */
+    int max_batch;     /* largest batch */
+    size_t sample;     /* floats per sample (C*H*W) */
+    float *x_host;     /* max_batch × sample staging (host) */
+    int32_t *y_host;   /* max_batch labels (host) */
+    float *x_dev;      /* max_batch × sample (back end) */
+    int32_t *y_dev;    /* max_batch labels (back end) */
+    uint32_t *perm;    /* visiting order of the current epoch */
+    size_t perm_cap;   /* entries perm can hold */
+    float last_loss;   /* loss of the last batch */
+    double epoch_sum;  /* sum of batch losses this epoch */
+    int epoch_batches; /* batches this epoch */
+};
+
+ft_trainer_t *ft_trainer_new(ft_model_t *m, int max_batch)
+{
+    assert(max_batch > 0);
+    const ft_ops_t *ops = ft_model_ops(m);
+    ft_trainer_t *t = ft_calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    int c, h, w;
+    ft_model_input_shape(m, &c, &h, &w);
+    t->model = m;
+    t->max_batch = max_batch;
+    t->sample = (size_t)c * h * w;
+    t->sgd = ft_sgd_new(m, 0.0f, 0.0f);
+    t->x_host = ft_malloc((size_t)max_batch * t->sample * sizeof(float));
+    t->y_host = ft_malloc((size_t)max_batch * sizeof(int32_t));
+    t->x_dev = ops->alloc((size_t)max_batch * t->sample * sizeof(float));
+    t->y_dev = ops->alloc((size_t)max_batch * sizeof(int32_t));
+    if (!t->sgd || !t->x_host || !t->y_host || !t->x_dev || !t->y_dev)
+        ft_trainer_destroy(&t);
+    return t;
+}
+
+void ft_trainer_destroy(ft_trainer_t **t_p)
+{
+    if (!t_p || !*t_p)
+        return;
+    ft_trainer_t *t = *t_p;
+    const ft_ops_t *ops = ft_model_ops(t->model);
+    ft_sgd_destroy(&t->sgd);
+    ft_free(t->x_host);
+    ft_free(t->y_host);
+    ops->free(t->x_dev);
+    ops->free(t->y_dev);
+    ft_free(t->perm);
+    ft_free(t);
+    *t_p = NULL;
+}
+
+ft_sgd_t *ft_trainer_sgd(ft_trainer_t *t)
+{
+    return t->sgd;
+}
+float ft_trainer_last_loss(const ft_trainer_t *t)
+{
+    return t->last_loss;
+}
+
+double ft_trainer_epoch_loss(const ft_trainer_t *t)
+{
+    return t->epoch_batches ? t->epoch_sum / t->epoch_batches : 0.0;
+}
+
+int ft_train_run(ft_trainer_t *t, const ft_dataset_t *ds, const uint32_t *idx, uint32_t n,
+                 const ft_train_opts_t *opts, ft_rng_t *shuffle_rng, int fresh_optimizer,
+                 const ft_train_hooks_t *hooks, ft_train_progress_fn progress, void *progress_user,
+                 ft_train_result_t *result)
+{
+    ft_model_t *m = t->model;
+    const ft_ops_t *ops = ft_model_ops(m);
+    double t0 = ft_now();
+    if (result)
+        memset(result, 0, sizeof *result);
+    if (opts->batch_size < 1 || opts->batch_size > t->max_batch ||
+        opts->batch_size > ft_model_max_batch(m))
+        return ft_error_set(FT_EINVAL, "batch size %d outside 1..%d", opts->batch_size,
+                            t->max_batch < ft_model_max_batch(m) ? t->max_batch
+                                                                 : ft_model_max_batch(m));
+    if (ft_dataset_sample_size(ds) != t->sample)
+        return ft_error_set(FT_EINVAL, "%s: samples are %dx%dx%d, not what the model takes",
+                            ds->name, ds->c, ds->h, ds->w);
+    if (!idx)
+        n = ds->n;
+    if (n > t->perm_cap) {
+        uint32_t *p = ft_realloc(t->perm, (size_t)n * sizeof *p);
+        if (!p)
+            return ft_error_set(FT_ENOMEM, "out of memory for %u sample indices", n);
+        t->perm = p;
+        t->perm_cap = n;
+    }
+    ft_sgd_set(t->sgd, opts->momentum, opts->weight_decay);
+    if (fresh_optimizer)
+        ft_sgd_reset(t->sgd);
+    double last_epoch_loss = 0.0;
+    uint64_t samples = 0;
+    for (int epoch = 0; epoch < opts->epochs; epoch++) {
+        for (uint32_t i = 0; i < n; i++)
+            t->perm[i] = idx ? idx[i] : i;
+        ft_rng_shuffle_u32(shuffle_rng, t->perm, n);
+        t->epoch_sum = 0.0;
+        t->epoch_batches = 0;
+        int batch = 0;
+        for (uint32_t start = 0; start < n; start += (uint32_t)opts->batch_size, batch++) {
+            int B = (int)(n - start < (uint32_t)opts->batch_size ? n - start
+                                                                 : (uint32_t)opts->batch_size);
+            ft_dataset_gather(ds, t->perm + start, B, t->x_host, t->y_host);
+            ops->upload(t->x_dev, t->x_host, (size_t)B * t->sample * sizeof(float));
+            ops->upload(t->y_dev, t->y_host, (size_t)B * sizeof(int32_t));
+            t->last_loss = ft_model_forward_backward(m, t->x_dev, t->y_dev, B);
+            t->epoch_sum += t->last_loss;
+            t->epoch_batches++;
+            if (hooks && hooks->before_step)
+                hooks->before_step(hooks->user, m);
+            ft_sgd_step(t->sgd, opts->lr);
+            samples += (uint64_t)B;
+            if (hooks && hooks->after_step)
+                hooks->after_step(hooks->user, epoch, batch, m);
+        }
+        last_epoch_loss = ft_trainer_epoch_loss(t);
+        if (hooks && hooks->after_epoch)
+            hooks->after_epoch(hooks->user, epoch, m);
+        if (progress)
+            progress(progress_user, epoch, last_epoch_loss, ft_now() - t0);
+    }
+    if (result) {
+        result->mean_loss = last_epoch_loss;
+        result->samples = samples;
+        result->seconds = ft_now() - t0;
+    }
+    return FT_OK;
+}
