@@ -1,0 +1,460 @@
+/* ft_wire: packing ft_msg_t to protobuf-c envelopes and back, with validation.
+ *
+ * This is the only file that includes the generated fedtail.pb-c.h. Decoding goes
+ * through a ProtobufCAllocator backed by ft_malloc so that allocation-failure tests
+ * reach the decoder too, and frame sizes are checked before protobuf_c unpacks. */
+#include "ft_wire.h"
+
+#include "fedtail.pb-c.h"
+#include "ft_alloc.h"
+#include "ft_error.h"
+#include "ft_sha256.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const type_names[FT_MSG_COUNT_] = {
+    "none", "hello", "welcome", "request", "task", "update", "heartbeat", "error", "shutdown",
+};
+
+const char *ft_msg_type_name(int type)
+{
+    return type >= 0 && type < FT_MSG_COUNT_ ? type_names[type] : "invalid";
+}
+
+void ft_wire_limits_default(ft_wire_limits_t *lim, int max_message_mb)
+{
+    if (max_message_mb <= 0)
+        max_message_mb = 1024;
+    lim->max_envelope = (size_t)16 << 20;
+    lim->max_payload = (uint64_t)max_message_mb << 20;
+    lim->max_config = (size_t)1 << 20;
+    lim->max_client_list = (size_t)1 << 20;
+}
+
+void ft_msg_init(ft_msg_t *m, ft_msg_type_t type)
+{
+    memset(m, 0, sizeof *m);
+    m->type = type;
+    m->version = FT_WIRE_VERSION;
+}
+
+void ft_msg_clear(ft_msg_t *m)
+{
+    if (m->type == FT_MSG_HELLO)
+        ft_free(m->u.hello.clients);
+    else if (m->type == FT_MSG_WELCOME)
+        ft_free(m->u.welcome.config_ini);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- packing ---------------------------------------------------------------- */
+
+/* The protobuf-c view of one message: the envelope plus storage for its body. The
+ * pointers inside alias m's memory; nothing is allocated. */
+typedef struct {
+    Fedtail__Envelope env;    /* envelope */
+    Fedtail__Hello hello;     /* bodies: only the one named by env.body_case is used */
+    Fedtail__Welcome welcome; /* ... */
+    Fedtail__Request request;
+    Fedtail__Task task;
+    Fedtail__Update update;
+    Fedtail__Heartbeat heartbeat;
+    Fedtail__Error error;
+    Fedtail__Shutdown shutdown;
+} pb_view_t;
+
+static void to_pb(const ft_msg_t *m, pb_view_t *v)
+{
+    fedtail__envelope__init(&v->env);
+    v->env.version = FT_WIRE_VERSION;
+    v->env.payload_len = m->payload_len;
+    switch (m->type) {
+    case FT_MSG_HELLO:
+        fedtail__hello__init(&v->hello);
+        v->hello.pid = m->u.hello.pid;
+        v->hello.host = (char *)m->u.hello.host;
+        v->hello.pool = m->u.hello.pool != 0;
+        v->hello.n_clients = m->u.hello.num_clients;
+        v->hello.clients = m->u.hello.clients;
+        v->hello.threads = m->u.hello.threads;
+        v->env.body_case = FEDTAIL__ENVELOPE__BODY_HELLO;
+        v->env.hello = &v->hello;
+        break;
+    case FT_MSG_WELCOME:
+        fedtail__welcome__init(&v->welcome);
+        v->welcome.process_id = m->u.welcome.process_id;
+        v->welcome.config_ini = m->u.welcome.config_ini ? m->u.welcome.config_ini : (char *)"";
+        v->welcome.layout_hash.data = (uint8_t *)m->u.welcome.layout_hash;
+        v->welcome.layout_hash.len = FT_WIRE_HASH_LEN;
+        v->welcome.num_params = m->u.welcome.num_params;
+        v->welcome.rounds = m->u.welcome.rounds;
+        v->env.body_case = FEDTAIL__ENVELOPE__BODY_WELCOME;
+        v->env.welcome = &v->welcome;
+        break;
+    case FT_MSG_REQUEST:
+        fedtail__request__init(&v->request);
+        v->request.process_id = m->u.request.process_id;
+        v->env.body_case = FEDTAIL__ENVELOPE__BODY_REQUEST;
+        v->env.request = &v->request;
+        break;
+    case FT_MSG_TASK:
+        fedtail__task__init(&v->task);
+        v->task.round = m->u.task.round;
+        v->task.client_id = m->u.task.client_id;
+        v->task.attempt = m->u.task.attempt;
+        v->task.lr = m->u.task.lr;
+        v->task.attacker = m->u.task.attacker != 0;
+        v->task.model_digest.data = (uint8_t *)m->u.task.model_digest;
+        v->task.model_digest.len = FT_WIRE_HASH_LEN;
+        v->task.has_model = m->u.task.has_model != 0;
+        v->task.num_params = m->u.task.num_params;
+        v->env.body_case = FEDTAIL__ENVELOPE__BODY_TASK;
+        v->env.task = &v->task;
+        break;
+    case FT_MSG_UPDATE:
+        fedtail__update__init(&v->update);
+        v->update.round = m->u.update.round;
+        v->update.client_id = m->u.update.client_id;
+        v->update.process_id = m->u.update.process_id;
+        v->update.attempt = m->u.update.attempt;
+        v->update.num_samples = m->u.update.num_samples;
+        v->update.train_loss = m->u.update.train_loss;
+        v->update.digest.data = (uint8_t *)m->u.update.digest;
+        v->update.digest.len = FT_WIRE_HASH_LEN;
+        v->update.num_params = m->u.update.num_params;
+        v->update.layout_hash.data = (uint8_t *)m->u.update.layout_hash;
+        v->update.layout_hash.len = FT_WIRE_HASH_LEN;
+        v->update.train_s = m->u.update.train_s;
+        v->update.prepare_s = m->u.update.prepare_s;
+        v->env.body_case = FEDTAIL__ENVELOPE__BODY_UPDATE;
+        v->env.update = &v->update;
+        break;
+    case FT_MSG_HEARTBEAT:
+        fedtail__heartbeat__init(&v->heartbeat);
+        v->heartbeat.process_id = m->u.heartbeat.process_id;
+        v->heartbeat.round = m->u.heartbeat.round;
+        v->heartbeat.client_id = m->u.heartbeat.client_id;
+        v->heartbeat.busy = m->u.heartbeat.busy != 0;
+        v->env.body_case = FEDTAIL__ENVELOPE__BODY_HEARTBEAT;
+        v->env.heartbeat = &v->heartbeat;
+        break;
+    case FT_MSG_ERROR:
+        fedtail__error__init(&v->error);
+        v->error.code = m->u.error.code;
+        v->error.reason = (char *)m->u.error.reason;
+        v->error.round = m->u.error.round;
+        v->error.client_id = m->u.error.client_id;
+        v->env.body_case = FEDTAIL__ENVELOPE__BODY_ERROR;
+        v->env.error = &v->error;
+        break;
+    case FT_MSG_SHUTDOWN:
+        fedtail__shutdown__init(&v->shutdown);
+        v->shutdown.reason = (char *)m->u.shutdown.reason;
+        v->env.body_case = FEDTAIL__ENVELOPE__BODY_SHUTDOWN;
+        v->env.shutdown = &v->shutdown;
+        break;
+    default: assert(!"ft_wire_pack: message without a type");
+    }
+}
+
+size_t ft_wire_packed_size(const ft_msg_t *m)
+{
+    pb_view_t v;
+    to_pb(m, &v);
+    return fedtail__envelope__get_packed_size(&v.env);
+}
+
+size_t ft_wire_pack(const ft_msg_t *m, uint8_t *out)
+{
+    pb_view_t v;
+    to_pb(m, &v);
+    return fedtail__envelope__pack(&v.env, out);
+}
+
+int ft_wire_pack_alloc(const ft_msg_t *m, uint8_t **buf, size_t *len)
+{
+    size_t n = ft_wire_packed_size(m);
+    *buf = ft_malloc(n ? n : 1);
+    if (!*buf)
+        return ft_error_set(FT_ENOMEM, "out of memory packing a %s message",
+                            ft_msg_type_name(m->type));
+    *len = ft_wire_pack(m, *buf);
+    assert(*len == n);
+    return FT_OK;
+}
+
+/* ---- unpacking ---------------------------------------------------------------- */
+
+static void *pb_alloc(void *data, size_t size)
+{
+    (void)data;
+    return ft_malloc(size ? size : 1);
+}
+
+static void pb_free(void *data, void *ptr)
+{
+    (void)data;
+    ft_free(ptr);
+}
+
+static ProtobufCAllocator pb_allocator = {pb_alloc, pb_free, NULL};
+
+static int bad(const char *what, const char *reason)
+{
+    return ft_error_set(FT_EPROTO, "%s: %s", what, reason);
+}
+
+/* Copies a bytes field that must be exactly a hash long. */
+static int get_hash(const ProtobufCBinaryData *b, uint8_t out[FT_WIRE_HASH_LEN], const char *what)
+{
+    if (b->len != FT_WIRE_HASH_LEN)
+        return ft_error_set(FT_EPROTO, "%s of %zu bytes, expected %d", what, b->len,
+                            FT_WIRE_HASH_LEN);
+    memcpy(out, b->data, FT_WIRE_HASH_LEN);
+    return FT_OK;
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+/* Checks that a weight payload is exactly N float32 and within the limit. */
+static int check_vector_len(const char *what, uint64_t payload_len, uint64_t n,
+                            const ft_wire_limits_t *lim)
+{
+    if (n == 0)
+        return ft_error_set(FT_EPROTO, "%s: N = 0", what);
+    if (n > lim->max_payload / 4)
+        return ft_error_set(FT_EPROTO, "%s: N = %llu exceeds the %llu MB message limit", what,
+                            (unsigned long long)n, (unsigned long long)(lim->max_payload >> 20));
+    if (payload_len != n * 4)
+        return ft_error_set(FT_EPROTO, "%s: payload of %llu bytes for N = %llu (expected %llu)",
+                            what, (unsigned long long)payload_len, (unsigned long long)n,
+                            (unsigned long long)(n * 4));
+    return FT_OK;
+}
+
+static int from_pb(const Fedtail__Envelope *env, const ft_wire_limits_t *lim, ft_msg_t *m)
+{
+    int rc;
+    m->payload_len = env->payload_len;
+    switch (env->body_case) {
+    case FEDTAIL__ENVELOPE__BODY_HELLO: {
+        const Fedtail__Hello *h = env->hello;
+        m->type = FT_MSG_HELLO;
+        m->u.hello.pid = h->pid;
+        copy_str(m->u.hello.host, sizeof m->u.hello.host, h->host);
+        m->u.hello.pool = h->pool;
+        m->u.hello.threads = h->threads;
+        if (!h->pool && h->n_clients == 0)
+            return bad("hello", "neither a pool nor any client id");
+        if (h->n_clients > lim->max_client_list)
+            return bad("hello", "too many client ids");
+        if (h->n_clients) {
+            m->u.hello.clients = ft_malloc(h->n_clients * sizeof(uint32_t));
+            if (!m->u.hello.clients)
+                return ft_error_set(FT_ENOMEM, "out of memory reading a hello");
+            memcpy(m->u.hello.clients, h->clients, h->n_clients * sizeof(uint32_t));
+            m->u.hello.num_clients = h->n_clients;
+        }
+        if (m->payload_len)
+            return bad("hello", "unexpected payload");
+        return FT_OK;
+    }
+    case FEDTAIL__ENVELOPE__BODY_WELCOME: {
+        const Fedtail__Welcome *w = env->welcome;
+        m->type = FT_MSG_WELCOME;
+        m->u.welcome.process_id = w->process_id;
+        m->u.welcome.num_params = w->num_params;
+        m->u.welcome.rounds = w->rounds;
+        if ((rc = get_hash(&w->layout_hash, m->u.welcome.layout_hash, "welcome: layout hash")))
+            return rc;
+        if (w->num_params == 0)
+            return bad("welcome", "N = 0");
+        size_t clen = w->config_ini ? strlen(w->config_ini) : 0;
+        if (clen > lim->max_config)
+            return bad("welcome", "config text too long");
+        m->u.welcome.config_ini = ft_strdup(w->config_ini ? w->config_ini : "");
+        if (!m->u.welcome.config_ini)
+            return ft_error_set(FT_ENOMEM, "out of memory reading a welcome");
+        if (m->payload_len)
+            return bad("welcome", "unexpected payload");
+        return FT_OK;
+    }
+    case FEDTAIL__ENVELOPE__BODY_REQUEST:
+        m->type = FT_MSG_REQUEST;
+        m->u.request.process_id = env->request->process_id;
+        return m->payload_len ? bad("request", "unexpected payload") : FT_OK;
+    case FEDTAIL__ENVELOPE__BODY_TASK: {
+        const Fedtail__Task *t = env->task;
+        m->type = FT_MSG_TASK;
+        m->u.task.round = t->round;
+        m->u.task.client_id = t->client_id;
+        m->u.task.attempt = t->attempt;
+        m->u.task.lr = t->lr;
+        m->u.task.attacker = t->attacker;
+        m->u.task.has_model = t->has_model;
+        m->u.task.num_params = t->num_params;
+        if ((rc = get_hash(&t->model_digest, m->u.task.model_digest, "task: model digest")))
+            return rc;
+        if (t->round == 0)
+            return bad("task", "round 0");
+        if (!(t->lr > 0.0f) || t->lr > 1e6f)
+            return bad("task", "learning rate not a positive finite number");
+        if (t->has_model)
+            return check_vector_len("task", m->payload_len, t->num_params, lim);
+        if (t->num_params == 0)
+            return bad("task", "N = 0");
+        return m->payload_len ? bad("task", "payload without has_model") : FT_OK;
+    }
+    case FEDTAIL__ENVELOPE__BODY_UPDATE: {
+        const Fedtail__Update *u = env->update;
+        m->type = FT_MSG_UPDATE;
+        m->u.update.round = u->round;
+        m->u.update.client_id = u->client_id;
+        m->u.update.process_id = u->process_id;
+        m->u.update.attempt = u->attempt;
+        m->u.update.num_samples = u->num_samples;
+        m->u.update.train_loss = u->train_loss;
+        m->u.update.num_params = u->num_params;
+        m->u.update.train_s = u->train_s;
+        m->u.update.prepare_s = u->prepare_s;
+        if ((rc = get_hash(&u->digest, m->u.update.digest, "update: digest")))
+            return rc;
+        if ((rc = get_hash(&u->layout_hash, m->u.update.layout_hash, "update: layout hash")))
+            return rc;
+        if (u->round == 0)
+            return bad("update", "round 0");
+        if (u->num_samples == 0)
+            return bad("update", "zero samples");
+        return check_vector_len("update", m->payload_len, u->num_params, lim);
+    }
+    case FEDTAIL__ENVELOPE__BODY_HEARTBEAT:
+        m->type = FT_MSG_HEARTBEAT;
+        m->u.heartbeat.process_id = env->heartbeat->process_id;
+        m->u.heartbeat.round = env->heartbeat->round;
+        m->u.heartbeat.client_id = env->heartbeat->client_id;
+        m->u.heartbeat.busy = env->heartbeat->busy;
+        return m->payload_len ? bad("heartbeat", "unexpected payload") : FT_OK;
+    case FEDTAIL__ENVELOPE__BODY_ERROR:
+        m->type = FT_MSG_ERROR;
+        m->u.error.code = env->error->code;
+        copy_str(m->u.error.reason, sizeof m->u.error.reason, env->error->reason);
+        m->u.error.round = env->error->round;
+        m->u.error.client_id = env->error->client_id;
+        return m->payload_len ? bad("error", "unexpected payload") : FT_OK;
+    case FEDTAIL__ENVELOPE__BODY_SHUTDOWN:
+        m->type = FT_MSG_SHUTDOWN;
+        copy_str(m->u.shutdown.reason, sizeof m->u.shutdown.reason, env->shutdown->reason);
+        return m->payload_len ? bad("shutdown", "unexpected payload") : FT_OK;
+    default: return bad("envelope", "no message body");
+    }
+}
+
+int ft_wire_unpack(const uint8_t *buf, size_t len, const ft_wire_limits_t *lim, ft_msg_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (len == 0)
+        return ft_error_set(FT_EPROTO, "envelope: empty frame");
+    if (len > lim->max_envelope)
+        return ft_error_set(FT_EPROTO, "envelope: %zu bytes exceeds the %zu byte limit", len,
+                            lim->max_envelope);
+    Fedtail__Envelope *env = fedtail__envelope__unpack(&pb_allocator, len, buf);
+    if (!env)
+        return ft_error_set(FT_EPROTO, "envelope: not a valid protobuf message (%zu bytes)", len);
+    int rc;
+    if (env->version != FT_WIRE_VERSION) {
+        rc = ft_error_set(FT_EPROTO, "envelope: protocol version %u, expected %d", env->version,
+                          FT_WIRE_VERSION);
+    } else if (env->payload_len > lim->max_payload) {
+        rc = ft_error_set(FT_EPROTO, "envelope: payload of %llu bytes exceeds the %llu byte limit",
+                          (unsigned long long)env->payload_len,
+                          (unsigned long long)lim->max_payload);
+    } else {
+        out->version = env->version;
+        rc = from_pb(env, lim, out);
+    }
+    fedtail__envelope__free_unpacked(env, &pb_allocator);
+    if (rc != FT_OK)
+        ft_msg_clear(out);
+    return rc;
+}
+
+/* ---- weight vectors ------------------------------------------------------------- */
+
+static int host_is_little_endian(void)
+{
+    const uint16_t one = 1;
+    return *(const uint8_t *)&one == 1;
+}
+
+void ft_wire_put_floats(void *dst, const float *src, size_t n)
+{
+    if (host_is_little_endian()) {
+        memcpy(dst, src, n * 4);
+        return;
+    }
+    uint8_t *d = dst;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &src[i], 4);
+        d[4 * i] = (uint8_t)u;
+        d[4 * i + 1] = (uint8_t)(u >> 8);
+        d[4 * i + 2] = (uint8_t)(u >> 16);
+        d[4 * i + 3] = (uint8_t)(u >> 24);
+    }
+}
+
+void ft_wire_get_floats(float *dst, const void *src, size_t n)
+{
+    if (host_is_little_endian()) {
+        memcpy(dst, src, n * 4);
+        return;
+    }
+    const uint8_t *s = src;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u = (uint32_t)s[4 * i] | (uint32_t)s[4 * i + 1] << 8 |
+                     (uint32_t)s[4 * i + 2] << 16 | (uint32_t)s[4 * i + 3] << 24;
+        memcpy(&dst[i], &u, 4);
+    }
+}
+
+void ft_wire_digest_floats(const float *v, size_t n, uint8_t out[FT_WIRE_HASH_LEN])
+{
+    if (host_is_little_endian()) {
+        ft_sha256(v, n * 4, out);
+        return;
+    }
+    ft_sha256_ctx_t *ctx = ft_sha256_new();
+    assert(ctx);
+    uint8_t chunk[4096];
+    for (size_t i = 0; i < n; i += 1024) {
+        size_t k = n - i < 1024 ? n - i : 1024;
+        ft_wire_put_floats(chunk, v + i, k);
+        ft_sha256_update(ctx, chunk, k * 4);
+    }
+    ft_sha256_final(ctx, out);
+    ft_sha256_destroy(&ctx);
+}
+
+int ft_wire_check_vector(const void *payload, size_t len, uint64_t expect_n,
+                         const uint8_t digest[FT_WIRE_HASH_LEN])
+{
+    if (len != expect_n * 4)
+        return ft_error_set(FT_EPROTO, "vector of %zu bytes, expected N = %llu (%llu bytes)", len,
+                            (unsigned long long)expect_n, (unsigned long long)(expect_n * 4));
+    uint8_t got[FT_WIRE_HASH_LEN];
+    ft_sha256(payload, len, got);
+    if (memcmp(got, digest, FT_WIRE_HASH_LEN) != 0) {
+        char a[2 * FT_WIRE_HASH_LEN + 1], b[2 * FT_WIRE_HASH_LEN + 1];
+        ft_sha256_hex(digest, a);
+        ft_sha256_hex(got, b);
+        return ft_error_set(FT_EDIGEST,
+                            "vector digest mismatch: message says %.12s..., bytes hash to %.12s...",
+                            a, b);
+    }
+    return FT_OK;
+}

@@ -1,0 +1,3 @@
+# Tests of the federation spine: proto/ (wire), coordinator/ and client/ units, and
+# integration runs with real processes on loopback.
+ft_test(test_proto LIBS ft_proto PkgConfig::ZMQ TIMEOUT 60)
