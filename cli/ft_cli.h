@@ -49,5 +49,6 @@ int ft_cmd_client(int argc, char **argv);
 int ft_cmd_aggregate(int argc, char **argv);
 int ft_cmd_keys(int argc, char **argv);
 int ft_cmd_version(int argc, char **argv);
+int ft_cmd_report(int argc, char **argv);
 
 #endif

@@ -1,0 +1,21 @@
+/* ft_report: plots and a self-contained HTML page for one or more run directories.
+ *
+ * Plots are rendered by gnuplot (Debian's gnuplot-nox) driven through a pipe, as PNG
+ * (for people) and SVG (embedded inline in report.html, so the page is one file that
+ * works offline). Every plot is made from metrics.csv columns; a plot whose columns a
+ * run lacks (e.g. backdoor accuracy of an attack-free run) is left out. */
+#ifndef FT_REPORT_H
+#define FT_REPORT_H
+
+/* Renders the report of runs[0..n) into out_dir (created): for one run the plots
+ * accuracy, norms and decisions; for several, comparison plots of main and backdoor
+ * accuracy, one line per run. Writes out_dir/report.html. FT_EIO naming the file
+ * or FT_EUNSUPPORTED if gnuplot is missing (the HTML is still written, without
+ * plots, in that case). */
+int ft_report_render(const char *const *runs, int n, const char *out_dir);
+
+/* Three-line verdict of one run (final main accuracy, peak/final backdoor accuracy,
+ * whether the backdoor landed) into buf. FT_EIO if metrics.csv is unreadable. */
+int ft_report_verdict(const char *run_dir, char *buf, int len);
+
+#endif

@@ -1,0 +1,1 @@
+ft_test(test_report LIBS ft_report)

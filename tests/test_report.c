@@ -1,0 +1,138 @@
+/* Tests for report/: the CSV reader, verdicts, and rendering a report from a
+ * hand-made metrics.csv (plots need gnuplot; skipped without it). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "ft_csv.h"
+#include "ft_error.h"
+#include "ft_fileio.h"
+#include "ft_alloc.h"
+#include "ft_report.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[256];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/ft_test_report_XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void write_file(const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    assert_int_equal(ft_write_file_atomic(path, text, strlen(text)), FT_OK);
+}
+
+static const char *metrics = "round,main_acc,backdoor_acc,attackers,honest_norm_mean\n"
+                             "1,0.50,0.10,0,1.5\n"
+                             "2,0.60,0.90,1,1.4\n"
+                             "3,0.70,0.40,0,\n";
+
+static void test_csv_reads_columns_and_nan(void **state)
+{
+    (void)state;
+    write_file("metrics.csv", metrics);
+    char path[512];
+    snprintf(path, sizeof path, "%s/metrics.csv", dir);
+    ft_csv_t *csv = NULL;
+    assert_int_equal(ft_csv_read(path, &csv), FT_OK);
+    assert_int_equal(csv->num_cols, 5);
+    assert_int_equal(csv->num_rows, 3);
+    assert_int_equal(ft_csv_col(csv, "backdoor_acc"), 2);
+    assert_int_equal(ft_csv_col(csv, "nope"), -1);
+    assert_true(ft_csv_get(csv, 1, "backdoor_acc") == 0.90);
+    assert_true(isnan(ft_csv_get(csv, 2, "honest_norm_mean")));
+    assert_true(isnan(ft_csv_get(csv, 0, "nope")));
+    ft_csv_destroy(&csv);
+    assert_null(csv);
+}
+
+static void test_csv_ragged_row_is_error(void **state)
+{
+    (void)state;
+    write_file("bad.csv", "a,b\n1,2\n3\n");
+    char path[512];
+    snprintf(path, sizeof path, "%s/bad.csv", dir);
+    ft_csv_t *csv = NULL;
+    assert_int_equal(ft_csv_read(path, &csv), FT_EFORMAT);
+    assert_null(csv);
+    assert_non_null(strstr(ft_error_message(), "bad.csv:3"));
+}
+
+static void test_verdict(void **state)
+{
+    (void)state;
+    write_file("metrics.csv", metrics);
+    char buf[512];
+    assert_int_equal(ft_report_verdict(dir, buf, sizeof buf), FT_OK);
+    /* Final main 70.0%, peak backdoor 90.0%, final 40.0% => did not persist. */
+    assert_non_null(strstr(buf, "70.0%"));
+    assert_non_null(strstr(buf, "peak 90.0%"));
+    assert_non_null(strstr(buf, "did not persist"));
+}
+
+static void test_render_report(void **state)
+{
+    (void)state;
+    if (system("command -v gnuplot >/dev/null 2>&1") != 0)
+        skip();
+    write_file("metrics.csv", metrics);
+    write_file("config.ini", "[model]\nname = <lenet5>\n");
+    const char *runs[] = {dir};
+    assert_int_equal(ft_report_render(runs, 1, dir), FT_OK);
+    const char *files[] = {"accuracy.png", "accuracy.svg", "norms.png", "report.html"};
+    for (int i = 0; i < 4; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        assert_true(ft_path_exists(path));
+    }
+    char path[512];
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    char *html = NULL;
+    size_t len = 0;
+    assert_int_equal(ft_read_file(path, &html, &len), FT_OK);
+    assert_non_null(strstr(html, "<svg"));           /* plots embedded inline */
+    assert_non_null(strstr(html, "&lt;lenet5&gt;")); /* config escaped */
+    assert_non_null(strstr(html, "90.0%"));          /* peak backdoor in the summary */
+    assert_null(strstr(html, "decisions"));          /* no defense columns, no such plot */
+    ft_free(html);
+}
+
+static void test_render_missing_run_names_file(void **state)
+{
+    (void)state;
+    const char *runs[] = {"/nonexistent/run"};
+    assert_int_equal(ft_report_render(runs, 1, dir), FT_EIO);
+    assert_non_null(strstr(ft_error_message(), "/nonexistent/run/metrics.csv"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_csv_reads_columns_and_nan),
+        cmocka_unit_test(test_csv_ragged_row_is_error),
+        cmocka_unit_test(test_verdict),
+        cmocka_unit_test(test_render_report),
+        cmocka_unit_test(test_render_missing_run_names_file),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
