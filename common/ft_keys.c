@@ -105,6 +105,12 @@ const ft_key_spec_t ft_keys[] = {
     {"attack.ipm_epsilon", FT_KEY_FLOAT, "0.5", NULL, "ipm: epsilon of Xie et al."},
     {"attack.num_benign_estimates", FT_KEY_INT, "5", NULL,
      "alie/ipm: benign updates the attacker simulates on its own data"},
+    {"attack.edge_clusters", FT_KEY_INT, "0", NULL,
+     "mined edge-case set: k-means clusters of the source class (0: auto)"},
+    {"attack.edge_components", FT_KEY_INT, "16", NULL,
+     "mined edge-case set: principal components the class is clustered in"},
+    {"attack.poison_points", FT_KEY_INT, "100", NULL,
+     "pixel-trigger: triggered, relabelled copies in D_adv"},
 
     /* [defense] */
     {"defense.name", FT_KEY_STRING, "fedavg", NULL,
