@@ -1,0 +1,132 @@
+/* ft_cuda_internal: what the CUDA back end's translation units share: error
+ * checks, the per-process context (cuBLAS handle, reduction scratch), and the two
+ * executors every op is written against.
+ *
+ * Each op is a template on H (host emulation or device). Its per-element work is a
+ * __host__ __device__ lambda handed to each<H>(n, f): on the device one CUDA thread
+ * per index (grid-stride loop), in emulation a plain loop. GEMMs go through
+ * gemm<H>(), which is cuBLAS on the device and a direct column-major loop with the
+ * same argument meaning in emulation. So the emulated table (tests without a GPU)
+ * runs the very index maths the device runs.
+ *
+ * Error policy (see docs/gpu.md): a CUDA or cuBLAS error inside an op is either a
+ * programmer error (bad shape or pointer, an illegal address) or a device fault,
+ * and CUDA errors are sticky: the context is unusable afterwards. The ops interface
+ * has no error return, so FT_CUDA_CHECK records the error with ft_error_set(), prints
+ * it with file and line, and aborts, like a failed assert. Out-of-memory in alloc
+ * is the one run-time condition: alloc returns NULL with FT_ENOMEM set. */
+#ifndef FT_CUDA_INTERNAL_H
+#define FT_CUDA_INTERNAL_H
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+extern "C" {
+#include "ft_error.h"
+#include "ft_ops.h"
+}
+
+#define FT_HD __host__ __device__
+
+/* Aborts with a message naming the failed call; never returns. */
+[[noreturn]] void ft_cuda_fail(const char *file, int line, const char *call, const char *what);
+
+#define FT_CUDA_CHECK(call)                                                                        \
+    do {                                                                                           \
+        cudaError_t e_ = (call);                                                                   \
+        if (e_ != cudaSuccess)                                                                     \
+            ft_cuda_fail(__FILE__, __LINE__, #call, cudaGetErrorString(e_));                       \
+    } while (0)
+
+#define FT_CUBLAS_CHECK(call)                                                                      \
+    do {                                                                                           \
+        cublasStatus_t s_ = (call);                                                                \
+        if (s_ != CUBLAS_STATUS_SUCCESS)                                                           \
+            ft_cuda_fail(__FILE__, __LINE__, #call, cublasGetStatusString(s_));                    \
+    } while (0)
+
+/* Checks the launch just made; with FT_CUDA_SYNC=1 in the environment also waits
+ * for it, so an asynchronous fault is reported at the kernel that caused it. */
+void ft_cuda_check_launch(const char *file, int line);
+#define FT_CUDA_LAUNCHED() ft_cuda_check_launch(__FILE__, __LINE__)
+
+/* Per-process state of the device back end; one host thread uses an ops table at a
+ * time (the scratch buffer is shared). */
+typedef struct {
+    cublasHandle_t blas; /* cuBLAS handle on the default stream, FP32 math (no TF32) */
+    void *scratch;       /* device scratch for reduction partials / per-row losses */
+    size_t scratch_size; /* bytes in scratch */
+    int sync;            /* FT_CUDA_SYNC: synchronise after every launch */
+} ft_cuda_ctx_t;
+
+extern ft_cuda_ctx_t ft_cuda_ctx;
+
+/* Scratch of at least bytes in the back end's memory (device, or host in
+ * emulation); grows on demand, kept for the life of the process. */
+template <bool H> void *ft_cuda_scratch(size_t bytes);
+
+/* Threads per block for the element-wise kernels. */
+#define FT_CUDA_THREADS 256
+
+template <typename F> __global__ void ft_cuda_each_kernel(size_t n, F f)
+{
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n;
+         i += (size_t)gridDim.x * blockDim.x)
+        f(i);
+}
+
+/* Runs f(i) for every i in [0, n). */
+template <bool H, typename F> static inline void each(size_t n, F f)
+{
+    if (n == 0)
+        return;
+    if constexpr (H) {
+        for (size_t i = 0; i < n; i++)
+            f(i);
+    } else {
+        size_t blocks = (n + FT_CUDA_THREADS - 1) / FT_CUDA_THREADS;
+        if (blocks > (1u << 20))
+            blocks = 1u << 20; /* grid-stride loop covers the rest */
+        ft_cuda_each_kernel<<<(unsigned)blocks, FT_CUDA_THREADS>>>(n, f);
+        FT_CUDA_LAUNCHED();
+    }
+}
+
+/* Column-major, cuBLAS meaning: for each of batch matrices t,
+ * C_t (m×n, ldc) = op(A_t) op(B_t) + beta C_t, with op(X) = X^T when trans is
+ * nonzero, A_t = A + t*stride_a, and so on (alpha is 1). */
+template <bool H>
+void gemm(int trans_a, int trans_b, int m, int n, int k, const float *A, int lda,
+          long long stride_a, const float *B, int ldb, long long stride_b, float beta, float *C,
+          int ldc, long long stride_c, int batch);
+
+/* sum_i a[i]*b[i] accumulated in double (device: two-pass block reduction with a
+ * fixed grid, so the result is deterministic). */
+template <bool H> double dot(size_t n, const float *a, const float *b);
+
+/* db[c] = sum over b < B, p < P of dy[(b*C + c)*P + p], accumulated in double. */
+template <bool H> void channel_sum(int B, int C, int P, const float *dy, float *db);
+
+/* Both variants of each executor are explicit specialisations in ft_cuda_core.cu. */
+template <> void *ft_cuda_scratch<false>(size_t bytes);
+template <> void *ft_cuda_scratch<true>(size_t bytes);
+template <>
+void gemm<false>(int, int, int, int, int, const float *, int, long long, const float *, int,
+                 long long, float, float *, int, long long, int);
+template <>
+void gemm<true>(int, int, int, int, int, const float *, int, long long, const float *, int,
+                long long, float, float *, int, long long, int);
+template <> double dot<false>(size_t n, const float *a, const float *b);
+template <> double dot<true>(size_t n, const float *a, const float *b);
+template <> void channel_sum<false>(int B, int C, int P, const float *dy, float *db);
+template <> void channel_sum<true>(int B, int C, int P, const float *dy, float *db);
+
+/* Fill the op slots of an ops table (ft_cuda_ops.cu: element-wise, loss, SGD and
+ * vector ops; ft_cuda_nn.cu: conv, linear, pooling). */
+template <bool H> void ft_cuda_fill_ops(ft_ops_t *t);
+template <bool H> void ft_cuda_fill_nn(ft_ops_t *t);
+
+#endif
