@@ -50,5 +50,6 @@ int ft_cmd_aggregate(int argc, char **argv);
 int ft_cmd_keys(int argc, char **argv);
 int ft_cmd_version(int argc, char **argv);
 int ft_cmd_report(int argc, char **argv);
+int ft_cmd_sweep(int argc, char **argv);
 
 #endif

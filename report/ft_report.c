@@ -413,3 +413,47 @@ int ft_report_verdict(const char *run_dir, char *buf, int len)
     ft_csv_destroy(&csv);
     return FT_OK;
 }
+
+int ft_report_heatmap(const char *out_dir, const char *stem, const char *title, const char *row_key,
+                      const char *const *row_labels, int rows, const char *col_key,
+                      const char *const *col_labels, int cols, const double *values)
+{
+    char script[4096];
+    snprintf(script, sizeof script, "%s/%s.gp", out_dir, stem);
+    FILE *gp = fopen(script, "w");
+    if (!gp)
+        return ft_error_set(FT_EIO, "%s: cannot write", script);
+    for (int svg = 0; svg <= 1; svg++) {
+        fprintf(gp, "reset session\n");
+        if (svg)
+            fprintf(gp, "set terminal svg size %d,%d dynamic font 'sans,12'\n", 240 + 110 * cols,
+                    160 + 50 * rows);
+        else
+            fprintf(gp, "set terminal pngcairo size %d,%d font 'sans,11'\n", 260 + 120 * cols,
+                    170 + 55 * rows);
+        fprintf(gp, "set output '%s/%s.%s'\n", out_dir, stem, svg ? "svg" : "png");
+        fprintf(gp, "set title '%s'\nset xlabel '%s'\nset ylabel '%s'\n", title, col_key, row_key);
+        fprintf(gp, "set cbrange [0:100]\nset palette defined (0 '#f7fbff', 50 '#fdae61', "
+                    "100 '#d7191c')\nunset key\nset tics nomirror out\n");
+        fprintf(gp, "set xrange [-0.5:%d.5]\nset yrange [-0.5:%d.5] reverse\n", cols - 1, rows - 1);
+        fprintf(gp, "set xtics (");
+        for (int c = 0; c < cols; c++)
+            fprintf(gp, "%s'%s' %d", c ? ", " : "", col_labels[c], c);
+        fprintf(gp, ")\nset ytics (");
+        for (int r = 0; r < rows; r++)
+            fprintf(gp, "%s'%s' %d", r ? ", " : "", row_labels[r], r);
+        fprintf(gp, ")\n$cells << EOD\n");
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) {
+                double v = values[r * cols + c];
+                if (!isnan(v))
+                    fprintf(gp, "%d %d %g\n", c, r, 100.0 * v);
+            }
+        fprintf(gp,
+                "EOD\nplot $cells using 1:2:3 with image, $cells using 1:2:(sprintf('%%.0f%%%%', "
+                "$3)) with labels font ',12'\n");
+    }
+    if (fclose(gp) != 0)
+        return ft_error_set(FT_EIO, "%s: write failed", script);
+    return run_gnuplot(script);
+}

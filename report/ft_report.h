@@ -18,4 +18,9 @@ int ft_report_render(const char *const *runs, int n, const char *out_dir);
  * whether the backdoor landed) into buf. FT_EIO if metrics.csv is unreadable. */
 int ft_report_verdict(const char *run_dir, char *buf, int len);
 
+/* Draws a rows×cols heatmap of values (row-major, NaN = missing) as
+ * out_dir/stem.png and .svg, cells annotated with their value in percent. */
+int ft_report_heatmap(const char *out_dir, const char *stem, const char *title, const char *row_key,
+                      const char *const *row_labels, int rows, const char *col_key,
+                      const char *const *col_labels, int cols, const double *values);
 #endif

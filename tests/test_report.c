@@ -11,6 +11,7 @@
 #include "ft_fileio.h"
 #include "ft_alloc.h"
 #include "ft_report.h"
+#include "ft_sweep.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -125,6 +126,64 @@ static void test_render_missing_run_names_file(void **state)
     assert_non_null(strstr(ft_error_message(), "/nonexistent/run/metrics.csv"));
 }
 
+static void test_sweep_grid(void **state)
+{
+    (void)state;
+    write_file("base.ini", "[federation]\nrounds = 3\n");
+    write_file("grid.ini", "[sweep]\nbase = base.ini\n[grid]\nattack.method = pgd, blackbox\n"
+                           "defense.name = fedavg,krum , rfa\n[set]\nfederation.rounds = 2\n");
+    char path[512];
+    snprintf(path, sizeof path, "%s/grid.ini", dir);
+    ft_sweep_t sw;
+    assert_int_equal(ft_sweep_load(path, &sw), FT_OK);
+    assert_string_equal(sw.name, "grid");
+    char base[600];
+    snprintf(base, sizeof base, "%s/base.ini", dir);
+    assert_string_equal(sw.base, base);
+    assert_int_equal(sw.num_axes, 2);
+    assert_int_equal(ft_sweep_num_runs(&sw), 6);
+    assert_string_equal(sw.axes[1].values[1], "krum");
+    assert_string_equal(sw.sets[0], "federation.rounds=2");
+    char name[256];
+    ft_sweep_run_name(&sw, 4, name, sizeof name); /* run 4 = (blackbox, krum) */
+    assert_string_equal(name, "method=blackbox_name=krum");
+}
+
+static void test_sweep_bad_values_named(void **state)
+{
+    (void)state;
+    write_file("bad.ini", "[sweep]\nbase = base.ini\n[grid]\nfederation.rounds = 2, x\n");
+    char path[512];
+    snprintf(path, sizeof path, "%s/bad.ini", dir);
+    ft_sweep_t sw;
+    assert_int_equal(ft_sweep_load(path, &sw), FT_ECONFIG);
+    assert_non_null(strstr(ft_error_message(), "bad.ini:4"));
+    assert_non_null(strstr(ft_error_message(), "federation.rounds"));
+    write_file("bad2.ini", "[sweep]\nbase = base.ini\n[grid]\nfederation.roundz = 2\n");
+    snprintf(path, sizeof path, "%s/bad2.ini", dir);
+    assert_int_equal(ft_sweep_load(path, &sw), FT_ECONFIG);
+    assert_non_null(strstr(ft_error_message(), "roundz"));
+}
+
+static void test_run_summary(void **state)
+{
+    (void)state;
+    write_file("metrics.csv", "round,main_acc,backdoor_acc,attackers,attackers_kept,clients,"
+                              "honest_dropped\n"
+                              "1,0.5,0.2,1,1,10,0\n"
+                              "2,0.6,0.7,1,0,10,2\n"
+                              "3,0.7,0.3,0,0,10,1\n");
+    ft_run_summary_t s;
+    assert_int_equal(ft_run_summarise(dir, &s), FT_OK);
+    assert_int_equal(s.rounds, 3);
+    assert_true(s.final_main_acc == 0.7);
+    assert_true(s.peak_backdoor_acc == 0.7);
+    assert_true(s.rounds_to_50 == 2);
+    /* 2 attacker updates, 1 kept => TPR 0.5; 28 honest, 3 dropped => FPR 3/28. */
+    assert_true(fabs(s.detection_tpr - 0.5) < 1e-12);
+    assert_true(fabs(s.detection_fpr - 3.0 / 28.0) < 1e-12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -133,6 +192,9 @@ int main(void)
         cmocka_unit_test(test_verdict),
         cmocka_unit_test(test_render_report),
         cmocka_unit_test(test_render_missing_run_names_file),
+        cmocka_unit_test(test_sweep_grid),
+        cmocka_unit_test(test_sweep_bad_values_named),
+        cmocka_unit_test(test_run_summary),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,61 @@
+/* ft_sweep: grids of runs — parsing a sweep file, naming its runs, and summarising
+ * finished run directories.
+ *
+ * A sweep file is INI with three sections:
+ *   [sweep]  base = EXP.ini (the experiment every run starts from; relative paths are
+ *            relative to the sweep file), name = a label (default: the file's stem)
+ *   [grid]   section.key = v1, v2, ...   (the runs are the cartesian product)
+ *   [set]    section.key = v            (fixed overrides for every run)
+ * Every key and value is checked against the experiment schema when the file is
+ * read, so a typo fails before any run starts. */
+#ifndef FT_SWEEP_H
+#define FT_SWEEP_H
+
+#include <stddef.h>
+
+#define FT_SWEEP_MAX_AXES   8
+#define FT_SWEEP_MAX_VALUES 32
+#define FT_SWEEP_MAX_SETS   64
+
+typedef struct {
+    char key[96];                         /* section.key */
+    int num_values;                       /* values along this axis */
+    char values[FT_SWEEP_MAX_VALUES][64]; /* the values, in file order */
+} ft_sweep_axis_t;
+
+typedef struct {
+    char path[512];                          /* the sweep file */
+    char name[128];                          /* label */
+    char base[512];                          /* experiment file every run starts from */
+    int num_axes;                            /* grid dimensions */
+    ft_sweep_axis_t axes[FT_SWEEP_MAX_AXES]; /* grid axes in file order */
+    int num_sets;                            /* fixed overrides */
+    char sets[FT_SWEEP_MAX_SETS][192];       /* "section.key=value" */
+} ft_sweep_t;
+
+/* Reads and validates a sweep file. FT_EIO / FT_ECONFIG with a message naming the
+ * file, line and key. */
+int ft_sweep_load(const char *path, ft_sweep_t *sweep);
+
+/* Number of runs (product of axis lengths). */
+int ft_sweep_num_runs(const ft_sweep_t *sweep);
+/* Which value of each axis run i takes (last axis varies fastest). */
+void ft_sweep_run_values(const ft_sweep_t *sweep, int i, int value_index[FT_SWEEP_MAX_AXES]);
+/* Directory name of run i, e.g. "method=pgd_name=krum_seed=1". */
+void ft_sweep_run_name(const ft_sweep_t *sweep, int i, char *buf, size_t len);
+
+/* What one finished run achieved (NaN where not measured). */
+typedef struct {
+    double final_main_acc;     /* main accuracy in the last round */
+    double final_backdoor_acc; /* backdoor accuracy in the last round */
+    double peak_backdoor_acc;  /* best backdoor accuracy over all rounds */
+    double rounds_to_50;       /* first round with backdoor >= 50% (NaN: never) */
+    double detection_tpr;      /* share of attacker updates the defense did not keep */
+    double detection_fpr;      /* share of honest updates the defense dropped */
+    int rounds;                /* rounds recorded */
+} ft_run_summary_t;
+
+/* Summarises run_dir/metrics.csv. FT_EIO / FT_EFORMAT. */
+int ft_run_summarise(const char *run_dir, ft_run_summary_t *out);
+
+#endif
