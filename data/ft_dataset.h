@@ -38,14 +38,19 @@ int ft_idx_read(const char *images_path, const char *labels_path, int num_classe
 /* CIFAR-10 binary version: one or more data_batch_*.bin / test_batch.bin files. */
 int ft_cifar10_read(const char *const *paths, int num_paths, ft_dataset_t **out);
 /* .npy array of images: uint8 or float32, shape (n,H,W), (n,H,W,C) or (n,C,H,W).
- * Labels are all set to label. c is the expected channel count (used to tell HWC
- * from CHW); the result is always stored C×H×W. */
+ * Labels are all set to label (num_classes = label + 1). c is the expected channel
+ * count (used to tell HWC from CHW); the result is always stored C×H×W. float32
+ * images are kept as float values (expected in [0,1], the units of mean/std).
+ * Fortran-order arrays, big-endian data and other dtypes are FT_EFORMAT. */
 int ft_npy_read_images(const char *path, int c, int label, ft_dataset_t **out);
-/* A .npy 1-D or 2-D array read as float32/uint8/int64 values into a new float
- * array (*data, n elements, shape into shape[0..*ndim)). For labels and offline
- * aggregation inputs. */
+/* A .npy array (0 to 4 dimensions; little-endian float32, float64, uint8, int32 or
+ * int64; C order, .npy versions 1.0-3.0) read into a new float array (*data, caller
+ * frees with ft_free; n elements; shape into shape[0..*ndim), the rest zeroed). For
+ * labels and offline aggregation inputs. FT_EIO/FT_EFORMAT/FT_ENOMEM with a message
+ * naming the file; *data NULL on error. */
 int ft_npy_read_floats(const char *path, float **data, size_t *n, int shape[4], int *ndim);
-/* Writes a float32 array of the given shape as .npy, atomically. */
+/* Writes a float32 array of the given shape as .npy (version 1.0 header), atomically
+ * (common/ft_fileio.h). FT_EIO on failure, path then unchanged. */
 int ft_npy_write_floats(const char *path, const float *data, const int *shape, int ndim);
 
 /* A synthetic dataset: num_classes Gaussian class prototypes in C×H×W pixel space
@@ -60,6 +65,10 @@ int ft_dataset_subset(const ft_dataset_t *src, const uint32_t *idx, uint32_t k, 
 /* New dataset = a followed by b (same shape; storage converted to float if mixed). */
 int ft_dataset_concat(const ft_dataset_t *a, const ft_dataset_t *b, ft_dataset_t **out);
 void ft_dataset_destroy(ft_dataset_t **ds_p);
+
+/* Transposes every H×W plane in place (square images only; EMNIST's files hold the
+ * transpose of what MNIST holds). */
+void ft_dataset_transpose_hw(ft_dataset_t *ds);
 
 /* Floats in one sample: C*H*W. */
 size_t ft_dataset_sample_size(const ft_dataset_t *ds);

@@ -7,8 +7,13 @@
  *    p ~ Dir(alpha) over clients; zero the share of clients that already hold
  *    >= n/num_clients samples; renormalise; split the class by the cumulative
  *    proportions; redraw everything until every client has >= min_size samples.
- *  - shards: pathological non-IID — sort by label, cut into
- *    num_clients*shards_per_client shards, give each client shards_per_client. */
+ *  - shards: pathological non-IID (McMahan et al. 2017) — sort by label, cut into
+ *    S = num_clients*shards_per_client shards, give each client shards_per_client
+ *    random shards. Shards are cut within classes (each class gets shards in
+ *    proportion to its size, at least one), so a shard holds one label and a client
+ *    at most shards_per_client labels; S must be >= the number of labels present.
+ *
+ * All randomness comes from the stream (seed, round 0, client 0, FT_RNG_PARTITION). */
 #ifndef FT_PARTITION_H
 #define FT_PARTITION_H
 
