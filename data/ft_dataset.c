@@ -227,8 +227,8 @@ static int find_file(const char *dir, const char *name, char *out, size_t out_si
 }
 
 /* MNIST-family IDX split; prefixes are tried in order ("" for the MNIST names). */
-static int load_idx_family(const ft_config_t *cfg, const char *dir, int train,
-                           const char *const *prefixes, ft_dataset_t **out)
+static int load_idx_family(const char *dir, int train, const char *const *prefixes,
+                           ft_dataset_t **out)
 {
     char img[4096], lab[4096], name[256];
     const char *split = train ? "train" : "t10k";
@@ -246,7 +246,6 @@ static int load_idx_family(const ft_config_t *cfg, const char *dir, int train,
     }
     snprintf(name, sizeof name, "%s%s-images-idx3-ubyte[.gz]", prefixes[0],
              prefixes[0][0] && !train ? "test" : split);
-    (void)cfg;
     return ft_error_set(FT_EIO, "data.path = %s: no %s found there (nor in %s/gzip)", dir, name,
                         dir);
 }
@@ -340,10 +339,10 @@ int ft_dataset_load(const ft_config_t *cfg, int train, ft_dataset_t **out)
     int rc;
     if (!strcmp(dataset, "fashion-mnist") || !strcmp(dataset, "mnist")) {
         static const char *const prefixes[] = {"", NULL};
-        rc = load_idx_family(cfg, dir, train, prefixes, &ds);
+        rc = load_idx_family(dir, train, prefixes, &ds);
     } else if (!strcmp(dataset, "emnist")) {
         static const char *const prefixes[] = {"emnist-digits-", "emnist-mnist-", NULL};
-        rc = load_idx_family(cfg, dir, train, prefixes, &ds);
+        rc = load_idx_family(dir, train, prefixes, &ds);
         /* EMNIST's IDX files hold each image transposed relative to MNIST. */
         if (rc == FT_OK) {
             if (ds->h != ds->w) {

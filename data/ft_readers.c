@@ -6,7 +6,6 @@
  * (https://www.cs.toronto.edu/~kriz/cifar.html): records of 1 label byte followed by
  * 3072 pixel bytes, the 1024 red, 1024 green, then 1024 blue values of a 32×32 image
  * (already C×H×W). Every size is checked against the file length before any copy. */
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
