@@ -1,0 +1,130 @@
+/* bulyan: El Mhamdi, Guerraoui, Rouault, "The Hidden Vulnerability of Distributed
+ * Learning in Byzantium", ICML 2018, Sec. 4 (Bulyan over Krum).
+ *
+ * 1. Selection: theta = K - 2f updates are chosen by applying Krum recursively: at
+ *    each step Krum (Blanchard et al. 2017) picks the lowest-score update of the
+ *    remaining set R and removes it from R. The score in a set of r updates sums the
+ *    r - f - 2 nearest squared distances (at least 1: in the last steps r - f - 2
+ *    can reach 0, where the paper's bound is loose).
+ * 2. Aggregation: at each coordinate, beta = theta - 2f values closest to the
+ *    coordinate-wise median of the theta selected values are averaged.
+ * Requires K >= 4f + 3 (checked at load time and per round).
+ *
+ * Distances come from one Gram-matrix GEMM, computed once (removal just shrinks the
+ * active set). NaN/Inf: such rows are at distance +inf, score +inf and are never
+ * selected while a finite one remains; in step 2 non-finite values are also left
+ * out per coordinate. Report: score = Krum score in the full set; selected updates
+ * are REWEIGHTED with weight = average share of the output, the rest DROPPED. */
+#include "ft_defense.h"
+#include "ft_defense_krum.h"
+#include "ft_error.h"
+
+#include <math.h>
+#include <string.h>
+
+static int bulyan_check(const ft_config_t *cfg, size_t max_k)
+{
+    int64_t f = ft_config_int(cfg, "defense.f");
+    if (f < 0)
+        return ft_config_error(cfg, "defense.f", "is %lld; must be >= 0", (long long)f);
+    if ((int64_t)max_k < 4 * f + 3)
+        return ft_config_error(cfg, "defense.f",
+                               "is %lld, but Bulyan needs K >= 4f + 3 = %lld updates per round "
+                               "(federation.clients_per_round = %zu)",
+                               (long long)f, (long long)(4 * f + 3), max_k);
+    return FT_OK;
+}
+
+static size_t bulyan_ws(size_t max_k, size_t N)
+{
+    (void)N;
+    return FT_WS_SLACK + ft_krum_round_ws(max_k) + 2 * ft_ws_bytes(max_k * sizeof(double)) +
+           ft_ws_bytes(max_k) + ft_ws_bytes(max_k * sizeof(ft_vi_t)) +
+           2 * ft_ws_bytes(max_k * sizeof(double));
+}
+
+static int bulyan_aggregate(void *state, const ft_defense_input_t *in, float *out,
+                            ft_defense_decision_t *dec, void *workspace)
+{
+    const ft_krum_params_t *p = state;
+    size_t K = in->K, N = in->N, f = p->f;
+    if (K < 4 * f + 3)
+        return ft_error_set(FT_EINVAL, "bulyan: %zu updates this round, but f = %zu needs K >= %zu",
+                            K, f, 4 * f + 3);
+    ft_ws_t ws;
+    ft_ws_init(&ws, workspace, bulyan_ws(K, N));
+    double *scores = ft_ws_take(&ws, K * sizeof(double));
+    double *tmp = ft_ws_take(&ws, K * sizeof(double));
+    uint8_t *active = ft_ws_take(&ws, K);
+    ft_vi_t *a = ft_ws_take(&ws, K * sizeof(ft_vi_t));
+    double *share = ft_ws_take(&ws, K * sizeof(double));
+    double *used = ft_ws_take(&ws, K * sizeof(double));
+    double *D, *full;
+    ft_krum_scores_round(in, f, &D, &full, &ws);
+
+    /* 1. recursive Krum: theta selections; `active` = still in R. */
+    size_t theta = K - 2 * f, selected = 0;
+    memset(active, 1, K);
+    ft_decisions_init(dec, K, FT_DECISION_DROPPED);
+    for (size_t i = 0; i < K; i++) {
+        dec[i].score = (float)full[i];
+        share[i] = used[i] = 0;
+    }
+    for (; selected < theta; selected++) {
+        size_t r = K - selected;
+        size_t nb = r > f + 3 ? r - f - 2 : 1;
+        ft_krum_scores(D, K, active, nb, scores, tmp);
+        size_t best = K;
+        for (size_t i = 0; i < K; i++)
+            if (active[i] && isfinite(scores[i]) && (best == K || scores[i] < scores[best]))
+                best = i;
+        if (best == K)
+            break;
+        active[best] = 0;
+        dec[best].decision = FT_DECISION_REWEIGHTED;
+    }
+    if (selected <= 2 * f)
+        return ft_error_set(FT_EINVAL, "bulyan: only %zu updates with finite distances", selected);
+    /* sel = the selected set = rows marked REWEIGHTED; reuse `active` for it. */
+    for (size_t i = 0; i < K; i++)
+        active[i] = dec[i].decision == FT_DECISION_REWEIGHTED;
+    size_t beta = selected - 2 * f;
+
+    /* 2. per coordinate: mean of the beta values closest to the median. */
+    for (size_t j = 0; j < N; j++) {
+        size_t n = ft_gather_finite(in->updates, K, N, j, active, a);
+        if (n == 0) {
+            out[j] = 0.0f;
+            continue;
+        }
+        uint32_t lo, hi;
+        double med = ft_median_vi(a, n, &lo, &hi);
+        size_t take = beta < n ? beta : n;
+        for (size_t t = 0; t < n; t++)
+            a[t].v = (float)fabs((double)in->updates[a[t].i * N + j] - med);
+        if (take < n)
+            ft_select_kth(a, n, take - 1);
+        double sum = 0;
+        for (size_t t = 0; t < take; t++) {
+            sum += in->updates[a[t].i * N + j];
+            share[a[t].i] += 1.0 / (double)take;
+            used[a[t].i] += 1;
+        }
+        out[j] = (float)(sum / (double)take);
+    }
+    for (size_t i = 0; i < K; i++)
+        if (active[i])
+            dec[i].weight = N ? (float)(share[i] / (double)N) : 0.0f;
+    return FT_OK;
+}
+
+const ft_defense_t ft_defense_bulyan = {
+    .name = "bulyan",
+    .cite = "El Mhamdi et al. ICML 2018 Sec. 4: theta = K-2f by recursive Krum, then per "
+            "coordinate the mean of the beta = theta-2f values closest to the median",
+    .check_config = bulyan_check,
+    .create = ft_krum_create,
+    .destroy = ft_krum_destroy,
+    .workspace_size = bulyan_ws,
+    .aggregate = bulyan_aggregate,
+};

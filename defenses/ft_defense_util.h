@@ -1,0 +1,130 @@
+/* ft_defense_util: building blocks shared by the aggregation rules (internal to
+ * defenses/): a workspace carver, double-accumulated norms and weighted sums,
+ * pairwise squared distances from one Gram-matrix GEMM, Krum scores, and
+ * per-coordinate selection (median, trimmed windows) that copes with NaN/Inf.
+ *
+ * Dimension letters: K updates, N parameters. Every function here is allocation
+ * free: scratch comes from the caller's workspace. */
+#ifndef FT_DEFENSE_UTIL_H
+#define FT_DEFENSE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ft_config.h"
+#include "ft_defense.h"
+
+/* A bump allocator over a defense's workspace. */
+typedef struct {
+    uint8_t *p;  /* next free byte (64-byte aligned) */
+    size_t left; /* bytes left */
+} ft_ws_t;
+
+/* Bytes one ft_ws_take(bytes) consumes (rounded up to 64). Sum these, plus
+ * FT_WS_SLACK for aligning the base, in workspace_size so that the carving in
+ * aggregate always fits. */
+static inline size_t ft_ws_bytes(size_t bytes)
+{
+    return (bytes + 63u) & ~(size_t)63u;
+}
+#define FT_WS_SLACK 64u
+
+/* Starts carving the workspace [base, base+bytes) (any alignment: the start is
+ * rounded up to 64 bytes, which FT_WS_SLACK pays for). */
+void ft_ws_init(ft_ws_t *ws, void *base, size_t bytes);
+/* Takes bytes from ws; asserts that the workspace was sized for it. */
+void *ft_ws_take(ft_ws_t *ws, size_t bytes);
+
+/* Columns per GEMM panel in the Gram computation (see ft_gram). */
+#define FT_GRAM_PANEL 16384
+
+/* Sum of squares of x (N), accumulated in double. NaN/Inf in x give NaN/Inf. */
+double ft_sumsq(const float *x, size_t N);
+/* ||a - b||^2 accumulated in double. */
+double ft_dist2(const float *a, const float *b, size_t N);
+/* <a, b> accumulated in double. */
+double ft_dot(const float *a, const float *b, size_t N);
+
+/* out (N) = sum_i w[i] * rows[i] for the K rows with w[i] != 0, accumulated in
+ * double (rows with weight 0 are skipped, so a NaN row with weight 0 cannot leak).
+ * rows[i] points at a row of N floats. If every weight is 0, out is zeroed. */
+void ft_weighted_sum(const float *const *rows, size_t K, size_t N, const double *w, float *out);
+/* The same for a contiguous K×N matrix U. */
+void ft_weighted_sum_mat(const float *U, size_t K, size_t N, const double *w, float *out);
+
+/* Workspace for ft_gram / ft_pdist2 with up to max_k rows (bytes, as ft_ws_bytes sums). */
+size_t ft_gram_ws(size_t max_k);
+/* G (K×K, double) = rows · rowsᵀ. Computed panel by panel (FT_GRAM_PANEL columns)
+ * with single-precision GEMM (ft_sgemm), accumulated across panels in double. Rows
+ * whose norms could overflow a float product (||a||·||b|| >= 1e37) and non-finite
+ * entries are recomputed directly in double; rows with NaN/Inf give NaN there.
+ * norms2 (K) receives each row's squared norm in double. If the rows are not one
+ * contiguous K×N matrix (rows[i] != rows[0] + i*N), each panel is first copied
+ * into workspace. */
+void ft_gram(const float *const *rows, size_t K, size_t N, double *G, double *norms2, ft_ws_t *ws);
+
+/* D (K×K) = pairwise squared L2 distances of the rows of U (K×N) from one Gram
+ * GEMM: ||a-b||^2 = ||a||^2 + ||b||^2 - 2<a,b>, norms in double, negatives (float
+ * cancellation between near-identical rows) clamped to 0. A row holding NaN or
+ * Inf is at distance +inf from every other row (so it gets the worst Krum score).
+ * bad (K, may be NULL) receives 1 for such rows. */
+void ft_pdist2(const float *U, size_t K, size_t N, double *D, uint8_t *bad, ft_ws_t *ws);
+
+/* Krum score (Blanchard et al. 2017, Sec. 4): for each i with active[i], the sum
+ * of the nb smallest D[i][j] over active j != i (nb is clamped to the number of
+ * such j). Inactive rows get +inf. tmp holds K doubles. */
+void ft_krum_scores(const double *D, size_t K, const uint8_t *active, size_t nb, double *scores,
+                    double *tmp);
+
+/* A value and the row it came from, for per-coordinate selection. */
+typedef struct {
+    float v;    /* value */
+    uint32_t i; /* row index */
+} ft_vi_t;
+
+/* Rearranges a[0..n) so that a[k] is the k-th smallest value, a[<k] <= a[k] <=
+ * a[>k] (Hoare quickselect, median-of-three). Values must be finite. */
+void ft_select_kth(ft_vi_t *a, size_t n, size_t k);
+
+/* Fills sw (K) with the sample-count weights counts[i] / sum(counts) in double.
+ * Returns FT_EINVAL (message names the client) if a count is negative or not
+ * finite, or if they sum to 0. */
+int ft_count_weights(const float *counts, size_t K, double *sw);
+
+/* Fills every decision with (decision, clip 1, score 0, weight 0). */
+void ft_decisions_init(ft_defense_decision_t *d, size_t K, ft_decision_t decision);
+
+/* Range checks for check_config: FT_ECONFIG via ft_config_error naming the key
+ * (why, may be NULL, is appended to the message). */
+int ft_check_int_range(const ft_config_t *cfg, const char *key, int64_t lo, int64_t hi,
+                       const char *why);
+/* lo/hi bounds are inclusive when *_incl is nonzero; use +-INFINITY for none. */
+int ft_check_float_range(const ft_config_t *cfg, const char *key, double lo, int lo_incl, double hi,
+                         int hi_incl);
+
+/* Sums rows as ft_weighted_sum does, into a double vector (N). */
+void ft_weighted_sum_d(const float *U, size_t K, size_t N, const double *w, double *out);
+
+#endif
+
+/* Gathers the finite values of column j of U (K×N) into a (K), with their rows;
+ * rows with sel != NULL && !sel[i] are skipped. Returns how many were gathered. */
+static inline size_t ft_gather_finite(const float *U, size_t K, size_t N, size_t j,
+                                      const uint8_t *sel, ft_vi_t *a)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < K; i++) {
+        float v = U[i * N + j];
+        if ((!sel || sel[i]) && v - v == 0) { /* v - v is NaN for NaN and +-Inf */
+            a[n].v = v;
+            a[n].i = (uint32_t)i;
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Median of a[0..n) (n >= 1; reorders a): the middle value, or the mean of the two
+ * middle values when n is even (as numpy.median). lo/hi receive the rows of the
+ * middle value(s) (equal when n is odd). */
+double ft_median_vi(ft_vi_t *a, size_t n, uint32_t *lo, uint32_t *hi);

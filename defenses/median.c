@@ -1,0 +1,91 @@
+/* median: coordinate-wise median.
+ *
+ * Yin, Chen, Ramchandran, Bartlett, "Byzantine-Robust Distributed Learning: Towards
+ * Optimal Statistical Rates", ICML 2018, Definition 1 (coordinate-wise median):
+ * out_j = med{ U_ij : i = 1..K }, the mean of the two middle values when their
+ * number is even (numpy.median). Unweighted, as in the paper.
+ *
+ * NaN/Inf: at each coordinate the non-finite values are left out before taking the
+ * median (NaN breaks every comparison a selection relies on); a coordinate with no
+ * finite value gets 0 (no change). Report: score = share of coordinates at which
+ * the client's value was (one of) the median, weight = its average share of the
+ * output; DROPPED if never used, else REWEIGHTED. */
+#include "ft_defense.h"
+#include "ft_defense_util.h"
+#include "ft_error.h"
+
+#include <math.h>
+
+static int median_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num_clients,
+                         void **state)
+{
+    (void)cfg;
+    (void)max_k;
+    (void)N;
+    (void)num_clients;
+    *state = NULL;
+    return FT_OK;
+}
+
+static void median_destroy(void **state)
+{
+    if (state)
+        *state = NULL;
+}
+
+static size_t median_ws(size_t max_k, size_t N)
+{
+    (void)N;
+    return FT_WS_SLACK + ft_ws_bytes(max_k * sizeof(ft_vi_t)) +
+           2 * ft_ws_bytes(max_k * sizeof(double));
+}
+
+static int median_aggregate(void *state, const ft_defense_input_t *in, float *out,
+                            ft_defense_decision_t *dec, void *workspace)
+{
+    (void)state;
+    size_t K = in->K, N = in->N;
+    ft_ws_t ws;
+    ft_ws_init(&ws, workspace, median_ws(K, N));
+    ft_vi_t *a = ft_ws_take(&ws, K * sizeof(ft_vi_t));
+    double *share = ft_ws_take(&ws, K * sizeof(double));
+    double *used = ft_ws_take(&ws, K * sizeof(double));
+    for (size_t i = 0; i < K; i++)
+        share[i] = used[i] = 0;
+    for (size_t j = 0; j < N; j++) {
+        size_t n = ft_gather_finite(in->updates, K, N, j, NULL, a);
+        if (n == 0) {
+            out[j] = 0.0f;
+            continue;
+        }
+        uint32_t lo, hi;
+        out[j] = (float)ft_median_vi(a, n, &lo, &hi);
+        if (lo == hi) {
+            share[lo] += 1;
+            used[lo] += 1;
+        } else {
+            share[lo] += 0.5;
+            share[hi] += 0.5;
+            used[lo] += 1;
+            used[hi] += 1;
+        }
+    }
+    ft_decisions_init(dec, K, FT_DECISION_REWEIGHTED);
+    for (size_t i = 0; i < K; i++) {
+        dec[i].weight = N ? (float)(share[i] / (double)N) : 0.0f;
+        dec[i].score = N ? (float)(used[i] / (double)N) : 0.0f;
+        if (used[i] == 0)
+            dec[i].decision = FT_DECISION_DROPPED;
+    }
+    return FT_OK;
+}
+
+const ft_defense_t ft_defense_median = {
+    .name = "median",
+    .cite = "Yin et al. ICML 2018, Def. 1: coordinate-wise median",
+    .check_config = NULL,
+    .create = median_create,
+    .destroy = median_destroy,
+    .workspace_size = median_ws,
+    .aggregate = median_aggregate,
+};
