@@ -30,6 +30,11 @@ static int conv_chunk_images(const ft_conv2d_shape_t *s)
     return nb < 1 ? 1 : nb;
 }
 
+int ft_cpu_conv_chunk_images(const ft_conv2d_shape_t *s)
+{
+    return conv_chunk_images(s);
+}
+
 static size_t cpu_conv2d_workspace(const ft_conv2d_shape_t *s)
 {
     size_t K = (size_t)s->Ci * s->kh * s->kw, P = (size_t)s->Ho * s->Wo;

@@ -5,11 +5,17 @@
 
 #include <stddef.h>
 
+#include "ft_ops.h"
+
 /* Zeroed, 64-byte aligned; NULL on OOM. Freed with ft_host_free (accepts NULL). */
 void *ft_host_alloc(size_t bytes);
 void ft_host_free(void *ptr);
 /* memcpy / memset(0) on host memory (bytes may be 0). */
 void ft_host_copy(void *dst, const void *src, size_t bytes);
 void ft_host_zero(void *dst, size_t bytes);
+
+/* Images the cpu back end puts in one conv GEMM for shape s (the GEMM is then
+ * Co × (nb·Ho·Wo) × Ci·kh·kw); exposed for bench/bench_blas. */
+int ft_cpu_conv_chunk_images(const ft_conv2d_shape_t *s);
 
 #endif
