@@ -113,7 +113,7 @@ void gemm<true>(int trans_a, int trans_b, int m, int n, int k, const float *A, i
 
 /* ---- reductions ----------------------------------------------------------------- */
 
-#define FT_RED_THREADS 256
+#define FT_RED_THREADS    256
 #define FT_RED_MAX_BLOCKS 1024
 
 /* Tree-reduces s[0..FT_RED_THREADS) into s[0]; all threads of the block call it. */

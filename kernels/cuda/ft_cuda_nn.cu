@@ -21,8 +21,20 @@
 #include <assert.h>
 #include <math.h>
 
+extern "C" {
+#include "ft_ops_cuda.h"
+}
+
 /* Largest workspace, in floats, the chunking aims for (64 MiB). */
 #define FT_CONV_WS_TARGET ((size_t)1 << 24)
+
+static int g_chunk_cap; /* ft_cuda_set_conv_chunk(); 0: no cap */
+
+extern "C" void ft_cuda_set_conv_chunk(int max_images)
+{
+    assert(max_images >= 0);
+    g_chunk_cap = max_images;
+}
 
 /* Images per chunk for shape s: as many as fit the target, at least 1, at most B. */
 static int conv_chunk(const ft_conv2d_shape_t *s)
@@ -32,6 +44,8 @@ static int conv_chunk(const ft_conv2d_shape_t *s)
     size_t bc = per_image ? FT_CONV_WS_TARGET / per_image : (size_t)s->B;
     if (bc < 1)
         bc = 1;
+    if (g_chunk_cap > 0 && bc > (size_t)g_chunk_cap)
+        bc = (size_t)g_chunk_cap;
     if (bc > (size_t)s->B)
         bc = (size_t)s->B;
     return (int)bc;

@@ -126,8 +126,8 @@ static float softmax_xent_forward(int B, int C, const float *logits, const int32
                 host_rows[256 + i] = rows[B + b0 + i];
             }
         } else {
-            FT_CUDA_CHECK(cudaMemcpy(host_rows, rows + b0, nb * sizeof(double),
-                                     cudaMemcpyDeviceToHost));
+            FT_CUDA_CHECK(
+                cudaMemcpy(host_rows, rows + b0, nb * sizeof(double), cudaMemcpyDeviceToHost));
             FT_CUDA_CHECK(cudaMemcpy(host_rows + 256, rows + B + b0, nb * sizeof(double),
                                      cudaMemcpyDeviceToHost));
         }

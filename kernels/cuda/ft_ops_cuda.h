@@ -29,6 +29,11 @@ void ft_cuda_synchronize(void);
  * Always available (needs no device). */
 const ft_ops_t *ft_ops_cuda_host_emulation(void);
 
+/* Test hook: caps the images per convolution chunk (0 restores the default: as
+ * many as fit a 64 MiB workspace). Small caps make small test shapes run the
+ * multi-chunk path. Query conv2d_workspace after changing it. */
+void ft_cuda_set_conv_chunk(int max_images);
+
 /* Describes the device ft_ops_cuda() uses ("NVIDIA H200, sm_90, 139 GiB"), or why
  * there is none. Never NULL; static storage. */
 const char *ft_cuda_device_info(void);
