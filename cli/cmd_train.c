@@ -199,8 +199,14 @@ int ft_cmd_train(int argc, char **argv)
     int classes = train->num_classes > test->num_classes ? train->num_classes : test->num_classes;
     if ((rc = ft_model_new(model_name, ft_config_str(cfg, "model.hidden"), train->c, train->h,
                            train->w, classes, max_batch, ops, &m)) != FT_OK) {
-        if (rc == FT_ECONFIG)
-            rc = ft_config_error(cfg, "model.name", "%s", ft_error_message());
+        if (rc == FT_ECONFIG) {
+            /* name the key at fault and where its value came from */
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", ft_error_message());
+            const char *key = strstr(msg, "model.hidden") ? "model.hidden" : "model.name";
+            rc = ft_config_error(cfg, key, "for %dx%dx%d inputs (%s): %s", train->c, train->h,
+                                 train->w, train->name, msg);
+        }
         goto fail;
     }
     ft_rng_t init_rng, shuffle_rng, dropout_rng;

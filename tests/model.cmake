@@ -2,5 +2,6 @@
 # fedtail train integration scripts.
 ft_test(test_model LIBS ft_model ft_data ft_kernels TIMEOUT 120)
 ft_test(test_model_torch LIBS ft_model ft_data ft_kernels TIMEOUT 120)
+ft_test(test_model_ckpt LIBS ft_model ft_data ft_kernels TIMEOUT 60)
 ft_script_test(train_smoke train_smoke.sh TIMEOUT 300)
 ft_script_test(train_bad_config train_bad_config.sh TIMEOUT 60)
