@@ -2,7 +2,8 @@
  * from torch's own initial weights (tests/fixtures/torch, written by
  * gen_fixtures.py), and this test compares our logits, loss, flat gradient and the
  * losses and parameters of 5 SGD steps (momentum 0.9, weight decay 5e-4, lr 0.01)
- * with torch's, on the reference and the cpu back ends.
+ * with torch's, on the reference and cpu back ends, and on cuda where present
+ * (skipped otherwise).
  *
  * Tolerances (float32 everywhere, sums in different orders):
  *   logits: |d| <= 1e-4 + 1e-3 |torch|
@@ -119,10 +120,12 @@ static void check_close(const char *what, size_t i, float got, float want, doubl
 
 static void compare_with_torch(const char *tag, const char *backend)
 {
+    const ft_ops_t *ops = ft_ops_find(backend);
+    if (!ops && strcmp(backend, "cuda") == 0)
+        skip(); /* not built, or no GPU here */
+    assert_non_null(ops);
     fixture_t fx;
     load_fixture(tag, &fx);
-    const ft_ops_t *ops = ft_ops_find(backend);
-    assert_non_null(ops);
     ft_model_t *m = NULL;
     assert_int_equal(ft_model_new(tag, NULL, 1, 28, 28, 10, fx.B, ops, &m), 0);
     assert_int_equal(ft_model_num_params(m), fx.N);
@@ -205,13 +208,24 @@ static void test_paper_lenet_cpu(void **state)
     compare_with_torch("paper-lenet", "cpu");
 }
 
+static void test_lenet5_cuda(void **state)
+{
+    (void)state;
+    compare_with_torch("lenet5", "cuda");
+}
+
+static void test_paper_lenet_cuda(void **state)
+{
+    (void)state;
+    compare_with_torch("paper-lenet", "cuda");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lenet5_reference),
-        cmocka_unit_test(test_lenet5_cpu),
-        cmocka_unit_test(test_paper_lenet_reference),
-        cmocka_unit_test(test_paper_lenet_cpu),
+        cmocka_unit_test(test_lenet5_reference),      cmocka_unit_test(test_lenet5_cpu),
+        cmocka_unit_test(test_paper_lenet_reference), cmocka_unit_test(test_paper_lenet_cpu),
+        cmocka_unit_test(test_lenet5_cuda),           cmocka_unit_test(test_paper_lenet_cuda),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
