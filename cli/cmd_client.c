@@ -1,12 +1,84 @@
-/* fedtail client: placeholder until its issue lands (see issues). */
+/* fedtail client: one client process serving virtual clients for a coordinator —
+ * any id it is handed (--pool, the default) or a fixed set (--clients 0-9). */
 #include "ft_cli.h"
+#include "ft_client.h"
+#include "ft_error.h"
+#include "ft_log.h"
+#include "ft_procs.h"
 
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ft_alloc.h"
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static void usage(void)
+{
+    printf("usage: fedtail client --connect ENDPOINT [--pool | --clients LIST] [--wait SECONDS]\n"
+           "                      [EXP.ini] [--set run.max_message_mb=N] [--quiet]\n\n"
+           "Connects to a coordinator (e.g. tcp://host:5555), receives the experiment from\n"
+           "it, derives its data partitions locally and trains tasks until the run is over.\n"
+           "  --pool          serve any client id (default)\n"
+           "  --clients LIST  serve only these ids, e.g. 0-9 or 3,5,7-9\n"
+           "  --wait SECONDS  how long to wait for the coordinator (default 300)\n");
+}
 
 int ft_cmd_client(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "fedtail client: not built yet\n");
-    return 2;
+    static const char *const with_value[] = {"--connect", "--clients", "--wait", NULL};
+    static const char *const flags[] = {"--pool", NULL};
+    ft_cli_t cli;
+    if (ft_cli_parse(argc, argv, with_value, flags, &cli) != FT_OK)
+        return 2;
+    if (cli.help) {
+        usage();
+        ft_cli_free(&cli);
+        return 0;
+    }
+    const char *connect = ft_cli_option(&cli, "--connect");
+    const char *list = ft_cli_option(&cli, "--clients");
+    const char *wait = ft_cli_option(&cli, "--wait");
+    if (!connect || (list && ft_cli_flag(&cli, "--pool"))) {
+        fprintf(stderr, "fedtail client: %s (see --help)\n",
+                !connect ? "--connect ENDPOINT is required"
+                         : "--pool and --clients exclude each other");
+        ft_cli_free(&cli);
+        return 2;
+    }
+    ft_log_set_tag("client");
+    if (cli.quiet)
+        ft_log_set_level(FT_LOG_WARN);
+    uint32_t *ids = NULL;
+    size_t n = 0;
+    if (list && ft_parse_id_list(list, &ids, &n) != FT_OK) {
+        ft_cli_free(&cli);
+        return ft_cli_fail(FT_EINVAL);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    ft_client_opts_t o = {.connect = connect,
+                          .pool = list == NULL,
+                          .clients = ids,
+                          .num_clients = n,
+                          .cli_cfg = cli.cfg,
+                          .stop = &stop_flag,
+                          .connect_timeout_s = wait ? atof(wait) : 300};
+    int rc = ft_client_run(&o);
+    ft_free(ids);
+    ft_cli_free(&cli);
+    if (rc == FT_EINTR)
+        return 130;
+    return rc == FT_OK ? 0 : ft_cli_fail(rc);
 }

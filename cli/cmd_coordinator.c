@@ -1,12 +1,84 @@
-/* fedtail coordinator: placeholder until its issue lands (see issues). */
+/* fedtail coordinator: only the coordinator, for multi-host runs. Client processes
+ * on any host join with `fedtail client --connect tcp://HOST:PORT`. Exits 0 when
+ * the run is complete. */
 #include "ft_cli.h"
+#include "ft_coordinator.h"
+#include "ft_error.h"
+#include "ft_log.h"
+#include "ft_progress.h"
 
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static void usage(void)
+{
+    printf("usage: fedtail coordinator [EXP.ini] --bind ENDPOINT [--set section.key=value ...]\n"
+           "                           [--out DIR] [--quiet] [--json]\n\n"
+           "Runs the coordinator of a federated experiment on ENDPOINT (e.g. tcp://*:5555)\n"
+           "and waits for client processes (fedtail client --connect tcp://HOST:5555).\n"
+           "Writes config.ini, metrics.csv, events.jsonl and final.ckpt to DIR (default\n"
+           "runs/run-DATE) and exits 0 when every round is complete.\n");
+}
 
 int ft_cmd_coordinator(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "fedtail coordinator: not built yet\n");
-    return 2;
+    static const char *const with_value[] = {"--bind", NULL};
+    ft_cli_t cli;
+    if (ft_cli_parse(argc, argv, with_value, NULL, &cli) != FT_OK)
+        return 2;
+    if (cli.help) {
+        usage();
+        ft_cli_free(&cli);
+        return 0;
+    }
+    const char *bind = ft_cli_option(&cli, "--bind");
+    if (!bind) {
+        fprintf(stderr, "fedtail coordinator: --bind ENDPOINT is required (see --help)\n");
+        ft_cli_free(&cli);
+        return 2;
+    }
+    ft_log_set_tag("coord");
+    if (cli.quiet)
+        ft_log_set_level(FT_LOG_WARN);
+    char out[4096];
+    if (ft_cli_out_dir(&cli, "run", out, sizeof out) != FT_OK) {
+        ft_cli_free(&cli);
+        return ft_cli_fail(FT_EIO);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    ft_progress_t prog;
+    ft_progress_init(&prog, cli.quiet, cli.json);
+    ft_coord_opts_t opts = {.bind = bind,
+                            .out_dir = out,
+                            .stop = &stop_flag,
+                            .progress = ft_progress_round,
+                            .progress_user = &prog};
+    ft_coordinator_t *c = NULL;
+    int rc = ft_coordinator_new(cli.cfg, &opts, &c);
+    if (rc == FT_OK) {
+        if (!cli.quiet)
+            fprintf(stderr, "coordinator on %s, writing %s\n", bind, out);
+        rc = ft_coordinator_run(c);
+        ft_progress_end(&prog);
+    }
+    ft_coordinator_destroy(&c);
+    ft_cli_free(&cli);
+    if (rc == FT_EINTR) {
+        fprintf(stderr, "fedtail coordinator: interrupted; %s holds the rounds so far\n", out);
+        return 130;
+    }
+    return rc == FT_OK ? 0 : ft_cli_fail(rc);
 }

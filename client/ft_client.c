@@ -1,0 +1,375 @@
+/* ft_client: the client process loop. */
+#include "ft_client.h"
+
+#include "ft_alloc.h"
+#include "ft_error.h"
+#include "ft_link.h"
+#include "ft_local.h"
+#include "ft_log.h"
+#include "ft_ops.h"
+#include "ft_sha256.h"
+#include "ft_timer.h"
+#include "ft_wire.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+typedef struct {
+    const ft_client_opts_t *o; /* options */
+    void *zctx;                /* ZeroMQ context */
+    void *sock;                /* DEALER socket */
+    ft_wire_limits_t lim;      /* receive bounds */
+    ft_config_t *cfg;          /* the coordinator's config */
+    ft_local_t *local;         /* data, partition, model */
+    uint32_t process_id;       /* assigned in Welcome */
+    size_t N;                  /* parameters */
+    float *global;             /* N: the global model held */
+    float *delta;              /* N: the update being sent */
+    int has_model;             /* global holds the model with digest model */
+    uint8_t model[32];         /* its digest */
+    double heartbeat;          /* heartbeat period */
+    double last_tx;            /* last message sent */
+    double last_rx;            /* last message received */
+    uint32_t busy_round;       /* task in progress (0: idle) */
+    uint32_t busy_client;      /* its client */
+} client_t;
+
+static int send_msg(client_t *c, const ft_msg_t *m, const void *payload)
+{
+    int rc = ft_link_send(c->sock, NULL, 0, m, payload, NULL, NULL);
+    c->last_tx = ft_now();
+    return rc;
+}
+
+static void send_heartbeat(client_t *c)
+{
+    ft_msg_t m;
+    ft_msg_init(&m, FT_MSG_HEARTBEAT);
+    m.u.heartbeat.process_id = c->process_id;
+    m.u.heartbeat.round = c->busy_round;
+    m.u.heartbeat.client_id = c->busy_client;
+    m.u.heartbeat.busy = c->busy_round != 0;
+    send_msg(c, &m, NULL);
+}
+
+static void send_error(client_t *c, int code, uint32_t round, uint32_t client, const char *why)
+{
+    ft_msg_t m;
+    ft_msg_init(&m, FT_MSG_ERROR);
+    m.u.error.code = code;
+    m.u.error.round = round;
+    m.u.error.client_id = client;
+    snprintf(m.u.error.reason, sizeof m.u.error.reason, "%s", why);
+    send_msg(c, &m, NULL);
+    FT_LOG(FT_LOG_WARN, "%s", why);
+}
+
+/* Training hook: heartbeats while busy, rate-limited to one per period. */
+static void after_step(void *user, int epoch, int batch, ft_model_t *m)
+{
+    (void)epoch;
+    (void)batch;
+    (void)m;
+    client_t *c = user;
+    if (ft_now() - c->last_tx >= c->heartbeat)
+        send_heartbeat(c);
+}
+
+static int send_hello(client_t *c)
+{
+    ft_msg_t m;
+    ft_msg_init(&m, FT_MSG_HELLO);
+    m.u.hello.pid = (uint32_t)getpid();
+    gethostname(m.u.hello.host, sizeof m.u.hello.host - 1);
+    m.u.hello.pool = c->o->pool;
+    m.u.hello.clients = (uint32_t *)c->o->clients;
+    m.u.hello.num_clients = c->o->pool ? 0 : c->o->num_clients;
+    m.u.hello.threads = c->cfg ? (uint32_t)ft_config_int(c->cfg, "run.threads") : 1;
+    return send_msg(c, &m, NULL);
+}
+
+/* Waits up to timeout_s for one message. FT_ETIMEOUT if none. */
+static int wait_msg(client_t *c, double timeout_s, ft_link_in_t *in)
+{
+    double end = ft_now() + timeout_s;
+    for (;;) {
+        if (c->o->stop && *c->o->stop)
+            return ft_error_set(FT_EINTR, "interrupted");
+        int rc = ft_link_recv(c->sock, 0, &c->lim, in);
+        if (rc == FT_OK) {
+            c->last_rx = ft_now();
+            return FT_OK;
+        }
+        if (rc == FT_EPROTO) {
+            FT_LOG(FT_LOG_WARN, "rejected a message from the coordinator: %s", ft_error_message());
+            c->last_rx = ft_now();
+            continue;
+        }
+        if (rc != FT_ETIMEOUT && rc != FT_EINTR)
+            return rc;
+        double left = end - ft_now();
+        if (left <= 0)
+            return FT_ETIMEOUT;
+        zmq_pollitem_t pi = {c->sock, 0, ZMQ_POLLIN, 0};
+        long ms = (long)(left * 1000) + 1;
+        zmq_poll(&pi, 1, ms < 100 ? ms : 100);
+    }
+}
+
+/* Handles a Welcome: config, data, model, and the layout check. */
+static int on_welcome(client_t *c, const ft_msg_welcome_t *w)
+{
+    c->process_id = w->process_id;
+    ft_log_set_tag("client");
+    if (c->local) { /* registered again after being presumed dead: same run */
+        if (w->num_params != c->N || memcmp(w->layout_hash, ft_local_layout_hash(c->local), 32))
+            return ft_error_set(FT_EPROTO, "the coordinator's model changed");
+        return FT_OK;
+    }
+    c->cfg = ft_config_new();
+    if (!c->cfg)
+        return ft_error_set(FT_ENOMEM, "out of memory");
+    int rc = ft_config_load_string(c->cfg, w->config_ini, "welcome message");
+    if (rc != FT_OK)
+        return rc;
+    ft_ops_set_threads((int)ft_config_int(c->cfg, "run.threads"));
+    c->heartbeat = ft_config_float(c->cfg, "federation.heartbeat_s");
+    if (!(c->heartbeat > 0))
+        c->heartbeat = 2;
+    ft_wire_limits_default(&c->lim, (int)ft_config_int(c->cfg, "run.max_message_mb"));
+    double t0 = ft_now();
+    if ((rc = ft_local_new(c->cfg, &c->local)) != FT_OK)
+        return rc;
+    c->N = ft_local_num_params(c->local);
+    if (w->num_params != c->N || memcmp(w->layout_hash, ft_local_layout_hash(c->local), 32)) {
+        char a[65], b[65];
+        ft_sha256_hex(w->layout_hash, a);
+        ft_sha256_hex(ft_local_layout_hash(c->local), b);
+        return ft_error_set(FT_EPROTO,
+                            "model mismatch: coordinator N = %llu layout %.12s..., here N = %zu "
+                            "layout %.12s... (different fedtail versions?)",
+                            (unsigned long long)w->num_params, a, c->N, b);
+    }
+    c->global = ft_malloc_aligned(c->N * sizeof(float));
+    c->delta = ft_malloc_aligned(c->N * sizeof(float));
+    if (!c->global || !c->delta)
+        return ft_error_set(FT_ENOMEM, "out of memory");
+    FT_LOG(FT_LOG_INFO, "process %u ready: N = %zu, data loaded in %.1f s", c->process_id, c->N,
+           ft_now() - t0);
+    return FT_OK;
+}
+
+/* Handshake: Hello until Welcome. */
+static int handshake(client_t *c, double timeout_s)
+{
+    int rc = send_hello(c);
+    if (rc != FT_OK)
+        return rc;
+    double end = ft_now() + timeout_s;
+    for (;;) {
+        ft_link_in_t in;
+        double left = end - ft_now();
+        if (left <= 0)
+            return ft_error_set(FT_ETIMEOUT, "no welcome from %s within %.0f s", c->o->connect,
+                                timeout_s);
+        rc = wait_msg(c, left, &in);
+        if (rc == FT_ETIMEOUT)
+            continue;
+        if (rc != FT_OK)
+            return rc;
+        if (in.msg.type == FT_MSG_WELCOME) {
+            rc = on_welcome(c, &in.msg.u.welcome);
+            ft_link_in_clear(&in);
+            if (rc != FT_OK) {
+                char why[FT_WIRE_REASON_LEN];
+                snprintf(why, sizeof why, "%s", ft_error_message());
+                send_error(c, rc, 0, 0, why);
+                ft_error_set(rc, "%s", why);
+            }
+            return rc;
+        }
+        if (in.msg.type == FT_MSG_SHUTDOWN) {
+            ft_link_in_clear(&in);
+            return 1; /* run already over */
+        }
+        ft_link_in_clear(&in);
+    }
+}
+
+static int serves(const client_t *c, uint32_t id)
+{
+    if (c->o->pool)
+        return 1;
+    for (size_t i = 0; i < c->o->num_clients; i++)
+        if (c->o->clients[i] == id)
+            return 1;
+    return 0;
+}
+
+static void on_task(client_t *c, ft_link_in_t *in)
+{
+    const ft_msg_task_t *t = &in->msg.u.task;
+    char why[FT_WIRE_REASON_LEN];
+    double t0 = ft_now();
+    if (t->num_params != c->N) {
+        snprintf(why, sizeof why, "task N = %llu, model here has N = %zu",
+                 (unsigned long long)t->num_params, c->N);
+        send_error(c, FT_EPROTO, t->round, t->client_id, why);
+        return;
+    }
+    if (!serves(c, t->client_id)) {
+        snprintf(why, sizeof why, "client %u is not in this process's set", t->client_id);
+        send_error(c, FT_EINVAL, t->round, t->client_id, why);
+        return;
+    }
+    if (t->has_model) {
+        int rc = ft_wire_check_vector(ft_link_payload(in), ft_link_payload_len(in), c->N,
+                                      t->model_digest);
+        if (rc != FT_OK) {
+            c->has_model = 0;
+            snprintf(why, sizeof why, "global model: %s", ft_error_message());
+            send_error(c, rc, t->round, t->client_id, why);
+            return;
+        }
+        ft_wire_get_floats(c->global, ft_link_payload(in), c->N);
+        memcpy(c->model, t->model_digest, 32);
+        c->has_model = 1;
+    } else if (!c->has_model || memcmp(c->model, t->model_digest, 32) != 0) {
+        snprintf(why, sizeof why, "task for round %u names a model this process does not hold",
+                 t->round);
+        send_error(c, FT_ESTATE, t->round, t->client_id, why);
+        return;
+    }
+    ft_local_task_t task = {t->round, t->client_id, t->lr, t->attacker};
+    ft_local_result_t res;
+    ft_train_hooks_t hooks = {.after_step = after_step, .user = c};
+    c->busy_round = t->round;
+    c->busy_client = t->client_id;
+    double prepare = ft_now() - t0;
+    int rc = ft_local_train(c->local, &task, c->global, c->delta, &hooks, &res);
+    c->busy_round = 0;
+    c->busy_client = 0;
+    if (rc != FT_OK) {
+        snprintf(why, sizeof why, "round %u client %u: %s", t->round, t->client_id,
+                 ft_error_message());
+        send_error(c, rc, t->round, t->client_id, why);
+        return;
+    }
+    ft_msg_t m;
+    ft_msg_init(&m, FT_MSG_UPDATE);
+    m.u.update.round = t->round;
+    m.u.update.client_id = t->client_id;
+    m.u.update.process_id = c->process_id;
+    m.u.update.attempt = t->attempt;
+    m.u.update.num_samples = res.num_samples;
+    m.u.update.train_loss = res.train_loss;
+    m.u.update.num_params = c->N;
+    memcpy(m.u.update.layout_hash, ft_local_layout_hash(c->local), 32);
+    m.u.update.train_s = res.train_s;
+    m.u.update.prepare_s = prepare;
+    ft_wire_digest_floats(c->delta, c->N, m.u.update.digest);
+    m.payload_len = c->N * 4;
+    if (send_msg(c, &m, c->delta) != FT_OK)
+        FT_LOG(FT_LOG_WARN, "sending the update failed: %s", ft_error_message());
+}
+
+static int serve(client_t *c)
+{
+    double silence_limit = 10 * c->heartbeat > 60 ? 10 * c->heartbeat : 60;
+    for (;;) {
+        ft_msg_t req;
+        ft_msg_init(&req, FT_MSG_REQUEST);
+        req.u.request.process_id = c->process_id;
+        int rc = send_msg(c, &req, NULL);
+        if (rc != FT_OK)
+            return rc;
+        for (;;) { /* wait for an answer to the request */
+            ft_link_in_t in;
+            rc = wait_msg(c, c->heartbeat, &in);
+            if (rc == FT_ETIMEOUT) {
+                if (ft_now() - c->last_rx > silence_limit)
+                    return ft_error_set(FT_ETIMEOUT, "the coordinator has been silent for %.0f s",
+                                        ft_now() - c->last_rx);
+                send_heartbeat(c);
+                continue;
+            }
+            if (rc != FT_OK)
+                return rc;
+            ft_msg_type_t type = in.msg.type;
+            if (type == FT_MSG_TASK) {
+                on_task(c, &in);
+                ft_link_in_clear(&in);
+                break;
+            }
+            if (type == FT_MSG_SHUTDOWN) {
+                FT_LOG(FT_LOG_INFO, "shutdown: %s", in.msg.u.shutdown.reason);
+                ft_link_in_clear(&in);
+                return FT_OK;
+            }
+            if (type == FT_MSG_ERROR) {
+                int code = in.msg.u.error.code;
+                FT_LOG(FT_LOG_WARN, "coordinator: %s", in.msg.u.error.reason);
+                ft_link_in_clear(&in);
+                if (code == FT_ESTATE) { /* presumed dead: register again */
+                    rc = handshake(c, c->o->connect_timeout_s);
+                    if (rc == 1)
+                        return FT_OK;
+                    if (rc != FT_OK)
+                        return rc;
+                }
+                break;
+            }
+            ft_link_in_clear(&in); /* heartbeat echo, stray welcome */
+        }
+    }
+}
+
+int ft_client_run(const ft_client_opts_t *o)
+{
+    client_t c;
+    memset(&c, 0, sizeof c);
+    c.o = o;
+    c.heartbeat = 2;
+    int mb = o->cli_cfg ? (int)ft_config_int(o->cli_cfg, "run.max_message_mb") : 1024;
+    ft_wire_limits_default(&c.lim, mb);
+    int rc;
+    c.zctx = zmq_ctx_new();
+    c.sock = c.zctx ? zmq_socket(c.zctx, ZMQ_DEALER) : NULL;
+    if (!c.sock) {
+        rc = ft_error_set(FT_ENET, "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
+        goto done;
+    }
+    int linger = 2000;
+    int64_t maxmsg = (int64_t)c.lim.max_payload + (1 << 20);
+    zmq_setsockopt(c.sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(c.sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    if (zmq_connect(c.sock, o->connect) != 0) {
+        rc = ft_error_set(FT_ENET, "cannot connect to %s: %s", o->connect, zmq_strerror(errno));
+        goto done;
+    }
+    c.last_rx = ft_now();
+    rc = handshake(&c, o->connect_timeout_s);
+    if (rc == 1) {
+        rc = FT_OK;
+        goto done;
+    }
+    if (rc == FT_OK)
+        rc = serve(&c);
+done:;
+    char why[FT_WIRE_REASON_LEN];
+    snprintf(why, sizeof why, "%s", ft_error_message());
+    if (c.sock)
+        zmq_close(c.sock);
+    if (c.zctx)
+        zmq_ctx_term(c.zctx);
+    ft_local_destroy(&c.local);
+    ft_config_destroy(&c.cfg);
+    ft_free_aligned(c.global);
+    ft_free_aligned(c.delta);
+    if (rc != FT_OK)
+        ft_error_set(rc, "%s", why);
+    return rc;
+}

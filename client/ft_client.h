@@ -1,0 +1,36 @@
+/* ft_client: a client process — one DEALER socket to the coordinator.
+ *
+ * Handshake: Hello (pool or fixed ids) -> Welcome (resolved config, layout hash,
+ * N). The process then loads its data, derives the partition, builds the model and
+ * checks that its layout hash and N equal the coordinator's. Work loop: Request ->
+ * Task [+ global model, once per round] -> local training (heartbeats from the
+ * training hook) -> Update (delta + SHA-256) -> Request ... until Shutdown. Every
+ * received message is validated; a bad task is answered with an Error and the
+ * process asks for the next one. */
+#ifndef FT_CLIENT_H
+#define FT_CLIENT_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ft_config.h"
+
+typedef struct {
+    const char *connect;               /* coordinator endpoint */
+    int pool;                          /* serve any client id */
+    const uint32_t *clients;           /* fixed ids when not pool (sorted) */
+    size_t num_clients;                /* entries in clients */
+    const ft_config_t *cli_cfg;        /* command-line config: run.max_message_mb applies
+                                          before the coordinator's config arrives */
+    const volatile sig_atomic_t *stop; /* becomes nonzero to stop (may be NULL) */
+    double connect_timeout_s;          /* how long to wait for a Welcome */
+} ft_client_opts_t;
+
+/* Runs the process until the coordinator says Shutdown (FT_OK). Errors: FT_ETIMEOUT
+ * (no Welcome in time, or the coordinator silent for max(60 s, 10 heartbeat
+ * periods)), FT_EPROTO (the model here differs from the coordinator's), FT_EINTR
+ * (stop), FT_ENET, or a data/model loading error — each with a message. */
+int ft_client_run(const ft_client_opts_t *o);
+
+#endif

@@ -1,0 +1,782 @@
+/* ft_coordinator: the round loop and the message handlers.
+ *
+ * One thread, one ROUTER socket. The loop polls the socket in short slices, handles
+ * every waiting message, presumes silent processes dead, hands pending tasks to
+ * waiting processes, and closes the round when every task is done or its deadline
+ * passes. Updates are copied into row i of the K×N matrix where i is the client's
+ * position in the sorted sample, so aggregation is in client-id order whatever the
+ * arrival order: the same config gives the same metrics at any process count. */
+#include "ft_coordinator.h"
+
+#include "ft_alloc.h"
+#include "ft_error.h"
+#include "ft_events.h"
+#include "ft_fileio.h"
+#include "ft_global.h"
+#include "ft_link.h"
+#include "ft_log.h"
+#include "ft_procs.h"
+#include "ft_round.h"
+#include "ft_sha256.h"
+#include "ft_sampling.h"
+#include "ft_schedule.h"
+#include "ft_timer.h"
+#include "ft_wire.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+/* Silent heartbeat periods after which a process is presumed dead. */
+#define DEAD_AFTER_PERIODS 5.0
+
+struct ft_coordinator {
+    ft_config_t *cfg;           /* experiment (owned copy) */
+    ft_coord_opts_t opts;       /* options (strings borrowed) */
+    char *config_ini;           /* resolved config text sent in Welcome */
+    void *zctx;                 /* ZeroMQ context */
+    void *sock;                 /* the ROUTER socket */
+    ft_wire_limits_t lim;       /* receive bounds */
+    ft_global_t *g;             /* model, update matrix, defense, evaluation */
+    ft_schedule_t *sched;       /* attacker schedule (ground truth) */
+    ft_round_t *round;          /* the current round's slots */
+    ft_procs_t procs;           /* client processes */
+    ft_events_t *ev;            /* events.jsonl */
+    ft_metrics_t *mt;           /* metrics.csv */
+    uint32_t *ids;              /* K sampled / aggregated ids */
+    uint8_t *attackers;         /* K ground truth */
+    float *counts;              /* K sample counts */
+    ft_defense_decision_t *dec; /* K defense decisions */
+    ft_blob_t *model_blob;      /* the global model as sent (LE float32) */
+    uint8_t model_digest[32];   /* its SHA-256 */
+    size_t N;                   /* parameters */
+    int rounds;                 /* federation.rounds */
+    uint32_t K;                 /* clients_per_round */
+    uint32_t num_clients;       /* federation.num_clients */
+    int min_clients;            /* fewest updates a round closes with */
+    int max_retries;            /* retries before failing */
+    double timeout;             /* round_timeout seconds */
+    double heartbeat;           /* heartbeat period seconds */
+    int eval_every;             /* evaluate every n rounds */
+    double lr, lr_decay;        /* learning-rate schedule */
+    uint64_t seed;              /* run.seed */
+    double t0;                  /* run start */
+    int rounds_done;            /* rounds completed */
+    ft_round_metrics_t row;     /* the current round's metrics */
+};
+
+/* ---- configuration --------------------------------------------------------------- */
+
+int ft_federation_check_config(const ft_config_t *cfg)
+{
+    int64_t n = ft_config_int(cfg, "federation.num_clients");
+    int64_t k = ft_config_int(cfg, "federation.clients_per_round");
+    if (n < 1 || n > UINT32_MAX)
+        return ft_config_error(cfg, "federation.num_clients", "must be in [1, 2^32)");
+    if (k < 1 || k > n)
+        return ft_config_error(cfg, "federation.clients_per_round",
+                               "must be in [1, num_clients = %lld]", (long long)n);
+    if (ft_config_int(cfg, "federation.rounds") < 1)
+        return ft_config_error(cfg, "federation.rounds", "must be >= 1");
+    if (ft_config_int(cfg, "federation.local_epochs") < 1)
+        return ft_config_error(cfg, "federation.local_epochs", "must be >= 1");
+    if (ft_config_int(cfg, "federation.batch_size") < 1)
+        return ft_config_error(cfg, "federation.batch_size", "must be >= 1");
+    double lr = ft_config_float(cfg, "federation.lr");
+    if (!(lr > 0) || !isfinite(lr))
+        return ft_config_error(cfg, "federation.lr", "must be > 0");
+    double decay = ft_config_float(cfg, "federation.lr_decay");
+    if (!(decay > 0) || !isfinite(decay))
+        return ft_config_error(cfg, "federation.lr_decay", "must be > 0");
+    if (ft_config_float(cfg, "federation.momentum") < 0)
+        return ft_config_error(cfg, "federation.momentum", "must be >= 0");
+    if (ft_config_float(cfg, "federation.weight_decay") < 0)
+        return ft_config_error(cfg, "federation.weight_decay", "must be >= 0");
+    if (ft_config_int(cfg, "federation.eval_every") < 1)
+        return ft_config_error(cfg, "federation.eval_every", "must be >= 1");
+    if (!(ft_config_float(cfg, "federation.round_timeout") > 0))
+        return ft_config_error(cfg, "federation.round_timeout", "must be > 0");
+    int64_t mc = ft_config_int(cfg, "federation.min_clients");
+    if (mc < 1 || mc > k)
+        return ft_config_error(cfg, "federation.min_clients",
+                               "must be in [1, clients_per_round = %lld]", (long long)k);
+    if (ft_config_int(cfg, "federation.max_round_retries") < 0)
+        return ft_config_error(cfg, "federation.max_round_retries", "must be >= 0");
+    if (!(ft_config_float(cfg, "federation.heartbeat_s") > 0))
+        return ft_config_error(cfg, "federation.heartbeat_s", "must be > 0");
+    int64_t mb = ft_config_int(cfg, "run.max_message_mb");
+    if (mb < 1 || mb > 1 << 20)
+        return ft_config_error(cfg, "run.max_message_mb", "must be in [1, 1048576]");
+    if (ft_config_int(cfg, "run.threads") < 1)
+        return ft_config_error(cfg, "run.threads", "must be >= 1");
+    return FT_OK;
+}
+
+/* ---- construction ---------------------------------------------------------------- */
+
+/* Re-encodes the global model into a fresh blob and digests it. */
+static int publish_model(ft_coordinator_t *c)
+{
+    ft_blob_release(&c->model_blob);
+    c->model_blob = ft_blob_new(c->N * 4);
+    if (!c->model_blob)
+        return ft_error_set(FT_ENOMEM, "out of memory for the model message");
+    ft_wire_put_floats(ft_blob_data(c->model_blob), ft_global_params(c->g), c->N);
+    ft_sha256(ft_blob_data(c->model_blob), c->N * 4, c->model_digest);
+    return FT_OK;
+}
+
+static int join_path(char *buf, size_t len, const char *dir, const char *name)
+{
+    if ((size_t)snprintf(buf, len, "%s/%s", dir, name) >= len)
+        return ft_error_set(FT_EINVAL, "path too long: %s/%s", dir, name);
+    return FT_OK;
+}
+
+int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_coordinator_t **out)
+{
+    *out = NULL;
+    int rc = ft_federation_check_config(cfg);
+    if (rc != FT_OK)
+        return rc;
+    ft_coordinator_t *c = ft_calloc(1, sizeof *c);
+    if (!c)
+        return ft_error_set(FT_ENOMEM, "out of memory");
+    c->opts = *opts;
+    ft_procs_init(&c->procs);
+    c->t0 = ft_now();
+    c->cfg = ft_config_clone(cfg);
+    c->config_ini = c->cfg ? ft_config_to_ini(c->cfg) : NULL;
+    if (!c->config_ini) {
+        rc = ft_error_set(FT_ENOMEM, "out of memory");
+        goto fail;
+    }
+    c->rounds = (int)ft_config_int(cfg, "federation.rounds");
+    c->K = (uint32_t)ft_config_int(cfg, "federation.clients_per_round");
+    c->num_clients = (uint32_t)ft_config_int(cfg, "federation.num_clients");
+    c->min_clients = (int)ft_config_int(cfg, "federation.min_clients");
+    c->max_retries = (int)ft_config_int(cfg, "federation.max_round_retries");
+    c->timeout = ft_config_float(cfg, "federation.round_timeout");
+    c->heartbeat = ft_config_float(cfg, "federation.heartbeat_s");
+    c->eval_every = (int)ft_config_int(cfg, "federation.eval_every");
+    c->lr = ft_config_float(cfg, "federation.lr");
+    c->lr_decay = ft_config_float(cfg, "federation.lr_decay");
+    c->seed = (uint64_t)ft_config_int(cfg, "run.seed");
+    ft_wire_limits_default(&c->lim, (int)ft_config_int(cfg, "run.max_message_mb"));
+
+    if ((rc = ft_schedule_new(c->cfg, &c->sched)) != FT_OK)
+        goto fail;
+    if ((rc = ft_global_new(c->cfg, c->K, &c->g)) != FT_OK)
+        goto fail;
+    c->N = ft_global_num_params(c->g);
+    c->round = ft_round_new(c->K);
+    c->ids = ft_calloc(c->K, sizeof *c->ids);
+    c->attackers = ft_calloc(c->K, 1);
+    c->counts = ft_calloc(c->K, sizeof *c->counts);
+    c->dec = ft_calloc(c->K, sizeof *c->dec);
+    if (!c->round || !c->ids || !c->attackers || !c->counts || !c->dec) {
+        rc = ft_error_set(FT_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if ((rc = publish_model(c)) != FT_OK)
+        goto fail;
+
+    char path[4096];
+    if ((rc = join_path(path, sizeof path, opts->out_dir, "config.ini")) != FT_OK ||
+        (rc = ft_config_write(c->cfg, path)) != FT_OK)
+        goto fail;
+    if ((rc = join_path(path, sizeof path, opts->out_dir, "events.jsonl")) != FT_OK ||
+        (rc = ft_events_open(path, c->t0, &c->ev)) != FT_OK)
+        goto fail;
+    if ((rc = join_path(path, sizeof path, opts->out_dir, "metrics.csv")) != FT_OK ||
+        (rc = ft_metrics_open(path, &c->mt)) != FT_OK)
+        goto fail;
+
+    c->zctx = zmq_ctx_new();
+    c->sock = c->zctx ? zmq_socket(c->zctx, ZMQ_ROUTER) : NULL;
+    if (!c->sock) {
+        rc = ft_error_set(FT_ENET, "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
+        goto fail;
+    }
+    int one = 1, linger = 2000;
+    int64_t maxmsg = (int64_t)c->lim.max_payload + (1 << 20);
+    zmq_setsockopt(c->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    if (zmq_bind(c->sock, opts->bind) != 0) {
+        rc = ft_error_set(FT_ENET, "cannot bind %s: %s", opts->bind, zmq_strerror(errno));
+        goto fail;
+    }
+    uint8_t hash_hex_src[32];
+    memcpy(hash_hex_src, ft_global_layout_hash(c->g), 32);
+    char hex[65];
+    ft_sha256_hex(hash_hex_src, hex);
+    ft_ev_begin(c->ev, "start");
+    ft_ev_str(c->ev, "bind", opts->bind);
+    ft_ev_int(c->ev, "num_params", (int64_t)c->N);
+    ft_ev_str(c->ev, "layout_hash", hex);
+    ft_ev_str(c->ev, "defense", ft_global_defense(c->g)->name);
+    ft_ev_int(c->ev, "rounds", c->rounds);
+    ft_ev_int(c->ev, "clients_per_round", c->K);
+    ft_ev_end(c->ev);
+    FT_LOG(FT_LOG_INFO, "coordinator on %s: N = %zu, %d rounds, %u of %u clients per round",
+           opts->bind, c->N, c->rounds, c->K, c->num_clients);
+    *out = c;
+    return FT_OK;
+fail:
+    ft_coordinator_destroy(&c);
+    return rc;
+}
+
+void ft_coordinator_destroy(ft_coordinator_t **c_p)
+{
+    if (!c_p || !*c_p)
+        return;
+    ft_coordinator_t *c = *c_p;
+    if (c->sock)
+        zmq_close(c->sock);
+    if (c->zctx)
+        zmq_ctx_term(c->zctx);
+    ft_blob_release(&c->model_blob);
+    ft_global_destroy(&c->g);
+    ft_schedule_destroy(&c->sched);
+    ft_round_destroy(&c->round);
+    ft_procs_free(&c->procs);
+    ft_events_close(&c->ev);
+    ft_metrics_close(&c->mt);
+    ft_free(c->ids);
+    ft_free(c->attackers);
+    ft_free(c->counts);
+    ft_free(c->dec);
+    ft_free(c->config_ini);
+    ft_config_destroy(&c->cfg);
+    ft_free(c);
+    *c_p = NULL;
+}
+
+int ft_coordinator_rounds_done(const ft_coordinator_t *c)
+{
+    return c->rounds_done;
+}
+
+/* ---- sending ------------------------------------------------------------------- */
+
+static void mark_dead(ft_coordinator_t *c, int p, const char *reason);
+
+/* Sends m (+ payload) to process p; a failed send marks the process dead. */
+static int send_to(ft_coordinator_t *c, int p, const ft_msg_t *m, ft_blob_t *blob)
+{
+    ft_proc_t *pr = &c->procs.procs[p];
+    size_t bytes = 0;
+    int rc = ft_link_send(c->sock, pr->peer, pr->peer_len, m, NULL, blob, &bytes);
+    c->row.bytes_sent += bytes;
+    if (rc != FT_OK && rc != FT_EINTR)
+        mark_dead(c, p, ft_error_message());
+    return rc;
+}
+
+/* Sends an Error straight to a routing id (unknown or dead senders). */
+static void send_error_peer(ft_coordinator_t *c, const uint8_t *peer, size_t len, int code,
+                            const char *reason)
+{
+    ft_msg_t m;
+    ft_msg_init(&m, FT_MSG_ERROR);
+    m.u.error.code = code;
+    snprintf(m.u.error.reason, sizeof m.u.error.reason, "%s", reason);
+    size_t bytes = 0;
+    ft_link_send(c->sock, peer, len, &m, NULL, NULL, &bytes);
+    c->row.bytes_sent += bytes;
+}
+
+/* Logs a rejected message. p is the process index or -1. */
+static void reject(ft_coordinator_t *c, int p, const char *type, const char *reason)
+{
+    c->row.rejected++;
+    ft_ev_begin(c->ev, "rejected");
+    if (p >= 0)
+        ft_ev_int(c->ev, "process", c->procs.procs[p].id);
+    ft_ev_str(c->ev, "message", type);
+    ft_ev_str(c->ev, "reason", reason);
+    ft_ev_int(c->ev, "round", c->round->round);
+    ft_ev_end(c->ev);
+    FT_LOG(FT_LOG_WARN, "rejected %s%s: %s", type, p >= 0 ? " from a process" : "", reason);
+}
+
+static void mark_dead(ft_coordinator_t *c, int p, const char *reason)
+{
+    ft_proc_t *pr = &c->procs.procs[p];
+    if (pr->state == FT_PROC_DEAD)
+        return;
+    pr->state = FT_PROC_DEAD;
+    pr->slot = -1;
+    size_t requeued = c->round->K ? ft_round_requeue_process(c->round, p) : 0;
+    ft_ev_begin(c->ev, "process_dead");
+    ft_ev_int(c->ev, "process", pr->id);
+    ft_ev_int(c->ev, "pid", pr->pid);
+    ft_ev_str(c->ev, "host", pr->host);
+    ft_ev_str(c->ev, "reason", reason);
+    ft_ev_int(c->ev, "round", c->round->round);
+    ft_ev_int(c->ev, "requeued", (int64_t)requeued);
+    ft_ev_end(c->ev);
+    FT_LOG(FT_LOG_WARN, "process %u (pid %u on %s) presumed dead: %s; %zu task(s) requeued", pr->id,
+           pr->pid, pr->host, reason, requeued);
+}
+
+/* ---- dispatch ------------------------------------------------------------------ */
+
+static void dispatch(ft_coordinator_t *c)
+{
+    ft_round_t *r = c->round;
+    for (size_t p = 0; p < c->procs.n; p++) {
+        ft_proc_t *pr = &c->procs.procs[p];
+        if (pr->state != FT_PROC_WAITING)
+            continue;
+        int slot = ft_round_next(r, ft_proc_can_serve, pr);
+        if (slot < 0)
+            continue;
+        ft_msg_t m;
+        ft_msg_init(&m, FT_MSG_TASK);
+        m.u.task.round = r->round;
+        m.u.task.attempt = r->attempt;
+        m.u.task.client_id = r->slots[slot].client_id;
+        m.u.task.lr = ft_round_lr(c->lr, c->lr_decay, r->round);
+        m.u.task.attacker = r->slots[slot].attacker;
+        memcpy(m.u.task.model_digest, c->model_digest, 32);
+        m.u.task.num_params = c->N;
+        int send_model = !(pr->has_model && memcmp(pr->model, c->model_digest, 32) == 0);
+        m.u.task.has_model = send_model;
+        m.payload_len = send_model ? c->N * 4 : 0;
+        if (send_to(c, (int)p, &m, send_model ? c->model_blob : NULL) != FT_OK)
+            continue;
+        ft_round_assign(r, slot, (int)p, ft_now());
+        pr->state = FT_PROC_BUSY;
+        pr->slot = slot;
+        pr->has_model = 1;
+        memcpy(pr->model, c->model_digest, 32);
+        ft_ev_begin(c->ev, "task");
+        ft_ev_int(c->ev, "round", r->round);
+        ft_ev_int(c->ev, "attempt", r->attempt);
+        ft_ev_int(c->ev, "client", m.u.task.client_id);
+        ft_ev_int(c->ev, "process", pr->id);
+        ft_ev_bool(c->ev, "model_sent", send_model);
+        ft_ev_bool(c->ev, "attacker", m.u.task.attacker);
+        if (r->slots[slot].handed > 1)
+            ft_ev_int(c->ev, "handed", r->slots[slot].handed);
+        ft_ev_end(c->ev);
+    }
+}
+
+/* ---- message handlers ------------------------------------------------------------ */
+
+static void on_hello(ft_coordinator_t *c, ft_link_in_t *in)
+{
+    int old = ft_procs_find(&c->procs, in->peer, in->peer_len);
+    if (old >= 0)
+        mark_dead(c, old, "registered again");
+    int p = ft_procs_add(&c->procs, in->peer, in->peer_len, &in->msg.u.hello, ft_now());
+    if (p < 0) {
+        reject(c, -1, "hello", ft_error_message());
+        return;
+    }
+    ft_proc_t *pr = &c->procs.procs[p];
+    ft_ev_begin(c->ev, "registered");
+    ft_ev_int(c->ev, "process", pr->id);
+    ft_ev_int(c->ev, "pid", pr->pid);
+    ft_ev_str(c->ev, "host", pr->host);
+    ft_ev_bool(c->ev, "pool", pr->pool);
+    ft_ev_int(c->ev, "clients", (int64_t)pr->num_clients);
+    ft_ev_int(c->ev, "threads", in->msg.u.hello.threads);
+    ft_ev_end(c->ev);
+    FT_LOG(FT_LOG_INFO, "process %u registered (pid %u on %s, %s)", pr->id, pr->pid, pr->host,
+           pr->pool ? "pool" : "fixed clients");
+    ft_msg_t m;
+    ft_msg_init(&m, FT_MSG_WELCOME);
+    m.u.welcome.process_id = pr->id;
+    m.u.welcome.config_ini = c->config_ini;
+    memcpy(m.u.welcome.layout_hash, ft_global_layout_hash(c->g), 32);
+    m.u.welcome.num_params = c->N;
+    m.u.welcome.rounds = (uint32_t)c->rounds;
+    send_to(c, p, &m, NULL);
+}
+
+static void on_update(ft_coordinator_t *c, int p, ft_link_in_t *in)
+{
+    ft_proc_t *pr = &c->procs.procs[p];
+    const ft_msg_update_t *u = &in->msg.u.update;
+    ft_round_t *r = c->round;
+    char why[FT_WIRE_REASON_LEN];
+    if (u->round != r->round || u->attempt != r->attempt) {
+        snprintf(why, sizeof why, "stale update for round %u attempt %u (now %u attempt %u)",
+                 u->round, u->attempt, r->round, r->attempt);
+        if (pr->state == FT_PROC_BUSY)
+            pr->state = FT_PROC_IDLE;
+        pr->slot = -1;
+        reject(c, p, "update", why);
+        return;
+    }
+    int slot = ft_round_find(r, u->client_id);
+    if (slot < 0 || r->slots[slot].state != FT_SLOT_ASSIGNED || r->slots[slot].process != p) {
+        snprintf(why, sizeof why, "client %u %s", u->client_id,
+                 slot < 0                               ? "was not sampled this round"
+                 : r->slots[slot].state == FT_SLOT_DONE ? "already has an update"
+                                                        : "is not assigned to this process");
+        reject(c, p, "update", why);
+        return;
+    }
+    int rc = FT_OK;
+    if (u->num_params != c->N)
+        rc = ft_error_set(FT_EPROTO, "N = %llu, expected %zu", (unsigned long long)u->num_params,
+                          c->N);
+    else if (memcmp(u->layout_hash, ft_global_layout_hash(c->g), 32) != 0)
+        rc = ft_error_set(FT_EPROTO, "model layout hash differs from the coordinator's");
+    else
+        rc = ft_wire_check_vector(ft_link_payload(in), ft_link_payload_len(in), c->N, u->digest);
+    if (rc != FT_OK) {
+        snprintf(why, sizeof why, "client %u: %s", u->client_id, ft_error_message());
+        ft_round_requeue(r, slot);
+        pr->state = FT_PROC_IDLE;
+        pr->slot = -1;
+        reject(c, p, "update", why);
+        ft_msg_t m;
+        ft_msg_init(&m, FT_MSG_ERROR);
+        m.u.error.code = rc;
+        m.u.error.round = u->round;
+        m.u.error.client_id = u->client_id;
+        snprintf(m.u.error.reason, sizeof m.u.error.reason, "%s", why);
+        send_to(c, p, &m, NULL);
+        return;
+    }
+    ft_wire_get_floats(ft_global_row(c->g, (size_t)slot), ft_link_payload(in), c->N);
+    ft_round_complete(r, slot, u->num_samples, u->train_loss, u->train_s);
+    pr->state = FT_PROC_IDLE;
+    pr->slot = -1;
+    pr->tasks++;
+    ft_ev_begin(c->ev, "update");
+    ft_ev_int(c->ev, "round", u->round);
+    ft_ev_int(c->ev, "client", u->client_id);
+    ft_ev_int(c->ev, "process", pr->id);
+    ft_ev_int(c->ev, "samples", (int64_t)u->num_samples);
+    ft_ev_num(c->ev, "loss", u->train_loss);
+    ft_ev_num(c->ev, "train_s", u->train_s);
+    ft_ev_end(c->ev);
+}
+
+static void on_error(ft_coordinator_t *c, int p, const ft_msg_error_t *e)
+{
+    ft_proc_t *pr = &c->procs.procs[p];
+    ft_ev_begin(c->ev, "client_error");
+    ft_ev_int(c->ev, "process", pr->id);
+    ft_ev_int(c->ev, "code", e->code);
+    ft_ev_str(c->ev, "reason", e->reason);
+    ft_ev_int(c->ev, "round", e->round);
+    ft_ev_int(c->ev, "client", e->client_id);
+    ft_ev_end(c->ev);
+    FT_LOG(FT_LOG_WARN, "process %u reports: %s", pr->id, e->reason);
+    /* Whatever failed, resend the model next time and give its task to someone. */
+    pr->has_model = 0;
+    if (pr->state == FT_PROC_BUSY && pr->slot >= 0 && e->round == c->round->round &&
+        c->round->slots[pr->slot].state == FT_SLOT_ASSIGNED &&
+        c->round->slots[pr->slot].process == p)
+        ft_round_requeue(c->round, pr->slot);
+    pr->state = FT_PROC_IDLE;
+    pr->slot = -1;
+}
+
+static void handle(ft_coordinator_t *c, ft_link_in_t *in)
+{
+    double now = ft_now();
+    const char *type = ft_msg_type_name(in->msg.type);
+    if (in->msg.type == FT_MSG_HELLO) {
+        on_hello(c, in);
+        return;
+    }
+    int p = ft_procs_find(&c->procs, in->peer, in->peer_len);
+    if (p < 0) {
+        int dead = ft_procs_find_any(&c->procs, in->peer, in->peer_len);
+        reject(c, dead, type,
+               dead >= 0 ? "process was presumed dead; it must register again"
+                         : "process has not registered");
+        send_error_peer(c, in->peer, in->peer_len, FT_ESTATE, "not registered: send hello");
+        return;
+    }
+    ft_proc_t *pr = &c->procs.procs[p];
+    pr->last_seen = now;
+    switch (in->msg.type) {
+    case FT_MSG_REQUEST:
+        if (pr->state == FT_PROC_BUSY && pr->slot >= 0 &&
+            c->round->slots[pr->slot].state == FT_SLOT_ASSIGNED &&
+            c->round->slots[pr->slot].process == p)
+            ft_round_requeue(c->round, pr->slot); /* it gave up its task */
+        pr->state = FT_PROC_WAITING;
+        pr->slot = -1;
+        break;
+    case FT_MSG_UPDATE: on_update(c, p, in); break;
+    case FT_MSG_HEARTBEAT: {
+        ft_msg_t m;
+        ft_msg_init(&m, FT_MSG_HEARTBEAT);
+        send_to(c, p, &m, NULL);
+        break;
+    }
+    case FT_MSG_ERROR: on_error(c, p, &in->msg.u.error); break;
+    default: reject(c, p, type, "not a message a client process sends"); break;
+    }
+}
+
+/* Handles every message waiting on the socket. */
+static int drain_socket(ft_coordinator_t *c)
+{
+    for (int n = 0; n < 10000; n++) {
+        ft_link_in_t in;
+        int rc = ft_link_recv(c->sock, 1, &c->lim, &in);
+        if (rc == FT_ETIMEOUT)
+            return FT_OK;
+        if (rc == FT_EINTR)
+            return FT_OK;
+        if (rc == FT_ENET)
+            return rc;
+        if (rc == FT_ENOMEM)
+            return rc;
+        if (rc != FT_OK) {
+            char why[FT_WIRE_REASON_LEN];
+            snprintf(why, sizeof why, "%s", ft_error_message());
+            int p = ft_procs_find(&c->procs, in.peer, in.peer_len);
+            reject(c, p, "malformed", why);
+            continue;
+        }
+        c->row.bytes_received += in.bytes;
+        handle(c, &in);
+        ft_link_in_clear(&in);
+    }
+    return FT_OK;
+}
+
+static void check_liveness(ft_coordinator_t *c, double now)
+{
+    int p;
+    double limit = DEAD_AFTER_PERIODS * c->heartbeat;
+    while ((p = ft_procs_next_silent(&c->procs, now, limit)) >= 0) {
+        char why[96];
+        snprintf(why, sizeof why, "silent for %.1f s", now - c->procs.procs[p].last_seen);
+        mark_dead(c, p, why);
+    }
+}
+
+/* ---- rounds -------------------------------------------------------------------- */
+
+static int begin_round(ft_coordinator_t *c, uint32_t t, uint32_t attempt)
+{
+    int rc = ft_sample_clients(c->seed, t, attempt, c->num_clients, c->K, c->ids);
+    if (rc != FT_OK)
+        return rc;
+    ft_schedule_attackers(c->sched, t, c->ids, c->K, c->attackers);
+    ft_round_begin(c->round, t, attempt, c->ids, c->attackers, c->K, ft_now(), c->timeout);
+    /* Processes still busy with an earlier round's task keep that state; their
+     * update will be rejected as stale. */
+    for (size_t p = 0; p < c->procs.n; p++)
+        c->procs.procs[p].slot = -1;
+    ft_ev_begin(c->ev, "round_start");
+    ft_ev_int(c->ev, "round", t);
+    ft_ev_int(c->ev, "attempt", attempt);
+    ft_ev_num(c->ev, "lr", ft_round_lr(c->lr, c->lr_decay, t));
+    ft_ev_int(c->ev, "processes", (int64_t)ft_procs_alive(&c->procs));
+    ft_ev_end(c->ev);
+    return FT_OK;
+}
+
+/* Runs the current round until it is finished or expired. */
+static int run_round(ft_coordinator_t *c)
+{
+    ft_round_t *r = c->round;
+    for (;;) {
+        if (c->opts.stop && *c->opts.stop)
+            return ft_error_set(FT_EINTR, "interrupted");
+        if (c->opts.tick) {
+            int rc = c->opts.tick(c->opts.tick_user);
+            if (rc != 0)
+                return rc;
+        }
+        double now = ft_now();
+        check_liveness(c, now);
+        dispatch(c);
+        if (ft_round_finished(r))
+            return FT_OK;
+        if (ft_round_expired(r, now)) {
+            ft_ev_begin(c->ev, "timeout");
+            ft_ev_int(c->ev, "round", r->round);
+            ft_ev_int(c->ev, "attempt", r->attempt);
+            ft_ev_int(c->ev, "done", (int64_t)r->done);
+            ft_ev_int(c->ev, "sampled", (int64_t)r->K);
+            ft_ev_end(c->ev);
+            FT_LOG(FT_LOG_WARN, "round %u timed out with %zu of %zu updates", r->round, r->done,
+                   r->K);
+            return FT_OK;
+        }
+        double wait = r->deadline - now;
+        if (wait > 0.1)
+            wait = 0.1;
+        if (wait < 0.001)
+            wait = 0.001;
+        zmq_pollitem_t pi = {c->sock, 0, ZMQ_POLLIN, 0};
+        int n = zmq_poll(&pi, 1, (long)(wait * 1000));
+        if (n < 0 && errno != EINTR)
+            return ft_error_set(FT_ENET, "poll: %s", zmq_strerror(errno));
+        if (n > 0) {
+            int rc = drain_socket(c);
+            if (rc != FT_OK)
+                return rc;
+        }
+    }
+}
+
+/* Aggregates the round's updates, evaluates, writes the metrics row. */
+static int close_round(ft_coordinator_t *c)
+{
+    ft_round_t *r = c->round;
+    ft_round_metrics_t *row = &c->row;
+    double t_agg = ft_now();
+    size_t k = 0;
+    double loss_sum = 0, samples = 0, honest = 0, attack = 0;
+    int n_honest = 0;
+    for (size_t i = 0; i < r->K; i++) {
+        const ft_slot_t *s = &r->slots[i];
+        if (s->state != FT_SLOT_DONE)
+            continue;
+        if (k != i)
+            memcpy(ft_global_row(c->g, k), ft_global_row(c->g, i), c->N * sizeof(float));
+        c->ids[k] = s->client_id;
+        c->counts[k] = (float)s->num_samples;
+        c->attackers[k] = (uint8_t)s->attacker;
+        double norm = ft_global_row_norm(c->g, k);
+        if (s->attacker) {
+            attack += norm;
+            row->attackers++;
+        } else {
+            honest += norm;
+            n_honest++;
+        }
+        loss_sum += (double)s->train_loss * (double)s->num_samples;
+        samples += (double)s->num_samples;
+        row->train_s += s->train_s;
+        if (s->train_s > row->train_max_s)
+            row->train_max_s = s->train_s;
+        k++;
+    }
+    row->round = (int)r->round;
+    row->attempts = (int)r->attempt + 1;
+    row->clients = (int)k;
+    row->sampled = (int)r->K;
+    row->train_loss = samples > 0 ? loss_sum / samples : NAN;
+    row->honest_norm_mean = n_honest ? honest / n_honest : NAN;
+    row->attacker_norm = row->attackers ? attack / row->attackers : NAN;
+    int rc = ft_global_aggregate(c->g, r->round, k, c->ids, c->counts, c->dec);
+    if (rc != FT_OK) {
+        ft_ev_begin(c->ev, "aggregate_failed");
+        ft_ev_int(c->ev, "round", r->round);
+        ft_ev_str(c->ev, "reason", ft_error_message());
+        ft_ev_end(c->ev);
+        FT_LOG(FT_LOG_WARN, "round %u: no aggregate (%s); the model is unchanged", r->round,
+               ft_error_message());
+    }
+    row->aggregate_s = ft_now() - t_agg;
+    if ((rc = publish_model(c)) != FT_OK)
+        return rc;
+    if ((int)r->round % c->eval_every == 0 || (int)r->round == c->rounds) {
+        double t_eval = ft_now();
+        ft_eval_t ev;
+        if ((rc = ft_global_evaluate(c->g, &ev)) != FT_OK)
+            return rc;
+        row->evaluated = 1;
+        row->main_acc = ev.accuracy;
+        row->main_loss = ev.loss;
+        row->eval_s = ft_now() - t_eval;
+    }
+    row->round_s = ft_now() - r->started;
+    if ((rc = ft_metrics_write(c->mt, row)) != FT_OK)
+        return rc;
+    ft_ev_begin(c->ev, "round_end");
+    ft_ev_int(c->ev, "round", row->round);
+    ft_ev_int(c->ev, "clients", row->clients);
+    if (row->evaluated) {
+        ft_ev_num(c->ev, "main_acc", row->main_acc);
+        ft_ev_num(c->ev, "main_loss", row->main_loss);
+    }
+    ft_ev_num(c->ev, "round_s", row->round_s);
+    ft_ev_end(c->ev);
+    c->rounds_done = row->round;
+    if (c->opts.progress)
+        c->opts.progress(c->opts.progress_user, row, c->rounds, ft_now() - c->t0);
+    /* The coordinator could not read heartbeats while it aggregated and evaluated. */
+    ft_procs_touch_all(&c->procs, ft_now());
+    return FT_OK;
+}
+
+static void broadcast_shutdown(ft_coordinator_t *c, const char *reason)
+{
+    ft_msg_t m;
+    ft_msg_init(&m, FT_MSG_SHUTDOWN);
+    snprintf(m.u.shutdown.reason, sizeof m.u.shutdown.reason, "%s", reason);
+    for (size_t p = 0; p < c->procs.n; p++)
+        if (c->procs.procs[p].state != FT_PROC_DEAD)
+            send_to(c, (int)p, &m, NULL);
+}
+
+static int save_final(ft_coordinator_t *c, int complete)
+{
+    char path[4096], meta[256];
+    int rc = join_path(path, sizeof path, c->opts.out_dir, "final.ckpt");
+    if (rc != FT_OK)
+        return rc;
+    snprintf(meta, sizeof meta, "round=%d\ncomplete=%d\nseed=%llu\ndefense=%s\n", c->rounds_done,
+             complete, (unsigned long long)c->seed, ft_global_defense(c->g)->name);
+    return ft_global_save(c->g, path, meta);
+}
+
+int ft_coordinator_run(ft_coordinator_t *c)
+{
+    int rc = FT_OK;
+    for (int t = c->rounds_done + 1; t <= c->rounds; t++) {
+        ft_round_metrics_reset(&c->row);
+        uint32_t attempt = 0;
+        for (;;) {
+            if ((rc = begin_round(c, (uint32_t)t, attempt)) != FT_OK)
+                goto end;
+            if ((rc = run_round(c)) != FT_OK)
+                goto end;
+            if ((int)c->round->done >= c->min_clients)
+                break;
+            ft_ev_begin(c->ev, "round_retry");
+            ft_ev_int(c->ev, "round", t);
+            ft_ev_int(c->ev, "attempt", attempt);
+            ft_ev_int(c->ev, "done", (int64_t)c->round->done);
+            ft_ev_int(c->ev, "min_clients", c->min_clients);
+            ft_ev_end(c->ev);
+            if ((int)++attempt > c->max_retries) {
+                rc = ft_error_set(FT_ETIMEOUT,
+                                  "round %d: fewer than min_clients = %d updates after %d "
+                                  "tries (are client processes running?)",
+                                  t, c->min_clients, attempt);
+                goto end;
+            }
+        }
+        if ((rc = close_round(c)) != FT_OK)
+            goto end;
+    }
+end:;
+    int saved = save_final(c, rc == FT_OK);
+    const char *reason = rc == FT_OK ? "complete" : rc == FT_EINTR ? "interrupted" : "failed";
+    char why[FT_WIRE_REASON_LEN];
+    snprintf(why, sizeof why, "%s", rc == FT_OK ? "" : ft_error_message());
+    broadcast_shutdown(c, reason);
+    ft_ev_begin(c->ev, rc == FT_OK ? "complete" : "stopped");
+    ft_ev_int(c->ev, "rounds", c->rounds_done);
+    ft_ev_str(c->ev, "reason", rc == FT_OK ? reason : why);
+    ft_ev_end(c->ev);
+    if (rc != FT_OK)
+        ft_error_set(rc, "%s", why);
+    else if (saved != FT_OK)
+        rc = saved;
+    return rc;
+}

@@ -1,0 +1,156 @@
+/* ft_events: JSON-lines event writer. */
+#include "ft_events.h"
+
+#include "ft_alloc.h"
+#include "ft_error.h"
+#include "ft_timer.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define EV_LINE 4096
+
+struct ft_events {
+    FILE *f;            /* events.jsonl */
+    double t0;          /* time origin */
+    char line[EV_LINE]; /* the event being built */
+    size_t len;         /* bytes used in line */
+    uint64_t count;     /* events written */
+};
+
+int ft_events_open(const char *path, double t0, ft_events_t **out)
+{
+    *out = NULL;
+    ft_events_t *ev = ft_calloc(1, sizeof *ev);
+    if (!ev)
+        return ft_error_set(FT_ENOMEM, "out of memory");
+    ev->f = fopen(path, "w");
+    if (!ev->f) {
+        ft_free(ev);
+        return ft_error_set(FT_EIO, "%s: cannot create", path);
+    }
+    ev->t0 = t0;
+    *out = ev;
+    return FT_OK;
+}
+
+void ft_events_close(ft_events_t **ev_p)
+{
+    if (!ev_p || !*ev_p)
+        return;
+    fclose((*ev_p)->f);
+    ft_free(*ev_p);
+    *ev_p = NULL;
+}
+
+size_t ft_json_string(char *out, size_t cap, const char *s)
+{
+    size_t n = 0;
+    if (cap < 3) {
+        if (cap)
+            out[0] = 0;
+        return 0;
+    }
+    out[n++] = '"';
+    for (; s && *s && n + 8 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            out[n++] = '\\';
+            out[n++] = (char)c;
+        } else if (c == '\n') {
+            out[n++] = '\\';
+            out[n++] = 'n';
+        } else if (c < 0x20) {
+            n += (size_t)snprintf(out + n, cap - n, "\\u%04x", c);
+        } else {
+            out[n++] = (char)c;
+        }
+    }
+    out[n++] = '"';
+    out[n] = 0;
+    return n;
+}
+
+static void append(ft_events_t *ev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void append(ft_events_t *ev, const char *fmt, ...)
+{
+    if (ev->len >= EV_LINE - 1)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(ev->line + ev->len, EV_LINE - ev->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        ev->len += (size_t)n < EV_LINE - ev->len ? (size_t)n : EV_LINE - 1 - ev->len;
+}
+
+static void key(ft_events_t *ev, const char *k)
+{
+    char q[128];
+    ft_json_string(q, sizeof q, k);
+    append(ev, ",%s:", q);
+}
+
+void ft_ev_begin(ft_events_t *ev, const char *event)
+{
+    if (!ev)
+        return;
+    ev->len = 0;
+    append(ev, "{\"t\":%.3f,\"event\":", ft_now() - ev->t0);
+    char q[128];
+    ft_json_string(q, sizeof q, event);
+    append(ev, "%s", q);
+}
+
+void ft_ev_int(ft_events_t *ev, const char *k, int64_t v)
+{
+    if (!ev)
+        return;
+    key(ev, k);
+    append(ev, "%lld", (long long)v);
+}
+
+void ft_ev_num(ft_events_t *ev, const char *k, double v)
+{
+    if (!ev)
+        return;
+    key(ev, k);
+    if (isfinite(v))
+        append(ev, "%.9g", v);
+    else
+        append(ev, "null");
+}
+
+void ft_ev_str(ft_events_t *ev, const char *k, const char *v)
+{
+    if (!ev)
+        return;
+    key(ev, k);
+    char q[1024];
+    ft_json_string(q, sizeof q, v);
+    append(ev, "%s", q);
+}
+
+void ft_ev_bool(ft_events_t *ev, const char *k, int v)
+{
+    if (!ev)
+        return;
+    key(ev, k);
+    append(ev, "%s", v ? "true" : "false");
+}
+
+void ft_ev_end(ft_events_t *ev)
+{
+    if (!ev)
+        return;
+    fprintf(ev->f, "%.*s}\n", (int)ev->len, ev->line);
+    fflush(ev->f);
+    ev->count++;
+}
+
+uint64_t ft_events_count(const ft_events_t *ev)
+{
+    return ev ? ev->count : 0;
+}

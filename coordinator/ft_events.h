@@ -1,0 +1,36 @@
+/* ft_events: the run's event log, events.jsonl — one JSON object per line:
+ * {"t": seconds since the run began, "event": "registered"|"task"|"update"|
+ *  "rejected"|"timeout"|"process_dead"|"round_retry"|..., more fields}.
+ *
+ * Built field by field into a fixed buffer (no allocation per event) and flushed
+ * line by line, so the file is complete up to the last event after a crash. */
+#ifndef FT_EVENTS_H
+#define FT_EVENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ft_events ft_events_t;
+
+/* Creates (truncates) path. t0 is the time (ft_now) the "t" field counts from.
+ * FT_EIO naming the file; FT_ENOMEM. */
+int ft_events_open(const char *path, double t0, ft_events_t **out);
+void ft_events_close(ft_events_t **ev_p);
+
+/* Starts an event line; then add fields; ft_ev_end writes it. A NULL ev makes every
+ * call a no-op (for tests and the client side). */
+void ft_ev_begin(ft_events_t *ev, const char *event);
+void ft_ev_int(ft_events_t *ev, const char *key, int64_t v);
+void ft_ev_num(ft_events_t *ev, const char *key, double v);
+void ft_ev_str(ft_events_t *ev, const char *key, const char *v);
+void ft_ev_bool(ft_events_t *ev, const char *key, int v);
+void ft_ev_end(ft_events_t *ev);
+
+/* Events written so far. */
+uint64_t ft_events_count(const ft_events_t *ev);
+
+/* Writes s as a JSON string literal (quoted, escaped) into out (cap bytes, always
+ * NUL-terminated, truncated if needed). Returns the length written. */
+size_t ft_json_string(char *out, size_t cap, const char *s);
+
+#endif

@@ -1,0 +1,199 @@
+/* ft_global: global model, update matrix, defense and evaluation. */
+#include "ft_global.h"
+
+#include "ft_alloc.h"
+#include "ft_checkpoint.h"
+#include "ft_dataset.h"
+#include "ft_error.h"
+#include "ft_ops.h"
+#include "ft_rng.h"
+
+#include <string.h>
+
+struct ft_global {
+    const ft_config_t *cfg;  /* experiment (borrowed) */
+    ft_dataset_t *test;      /* test set */
+    ft_model_t *model;       /* evaluation model */
+    size_t N;                /* parameters */
+    size_t max_k;            /* rows of the matrix */
+    float *params;           /* N global model, host */
+    float *updates;          /* max_k×N update matrix, host */
+    float *delta;            /* N aggregated delta */
+    const ft_defense_t *def; /* aggregation rule */
+    void *def_state;         /* its per-run state */
+    void *def_ws;            /* its workspace */
+    ft_rng_t def_rng;        /* stream for randomised rules */
+    uint64_t seed;           /* run.seed */
+};
+
+static const ft_ops_t *pick_ops(const ft_config_t *cfg)
+{
+    const char *dev = ft_config_str(cfg, "run.device");
+    if (strncmp(dev, "cuda", 4) == 0) {
+        const ft_ops_t *o = ft_ops_find("cuda");
+        if (o)
+            return o;
+    }
+    return ft_ops_find("cpu");
+}
+
+int ft_global_new(const ft_config_t *cfg, size_t max_k, ft_global_t **out)
+{
+    *out = NULL;
+    int rc;
+    ft_global_t *g = ft_calloc(1, sizeof *g);
+    if (!g)
+        return ft_error_set(FT_ENOMEM, "out of memory");
+    g->cfg = cfg;
+    g->max_k = max_k;
+    g->seed = (uint64_t)ft_config_int(cfg, "run.seed");
+    const char *dname = ft_config_str(cfg, "defense.name");
+    g->def = ft_defense_find(dname);
+    if (!g->def) {
+        rc = ft_config_error(cfg, "defense.name", "unknown defense '%s'", dname);
+        goto fail;
+    }
+    if ((rc = ft_defense_check_config(cfg)) != FT_OK)
+        goto fail;
+    if (g->def->needs_server_update) {
+        rc = ft_config_error(cfg, "defense.name",
+                             "defense '%s' needs a server update, not available yet", dname);
+        goto fail;
+    }
+    if ((rc = ft_dataset_load(cfg, 0, &g->test)) != FT_OK)
+        goto fail;
+    const ft_ops_t *ops = pick_ops(cfg);
+    if (!ops) {
+        rc = ft_error_set(FT_EUNSUPPORTED, "no CPU ops back end");
+        goto fail;
+    }
+    int eval_batch = (int)ft_config_int(cfg, "run.eval_batch");
+    if (eval_batch < 1) {
+        rc = ft_config_error(cfg, "run.eval_batch", "must be >= 1");
+        goto fail;
+    }
+    rc = ft_model_new(ft_config_str(cfg, "model.name"), ft_config_str(cfg, "model.hidden"),
+                      g->test->c, g->test->h, g->test->w, g->test->num_classes, eval_batch, ops,
+                      &g->model);
+    if (rc != FT_OK)
+        goto fail;
+    g->N = ft_model_num_params(g->model);
+    g->params = ft_malloc_aligned(g->N * sizeof(float));
+    g->delta = ft_malloc_aligned(g->N * sizeof(float));
+    g->updates = ft_malloc_aligned(max_k * g->N * sizeof(float));
+    if (!g->params || !g->delta || !g->updates) {
+        rc = ft_error_set(FT_ENOMEM, "out of memory for %zu x %zu updates", max_k, g->N);
+        goto fail;
+    }
+    memset(g->updates, 0, max_k * g->N * sizeof(float));
+    const char *init = ft_config_str(cfg, "federation.init");
+    if (strcmp(init, "random") == 0 || init[0] == 0) {
+        ft_rng_t rng;
+        ft_rng_init(&rng, g->seed, 0, 0, FT_RNG_INIT);
+        ft_model_init(g->model, &rng);
+        ft_model_get_params(g->model, g->params);
+    } else {
+        ft_checkpoint_t ck;
+        memset(&ck, 0, sizeof ck);
+        rc = ft_checkpoint_load(init, ft_model_layout(g->model)->hash, &ck);
+        if (rc != FT_OK)
+            goto fail;
+        memcpy(g->params, ck.params, g->N * sizeof(float));
+        ft_checkpoint_free(&ck);
+    }
+    rc = g->def->create(cfg, max_k, g->N, (size_t)ft_config_int(cfg, "federation.num_clients"),
+                        &g->def_state);
+    if (rc != FT_OK)
+        goto fail;
+    size_t ws = g->def->workspace_size(max_k, g->N);
+    g->def_ws = ft_malloc_aligned(ws ? ws : 64);
+    if (!g->def_ws) {
+        rc = ft_error_set(FT_ENOMEM, "out of memory for the defense workspace");
+        goto fail;
+    }
+    ft_rng_init(&g->def_rng, g->seed, 0, 0, FT_RNG_DEFENSE);
+    *out = g;
+    return FT_OK;
+fail:
+    ft_global_destroy(&g);
+    return rc;
+}
+
+void ft_global_destroy(ft_global_t **g_p)
+{
+    if (!g_p || !*g_p)
+        return;
+    ft_global_t *g = *g_p;
+    if (g->def && g->def_state)
+        g->def->destroy(&g->def_state);
+    ft_free_aligned(g->def_ws);
+    ft_free_aligned(g->params);
+    ft_free_aligned(g->delta);
+    ft_free_aligned(g->updates);
+    ft_model_destroy(&g->model);
+    ft_dataset_destroy(&g->test);
+    ft_free(g);
+    *g_p = NULL;
+}
+
+size_t ft_global_num_params(const ft_global_t *g)
+{
+    return g->N;
+}
+const uint8_t *ft_global_layout_hash(const ft_global_t *g)
+{
+    return ft_model_layout(g->model)->hash;
+}
+const float *ft_global_params(const ft_global_t *g)
+{
+    return g->params;
+}
+float *ft_global_row(ft_global_t *g, size_t i)
+{
+    return g->updates + i * g->N;
+}
+const ft_defense_t *ft_global_defense(const ft_global_t *g)
+{
+    return g->def;
+}
+
+double ft_global_row_norm(const ft_global_t *g, size_t i)
+{
+    return ft_ops_cpu.norm2(g->N, g->updates + i * g->N);
+}
+
+int ft_global_aggregate(ft_global_t *g, uint32_t round, size_t K, const uint32_t *ids,
+                        const float *counts, ft_defense_decision_t *decisions)
+{
+    ft_defense_input_t in = {
+        .round = (int)round,
+        .K = K,
+        .N = g->N,
+        .updates = g->updates,
+        .counts = counts,
+        .ids = ids,
+        .global = g->params,
+        .server_update = NULL,
+        .rng = &g->def_rng,
+    };
+    /* Weak-DP-style rules draw noise: key their stream by round so that a retried
+     * or resumed run draws the same noise. */
+    ft_rng_init(&g->def_rng, g->seed, round, 0, FT_RNG_DEFENSE);
+    int rc = g->def->aggregate(g->def_state, &in, g->delta, decisions, g->def_ws);
+    if (rc != FT_OK)
+        return rc;
+    ft_ops_cpu.axpy(g->N, 1.0f, g->delta, g->params);
+    return FT_OK;
+}
+
+int ft_global_evaluate(ft_global_t *g, ft_eval_t *out)
+{
+    ft_model_set_params(g->model, g->params);
+    return ft_model_evaluate(g->model, g->test, NULL, g->test->n, out);
+}
+
+int ft_global_save(const ft_global_t *g, const char *path, const char *meta)
+{
+    return ft_checkpoint_save(path, ft_model_layout(g->model)->hash, g->params, g->N, meta, NULL,
+                              0);
+}

@@ -1,0 +1,51 @@
+/* ft_global: the coordinator's model state — the global model (N), the round's
+ * K×N update matrix, the aggregation defense, and the evaluation model + test set.
+ *
+ * Memory is independent of num_clients: (max_k + 3)·N floats plus the test set and
+ * the defense workspace, all allocated once in ft_global_new. */
+#ifndef FT_GLOBAL_H
+#define FT_GLOBAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ft_config.h"
+#include "ft_defense.h"
+#include "ft_model.h"
+
+typedef struct ft_global ft_global_t;
+
+/* Loads the test set, builds the evaluation model (model.name on run.device),
+ * initialises the global model from federation.init ("random": ft_model_init with
+ * stream (seed, 0, 0, FT_RNG_INIT); else a checkpoint with the same layout hash),
+ * and creates the defense defense.name for max_k updates. On error returns the
+ * failing module's code (FT_EIO, FT_ECONFIG, FT_EINVAL, FT_ENOMEM...) with its
+ * message; *out stays NULL. */
+int ft_global_new(const ft_config_t *cfg, size_t max_k, ft_global_t **out);
+void ft_global_destroy(ft_global_t **g_p);
+
+size_t ft_global_num_params(const ft_global_t *g);
+const uint8_t *ft_global_layout_hash(const ft_global_t *g); /* 32 bytes */
+const float *ft_global_params(const ft_global_t *g);        /* N, host */
+/* Row i (< max_k) of the update matrix, N floats, host. */
+float *ft_global_row(ft_global_t *g, size_t i);
+/* The defense in use. */
+const ft_defense_t *ft_global_defense(const ft_global_t *g);
+
+/* L2 norm of row i. */
+double ft_global_row_norm(const ft_global_t *g, size_t i);
+
+/* Aggregates rows 0..K of the update matrix (from clients ids[0..K), ascending,
+ * with sample counts counts[0..K)) through the defense and adds the result to the
+ * global model. decisions receives one entry per row. Returns FT_OK, or the
+ * defense's error code (the global model is then unchanged). */
+int ft_global_aggregate(ft_global_t *g, uint32_t round, size_t K, const uint32_t *ids,
+                        const float *counts, ft_defense_decision_t *decisions /* K */);
+
+/* Evaluates the global model on the test set. FT_ENOMEM. */
+int ft_global_evaluate(ft_global_t *g, ft_eval_t *out);
+
+/* Writes the global model as a checkpoint with meta text (may be NULL). FT_EIO. */
+int ft_global_save(const ft_global_t *g, const char *path, const char *meta);
+
+#endif

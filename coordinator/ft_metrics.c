@@ -1,0 +1,135 @@
+/* ft_metrics: column-table CSV writer for metrics.csv. */
+#include "ft_metrics.h"
+
+#include "ft_alloc.h"
+#include "ft_error.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef enum { COL_INT, COL_U64, COL_NUM, COL_EVAL_NUM } col_type_t;
+
+typedef struct {
+    const char *name; /* CSV header */
+    col_type_t type;  /* how the field is printed */
+    size_t offset;    /* field in ft_round_metrics_t */
+    int measurement;  /* timing/bytes: may differ between identical runs */
+} column_t;
+
+#define COL(name, type, field, meas)                                                               \
+    {                                                                                              \
+        name, type, offsetof(ft_round_metrics_t, field), meas                                      \
+    }
+
+/* One line per column. COL_EVAL_NUM is empty in rounds without evaluation. */
+static const column_t columns[] = {
+    COL("round", COL_INT, round, 0),
+    COL("main_acc", COL_EVAL_NUM, main_acc, 0),
+    COL("main_loss", COL_EVAL_NUM, main_loss, 0),
+    COL("clients", COL_INT, clients, 0),
+    COL("sampled", COL_INT, sampled, 0),
+    COL("attempts", COL_INT, attempts, 0),
+    COL("attackers", COL_INT, attackers, 0),
+    COL("train_loss", COL_NUM, train_loss, 0),
+    COL("honest_norm_mean", COL_NUM, honest_norm_mean, 0),
+    COL("attacker_norm", COL_NUM, attacker_norm, 0),
+    COL("rejected", COL_INT, rejected, 1),
+    COL("bytes_sent", COL_U64, bytes_sent, 1),
+    COL("bytes_received", COL_U64, bytes_received, 1),
+    COL("train_s", COL_NUM, train_s, 1),
+    COL("train_max_s", COL_NUM, train_max_s, 1),
+    COL("aggregate_s", COL_NUM, aggregate_s, 1),
+    COL("eval_s", COL_NUM, eval_s, 1),
+    COL("round_s", COL_NUM, round_s, 1),
+};
+#define NUM_COLUMNS (sizeof columns / sizeof columns[0])
+
+struct ft_metrics {
+    FILE *f; /* metrics.csv */
+};
+
+static char header[1024];
+
+const char *ft_metrics_header(void)
+{
+    if (!header[0]) {
+        size_t n = 0;
+        for (size_t i = 0; i < NUM_COLUMNS; i++)
+            n += (size_t)snprintf(header + n, sizeof header - n, "%s%s", i ? "," : "",
+                                  columns[i].name);
+    }
+    return header;
+}
+
+int ft_metrics_is_measurement(const char *column)
+{
+    for (size_t i = 0; i < NUM_COLUMNS; i++)
+        if (strcmp(columns[i].name, column) == 0)
+            return columns[i].measurement;
+    return -1;
+}
+
+void ft_round_metrics_reset(ft_round_metrics_t *row)
+{
+    memset(row, 0, sizeof *row);
+    row->main_acc = row->main_loss = NAN;
+    row->train_loss = row->honest_norm_mean = row->attacker_norm = NAN;
+}
+
+int ft_metrics_open(const char *path, ft_metrics_t **out)
+{
+    *out = NULL;
+    ft_metrics_t *mt = ft_calloc(1, sizeof *mt);
+    if (!mt)
+        return ft_error_set(FT_ENOMEM, "out of memory");
+    mt->f = fopen(path, "w");
+    if (!mt->f) {
+        ft_free(mt);
+        return ft_error_set(FT_EIO, "%s: cannot create", path);
+    }
+    fprintf(mt->f, "%s\n", ft_metrics_header());
+    fflush(mt->f);
+    *out = mt;
+    return FT_OK;
+}
+
+int ft_metrics_write(ft_metrics_t *mt, const ft_round_metrics_t *row)
+{
+    const char *base = (const char *)row;
+    for (size_t i = 0; i < NUM_COLUMNS; i++) {
+        const column_t *c = &columns[i];
+        if (i)
+            fputc(',', mt->f);
+        switch (c->type) {
+        case COL_INT: fprintf(mt->f, "%d", *(const int *)(base + c->offset)); break;
+        case COL_U64:
+            fprintf(mt->f, "%llu", (unsigned long long)*(const uint64_t *)(base + c->offset));
+            break;
+        case COL_EVAL_NUM:
+            if (!row->evaluated)
+                break;
+            /* fall through */
+        case COL_NUM: {
+            double v = *(const double *)(base + c->offset);
+            if (!isnan(v))
+                fprintf(mt->f, "%.8g", v);
+            break;
+        }
+        }
+    }
+    fputc('\n', mt->f);
+    if (fflush(mt->f) != 0 || ferror(mt->f))
+        return ft_error_set(FT_EIO, "metrics.csv: write failed");
+    return FT_OK;
+}
+
+void ft_metrics_close(ft_metrics_t **mt_p)
+{
+    if (!mt_p || !*mt_p)
+        return;
+    fclose((*mt_p)->f);
+    ft_free(*mt_p);
+    *mt_p = NULL;
+}

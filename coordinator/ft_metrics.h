@@ -1,0 +1,53 @@
+/* ft_metrics: metrics.csv, one row per round, written from a column table.
+ *
+ * Each column is one line in the table in ft_metrics.c (name, type, field of
+ * ft_round_metrics_t, whether it is a measurement that may differ between runs of
+ * the same config — timings and transport bytes). Adding a column is one field here
+ * and one table line there. Rows are flushed as they are written, so the file is
+ * complete up to the last round after an interruption. */
+#ifndef FT_METRICS_H
+#define FT_METRICS_H
+
+#include <stdint.h>
+
+/* Everything recorded about one round. Fields are NaN/0 when not measured. */
+typedef struct {
+    int round;               /* 1-based round */
+    int attempts;            /* tries the round took (1: no retry) */
+    int evaluated;           /* the global model was evaluated after this round */
+    double main_acc;         /* test accuracy of the global model (if evaluated) */
+    double main_loss;        /* test loss (if evaluated) */
+    int clients;             /* updates aggregated */
+    int sampled;             /* clients sampled (K) */
+    int attackers;           /* attackers among the aggregated updates */
+    double train_loss;       /* sample-weighted mean local training loss */
+    double honest_norm_mean; /* mean L2 norm of honest updates */
+    double attacker_norm;    /* mean L2 norm of attacker updates (NaN: none) */
+    int rejected;            /* messages rejected during the round */
+    uint64_t bytes_sent;     /* bytes the coordinator sent during the round */
+    uint64_t bytes_received; /* bytes it received */
+    double train_s;          /* summed client training seconds */
+    double train_max_s;      /* slowest client's training seconds */
+    double aggregate_s;      /* aggregation seconds */
+    double eval_s;           /* evaluation seconds */
+    double round_s;          /* wall seconds of the round */
+} ft_round_metrics_t;
+
+typedef struct ft_metrics ft_metrics_t;
+
+/* Creates path and writes the header. FT_EIO naming the file; FT_ENOMEM. */
+int ft_metrics_open(const char *path, ft_metrics_t **out);
+/* Appends one row. FT_EIO if the write failed. */
+int ft_metrics_write(ft_metrics_t *mt, const ft_round_metrics_t *row);
+void ft_metrics_close(ft_metrics_t **mt_p);
+
+/* Resets a row to "nothing measured" (NaN for optional numbers). */
+void ft_round_metrics_reset(ft_round_metrics_t *row);
+
+/* The header line (no newline), e.g. for docs and tests. */
+const char *ft_metrics_header(void);
+/* Nonzero if the named column is a measurement (timing/bytes) rather than a result
+ * that must be identical across process counts. -1 if unknown. */
+int ft_metrics_is_measurement(const char *column);
+
+#endif

@@ -1,0 +1,59 @@
+/* ft_progress: progress line and JSON progress. */
+#include "ft_progress.h"
+
+#include <math.h>
+#include <stdio.h>
+
+void ft_progress_init(ft_progress_t *p, int quiet, int json)
+{
+    p->quiet = quiet;
+    p->json = json;
+    p->last_acc = NAN;
+    p->printed = 0;
+}
+
+static void fmt_duration(char *buf, size_t len, double s)
+{
+    if (!isfinite(s) || s < 0)
+        snprintf(buf, len, "?");
+    else if (s < 60)
+        snprintf(buf, len, "%.0fs", s);
+    else if (s < 3600)
+        snprintf(buf, len, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
+    else
+        snprintf(buf, len, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
+}
+
+void ft_progress_round(void *user, const ft_round_metrics_t *row, int rounds, double elapsed_s)
+{
+    ft_progress_t *p = user;
+    if (row->evaluated)
+        p->last_acc = row->main_acc;
+    if (p->json) {
+        printf("{\"round\":%d,\"rounds\":%d,\"clients\":%d", row->round, rounds, row->clients);
+        if (row->evaluated)
+            printf(",\"main_acc\":%.6f,\"main_loss\":%.6f", row->main_acc, row->main_loss);
+        printf(",\"round_s\":%.3f,\"elapsed_s\":%.3f}\n", row->round_s, elapsed_s);
+        fflush(stdout);
+        return;
+    }
+    if (p->quiet)
+        return;
+    char eta[32], acc[32];
+    fmt_duration(eta, sizeof eta, elapsed_s / row->round * (rounds - row->round));
+    if (isnan(p->last_acc))
+        snprintf(acc, sizeof acc, "-");
+    else
+        snprintf(acc, sizeof acc, "%.2f%%", 100 * p->last_acc);
+    fprintf(stderr, "\rround %d/%d  main acc %s  clients %d  ETA %s   ", row->round, rounds, acc,
+            row->clients, eta);
+    fflush(stderr);
+    p->printed = 1;
+}
+
+void ft_progress_end(ft_progress_t *p)
+{
+    if (p->printed)
+        fputc('\n', stderr);
+    p->printed = 0;
+}
