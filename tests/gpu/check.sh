@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# tests/gpu/check.sh: the one script to run on a machine with an NVIDIA GPU. It
+#   1. configures and builds fedtail with CUDA (Release) into build-gpu/,
+#   2. runs the gpu-labelled tests (every CUDA op against the CPU reference) and
+#      insists they really ran (not skipped),
+#   3. runs the kernel benchmark (each variant validated before it is timed),
+#   4. runs the same 20-round Fashion-MNIST federated experiment on the GPU and on
+#      the CPU with the same seed: the last round's main accuracy must agree within
+#      1 point,
+#   5. prints training samples/s per model (lenet5, paper-lenet, vgg9 on synthetic
+#      CIFAR-shaped data), CPU vs GPU.
+# It stops at the first failing step with the step's log tail. Sized to finish in
+# under 5 minutes on one H200 with 16 cores. docs/gpu.md explains the numbers.
+#
+# Usage: tests/gpu/check.sh            (from anywhere; BUILD=dir to build elsewhere)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-$ROOT/build-gpu}
+WORK=$BUILD/gpu-check
+JOBS=$(nproc 2>/dev/null || echo 4)
+T0=$(date +%s)
+rm -rf "$WORK"
+mkdir -p "$WORK"
+
+fail() {
+    echo "check.sh: FAILED: $*" >&2
+    exit 1
+}
+
+# step NAME TIMEOUT_S CMD...: runs CMD with its output in $WORK/NAME.log; on failure
+# shows the log tail and stops.
+step() {
+    local name=$1 limit=$2
+    shift 2
+    local t
+    t=$(date +%s)
+    printf '== %-28s ' "$name"
+    if timeout "$limit" "$@" >"$WORK/$name.log" 2>&1; then
+        echo "ok ($(($(date +%s) - t)) s)"
+    else
+        local rc=$?
+        echo "FAILED (exit $rc$([ $rc = 124 ] && echo ", timed out after ${limit} s"))"
+        echo "---- last lines of $WORK/$name.log ----" >&2
+        tail -n 40 "$WORK/$name.log" >&2
+        fail "step '$name': $*"
+    fi
+}
+
+# Column COL of the last row of a CSV file (header names the columns).
+last_value() {
+    awk -F, -v col="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i; next }
+                         NF { v = $c } END { if (!c) exit 2; print v }' "$1" ||
+        fail "$1 has no column '$2'"
+}
+
+if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L >"$WORK/gpus.txt" 2>&1; then
+    fail "no NVIDIA GPU visible (nvidia-smi -L failed); this script needs one"
+fi
+echo "GPU: $(head -n 1 "$WORK/gpus.txt")"
+
+step configure 300 cmake -S "$ROOT" -B "$BUILD" -DFT_CUDA=ON -DCMAKE_BUILD_TYPE=Release
+step build 300 cmake --build "$BUILD" -j "$JOBS"
+FEDTAIL=$BUILD/fedtail
+[ -x "$FEDTAIL" ] || fail "$FEDTAIL was not built"
+
+# ctest counts a skipped test as passed, so the op tests also run directly: exit 77
+# (no device found by CUDA) is a failure here.
+step gpu-tests 120 ctest --test-dir "$BUILD" -L gpu --output-on-failure
+step kernel-parity 120 "$BUILD/tests/test_kernels_cuda"
+step kernel-bench 180 "$BUILD/bench/bench_kernels_cuda"
+sed -n '1,200p' "$WORK/kernel-bench.log"
+
+# Federated: 20 rounds, 20 clients, 5 per round, 6000 training / 2000 test images.
+FED=(--set federation.rounds=20 --set federation.num_clients=20
+    --set federation.clients_per_round=5 --set data.dataset=fashion-mnist
+    --set data.train_limit=6000 --set data.test_limit=2000 --set run.seed=1)
+step fed-cuda 150 "$FEDTAIL" run "${FED[@]}" --set run.device=cuda --procs 2 \
+    --out "$WORK/fed-cuda" --quiet
+step fed-cpu 150 "$FEDTAIL" run "${FED[@]}" --set run.device=cpu --procs 5 \
+    --out "$WORK/fed-cpu" --quiet
+acc_gpu=$(last_value "$WORK/fed-cuda/metrics.csv" main_acc)
+acc_cpu=$(last_value "$WORK/fed-cpu/metrics.csv" main_acc)
+# main_acc may be a fraction or a percentage; compare in points.
+verdict=$(awk -v g="$acc_gpu" -v c="$acc_cpu" 'BEGIN {
+    s = (g <= 1 && c <= 1) ? 100 : 1; d = (g - c) * s; if (d < 0) d = -d;
+    printf "%s %.2f", d <= 1 ? "ok" : "MISMATCH", d }')
+echo "federated Fashion-MNIST, last round main_acc: GPU $acc_gpu, CPU $acc_cpu (difference ${verdict#* } points)"
+[ "${verdict%% *}" = ok ] || fail "GPU and CPU main accuracy differ by more than 1 point"
+
+# Centralised training throughput on synthetic CIFAR-shaped data (3x32x32).
+TRAIN=(--set data.dataset=synthetic --set "data.synthetic_shape=3,32,32"
+    --set data.synthetic_test=200 --set train.epochs=1 --set run.seed=1)
+printf '\n%-12s %14s %14s %8s\n' model "CPU samples/s" "GPU samples/s" speedup >"$WORK/table.txt"
+for model in lenet5 paper-lenet vgg9; do
+    n=4000
+    [ "$model" = vgg9 ] && n=2000
+    step "train-$model-cpu" 120 "$FEDTAIL" train "${TRAIN[@]}" --set model.name=$model \
+        --set data.synthetic_train=$n --set run.device=cpu --set run.threads="$JOBS" \
+        --out "$WORK/train-$model-cpu" --quiet
+    step "train-$model-cuda" 120 "$FEDTAIL" train "${TRAIN[@]}" --set model.name=$model \
+        --set data.synthetic_train=$((n * 4)) --set run.device=cuda \
+        --out "$WORK/train-$model-cuda" --quiet
+    cpu=$(last_value "$WORK/train-$model-cpu/metrics.csv" samples_per_s)
+    gpu=$(last_value "$WORK/train-$model-cuda/metrics.csv" samples_per_s)
+    awk -v m="$model" -v c="$cpu" -v g="$gpu" \
+        'BEGIN { printf "%-12s %14.0f %14.0f %7.1fx\n", m, c, g, c > 0 ? g / c : 0 }' \
+        >>"$WORK/table.txt"
+done
+cat "$WORK/table.txt"
+echo "(CPU: run.threads=$JOBS; batch size train.batch_size default; logs in $WORK)"
+echo "check.sh: all GPU checks passed in $(($(date +%s) - T0)) s"
