@@ -5,7 +5,8 @@
  *    each step Krum (Blanchard et al. 2017) picks the lowest-score update of the
  *    remaining set R and removes it from R. The score in a set of r updates sums the
  *    r - f - 2 nearest squared distances (at least 1: in the last steps r - f - 2
- *    can reach 0, where the paper's bound is loose).
+ *    can reach 0, where the paper's bound is loose). Ties go to the smaller sum of
+ *    distances to all remaining updates, then to the lower index.
  * 2. Aggregation: at each coordinate, beta = theta - 2f values closest to the
  *    coordinate-wise median of the theta selected values are averaged.
  * Requires K >= 4f + 3 (checked at load time and per round).
@@ -74,10 +75,25 @@ static int bulyan_aggregate(void *state, const ft_defense_input_t *in, float *ou
         size_t r = K - selected;
         size_t nb = r > f + 3 ? r - f - 2 : 1;
         ft_krum_scores(D, K, active, nb, scores, tmp);
+        /* With few neighbours a tie is the rule, not the exception (two mutual
+         * nearest neighbours share the score), so ties go to the smaller sum of
+         * distances to all remaining updates, then to the lower index: the choice
+         * does not depend on the order of the clients. */
         size_t best = K;
-        for (size_t i = 0; i < K; i++)
-            if (active[i] && isfinite(scores[i]) && (best == K || scores[i] < scores[best]))
+        double best_sum = INFINITY;
+        for (size_t i = 0; i < K; i++) {
+            if (!active[i] || !isfinite(scores[i]))
+                continue;
+            double sum = 0;
+            for (size_t k = 0; k < K; k++)
+                if (active[k] && k != i)
+                    sum += D[i * K + k];
+            if (best == K || scores[i] < scores[best] ||
+                (scores[i] == scores[best] && sum < best_sum)) {
                 best = i;
+                best_sum = sum;
+            }
+        }
         if (best == K)
             break;
         active[best] = 0;

@@ -9,6 +9,14 @@
  * until |obj_prev - obj| < ftol * obj, obj(z) = sum_i alpha_i ||z - w_i||, or maxiter
  * iterations (defaults as the paper code: maxiter 500, nu 1e-5, ftol 1e-7).
  *
+ * Safeguard (an addition to the paper code): the relative-objective test alone
+ * stops early when one outlier dominates the objective — with an update of 1e30,
+ * ftol * obj is ~1e23 and the iterate can stop 1e22 away from the honest cluster,
+ * although the geometric median itself is bounded. So the loop also requires the
+ * last step to be small against the iterate, ||z_new - z_old|| <= 1e-2 ||z_new||.
+ * On well-scaled inputs the paper's test is the binding one (the golden case stops
+ * at the same iteration as the paper code).
+ *
  * z is accumulated in double panel by panel, and each panel's distances to z are
  * taken right away, so an iteration is one sweep over the K×N updates and needs no
  * N-sized scratch. NaN/Inf: a row whose norm is not finite has no defined distance;
@@ -72,11 +80,13 @@ static size_t rfa_ws(size_t max_k, size_t N)
 }
 
 /* out = sum_i w_i U_i (float) and dist_i = ||out_double - U_i|| for rows with
- * alpha_i > 0, in one sweep over U. */
-static void rfa_step(const float *U, size_t K, size_t N, const double *w, const double *alpha,
-                     float *out, double *dist)
+ * alpha_i > 0, in one sweep over U. Returns ||z_new - out_old||^2 / ||z_new||^2
+ * (the relative step; 0 when z_new = 0 = out_old). */
+static double rfa_step(const float *U, size_t K, size_t N, const double *w, const double *alpha,
+                       float *out, double *dist)
 {
     double z[RFA_BLOCK];
+    double step2 = 0, znorm2 = 0;
     for (size_t i = 0; i < K; i++)
         dist[i] = 0;
     for (size_t j0 = 0; j0 < N; j0 += RFA_BLOCK) {
@@ -100,11 +110,16 @@ static void rfa_step(const float *U, size_t K, size_t N, const double *w, const 
             }
             dist[i] += s;
         }
-        for (size_t j = 0; j < nb; j++)
+        for (size_t j = 0; j < nb; j++) {
+            double d = z[j] - out[j0 + j];
+            step2 += d * d;
+            znorm2 += z[j] * z[j];
             out[j0 + j] = (float)z[j];
+        }
     }
     for (size_t i = 0; i < K; i++)
         dist[i] = sqrt(dist[i]);
+    return znorm2 > 0 ? step2 / znorm2 : (step2 > 0 ? INFINITY : 0.0);
 }
 
 static double rfa_objective(const double *alpha, const double *dist, size_t K)
@@ -144,7 +159,8 @@ static int rfa_aggregate(void *state, const ft_defense_input_t *in, float *out,
     for (size_t i = 0; i < K; i++)
         alpha[i] /= total;
 
-    rfa_step(in->updates, K, N, alpha, alpha, out, dist);
+    memset(out, 0, N * sizeof *out); /* rfa_step reads the previous iterate */
+    (void)rfa_step(in->updates, K, N, alpha, alpha, out, dist);
     memcpy(beta, alpha, K * sizeof *beta);
     double obj = rfa_objective(alpha, dist, K);
     for (int it = 0; it < s->maxiter; it++) {
@@ -158,9 +174,9 @@ static int rfa_aggregate(void *state, const ft_defense_input_t *in, float *out,
         for (size_t i = 0; i < K; i++)
             beta[i] /= bsum;
         double prev = obj;
-        rfa_step(in->updates, K, N, beta, alpha, out, dist);
+        double step2 = rfa_step(in->updates, K, N, beta, alpha, out, dist);
         obj = rfa_objective(alpha, dist, K);
-        if (fabs(prev - obj) < s->ftol * obj)
+        if (fabs(prev - obj) < s->ftol * obj && step2 <= 1e-4)
             break;
     }
     for (size_t i = 0; i < K; i++) {

@@ -1,0 +1,277 @@
+/* Contract test over the whole defense registry: every rule, the same invariants.
+ *  - identical updates come back unchanged (with parameters that make that true:
+ *    a large clipping bound, no noise);
+ *  - permuting the clients (updates, counts and ids together) permutes nothing in
+ *    the output;
+ *  - finite in, finite out;
+ *  - with f updates of +1e30, -1e30, +-1e30 or NaN among K, the robust rules'
+ *    output stays finite and bounded, and no rule crashes;
+ *  - nothing is allocated per round after create (ft_alloc_count). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "ft_alloc.h"
+#include "ft_config.h"
+#include "ft_defense.h"
+#include "ft_error.h"
+#include "ft_rng.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+enum { N = 1000, MAXK = 11 };
+
+/* Rules that promise a bounded output under f outliers. fedavg/none are the
+ * undefended baseline; FoolsGold targets sybils, not magnitudes. */
+static int is_robust(const char *name)
+{
+    return strcmp(name, "fedavg") != 0 && strcmp(name, "none") != 0 &&
+           strcmp(name, "foolsgold") != 0;
+}
+
+typedef struct {
+    const ft_defense_t *d;      /* the rule */
+    ft_config_t *cfg;           /* its config */
+    void *state;                /* its state */
+    void *ws;                   /* its workspace */
+    ft_defense_decision_t *dec; /* decisions */
+} inst_t;
+
+static void inst_open(inst_t *x, const ft_defense_t *d, size_t K, int f, int identical)
+{
+    x->d = d;
+    x->cfg = ft_config_new();
+    assert_non_null(x->cfg);
+    char v[64];
+    assert_int_equal(ft_config_set_value(x->cfg, "defense.name", d->name, "test"), FT_OK);
+    snprintf(v, sizeof v, "%zu", K);
+    assert_int_equal(ft_config_set_value(x->cfg, "federation.clients_per_round", v, "test"), FT_OK);
+    snprintf(v, sizeof v, "%d", f);
+    assert_int_equal(ft_config_set_value(x->cfg, "defense.f", v, "test"), FT_OK);
+    const char *common[] = {"defense.beta=0.2", "defense.cc_iters=3", NULL};
+    for (int i = 0; common[i]; i++)
+        assert_int_equal(ft_config_set(x->cfg, common[i], "test"), FT_OK);
+    const char *ident[] = {"defense.norm_bound=1e6", "defense.stddev=0", "defense.tau=1e6", NULL};
+    const char *robust[] = {"defense.norm_bound=5", "defense.stddev=0.025", "defense.tau=10", NULL};
+    const char **extra = identical ? ident : robust;
+    for (int i = 0; extra[i]; i++)
+        assert_int_equal(ft_config_set(x->cfg, extra[i], "test"), FT_OK);
+    if (ft_defense_check_config(x->cfg) != FT_OK)
+        fail_msg("%s: %s", d->name, ft_error_message());
+    assert_int_equal(d->create(x->cfg, K, N, MAXK, &x->state), FT_OK);
+    x->ws = ft_malloc(d->workspace_size(K, N));
+    x->dec = ft_calloc(K, sizeof *x->dec);
+    assert_non_null(x->ws);
+    assert_non_null(x->dec);
+}
+
+static void inst_close(inst_t *x)
+{
+    x->d->destroy(&x->state);
+    ft_free(x->ws);
+    ft_free(x->dec);
+    ft_config_destroy(&x->cfg);
+}
+
+static int inst_run(inst_t *x, int round, size_t K, float *U, const float *counts,
+                    const uint32_t *ids, const float *server, float *out)
+{
+    ft_rng_t rng;
+    ft_rng_init(&rng, 5, (uint32_t)round, 0, FT_RNG_NOISE);
+    ft_defense_input_t in = {.round = round,
+                             .K = K,
+                             .N = N,
+                             .updates = U,
+                             .counts = counts,
+                             .ids = ids,
+                             .global = NULL,
+                             .server_update = server,
+                             .rng = &rng};
+    return x->d->aggregate(x->state, &in, out, x->dec, x->ws);
+}
+
+/* Honest updates: a common direction mu plus client noise, as in a real round. */
+static void make_round(uint64_t seed, size_t K, float *U, float *counts, uint32_t *ids,
+                       float *server)
+{
+    ft_rng_t rng;
+    ft_rng_init(&rng, seed, 0, 0, FT_RNG_TEST);
+    float mu[N];
+    for (size_t j = 0; j < N; j++)
+        mu[j] = (float)ft_rng_normal(&rng);
+    for (size_t i = 0; i < K; i++) {
+        for (size_t j = 0; j < N; j++)
+            U[i * N + j] = mu[j] + 0.3f * (float)ft_rng_normal(&rng);
+        counts[i] = (float)(1 + ft_rng_below(&rng, 20));
+        ids[i] = (uint32_t)i;
+    }
+    for (size_t j = 0; j < N; j++)
+        server[j] = mu[j] + 0.3f * (float)ft_rng_normal(&rng);
+}
+
+static void test_identical_unchanged(void **state)
+{
+    (void)state;
+    const size_t K = 7;
+    static float U[MAXK * N], out[N], x[N], counts[MAXK], server[N];
+    uint32_t ids[MAXK];
+    make_round(11, K, U, counts, ids, server);
+    memcpy(x, U, sizeof x);
+    for (size_t r = 0; ft_defense_registry[r]; r++) {
+        inst_t in;
+        inst_open(&in, ft_defense_registry[r], K, 1, 1);
+        for (size_t i = 0; i < K; i++)
+            memcpy(U + i * N, x, sizeof x);
+        assert_int_equal(inst_run(&in, 1, K, U, counts, ids, x, out), FT_OK);
+        for (size_t j = 0; j < N; j++)
+            if (!(fabsf(out[j] - x[j]) <= 1e-6f * (1 + fabsf(x[j]))))
+                fail_msg("%s: out[%zu] = %.9g, update %.9g", in.d->name, j, (double)out[j],
+                         (double)x[j]);
+        inst_close(&in);
+    }
+}
+
+static void test_permutation_invariant(void **state)
+{
+    (void)state;
+    const size_t K = 7;
+    const size_t perm[7] = {3, 6, 0, 5, 1, 4, 2};
+    static float U[MAXK * N], P[MAXK * N], out[N], outp[N], counts[MAXK], countsp[MAXK], server[N];
+    uint32_t ids[MAXK], idsp[MAXK];
+    for (size_t r = 0; ft_defense_registry[r]; r++) {
+        make_round(12, K, U, counts, ids, server);
+        for (size_t i = 0; i < K; i++) {
+            memcpy(P + i * N, U + perm[i] * N, N * sizeof(float));
+            countsp[i] = counts[perm[i]];
+            idsp[i] = ids[perm[i]];
+        }
+        inst_t a, b;
+        inst_open(&a, ft_defense_registry[r], K, 1, 0);
+        inst_open(&b, ft_defense_registry[r], K, 1, 0);
+        assert_int_equal(inst_run(&a, 1, K, U, counts, ids, server, out), FT_OK);
+        assert_int_equal(inst_run(&b, 1, K, P, countsp, idsp, server, outp), FT_OK);
+        for (size_t j = 0; j < N; j++)
+            if (!(fabsf(out[j] - outp[j]) <= 1e-5f * (1 + fabsf(out[j]))))
+                fail_msg("%s: out[%zu] = %.9g, permuted %.9g", a.d->name, j, (double)out[j],
+                         (double)outp[j]);
+        for (size_t i = 0; i < K; i++) {
+            assert_int_equal(b.dec[i].decision, a.dec[perm[i]].decision);
+            assert_true(fabsf(b.dec[i].weight - a.dec[perm[i]].weight) <= 1e-5f);
+        }
+        inst_close(&a);
+        inst_close(&b);
+    }
+}
+
+static void test_finite_in_finite_out(void **state)
+{
+    (void)state;
+    static float U[MAXK * N], out[N], counts[MAXK], server[N];
+    uint32_t ids[MAXK];
+    for (size_t K = 7; K <= MAXK; K += 4)
+        for (size_t r = 0; ft_defense_registry[r]; r++) {
+            make_round(13 + K, K, U, counts, ids, server);
+            inst_t a;
+            inst_open(&a, ft_defense_registry[r], K, K == 7 ? 1 : 2, 0);
+            for (int round = 1; round <= 3; round++) {
+                assert_int_equal(inst_run(&a, round, K, U, counts, ids, server, out), FT_OK);
+                for (size_t j = 0; j < N; j++)
+                    if (!isfinite(out[j]))
+                        fail_msg("%s: out[%zu] = %g", a.d->name, j, (double)out[j]);
+                for (size_t i = 0; i < K; i++)
+                    assert_true(isfinite(a.dec[i].weight));
+            }
+            inst_close(&a);
+        }
+}
+
+typedef enum { PAY_POS, PAY_NEG, PAY_ALT, PAY_NAN, PAY_NAN_ONE, PAY_COUNT } payload_t;
+
+static void test_attackers_bounded(void **state)
+{
+    (void)state;
+    static float U[MAXK * N], out[N], counts[MAXK], server[N];
+    uint32_t ids[MAXK];
+    const struct {
+        size_t K;
+        int f;
+    } cases[] = {{7, 1}, {11, 2}};
+    for (int c = 0; c < 2; c++) {
+        size_t K = cases[c].K;
+        int f = cases[c].f;
+        for (int pay = 0; pay < PAY_COUNT; pay++)
+            for (size_t r = 0; ft_defense_registry[r]; r++) {
+                const ft_defense_t *d = ft_defense_registry[r];
+                make_round(20 + (uint64_t)pay, K, U, counts, ids, server);
+                double honest_max = 0;
+                for (size_t j = 0; j < K * N; j++)
+                    honest_max = fmax(honest_max, fabs(U[j]));
+                /* attackers at rows 1, 4 (spread through client-id order) */
+                for (int a = 0; a < f; a++) {
+                    float *x = U + (size_t)(1 + 3 * a) * N;
+                    for (size_t j = 0; j < N; j++) {
+                        switch ((payload_t)pay) {
+                        case PAY_POS: x[j] = 1e30f; break;
+                        case PAY_NEG: x[j] = -1e30f; break;
+                        case PAY_ALT: x[j] = j % 2 ? 1e30f : -1e30f; break;
+                        case PAY_NAN: x[j] = NAN; break;
+                        case PAY_NAN_ONE: x[j] = j == 17 ? NAN : x[j]; break;
+                        case PAY_COUNT: break;
+                        }
+                    }
+                }
+                inst_t in;
+                inst_open(&in, d, K, f, 0);
+                int rc = inst_run(&in, 1, K, U, counts, ids, server, out);
+                if (!is_robust(d->name) && strcmp(d->name, "foolsgold") != 0) {
+                    inst_close(&in); /* the baseline: it only must not crash */
+                    continue;
+                }
+                if (rc != FT_OK)
+                    fail_msg("%s (K %zu, payload %d): %s", d->name, K, pay, ft_error_message());
+                double bound = is_robust(d->name) ? 2 * honest_max : 1e38;
+                for (size_t j = 0; j < N; j++)
+                    if (!(isfinite(out[j]) && fabs(out[j]) <= bound))
+                        fail_msg("%s (K %zu, payload %d): out[%zu] = %g, bound %g", d->name, K, pay,
+                                 j, (double)out[j], bound);
+                inst_close(&in);
+            }
+    }
+}
+
+static void test_no_allocation_per_round(void **state)
+{
+    (void)state;
+    const size_t K = 7;
+    static float U[MAXK * N], out[N], counts[MAXK], server[N];
+    uint32_t ids[MAXK];
+    for (size_t r = 0; ft_defense_registry[r]; r++) {
+        inst_t a;
+        inst_open(&a, ft_defense_registry[r], K, 1, 0);
+        unsigned long before = ft_alloc_count();
+        for (int round = 1; round <= 3; round++) {
+            make_round(30 + (uint64_t)round, K, U, counts, ids, server);
+            U[2 * N + 5] = round == 2 ? NAN : U[2 * N + 5];
+            (void)inst_run(&a, round, K, U, counts, ids, server, out);
+        }
+        if (ft_alloc_count() != before)
+            fail_msg("%s allocated %lu times in 3 rounds", a.d->name, ft_alloc_count() - before);
+        inst_close(&a);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_identical_unchanged),
+        cmocka_unit_test(test_permutation_invariant),
+        cmocka_unit_test(test_finite_in_finite_out),
+        cmocka_unit_test(test_attackers_bounded),
+        cmocka_unit_test(test_no_allocation_per_round),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
