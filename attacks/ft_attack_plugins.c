@@ -201,7 +201,9 @@ static size_t num_estimates(const ft_attack_ctx_t *c)
 
 static int transform_sign_flip(ft_attack_ctx_t *c, float *delta)
 {
-    int rc = benign_estimates(c, 1, delta);
+    /* The attacker's own honest update on its partition, negated. */
+    const ft_attack_task_t *k = c->task;
+    int rc = train_delta(c, k->train, k->part_idx, k->part_n, &k->opts, NULL, delta, NULL);
     if (rc == FT_OK)
         ft_attack_sign_flip(c->N, delta);
     return rc;

@@ -1,2 +1,3 @@
 # attacks/ and data/ft_edge: edge-case mining, attack maths, schedules and plug-ins.
 ft_test(test_edge LIBS ft_data TIMEOUT 60)
+ft_test(test_attacks LIBS ft_attacks ft_model ft_data ft_kernels TIMEOUT 120)

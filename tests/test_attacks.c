@@ -1,0 +1,642 @@
+/* test_attacks: attacks/ — PGD projection, model-replacement scale, schedules for each
+ * fl_mode, every baseline's update transform (sign flip, Gaussian, ALIE, IPM), the
+ * BadNets trigger and label flips, round norms, config checks and the registry — all
+ * against hand-worked values — then the per-process environment (edge set, honest
+ * pool, almost/normal-case copies, backdoor test sets) and the attacker's local update
+ * end to end on a small MLP. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ft_alloc.h"
+#include "ft_attack.h"
+#include "ft_config.h"
+#include "ft_dataset.h"
+#include "ft_error.h"
+#include "ft_model.h"
+#include "ft_ops.h"
+#include "ft_train.h"
+
+/* ---- maths ------------------------------------------------------------------- */
+
+static void check_projection(const ft_ops_t *ops)
+{
+    float w[2] = {3, 4}, wg[2] = {0, 0}, tmp[2];
+    /* Outside the ball: w_g = 0, w = [3,4], eps 1 => [0.6, 0.8]; returns ||w - w_g|| = 5. */
+    assert_float_equal(ft_attack_project_l2(ops, 2, w, wg, 1.0, tmp), 5.0, 1e-6);
+    assert_float_equal(w[0], 0.6, 1e-6);
+    assert_float_equal(w[1], 0.8, 1e-6);
+    /* Inside: unchanged. */
+    float v[2] = {0.3f, 0.4f};
+    assert_float_equal(ft_attack_project_l2(ops, 2, v, wg, 1.0, tmp), 0.5, 1e-6);
+    assert_float_equal(v[0], 0.3, 0);
+    assert_float_equal(v[1], 0.4, 0);
+    /* Around w_g = [1,1]: w = [4,5], eps 2.5 => [1 + 3/2, 1 + 4/2] = [2.5, 3]. */
+    float u[2] = {4, 5}, ug[2] = {1, 1};
+    ft_attack_project_l2(ops, 2, u, ug, 2.5, tmp);
+    assert_float_equal(u[0], 2.5, 1e-6);
+    assert_float_equal(u[1], 3.0, 1e-6);
+}
+
+static void test_projection(void **state)
+{
+    (void)state;
+    check_projection(&ft_ops_reference);
+    check_projection(&ft_ops_cpu);
+}
+
+static void test_replacement_scale(void **state)
+{
+    (void)state;
+    assert_float_equal(ft_attack_replacement_scale(7, 1000, 100, 10), 7, 0);  /* attack.scale */
+    assert_float_equal(ft_attack_replacement_scale(0, 1000, 100, 10), 10, 0); /* N/n_adv */
+    assert_float_equal(ft_attack_replacement_scale(0, 3366, 166, 10), 3366.0 / 166, 1e-12);
+    assert_float_equal(ft_attack_replacement_scale(0, 0, 100, 10), 10, 0); /* unknown: K */
+}
+
+static void test_transforms(void **state)
+{
+    (void)state;
+    float d[3] = {1, -2, 0};
+    ft_attack_sign_flip(3, d);
+    assert_float_equal(d[0], -1, 0);
+    assert_float_equal(d[1], 2, 0);
+    assert_float_equal(d[2], 0, 0);
+
+    /* Benign estimates [[1,2],[3,2],[5,8]]: mu = [3,4], population sigma =
+     * [sqrt(8/3), sqrt(8)]. */
+    const float est[6] = {1, 2, 3, 2, 5, 8};
+    float out[2];
+    ft_attack_alie(3, 2, est, 1.5, out);
+    assert_float_equal(out[0], 3 - 1.5 * sqrt(8.0 / 3), 1e-6);
+    assert_float_equal(out[1], 4 - 1.5 * sqrt(8.0), 1e-6);
+    ft_attack_ipm(3, 2, est, 0.5, out);
+    assert_float_equal(out[0], -1.5, 1e-7);
+    assert_float_equal(out[1], -2.0, 1e-7);
+
+    /* Phi^-1 and Baruch et al.'s z_max: n=10,m=2 -> s=4, Phi^-1(0.6); n=50,m=10 -> s=16,
+     * Phi^-1(0.68); n=10,m=1 -> s=5, Phi^-1(0.5) = 0. */
+    assert_float_equal(ft_normal_quantile(0.975), 1.959963985, 1e-8);
+    assert_float_equal(ft_attack_alie_z(10, 2), 0.2533471031, 1e-8);
+    assert_float_equal(ft_attack_alie_z(50, 10), 0.4676987991, 1e-8);
+    assert_float_equal(ft_attack_alie_z(10, 1), 0.0, 1e-12);
+
+    /* Gaussian update: mean 0, std noise_std; deterministic from the stream. */
+    enum { NG = 200000 };
+    float *g = ft_malloc(NG * sizeof *g), *g2 = ft_malloc(NG * sizeof *g2);
+    ft_rng_t r1, r2;
+    ft_rng_init(&r1, 9, 3, 4, FT_RNG_ATTACK);
+    r2 = r1;
+    ft_attack_gaussian(NG, 0.5, &r1, g);
+    ft_attack_gaussian(NG, 0.5, &r2, g2);
+    assert_memory_equal(g, g2, NG * sizeof *g);
+    double s = 0, ss = 0;
+    for (int i = 0; i < NG; i++) {
+        s += g[i];
+        ss += (double)g[i] * g[i];
+    }
+    double mean = s / NG, sd = sqrt(ss / NG - mean * mean);
+    assert_true(fabs(mean) < 0.005);
+    assert_true(fabs(sd - 0.5) < 0.005);
+    ft_free(g);
+    ft_free(g2);
+}
+
+static void test_trigger_and_flip(void **state)
+{
+    (void)state;
+    ft_dataset_t *ds = NULL;
+    assert_int_equal(ft_dataset_new(2, 3, 6, 6, 4, &ds), FT_OK);
+    memset(ds->pixels, 7, 2 * 3 * 36);
+    ft_attack_stamp_trigger(ds, 1, 2);
+    /* Sample 0 untouched; sample 1: rows/cols 3..4 of every channel = checkerboard. */
+    for (int i = 0; i < 3 * 36; i++)
+        assert_int_equal(ds->pixels[i], 7);
+    for (int ch = 0; ch < 3; ch++)
+        for (int r = 0; r < 6; r++)
+            for (int c = 0; c < 6; c++) {
+                int v = ds->pixels[3 * 36 + ch * 36 + r * 6 + c];
+                int expect = 7;
+                if (r >= 3 && r <= 4 && c >= 3 && c <= 4)
+                    expect = ((r - 3) + (c - 3)) % 2 == 0 ? 255 : 0;
+                assert_int_equal(v, expect);
+            }
+    /* Float storage: 1.0 / 0.0. */
+    ds->values = ft_calloc(2 * 3 * 36, sizeof(float));
+    ft_free(ds->pixels);
+    ds->pixels = NULL;
+    ft_attack_stamp_trigger(ds, 0, 3);
+    assert_float_equal(ds->values[2 * 6 + 2], 1.0, 0); /* (2,2): r=c=0 */
+    assert_float_equal(ds->values[2 * 6 + 3], 0.0, 0);
+    assert_float_equal(ds->values[36 + 4 * 6 + 4], 1.0, 0); /* channel 1, (4,4) */
+    assert_float_equal(ds->values[5 * 6 + 5], 0.0, 0);      /* margin */
+
+    const uint8_t lab[5] = {0, 1, 2, 0, 3};
+    ft_dataset_t *l = NULL;
+    assert_int_equal(ft_dataset_new(5, 1, 1, 1, 4, &l), FT_OK);
+    memcpy(l->labels, lab, 5);
+    ft_attack_flip_labels(l, 0, 2);
+    const uint8_t want[5] = {2, 1, 2, 2, 3};
+    assert_memory_equal(l->labels, want, 5);
+    ft_dataset_destroy(&l);
+    ft_dataset_destroy(&ds);
+}
+
+static void test_round_norms(void **state)
+{
+    (void)state;
+    const float u[6] = {3, 4, 0, 1, 6, 8};
+    const uint8_t a[3] = {1, 0, 0};
+    ft_attack_norms_t n;
+    ft_attack_round_norms(3, 2, u, a, &n);
+    assert_int_equal(n.attackers, 1);
+    assert_float_equal(n.attacker_norm, 5, 1e-12);
+    assert_float_equal(n.honest_norm_mean, 5.5, 1e-12);
+    ft_attack_round_norms(3, 2, u, NULL, &n);
+    assert_int_equal(n.attackers, 0);
+    assert_float_equal(n.attacker_norm, 0, 0);
+    assert_float_equal(n.honest_norm_mean, (5 + 1 + 10) / 3.0, 1e-12);
+}
+
+/* ---- schedules ---------------------------------------------------------------- */
+
+static ft_config_t *config(const char *const *sets)
+{
+    ft_config_t *cfg = ft_config_new();
+    assert_non_null(cfg);
+    for (int i = 0; sets[i]; i++)
+        assert_int_equal(ft_config_set(cfg, sets[i], "test"), FT_OK);
+    return cfg;
+}
+
+static void active_rounds(const ft_attack_schedule_t *s, int rounds, int *out, int *n)
+{
+    *n = 0;
+    for (int t = 1; t <= rounds; t++)
+        if (ft_attack_round_active(s, t))
+            out[(*n)++] = t;
+}
+
+static void test_schedule_rounds(void **state)
+{
+    (void)state;
+    int r[64], n;
+    ft_attack_schedule_t s;
+    /* fixed-freq defaults: every 10 rounds from round 1 to the last (30). */
+    ft_config_t *cfg = config((const char *[]){"attack.method=pgd", NULL});
+    assert_int_equal(ft_attack_schedule_from_config(cfg, &s), FT_OK);
+    active_rounds(&s, 40, r, &n);
+    assert_int_equal(n, 3);
+    assert_int_equal(r[0], 1);
+    assert_int_equal(r[1], 11);
+    assert_int_equal(r[2], 21);
+    ft_config_destroy(&cfg);
+    /* from 5, every 3, until 12: 5, 8, 11. */
+    cfg = config((const char *[]){"attack.method=pgd", "attack.attack_from=5",
+                                  "attack.attack_freq=3", "attack.attack_until=12", NULL});
+    assert_int_equal(ft_attack_schedule_from_config(cfg, &s), FT_OK);
+    active_rounds(&s, 30, r, &n);
+    assert_int_equal(n, 3);
+    assert_int_equal(r[0], 5);
+    assert_int_equal(r[1], 8);
+    assert_int_equal(r[2], 11);
+    ft_config_destroy(&cfg);
+    /* every-round from 3 until 5. */
+    cfg = config((const char *[]){"attack.method=blackbox", "attack.fl_mode=every-round",
+                                  "attack.attack_from=3", "attack.attack_until=5", NULL});
+    assert_int_equal(ft_attack_schedule_from_config(cfg, &s), FT_OK);
+    active_rounds(&s, 30, r, &n);
+    assert_int_equal(n, 3);
+    assert_int_equal(r[0], 3);
+    assert_int_equal(r[2], 5);
+    ft_config_destroy(&cfg);
+    /* method none: never. */
+    cfg = config((const char *[]){"attack.fl_mode=every-round", NULL});
+    assert_int_equal(ft_attack_schedule_from_config(cfg, &s), FT_OK);
+    active_rounds(&s, 30, r, &n);
+    assert_int_equal(n, 0);
+    ft_config_destroy(&cfg);
+}
+
+static void test_schedule_marks(void **state)
+{
+    (void)state;
+    ft_attack_schedule_t s;
+    /* fixed-freq, 100 clients: the attacker (id 99) replaces one sampled id. */
+    ft_config_t *cfg = config((const char *[]){"attack.method=pgd", NULL});
+    assert_int_equal(ft_attack_schedule_from_config(cfg, &s), FT_OK);
+    assert_int_equal(ft_attack_attacker_id(&s), 99);
+    uint32_t ids[10], ids2[10];
+    uint8_t a[10], a2[10];
+    for (int i = 0; i < 10; i++)
+        ids[i] = ids2[i] = (uint32_t)(i * 3);
+    assert_int_equal(ft_attack_schedule(&s, 11, ids, 10, a), 1);
+    assert_int_equal(ft_attack_schedule(&s, 11, ids2, 10, a2), 1);
+    assert_memory_equal(ids, ids2, sizeof ids); /* deterministic */
+    assert_memory_equal(a, a2, sizeof a);
+    int marked = -1;
+    for (int i = 0; i < 10; i++) {
+        if (a[i]) {
+            assert_int_equal(marked, -1);
+            marked = i;
+            assert_int_equal(ids[i], 99);
+        } else {
+            assert_int_equal(ids[i], (uint32_t)(i * 3));
+        }
+    }
+    assert_true(marked >= 0);
+    /* Attacker already sampled: marked in place, nothing replaced. */
+    uint32_t with[3] = {4, 99, 7};
+    uint8_t wa[3];
+    assert_int_equal(ft_attack_schedule(&s, 21, with, 3, wa), 1);
+    assert_int_equal(with[0], 4);
+    assert_int_equal(with[2], 7);
+    assert_int_equal(wa[1], 1);
+    assert_int_equal(wa[0] + wa[2], 0);
+    /* Inactive round: nobody, ids unchanged. */
+    for (int i = 0; i < 10; i++)
+        ids[i] = (uint32_t)i;
+    assert_int_equal(ft_attack_schedule(&s, 12, ids, 10, a), 0);
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(a[i], 0);
+        assert_int_equal(ids[i], (uint32_t)i);
+    }
+    ft_config_destroy(&cfg);
+    /* fixed-pool of 3 among 20: ids 17, 18, 19 attack when sampled. */
+    cfg = config((const char *[]){"attack.method=blackbox", "attack.fl_mode=fixed-pool",
+                                  "attack.attacker_pool_size=3", "federation.num_clients=20",
+                                  "attack.honest_edge_holders=2", NULL});
+    assert_int_equal(ft_attack_schedule_from_config(cfg, &s), FT_OK);
+    uint32_t p[5] = {2, 16, 17, 19, 5};
+    uint8_t pa[5];
+    assert_int_equal(ft_attack_schedule(&s, 2, p, 5, pa), 2);
+    const uint8_t want[5] = {0, 0, 1, 1, 0};
+    assert_memory_equal(pa, want, 5);
+    assert_int_equal(p[1], 16); /* no replacement */
+    ft_config_destroy(&cfg);
+}
+
+static void test_config_and_registry(void **state)
+{
+    (void)state;
+    ft_config_t *cfg = config((const char *[]){"attack.method=nope", NULL});
+    assert_int_equal(ft_attack_params_from_config(cfg, 10, NULL), FT_ECONFIG);
+    assert_non_null(strstr(ft_error_message(), "attack.method"));
+    ft_config_destroy(&cfg);
+    cfg = config((const char *[]){"attack.method=pgd", "attack.fl_mode=fixed-pool",
+                                  "federation.num_clients=10", "attack.attacker_pool_size=3",
+                                  "attack.honest_edge_holders=8", NULL});
+    assert_int_equal(ft_attack_params_from_config(cfg, 10, NULL), FT_ECONFIG);
+    assert_non_null(strstr(ft_error_message(), "attack.honest_edge_holders"));
+    ft_config_destroy(&cfg);
+    cfg = config((const char *[]){"attack.method=pgd", "attack.eps=0", NULL});
+    assert_int_equal(ft_attack_params_from_config(cfg, 10, NULL), FT_ECONFIG);
+    ft_config_destroy(&cfg);
+
+    /* Contract: every plug-in is found by its name, cites its paper, does something. */
+    int n = 0;
+    for (int i = 0; ft_attack_registry[i]; i++, n++) {
+        const ft_attack_t *a = ft_attack_registry[i];
+        assert_ptr_equal(ft_attack_find(a->name), a);
+        assert_non_null(a->cite);
+        assert_true(strlen(a->cite) > 10);
+        assert_true(a->trains || a->transform);
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(ft_attack_registry[j]->name, a->name);
+    }
+    assert_int_equal(n, 8);
+    assert_null(ft_attack_find("none"));
+    const char *names[] = {"blackbox",  "pgd",      "pixel-trigger", "label-flip",
+                           "sign-flip", "gaussian", "alie",          "ipm"};
+    for (int i = 0; i < 8; i++)
+        assert_non_null(ft_attack_find(names[i]));
+}
+
+/* ---- the environment ------------------------------------------------------------- */
+
+typedef struct {
+    ft_dataset_t *train, *test;
+} data_t;
+
+static int data_setup(void **state)
+{
+    static data_t d;
+    if (ft_synthetic_make(2000, 1, 8, 8, 4, 11, 1, &d.train) < 0 ||
+        ft_synthetic_make(400, 1, 8, 8, 4, 11, 0, &d.test) < 0)
+        return -1;
+    *state = &d;
+    return 0;
+}
+
+static int data_teardown(void **state)
+{
+    data_t *d = *state;
+    ft_dataset_destroy(&d->train);
+    ft_dataset_destroy(&d->test);
+    return 0;
+}
+
+static const char *const edge_keys[] = {"attack.edge_size=20",       "attack.source_class=2",
+                                        "attack.target_class=3",     "attack.clean_points=50",
+                                        "federation.num_clients=10", NULL};
+
+static ft_config_t *edge_config(const char *method, const char *extra1, const char *extra2)
+{
+    ft_config_t *cfg = config(edge_keys);
+    char buf[64];
+    snprintf(buf, sizeof buf, "attack.method=%s", method);
+    assert_int_equal(ft_config_set(cfg, buf, "t"), FT_OK);
+    if (extra1)
+        assert_int_equal(ft_config_set(cfg, extra1, "t"), FT_OK);
+    if (extra2)
+        assert_int_equal(ft_config_set(cfg, extra2, "t"), FT_OK);
+    return cfg;
+}
+
+static void test_env_edge(void **state)
+{
+    data_t *d = *state;
+    ft_config_t *cfg = edge_config("pgd", NULL, NULL);
+    ft_attack_env_t *env = NULL;
+    assert_int_equal(ft_attack_env_new(cfg, d->train, NULL, &env), FT_OK);
+    assert_non_null(env->edge);
+    assert_null(env->copies);
+    const ft_edge_set_t *e = env->edge;
+    assert_true(e->num_excluded >= 20);
+    /* The backdoor test set is the held-out edge points, labelled target. */
+    assert_int_equal(env->backdoor_test->n, e->test->n);
+    for (uint32_t i = 0; i < env->backdoor_test->n; i++)
+        assert_int_equal(env->backdoor_test->labels[i], 3);
+    /* Honest pool excludes exactly the edge points. */
+    uint32_t *pool = NULL, pool_n = 0;
+    assert_int_equal(ft_attack_env_honest_pool(env, d->train->n, &pool, &pool_n), FT_OK);
+    assert_int_equal(pool_n, d->train->n - e->num_excluded);
+    for (uint32_t i = 0, j = 0; i < pool_n; i++) {
+        while (j < e->num_excluded && e->excluded[j] < pool[i])
+            j++;
+        assert_true(j == e->num_excluded || e->excluded[j] != pool[i]);
+    }
+    ft_free(pool);
+    /* Sample counts: attacker |D_adv| = edge points + min(50, part_n). */
+    assert_int_equal(ft_attack_client_samples(env, 9, 200, 1), e->attack->n + 50);
+    assert_int_equal(ft_attack_client_samples(env, 9, 30, 1), e->attack->n + 30);
+    assert_int_equal(ft_attack_client_samples(env, 0, 200, 0), 200);
+    /* A second process derives the same set. */
+    ft_attack_env_t *env2 = NULL;
+    assert_int_equal(ft_attack_env_new(cfg, d->train, d->test, &env2), FT_OK);
+    assert_int_equal(env2->edge->num_excluded, e->num_excluded);
+    assert_memory_equal(env2->edge->excluded, e->excluded, e->num_excluded * 4);
+    assert_memory_equal(env2->edge->attack_idx, e->attack_idx, e->attack->n * 4);
+    ft_attack_env_destroy(&env2);
+    ft_attack_env_destroy(&env);
+    assert_null(env);
+    ft_config_destroy(&cfg);
+
+    /* method none: nothing changes. */
+    cfg = edge_config("none", NULL, NULL);
+    assert_int_equal(ft_attack_env_new(cfg, d->train, d->test, &env), FT_OK);
+    assert_null(env->attack);
+    assert_null(env->edge);
+    assert_int_equal(ft_attack_env_honest_pool(env, d->train->n, &pool, &pool_n), FT_OK);
+    assert_int_equal(pool_n, d->train->n);
+    ft_free(pool);
+    ft_attack_eval_t ev;
+    assert_int_equal(ft_attack_evaluate(env, NULL, NULL, &ev), FT_OK);
+    assert_true(isnan(ev.backdoor_acc));
+    ft_attack_env_destroy(&env);
+    ft_config_destroy(&cfg);
+}
+
+static void test_env_copies(void **state)
+{
+    data_t *d = *state;
+    const uint32_t idx[3] = {5, 6, 7};
+    /* almost-edge-case, 4 holders: one copy shared (array_split). */
+    ft_config_t *cfg = edge_config("blackbox", "attack.attack_case=almost-edge-case",
+                                   "attack.honest_edge_holders=4");
+    ft_attack_env_t *env = NULL;
+    assert_int_equal(ft_attack_env_new(cfg, d->train, NULL, &env), FT_OK);
+    uint32_t na = env->edge->attack->n, total = 0;
+    assert_int_equal(env->num_holders, 4);
+    for (uint32_t h = 0; h < 4; h++) {
+        uint32_t c = (uint32_t)ft_attack_client_samples(env, h, 100, 0) - 100;
+        assert_int_equal(c, na * (h + 1) / 4 - na * h / 4);
+        total += c;
+    }
+    assert_int_equal(total, na);
+    assert_int_equal(ft_attack_client_samples(env, 4, 100, 0), 100);
+    ft_dataset_t *ds = NULL;
+    assert_int_equal(ft_attack_honest_dataset(env, 4, d->train, idx, 3, &ds), FT_OK);
+    assert_null(ds);
+    assert_int_equal(ft_attack_honest_dataset(env, 3, d->train, idx, 3, &ds), FT_OK);
+    assert_non_null(ds);
+    uint32_t c3 = na - na * 3 / 4;
+    assert_int_equal(ds->n, 3 + c3);
+    size_t s = ft_dataset_sample_size(d->train);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ds->labels[i], d->train->labels[idx[i]]);
+        assert_memory_equal(ds->pixels + i * s, d->train->pixels + idx[i] * s, s);
+    }
+    for (uint32_t i = 0; i < c3; i++) {
+        assert_int_equal(ds->labels[3 + i], 2); /* the true label: source_class */
+        uint32_t src = env->edge->attack_idx[na * 3 / 4 + i];
+        assert_memory_equal(ds->pixels + (3 + i) * s, d->train->pixels + (size_t)src * s, s);
+    }
+    ft_dataset_destroy(&ds);
+    ft_attack_env_destroy(&env);
+    ft_config_destroy(&cfg);
+    /* normal-case: every holder holds all of them. */
+    cfg = edge_config("blackbox", "attack.attack_case=normal-case", "attack.honest_edge_holders=4");
+    assert_int_equal(ft_attack_env_new(cfg, d->train, NULL, &env), FT_OK);
+    for (uint32_t h = 0; h < 4; h++)
+        assert_int_equal(ft_attack_client_samples(env, h, 100, 0), 100 + env->edge->attack->n);
+    ft_attack_env_destroy(&env);
+    ft_config_destroy(&cfg);
+}
+
+static void test_env_backdoor_sets(void **state)
+{
+    data_t *d = *state;
+    uint32_t non_target = 0, source = 0;
+    for (uint32_t i = 0; i < d->test->n; i++) {
+        non_target += d->test->labels[i] != 3;
+        source += d->test->labels[i] == 2;
+    }
+    ft_config_t *cfg = edge_config("pixel-trigger", "attack.trigger_size=3", NULL);
+    ft_attack_env_t *env = NULL;
+    assert_int_equal(ft_attack_env_new(cfg, d->train, d->test, &env), FT_OK);
+    assert_null(env->edge);
+    assert_int_equal(env->backdoor_test->n, non_target);
+    for (uint32_t i = 0; i < non_target; i++) {
+        assert_int_equal(env->backdoor_test->labels[i], 3);
+        assert_int_equal(env->backdoor_test->pixels[i * 64 + 4 * 8 + 4], 255); /* (4,4) */
+        assert_int_equal(env->backdoor_test->pixels[i * 64 + 4 * 8 + 5], 0);   /* (4,5) */
+    }
+    assert_int_equal(ft_attack_client_samples(env, 9, 200, 1), 50 + 100);
+    ft_attack_env_destroy(&env);
+    ft_config_destroy(&cfg);
+    cfg = edge_config("label-flip", NULL, NULL);
+    assert_int_equal(ft_attack_env_new(cfg, d->train, d->test, &env), FT_OK);
+    assert_int_equal(env->backdoor_test->n, source);
+    assert_int_equal(ft_attack_client_samples(env, 9, 200, 1), 200);
+    ft_attack_env_destroy(&env);
+    ft_config_destroy(&cfg);
+}
+
+/* ---- the attacker's local update end to end --------------------------------------- */
+
+typedef struct {
+    ft_model_t *m;
+    ft_trainer_t *t;
+    float *global;
+    float *delta;
+    size_t N;
+    uint32_t part[200];
+} rig_t;
+
+static void rig_init(rig_t *r)
+{
+    assert_int_equal(ft_model_new("mlp", "16", 1, 8, 8, 4, 32, &ft_ops_cpu, &r->m), FT_OK);
+    r->t = ft_trainer_new(r->m, 32);
+    assert_non_null(r->t);
+    r->N = ft_model_num_params(r->m);
+    ft_rng_t rng;
+    ft_rng_init(&rng, 1, 0, 0, FT_RNG_INIT);
+    ft_model_init(r->m, &rng);
+    r->global = ft_malloc(r->N * sizeof(float));
+    r->delta = ft_malloc(r->N * sizeof(float));
+    ft_model_get_params(r->m, r->global);
+    for (uint32_t i = 0; i < 200; i++)
+        r->part[i] = i * 7; /* spread over the set */
+}
+
+static void rig_free(rig_t *r)
+{
+    ft_trainer_destroy(&r->t);
+    ft_model_destroy(&r->m);
+    ft_free(r->global);
+    ft_free(r->delta);
+}
+
+static ft_attack_task_t rig_task(rig_t *r, const ft_dataset_t *train)
+{
+    ft_attack_task_t k = {.round = 3,
+                          .client_id = 9,
+                          .global = r->global,
+                          .train = train,
+                          .part_idx = r->part,
+                          .part_n = 200,
+                          .opts = {.epochs = 1, .batch_size = 16, .lr = 0.05f, .momentum = 0.9f}};
+    return k;
+}
+
+static double norm(const float *x, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)x[i] * x[i];
+    return sqrt(s);
+}
+
+static void run_attack(data_t *d, rig_t *r, const char *method, const char *e1, const char *e2,
+                       ft_attack_task_t *k, ft_attack_result_t *res, ft_attack_env_t **env_out)
+{
+    ft_config_t *cfg = edge_config(method, e1, e2);
+    ft_attack_env_t *env = NULL;
+    assert_int_equal(ft_attack_env_new(cfg, d->train, NULL, &env), FT_OK);
+    int rc = ft_attack_local_update(env, k, r->m, r->t, r->delta, res);
+    if (rc)
+        printf("%s: %s\n", method, ft_error_message());
+    assert_int_equal(rc, FT_OK);
+    for (size_t j = 0; j < r->N; j++)
+        assert_true(isfinite(r->delta[j]));
+    ft_config_destroy(&cfg);
+    if (env_out)
+        *env_out = env;
+    else
+        ft_attack_env_destroy(&env);
+}
+
+static void test_local_update(void **state)
+{
+    data_t *d = *state;
+    rig_t r;
+    rig_init(&r);
+    ft_attack_task_t k = rig_task(&r, d->train);
+    ft_attack_result_t res;
+    ft_attack_env_t *env = NULL;
+
+    /* pgd: the update lands inside the eps ball (projection at the end of each epoch). */
+    run_attack(d, &r, "pgd", "attack.eps=0.05", "attack.adv_epochs=2", &k, &res, &env);
+    assert_true(norm(r.delta, r.N) <= 0.05 + 1e-5);
+    assert_true(res.projections > 0);
+    assert_int_equal(res.sample_count, env->edge->attack->n + 50);
+    assert_float_equal(res.scale, 1, 0);
+    ft_attack_env_destroy(&env);
+
+    /* blackbox + model replacement: the update is scaled by N_round / n_adv. */
+    run_attack(d, &r, "blackbox", NULL, NULL, &k, &res, &env);
+    double plain = res.norm;
+    assert_true(plain > 0);
+    ft_attack_env_destroy(&env);
+    k.round_samples = 10 * res.sample_count;
+    run_attack(d, &r, "blackbox", "attack.model_replacement=true", NULL, &k, &res, NULL);
+    assert_float_equal(res.scale, 10, 1e-12);
+    assert_float_equal(res.norm, 10 * plain, 1e-4 * plain);
+    assert_float_equal(res.norm_trained, plain, 1e-6 * plain);
+    k.round_samples = 0;
+
+    /* prox changes the trajectory. */
+    run_attack(d, &r, "blackbox", "attack.prox=true", NULL, &k, &res, NULL);
+    assert_true(fabs(res.norm - plain) > 1e-6 * plain);
+
+    /* sign-flip: exactly the negated honest update (same shuffle stream). */
+    run_attack(d, &r, "sign-flip", NULL, NULL, &k, &res, NULL);
+    float *honest = ft_malloc(r.N * sizeof(float));
+    ft_model_set_params(r.m, r.global);
+    ft_rng_t rng;
+    ft_rng_init(&rng, 1, 3, 9, FT_RNG_SHUFFLE);
+    assert_int_equal(
+        ft_train_run(r.t, d->train, r.part, 200, &k.opts, &rng, 1, NULL, NULL, NULL, NULL), FT_OK);
+    ft_model_get_params(r.m, honest);
+    for (size_t j = 0; j < r.N; j++)
+        assert_float_equal(r.delta[j], -(honest[j] - r.global[j]), 1e-7);
+    assert_int_equal(res.sample_count, 200);
+    ft_free(honest);
+
+    /* gaussian: no training, noise of the configured std. */
+    run_attack(d, &r, "gaussian", "attack.noise_std=0.2", NULL, &k, &res, NULL);
+    assert_float_equal(res.norm_trained, 0, 0);
+    assert_float_equal(res.norm / sqrt((double)r.N), 0.2, 0.02);
+
+    /* alie / ipm from benign estimates; label-flip and pixel-trigger train. */
+    run_attack(d, &r, "alie", "attack.alie_z=1", "attack.num_benign_estimates=3", &k, &res, NULL);
+    assert_true(res.norm > 0);
+    run_attack(d, &r, "ipm", "attack.ipm_epsilon=0.5", NULL, &k, &res, NULL);
+    assert_true(res.norm > 0);
+    run_attack(d, &r, "label-flip", NULL, NULL, &k, &res, NULL);
+    assert_true(res.norm > 0);
+    run_attack(d, &r, "pixel-trigger", NULL, NULL, &k, &res, NULL);
+    assert_int_equal(res.sample_count, 150);
+    assert_true(res.norm > 0);
+    rig_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_projection),        cmocka_unit_test(test_replacement_scale),
+        cmocka_unit_test(test_transforms),        cmocka_unit_test(test_trigger_and_flip),
+        cmocka_unit_test(test_round_norms),       cmocka_unit_test(test_schedule_rounds),
+        cmocka_unit_test(test_schedule_marks),    cmocka_unit_test(test_config_and_registry),
+        cmocka_unit_test(test_env_edge),          cmocka_unit_test(test_env_copies),
+        cmocka_unit_test(test_env_backdoor_sets), cmocka_unit_test(test_local_update),
+    };
+    return cmocka_run_group_tests(tests, data_setup, data_teardown);
+}
