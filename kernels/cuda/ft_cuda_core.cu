@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 extern "C" {
 #include "ft_alloc.h"
@@ -337,6 +338,17 @@ static void dev_init(void)
     ft_cuda_fill_ops<false>(t);
     ft_cuda_fill_nn<false>(t);
     g_dev_found = t;
+
+    /* FT_CUDA_TRACE=FILE: each process that starts the back end appends a line, so
+     * a script can prove a run really trained on the GPU (tests/gpu/check.sh). */
+    const char *trace = getenv("FT_CUDA_TRACE");
+    if (trace && trace[0]) {
+        FILE *f = fopen(trace, "a");
+        if (f) {
+            fprintf(f, "%ld %s\n", (long)getpid(), g_info);
+            fclose(f);
+        }
+    }
 }
 
 extern "C" const ft_ops_t *ft_ops_cuda(void)

@@ -75,8 +75,13 @@ sed -n '1,200p' "$WORK/kernel-bench.log"
 FED=(--set federation.rounds=20 --set federation.num_clients=20
     --set federation.clients_per_round=5 --set data.dataset=fashion-mnist
     --set data.train_limit=6000 --set data.test_limit=2000 --set run.seed=1)
-step fed-cuda 150 "$FEDTAIL" run "${FED[@]}" --set run.device=cuda --procs 2 \
-    --out "$WORK/fed-cuda" --quiet
+# FT_CUDA_TRACE: every process that starts the CUDA back end appends a line, which
+# proves the "GPU" run did not fall back to the CPU.
+FT_CUDA_TRACE=$WORK/fed-cuda.trace step fed-cuda 150 "$FEDTAIL" run "${FED[@]}" \
+    --set run.device=cuda --procs 2 --out "$WORK/fed-cuda" --quiet
+[ -s "$WORK/fed-cuda.trace" ] ||
+    fail "the run.device=cuda federated run never started the CUDA back end (CPU fallback?)"
+echo "   CUDA back end started by $(wc -l <"$WORK/fed-cuda.trace") process(es)"
 step fed-cpu 150 "$FEDTAIL" run "${FED[@]}" --set run.device=cpu --procs 5 \
     --out "$WORK/fed-cpu" --quiet
 acc_gpu=$(last_value "$WORK/fed-cuda/metrics.csv" main_acc)
@@ -98,9 +103,11 @@ for model in lenet5 paper-lenet vgg9; do
     step "train-$model-cpu" 120 "$FEDTAIL" train "${TRAIN[@]}" --set model.name=$model \
         --set data.synthetic_train=$n --set run.device=cpu --set run.threads="$JOBS" \
         --out "$WORK/train-$model-cpu" --quiet
-    step "train-$model-cuda" 120 "$FEDTAIL" train "${TRAIN[@]}" --set model.name=$model \
-        --set data.synthetic_train=$((n * 4)) --set run.device=cuda \
+    FT_CUDA_TRACE=$WORK/train-$model.trace step "train-$model-cuda" 120 "$FEDTAIL" train \
+        "${TRAIN[@]}" --set model.name=$model --set data.synthetic_train=$((n * 4)) \
+        --set run.device=cuda \
         --out "$WORK/train-$model-cuda" --quiet
+    [ -s "$WORK/train-$model.trace" ] || fail "train $model on cuda did not use the CUDA back end"
     cpu=$(last_value "$WORK/train-$model-cpu/metrics.csv" samples_per_s)
     gpu=$(last_value "$WORK/train-$model-cuda/metrics.csv" samples_per_s)
     awk -v m="$model" -v c="$cpu" -v g="$gpu" \
