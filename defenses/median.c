@@ -9,7 +9,7 @@
  * median (NaN breaks every comparison a selection relies on); a coordinate with no
  * finite value gets 0 (no change). Report: score = share of coordinates at which
  * the client's value was (one of) the median, weight = its average share of the
- * output; DROPPED if never used, else REWEIGHTED. */
+ * output; DROPPED if never used, KEPT if used at every coordinate, else REWEIGHTED. */
 #include "ft_defense.h"
 #include "ft_defense_util.h"
 #include "ft_error.h"
@@ -76,6 +76,8 @@ static int median_aggregate(void *state, const ft_defense_input_t *in, float *ou
         dec[i].score = N ? (float)(used[i] / (double)N) : 0.0f;
         if (used[i] == 0)
             dec[i].decision = FT_DECISION_DROPPED;
+        else if (used[i] == (double)N)
+            dec[i].decision = FT_DECISION_KEPT; /* part of the output at every coordinate */
     }
     return FT_OK;
 }

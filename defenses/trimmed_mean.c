@@ -8,7 +8,8 @@
  * NaN/Inf: at each coordinate the non-finite values are left out first (n counts
  * the finite ones), then b = floor(beta n) are trimmed from each side of those; a
  * coordinate with no finite value gets 0. Report as median.c: score = share of
- * coordinates where the client's value was kept, weight = average share. */
+ * coordinates where the client's value was kept, weight = average share;
+ * DROPPED if never kept, KEPT if kept at every coordinate, else REWEIGHTED. */
 #include "ft_alloc.h"
 #include "ft_defense.h"
 #include "ft_defense_util.h"
@@ -96,6 +97,8 @@ static int tmean_aggregate(void *state, const ft_defense_input_t *in, float *out
         dec[i].score = N ? (float)(used[i] / (double)N) : 0.0f;
         if (used[i] == 0)
             dec[i].decision = FT_DECISION_DROPPED;
+        else if (used[i] == (double)N)
+            dec[i].decision = FT_DECISION_KEPT; /* part of the output at every coordinate */
     }
     return FT_OK;
 }

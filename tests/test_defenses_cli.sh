@@ -1,0 +1,76 @@
+#!/bin/bash
+# `fedtail aggregate` end to end: the issue's golden values (paper code: Krum,
+# Multi-Krum, RFA, NDC) through the command line to 1e-4, the JSON report, and
+# load-time errors (bad f for K, unknown defense, fltrust without a server update).
+# Inputs are written with /usr/bin/python3 + numpy (python3-numpy); skipped (77)
+# where that is missing.
+set -u
+PY=/usr/bin/python3
+"$PY" -c "import numpy" 2>/dev/null || { echo "skip: no python3-numpy"; exit 77; }
+: "${FEDTAIL:?FEDTAIL not set}"
+T=$(mktemp -d /tmp/ft_agg_XXXXXX)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+"$PY" - "$T" <<'PYEOF' || fail "writing inputs"
+import sys, numpy as np
+t = sys.argv[1]
+U = np.array([[10,0,0],[1,0,0],[0,1,0],[1,1,0],[0,0,1]], dtype=np.float32)
+np.save(t + "/U.npy", U)
+np.save(t + "/C.npy", np.array([10,10,10,10,20], dtype=np.float32))
+np.save(t + "/Ceq.npy", np.array([1,1,1,1,1], dtype=np.int64))
+np.save(t + "/D.npy", np.array([[3,4,0]], dtype=np.float32))
+np.save(t + "/D1.npy", np.array([1], dtype=np.float32))
+np.save(t + "/S.npy", np.array([1,1,0], dtype=np.float32))
+PYEOF
+
+check() { # check OUT.npy "a,b,c"
+    "$PY" - "$1" "$2" <<'PYEOF' || fail "$1 != $2"
+import sys, numpy as np
+got = np.load(sys.argv[1]); want = np.array([float(x) for x in sys.argv[2].split(",")])
+assert got.dtype == np.float32 and got.shape == want.shape, (got.dtype, got.shape)
+assert np.max(np.abs(got - want)) <= 1e-4, (got, want)
+PYEOF
+}
+
+"$FEDTAIL" aggregate --defense krum --set defense.f=1 --updates "$T/U.npy" --counts "$T/C.npy" \
+    --out "$T/krum.npy" --report "$T/krum.json" || fail "krum run"
+check "$T/krum.npy" "1,1,0"
+"$PY" - "$T/krum.json" <<'PYEOF' || fail "krum report"
+import sys, json
+r = json.load(open(sys.argv[1]))
+assert r["defense"] == "krum" and r["K"] == 5 and r["N"] == 3
+c = r["clients"]
+assert [x["decision"] for x in c] == ["dropped"] * 3 + ["kept", "dropped"], c
+assert abs(c[0]["score"] - 163) < 1e-3 and abs(c[3]["score"] - 2) < 1e-3, c
+assert c[3]["weight"] == 1
+PYEOF
+
+"$FEDTAIL" aggregate --defense multi-krum --updates "$T/U.npy" --counts "$T/C.npy" \
+    --out "$T/mk.npy" --quiet || fail "multi-krum run"
+check "$T/mk.npy" "0.4,0.4,0.4"
+"$FEDTAIL" aggregate --defense rfa --updates "$T/U.npy" --counts "$T/Ceq.npy" \
+    --out "$T/rfa.npy" --quiet || fail "rfa run"
+check "$T/rfa.npy" "0.8614,0.5313,0.1338"
+"$FEDTAIL" aggregate --defense norm-clipping --set defense.norm_bound=2 --updates "$T/D.npy" \
+    --counts "$T/D1.npy" --out "$T/ndc.npy" --report "$T/ndc.json" --quiet || fail "ndc run"
+check "$T/ndc.npy" "1.2,1.6,0"
+grep -q '"decision": "reweighted", "clip_factor": 0.4' "$T/ndc.json" || fail "ndc report"
+"$FEDTAIL" aggregate --defense fltrust --updates "$T/U.npy" --counts "$T/C.npy" \
+    --server-update "$T/S.npy" --out "$T/flt.npy" --quiet || fail "fltrust run"
+
+# Load-time errors: clear messages, non-zero exit, no output file.
+err=$("$FEDTAIL" aggregate --defense krum --set defense.f=2 --updates "$T/U.npy" \
+    --counts "$T/C.npy" --out "$T/bad.npy" 2>&1) && fail "krum f=2 with K=5 accepted"
+echo "$err" | grep -q "K > 2f + 2" || fail "krum message: $err"
+[ ! -e "$T/bad.npy" ] || fail "output written on error"
+err=$("$FEDTAIL" aggregate --defense nosuch --updates "$T/U.npy" --counts "$T/C.npy" \
+    --out "$T/bad.npy" 2>&1) && fail "unknown defense accepted"
+echo "$err" | grep -q "bulyan" || fail "unknown-defense message lacks the valid names: $err"
+err=$("$FEDTAIL" aggregate --defense fltrust --updates "$T/U.npy" --counts "$T/C.npy" \
+    --out "$T/bad.npy" 2>&1) && fail "fltrust without server update accepted"
+echo "$err" | grep -q "server-update" || fail "fltrust message: $err"
+err=$("$FEDTAIL" aggregate --defense median --updates "$T/U.npy" --counts "$T/D1.npy" \
+    --out "$T/bad.npy" 2>&1) && fail "count mismatch accepted"
+echo "$err" | grep -q "sample counts" || fail "count message: $err"
+echo "ok"
