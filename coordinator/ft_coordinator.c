@@ -411,9 +411,7 @@ static void on_update(ft_coordinator_t *c, int p, ft_link_in_t *in)
     if (u->round != r->round || u->attempt != r->attempt) {
         snprintf(why, sizeof why, "stale update for round %u attempt %u (now %u attempt %u)",
                  u->round, u->attempt, r->round, r->attempt);
-        if (pr->state == FT_PROC_BUSY)
-            pr->state = FT_PROC_IDLE;
-        pr->slot = -1;
+        /* The process state is left alone: its next Request says it is idle. */
         reject(c, p, "update", why);
         return;
     }

@@ -1,0 +1,368 @@
+/* Unit tests for the coordinator's parts (sampling, lr schedule, round slots,
+ * process table, client-id lists, metrics columns, events JSON, attack schedule,
+ * config checks) and for client-side partition derivation and deterministic local
+ * training (client/ft_local). Expected values are hand-worked. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ft_alloc.h"
+#include "ft_config.h"
+#include "ft_coordinator.h"
+#include "ft_error.h"
+#include "ft_events.h"
+#include "ft_fileio.h"
+#include "ft_local.h"
+#include "ft_metrics.h"
+#include "ft_procs.h"
+#include "ft_round.h"
+#include "ft_sampling.h"
+#include "ft_schedule.h"
+
+static void test_sampling(void **state)
+{
+    (void)state;
+    uint32_t a[10], b[10], c[10];
+    assert_int_equal(ft_sample_clients(1, 3, 0, 100, 10, a), FT_OK);
+    for (int i = 0; i < 10; i++) {
+        assert_true(a[i] < 100);
+        if (i)
+            assert_true(a[i] > a[i - 1]); /* sorted and distinct */
+    }
+    assert_int_equal(ft_sample_clients(1, 3, 0, 100, 10, b), FT_OK);
+    assert_memory_equal(a, b, sizeof a); /* deterministic */
+    assert_int_equal(ft_sample_clients(1, 4, 0, 100, 10, c), FT_OK);
+    assert_memory_not_equal(a, c, sizeof a); /* per round */
+    assert_int_equal(ft_sample_clients(1, 3, 1, 100, 10, c), FT_OK);
+    assert_memory_not_equal(a, c, sizeof a); /* a retry draws afresh */
+    assert_int_equal(ft_sample_clients(2, 3, 0, 100, 10, c), FT_OK);
+    assert_memory_not_equal(a, c, sizeof a); /* per seed */
+    /* K = N: everybody */
+    uint32_t all[7];
+    assert_int_equal(ft_sample_clients(5, 1, 0, 7, 7, all), FT_OK);
+    for (uint32_t i = 0; i < 7; i++)
+        assert_int_equal(all[i], i);
+    assert_int_equal(ft_sample_clients(5, 1, 0, 7, 8, all), FT_EINVAL);
+    assert_int_equal(ft_sample_clients(5, 1, 0, 7, 0, all), FT_EINVAL);
+    /* uniform: over 2000 rounds each of 20 ids is drawn ~ 2000*5/20 = 500 times */
+    int hist[20] = {0};
+    uint32_t s[5];
+    for (uint32_t r = 1; r <= 2000; r++) {
+        ft_sample_clients(9, r, 0, 20, 5, s);
+        for (int i = 0; i < 5; i++)
+            hist[s[i]]++;
+    }
+    for (int i = 0; i < 20; i++)
+        assert_true(hist[i] > 420 && hist[i] < 580); /* > 4 sigma (sigma ~ 19) */
+}
+
+static void test_lr_schedule(void **state)
+{
+    (void)state;
+    assert_true(ft_round_lr(0.1, 0.5, 1) == 0.1f);
+    assert_true(fabsf(ft_round_lr(0.1, 0.5, 3) - 0.025f) < 1e-9f);
+    assert_true(ft_round_lr(0.01, 1.0, 30) == 0.01f);
+    assert_true(fabsf(ft_round_lr(0.02, 0.998, 11) - 0.02f * powf(0.998f, 10)) < 1e-7f);
+}
+
+static int serve_even(const void *user, uint32_t id)
+{
+    (void)user;
+    return id % 2 == 0;
+}
+
+static void test_round_slots(void **state)
+{
+    (void)state;
+    ft_round_t *r = ft_round_new(4);
+    const uint32_t ids[4] = {3, 8, 11, 40};
+    const uint8_t att[4] = {0, 1, 0, 0};
+    ft_round_begin(r, 2, 0, ids, att, 4, 100.0, 10.0);
+    assert_int_equal(ft_round_find(r, 11), 2);
+    assert_int_equal(ft_round_find(r, 12), -1);
+    assert_true(r->slots[1].attacker);
+    assert_int_equal(ft_round_next(r, NULL, NULL), 0);
+    assert_int_equal(ft_round_next(r, serve_even, NULL), 1); /* client 8 */
+    ft_round_assign(r, 0, 5, 100.5);
+    ft_round_assign(r, 1, 5, 100.5);
+    ft_round_assign(r, 2, 6, 100.5);
+    assert_int_equal(ft_round_next(r, NULL, NULL), 3);
+    assert_int_equal(ft_round_count(r, FT_SLOT_ASSIGNED), 3);
+    ft_round_complete(r, 2, 600, 0.5f, 1.0);
+    assert_int_equal(r->done, 1);
+    /* process 5 dies: its two tasks go back */
+    assert_int_equal(ft_round_requeue_process(r, 5), 2);
+    assert_int_equal(ft_round_count(r, FT_SLOT_PENDING), 3);
+    assert_int_equal(r->slots[0].process, -1);
+    ft_round_assign(r, 0, 7, 101);
+    assert_int_equal(r->slots[0].handed, 2);
+    assert_false(ft_round_finished(r));
+    assert_false(ft_round_expired(r, 109.9));
+    assert_true(ft_round_expired(r, 110.0));
+    ft_round_complete(r, 0, 1, 0, 0);
+    ft_round_assign(r, 1, 7, 101);
+    ft_round_complete(r, 1, 1, 0, 0);
+    ft_round_assign(r, 3, 7, 101);
+    ft_round_complete(r, 3, 1, 0, 0);
+    assert_true(ft_round_finished(r));
+    assert_false(ft_round_expired(r, 200)); /* finished rounds do not expire */
+    ft_round_destroy(&r);
+    ft_round_destroy(&r);
+    assert_null(r);
+}
+
+static void test_procs(void **state)
+{
+    (void)state;
+    ft_procs_t t;
+    ft_procs_init(&t);
+    ft_msg_hello_t pool = {.pid = 10, .pool = 1};
+    uint32_t ids[4] = {9, 2, 5, 2};
+    ft_msg_hello_t fixed = {.pid = 11, .clients = ids, .num_clients = 4};
+    assert_int_equal(ft_procs_add(&t, (const uint8_t *)"aa", 2, &pool, 1.0), 0);
+    assert_int_equal(ft_procs_add(&t, (const uint8_t *)"bb", 2, &fixed, 2.0), 1);
+    assert_int_equal(t.procs[1].num_clients, 3); /* sorted, de-duplicated */
+    assert_int_equal(t.procs[1].clients[0], 2);
+    assert_int_equal(t.procs[1].id, 2);
+    assert_true(ft_proc_can_serve(&t.procs[0], 12345));
+    assert_true(ft_proc_can_serve(&t.procs[1], 5));
+    assert_false(ft_proc_can_serve(&t.procs[1], 3));
+    assert_int_equal(ft_procs_find(&t, (const uint8_t *)"bb", 2), 1);
+    assert_int_equal(ft_procs_find(&t, (const uint8_t *)"b", 1), -1);
+    /* silence: at t = 6.5 with a 5 s limit, process 0 (seen at 1) is silent */
+    assert_int_equal(ft_procs_next_silent(&t, 6.5, 5.0), 0);
+    t.procs[0].state = FT_PROC_DEAD;
+    assert_int_equal(ft_procs_next_silent(&t, 6.5, 5.0), -1);
+    assert_int_equal(ft_procs_find(&t, (const uint8_t *)"aa", 2), -1);
+    assert_int_equal(ft_procs_find_any(&t, (const uint8_t *)"aa", 2), 0);
+    assert_int_equal(ft_procs_alive(&t), 1);
+    ft_procs_touch_all(&t, 20.0);
+    assert_true(t.procs[1].last_seen == 20.0 && t.procs[0].last_seen == 1.0);
+    ft_procs_free(&t);
+}
+
+static void test_id_list(void **state)
+{
+    (void)state;
+    uint32_t *ids;
+    size_t n;
+    assert_int_equal(ft_parse_id_list("7,0-3,5,2", &ids, &n), FT_OK);
+    const uint32_t want[] = {0, 1, 2, 3, 5, 7};
+    assert_int_equal(n, 6);
+    assert_memory_equal(ids, want, sizeof want);
+    ft_free(ids);
+    assert_int_equal(ft_parse_id_list("42", &ids, &n), FT_OK);
+    assert_int_equal(n, 1);
+    ft_free(ids);
+    const char *bad[] = {"", "3-1", "a", "1,", "1,,2", "-3", "1-", "99999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(ft_parse_id_list(bad[i], &ids, &n), FT_EINVAL);
+        assert_null(ids);
+    }
+}
+
+static char tmpdir[256];
+
+static int make_tmp(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/ft_test_coord_XXXXXX");
+    assert_non_null(mkdtemp(tmpdir));
+    return 0;
+}
+
+static void test_metrics_columns(void **state)
+{
+    (void)state;
+    const char *h = ft_metrics_header();
+    const char *need[] = {"round",      "main_acc",       "main_loss",        "clients",
+                          "bytes_sent", "bytes_received", "train_s",          "aggregate_s",
+                          "eval_s",     "round_s",        "honest_norm_mean", "attackers"};
+    for (size_t i = 0; i < sizeof need / sizeof *need; i++)
+        assert_non_null(strstr(h, need[i]));
+    assert_int_equal(strncmp(h, "round,main_acc,", 15), 0);
+    assert_int_equal(ft_metrics_is_measurement("round_s"), 1);
+    assert_int_equal(ft_metrics_is_measurement("bytes_sent"), 1);
+    assert_int_equal(ft_metrics_is_measurement("main_acc"), 0);
+    assert_int_equal(ft_metrics_is_measurement("nope"), -1);
+    char path[512];
+    snprintf(path, sizeof path, "%s/metrics.csv", tmpdir);
+    ft_metrics_t *mt;
+    assert_int_equal(ft_metrics_open(path, &mt), FT_OK);
+    ft_round_metrics_t row;
+    ft_round_metrics_reset(&row);
+    row.round = 1;
+    row.clients = 10;
+    row.main_acc = 0.5; /* not evaluated: must stay empty */
+    assert_int_equal(ft_metrics_write(mt, &row), FT_OK);
+    row.round = 2;
+    row.evaluated = 1;
+    row.main_acc = 0.8125;
+    row.main_loss = 0.5;
+    row.bytes_sent = 12345678901ull;
+    assert_int_equal(ft_metrics_write(mt, &row), FT_OK);
+    ft_metrics_close(&mt);
+    assert_null(mt);
+    char *text;
+    size_t len;
+    assert_int_equal(ft_read_file(path, &text, &len), FT_OK);
+    char *l1 = strchr(text, '\n') + 1;
+    assert_int_equal(strncmp(l1, "1,,,10,", 7), 0);
+    char *l2 = strchr(l1, '\n') + 1;
+    assert_int_equal(strncmp(l2, "2,0.8125,0.5,10,", 16), 0);
+    assert_non_null(strstr(l2, ",12345678901,"));
+    ft_free(text);
+}
+
+static void test_events_json(void **state)
+{
+    (void)state;
+    char buf[64];
+    ft_json_string(buf, sizeof buf, "a\"b\\c\nd\x01");
+    assert_string_equal(buf, "\"a\\\"b\\\\c\\nd\\u0001\"");
+    char path[512];
+    snprintf(path, sizeof path, "%s/events.jsonl", tmpdir);
+    ft_events_t *ev;
+    assert_int_equal(ft_events_open(path, 0, &ev), FT_OK);
+    ft_ev_begin(ev, "rejected");
+    ft_ev_int(ev, "round", 3);
+    ft_ev_str(ev, "reason", "bad \"digest\"");
+    ft_ev_num(ev, "x", NAN);
+    ft_ev_bool(ev, "ok", 0);
+    ft_ev_end(ev);
+    assert_int_equal(ft_events_count(ev), 1);
+    ft_events_close(&ev);
+    ft_ev_begin(NULL, "x"); /* no-op */
+    char *text;
+    size_t len;
+    assert_int_equal(ft_read_file(path, &text, &len), FT_OK);
+    assert_non_null(strstr(text, "\"event\":\"rejected\",\"round\":3,\"reason\":\"bad "
+                                 "\\\"digest\\\"\",\"x\":null,\"ok\":false}\n"));
+    assert_int_equal(strncmp(text, "{\"t\":", 5), 0);
+    ft_free(text);
+}
+
+static ft_config_t *small_config(void)
+{
+    ft_config_t *cfg = ft_config_new();
+    const char *sets[] = {"data.dataset=synthetic",
+                          "data.synthetic_train=300",
+                          "data.synthetic_test=50",
+                          "data.synthetic_shape=1,8,8",
+                          "model.name=mlp",
+                          "model.hidden=16",
+                          "federation.num_clients=10",
+                          "federation.clients_per_round=3",
+                          "federation.local_epochs=1",
+                          "federation.batch_size=8",
+                          "federation.partition=dirichlet",
+                          "federation.min_size=5"};
+    for (size_t i = 0; i < sizeof sets / sizeof *sets; i++)
+        assert_int_equal(ft_config_set(cfg, sets[i], "test"), FT_OK);
+    return cfg;
+}
+
+static void test_schedule_and_config(void **state)
+{
+    (void)state;
+    ft_config_t *cfg = small_config();
+    ft_schedule_t *s;
+    assert_int_equal(ft_schedule_new(cfg, &s), FT_OK);
+    uint32_t ids[3] = {1, 2, 3};
+    uint8_t att[3] = {9, 9, 9};
+    assert_int_equal(ft_schedule_attackers(s, 1, ids, 3, att), 0);
+    assert_int_equal(att[0] | att[1] | att[2], 0);
+    ft_schedule_destroy(&s);
+    assert_int_equal(ft_federation_check_config(cfg), FT_OK);
+    ft_config_set(cfg, "federation.clients_per_round=11", "test");
+    assert_int_equal(ft_federation_check_config(cfg), FT_ECONFIG);
+    assert_non_null(strstr(ft_error_message(), "federation.clients_per_round"));
+    ft_config_set(cfg, "federation.clients_per_round=3", "test");
+    ft_config_set(cfg, "federation.min_clients=4", "test");
+    assert_int_equal(ft_federation_check_config(cfg), FT_ECONFIG);
+    assert_non_null(strstr(ft_error_message(), "federation.min_clients"));
+    ft_config_set(cfg, "federation.min_clients=1", "test");
+    ft_config_set(cfg, "attack.method=blackbox", "test");
+    assert_int_equal(ft_schedule_new(cfg, &s), FT_ECONFIG);
+    assert_non_null(strstr(ft_error_message(), "attack.method"));
+    ft_config_destroy(&cfg);
+}
+
+/* Two processes derive the same partition; local training is a pure function of
+ * (config, round, client, global model). */
+static void test_local_derivation(void **state)
+{
+    (void)state;
+    ft_config_t *cfg = small_config();
+    ft_local_t *a, *b;
+    assert_int_equal(ft_local_new(cfg, &a), FT_OK);
+    assert_int_equal(ft_local_new(cfg, &b), FT_OK);
+    uint32_t total = 0;
+    int unequal = 0;
+    for (uint32_t c = 0; c < 10; c++) {
+        assert_int_equal(ft_local_num_samples(a, c), ft_local_num_samples(b, c));
+        assert_true(ft_local_num_samples(a, c) >= 5); /* dirichlet min_size */
+        unequal |= ft_local_num_samples(a, c) != 30;
+        total += ft_local_num_samples(a, c);
+    }
+    assert_int_equal(total, 300);
+    assert_true(unequal); /* dirichlet, not iid */
+    assert_int_equal(ft_local_num_samples(a, 10), 0);
+    size_t N = ft_local_num_params(a);
+    assert_int_equal(N, 64 * 16 + 16 + 16 * 10 + 10);
+    assert_memory_equal(ft_local_layout_hash(a), ft_local_layout_hash(b), 32);
+    float *g = calloc(N, 4), *d1 = calloc(N, 4), *d2 = calloc(N, 4), *d3 = calloc(N, 4);
+    for (size_t i = 0; i < N; i++)
+        g[i] = 0.01f * (float)((i * 7919) % 13) - 0.06f;
+    ft_local_task_t t = {.round = 2, .client_id = 4, .lr = 0.05f};
+    ft_local_result_t r1, r2, r3;
+    assert_int_equal(ft_local_train(a, &t, g, d1, NULL, &r1), FT_OK);
+    /* the other process, after training someone else first */
+    ft_local_task_t other = {.round = 2, .client_id = 7, .lr = 0.05f};
+    assert_int_equal(ft_local_train(b, &other, g, d3, NULL, &r3), FT_OK);
+    assert_int_equal(ft_local_train(b, &t, g, d2, NULL, &r2), FT_OK);
+    assert_memory_equal(d1, d2, N * 4);
+    assert_true(r1.train_loss == r2.train_loss);
+    assert_int_equal(r1.num_samples, ft_local_num_samples(a, 4));
+    assert_memory_not_equal(d1, d3, N * 4);
+    double norm = 0;
+    for (size_t i = 0; i < N; i++)
+        norm += (double)d1[i] * d1[i];
+    assert_true(norm > 0 && isfinite(norm));
+    t.round = 3; /* another round shuffles differently */
+    assert_int_equal(ft_local_train(a, &t, g, d3, NULL, &r3), FT_OK);
+    assert_memory_not_equal(d1, d3, N * 4);
+    t.client_id = 99;
+    assert_int_equal(ft_local_train(a, &t, g, d3, NULL, &r3), FT_EINVAL);
+    t.client_id = 1;
+    t.attacker = 1;
+    assert_int_equal(ft_local_train(a, &t, g, d3, NULL, &r3), FT_EUNSUPPORTED);
+    free(g);
+    free(d1);
+    free(d2);
+    free(d3);
+    ft_local_destroy(&a);
+    ft_local_destroy(&b);
+    assert_null(a);
+    ft_config_destroy(&cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sampling),         cmocka_unit_test(test_lr_schedule),
+        cmocka_unit_test(test_round_slots),      cmocka_unit_test(test_procs),
+        cmocka_unit_test(test_id_list),          cmocka_unit_test(test_metrics_columns),
+        cmocka_unit_test(test_events_json),      cmocka_unit_test(test_schedule_and_config),
+        cmocka_unit_test(test_local_derivation),
+    };
+    return cmocka_run_group_tests(tests, make_tmp, NULL);
+}

@@ -1,0 +1,234 @@
+/* The coordinator against a scripted client over ipc://: registration, model sent
+ * once per round, validation of every update (digest, stale round, unassigned
+ * client, unregistered sender, garbage), FedAvg weighting by sample count in
+ * client-id order, and the run directory it leaves. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ft_alloc.h"
+#include "ft_checkpoint.h"
+#include "ft_config.h"
+#include "ft_coordinator.h"
+#include "ft_error.h"
+#include "ft_fileio.h"
+#include "ft_link.h"
+#include "ft_wire.h"
+
+#define N_MLP (64 * 16 + 16 + 16 * 10 + 10)
+
+static ft_wire_limits_t lim;
+
+typedef struct {
+    ft_coordinator_t *c; /* coordinator under test */
+    int rc;              /* what ft_coordinator_run returned */
+} run_t;
+
+static void *run_thread(void *arg)
+{
+    run_t *r = arg;
+    r->rc = ft_coordinator_run(r->c);
+    return NULL;
+}
+
+static void recv_msg(void *sock, ft_link_in_t *in)
+{
+    zmq_pollitem_t pi = {sock, 0, ZMQ_POLLIN, 0};
+    for (;;) {
+        assert_int_equal(zmq_poll(&pi, 1, 20000), 1);
+        int rc = ft_link_recv(sock, 0, &lim, in);
+        if (rc == FT_ETIMEOUT)
+            continue;
+        assert_int_equal(rc, FT_OK);
+        if (in->msg.type != FT_MSG_HEARTBEAT)
+            return;
+        ft_link_in_clear(in);
+    }
+}
+
+static void send_simple(void *sock, ft_msg_type_t type)
+{
+    ft_msg_t m;
+    ft_msg_init(&m, type);
+    if (type == FT_MSG_HELLO)
+        m.u.hello.pool = 1;
+    assert_int_equal(ft_link_send(sock, NULL, 0, &m, NULL, NULL, NULL), FT_OK);
+}
+
+static void send_update(void *sock, uint32_t round, uint32_t client, uint64_t samples,
+                        const float *delta, const uint8_t layout[32], int corrupt)
+{
+    ft_msg_t m;
+    ft_msg_init(&m, FT_MSG_UPDATE);
+    m.u.update.round = round;
+    m.u.update.client_id = client;
+    m.u.update.num_samples = samples;
+    m.u.update.num_params = N_MLP;
+    memcpy(m.u.update.layout_hash, layout, 32);
+    ft_wire_digest_floats(delta, N_MLP, m.u.update.digest);
+    if (corrupt)
+        m.u.update.digest[0] ^= 1;
+    m.payload_len = N_MLP * 4;
+    assert_int_equal(ft_link_send(sock, NULL, 0, &m, delta, NULL, NULL), FT_OK);
+}
+
+static void test_scripted_client(void **state)
+{
+    (void)state;
+    ft_wire_limits_default(&lim, 64);
+    char dir[] = "/tmp/ft_test_wire_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char endpoint[256];
+    snprintf(endpoint, sizeof endpoint, "ipc://%s/c.sock", dir);
+    ft_config_t *cfg = ft_config_new();
+    const char *sets[] = {"data.dataset=synthetic",
+                          "data.synthetic_train=200",
+                          "data.synthetic_test=50",
+                          "data.synthetic_shape=1,8,8",
+                          "model.name=mlp",
+                          "model.hidden=16",
+                          "federation.num_clients=4",
+                          "federation.clients_per_round=2",
+                          "federation.rounds=1",
+                          "federation.round_timeout=30",
+                          "federation.heartbeat_s=10",
+                          "federation.lr=0.05"};
+    for (size_t i = 0; i < sizeof sets / sizeof *sets; i++)
+        assert_int_equal(ft_config_set(cfg, sets[i], "test"), FT_OK);
+    ft_coord_opts_t opts = {.bind = endpoint, .out_dir = dir};
+    run_t run = {0};
+    assert_int_equal(ft_coordinator_new(cfg, &opts, &run.c), FT_OK);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, run_thread, &run), 0);
+
+    void *ctx = zmq_ctx_new();
+    void *sock = zmq_socket(ctx, ZMQ_DEALER);
+    assert_int_equal(zmq_connect(sock, endpoint), 0);
+    ft_link_in_t in;
+
+    /* not registered yet: an Error asking for hello */
+    send_simple(sock, FT_MSG_REQUEST);
+    recv_msg(sock, &in);
+    assert_int_equal(in.msg.type, FT_MSG_ERROR);
+    assert_int_equal(in.msg.u.error.code, FT_ESTATE);
+    ft_link_in_clear(&in);
+    zmq_send(sock, "\x01\x02garbage", 9, 0); /* rejected, no answer */
+
+    send_simple(sock, FT_MSG_HELLO);
+    recv_msg(sock, &in);
+    assert_int_equal(in.msg.type, FT_MSG_WELCOME);
+    assert_int_equal(in.msg.u.welcome.num_params, N_MLP);
+    assert_int_equal(in.msg.u.welcome.rounds, 1);
+    assert_non_null(strstr(in.msg.u.welcome.config_ini, "synthetic"));
+    uint8_t layout[32];
+    memcpy(layout, in.msg.u.welcome.layout_hash, 32);
+    ft_link_in_clear(&in);
+
+    /* first task: with the model */
+    send_simple(sock, FT_MSG_REQUEST);
+    recv_msg(sock, &in);
+    assert_int_equal(in.msg.type, FT_MSG_TASK);
+    assert_true(in.msg.u.task.has_model);
+    assert_int_equal(in.msg.u.task.round, 1);
+    assert_true(in.msg.u.task.lr == 0.05f);
+    assert_int_equal(ft_wire_check_vector(ft_link_payload(&in), ft_link_payload_len(&in), N_MLP,
+                                          in.msg.u.task.model_digest),
+                     FT_OK);
+    float *global = malloc(N_MLP * 4);
+    ft_wire_get_floats(global, ft_link_payload(&in), N_MLP);
+    uint32_t first = in.msg.u.task.client_id;
+    ft_link_in_clear(&in);
+
+    float *delta = malloc(N_MLP * 4);
+    for (int i = 0; i < N_MLP; i++)
+        delta[i] = 0.5f;
+    /* corrupted digest: rejected with an Error, the task goes back to the queue */
+    send_update(sock, 1, first, 1, delta, layout, 1);
+    recv_msg(sock, &in);
+    assert_int_equal(in.msg.type, FT_MSG_ERROR);
+    assert_int_equal(in.msg.u.error.code, FT_EDIGEST);
+    ft_link_in_clear(&in);
+
+    /* next task: no model (this process holds it already) */
+    send_simple(sock, FT_MSG_REQUEST);
+    recv_msg(sock, &in);
+    assert_int_equal(in.msg.type, FT_MSG_TASK);
+    assert_false(in.msg.u.task.has_model);
+    assert_int_equal(in.msg.u.task.client_id, first); /* requeued, lowest id first */
+    ft_link_in_clear(&in);
+    send_update(sock, 2, first, 1, delta, layout, 0);           /* stale round: rejected */
+    send_update(sock, 1, (first + 1) % 4, 1, delta, layout, 0); /* not assigned: rejected */
+    send_update(sock, 1, first, 1, delta, layout, 0);           /* accepted */
+
+    send_simple(sock, FT_MSG_REQUEST);
+    recv_msg(sock, &in);
+    assert_int_equal(in.msg.type, FT_MSG_TASK);
+    assert_false(in.msg.u.task.has_model);
+    uint32_t second = in.msg.u.task.client_id;
+    assert_true(second > first);
+    ft_link_in_clear(&in);
+    for (int i = 0; i < N_MLP; i++)
+        delta[i] = -0.25f;
+    send_update(sock, 1, second, 3, delta, layout, 0);
+    send_simple(sock, FT_MSG_REQUEST);
+    recv_msg(sock, &in);
+    assert_int_equal(in.msg.type, FT_MSG_SHUTDOWN);
+    assert_string_equal(in.msg.u.shutdown.reason, "complete");
+    ft_link_in_clear(&in);
+
+    pthread_join(th, NULL);
+    assert_int_equal(run.rc, FT_OK);
+    ft_coordinator_destroy(&run.c);
+    zmq_close(sock);
+    zmq_ctx_term(ctx);
+
+    /* FedAvg by sample count: (0.5 * 1 + (-0.25) * 3) / 4 = -0.0625 */
+    char path[512];
+    snprintf(path, sizeof path, "%s/final.ckpt", dir);
+    ft_checkpoint_t ck;
+    assert_int_equal(ft_checkpoint_load(path, layout, &ck), FT_OK);
+    assert_int_equal(ck.num_params, N_MLP);
+    for (int i = 0; i < N_MLP; i++)
+        assert_float_equal(ck.params[i], global[i] - 0.0625f, 1e-6);
+    char val[32];
+    assert_true(ft_checkpoint_meta(&ck, "complete", val, sizeof val));
+    assert_string_equal(val, "1");
+    ft_checkpoint_free(&ck);
+
+    char *text;
+    size_t len;
+    snprintf(path, sizeof path, "%s/events.jsonl", dir);
+    assert_int_equal(ft_read_file(path, &text, &len), FT_OK);
+    assert_non_null(strstr(text, "has not registered"));
+    assert_non_null(strstr(text, "\"message\":\"malformed\""));
+    assert_non_null(strstr(text, "digest mismatch"));
+    assert_non_null(strstr(text, "stale update for round 2"));
+    assert_non_null(strstr(text, "is not assigned to this process"));
+    assert_non_null(strstr(text, "\"event\":\"complete\""));
+    ft_free(text);
+    snprintf(path, sizeof path, "%s/metrics.csv", dir);
+    assert_int_equal(ft_read_file(path, &text, &len), FT_OK);
+    char *row = strchr(text, '\n') + 1;
+    assert_int_equal(strncmp(row, "1,", 2), 0);
+    assert_non_null(strstr(row, ",2,2,1,0,")); /* clients, sampled, attempts, attackers */
+    ft_free(text);
+    snprintf(path, sizeof path, "%s/config.ini", dir);
+    assert_true(ft_path_exists(path));
+    free(global);
+    free(delta);
+    ft_config_destroy(&cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_scripted_client)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
