@@ -20,6 +20,13 @@
 #include "ft_edge.h"
 #include "ft_error.h"
 
+/* The mining-time bound holds for optimised builds without sanitizers. */
+#if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
+#define FAST_BUILD 1
+#else
+#define FAST_BUILD 0
+#endif
+
 /* Rank-1 data along u = (3,4,0)/5 around mean (1,2,3): the top component is ±u. */
 static void test_pca_rank_one(void **state)
 {
@@ -249,6 +256,10 @@ static void test_mine_fashion_mnist(void **state)
     if (access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", R_OK) != 0)
         skip();
     ft_config_t *cfg = ft_config_new();
+#if !FAST_BUILD
+    /* Unoptimised / sanitizer builds: a third of the set keeps the test short. */
+    assert_int_equal(ft_config_set(cfg, "data.train_limit=20000", "test"), FT_OK);
+#endif
     ft_dataset_t *train = NULL;
     assert_int_equal(ft_dataset_load(cfg, 1, &train), FT_OK);
     ft_edge_spec_t spec;
@@ -259,8 +270,10 @@ static void test_mine_fashion_mnist(void **state)
     printf("fashion-mnist class %d: %u samples, %d clusters, chosen %u members, p = %.5f, "
            "%.3f s\n",
            spec.source_class, a->class_size, a->clusters, a->num_excluded, a->p, a->seconds);
+#if FAST_BUILD
     assert_true(a->seconds < 2.0);
     assert_int_equal(a->class_size, 6000);
+#endif
     assert_true(a->num_excluded >= spec.edge_size);
     assert_true(a->num_excluded < a->class_size / 2);
     assert_int_equal(a->num_excluded, b->num_excluded);
