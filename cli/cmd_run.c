@@ -85,6 +85,8 @@ static void reap(children_t *ch)
 static int tick(void *user)
 {
     children_t *ch = user;
+    if (stop_flag)
+        ch->stopping = 1; /* Ctrl-C reached the children too: their exits are expected */
     reap(ch);
     if (ch->n > 0 && ch->alive == 0)
         return ft_error_set(FT_ESTATE,

@@ -3,3 +3,7 @@
 ft_test(test_proto LIBS ft_proto PkgConfig::ZMQ TIMEOUT 60)
 ft_test(test_coordinator LIBS ft_coordinator ft_client TIMEOUT 60)
 ft_test(test_coordinator_wire LIBS ft_coordinator ft_proto Threads::Threads TIMEOUT 60)
+ft_script_test(fed_identity integration/fed_identity.sh TIMEOUT 300)
+ft_script_test(fed_kill integration/fed_kill.sh TIMEOUT 300)
+ft_script_test(fed_commands integration/fed_commands.sh TIMEOUT 300)
+ft_script_test(fed_netns integration/fed_netns.sh TIMEOUT 300)
