@@ -182,16 +182,19 @@ int ft_attack_honest_dataset(const ft_attack_env_t *env, uint32_t id, const ft_d
 
 /* One attacker task. */
 typedef struct {
-    int round;                 /* 1-based round */
-    uint32_t client_id;        /* the attacking client's id */
-    const float *global;       /* N host floats: this round's global model */
-    const ft_dataset_t *train; /* the process's training set */
-    const uint32_t *part_idx;  /* the client's own partition (indices into train) */
-    uint32_t part_n;           /* its length */
-    ft_train_opts_t opts;      /* what an honest client uses this round (decayed lr) */
-    uint64_t round_samples;    /* N_round: sum of ft_attack_client_samples over the
-                                  round's clients; 0 if unknown (then scale = K) */
-    int round_attackers;       /* attackers in the round (ALIE's m); 0 if unknown (1) */
+    int round;                     /* 1-based round */
+    uint32_t client_id;            /* the attacking client's id */
+    const float *global;           /* N host floats: this round's global model */
+    const ft_dataset_t *train;     /* the process's training set */
+    const uint32_t *part_idx;      /* the client's own partition (indices into train) */
+    uint32_t part_n;               /* its length */
+    ft_train_opts_t opts;          /* what an honest client uses this round (decayed lr) */
+    uint64_t round_samples;        /* N_round: sum of ft_attack_client_samples over the
+                                      round's clients; 0 if unknown (then scale = K) */
+    int round_attackers;           /* attackers in the round (ALIE's m); 0 if unknown (1) */
+    const ft_train_hooks_t *outer; /* the client's own hooks (heartbeats), run after the
+                                      attack's at every step of every training the attack
+                                      does; may be NULL */
 } ft_attack_task_t;
 
 /* What the attacker did. */
@@ -232,8 +235,8 @@ int ft_attack_evaluate(const ft_attack_env_t *env, ft_model_t *m, const ft_eval_
 
 typedef struct {
     int attackers;           /* attackers among the round's updates */
-    double attacker_norm;    /* mean L2 norm of the attackers' updates (0 if none) */
-    double honest_norm_mean; /* mean L2 norm of the honest updates (0 if none) */
+    double attacker_norm;    /* mean L2 norm of the attackers' updates (NaN if none) */
+    double honest_norm_mean; /* mean L2 norm of the honest updates (NaN if none) */
 } ft_attack_norms_t;
 
 /* Norms of a round's K×N updates (host) joined with the ground truth. */

@@ -151,6 +151,6 @@ void ft_attack_round_norms(size_t K, size_t N, const float *updates, const uint8
             h++;
         }
     }
-    out->attacker_norm = out->attackers ? an / out->attackers : 0;
-    out->honest_norm_mean = h ? hn / h : 0;
+    out->attacker_norm = out->attackers ? an / out->attackers : NAN;
+    out->honest_norm_mean = h ? hn / h : NAN;
 }

@@ -35,6 +35,7 @@ struct ft_attack_ctx {
     float *tmp_dev;               /* N back-end scratch */
     float *what_dev;              /* prox: w_hat_g in back-end memory, else NULL */
     int projections;              /* PGD projections that moved the model */
+    ft_train_hooks_t inner;       /* the attack's hooks of the current training */
 };
 
 static int cmp_u32(const void *a, const void *b)
@@ -43,7 +44,39 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Trains from the global model on ds (idx NULL: all of ds) and writes the update. */
+/* Trampolines: the attack's hook, then the client's own (task->outer). */
+static void chain_after_step(void *user, int epoch, int batch, ft_model_t *m)
+{
+    ft_attack_ctx_t *c = user;
+    const ft_train_hooks_t *o = c->task->outer;
+    if (c->inner.after_step)
+        c->inner.after_step(c->inner.user, epoch, batch, m);
+    if (o && o->after_step)
+        o->after_step(o->user, epoch, batch, m);
+}
+
+static void chain_after_epoch(void *user, int epoch, ft_model_t *m)
+{
+    ft_attack_ctx_t *c = user;
+    const ft_train_hooks_t *o = c->task->outer;
+    if (c->inner.after_epoch)
+        c->inner.after_epoch(c->inner.user, epoch, m);
+    if (o && o->after_epoch)
+        o->after_epoch(o->user, epoch, m);
+}
+
+static void chain_before_step(void *user, ft_model_t *m)
+{
+    ft_attack_ctx_t *c = user;
+    const ft_train_hooks_t *o = c->task->outer;
+    if (c->inner.before_step)
+        c->inner.before_step(c->inner.user, m);
+    if (o && o->before_step)
+        o->before_step(o->user, m);
+}
+
+/* Trains from the global model on ds (idx NULL: all of ds) with the attack's hooks
+ * (may be NULL) chained with the client's, and writes the update. */
 static int train_delta(ft_attack_ctx_t *c, const ft_dataset_t *ds, const uint32_t *idx, uint32_t n,
                        const ft_train_opts_t *o, const ft_train_hooks_t *hooks, float *delta,
                        double *loss)
@@ -53,7 +86,13 @@ static int train_delta(ft_attack_ctx_t *c, const ft_dataset_t *ds, const uint32_
     ft_rng_t rng;
     ft_rng_init(&rng, c->env->p.seed, (uint32_t)k->round, k->client_id, FT_RNG_SHUFFLE);
     ft_train_result_t res;
-    int rc = ft_train_run(c->t, ds, idx, n, o, &rng, 1, hooks, NULL, NULL, &res);
+    ft_train_hooks_t none = {0};
+    c->inner = hooks ? *hooks : none;
+    const ft_train_hooks_t chain = {.after_step = chain_after_step,
+                                    .after_epoch = chain_after_epoch,
+                                    .before_step = chain_before_step,
+                                    .user = c};
+    int rc = ft_train_run(c->t, ds, idx, n, o, &rng, 1, &chain, NULL, NULL, &res);
     if (rc < 0)
         return rc;
     ft_model_get_params(c->m, delta);
