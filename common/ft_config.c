@@ -15,6 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* inih reads a line into a buffer of INI_MAX_LINE bytes (newline and NUL included)
+ * and parses whatever does not fit as the next line. Longer lines are refused, and a
+ * value is only accepted if its rendered line "key = value" fits, so that every
+ * config fedtail writes (config.ini, the Welcome message) reads back identically. */
+#define LINE_MAX_CHARS (INI_MAX_LINE - 2)
+
 typedef struct {
     const ft_key_spec_t *spec; /* schema entry */
     char *value;               /* current text value (owned) */
@@ -181,6 +187,35 @@ static int value_valid(const ft_key_spec_t *spec, const char *v, char *why, size
     return 0;
 }
 
+/* Checks that "key = v" is written by ft_config_to_ini as a line inih reads back as
+ * exactly v: no control characters, no surrounding white space (inih strips it), no
+ * ';' at the start or after white space (an inline comment) and not too long. */
+static int value_renderable(const char *key, const char *v, char *why, size_t why_len)
+{
+    size_t len = strlen(v);
+    if (strlen(key) + 3 + len > LINE_MAX_CHARS) {
+        snprintf(why, why_len, "value of %zu characters is too long (the line may hold %d)", len,
+                 LINE_MAX_CHARS);
+        return 0;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            snprintf(why, why_len, "value contains control character 0x%02x", c);
+            return 0;
+        }
+        if (c == ';' && (i == 0 || isspace((unsigned char)v[i - 1]))) {
+            snprintf(why, why_len, "';' at the start of a value or after a space starts a comment");
+            return 0;
+        }
+    }
+    if (len && (isspace((unsigned char)v[0]) || isspace((unsigned char)v[len - 1]))) {
+        snprintf(why, why_len, "value starts or ends with white space");
+        return 0;
+    }
+    return 1;
+}
+
 int ft_config_set_value(ft_config_t *cfg, const char *name, const char *value, const char *origin)
 {
     config_entry_t *e = find_entry(cfg, name);
@@ -198,7 +233,8 @@ int ft_config_set_value(ft_config_t *cfg, const char *name, const char *value, c
                             section);
     }
     char why[256];
-    if (!value_valid(e->spec, value, why, sizeof why))
+    if (!value_valid(e->spec, value, why, sizeof why) ||
+        !value_renderable(strchr(name, '.') + 1, value, why, sizeof why))
         return ft_error_set(FT_ECONFIG, "%s: key %s: %s", origin, name, why);
     char *copy = ft_strdup(value);
     if (!copy)
@@ -243,6 +279,8 @@ static void annotate_lines(ft_config_t *cfg, const char *text, const char *origi
     char section[64] = "";
     int lineno = 0;
     const char *p = text;
+    if (strncmp(p, "\xef\xbb\xbf", 3) == 0)
+        p += 3; /* byte-order mark */
     while (*p) {
         lineno++;
         const char *eol = strchr(p, '\n');
@@ -283,10 +321,16 @@ static void annotate_lines(ft_config_t *cfg, const char *text, const char *origi
 static int check_syntax(const char *text, const char *origin)
 {
     int lineno = 0, in_section = 0;
+    if (strncmp(text, "\xef\xbb\xbf", 3) == 0)
+        text += 3; /* a UTF-8 byte-order mark, as inih skips it too */
     for (const char *p = text; *p;) {
         lineno++;
         const char *eol = strchr(p, '\n');
         size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        if (len > LINE_MAX_CHARS)
+            return ft_error_set(FT_ECONFIG,
+                                "%s:%d: line of %zu characters is too long (at most %d)", origin,
+                                lineno, len, LINE_MAX_CHARS);
         const char *s = p, *end = p + len;
         while (s < end && isspace((unsigned char)*s))
             s++;
@@ -433,15 +477,13 @@ char *ft_config_to_ini(const ft_config_t *cfg)
         const char *dot = strchr(e->spec->name, '.');
         char sec[64];
         snprintf(sec, sizeof sec, "%.*s", (int)(dot - e->spec->name), e->spec->name);
-        char line[1024];
-        int n = 0;
-        if (strcmp(sec, section) != 0) {
-            n = snprintf(line, sizeof line, "%s[%s]\n", len ? "\n" : "", sec);
-            snprintf(section, sizeof section, "%s", sec);
-        }
-        n += snprintf(line + n, sizeof line - (size_t)n, "%s = %s\n", dot + 1, e->value);
-        if (len + (size_t)n + 1 > cap) {
-            cap = 2 * cap + (size_t)n;
+        int new_section = strcmp(sec, section) != 0;
+        const char *gap = new_section && len ? "\n" : "";
+        /* Sized first: a value may be longer than any fixed line buffer. */
+        size_t n = (size_t)(new_section ? snprintf(NULL, 0, "%s[%s]\n", gap, sec) : 0) +
+                   (size_t)snprintf(NULL, 0, "%s = %s\n", dot + 1, e->value);
+        if (len + n + 1 > cap) {
+            cap = 2 * cap + n;
             char *grown = ft_realloc(out, cap);
             if (!grown) {
                 ft_free(out);
@@ -449,8 +491,11 @@ char *ft_config_to_ini(const ft_config_t *cfg)
             }
             out = grown;
         }
-        memcpy(out + len, line, (size_t)n + 1);
-        len += (size_t)n;
+        if (new_section) {
+            len += (size_t)snprintf(out + len, cap - len, "%s[%s]\n", gap, sec);
+            snprintf(section, sizeof section, "%s", sec);
+        }
+        len += (size_t)snprintf(out + len, cap - len, "%s = %s\n", dot + 1, e->value);
     }
     return out;
 }
