@@ -1,2 +1,22 @@
-# Hardening: regression tests of inputs found by fuzzing (fuzz/).
+# Hardening: CURVE key files and the ZAP handler (proto/ft_curve), and the fuzz
+# targets of fuzz/ replayed over their committed corpora without libFuzzer (so every
+# ctest run, sanitized or not, re-checks the seeds and any saved crash input).
+set(FT_FUZZ_DIR ${CMAKE_SOURCE_DIR}/fuzz)
+
+# ft_fuzz_replay(TARGET LIBS ...): TARGET.c + replay_main.c, run over fuzz/corpus/TARGET.
+function(ft_fuzz_replay target)
+  cmake_parse_arguments(R "" "" "LIBS" ${ARGN})
+  add_executable(replay_${target} ${FT_FUZZ_DIR}/${target}.c ${FT_FUZZ_DIR}/replay_main.c)
+  target_link_libraries(replay_${target} PRIVATE ${R_LIBS})
+  add_test(NAME replay_${target} COMMAND replay_${target} ${FT_FUZZ_DIR}/corpus/${target})
+  set_tests_properties(replay_${target} PROPERTIES TIMEOUT 60 LABELS "fuzz")
+endfunction()
+
+ft_fuzz_replay(fuzz_wire LIBS ft_proto ft_common)
+ft_fuzz_replay(fuzz_config LIBS ft_common)
+
+# Writes fuzz/corpus/fuzz_wire: `build/tests/fuzz_wire_seeds fuzz/corpus/fuzz_wire`.
+add_executable(fuzz_wire_seeds ${FT_FUZZ_DIR}/fuzz_wire_seeds.c)
+target_link_libraries(fuzz_wire_seeds PRIVATE ft_proto ft_common)
+
 ft_test(test_config_roundtrip LIBS ft_common TIMEOUT 30)
