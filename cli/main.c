@@ -19,6 +19,7 @@ static const command_t commands[] = {
     {"aggregate", ft_cmd_aggregate, "apply a defense offline to saved update vectors"},
     {"sweep", ft_cmd_sweep, "run a grid of experiments (resumable) with a summary and heatmaps"},
     {"report", ft_cmd_report, "plots and an HTML report of one or more run directories"},
+    {"keygen", ft_cmd_keygen, "make a CURVE keypair for encrypted multi-host runs"},
     {"keys", ft_cmd_keys, "list every experiment key with its default and meaning"},
     {"version", ft_cmd_version, "print the version and the compute back ends in use"},
     {NULL, NULL, NULL},

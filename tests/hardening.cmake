@@ -19,4 +19,6 @@ ft_fuzz_replay(fuzz_config LIBS ft_common)
 add_executable(fuzz_wire_seeds ${FT_FUZZ_DIR}/fuzz_wire_seeds.c)
 target_link_libraries(fuzz_wire_seeds PRIVATE ft_proto ft_common)
 
+ft_test(test_curve LIBS ft_proto PkgConfig::ZMQ TIMEOUT 60)
 ft_test(test_config_roundtrip LIBS ft_common TIMEOUT 30)
+ft_script_test(keygen_cli keygen_cli.sh TIMEOUT 30)
