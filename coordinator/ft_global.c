@@ -62,6 +62,8 @@ int ft_global_new(const ft_config_t *cfg, size_t max_k, ft_global_t **out)
     }
     if ((rc = ft_dataset_load(cfg, 0, &g->test)) != FT_OK)
         goto fail;
+    /* Evaluation shares the machine with the client processes. */
+    ft_ops_set_threads((int)ft_config_int(cfg, "run.threads"));
     const ft_ops_t *ops = pick_ops(cfg);
     if (!ops) {
         rc = ft_error_set(FT_EUNSUPPORTED, "no CPU ops back end");

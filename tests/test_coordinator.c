@@ -179,6 +179,14 @@ static int make_tmp(void **state)
     return 0;
 }
 
+static int remove_tmp(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 static void test_metrics_columns(void **state)
 {
     (void)state;
@@ -364,5 +372,5 @@ int main(void)
         cmocka_unit_test(test_events_json),      cmocka_unit_test(test_schedule_and_config),
         cmocka_unit_test(test_local_derivation),
     };
-    return cmocka_run_group_tests(tests, make_tmp, NULL);
+    return cmocka_run_group_tests(tests, make_tmp, remove_tmp);
 }

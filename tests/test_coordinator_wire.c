@@ -225,6 +225,9 @@ static void test_scripted_client(void **state)
     free(global);
     free(delta);
     ft_config_destroy(&cfg);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 int main(void)

@@ -344,12 +344,13 @@ static void test_link(void **state)
     ft_link_in_clear(&in);
 
     /* a payload frame shorter than the envelope says */
-    uint8_t env[64];
+    uint8_t env[256];
     ft_msg_init(&m, FT_MSG_UPDATE);
     m.u.update.round = 1;
     m.u.update.num_samples = 1;
     m.u.update.num_params = 4;
     m.payload_len = 16;
+    assert_true(ft_wire_packed_size(&m) <= sizeof env);
     size_t el = ft_wire_pack(&m, env);
     zmq_send(dealer, env, el, ZMQ_SNDMORE);
     zmq_send(dealer, delta, 8, 0);
