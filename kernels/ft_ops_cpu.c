@@ -58,12 +58,22 @@ static float sum_floats(const float *restrict a, size_t n)
     return acc[0] + tail;
 }
 
+/* Floats of the zero-padded image copy the stride-1 path stages a padded input in
+ * (0 where it is not used). */
+static size_t padded_image_floats(const ft_conv2d_shape_t *s)
+{
+    if (s->stride != 1 || s->pad == 0)
+        return 0;
+    return (size_t)s->Ci * (s->H + 2 * s->pad) * (s->W + 2 * s->pad);
+}
+
 static size_t cpu_conv2d_workspace(const ft_conv2d_shape_t *s)
 {
     size_t K = (size_t)s->Ci * s->kh * s->kw, P = (size_t)s->Ho * s->Wo;
     size_t nb = (size_t)conv_chunk_images(s);
-    /* cols (K × nb·P), plus a Co × nb·P output / dY staging block when batching */
-    return K * nb * P + (nb > 1 ? (size_t)s->Co * nb * P : 0);
+    /* cols (K × nb·P), a Co × nb·P output / dY staging block when batching, and a
+     * zero-padded copy of one image for the stride-1 path */
+    return K * nb * P + (nb > 1 ? (size_t)s->Co * nb * P : 0) + padded_image_floats(s);
 }
 
 /* GCC turns short copy loops back into memcpy calls, whose call overhead dominates
@@ -73,6 +83,105 @@ static size_t cpu_conv2d_workspace(const ft_conv2d_shape_t *s)
 #else
 #define FT_NO_MEMCPY_IDIOM
 #endif
+
+/* Row-block copies between a Wo-wide packed block and a Wp-wide plane:
+ * gather: d[r*Wo + j] = p[r*Wp + j]; scatter-add: p[r*Wp + j] += d[r*Wo + j]
+ * (r < rows, j < Wo). Inlined with a constant Wo the inner loop becomes a few
+ * straight vector moves: im2col rows are 2-32 floats, where a generic loop's
+ * bookkeeping costs more than the copy itself. */
+static inline void gather_rows(float *restrict d, const float *restrict p, int rows, int Wo, int Wp)
+{
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < Wo; j++)
+            d[(size_t)r * Wo + j] = p[(size_t)r * Wp + j];
+}
+
+static inline void scatter_add_rows(float *restrict p, const float *restrict d, int rows, int Wo,
+                                    int Wp)
+{
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < Wo; j++)
+            p[(size_t)r * Wp + j] += d[(size_t)r * Wo + j];
+}
+
+/* The widths the built-in models have, as compile-time constants. */
+#define FT_ROW_WIDTHS(X) X(2) X(4) X(8) X(16) X(24) X(26) X(28) X(32)
+
+FT_NO_MEMCPY_IDIOM static void gather_rows_any(float *restrict d, const float *restrict p, int rows,
+                                               int Wo, int Wp)
+{
+#define FT_GATHER_CASE(n)                                                                          \
+    case n: gather_rows(d, p, rows, n, Wp); return;
+    switch (Wo) {
+        FT_ROW_WIDTHS(FT_GATHER_CASE)
+    default: gather_rows(d, p, rows, Wo, Wp);
+    }
+#undef FT_GATHER_CASE
+}
+
+static void scatter_add_rows_any(float *restrict p, const float *restrict d, int rows, int Wo,
+                                 int Wp)
+{
+#define FT_SCATTER_CASE(n)                                                                         \
+    case n: scatter_add_rows(p, d, rows, n, Wp); return;
+    switch (Wo) {
+        FT_ROW_WIDTHS(FT_SCATTER_CASE)
+    default: scatter_add_rows(p, d, rows, Wo, Wp);
+    }
+#undef FT_SCATTER_CASE
+}
+
+/* Stride-1 im2col of one image: with the input zero-padded (into pbuf, whose
+ * border stays zero) every patch row is Ho plain segments of Wo floats. */
+static void im2col_s1(const ft_conv2d_shape_t *s, const float *restrict x, float *restrict cols,
+                      size_t ld, float *restrict pbuf)
+{
+    const int pad = s->pad, Hp = s->H + 2 * pad, Wp = s->W + 2 * pad;
+    const float *planes = x;
+    if (pad) {
+        for (int c = 0; c < s->Ci; c++)
+            for (int h = 0; h < s->H; h++)
+                memcpy(pbuf + ((size_t)c * Hp + h + pad) * Wp + pad,
+                       x + ((size_t)c * s->H + h) * s->W, sizeof(float) * s->W);
+        planes = pbuf;
+    }
+    for (int c = 0; c < s->Ci; c++)
+        for (int ki = 0; ki < s->kh; ki++)
+            for (int kj = 0; kj < s->kw; kj++)
+                gather_rows_any(cols + (size_t)((c * s->kh + ki) * s->kw + kj) * ld,
+                                planes + ((size_t)c * Hp + ki) * Wp + kj, s->Ho, s->Wo, Wp);
+}
+
+/* Stride-1 col2im of one image into dx (overwritten), through pbuf when padded. */
+static void col2im_s1(const ft_conv2d_shape_t *s, const float *restrict cols, size_t ld,
+                      float *restrict dx, float *restrict pbuf)
+{
+    const int pad = s->pad, Hp = s->H + 2 * pad, Wp = s->W + 2 * pad;
+    float *planes = pad ? pbuf : dx;
+    memset(planes, 0, sizeof(float) * s->Ci * Hp * Wp);
+    for (int c = 0; c < s->Ci; c++)
+        for (int ki = 0; ki < s->kh; ki++)
+            for (int kj = 0; kj < s->kw; kj++)
+                scatter_add_rows_any(planes + ((size_t)c * Hp + ki) * Wp + kj,
+                                     cols + (size_t)((c * s->kh + ki) * s->kw + kj) * ld, s->Ho,
+                                     s->Wo, Wp);
+    if (!pad)
+        return;
+    for (int c = 0; c < s->Ci; c++)
+        for (int h = 0; h < s->H; h++)
+            memcpy(dx + ((size_t)c * s->H + h) * s->W, pbuf + ((size_t)c * Hp + h + pad) * Wp + pad,
+                   sizeof(float) * s->W);
+    /* im2col_s1 relies on a zero border: clear what the patches added there */
+    for (int c = 0; c < s->Ci; c++) {
+        float *pl = pbuf + (size_t)c * Hp * Wp;
+        memset(pl, 0, sizeof(float) * pad * Wp);
+        memset(pl + (size_t)(Hp - pad) * Wp, 0, sizeof(float) * pad * Wp);
+        for (int h = pad; h < Hp - pad; h++) {
+            memset(pl + (size_t)h * Wp, 0, sizeof(float) * pad);
+            memset(pl + (size_t)h * Wp + Wp - pad, 0, sizeof(float) * pad);
+        }
+    }
+}
 
 /* Writes the patches of one image x (Ci×H×W) into cols (K rows, leading dim ld). */
 FT_NO_MEMCPY_IDIOM static void im2col(const ft_conv2d_shape_t *s, const float *restrict x,
@@ -149,6 +258,25 @@ static void col2im(const ft_conv2d_shape_t *s, const float *restrict cols, size_
             }
 }
 
+/* im2col by the fastest route for s. pbuf: the padded-image workspace, border 0. */
+static void patches(const ft_conv2d_shape_t *s, const float *x, float *cols, size_t ld, float *pbuf)
+{
+    if (s->stride == 1)
+        im2col_s1(s, x, cols, ld, pbuf);
+    else
+        im2col(s, x, cols, ld);
+}
+
+/* col2im by the fastest route for s; dx is overwritten. */
+static void unpatches(const ft_conv2d_shape_t *s, const float *cols, size_t ld, float *dx,
+                      float *pbuf)
+{
+    if (s->stride == 1)
+        col2im_s1(s, cols, ld, dx, pbuf);
+    else
+        col2im(s, cols, ld, dx);
+}
+
 static void cpu_conv2d_forward(const ft_conv2d_shape_t *s, const float *x, const float *w,
                                const float *bias, float *y, float *ws)
 {
@@ -157,11 +285,14 @@ static void cpu_conv2d_forward(const ft_conv2d_shape_t *s, const float *x, const
     const int nb = conv_chunk_images(s);
     float *cols = ws;
     float *ybuf = ws + (size_t)K * nb * P;
+    float *pbuf = ybuf + (nb > 1 ? (size_t)Co * nb * P : 0);
+    if (padded_image_floats(s))
+        memset(pbuf, 0, sizeof(float) * padded_image_floats(s)); /* the border stays 0 */
     for (int b0 = 0; b0 < s->B; b0 += nb) {
         int n = s->B - b0 < nb ? s->B - b0 : nb;
         size_t ld = (size_t)n * P;
         for (int i = 0; i < n; i++)
-            im2col(s, x + (b0 + i) * xsz, cols + (size_t)i * P, ld);
+            patches(s, x + (b0 + i) * xsz, cols + (size_t)i * P, ld, pbuf);
         if (n == 1) {
             /* GEMM straight into y, starting from the bias (beta = 1) */
             float *yb = y + b0 * ysz;
@@ -192,6 +323,9 @@ static void cpu_conv2d_backward(const ft_conv2d_shape_t *s, const float *x, cons
     const int nb = conv_chunk_images(s);
     float *cols = ws;
     float *dybuf = ws + (size_t)K * nb * P;
+    float *pbuf = dybuf + (nb > 1 ? (size_t)Co * nb * P : 0);
+    if (padded_image_floats(s))
+        memset(pbuf, 0, sizeof(float) * padded_image_floats(s));
 
     for (int co = 0; co < Co; co++) {
         float acc = 0.0f;
@@ -212,7 +346,7 @@ static void cpu_conv2d_backward(const ft_conv2d_shape_t *s, const float *x, cons
             dyc = dybuf;
         }
         for (int i = 0; i < n; i++)
-            im2col(s, x + (b0 + i) * xsz, cols + (size_t)i * P, ld);
+            patches(s, x + (b0 + i) * xsz, cols + (size_t)i * P, ld, pbuf);
         /* dW (Co×K) (+)= dY (Co × n·P) · cols^T */
         ft_sgemm(0, 1, Co, K, (int)ld, 1.0f, dyc, (int)ld, cols, (int)ld, b0 == 0 ? 0.0f : 1.0f, dw,
                  K);
@@ -220,7 +354,7 @@ static void cpu_conv2d_backward(const ft_conv2d_shape_t *s, const float *x, cons
             /* dcols (K × n·P) = W^T · dY, reusing the cols buffer */
             ft_sgemm(1, 0, K, (int)ld, Co, 1.0f, w, K, dyc, (int)ld, 0.0f, cols, (int)ld);
             for (int i = 0; i < n; i++)
-                col2im(s, cols + (size_t)i * P, ld, dx + (b0 + i) * xsz);
+                unpatches(s, cols + (size_t)i * P, ld, dx + (b0 + i) * xsz, pbuf);
         }
     }
 }
@@ -330,8 +464,11 @@ static void cpu_relu_forward(size_t n, const float *x, float *y)
 static void cpu_relu_backward(size_t n, const float *restrict y, const float *restrict dy,
                               float *restrict dx)
 {
-    for (size_t i = 0; i < n; i++)
-        dx[i] = y[i] <= 0.0f ? 0.0f : dy[i];
+    /* dy loaded unconditionally: a conditional load stops gcc vectorising */
+    for (size_t i = 0; i < n; i++) {
+        float g = dy[i];
+        dx[i] = y[i] <= 0.0f ? 0.0f : g;
+    }
 }
 
 /* Philox4x32-10 (Salmon et al. SC'11), the same function as common's

@@ -475,6 +475,10 @@ static void test_agree_conv2d(void **state)
         compare_conv(ops, 2, 2, 2, 3, 3, 3, 3, 2, 1, 1);
         compare_conv(ops, 3, 2, 10, 9, 3, 5, 5, 3, 2, 1);
         compare_conv(ops, 1, 2, 9, 7, 3, 4, 3, 2, 0, 1);
+        /* stride 1 with padding through the padded-copy path: an odd width, several
+         * images per GEMM (the border must stay zero between images) */
+        compare_conv(ops, 6, 3, 7, 5, 4, 3, 3, 1, 1, 1);
+        compare_conv(ops, 4, 2, 6, 6, 3, 5, 3, 1, 2, 1);
     }
 }
 
