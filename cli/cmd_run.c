@@ -11,6 +11,9 @@
 #include "ft_error.h"
 #include "ft_log.h"
 #include "ft_progress.h"
+#include "ft_report.h"
+#include "ft_sha256.h"
+#include "ft_fileio.h"
 #include "ft_timer.h"
 
 #include <errno.h>
@@ -45,14 +48,18 @@ typedef struct {
 static void usage(void)
 {
     printf("usage: fedtail run [EXP.ini] [--set section.key=value ...] [--out DIR] [--procs P]\n"
-           "                   [--quiet] [--json]\n\n"
+           "                   [--quiet] [--json] [--no-report]\n\n"
            "Runs a federated experiment on this machine: one coordinator and P client\n"
            "processes (default: the number of cores) over ipc://. Without EXP.ini the\n"
            "built-in defaults are used (Fashion-MNIST, lenet5, FedAvg). Writes config.ini,\n"
-           "metrics.csv, events.jsonl and final.ckpt to DIR (default runs/run-DATE).\n"
+           "metrics.csv, events.jsonl and final.ckpt to DIR (default runs/run-DATE), then\n"
+           "plots and report.html. With run.compare set, runs each variant into DIR/<label>\n"
+           "and compares them; with federation.init = pretrain, trains (or reuses) a\n"
+           "centralised model first.\n"
            "  --procs P  client processes\n"
            "  --quiet    no progress line\n"
-           "  --json     one JSON object per round on stdout\n");
+           "  --json     one JSON object per round on stdout\n"
+           "  --no-report  skip the plots and report.html\n");
 }
 
 /* Reaps exited children without blocking; notes abnormal exits. */
@@ -150,11 +157,194 @@ static void stop_children(children_t *ch)
     }
 }
 
+/* Runs one federated experiment into out: the coordinator here, procs client
+ * processes as children. Returns FT_OK, FT_EINTR (Ctrl-C) or an error. */
+static int run_one(const ft_config_t *cfg, const char *out, long procs, const ft_cli_t *cli)
+{
+    char abs[PATH_MAX], endpoint[PATH_MAX + 16];
+    /* ipc:// paths are limited to ~107 bytes (sockaddr_un); fall back to /tmp. */
+    if (realpath(out, abs) && strlen(abs) + 16 < 100)
+        snprintf(endpoint, sizeof endpoint, "ipc://%s/coord.sock", abs);
+    else
+        snprintf(endpoint, sizeof endpoint, "ipc:///tmp/fedtail-%d.sock", (int)getpid());
+
+    static children_t ch;
+    memset(&ch, 0, sizeof ch);
+    ft_progress_t prog;
+    ft_progress_init(&prog, cli->quiet, cli->json);
+    ft_coord_opts_t opts = {.bind = endpoint,
+                            .out_dir = out,
+                            .stop = &stop_flag,
+                            .tick = tick,
+                            .tick_user = &ch,
+                            .progress = ft_progress_round,
+                            .progress_user = &prog};
+    ft_coordinator_t *c = NULL;
+    int rc = ft_coordinator_new(cfg, &opts, &c);
+    if (rc == FT_OK) {
+        char mb[32];
+        snprintf(mb, sizeof mb, "%lld", (long long)ft_config_int(cfg, "run.max_message_mb"));
+        if (!cli->quiet)
+            fprintf(stderr, "fedtail run: %ld client processes, writing %s\n", procs, out);
+        rc = spawn(&ch, (int)procs, endpoint, mb, 1);
+        if (rc == FT_OK)
+            rc = ft_coordinator_run(c);
+        else
+            stop_flag = 1;
+        ft_progress_end(&prog);
+    }
+    char why[512];
+    snprintf(why, sizeof why, "%s", ft_error_message());
+    ft_coordinator_destroy(&c); /* flushes the shutdown messages */
+    stop_children(&ch);
+    if (strncmp(endpoint, "ipc://", 6) == 0)
+        unlink(endpoint + 6);
+    if (rc != FT_OK && rc != FT_EINTR)
+        ft_error_set(rc, "%s", why);
+    return rc;
+}
+
+/* federation.init = pretrain: centralised training under [train], cached by a
+ * digest of everything that determines the model ([data], [model], [train],
+ * run.seed), so the demo pays for it once. Points federation.init at the result. */
+static int ensure_pretrained(ft_config_t *cfg, int quiet)
+{
+    ft_sha256_ctx_t *h = ft_sha256_new();
+    if (!h)
+        return ft_error_set(FT_ENOMEM, "out of memory");
+    for (int i = 0; ft_keys[i].name; i++) {
+        const char *k = ft_keys[i].name;
+        if (strncmp(k, "data.", 5) && strncmp(k, "model.", 6) && strncmp(k, "train.", 6) &&
+            strcmp(k, "run.seed"))
+            continue;
+        const char *v = ft_config_text(cfg, k);
+        ft_sha256_update(h, k, strlen(k) + 1);
+        ft_sha256_update(h, v, strlen(v) + 1);
+    }
+    uint8_t digest[FT_SHA256_LEN];
+    char hex[2 * FT_SHA256_LEN + 1];
+    ft_sha256_final(h, digest);
+    ft_sha256_destroy(&h);
+    ft_sha256_hex(digest, hex);
+    char dir[1024], ckpt[1100];
+    snprintf(dir, sizeof dir, "%s/pretrain-%s-%.12s", ft_config_str(cfg, "run.cache_dir"),
+             ft_config_str(cfg, "model.name"), hex);
+    snprintf(ckpt, sizeof ckpt, "%s/model.ckpt", dir);
+    if (ft_path_exists(ckpt)) {
+        if (!quiet)
+            fprintf(stderr, "fedtail run: reusing the pre-trained model %s\n", ckpt);
+    } else {
+        if (!quiet)
+            fprintf(stderr, "fedtail run: pre-training %s on %s (%lld epochs) into %s\n",
+                    ft_config_str(cfg, "model.name"), ft_config_str(cfg, "data.dataset"),
+                    (long long)ft_config_int(cfg, "train.epochs"), dir);
+        int rc = ft_train_centralised(cfg, dir, quiet, 0);
+        if (rc != FT_OK)
+            return rc;
+    }
+    return ft_config_set_value(cfg, "federation.init", ckpt, "pretrain cache");
+}
+
+/* One entry of run.compare: "label: k=v k=v". */
+typedef struct {
+    char label[64]; /* shown in plots and the verdict */
+    char slug[64];  /* directory name */
+    char sets[512]; /* the space-separated assignments */
+} variant_t;
+
+#define MAX_VARIANTS 16
+
+/* Parses run.compare into variants; 0 variants when it is empty. */
+static int parse_variants(const ft_config_t *cfg, variant_t *v, int *n)
+{
+    const char *spec = ft_config_str(cfg, "run.compare");
+    *n = 0;
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", spec);
+    char *save = NULL;
+    for (char *part = strtok_r(buf, ";", &save); part; part = strtok_r(NULL, ";", &save)) {
+        while (*part == ' ')
+            part++;
+        if (!*part)
+            continue;
+        if (*n >= MAX_VARIANTS)
+            return ft_config_error(cfg, "run.compare", "at most %d variants", MAX_VARIANTS);
+        variant_t *x = &v[(*n)++];
+        char *colon = strchr(part, ':');
+        char *eq = strchr(part, '=');
+        if (colon && (!eq || colon < eq)) {
+            *colon = '\0';
+            snprintf(x->label, sizeof x->label, "%s", part);
+            part = colon + 1;
+        } else {
+            snprintf(x->label, sizeof x->label, "variant %d", *n);
+        }
+        snprintf(x->sets, sizeof x->sets, "%s", part);
+        size_t j = 0;
+        for (const char *c = x->label; *c && j + 1 < sizeof x->slug; c++)
+            x->slug[j++] = (char)(((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+                                   *c == '-' || *c == '.')
+                                      ? *c
+                                  : (*c >= 'A' && *c <= 'Z') ? *c - 'A' + 'a'
+                                                             : '-');
+        x->slug[j] = '\0';
+    }
+    return FT_OK;
+}
+
+/* A copy of cfg with the variant's assignments applied. */
+static int variant_config(const ft_config_t *cfg, const variant_t *v, ft_config_t **out)
+{
+    ft_config_t *copy = ft_config_clone(cfg);
+    if (!copy)
+        return ft_error_set(FT_ENOMEM, "out of memory");
+    ft_config_set_value(copy, "run.compare", "", "run.compare");
+    char buf[512], origin[128];
+    snprintf(buf, sizeof buf, "%s", v->sets);
+    snprintf(origin, sizeof origin, "run.compare (%s)", v->label);
+    char *save = NULL;
+    for (char *a = strtok_r(buf, " \t", &save); a; a = strtok_r(NULL, " \t", &save)) {
+        int rc = ft_config_set(copy, a, origin);
+        if (rc != FT_OK) {
+            ft_config_destroy(&copy);
+            return rc;
+        }
+    }
+    *out = copy;
+    return FT_OK;
+}
+
+/* Plots + report.html, and the verdict lines on stdout. */
+static void finish_report(const char *out, const char *const *dirs, const variant_t *v, int n,
+                          const ft_cli_t *cli)
+{
+    int rc = n == 0 ? ft_report_render(&out, 1, out) : ft_report_render(dirs, n, out);
+    if (rc != FT_OK)
+        fprintf(stderr, "fedtail run: report not complete: %s\n", ft_error_message());
+    if (cli->json)
+        return;
+    if (n == 0) {
+        char verdict[512];
+        if (ft_report_verdict(out, verdict, sizeof verdict) == FT_OK)
+            printf("\n%s", verdict);
+    } else {
+        printf("\nverdict:\n");
+        for (int i = 0; i < n; i++) {
+            char line[256];
+            if (ft_report_verdict_line(dirs[i], line, sizeof line) == FT_OK)
+                printf("  %-22s %s\n", v[i].label, line);
+        }
+    }
+    if (rc == FT_OK)
+        printf("plots and report: %s/report.html\n", out);
+}
+
 int ft_cmd_run(int argc, char **argv)
 {
     static const char *const with_value[] = {"--procs", NULL};
+    static const char *const flags[] = {"--no-report", NULL};
     ft_cli_t cli;
-    if (ft_cli_parse(argc, argv, with_value, NULL, &cli) != FT_OK)
+    if (ft_cli_parse(argc, argv, with_value, flags, &cli) != FT_OK)
         return 2;
     if (cli.help) {
         usage();
@@ -177,16 +367,19 @@ int ft_cmd_run(int argc, char **argv)
     ft_log_set_tag("coord");
     if (cli.quiet)
         ft_log_set_level(FT_LOG_WARN);
-    char out[2048], abs[PATH_MAX], endpoint[PATH_MAX + 16];
-    if (ft_cli_out_dir(&cli, "run", out, sizeof out) != FT_OK) {
+
+    variant_t variants[MAX_VARIANTS];
+    int num_variants = 0;
+    char out[2048];
+    int rc = parse_variants(cli.cfg, variants, &num_variants);
+    if (rc == FT_OK)
+        rc = ft_cli_out_dir(&cli, num_variants ? "compare" : "run", out, sizeof out);
+    if (rc == FT_OK && strcmp(ft_config_str(cli.cfg, "federation.init"), "pretrain") == 0)
+        rc = ensure_pretrained(cli.cfg, cli.quiet);
+    if (rc != FT_OK) {
         ft_cli_free(&cli);
-        return ft_cli_fail(FT_EIO);
+        return ft_cli_fail(rc);
     }
-    /* ipc:// paths are limited to ~107 bytes (sockaddr_un); fall back to /tmp. */
-    if (realpath(out, abs) && strlen(abs) + 16 < 100)
-        snprintf(endpoint, sizeof endpoint, "ipc://%s/coord.sock", abs);
-    else
-        snprintf(endpoint, sizeof endpoint, "ipc:///tmp/fedtail-%d.sock", (int)getpid());
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -194,46 +387,43 @@ int ft_cmd_run(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    static children_t ch;
-    ft_progress_t prog;
-    ft_progress_init(&prog, cli.quiet, cli.json);
-    ft_coord_opts_t opts = {.bind = endpoint,
-                            .out_dir = out,
-                            .stop = &stop_flag,
-                            .tick = tick,
-                            .tick_user = &ch,
-                            .progress = ft_progress_round,
-                            .progress_user = &prog};
-    ft_coordinator_t *c = NULL;
-    int rc = ft_coordinator_new(cli.cfg, &opts, &c);
-    if (rc == FT_OK) {
-        char mb[32];
-        snprintf(mb, sizeof mb, "%lld", (long long)ft_config_int(cli.cfg, "run.max_message_mb"));
-        if (!cli.quiet)
-            fprintf(stderr, "fedtail run: %ld client processes, writing %s\n", procs, out);
-        rc = spawn(&ch, (int)procs, endpoint, mb, 1);
-        if (rc == FT_OK)
-            rc = ft_coordinator_run(c);
-        else
-            stop_flag = 1;
-        ft_progress_end(&prog);
+    static char dir_buf[MAX_VARIANTS][2200];
+    const char *dirs[MAX_VARIANTS];
+    if (num_variants == 0) {
+        rc = run_one(cli.cfg, out, procs, &cli);
+    } else {
+        /* Validate every variant before spending time on any. */
+        for (int i = 0; i < num_variants && rc == FT_OK; i++) {
+            ft_config_t *vc = NULL;
+            if ((rc = variant_config(cli.cfg, &variants[i], &vc)) == FT_OK)
+                ft_config_destroy(&vc);
+        }
+        for (int i = 0; i < num_variants && rc == FT_OK && !stop_flag; i++) {
+            ft_config_t *vc = NULL;
+            snprintf(dir_buf[i], sizeof dir_buf[i], "%s/%s", out, variants[i].slug);
+            dirs[i] = dir_buf[i];
+            if (!cli.quiet)
+                fprintf(stderr, "\n== %d/%d: %s (%s) ==\n", i + 1, num_variants, variants[i].label,
+                        variants[i].sets);
+            if ((rc = variant_config(cli.cfg, &variants[i], &vc)) == FT_OK &&
+                (rc = ft_mkdir_p(dirs[i])) == FT_OK)
+                rc = run_one(vc, dirs[i], procs, &cli);
+            ft_config_destroy(&vc);
+        }
     }
-    char why[512];
-    snprintf(why, sizeof why, "%s", ft_error_message());
-    ft_coordinator_destroy(&c); /* flushes the shutdown messages */
-    stop_children(&ch);
-    if (strncmp(endpoint, "ipc://", 6) == 0)
-        unlink(endpoint + 6);
-    ft_cli_free(&cli);
     if (rc == FT_EINTR) {
         fprintf(stderr, "fedtail run: interrupted; %s holds the rounds so far\n", out);
+        ft_cli_free(&cli);
         return 130;
     }
     if (rc != FT_OK) {
-        ft_error_set(rc, "%s", why);
+        ft_cli_free(&cli);
         return ft_cli_fail(rc);
     }
     if (!cli.quiet)
         fprintf(stderr, "fedtail run: complete, results in %s\n", out);
+    if (!ft_cli_flag(&cli, "--no-report"))
+        finish_report(out, dirs, variants, num_variants, &cli);
+    ft_cli_free(&cli);
     return 0;
 }

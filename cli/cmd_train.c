@@ -153,17 +153,8 @@ static int append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
     }
 }
 
-int ft_cmd_train(int argc, char **argv)
+int ft_train_centralised(const ft_config_t *cfg, const char *out_dir, int quiet, int json)
 {
-    for (int i = 0; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(usage, stdout);
-            return 0;
-        }
-    ft_cli_t cli;
-    if (ft_cli_parse(argc, argv, NULL, NULL, &cli) != FT_OK)
-        return 1;
-    const ft_config_t *cfg = cli.cfg;
     ft_dataset_t *train = NULL, *test = NULL;
     ft_model_t *m = NULL;
     ft_trainer_t *trainer = NULL;
@@ -220,7 +211,8 @@ int ft_cmd_train(int argc, char **argv)
         goto fail;
     }
 
-    if ((rc = ft_cli_out_dir(&cli, "train", dir, sizeof dir)) != FT_OK)
+    snprintf(dir, sizeof dir, "%s", out_dir);
+    if ((rc = ft_mkdir_p(dir)) != FT_OK)
         goto fail;
     snprintf(path, sizeof path, "%s/config.ini", dir);
     if ((rc = ft_config_write(cfg, path)) != FT_OK)
@@ -228,7 +220,7 @@ int ft_cmd_train(int argc, char **argv)
     if ((rc = append(&csv, &csv_len, &csv_cap,
                      "epoch,train_loss,test_acc,test_loss,samples_per_s,epoch_seconds\n")) != FT_OK)
         goto fail;
-    if (!cli.quiet)
+    if (!quiet)
         fprintf(stderr,
                 "fedtail train: %s (%zu parameters) on %s, %u training / %u test samples, %s back "
                 "end\n",
@@ -247,7 +239,7 @@ int ft_cmd_train(int argc, char **argv)
         .batches = (int)((train->n + (uint32_t)batch_size - 1) / (uint32_t)batch_size),
         .batch_size = batch_size,
         .n = train->n,
-        .quiet = cli.quiet,
+        .quiet = quiet,
     };
     ft_train_hooks_t hooks = {.after_step = after_step, .user = &prog};
     ft_eval_t ev;
@@ -266,14 +258,14 @@ int ft_cmd_train(int argc, char **argv)
         double rate = res.seconds > 0 ? (double)res.samples / res.seconds : 0.0;
         if ((rc = ft_model_evaluate(m, test, NULL, 0, &ev)) != FT_OK)
             goto fail;
-        if (!cli.quiet)
+        if (!quiet)
             fprintf(stderr,
                     "\repoch %d/%d  train loss %.4f  test acc %.2f%%  test loss %.4f  %.0f "
                     "samples/s  %.1f s%20s\n",
                     e + 1, epochs, res.mean_loss, 100.0 * ev.accuracy, ev.loss, rate, res.seconds,
                     "");
         progress_line_open = 0;
-        if (cli.json)
+        if (json)
             printf("{\"epoch\":%d,\"train_loss\":%.6f,\"test_acc\":%.6f,\"test_loss\":%.6f,"
                    "\"samples_per_s\":%.1f}\n",
                    e + 1, res.mean_loss, ev.accuracy, ev.loss, rate);
@@ -303,7 +295,7 @@ int ft_cmd_train(int argc, char **argv)
     if ((rc = ft_checkpoint_save(path, ft_model_layout(m)->hash, params, N, meta, NULL, 0)) !=
         FT_OK)
         goto fail;
-    if (!cli.json)
+    if (!json)
         printf("%s: test accuracy %.2f%% after %d epoch%s (%.1f s)\n", dir, 100.0 * ev.accuracy,
                epochs, epochs == 1 ? "" : "s", ft_now() - t_start);
     rc = FT_OK;
@@ -316,6 +308,23 @@ fail:
     ft_model_destroy(&m);
     ft_dataset_destroy(&train);
     ft_dataset_destroy(&test);
+    return rc;
+}
+
+int ft_cmd_train(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage, stdout);
+            return 0;
+        }
+    ft_cli_t cli;
+    if (ft_cli_parse(argc, argv, NULL, NULL, &cli) != FT_OK)
+        return 1;
+    char dir[1024];
+    int rc = ft_cli_out_dir(&cli, "train", dir, sizeof dir);
+    if (rc == FT_OK)
+        rc = ft_train_centralised(cli.cfg, dir, cli.quiet, cli.json);
     ft_cli_free(&cli);
     return rc == FT_OK ? 0 : ft_cli_fail(rc);
 }

@@ -41,6 +41,11 @@ int ft_cli_fail(int rc);
  * Writes the path into buf. */
 int ft_cli_out_dir(const ft_cli_t *cli, const char *prefix, char *buf, size_t len);
 
+/* Centralised training of cfg's [model] on its [data] with [train] settings into
+ * out_dir (created): config.ini, metrics.csv, model.ckpt. Returns FT_OK or a
+ * negative code with a message (cmd_train.c). */
+int ft_train_centralised(const ft_config_t *cfg, const char *out_dir, int quiet, int json);
+
 /* Subcommands, each in cmd_<name>.c: argc/argv start after the subcommand name. */
 int ft_cmd_train(int argc, char **argv);
 int ft_cmd_run(int argc, char **argv);

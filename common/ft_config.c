@@ -438,6 +438,13 @@ const char *ft_config_str(const ft_config_t *cfg, const char *name)
     return get_entry(cfg, name, FT_KEY_STRING)->value;
 }
 
+const char *ft_config_text(const ft_config_t *cfg, const char *name)
+{
+    const config_entry_t *e = find_entry(cfg, name);
+    assert(e && "config key missing from ft_keys.c");
+    return e->value;
+}
+
 int ft_config_is_set(const ft_config_t *cfg, const char *name)
 {
     const config_entry_t *e = find_entry(cfg, name);

@@ -53,6 +53,8 @@ int64_t ft_config_int(const ft_config_t *cfg, const char *name);
 double ft_config_float(const ft_config_t *cfg, const char *name);
 int ft_config_bool(const ft_config_t *cfg, const char *name);
 const char *ft_config_str(const ft_config_t *cfg, const char *name);
+/* The text of any key's value, whatever its type. */
+const char *ft_config_text(const ft_config_t *cfg, const char *name);
 /* Nonzero if the key was set by a file or --set (not left at its default). */
 int ft_config_is_set(const ft_config_t *cfg, const char *name);
 /* Where the value came from: "exp.ini:12", "--set", or "default". */

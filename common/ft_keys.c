@@ -31,7 +31,8 @@ const ft_key_spec_t ft_keys[] = {
      "classes per client (partition=shards)"},
     {"federation.eval_every", FT_KEY_INT, "1", NULL, "evaluate the global model every n rounds"},
     {"federation.init", FT_KEY_STRING, "random", NULL,
-     "initial global model: 'random' or a checkpoint written by fedtail train"},
+     "initial global model: 'random', 'pretrain' (centralised [train] first, cached in "
+     "run.cache_dir) or a checkpoint written by fedtail train"},
     {"federation.round_timeout", FT_KEY_FLOAT, "120", NULL,
      "seconds after which a round closes with the updates it has"},
     {"federation.min_clients", FT_KEY_INT, "1", NULL,
@@ -136,6 +137,10 @@ const ft_key_spec_t ft_keys[] = {
     {"run.checkpoint_every", FT_KEY_INT, "10", NULL, "write a resumable checkpoint every n rounds"},
     {"run.save_updates", FT_KEY_BOOL, "false", NULL, "save each round's K x N updates as .npy"},
     {"run.eval_batch", FT_KEY_INT, "500", NULL, "evaluation batch size"},
+    {"run.compare", FT_KEY_STRING, "", NULL,
+     "variants to run and compare, 'label: k=v k=v; label: k=v' (empty: a single run)"},
+    {"run.cache_dir", FT_KEY_STRING, "runs/cache", NULL,
+     "where federation.init = pretrain keeps pre-trained models for reuse"},
     {"run.max_message_mb", FT_KEY_INT, "1024", NULL, "largest accepted network message"},
 
     /* [security] */

@@ -376,7 +376,9 @@ int ft_report_render(const char *const *dirs, int n, const char *out_dir)
     return rc;
 }
 
-int ft_report_verdict(const char *run_dir, char *buf, int len)
+/* Last-round main and backdoor accuracy and the peak backdoor accuracy. */
+static int read_outcome(const char *run_dir, double *main_acc, double *final_b, double *peak,
+                        int *rounds)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/metrics.csv", run_dir);
@@ -389,28 +391,60 @@ int ft_report_verdict(const char *run_dir, char *buf, int len)
         return ft_error_set(FT_EFORMAT, "%s: no rounds", path);
     }
     int last = csv->num_rows - 1;
-    double main_acc = ft_csv_get(csv, last, "main_acc");
-    double final_b = ft_csv_get(csv, last, "backdoor_acc");
-    double peak = NAN;
+    *rounds = csv->num_rows;
+    *main_acc = ft_csv_get(csv, last, "main_acc");
+    *final_b = ft_csv_get(csv, last, "backdoor_acc");
+    *peak = NAN;
     for (int r = 0; r < csv->num_rows; r++) {
         double b = ft_csv_get(csv, r, "backdoor_acc");
-        if (!isnan(b) && (isnan(peak) || b > peak))
-            peak = b;
+        if (!isnan(b) && (isnan(*peak) || b > *peak))
+            *peak = b;
     }
+    ft_csv_destroy(&csv);
+    return FT_OK;
+}
+
+/* What a backdoor accuracy history means, in words. */
+static const char *backdoor_words(double final_b, double peak)
+{
+    return final_b >= 0.5 ? "the backdoor LANDS"
+           : peak >= 0.5  ? "the backdoor lands at times but does not last"
+                          : "the backdoor is STOPPED";
+}
+
+int ft_report_verdict_line(const char *run_dir, char *buf, int len)
+{
+    double main_acc, final_b, peak;
+    int rounds;
+    int rc = read_outcome(run_dir, &main_acc, &final_b, &peak, &rounds);
+    if (rc != FT_OK)
+        return rc;
+    if (isnan(peak))
+        snprintf(buf, (size_t)len, "main %.1f%% after %d rounds (no backdoor measured)",
+                 100 * main_acc, rounds);
+    else
+        snprintf(buf, (size_t)len, "main %.1f%%, backdoor %.1f%% (peak %.1f%%): %s", 100 * main_acc,
+                 100 * final_b, 100 * peak, backdoor_words(final_b, peak));
+    return FT_OK;
+}
+
+int ft_report_verdict(const char *run_dir, char *buf, int len)
+{
+    double main_acc, final_b, peak;
+    int rounds;
+    int rc = read_outcome(run_dir, &main_acc, &final_b, &peak, &rounds);
+    if (rc != FT_OK)
+        return rc;
     if (isnan(peak))
         snprintf(buf, (size_t)len,
-                 "main-task accuracy after %d rounds: %.1f%%\n(no backdoor measured)\n",
-                 csv->num_rows, 100 * main_acc);
+                 "main-task accuracy after %d rounds: %.1f%%\n(no backdoor measured)\n", rounds,
+                 100 * main_acc);
     else
         snprintf(buf, (size_t)len,
                  "main-task accuracy after %d rounds: %.1f%%\n"
                  "backdoor accuracy: peak %.1f%%, final %.1f%%\n"
-                 "verdict: the backdoor %s\n",
-                 csv->num_rows, 100 * main_acc, 100 * peak, 100 * final_b,
-                 final_b >= 0.5 ? "LANDED (most edge-case inputs get the attacker's label)"
-                 : peak >= 0.5  ? "landed at times but did not persist"
-                                : "was STOPPED (edge-case inputs keep their true label)");
-    ft_csv_destroy(&csv);
+                 "verdict: %s\n",
+                 rounds, 100 * main_acc, 100 * peak, 100 * final_b, backdoor_words(final_b, peak));
     return FT_OK;
 }
 

@@ -18,6 +18,10 @@ int ft_report_render(const char *const *runs, int n, const char *out_dir);
  * whether the backdoor landed) into buf. FT_EIO if metrics.csv is unreadable. */
 int ft_report_verdict(const char *run_dir, char *buf, int len);
 
+/* One-line verdict of one run: "main 85.1%, backdoor 94.2% (peak 97.0%): the
+ * backdoor LANDS". FT_EIO / FT_EFORMAT if metrics.csv is unreadable. */
+int ft_report_verdict_line(const char *run_dir, char *buf, int len);
+
 /* Draws a rows×cols heatmap of values (row-major, NaN = missing) as
  * out_dir/stem.png and .svg, cells annotated with their value in percent. */
 int ft_report_heatmap(const char *out_dir, const char *stem, const char *title, const char *row_key,

@@ -88,7 +88,7 @@ static void test_verdict(void **state)
     /* Final main 70.0%, peak backdoor 90.0%, final 40.0% => did not persist. */
     assert_non_null(strstr(buf, "70.0%"));
     assert_non_null(strstr(buf, "peak 90.0%"));
-    assert_non_null(strstr(buf, "did not persist"));
+    assert_non_null(strstr(buf, "does not last"));
 }
 
 static void test_render_report(void **state)
