@@ -49,10 +49,17 @@ static void run_paths(const ft_sweep_t *sw, const char *out_dir, int i, char nam
     snprintf(dir, 1600, "%s/%s", out_dir, name);
 }
 
+/* A run is complete once `fedtail run` exited 0 for it: the sweep then drops this
+ * marker (an interrupted run also leaves final.ckpt, so that is no evidence). */
+static void marker_path(const char *dir, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/sweep-complete", dir);
+}
+
 static int run_complete(const char *dir)
 {
     char path[1700];
-    snprintf(path, sizeof path, "%s/final.ckpt", dir);
+    marker_path(dir, path, sizeof path);
     return ft_path_exists(path);
 }
 
@@ -252,8 +259,11 @@ static int run_grid(const ft_sweep_t *sw, const char *out_dir, int jobs, const c
             char name[512], dir[1600];
             run_paths(sw, out_dir, slots[j].run_index, name, dir);
             ft_run_summary_t s;
+            char marker[1700];
+            marker_path(dir, marker, sizeof marker);
             if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-                ft_run_summarise(dir, &s) == FT_OK) {
+                ft_run_summarise(dir, &s) == FT_OK &&
+                ft_write_file_atomic(marker, "complete\n", 9) == FT_OK) {
                 char m[16], b[16];
                 format_pct(m, sizeof m, s.final_main_acc);
                 format_pct(b, sizeof b, s.final_backdoor_acc);

@@ -1,1 +1,2 @@
 ft_test(test_report LIBS ft_report)
+ft_script_test(run_compare_sweep run_compare_sweep.sh TIMEOUT 300)
