@@ -35,8 +35,11 @@ void ft_ws_init(ft_ws_t *ws, void *base, size_t bytes);
 /* Takes bytes from ws; asserts that the workspace was sized for it. */
 void *ft_ws_take(ft_ws_t *ws, size_t bytes);
 
-/* Columns per GEMM panel in the Gram computation (see ft_gram). */
-#define FT_GRAM_PANEL 16384
+/* Most columns per GEMM panel in the Gram computation (see ft_gram). */
+#define FT_GRAM_PANEL 8192
+
+/* Columns per GEMM panel for K rows (at most FT_GRAM_PANEL). */
+size_t ft_gram_panel_cols(size_t K);
 
 /* Sum of squares of x (N), accumulated in double. NaN/Inf in x give NaN/Inf. */
 double ft_sumsq(const float *x, size_t N);
@@ -54,11 +57,12 @@ void ft_weighted_sum_mat(const float *U, size_t K, size_t N, const double *w, fl
 
 /* Workspace for ft_gram / ft_pdist2 with up to max_k rows (bytes, as ft_ws_bytes sums). */
 size_t ft_gram_ws(size_t max_k);
-/* G (K×K, double) = rows · rowsᵀ. Computed panel by panel (FT_GRAM_PANEL columns)
- * with single-precision GEMM (ft_sgemm), accumulated across panels in double. Rows
- * whose norms could overflow a float product (||a||·||b|| >= 1e37) and non-finite
- * entries are recomputed directly in double; rows with NaN/Inf give NaN there.
- * norms2 (K) receives each row's squared norm in double. If the rows are not one
+/* G (K×K, double) = rows · rowsᵀ. Computed panel by panel (ft_gram_panel_cols)
+ * with single-precision GEMM (ft_sgemm), accumulated across panels in double. Pairs
+ * whose product could overflow a float (||a||·||b|| >= 1e37) or came out non-finite
+ * are recomputed directly in double; rows with NaN/Inf give NaN there. norms2 (K)
+ * receives each row's squared norm (the diagonal; a double pass for a row whose
+ * float diagonal overflowed). If the rows are not one
  * contiguous K×N matrix (rows[i] != rows[0] + i*N), each panel is first copied
  * into workspace. */
 void ft_gram(const float *const *rows, size_t K, size_t N, double *G, double *norms2, ft_ws_t *ws);

@@ -1,0 +1,9 @@
+# bench_defenses: seconds per aggregation for every defense at (K=10, N=9.2M),
+# (K=30, N=1.2M), (K=100, N=1.2M), beside the NumPy peer of the paper code's Krum
+# loop (bench/peers/krum_numpy.py) run on the same updates. Exit status 1 if Krum
+# or Multi-Krum is under 10x the peer or Krum picks a different update.
+add_executable(bench_defenses ${CMAKE_CURRENT_SOURCE_DIR}/bench_defenses.c)
+target_link_libraries(bench_defenses PRIVATE ft_defenses ft_data ft_kernels ft_common
+                      ${MATH_LIBRARY})
+target_compile_definitions(bench_defenses PRIVATE FT_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+set_target_properties(bench_defenses PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
