@@ -6,8 +6,10 @@
  * and vgg9 at batch 32: the raw GEMMs the cpu back end issues for it (forward
  * W·cols, dW = dY·cols^T, dcols = W^T·dY) and the whole ft_ops_cpu conv
  * forward+backward (im2col, col2im, bias included) as effective GFLOP/s of the same
- * arithmetic. Every figure is the median of several repeats (the machine may be
- * shared). Usage: bench_blas [repeats] */
+ * arithmetic. Every figure is the median of several repeats in wall-clock time
+ * (on a shared machine, quote it with the load average; thread CPU time is no
+ * better under KVM, where it was seen to over-report by 1.5x). Usage:
+ * bench_blas [repeats] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

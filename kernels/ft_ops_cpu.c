@@ -359,9 +359,25 @@ static void cpu_conv2d_backward(const ft_conv2d_shape_t *s, const float *x, cons
     }
 }
 
+/* Largest B×Out output the forward computes transposed (through a stack copy). */
+#ifndef LINEAR_T_MAX
+#define LINEAR_T_MAX 16384
+#endif
+
 static void cpu_linear_forward(int B, int In, int Out, const float *x, const float *w,
                                const float *bias, float *y)
 {
+    if ((size_t)B * Out <= LINEAR_T_MAX && Out >= 32 && In >= 256) {
+        /* y^T = W · x^T runs 1.2-1.4x faster in OpenBLAS than x · W^T when B is
+         * small and In large (bench_blas: 9216->128 at B 32); y holds y^T until
+         * it is transposed back with the bias added. */
+        float t[LINEAR_T_MAX];
+        ft_sgemm(0, 1, Out, B, In, 1.0f, w, In, x, In, 0.0f, t, B);
+        for (int b = 0; b < B; b++)
+            for (int o = 0; o < Out; o++)
+                y[(size_t)b * Out + o] = t[(size_t)o * B + b] + bias[o];
+        return;
+    }
     for (int b = 0; b < B; b++)
         memcpy(y + (size_t)b * Out, bias, sizeof(float) * Out);
     ft_sgemm(0, 1, B, Out, In, 1.0f, x, In, w, In, 1.0f, y, Out);
