@@ -867,7 +867,7 @@ static void test_softmax_hand_values(void **state)
     (void)state;
     const ft_ops_t *all[3] = {&ft_ops_reference, &ft_ops_cpu, NULL};
     for (int k = 0; all[k]; k++) {
-        float z[3] = {1, 2, 3}, p[3], dz[3];
+        float z[3] = {1, 2, 3}, p[3], dz[4];
         int32_t lab = 2;
         float loss = all[k]->softmax_xent_forward(1, 3, z, &lab, p);
         assert_float_equal(loss, 0.4076059644, 1e-6);
