@@ -53,6 +53,11 @@ int ft_attack_params_from_config(const ft_config_t *cfg, int num_classes, ft_att
     p.num_clients = (int)nc;
     p.clients_per_round = (int)ft_config_int(cfg, "federation.clients_per_round");
     v = ft_config_int(cfg, "attack.honest_edge_holders");
+    /* Without an attack the holders do not exist: a small federation (num_clients
+     * below the default 10 holders) must not fail on them. */
+    int attacking = strcmp(m, "none") != 0;
+    if (!attacking)
+        v = 0;
     if (v < 0 || v > nc)
         return ft_config_error(cfg, "attack.honest_edge_holders", "must be in [0, %lld]",
                                (long long)nc);

@@ -243,7 +243,12 @@ static void on_task(client_t *c, ft_link_in_t *in)
         send_error(c, FT_ESTATE, t->round, t->client_id, why);
         return;
     }
-    ft_local_task_t task = {t->round, t->client_id, t->lr, t->attacker};
+    ft_local_task_t task = {.round = t->round,
+                            .client_id = t->client_id,
+                            .lr = t->lr,
+                            .attacker = t->attacker,
+                            .round_samples = t->round_samples,
+                            .round_attackers = t->round_attackers};
     ft_local_result_t res;
     ft_train_hooks_t hooks = {.after_step = after_step, .user = c};
     c->busy_round = t->round;

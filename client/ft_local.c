@@ -1,12 +1,15 @@
-/* ft_local: dataset, partition, model and trainer of a client process. */
+/* ft_local: model and trainer of a client process over the shared population
+ * derivation (ft_population), and the one place local training happens: honest
+ * training on the client's partition, or the attack's local update. */
 #include "ft_local.h"
 
 #include "ft_alloc.h"
+#include "ft_attack.h"
 #include "ft_dataset.h"
 #include "ft_error.h"
 #include "ft_model.h"
 #include "ft_ops.h"
-#include "ft_partition.h"
+#include "ft_population.h"
 #include "ft_rng.h"
 #include "ft_timer.h"
 
@@ -14,13 +17,11 @@
 
 struct ft_local {
     const ft_config_t *cfg; /* experiment (borrowed; outlives this) */
-    ft_dataset_t *train;    /* training set */
-    ft_partition_t *part;   /* every client's sample indices */
+    ft_population_t *pop;   /* training set, attack environment, partition */
     ft_model_t *model;      /* local model */
     ft_trainer_t *trainer;  /* batch buffers + optimizer */
     float *params;          /* N host staging for the trained model */
     uint64_t seed;          /* run.seed */
-    int num_clients;        /* federation.num_clients */
     ft_train_opts_t opts;   /* epochs, batch, momentum, weight decay (lr per task) */
 };
 
@@ -29,41 +30,24 @@ int ft_local_new(const ft_config_t *cfg, ft_local_t **out)
     *out = NULL;
     int rc;
     ft_local_t *l = ft_calloc(1, sizeof *l);
-    uint32_t *pool = NULL;
     if (!l)
         return ft_error_set(FT_ENOMEM, "out of memory");
     l->cfg = cfg;
     l->seed = (uint64_t)ft_config_int(cfg, "run.seed");
-    l->num_clients = (int)ft_config_int(cfg, "federation.num_clients");
     l->opts.epochs = (int)ft_config_int(cfg, "federation.local_epochs");
     l->opts.batch_size = (int)ft_config_int(cfg, "federation.batch_size");
     l->opts.momentum = (float)ft_config_float(cfg, "federation.momentum");
     l->opts.weight_decay = (float)ft_config_float(cfg, "federation.weight_decay");
-    if ((rc = ft_dataset_load(cfg, 1, &l->train)) != FT_OK)
+    const ft_ops_t *ops;
+    /* The device first: a missing GPU fails before the data is loaded. */
+    if ((rc = ft_population_device(cfg, &ops)) != FT_OK)
         goto fail;
-    ft_partition_spec_t spec;
-    if ((rc = ft_partition_spec_from_config(cfg, &spec)) != FT_OK)
+    if ((rc = ft_population_new(cfg, NULL, &l->pop)) != FT_OK)
         goto fail;
-    pool = ft_malloc((size_t)l->train->n * sizeof *pool);
-    if (!pool) {
-        rc = ft_error_set(FT_ENOMEM, "out of memory");
-        goto fail;
-    }
-    for (uint32_t i = 0; i < l->train->n; i++)
-        pool[i] = i;
-    /* ATTACK SEAM (dataset): an attack that holds edge-case points out of honest
-     * data passes a smaller pool here. */
-    rc = ft_partition_make(&spec, l->train->labels, l->train->num_classes, pool, l->train->n,
-                           &l->part);
-    if (rc != FT_OK)
-        goto fail;
-    const char *dev = ft_config_str(cfg, "run.device");
-    const ft_ops_t *ops = strncmp(dev, "cuda", 4) == 0 ? ft_ops_find("cuda") : NULL;
-    if (!ops)
-        ops = ft_ops_find("cpu");
-    rc = ft_model_new(ft_config_str(cfg, "model.name"), ft_config_str(cfg, "model.hidden"),
-                      l->train->c, l->train->h, l->train->w, l->train->num_classes,
-                      l->opts.batch_size, ops, &l->model);
+    const ft_dataset_t *train = l->pop->train;
+    rc =
+        ft_model_new(ft_config_str(cfg, "model.name"), ft_config_str(cfg, "model.hidden"), train->c,
+                     train->h, train->w, train->num_classes, l->opts.batch_size, ops, &l->model);
     if (rc != FT_OK)
         goto fail;
     l->trainer = ft_trainer_new(l->model, l->opts.batch_size);
@@ -72,11 +56,9 @@ int ft_local_new(const ft_config_t *cfg, ft_local_t **out)
         rc = ft_error_set(FT_ENOMEM, "out of memory");
         goto fail;
     }
-    ft_free(pool);
     *out = l;
     return FT_OK;
 fail:
-    ft_free(pool);
     ft_local_destroy(&l);
     return rc;
 }
@@ -88,8 +70,7 @@ void ft_local_destroy(ft_local_t **l_p)
     ft_local_t *l = *l_p;
     ft_trainer_destroy(&l->trainer);
     ft_model_destroy(&l->model);
-    ft_partition_destroy(&l->part);
-    ft_dataset_destroy(&l->train);
+    ft_population_destroy(&l->pop);
     ft_free_aligned(l->params);
     ft_free(l);
     *l_p = NULL;
@@ -106,9 +87,39 @@ const uint8_t *ft_local_layout_hash(const ft_local_t *l)
 
 uint32_t ft_local_num_samples(const ft_local_t *l, uint32_t client_id)
 {
-    if (client_id >= (uint32_t)l->num_clients)
-        return 0;
-    return ft_partition_size(l->part, (int)client_id);
+    return ft_population_part_n(l->pop, client_id);
+}
+
+/* ATTACK SEAM (selection): the attacker's local update — poisoned data, PGD
+ * constraint hooks, update transform and model replacement, all in attacks/. */
+static int attack_train(ft_local_t *l, const ft_local_task_t *task, const float *global,
+                        float *delta, const ft_train_hooks_t *hooks, ft_local_result_t *res)
+{
+    const ft_attack_env_t *env = l->pop->env;
+    if (!env->attack)
+        return ft_error_set(FT_ECONFIG,
+                            "client %u is an attacker in round %u, but attack.method = none",
+                            task->client_id, task->round);
+    ft_attack_task_t at = {
+        .round = (int)task->round,
+        .client_id = task->client_id,
+        .global = global,
+        .train = l->pop->train,
+        .part_idx = ft_population_part_idx(l->pop, task->client_id),
+        .part_n = ft_population_part_n(l->pop, task->client_id),
+        .opts = l->opts,
+        .round_samples = task->round_samples,
+        .round_attackers = (int)task->round_attackers,
+        .outer = hooks,
+    };
+    at.opts.lr = task->lr;
+    ft_attack_result_t ar;
+    int rc = ft_attack_local_update(env, &at, l->model, l->trainer, delta, &ar);
+    if (rc != FT_OK)
+        return rc;
+    res->num_samples = ar.sample_count;
+    res->train_loss = (float)ar.loss;
+    return FT_OK;
 }
 
 int ft_local_train(ft_local_t *l, const ft_local_task_t *task, const float *global, float *delta,
@@ -118,37 +129,46 @@ int ft_local_train(ft_local_t *l, const ft_local_task_t *task, const float *glob
     uint32_t n = ft_local_num_samples(l, task->client_id);
     if (n == 0)
         return ft_error_set(FT_EINVAL, "client %u: no training samples (population %d)",
-                            task->client_id, l->num_clients);
-    if (task->attacker)
-        /* ATTACK SEAM (selection): attacks/ provides the attacker's training here —
-         * poison the local dataset (edge-case points relabelled), constrain steps
-         * through ft_train_hooks_t (PGD projection every project_frequency batches),
-         * and transform the final update (model replacement, sign flip, noise). */
-        return ft_error_set(FT_EUNSUPPORTED,
-                            "client %u is an attacker in round %u, but no "
-                            "attack is available in this build",
-                            task->client_id, task->round);
-
-    size_t N = ft_local_num_params(l);
+                            task->client_id, l->pop->num_clients);
     double t0 = ft_now();
     ft_model_set_params(l->model, global);
     ft_model_set_training(l->model, 1);
+    /* Dropout depends only on (seed, round, client), for attackers too. */
     ft_rng_t drop;
     ft_rng_init(&drop, l->seed, task->round, task->client_id, FT_RNG_DROPOUT);
     ft_model_set_dropout_stream(l->model, ft_rng_u64(&drop), 0);
+    int rc;
+    if (task->attacker) {
+        rc = attack_train(l, task, global, delta, hooks, res);
+        if (rc != FT_OK)
+            return rc;
+        res->train_s = ft_now() - t0;
+        return FT_OK;
+    }
+
+    size_t N = ft_local_num_params(l);
     ft_rng_t shuffle;
     ft_rng_init(&shuffle, l->seed, task->round, task->client_id, FT_RNG_SHUFFLE);
     ft_train_opts_t opts = l->opts;
     opts.lr = task->lr;
-    const uint32_t *idx = l->part->indices + l->part->offsets[task->client_id];
+    const uint32_t *idx = ft_population_part_idx(l->pop, task->client_id);
+    /* Almost/normal-case baselines: the partition plus true-label edge copies. */
+    ft_dataset_t *ds = NULL;
+    if ((rc = ft_attack_honest_dataset(l->pop->env, task->client_id, l->pop->train, idx, n, &ds)) !=
+        FT_OK)
+        return rc;
     ft_train_result_t tr;
-    int rc = ft_train_run(l->trainer, l->train, idx, n, &opts, &shuffle, 1, hooks, NULL, NULL, &tr);
+    if (ds)
+        rc = ft_train_run(l->trainer, ds, NULL, ds->n, &opts, &shuffle, 1, hooks, NULL, NULL, &tr);
+    else
+        rc = ft_train_run(l->trainer, l->pop->train, idx, n, &opts, &shuffle, 1, hooks, NULL, NULL,
+                          &tr);
+    ft_dataset_destroy(&ds);
     if (rc != FT_OK)
         return rc;
     ft_model_get_params(l->model, l->params);
-    /* ATTACK SEAM (update): an attacker's update transform runs here on the delta. */
     ft_ops_cpu.sub(N, l->params, global, delta);
-    res->num_samples = n;
+    res->num_samples = ft_population_client_samples(l->pop, task->client_id, 0);
     res->train_loss = (float)tr.mean_loss;
     res->train_s = ft_now() - t0;
     return FT_OK;

@@ -7,7 +7,10 @@
  * dropout from (seed, round, client, FT_RNG_DROPOUT). The optimizer is fresh every
  * task (as the paper's code makes a new one each round), and the result is the
  * delta local model - global model. ft_local_train is the one place where local
- * training happens; attacks hook in there (see the ATTACK SEAM comments). */
+ * training happens; attacks hook in there (see the ATTACK SEAM comments): an
+ * attacker task runs ft_attack_local_update, an honest one trains on its partition
+ * (plus, in the almost/normal-case baselines, its true-label edge copies). The data
+ * derivation itself is ft_population (shared with the coordinator). */
 #ifndef FT_LOCAL_H
 #define FT_LOCAL_H
 
@@ -21,35 +24,38 @@ typedef struct ft_local ft_local_t;
 
 /* What to train. */
 typedef struct {
-    uint32_t round;     /* 1-based round */
-    uint32_t client_id; /* virtual client */
-    float lr;           /* learning rate (decided by the coordinator) */
-    int attacker;       /* the client attacks this round */
+    uint32_t round;           /* 1-based round */
+    uint32_t client_id;       /* virtual client */
+    float lr;                 /* learning rate (decided by the coordinator) */
+    int attacker;             /* the client attacks this round */
+    uint64_t round_samples;   /* N_round from the coordinator (0: unknown) */
+    uint32_t round_attackers; /* attackers in the round (0: unknown) */
 } ft_local_task_t;
 
 /* What training produced. */
 typedef struct {
-    uint64_t num_samples; /* local samples (FedAvg weight) */
+    uint64_t num_samples; /* samples to report (FedAvg weight): ft_attack_client_samples */
     float train_loss;     /* mean batch loss of the last epoch */
     double train_s;       /* seconds of training */
 } ft_local_result_t;
 
-/* Loads the training set, partitions it among federation.num_clients clients and
- * builds the model (model.name on run.device) and trainer. On error returns the
- * failing module's code with its message; *out stays NULL. */
+/* Derives the population (ft_population_new: training set, attack environment,
+ * root set, partition) and builds the model (model.name on run.device) and
+ * trainer. FT_EUNSUPPORTED when run.device names CUDA and none is available. On
+ * error returns the failing module's code with its message; *out stays NULL. */
 int ft_local_new(const ft_config_t *cfg, ft_local_t **out);
 void ft_local_destroy(ft_local_t **l_p);
 
 size_t ft_local_num_params(const ft_local_t *l);
 const uint8_t *ft_local_layout_hash(const ft_local_t *l); /* 32 bytes */
-/* Samples client id holds (0 for an id outside the population). */
+/* Partition samples client id holds (0 for an id outside the population). */
 uint32_t ft_local_num_samples(const ft_local_t *l, uint32_t client_id);
 
 /* Trains client task->client_id from the global model (N, host) and writes the
  * delta (N, host). hooks (may be NULL) run after every step — the client process
- * sends heartbeats from them. FT_EINVAL for an unknown client id or one without
- * samples; FT_EUNSUPPORTED for an attacker task while no attack is built;
- * FT_ENOMEM. */
+ * sends heartbeats from them (for attackers, after the attack's own hooks).
+ * FT_EINVAL for an unknown client id or one without samples; FT_ECONFIG for an
+ * attacker task while attack.method = none; FT_ENOMEM. */
 int ft_local_train(ft_local_t *l, const ft_local_task_t *task, const float *global /* N */,
                    float *delta /* N */, const ft_train_hooks_t *hooks, ft_local_result_t *res);
 

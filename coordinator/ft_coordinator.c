@@ -5,17 +5,27 @@
  * waiting processes, and closes the round when every task is done or its deadline
  * passes. Updates are copied into row i of the K×N matrix where i is the client's
  * position in the sorted sample, so aggregation is in client-id order whatever the
- * arrival order: the same config gives the same metrics at any process count. */
+ * arrival order: the same config gives the same metrics at any process count.
+ *
+ * Attacks and defenses meet here only as data: the schedule's ground truth (who
+ * attacks) goes to the clients in their tasks and is joined afterwards with the
+ * defense's decisions (ft_detect) and the update norms (measured as received,
+ * before the defense may clip the rows in place); the defense never sees it. */
 #include "ft_coordinator.h"
 
 #include "ft_alloc.h"
+#include "ft_attack.h"
+#include "ft_dataset.h"
+#include "ft_detect.h"
 #include "ft_error.h"
 #include "ft_events.h"
 #include "ft_fileio.h"
 #include "ft_global.h"
 #include "ft_link.h"
 #include "ft_log.h"
+#include "ft_population.h"
 #include "ft_procs.h"
+#include "ft_root.h"
 #include "ft_round.h"
 #include "ft_sha256.h"
 #include "ft_sampling.h"
@@ -26,6 +36,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -66,6 +77,17 @@ struct ft_coordinator {
     double t0;                  /* run start */
     int rounds_done;            /* rounds completed */
     ft_round_metrics_t row;     /* the current round's metrics */
+    ft_population_t *pop;       /* training set, attack environment, partition, root set */
+    ft_root_t *root;            /* FLTrust root-set trainer (NULL unless needed) */
+    float *server_update;       /* N: the round's root-set update (with root) */
+    uint8_t *flagged;           /* K: the defense detected update i (ft_detect) */
+    uint64_t round_samples;     /* N_round of the current round */
+    uint32_t round_attackers;   /* attackers sampled in the current round */
+    int save_updates;           /* run.save_updates */
+    ft_detect_counts_t detect;  /* decisions vs ground truth, summed over rounds */
+    double final_main_acc;      /* last evaluated main accuracy (NaN: none) */
+    double final_backdoor_acc;  /* last evaluated backdoor accuracy (NaN: none) */
+    double peak_backdoor_acc;   /* highest evaluated backdoor accuracy (NaN: none) */
 };
 
 /* ---- configuration --------------------------------------------------------------- */
@@ -167,17 +189,37 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
     c->seed = (uint64_t)ft_config_int(cfg, "run.seed");
     ft_wire_limits_default(&c->lim, (int)ft_config_int(cfg, "run.max_message_mb"));
 
-    if ((rc = ft_schedule_new(c->cfg, &c->sched)) != FT_OK)
+    c->save_updates = ft_config_bool(cfg, "run.save_updates");
+    c->final_main_acc = c->final_backdoor_acc = c->peak_backdoor_acc = NAN;
+
+    /* Cheap key checks first ([attack], then [defense] inside ft_global_new), so a
+     * bad experiment fails before any data is loaded. */
+    if ((rc = ft_schedule_new(c->cfg, 0, &c->sched)) != FT_OK)
         goto fail;
     if ((rc = ft_global_new(c->cfg, c->K, &c->g)) != FT_OK)
         goto fail;
     c->N = ft_global_num_params(c->g);
+    /* The same derivation as every client process: N_round needs the partition. */
+    if ((rc = ft_population_new(c->cfg, ft_global_test(c->g), &c->pop)) != FT_OK)
+        goto fail;
+    if (ft_global_defense(c->g)->needs_server_update) {
+        const ft_ops_t *ops;
+        if ((rc = ft_population_device(c->cfg, &ops)) != FT_OK ||
+            (rc = ft_root_new(c->cfg, c->pop, ops, &c->root)) != FT_OK)
+            goto fail;
+        c->server_update = ft_malloc_aligned(c->N * sizeof(float));
+        if (!c->server_update) {
+            rc = ft_error_set(FT_ENOMEM, "out of memory");
+            goto fail;
+        }
+    }
     c->round = ft_round_new(c->K);
     c->ids = ft_calloc(c->K, sizeof *c->ids);
     c->attackers = ft_calloc(c->K, 1);
     c->counts = ft_calloc(c->K, sizeof *c->counts);
     c->dec = ft_calloc(c->K, sizeof *c->dec);
-    if (!c->round || !c->ids || !c->attackers || !c->counts || !c->dec) {
+    c->flagged = ft_calloc(c->K, 1);
+    if (!c->round || !c->ids || !c->attackers || !c->counts || !c->dec || !c->flagged) {
         rc = ft_error_set(FT_ENOMEM, "out of memory");
         goto fail;
     }
@@ -193,6 +235,10 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
         goto fail;
     if ((rc = join_path(path, sizeof path, opts->out_dir, "metrics.csv")) != FT_OK ||
         (rc = ft_metrics_open(path, &c->mt)) != FT_OK)
+        goto fail;
+    if (c->save_updates &&
+        ((rc = join_path(path, sizeof path, opts->out_dir, "updates")) != FT_OK ||
+         (rc = ft_mkdir_p(path)) != FT_OK))
         goto fail;
 
     c->zctx = zmq_ctx_new();
@@ -219,6 +265,15 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
     ft_ev_int(c->ev, "num_params", (int64_t)c->N);
     ft_ev_str(c->ev, "layout_hash", hex);
     ft_ev_str(c->ev, "defense", ft_global_defense(c->g)->name);
+    ft_ev_str(c->ev, "attack", ft_config_str(c->cfg, "attack.method"));
+    if (c->pop->env->edge) {
+        ft_ev_int(c->ev, "edge_points", c->pop->env->edge->attack->n);
+        ft_ev_num(c->ev, "edge_p", c->pop->env->edge->p);
+    }
+    if (c->pop->env->backdoor_test)
+        ft_ev_int(c->ev, "backdoor_test", c->pop->env->backdoor_test->n);
+    if (c->pop->root_n)
+        ft_ev_int(c->ev, "root_size", c->pop->root_n);
     ft_ev_int(c->ev, "rounds", c->rounds);
     ft_ev_int(c->ev, "clients_per_round", c->K);
     ft_ev_end(c->ev);
@@ -242,6 +297,10 @@ void ft_coordinator_destroy(ft_coordinator_t **c_p)
         zmq_ctx_term(c->zctx);
     ft_blob_release(&c->model_blob);
     ft_global_destroy(&c->g);
+    ft_root_destroy(&c->root);
+    ft_population_destroy(&c->pop);
+    ft_free_aligned(c->server_update);
+    ft_free(c->flagged);
     ft_schedule_destroy(&c->sched);
     ft_round_destroy(&c->round);
     ft_procs_free(&c->procs);
@@ -344,6 +403,8 @@ static void dispatch(ft_coordinator_t *c)
         m.u.task.client_id = r->slots[slot].client_id;
         m.u.task.lr = ft_round_lr(c->lr, c->lr_decay, r->round);
         m.u.task.attacker = r->slots[slot].attacker;
+        m.u.task.round_samples = c->round_samples;
+        m.u.task.round_attackers = c->round_attackers;
         memcpy(m.u.task.model_digest, c->model_digest, 32);
         m.u.task.num_params = c->N;
         int send_model = !(pr->has_model && memcmp(pr->model, c->model_digest, 32) == 0);
@@ -569,7 +630,12 @@ static int begin_round(ft_coordinator_t *c, uint32_t t, uint32_t attempt)
     int rc = ft_sample_clients(c->seed, t, attempt, c->num_clients, c->K, c->ids);
     if (rc != FT_OK)
         return rc;
-    ft_schedule_attackers(c->sched, t, c->ids, c->K, c->attackers);
+    /* May replace one sampled id with the attacker's; ids stay sorted. */
+    int n_att = ft_schedule_attackers(c->sched, t, c->ids, c->K, c->attackers);
+    c->round_attackers = (uint32_t)n_att;
+    c->round_samples = 0;
+    for (size_t i = 0; i < c->K; i++)
+        c->round_samples += ft_population_client_samples(c->pop, c->ids[i], c->attackers[i]);
     ft_round_begin(c->round, t, attempt, c->ids, c->attackers, c->K, ft_now(), c->timeout);
     /* Processes still busy with an earlier round's task keep that state; their
      * update will be rejected as stale. */
@@ -579,6 +645,8 @@ static int begin_round(ft_coordinator_t *c, uint32_t t, uint32_t attempt)
     ft_ev_int(c->ev, "round", t);
     ft_ev_int(c->ev, "attempt", attempt);
     ft_ev_num(c->ev, "lr", ft_round_lr(c->lr, c->lr_decay, t));
+    ft_ev_int(c->ev, "attackers", n_att);
+    ft_ev_int(c->ev, "round_samples", (int64_t)c->round_samples);
     ft_ev_int(c->ev, "processes", (int64_t)ft_procs_alive(&c->procs));
     ft_ev_end(c->ev);
     return FT_OK;
@@ -629,6 +697,52 @@ static int run_round(ft_coordinator_t *c)
     }
 }
 
+/* run.save_updates: the round's K×N updates as received (before the defense), their
+ * sample counts and, for FLTrust, the server update, as .npy files that `fedtail
+ * aggregate` replays. */
+static int save_round_updates(ft_coordinator_t *c, uint32_t round, size_t K)
+{
+    char path[4096];
+    int shape[2] = {(int)K, (int)c->N};
+    int rc;
+    snprintf(path, sizeof path, "%s/updates/round_%04u.npy", c->opts.out_dir, round);
+    if ((rc = ft_npy_write_floats(path, ft_global_row(c->g, 0), shape, 2)) != FT_OK)
+        return rc;
+    snprintf(path, sizeof path, "%s/updates/round_%04u_counts.npy", c->opts.out_dir, round);
+    if ((rc = ft_npy_write_floats(path, c->counts, shape, 1)) != FT_OK)
+        return rc;
+    if (c->server_update) {
+        snprintf(path, sizeof path, "%s/updates/round_%04u_server.npy", c->opts.out_dir, round);
+        if ((rc = ft_npy_write_floats(path, c->server_update, shape + 1, 1)) != FT_OK)
+            return rc;
+    }
+    return FT_OK;
+}
+
+/* Joins the defense's decisions with the ground truth: metrics columns, run totals
+ * and one "decision" event per update. */
+static void join_decisions(ft_coordinator_t *c, uint32_t round, size_t k)
+{
+    ft_detect_counts_t d;
+    ft_detect_join(k, c->attackers, c->counts, c->dec, c->flagged, &d);
+    ft_detect_add(&c->detect, &d);
+    c->row.attackers_kept = (int)d.attackers_kept;
+    c->row.honest_dropped = (int)d.honest_dropped;
+    for (size_t i = 0; i < k; i++) {
+        const ft_defense_decision_t *e = &c->dec[i];
+        ft_ev_begin(c->ev, "decision");
+        ft_ev_int(c->ev, "round", round);
+        ft_ev_int(c->ev, "client", c->ids[i]);
+        ft_ev_bool(c->ev, "attacker", c->attackers[i]);
+        ft_ev_str(c->ev, "decision", ft_decision_name(e->decision));
+        ft_ev_num(c->ev, "clip", e->clip_factor);
+        ft_ev_num(c->ev, "score", e->score);
+        ft_ev_num(c->ev, "weight", e->weight);
+        ft_ev_bool(c->ev, "detected", c->flagged[i]);
+        ft_ev_end(c->ev);
+    }
+}
+
 /* Aggregates the round's updates, evaluates, writes the metrics row. */
 static int close_round(ft_coordinator_t *c)
 {
@@ -636,8 +750,7 @@ static int close_round(ft_coordinator_t *c)
     ft_round_metrics_t *row = &c->row;
     double t_agg = ft_now();
     size_t k = 0;
-    double loss_sum = 0, samples = 0, honest = 0, attack = 0;
-    int n_honest = 0;
+    double loss_sum = 0, samples = 0;
     for (size_t i = 0; i < r->K; i++) {
         const ft_slot_t *s = &r->slots[i];
         if (s->state != FT_SLOT_DONE)
@@ -647,14 +760,6 @@ static int close_round(ft_coordinator_t *c)
         c->ids[k] = s->client_id;
         c->counts[k] = (float)s->num_samples;
         c->attackers[k] = (uint8_t)s->attacker;
-        double norm = ft_global_row_norm(c->g, k);
-        if (s->attacker) {
-            attack += norm;
-            row->attackers++;
-        } else {
-            honest += norm;
-            n_honest++;
-        }
         loss_sum += (double)s->train_loss * (double)s->num_samples;
         samples += (double)s->num_samples;
         row->train_s += s->train_s;
@@ -667,9 +772,20 @@ static int close_round(ft_coordinator_t *c)
     row->clients = (int)k;
     row->sampled = (int)r->K;
     row->train_loss = samples > 0 ? loss_sum / samples : NAN;
-    row->honest_norm_mean = n_honest ? honest / n_honest : NAN;
-    row->attacker_norm = row->attackers ? attack / row->attackers : NAN;
-    int rc = ft_global_aggregate(c->g, r->round, k, c->ids, c->counts, c->dec);
+    /* Norms as received: the defense may clip the rows in place. */
+    ft_attack_norms_t norms;
+    ft_attack_round_norms(k, c->N, ft_global_row(c->g, 0), c->attackers, &norms);
+    row->attackers = norms.attackers;
+    row->attacker_norm = norms.attacker_norm;
+    row->honest_norm_mean = norms.honest_norm_mean;
+    float lr = ft_round_lr(c->lr, c->lr_decay, r->round);
+    int rc;
+    if (c->root && (rc = ft_root_update(c->root, r->round, lr, ft_global_params(c->g),
+                                        c->server_update)) != FT_OK)
+        return rc;
+    if (c->save_updates && (rc = save_round_updates(c, r->round, k)) != FT_OK)
+        return rc;
+    rc = ft_global_aggregate(c->g, r->round, k, c->ids, c->counts, c->server_update, c->dec);
     if (rc != FT_OK) {
         ft_ev_begin(c->ev, "aggregate_failed");
         ft_ev_int(c->ev, "round", r->round);
@@ -677,19 +793,32 @@ static int close_round(ft_coordinator_t *c)
         ft_ev_end(c->ev);
         FT_LOG(FT_LOG_WARN, "round %u: no aggregate (%s); the model is unchanged", r->round,
                ft_error_message());
+        /* Nothing was used: every update counts as dropped. */
+        for (size_t i = 0; i < k; i++)
+            c->dec[i] = (ft_defense_decision_t){FT_DECISION_DROPPED, 0.0f, 0.0f, 0.0f};
     }
+    join_decisions(c, r->round, k);
     row->aggregate_s = ft_now() - t_agg;
     if ((rc = publish_model(c)) != FT_OK)
         return rc;
     if ((int)r->round % c->eval_every == 0 || (int)r->round == c->rounds) {
         double t_eval = ft_now();
         ft_eval_t ev;
-        if ((rc = ft_global_evaluate(c->g, &ev)) != FT_OK)
+        ft_attack_eval_t aev;
+        if ((rc = ft_global_evaluate(c->g, &ev)) != FT_OK ||
+            (rc = ft_attack_evaluate(c->pop->env, ft_global_model(c->g), &ev, &aev)) != FT_OK)
             return rc;
         row->evaluated = 1;
         row->main_acc = ev.accuracy;
         row->main_loss = ev.loss;
+        row->backdoor_acc = aev.backdoor_acc;
+        row->target_class_acc = aev.target_class_acc;
         row->eval_s = ft_now() - t_eval;
+        c->final_main_acc = ev.accuracy;
+        c->final_backdoor_acc = aev.backdoor_acc;
+        if (!isnan(aev.backdoor_acc) &&
+            (isnan(c->peak_backdoor_acc) || aev.backdoor_acc > c->peak_backdoor_acc))
+            c->peak_backdoor_acc = aev.backdoor_acc;
     }
     row->round_s = ft_now() - r->started;
     if ((rc = ft_metrics_write(c->mt, row)) != FT_OK)
@@ -700,6 +829,8 @@ static int close_round(ft_coordinator_t *c)
     if (row->evaluated) {
         ft_ev_num(c->ev, "main_acc", row->main_acc);
         ft_ev_num(c->ev, "main_loss", row->main_loss);
+        if (!isnan(row->backdoor_acc))
+            ft_ev_num(c->ev, "backdoor_acc", row->backdoor_acc);
     }
     ft_ev_num(c->ev, "round_s", row->round_s);
     ft_ev_end(c->ev);
@@ -709,6 +840,54 @@ static int close_round(ft_coordinator_t *c)
     /* The coordinator could not read heartbeats while it aggregated and evaluated. */
     ft_procs_touch_all(&c->procs, ft_now());
     return FT_OK;
+}
+
+/* JSON number or null. */
+static void json_num(FILE *f, const char *key, double v, int last)
+{
+    if (isfinite(v))
+        fprintf(f, "  \"%s\": %.9g%s\n", key, v, last ? "" : ",");
+    else
+        fprintf(f, "  \"%s\": null%s\n", key, last ? "" : ",");
+}
+
+/* run_dir/summary.json: the run's outcome and detection rates (ft_detect.h). */
+static int write_summary(ft_coordinator_t *c, int complete)
+{
+    char path[4096], *text = NULL;
+    size_t len = 0;
+    int rc = join_path(path, sizeof path, c->opts.out_dir, "summary.json");
+    if (rc != FT_OK)
+        return rc;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return ft_error_set(FT_ENOMEM, "out of memory for summary.json");
+    const ft_detect_counts_t *d = &c->detect;
+    char q[256];
+    fprintf(f, "{\n");
+    ft_json_string(q, sizeof q, ft_config_str(c->cfg, "attack.method"));
+    fprintf(f, "  \"attack\": %s,\n", q);
+    ft_json_string(q, sizeof q, ft_global_defense(c->g)->name);
+    fprintf(f, "  \"defense\": %s,\n", q);
+    fprintf(f, "  \"rounds\": %d,\n  \"rounds_planned\": %d,\n  \"completed\": %s,\n",
+            c->rounds_done, c->rounds, complete ? "true" : "false");
+    json_num(f, "final_main_acc", c->final_main_acc, 0);
+    json_num(f, "final_backdoor_acc", c->final_backdoor_acc, 0);
+    json_num(f, "peak_backdoor_acc", c->peak_backdoor_acc, 0);
+    json_num(f, "detection_tpr", ft_detect_tpr(d), 0);
+    json_num(f, "detection_fpr", ft_detect_fpr(d), 0);
+    fprintf(f,
+            "  \"attacker_updates\": %lld,\n  \"attackers_kept\": %lld,\n"
+            "  \"attackers_dropped\": %lld,\n  \"attackers_reduced\": %lld,\n"
+            "  \"honest_updates\": %lld,\n  \"honest_dropped\": %lld,\n"
+            "  \"honest_reduced\": %lld\n}\n",
+            (long long)d->attackers, (long long)d->attackers_kept, (long long)d->attackers_dropped,
+            (long long)d->attackers_reduced, (long long)d->honest, (long long)d->honest_dropped,
+            (long long)d->honest_reduced);
+    fclose(f);
+    rc = ft_write_file_atomic(path, text, len);
+    free(text);
+    return rc;
 }
 
 static void broadcast_shutdown(ft_coordinator_t *c, const char *reason)
@@ -764,6 +943,9 @@ int ft_coordinator_run(ft_coordinator_t *c)
     }
 end:;
     int saved = save_final(c, rc == FT_OK);
+    int summed = write_summary(c, rc == FT_OK);
+    if (saved == FT_OK)
+        saved = summed;
     const char *reason = rc == FT_OK ? "complete" : rc == FT_EINTR ? "interrupted" : "failed";
     char why[FT_WIRE_REASON_LEN];
     snprintf(why, sizeof why, "%s", rc == FT_OK ? "" : ft_error_message());

@@ -6,6 +6,7 @@
 #include "ft_dataset.h"
 #include "ft_error.h"
 #include "ft_ops.h"
+#include "ft_population.h"
 #include "ft_rng.h"
 
 #include <string.h>
@@ -26,17 +27,6 @@ struct ft_global {
     uint64_t seed;           /* run.seed */
 };
 
-static const ft_ops_t *pick_ops(const ft_config_t *cfg)
-{
-    const char *dev = ft_config_str(cfg, "run.device");
-    if (strncmp(dev, "cuda", 4) == 0) {
-        const ft_ops_t *o = ft_ops_find("cuda");
-        if (o)
-            return o;
-    }
-    return ft_ops_find("cpu");
-}
-
 int ft_global_new(const ft_config_t *cfg, size_t max_k, ft_global_t **out)
 {
     *out = NULL;
@@ -47,28 +37,19 @@ int ft_global_new(const ft_config_t *cfg, size_t max_k, ft_global_t **out)
     g->cfg = cfg;
     g->max_k = max_k;
     g->seed = (uint64_t)ft_config_int(cfg, "run.seed");
-    const char *dname = ft_config_str(cfg, "defense.name");
-    g->def = ft_defense_find(dname);
-    if (!g->def) {
-        rc = ft_config_error(cfg, "defense.name", "unknown defense '%s'", dname);
-        goto fail;
-    }
+    /* The defense's keys first (krum's K > 2f + 2, ...): cheap, and the message
+     * names the key; an unknown name lists the registry. */
     if ((rc = ft_defense_check_config(cfg)) != FT_OK)
         goto fail;
-    if (g->def->needs_server_update) {
-        rc = ft_config_error(cfg, "defense.name",
-                             "defense '%s' needs a server update, not available yet", dname);
+    g->def = ft_defense_find(ft_config_str(cfg, "defense.name"));
+    /* The device before the data: a missing GPU fails fast. */
+    const ft_ops_t *ops;
+    if ((rc = ft_population_device(cfg, &ops)) != FT_OK)
         goto fail;
-    }
     if ((rc = ft_dataset_load(cfg, 0, &g->test)) != FT_OK)
         goto fail;
     /* Evaluation shares the machine with the client processes. */
     ft_ops_set_threads((int)ft_config_int(cfg, "run.threads"));
-    const ft_ops_t *ops = pick_ops(cfg);
-    if (!ops) {
-        rc = ft_error_set(FT_EUNSUPPORTED, "no CPU ops back end");
-        goto fail;
-    }
     int eval_batch = (int)ft_config_int(cfg, "run.eval_batch");
     if (eval_batch < 1) {
         rc = ft_config_error(cfg, "run.eval_batch", "must be >= 1");
@@ -113,7 +94,7 @@ int ft_global_new(const ft_config_t *cfg, size_t max_k, ft_global_t **out)
         rc = ft_error_set(FT_ENOMEM, "out of memory for the defense workspace");
         goto fail;
     }
-    ft_rng_init(&g->def_rng, g->seed, 0, 0, FT_RNG_DEFENSE);
+    ft_rng_init(&g->def_rng, g->seed, 0, 0, FT_RNG_NOISE);
     *out = g;
     return FT_OK;
 fail:
@@ -158,6 +139,18 @@ const ft_defense_t *ft_global_defense(const ft_global_t *g)
 {
     return g->def;
 }
+ft_model_t *ft_global_model(ft_global_t *g)
+{
+    return g->model;
+}
+const ft_dataset_t *ft_global_test(const ft_global_t *g)
+{
+    return g->test;
+}
+const float *ft_global_delta(const ft_global_t *g)
+{
+    return g->delta;
+}
 
 double ft_global_row_norm(const ft_global_t *g, size_t i)
 {
@@ -165,7 +158,8 @@ double ft_global_row_norm(const ft_global_t *g, size_t i)
 }
 
 int ft_global_aggregate(ft_global_t *g, uint32_t round, size_t K, const uint32_t *ids,
-                        const float *counts, ft_defense_decision_t *decisions)
+                        const float *counts, const float *server_update,
+                        ft_defense_decision_t *decisions)
 {
     ft_defense_input_t in = {
         .round = (int)round,
@@ -175,12 +169,13 @@ int ft_global_aggregate(ft_global_t *g, uint32_t round, size_t K, const uint32_t
         .counts = counts,
         .ids = ids,
         .global = g->params,
-        .server_update = NULL,
+        .server_update = server_update,
         .rng = &g->def_rng,
     };
     /* Weak-DP-style rules draw noise: key their stream by round so that a retried
-     * or resumed run draws the same noise. */
-    ft_rng_init(&g->def_rng, g->seed, round, 0, FT_RNG_DEFENSE);
+     * or resumed run draws the same noise, and `fedtail aggregate --round R` replays
+     * a saved round with the same stream. */
+    ft_rng_init(&g->def_rng, g->seed, round, 0, FT_RNG_NOISE);
     int rc = g->def->aggregate(g->def_state, &in, g->delta, decisions, g->def_ws);
     if (rc != FT_OK)
         return rc;

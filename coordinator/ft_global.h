@@ -10,15 +10,18 @@
 #include <stdint.h>
 
 #include "ft_config.h"
+#include "ft_dataset.h"
 #include "ft_defense.h"
 #include "ft_model.h"
 
 typedef struct ft_global ft_global_t;
 
-/* Loads the test set, builds the evaluation model (model.name on run.device),
+/* Picks the run.device back end (FT_EUNSUPPORTED when it names CUDA and none is
+ * available), loads the test set, builds the evaluation model (model.name),
  * initialises the global model from federation.init ("random": ft_model_init with
  * stream (seed, 0, 0, FT_RNG_INIT); else a checkpoint with the same layout hash),
- * and creates the defense defense.name for max_k updates. On error returns the
+ * and creates the defense defense.name for max_k updates (defense.* keys checked
+ * first, FT_ECONFIG naming the key). On error returns the
  * failing module's code (FT_EIO, FT_ECONFIG, FT_EINVAL, FT_ENOMEM...) with its
  * message; *out stays NULL. */
 int ft_global_new(const ft_config_t *cfg, size_t max_k, ft_global_t **out);
@@ -31,16 +34,26 @@ const float *ft_global_params(const ft_global_t *g);        /* N, host */
 float *ft_global_row(ft_global_t *g, size_t i);
 /* The defense in use. */
 const ft_defense_t *ft_global_defense(const ft_global_t *g);
+/* The evaluation model (holds the global model after ft_global_evaluate). */
+ft_model_t *ft_global_model(ft_global_t *g);
+/* The test set. */
+const ft_dataset_t *ft_global_test(const ft_global_t *g);
+/* The last aggregated delta (N), valid after a successful ft_global_aggregate. */
+const float *ft_global_delta(const ft_global_t *g);
 
 /* L2 norm of row i. */
 double ft_global_row_norm(const ft_global_t *g, size_t i);
 
 /* Aggregates rows 0..K of the update matrix (from clients ids[0..K), ascending,
  * with sample counts counts[0..K)) through the defense and adds the result to the
- * global model. decisions receives one entry per row. Returns FT_OK, or the
- * defense's error code (the global model is then unchanged). */
+ * global model. server_update (N, may be NULL) is the trusted root-set update for
+ * rules that need one (FLTrust). The defense may modify the rows in place. Noise of
+ * randomised rules comes from stream (run.seed, round, 0, FT_RNG_NOISE), as in
+ * `fedtail aggregate --round`. decisions receives one entry per row. Returns FT_OK,
+ * or the defense's error code (the global model is then unchanged). */
 int ft_global_aggregate(ft_global_t *g, uint32_t round, size_t K, const uint32_t *ids,
-                        const float *counts, ft_defense_decision_t *decisions /* K */);
+                        const float *counts, const float *server_update,
+                        ft_defense_decision_t *decisions /* K */);
 
 /* Evaluates the global model on the test set. FT_ENOMEM. */
 int ft_global_evaluate(ft_global_t *g, ft_eval_t *out);

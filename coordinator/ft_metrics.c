@@ -28,6 +28,8 @@ static const column_t columns[] = {
     COL("round", COL_INT, round, 0),
     COL("main_acc", COL_EVAL_NUM, main_acc, 0),
     COL("main_loss", COL_EVAL_NUM, main_loss, 0),
+    COL("backdoor_acc", COL_EVAL_NUM, backdoor_acc, 0),
+    COL("target_class_acc", COL_EVAL_NUM, target_class_acc, 0),
     COL("clients", COL_INT, clients, 0),
     COL("sampled", COL_INT, sampled, 0),
     COL("attempts", COL_INT, attempts, 0),
@@ -35,6 +37,8 @@ static const column_t columns[] = {
     COL("train_loss", COL_NUM, train_loss, 0),
     COL("honest_norm_mean", COL_NUM, honest_norm_mean, 0),
     COL("attacker_norm", COL_NUM, attacker_norm, 0),
+    COL("attackers_kept", COL_INT, attackers_kept, 0),
+    COL("honest_dropped", COL_INT, honest_dropped, 0),
     COL("rejected", COL_INT, rejected, 1),
     COL("bytes_sent", COL_U64, bytes_sent, 1),
     COL("bytes_received", COL_U64, bytes_received, 1),
@@ -75,6 +79,7 @@ void ft_round_metrics_reset(ft_round_metrics_t *row)
 {
     memset(row, 0, sizeof *row);
     row->main_acc = row->main_loss = NAN;
+    row->backdoor_acc = row->target_class_acc = NAN;
     row->train_loss = row->honest_norm_mean = row->attacker_norm = NAN;
 }
 

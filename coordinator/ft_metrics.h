@@ -17,12 +17,19 @@ typedef struct {
     int evaluated;           /* the global model was evaluated after this round */
     double main_acc;         /* test accuracy of the global model (if evaluated) */
     double main_loss;        /* test loss (if evaluated) */
+    double backdoor_acc;     /* backdoor test set classified as target (if evaluated;
+                                NaN without a backdoor test set) */
+    double target_class_acc; /* clean accuracy on attack.source_class (if evaluated;
+                                NaN without an attack) */
     int clients;             /* updates aggregated */
     int sampled;             /* clients sampled (K) */
     int attackers;           /* attackers among the aggregated updates */
     double train_loss;       /* sample-weighted mean local training loss */
-    double honest_norm_mean; /* mean L2 norm of honest updates */
+    double honest_norm_mean; /* mean L2 norm of honest updates (as received, before the
+                                defense) */
     double attacker_norm;    /* mean L2 norm of attacker updates (NaN: none) */
+    int attackers_kept;      /* attacker updates the defense did not detect (ft_detect.h) */
+    int honest_dropped;      /* honest updates the defense dropped */
     int rejected;            /* messages rejected during the round */
     uint64_t bytes_sent;     /* bytes the coordinator sent during the round */
     uint64_t bytes_received; /* bytes it received */

@@ -110,6 +110,8 @@ static void to_pb(const ft_msg_t *m, pb_view_t *v)
         v->task.model_digest.len = FT_WIRE_HASH_LEN;
         v->task.has_model = m->u.task.has_model != 0;
         v->task.num_params = m->u.task.num_params;
+        v->task.round_samples = m->u.task.round_samples;
+        v->task.round_attackers = m->u.task.round_attackers;
         v->env.body_case = FEDTAIL__ENVELOPE__BODY_TASK;
         v->env.task = &v->task;
         break;
@@ -298,6 +300,8 @@ static int from_pb(const Fedtail__Envelope *env, const ft_wire_limits_t *lim, ft
         m->u.task.attacker = t->attacker;
         m->u.task.has_model = t->has_model;
         m->u.task.num_params = t->num_params;
+        m->u.task.round_samples = t->round_samples;
+        m->u.task.round_attackers = t->round_attackers;
         if ((rc = get_hash(&t->model_digest, m->u.task.model_digest, "task: model digest")))
             return rc;
         if (t->round == 0)

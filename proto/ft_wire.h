@@ -61,6 +61,8 @@ typedef struct {
     uint8_t model_digest[FT_WIRE_HASH_LEN]; /* SHA-256 of the global model bytes */
     int has_model;                          /* the model follows as payload */
     uint64_t num_params;                    /* N */
+    uint64_t round_samples;                 /* N_round: summed sample counts of the round */
+    uint32_t round_attackers;               /* attackers in the round */
 } ft_msg_task_t;
 
 typedef struct {

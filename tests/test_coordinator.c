@@ -191,9 +191,10 @@ static void test_metrics_columns(void **state)
 {
     (void)state;
     const char *h = ft_metrics_header();
-    const char *need[] = {"round",      "main_acc",       "main_loss",        "clients",
-                          "bytes_sent", "bytes_received", "train_s",          "aggregate_s",
-                          "eval_s",     "round_s",        "honest_norm_mean", "attackers"};
+    const char *need[] = {"round",        "main_acc",         "main_loss",        "clients",
+                          "bytes_sent",   "bytes_received",   "train_s",          "aggregate_s",
+                          "eval_s",       "round_s",          "honest_norm_mean", "attackers",
+                          "backdoor_acc", "target_class_acc", "attackers_kept",   "honest_dropped"};
     for (size_t i = 0; i < sizeof need / sizeof *need; i++)
         assert_non_null(strstr(h, need[i]));
     assert_int_equal(strncmp(h, "round,main_acc,", 15), 0);
@@ -223,9 +224,9 @@ static void test_metrics_columns(void **state)
     size_t len;
     assert_int_equal(ft_read_file(path, &text, &len), FT_OK);
     char *l1 = strchr(text, '\n') + 1;
-    assert_int_equal(strncmp(l1, "1,,,10,", 7), 0);
+    assert_int_equal(strncmp(l1, "1,,,,,10,", 9), 0); /* no eval, no backdoor set */
     char *l2 = strchr(l1, '\n') + 1;
-    assert_int_equal(strncmp(l2, "2,0.8125,0.5,10,", 16), 0);
+    assert_int_equal(strncmp(l2, "2,0.8125,0.5,,,10,", 18), 0);
     assert_non_null(strstr(l2, ",12345678901,"));
     ft_free(text);
 }
@@ -283,11 +284,12 @@ static void test_schedule_and_config(void **state)
     (void)state;
     ft_config_t *cfg = small_config();
     ft_schedule_t *s;
-    assert_int_equal(ft_schedule_new(cfg, &s), FT_OK);
+    assert_int_equal(ft_schedule_new(cfg, 10, &s), FT_OK);
     uint32_t ids[3] = {1, 2, 3};
     uint8_t att[3] = {9, 9, 9};
-    assert_int_equal(ft_schedule_attackers(s, 1, ids, 3, att), 0);
+    assert_int_equal(ft_schedule_attackers(s, 1, ids, 3, att), 0); /* method none */
     assert_int_equal(att[0] | att[1] | att[2], 0);
+    assert_int_equal(ids[0] * 100 + ids[1] * 10 + ids[2], 123);
     ft_schedule_destroy(&s);
     assert_int_equal(ft_federation_check_config(cfg), FT_OK);
     ft_config_set(cfg, "federation.clients_per_round=11", "test");
@@ -298,9 +300,13 @@ static void test_schedule_and_config(void **state)
     assert_int_equal(ft_federation_check_config(cfg), FT_ECONFIG);
     assert_non_null(strstr(ft_error_message(), "federation.min_clients"));
     ft_config_set(cfg, "federation.min_clients=1", "test");
-    ft_config_set(cfg, "attack.method=blackbox", "test");
-    assert_int_equal(ft_schedule_new(cfg, &s), FT_ECONFIG);
+    ft_config_set(cfg, "attack.method=no-such-attack", "test");
+    assert_int_equal(ft_schedule_new(cfg, 10, &s), FT_ECONFIG);
     assert_non_null(strstr(ft_error_message(), "attack.method"));
+    ft_config_set(cfg, "attack.method=blackbox", "test");
+    ft_config_set(cfg, "attack.target_class=12", "test");
+    assert_int_equal(ft_schedule_new(cfg, 10, &s), FT_ECONFIG);
+    assert_non_null(strstr(ft_error_message(), "attack.target_class"));
     ft_config_destroy(&cfg);
 }
 
@@ -352,7 +358,9 @@ static void test_local_derivation(void **state)
     assert_int_equal(ft_local_train(a, &t, g, d3, NULL, &r3), FT_EINVAL);
     t.client_id = 1;
     t.attacker = 1;
-    assert_int_equal(ft_local_train(a, &t, g, d3, NULL, &r3), FT_EUNSUPPORTED);
+    /* an attacker task while attack.method = none */
+    assert_int_equal(ft_local_train(a, &t, g, d3, NULL, &r3), FT_ECONFIG);
+    assert_non_null(strstr(ft_error_message(), "attack.method = none"));
     free(g);
     free(d1);
     free(d2);
