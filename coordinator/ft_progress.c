@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <unistd.h>
 
 void ft_progress_init(ft_progress_t *p, int quiet, int json)
 {
@@ -10,6 +11,7 @@ void ft_progress_init(ft_progress_t *p, int quiet, int json)
     p->json = json;
     p->last_acc = NAN;
     p->printed = 0;
+    p->tty = isatty(fileno(stderr));
 }
 
 static void fmt_duration(char *buf, size_t len, double s)
@@ -33,27 +35,34 @@ void ft_progress_round(void *user, const ft_round_metrics_t *row, int rounds, do
         printf("{\"round\":%d,\"rounds\":%d,\"clients\":%d", row->round, rounds, row->clients);
         if (row->evaluated)
             printf(",\"main_acc\":%.6f,\"main_loss\":%.6f", row->main_acc, row->main_loss);
+        if (row->evaluated && !isnan(row->backdoor_acc))
+            printf(",\"backdoor_acc\":%.6f", row->backdoor_acc);
+        printf(",\"attackers\":%d", row->attackers);
         printf(",\"round_s\":%.3f,\"elapsed_s\":%.3f}\n", row->round_s, elapsed_s);
         fflush(stdout);
         return;
     }
     if (p->quiet)
         return;
-    char eta[32], acc[32];
+    char eta[32], acc[32], backdoor[48] = "";
     fmt_duration(eta, sizeof eta, elapsed_s / row->round * (rounds - row->round));
     if (isnan(p->last_acc))
         snprintf(acc, sizeof acc, "-");
     else
         snprintf(acc, sizeof acc, "%.2f%%", 100 * p->last_acc);
-    fprintf(stderr, "\rround %d/%d  main acc %s  clients %d  ETA %s   ", row->round, rounds, acc,
-            row->clients, eta);
+    if (row->evaluated && !isnan(row->backdoor_acc))
+        snprintf(backdoor, sizeof backdoor, "  backdoor %.1f%%", 100 * row->backdoor_acc);
+    /* On a terminal the line rewrites itself; in a log, one line per round. */
+    fprintf(stderr, "%sround %d/%d  main acc %s%s  clients %d%s  ETA %s   %s", p->tty ? "\r" : "",
+            row->round, rounds, acc, backdoor, row->clients, row->attackers ? " (attacker)" : "",
+            eta, p->tty ? "" : "\n");
     fflush(stderr);
     p->printed = 1;
 }
 
 void ft_progress_end(ft_progress_t *p)
 {
-    if (p->printed)
+    if (p->printed && p->tty)
         fputc('\n', stderr);
     p->printed = 0;
 }

@@ -11,6 +11,7 @@ typedef struct {
     int json;        /* one JSON object per round on stdout */
     double last_acc; /* last evaluated accuracy (NaN before any) */
     int printed;     /* a progress line is on screen (needs a newline at the end) */
+    int tty;         /* stderr is a terminal: rewrite the line in place */
 } ft_progress_t;
 
 void ft_progress_init(ft_progress_t *p, int quiet, int json);
