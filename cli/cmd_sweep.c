@@ -67,22 +67,18 @@ static int run_complete(const char *dir)
  * its output in DIR.log. Returns the child pid or -1. */
 static pid_t start_run(const ft_sweep_t *sw, int i, const char *dir, const char *procs)
 {
-    char *argv[2 * (FT_SWEEP_MAX_AXES + FT_SWEEP_MAX_SETS) + 16];
-    static char sets[FT_SWEEP_MAX_AXES][200];
-    int idx[FT_SWEEP_MAX_AXES];
-    ft_sweep_run_values(sw, i, idx);
+    char *argv[2 * (FT_SWEEP_MAX_AXES * 8 + FT_SWEEP_MAX_SETS) + 16];
+    static char storage[8192];
+    const char *sets[FT_SWEEP_MAX_AXES * 8 + FT_SWEEP_MAX_SETS];
+    int num_sets = ft_sweep_run_sets(sw, i, storage, sizeof storage, sets,
+                                     (int)(sizeof sets / sizeof sets[0]));
     int argc = 0;
     argv[argc++] = "fedtail";
     argv[argc++] = "run";
     argv[argc++] = (char *)sw->base;
-    for (int s = 0; s < sw->num_sets; s++) {
+    for (int s = 0; s < num_sets; s++) {
         argv[argc++] = "--set";
-        argv[argc++] = (char *)sw->sets[s];
-    }
-    for (int a = 0; a < sw->num_axes; a++) {
-        snprintf(sets[a], sizeof sets[a], "%s=%s", sw->axes[a].key, sw->axes[a].values[idx[a]]);
-        argv[argc++] = "--set";
-        argv[argc++] = sets[a];
+        argv[argc++] = (char *)sets[s];
     }
     argv[argc++] = "--out";
     argv[argc++] = (char *)dir;
@@ -161,7 +157,8 @@ static int heatmap_axes(const ft_sweep_t *sw, int *row, int *col)
     *row = 0;
     *col = 1;
     for (int a = 0; a < sw->num_axes; a++) {
-        if (strcmp(sw->axes[a].key, "attack.method") == 0)
+        if (strcmp(sw->axes[a].key, "attack.method") == 0 ||
+            strcmp(sw->axes[a].key, "variant") == 0)
             *row = a;
         if (strcmp(sw->axes[a].key, "defense.name") == 0)
             *col = a;
@@ -280,7 +277,7 @@ static int run_grid(const ft_sweep_t *sw, const char *out_dir, int jobs, const c
 
 int ft_cmd_sweep(int argc, char **argv)
 {
-    const char *files[64];
+    const char *files[16];
     int num_files = 0, jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), dry_run = 0;
     const char *out = NULL, *procs = "1";
     for (int i = 0; i < argc; i++) {
@@ -297,7 +294,7 @@ int ft_cmd_sweep(int argc, char **argv)
             dry_run = 1;
         } else if (argv[i][0] == '-') {
             return ft_cli_fail(ft_error_set(FT_EINVAL, "sweep: unknown option '%s'", argv[i]));
-        } else if (num_files < 64) {
+        } else if (num_files < 16) {
             files[num_files++] = argv[i];
         }
     }
@@ -308,7 +305,7 @@ int ft_cmd_sweep(int argc, char **argv)
     if (jobs < 1 || jobs > MAX_JOBS)
         return ft_cli_fail(ft_error_set(FT_EINVAL, "sweep: --jobs must be 1..%d", MAX_JOBS));
     /* Validate every grid before running anything. */
-    static ft_sweep_t sweeps[64];
+    static ft_sweep_t sweeps[16];
     for (int f = 0; f < num_files; f++)
         if (ft_sweep_load(files[f], &sweeps[f]) != FT_OK)
             return ft_cli_fail(FT_ECONFIG);

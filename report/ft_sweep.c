@@ -48,6 +48,42 @@ static int check_value(parse_state_t *st, const char *key, const char *value)
     return 0;
 }
 
+/* [grid] variant = label: k=v k=v; label: k=v — each assignment checked. */
+static int parse_variants(parse_state_t *st, ft_sweep_axis_t *axis, const char *value)
+{
+    char list[4096];
+    snprintf(list, sizeof list, "%s", value);
+    char *save = NULL;
+    for (char *v = strtok_r(list, ";", &save); v; v = strtok_r(NULL, ";", &save)) {
+        char *colon = strchr(v, ':');
+        if (!colon)
+            return fail(st, FT_ECONFIG, "variant '%s' needs 'label: key=value ...'%s", v, "");
+        *colon = '\0';
+        trim(v);
+        if (axis->num_values >= FT_SWEEP_MAX_VALUES)
+            return fail(st, FT_ECONFIG, "too many variants%s%s", "", "");
+        snprintf(axis->values[axis->num_values], sizeof axis->values[0], "%s", v);
+        char *sets = colon + 1;
+        trim(sets);
+        snprintf(axis->sets[axis->num_values], sizeof axis->sets[0], "%s", sets);
+        char copy[256], *save2 = NULL;
+        snprintf(copy, sizeof copy, "%s", sets);
+        for (char *a = strtok_r(copy, " \t", &save2); a; a = strtok_r(NULL, " \t", &save2)) {
+            char *eq = strchr(a, '=');
+            if (!eq)
+                return fail(st, FT_ECONFIG, "variant %s: '%s' is not key=value", v, a);
+            *eq = '\0';
+            if (!check_value(st, a, eq + 1))
+                return 0;
+        }
+        axis->num_values++;
+    }
+    if (axis->num_values == 0)
+        return fail(st, FT_ECONFIG, "grid key variant has no values%s%s", "", "");
+    st->sweep->num_axes++;
+    return 1;
+}
+
 static int sweep_line(void *user, const char *section, const char *key, const char *value)
 {
     parse_state_t *st = user;
@@ -81,6 +117,8 @@ static int sweep_line(void *user, const char *section, const char *key, const ch
         return fail(st, FT_ECONFIG, "too many grid axes (at most 8)%s%s", "", "");
     ft_sweep_axis_t *axis = &sw->axes[sw->num_axes];
     snprintf(axis->key, sizeof axis->key, "%s", key);
+    if (strcmp(key, "variant") == 0)
+        return parse_variants(st, axis, value);
     char list[2048];
     snprintf(list, sizeof list, "%s", value);
     char *save = NULL;
@@ -138,6 +176,35 @@ int ft_sweep_load(const char *path, ft_sweep_t *sweep)
     return FT_OK;
 }
 
+int ft_sweep_run_sets(const ft_sweep_t *sweep, int i, char *buf, size_t buf_len, const char **sets,
+                      int max)
+{
+    int idx[FT_SWEEP_MAX_AXES], n = 0;
+    size_t used = 0;
+    ft_sweep_run_values(sweep, i, idx);
+    for (int s = 0; s < sweep->num_sets && n < max; s++)
+        sets[n++] = sweep->sets[s];
+    for (int a = 0; a < sweep->num_axes; a++) {
+        const ft_sweep_axis_t *axis = &sweep->axes[a];
+        char one[320];
+        if (strcmp(axis->key, "variant") == 0)
+            snprintf(one, sizeof one, "%s", axis->sets[idx[a]]);
+        else
+            snprintf(one, sizeof one, "%s=%s", axis->key, axis->values[idx[a]]);
+        char *save = NULL;
+        for (char *t = strtok_r(one, " \t", &save); t && n < max;
+             t = strtok_r(NULL, " \t", &save)) {
+            size_t len = strlen(t) + 1;
+            if (used + len > buf_len)
+                return n;
+            memcpy(buf + used, t, len);
+            sets[n++] = buf + used;
+            used += len;
+        }
+    }
+    return n;
+}
+
 int ft_sweep_num_runs(const ft_sweep_t *sweep)
 {
     int n = 1;
@@ -165,8 +232,12 @@ void ft_sweep_run_name(const ft_sweep_t *sweep, int i, char *buf, size_t len)
     for (int a = 0; a < sweep->num_axes && used < len; a++) {
         const char *dot = strchr(sweep->axes[a].key, '.');
         const char *short_key = dot ? dot + 1 : sweep->axes[a].key;
-        used += (size_t)snprintf(buf + used, len - used, "%s%s=%s", a ? "_" : "", short_key,
-                                 sweep->axes[a].values[idx[a]]);
+        if (strcmp(sweep->axes[a].key, "variant") == 0)
+            used += (size_t)snprintf(buf + used, len - used, "%s%s", a ? "_" : "",
+                                     sweep->axes[a].values[idx[a]]);
+        else
+            used += (size_t)snprintf(buf + used, len - used, "%s%s=%s", a ? "_" : "", short_key,
+                                     sweep->axes[a].values[idx[a]]);
     }
     /* Keep names safe as directory names. */
     for (char *p = buf; *p; p++)

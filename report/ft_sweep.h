@@ -5,6 +5,9 @@
  *   [sweep]  base = EXP.ini (the experiment every run starts from; relative paths are
  *            relative to the sweep file), name = a label (default: the file's stem)
  *   [grid]   section.key = v1, v2, ...   (the runs are the cartesian product)
+ *            variant = label: k=v k=v; label: k=v   (an axis whose values are sets of
+ *            assignments, e.g. "pgd+replacement: attack.method=pgd
+ *            attack.model_replacement=true")
  *   [set]    section.key = v            (fixed overrides for every run)
  * Every key and value is checked against the experiment schema when the file is
  * read, so a typo fails before any run starts. */
@@ -18,9 +21,10 @@
 #define FT_SWEEP_MAX_SETS   64
 
 typedef struct {
-    char key[96];                         /* section.key */
+    char key[96];                         /* section.key, or "variant" */
     int num_values;                       /* values along this axis */
-    char values[FT_SWEEP_MAX_VALUES][64]; /* the values, in file order */
+    char values[FT_SWEEP_MAX_VALUES][64]; /* the values (variant: labels), in file order */
+    char sets[FT_SWEEP_MAX_VALUES][256];  /* variant axis: "k=v k=v" for each value */
 } ft_sweep_axis_t;
 
 typedef struct {
@@ -36,6 +40,12 @@ typedef struct {
 /* Reads and validates a sweep file. FT_EIO / FT_ECONFIG with a message naming the
  * file, line and key. */
 int ft_sweep_load(const char *path, ft_sweep_t *sweep);
+
+/* The --set assignments of run i (fixed [set] ones first, then one per axis;
+ * a variant value contributes each of its assignments), written as pointers into
+ * buf (storage for them) — at most max. Returns the count. */
+int ft_sweep_run_sets(const ft_sweep_t *sweep, int i, char *buf, size_t buf_len, const char **sets,
+                      int max);
 
 /* Number of runs (product of axis lengths). */
 int ft_sweep_num_runs(const ft_sweep_t *sweep);

@@ -184,6 +184,37 @@ static void test_run_summary(void **state)
     assert_true(fabs(s.detection_fpr - 3.0 / 28.0) < 1e-12);
 }
 
+static void test_sweep_variant_axis(void **state)
+{
+    (void)state;
+    write_file("base.ini", "[federation]\nrounds = 3\n");
+    write_file("vgrid.ini", "[sweep]\nbase = base.ini\n[grid]\n"
+                            "variant = blackbox: attack.method=blackbox; "
+                            "pgd+mr: attack.method=pgd attack.model_replacement=true\n"
+                            "defense.name = krum, rfa\n[set]\nfederation.rounds = 2\n");
+    char path[512];
+    snprintf(path, sizeof path, "%s/vgrid.ini", dir);
+    ft_sweep_t sw;
+    assert_int_equal(ft_sweep_load(path, &sw), FT_OK);
+    assert_int_equal(ft_sweep_num_runs(&sw), 4);
+    char name[256];
+    ft_sweep_run_name(&sw, 3, name, sizeof name); /* (pgd+mr, rfa) */
+    assert_string_equal(name, "pgd+mr_name=rfa");
+    char buf[1024];
+    const char *sets[16];
+    int n = ft_sweep_run_sets(&sw, 3, buf, sizeof buf, sets, 16);
+    assert_int_equal(n, 4);
+    assert_string_equal(sets[0], "federation.rounds=2");
+    assert_string_equal(sets[1], "attack.method=pgd");
+    assert_string_equal(sets[2], "attack.model_replacement=true");
+    assert_string_equal(sets[3], "defense.name=rfa");
+    write_file("vbad.ini", "[sweep]\nbase = base.ini\n[grid]\n"
+                           "variant = a: attack.model_replacement=perhaps\n");
+    snprintf(path, sizeof path, "%s/vbad.ini", dir);
+    assert_int_equal(ft_sweep_load(path, &sw), FT_ECONFIG);
+    assert_non_null(strstr(ft_error_message(), "attack.model_replacement"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +226,7 @@ int main(void)
         cmocka_unit_test(test_sweep_grid),
         cmocka_unit_test(test_sweep_bad_values_named),
         cmocka_unit_test(test_run_summary),
+        cmocka_unit_test(test_sweep_variant_axis),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
