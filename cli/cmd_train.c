@@ -17,6 +17,7 @@
 #include "ft_timer.h"
 #include "ft_train.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -253,6 +254,13 @@ int ft_train_centralised(const ft_config_t *cfg, const char *out_dir, int quiet,
         if ((rc = ft_train_run(trainer, train, NULL, 0, &opts, &shuffle_rng, e == 0, &hooks, NULL,
                                NULL, &res)) != FT_OK)
             goto fail;
+        if (!isfinite(res.mean_loss)) {
+            /* A diverged model is worse than none: never save (or cache) it. */
+            rc = ft_error_set(FT_ESTATE,
+                              "training diverged in epoch %d (loss %g): lower train.lr (now %g)",
+                              e + 1, res.mean_loss, (double)opts.lr);
+            goto fail;
+        }
         prog.train_seconds += res.seconds;
         prog.done += res.samples;
         double rate = res.seconds > 0 ? (double)res.samples / res.seconds : 0.0;

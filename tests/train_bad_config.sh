@@ -32,6 +32,12 @@ expect_fail "model.hidden" -- --set data.dataset=synthetic --set model.name=mlp 
 expect_fail "--frobnicate" -- --frobnicate
 # lenet5 cannot take a 1x8x8 input: named as a model problem
 expect_fail "model.name" -- --set data.dataset=synthetic --set data.synthetic_shape=1,8,8
+# A diverging run fails and leaves no model behind (nothing for a cache to reuse).
+rm -rf "$tmp/out"
+expect_fail "diverged" -- --set data.dataset=synthetic --set model.name=mlp --set train.lr=1e6 \
+    --set train.epochs=1
+[ -e "$tmp/out/config.ini" ] || fail "the diverging run did not start"
+[ ! -e "$tmp/out/model.ckpt" ] || fail "a diverged model was saved"
 "$FEDTAIL" train --help >"$tmp/help" 2>&1 || fail "--help exit code"
 grep -q 'usage: fedtail train' "$tmp/help" || fail "--help text"
 echo "train_bad_config: ok"
