@@ -304,8 +304,9 @@ static int write_html(const run_t *runs, int n, const char *out_dir, int have_pl
         embed_svg(html, out_dir, "norms");
         embed_svg(html, out_dir, "decisions");
     } else {
-        embed_svg(html, out_dir, "compare_main");
+        /* The backdoor is the story; main accuracy shows what it cost. */
         embed_svg(html, out_dir, "compare_backdoor");
+        embed_svg(html, out_dir, "compare_main");
     }
     for (int i = 0; i < n; i++) {
         char cfg_path[4096];
