@@ -103,6 +103,19 @@ static pid_t start_run(const ft_sweep_t *sw, int i, const char *dir, const char 
     return pid;
 }
 
+/* Summary of run i if it is complete: fills name, s and the run's value indices.
+ * Returns 0 for runs not (yet) complete or unreadable. */
+static int completed_run(const ft_sweep_t *sw, const char *out_dir, int i, char name[512],
+                         ft_run_summary_t *s, int idx[FT_SWEEP_MAX_AXES])
+{
+    char dir[1600];
+    run_paths(sw, out_dir, i, name, dir);
+    if (!run_complete(dir) || ft_run_summarise(dir, s) != FT_OK)
+        return 0;
+    ft_sweep_run_values(sw, i, idx);
+    return 1;
+}
+
 static void format_pct(char *buf, size_t len, double v)
 {
     if (isnan(v))
@@ -127,13 +140,11 @@ static int write_summary(const ft_sweep_t *sw, const char *out_dir)
                   "detection_tpr,detection_fpr,rounds\n");
     ft_atomic_write(f, line, (size_t)n);
     for (int i = 0; i < ft_sweep_num_runs(sw); i++) {
-        char name[512], dir[1600];
-        run_paths(sw, out_dir, i, name, dir);
+        char name[512];
         ft_run_summary_t s;
-        if (!run_complete(dir) || ft_run_summarise(dir, &s) != FT_OK)
-            continue;
         int idx[FT_SWEEP_MAX_AXES];
-        ft_sweep_run_values(sw, i, idx);
+        if (!completed_run(sw, out_dir, i, name, &s, idx))
+            continue;
         n = snprintf(line, sizeof line, "%s", name);
         for (int a = 0; a < sw->num_axes; a++)
             n += snprintf(line + n, sizeof line - (size_t)n, ",%s", sw->axes[a].values[idx[a]]);
@@ -179,13 +190,11 @@ static void draw_heatmaps(const ft_sweep_t *sw, const char *out_dir)
     double back_sum[FT_SWEEP_MAX_VALUES * FT_SWEEP_MAX_VALUES] = {0};
     int count[FT_SWEEP_MAX_VALUES * FT_SWEEP_MAX_VALUES] = {0};
     for (int i = 0; i < ft_sweep_num_runs(sw); i++) {
-        char name[512], dir[1600];
-        run_paths(sw, out_dir, i, name, dir);
+        char name[512];
         ft_run_summary_t s;
-        if (!run_complete(dir) || ft_run_summarise(dir, &s) != FT_OK)
-            continue;
         int idx[FT_SWEEP_MAX_AXES];
-        ft_sweep_run_values(sw, i, idx);
+        if (!completed_run(sw, out_dir, i, name, &s, idx))
+            continue;
         int cell = idx[ra] * cols + idx[ca];
         main_sum[cell] += s.final_main_acc;
         back_sum[cell] += isnan(s.final_backdoor_acc) ? 0 : s.final_backdoor_acc;

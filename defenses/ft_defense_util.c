@@ -335,6 +335,20 @@ void ft_decisions_init(ft_defense_decision_t *d, size_t K, ft_decision_t decisio
     }
 }
 
+void ft_decisions_from_usage(ft_defense_decision_t *d, size_t K, size_t N, const double *share,
+                             const double *used)
+{
+    ft_decisions_init(d, K, FT_DECISION_REWEIGHTED);
+    for (size_t i = 0; i < K; i++) {
+        d[i].weight = N ? (float)(share[i] / (double)N) : 0.0f;
+        d[i].score = N ? (float)(used[i] / (double)N) : 0.0f;
+        if (used[i] == 0)
+            d[i].decision = FT_DECISION_DROPPED;
+        else if (used[i] == (double)N)
+            d[i].decision = FT_DECISION_KEPT; /* part of the output at every coordinate */
+    }
+}
+
 int ft_check_int_range(const ft_config_t *cfg, const char *key, int64_t lo, int64_t hi,
                        const char *why)
 {

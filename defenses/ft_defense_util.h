@@ -98,6 +98,13 @@ int ft_count_weights(const float *counts, size_t K, double *sw);
 /* Fills every decision with (decision, clip 1, score 0, weight 0). */
 void ft_decisions_init(ft_defense_decision_t *d, size_t K, ft_decision_t decision);
 
+/* Decisions of a coordinate-wise rule from how often each update fed the output:
+ * used[i] of the N coordinates took update i, with share[i] its summed weight.
+ * Never used: dropped; used at every coordinate: kept; otherwise reweighted. The
+ * score is the share of coordinates used. */
+void ft_decisions_from_usage(ft_defense_decision_t *d, size_t K, size_t N, const double *share,
+                             const double *used);
+
 /* Range checks for check_config: FT_ECONFIG via ft_config_error naming the key
  * (why, may be NULL, is appended to the message). */
 int ft_check_int_range(const ft_config_t *cfg, const char *key, int64_t lo, int64_t hi,

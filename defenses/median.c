@@ -70,15 +70,7 @@ static int median_aggregate(void *state, const ft_defense_input_t *in, float *ou
             used[hi] += 1;
         }
     }
-    ft_decisions_init(dec, K, FT_DECISION_REWEIGHTED);
-    for (size_t i = 0; i < K; i++) {
-        dec[i].weight = N ? (float)(share[i] / (double)N) : 0.0f;
-        dec[i].score = N ? (float)(used[i] / (double)N) : 0.0f;
-        if (used[i] == 0)
-            dec[i].decision = FT_DECISION_DROPPED;
-        else if (used[i] == (double)N)
-            dec[i].decision = FT_DECISION_KEPT; /* part of the output at every coordinate */
-    }
+    ft_decisions_from_usage(dec, K, N, share, used);
     return FT_OK;
 }
 
