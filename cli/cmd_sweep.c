@@ -124,20 +124,42 @@ static void format_pct(char *buf, size_t len, double v)
         snprintf(buf, len, "%.1f%%", 100 * v);
 }
 
-static int write_summary(const ft_sweep_t *sw, const char *out_dir)
+/* One cell of a summary table: CSV keeps 4 decimals, markdown shows percent. */
+static int table_cell(char *buf, size_t len, double v, int markdown, int percent)
+{
+    if (isnan(v))
+        return snprintf(buf, len, markdown ? " - |" : ",");
+    if (!markdown)
+        return snprintf(buf, len, ",%.4f", v);
+    return percent ? snprintf(buf, len, " %.1f%% |", 100 * v) : snprintf(buf, len, " %.0f |", v);
+}
+
+/* summary.csv (for scripts) or summary.md (for docs/experiments.md): one row per
+ * completed run with its grid values and outcome. */
+static int write_summary(const ft_sweep_t *sw, const char *out_dir, int markdown)
 {
     char path[1200];
-    snprintf(path, sizeof path, "%s/summary.csv", out_dir);
+    snprintf(path, sizeof path, "%s/summary.%s", out_dir, markdown ? "md" : "csv");
     ft_atomic_file_t *f = ft_atomic_open(path);
     if (!f)
         return FT_EIO;
+    const char *sep = markdown ? " | " : ",";
     char line[4096];
-    int n = snprintf(line, sizeof line, "run");
+    int n = snprintf(line, sizeof line, "%srun", markdown ? "| " : "");
     for (int a = 0; a < sw->num_axes; a++)
-        n += snprintf(line + n, sizeof line - (size_t)n, ",%s", sw->axes[a].key);
-    n += snprintf(line + n, sizeof line - (size_t)n,
-                  ",final_main_acc,final_backdoor_acc,peak_backdoor_acc,rounds_to_50,"
-                  "detection_tpr,detection_fpr,rounds\n");
+        n += snprintf(line + n, sizeof line - (size_t)n, "%s%s", sep, sw->axes[a].key);
+    if (markdown) {
+        n += snprintf(line + n, sizeof line - (size_t)n,
+                      " | final main | final backdoor | peak backdoor | rounds to 50%% | "
+                      "detection TPR | detection FPR | rounds |\n|---|");
+        for (int c = 0; c < sw->num_axes + 7; c++)
+            n += snprintf(line + n, sizeof line - (size_t)n, "---|");
+        n += snprintf(line + n, sizeof line - (size_t)n, "\n");
+    } else {
+        n += snprintf(line + n, sizeof line - (size_t)n,
+                      ",final_main_acc,final_backdoor_acc,peak_backdoor_acc,rounds_to_50,"
+                      "detection_tpr,detection_fpr,rounds\n");
+    }
     ft_atomic_write(f, line, (size_t)n);
     for (int i = 0; i < ft_sweep_num_runs(sw); i++) {
         char name[512];
@@ -145,15 +167,17 @@ static int write_summary(const ft_sweep_t *sw, const char *out_dir)
         int idx[FT_SWEEP_MAX_AXES];
         if (!completed_run(sw, out_dir, i, name, &s, idx))
             continue;
-        n = snprintf(line, sizeof line, "%s", name);
+        n = snprintf(line, sizeof line, "%s%s", markdown ? "| " : "", name);
         for (int a = 0; a < sw->num_axes; a++)
-            n += snprintf(line + n, sizeof line - (size_t)n, ",%s", sw->axes[a].values[idx[a]]);
+            n += snprintf(line + n, sizeof line - (size_t)n, "%s%s", sep,
+                          sw->axes[a].values[idx[a]]);
+        if (markdown)
+            n += snprintf(line + n, sizeof line - (size_t)n, " |");
         double cells[] = {s.final_main_acc, s.final_backdoor_acc, s.peak_backdoor_acc,
                           s.rounds_to_50,   s.detection_tpr,      s.detection_fpr};
         for (int c = 0; c < 6; c++)
-            n += isnan(cells[c]) ? snprintf(line + n, sizeof line - (size_t)n, ",")
-                                 : snprintf(line + n, sizeof line - (size_t)n, ",%.4f", cells[c]);
-        n += snprintf(line + n, sizeof line - (size_t)n, ",%d\n", s.rounds);
+            n += table_cell(line + n, sizeof line - (size_t)n, cells[c], markdown, c != 3);
+        n += snprintf(line + n, sizeof line - (size_t)n, markdown ? " %d |\n" : ",%d\n", s.rounds);
         ft_atomic_write(f, line, (size_t)n);
     }
     return ft_atomic_commit(&f);
@@ -337,10 +361,10 @@ int ft_cmd_sweep(int argc, char **argv)
         failed += rc;
         if (dry_run)
             continue;
-        if (write_summary(sw, out_dir) != FT_OK)
+        if (write_summary(sw, out_dir, 0) != FT_OK || write_summary(sw, out_dir, 1) != FT_OK)
             return ft_cli_fail(FT_EIO);
         draw_heatmaps(sw, out_dir);
-        printf("sweep %s: summary in %s/summary.csv\n", sw->name, out_dir);
+        printf("sweep %s: summary in %s/summary.csv and summary.md\n", sw->name, out_dir);
     }
     if (interrupted) {
         fprintf(stderr, "fedtail sweep: interrupted; run it again to resume\n");

@@ -63,6 +63,7 @@ INI
 [ "$(wc -l <sweep/summary.csv)" -eq 5 ] || fail "summary rows: $(cat sweep/summary.csv)"
 head -1 sweep/summary.csv | grep -q "^run,defense.name,run.seed,final_main_acc" || fail "summary header"
 [ -s sweep/heatmap_main.png ] || fail "no heatmap"
+[ "$(grep -c '^| method\|^| name=' sweep/summary.md)" -eq 4 ] || fail "summary.md rows: $(cat sweep/summary.md)"
 "$FEDTAIL" sweep grid.ini --out sweep >sweep2.txt || fail "resumed sweep"
 [ "$(grep -c 'already complete' sweep2.txt)" -eq 4 ] || fail "resume re-ran runs: $(cat sweep2.txt)"
 
