@@ -5,9 +5,15 @@
  * Ctrl-C / SIGTERM: the coordinator stops after telling the clients to shut down,
  * the children are reaped (killed if they do not exit within 5 s) and the run
  * directory is left with complete files (metrics up to the last finished round,
- * final.ckpt with complete=0). Exits 0 only if the run completed. */
+ * final.ckpt with complete=0). Exits 0 only if the run completed.
+ *
+ * --resume RUN_DIR continues a run that was killed or interrupted from its newest
+ * good checkpoint, with the config stored there (coordinator/ft_resume.h).
+ * security.curve = on works without any key set-up: the run makes its own keys
+ * in RUN_DIR/keys (docs/security.md). */
 #include "ft_cli.h"
 #include "ft_coordinator.h"
+#include "ft_curve.h"
 #include "ft_error.h"
 #include "ft_log.h"
 #include "ft_progress.h"
@@ -23,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,7 +55,8 @@ typedef struct {
 static void usage(void)
 {
     printf("usage: fedtail run [EXP.ini] [--set section.key=value ...] [--out DIR] [--procs P]\n"
-           "                   [--quiet] [--json] [--no-report]\n\n"
+           "                   [--quiet] [--json] [--no-report]\n"
+           "       fedtail run --resume RUN_DIR [--procs P] [--quiet] [--json] [--no-report]\n\n"
            "Runs a federated experiment on this machine: one coordinator and P client\n"
            "processes (default: the number of cores) over ipc://. Without EXP.ini the\n"
            "built-in defaults are used (Fashion-MNIST, lenet5, FedAvg). Writes config.ini,\n"
@@ -57,6 +65,8 @@ static void usage(void)
            "and compares them; with federation.init = pretrain, trains (or reuses) a\n"
            "centralised model first.\n"
            "  --procs P  client processes\n"
+           "  --resume RUN_DIR  continue a killed or interrupted run from its newest good\n"
+           "             checkpoint (run.checkpoint_every), with the run's own config\n"
            "  --quiet    no progress line\n"
            "  --json     one JSON object per round on stdout\n"
            "  --no-report  skip the plots and report.html\n");
@@ -103,7 +113,91 @@ static int tick(void *user)
     return 0;
 }
 
-static int spawn(children_t *ch, int procs, const char *endpoint, const char *max_mb, int quiet)
+/* security.curve for a local run: the keys the children use. */
+typedef struct {
+    int on;                            /* security.curve */
+    char server_pub[PATH_MAX + 64];    /* the coordinator's public key file */
+    char client_secret[PATH_MAX + 64]; /* the children's secret key file */
+    ft_key_set_t *allowed;             /* the children's public key, allowed in memory */
+} local_keys_t;
+
+/* Loads DIR/NAME.{pub,secret}, making the pair first if it does not exist yet (a
+ * resumed run finds the pair of its first start). */
+static int local_keypair(const char *dir, const char *name, char *pub_path, char *secret_path,
+                         size_t len, uint8_t pub[FT_CURVE_KEY_LEN], uint8_t sec[FT_CURVE_KEY_LEN])
+{
+    if ((size_t)snprintf(pub_path, len, "%s/%s.pub", dir, name) >= len ||
+        (size_t)snprintf(secret_path, len, "%s/%s.secret", dir, name) >= len)
+        return ft_error_set(FT_EINVAL, "path too long: %s", dir);
+    if (!ft_path_exists(secret_path)) {
+        int rc = ft_curve_keygen(dir, name, NULL, NULL, 0);
+        if (rc != FT_OK)
+            return rc;
+    }
+    return ft_curve_load_keypair(pub_path, secret_path, pub, sec);
+}
+
+/* With security.curve: the server keypair is the configured one, or else a fresh
+ * one made in out/keys (cfg then names it, so config.ini and a resume find it);
+ * the children always get their own fresh keypair in out/keys (secret 0600,
+ * directory 0700), whose public key is allowed in memory beside any
+ * security.authorized_clients. */
+static int prepare_local_keys(ft_config_t *cfg, const char *out, local_keys_t *k)
+{
+    memset(k, 0, sizeof *k);
+    k->on = ft_config_bool(cfg, "security.curve");
+    if (!k->on)
+        return FT_OK;
+    if (!ft_curve_available())
+        return ft_config_error(cfg, "security.curve",
+                               "this libzmq was built without CURVE (libsodium)");
+    char dir[PATH_MAX + 8], abs[PATH_MAX], pub_path[PATH_MAX + 64], sec_path[PATH_MAX + 64];
+    /* absolute, so that config.ini names keys a resume from elsewhere finds */
+    if (!realpath(out, abs))
+        return ft_error_set(FT_EIO, "%s: %s", out, strerror(errno));
+    if ((size_t)snprintf(dir, sizeof dir, "%s/keys", abs) >= sizeof dir)
+        return ft_error_set(FT_EINVAL, "path too long: %s/keys", abs);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return ft_error_set(FT_EIO, "%s: cannot create: %s", dir, strerror(errno));
+    uint8_t pub[FT_CURVE_KEY_LEN], sec[FT_CURVE_KEY_LEN];
+    int rc;
+    const char *server_secret = ft_config_str(cfg, "security.server_secret_key");
+    if (!server_secret[0]) {
+        if ((rc = local_keypair(dir, "server", pub_path, sec_path, sizeof pub_path, pub, sec)) !=
+                FT_OK ||
+            (rc = ft_config_set_value(cfg, "security.server_secret_key", sec_path,
+                                      "fedtail run (local key)")) != FT_OK ||
+            (rc = ft_config_set_value(cfg, "security.server_public_key", pub_path,
+                                      "fedtail run (local key)")) != FT_OK)
+            return rc;
+        snprintf(k->server_pub, sizeof k->server_pub, "%s", pub_path);
+    } else if (ft_config_str(cfg, "security.server_public_key")[0]) {
+        snprintf(k->server_pub, sizeof k->server_pub, "%s",
+                 ft_config_str(cfg, "security.server_public_key"));
+    } else {
+        /* only the secret was given: the children need its public half as a file */
+        char z85[FT_CURVE_Z85_LEN + 2];
+        if ((rc = ft_curve_load_keypair(NULL, server_secret, pub, sec)) != FT_OK)
+            return rc;
+        ft_curve_encode(pub, z85);
+        strcat(z85, "\n");
+        if ((size_t)snprintf(k->server_pub, sizeof k->server_pub, "%s/server-derived.pub", dir) >=
+            sizeof k->server_pub)
+            return ft_error_set(FT_EINVAL, "path too long: %s", dir);
+        if ((rc = ft_write_file_atomic(k->server_pub, z85, strlen(z85))) != FT_OK)
+            return rc;
+    }
+    if ((rc = local_keypair(dir, "local-client", pub_path, k->client_secret, sizeof pub_path, pub,
+                            sec)) != FT_OK)
+        return rc;
+    k->allowed = ft_key_set_new();
+    if (!k->allowed || ft_key_set_add(k->allowed, pub, "local-client") != FT_OK)
+        return ft_error_set(FT_ENOMEM, "out of memory");
+    return FT_OK;
+}
+
+static int spawn(children_t *ch, int procs, const char *endpoint, const char *max_mb, int quiet,
+                 const local_keys_t *keys)
 {
     char exe[PATH_MAX];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -120,10 +214,33 @@ static int spawn(children_t *ch, int procs, const char *endpoint, const char *ma
             prctl(PR_SET_PDEATHSIG, SIGKILL);
             if (getppid() == 1)
                 _exit(1);
-            char set[64];
+            char set[64], spub[PATH_MAX + 128], ssec[PATH_MAX + 128];
             snprintf(set, sizeof set, "run.max_message_mb=%s", max_mb);
-            execl(exe, "fedtail", "client", "--connect", endpoint, "--pool", "--wait", "60",
-                  "--set", set, quiet ? "--quiet" : NULL, (char *)NULL);
+            snprintf(spub, sizeof spub, "security.server_public_key=%s", keys->server_pub);
+            snprintf(ssec, sizeof ssec, "security.client_secret_key=%s", keys->client_secret);
+            char *args[20];
+            int a = 0;
+            args[a++] = "fedtail";
+            args[a++] = "client";
+            args[a++] = "--connect";
+            args[a++] = (char *)endpoint;
+            args[a++] = "--pool";
+            args[a++] = "--wait";
+            args[a++] = "60";
+            args[a++] = "--set";
+            args[a++] = set;
+            if (keys->on) {
+                args[a++] = "--set";
+                args[a++] = "security.curve=true";
+                args[a++] = "--set";
+                args[a++] = spub;
+                args[a++] = "--set";
+                args[a++] = ssec;
+            }
+            if (quiet)
+                args[a++] = "--quiet";
+            args[a] = NULL;
+            execv(exe, args);
             fprintf(stderr, "fedtail run: exec %s: %s\n", exe, strerror(errno));
             _exit(127);
         }
@@ -159,7 +276,8 @@ static void stop_children(children_t *ch)
 
 /* Runs one federated experiment into out: the coordinator here, procs client
  * processes as children. Returns FT_OK, FT_EINTR (Ctrl-C) or an error. */
-static int run_one(const ft_config_t *cfg, const char *out, long procs, const ft_cli_t *cli)
+static int run_one(const ft_config_t *cfg_in, const char *out, long procs, const ft_cli_t *cli,
+                   int resume)
 {
     char abs[PATH_MAX], endpoint[PATH_MAX + 16];
     /* ipc:// paths are limited to ~107 bytes (sockaddr_un); fall back to /tmp. */
@@ -170,6 +288,16 @@ static int run_one(const ft_config_t *cfg, const char *out, long procs, const ft
 
     static children_t ch;
     memset(&ch, 0, sizeof ch);
+    local_keys_t keys;
+    ft_config_t *cfg = ft_config_clone(cfg_in);
+    if (!cfg)
+        return ft_error_set(FT_ENOMEM, "out of memory");
+    int krc = prepare_local_keys(cfg, out, &keys);
+    if (krc != FT_OK) {
+        ft_key_set_destroy(&keys.allowed);
+        ft_config_destroy(&cfg);
+        return krc;
+    }
     ft_progress_t prog;
     ft_progress_init(&prog, cli->quiet, cli->json);
     ft_coord_opts_t opts = {.bind = endpoint,
@@ -178,7 +306,9 @@ static int run_one(const ft_config_t *cfg, const char *out, long procs, const ft
                             .tick = tick,
                             .tick_user = &ch,
                             .progress = ft_progress_round,
-                            .progress_user = &prog};
+                            .progress_user = &prog,
+                            .resume = resume,
+                            .extra_clients = keys.allowed};
     ft_coordinator_t *c = NULL;
     int rc = ft_coordinator_new(cfg, &opts, &c);
     if (rc == FT_OK) {
@@ -186,7 +316,10 @@ static int run_one(const ft_config_t *cfg, const char *out, long procs, const ft
         snprintf(mb, sizeof mb, "%lld", (long long)ft_config_int(cfg, "run.max_message_mb"));
         if (!cli->quiet)
             fprintf(stderr, "fedtail run: %ld client processes, writing %s\n", procs, out);
-        rc = spawn(&ch, (int)procs, endpoint, mb, 1);
+        if (resume && !cli->quiet)
+            fprintf(stderr, "fedtail run: resuming %s after round %d\n", out,
+                    ft_coordinator_rounds_done(c));
+        rc = spawn(&ch, (int)procs, endpoint, mb, 1, &keys);
         if (rc == FT_OK)
             rc = ft_coordinator_run(c);
         else
@@ -199,6 +332,8 @@ static int run_one(const ft_config_t *cfg, const char *out, long procs, const ft
     stop_children(&ch);
     if (strncmp(endpoint, "ipc://", 6) == 0)
         unlink(endpoint + 6);
+    ft_key_set_destroy(&keys.allowed);
+    ft_config_destroy(&cfg);
     if (rc != FT_OK && rc != FT_EINTR)
         ft_error_set(rc, "%s", why);
     return rc;
@@ -341,7 +476,7 @@ static void finish_report(const char *out, const char *const *dirs, const varian
 
 int ft_cmd_run(int argc, char **argv)
 {
-    static const char *const with_value[] = {"--procs", NULL};
+    static const char *const with_value[] = {"--procs", "--resume", NULL};
     static const char *const flags[] = {"--no-report", NULL};
     ft_cli_t cli;
     if (ft_cli_parse(argc, argv, with_value, flags, &cli) != FT_OK)
@@ -371,8 +506,30 @@ int ft_cmd_run(int argc, char **argv)
     variant_t variants[MAX_VARIANTS];
     int num_variants = 0;
     char out[2048];
-    int rc = parse_variants(cli.cfg, variants, &num_variants);
+    const char *resume = ft_cli_option(&cli, "--resume");
+    int rc = FT_OK;
+    if (resume) {
+        /* The run's own config, from its checkpoint: nothing may change it. */
+        int sets = 0;
+        for (int i = 0; i < argc; i++)
+            sets += strcmp(argv[i], "--set") == 0 || strncmp(argv[i], "--set=", 6) == 0;
+        if (cli.exp_path || sets || cli.out_dir) {
+            fprintf(stderr, "fedtail run: --resume takes the run's own config and directory; "
+                            "EXP.ini, --set and --out cannot be combined with it\n");
+            ft_cli_free(&cli);
+            return 2;
+        }
+        snprintf(out, sizeof out, "%s", resume);
+        ft_config_destroy(&cli.cfg);
+        rc = ft_coordinator_resume_config(resume, &cli.cfg);
+    }
     if (rc == FT_OK)
+        rc = parse_variants(cli.cfg, variants, &num_variants);
+    if (rc == FT_OK && resume && num_variants)
+        rc = ft_error_set(FT_EINVAL,
+                          "%s compares variants: resume one of its variant directories instead",
+                          resume);
+    if (rc == FT_OK && !resume)
         rc = ft_cli_out_dir(&cli, num_variants ? "compare" : "run", out, sizeof out);
     if (rc == FT_OK && strcmp(ft_config_str(cli.cfg, "federation.init"), "pretrain") == 0)
         rc = ensure_pretrained(cli.cfg, cli.quiet);
@@ -390,7 +547,7 @@ int ft_cmd_run(int argc, char **argv)
     static char dir_buf[MAX_VARIANTS][2200];
     const char *dirs[MAX_VARIANTS];
     if (num_variants == 0) {
-        rc = run_one(cli.cfg, out, procs, &cli);
+        rc = run_one(cli.cfg, out, procs, &cli, resume != NULL);
     } else {
         /* Validate every variant before spending time on any. */
         for (int i = 0; i < num_variants && rc == FT_OK; i++) {
@@ -407,7 +564,7 @@ int ft_cmd_run(int argc, char **argv)
                         variants[i].sets);
             if ((rc = variant_config(cli.cfg, &variants[i], &vc)) == FT_OK &&
                 (rc = ft_mkdir_p(dirs[i])) == FT_OK)
-                rc = run_one(vc, dirs[i], procs, &cli);
+                rc = run_one(vc, dirs[i], procs, &cli, 0);
             ft_config_destroy(&vc);
         }
     }

@@ -2,6 +2,7 @@
 #include "ft_client.h"
 
 #include "ft_alloc.h"
+#include "ft_curve.h"
 #include "ft_error.h"
 #include "ft_link.h"
 #include "ft_local.h"
@@ -21,6 +22,7 @@ typedef struct {
     const ft_client_opts_t *o; /* options */
     void *zctx;                /* ZeroMQ context */
     void *sock;                /* DEALER socket */
+    void *mon;                 /* PAIR: handshake events of sock (zmq_socket_monitor) */
     ft_wire_limits_t lim;      /* receive bounds */
     ft_config_t *cfg;          /* the coordinator's config */
     ft_local_t *local;         /* data, partition, model */
@@ -91,6 +93,51 @@ static int send_hello(client_t *c)
     return send_msg(c, &m, NULL);
 }
 
+/* A failed handshake is permanent (a refused key, CURVE on one side only, a wrong
+ * server key): libzmq would retry forever, so give up with a message that says
+ * which. FT_OK while nothing failed. */
+static int check_handshake(client_t *c)
+{
+    for (;;) {
+        zmq_msg_t head, addr;
+        zmq_msg_init(&head);
+        if (zmq_msg_recv(&head, c->mon, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&head);
+            return FT_OK;
+        }
+        zmq_msg_init(&addr);
+        if (zmq_msg_more(&head))
+            zmq_msg_recv(&addr, c->mon, 0);
+        zmq_msg_close(&addr);
+        uint16_t event = 0;
+        uint32_t value = 0;
+        if (zmq_msg_size(&head) >= 6) {
+            memcpy(&event, zmq_msg_data(&head), 2);
+            memcpy(&value, (uint8_t *)zmq_msg_data(&head) + 2, 4);
+        }
+        zmq_msg_close(&head);
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+            return ft_error_set(FT_ECRYPTO,
+                                "%s refused this client (ZAP status %u): is its public key in "
+                                "the coordinator's security.authorized_clients?",
+                                c->o->connect, (unsigned)value);
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+            if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+                return ft_error_set(FT_ECRYPTO,
+                                    "handshake with %s failed: security mechanism mismatch "
+                                    "(security.curve must be on at both ends)",
+                                    c->o->connect);
+            if (value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC)
+                return ft_error_set(FT_ECRYPTO,
+                                    "CURVE handshake with %s failed (is "
+                                    "security.server_public_key the coordinator's key?)",
+                                    c->o->connect);
+            return ft_error_set(FT_ENET, "handshake with %s failed (protocol error 0x%x)",
+                                c->o->connect, (unsigned)value);
+        }
+    }
+}
+
 /* Waits up to timeout_s for one message. FT_ETIMEOUT if none. */
 static int wait_msg(client_t *c, double timeout_s, ft_link_in_t *in)
 {
@@ -109,6 +156,8 @@ static int wait_msg(client_t *c, double timeout_s, ft_link_in_t *in)
             continue;
         }
         if (rc != FT_ETIMEOUT && rc != FT_EINTR)
+            return rc;
+        if (c->mon && (rc = check_handshake(c)) != FT_OK)
             return rc;
         double left = end - ft_now();
         if (left <= 0)
@@ -332,6 +381,35 @@ static int serve(client_t *c)
     }
 }
 
+/* security.curve (from the command line: the keys are needed before the
+ * coordinator's config arrives): this client's keypair and the coordinator's
+ * public key, set on the socket before it connects. */
+static int setup_curve(client_t *c)
+{
+    const ft_config_t *cfg = c->o->cli_cfg;
+    if (!ft_curve_available())
+        return ft_config_error(cfg, "security.curve",
+                               "this libzmq was built without CURVE (libsodium)");
+    const char *server = ft_config_str(cfg, "security.server_public_key");
+    const char *secret = ft_config_str(cfg, "security.client_secret_key");
+    if (!server[0])
+        return ft_config_error(cfg, "security.server_public_key",
+                               "must name the coordinator's public key file when "
+                               "security.curve is on");
+    if (!secret[0])
+        return ft_config_error(cfg, "security.client_secret_key",
+                               "must name this client's secret key file when security.curve "
+                               "is on (fedtail keygen)");
+    uint8_t server_pub[FT_CURVE_KEY_LEN], pub[FT_CURVE_KEY_LEN], sec[FT_CURVE_KEY_LEN];
+    int rc;
+    if ((rc = ft_curve_load_public(server, server_pub)) != FT_OK ||
+        (rc = ft_curve_load_keypair(ft_config_str(cfg, "security.client_public_key"), secret, pub,
+                                    sec)) != FT_OK ||
+        (rc = ft_curve_client_setup(c->sock, server_pub, pub, sec)) != FT_OK)
+        return rc;
+    return FT_OK;
+}
+
 int ft_client_run(const ft_client_opts_t *o)
 {
     client_t c;
@@ -349,8 +427,27 @@ int ft_client_run(const ft_client_opts_t *o)
     }
     int linger = 2000;
     int64_t maxmsg = (int64_t)c.lim.max_payload + (1 << 20);
-    zmq_setsockopt(c.sock, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(c.sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    if (zmq_setsockopt(c.sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(c.sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0) {
+        rc = ft_error_set(FT_ENET, "socket options: %s", zmq_strerror(errno));
+        goto done;
+    }
+    if (o->cli_cfg && ft_config_bool(o->cli_cfg, "security.curve") &&
+        (rc = setup_curve(&c)) != FT_OK)
+        goto done;
+    /* Watch the handshake: a refusal should end this process with a reason, not
+     * leave it retrying until --wait runs out. */
+    char mon_ep[64];
+    snprintf(mon_ep, sizeof mon_ep, "inproc://fedtail-client-mon-%p", (void *)&c);
+    if (zmq_socket_monitor(c.sock, mon_ep,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) ==
+        0) {
+        c.mon = zmq_socket(c.zctx, ZMQ_PAIR);
+        if (c.mon && zmq_connect(c.mon, mon_ep) != 0) {
+            zmq_close(c.mon);
+            c.mon = NULL;
+        }
+    }
     if (zmq_connect(c.sock, o->connect) != 0) {
         rc = ft_error_set(FT_ENET, "cannot connect to %s: %s", o->connect, zmq_strerror(errno));
         goto done;
@@ -366,6 +463,11 @@ int ft_client_run(const ft_client_opts_t *o)
 done:;
     char why[FT_WIRE_REASON_LEN];
     snprintf(why, sizeof why, "%s", ft_error_message());
+    if (c.mon) {
+        int zero = 0;
+        zmq_setsockopt(c.mon, ZMQ_LINGER, &zero, sizeof zero);
+        zmq_close(c.mon);
+    }
     if (c.sock)
         zmq_close(c.sock);
     if (c.zctx)

@@ -15,6 +15,7 @@
 
 #include "ft_alloc.h"
 #include "ft_attack.h"
+#include "ft_curve.h"
 #include "ft_dataset.h"
 #include "ft_detect.h"
 #include "ft_error.h"
@@ -25,6 +26,7 @@
 #include "ft_log.h"
 #include "ft_population.h"
 #include "ft_procs.h"
+#include "ft_resume.h"
 #include "ft_root.h"
 #include "ft_round.h"
 #include "ft_sha256.h"
@@ -88,6 +90,13 @@ struct ft_coordinator {
     double final_main_acc;      /* last evaluated main accuracy (NaN: none) */
     double final_backdoor_acc;  /* last evaluated backdoor accuracy (NaN: none) */
     double peak_backdoor_acc;   /* highest evaluated backdoor accuracy (NaN: none) */
+    ft_zap_t *zap;              /* CURVE: the ZAP handler (NULL without security.curve) */
+    int ckpt_every;             /* run.checkpoint_every (0: none) */
+    int ckpt_slot;              /* slot the next checkpoint goes to (ft_resume.h) */
+    int ckpt_round;             /* rounds in the newest checkpoint written or resumed */
+    int64_t metrics_at_end;     /* metrics.csv length after the last complete round */
+    int64_t events_at_end;      /* events.jsonl length after the last complete round */
+    int resumed_slot;           /* checkpoint slot the run resumed from (-1: fresh) */
 };
 
 /* ---- configuration --------------------------------------------------------------- */
@@ -134,6 +143,8 @@ int ft_federation_check_config(const ft_config_t *cfg)
         return ft_config_error(cfg, "run.max_message_mb", "must be in [1, 1048576]");
     if (ft_config_int(cfg, "run.threads") < 1)
         return ft_config_error(cfg, "run.threads", "must be >= 1");
+    if (ft_config_int(cfg, "run.checkpoint_every") < 0)
+        return ft_config_error(cfg, "run.checkpoint_every", "must be >= 0 (0: no checkpoints)");
     return FT_OK;
 }
 
@@ -156,6 +167,131 @@ static int join_path(char *buf, size_t len, const char *dir, const char *name)
     if ((size_t)snprintf(buf, len, "%s/%s", dir, name) >= len)
         return ft_error_set(FT_EINVAL, "path too long: %s/%s", dir, name);
     return FT_OK;
+}
+
+/* security.curve: the allow-list, the ZAP handler (before bind: libzmq admits every
+ * CURVE client while none is bound), the refusal watch, and the server key. */
+static int setup_curve(ft_coordinator_t *c)
+{
+    const ft_config_t *cfg = c->cfg;
+    if (!ft_curve_available())
+        return ft_config_error(cfg, "security.curve",
+                               "this libzmq was built without CURVE (libsodium)");
+    const char *secret_path = ft_config_str(cfg, "security.server_secret_key");
+    if (!secret_path[0])
+        return ft_config_error(cfg, "security.server_secret_key",
+                               "must name the coordinator's secret key file when "
+                               "security.curve is on (fedtail keygen --name server)");
+    const char *dir = ft_config_str(cfg, "security.authorized_clients");
+    ft_key_set_t *allowed = NULL;
+    int rc = FT_OK;
+    if (dir[0]) {
+        if ((rc = ft_key_set_load_dir(dir, &allowed)) != FT_OK)
+            return ft_error_set(rc, "security.authorized_clients: %s", ft_error_message());
+    } else if (!(allowed = ft_key_set_new())) {
+        return ft_error_set(FT_ENOMEM, "out of memory");
+    }
+    if (c->opts.extra_clients && (rc = ft_key_set_add_all(allowed, c->opts.extra_clients)) != FT_OK)
+        goto done;
+    if (ft_key_set_count(allowed) == 0) {
+        rc = ft_config_error(cfg, "security.authorized_clients",
+                             "must name a directory of allowed client *.pub keys when "
+                             "security.curve is on");
+        goto done;
+    }
+    uint8_t secret[FT_CURVE_KEY_LEN];
+    if ((rc = ft_curve_load_secret(secret_path, secret)) != FT_OK ||
+        (rc = ft_zap_start(c->zctx, allowed, &c->zap)) != FT_OK ||
+        (rc = ft_zap_watch(c->zap, c->sock)) != FT_OK ||
+        (rc = ft_curve_server_setup(c->sock, secret)) != FT_OK)
+        goto done;
+    FT_LOG(FT_LOG_INFO, "CURVE on: %zu authorized client key(s)", ft_key_set_count(allowed));
+done:
+    ft_key_set_destroy(&allowed);
+    return rc;
+}
+
+/* Opens metrics.csv and events.jsonl: fresh, or (opts.resume) restored from the
+ * newest good checkpoint, cutting both files back to its round. */
+static int open_run_files(ft_coordinator_t *c)
+{
+    char mpath[4096], epath[4096];
+    int rc;
+    if ((rc = join_path(mpath, sizeof mpath, c->opts.out_dir, "metrics.csv")) != FT_OK ||
+        (rc = join_path(epath, sizeof epath, c->opts.out_dir, "events.jsonl")) != FT_OK)
+        return rc;
+    ft_resume_t r;
+    memset(&r, 0, sizeof r);
+    int found = 0;
+    if (c->opts.resume) {
+        rc = ft_resume_find(c->opts.out_dir, &r);
+        if (rc == FT_OK)
+            found = 1;
+        else if (rc == FT_ENOTFOUND || rc == FT_EDIGEST || rc == FT_EFORMAT)
+            FT_LOG(FT_LOG_WARN, "%s; the run starts over from round 1", ft_error_message());
+        else
+            return rc;
+    }
+    if (found) {
+        if (r.num_params != c->N || memcmp(r.layout_hash, ft_global_layout_hash(c->g), 32) != 0) {
+            rc = ft_error_set(FT_EFORMAT, "%s: checkpoint model does not match the experiment's",
+                              c->opts.out_dir);
+            goto done;
+        }
+        if (strcmp(r.config_ini, c->config_ini) != 0) {
+            rc = ft_error_set(FT_ECONFIG,
+                              "%s: the experiment differs from the one in its checkpoint "
+                              "(resume with the run's own config)",
+                              c->opts.out_dir);
+            goto done;
+        }
+        if ((rc = ft_global_restore(c->g, r.params, r.defense_state, r.defense_len)) != FT_OK)
+            goto done;
+        c->rounds_done = c->ckpt_round = r.point.round;
+        c->detect = r.point.detect;
+        c->final_main_acc = r.point.final_main_acc;
+        c->final_backdoor_acc = r.point.final_backdoor_acc;
+        c->peak_backdoor_acc = r.point.peak_backdoor_acc;
+        c->t0 = ft_now() - r.point.elapsed;
+        c->ckpt_slot = 1 - r.slot;
+        if ((rc = ft_metrics_open_at(mpath, r.point.metrics_bytes, &c->mt)) != FT_OK ||
+            (rc = ft_events_open_at(epath, c->t0, r.point.events_bytes, &c->ev)) != FT_OK)
+            goto done;
+        FT_LOG(FT_LOG_INFO, "resuming %s after round %d (checkpoint-%c.ckpt)", c->opts.out_dir,
+               r.point.round, 'a' + r.slot);
+    } else {
+        if ((rc = ft_metrics_open(mpath, &c->mt)) != FT_OK ||
+            (rc = ft_events_open(epath, c->t0, &c->ev)) != FT_OK)
+            goto done;
+    }
+    c->metrics_at_end = ft_metrics_offset(c->mt);
+    c->events_at_end = ft_events_offset(c->ev);
+    c->resumed_slot = found ? r.slot : -1;
+done:
+    ft_resume_free(&r);
+    return rc;
+}
+
+int ft_coordinator_resume_config(const char *dir, ft_config_t **cfg)
+{
+    *cfg = ft_config_new();
+    if (!*cfg)
+        return ft_error_set(FT_ENOMEM, "out of memory");
+    ft_resume_t r;
+    int rc = ft_resume_find(dir, &r);
+    if (rc == FT_OK) {
+        rc = ft_config_load_string(*cfg, r.config_ini, "checkpoint config");
+    } else if (rc == FT_ENOTFOUND || rc == FT_EDIGEST || rc == FT_EFORMAT) {
+        char path[4096];
+        FT_LOG(FT_LOG_WARN, "%s; using %s/config.ini", ft_error_message(), dir);
+        rc = join_path(path, sizeof path, dir, "config.ini");
+        if (rc == FT_OK)
+            rc = ft_config_load_file(*cfg, path);
+    }
+    ft_resume_free(&r);
+    if (rc != FT_OK)
+        ft_config_destroy(cfg);
+    return rc;
 }
 
 int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_coordinator_t **out)
@@ -190,6 +326,7 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
     ft_wire_limits_default(&c->lim, (int)ft_config_int(cfg, "run.max_message_mb"));
 
     c->save_updates = ft_config_bool(cfg, "run.save_updates");
+    c->ckpt_every = (int)ft_config_int(cfg, "run.checkpoint_every");
     c->final_main_acc = c->final_backdoor_acc = c->peak_backdoor_acc = NAN;
 
     /* Cheap key checks first ([attack], then [defense] inside ft_global_new), so a
@@ -230,11 +367,9 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
     if ((rc = join_path(path, sizeof path, opts->out_dir, "config.ini")) != FT_OK ||
         (rc = ft_config_write(c->cfg, path)) != FT_OK)
         goto fail;
-    if ((rc = join_path(path, sizeof path, opts->out_dir, "events.jsonl")) != FT_OK ||
-        (rc = ft_events_open(path, c->t0, &c->ev)) != FT_OK)
+    if ((rc = open_run_files(c)) != FT_OK)
         goto fail;
-    if ((rc = join_path(path, sizeof path, opts->out_dir, "metrics.csv")) != FT_OK ||
-        (rc = ft_metrics_open(path, &c->mt)) != FT_OK)
+    if (c->resumed_slot >= 0 && (rc = publish_model(c)) != FT_OK) /* the restored model */
         goto fail;
     if (c->save_updates &&
         ((rc = join_path(path, sizeof path, opts->out_dir, "updates")) != FT_OK ||
@@ -248,10 +383,17 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
         goto fail;
     }
     int one = 1, linger = 2000;
+    /* A frame over the limit makes libzmq drop the connection before it is read
+     * into memory; ft_link checks the same limit again per message. */
     int64_t maxmsg = (int64_t)c->lim.max_payload + (1 << 20);
-    zmq_setsockopt(c->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
-    zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    if (zmq_setsockopt(c->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
+        zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0) {
+        rc = ft_error_set(FT_ENET, "socket options: %s", zmq_strerror(errno));
+        goto fail;
+    }
+    if (ft_config_bool(c->cfg, "security.curve") && (rc = setup_curve(c)) != FT_OK)
+        goto fail;
     if (zmq_bind(c->sock, opts->bind) != 0) {
         rc = ft_error_set(FT_ENET, "cannot bind %s: %s", opts->bind, zmq_strerror(errno));
         goto fail;
@@ -262,6 +404,7 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
     ft_sha256_hex(hash_hex_src, hex);
     ft_ev_begin(c->ev, "start");
     ft_ev_str(c->ev, "bind", opts->bind);
+    ft_ev_bool(c->ev, "curve", c->zap != NULL);
     ft_ev_int(c->ev, "num_params", (int64_t)c->N);
     ft_ev_str(c->ev, "layout_hash", hex);
     ft_ev_str(c->ev, "defense", ft_global_defense(c->g)->name);
@@ -277,6 +420,12 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
     ft_ev_int(c->ev, "rounds", c->rounds);
     ft_ev_int(c->ev, "clients_per_round", c->K);
     ft_ev_end(c->ev);
+    if (c->resumed_slot >= 0) {
+        ft_ev_begin(c->ev, "resumed");
+        ft_ev_int(c->ev, "round", c->rounds_done);
+        ft_ev_str(c->ev, "checkpoint", c->resumed_slot ? "checkpoint-b.ckpt" : "checkpoint-a.ckpt");
+        ft_ev_end(c->ev);
+    }
     FT_LOG(FT_LOG_INFO, "coordinator on %s: N = %zu, %d rounds, %u of %u clients per round",
            opts->bind, c->N, c->rounds, c->K, c->num_clients);
     *out = c;
@@ -293,6 +442,7 @@ void ft_coordinator_destroy(ft_coordinator_t **c_p)
     ft_coordinator_t *c = *c_p;
     if (c->sock)
         zmq_close(c->sock);
+    ft_zap_stop(&c->zap); /* before the context ends */
     if (c->zctx)
         zmq_ctx_term(c->zctx);
     ft_blob_release(&c->model_blob);
@@ -382,6 +532,23 @@ static void mark_dead(ft_coordinator_t *c, int p, const char *reason)
     ft_ev_end(c->ev);
     FT_LOG(FT_LOG_WARN, "process %u (pid %u on %s) presumed dead: %s; %zu task(s) requeued", pr->id,
            pr->pid, pr->host, reason, requeued);
+}
+
+/* Writes a "refused" event for every connection the ZAP handler refused since the
+ * last call (unknown key, plaintext client, wrong server key). */
+static void log_refusals(ft_coordinator_t *c)
+{
+    ft_zap_refusal_t z;
+    while (ft_zap_next_refusal(c->zap, &z)) {
+        ft_ev_begin(c->ev, "refused");
+        ft_ev_str(c->ev, "address", z.address);
+        if (z.mechanism[0])
+            ft_ev_str(c->ev, "mechanism", z.mechanism);
+        if (z.key[0])
+            ft_ev_str(c->ev, "key", z.key);
+        ft_ev_str(c->ev, "reason", z.reason);
+        ft_ev_end(c->ev);
+    }
 }
 
 /* ---- dispatch ------------------------------------------------------------------ */
@@ -665,6 +832,10 @@ static int run_round(ft_coordinator_t *c)
                 return rc;
         }
         double now = ft_now();
+        log_refusals(c);
+        int erc = ft_events_status(c->ev);
+        if (erc != FT_OK)
+            return erc;
         check_liveness(c, now);
         dispatch(c);
         if (ft_round_finished(r))
@@ -741,6 +912,41 @@ static void join_decisions(ft_coordinator_t *c, uint32_t round, size_t k)
         ft_ev_bool(c->ev, "detected", c->flagged[i]);
         ft_ev_end(c->ev);
     }
+}
+
+/* Writes a resumable checkpoint of the state after the last complete round into the
+ * next slot (ft_resume.h); the run files are fsync'ed first so the lengths it
+ * records are on disk. */
+static int write_checkpoint(ft_coordinator_t *c)
+{
+    int rc;
+    if ((rc = ft_metrics_sync(c->mt)) != FT_OK || (rc = ft_events_sync(c->ev)) != FT_OK)
+        return rc;
+    uint8_t *state = NULL;
+    size_t state_len = 0;
+    if ((rc = ft_global_defense_state(c->g, &state, &state_len)) != FT_OK)
+        return rc;
+    ft_resume_point_t pt = {.round = c->rounds_done,
+                            .metrics_bytes = c->metrics_at_end,
+                            .events_bytes = c->events_at_end,
+                            .elapsed = ft_now() - c->t0,
+                            .detect = c->detect,
+                            .final_main_acc = c->final_main_acc,
+                            .final_backdoor_acc = c->final_backdoor_acc,
+                            .peak_backdoor_acc = c->peak_backdoor_acc};
+    rc = ft_resume_save(c->opts.out_dir, c->ckpt_slot, ft_global_layout_hash(c->g),
+                        ft_global_params(c->g), c->N, c->seed, ft_global_defense(c->g)->name, &pt,
+                        c->config_ini, state, state_len);
+    ft_free(state);
+    if (rc != FT_OK)
+        return rc;
+    ft_ev_begin(c->ev, "checkpoint");
+    ft_ev_int(c->ev, "round", c->rounds_done);
+    ft_ev_str(c->ev, "file", c->ckpt_slot ? "checkpoint-b.ckpt" : "checkpoint-a.ckpt");
+    ft_ev_end(c->ev);
+    c->ckpt_slot = 1 - c->ckpt_slot;
+    c->ckpt_round = c->rounds_done;
+    return ft_events_status(c->ev);
 }
 
 /* Aggregates the round's updates, evaluates, writes the metrics row. */
@@ -834,7 +1040,13 @@ static int close_round(ft_coordinator_t *c)
     }
     ft_ev_num(c->ev, "round_s", row->round_s);
     ft_ev_end(c->ev);
+    if ((rc = ft_events_status(c->ev)) != FT_OK)
+        return rc;
     c->rounds_done = row->round;
+    c->metrics_at_end = ft_metrics_offset(c->mt);
+    c->events_at_end = ft_events_offset(c->ev);
+    if (c->ckpt_every > 0 && row->round % c->ckpt_every == 0 && (rc = write_checkpoint(c)) != FT_OK)
+        return rc;
     if (c->opts.progress)
         c->opts.progress(c->opts.progress_user, row, c->rounds, ft_now() - c->t0);
     /* The coordinator could not read heartbeats while it aggregated and evaluated. */
@@ -942,6 +1154,17 @@ int ft_coordinator_run(ft_coordinator_t *c)
             goto end;
     }
 end:;
+    /* Stopped early but consistent (interrupted, a round that could not fill, a
+     * client-side failure): keep the last complete round resumable. Not after an
+     * I/O error: the disk is what failed. */
+    if (rc != FT_OK && rc != FT_EIO && c->ckpt_round < c->rounds_done) {
+        char why0[FT_WIRE_REASON_LEN];
+        snprintf(why0, sizeof why0, "%s", ft_error_message());
+        if (write_checkpoint(c) != FT_OK)
+            FT_LOG(FT_LOG_WARN, "no resumable checkpoint: %s", ft_error_message());
+        ft_error_set(rc, "%s", why0);
+    }
+    log_refusals(c);
     int saved = save_final(c, rc == FT_OK);
     int summed = write_summary(c, rc == FT_OK);
     if (saved == FT_OK)

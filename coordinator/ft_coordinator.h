@@ -15,6 +15,7 @@
 #include <signal.h>
 
 #include "ft_config.h"
+#include "ft_curve.h"
 #include "ft_metrics.h"
 
 typedef struct {
@@ -27,22 +28,42 @@ typedef struct {
     void (*progress)(void *user, const ft_round_metrics_t *row, int rounds,
                      double elapsed_s); /* after each round (may be NULL) */
     void *progress_user;                /* passed to progress */
+    int resume;                         /* continue the run in out_dir from its newest good
+                                           checkpoint (ft_resume.h); none: start over */
+    const ft_key_set_t *extra_clients;  /* with security.curve: client keys allowed besides
+                                           security.authorized_clients (fedtail run's own
+                                           ephemeral key); may be NULL */
 } ft_coord_opts_t;
 
 typedef struct ft_coordinator ft_coordinator_t;
 
 /* Validates the experiment, loads the test set and the initial model, creates the
  * defense, binds the socket and opens the run directory files. The config is
- * copied. On error returns a negative code with a message (FT_ECONFIG naming the
- * key, FT_EIO naming the file, FT_ENET naming the endpoint...); *out stays NULL. */
+ * copied. With security.curve the ZAP handler starts before the socket binds and
+ * the socket becomes a CURVE server (security.server_secret_key; allowed clients
+ * from security.authorized_clients plus opts->extra_clients); refused connections
+ * become "refused" events. With opts->resume the newest good checkpoint in out_dir
+ * is restored (cfg must be the config it holds: ft_coordinator_resume_config) and
+ * metrics.csv / events.jsonl are cut back to its round. On error returns a
+ * negative code with a message (FT_ECONFIG naming the key, FT_EIO naming the file,
+ * FT_ENET naming the endpoint, FT_ECRYPTO naming a key file...); *out stays NULL. */
 int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_coordinator_t **out);
 
-/* Runs every round. Returns FT_OK when the run completed (final.ckpt written,
- * processes told to shut down); FT_EINTR when stopped through opts->stop (files are
- * complete up to the last round, final.ckpt holds the latest model with
- * complete=0); FT_ETIMEOUT when a round failed after federation.max_round_retries
- * retries; another code from tick or I/O. */
+/* Runs every round (from the checkpoint's round when resuming), writing a
+ * resumable checkpoint every run.checkpoint_every rounds. Returns FT_OK when the
+ * run completed (final.ckpt written, processes told to shut down); FT_EINTR when
+ * stopped through opts->stop (files are complete up to the last round, final.ckpt
+ * holds the latest model with complete=0, and a resumable checkpoint holds the
+ * last complete round); FT_ETIMEOUT when a round failed after
+ * federation.max_round_retries retries; FT_EIO naming the file when the run
+ * directory cannot be written (disk full); another code from tick. */
 int ft_coordinator_run(ft_coordinator_t *c);
+
+/* The config of the run in dir, for resuming it: the one stored in its newest good
+ * checkpoint, else (no checkpoint yet, or all damaged: the run starts over, with a
+ * warning) dir/config.ini. *cfg is new (ft_config_destroy). FT_EIO / FT_ECONFIG
+ * naming the file. */
+int ft_coordinator_resume_config(const char *dir, ft_config_t **cfg);
 
 /* Rounds completed so far. */
 int ft_coordinator_rounds_done(const ft_coordinator_t *c);

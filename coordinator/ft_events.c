@@ -3,6 +3,7 @@
 
 #include "ft_alloc.h"
 #include "ft_error.h"
+#include "ft_linefile.h"
 #include "ft_timer.h"
 
 #include <math.h>
@@ -13,7 +14,9 @@
 #define EV_LINE 4096
 
 struct ft_events {
-    FILE *f;            /* events.jsonl */
+    ft_linefile_t *lf;  /* events.jsonl */
+    int failed;         /* a write failed (code; 0: none) */
+    char error[512];    /* its message */
     double t0;          /* time origin */
     char line[EV_LINE]; /* the event being built */
     size_t len;         /* bytes used in line */
@@ -22,14 +25,19 @@ struct ft_events {
 
 int ft_events_open(const char *path, double t0, ft_events_t **out)
 {
+    return ft_events_open_at(path, t0, -1, out);
+}
+
+int ft_events_open_at(const char *path, double t0, int64_t resume_at, ft_events_t **out)
+{
     *out = NULL;
     ft_events_t *ev = ft_calloc(1, sizeof *ev);
     if (!ev)
         return ft_error_set(FT_ENOMEM, "out of memory");
-    ev->f = fopen(path, "w");
-    if (!ev->f) {
+    int rc = ft_linefile_open(path, resume_at, &ev->lf);
+    if (rc != FT_OK) {
         ft_free(ev);
-        return ft_error_set(FT_EIO, "%s: cannot create", path);
+        return rc;
     }
     ev->t0 = t0;
     *out = ev;
@@ -40,9 +48,26 @@ void ft_events_close(ft_events_t **ev_p)
 {
     if (!ev_p || !*ev_p)
         return;
-    fclose((*ev_p)->f);
+    ft_linefile_close(&(*ev_p)->lf);
     ft_free(*ev_p);
     *ev_p = NULL;
+}
+
+int ft_events_status(const ft_events_t *ev)
+{
+    if (!ev || !ev->failed)
+        return FT_OK;
+    return ft_error_set(ev->failed, "%s", ev->error);
+}
+
+int64_t ft_events_offset(const ft_events_t *ev)
+{
+    return ft_linefile_offset(ev->lf);
+}
+
+int ft_events_sync(ft_events_t *ev)
+{
+    return ft_linefile_sync(ev->lf);
 }
 
 size_t ft_json_string(char *out, size_t cap, const char *s)
@@ -145,8 +170,21 @@ void ft_ev_end(ft_events_t *ev)
 {
     if (!ev)
         return;
-    fprintf(ev->f, "%.*s}\n", (int)ev->len, ev->line);
-    fflush(ev->f);
+    if (ev->failed)
+        return; /* the run is stopping; keep the file as it was */
+    if (ev->len > EV_LINE - 3)
+        ev->len = EV_LINE - 3; /* a truncated field still makes one line */
+    memcpy(ev->line + ev->len, "}\n", 2);
+    /* ft_error_set would overwrite the caller's pending message: keep our own. */
+    char saved[1024];
+    snprintf(saved, sizeof saved, "%s", ft_error_message());
+    int rc = ft_linefile_append(ev->lf, ev->line, ev->len + 2);
+    if (rc != FT_OK) {
+        ev->failed = rc;
+        snprintf(ev->error, sizeof ev->error, "%s", ft_error_message());
+        ft_error_set(rc, "%s", saved);
+        return;
+    }
     ev->count++;
 }
 

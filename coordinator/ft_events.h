@@ -2,8 +2,10 @@
  * {"t": seconds since the run began, "event": "registered"|"task"|"update"|
  *  "rejected"|"timeout"|"process_dead"|"round_retry"|..., more fields}.
  *
- * Built field by field into a fixed buffer (no allocation per event) and flushed
- * line by line, so the file is complete up to the last event after a crash. */
+ * Built field by field into a fixed buffer (no allocation per event) and written
+ * one line per write (ft_linefile), so the file is complete up to the last event
+ * after a crash, and a failed write (disk full) leaves no half line: the failure is
+ * remembered and reported by ft_events_status. */
 #ifndef FT_EVENTS_H
 #define FT_EVENTS_H
 
@@ -15,7 +17,17 @@ typedef struct ft_events ft_events_t;
 /* Creates (truncates) path. t0 is the time (ft_now) the "t" field counts from.
  * FT_EIO naming the file; FT_ENOMEM. */
 int ft_events_open(const char *path, double t0, ft_events_t **out);
+/* Resuming a run: reopens path and cuts it back to resume_at bytes (the offset a
+ * checkpoint recorded); resume_at < 0 is ft_events_open. FT_EIO naming the file. */
+int ft_events_open_at(const char *path, double t0, int64_t resume_at, ft_events_t **out);
 void ft_events_close(ft_events_t **ev_p);
+/* FT_OK, or the code of the first failed write with its message (naming the file)
+ * set again; after a failure no further event is written. */
+int ft_events_status(const ft_events_t *ev);
+/* Bytes of complete events written so far. */
+int64_t ft_events_offset(const ft_events_t *ev);
+/* fsync of the file (before a checkpoint that records its offset). FT_EIO. */
+int ft_events_sync(ft_events_t *ev);
 
 /* Starts an event line; then add fields; ft_ev_end writes it. A NULL ev makes every
  * call a no-op (for tests and the client side). */

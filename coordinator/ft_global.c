@@ -194,3 +194,39 @@ int ft_global_save(const ft_global_t *g, const char *path, const char *meta)
     return ft_checkpoint_save(path, ft_model_layout(g->model)->hash, g->params, g->N, meta, NULL,
                               0);
 }
+
+int ft_global_save_extra(const ft_global_t *g, const char *path, const char *meta,
+                         const void *extra, size_t extra_len)
+{
+    return ft_checkpoint_save(path, ft_model_layout(g->model)->hash, g->params, g->N, meta, extra,
+                              extra_len);
+}
+
+int ft_global_defense_state(const ft_global_t *g, uint8_t **buf, size_t *len)
+{
+    *buf = NULL;
+    *len = 0;
+    if (!g->def->state_save || !g->def_state)
+        return FT_OK;
+    size_t need = g->def->state_save(g->def_state, NULL, 0);
+    if (!need)
+        return FT_OK;
+    *buf = ft_malloc(need);
+    if (!*buf)
+        return ft_error_set(FT_ENOMEM, "out of memory for the %s state", g->def->name);
+    *len = g->def->state_save(g->def_state, *buf, need);
+    return FT_OK;
+}
+
+int ft_global_restore(ft_global_t *g, const float *params, const uint8_t *state, size_t len)
+{
+    memcpy(g->params, params, g->N * sizeof(float));
+    if (!len)
+        return FT_OK;
+    if (!g->def->state_load || !g->def_state)
+        return ft_error_set(FT_EFORMAT,
+                            "checkpoint holds %zu bytes of defense state but %s keeps "
+                            "none",
+                            len, g->def->name);
+    return g->def->state_load(g->def_state, state, len);
+}

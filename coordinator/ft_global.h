@@ -60,5 +60,19 @@ int ft_global_evaluate(ft_global_t *g, ft_eval_t *out);
 
 /* Writes the global model as a checkpoint with meta text (may be NULL). FT_EIO. */
 int ft_global_save(const ft_global_t *g, const char *path, const char *meta);
+/* The same with extra bytes (e.g. ft_global_defense_state) stored beside the model.
+ * FT_EIO naming the file; the previous file at path is left intact on error. */
+int ft_global_save_extra(const ft_global_t *g, const char *path, const char *meta,
+                         const void *extra, size_t extra_len);
+
+/* The defense's cross-round state (state_save: FoolsGold history, centered
+ * clipping's momentum, ...) in a new buffer (*buf, free with ft_free; NULL and *len
+ * 0 for a stateless rule). FT_ENOMEM. */
+int ft_global_defense_state(const ft_global_t *g, uint8_t **buf, size_t *len);
+/* Resuming: sets the global model to params (N) and the defense's state from
+ * state[0..len) (len 0: left as created). FT_EFORMAT from the defense (the state
+ * does not fit this rule). */
+int ft_global_restore(ft_global_t *g, const float *params /* N */, const uint8_t *state,
+                      size_t len);
 
 #endif

@@ -3,8 +3,10 @@
 
 #include "ft_alloc.h"
 #include "ft_error.h"
+#include "ft_linefile.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,7 +53,7 @@ static const column_t columns[] = {
 #define NUM_COLUMNS (sizeof columns / sizeof columns[0])
 
 struct ft_metrics {
-    FILE *f; /* metrics.csv */
+    ft_linefile_t *lf; /* metrics.csv */
 };
 
 static char header[1024];
@@ -85,32 +87,58 @@ void ft_round_metrics_reset(ft_round_metrics_t *row)
 
 int ft_metrics_open(const char *path, ft_metrics_t **out)
 {
+    return ft_metrics_open_at(path, -1, out);
+}
+
+int ft_metrics_open_at(const char *path, int64_t resume_at, ft_metrics_t **out)
+{
     *out = NULL;
     ft_metrics_t *mt = ft_calloc(1, sizeof *mt);
     if (!mt)
         return ft_error_set(FT_ENOMEM, "out of memory");
-    mt->f = fopen(path, "w");
-    if (!mt->f) {
-        ft_free(mt);
-        return ft_error_set(FT_EIO, "%s: cannot create", path);
+    int rc = ft_linefile_open(path, resume_at, &mt->lf);
+    if (rc == FT_OK && resume_at < 0) {
+        char line[sizeof header + 2];
+        int n = snprintf(line, sizeof line, "%s\n", ft_metrics_header());
+        rc = ft_linefile_append(mt->lf, line, (size_t)n);
     }
-    fprintf(mt->f, "%s\n", ft_metrics_header());
-    fflush(mt->f);
+    if (rc != FT_OK) {
+        ft_metrics_close(&mt);
+        return rc;
+    }
     *out = mt;
     return FT_OK;
+}
+
+/* Appends printf output to buf[*n..cap); *n saturates at cap. */
+static void put(char *buf, size_t cap, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void put(char *buf, size_t cap, size_t *n, const char *fmt, ...)
+{
+    if (*n >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(buf + *n, cap - *n, fmt, ap);
+    va_end(ap);
+    if (w > 0)
+        *n = *n + (size_t)w < cap ? *n + (size_t)w : cap;
 }
 
 int ft_metrics_write(ft_metrics_t *mt, const ft_round_metrics_t *row)
 {
     const char *base = (const char *)row;
+    char line[2048];
+    size_t n = 0;
     for (size_t i = 0; i < NUM_COLUMNS; i++) {
         const column_t *c = &columns[i];
         if (i)
-            fputc(',', mt->f);
+            put(line, sizeof line, &n, ",");
         switch (c->type) {
-        case COL_INT: fprintf(mt->f, "%d", *(const int *)(base + c->offset)); break;
+        case COL_INT: put(line, sizeof line, &n, "%d", *(const int *)(base + c->offset)); break;
         case COL_U64:
-            fprintf(mt->f, "%llu", (unsigned long long)*(const uint64_t *)(base + c->offset));
+            put(line, sizeof line, &n, "%llu",
+                (unsigned long long)*(const uint64_t *)(base + c->offset));
             break;
         case COL_EVAL_NUM:
             if (!row->evaluated)
@@ -119,22 +147,32 @@ int ft_metrics_write(ft_metrics_t *mt, const ft_round_metrics_t *row)
         case COL_NUM: {
             double v = *(const double *)(base + c->offset);
             if (!isnan(v))
-                fprintf(mt->f, "%.8g", v);
+                put(line, sizeof line, &n, "%.8g", v);
             break;
         }
         }
     }
-    fputc('\n', mt->f);
-    if (fflush(mt->f) != 0 || ferror(mt->f))
-        return ft_error_set(FT_EIO, "metrics.csv: write failed");
-    return FT_OK;
+    put(line, sizeof line, &n, "\n");
+    if (n >= sizeof line)
+        return ft_error_set(FT_EINVAL, "%s: row too long", ft_linefile_path(mt->lf));
+    return ft_linefile_append(mt->lf, line, n);
+}
+
+int64_t ft_metrics_offset(const ft_metrics_t *mt)
+{
+    return ft_linefile_offset(mt->lf);
+}
+
+int ft_metrics_sync(ft_metrics_t *mt)
+{
+    return ft_linefile_sync(mt->lf);
 }
 
 void ft_metrics_close(ft_metrics_t **mt_p)
 {
     if (!mt_p || !*mt_p)
         return;
-    fclose((*mt_p)->f);
+    ft_linefile_close(&(*mt_p)->lf);
     ft_free(*mt_p);
     *mt_p = NULL;
 }

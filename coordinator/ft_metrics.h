@@ -3,8 +3,9 @@
  * Each column is one line in the table in ft_metrics.c (name, type, field of
  * ft_round_metrics_t, whether it is a measurement that may differ between runs of
  * the same config — timings and transport bytes). Adding a column is one field here
- * and one table line there. Rows are flushed as they are written, so the file is
- * complete up to the last round after an interruption. */
+ * and one table line there. Each row goes to the file in one write (ft_linefile),
+ * so the file is complete up to the last round after an interruption, and a failed
+ * write (disk full) leaves no half row. */
 #ifndef FT_METRICS_H
 #define FT_METRICS_H
 
@@ -44,8 +45,17 @@ typedef struct ft_metrics ft_metrics_t;
 
 /* Creates path and writes the header. FT_EIO naming the file; FT_ENOMEM. */
 int ft_metrics_open(const char *path, ft_metrics_t **out);
-/* Appends one row. FT_EIO if the write failed. */
+/* Resuming a run: reopens path and cuts it back to resume_at bytes (the offset a
+ * checkpoint recorded with ft_metrics_offset); resume_at < 0 is ft_metrics_open.
+ * FT_EIO naming the file (missing, shorter than resume_at). */
+int ft_metrics_open_at(const char *path, int64_t resume_at, ft_metrics_t **out);
+/* Appends one row. FT_EIO naming the file and the system error if the write failed
+ * (the file then ends with the previous row). */
 int ft_metrics_write(ft_metrics_t *mt, const ft_round_metrics_t *row);
+/* Bytes of the header and complete rows written so far. */
+int64_t ft_metrics_offset(const ft_metrics_t *mt);
+/* fsync of the file (before a checkpoint that records its offset). FT_EIO. */
+int ft_metrics_sync(ft_metrics_t *mt);
 void ft_metrics_close(ft_metrics_t **mt_p);
 
 /* Resets a row to "nothing measured" (NaN for optional numbers). */

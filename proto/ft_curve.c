@@ -12,6 +12,7 @@
 #include "ft_fileio.h"
 #include "ft_log.h"
 
+#include <arpa/inet.h>
 #include <assert.h>
 #include <dirent.h>
 #include <errno.h>
@@ -21,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -301,6 +304,16 @@ void ft_key_set_destroy(ft_key_set_t **set_p)
     *set_p = NULL;
 }
 
+int ft_key_set_add_all(ft_key_set_t *dst, const ft_key_set_t *src)
+{
+    for (size_t i = 0; i < src->count; i++) {
+        int rc = ft_key_set_add(dst, src->keys[i].key, src->keys[i].name);
+        if (rc != FT_OK)
+            return rc;
+    }
+    return FT_OK;
+}
+
 size_t ft_key_set_count(const ft_key_set_t *set)
 {
     return set->count;
@@ -420,8 +433,25 @@ enum {
     ZAP_FRAMES
 };
 
+#define REFUSAL_QUEUE 64 /* refusals kept until the owner collects them */
+#define WATCH_CONNS   64 /* accepted connections whose peer address is remembered */
+
+/* A connection accepted on the watched socket: its descriptor and peer address. */
+typedef struct {
+    int fd;        /* descriptor (-1: free entry) */
+    char addr[64]; /* "ip:port" from getpeername at accept time */
+} watch_conn_t;
+
 struct ft_zap {
-    void *ctx;             /* the context it serves */
+    void *ctx;                             /* the context it serves */
+    pthread_mutex_t lock;                  /* guards queue, head, queued, dropped */
+    ft_zap_refusal_t queue[REFUSAL_QUEUE]; /* refusals not yet collected (a ring) */
+    size_t head;                           /* oldest entry of queue */
+    size_t queued;                         /* entries in queue */
+    unsigned long dropped;                 /* refusals that did not fit the queue */
+    void *mon;                       /* PAIR: monitor events of the watched socket (thread's) */
+    watch_conn_t conns[WATCH_CONNS]; /* accepted connections (thread's) */
+    char pending[96];                /* a handshake failure waiting for its disconnect ("" none) */
     void *rep;             /* REP socket on FT_ZAP_ENDPOINT (owned by the thread once started) */
     void *ctl_send;        /* PAIR: ft_zap_stop sends here (caller's thread) */
     void *ctl_recv;        /* PAIR: the thread listens here */
@@ -482,6 +512,39 @@ static void zap_reply(void *rep, zmq_msg_t *request_id, const char *status, cons
     zmq_send(rep, "", 0, 0); /* no metadata */
 }
 
+/* Queues a refusal for ft_zap_next_refusal (oldest kept when full). */
+static void push_refusal(ft_zap_t *z, const char *address, const char *mechanism, const char *key,
+                         const char *reason)
+{
+    pthread_mutex_lock(&z->lock);
+    if (z->queued == REFUSAL_QUEUE) {
+        z->dropped++;
+    } else {
+        ft_zap_refusal_t *r = &z->queue[(z->head + z->queued) % REFUSAL_QUEUE];
+        snprintf(r->address, sizeof r->address, "%s", address);
+        snprintf(r->mechanism, sizeof r->mechanism, "%s", mechanism);
+        snprintf(r->key, sizeof r->key, "%s", key);
+        snprintf(r->reason, sizeof r->reason, "%s", reason);
+        z->queued++;
+    }
+    pthread_mutex_unlock(&z->lock);
+}
+
+int ft_zap_next_refusal(ft_zap_t *z, ft_zap_refusal_t *out)
+{
+    if (!z)
+        return 0;
+    pthread_mutex_lock(&z->lock);
+    int got = z->queued > 0;
+    if (got) {
+        *out = z->queue[z->head];
+        z->head = (z->head + 1) % REFUSAL_QUEUE;
+        z->queued--;
+    }
+    pthread_mutex_unlock(&z->lock);
+    return got;
+}
+
 /* Answers one request. A request too short to carry a request id still needs a
  * reply (REP expects one), so it is answered with status 500. */
 static void zap_answer(ft_zap_t *z, zmq_msg_t *f, int n)
@@ -494,6 +557,7 @@ static void zap_answer(ft_zap_t *z, zmq_msg_t *f, int n)
     if (n < ZAP_MECHANISM + 1 || !frame_is(&f[ZAP_VERSION], "1.0")) {
         atomic_fetch_add(&z->refused, 1);
         FT_LOG(FT_LOG_WARN, "ZAP: malformed request from %s refused", address);
+        push_refusal(z, address, mechanism, "", "malformed ZAP request");
         zmq_msg_t empty;
         zmq_msg_init(&empty);
         zap_reply(z->rep, n > ZAP_ID ? &f[ZAP_ID] : &empty, "500", "malformed request", "");
@@ -504,6 +568,7 @@ static void zap_answer(ft_zap_t *z, zmq_msg_t *f, int n)
         atomic_fetch_add(&z->refused, 1);
         FT_LOG(FT_LOG_WARN, "ZAP: refused %s connection from %s (CURVE required)", mechanism,
                address);
+        push_refusal(z, address, mechanism, "", "CURVE required");
         zap_reply(z->rep, &f[ZAP_ID], "400", "CURVE required", "");
         return;
     }
@@ -511,6 +576,7 @@ static void zap_answer(ft_zap_t *z, zmq_msg_t *f, int n)
         atomic_fetch_add(&z->refused, 1);
         FT_LOG(FT_LOG_WARN, "ZAP: refused CURVE connection from %s (malformed credentials)",
                address);
+        push_refusal(z, address, mechanism, "", "malformed credentials");
         zap_reply(z->rep, &f[ZAP_ID], "400", "malformed credentials", "");
         return;
     }
@@ -521,6 +587,7 @@ static void zap_answer(ft_zap_t *z, zmq_msg_t *f, int n)
         ft_curve_encode(key, z85);
         atomic_fetch_add(&z->refused, 1);
         FT_LOG(FT_LOG_WARN, "ZAP: refused unknown client key %s from %s", z85, address);
+        push_refusal(z, address, mechanism, z85, "client key not authorized");
         zap_reply(z->rep, &f[ZAP_ID], "400", "client key not authorized", "");
         return;
     }
@@ -529,19 +596,121 @@ static void zap_answer(ft_zap_t *z, zmq_msg_t *f, int n)
     zap_reply(z->rep, &f[ZAP_ID], "200", "OK", name);
 }
 
+/* "ip:port" of a connected socket, or "unknown" (it may already be closed). */
+static void peer_address(int fd, char *out, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    char host[INET6_ADDRSTRLEN] = "";
+    snprintf(out, cap, "unknown");
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    if (ss.ss_family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+        snprintf(out, cap, "%s:%u", host, (unsigned)ntohs(a->sin_port));
+    } else if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+        snprintf(out, cap, "[%s]:%u", host, (unsigned)ntohs(a->sin6_port));
+    } else if (ss.ss_family == AF_UNIX) {
+        snprintf(out, cap, "local (ipc)");
+    }
+}
+
+/* One event of the watched socket's monitor (libzmq v1 format: u16 event + u32
+ * value, then the endpoint). A handshake that fails before ZAP is asked (a
+ * plaintext client, a wrong server key) is reported when its connection closes,
+ * with the peer address remembered at accept time. */
+static void watch_event(ft_zap_t *z)
+{
+    zmq_msg_t head, addr;
+    zmq_msg_init(&head);
+    zmq_msg_init(&addr);
+    if (zmq_msg_recv(&head, z->mon, 0) < 0 || !zmq_msg_more(&head) ||
+        zmq_msg_recv(&addr, z->mon, 0) < 0 || zmq_msg_size(&head) < 6) {
+        zmq_msg_close(&head);
+        zmq_msg_close(&addr);
+        return;
+    }
+    uint16_t event;
+    uint32_t value;
+    memcpy(&event, zmq_msg_data(&head), 2);
+    memcpy(&value, (uint8_t *)zmq_msg_data(&head) + 2, 4);
+    zmq_msg_close(&head);
+    zmq_msg_close(&addr);
+    if (event == ZMQ_EVENT_ACCEPTED) {
+        size_t slot = (size_t)value % WATCH_CONNS;
+        z->conns[slot].fd = (int)value;
+        peer_address((int)value, z->conns[slot].addr, sizeof z->conns[slot].addr);
+    } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+        if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+            snprintf(z->pending, sizeof z->pending,
+                     "security mechanism mismatch (a plaintext client?)");
+        else if (value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC)
+            snprintf(z->pending, sizeof z->pending,
+                     "CURVE handshake failed (wrong server public key?)");
+        else
+            snprintf(z->pending, sizeof z->pending, "handshake failed (protocol error 0x%x)",
+                     (unsigned)value);
+    } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+        snprintf(z->pending, sizeof z->pending, "handshake failed");
+    } else if (event == ZMQ_EVENT_DISCONNECTED) {
+        size_t slot = (size_t)value % WATCH_CONNS;
+        const char *where = z->conns[slot].fd == (int)value ? z->conns[slot].addr : "unknown";
+        if (z->pending[0]) {
+            FT_LOG(FT_LOG_WARN, "refused connection from %s: %s", where, z->pending);
+            push_refusal(z, where, "", "", z->pending);
+            z->pending[0] = '\0';
+        }
+        if (z->conns[slot].fd == (int)value)
+            z->conns[slot].fd = -1;
+    }
+}
+
+/* A control message: "" stops the thread (returns 1); "watch ENDPOINT" connects
+ * the monitor PAIR to ENDPOINT and answers "ok" or an error text. */
+static int control(ft_zap_t *z)
+{
+    char buf[256];
+    int n = zmq_recv(z->ctl_recv, buf, sizeof buf - 1, 0);
+    if (n <= 0)
+        return 1;
+    buf[n < (int)sizeof buf - 1 ? n : (int)sizeof buf - 1] = '\0';
+    if (strncmp(buf, "watch ", 6) != 0 || z->mon) {
+        zmq_send(z->ctl_recv, "bad request", 11, 0);
+        return 0;
+    }
+    z->mon = zmq_socket(z->ctx, ZMQ_PAIR);
+    if (!z->mon || zmq_connect(z->mon, buf + 6) != 0) {
+        const char *why = zmq_strerror(errno);
+        if (z->mon)
+            zmq_close(z->mon);
+        z->mon = NULL;
+        zmq_send(z->ctl_recv, why, strlen(why), 0);
+        return 0;
+    }
+    zmq_send(z->ctl_recv, "ok", 2, 0);
+    return 0;
+}
+
 static void *zap_main(void *arg)
 {
     ft_zap_t *z = arg;
     for (;;) {
-        zmq_pollitem_t items[2] = {{z->rep, 0, ZMQ_POLLIN, 0}, {z->ctl_recv, 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 2, -1) < 0) {
+        zmq_pollitem_t items[3] = {{z->rep, 0, ZMQ_POLLIN, 0},
+                                   {z->ctl_recv, 0, ZMQ_POLLIN, 0},
+                                   {z->mon, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, z->mon ? 3 : 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
             FT_LOG(FT_LOG_ERROR, "ZAP: poll failed: %s", zmq_strerror(errno));
             break;
         }
-        if (items[1].revents & ZMQ_POLLIN)
+        if ((items[1].revents & ZMQ_POLLIN) && control(z))
             break;
+        if (z->mon && (items[2].revents & ZMQ_POLLIN))
+            watch_event(z);
         if (items[0].revents & ZMQ_POLLIN) {
             zmq_msg_t frames[ZAP_FRAMES];
             int n = zap_recv(z->rep, frames);
@@ -564,7 +733,11 @@ static void *zap_main(void *arg)
     zmq_setsockopt(z->rep, ZMQ_LINGER, &zero, sizeof zero);
     zmq_close(z->rep);
     zmq_close(z->ctl_recv);
-    z->rep = z->ctl_recv = NULL;
+    if (z->mon) {
+        zmq_setsockopt(z->mon, ZMQ_LINGER, &zero, sizeof zero);
+        zmq_close(z->mon);
+    }
+    z->rep = z->ctl_recv = z->mon = NULL;
     return NULL;
 }
 
@@ -578,6 +751,7 @@ static void zap_free(ft_zap_t *z)
             zmq_close(socks[i]);
         }
     ft_key_set_destroy(&z->allowed);
+    pthread_mutex_destroy(&z->lock);
     ft_free(z);
 }
 
@@ -588,6 +762,9 @@ int ft_zap_start(void *zmq_ctx, const ft_key_set_t *allowed, ft_zap_t **out)
     if (!z)
         return ft_error_set(FT_ENOMEM, "out of memory starting the ZAP handler");
     z->ctx = zmq_ctx;
+    pthread_mutex_init(&z->lock, NULL);
+    for (size_t i = 0; i < WATCH_CONNS; i++)
+        z->conns[i].fd = -1;
     atomic_init(&z->accepted, 0);
     atomic_init(&z->refused, 0);
     int rc = FT_OK;
@@ -637,6 +814,29 @@ void ft_zap_stats(ft_zap_t *zap, ft_zap_stats_t *stats)
 {
     stats->accepted = atomic_load(&zap->accepted);
     stats->refused = atomic_load(&zap->refused);
+}
+
+int ft_zap_watch(ft_zap_t *z, void *server_sock)
+{
+    char ep[64], reply[128];
+    snprintf(ep, sizeof ep, "inproc://fedtail-zap-mon-%p", (void *)z);
+    int events = ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                 ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
+    if (zmq_socket_monitor(server_sock, ep, events) != 0)
+        return ft_error_set(FT_ENET, "monitoring the server socket: %s", zmq_strerror(errno));
+    char msg[80];
+    int n = snprintf(msg, sizeof msg, "watch %s", ep);
+    if (zmq_send(z->ctl_send, msg, (size_t)n, 0) < 0)
+        return ft_error_set(FT_ENET, "ZAP control pipe: %s", zmq_strerror(errno));
+    int got = zmq_recv(z->ctl_send, reply, sizeof reply - 1, 0);
+    if (got < 0)
+        return ft_error_set(FT_ENET, "ZAP control pipe: %s", zmq_strerror(errno));
+    reply[got < (int)sizeof reply - 1 ? got : (int)sizeof reply - 1] = '\0';
+    if (strcmp(reply, "ok") != 0) {
+        zmq_socket_monitor(server_sock, NULL, 0);
+        return ft_error_set(FT_ENET, "watching the server socket: %s", reply);
+    }
+    return FT_OK;
 }
 
 void ft_zap_stop(ft_zap_t **zap_p)

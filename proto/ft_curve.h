@@ -86,6 +86,8 @@ int ft_key_set_add(ft_key_set_t *set, const uint8_t key[FT_CURVE_KEY_LEN], const
  * without ".pub". Errors: FT_EIO (DIR or a file unreadable), FT_ECRYPTO (a malformed
  * file, named), FT_ENOTFOUND (no *.pub file in DIR), FT_ENOMEM; *out is NULL then. */
 int ft_key_set_load_dir(const char *dir, ft_key_set_t **out);
+/* Adds every key of src (with its name) to dst. FT_ENOMEM. */
+int ft_key_set_add_all(ft_key_set_t *dst, const ft_key_set_t *src);
 /* Number of distinct keys. */
 size_t ft_key_set_count(const ft_key_set_t *set);
 /* The name of key, or NULL if key is not in the set. */
@@ -124,6 +126,27 @@ typedef struct {
 int ft_zap_start(void *zmq_ctx, const ft_key_set_t *allowed, ft_zap_t **out);
 /* The handler's counters so far. */
 void ft_zap_stats(ft_zap_t *zap, ft_zap_stats_t *stats);
+
+/* One refused connection, for the coordinator's event log. */
+typedef struct {
+    char address[64];               /* peer address ("10.0.0.7", "127.0.0.1:40312",
+                                       "unknown") */
+    char mechanism[16];             /* ZAP mechanism ("CURVE", "NULL"; "" if ZAP was not
+                                       asked) */
+    char key[FT_CURVE_Z85_LEN + 1]; /* refused client key in Z85 ("" if none) */
+    char reason[96];                /* why ("client key not authorized", ...) */
+} ft_zap_refusal_t;
+
+/* Pops the oldest refusal not yet collected into out: 1 if there was one, else 0
+ * (also for a NULL zap). Thread-safe; the handler keeps up to 64. */
+int ft_zap_next_refusal(ft_zap_t *zap, ft_zap_refusal_t *out);
+
+/* Also watches server_sock (the CURVE server socket, from the caller's thread,
+ * before it binds): handshakes that fail before ZAP is asked — a plaintext client
+ * (mechanism mismatch) or a client with the wrong server key — are logged at WARN
+ * and queued as refusals, with the peer address taken when the connection was
+ * accepted. Uses zmq_socket_monitor on server_sock. FT_ENET. */
+int ft_zap_watch(ft_zap_t *zap, void *server_sock);
 /* Stops the thread, unbinds and frees. Call before zmq_ctx_term of its context.
  * Accepts NULL; nulls *zap_p. */
 void ft_zap_stop(ft_zap_t **zap_p);

@@ -22,3 +22,7 @@ target_link_libraries(fuzz_wire_seeds PRIVATE ft_proto ft_common)
 ft_test(test_curve LIBS ft_proto PkgConfig::ZMQ TIMEOUT 60)
 ft_test(test_config_roundtrip LIBS ft_common TIMEOUT 30)
 ft_script_test(keygen_cli keygen_cli.sh TIMEOUT 30)
+
+# Fault tolerance with real processes (tests/integration): coordinator SIGKILL and
+# --resume (bit-identical metrics, torn-checkpoint fallback).
+ft_script_test(fed_resume integration/fed_resume.sh TIMEOUT 120)

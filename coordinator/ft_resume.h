@@ -1,0 +1,78 @@
+/* ft_resume: resumable checkpoints of a federated run, and finding the newest good
+ * one after a crash.
+ *
+ * Every run.checkpoint_every rounds (and when the run is interrupted) the
+ * coordinator writes RUN_DIR/checkpoint-a.ckpt or checkpoint-b.ckpt, alternating,
+ * so the last two survive. Each is an ft_checkpoint file (atomic: temp file, fsync,
+ * rename; SHA-256 over the whole file) holding:
+ *   - the global model (N floats);
+ *   - meta lines: round (rounds completed), resumable=1, seed, defense, the byte
+ *     lengths of metrics.csv and events.jsonl at that round (fsync'ed before the
+ *     checkpoint), elapsed seconds, the detection totals and accuracies that
+ *     summary.json reports, and the SHA-256 of the config;
+ *   - extra bytes: u64 length + the resolved config INI, then the defense's state
+ *     (state_save: FoolsGold histories, centered clipping's momentum).
+ * Nothing else is needed to continue bit-identically: every other random draw
+ * (sampling, attack schedule, local training, weak-DP noise, FLTrust's root
+ * training) comes from a stream keyed by (seed, round, client, purpose), and the
+ * clients are stateless between tasks.
+ *
+ * Resuming loads both slots, skips a damaged one (torn, digest mismatch) with a
+ * warning, and continues from the one with the most rounds; metrics.csv and
+ * events.jsonl are cut back to the lengths it recorded, so the rows after it are
+ * recomputed, identically. */
+#ifndef FT_RESUME_H
+#define FT_RESUME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ft_config.h"
+#include "ft_detect.h"
+
+#define FT_RESUME_SLOTS 2 /* checkpoints kept: checkpoint-a and checkpoint-b */
+
+/* What a checkpoint records besides the model and the defense state. */
+typedef struct {
+    int round;                 /* rounds completed */
+    int64_t metrics_bytes;     /* length of metrics.csv after that round */
+    int64_t events_bytes;      /* length of events.jsonl after that round */
+    double elapsed;            /* seconds since the run began */
+    ft_detect_counts_t detect; /* decisions vs ground truth so far */
+    double final_main_acc;     /* last evaluated main accuracy (NaN: none) */
+    double final_backdoor_acc; /* last evaluated backdoor accuracy (NaN: none) */
+    double peak_backdoor_acc;  /* highest evaluated backdoor accuracy (NaN: none) */
+} ft_resume_point_t;
+
+/* A checkpoint found by ft_resume_find. */
+typedef struct {
+    int slot;                /* 0 (checkpoint-a) or 1 (checkpoint-b) */
+    ft_resume_point_t point; /* its meta */
+    float *params;           /* N: the global model (owned) */
+    size_t num_params;       /* N */
+    uint8_t layout_hash[32]; /* model layout of params */
+    char *config_ini;        /* the run's resolved config (owned, NUL-terminated) */
+    uint8_t *defense_state;  /* the defense's state_save bytes (owned; NULL if none) */
+    size_t defense_len;      /* bytes of defense_state */
+} ft_resume_t;
+
+/* "DIR/checkpoint-a.ckpt" or "-b" for slot 0/1 into buf. FT_EINVAL if too long. */
+int ft_resume_path(const char *dir, int slot, char *buf, size_t len);
+
+/* Writes slot's checkpoint in dir atomically. config_ini is the resolved config;
+ * defense_state may be NULL. FT_EIO naming the file (the file previously in that
+ * slot is left intact), FT_ENOMEM. */
+int ft_resume_save(const char *dir, int slot, const uint8_t layout_hash[32], const float *params,
+                   size_t num_params, uint64_t seed, const char *defense,
+                   const ft_resume_point_t *point, const char *config_ini,
+                   const uint8_t *defense_state, size_t defense_len);
+
+/* Finds the newest good checkpoint in dir into *out (release with
+ * ft_resume_free). A damaged slot is skipped with a warning naming it. Returns
+ * FT_OK; FT_ENOTFOUND if there is no checkpoint at all; FT_EDIGEST / FT_EFORMAT if
+ * every checkpoint is damaged (message names them). Leftover temporary files of
+ * an interrupted checkpoint write are removed. */
+int ft_resume_find(const char *dir, ft_resume_t *out);
+void ft_resume_free(ft_resume_t *r);
+
+#endif
