@@ -1,6 +1,7 @@
 /* fedtail coordinator: only the coordinator, for multi-host runs. Client processes
  * on any host join with `fedtail client --connect tcp://HOST:PORT`. Exits 0 when
- * the run is complete. */
+ * the run is complete. --resume RUN_DIR continues a killed run from its newest good
+ * checkpoint; with security.curve the socket is a CURVE server (docs/security.md). */
 #include "ft_cli.h"
 #include "ft_coordinator.h"
 #include "ft_error.h"
@@ -22,16 +23,18 @@ static void on_signal(int sig)
 static void usage(void)
 {
     printf("usage: fedtail coordinator [EXP.ini] --bind ENDPOINT [--set section.key=value ...]\n"
-           "                           [--out DIR] [--quiet] [--json]\n\n"
+           "                           [--out DIR] [--quiet] [--json]\n"
+           "       fedtail coordinator --resume RUN_DIR --bind ENDPOINT [--quiet] [--json]\n\n"
            "Runs the coordinator of a federated experiment on ENDPOINT (e.g. tcp://*:5555)\n"
            "and waits for client processes (fedtail client --connect tcp://HOST:5555).\n"
            "Writes config.ini, metrics.csv, events.jsonl and final.ckpt to DIR (default\n"
-           "runs/run-DATE) and exits 0 when every round is complete.\n");
+           "runs/run-DATE) and exits 0 when every round is complete. --resume continues\n"
+           "a killed or interrupted run from its newest good checkpoint, with its own config.\n");
 }
 
 int ft_cmd_coordinator(int argc, char **argv)
 {
-    static const char *const with_value[] = {"--bind", NULL};
+    static const char *const with_value[] = {"--bind", "--resume", NULL};
     ft_cli_t cli;
     if (ft_cli_parse(argc, argv, with_value, NULL, &cli) != FT_OK)
         return 2;
@@ -50,7 +53,25 @@ int ft_cmd_coordinator(int argc, char **argv)
     if (cli.quiet)
         ft_log_set_level(FT_LOG_WARN);
     char out[4096];
-    if (ft_cli_out_dir(&cli, "run", out, sizeof out) != FT_OK) {
+    const char *resume = ft_cli_option(&cli, "--resume");
+    if (resume) {
+        int sets = 0;
+        for (int i = 0; i < argc; i++)
+            sets += strcmp(argv[i], "--set") == 0 || strncmp(argv[i], "--set=", 6) == 0;
+        if (cli.exp_path || sets || cli.out_dir) {
+            fprintf(stderr, "fedtail coordinator: --resume takes the run's own config and "
+                            "directory; EXP.ini, --set and --out cannot be combined with it\n");
+            ft_cli_free(&cli);
+            return 2;
+        }
+        snprintf(out, sizeof out, "%s", resume);
+        ft_config_destroy(&cli.cfg);
+        int rc = ft_coordinator_resume_config(resume, &cli.cfg);
+        if (rc != FT_OK) {
+            ft_cli_free(&cli);
+            return ft_cli_fail(rc);
+        }
+    } else if (ft_cli_out_dir(&cli, "run", out, sizeof out) != FT_OK) {
         ft_cli_free(&cli);
         return ft_cli_fail(FT_EIO);
     }
@@ -65,7 +86,8 @@ int ft_cmd_coordinator(int argc, char **argv)
                             .out_dir = out,
                             .stop = &stop_flag,
                             .progress = ft_progress_round,
-                            .progress_user = &prog};
+                            .progress_user = &prog,
+                            .resume = resume != NULL};
     ft_coordinator_t *c = NULL;
     int rc = ft_coordinator_new(cli.cfg, &opts, &c);
     if (rc == FT_OK) {

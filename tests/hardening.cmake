@@ -26,3 +26,6 @@ ft_script_test(keygen_cli keygen_cli.sh TIMEOUT 30)
 # Fault tolerance with real processes (tests/integration): coordinator SIGKILL and
 # --resume (bit-identical metrics, torn-checkpoint fallback).
 ft_script_test(fed_resume integration/fed_resume.sh TIMEOUT 120)
+# CURVE with real processes over tcp://127.0.0.1: allow-list, refusals with the
+# peer address, key file modes, fedtail run making its own keys.
+ft_script_test(fed_curve integration/fed_curve.sh TIMEOUT 120)
