@@ -29,3 +29,7 @@ ft_script_test(fed_resume integration/fed_resume.sh TIMEOUT 120)
 # CURVE with real processes over tcp://127.0.0.1: allow-list, refusals with the
 # peer address, key file modes, fedtail run making its own keys.
 ft_script_test(fed_curve integration/fed_curve.sh TIMEOUT 120)
+# Client faults: random SIGKILLs down to one process (and all of them, then
+# --resume); a SIGSTOPped straggler past round_timeout whose late update is stale.
+ft_script_test(fed_kill_many integration/fed_kill_many.sh TIMEOUT 120)
+ft_script_test(fed_straggler integration/fed_straggler.sh TIMEOUT 120)
