@@ -92,6 +92,19 @@ typedef struct ft_ops {
     void (*axpy)(size_t n, float alpha, const float *x, float *y);     /* y += alpha*x */
     void (*scale)(size_t n, float alpha, float *x);                    /* x *= alpha */
     void (*sub)(size_t n, const float *a, const float *b, float *out); /* out = a - b */
+
+    /* Optional fused ops (NULL where a back end lacks them; callers then run the
+     * unfused ops). ReLU followed by max pooling, as one pass over x:
+     * y = maxpool(relu(x)), computed as relu(maxpool(x)) (max is monotone), so x is
+     * left unchanged; argmax as maxpool2d_forward gives for x. Where a window holds
+     * no positive value y is +0 and argmax may differ from the unfused pair's, but
+     * the gradient, which is 0 there, does not. */
+    void (*relu_maxpool2d_forward)(int B, int C, int H, int W, int k, int stride, const float *x,
+                                   float *y, int32_t *argmax);
+    /* The gradient of that pair: dx B×C×H×W (overwritten) = maxpool2d_backward of
+     * (dy where y > 0 or NaN, else 0), i.e. relu_backward folded in. */
+    void (*relu_maxpool2d_backward)(int B, int C, int H, int W, int k, int stride, const float *y,
+                                    const float *dy, const int32_t *argmax, float *dx);
 } ft_ops_t;
 
 /* The plain, obviously-correct reference: loops only. */

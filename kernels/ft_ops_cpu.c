@@ -7,7 +7,9 @@
  * dcols = W^T·dY followed by col2im. Small output planes are batched several images
  * per GEMM so the GEMM is wide enough to run near peak; the bias add rides along the
  * pass that writes the output. Linear layers are one GEMM each. Everything else is a
- * plain loop written so gcc -O3 vectorises it. No op allocates: conv2d's scratch is
+ * plain loop written so gcc -O3 vectorises it; outside the GEMMs the time is memory
+ * traffic, so a ReLU before a maxpool is fused into the pool (one pass fewer over the
+ * conv output each way). No op allocates: conv2d's scratch is
  * the caller's workspace (ft_ops_t.conv2d_workspace). */
 #include <assert.h>
 #include <math.h>
@@ -422,18 +424,46 @@ static inline void maxpool_plane(int H, int W, int k, int stride, int Ho, int Wo
         }
 }
 
-static void cpu_maxpool2d_forward(int B, int C, int H, int W, int k, int stride, const float *x,
-                                  float *y, int32_t *argmax)
+/* Max pooling of B·C planes; with relu, each output plane then goes through the
+ * ReLU while it is still in L1. */
+static void maxpool_planes(int B, int C, int H, int W, int k, int stride, int relu, const float *x,
+                           float *y, int32_t *argmax)
 {
     int Ho = (H - k) / stride + 1, Wo = (W - k) / stride + 1;
     size_t in = (size_t)H * W, out = (size_t)Ho * Wo;
     for (size_t plane = 0; plane < (size_t)B * C; plane++) {
+        float *yp = y + plane * out;
         if (k == 2 && stride == 2) /* constant window: unrolled by the compiler */
-            maxpool_plane(H, W, 2, 2, Ho, Wo, x + plane * in, y + plane * out,
-                          argmax + plane * out);
+            maxpool_plane(H, W, 2, 2, Ho, Wo, x + plane * in, yp, argmax + plane * out);
         else
-            maxpool_plane(H, W, k, stride, Ho, Wo, x + plane * in, y + plane * out,
-                          argmax + plane * out);
+            maxpool_plane(H, W, k, stride, Ho, Wo, x + plane * in, yp, argmax + plane * out);
+        if (relu)
+            for (size_t o = 0; o < out; o++)
+                yp[o] = yp[o] <= 0.0f ? 0.0f : yp[o]; /* NaN stays */
+    }
+}
+
+static void cpu_maxpool2d_forward(int B, int C, int H, int W, int k, int stride, const float *x,
+                                  float *y, int32_t *argmax)
+{
+    maxpool_planes(B, C, H, W, k, stride, 0, x, y, argmax);
+}
+
+/* Pool backward of one plane: g (in floats) overwritten from d, a (out each). With y
+ * (the fused ReLU's output), a window's gradient is dropped where y <= 0. Zeroing
+ * plane by plane keeps the plane in L1 for the scatter that follows; one memset of
+ * the whole tensor first pushed it out to L2 or memory. */
+static inline void maxpool_backward_plane(size_t in, size_t out, const float *restrict y,
+                                          const float *restrict d, const int32_t *restrict a,
+                                          float *restrict g)
+{
+    memset(g, 0, sizeof(float) * in);
+    if (y) {
+        for (size_t o = 0; o < out; o++) /* branch-free: the sign of y is a coin toss */
+            g[a[o]] += y[o] <= 0.0f ? 0.0f : d[o];
+    } else {
+        for (size_t o = 0; o < out; o++)
+            g[a[o]] += d[o];
     }
 }
 
@@ -442,14 +472,29 @@ static void cpu_maxpool2d_backward(int B, int C, int H, int W, int k, int stride
 {
     int Ho = (H - k) / stride + 1, Wo = (W - k) / stride + 1;
     size_t in = (size_t)H * W, out = (size_t)Ho * Wo;
-    memset(dx, 0, sizeof(float) * B * C * in);
-    for (size_t plane = 0; plane < (size_t)B * C; plane++) {
-        const float *d = dy + plane * out;
-        const int32_t *a = argmax + plane * out;
-        float *g = dx + plane * in;
-        for (size_t o = 0; o < out; o++)
-            g[a[o]] += d[o];
-    }
+    for (size_t plane = 0; plane < (size_t)B * C; plane++)
+        maxpool_backward_plane(in, out, NULL, dy + plane * out, argmax + plane * out,
+                               dx + plane * in);
+}
+
+/* ReLU + maxpool in one pass: the pool runs on x and the ReLU on its outputs (a
+ * quarter as many for 2x2 windows); the unfused pair reads and writes all of x once
+ * more. */
+static void cpu_relu_maxpool2d_forward(int B, int C, int H, int W, int k, int stride,
+                                       const float *x, float *y, int32_t *argmax)
+{
+    maxpool_planes(B, C, H, W, k, stride, 1, x, y, argmax);
+}
+
+static void cpu_relu_maxpool2d_backward(int B, int C, int H, int W, int k, int stride,
+                                        const float *y, const float *dy, const int32_t *argmax,
+                                        float *dx)
+{
+    int Ho = (H - k) / stride + 1, Wo = (W - k) / stride + 1;
+    size_t in = (size_t)H * W, out = (size_t)Ho * Wo;
+    for (size_t plane = 0; plane < (size_t)B * C; plane++)
+        maxpool_backward_plane(in, out, y + plane * out, dy + plane * out, argmax + plane * out,
+                               dx + plane * in);
 }
 
 static void cpu_avgpool_global_forward(int B, int C, int H, int W, const float *x, float *y)
@@ -735,4 +780,6 @@ const ft_ops_t ft_ops_cpu = {
     .axpy = cpu_axpy,
     .scale = cpu_scale,
     .sub = cpu_sub,
+    .relu_maxpool2d_forward = cpu_relu_maxpool2d_forward,
+    .relu_maxpool2d_backward = cpu_relu_maxpool2d_backward,
 };

@@ -202,6 +202,33 @@ static void ref_relu_backward(size_t n, const float *y, const float *dy, float *
         dx[i] = y[i] <= 0.0f ? 0.0f : dy[i];
 }
 
+/* ReLU then max pooling, as maxpool followed by ReLU on the (fewer) outputs; +0
+ * where the window's maximum is not positive. */
+static void ref_relu_maxpool2d_forward(int B, int C, int H, int W, int k, int stride,
+                                       const float *x, float *y, int32_t *argmax)
+{
+    ref_maxpool2d_forward(B, C, H, W, k, stride, x, y, argmax);
+    size_t ny = (size_t)B * C * ((H - k) / stride + 1) * ((W - k) / stride + 1);
+    for (size_t i = 0; i < ny; i++)
+        y[i] = y[i] > 0.0f || isnan(y[i]) ? y[i] : 0.0f;
+}
+
+/* The pair's gradient: a window's dy reaches its argmax only where its y passed
+ * the ReLU (y > 0, or NaN as relu_backward lets through). */
+static void ref_relu_maxpool2d_backward(int B, int C, int H, int W, int k, int stride,
+                                        const float *y, const float *dy, const int32_t *argmax,
+                                        float *dx)
+{
+    int Ho = (H - k) / stride + 1, Wo = (W - k) / stride + 1;
+    memset(dx, 0, sizeof(float) * B * C * H * W);
+    for (size_t plane = 0; plane < (size_t)B * C; plane++)
+        for (int o = 0; o < Ho * Wo; o++) {
+            size_t at = plane * Ho * Wo + o;
+            if (!(y[at] <= 0.0f))
+                dx[plane * H * W + argmax[at]] += dy[at];
+        }
+}
+
 static void ref_dropout_forward(size_t n, float p, uint64_t seed, uint64_t counter, const float *x,
                                 float *y, float *mask)
 {
@@ -324,4 +351,6 @@ const ft_ops_t ft_ops_reference = {
     .axpy = ref_axpy,
     .scale = ref_scale,
     .sub = ref_sub,
+    .relu_maxpool2d_forward = ref_relu_maxpool2d_forward,
+    .relu_maxpool2d_backward = ref_relu_maxpool2d_backward,
 };

@@ -11,7 +11,9 @@
  * buffer (backward needs the inputs); ReLU works in place on its input (its
  * backward needs only its output, and the layer before it needs only its own
  * input); flatten is a view. Backward ping-pongs between two gradient buffers as
- * large as the largest activation. */
+ * large as the largest activation. A ReLU followed by a maxpool runs as one fused op
+ * where the back end has it (ft_ops_t.relu_maxpool2d_*): the pool reads the ReLU's
+ * input, and the ReLU layer itself does nothing in either pass. */
 #include "ft_model.h"
 
 #include "ft_alloc.h"
@@ -36,6 +38,7 @@ typedef struct {
     float *out;              /* output activations (may alias the input buffer) */
     int32_t *argmax;         /* maxpool: argmax indices (max_batch × out_size) */
     float *mask;             /* dropout: mask (max_batch × out_size) */
+    int fused;               /* relu before a maxpool: both run as the pool's fused op */
 } ft_layer_t;
 
 struct ft_model {
@@ -407,6 +410,11 @@ int ft_model_new_from_spec(const ft_layer_spec_t *layers, int num_layers, int c,
         }
         prev = L->out;
     }
+    /* relu + maxpool pairs the back end can run fused */
+    for (int i = 0; i + 1 < num_layers; i++)
+        m->layers[i].fused = m->layers[i].spec.kind == FT_LAYER_RELU &&
+                             m->layers[i + 1].spec.kind == FT_LAYER_MAXPOOL &&
+                             ops->relu_maxpool2d_forward && ops->relu_maxpool2d_backward;
     m->dbuf_len = B * dmax;
     if (!(m->dbuf[0] = ops->alloc(m->dbuf_len * sizeof(float))) ||
         !(m->dbuf[1] = ops->alloc(m->dbuf_len * sizeof(float))))
@@ -581,13 +589,20 @@ const float *ft_model_forward(ft_model_t *m, const float *x, int B)
             break;
         }
         case FT_LAYER_MAXPOOL:
-            ops->maxpool2d_forward(B, L->in_c, L->in_h, L->in_w, s->kernel, s->stride, cur, L->out,
-                                   L->argmax);
+            if (i > 0 && m->layers[i - 1].fused) /* cur: the relu's input, untouched */
+                ops->relu_maxpool2d_forward(B, L->in_c, L->in_h, L->in_w, s->kernel, s->stride, cur,
+                                            L->out, L->argmax);
+            else
+                ops->maxpool2d_forward(B, L->in_c, L->in_h, L->in_w, s->kernel, s->stride, cur,
+                                       L->out, L->argmax);
             break;
         case FT_LAYER_AVGPOOL_GLOBAL:
             ops->avgpool_global_forward(B, L->in_c, L->in_h, L->in_w, cur, L->out);
             break;
-        case FT_LAYER_RELU: ops->relu_forward(n, cur, L->out); break;
+        case FT_LAYER_RELU:
+            if (!L->fused)
+                ops->relu_forward(n, cur, L->out);
+            break;
         case FT_LAYER_DROPOUT:
             if (dropout_active(m, L))
                 ops->dropout_forward(n, s->p, m->dropout_seed, m->dropout_counter++, cur, L->out,
@@ -597,7 +612,7 @@ const float *ft_model_forward(ft_model_t *m, const float *x, int B)
             break;
         case FT_LAYER_FLATTEN: break;
         }
-        if (L->out)
+        if (L->out && !L->fused) /* a fused relu leaves cur to the pool */
             cur = L->out;
     }
     return cur;
@@ -637,7 +652,10 @@ float ft_model_forward_backward(ft_model_t *m, const float *x, const int32_t *la
             break;
         }
         case FT_LAYER_MAXPOOL:
-            if (dx)
+            if (dx && i > 0 && m->layers[i - 1].fused)
+                ops->relu_maxpool2d_backward(B, L->in_c, L->in_h, L->in_w, s->kernel, s->stride,
+                                             L->out, dy, L->argmax, dx);
+            else if (dx)
                 ops->maxpool2d_backward(B, L->in_c, L->in_h, L->in_w, s->kernel, s->stride, dy,
                                         L->argmax, dx);
             break;
@@ -646,7 +664,9 @@ float ft_model_forward_backward(ft_model_t *m, const float *x, const int32_t *la
                 ops->avgpool_global_backward(B, L->in_c, L->in_h, L->in_w, dy, dx);
             break;
         case FT_LAYER_RELU:
-            if (dx)
+            if (L->fused)
+                dx = NULL; /* the pool's fused backward already applied it */
+            else if (dx)
                 ops->relu_backward((size_t)B * L->out_size, L->out, dy, dx);
             break;
         case FT_LAYER_DROPOUT:

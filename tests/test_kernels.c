@@ -561,6 +561,56 @@ static void compare_maxpool(const ft_ops_t *ops, int B, int C, int H, int W, int
     free(x), free(dy), free(y), free(dx), free(am), free(am2);
 }
 
+/* The fused relu + maxpool pair: the reference's fused op against the unfused
+ * reference ops (relu, pool; pool backward, relu backward), then ops's fused op
+ * against the reference's. Half the inputs are negative, so some windows hold no
+ * positive value; ties at 0.5 and at 0 test the first-maximum rule. */
+static void compare_relu_maxpool(const ft_ops_t *ops, int B, int C, int H, int W, int k, int stride)
+{
+    int Ho = (H - k) / stride + 1, Wo = (W - k) / stride + 1;
+    size_t nx = (size_t)B * C * H * W, ny = (size_t)B * C * Ho * Wo;
+    float *x = random_floats(nx, -1, 0.6f), *dy = random_floats(ny, -1, 1);
+    for (size_t i = 0; i < nx; i += 7)
+        x[i] = 0.5f;
+    for (size_t i = 3; i < nx; i += 11)
+        x[i] = 0.0f;
+    float *r = new_floats(nx), *yu = new_floats(ny), *du = new_floats(nx), *dr = new_floats(nx);
+    float *y = new_floats(ny), *dx = new_floats(nx);
+    int32_t *amu = malloc(sizeof(int32_t) * ny), *am = malloc(sizeof(int32_t) * ny);
+    int32_t *am2 = malloc(sizeof(int32_t) * ny);
+    /* unfused */
+    ft_ops_reference.relu_forward(nx, x, r);
+    ft_ops_reference.maxpool2d_forward(B, C, H, W, k, stride, r, yu, amu);
+    ft_ops_reference.maxpool2d_backward(B, C, H, W, k, stride, dy, amu, dr);
+    ft_ops_reference.relu_backward(nx, r, dr, du);
+    /* fused reference */
+    ft_ops_reference.relu_maxpool2d_forward(B, C, H, W, k, stride, x, y, am);
+    ft_ops_reference.relu_maxpool2d_backward(B, C, H, W, k, stride, y, dy, am, dx);
+    assert_close(y, yu, ny, 0, 0, "fused relu+maxpool y vs unfused");
+    assert_close(dx, du, nx, 1e-6, 1e-6, "fused relu+maxpool dx vs unfused");
+    /* ops's fused op against the reference's */
+    assert_non_null(ops->relu_maxpool2d_forward);
+    float *x_ = to_dev(ops, x, nx), *y_ = to_dev(ops, NULL, ny), *dy_ = to_dev(ops, dy, ny);
+    float *dx_ = to_dev(ops, NULL, nx);
+    int32_t *am_ = ops->alloc(sizeof(int32_t) * ny);
+    ops->relu_maxpool2d_forward(B, C, H, W, k, stride, x_, y_, am_);
+    ops->relu_maxpool2d_backward(B, C, H, W, k, stride, y_, dy_, am_, dx_);
+    ops->download(am2, am_, sizeof(int32_t) * ny);
+    assert_memory_equal(am2, am, sizeof(int32_t) * ny);
+    float *h = from_dev(ops, x_, nx);
+    assert_memory_equal(h, x, sizeof(float) * nx); /* x is left alone */
+    free(h);
+    h = from_dev(ops, y_, ny);
+    assert_close(h, y, ny, 0, 0, "fused relu+maxpool y");
+    free(h);
+    h = from_dev(ops, dx_, nx);
+    assert_close(h, dx, nx, 1e-6, 1e-6, "fused relu+maxpool dx");
+    free(h);
+    ops->free(x_), ops->free(y_), ops->free(dy_), ops->free(dx_), ops->free(am_);
+    free(x), free(dy), free(r), free(yu), free(du), free(dr), free(y), free(dx);
+    free(amu), free(am), free(am2);
+}
+
 static void compare_avgpool(const ft_ops_t *ops, int B, int C, int H, int W)
 {
     size_t nx = (size_t)B * C * H * W, ny = (size_t)B * C;
@@ -592,8 +642,14 @@ static void test_agree_pooling(void **state)
         compare_maxpool(ops, 4, 64, 24, 24, 2, 2); /* paper-lenet */
         compare_maxpool(ops, 3, 5, 7, 9, 3, 2);    /* overlapping, odd sizes */
         compare_maxpool(ops, 2, 3, 8, 8, 3, 1);
-        compare_maxpool(ops, 2, 3, 5, 5, 2, 2); /* odd input: last row/column unused */
-        compare_avgpool(ops, 32, 512, 2, 2);    /* vgg9 */
+        compare_maxpool(ops, 2, 3, 5, 5, 2, 2);              /* odd input: last row/column unused */
+        if (ops->relu_maxpool2d_forward) {                   /* optional: cuda may lack it */
+            compare_relu_maxpool(ops, 32, 20, 24, 24, 2, 2); /* lenet5 */
+            compare_relu_maxpool(ops, 4, 64, 24, 24, 2, 2);  /* paper-lenet */
+            compare_relu_maxpool(ops, 3, 5, 7, 9, 3, 2);     /* overlapping, odd sizes */
+            compare_relu_maxpool(ops, 2, 3, 5, 5, 2, 2);     /* last row/column unused */
+        }
+        compare_avgpool(ops, 32, 512, 2, 2); /* vgg9 */
         compare_avgpool(ops, 3, 5, 7, 3);
     }
 }
@@ -803,6 +859,23 @@ static void test_nonfinite_propagate(void **state)
         assert_float_equal(h[1], 8, 0);
         assert_int_equal(am[1], 7);
         free(h);
+        /* fused relu + maxpool: the NaN still wins its window and takes the gradient;
+         * a window of negatives gives +0 and no gradient */
+        if (ops->relu_maxpool2d_forward) {
+            float rp[8] = {-1, NAN, -3, -4, -5, -6, -7, -8}, g[2] = {0.5f, 0.25f}, gx[8];
+            float *g_ = to_dev(ops, g, 2), *gx_ = to_dev(ops, NULL, 8);
+            ops->upload(mp_, rp, sizeof rp);
+            ops->relu_maxpool2d_forward(1, 1, 2, 4, 2, 2, mp_, mo_, am_);
+            ops->relu_maxpool2d_backward(1, 1, 2, 4, 2, 2, mo_, g_, am_, gx_);
+            h = from_dev(ops, mo_, 2);
+            assert_true(isnan(h[0]));
+            assert_true(h[1] == 0.0f && !signbit(h[1]));
+            free(h);
+            ops->download(gx, gx_, sizeof gx);
+            for (int i = 0; i < 8; i++)
+                assert_float_equal(gx[i], i == 1 ? 0.5f : 0.0f, 0);
+            ops->free(g_), ops->free(gx_);
+        }
         /* softmax with an Inf logit: NaN loss, no crash */
         float z[3] = {1, INFINITY, 2};
         int32_t lab = 0, *l_ = ops->alloc(sizeof(int32_t));

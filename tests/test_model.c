@@ -682,6 +682,73 @@ static void test_no_allocation_per_step(void **state)
     ft_model_destroy(&m);
 }
 
+/* One training step's loss, logits and gradients of spec on ops (fixed init, input
+ * and dropout stream). */
+static void step_on(const ft_layer_spec_t *spec, int nl, const ft_ops_t *ops, int B, float *loss,
+                    float *logits, float *grads)
+{
+    ft_model_t *m = NULL;
+    assert_int_equal(ft_model_new_from_spec(spec, nl, 1, 28, 28, 10, B, ops, &m), 0);
+    ft_rng_t rng;
+    ft_rng_init(&rng, 11, 0, 0, FT_RNG_TEST);
+    ft_model_init(m, &rng);
+    float *x = malloc((size_t)B * 784 * sizeof(float));
+    int32_t y[8];
+    for (size_t i = 0; i < (size_t)B * 784; i++)
+        x[i] = (float)ft_rng_normal(&rng);
+    for (int b = 0; b < B; b++)
+        y[b] = (int32_t)ft_rng_below(&rng, 10);
+    ft_model_set_dropout_stream(m, 3, 0);
+    *loss = ft_model_forward_backward(m, x, y, B);
+    memcpy(logits, ft_model_forward(m, x, B), (size_t)B * 10 * sizeof(float));
+    memcpy(grads, ft_model_grads(m), ft_model_num_params(m) * sizeof(float));
+    free(x);
+    ft_model_destroy(&m);
+}
+
+/* ReLU + maxpool pairs run as the back end's fused op; a back end without it (the
+ * pointers NULL) runs the two ops. Both give bit-identical losses, logits and
+ * gradients, for the built-in shapes and for a ReLU that is the first layer (its
+ * output buffer is not the input's). */
+static void test_fused_relu_pool_matches_unfused(void **state)
+{
+    (void)state;
+    static const ft_layer_spec_t lenet[] = {
+        CONV(20, 5, 1, 0), RELU, POOL(2), CONV(50, 5, 1, 0), RELU, POOL(2), FLAT,
+        LIN(500),          RELU, LIN(0)};
+    static const ft_layer_spec_t paper[] = {
+        CONV(32, 3, 1, 0), RELU, CONV(64, 3, 1, 0), RELU,  POOL(2), DROP(0.25f), FLAT,
+        LIN(128),          RELU, DROP(0.5f),        LIN(0)};
+    static const ft_layer_spec_t first[] = {RELU, POOL(2), CONV(4, 3, 1, 1), RELU, POOL(2),
+                                            FLAT, LIN(0)};
+    const struct {
+        const ft_layer_spec_t *spec;
+        int nl;
+    } cases[] = {{lenet, 10}, {paper, 11}, {first, 7}};
+    ft_ops_t unfused = ft_ops_cpu;
+    unfused.relu_maxpool2d_forward = NULL;
+    unfused.relu_maxpool2d_backward = NULL;
+    assert_non_null(ft_ops_cpu.relu_maxpool2d_forward);
+    const int B = 3;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        ft_model_t *m = NULL;
+        assert_int_equal(
+            ft_model_new_from_spec(cases[c].spec, cases[c].nl, 1, 28, 28, 10, B, &ft_ops_cpu, &m),
+            0);
+        size_t N = ft_model_num_params(m);
+        ft_model_destroy(&m);
+        float la, lb, za[30], zb[30];
+        float *ga = malloc(N * sizeof(float)), *gb = malloc(N * sizeof(float));
+        step_on(cases[c].spec, cases[c].nl, &ft_ops_cpu, B, &la, za, ga);
+        step_on(cases[c].spec, cases[c].nl, &unfused, B, &lb, zb, gb);
+        assert_true(isfinite(la) && la == lb);
+        assert_memory_equal(za, zb, sizeof za);
+        assert_memory_equal(ga, gb, N * sizeof(float));
+        free(ga);
+        free(gb);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -698,6 +765,7 @@ int main(void)
         cmocka_unit_test(test_train_hooks_and_learning),
         cmocka_unit_test(test_evaluate_matches_forward),
         cmocka_unit_test(test_no_allocation_per_step),
+        cmocka_unit_test(test_fused_relu_pool_matches_unfused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
