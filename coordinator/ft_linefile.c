@@ -77,8 +77,8 @@ int ft_linefile_append(ft_linefile_t *lf, const char *data, size_t len)
         if (w <= 0) {
             int e = w < 0 ? errno : ENOSPC;
             /* Never leave a torn line: back to the last complete one. */
-            if (ftruncate(lf->fd, (off_t)lf->size) != 0 ||
-                lseek(lf->fd, (off_t)lf->size, SEEK_SET) < 0) {
+            if (done > 0 && (ftruncate(lf->fd, (off_t)lf->size) != 0 ||
+                             lseek(lf->fd, (off_t)lf->size, SEEK_SET) < 0)) {
                 /* the file may now end mid-line; say so */
                 return ft_error_set(FT_EIO,
                                     "%s: write failed (%s) and the partial line could "

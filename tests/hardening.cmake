@@ -33,3 +33,6 @@ ft_script_test(fed_curve integration/fed_curve.sh TIMEOUT 120)
 # --resume); a SIGSTOPped straggler past round_timeout whose late update is stale.
 ft_script_test(fed_kill_many integration/fed_kill_many.sh TIMEOUT 120)
 ft_script_test(fed_straggler integration/fed_straggler.sh TIMEOUT 120)
+# Validation against a scripted client: NaN/Inf updates reach the defense (FedAvg
+# NaN, median finite), rejections are events and counted, oversized frames dropped.
+ft_test(test_coordinator_hardening LIBS ft_coordinator ft_proto Threads::Threads TIMEOUT 60)
