@@ -1154,24 +1154,25 @@ int ft_coordinator_run(ft_coordinator_t *c)
             goto end;
     }
 end:;
+    /* The reason the run stopped, before writing the final files can replace it. */
+    char why[1024];
+    snprintf(why, sizeof why, "%s", rc == FT_OK ? "" : ft_error_message());
     /* Stopped early but consistent (interrupted, a round that could not fill, a
      * client-side failure): keep the last complete round resumable. Not after an
      * I/O error: the disk is what failed. */
-    if (rc != FT_OK && rc != FT_EIO && c->ckpt_round < c->rounds_done) {
-        char why0[FT_WIRE_REASON_LEN];
-        snprintf(why0, sizeof why0, "%s", ft_error_message());
-        if (write_checkpoint(c) != FT_OK)
-            FT_LOG(FT_LOG_WARN, "no resumable checkpoint: %s", ft_error_message());
-        ft_error_set(rc, "%s", why0);
-    }
+    if (rc != FT_OK && rc != FT_EIO && c->ckpt_round < c->rounds_done &&
+        write_checkpoint(c) != FT_OK)
+        FT_LOG(FT_LOG_WARN, "no resumable checkpoint: %s", ft_error_message());
     log_refusals(c);
     int saved = save_final(c, rc == FT_OK);
+    if (saved != FT_OK && rc != FT_OK)
+        FT_LOG(FT_LOG_WARN, "%s", ft_error_message());
     int summed = write_summary(c, rc == FT_OK);
+    if (summed != FT_OK && rc != FT_OK)
+        FT_LOG(FT_LOG_WARN, "%s", ft_error_message());
     if (saved == FT_OK)
         saved = summed;
     const char *reason = rc == FT_OK ? "complete" : rc == FT_EINTR ? "interrupted" : "failed";
-    char why[FT_WIRE_REASON_LEN];
-    snprintf(why, sizeof why, "%s", rc == FT_OK ? "" : ft_error_message());
     broadcast_shutdown(c, reason);
     ft_ev_begin(c->ev, rc == FT_OK ? "complete" : "stopped");
     ft_ev_int(c->ev, "rounds", c->rounds_done);
