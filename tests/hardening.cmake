@@ -39,3 +39,6 @@ ft_test(test_coordinator_hardening LIBS ft_coordinator ft_proto Threads::Threads
 # Unwritable / full run directory (a tmpfs in a private mount namespace; skipped
 # without unshare): clear errors naming the file, whole files, resumable.
 ft_script_test(fed_diskfull integration/fed_diskfull.sh TIMEOUT 120)
+# valgrind memcheck over a short run (coordinator + client, CURVE, checkpoints,
+# --resume); 77 without valgrind, on ASan or CUDA builds.
+ft_script_test(fed_valgrind integration/fed_valgrind.sh LABELS valgrind TIMEOUT 180)
