@@ -23,6 +23,7 @@ typedef struct {
     void *zctx;                /* ZeroMQ context */
     void *sock;                /* DEALER socket */
     void *mon;                 /* PAIR: handshake events of sock (zmq_socket_monitor) */
+    int broken_handshakes;     /* handshakes the peer broke off without a reason */
     ft_wire_limits_t lim;      /* receive bounds */
     ft_config_t *cfg;          /* the coordinator's config */
     ft_local_t *local;         /* data, partition, model */
@@ -116,6 +117,11 @@ static int check_handshake(client_t *c)
             memcpy(&value, (uint8_t *)zmq_msg_data(&head) + 2, 4);
         }
         zmq_msg_close(&head);
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && ++c->broken_handshakes >= 3)
+            return ft_error_set(FT_ECRYPTO,
+                                "the handshake with %s keeps failing (security.curve must be on "
+                                "at both ends, with the coordinator's public key)",
+                                c->o->connect);
         if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
             return ft_error_set(FT_ECRYPTO,
                                 "%s refused this client (ZAP status %u): is its public key in "
@@ -440,8 +446,8 @@ int ft_client_run(const ft_client_opts_t *o)
     char mon_ep[64];
     snprintf(mon_ep, sizeof mon_ep, "inproc://fedtail-client-mon-%p", (void *)&c);
     if (zmq_socket_monitor(c.sock, mon_ep,
-                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) ==
-        0) {
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
         c.mon = zmq_socket(c.zctx, ZMQ_PAIR);
         if (c.mon && zmq_connect(c.mon, mon_ep) != 0) {
             zmq_close(c.mon);
@@ -464,6 +470,14 @@ done:;
     char why[FT_WIRE_REASON_LEN];
     snprintf(why, sizeof why, "%s", ft_error_message());
     if (c.mon) {
+        /* stop the monitor and read what it sent: libzmq 4.3 leaks a monitor message
+         * left queued at shutdown */
+        zmq_socket_monitor(c.sock, NULL, 0);
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        while (zmq_msg_recv(&m, c.mon, ZMQ_DONTWAIT) >= 0)
+            ;
+        zmq_msg_close(&m);
         int zero = 0;
         zmq_setsockopt(c.mon, ZMQ_LINGER, &zero, sizeof zero);
         zmq_close(c.mon);

@@ -440,8 +440,11 @@ void ft_coordinator_destroy(ft_coordinator_t **c_p)
     if (!c_p || !*c_p)
         return;
     ft_coordinator_t *c = *c_p;
-    if (c->sock)
+    if (c->sock) {
+        if (c->zap)
+            zmq_socket_monitor(c->sock, NULL, 0); /* the ZAP thread's watch */
         zmq_close(c->sock);
+    }
     ft_zap_stop(&c->zap); /* before the context ends */
     if (c->zctx)
         zmq_ctx_term(c->zctx);

@@ -654,7 +654,8 @@ static void watch_event(ft_zap_t *z)
             snprintf(z->pending, sizeof z->pending, "handshake failed (protocol error 0x%x)",
                      (unsigned)value);
     } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
-        snprintf(z->pending, sizeof z->pending, "handshake failed");
+        snprintf(z->pending, sizeof z->pending,
+                 "handshake failed (the peer broke it off: plaintext, or another server key?)");
     } else if (event == ZMQ_EVENT_DISCONNECTED) {
         size_t slot = (size_t)value % WATCH_CONNS;
         const char *where = z->conns[slot].fd == (int)value ? z->conns[slot].addr : "unknown";
@@ -734,6 +735,13 @@ static void *zap_main(void *arg)
     zmq_close(z->rep);
     zmq_close(z->ctl_recv);
     if (z->mon) {
+        /* Read what is left (the events of closing the watched socket): a monitor
+         * message left queued at shutdown is leaked by libzmq 4.3. */
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        while (zmq_msg_recv(&m, z->mon, ZMQ_DONTWAIT) >= 0)
+            ;
+        zmq_msg_close(&m);
         zmq_setsockopt(z->mon, ZMQ_LINGER, &zero, sizeof zero);
         zmq_close(z->mon);
     }

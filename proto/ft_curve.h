@@ -145,7 +145,9 @@ int ft_zap_next_refusal(ft_zap_t *zap, ft_zap_refusal_t *out);
  * before it binds): handshakes that fail before ZAP is asked — a plaintext client
  * (mechanism mismatch) or a client with the wrong server key — are logged at WARN
  * and queued as refusals, with the peer address taken when the connection was
- * accepted. Uses zmq_socket_monitor on server_sock. FT_ENET. */
+ * accepted. Uses zmq_socket_monitor on server_sock: stop it with
+ * zmq_socket_monitor(server_sock, NULL, 0) before closing server_sock, and close
+ * server_sock before ft_zap_stop. FT_ENET. */
 int ft_zap_watch(ft_zap_t *zap, void *server_sock);
 /* Stops the thread, unbinds and frees. Call before zmq_ctx_term of its context.
  * Accepts NULL; nulls *zap_p. */
