@@ -8,8 +8,9 @@
 # -DFT_CUDA=OFF to run it).
 source "$(dirname "$0")/fed_lib.sh"
 command -v valgrind >/dev/null || { echo "SKIP: valgrind not installed"; exit 77; }
-if ldd "$FEDTAIL" | grep -q libasan; then echo "SKIP: ASan build"; exit 77; fi
-if ldd "$FEDTAIL" | grep -q libcudart; then echo "SKIP: CUDA build (slow under valgrind)"; exit 77; fi
+ldd "$FEDTAIL" > "$WORK/ldd.txt" # (not piped into grep -q: SIGPIPE under pipefail)
+if grep -q libasan "$WORK/ldd.txt"; then echo "SKIP: ASan build"; exit 77; fi
+if grep -q libcudart "$WORK/ldd.txt"; then echo "SKIP: CUDA build (slow under valgrind)"; exit 77; fi
 cat > "$WORK/tiny.ini" <<INI
 [federation]
 num_clients = 4
