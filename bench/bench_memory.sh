@@ -35,14 +35,14 @@ for model in $MODELS; do
         rm -rf "$d"
         mkdir -p "$d"
         if [ "$model" = vgg9 ]; then
-            data=(--set data.dataset=synthetic --set data.synthetic_shape=3,32,32
+            data=(--set data.dataset=synthetic --set "data.synthetic_shape=3,32,32"
                   --set data.synthetic_train=$((2 * nc)) --set data.synthetic_test=100
                   --set federation.local_epochs=1 --set federation.batch_size=2)
         else
             data=(--set data.train_limit=$((6 * nc)))
         fi
         sets=(--set model.name="$model" --set federation.num_clients="$nc"
-              --set federation.clients_per_round=$K --set federation.rounds=2 "${data[@]}")
+              --set federation.clients_per_round="$K" --set federation.rounds=2 "${data[@]}")
         /usr/bin/time -f "%M %e" -o "$d/coord.time" "$build/fedtail" coordinator "$exp" \
             --bind "ipc://$d/coord.sock" --out "$d/run" --quiet "${sets[@]}" >/dev/null &
         coord=$!
