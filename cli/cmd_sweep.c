@@ -279,8 +279,15 @@ static int run_grid(const ft_sweep_t *sw, const char *out_dir, int jobs, const c
             break;
         int status = 0;
         pid_t pid = wait(&status);
+        if (pid < 0 && interrupted) {
+            /* Pass the stop on: each run then ends cleanly and stays resumable. */
+            for (int j = 0; j < jobs; j++)
+                if (slots[j].pid > 0)
+                    kill(slots[j].pid, SIGTERM);
+            continue;
+        }
         if (pid < 0)
-            continue; /* EINTR: loop re-checks interrupted */
+            continue;
         for (int j = 0; j < jobs; j++) {
             if (slots[j].pid != pid)
                 continue;
@@ -298,6 +305,8 @@ static int run_grid(const ft_sweep_t *sw, const char *out_dir, int jobs, const c
                 format_pct(m, sizeof m, s.final_main_acc);
                 format_pct(b, sizeof b, s.final_backdoor_acc);
                 printf("[%d/%d] %s: main %s, backdoor %s\n", ++done, total, name, m, b);
+            } else if (interrupted) {
+                printf("[%d/%d] %s: stopped (resumable)\n", ++done, total, name);
             } else {
                 failed++;
                 printf("[%d/%d] %s: FAILED (see %s.log)\n", ++done, total, name, dir);
@@ -342,8 +351,12 @@ int ft_cmd_sweep(int argc, char **argv)
     for (int f = 0; f < num_files; f++)
         if (ft_sweep_load(files[f], &sweeps[f]) != FT_OK)
             return ft_cli_fail(FT_ECONFIG);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    /* No SA_RESTART: a signal must wake the wait() for running runs. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     int failed = 0;
     for (int f = 0; f < num_files && !interrupted; f++) {
         const ft_sweep_t *sw = &sweeps[f];
