@@ -107,6 +107,21 @@ fail:
     return rc;
 }
 
+int ft_population_release_train(ft_population_t *p)
+{
+    ft_dataset_t *root = NULL;
+    if (p->root_n) {
+        int rc = ft_dataset_subset(p->train, p->root_idx, p->root_n, &root);
+        if (rc != FT_OK)
+            return rc;
+        for (uint32_t i = 0; i < p->root_n; i++)
+            p->root_idx[i] = i;
+    }
+    ft_dataset_destroy(&p->train);
+    p->train = root;
+    return FT_OK;
+}
+
 uint32_t ft_population_part_n(const ft_population_t *p, uint32_t id)
 {
     if (id >= (uint32_t)p->num_clients)

@@ -29,7 +29,7 @@
 #define FT_POPULATION_ROOT_ID UINT32_MAX
 
 typedef struct {
-    ft_dataset_t *train;  /* the training set */
+    ft_dataset_t *train;  /* the training set (see ft_population_release_train) */
     ft_attack_env_t *env; /* attack environment (method none: changes nothing) */
     uint32_t *root_idx;   /* FLTrust root set, ascending training-set indices; NULL
                              when the defense needs no server update */
@@ -45,6 +45,14 @@ typedef struct {
  * stays NULL. */
 int ft_population_new(const ft_config_t *cfg, const ft_dataset_t *test, ft_population_t **out);
 void ft_population_destroy(ft_population_t **p_p);
+
+/* Coordinator side, after ft_population_new: frees the training set's samples the
+ * coordinator never reads. p->train becomes a copy of the root set only (root_idx
+ * renumbered 0..root_n-1, same order, so root-set training is unchanged), or NULL
+ * when there is no root set. The partition sizes, ft_population_client_samples and
+ * the attack environment (its own copies) stay valid; the partition's indices no
+ * longer index p->train. FT_ENOMEM (p unchanged). */
+int ft_population_release_train(ft_population_t *p);
 
 /* Partition samples of client id (0 for an id outside the population). */
 uint32_t ft_population_part_n(const ft_population_t *p, uint32_t id);

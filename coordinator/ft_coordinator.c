@@ -350,6 +350,12 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
             goto fail;
         }
     }
+    /* Keep only the root samples of the training set (the rest is the clients'),
+     * then let the K×N matrix become resident: the pixels and the matrix are never
+     * resident together (docs/PERFORMANCE.md §5). */
+    if ((rc = ft_population_release_train(c->pop)) != FT_OK)
+        goto fail;
+    ft_global_zero_updates(c->g);
     c->round = ft_round_new(c->K);
     c->ids = ft_calloc(c->K, sizeof *c->ids);
     c->attackers = ft_calloc(c->K, 1);

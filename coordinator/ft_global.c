@@ -55,9 +55,10 @@ int ft_global_new(const ft_config_t *cfg, size_t max_k, ft_global_t **out)
         rc = ft_config_error(cfg, "run.eval_batch", "must be >= 1");
         goto fail;
     }
-    rc = ft_model_new(ft_config_str(cfg, "model.name"), ft_config_str(cfg, "model.hidden"),
-                      g->test->c, g->test->h, g->test->w, g->test->num_classes, eval_batch, ops,
-                      &g->model);
+    /* Forward only: no gradients, two activation buffers (docs/PERFORMANCE.md §5). */
+    rc = ft_model_new_inference(ft_config_str(cfg, "model.name"),
+                                ft_config_str(cfg, "model.hidden"), g->test->c, g->test->h,
+                                g->test->w, g->test->num_classes, eval_batch, ops, &g->model);
     if (rc != FT_OK)
         goto fail;
     g->N = ft_model_num_params(g->model);
@@ -68,7 +69,7 @@ int ft_global_new(const ft_config_t *cfg, size_t max_k, ft_global_t **out)
         rc = ft_error_set(FT_ENOMEM, "out of memory for %zu x %zu updates", max_k, g->N);
         goto fail;
     }
-    memset(g->updates, 0, max_k * g->N * sizeof(float));
+    /* Zeroed (touched) by ft_global_zero_updates once the set-up is done. */
     const char *init = ft_config_str(cfg, "federation.init");
     if (strcmp(init, "random") == 0 || init[0] == 0) {
         ft_rng_t rng;
@@ -117,6 +118,11 @@ void ft_global_destroy(ft_global_t **g_p)
     ft_dataset_destroy(&g->test);
     ft_free(g);
     *g_p = NULL;
+}
+
+void ft_global_zero_updates(ft_global_t *g)
+{
+    memset(g->updates, 0, g->max_k * g->N * sizeof(float));
 }
 
 size_t ft_global_num_params(const ft_global_t *g)

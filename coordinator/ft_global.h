@@ -26,6 +26,11 @@ typedef struct ft_global ft_global_t;
  * message; *out stays NULL. */
 int ft_global_new(const ft_config_t *cfg, size_t max_k, ft_global_t **out);
 void ft_global_destroy(ft_global_t **g_p);
+/* Zeroes the K×N update matrix. ft_global_new allocates it without touching it, so
+ * that the caller can load and release its transient set-up data (the training set
+ * the population is derived from) before the matrix becomes resident; call once,
+ * before the first round. */
+void ft_global_zero_updates(ft_global_t *g);
 
 size_t ft_global_num_params(const ft_global_t *g);
 const uint8_t *ft_global_layout_hash(const ft_global_t *g); /* 32 bytes */

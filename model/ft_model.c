@@ -11,9 +11,11 @@
  * buffer (backward needs the inputs); ReLU works in place on its input (its
  * backward needs only its output, and the layer before it needs only its own
  * input); flatten is a view. Backward ping-pongs between two gradient buffers as
- * large as the largest activation. A ReLU followed by a maxpool runs as one fused op
- * where the back end has it (ft_ops_t.relu_maxpool2d_*): the pool reads the ReLU's
- * input, and the ReLU layer itself does nothing in either pass. */
+ * large as the largest activation. An inference model (ft_model_new_inference) has
+ * no gradient buffers at all and its forward activations ping-pong between two
+ * buffers of the largest layer output, since no layer's input is needed later. A ReLU followed by a
+ * maxpool runs as one fused op where the back end has it (ft_ops_t.relu_maxpool2d_*): the pool
+ * reads the ReLU's input, and the ReLU layer itself does nothing in either pass. */
 #include "ft_model.h"
 
 #include "ft_alloc.h"
@@ -56,6 +58,10 @@ struct ft_model {
     size_t dbuf_len;          /* floats in each dbuf */
     float *ws;                /* conv workspace (back end) */
     size_t ws_len;            /* floats in ws */
+    int inference;            /* forward only: no grads/dbuf, activations in act[] */
+    float *act[2];            /* inference: activation ping-pong buffers (back end) */
+    int32_t *pool_argmax;     /* inference: maxpool argmax scratch shared by all pools */
+    size_t bytes;             /* back-end bytes this model allocated */
     const float *input;       /* x of the last forward (caller memory) */
     int training;             /* dropout active */
     uint64_t dropout_seed;    /* Philox key of the dropout stream */
@@ -158,20 +164,24 @@ static int parse_hidden(const char *hidden, int *sizes, int max)
     return n;
 }
 
-int ft_model_new(const char *name, const char *hidden, int c, int h, int w, int num_classes,
-                 int max_batch, const ft_ops_t *ops, ft_model_t **out)
+static int new_from_spec(const ft_layer_spec_t *layers, int num_layers, int c, int h, int w,
+                         int num_classes, int max_batch, const ft_ops_t *ops, int inference,
+                         ft_model_t **out);
+
+static int new_named(const char *name, const char *hidden, int c, int h, int w, int num_classes,
+                     int max_batch, const ft_ops_t *ops, int inference, ft_model_t **out)
 {
     *out = NULL;
     if (strcmp(name, "lenet5") == 0)
-        return ft_model_new_from_spec(lenet5_spec, (int)(sizeof lenet5_spec / sizeof *lenet5_spec),
-                                      c, h, w, num_classes, max_batch, ops, out);
+        return new_from_spec(lenet5_spec, (int)(sizeof lenet5_spec / sizeof *lenet5_spec), c, h, w,
+                             num_classes, max_batch, ops, inference, out);
     if (strcmp(name, "paper-lenet") == 0)
-        return ft_model_new_from_spec(paper_lenet_spec,
-                                      (int)(sizeof paper_lenet_spec / sizeof *paper_lenet_spec), c,
-                                      h, w, num_classes, max_batch, ops, out);
+        return new_from_spec(paper_lenet_spec,
+                             (int)(sizeof paper_lenet_spec / sizeof *paper_lenet_spec), c, h, w,
+                             num_classes, max_batch, ops, inference, out);
     if (strcmp(name, "vgg9") == 0)
-        return ft_model_new_from_spec(vgg9_spec, (int)(sizeof vgg9_spec / sizeof *vgg9_spec), c, h,
-                                      w, num_classes, max_batch, ops, out);
+        return new_from_spec(vgg9_spec, (int)(sizeof vgg9_spec / sizeof *vgg9_spec), c, h, w,
+                             num_classes, max_batch, ops, inference, out);
     if (strcmp(name, "mlp") == 0) {
         int sizes[FT_MLP_MAX_HIDDEN];
         int nh = parse_hidden(hidden, sizes, FT_MLP_MAX_HIDDEN);
@@ -185,10 +195,22 @@ int ft_model_new(const char *name, const char *hidden, int c, int h, int w, int 
             spec[n++] = (ft_layer_spec_t)RELU;
         }
         spec[n++] = (ft_layer_spec_t)LIN(0);
-        return ft_model_new_from_spec(spec, n, c, h, w, num_classes, max_batch, ops, out);
+        return new_from_spec(spec, n, c, h, w, num_classes, max_batch, ops, inference, out);
     }
     return ft_error_set(FT_ECONFIG, "unknown model '%s' (known: lenet5, paper-lenet, vgg9, mlp)",
                         name);
+}
+
+int ft_model_new(const char *name, const char *hidden, int c, int h, int w, int num_classes,
+                 int max_batch, const ft_ops_t *ops, ft_model_t **out)
+{
+    return new_named(name, hidden, c, h, w, num_classes, max_batch, ops, 0, out);
+}
+
+int ft_model_new_inference(const char *name, const char *hidden, int c, int h, int w,
+                           int num_classes, int max_batch, const ft_ops_t *ops, ft_model_t **out)
+{
+    return new_named(name, hidden, c, h, w, num_classes, max_batch, ops, 1, out);
 }
 
 /* --- construction ---------------------------------------------------------- */
@@ -331,8 +353,111 @@ static ft_conv2d_shape_t conv_shape(const ft_layer_t *L, int B)
     return s;
 }
 
-int ft_model_new_from_spec(const ft_layer_spec_t *layers, int num_layers, int c, int h, int w,
-                           int num_classes, int max_batch, const ft_ops_t *ops, ft_model_t **out)
+/* ops->alloc that counts the bytes into m->bytes. */
+static void *balloc(ft_model_t *m, size_t bytes)
+{
+    void *p = m->ops->alloc(bytes);
+    if (p)
+        m->bytes += bytes;
+    return p;
+}
+
+/* Training models: one output buffer per layer (backward reads every layer's input),
+ * gradients and two gradient ping-pong buffers. */
+static int alloc_training(ft_model_t *m, size_t *dmax)
+{
+    size_t B = (size_t)m->max_batch;
+    if (!(m->grads = balloc(m, m->layout.num_params * sizeof(float))))
+        return FT_ENOMEM;
+    const float *prev = NULL; /* the buffer the previous layer wrote (NULL: input) */
+    for (int i = 0; i < m->num_layers; i++) {
+        ft_layer_t *L = &m->layers[i];
+        if (L->out_size > *dmax)
+            *dmax = L->out_size;
+        switch (L->spec.kind) {
+        case FT_LAYER_RELU:
+            /* in place, except on the caller's input, which must not be overwritten */
+            if (prev)
+                L->out = (float *)prev;
+            else if (!(L->out = balloc(m, B * L->out_size * sizeof(float))))
+                return FT_ENOMEM;
+            break;
+        case FT_LAYER_CONV2D:
+        case FT_LAYER_LINEAR:
+        case FT_LAYER_AVGPOOL_GLOBAL:
+            if (!(L->out = balloc(m, B * L->out_size * sizeof(float))))
+                return FT_ENOMEM;
+            break;
+        case FT_LAYER_MAXPOOL:
+            if (!(L->out = balloc(m, B * L->out_size * sizeof(float))) ||
+                !(L->argmax = balloc(m, B * L->out_size * sizeof(int32_t))))
+                return FT_ENOMEM;
+            break;
+        case FT_LAYER_DROPOUT:
+            if (!(L->out = balloc(m, B * L->out_size * sizeof(float))) ||
+                !(L->mask = balloc(m, B * L->out_size * sizeof(float))))
+                return FT_ENOMEM;
+            break;
+        case FT_LAYER_FLATTEN:
+            L->out = (float *)prev; /* a view; NULL means "the input" */
+            break;
+        }
+        prev = L->out;
+    }
+    m->dbuf_len = B * *dmax;
+    if (!(m->dbuf[0] = balloc(m, m->dbuf_len * sizeof(float))) ||
+        !(m->dbuf[1] = balloc(m, m->dbuf_len * sizeof(float))))
+        return FT_ENOMEM;
+    return FT_OK;
+}
+
+/* Inference models: nothing reads a layer's input after the layer ran, so every
+ * layer that writes writes into the act[] buffer its input is not in; ReLU stays in
+ * place, dropout (always off) and flatten are views; all pools share one argmax
+ * scratch. Two buffers of the largest layer output instead of one per layer. */
+static int alloc_inference(ft_model_t *m)
+{
+    size_t B = (size_t)m->max_batch, amax = 1, pmax = 0;
+    for (int i = 0; i < m->num_layers; i++) {
+        const ft_layer_t *L = &m->layers[i];
+        if (L->out_size > amax)
+            amax = L->out_size;
+        if (L->spec.kind == FT_LAYER_MAXPOOL && L->out_size > pmax)
+            pmax = L->out_size;
+    }
+    if (!(m->act[0] = balloc(m, B * amax * sizeof(float))) ||
+        !(m->act[1] = balloc(m, B * amax * sizeof(float))))
+        return FT_ENOMEM;
+    if (pmax && !(m->pool_argmax = balloc(m, B * pmax * sizeof(int32_t))))
+        return FT_ENOMEM;
+    int cur = -1; /* the act[] buffer the current activation is in (-1: the input) */
+    for (int i = 0; i < m->num_layers; i++) {
+        ft_layer_t *L = &m->layers[i];
+        switch (L->spec.kind) {
+        case FT_LAYER_RELU:
+            if (cur < 0)
+                cur = 0; /* never overwrite the caller's input */
+            L->out = m->act[cur];
+            break;
+        case FT_LAYER_CONV2D:
+        case FT_LAYER_LINEAR:
+        case FT_LAYER_AVGPOOL_GLOBAL:
+        case FT_LAYER_MAXPOOL:
+            cur = cur == 0 ? 1 : 0;
+            L->out = m->act[cur];
+            if (L->spec.kind == FT_LAYER_MAXPOOL)
+                L->argmax = m->pool_argmax;
+            break;
+        case FT_LAYER_DROPOUT:
+        case FT_LAYER_FLATTEN: L->out = cur < 0 ? NULL : m->act[cur]; break;
+        }
+    }
+    return FT_OK;
+}
+
+static int new_from_spec(const ft_layer_spec_t *layers, int num_layers, int c, int h, int w,
+                         int num_classes, int max_batch, const ft_ops_t *ops, int inference,
+                         ft_model_t **out)
 {
     assert(out && ops && (layers || num_layers == 0));
     *out = NULL;
@@ -348,7 +473,8 @@ int ft_model_new_from_spec(const ft_layer_spec_t *layers, int num_layers, int c,
     m->c = c, m->h = h, m->w = w;
     m->num_classes = num_classes;
     m->max_batch = max_batch;
-    m->training = 1;
+    m->inference = inference;
+    m->training = !inference;
     m->layers = ft_calloc((size_t)(num_layers > 0 ? num_layers : 1), sizeof *m->layers);
     m->layout.views = ft_calloc((size_t)(2 * num_layers + 1), sizeof *m->layout.views);
     if (!m->layers || !m->layout.views) {
@@ -361,44 +487,14 @@ int ft_model_new_from_spec(const ft_layer_spec_t *layers, int num_layers, int c,
     size_t N = m->layout.num_params;
     size_t B = (size_t)max_batch;
     size_t dmax = (size_t)c * h * w;
-    m->params = ops->alloc(N * sizeof(float));
-    m->grads = ops->alloc(N * sizeof(float));
-    m->probs = ops->alloc(B * num_classes * sizeof(float));
-    if (!m->params || !m->grads || !m->probs)
+    m->params = balloc(m, N * sizeof(float));
+    m->probs = balloc(m, B * num_classes * sizeof(float));
+    if (!m->params || !m->probs)
         goto oom;
-    const float *prev = NULL; /* the buffer the previous layer wrote (NULL: input) */
+    if ((inference ? alloc_inference(m) : alloc_training(m, &dmax)) != FT_OK)
+        goto oom;
     for (int i = 0; i < num_layers; i++) {
-        ft_layer_t *L = &m->layers[i];
-        if (L->out_size > dmax)
-            dmax = L->out_size;
-        switch (L->spec.kind) {
-        case FT_LAYER_RELU:
-            /* in place, except on the caller's input, which must not be overwritten */
-            if (prev)
-                L->out = (float *)prev;
-            else if (!(L->out = ops->alloc(B * L->out_size * sizeof(float))))
-                goto oom;
-            break;
-        case FT_LAYER_CONV2D:
-        case FT_LAYER_LINEAR:
-        case FT_LAYER_AVGPOOL_GLOBAL:
-            if (!(L->out = ops->alloc(B * L->out_size * sizeof(float))))
-                goto oom;
-            break;
-        case FT_LAYER_MAXPOOL:
-            if (!(L->out = ops->alloc(B * L->out_size * sizeof(float))) ||
-                !(L->argmax = ops->alloc(B * L->out_size * sizeof(int32_t))))
-                goto oom;
-            break;
-        case FT_LAYER_DROPOUT:
-            if (!(L->out = ops->alloc(B * L->out_size * sizeof(float))) ||
-                !(L->mask = ops->alloc(B * L->out_size * sizeof(float))))
-                goto oom;
-            break;
-        case FT_LAYER_FLATTEN:
-            L->out = (float *)prev; /* a view; NULL means "the input" */
-            break;
-        }
+        const ft_layer_t *L = &m->layers[i];
         if (L->spec.kind == FT_LAYER_CONV2D) {
             /* the workspace of the largest and the smallest batch: back ends size it
              * per batch or per sample */
@@ -408,18 +504,13 @@ int ft_model_new_from_spec(const ft_layer_spec_t *layers, int num_layers, int c,
             if (need > m->ws_len)
                 m->ws_len = need;
         }
-        prev = L->out;
     }
     /* relu + maxpool pairs the back end can run fused */
     for (int i = 0; i + 1 < num_layers; i++)
         m->layers[i].fused = m->layers[i].spec.kind == FT_LAYER_RELU &&
                              m->layers[i + 1].spec.kind == FT_LAYER_MAXPOOL &&
                              ops->relu_maxpool2d_forward && ops->relu_maxpool2d_backward;
-    m->dbuf_len = B * dmax;
-    if (!(m->dbuf[0] = ops->alloc(m->dbuf_len * sizeof(float))) ||
-        !(m->dbuf[1] = ops->alloc(m->dbuf_len * sizeof(float))))
-        goto oom;
-    if (m->ws_len && !(m->ws = ops->alloc(m->ws_len * sizeof(float))))
+    if (m->ws_len && !(m->ws = balloc(m, m->ws_len * sizeof(float))))
         goto oom;
     *out = m;
     return FT_OK;
@@ -431,6 +522,19 @@ fail:
     return rc;
 }
 
+int ft_model_new_from_spec(const ft_layer_spec_t *layers, int num_layers, int c, int h, int w,
+                           int num_classes, int max_batch, const ft_ops_t *ops, ft_model_t **out)
+{
+    return new_from_spec(layers, num_layers, c, h, w, num_classes, max_batch, ops, 0, out);
+}
+
+int ft_model_new_from_spec_inference(const ft_layer_spec_t *layers, int num_layers, int c, int h,
+                                     int w, int num_classes, int max_batch, const ft_ops_t *ops,
+                                     ft_model_t **out)
+{
+    return new_from_spec(layers, num_layers, c, h, w, num_classes, max_batch, ops, 1, out);
+}
+
 void ft_model_destroy(ft_model_t **m_p)
 {
     if (!m_p || !*m_p)
@@ -438,7 +542,7 @@ void ft_model_destroy(ft_model_t **m_p)
     ft_model_t *m = *m_p;
     const ft_ops_t *ops = m->ops;
     const float *prev = NULL;
-    for (int i = 0; m->layers && i < m->num_layers; i++) {
+    for (int i = 0; !m->inference && m->layers && i < m->num_layers; i++) {
         ft_layer_t *L = &m->layers[i];
         if (L->out && L->out != prev)
             ops->free(L->out);
@@ -451,6 +555,9 @@ void ft_model_destroy(ft_model_t **m_p)
     ops->free(m->probs);
     ops->free(m->dbuf[0]);
     ops->free(m->dbuf[1]);
+    ops->free(m->act[0]);
+    ops->free(m->act[1]);
+    ops->free(m->pool_argmax);
     ops->free(m->ws);
     ft_free(m->layers);
     ft_free(m->layout.views);
@@ -479,6 +586,14 @@ float *ft_model_params(ft_model_t *m)
 float *ft_model_grads(ft_model_t *m)
 {
     return m->grads;
+}
+int ft_model_is_inference(const ft_model_t *m)
+{
+    return m->inference;
+}
+size_t ft_model_memory_bytes(const ft_model_t *m)
+{
+    return m->bytes;
 }
 int ft_model_max_batch(const ft_model_t *m)
 {
@@ -527,6 +642,7 @@ void ft_model_init(ft_model_t *m, ft_rng_t *rng)
 
 void ft_model_set_training(ft_model_t *m, int training)
 {
+    assert(!(training && m->inference)); /* no dropout masks, no backward */
     m->training = training != 0;
 }
 int ft_model_training(const ft_model_t *m)
@@ -604,6 +720,8 @@ const float *ft_model_forward(ft_model_t *m, const float *x, int B)
                 ops->relu_forward(n, cur, L->out);
             break;
         case FT_LAYER_DROPOUT:
+            if (m->inference)
+                break; /* a view: eval-mode dropout is the identity */
             if (dropout_active(m, L))
                 ops->dropout_forward(n, s->p, m->dropout_seed, m->dropout_counter++, cur, L->out,
                                      L->mask);
@@ -620,6 +738,7 @@ const float *ft_model_forward(ft_model_t *m, const float *x, int B)
 
 float ft_model_forward_backward(ft_model_t *m, const float *x, const int32_t *labels, int B)
 {
+    assert(!m->inference && "ft_model_forward_backward on an inference model");
     const ft_ops_t *ops = m->ops;
     const float *logits = ft_model_forward(m, x, B);
     float loss = ops->softmax_xent_forward(B, m->num_classes, logits, labels, m->probs);

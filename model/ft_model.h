@@ -67,12 +67,29 @@ int ft_model_new(const char *name, const char *hidden, int c, int h, int w, int 
  * "fedtail-layout 1\n" + one "name d0xd1.. offset\n" line per view + "N n\n". */
 int ft_model_new_from_spec(const ft_layer_spec_t *layers, int num_layers, int c, int h, int w,
                            int num_classes, int max_batch, const ft_ops_t *ops, ft_model_t **out);
+/* Inference-only variants of the two constructors above: no gradient buffers and
+ * forward activations ping-ponging between two buffers of the largest layer output
+ * (instead of one buffer per layer), so a batch-B evaluation model costs a fraction
+ * of a training model. ft_model_forward and ft_model_evaluate work and give the same
+ * logits as a training model in eval mode; the model is always in eval mode
+ * (ft_model_set_training(m, 1) asserts), ft_model_grads returns NULL and
+ * ft_model_forward_backward asserts. Same errors as the constructors above. */
+int ft_model_new_inference(const char *name, const char *hidden, int c, int h, int w,
+                           int num_classes, int max_batch, const ft_ops_t *ops, ft_model_t **out);
+int ft_model_new_from_spec_inference(const ft_layer_spec_t *layers, int num_layers, int c, int h,
+                                     int w, int num_classes, int max_batch, const ft_ops_t *ops,
+                                     ft_model_t **out);
 void ft_model_destroy(ft_model_t **m_p);
+/* 1 for a model built by an _inference constructor. */
+int ft_model_is_inference(const ft_model_t *m);
+/* Back-end bytes the model holds (parameters, gradients, activations, scratch). */
+size_t ft_model_memory_bytes(const ft_model_t *m);
 
 const ft_layout_t *ft_model_layout(const ft_model_t *m);
 size_t ft_model_num_params(const ft_model_t *m);
 const ft_ops_t *ft_model_ops(const ft_model_t *m);
-/* The flat parameter and gradient buffers (back-end memory), length N. */
+/* The flat parameter and gradient buffers (back-end memory), length N; grads is NULL
+ * for an inference model. */
 float *ft_model_params(ft_model_t *m);
 float *ft_model_grads(ft_model_t *m);
 /* Largest batch a pass may use, and the number of output classes. */

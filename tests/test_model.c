@@ -749,6 +749,94 @@ static void test_fused_relu_pool_matches_unfused(void **state)
     }
 }
 
+/* An inference model (ft_model_new_inference) gives bit-identical logits and the
+ * same evaluation as a training model in eval mode with the same parameters, while
+ * holding far less memory: no gradients and two activation buffers. Covers a relu on
+ * the input, a leading dropout, global average pooling and the built-in nets. */
+static void check_inference_same(const ft_layer_spec_t *spec, int nl, const char *name, int c,
+                                 int h, int w, int B)
+{
+    ft_model_t *tr = NULL, *inf = NULL;
+    if (spec) {
+        assert_int_equal(ft_model_new_from_spec(spec, nl, c, h, w, 10, B, &ft_ops_cpu, &tr), 0);
+        assert_int_equal(
+            ft_model_new_from_spec_inference(spec, nl, c, h, w, 10, B, &ft_ops_cpu, &inf), 0);
+    } else {
+        assert_int_equal(ft_model_new(name, "", c, h, w, 10, B, &ft_ops_cpu, &tr), 0);
+        assert_int_equal(ft_model_new_inference(name, "", c, h, w, 10, B, &ft_ops_cpu, &inf), 0);
+    }
+    assert_false(ft_model_is_inference(tr));
+    assert_true(ft_model_is_inference(inf));
+    assert_false(ft_model_training(inf));
+    assert_null(ft_model_grads(inf));
+    assert_memory_equal(ft_model_layout(tr)->hash, ft_model_layout(inf)->hash, 32);
+    size_t N = ft_model_num_params(tr);
+    ft_rng_t rng;
+    ft_rng_init(&rng, 21, 0, 0, FT_RNG_INIT);
+    ft_model_init(tr, &rng);
+    float *p = malloc(N * sizeof(float));
+    ft_model_get_params(tr, p);
+    ft_model_set_params(inf, p);
+    ft_model_set_training(tr, 0);
+    size_t in = (size_t)B * c * h * w;
+    float *x = malloc(in * sizeof(float)), *x0 = malloc(in * sizeof(float));
+    ft_rng_init(&rng, 22, 0, 0, FT_RNG_INIT);
+    for (size_t i = 0; i < in; i++)
+        x[i] = x0[i] = (float)(2.0 * ft_rng_uniform(&rng) - 1.0);
+    for (int b = B; b >= 1; b -= B > 1 ? B - 1 : 1) { /* the full batch and one sample */
+        const float *zt = ft_model_forward(tr, x, b);
+        float zt_copy[64 * 10];
+        memcpy(zt_copy, zt, (size_t)b * 10 * sizeof(float));
+        const float *zi = ft_model_forward(inf, x, b);
+        assert_memory_equal(zt_copy, zi, (size_t)b * 10 * sizeof(float));
+        assert_memory_equal(x, x0, in * sizeof(float)); /* the input is untouched */
+    }
+    ft_dataset_t *ds = synth((uint32_t)(2 * B + 3), c, h, w, 1);
+    ft_eval_t et, ei;
+    assert_int_equal(ft_model_evaluate(tr, ds, NULL, 0, &et), 0);
+    assert_int_equal(ft_model_evaluate(inf, ds, NULL, 0, &ei), 0);
+    assert_memory_equal(&et, &ei, sizeof et);
+    assert_false(ft_model_training(inf));
+    /* at least the gradient buffer (N floats) less */
+    size_t mt = ft_model_memory_bytes(tr), mi = ft_model_memory_bytes(inf);
+    assert_true(mi > N * sizeof(float));
+    assert_true(mi + N * sizeof(float) <= mt);
+    ft_dataset_destroy(&ds);
+    free(p);
+    free(x);
+    free(x0);
+    ft_model_destroy(&tr);
+    ft_model_destroy(&inf);
+}
+
+static void test_inference_model(void **state)
+{
+    (void)state;
+    static const ft_layer_spec_t relu_first[] = {
+        RELU, CONV(4, 3, 1, 1), RELU, POOL(2), CONV(6, 3, 1, 0), GAP, FLAT, LIN(0)};
+    static const ft_layer_spec_t drop_first[] = {DROP(0.5f), FLAT,        LIN(16),
+                                                 RELU,       DROP(0.25f), LIN(0)};
+    check_inference_same(relu_first, 8, NULL, 2, 8, 8, 16);
+    check_inference_same(drop_first, 6, NULL, 1, 6, 6, 16);
+    check_inference_same(NULL, 0, "lenet5", 1, 28, 28, 16);
+    check_inference_same(NULL, 0, "paper-lenet", 1, 28, 28, 16);
+    check_inference_same(NULL, 0, "vgg9", 3, 32, 32, 2);
+    /* the coordinator's case: paper-lenet at run.eval_batch = 500 (sizes only) */
+    ft_model_t *tr = NULL, *inf = NULL;
+    assert_int_equal(ft_model_new("paper-lenet", "", 1, 28, 28, 10, 500, &ft_ops_cpu, &tr), 0);
+    assert_int_equal(
+        ft_model_new_inference("paper-lenet", "", 1, 28, 28, 10, 500, &ft_ops_cpu, &inf), 0);
+    /* (the training model: ~2.4x) activations by hand: conv1 32x26x26 = 21632, conv2 64x24x24 =
+     * 36864 floats per sample; inference holds 2 x 500 x 36864 floats of activations, pool argmax
+     * 500 x 9216 and params; training one buffer per layer plus gradients */
+    size_t act = 2 * 500 * 36864 * sizeof(float) + 500 * 9216 * sizeof(int32_t);
+    size_t fixed = 1199882 * sizeof(float) + 500 * 10 * sizeof(float);
+    assert_true(ft_model_memory_bytes(inf) >= act + fixed);
+    assert_true(2 * ft_model_memory_bytes(inf) < ft_model_memory_bytes(tr));
+    ft_model_destroy(&tr);
+    ft_model_destroy(&inf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -766,6 +854,7 @@ int main(void)
         cmocka_unit_test(test_evaluate_matches_forward),
         cmocka_unit_test(test_no_allocation_per_step),
         cmocka_unit_test(test_fused_relu_pool_matches_unfused),
+        cmocka_unit_test(test_inference_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
