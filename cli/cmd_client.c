@@ -24,17 +24,20 @@ static void on_signal(int sig)
 static void usage(void)
 {
     printf("usage: fedtail client --connect ENDPOINT [--pool | --clients LIST] [--wait SECONDS]\n"
-           "                      [EXP.ini] [--set run.max_message_mb=N] [--quiet]\n\n"
+           "                      [--device cpu|cuda[:N]] [EXP.ini] [--set run.max_message_mb=N]\n"
+           "                      [--quiet]\n\n"
            "Connects to a coordinator (e.g. tcp://host:5555), receives the experiment from\n"
            "it, derives its data partitions locally and trains tasks until the run is over.\n"
            "  --pool          serve any client id (default)\n"
            "  --clients LIST  serve only these ids, e.g. 0-9 or 3,5,7-9\n"
-           "  --wait SECONDS  how long to wait for the coordinator (default 300)\n");
+           "  --wait SECONDS  how long to wait for the coordinator (default 300)\n"
+           "  --device DEV    train on this back end (cpu, cuda, cuda:N), whatever the\n"
+           "                  experiment's run.device says; several processes may share a GPU\n");
 }
 
 int ft_cmd_client(int argc, char **argv)
 {
-    static const char *const with_value[] = {"--connect", "--clients", "--wait", NULL};
+    static const char *const with_value[] = {"--connect", "--clients", "--wait", "--device", NULL};
     static const char *const flags[] = {"--pool", NULL};
     ft_cli_t cli;
     if (ft_cli_parse(argc, argv, with_value, flags, &cli) != FT_OK)
@@ -74,7 +77,8 @@ int ft_cmd_client(int argc, char **argv)
                           .num_clients = n,
                           .cli_cfg = cli.cfg,
                           .stop = &stop_flag,
-                          .connect_timeout_s = wait ? atof(wait) : 300};
+                          .connect_timeout_s = wait ? atof(wait) : 300,
+                          .device = ft_cli_option(&cli, "--device")};
     int rc = ft_client_run(&o);
     ft_free(ids);
     ft_cli_free(&cli);

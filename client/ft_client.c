@@ -188,6 +188,8 @@ static int on_welcome(client_t *c, const ft_msg_welcome_t *w)
     if (!c->cfg)
         return ft_error_set(FT_ENOMEM, "out of memory");
     int rc = ft_config_load_string(c->cfg, w->config_ini, "welcome message");
+    if (rc == FT_OK && c->o->device)
+        rc = ft_config_set_value(c->cfg, "run.device", c->o->device, "--device");
     if (rc != FT_OK)
         return rc;
     ft_ops_set_threads((int)ft_config_int(c->cfg, "run.threads"));

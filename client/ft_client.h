@@ -25,6 +25,8 @@ typedef struct {
                                           before the coordinator's config arrives */
     const volatile sig_atomic_t *stop; /* becomes nonzero to stop (may be NULL) */
     double connect_timeout_s;          /* how long to wait for a Welcome */
+    const char *device;                /* this process's run.device ("cuda:1"), overriding
+                                          the coordinator's; NULL keeps it */
 } ft_client_opts_t;
 
 /* Runs the process until the coordinator says Shutdown (FT_OK). Errors: FT_ETIMEOUT

@@ -10,7 +10,7 @@ PORT=$((20000 + RANDOM % 20000))
 CO=$!
 "$FEDTAIL" client --connect "tcp://127.0.0.1:$PORT" --clients 0-5 --quiet &
 C1=$!
-"$FEDTAIL" client --connect "tcp://127.0.0.1:$PORT" --clients 6-11 --quiet &
+"$FEDTAIL" client --connect "tcp://127.0.0.1:$PORT" --clients 6-11 --device cpu --quiet &
 C2=$!
 wait $CO || fail "coordinator exited $?"
 wait $C1 || fail "client 1 exited $?"
@@ -28,4 +28,19 @@ if "$FEDTAIL" run --set federation.clients_per_round=200 --quiet --out "$WORK/ba
     fail "bad config accepted"
 fi
 grep -q "federation.clients_per_round" "$WORK/err" || fail "error does not name the key"
+# --device is this process's choice: asking for CUDA where there is none is a clear
+# error from the client (the coordinator's experiment says cpu).
+if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi >/dev/null 2>&1; then
+    PORT=$((PORT + 1))
+    "$FEDTAIL" coordinator "$INI" --bind "tcp://127.0.0.1:$PORT" --out "$WORK/co2" --quiet &
+    CO=$!
+    if timeout 60 "$FEDTAIL" client --connect "tcp://127.0.0.1:$PORT" --device cuda --quiet \
+        2>"$WORK/err"; then
+        fail "--device cuda without a GPU succeeded"
+    fi
+    kill "$CO" 2>/dev/null
+    wait "$CO" 2>/dev/null || true
+    grep -q "no CUDA device\|back end not built" "$WORK/err" ||
+        fail "--device cuda message: $(cat "$WORK/err")"
+fi
 echo "PASS: coordinator + fixed-set clients over tcp"
