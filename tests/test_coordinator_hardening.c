@@ -32,59 +32,7 @@
 #include "ft_link.h"
 #include "ft_wire.h"
 
-#define N_MLP (64 * 16 + 16 + 16 * 10 + 10)
-
-static ft_wire_limits_t lim;
-
-typedef struct {
-    ft_coordinator_t *c; /* coordinator under test */
-    int rc;              /* what ft_coordinator_run returned */
-} run_t;
-
-static void *run_thread(void *arg)
-{
-    run_t *r = arg;
-    r->rc = ft_coordinator_run(r->c);
-    return NULL;
-}
-
-static void recv_msg(void *sock, ft_link_in_t *in)
-{
-    zmq_pollitem_t pi = {sock, 0, ZMQ_POLLIN, 0};
-    for (;;) {
-        assert_int_equal(zmq_poll(&pi, 1, 20000), 1);
-        int rc = ft_link_recv(sock, 0, &lim, in);
-        if (rc == FT_ETIMEOUT)
-            continue;
-        assert_int_equal(rc, FT_OK);
-        if (in->msg.type != FT_MSG_HEARTBEAT)
-            return;
-        ft_link_in_clear(in);
-    }
-}
-
-static void send_simple(void *sock, ft_msg_type_t type)
-{
-    ft_msg_t m;
-    ft_msg_init(&m, type);
-    if (type == FT_MSG_HELLO)
-        m.u.hello.pool = 1;
-    assert_int_equal(ft_link_send(sock, NULL, 0, &m, NULL, NULL, NULL), FT_OK);
-}
-
-static void send_update(void *sock, uint32_t client, const float *delta, const uint8_t layout[32])
-{
-    ft_msg_t m;
-    ft_msg_init(&m, FT_MSG_UPDATE);
-    m.u.update.round = 1;
-    m.u.update.client_id = client;
-    m.u.update.num_samples = 1;
-    m.u.update.num_params = N_MLP;
-    memcpy(m.u.update.layout_hash, layout, 32);
-    ft_wire_digest_floats(delta, N_MLP, m.u.update.digest);
-    m.payload_len = N_MLP * 4;
-    assert_int_equal(ft_link_send(sock, NULL, 0, &m, delta, NULL, NULL), FT_OK);
-}
+#include "scripted_client.h"
 
 /* One round of K = 3 through `defense`: client updates NaN (with an Inf), 0.5 and
  * -0.25 in client-id order of the tasks handed out. Returns the final model in
@@ -157,13 +105,13 @@ static void scripted_round(const char *defense, float **model, char **events, ch
         if (k == 1) {
             /* two invalid messages in round 1: both rejected and counted */
             zmq_send(sock, "\x01\x02garbage", 9, 0);
-            send_update(sock, 99, delta, layout); /* never sampled */
+            send_update(sock, 1, 99, 1, delta, layout, 0); /* never sampled */
         }
         for (int i = 0; i < N_MLP; i++)
             delta[i] = values[k];
         if (k == 0)
             delta[7] = INFINITY;
-        send_update(sock, client, delta, layout);
+        send_update(sock, 1, client, 1, delta, layout, 0);
     }
     send_simple(sock, FT_MSG_REQUEST);
     recv_msg(sock, &in);
