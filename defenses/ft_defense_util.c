@@ -164,8 +164,14 @@ void ft_gram(const float *const *rows, size_t K, size_t N, double *G, double *no
             A = panel;
             lda = (int)nb;
         }
-        /* C = A·Aᵀ over this panel; only the upper triangle is used. */
-        ft_sgemm(0, 1, (int)K, (int)K, (int)nb, 1.0f, A, lda, A, lda, 0.0f, C, (int)K);
+        /* C = A·Aᵀ over this panel; only the upper triangle is used. SYRK computes
+         * just that (half the FLOPs) and wins from K ~ 64 on (K = 100, N = 1.2M:
+         * 0.22 s against 0.29 s); below, OpenBLAS's SYRK is slower than its GEMM
+         * (K = 30: 0.051 s against 0.034 s; bench_defenses, idle machine). */
+        if (K >= 64)
+            ft_ssyrk((int)K, (int)nb, 1.0f, A, lda, 0.0f, C, (int)K);
+        else
+            ft_sgemm(0, 1, (int)K, (int)K, (int)nb, 1.0f, A, lda, A, lda, 0.0f, C, (int)K);
         for (size_t i = 0; i < K; i++)
             for (size_t k = i; k < K; k++)
                 G[i * K + k] += C[i * K + k];

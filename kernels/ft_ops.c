@@ -54,6 +54,11 @@ void ft_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const 
                 trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+void ft_ssyrk(int M, int K, float alpha, const float *A, int lda, float beta, float *C, int ldc)
+{
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, M, K, alpha, A, lda, beta, C, ldc);
+}
+
 int ft_dropout_keep(uint64_t seed, uint64_t counter, size_t i, float p)
 {
     const uint64_t block = (uint64_t)(i / 4);

@@ -132,6 +132,11 @@ void ft_ops_set_threads(int threads);
 void ft_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc);
 
+/* Symmetric rank-k update on host memory: the upper triangle of C M×M = alpha * A Aᵀ
+ * + beta * C (A M×K row-major); the lower triangle is left untouched. Half the work
+ * of ft_sgemm for a Gram matrix. */
+void ft_ssyrk(int M, int K, float alpha, const float *A, int lda, float beta, float *C, int ldc);
+
 /* Philox-based keep decision shared by every dropout back end: nonzero to keep
  * element i of the mask drawn with (seed, counter). */
 int ft_dropout_keep(uint64_t seed, uint64_t counter, size_t i, float p);

@@ -570,16 +570,16 @@ static void test_select_kth(void **state)
     }
 }
 
-static void test_pdist_gram(void **state)
+/* Gram-matrix distances against direct double loops, including near-identical rows
+ * (cancellation), a 1e30 row (float overflow) and a NaN row, for K updates of N. */
+static void check_pdist_gram(size_t K, size_t N)
 {
-    (void)state;
-    /* Gram-matrix distances against direct double loops, including near-identical
-     * rows (cancellation), a 1e30 row (float overflow) and a NaN row. */
-    enum { K = 6, N = 40000 };
     float *U = ft_malloc(K * N * sizeof *U);
+    double *D = ft_malloc(K * K * sizeof *D);
+    uint8_t *bad = ft_malloc(K);
     ft_rng_t rng;
     ft_rng_init(&rng, 3, 0, 0, FT_RNG_TEST);
-    for (size_t j = 0; j < (size_t)K * N; j++)
+    for (size_t j = 0; j < K * N; j++)
         U[j] = (float)ft_rng_normal(&rng);
     for (size_t j = 0; j < N; j++) {
         U[1 * N + j] = U[0 * N + j] + (j == 5 ? 1e-3f : 0.0f); /* near-identical */
@@ -590,12 +590,10 @@ static void test_pdist_gram(void **state)
     void *ws_mem = ft_malloc(wsb);
     ft_ws_t ws;
     ft_ws_init(&ws, ws_mem, wsb);
-    double D[K * K];
-    uint8_t bad[K];
     ft_pdist2(U, K, N, D, bad, &ws);
-    for (int a = 0; a < K; a++) {
+    for (size_t a = 0; a < K; a++) {
         assert_int_equal(bad[a], a == 5);
-        for (int b = 0; b < K; b++) {
+        for (size_t b = 0; b < K; b++) {
             double want = a == b ? 0 : ft_dist2(U + a * N, U + b * N, N);
             if (a != b && (a == 5 || b == 5)) {
                 assert_true(isinf(D[a * K + b]) && D[a * K + b] > 0);
@@ -612,7 +610,16 @@ static void test_pdist_gram(void **state)
         }
     }
     ft_free(ws_mem);
+    ft_free(bad);
+    ft_free(D);
     ft_free(U);
+}
+
+static void test_pdist_gram(void **state)
+{
+    (void)state;
+    check_pdist_gram(6, 40000); /* GEMM path */
+    check_pdist_gram(70, 3000); /* SYRK path (K >= 64) */
 }
 
 int main(void)
