@@ -17,23 +17,6 @@ static size_t fedavg_ws(size_t max_k, size_t N)
     return FT_WS_SLACK + ft_ws_bytes(max_k * sizeof(double));
 }
 
-static int fedavg_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num_clients,
-                         void **state)
-{
-    (void)cfg;
-    (void)max_k;
-    (void)N;
-    (void)num_clients;
-    *state = NULL;
-    return FT_OK;
-}
-
-static void fedavg_destroy(void **state)
-{
-    if (state)
-        *state = NULL;
-}
-
 static int fedavg_aggregate(void *state, const ft_defense_input_t *in, float *out,
                             ft_defense_decision_t *dec, void *workspace)
 {
@@ -55,8 +38,8 @@ const ft_defense_t ft_defense_fedavg = {
     .name = "fedavg",
     .cite = "McMahan et al. AISTATS 2017, Alg. 1 (sample-count weighted mean)",
     .check_config = NULL,
-    .create = fedavg_create,
-    .destroy = fedavg_destroy,
+    .create = ft_defense_stateless_create,
+    .destroy = ft_defense_stateless_destroy,
     .workspace_size = fedavg_ws,
     .aggregate = fedavg_aggregate,
 };
@@ -65,8 +48,8 @@ const ft_defense_t ft_defense_none = {
     .name = "none",
     .cite = "no defense: FedAvg (McMahan et al. AISTATS 2017, Alg. 1)",
     .check_config = NULL,
-    .create = fedavg_create,
-    .destroy = fedavg_destroy,
+    .create = ft_defense_stateless_create,
+    .destroy = ft_defense_stateless_destroy,
     .workspace_size = fedavg_ws,
     .aggregate = fedavg_aggregate,
 };

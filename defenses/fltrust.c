@@ -25,23 +25,6 @@ static int fltrust_check(const ft_config_t *cfg, size_t max_k)
     return ft_check_int_range(cfg, "defense.root_size", 1, INT32_MAX, NULL);
 }
 
-static int fltrust_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num_clients,
-                          void **state)
-{
-    (void)cfg;
-    (void)max_k;
-    (void)N;
-    (void)num_clients;
-    *state = NULL;
-    return FT_OK;
-}
-
-static void fltrust_destroy(void **state)
-{
-    if (state)
-        *state = NULL;
-}
-
 static size_t fltrust_ws(size_t max_k, size_t N)
 {
     (void)N;
@@ -93,8 +76,8 @@ const ft_defense_t ft_defense_fltrust = {
     .cite = "Cao et al. NDSS 2021, Eqs. 3-5: ReLU(cos(g_i, g_0)) trust, g_i rescaled to "
             "||g_0||, trust-weighted mean",
     .check_config = fltrust_check,
-    .create = fltrust_create,
-    .destroy = fltrust_destroy,
+    .create = ft_defense_stateless_create,
+    .destroy = ft_defense_stateless_destroy,
     .workspace_size = fltrust_ws,
     .aggregate = fltrust_aggregate,
     .needs_server_update = 1,

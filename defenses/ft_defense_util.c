@@ -331,6 +331,23 @@ int ft_count_weights(const float *counts, size_t K, double *sw)
     return FT_OK;
 }
 
+int ft_defense_stateless_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num_clients,
+                                void **state)
+{
+    (void)cfg;
+    (void)max_k;
+    (void)N;
+    (void)num_clients;
+    *state = NULL;
+    return FT_OK;
+}
+
+void ft_defense_stateless_destroy(void **state)
+{
+    if (state)
+        *state = NULL;
+}
+
 void ft_decisions_init(ft_defense_decision_t *d, size_t K, ft_decision_t decision)
 {
     for (size_t i = 0; i < K; i++) {

@@ -96,6 +96,11 @@ void ft_select_kth(ft_vi_t *a, size_t n, size_t k);
 int ft_count_weights(const float *counts, size_t K, double *sw);
 
 /* Fills every decision with (decision, clip 1, score 0, weight 0). */
+/* create/destroy of a rule that keeps no state between rounds (*state = NULL). */
+int ft_defense_stateless_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num_clients,
+                                void **state);
+void ft_defense_stateless_destroy(void **state);
+
 void ft_decisions_init(ft_defense_decision_t *d, size_t K, ft_decision_t decision);
 
 /* Decisions of a coordinate-wise rule from how often each update fed the output:

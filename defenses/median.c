@@ -16,23 +16,6 @@
 
 #include <math.h>
 
-static int median_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num_clients,
-                         void **state)
-{
-    (void)cfg;
-    (void)max_k;
-    (void)N;
-    (void)num_clients;
-    *state = NULL;
-    return FT_OK;
-}
-
-static void median_destroy(void **state)
-{
-    if (state)
-        *state = NULL;
-}
-
 static size_t median_ws(size_t max_k, size_t N)
 {
     (void)N;
@@ -78,8 +61,8 @@ const ft_defense_t ft_defense_median = {
     .name = "median",
     .cite = "Yin et al. ICML 2018, Def. 1: coordinate-wise median",
     .check_config = NULL,
-    .create = median_create,
-    .destroy = median_destroy,
+    .create = ft_defense_stateless_create,
+    .destroy = ft_defense_stateless_destroy,
     .workspace_size = median_ws,
     .aggregate = median_aggregate,
 };
