@@ -95,3 +95,21 @@ void ft_host_zero(void *dst, size_t bytes)
     if (bytes)
         memset(dst, 0, bytes);
 }
+
+void ft_host_axpy(size_t n, float alpha, const float *restrict x, float *restrict y)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] += alpha * x[i];
+}
+
+void ft_host_scale(size_t n, float alpha, float *x)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] *= alpha;
+}
+
+void ft_host_sub(size_t n, const float *a, const float *b, float *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = a[i] - b[i];
+}

@@ -733,24 +733,6 @@ static double cpu_norm2(size_t n, const float *a)
     return sqrt(cpu_dot(n, a, a));
 }
 
-static void cpu_axpy(size_t n, float alpha, const float *restrict x, float *restrict y)
-{
-    for (size_t i = 0; i < n; i++)
-        y[i] += alpha * x[i];
-}
-
-static void cpu_scale(size_t n, float alpha, float *x)
-{
-    for (size_t i = 0; i < n; i++)
-        x[i] *= alpha;
-}
-
-static void cpu_sub(size_t n, const float *a, const float *b, float *out)
-{
-    for (size_t i = 0; i < n; i++)
-        out[i] = a[i] - b[i];
-}
-
 const ft_ops_t ft_ops_cpu = {
     .name = "cpu",
     .alloc = ft_host_alloc,
@@ -777,9 +759,9 @@ const ft_ops_t ft_ops_cpu = {
     .sgd_step = cpu_sgd_step,
     .dot = cpu_dot,
     .norm2 = cpu_norm2,
-    .axpy = cpu_axpy,
-    .scale = cpu_scale,
-    .sub = cpu_sub,
+    .axpy = ft_host_axpy,
+    .scale = ft_host_scale,
+    .sub = ft_host_sub,
     .relu_maxpool2d_forward = cpu_relu_maxpool2d_forward,
     .relu_maxpool2d_backward = cpu_relu_maxpool2d_backward,
 };

@@ -304,24 +304,6 @@ static double ref_norm2(size_t n, const float *a)
     return sqrt(ref_dot(n, a, a));
 }
 
-static void ref_axpy(size_t n, float alpha, const float *x, float *y)
-{
-    for (size_t i = 0; i < n; i++)
-        y[i] += alpha * x[i];
-}
-
-static void ref_scale(size_t n, float alpha, float *x)
-{
-    for (size_t i = 0; i < n; i++)
-        x[i] *= alpha;
-}
-
-static void ref_sub(size_t n, const float *a, const float *b, float *out)
-{
-    for (size_t i = 0; i < n; i++)
-        out[i] = a[i] - b[i];
-}
-
 const ft_ops_t ft_ops_reference = {
     .name = "reference",
     .alloc = ft_host_alloc,
@@ -348,9 +330,9 @@ const ft_ops_t ft_ops_reference = {
     .sgd_step = ref_sgd_step,
     .dot = ref_dot,
     .norm2 = ref_norm2,
-    .axpy = ref_axpy,
-    .scale = ref_scale,
-    .sub = ref_sub,
+    .axpy = ft_host_axpy,
+    .scale = ft_host_scale,
+    .sub = ft_host_sub,
     .relu_maxpool2d_forward = ref_relu_maxpool2d_forward,
     .relu_maxpool2d_backward = ref_relu_maxpool2d_backward,
 };
