@@ -43,10 +43,6 @@
 #include <unistd.h>
 #include <zmq.h>
 
-/* Seconds a registered process may take to build its data and model before its
- * first request. */
-#define SETUP_GRACE_S 120.0
-
 /* Silent heartbeat periods after which a process is presumed dead. */
 #define DEAD_AFTER_PERIODS 5.0
 
@@ -796,10 +792,7 @@ static void check_liveness(ft_coordinator_t *c, double now)
 {
     int p;
     double limit = DEAD_AFTER_PERIODS * c->heartbeat;
-    /* Building a vgg9 and its data for 10,000 clients took 13 s on a loaded 2-core
-     * machine, heartbeat-free: give start-up a generous, separate allowance. */
-    double setup = limit > SETUP_GRACE_S ? limit : SETUP_GRACE_S;
-    while ((p = ft_procs_next_silent(&c->procs, now, limit, setup)) >= 0) {
+    while ((p = ft_procs_next_silent(&c->procs, now, limit)) >= 0) {
         char why[96];
         snprintf(why, sizeof why, "silent for %.1f s", now - c->procs.procs[p].last_seen);
         mark_dead(c, p, why);

@@ -122,14 +122,11 @@ void ft_procs_touch_all(ft_procs_t *t, double now)
             t->procs[i].last_seen = now;
 }
 
-int ft_procs_next_silent(const ft_procs_t *t, double now, double silence_s, double setup_s)
+int ft_procs_next_silent(const ft_procs_t *t, double now, double silence_s)
 {
-    for (size_t i = 0; i < t->n; i++) {
-        const ft_proc_t *p = &t->procs[i];
-        int setting_up = p->state == FT_PROC_IDLE && p->tasks == 0;
-        if (p->state != FT_PROC_DEAD && now - p->last_seen > (setting_up ? setup_s : silence_s))
+    for (size_t i = 0; i < t->n; i++)
+        if (t->procs[i].state != FT_PROC_DEAD && now - t->procs[i].last_seen > silence_s)
             return (int)i;
-    }
     return -1;
 }
 

@@ -71,11 +71,9 @@ size_t ft_procs_alive(const ft_procs_t *t);
  * busy, e.g. evaluating, and could not read their heartbeats). */
 void ft_procs_touch_all(ft_procs_t *t, double now);
 
-/* Index of a live process silent since before now - silence_s, or -1. A process
- * that has registered but not yet asked for or finished any task is building its
- * data and model (no heartbeats then) and gets setup_s instead. The caller marks
- * it dead (and requeues its work) and calls again. */
-int ft_procs_next_silent(const ft_procs_t *t, double now, double silence_s, double setup_s);
+/* Index of a live process silent since before now - silence_s, or -1. The caller
+ * marks it dead (and requeues its work) and calls again. */
+int ft_procs_next_silent(const ft_procs_t *t, double now, double silence_s);
 
 /* Parses a client-id list "0-9,15,20-22" into a new sorted, de-duplicated array
  * (*ids, caller frees with ft_free). FT_EINVAL with a message on a malformed list. */

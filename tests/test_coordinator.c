@@ -137,15 +137,10 @@ static void test_procs(void **state)
     assert_false(ft_proc_can_serve(&t.procs[1], 3));
     assert_int_equal(ft_procs_find(&t, (const uint8_t *)"bb", 2), 1);
     assert_int_equal(ft_procs_find(&t, (const uint8_t *)"b", 1), -1);
-    /* silence: both are still setting up (no task yet), so at t = 6.5 with a 5 s
-     * limit nobody is silent until the 60 s start-up allowance runs out */
-    assert_int_equal(ft_procs_next_silent(&t, 6.5, 5.0, 60.0), -1);
-    assert_int_equal(ft_procs_next_silent(&t, 61.5, 5.0, 60.0), 0);
-    /* once it has asked for work, process 0 (seen at 1) is silent at 6.5 */
-    t.procs[0].state = FT_PROC_WAITING;
-    assert_int_equal(ft_procs_next_silent(&t, 6.5, 5.0, 60.0), 0);
+    /* silence: at t = 6.5 with a 5 s limit, process 0 (seen at 1) is silent */
+    assert_int_equal(ft_procs_next_silent(&t, 6.5, 5.0), 0);
     t.procs[0].state = FT_PROC_DEAD;
-    assert_int_equal(ft_procs_next_silent(&t, 6.5, 5.0, 60.0), -1);
+    assert_int_equal(ft_procs_next_silent(&t, 6.5, 5.0), -1);
     assert_int_equal(ft_procs_find(&t, (const uint8_t *)"aa", 2), -1);
     assert_int_equal(ft_procs_find_any(&t, (const uint8_t *)"aa", 2), 0);
     assert_int_equal(ft_procs_alive(&t), 1);
