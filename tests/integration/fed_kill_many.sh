@@ -35,7 +35,9 @@ kill_at() { # DIR "N1 N2 ..." [all]
         for p in $(grep -s '"event":"registered"' "$ev" | sed 's/.*"pid":\([0-9]*\).*/\1/'); do
             alive "$p" && live+=("$p")
         done
-        [ "${3:-}" = all ] || [ ${#live[@]} -gt 1 ] || break
+        # Spare the last live process; a kill point reached before a second process
+        # has registered is skipped (not the end of the kills).
+        [ "${3:-}" = all ] || [ ${#live[@]} -gt 1 ] || continue
         proc=$(grep '"event":"task"' "$ev" | sed -n "${at}p" | sed 's/.*"process":\([0-9]*\).*/\1/')
         victim=$(pid_of "$ev" "$proc")
         alive "$victim" || victim=${live[0]}
