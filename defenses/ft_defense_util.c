@@ -141,16 +141,16 @@ size_t ft_gram_ws(size_t max_k)
            ft_ws_bytes(max_k * sizeof(double));
 }
 
-void ft_gram(const float *const *rows, size_t K, size_t N, double *G, double *norms2, ft_ws_t *ws)
+/* G += the upper triangle of the Gram matrix, through the BLAS in panels of columns
+ * (copied into panel when the rows are not one contiguous K×N block). */
+static void gram_blas(const float *const *rows, size_t K, size_t N, double *G, float *panel,
+                      float *C)
 {
-    float *panel = ft_ws_take(ws, K * FT_GRAM_PANEL * sizeof(float));
-    float *C = ft_ws_take(ws, K * K * sizeof(float));
     size_t P = ft_gram_panel_cols(K);
     int contiguous = 1;
     for (size_t i = 1; i < K; i++)
         if (rows[i] != rows[0] + i * N)
             contiguous = 0;
-    memset(G, 0, K * K * sizeof *G);
     for (size_t j0 = 0; j0 < N; j0 += P) {
         size_t nb = N - j0 < P ? N - j0 : P;
         const float *A;
@@ -164,10 +164,9 @@ void ft_gram(const float *const *rows, size_t K, size_t N, double *G, double *no
             A = panel;
             lda = (int)nb;
         }
-        /* C = A·Aᵀ over this panel; only the upper triangle is used. SYRK computes
-         * just that (half the FLOPs) and wins from K ~ 64 on (K = 100, N = 1.2M:
-         * 0.22 s against 0.29 s); below, OpenBLAS's SYRK is slower than its GEMM
-         * (K = 30: 0.051 s against 0.034 s; bench_defenses, idle machine). */
+        /* C = A·Aᵀ over this panel, upper triangle only. SYRK computes just that (half
+         * the FLOPs) and wins from K ~ 64 on; below, OpenBLAS's SYRK is slower than its
+         * GEMM (K = 30: 0.051 s against 0.034 s; bench_defenses, idle machine). */
         if (K >= 64)
             ft_ssyrk((int)K, (int)nb, 1.0f, A, lda, 0.0f, C, (int)K);
         else
@@ -176,6 +175,15 @@ void ft_gram(const float *const *rows, size_t K, size_t N, double *G, double *no
             for (size_t k = i; k < K; k++)
                 G[i * K + k] += C[i * K + k];
     }
+}
+
+void ft_gram(const float *const *rows, size_t K, size_t N, double *G, double *norms2, ft_ws_t *ws)
+{
+    float *panel = ft_ws_take(ws, K * FT_GRAM_PANEL * sizeof(float));
+    float *C = ft_ws_take(ws, K * K * sizeof(float));
+    memset(G, 0, K * K * sizeof *G);
+    if (!ft_gram_tiled(rows, (int)K, N, G))
+        gram_blas(rows, K, N, G, panel, C);
     /* The norms are the diagonal, summed in double across panels; a row whose float
      * diagonal overflowed (a 1e30 attack) or holds NaN/Inf gets its norm from a
      * double pass, which tells a huge row (finite) from a NaN/Inf one. */

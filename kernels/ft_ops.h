@@ -137,6 +137,16 @@ void ft_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const 
  * of ft_sgemm for a Gram matrix. */
 void ft_ssyrk(int M, int K, float alpha, const float *A, int lda, float beta, float *C, int ldc);
 
+/* The Gram matrix of M rows of N floats, upper triangle with the diagonal:
+ * G[i*M + k] = sum_j rows[i][j] rows[k][j] for k >= i, float sums per panel of columns
+ * added in double; the lower triangle is left untouched. Register-tiled AVX-512 for
+ * the small M of a round (ft_gram_kernel.c). Returns 1 when done, 0 (G untouched)
+ * when this CPU or this M is for the BLAS route instead. */
+int ft_gram_tiled(const float *const *rows, int M, size_t N, double *G);
+
+/* Nonzero when ft_gram_tiled's kernel runs on this CPU. */
+int ft_gram_tiled_available(void);
+
 /* Philox-based keep decision shared by every dropout back end: nonzero to keep
  * element i of the mask drawn with (seed, counter). */
 int ft_dropout_keep(uint64_t seed, uint64_t counter, size_t i, float p);

@@ -1022,6 +1022,66 @@ static void test_sgemm_hand_values(void **state)
     assert_float_equal(C[3], 77, 0);
 }
 
+/* ft_gram_tiled: hand values, then every tile shape (M not a multiple of the 4-row
+ * tile, N not a multiple of the 16-float vector nor of the panel width, rows not
+ * contiguous) against a double reference, with the lower triangle left as it was. */
+static void test_gram_tiled(void **state)
+{
+    (void)state;
+    if (!ft_gram_tiled_available()) {
+        print_message("no AVX-512 on this CPU: the tiled Gram kernel is not used\n");
+        const float r[3] = {1, 2, 3};
+        const float *rows1[1] = {r};
+        double g = -1;
+        assert_int_equal(ft_gram_tiled(rows1, 1, 3, &g), 0);
+        assert_true(g == -1); /* untouched: the caller takes the BLAS route */
+        return;
+    }
+    const float A[6] = {1, 2, 3, 4, 5, 6}; /* 2×3: A Aᵀ = [14 32; 32 77] */
+    const float *rows2[2] = {A, A + 3};
+    double C[4] = {-1, -1, -1, -1};
+    assert_int_equal(ft_gram_tiled(rows2, 2, 3, C), 1);
+    assert_true(C[0] == 14 && C[1] == 32 && C[3] == 77);
+    assert_true(C[2] == -1); /* lower triangle untouched */
+
+    const int Ms[] = {1, 3, 4, 5, 17, 30, 63, 64, 100, 127};
+    const size_t Ns[] = {1, 15, 16, 17, 1000, 5000};
+    for (size_t mi = 0; mi < sizeof Ms / sizeof *Ms; mi++)
+        for (size_t ni = 0; ni < sizeof Ns / sizeof *Ns; ni++) {
+            int M = Ms[mi];
+            size_t N = Ns[ni], stride = N + 3;
+            float *X = malloc((size_t)M * stride * sizeof *X);
+            const float **rows = malloc((size_t)M * sizeof *rows);
+            double *G = malloc((size_t)M * M * sizeof *G);
+            for (size_t i = 0; i < (size_t)M * stride; i++)
+                X[i] = uniform(-1, 1);
+            for (int i = 0; i < M; i++)
+                rows[i] = X + (size_t)(M - 1 - i) * stride; /* reversed: not one block */
+            for (int i = 0; i < M * M; i++)
+                G[i] = 1234.5;
+            assert_int_equal(ft_gram_tiled(rows, M, N, G), 1);
+            for (int i = 0; i < M; i++)
+                for (int k = 0; k < M; k++) {
+                    if (k < i) {
+                        assert_true(G[i * M + k] == 1234.5);
+                        continue;
+                    }
+                    double ref = 0, mag = 0;
+                    for (size_t j = 0; j < N; j++) {
+                        ref += (double)rows[i][j] * rows[k][j];
+                        mag += fabs((double)rows[i][j] * rows[k][j]);
+                    }
+                    if (fabs(G[i * M + k] - ref) > 1e-5 * mag + 1e-9)
+                        fail_msg("M=%d N=%zu G[%d][%d] = %g, reference %g", M, N, i, k,
+                                 G[i * M + k], ref);
+                }
+            free(X);
+            free(rows);
+            free(G);
+        }
+    assert_int_equal(ft_gram_tiled(rows2, 128, 3, C), 0); /* large M: the BLAS route */
+}
+
 /* ---------------------------------------------------------------- dropout */
 
 static void test_dropout_statistics(void **state)
@@ -1147,6 +1207,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_find),
         cmocka_unit_test(test_sgemm_hand_values),
+        cmocka_unit_test_setup(test_gram_tiled, setup_rng),
         cmocka_unit_test(test_vector_hand_values),
         cmocka_unit_test(test_sgd_hand_values),
         cmocka_unit_test(test_softmax_hand_values),
