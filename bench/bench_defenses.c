@@ -9,11 +9,12 @@
  *
  * Updates are a shared direction plus client noise. BLAS runs on one thread (as
  * NumPy's norm loop does: the peer gets the same OPENBLAS_NUM_THREADS) unless
- * --threads says otherwise. Each time is the median of --reps runs (default 3)
- * after one warm-up run; stateful rules (FoolsGold, centered clipping) carry their
- * state across those runs as they would across rounds.
+ * --threads says otherwise. Each time is the median of --reps runs (default 3; the
+ * peer's of min(--reps, 3)) after one warm-up run; stateful rules (FoolsGold, centered clipping)
+ * carry their state across those runs as they would across rounds.
  *
- * usage: bench_defenses [--quick] [--no-peer] [--threads T] [--reps R] */
+ * usage: bench_defenses [--quick] [--no-peer] [--threads T] [--reps R] [--only A,B]
+ *   --only  time just the named defenses (e.g. krum,multi-krum) */
 #include "ft_alloc.h"
 #include "ft_blas_setup.h"
 #include "ft_config.h"
@@ -62,7 +63,7 @@ static void fill(float *U, float *server, float *counts, uint32_t *ids, size_t K
 
 /* Runs the NumPy peer on U; returns its Krum seconds (and *index, *mk_secs: its
  * Multi-Krum seconds) or -1. */
-static double run_peer(const float *U, size_t K, size_t N, int f, int threads, int *index,
+static double run_peer(const float *U, size_t K, size_t N, int f, int threads, int reps, int *index,
                        double *mk_secs)
 {
     char path[] = "/tmp/ft_bench_defenses_XXXXXX";
@@ -82,8 +83,8 @@ static double run_peer(const float *U, size_t K, size_t N, int f, int threads, i
     /* NumPy's norm runs on OpenBLAS too: give it the same thread count as ours. */
     snprintf(cmd, sizeof cmd,
              "OPENBLAS_NUM_THREADS=%d OMP_NUM_THREADS=%d /usr/bin/python3 "
-             "%s/bench/peers/krum_numpy.py %s %d",
-             threads, threads, FT_SOURCE_DIR, npy, f);
+             "%s/bench/peers/krum_numpy.py %s %d %d",
+             threads, threads, FT_SOURCE_DIR, npy, f, reps);
     FILE *p = popen(cmd, "r");
     if (!p)
         goto done;
@@ -96,10 +97,21 @@ done:
     return secs;
 }
 
+/* Nonzero when name is one of the comma-separated entries of list. */
+static int listed(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+        if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     ft_blas_setup(argv);
     int quick = 0, peer = 1, threads = 1, reps = 3;
+    const char *only = NULL; /* comma-separated defense names, NULL: all */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
@@ -109,14 +121,19 @@ int main(int argc, char **argv)
             threads = atoi(argv[++i]);
         else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
             reps = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+            only = argv[++i];
         else {
             fprintf(stderr, "usage: bench_defenses [--quick] [--no-peer] [--threads T] "
-                            "[--reps R]\n");
+                            "[--reps R] [--only A,B]\n");
             return 2;
         }
     }
     if (reps < 1 || reps > 64)
         reps = 3;
+    /* The peer's median over as many runs, capped: one K = 100 run of its loop takes
+     * seconds. */
+    int peer_reps = reps < 3 ? reps : 3;
     ft_ops_set_threads(threads);
     const struct {
         size_t K, N;
@@ -141,11 +158,13 @@ int main(int argc, char **argv)
         fill(U, server, counts, ids, K, N);
         int peer_index = -1;
         double peer_mk = -1;
-        double peer_s = peer ? run_peer(U, K, N, f, threads, &peer_index, &peer_mk) : -1;
+        double peer_s = peer ? run_peer(U, K, N, f, threads, peer_reps, &peer_index, &peer_mk) : -1;
         int krum_index = -1;
         int r_here = reps;
         for (size_t r = 0; ft_defense_registry[r]; r++) {
             const ft_defense_t *d = ft_defense_registry[r];
+            if (only && !listed(only, d->name))
+                continue;
             ft_config_t *cfg = ft_config_new();
             char kv[32];
             snprintf(kv, sizeof kv, "%zu", K);

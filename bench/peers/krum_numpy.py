@@ -10,9 +10,11 @@ keeps the K - f lowest scores and averages them with np.average weighted by samp
 count (here: equal counts). This reimplements those algorithms, timing only the
 aggregation (not loading).
 
-usage: krum_numpy.py UPDATES.npy F
-  prints "seconds S index I multikrum_seconds M"
+usage: krum_numpy.py UPDATES.npy F [REPS]
+  prints "seconds S index I multikrum_seconds M": medians of REPS (default 1) timed
+  runs of each after one untimed warm-up run, as bench_defenses times its own side
 """
+import statistics
 import sys
 import time
 
@@ -48,14 +50,21 @@ def multi_krum(vectors, f, counts):
 def main():
     u = np.load(sys.argv[1])
     f = int(sys.argv[2])
+    reps = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     vectors = [u[i] for i in range(u.shape[0])]  # one vector per client, as the paper's
-    t0 = time.perf_counter()
-    scores = krum_scores(vectors, f)
-    best = scores.index(min(scores))
-    t1 = time.perf_counter()
-    multi_krum(vectors, f, [1] * len(vectors))
-    t2 = time.perf_counter()
-    print("seconds %.6f index %d multikrum_seconds %.6f" % (t1 - t0, best, t2 - t1))
+    krum_s, mk_s = [], []
+    for rep in range(reps + 1):  # rep 0 warms caches and BLAS, untimed
+        t0 = time.perf_counter()
+        scores = krum_scores(vectors, f)
+        best = scores.index(min(scores))
+        t1 = time.perf_counter()
+        multi_krum(vectors, f, [1] * len(vectors))
+        t2 = time.perf_counter()
+        if rep > 0:
+            krum_s.append(t1 - t0)
+            mk_s.append(t2 - t1)
+    print("seconds %.6f index %d multikrum_seconds %.6f"
+          % (statistics.median(krum_s), best, statistics.median(mk_s)))
 
 
 if __name__ == "__main__":
