@@ -12,6 +12,9 @@
  * security.curve = on works without any key set-up: the run makes its own keys
  * in RUN_DIR/keys (docs/security.md). */
 #include "ft_cli.h"
+#include "ft_alloc.h"
+#include "ft_attack.h"
+#include "ft_dataset.h"
 #include "ft_coordinator.h"
 #include "ft_curve.h"
 #include "ft_error.h"
@@ -339,14 +342,47 @@ static int run_one(const ft_config_t *cfg_in, const char *out, long procs, const
     return rc;
 }
 
-/* federation.init = pretrain: centralised training under [train], cached by a
- * digest of everything that determines the model ([data], [model], [train],
- * run.seed), so the demo pays for it once. Points federation.init at the result. */
+/* The pre-training set is the honest pool: the training data less the points an
+ * edge-case attack takes out of every honest client's hands (a mined edge set). As
+ * in the paper, where the edge points (Southwest planes, ARDIS sevens) are in no one's
+ * training data, the starting model has never seen them; edge-, almost-edge- and
+ * normal-case runs of one sweep share that model. *pool is NULL when nothing is
+ * held out. */
+static int pretrain_pool(const ft_config_t *cfg, uint32_t **pool, uint32_t *pool_n)
+{
+    *pool = NULL;
+    *pool_n = 0;
+    ft_dataset_t *train = NULL;
+    ft_attack_env_t *env = NULL;
+    int rc = ft_dataset_load(cfg, 1, &train);
+    if (rc == FT_OK)
+        rc = ft_attack_env_new(cfg, train, NULL, &env);
+    if (rc == FT_OK)
+        rc = ft_attack_env_honest_pool(env, train->n, pool, pool_n);
+    if (rc == FT_OK && *pool_n == train->n) {
+        ft_free(*pool);
+        *pool = NULL;
+    }
+    ft_attack_env_destroy(&env);
+    ft_dataset_destroy(&train);
+    return rc;
+}
+
+/* federation.init = pretrain: centralised training under [train] on the honest pool,
+ * cached by a digest of everything that determines the model ([data], [model],
+ * [train], run.seed and the held-out indices), so the demo pays for it once. Points
+ * federation.init at the result. */
 static int ensure_pretrained(ft_config_t *cfg, int quiet)
 {
-    ft_sha256_ctx_t *h = ft_sha256_new();
-    if (!h)
-        return ft_error_set(FT_ENOMEM, "out of memory");
+    uint32_t *pool = NULL, pool_n = 0;
+    int rc = pretrain_pool(cfg, &pool, &pool_n);
+    ft_sha256_ctx_t *h = rc == FT_OK ? ft_sha256_new() : NULL;
+    if (rc == FT_OK && !h)
+        rc = ft_error_set(FT_ENOMEM, "out of memory");
+    if (rc != FT_OK) {
+        ft_free(pool);
+        return rc;
+    }
     for (int i = 0; ft_keys[i].name; i++) {
         const char *k = ft_keys[i].name;
         if (strncmp(k, "data.", 5) && strncmp(k, "model.", 6) && strncmp(k, "train.", 6) &&
@@ -356,6 +392,8 @@ static int ensure_pretrained(ft_config_t *cfg, int quiet)
         ft_sha256_update(h, k, strlen(k) + 1);
         ft_sha256_update(h, v, strlen(v) + 1);
     }
+    if (pool)
+        ft_sha256_update(h, pool, (size_t)pool_n * sizeof *pool);
     uint8_t digest[FT_SHA256_LEN];
     char hex[2 * FT_SHA256_LEN + 1];
     ft_sha256_final(h, digest);
@@ -370,13 +408,15 @@ static int ensure_pretrained(ft_config_t *cfg, int quiet)
             fprintf(stderr, "fedtail run: reusing the pre-trained model %s\n", ckpt);
     } else {
         if (!quiet)
-            fprintf(stderr, "fedtail run: pre-training %s on %s (%lld epochs) into %s\n",
+            fprintf(stderr, "fedtail run: pre-training %s on %s (%lld epochs%s) into %s\n",
                     ft_config_str(cfg, "model.name"), ft_config_str(cfg, "data.dataset"),
-                    (long long)ft_config_int(cfg, "train.epochs"), dir);
-        int rc = ft_train_centralised(cfg, dir, quiet, 0);
-        if (rc != FT_OK)
-            return rc;
+                    (long long)ft_config_int(cfg, "train.epochs"),
+                    pool ? ", edge-case points held out" : "", dir);
+        rc = ft_train_centralised(cfg, dir, quiet, 0, pool, pool_n);
     }
+    ft_free(pool);
+    if (rc != FT_OK)
+        return rc;
     return ft_config_set_value(cfg, "federation.init", ckpt, "pretrain cache");
 }
 

@@ -154,7 +154,8 @@ static int append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
     }
 }
 
-int ft_train_centralised(const ft_config_t *cfg, const char *out_dir, int quiet, int json)
+int ft_train_centralised(const ft_config_t *cfg, const char *out_dir, int quiet, int json,
+                         const uint32_t *pool, uint32_t pool_n)
 {
     ft_dataset_t *train = NULL, *test = NULL;
     ft_model_t *m = NULL;
@@ -172,6 +173,13 @@ int ft_train_centralised(const ft_config_t *cfg, const char *out_dir, int quiet,
     if ((rc = ft_dataset_load(cfg, 1, &train)) != FT_OK ||
         (rc = ft_dataset_load(cfg, 0, &test)) != FT_OK)
         goto fail;
+    if (pool) {
+        ft_dataset_t *kept = NULL;
+        if ((rc = ft_dataset_subset(train, pool, pool_n, &kept)) != FT_OK)
+            goto fail;
+        ft_dataset_destroy(&train);
+        train = kept;
+    }
     if (train->n == 0) {
         rc = ft_error_set(FT_ECONFIG, "%s: no training samples", train->name);
         goto fail;
@@ -332,7 +340,7 @@ int ft_cmd_train(int argc, char **argv)
     char dir[1024];
     int rc = ft_cli_out_dir(&cli, "train", dir, sizeof dir);
     if (rc == FT_OK)
-        rc = ft_train_centralised(cli.cfg, dir, cli.quiet, cli.json);
+        rc = ft_train_centralised(cli.cfg, dir, cli.quiet, cli.json, NULL, 0);
     ft_cli_free(&cli);
     return rc == FT_OK ? 0 : ft_cli_fail(rc);
 }

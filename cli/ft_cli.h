@@ -44,7 +44,8 @@ int ft_cli_out_dir(const ft_cli_t *cli, const char *prefix, char *buf, size_t le
 /* Centralised training of cfg's [model] on its [data] with [train] settings into
  * out_dir (created): config.ini, metrics.csv, model.ckpt. Returns FT_OK or a
  * negative code with a message (cmd_train.c). */
-int ft_train_centralised(const ft_config_t *cfg, const char *out_dir, int quiet, int json);
+int ft_train_centralised(const ft_config_t *cfg, const char *out_dir, int quiet, int json,
+                         const uint32_t *pool, uint32_t pool_n);
 
 /* Subcommands, each in cmd_<name>.c: argc/argv start after the subcommand name. */
 int ft_cmd_train(int argc, char **argv);

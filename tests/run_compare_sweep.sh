@@ -43,6 +43,22 @@ ls cache/pretrain-mlp-*/model.ckpt >/dev/null || fail "no cached model"
 grep -q "reusing the pre-trained model" run2.err || fail "cache not reused"
 [ ! -e out2/report.html ] || fail "--no-report wrote a report"
 
+# With an edge-case attack the pre-training set is the honest pool: the mined edge
+# points (the attacker's and the held-out backdoor test set) are in no one's training
+# data, the starting model's included, so it is a model of its own in the cache.
+"$FEDTAIL" run exp.ini --out out_edge --procs 1 --no-report --set run.compare= \
+    --set attack.method=blackbox --set attack.edge_size=8 --set attack.source_class=2 \
+    --set attack.honest_edge_holders=2 \
+    >edge.txt 2>edge.err || fail "edge-case run: $(cat edge.err)"
+grep -q "edge-case points held out" edge.err || fail "edge points not held out: $(cat edge.err)"
+[ "$(ls -d cache/pretrain-mlp-* | wc -l)" = 2 ] || fail "edge-case pretrain shares the clean cache"
+start=$(grep '"event":"start"' out_edge/events.jsonl)
+held=$(( $(sed 's/.*"edge_points":\([0-9]*\).*/\1/' <<<"$start") + \
+         $(sed 's/.*"backdoor_test":\([0-9]*\).*/\1/' <<<"$start") ))
+[ "$held" -ge 8 ] || fail "edge set of $held points"
+grep -q "on synthetic[^,]*, $((400 - held)) training" edge.err ||
+    fail "pre-training did not use 400 - $held samples: $(grep training edge.err)"
+
 # A bad variant is refused before anything runs, naming the key.
 if "$FEDTAIL" run exp.ini --set "run.compare=x: defense.nam=krum" --out out3 2>bad.err; then
     fail "bad variant accepted"
