@@ -138,6 +138,8 @@ const ft_key_spec_t ft_keys[] = {
     {"run.save_updates", FT_KEY_BOOL, "false", NULL, "save each round's K x N updates as .npy"},
     {"run.eval_batch", FT_KEY_INT, "64", NULL,
      "evaluation batch size (small keeps the coordinator's activation buffers small)"},
+    {"run.eval_async", FT_KEY_BOOL, "true", NULL,
+     "evaluate round t's model on a coordinator thread while round t+1 trains (same numbers)"},
     {"run.compare", FT_KEY_STRING, "", NULL,
      "variants to run and compare, 'label: k=v k=v; label: k=v' (empty: a single run)"},
     {"run.cache_dir", FT_KEY_STRING, "runs/cache", NULL,

@@ -19,6 +19,7 @@
 #include "ft_dataset.h"
 #include "ft_detect.h"
 #include "ft_error.h"
+#include "ft_evaluator.h"
 #include "ft_events.h"
 #include "ft_fileio.h"
 #include "ft_global.h"
@@ -74,6 +75,9 @@ struct ft_coordinator {
     double timeout;             /* round_timeout seconds */
     double heartbeat;           /* heartbeat period seconds */
     int eval_every;             /* evaluate every n rounds */
+    int eval_async;             /* run.eval_async: overlap evaluation with the next round */
+    ft_evaluator_t *evaluator;  /* evaluates the global model */
+    ft_round_metrics_t pending; /* the round whose evaluation is running */
     double lr, lr_decay;        /* learning-rate schedule */
     uint64_t seed;              /* run.seed */
     double t0;                  /* run start */
@@ -320,6 +324,7 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
     c->timeout = ft_config_float(cfg, "federation.round_timeout");
     c->heartbeat = ft_config_float(cfg, "federation.heartbeat_s");
     c->eval_every = (int)ft_config_int(cfg, "federation.eval_every");
+    c->eval_async = ft_config_bool(cfg, "run.eval_async");
     c->lr = ft_config_float(cfg, "federation.lr");
     c->lr_decay = ft_config_float(cfg, "federation.lr_decay");
     c->seed = (uint64_t)ft_config_int(cfg, "run.seed");
@@ -337,7 +342,8 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
         goto fail;
     c->N = ft_global_num_params(c->g);
     /* The same derivation as every client process: N_round needs the partition. */
-    if ((rc = ft_population_new(c->cfg, ft_global_test(c->g), &c->pop)) != FT_OK)
+    if ((rc = ft_population_new(c->cfg, ft_global_test(c->g), &c->pop)) != FT_OK ||
+        (rc = ft_evaluator_new(c->g, c->pop->env, &c->evaluator)) != FT_OK)
         goto fail;
     if (ft_global_defense(c->g)->needs_server_update) {
         const ft_ops_t *ops;
@@ -455,6 +461,7 @@ void ft_coordinator_destroy(ft_coordinator_t **c_p)
     if (c->zctx)
         zmq_ctx_term(c->zctx);
     ft_blob_release(&c->model_blob);
+    ft_evaluator_destroy(&c->evaluator); /* joins a running evaluation of c->g */
     ft_global_destroy(&c->g);
     ft_root_destroy(&c->root);
     ft_population_destroy(&c->pop);
@@ -958,9 +965,68 @@ static int write_checkpoint(ft_coordinator_t *c)
     return ft_events_status(c->ev);
 }
 
-/* Aggregates the round's updates, evaluates, writes the metrics row. */
+/* Completes a round: its evaluation (ev; NULL when not evaluated this round) into
+ * the metrics row, the row and the round_end event on disk, the round counted done,
+ * a checkpoint when one is due, progress reported. */
+static int finish_round(ft_coordinator_t *c, ft_round_metrics_t *row, const ft_evaluation_t *ev)
+{
+    int rc;
+    if (ev) {
+        row->evaluated = 1;
+        row->main_acc = ev->clean.accuracy;
+        row->main_loss = ev->clean.loss;
+        row->backdoor_acc = ev->attack.backdoor_acc;
+        row->target_class_acc = ev->attack.target_class_acc;
+        row->eval_s = ev->seconds;
+        c->final_main_acc = ev->clean.accuracy;
+        c->final_backdoor_acc = ev->attack.backdoor_acc;
+        if (!isnan(ev->attack.backdoor_acc) &&
+            (isnan(c->peak_backdoor_acc) || ev->attack.backdoor_acc > c->peak_backdoor_acc))
+            c->peak_backdoor_acc = ev->attack.backdoor_acc;
+    }
+    if ((rc = ft_metrics_write(c->mt, row)) != FT_OK)
+        return rc;
+    ft_ev_begin(c->ev, "round_end");
+    ft_ev_int(c->ev, "round", row->round);
+    ft_ev_int(c->ev, "clients", row->clients);
+    if (row->evaluated) {
+        ft_ev_num(c->ev, "main_acc", row->main_acc);
+        ft_ev_num(c->ev, "main_loss", row->main_loss);
+        if (!isnan(row->backdoor_acc))
+            ft_ev_num(c->ev, "backdoor_acc", row->backdoor_acc);
+    }
+    ft_ev_num(c->ev, "round_s", row->round_s);
+    ft_ev_end(c->ev);
+    if ((rc = ft_events_status(c->ev)) != FT_OK)
+        return rc;
+    c->rounds_done = row->round;
+    c->metrics_at_end = ft_metrics_offset(c->mt);
+    c->events_at_end = ft_events_offset(c->ev);
+    if (c->ckpt_every > 0 && row->round % c->ckpt_every == 0 && (rc = write_checkpoint(c)) != FT_OK)
+        return rc;
+    if (c->opts.progress)
+        c->opts.progress(c->opts.progress_user, row, c->rounds, ft_now() - c->t0);
+    return FT_OK;
+}
+
+/* Collects the evaluation of the previous round, running since that round closed,
+ * and completes the round. Called before anything changes the global model. */
+static int settle_pending(ft_coordinator_t *c)
+{
+    if (!ft_evaluator_pending(c->evaluator))
+        return FT_OK;
+    ft_evaluation_t ev;
+    int rc = ft_evaluator_wait(c->evaluator, &ev);
+    return rc == FT_OK ? finish_round(c, &c->pending, &ev) : rc;
+}
+
+/* Aggregates the round's updates and evaluates the new global model, now or
+ * overlapped with the next round (run.eval_async). */
 static int close_round(ft_coordinator_t *c)
 {
+    int rc = settle_pending(c);
+    if (rc != FT_OK)
+        return rc;
     ft_round_t *r = c->round;
     ft_round_metrics_t *row = &c->row;
     double t_agg = ft_now();
@@ -994,7 +1060,6 @@ static int close_round(ft_coordinator_t *c)
     row->attacker_norm = norms.attacker_norm;
     row->honest_norm_mean = norms.honest_norm_mean;
     float lr = ft_round_lr(c->lr, c->lr_decay, r->round);
-    int rc;
     if (c->root && (rc = ft_root_update(c->root, r->round, lr, ft_global_params(c->g),
                                         c->server_update)) != FT_OK)
         return rc;
@@ -1016,51 +1081,24 @@ static int close_round(ft_coordinator_t *c)
     row->aggregate_s = ft_now() - t_agg;
     if ((rc = publish_model(c)) != FT_OK)
         return rc;
-    if ((int)r->round % c->eval_every == 0 || (int)r->round == c->rounds) {
-        double t_eval = ft_now();
-        ft_eval_t ev;
-        ft_attack_eval_t aev;
-        if ((rc = ft_global_evaluate(c->g, &ev)) != FT_OK ||
-            (rc = ft_attack_evaluate(c->pop->env, ft_global_model(c->g), &ev, &aev)) != FT_OK)
-            return rc;
-        row->evaluated = 1;
-        row->main_acc = ev.accuracy;
-        row->main_loss = ev.loss;
-        row->backdoor_acc = aev.backdoor_acc;
-        row->target_class_acc = aev.target_class_acc;
-        row->eval_s = ft_now() - t_eval;
-        c->final_main_acc = ev.accuracy;
-        c->final_backdoor_acc = aev.backdoor_acc;
-        if (!isnan(aev.backdoor_acc) &&
-            (isnan(c->peak_backdoor_acc) || aev.backdoor_acc > c->peak_backdoor_acc))
-            c->peak_backdoor_acc = aev.backdoor_acc;
+    int evaluate = (int)r->round % c->eval_every == 0 || (int)r->round == c->rounds;
+    int ckpt_due = c->ckpt_every > 0 && row->round % c->ckpt_every == 0;
+    /* Overlap the evaluation with the next round, except where the row must be on
+     * disk now: the last round, and a checkpoint that records the files' lengths. */
+    if (evaluate && c->eval_async && (int)r->round < c->rounds && !ckpt_due) {
+        row->round_s = ft_now() - r->started;
+        c->pending = *row;
+        ft_procs_touch_all(&c->procs, ft_now());
+        return ft_evaluator_start(c->evaluator);
     }
+    ft_evaluation_t ev;
+    if (evaluate && (rc = ft_evaluator_run(c->evaluator, &ev)) != FT_OK)
+        return rc;
     row->round_s = ft_now() - r->started;
-    if ((rc = ft_metrics_write(c->mt, row)) != FT_OK)
-        return rc;
-    ft_ev_begin(c->ev, "round_end");
-    ft_ev_int(c->ev, "round", row->round);
-    ft_ev_int(c->ev, "clients", row->clients);
-    if (row->evaluated) {
-        ft_ev_num(c->ev, "main_acc", row->main_acc);
-        ft_ev_num(c->ev, "main_loss", row->main_loss);
-        if (!isnan(row->backdoor_acc))
-            ft_ev_num(c->ev, "backdoor_acc", row->backdoor_acc);
-    }
-    ft_ev_num(c->ev, "round_s", row->round_s);
-    ft_ev_end(c->ev);
-    if ((rc = ft_events_status(c->ev)) != FT_OK)
-        return rc;
-    c->rounds_done = row->round;
-    c->metrics_at_end = ft_metrics_offset(c->mt);
-    c->events_at_end = ft_events_offset(c->ev);
-    if (c->ckpt_every > 0 && row->round % c->ckpt_every == 0 && (rc = write_checkpoint(c)) != FT_OK)
-        return rc;
-    if (c->opts.progress)
-        c->opts.progress(c->opts.progress_user, row, c->rounds, ft_now() - c->t0);
+    rc = finish_round(c, row, evaluate ? &ev : NULL);
     /* The coordinator could not read heartbeats while it aggregated and evaluated. */
     ft_procs_touch_all(&c->procs, ft_now());
-    return FT_OK;
+    return rc;
 }
 
 /* JSON number or null. */
@@ -1166,6 +1204,14 @@ end:;
     /* The reason the run stopped, before writing the final files can replace it. */
     char why[1024];
     snprintf(why, sizeof why, "%s", rc == FT_OK ? "" : ft_error_message());
+    /* The round whose evaluation was still running is complete: record it. */
+    int settled = settle_pending(c);
+    if (settled != FT_OK && rc == FT_OK) {
+        rc = settled;
+        snprintf(why, sizeof why, "%s", ft_error_message());
+    } else if (settled != FT_OK) {
+        FT_LOG(FT_LOG_WARN, "%s", ft_error_message());
+    }
     /* Stopped early but consistent (interrupted, a round that could not fill, a
      * client-side failure): keep the last complete round resumable. Not after an
      * I/O error: the disk is what failed. */

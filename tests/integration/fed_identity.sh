@@ -1,7 +1,8 @@
 #!/bin/bash
 # A small federated run completes with P = 1, 2 and 4 client processes, writes the
 # whole run directory, and gives identical metrics (every column but timings and
-# transport bytes) and an identical final model at every P.
+# transport bytes) and an identical final model at every P — and the same again with
+# the evaluation done in line instead of overlapped with the next round.
 source "$(dirname "$0")/fed_lib.sh"
 INI=$(small_ini)
 for P in 1 2 4; do
@@ -19,6 +20,11 @@ for P in 2 4; do
     diff "$WORK/p1.results" "$WORK/p$P.results" || fail "metrics differ between P=1 and P=$P"
     cmp "$WORK/p1/final.ckpt" "$WORK/p$P/final.ckpt" || fail "final model differs at P=$P"
 done
+"$FEDTAIL" run "$INI" --procs 2 --out "$WORK/inline" --quiet --set run.eval_async=false ||
+    fail "run with run.eval_async=false exited $?"
+results "$WORK/inline/metrics.csv" > "$WORK/inline.results"
+diff "$WORK/p1.results" "$WORK/inline.results" || fail "metrics differ with run.eval_async=false"
+cmp "$WORK/p1/final.ckpt" "$WORK/inline/final.ckpt" || fail "final model differs in line"
 # Each process receives the round's model at most once.
 python3 - "$WORK/p4/events.jsonl" <<'PY' || fail "a process received a round's model twice"
 import json, sys, collections
