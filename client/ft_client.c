@@ -13,6 +13,8 @@
 #include "ft_wire.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -175,6 +177,45 @@ static int wait_msg(client_t *c, double timeout_s, ft_link_in_t *in)
 }
 
 /* Handles a Welcome: config, data, model, and the layout check. */
+/* The set-up of a process: ft_local_new on a thread of its own. */
+typedef struct {
+    const ft_config_t *cfg;
+    ft_local_t *local;
+    int rc;
+    char message[1024]; /* error state is per thread */
+    atomic_int done;
+} setup_job_t;
+
+static void *setup_thread(void *arg)
+{
+    setup_job_t *job = arg;
+    job->rc = ft_local_new(job->cfg, &job->local);
+    if (job->rc != FT_OK)
+        snprintf(job->message, sizeof job->message, "%s", ft_error_message());
+    atomic_store(&job->done, 1);
+    return NULL;
+}
+
+/* Loads the data, partition, edge set and model (seconds for a large data set) while
+ * this thread keeps sending heartbeats, so that the coordinator does not presume a
+ * process that is still setting up dead. */
+static int build_local(client_t *c)
+{
+    setup_job_t job = {.cfg = c->cfg};
+    atomic_init(&job.done, 0);
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, setup_thread, &job) != 0)
+        return ft_local_new(c->cfg, &c->local); /* no thread: set up in line */
+    while (!atomic_load(&job.done)) {
+        usleep(10000);
+        if (ft_now() - c->last_tx >= c->heartbeat)
+            send_heartbeat(c);
+    }
+    pthread_join(thread, NULL);
+    c->local = job.local;
+    return job.rc == FT_OK ? FT_OK : ft_error_set(job.rc, "%s", job.message);
+}
+
 static int on_welcome(client_t *c, const ft_msg_welcome_t *w)
 {
     c->process_id = w->process_id;
@@ -198,7 +239,7 @@ static int on_welcome(client_t *c, const ft_msg_welcome_t *w)
         c->heartbeat = 2;
     ft_wire_limits_default(&c->lim, (int)ft_config_int(c->cfg, "run.max_message_mb"));
     double t0 = ft_now();
-    if ((rc = ft_local_new(c->cfg, &c->local)) != FT_OK)
+    if ((rc = build_local(c)) != FT_OK)
         return rc;
     c->N = ft_local_num_params(c->local);
     if (w->num_params != c->N || memcmp(w->layout_hash, ft_local_layout_hash(c->local), 32)) {
