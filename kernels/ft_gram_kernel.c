@@ -128,7 +128,13 @@ static void gram_avx512(const float *const *rows, int M, size_t N, double *G)
     for (size_t j0 = 0; j0 < N; j0 += P) {
         size_t nb = N - j0 < P ? N - j0 : P;
         size_t next_end = j0 + nb + P < N ? j0 + nb + P : N;
-        prefetch_t pf = {rows, j0 + nb < N ? M : 0, 0, j0 + nb, next_end, j0 + nb};
+        /* while this panel is computed, fetch the next one (none after the last) */
+        prefetch_t pf = {.rows = rows,
+                         .M = j0 + nb < N ? M : 0,
+                         .row = 0,
+                         .col = j0 + nb,
+                         .end = next_end,
+                         .begin = j0 + nb};
         for (int i0 = 0; i0 < M; i0 += TILE) {
             int ra = M - i0 < TILE ? M - i0 : TILE;
             for (int k0 = i0; k0 < M; k0 += TILE) {
