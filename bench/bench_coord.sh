@@ -8,8 +8,11 @@
 # (events.jsonl "update" events carry process and train_s; with one task per process
 # this is bench_round.sh's round_s - train_max_s). Reported as a share of round_s,
 # with the evaluation of the global model (eval_s) and without it (eval_s taken out
-# of both the overhead and the round). Round 1 (process start-up, data loading) is
-# left out of the statistics.
+# of both the overhead and the round where the evaluation ran in line). K = 10 runs
+# twice: with run.eval_async on (the default: the coordinator evaluates round t on a
+# thread while round t+1 trains, so eval_s is not in round_s) and off (in line), and
+# the wall time of rounds 2..R of both says what overlapping saves end to end. Round 1
+# (process start-up, data loading) is left out of the statistics.
 #
 # Part 2, transfer: vgg9 (N = 9.2M, 36.9 MB) on synthetic CIFAR-shaped data with
 # 8 client processes, 8 clients per round, one local step of batch 1 (negligible
@@ -21,7 +24,8 @@
 #
 # usage: bench/bench_coord.sh [BUILD_DIR]
 # env: PROCS (2), ROUNDS10 (11), ROUNDS100 (4), ROUNDSVGG (6), PARTS ("1 2"),
-#      KEEP (a directory to keep the run directories in)
+#      KS ("10 100": clients per round in part 1), KEEP (a directory to keep the run
+#      directories in)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="${1:-$here/../build}"
@@ -38,25 +42,34 @@ analyse() { # run-dir label
 import csv, json, statistics as st, sys
 d, label = sys.argv[1], sys.argv[2]
 rows = {int(r["round"]): r for r in csv.DictReader(open(f"{d}/metrics.csv"))}
-busy = {}
+busy, start, end = {}, {}, {}
 for line in open(f"{d}/events.jsonl"):
     e = json.loads(line)
     if e["event"] == "update":
         key = (e["round"], e["process"])
         busy[key] = busy.get(key, 0.0) + e["train_s"]
+    elif e["event"] == "round_start":
+        start.setdefault(e["round"], e["t"])
+    elif e["event"] == "round_end":
+        end[e["round"]] = e["t"]
 res = []
 for t, r in sorted(rows.items()):
     if t == 1:
         continue
     rs, ev, ag = float(r["round_s"]), float(r["eval_s"] or 0), float(r["aggregate_s"] or 0)
+    # in line: the round ended before the next began (else eval_s overlapped round t+1)
+    in_line = t + 1 not in start or end[t] <= start[t + 1]
+    ev_in = ev if in_line else 0.0
     crit = max(v for (rt, _), v in busy.items() if rt == t)
     ov = rs - crit
-    res.append((rs, crit, ev, ag, ov, ov / rs, (ov - ev) / (rs - ev)))
+    res.append((rs, crit, ev, ag, ov, ov / rs, (ov - ev_in) / (rs - ev_in), in_line))
 col = lambda i: [x[i] for x in res]
 def m(v, pct=False):
     f = 100 if pct else 1
     return f"{f * st.median(v):.2f} ({f * min(v):.2f}-{f * max(v):.2f})"
-print(f"{label}: {len(res)} rounds (2..{len(res) + 1})")
+print(f"{label}: {len(res)} rounds (2..{len(res) + 1}), evaluation in line in "
+      f"{sum(x[7] for x in res)}")
+print(f"  wall s, rounds 2..{len(res) + 1}      {sum(col(0)):.2f}")
 print(f"  round_s                 {m(col(0))}")
 print(f"  busiest process train_s {m(col(1))}")
 print(f"  eval_s                  {m(col(2))}")
@@ -68,13 +81,17 @@ PY
 }
 
 if [[ " $PARTS " == *" 1 "* ]]; then
-    for k in 10 100; do
+    for k in ${KS:-10 100}; do
         rounds=$([ "$k" = 10 ] && echo "${ROUNDS10:-11}" || echo "${ROUNDS100:-4}")
-        "$build/fedtail" run "$exp" --procs "$PROCS" --quiet --no-report --out "$out/k$k" \
-            --set model.name=lenet5 --set federation.clients_per_round="$k" \
-            --set federation.rounds="$rounds" >/dev/null
-        analyse "$out/k$k" "lenet5, Fashion-MNIST, K = $k per round, $PROCS processes"
-        echo "  (load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
+        for async in true $([ "$k" = 10 ] && echo false); do
+            "$build/fedtail" run "$exp" --procs "$PROCS" --quiet --no-report \
+                --out "$out/k$k-$async" --set model.name=lenet5 \
+                --set federation.clients_per_round="$k" --set federation.rounds="$rounds" \
+                --set run.eval_async="$async" >/dev/null
+            analyse "$out/k$k-$async" \
+                "lenet5, Fashion-MNIST, K = $k per round, $PROCS processes, eval_async $async"
+            echo "  (load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
+        done
     done
 fi
 
