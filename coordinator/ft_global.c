@@ -18,6 +18,7 @@ struct ft_global {
     size_t N;                /* parameters */
     size_t max_k;            /* rows of the matrix */
     float *params;           /* N global model, host */
+    int params_in_model;     /* params is the evaluation model's own buffer */
     float *updates;          /* max_k×N update matrix, host */
     float *delta;            /* N aggregated delta */
     const ft_defense_t *def; /* aggregation rule */
@@ -62,7 +63,12 @@ int ft_global_new(const ft_config_t *cfg, size_t max_k, ft_global_t **out)
     if (rc != FT_OK)
         goto fail;
     g->N = ft_model_num_params(g->model);
-    g->params = ft_malloc_aligned(g->N * sizeof(float));
+    /* On a host back end the evaluation model's parameter buffer is the global model
+     * itself: one N-vector less at the coordinator's peak (docs/PERFORMANCE.md §5).
+     * A device back end keeps a host copy, uploaded for each evaluation. */
+    g->params_in_model = strcmp(ft_model_ops(g->model)->name, "cuda") != 0;
+    g->params =
+        g->params_in_model ? ft_model_params(g->model) : ft_malloc_aligned(g->N * sizeof(float));
     g->delta = ft_malloc_aligned(g->N * sizeof(float));
     g->updates = ft_malloc_aligned(max_k * g->N * sizeof(float));
     if (!g->params || !g->delta || !g->updates) {
@@ -75,7 +81,8 @@ int ft_global_new(const ft_config_t *cfg, size_t max_k, ft_global_t **out)
         ft_rng_t rng;
         ft_rng_init(&rng, g->seed, 0, 0, FT_RNG_INIT);
         ft_model_init(g->model, &rng);
-        ft_model_get_params(g->model, g->params);
+        if (!g->params_in_model)
+            ft_model_get_params(g->model, g->params);
     } else {
         ft_checkpoint_t ck;
         memset(&ck, 0, sizeof ck);
@@ -111,7 +118,8 @@ void ft_global_destroy(ft_global_t **g_p)
     if (g->def && g->def_state)
         g->def->destroy(&g->def_state);
     ft_free_aligned(g->def_ws);
-    ft_free_aligned(g->params);
+    if (!g->params_in_model)
+        ft_free_aligned(g->params);
     ft_free_aligned(g->delta);
     ft_free_aligned(g->updates);
     ft_model_destroy(&g->model);
@@ -191,7 +199,8 @@ int ft_global_aggregate(ft_global_t *g, uint32_t round, size_t K, const uint32_t
 
 int ft_global_evaluate(ft_global_t *g, ft_eval_t *out)
 {
-    ft_model_set_params(g->model, g->params);
+    if (!g->params_in_model)
+        ft_model_set_params(g->model, g->params);
     return ft_model_evaluate(g->model, g->test, NULL, g->test->n, out);
 }
 
