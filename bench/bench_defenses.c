@@ -145,7 +145,8 @@ int main(int argc, char **argv)
     int failed = 0;
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
         size_t K = sizes[s].K, N = quick ? sizes[s].N / 10 : sizes[s].N;
-        float *U = ft_malloc(K * N * sizeof(float));
+        /* allocated as the coordinator allocates its update matrix (ft_global.c) */
+        float *U = ft_malloc_aligned(K * N * sizeof(float));
         float *server = ft_malloc(N * sizeof(float));
         float *out = ft_malloc(N * sizeof(float));
         float *counts = ft_malloc(K * sizeof(float));
@@ -238,7 +239,7 @@ int main(int argc, char **argv)
         } else if (peer) {
             printf("%5zu %9zu  %-18s %10s\n", K, N, "numpy paper Krum", "unavailable");
         }
-        ft_free(U);
+        ft_free_aligned(U);
         ft_free(server);
         ft_free(out);
         ft_free(counts);

@@ -12,7 +12,8 @@ void *ft_malloc(size_t size);
 void *ft_calloc(size_t count, size_t size);
 void *ft_realloc(void *ptr, size_t size);
 void ft_free(void *ptr);
-/* 64-byte aligned allocation, freed with ft_free_aligned. */
+/* 64-byte aligned allocation, freed with ft_free_aligned. Blocks of 32 MiB or more
+ * are 2 MiB aligned and advised onto huge pages (ft_alloc.c). */
 void *ft_malloc_aligned(size_t size);
 void ft_free_aligned(void *ptr);
 char *ft_strdup(const char *s);
