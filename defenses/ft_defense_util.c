@@ -90,7 +90,13 @@ double ft_dot(const float *a, const float *b, size_t N)
 __attribute__((target_clones("avx512f", "avx2", "default"))) static void
 axpy_d(double *restrict acc, size_t n, double w, const float *restrict x)
 {
-    for (size_t j = 0; j < n; j++)
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __builtin_prefetch(x + n + j); /* this row's next block */
+        for (size_t e = j; e < j + 16; e++)
+            acc[e] += w * x[e];
+    }
+    for (; j < n; j++)
         acc[j] += w * x[j];
 }
 
