@@ -73,6 +73,11 @@ static double sgemm_gflops(int n, int reps)
 
 static int bench_model(const bench_model_t *bm, int batch, int steps)
 {
+    if (batch < 1 || steps < 1) {
+        fprintf(stderr, "bench_train: %s: batch and steps must be >= 1 (got %d, %d)\n", bm->name,
+                batch, steps);
+        return 1;
+    }
     ft_model_t *m = NULL;
     if (ft_model_new(bm->name, "", bm->c, bm->h, bm->w, 10, batch, &ft_ops_cpu, &m) != 0)
         return 1;
@@ -83,13 +88,22 @@ static int bench_model(const bench_model_t *bm, int batch, int steps)
     size_t per = (size_t)bm->c * bm->h * bm->w;
     float *x = malloc(sizeof(float) * per * (size_t)batch);
     int32_t *y = malloc(sizeof(int32_t) * (size_t)batch);
+    double *times = malloc(sizeof(double) * (size_t)steps);
+    if (!sgd || !x || !y || !times) {
+        fprintf(stderr, "bench_train: out of memory\n");
+        free(x);
+        free(y);
+        free(times);
+        ft_sgd_destroy(&sgd);
+        ft_model_destroy(&m);
+        return 1;
+    }
     for (size_t i = 0; i < per * (size_t)batch; i++)
         x[i] = (float)ft_rng_normal(&rng);
     for (int i = 0; i < batch; i++)
         y[i] = (int32_t)ft_rng_below(&rng, 10);
     ft_model_forward_backward(m, x, y, batch); /* warm-up */
     ft_sgd_step(sgd, 0.01f);
-    double times[64];
     for (int s = 0; s < steps; s++) {
         double t = ft_now();
         ft_model_forward_backward(m, x, y, batch);
@@ -102,6 +116,7 @@ static int bench_model(const bench_model_t *bm, int batch, int steps)
            "\"samples_per_s\":%.1f,\"gflops\":%.2f}\n",
            bm->name, batch, batch / step, train_flops(bm) * batch / step / 1e9);
     fflush(stdout);
+    free(times);
     free(x);
     free(y);
     ft_sgd_destroy(&sgd);
@@ -118,11 +133,12 @@ int main(int argc, char **argv)
            ft_blas_corename(), sgemm_gflops(1024, 5));
     fflush(stdout);
     if (argc > 1) {
+        int failed = 0;
         for (int i = 1; i + 2 < argc; i += 3)
             for (size_t k = 0; k < sizeof models / sizeof models[0]; k++)
                 if (strcmp(models[k].name, argv[i]) == 0)
-                    bench_model(&models[k], atoi(argv[i + 1]), atoi(argv[i + 2]));
-        return 0;
+                    failed |= bench_model(&models[k], atoi(argv[i + 1]), atoi(argv[i + 2]));
+        return failed;
     }
     bench_model(&models[0], 32, 41);
     bench_model(&models[0], 512, 9);
