@@ -107,7 +107,7 @@ static inline void scatter_add_rows(float *restrict p, const float *restrict d, 
 }
 
 /* The widths the built-in models have, as compile-time constants. */
-#define FT_ROW_WIDTHS(X) X(2) X(4) X(8) X(16) X(24) X(26) X(28) X(32)
+#define FT_ROW_WIDTHS(X) X(2) X(4) X(8) X(10) X(16) X(24) X(26) X(28) X(32)
 
 FT_NO_MEMCPY_IDIOM static void gather_rows_any(float *restrict d, const float *restrict p, int rows,
                                                int Wo, int Wp)
