@@ -82,6 +82,19 @@ FT_CUDA_TRACE=$WORK/fed-cuda.trace step fed-cuda 150 "$FEDTAIL" run "${FED[@]}" 
 [ -s "$WORK/fed-cuda.trace" ] ||
     fail "the run.device=cuda federated run never started the CUDA back end (CPU fallback?)"
 echo "   CUDA back end started by $(wc -l <"$WORK/fed-cuda.trace") process(es)"
+# The coordinator evaluates on a thread of its own while the next round trains
+# (run.eval_async, the default): on the GPU that thread drives the CUDA back end. The
+# in-line run must agree round by round (within 1 point: GPU training itself need
+# not be bit-reproducible, but an evaluation on the wrong device or data would not
+# come close).
+step fed-cuda-inline 150 "$FEDTAIL" run "${FED[@]}" --set run.device=cuda --procs 2 \
+    --set run.eval_async=false --out "$WORK/fed-cuda-inline" --quiet
+paste -d, "$WORK/fed-cuda/metrics.csv" "$WORK/fed-cuda-inline/metrics.csv" | awk -F, '
+    NR == 1 { for (i = 1; i <= NF; i++) if ($i == "main_acc") { a = a ? a : i; b = i } next }
+    { d = $a - $b; if (d < 0) d = -d; if (d > m) m = d }
+    END { exit !(a && b != a && m <= 0.01) }' ||
+    fail "run.eval_async on CUDA changed main_acc by more than 1 point (fed-cuda*/metrics.csv)"
+echo "   evaluation on its own thread: main_acc within 1 point of in line, every round"
 step fed-cpu 150 "$FEDTAIL" run "${FED[@]}" --set run.device=cpu --procs 5 \
     --out "$WORK/fed-cpu" --quiet
 acc_gpu=$(last_value "$WORK/fed-cuda/metrics.csv" main_acc)
