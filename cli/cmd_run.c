@@ -13,8 +13,6 @@
  * in RUN_DIR/keys (docs/security.md). */
 #include "ft_cli.h"
 #include "ft_alloc.h"
-#include "ft_attack.h"
-#include "ft_dataset.h"
 #include "ft_coordinator.h"
 #include "ft_curve.h"
 #include "ft_error.h"
@@ -342,32 +340,6 @@ static int run_one(const ft_config_t *cfg_in, const char *out, long procs, const
     return rc;
 }
 
-/* The pre-training set is the honest pool: the training data less the points an
- * edge-case attack takes out of every honest client's hands (a mined edge set). As
- * in the paper, where the edge points (Southwest planes, ARDIS sevens) are in no one's
- * training data, the starting model has never seen them; edge-, almost-edge- and
- * normal-case runs of one sweep share that model. *pool is NULL when nothing is
- * held out. */
-static int pretrain_pool(const ft_config_t *cfg, uint32_t **pool, uint32_t *pool_n)
-{
-    *pool = NULL;
-    *pool_n = 0;
-    ft_dataset_t *train = NULL;
-    ft_attack_env_t *env = NULL;
-    int rc = ft_dataset_load(cfg, 1, &train);
-    if (rc == FT_OK)
-        rc = ft_attack_env_new(cfg, train, NULL, &env);
-    if (rc == FT_OK)
-        rc = ft_attack_env_honest_pool(env, train->n, pool, pool_n);
-    if (rc == FT_OK && *pool_n == train->n) {
-        ft_free(*pool);
-        *pool = NULL;
-    }
-    ft_attack_env_destroy(&env);
-    ft_dataset_destroy(&train);
-    return rc;
-}
-
 /* federation.init = pretrain: centralised training under [train] on the honest pool,
  * cached by a digest of everything that determines the model ([data], [model],
  * [train], run.seed and the held-out indices), so the demo pays for it once. Points
@@ -375,7 +347,7 @@ static int pretrain_pool(const ft_config_t *cfg, uint32_t **pool, uint32_t *pool
 static int ensure_pretrained(ft_config_t *cfg, int quiet)
 {
     uint32_t *pool = NULL, pool_n = 0;
-    int rc = pretrain_pool(cfg, &pool, &pool_n);
+    int rc = ft_train_pool(cfg, &pool, &pool_n);
     ft_sha256_ctx_t *h = rc == FT_OK ? ft_sha256_new() : NULL;
     if (rc == FT_OK && !h)
         rc = ft_error_set(FT_ENOMEM, "out of memory");

@@ -8,6 +8,7 @@
 #include "ft_cli.h"
 
 #include "ft_alloc.h"
+#include "ft_attack.h"
 #include "ft_checkpoint.h"
 #include "ft_dataset.h"
 #include "ft_error.h"
@@ -31,7 +32,9 @@ static const char usage[] =
     "Trains [model] model.name on [data] data.dataset for train.epochs epochs of SGD\n"
     "(train.batch_size, train.lr, train.momentum, train.weight_decay), evaluating on the\n"
     "test split after each epoch. Writes DIR/config.ini, DIR/metrics.csv and DIR/model.ckpt\n"
-    "(DIR defaults to runs/train-<date>-<time>).\n"
+    "(DIR defaults to runs/train-<date>-<time>). When EXP.ini configures an edge-case\n"
+    "attack with a mined edge set, those points are held out, as they are from every\n"
+    "honest client.\n"
     "\n"
     "  --set k=v   override one key (see `fedtail keys`)\n"
     "  --out DIR   output directory\n"
@@ -152,6 +155,32 @@ static int append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
         *buf = nb;
         *cap = ncap;
     }
+}
+
+/* The pre-training set is the honest pool: the training data less the points an
+ * edge-case attack takes out of every honest client's hands (a mined edge set). As
+ * in the paper, where the edge points (Southwest planes, ARDIS sevens) are in no one's
+ * training data, the starting model has never seen them; edge-, almost-edge- and
+ * normal-case runs of one sweep share that model. *pool is NULL when nothing is
+ * held out. */
+int ft_train_pool(const ft_config_t *cfg, uint32_t **pool, uint32_t *pool_n)
+{
+    *pool = NULL;
+    *pool_n = 0;
+    ft_dataset_t *train = NULL;
+    ft_attack_env_t *env = NULL;
+    int rc = ft_dataset_load(cfg, 1, &train);
+    if (rc == FT_OK)
+        rc = ft_attack_env_new(cfg, train, NULL, &env);
+    if (rc == FT_OK)
+        rc = ft_attack_env_honest_pool(env, train->n, pool, pool_n);
+    if (rc == FT_OK && *pool_n == train->n) {
+        ft_free(*pool);
+        *pool = NULL;
+    }
+    ft_attack_env_destroy(&env);
+    ft_dataset_destroy(&train);
+    return rc;
 }
 
 int ft_train_centralised(const ft_config_t *cfg, const char *out_dir, int quiet, int json,
@@ -338,9 +367,18 @@ int ft_cmd_train(int argc, char **argv)
     if (ft_cli_parse(argc, argv, NULL, NULL, &cli) != FT_OK)
         return 1;
     char dir[1024];
+    uint32_t *pool = NULL, pool_n = 0;
     int rc = ft_cli_out_dir(&cli, "train", dir, sizeof dir);
     if (rc == FT_OK)
-        rc = ft_train_centralised(cli.cfg, dir, cli.quiet, cli.json, NULL, 0);
+        rc = ft_train_pool(cli.cfg, &pool, &pool_n);
+    if (rc == FT_OK && pool && !cli.quiet)
+        fprintf(stderr,
+                "fedtail train: the attack's edge-case points are held out (%u training "
+                "samples remain)\n",
+                pool_n);
+    if (rc == FT_OK)
+        rc = ft_train_centralised(cli.cfg, dir, cli.quiet, cli.json, pool, pool_n);
+    ft_free(pool);
     ft_cli_free(&cli);
     return rc == FT_OK ? 0 : ft_cli_fail(rc);
 }

@@ -47,6 +47,12 @@ int ft_cli_out_dir(const ft_cli_t *cli, const char *prefix, char *buf, size_t le
 int ft_train_centralised(const ft_config_t *cfg, const char *out_dir, int quiet, int json,
                          const uint32_t *pool, uint32_t pool_n);
 
+/* The training indices centralised training uses: all but the points an edge-case
+ * attack in cfg holds out of every honest client's data (*pool NULL when nothing is
+ * held out; free with ft_free). `fedtail train` and run's pre-training use it, so a
+ * pre-trained starting model has never seen the edge points (cmd_train.c). */
+int ft_train_pool(const ft_config_t *cfg, uint32_t **pool, uint32_t *pool_n);
+
 /* Subcommands, each in cmd_<name>.c: argc/argv start after the subcommand name. */
 int ft_cmd_train(int argc, char **argv);
 int ft_cmd_run(int argc, char **argv);

@@ -58,6 +58,12 @@ held=$(( $(sed 's/.*"edge_points":\([0-9]*\).*/\1/' <<<"$start") + \
 [ "$held" -ge 8 ] || fail "edge set of $held points"
 grep -q "on synthetic[^,]*, $((400 - held)) training" edge.err ||
     fail "pre-training did not use 400 - $held samples: $(grep training edge.err)"
+# `fedtail train` of the same experiment holds out the same points.
+"$FEDTAIL" train exp.ini --out train_edge --set attack.method=blackbox \
+    --set attack.edge_size=8 --set attack.source_class=2 --set attack.honest_edge_holders=2 \
+    >train.txt 2>train.err || fail "fedtail train with an attack: $(cat train.err)"
+grep -q "held out ($((400 - held)) training samples remain)" train.err ||
+    fail "fedtail train did not hold out the edge points: $(cat train.err)"
 
 # A bad variant is refused before anything runs, naming the key.
 if "$FEDTAIL" run exp.ini --set "run.compare=x: defense.nam=krum" --out out3 2>bad.err; then
