@@ -167,6 +167,14 @@ int ft_train_pool(const ft_config_t *cfg, uint32_t **pool, uint32_t *pool_n)
 {
     *pool = NULL;
     *pool_n = 0;
+    /* Only a mined edge set takes points out of the training data: without one there
+     * is nothing to hold out, and no reason to load the data set and mine it here. An
+     * unknown method goes on, so that ft_attack_env_new names the key. */
+    const char *method = ft_config_str(cfg, "attack.method");
+    const ft_attack_t *attack = ft_attack_find(method);
+    if (!strcmp(method, "none") || (attack && !attack->needs_edge) ||
+        !strcmp(ft_config_str(cfg, "attack.edge_source"), "file"))
+        return FT_OK;
     ft_dataset_t *train = NULL;
     ft_attack_env_t *env = NULL;
     int rc = ft_dataset_load(cfg, 1, &train);
