@@ -176,7 +176,6 @@ static int wait_msg(client_t *c, double timeout_s, ft_link_in_t *in)
     }
 }
 
-/* Handles a Welcome: config, data, model, and the layout check. */
 /* The set-up of a process: ft_local_new on a thread of its own. */
 typedef struct {
     const ft_config_t *cfg;
@@ -216,6 +215,7 @@ static int build_local(client_t *c)
     return job.rc == FT_OK ? FT_OK : ft_error_set(job.rc, "%s", job.message);
 }
 
+/* Handles a Welcome: config, data, model, and the layout check. */
 static int on_welcome(client_t *c, const ft_msg_welcome_t *w)
 {
     c->process_id = w->process_id;
