@@ -103,7 +103,10 @@ axpy_d(double *restrict acc, size_t n, double w, const float *restrict x)
 /* Columns per block of the weighted sums: the double accumulators stay in L1. */
 enum { SUM_BLOCK = 1024 };
 
-void ft_weighted_sum(const float *const *rows, size_t K, size_t N, const double *w, float *out)
+/* out = sum_i w[i] row_i, summed in double block by block; row i is rows[i] when
+ * rows is given, else U + i N (the two public forms below). */
+static void weighted_sum(const float *const *rows, const float *U, size_t K, size_t N,
+                         const double *w, float *out)
 {
     double acc[SUM_BLOCK];
     for (size_t j0 = 0; j0 < N; j0 += SUM_BLOCK) {
@@ -111,24 +114,20 @@ void ft_weighted_sum(const float *const *rows, size_t K, size_t N, const double 
         memset(acc, 0, nb * sizeof *acc);
         for (size_t i = 0; i < K; i++)
             if (w[i] != 0)
-                axpy_d(acc, nb, w[i], rows[i] + j0);
+                axpy_d(acc, nb, w[i], (rows ? rows[i] : U + i * N) + j0);
         for (size_t j = 0; j < nb; j++)
             out[j0 + j] = (float)acc[j];
     }
 }
 
+void ft_weighted_sum(const float *const *rows, size_t K, size_t N, const double *w, float *out)
+{
+    weighted_sum(rows, NULL, K, N, w, out);
+}
+
 void ft_weighted_sum_mat(const float *U, size_t K, size_t N, const double *w, float *out)
 {
-    double acc[SUM_BLOCK];
-    for (size_t j0 = 0; j0 < N; j0 += SUM_BLOCK) {
-        size_t nb = N - j0 < SUM_BLOCK ? N - j0 : SUM_BLOCK;
-        memset(acc, 0, nb * sizeof *acc);
-        for (size_t i = 0; i < K; i++)
-            if (w[i] != 0)
-                axpy_d(acc, nb, w[i], U + i * N + j0);
-        for (size_t j = 0; j < nb; j++)
-            out[j0 + j] = (float)acc[j];
-    }
+    weighted_sum(NULL, U, K, N, w, out);
 }
 
 size_t ft_gram_panel_cols(size_t K)
