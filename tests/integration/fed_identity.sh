@@ -25,6 +25,20 @@ done
 results "$WORK/inline/metrics.csv" > "$WORK/inline.results"
 diff "$WORK/p1.results" "$WORK/inline.results" || fail "metrics differ with run.eval_async=false"
 cmp "$WORK/p1/final.ckpt" "$WORK/inline/final.ckpt" || fail "final model differs in line"
+# ... and the default run really overlapped: round 1's evaluation (its round_end) came
+# after round 2 had started, while in line it came before.
+overlap_order() {
+    python3 - "$1" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+pos = lambda kind, r: next(i for i, e in enumerate(ev) if e["event"] == kind and e["round"] == r)
+print("overlapped" if pos("round_end", 1) > pos("round_start", 2) else "in line")
+PY
+}
+[ "$(overlap_order "$WORK/p2/events.jsonl")" = overlapped ] ||
+    fail "run.eval_async = true did not overlap round 1's evaluation with round 2"
+[ "$(overlap_order "$WORK/inline/events.jsonl")" = "in line" ] ||
+    fail "run.eval_async = false overlapped the evaluation"
 # Each process receives the round's model at most once.
 python3 - "$WORK/p4/events.jsonl" <<'PY' || fail "a process received a round's model twice"
 import json, sys, collections
