@@ -43,21 +43,34 @@ int ft_cpu_conv_chunk_images(const ft_conv2d_shape_t *s)
 }
 
 /* Sum of n floats in 16 interleaved partial sums: a plain serial sum cannot be
- * vectorised without -ffast-math, and its add latency chain is 16x slower. */
-static float sum_floats(const float *restrict a, size_t n)
+ * vectorised without -ffast-math, and its add latency chain is 16x slower. With copy,
+ * the floats are also copied there in the same pass (conv2d_backward stages dY while
+ * it sums the bias gradient). */
+static inline float sum_floats_copy(const float *restrict a, size_t n, float *restrict copy)
 {
     float acc[16] = {0};
     size_t i = 0;
     for (; i + 16 <= n; i += 16)
-        for (int j = 0; j < 16; j++)
+        for (int j = 0; j < 16; j++) {
             acc[j] += a[i + j];
+            if (copy)
+                copy[i + j] = a[i + j];
+        }
     float tail = 0.0f;
-    for (; i < n; i++)
+    for (; i < n; i++) {
         tail += a[i];
+        if (copy)
+            copy[i] = a[i];
+    }
     for (int w = 8; w > 0; w /= 2)
         for (int j = 0; j < w; j++)
             acc[j] += acc[j + w];
     return acc[0] + tail;
+}
+
+static float sum_floats(const float *restrict a, size_t n)
+{
+    return sum_floats_copy(a, n, NULL);
 }
 
 /* Floats of the zero-padded image copy the stride-1 path stages a padded input in
@@ -69,13 +82,25 @@ static size_t padded_image_floats(const ft_conv2d_shape_t *s)
     return (size_t)s->Ci * (s->H + 2 * s->pad) * (s->W + 2 * s->pad);
 }
 
+/* Whether conv2d_backward computes dW^T = cols · dY^T (K×Co) and transposes it once at
+ * the end, instead of dW = dY · cols^T: OpenBLAS runs the transposed product 4-6%
+ * faster when there are many more patch rows than output channels (lenet5's and
+ * paper-lenet's conv2, vgg9's 64->128) and up to 2% slower for vgg9's wide layers
+ * and an 18-point loss for a 27-row first layer (measured one core, Cooperlake). */
+static int dw_transposed(const ft_conv2d_shape_t *s)
+{
+    int K = s->Ci * s->kh * s->kw;
+    return K > s->Co && s->Co <= 128;
+}
+
 static size_t cpu_conv2d_workspace(const ft_conv2d_shape_t *s)
 {
     size_t K = (size_t)s->Ci * s->kh * s->kw, P = (size_t)s->Ho * s->Wo;
     size_t nb = (size_t)conv_chunk_images(s);
-    /* cols (K × nb·P), a Co × nb·P output / dY staging block when batching, and a
-     * zero-padded copy of one image for the stride-1 path */
-    return K * nb * P + (nb > 1 ? (size_t)s->Co * nb * P : 0) + padded_image_floats(s);
+    /* cols (K × nb·P), a Co × nb·P output / dY staging block when batching, a
+     * zero-padded copy of one image for the stride-1 path, and dW^T when used */
+    return K * nb * P + (nb > 1 ? (size_t)s->Co * nb * P : 0) + padded_image_floats(s) +
+           (dw_transposed(s) ? K * (size_t)s->Co : 0);
 }
 
 /* GCC turns short copy loops back into memcpy calls, whose call overhead dominates
@@ -86,6 +111,30 @@ static size_t cpu_conv2d_workspace(const ft_conv2d_shape_t *s)
 #define FT_NO_MEMCPY_IDIOM
 #endif
 
+/* An unaligned 4-float vector: with a constant length the row loops below become a
+ * few straight vector moves, which gcc's own vectoriser did not emit for the
+ * scatter-add (it kept 8 scalar adds per 8-float row). 16 bytes, the baseline x86-64
+ * width: a wider generic vector is lowered through the stack there. */
+typedef float ft_f4 __attribute__((vector_size(16), aligned(4), may_alias));
+
+static inline void copy_floats(float *restrict d, const float *restrict s, int n)
+{
+    int j = 0;
+    for (; j + 4 <= n; j += 4)
+        *(ft_f4 *)(d + j) = *(const ft_f4 *)(s + j);
+    for (; j < n; j++)
+        d[j] = s[j];
+}
+
+static inline void add_floats(float *restrict d, const float *restrict s, int n)
+{
+    int j = 0;
+    for (; j + 4 <= n; j += 4)
+        *(ft_f4 *)(d + j) += *(const ft_f4 *)(s + j);
+    for (; j < n; j++)
+        d[j] += s[j];
+}
+
 /* Row-block copies between a Wo-wide packed block and a Wp-wide plane:
  * gather: d[r*Wo + j] = p[r*Wp + j]; scatter-add: p[r*Wp + j] += d[r*Wo + j]
  * (r < rows, j < Wo). Inlined with a constant Wo the inner loop becomes a few
@@ -94,16 +143,14 @@ static size_t cpu_conv2d_workspace(const ft_conv2d_shape_t *s)
 static inline void gather_rows(float *restrict d, const float *restrict p, int rows, int Wo, int Wp)
 {
     for (int r = 0; r < rows; r++)
-        for (int j = 0; j < Wo; j++)
-            d[(size_t)r * Wo + j] = p[(size_t)r * Wp + j];
+        copy_floats(d + (size_t)r * Wo, p + (size_t)r * Wp, Wo);
 }
 
 static inline void scatter_add_rows(float *restrict p, const float *restrict d, int rows, int Wo,
                                     int Wp)
 {
     for (int r = 0; r < rows; r++)
-        for (int j = 0; j < Wo; j++)
-            p[(size_t)r * Wp + j] += d[(size_t)r * Wo + j];
+        add_floats(p + (size_t)r * Wp, d + (size_t)r * Wo, Wo);
 }
 
 /* The widths the built-in models have, as compile-time constants. */
@@ -326,32 +373,34 @@ static void cpu_conv2d_backward(const ft_conv2d_shape_t *s, const float *x, cons
     float *cols = ws;
     float *dybuf = ws + (size_t)K * nb * P;
     float *pbuf = dybuf + (nb > 1 ? (size_t)Co * nb * P : 0);
+    float *dwt = dw_transposed(s) ? pbuf + padded_image_floats(s) : NULL; /* K×Co */
     if (padded_image_floats(s))
         memset(pbuf, 0, sizeof(float) * padded_image_floats(s));
 
-    for (int co = 0; co < Co; co++) {
-        float acc = 0.0f;
-        for (int b = 0; b < s->B; b++)
-            acc += sum_floats(dy + b * ysz + (size_t)co * P, (size_t)P);
-        db[co] = acc;
-    }
-
+    /* db[co] sums image by image, in image order, whether or not dY is staged */
+    for (int co = 0; co < Co; co++)
+        db[co] = 0.0f;
     for (int b0 = 0; b0 < s->B; b0 += nb) {
         int n = s->B - b0 < nb ? s->B - b0 : nb;
         size_t ld = (size_t)n * P;
         const float *dyc = dy + b0 * ysz; /* Co × n·P, leading dim ld */
-        if (n > 1) {
-            for (int i = 0; i < n; i++)
-                for (int co = 0; co < Co; co++)
-                    memcpy(dybuf + (size_t)co * ld + (size_t)i * P, dy + (b0 + i) * ysz + co * P,
-                           sizeof(float) * P);
+        for (int i = 0; i < n; i++)
+            for (int co = 0; co < Co; co++) {
+                const float *row = dy + (b0 + i) * ysz + (size_t)co * P;
+                if (n > 1)
+                    db[co] += sum_floats_copy(row, (size_t)P, dybuf + (size_t)co * ld + (size_t)i * P);
+                else
+                    db[co] += sum_floats(row, (size_t)P);
+            }
+        if (n > 1)
             dyc = dybuf;
-        }
         for (int i = 0; i < n; i++)
             patches(s, x + (b0 + i) * xsz, cols + (size_t)i * P, ld, pbuf);
-        /* dW (Co×K) (+)= dY (Co × n·P) · cols^T */
-        ft_sgemm(0, 1, Co, K, (int)ld, 1.0f, dyc, (int)ld, cols, (int)ld, b0 == 0 ? 0.0f : 1.0f, dw,
-                 K);
+        const float beta = b0 == 0 ? 0.0f : 1.0f;
+        if (dwt) /* dW^T (K×Co) (+)= cols · dY^T */
+            ft_sgemm(0, 1, K, Co, (int)ld, 1.0f, cols, (int)ld, dyc, (int)ld, beta, dwt, Co);
+        else /* dW (Co×K) (+)= dY (Co × n·P) · cols^T */
+            ft_sgemm(0, 1, Co, K, (int)ld, 1.0f, dyc, (int)ld, cols, (int)ld, beta, dw, K);
         if (dx) {
             /* dcols (K × n·P) = W^T · dY, reusing the cols buffer */
             ft_sgemm(1, 0, K, (int)ld, Co, 1.0f, w, K, dyc, (int)ld, 0.0f, cols, (int)ld);
@@ -359,6 +408,10 @@ static void cpu_conv2d_backward(const ft_conv2d_shape_t *s, const float *x, cons
                 unpatches(s, cols + (size_t)i * P, ld, dx + (b0 + i) * xsz, pbuf);
         }
     }
+    if (dwt)
+        for (int co = 0; co < Co; co++)
+            for (int k = 0; k < K; k++)
+                dw[(size_t)co * K + k] = dwt[(size_t)k * Co + co];
 }
 
 /* Largest B×Out output the forward computes transposed (through a stack copy). */
@@ -424,6 +477,102 @@ static inline void maxpool_plane(int H, int W, int k, int stride, int Ho, int Wo
         }
 }
 
+/* The models' pool, 2x2 windows at stride 2, four windows per step in 4-lane vectors
+ * (gcc's vectoriser left the generic loop's window scan mostly scalar). Same rule as
+ * maxpool_plane: the window is scanned row by row, a value replaces the maximum when
+ * it is larger, or NaN over a number. Lane masks are all-ones or zero, so selects are
+ * bitwise blends. */
+typedef int32_t ft_i4 __attribute__((vector_size(16), aligned(4), may_alias));
+
+static inline ft_i4 blend_i4(ft_i4 take, ft_i4 a, ft_i4 b) /* take ? a : b */
+{
+    return (take & a) | (~take & b);
+}
+
+static inline void window_step(ft_f4 v, ft_i4 at, ft_f4 *m, ft_i4 *best)
+{
+    ft_i4 take = (v > *m) | ((v != v) & (*m == *m));
+    *m = (ft_f4)blend_i4(take, (ft_i4)v, (ft_i4)*m);
+    *best = blend_i4(take, at, *best);
+}
+
+static inline void maxpool2x2_plane(int W, int Ho, int Wo, int relu, const float *restrict xp,
+                                    float *restrict yp, int32_t *restrict ap)
+{
+    const ft_i4 even = {0, 2, 4, 6}, odd = {1, 3, 5, 7};
+    for (int oh = 0; oh < Ho; oh++) {
+        const float *r0 = xp + (size_t)2 * oh * W, *r1 = r0 + W;
+        float *yr = yp + (size_t)oh * Wo;
+        int32_t *ar = ap + (size_t)oh * Wo;
+        int ow = 0;
+        for (; ow + 4 <= Wo; ow += 4) {
+            ft_f4 a0 = *(const ft_f4 *)(r0 + 2 * ow), a1 = *(const ft_f4 *)(r0 + 2 * ow + 4);
+            ft_f4 b0 = *(const ft_f4 *)(r1 + 2 * ow), b1 = *(const ft_f4 *)(r1 + 2 * ow + 4);
+            ft_i4 at = 2 * oh * W + 2 * ow + even;
+            ft_f4 m = __builtin_shuffle(a0, a1, even);
+            ft_i4 best = at;
+            window_step(__builtin_shuffle(a0, a1, odd), at + 1, &m, &best);
+            window_step(__builtin_shuffle(b0, b1, even), at + W, &m, &best);
+            window_step(__builtin_shuffle(b0, b1, odd), at + W + 1, &m, &best);
+            if (relu)
+                m = (ft_f4)(~(m <= 0.0f) & (ft_i4)m); /* NaN stays */
+            *(ft_f4 *)(yr + ow) = m;
+            *(ft_i4 *)(ar + ow) = best;
+        }
+        for (; ow < Wo; ow++) {
+            int at = 2 * oh * W + 2 * ow, best = at;
+            float m = xp[at];
+            const int offs[3] = {1, W, W + 1};
+            for (int i = 0; i < 3; i++) {
+                float v = xp[at + offs[i]];
+                if (v > m || (v != v && m == m)) {
+                    m = v;
+                    best = at + offs[i];
+                }
+            }
+            yr[ow] = relu && m <= 0.0f ? 0.0f : m;
+            ar[ow] = best;
+        }
+    }
+}
+
+/* Backward of a 2x2/2 pool whose windows tile the plane exactly (H and W even): each
+ * input belongs to one window, so the plane is written once, value or 0, with no
+ * zeroing pass. val = d, or 0 where the fused ReLU's output y is <= 0. */
+static inline void maxpool2x2_backward_plane(int W, int Ho, int Wo, const float *restrict y,
+                                             const float *restrict d, const int32_t *restrict a,
+                                             float *restrict g)
+{
+    const ft_i4 even = {0, 2, 4, 6}, lo = {0, 4, 1, 5}, hi = {2, 6, 3, 7};
+    for (int oh = 0; oh < Ho; oh++) {
+        float *g0 = g + (size_t)2 * oh * W, *g1 = g0 + W;
+        const float *dr = d + (size_t)oh * Wo, *yr = y ? y + (size_t)oh * Wo : NULL;
+        const int32_t *ar = a + (size_t)oh * Wo;
+        int ow = 0;
+        for (; ow + 4 <= Wo; ow += 4) {
+            ft_i4 val = *(const ft_i4 *)(dr + ow), am = *(const ft_i4 *)(ar + ow);
+            if (yr)
+                val &= ~(*(const ft_f4 *)(yr + ow) <= 0.0f);
+            ft_i4 at = 2 * oh * W + 2 * ow + even;
+            ft_i4 e0 = (am == at) & val, o0 = (am == at + 1) & val;
+            ft_i4 e1 = (am == at + W) & val, o1 = (am == at + W + 1) & val;
+            /* interleave (e, o) lane pairs back into two input rows */
+            *(ft_f4 *)(g0 + 2 * ow) = (ft_f4)__builtin_shuffle(e0, o0, lo);
+            *(ft_f4 *)(g0 + 2 * ow + 4) = (ft_f4)__builtin_shuffle(e0, o0, hi);
+            *(ft_f4 *)(g1 + 2 * ow) = (ft_f4)__builtin_shuffle(e1, o1, lo);
+            *(ft_f4 *)(g1 + 2 * ow + 4) = (ft_f4)__builtin_shuffle(e1, o1, hi);
+        }
+        for (; ow < Wo; ow++) {
+            float v = yr && yr[ow] <= 0.0f ? 0.0f : dr[ow];
+            int at = 2 * oh * W + 2 * ow;
+            g0[2 * ow] = ar[ow] == at ? v : 0.0f;
+            g0[2 * ow + 1] = ar[ow] == at + 1 ? v : 0.0f;
+            g1[2 * ow] = ar[ow] == at + W ? v : 0.0f;
+            g1[2 * ow + 1] = ar[ow] == at + W + 1 ? v : 0.0f;
+        }
+    }
+}
+
 /* Max pooling of B·C planes; with relu, each output plane then goes through the
  * ReLU while it is still in L1. */
 static void maxpool_planes(int B, int C, int H, int W, int k, int stride, int relu, const float *x,
@@ -433,10 +582,11 @@ static void maxpool_planes(int B, int C, int H, int W, int k, int stride, int re
     size_t in = (size_t)H * W, out = (size_t)Ho * Wo;
     for (size_t plane = 0; plane < (size_t)B * C; plane++) {
         float *yp = y + plane * out;
-        if (k == 2 && stride == 2) /* constant window: unrolled by the compiler */
-            maxpool_plane(H, W, 2, 2, Ho, Wo, x + plane * in, yp, argmax + plane * out);
-        else
-            maxpool_plane(H, W, k, stride, Ho, Wo, x + plane * in, yp, argmax + plane * out);
+        if (k == 2 && stride == 2) {
+            maxpool2x2_plane(W, Ho, Wo, relu, x + plane * in, yp, argmax + plane * out);
+            continue;
+        }
+        maxpool_plane(H, W, k, stride, Ho, Wo, x + plane * in, yp, argmax + plane * out);
         if (relu)
             for (size_t o = 0; o < out; o++)
                 yp[o] = yp[o] <= 0.0f ? 0.0f : yp[o]; /* NaN stays */
@@ -467,14 +617,26 @@ static inline void maxpool_backward_plane(size_t in, size_t out, const float *re
     }
 }
 
+/* One plane's pool backward by the fastest route; y: the fused ReLU's output or NULL. */
+static inline void pool_backward_plane(int H, int W, int k, int stride, const float *y,
+                                       const float *d, const int32_t *a, float *g)
+{
+    int Ho = (H - k) / stride + 1, Wo = (W - k) / stride + 1;
+    /* below 8 columns (lenet5's 8x8 conv2 output) the memset and scatter measured faster */
+    if (k == 2 && stride == 2 && H % 2 == 0 && W % 2 == 0 && Wo >= 8)
+        maxpool2x2_backward_plane(W, Ho, Wo, y, d, a, g);
+    else
+        maxpool_backward_plane((size_t)H * W, (size_t)Ho * Wo, y, d, a, g);
+}
+
 static void cpu_maxpool2d_backward(int B, int C, int H, int W, int k, int stride, const float *dy,
                                    const int32_t *argmax, float *dx)
 {
     int Ho = (H - k) / stride + 1, Wo = (W - k) / stride + 1;
     size_t in = (size_t)H * W, out = (size_t)Ho * Wo;
     for (size_t plane = 0; plane < (size_t)B * C; plane++)
-        maxpool_backward_plane(in, out, NULL, dy + plane * out, argmax + plane * out,
-                               dx + plane * in);
+        pool_backward_plane(H, W, k, stride, NULL, dy + plane * out, argmax + plane * out,
+                            dx + plane * in);
 }
 
 /* ReLU + maxpool in one pass: the pool runs on x and the ReLU on its outputs (a
@@ -493,8 +655,8 @@ static void cpu_relu_maxpool2d_backward(int B, int C, int H, int W, int k, int s
     int Ho = (H - k) / stride + 1, Wo = (W - k) / stride + 1;
     size_t in = (size_t)H * W, out = (size_t)Ho * Wo;
     for (size_t plane = 0; plane < (size_t)B * C; plane++)
-        maxpool_backward_plane(in, out, y + plane * out, dy + plane * out, argmax + plane * out,
-                               dx + plane * in);
+        pool_backward_plane(H, W, k, stride, y + plane * out, dy + plane * out,
+                            argmax + plane * out, dx + plane * in);
 }
 
 static void cpu_avgpool_global_forward(int B, int C, int H, int W, const float *x, float *y)
