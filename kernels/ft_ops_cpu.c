@@ -388,7 +388,8 @@ static void cpu_conv2d_backward(const ft_conv2d_shape_t *s, const float *x, cons
             for (int co = 0; co < Co; co++) {
                 const float *row = dy + (b0 + i) * ysz + (size_t)co * P;
                 if (n > 1)
-                    db[co] += sum_floats_copy(row, (size_t)P, dybuf + (size_t)co * ld + (size_t)i * P);
+                    db[co] +=
+                        sum_floats_copy(row, (size_t)P, dybuf + (size_t)co * ld + (size_t)i * P);
                 else
                     db[co] += sum_floats(row, (size_t)P);
             }
