@@ -58,8 +58,8 @@ struct ft_model {
     size_t dbuf_len;          /* floats in each dbuf */
     float *ws;                /* conv workspace (back end) */
     size_t ws_len;            /* floats in ws */
-    int inference;            /* forward only: no grads/dbuf, activations in act[] */
-    float *act[2];            /* inference: activation ping-pong buffers (back end) */
+    int inference;            /* forward only: no grads/dbuf, activations in arena */
+    float *arena;             /* inference: the activations (back end), see alloc_inference */
     int32_t *pool_argmax;     /* inference: maxpool argmax scratch shared by all pools */
     size_t bytes;             /* back-end bytes this model allocated */
     const float *input;       /* x of the last forward (caller memory) */
@@ -411,45 +411,62 @@ static int alloc_training(ft_model_t *m, size_t *dmax)
     return FT_OK;
 }
 
-/* Inference models: nothing reads a layer's input after the layer ran, so every
- * layer that writes writes into the act[] buffer its input is not in; ReLU stays in
- * place, dropout (always off) and flatten are views; all pools share one argmax
- * scratch. Two buffers of the largest layer output instead of one per layer. */
+/* Inference models: nothing reads a layer's input after the layer ran, so one arena
+ * serves every layer: a layer that writes puts its output at the end of the arena
+ * its input is not at. The arena holds the largest input + output pair of any such
+ * layer, not two of the largest output (vgg9: 37% less). ReLU stays in place,
+ * dropout (always off) and flatten are views; all pools share one argmax scratch. */
 static int alloc_inference(ft_model_t *m)
 {
-    size_t B = (size_t)m->max_batch, amax = 1, pmax = 0;
+    size_t B = (size_t)m->max_batch, span = 1, pmax = 0;
+    int outside = 1; /* the activation is still the caller's input */
     for (int i = 0; i < m->num_layers; i++) {
         const ft_layer_t *L = &m->layers[i];
-        if (L->out_size > amax)
-            amax = L->out_size;
+        size_t need = 0;
+        switch (L->spec.kind) {
+        case FT_LAYER_RELU: need = outside ? L->out_size : 0; break;
+        case FT_LAYER_CONV2D:
+        case FT_LAYER_LINEAR:
+        case FT_LAYER_AVGPOOL_GLOBAL:
+        case FT_LAYER_MAXPOOL: need = (outside ? 0 : L->in_size) + L->out_size; break;
+        case FT_LAYER_DROPOUT:
+        case FT_LAYER_FLATTEN: break;
+        }
+        if (need) {
+            outside = 0;
+            span = need > span ? need : span;
+        }
         if (L->spec.kind == FT_LAYER_MAXPOOL && L->out_size > pmax)
             pmax = L->out_size;
     }
-    if (!(m->act[0] = balloc(m, B * amax * sizeof(float))) ||
-        !(m->act[1] = balloc(m, B * amax * sizeof(float))))
+    if (!(m->arena = balloc(m, B * span * sizeof(float))))
         return FT_ENOMEM;
     if (pmax && !(m->pool_argmax = balloc(m, B * pmax * sizeof(int32_t))))
         return FT_ENOMEM;
-    int cur = -1; /* the act[] buffer the current activation is in (-1: the input) */
+    int side = -1;     /* the arena end the activation is at: 0 low, 1 high, -1 outside */
+    float *cur = NULL; /* where it is; NULL: the caller's input */
     for (int i = 0; i < m->num_layers; i++) {
         ft_layer_t *L = &m->layers[i];
         switch (L->spec.kind) {
         case FT_LAYER_RELU:
-            if (cur < 0)
-                cur = 0; /* never overwrite the caller's input */
-            L->out = m->act[cur];
+            if (side < 0) { /* never overwrite the caller's input */
+                side = 0;
+                cur = m->arena;
+            }
+            L->out = cur;
             break;
         case FT_LAYER_CONV2D:
         case FT_LAYER_LINEAR:
         case FT_LAYER_AVGPOOL_GLOBAL:
         case FT_LAYER_MAXPOOL:
-            cur = cur == 0 ? 1 : 0;
-            L->out = m->act[cur];
+            side = side == 0 ? 1 : 0;
+            cur = side == 0 ? m->arena : m->arena + B * (span - L->out_size);
+            L->out = cur;
             if (L->spec.kind == FT_LAYER_MAXPOOL)
                 L->argmax = m->pool_argmax;
             break;
         case FT_LAYER_DROPOUT:
-        case FT_LAYER_FLATTEN: L->out = cur < 0 ? NULL : m->act[cur]; break;
+        case FT_LAYER_FLATTEN: L->out = cur; break;
         }
     }
     return FT_OK;
@@ -555,8 +572,7 @@ void ft_model_destroy(ft_model_t **m_p)
     ops->free(m->probs);
     ops->free(m->dbuf[0]);
     ops->free(m->dbuf[1]);
-    ops->free(m->act[0]);
-    ops->free(m->act[1]);
+    ops->free(m->arena);
     ops->free(m->pool_argmax);
     ops->free(m->ws);
     ft_free(m->layers);
