@@ -6,7 +6,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 static atomic_ulong alloc_count;
 static atomic_ulong fail_countdown;
@@ -83,6 +85,19 @@ void *ft_malloc_aligned(size_t size)
 void ft_free_aligned(void *ptr)
 {
     free(ptr);
+}
+
+void ft_release_pages(void *p, size_t size)
+{
+#ifdef MADV_DONTNEED
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1);
+    uintptr_t hi = ((uintptr_t)p + size) & ~(uintptr_t)(page - 1);
+    if (hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_DONTNEED); /* advice only */
+#else
+    (void)p, (void)size;
+#endif
 }
 
 char *ft_strdup(const char *s)

@@ -16,6 +16,10 @@ void ft_free(void *ptr);
  * are 2 MiB aligned and advised onto huge pages (ft_alloc.c). */
 void *ft_malloc_aligned(size_t size);
 void ft_free_aligned(void *ptr);
+/* Hands the whole pages inside [p, p + size) back to the system: they stop counting
+ * as resident and read back as zeros when touched again (a no-op where madvise
+ * cannot do it; callers must not rely on the zeros). */
+void ft_release_pages(void *p, size_t size);
 char *ft_strdup(const char *s);
 
 /* Number of successful allocations (malloc, calloc, realloc, aligned) so far. */

@@ -154,11 +154,26 @@ int ft_federation_check_config(const ft_config_t *cfg)
 
 /* ---- construction ---------------------------------------------------------------- */
 
-/* Re-encodes the global model into a fresh blob and digests it. */
+/* The model message's buffer when no send still reads it, else NULL. Between rounds
+ * it doubles as the aggregation's scratch for the delta (publish_model rewrites it
+ * right after): the model as sent and the delta then share one N-vector, which
+ * keeps the coordinator's peak at K + 3 vectors (docs/PERFORMANCE.md §5). */
+static float *idle_model_buffer(ft_coordinator_t *c)
+{
+    if (!c->model_blob || !ft_blob_exclusive(c->model_blob))
+        return NULL;
+    return ft_blob_data(c->model_blob);
+}
+
+/* Encodes the global model into the model blob and digests it: in place when no send
+ * still reads the blob, else into a fresh one (the old one lives until its last
+ * send). */
 static int publish_model(ft_coordinator_t *c)
 {
-    ft_blob_release(&c->model_blob);
-    c->model_blob = ft_blob_new(c->N * 4);
+    if (!idle_model_buffer(c)) {
+        ft_blob_release(&c->model_blob);
+        c->model_blob = ft_blob_new(c->N * 4);
+    }
     if (!c->model_blob)
         return ft_error_set(FT_ENOMEM, "out of memory for the model message");
     ft_wire_put_floats(ft_blob_data(c->model_blob), ft_global_params(c->g), c->N);
@@ -356,12 +371,11 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
             goto fail;
         }
     }
-    /* Keep only the root samples of the training set (the rest is the clients'),
-     * then let the K×N matrix become resident: the pixels and the matrix are never
-     * resident together (docs/PERFORMANCE.md §5). */
+    /* Keep only the root samples of the training set (the rest is the clients'): the
+     * pixels and the K×N matrix, which fills as updates arrive, are never resident
+     * together (docs/PERFORMANCE.md §5). */
     if ((rc = ft_population_release_train(c->pop)) != FT_OK)
         goto fail;
-    ft_global_zero_updates(c->g);
     c->round = ft_round_new(c->K);
     c->ids = ft_calloc(c->K, sizeof *c->ids);
     c->attackers = ft_calloc(c->K, 1);
@@ -1065,7 +1079,8 @@ static int close_round(ft_coordinator_t *c)
         return rc;
     if (c->save_updates && (rc = save_round_updates(c, r->round, k)) != FT_OK)
         return rc;
-    rc = ft_global_aggregate(c->g, r->round, k, c->ids, c->counts, c->server_update, c->dec);
+    rc = ft_global_aggregate(c->g, r->round, k, c->ids, c->counts, c->server_update,
+                             idle_model_buffer(c), c->dec);
     if (rc != FT_OK) {
         ft_ev_begin(c->ev, "aggregate_failed");
         ft_ev_int(c->ev, "round", r->round);

@@ -20,7 +20,7 @@ struct ft_global {
     float *params;           /* N global model, host */
     int params_in_model;     /* params is the evaluation model's own buffer */
     float *updates;          /* max_k×N update matrix, host */
-    float *delta;            /* N aggregated delta */
+    float *delta;            /* N aggregated delta when the caller lends no scratch */
     const ft_defense_t *def; /* aggregation rule */
     void *def_state;         /* its per-run state */
     void *def_ws;            /* its workspace */
@@ -69,13 +69,12 @@ int ft_global_new(const ft_config_t *cfg, size_t max_k, ft_global_t **out)
     g->params_in_model = strcmp(ft_model_ops(g->model)->name, "cuda") != 0;
     g->params =
         g->params_in_model ? ft_model_params(g->model) : ft_malloc_aligned(g->N * sizeof(float));
-    g->delta = ft_malloc_aligned(g->N * sizeof(float));
     g->updates = ft_malloc_aligned(max_k * g->N * sizeof(float));
-    if (!g->params || !g->delta || !g->updates) {
+    if (!g->params || !g->updates) {
         rc = ft_error_set(FT_ENOMEM, "out of memory for %zu x %zu updates", max_k, g->N);
         goto fail;
     }
-    /* Zeroed (touched) by ft_global_zero_updates once the set-up is done. */
+    /* Left untouched: rows become resident as updates arrive. */
     const char *init = ft_config_str(cfg, "federation.init");
     if (strcmp(init, "random") == 0 || init[0] == 0) {
         ft_rng_t rng;
@@ -128,9 +127,9 @@ void ft_global_destroy(ft_global_t **g_p)
     *g_p = NULL;
 }
 
-void ft_global_zero_updates(ft_global_t *g)
+void ft_global_release_updates(ft_global_t *g)
 {
-    memset(g->updates, 0, g->max_k * g->N * sizeof(float));
+    ft_release_pages(g->updates, g->max_k * g->N * sizeof(float));
 }
 
 size_t ft_global_num_params(const ft_global_t *g)
@@ -161,10 +160,6 @@ const ft_dataset_t *ft_global_test(const ft_global_t *g)
 {
     return g->test;
 }
-const float *ft_global_delta(const ft_global_t *g)
-{
-    return g->delta;
-}
 
 double ft_global_row_norm(const ft_global_t *g, size_t i)
 {
@@ -172,9 +167,15 @@ double ft_global_row_norm(const ft_global_t *g, size_t i)
 }
 
 int ft_global_aggregate(ft_global_t *g, uint32_t round, size_t K, const uint32_t *ids,
-                        const float *counts, const float *server_update,
+                        const float *counts, const float *server_update, float *scratch,
                         ft_defense_decision_t *decisions)
 {
+    float *delta = scratch;
+    if (!delta) {
+        if (!g->delta && !(g->delta = ft_malloc_aligned(g->N * sizeof(float))))
+            return ft_error_set(FT_ENOMEM, "out of memory for the aggregated delta");
+        delta = g->delta;
+    }
     ft_defense_input_t in = {
         .round = (int)round,
         .K = K,
@@ -190,10 +191,11 @@ int ft_global_aggregate(ft_global_t *g, uint32_t round, size_t K, const uint32_t
      * or resumed run draws the same noise, and `fedtail aggregate --round R` replays
      * a saved round with the same stream. */
     ft_rng_init(&g->def_rng, g->seed, round, 0, FT_RNG_NOISE);
-    int rc = g->def->aggregate(g->def_state, &in, g->delta, decisions, g->def_ws);
+    int rc = g->def->aggregate(g->def_state, &in, delta, decisions, g->def_ws);
+    ft_global_release_updates(g); /* the rows are spent, used or not */
     if (rc != FT_OK)
         return rc;
-    ft_ops_cpu.axpy(g->N, 1.0f, g->delta, g->params);
+    ft_ops_cpu.axpy(g->N, 1.0f, delta, g->params);
     return FT_OK;
 }
 

@@ -26,11 +26,13 @@ typedef struct ft_global ft_global_t;
  * message; *out stays NULL. */
 int ft_global_new(const ft_config_t *cfg, size_t max_k, ft_global_t **out);
 void ft_global_destroy(ft_global_t **g_p);
-/* Zeroes the K×N update matrix. ft_global_new allocates it without touching it, so
- * that the caller can load and release its transient set-up data (the training set
- * the population is derived from) before the matrix becomes resident; call once,
- * before the first round. */
-void ft_global_zero_updates(ft_global_t *g);
+/* Releases the K×N update matrix's memory until updates are written into it again.
+ * ft_global_new allocates it without touching it, and ft_global_aggregate releases it
+ * once the rows are aggregated: a row is resident only from its update's arrival to
+ * the round's end, so the updates in flight (received by ZeroMQ, not yet copied)
+ * are covered by the rows not yet written, and the coordinator's peak stays at
+ * K + 3 vectors (docs/PERFORMANCE.md §5). */
+void ft_global_release_updates(ft_global_t *g);
 
 size_t ft_global_num_params(const ft_global_t *g);
 const uint8_t *ft_global_layout_hash(const ft_global_t *g); /* 32 bytes */
@@ -43,21 +45,20 @@ const ft_defense_t *ft_global_defense(const ft_global_t *g);
 ft_model_t *ft_global_model(ft_global_t *g);
 /* The test set. */
 const ft_dataset_t *ft_global_test(const ft_global_t *g);
-/* The last aggregated delta (N), valid after a successful ft_global_aggregate. */
-const float *ft_global_delta(const ft_global_t *g);
-
 /* L2 norm of row i. */
 double ft_global_row_norm(const ft_global_t *g, size_t i);
 
 /* Aggregates rows 0..K of the update matrix (from clients ids[0..K), ascending,
  * with sample counts counts[0..K)) through the defense and adds the result to the
  * global model. server_update (N, may be NULL) is the trusted root-set update for
- * rules that need one (FLTrust). The defense may modify the rows in place. Noise of
+ * rules that need one (FLTrust). The defense may modify the rows in place. scratch
+ * (N, may be NULL) is where the aggregated delta is built; with NULL, ft_global uses
+ * a vector of its own, allocated on first need (FT_ENOMEM). Noise of
  * randomised rules comes from stream (run.seed, round, 0, FT_RNG_NOISE), as in
  * `fedtail aggregate --round`. decisions receives one entry per row. Returns FT_OK,
  * or the defense's error code (the global model is then unchanged). */
 int ft_global_aggregate(ft_global_t *g, uint32_t round, size_t K, const uint32_t *ids,
-                        const float *counts, const float *server_update,
+                        const float *counts, const float *server_update, float *scratch,
                         ft_defense_decision_t *decisions /* K */);
 
 /* Evaluates the global model on the test set. FT_ENOMEM. */

@@ -39,6 +39,11 @@ size_t ft_blob_len(const ft_blob_t *b)
     return b->len;
 }
 
+int ft_blob_exclusive(const ft_blob_t *b)
+{
+    return atomic_load(&((ft_blob_t *)b)->refs) == 1;
+}
+
 static void blob_unref(ft_blob_t *b)
 {
     if (atomic_fetch_sub(&b->refs, 1) == 1) {

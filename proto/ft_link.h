@@ -46,6 +46,9 @@ typedef struct ft_blob ft_blob_t;
 ft_blob_t *ft_blob_new(size_t len);
 void *ft_blob_data(ft_blob_t *b);
 size_t ft_blob_len(const ft_blob_t *b);
+/* Whether the caller's reference is the only one: no message in flight still reads
+ * the bytes, so the caller may write them. */
+int ft_blob_exclusive(const ft_blob_t *b);
 /* Drops the caller's reference (the memory goes when ZeroMQ has sent every copy).
  * Accepts NULL; nulls *b_p. */
 void ft_blob_release(ft_blob_t **b_p);

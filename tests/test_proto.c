@@ -333,15 +333,20 @@ static void test_link(void **state)
     m.u.task.has_model = 1;
     m.u.task.num_params = 4;
     m.payload_len = 16;
+    assert_true(ft_blob_exclusive(blob));
     assert_int_equal(ft_link_send(router, (const uint8_t *)"p1", 2, &m, NULL, blob, NULL), FT_OK);
-    ft_blob_release(&blob);
-    assert_null(blob);
+    /* the message in flight holds the bytes: the coordinator must not reuse them */
+    assert_false(ft_blob_exclusive(blob));
     pi.socket = dealer;
     assert_int_equal(zmq_poll(&pi, 1, 2000), 1);
     assert_int_equal(ft_link_recv(dealer, 0, &lim, &in), FT_OK);
     assert_int_equal(in.msg.type, FT_MSG_TASK);
     assert_memory_equal(ft_link_payload(&in), delta, 16);
+    assert_false(ft_blob_exclusive(blob)); /* inproc hands over the very frame */
     ft_link_in_clear(&in);
+    assert_true(ft_blob_exclusive(blob));
+    ft_blob_release(&blob);
+    assert_null(blob);
 
     /* a payload frame shorter than the envelope says */
     uint8_t env[256];
