@@ -2,5 +2,5 @@
 # (GFLOP/s, GB/s). Built where the CUDA back end is; says "skipped" without a GPU.
 if(TARGET ft_kernels_cuda)
   add_executable(bench_kernels_cuda ${CMAKE_CURRENT_SOURCE_DIR}/bench_kernels_cuda.c)
-  target_link_libraries(bench_kernels_cuda PRIVATE ft_kernels ft_common)
+  target_link_libraries(bench_kernels_cuda PRIVATE ft_kernels_cuda ft_kernels ft_common)
 endif()

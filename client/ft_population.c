@@ -13,7 +13,6 @@
 
 /* The CUDA back end's description of its device, or why there is none. Weak: the
  * symbol exists only in builds with the CUDA back end. */
-extern const char *ft_cuda_device_info(void) __attribute__((weak));
 
 void ft_population_destroy(ft_population_t **p_p)
 {
@@ -203,10 +202,9 @@ int ft_population_device(const ft_config_t *cfg, const ft_ops_t **ops)
     }
     *ops = ft_ops_find("cuda");
     if (!*ops)
-        return ft_error_set(
-            FT_EUNSUPPORTED,
-            "run.device = %s but no CUDA device is available (%s); set "
-            "run.device = cpu",
-            dev, ft_cuda_device_info ? ft_cuda_device_info() : "this build has no CUDA back end");
+        return ft_error_set(FT_EUNSUPPORTED,
+                            "run.device = %s but no CUDA device is available (%s); set "
+                            "run.device = cpu",
+                            dev, ft_ops_cuda_status());
     return FT_OK;
 }

@@ -19,12 +19,87 @@ void ft_conv2d_shape(ft_conv2d_shape_t *s)
     s->Wo = (s->W + 2 * s->pad - s->kw) / s->stride + 1;
 }
 
-#ifndef FT_HAVE_CUDA_OPS
-/* Default where kernels/cuda/ is not built: no CUDA back end. Weak so that a build
- * linking the CUDA objects by other means still gets the real one. */
-__attribute__((weak)) const ft_ops_t *ft_ops_cuda(void)
+/* ---- the CUDA back end, loaded on first use -------------------------------------
+ * kernels/cuda/ builds it as a module, fedtail-cuda.so beside the fedtail executable,
+ * which ft_ops_find("cuda") opens the first time it is asked: a process on the CPU
+ * never maps the CUDA libraries, whose load-time set-up costs ~150 MiB of resident
+ * memory per process (docs/PERFORMANCE.md §5). The module's ft_ symbols (allocation,
+ * errors) resolve to the executable's own, which exports them (CMAKE_ENABLE_EXPORTS).
+ * Where the module is looked for: $FEDTAIL_CUDA_MODULE, then beside the running
+ * executable, then where the build put it (FT_CUDA_MODULE_PATH, for test programs). */
+#ifdef FT_CUDA_MODULE_PATH
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+
+static pthread_once_t cuda_once = PTHREAD_ONCE_INIT;
+static const ft_ops_t *cuda_ops;
+static char cuda_status[512] = "the CUDA back end has not been asked for";
+
+static void *open_module(const char *path)
+{
+    if (!path || access(path, F_OK) != 0)
+        return NULL;
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        snprintf(cuda_status, sizeof cuda_status, "%s", dlerror());
+    return h;
+}
+
+static void load_cuda_module(void)
+{
+    snprintf(cuda_status, sizeof cuda_status,
+             "fedtail-cuda.so not found (looked beside the "
+             "executable and at %s)",
+             FT_CUDA_MODULE_PATH);
+    char beside[4096];
+    ssize_t n = readlink("/proc/self/exe", beside, sizeof beside - 32);
+    if (n > 0) {
+        beside[n] = 0;
+        char *slash = strrchr(beside, '/');
+        strcpy(slash ? slash + 1 : beside, "fedtail-cuda.so");
+    }
+    void *h = open_module(getenv("FEDTAIL_CUDA_MODULE"));
+    if (!h && n > 0)
+        h = open_module(beside);
+    if (!h)
+        h = open_module(FT_CUDA_MODULE_PATH);
+    if (!h)
+        return;
+    /* POSIX's way to take a function from dlsym without an object-to-function cast */
+    const ft_ops_t *(*entry)(void);
+    const char *(*info)(void);
+    *(void **)&entry = dlsym(h, "ft_ops_cuda");
+    *(void **)&info = dlsym(h, "ft_cuda_device_info");
+    if (!entry || !info) {
+        snprintf(cuda_status, sizeof cuda_status, "fedtail-cuda.so lacks ft_ops_cuda");
+        return;
+    }
+    cuda_ops = entry();
+    snprintf(cuda_status, sizeof cuda_status, "%s", info());
+}
+
+static const ft_ops_t *cuda_backend(void)
+{
+    pthread_once(&cuda_once, load_cuda_module);
+    return cuda_ops;
+}
+
+const char *ft_ops_cuda_status(void)
+{
+    pthread_once(&cuda_once, load_cuda_module);
+    return cuda_status;
+}
+#else
+static const ft_ops_t *cuda_backend(void)
 {
     return NULL;
+}
+
+const char *ft_ops_cuda_status(void)
+{
+    return "this build has no CUDA back end";
 }
 #endif
 
@@ -37,7 +112,7 @@ const ft_ops_t *ft_ops_find(const char *name)
     if (strcmp(name, "cpu") == 0)
         return &ft_ops_cpu;
     if (strcmp(name, "cuda") == 0)
-        return ft_ops_cuda();
+        return cuda_backend();
     return NULL;
 }
 

@@ -116,13 +116,12 @@ extern const ft_ops_t ft_ops_cpu;
  * device is present. */
 const ft_ops_t *ft_ops_find(const char *name);
 
-/* The CUDA back end, or NULL where it is not built or no device is present.
- * kernels/ft_ops.c holds a weak default that returns NULL; kernels/cuda/ provides
- * the real one (with C linkage: `extern "C"` in a .cu file) in a static library
- * target named ft_kernels_cuda, which kernels/CMakeLists.txt links into ft_kernels
- * and announces with FT_HAVE_CUDA_OPS (so the default is left out and the linker
- * pulls the CUDA object from its archive). ft_ops_find("cuda") calls this. */
-const ft_ops_t *ft_ops_cuda(void);
+/* What ft_ops_find("cuda") found: the device it uses ("NVIDIA H200, sm_90, 139 GiB"),
+ * or why there is none (no CUDA back end built, its module not found or not
+ * loadable, no device). Never NULL. The back end itself is a module loaded on first
+ * use (kernels/ft_ops.c); programs that link kernels/cuda/ statically (its tests and
+ * benchmark) reach it directly through ft_ops_cuda.h. */
+const char *ft_ops_cuda_status(void);
 
 /* Sets the number of BLAS threads for this process (run.threads). */
 void ft_ops_set_threads(int threads);

@@ -3,7 +3,7 @@
 # test_kernels_cuda_emulated runs the same tests through the back end's host
 # emulation, so CI without a GPU still checks its index maths.
 if(TARGET ft_kernels_cuda)
-  ft_test(test_kernels_cuda LIBS ft_kernels LABELS gpu TIMEOUT 120)
+  ft_test(test_kernels_cuda LIBS ft_kernels_cuda ft_kernels LABELS gpu TIMEOUT 120)
   add_test(NAME test_kernels_cuda_emulated COMMAND test_kernels_cuda --emulate)
   set_tests_properties(test_kernels_cuda_emulated PROPERTIES
     SKIP_RETURN_CODE 77 TIMEOUT 120 LABELS "cuda")

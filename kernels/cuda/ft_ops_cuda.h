@@ -3,9 +3,9 @@
  * it: a synchronisation point for timing, and a host emulation of the back end for
  * tests on machines without a GPU.
  *
- * The ops table itself is reached through ft_ops_find("cuda") (or ft_ops_cuda(),
- * declared in ft_ops.h); this header is for tests and benchmarks. docs/gpu.md
- * describes the design. */
+ * Programs reach the ops table through ft_ops_find("cuda"), which loads this back
+ * end as a module (fedtail-cuda.so); this header is for the tests and benchmark that
+ * link it statically (ft_kernels_cuda). docs/gpu.md describes the design. */
 #ifndef FT_OPS_CUDA_H
 #define FT_OPS_CUDA_H
 
@@ -14,6 +14,10 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The CUDA back end, or NULL where no device is present. The module's entry point:
+ * ft_ops_find("cuda") looks it up by this name. */
+const ft_ops_t *ft_ops_cuda(void);
 
 /* Waits until every queued CUDA op has finished (cudaDeviceSynchronize). Ops that
  * return a host value (dot, norm2, softmax_xent_forward) and download already
