@@ -62,7 +62,6 @@ void ft_free(void *ptr)
  * (transparent huge pages in "madvise" mode, Debian's default): streaming a K×N
  * update matrix through 4 KiB pages costs a page walk every 64 cache lines, and the
  * Gram kernel ran ~15% faster on huge pages (docs/PERFORMANCE.md §4). */
-#define HUGE_FROM ((size_t)32 << 20)
 #define HUGE_PAGE ((size_t)2 << 20)
 
 void *ft_malloc_aligned(size_t size)
@@ -70,7 +69,7 @@ void *ft_malloc_aligned(size_t size)
     if (should_fail())
         return NULL;
     void *p = NULL;
-    size_t align = size >= HUGE_FROM ? HUGE_PAGE : 64;
+    size_t align = size >= FT_HUGE_FROM ? HUGE_PAGE : 64;
     size_t rounded = (size + align - 1) & ~(align - 1);
     if (posix_memalign(&p, align, rounded ? rounded : align) != 0)
         return NULL;

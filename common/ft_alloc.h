@@ -12,8 +12,9 @@ void *ft_malloc(size_t size);
 void *ft_calloc(size_t count, size_t size);
 void *ft_realloc(void *ptr, size_t size);
 void ft_free(void *ptr);
-/* 64-byte aligned allocation, freed with ft_free_aligned. Blocks of 32 MiB or more
- * are 2 MiB aligned and advised onto huge pages (ft_alloc.c). */
+/* 64-byte aligned allocation, freed with ft_free_aligned. Blocks of FT_HUGE_FROM
+ * bytes or more are 2 MiB aligned and advised onto huge pages (ft_alloc.c). */
+#define FT_HUGE_FROM ((size_t)32 << 20)
 void *ft_malloc_aligned(size_t size);
 void ft_free_aligned(void *ptr);
 /* Hands the whole pages inside [p, p + size) back to the system: they stop counting

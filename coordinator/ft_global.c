@@ -129,7 +129,13 @@ void ft_global_destroy(ft_global_t **g_p)
 
 void ft_global_release_updates(ft_global_t *g)
 {
-    ft_release_pages(g->updates, g->max_k * g->N * sizeof(float));
+    /* Only a matrix on huge pages: refilling released 2 MiB pages costs about as much
+     * again as the row copies, 4 KiB pages 5-6x (lenet5, K = 10: +7 ms a round, a
+     * sixth of the coordination overhead), and a matrix under 32 MiB has updates
+     * small enough for the fixed allowance to hold those in flight. */
+    size_t bytes = g->max_k * g->N * sizeof(float);
+    if (bytes >= FT_HUGE_FROM)
+        ft_release_pages(g->updates, bytes);
 }
 
 size_t ft_global_num_params(const ft_global_t *g)

@@ -26,7 +26,8 @@ typedef struct ft_global ft_global_t;
  * message; *out stays NULL. */
 int ft_global_new(const ft_config_t *cfg, size_t max_k, ft_global_t **out);
 void ft_global_destroy(ft_global_t **g_p);
-/* Releases the K×N update matrix's memory until updates are written into it again.
+/* Releases the K×N update matrix's memory until updates are written into it again
+ * (a matrix of 32 MiB or more; a smaller one stays resident).
  * ft_global_new allocates it without touching it, and ft_global_aggregate releases it
  * once the rows are aggregated: a row is resident only from its update's arrival to
  * the round's end, so the updates in flight (received by ZeroMQ, not yet copied)
