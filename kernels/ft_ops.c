@@ -49,10 +49,8 @@ static void *open_module(const char *path)
 
 static void load_cuda_module(void)
 {
-    snprintf(cuda_status, sizeof cuda_status,
-             "fedtail-cuda.so not found (looked beside the "
-             "executable and at %s)",
-             FT_CUDA_MODULE_PATH);
+    const char *missing = "fedtail-cuda.so not found (looked beside the executable and at %s)";
+    snprintf(cuda_status, sizeof cuda_status, missing, FT_CUDA_MODULE_PATH);
     char beside[4096];
     ssize_t n = readlink("/proc/self/exe", beside, sizeof beside - 32);
     if (n > 0) {
