@@ -14,6 +14,7 @@
 #include "ft_error.h"
 #include "ft_fileio.h"
 #include "ft_model.h"
+#include "ft_population.h"
 #include "ft_rng.h"
 #include "ft_timer.h"
 #include "ft_train.h"
@@ -113,24 +114,6 @@ static int check_config(const ft_config_t *cfg)
     return FT_OK;
 }
 
-/* The back end run.device names ("cpu", "reference", "cuda[:N]"). */
-static int find_ops(const ft_config_t *cfg, const ft_ops_t **ops)
-{
-    const char *dev = ft_config_str(cfg, "run.device");
-    if (strncmp(dev, "cuda", 4) == 0) {
-        *ops = ft_ops_find("cuda");
-        if (!*ops)
-            return ft_config_error(cfg, "run.device",
-                                   "'%s': CUDA back end not built or no GPU present", dev);
-        return FT_OK;
-    }
-    if (strcmp(dev, "cpu") == 0 || strcmp(dev, "reference") == 0) {
-        *ops = ft_ops_find(dev);
-        return FT_OK;
-    }
-    return ft_config_error(cfg, "run.device", "'%s': expected cpu, reference or cuda[:N]", dev);
-}
-
 /* Appends to a growing text buffer; FT_ENOMEM. */
 static int append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -204,7 +187,7 @@ int ft_train_centralised(const ft_config_t *cfg, const char *out_dir, int quiet,
     int rc;
     char dir[1024], path[1200];
 
-    if ((rc = check_config(cfg)) != FT_OK || (rc = find_ops(cfg, &ops)) != FT_OK)
+    if ((rc = check_config(cfg)) != FT_OK || (rc = ft_population_device(cfg, &ops)) != FT_OK)
         goto fail;
     ft_ops_set_threads((int)ft_config_int(cfg, "run.threads"));
     if ((rc = ft_dataset_load(cfg, 1, &train)) != FT_OK ||

@@ -13,6 +13,8 @@ int ft_cmd_version(int argc, char **argv)
     (void)argv;
     printf("fedtail %s\n", FT_VERSION);
     printf("BLAS kernel: OpenBLAS %s\n", ft_blas_corename());
-    printf("CUDA: %s\n", ft_ops_find("cuda") ? "device available" : "not available");
+    /* the device in use, or why there is none */
+    const char *cuda = ft_ops_find("cuda") ? "" : "not available: ";
+    printf("CUDA: %s%s\n", cuda, ft_ops_cuda_status());
     return 0;
 }
