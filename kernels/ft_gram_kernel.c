@@ -30,23 +30,24 @@
 
 #define TILE 4
 
-/* The next panel's cache lines, handed out one per tile step. */
+/* The next panel's cache lines, handed out per_step at each tile step: enough that
+ * the whole next panel is requested by the time this one is done. */
 typedef struct {
     const float *const *rows;
-    int M, row;
+    int M, row, per_step;
     size_t col, end; /* columns [col, end) of rows[row] are still to fetch */
     size_t begin;
 } prefetch_t;
 
 __attribute__((target("avx512f"))) static inline void prefetch_step(prefetch_t *p)
 {
-    if (p->row >= p->M)
-        return;
-    _mm_prefetch((const char *)(p->rows[p->row] + p->col), _MM_HINT_T1);
-    p->col += 16;
-    if (p->col >= p->end) {
-        p->col = p->begin;
-        p->row++;
+    for (int i = 0; i < p->per_step && p->row < p->M; i++) {
+        _mm_prefetch((const char *)(p->rows[p->row] + p->col), _MM_HINT_T1);
+        p->col += 16;
+        if (p->col >= p->end) {
+            p->col = p->begin;
+            p->row++;
+        }
     }
 }
 
@@ -126,13 +127,19 @@ static void gram_avx512(const float *const *rows, int M, size_t N, double *G)
     for (int i = 0; i < M; i++)
         memset(G + (size_t)i * M + i, 0, (size_t)(M - i) * sizeof *G);
     size_t P = panel_cols(M);
+    int blocks = (M + TILE - 1) / TILE, tiles = blocks * (blocks + 1) / 2;
     for (size_t j0 = 0; j0 < N; j0 += P) {
         size_t nb = N - j0 < P ? N - j0 : P;
         size_t next_end = j0 + nb + P < N ? j0 + nb + P : N;
-        /* while this panel is computed, fetch the next one (none after the last) */
+        /* while this panel is computed, fetch the next one (none after the last): its
+         * M rows' lines spread over this panel's tile steps (few rows, few tiles: at
+         * M = 10 two lines a step, one left 40% of the panel to stall on DRAM) */
+        size_t lines = (size_t)M * ((next_end - (j0 + nb) + 15) / 16);
+        size_t steps = (size_t)tiles * (nb / 16 ? nb / 16 : 1);
         prefetch_t pf = {.rows = rows,
                          .M = j0 + nb < N ? M : 0,
                          .row = 0,
+                         .per_step = (int)((lines + steps - 1) / steps),
                          .col = j0 + nb,
                          .end = next_end,
                          .begin = j0 + nb};
