@@ -14,11 +14,15 @@ usage: krum_numpy.py UPDATES.npy F [REPS]
   prints "seconds S index I multikrum_seconds M": medians of REPS (default 1) timed
   runs of each after one untimed warm-up run, as bench_defenses times its own side
 """
+import os
 import statistics
 import sys
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer_malloc import keep_memory  # noqa: E402
 
 
 def krum_scores(vectors, f):
@@ -48,6 +52,7 @@ def multi_krum(vectors, f, counts):
 
 
 def main():
+    keep_memory()
     u = np.load(sys.argv[1])
     f = int(sys.argv[2])
     reps = int(sys.argv[3]) if len(sys.argv) > 3 else 1

@@ -36,6 +36,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer_malloc import keep_memory  # noqa: E402
 from torch_train import lenet5, paper_lenet  # noqa: E402  (same models as bench_train's peer)
 
 MODELS = {"lenet5": lenet5, "paper-lenet": paper_lenet}
@@ -98,6 +99,7 @@ def evaluate(net, x, y, batch):
 
 
 def main():
+    keep_memory()
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default="paper-lenet", choices=sorted(MODELS))
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")

@@ -3,11 +3,15 @@
 single thread, synthetic data; prints the same JSON lines. Run with Debian's
 python3-torch (/usr/bin/python3)."""
 import json
+import os
 import sys
 import time
 
 import torch
 import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer_malloc import keep_memory  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -70,6 +74,7 @@ def bench(name, batch, steps):
 
 
 def main():
+    keep_memory()
     args = sys.argv[1:]
     if args:
         for i in range(0, len(args) - 2, 3):
