@@ -127,7 +127,13 @@ void ft_global_destroy(ft_global_t **g_p)
     *g_p = NULL;
 }
 
-void ft_global_release_updates(ft_global_t *g)
+/* Releases the K×N update matrix's memory until updates are written into it again.
+ * ft_global_new allocates it without touching it, and ft_global_aggregate releases it
+ * once the rows are aggregated: a row is resident only from its update's arrival to
+ * the round's end, so the updates in flight (received by ZeroMQ, not yet copied) are
+ * covered by the rows not yet written, and the coordinator's peak stays at K + 3
+ * vectors (docs/PERFORMANCE.md, "Current state" §5). */
+static void release_updates(ft_global_t *g)
 {
     /* Only a matrix on huge pages: refilling released 2 MiB pages costs about as much
      * again as the row copies, 4 KiB pages 5-6x (lenet5, K = 10: +7 ms a round, a
@@ -198,7 +204,7 @@ int ft_global_aggregate(ft_global_t *g, uint32_t round, size_t K, const uint32_t
      * a saved round with the same stream. */
     ft_rng_init(&g->def_rng, g->seed, round, 0, FT_RNG_NOISE);
     int rc = g->def->aggregate(g->def_state, &in, delta, decisions, g->def_ws);
-    ft_global_release_updates(g); /* the rows are spent, used or not */
+    release_updates(g); /* the rows are spent, used or not */
     if (rc != FT_OK)
         return rc;
     ft_ops_cpu.axpy(g->N, 1.0f, delta, g->params);

@@ -26,14 +26,6 @@ typedef struct ft_global ft_global_t;
  * message; *out stays NULL. */
 int ft_global_new(const ft_config_t *cfg, size_t max_k, ft_global_t **out);
 void ft_global_destroy(ft_global_t **g_p);
-/* Releases the K×N update matrix's memory until updates are written into it again
- * (a matrix of 32 MiB or more; a smaller one stays resident).
- * ft_global_new allocates it without touching it, and ft_global_aggregate releases it
- * once the rows are aggregated: a row is resident only from its update's arrival to
- * the round's end, so the updates in flight (received by ZeroMQ, not yet copied)
- * are covered by the rows not yet written, and the coordinator's peak stays at
- * K + 3 vectors (docs/PERFORMANCE.md §5). */
-void ft_global_release_updates(ft_global_t *g);
 
 size_t ft_global_num_params(const ft_global_t *g);
 const uint8_t *ft_global_layout_hash(const ft_global_t *g); /* 32 bytes */
@@ -52,7 +44,8 @@ double ft_global_row_norm(const ft_global_t *g, size_t i);
 /* Aggregates rows 0..K of the update matrix (from clients ids[0..K), ascending,
  * with sample counts counts[0..K)) through the defense and adds the result to the
  * global model. server_update (N, may be NULL) is the trusted root-set update for
- * rules that need one (FLTrust). The defense may modify the rows in place. scratch
+ * rules that need one (FLTrust). The defense may modify the rows in place, and the
+ * rows' memory is released afterwards (a matrix of 32 MiB or more). scratch
  * (N, may be NULL) is where the aggregated delta is built; with NULL, ft_global uses
  * a vector of its own, allocated on first need (FT_ENOMEM). Noise of
  * randomised rules comes from stream (run.seed, round, 0, FT_RNG_NOISE), as in
