@@ -439,7 +439,9 @@ static int alloc_inference(ft_model_t *m)
         if (L->spec.kind == FT_LAYER_MAXPOOL && L->out_size > pmax)
             pmax = L->out_size;
     }
-    if (!(m->arena = balloc(m, B * span * sizeof(float))))
+    /* 16 floats of slack let the high end start on a 64-byte boundary */
+    size_t arena_len = B * span + 16;
+    if (!(m->arena = balloc(m, arena_len * sizeof(float))))
         return FT_ENOMEM;
     if (pmax && !(m->pool_argmax = balloc(m, B * pmax * sizeof(int32_t))))
         return FT_ENOMEM;
@@ -460,7 +462,7 @@ static int alloc_inference(ft_model_t *m)
         case FT_LAYER_AVGPOOL_GLOBAL:
         case FT_LAYER_MAXPOOL:
             side = side == 0 ? 1 : 0;
-            cur = side == 0 ? m->arena : m->arena + B * (span - L->out_size);
+            cur = side == 0 ? m->arena : m->arena + ((arena_len - B * L->out_size) & ~(size_t)15);
             L->out = cur;
             if (L->spec.kind == FT_LAYER_MAXPOOL)
                 L->argmax = m->pool_argmax;

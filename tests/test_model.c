@@ -828,10 +828,11 @@ static void test_inference_model(void **state)
         ft_model_new_inference("paper-lenet", "", 1, 28, 28, 10, 500, &ft_ops_cpu, &inf), 0);
     /* activations by hand: conv1 32x26x26 = 21632, conv2 64x24x24 = 36864 floats per
      * sample; inference holds conv2's input and output side by side, 500 x (21632 + 36864)
-     * floats (the largest pair; two buffers of the largest output would be 500 x 73728),
+     * floats (the largest pair; two buffers of the largest output would be 500 x 73728)
+     * and 16 floats of alignment slack,
      * pool argmax 500 x 9216, params and probabilities, plus the conv workspace; training
      * one buffer per layer plus gradients */
-    size_t act = 500 * (21632 + 36864) * sizeof(float) + 500 * 9216 * sizeof(int32_t);
+    size_t act = (500 * (21632 + 36864) + 16) * sizeof(float) + 500 * 9216 * sizeof(int32_t);
     size_t fixed = 1199882 * sizeof(float) + 500 * 10 * sizeof(float);
     size_t ws = ft_ops_cpu.conv2d_workspace(&(ft_conv2d_shape_t){.B = 500,
                                                                  .Ci = 32,
