@@ -527,8 +527,7 @@ done:;
     }
     if (c.sock)
         zmq_close(c.sock);
-    if (c.zctx)
-        zmq_ctx_term(c.zctx);
+    ft_link_ctx_term(c.zctx);
     ft_local_destroy(&c.local);
     ft_config_destroy(&c.cfg);
     ft_free_aligned(c.global);

@@ -472,8 +472,7 @@ void ft_coordinator_destroy(ft_coordinator_t **c_p)
         zmq_close(c->sock);
     }
     ft_zap_stop(&c->zap); /* before the context ends */
-    if (c->zctx)
-        zmq_ctx_term(c->zctx);
+    ft_link_ctx_term(c->zctx);
     ft_blob_release(&c->model_blob);
     ft_evaluator_destroy(&c->evaluator); /* joins a running evaluation of c->g */
     ft_global_destroy(&c->g);

@@ -39,6 +39,14 @@ size_t ft_blob_len(const ft_blob_t *b)
     return b->len;
 }
 
+void ft_link_ctx_term(void *zctx)
+{
+    if (!zctx)
+        return;
+    while (zmq_ctx_term(zctx) != 0 && errno == EINTR) {
+    }
+}
+
 int ft_blob_exclusive(const ft_blob_t *b)
 {
     return atomic_load(&((ft_blob_t *)b)->refs) == 1;

@@ -39,6 +39,11 @@ size_t ft_link_payload_len(const ft_link_in_t *in);
 /* Releases the message and payload. Safe on a cleared or failed ft_link_in_t. */
 void ft_link_in_clear(ft_link_in_t *in);
 
+/* zmq_ctx_term, restarted while a signal interrupts it (a child process's exit or
+ * Ctrl-C during shutdown): an interrupted call leaves the context and its I/O
+ * threads alive. Accepts NULL. */
+void ft_link_ctx_term(void *zctx);
+
 /* A reference-counted immutable byte buffer for zero-copy sends (one global model
  * sent to many processes). Created with one reference. */
 typedef struct ft_blob ft_blob_t;
