@@ -32,7 +32,7 @@ typedef struct {
     uint32_t process_id;       /* assigned in Welcome */
     size_t N;                  /* parameters */
     float *global;             /* N: the global model held */
-    float *delta;              /* N: the update being sent */
+    ft_blob_t *delta;          /* N floats: the update, sent zero-copy from here */
     int has_model;             /* global holds the model with digest model */
     uint8_t model[32];         /* its digest */
     double heartbeat;          /* heartbeat period */
@@ -42,11 +42,24 @@ typedef struct {
     uint32_t busy_client;      /* its client */
 } client_t;
 
-static int send_msg(client_t *c, const ft_msg_t *m, const void *payload)
+static int send_msg(client_t *c, const ft_msg_t *m, const void *payload, ft_blob_t *blob)
 {
-    int rc = ft_link_send(c->sock, NULL, 0, m, payload, NULL, NULL);
+    int rc = ft_link_send(c->sock, NULL, 0, m, payload, blob, NULL);
     c->last_tx = ft_now();
     return rc;
+}
+
+/* The update buffer, writable: the one allocated once per process, unless ZeroMQ still
+ * sends the previous update from it (then a fresh one; the old one goes with its
+ * last send). A 37 MB vgg9 update copied into a fresh message for every send cost
+ * ~9,000 page faults a send (docs/PERFORMANCE.md §3). NULL on OOM. */
+static float *update_buffer(client_t *c)
+{
+    if (!c->delta || !ft_blob_exclusive(c->delta)) {
+        ft_blob_release(&c->delta);
+        c->delta = ft_blob_new(c->N * sizeof(float));
+    }
+    return c->delta ? ft_blob_data(c->delta) : NULL;
 }
 
 static void send_heartbeat(client_t *c)
@@ -57,7 +70,7 @@ static void send_heartbeat(client_t *c)
     m.u.heartbeat.round = c->busy_round;
     m.u.heartbeat.client_id = c->busy_client;
     m.u.heartbeat.busy = c->busy_round != 0;
-    send_msg(c, &m, NULL);
+    send_msg(c, &m, NULL, NULL);
 }
 
 static void send_error(client_t *c, int code, uint32_t round, uint32_t client, const char *why)
@@ -68,7 +81,7 @@ static void send_error(client_t *c, int code, uint32_t round, uint32_t client, c
     m.u.error.round = round;
     m.u.error.client_id = client;
     snprintf(m.u.error.reason, sizeof m.u.error.reason, "%s", why);
-    send_msg(c, &m, NULL);
+    send_msg(c, &m, NULL, NULL);
     FT_LOG(FT_LOG_WARN, "%s", why);
 }
 
@@ -93,7 +106,7 @@ static int send_hello(client_t *c)
     m.u.hello.clients = (uint32_t *)c->o->clients;
     m.u.hello.num_clients = c->o->pool ? 0 : c->o->num_clients;
     m.u.hello.threads = c->cfg ? (uint32_t)ft_config_int(c->cfg, "run.threads") : 1;
-    return send_msg(c, &m, NULL);
+    return send_msg(c, &m, NULL, NULL);
 }
 
 /* A failed handshake is permanent (a refused key, CURVE on one side only, a wrong
@@ -252,8 +265,7 @@ static int on_welcome(client_t *c, const ft_msg_welcome_t *w)
                             (unsigned long long)w->num_params, a, c->N, b);
     }
     c->global = ft_malloc_aligned(c->N * sizeof(float));
-    c->delta = ft_malloc_aligned(c->N * sizeof(float));
-    if (!c->global || !c->delta)
+    if (!c->global || !update_buffer(c))
         return ft_error_set(FT_ENOMEM, "out of memory");
     FT_LOG(FT_LOG_INFO, "process %u ready: N = %zu, data loaded in %.1f s", c->process_id, c->N,
            ft_now() - t0);
@@ -352,7 +364,12 @@ static void on_task(client_t *c, ft_link_in_t *in)
     c->busy_round = t->round;
     c->busy_client = t->client_id;
     double prepare = ft_now() - t0;
-    int rc = ft_local_train(c->local, &task, c->global, c->delta, &hooks, &res);
+    float *delta = update_buffer(c);
+    if (!delta) {
+        send_error(c, FT_ENOMEM, t->round, t->client_id, "out of memory for the update");
+        return;
+    }
+    int rc = ft_local_train(c->local, &task, c->global, delta, &hooks, &res);
     c->busy_round = 0;
     c->busy_client = 0;
     if (rc != FT_OK) {
@@ -373,9 +390,9 @@ static void on_task(client_t *c, ft_link_in_t *in)
     memcpy(m.u.update.layout_hash, ft_local_layout_hash(c->local), 32);
     m.u.update.train_s = res.train_s;
     m.u.update.prepare_s = prepare;
-    ft_wire_digest_floats(c->delta, c->N, m.u.update.digest);
+    ft_wire_digest_floats(delta, c->N, m.u.update.digest);
     m.payload_len = c->N * 4;
-    if (send_msg(c, &m, c->delta) != FT_OK)
+    if (send_msg(c, &m, NULL, c->delta) != FT_OK)
         FT_LOG(FT_LOG_WARN, "sending the update failed: %s", ft_error_message());
 }
 
@@ -386,7 +403,7 @@ static int serve(client_t *c)
         ft_msg_t req;
         ft_msg_init(&req, FT_MSG_REQUEST);
         req.u.request.process_id = c->process_id;
-        int rc = send_msg(c, &req, NULL);
+        int rc = send_msg(c, &req, NULL, NULL);
         if (rc != FT_OK)
             return rc;
         for (;;) { /* wait for an answer to the request */
@@ -531,7 +548,7 @@ done:;
     ft_local_destroy(&c.local);
     ft_config_destroy(&c.cfg);
     ft_free_aligned(c.global);
-    ft_free_aligned(c.delta);
+    ft_blob_release(&c.delta);
     if (rc != FT_OK)
         ft_error_set(rc, "%s", why);
     return rc;
