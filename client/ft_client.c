@@ -49,17 +49,12 @@ static int send_msg(client_t *c, const ft_msg_t *m, const void *payload, ft_blob
     return rc;
 }
 
-/* The update buffer, writable: the one allocated once per process, unless ZeroMQ still
- * sends the previous update from it (then a fresh one; the old one goes with its
- * last send). A 37 MB vgg9 update copied into a fresh message for every send cost
- * ~9,000 page faults a send (docs/PERFORMANCE.md §3). NULL on OOM. */
+/* The update buffer, writable (ft_blob_writable: allocated once per process while
+ * no send still reads it). A 37 MB vgg9 update copied into a fresh message for every
+ * send cost ~9,000 page faults a send (docs/PERFORMANCE.md §3). NULL on OOM. */
 static float *update_buffer(client_t *c)
 {
-    if (!c->delta || !ft_blob_exclusive(c->delta)) {
-        ft_blob_release(&c->delta);
-        c->delta = ft_blob_new(c->N * sizeof(float));
-    }
-    return c->delta ? ft_blob_data(c->delta) : NULL;
+    return ft_blob_writable(&c->delta, c->N * sizeof(float));
 }
 
 static void send_heartbeat(client_t *c)

@@ -165,19 +165,15 @@ static float *idle_model_buffer(ft_coordinator_t *c)
     return ft_blob_data(c->model_blob);
 }
 
-/* Encodes the global model into the model blob and digests it: in place when no send
- * still reads the blob, else into a fresh one (the old one lives until its last
- * send). */
+/* Encodes the global model into the model blob (ft_blob_writable: in place when no
+ * send still reads it) and digests it. */
 static int publish_model(ft_coordinator_t *c)
 {
-    if (!idle_model_buffer(c)) {
-        ft_blob_release(&c->model_blob);
-        c->model_blob = ft_blob_new(c->N * 4);
-    }
-    if (!c->model_blob)
+    void *bytes = ft_blob_writable(&c->model_blob, c->N * 4);
+    if (!bytes)
         return ft_error_set(FT_ENOMEM, "out of memory for the model message");
-    ft_wire_put_floats(ft_blob_data(c->model_blob), ft_global_params(c->g), c->N);
-    ft_sha256(ft_blob_data(c->model_blob), c->N * 4, c->model_digest);
+    ft_wire_put_floats(bytes, ft_global_params(c->g), c->N);
+    ft_sha256(bytes, c->N * 4, c->model_digest);
     return FT_OK;
 }
 
@@ -978,6 +974,12 @@ static int write_checkpoint(ft_coordinator_t *c)
     return ft_events_status(c->ev);
 }
 
+/* Whether round ends with a checkpoint (run.checkpoint_every). */
+static int checkpoint_due(const ft_coordinator_t *c, int round)
+{
+    return c->ckpt_every > 0 && round % c->ckpt_every == 0;
+}
+
 /* Completes a round: its evaluation (ev; NULL when not evaluated this round) into
  * the metrics row, the row and the round_end event on disk, the round counted done,
  * a checkpoint when one is due, progress reported. */
@@ -1015,7 +1017,7 @@ static int finish_round(ft_coordinator_t *c, ft_round_metrics_t *row, const ft_e
     c->rounds_done = row->round;
     c->metrics_at_end = ft_metrics_offset(c->mt);
     c->events_at_end = ft_events_offset(c->ev);
-    if (c->ckpt_every > 0 && row->round % c->ckpt_every == 0 && (rc = write_checkpoint(c)) != FT_OK)
+    if (checkpoint_due(c, row->round) && (rc = write_checkpoint(c)) != FT_OK)
         return rc;
     if (c->opts.progress)
         c->opts.progress(c->opts.progress_user, row, c->rounds, ft_now() - c->t0);
@@ -1096,10 +1098,9 @@ static int close_round(ft_coordinator_t *c)
     if ((rc = publish_model(c)) != FT_OK)
         return rc;
     int evaluate = (int)r->round % c->eval_every == 0 || (int)r->round == c->rounds;
-    int ckpt_due = c->ckpt_every > 0 && row->round % c->ckpt_every == 0;
     /* Overlap the evaluation with the next round, except where the row must be on
      * disk now: the last round, and a checkpoint that records the files' lengths. */
-    if (evaluate && c->eval_async && (int)r->round < c->rounds && !ckpt_due) {
+    if (evaluate && c->eval_async && (int)r->round < c->rounds && !checkpoint_due(c, row->round)) {
         row->round_s = ft_now() - r->started;
         c->pending = *row;
         ft_procs_touch_all(&c->procs, ft_now());

@@ -52,6 +52,15 @@ int ft_blob_exclusive(const ft_blob_t *b)
     return atomic_load(&((ft_blob_t *)b)->refs) == 1;
 }
 
+void *ft_blob_writable(ft_blob_t **b_p, size_t len)
+{
+    if (!*b_p || !ft_blob_exclusive(*b_p)) {
+        ft_blob_release(b_p);
+        *b_p = ft_blob_new(len);
+    }
+    return *b_p ? (*b_p)->data : NULL;
+}
+
 static void blob_unref(ft_blob_t *b)
 {
     if (atomic_fetch_sub(&b->refs, 1) == 1) {

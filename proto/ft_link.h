@@ -54,6 +54,11 @@ size_t ft_blob_len(const ft_blob_t *b);
 /* Whether the caller's reference is the only one: no message in flight still reads
  * the bytes, so the caller may write them. */
 int ft_blob_exclusive(const ft_blob_t *b);
+/* The bytes of *b_p to write the next message into: *b_p's own when no message in
+ * flight reads them (a buffer sent again and again is allocated once), else those
+ * of a fresh blob of len bytes that replaces it (the old one goes with its last
+ * send). NULL on OOM (*b_p is then NULL). */
+void *ft_blob_writable(ft_blob_t **b_p, size_t len);
 /* Drops the caller's reference (the memory goes when ZeroMQ has sent every copy).
  * Accepts NULL; nulls *b_p. */
 void ft_blob_release(ft_blob_t **b_p);

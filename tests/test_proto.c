@@ -345,6 +345,19 @@ static void test_link(void **state)
     assert_false(ft_blob_exclusive(blob)); /* inproc hands over the very frame */
     ft_link_in_clear(&in);
     assert_true(ft_blob_exclusive(blob));
+    /* ft_blob_writable: the same bytes while no message reads them... */
+    void *bytes = ft_blob_data(blob);
+    assert_ptr_equal(ft_blob_writable(&blob, 16), bytes);
+    /* ...a fresh blob while one does, and the message in flight keeps its bytes */
+    assert_int_equal(ft_link_send(router, (const uint8_t *)"p1", 2, &m, NULL, blob, NULL), FT_OK);
+    assert_int_equal(zmq_poll(&pi, 1, 2000), 1);
+    assert_int_equal(ft_link_recv(dealer, 0, &lim, &in), FT_OK);
+    void *fresh = ft_blob_writable(&blob, 16);
+    assert_non_null(fresh);
+    assert_ptr_not_equal(fresh, bytes);
+    memset(fresh, 0, 16);
+    assert_memory_equal(ft_link_payload(&in), delta, 16);
+    ft_link_in_clear(&in);
     ft_blob_release(&blob);
     assert_null(blob);
 
