@@ -22,8 +22,8 @@ int ft_cmd_keys(int argc, char **argv)
     int markdown = argc > 0 && strcmp(argv[0], "--markdown") == 0;
     if (markdown)
         printf("| key | type | default | meaning |\n|---|---|---|---|\n");
-    for (int i = 0; ft_keys[i].name; i++) {
-        const ft_key_spec_t *k = &ft_keys[i];
+    for (int i = 0; ft_config_schema[i].name; i++) {
+        const ft_config_key_t *k = &ft_config_schema[i];
         const char *type = k->type == FT_KEY_ENUM ? k->choices : type_name(k->type);
         if (markdown)
             printf("| `%s` | %s | `%s` | %s |\n", k->name, type, k->default_value, k->help);

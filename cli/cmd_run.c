@@ -355,8 +355,8 @@ static int ensure_pretrained(ft_config_t *cfg, int quiet)
         ft_free(pool);
         return rc;
     }
-    for (int i = 0; ft_keys[i].name; i++) {
-        const char *k = ft_keys[i].name;
+    for (int i = 0; ft_config_schema[i].name; i++) {
+        const char *k = ft_config_schema[i].name;
         if (strncmp(k, "data.", 5) && strncmp(k, "model.", 6) && strncmp(k, "train.", 6) &&
             strcmp(k, "run.seed"))
             continue;

@@ -22,7 +22,7 @@
 #define LINE_MAX_CHARS (INI_MAX_LINE - 2)
 
 typedef struct {
-    const ft_key_spec_t *spec; /* schema entry */
+    const ft_config_key_t *spec; /* schema entry */
     char *value;               /* current text value (owned) */
     char origin[96];           /* "file:line", "--set" or "default" */
     int is_set;                /* set by a file or --set */
@@ -36,7 +36,7 @@ struct ft_config {
 static int key_count(void)
 {
     int n = 0;
-    while (ft_keys[n].name)
+    while (ft_config_schema[n].name)
         n++;
     return n;
 }
@@ -52,8 +52,8 @@ ft_config_t *ft_config_new(void)
         goto fail;
     for (int i = 0; i < cfg->count; i++) {
         config_entry_t *e = &cfg->entries[i];
-        e->spec = &ft_keys[i];
-        e->value = ft_strdup(ft_keys[i].default_value);
+        e->spec = &ft_config_schema[i];
+        e->value = ft_strdup(ft_config_schema[i].default_value);
         if (!e->value)
             goto fail;
         snprintf(e->origin, sizeof e->origin, "default");
@@ -107,8 +107,8 @@ static config_entry_t *find_entry(const ft_config_t *cfg, const char *name)
 static int section_known(const char *section)
 {
     size_t len = strlen(section);
-    for (int i = 0; ft_keys[i].name; i++)
-        if (strncmp(ft_keys[i].name, section, len) == 0 && ft_keys[i].name[len] == '.')
+    for (int i = 0; ft_config_schema[i].name; i++)
+        if (strncmp(ft_config_schema[i].name, section, len) == 0 && ft_config_schema[i].name[len] == '.')
             return 1;
     return 0;
 }
@@ -147,7 +147,7 @@ static int enum_has_choice(const char *choices, const char *v)
 }
 
 /* Checks that text is a valid value for spec; on failure writes why into why. */
-static int value_valid(const ft_key_spec_t *spec, const char *v, char *why, size_t why_len)
+static int value_valid(const ft_config_key_t *spec, const char *v, char *why, size_t why_len)
 {
     char *end = NULL;
     switch (spec->type) {
@@ -411,7 +411,7 @@ int ft_config_set(ft_config_t *cfg, const char *assignment, const char *origin)
 static const config_entry_t *get_entry(const ft_config_t *cfg, const char *name, ft_key_type_t type)
 {
     const config_entry_t *e = find_entry(cfg, name);
-    assert(e && "config key missing from ft_keys.c");
+    assert(e && "config key missing from ft_config_schema.c");
     assert(e->spec->type == type || (type == FT_KEY_STRING && e->spec->type == FT_KEY_ENUM));
     return e;
 }
@@ -441,7 +441,7 @@ const char *ft_config_str(const ft_config_t *cfg, const char *name)
 const char *ft_config_text(const ft_config_t *cfg, const char *name)
 {
     const config_entry_t *e = find_entry(cfg, name);
-    assert(e && "config key missing from ft_keys.c");
+    assert(e && "config key missing from ft_config_schema.c");
     return e->value;
 }
 

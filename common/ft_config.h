@@ -1,6 +1,6 @@
 /* ft_config: experiment configuration — INI files plus `--set section.key=value`.
  *
- * Every key fedtail understands is declared once in ft_keys.c with its type, default
+ * Every key fedtail understands is declared once in ft_config_schema.c with its type, default
  * and a line of help. Loading validates against that schema: an unknown section or
  * key, a missing file or a malformed value is an error that names the file, the line
  * and the key; nothing is silently ignored. Values keep their text form; typed
@@ -24,10 +24,10 @@ typedef struct {
     const char *default_value; /* text form of the default */
     const char *choices;       /* FT_KEY_ENUM: "a|b|c"; otherwise NULL */
     const char *help;          /* one line for --help and docs */
-} ft_key_spec_t;
+} ft_config_key_t;
 
 /* The schema: every key, terminated by an entry whose name is NULL. */
-extern const ft_key_spec_t ft_keys[];
+extern const ft_config_key_t ft_config_schema[];
 
 typedef struct ft_config ft_config_t;
 

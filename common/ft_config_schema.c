@@ -1,16 +1,17 @@
-/* ft_keys: every experiment key fedtail understands, in one table.
+/* ft_config_schema: every experiment key fedtail understands, in one table.
  *
  * Sections: [federation] [data] [model] [train] [attack] [defense] [run] [security].
  * Key names follow the paper's code (Wang et al. 2020, "Attack of the Tails") where
  * it has one: eps, norm_bound, stddev, project_frequency, model_replacement, fl_mode,
  * attacker_pool_size. docs/configuration.md is generated from this table
- * (`fedtail keys --markdown`). Range checks that need several keys live with the
- * module that uses them. */
+ * (`fedtail keys --markdown`). Each value's range, and every check that involves
+ * several keys, lives in ft_experiment.c, which reads the config into one typed struct
+ * per section. ("Keys" here are experiment keys; CURVE keys are proto/'s.) */
 #include "ft_config.h"
 
 #include <stddef.h>
 
-const ft_key_spec_t ft_keys[] = {
+const ft_config_key_t ft_config_schema[] = {
     /* [federation] */
     {"federation.num_clients", FT_KEY_INT, "100", NULL, "clients in the population"},
     {"federation.clients_per_round", FT_KEY_INT, "10", NULL, "clients sampled per round (K)"},
