@@ -1,4 +1,8 @@
-/* ft_model: a sequential network over one flat parameter buffer.
+/* ft_model: the engine that runs a sequential network over one flat parameter buffer.
+ *
+ * This file builds a model from any layer list (the built-in architectures, by name,
+ * are the zoo's: ft_model_zoo.c), and holds everything after that: parameter views
+ * and layout hash, buffers, init, forward, backward, evaluation, dropout streams.
  *
  * A model is a list of layer specs resolved against an input shape into layers
  * with output shapes, parameter views and activation buffers sized for max_batch.
@@ -17,6 +21,7 @@
  * maxpool runs as one fused op where the back end has it (ft_ops_t.relu_maxpool2d_*): the pool
  * reads the ReLU's input, and the ReLU layer itself does nothing in either pass. */
 #include "ft_model.h"
+#include "ft_model_zoo.h"
 
 #include "ft_alloc.h"
 #include "ft_error.h"
@@ -25,7 +30,6 @@
 #include <assert.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* One resolved layer. */
@@ -68,137 +72,22 @@ struct ft_model {
     uint64_t dropout_counter; /* next Philox counter; advances per dropout layer call */
 };
 
-/* --- built-in architectures ------------------------------------------------ */
-
-#define CONV(o, k, p)                                                                              \
-    {                                                                                              \
-        FT_LAYER_CONV2D, (o), (k), 1, (p), 0.0f                                                    \
-    }
-#define POOL2                                                                                      \
-    {                                                                                              \
-        FT_LAYER_MAXPOOL, 0, 2, 2, 0, 0.0f                                                         \
-    }
-#define RELU                                                                                       \
-    {                                                                                              \
-        FT_LAYER_RELU, 0, 0, 0, 0, 0.0f                                                            \
-    }
-#define LIN(o)                                                                                     \
-    {                                                                                              \
-        FT_LAYER_LINEAR, (o), 0, 0, 0, 0.0f                                                        \
-    }
-#define FLAT                                                                                       \
-    {                                                                                              \
-        FT_LAYER_FLATTEN, 0, 0, 0, 0, 0.0f                                                         \
-    }
-#define DROP(p)                                                                                    \
-    {                                                                                              \
-        FT_LAYER_DROPOUT, 0, 0, 0, 0, (p)                                                          \
-    }
-
-/* LeNet-5 as in the paper's code for (Fashion-)MNIST: 431,080 parameters. The last
- * linear layer's width is num_classes (out 0 below). */
-static const ft_layer_spec_t lenet5_spec[] = {
-    CONV(20, 5, 0), RELU, POOL2, CONV(50, 5, 0), RELU, POOL2, FLAT, LIN(500), RELU, LIN(0),
-};
-
-/* The paper code's MNIST "Net" (the PyTorch MNIST example): 1,199,882 parameters. */
-static const ft_layer_spec_t paper_lenet_spec[] = {
-    CONV(32, 3, 0), RELU,     CONV(64, 3, 0), RELU,       POOL2,  DROP(0.25f),
-    FLAT,           LIN(128), RELU,           DROP(0.5f), LIN(0),
-};
-
-/* VGG-9 without batch norm (the paper's CIFAR-10 model): 9,225,610 parameters. */
-static const ft_layer_spec_t vgg9_spec[] = {
-    CONV(64, 3, 1),
-    RELU,
-    POOL2,
-    CONV(128, 3, 1),
-    RELU,
-    POOL2,
-    CONV(256, 3, 1),
-    RELU,
-    CONV(256, 3, 1),
-    RELU,
-    POOL2,
-    CONV(512, 3, 1),
-    RELU,
-    CONV(512, 3, 1),
-    RELU,
-    POOL2,
-    CONV(512, 3, 1),
-    RELU,
-    CONV(512, 3, 1),
-    RELU,
-    POOL2,
-    FLAT,
-    LIN(0),
-};
-
-#define FT_MLP_MAX_HIDDEN 16
-
-/* Parses "200,200" into sizes; returns the count or FT_ECONFIG. */
-static int parse_hidden(const char *hidden, int *sizes, int max)
-{
-    int n = 0;
-    const char *s = hidden ? hidden : "";
-    while (*s) {
-        while (*s == ' ')
-            s++;
-        if (!*s)
-            break;
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s || v <= 0 || v > (1 << 24))
-            return ft_error_set(FT_ECONFIG, "model.hidden: bad size in '%s'", hidden);
-        if (n == max)
-            return ft_error_set(FT_ECONFIG, "model.hidden: more than %d layers", max);
-        sizes[n++] = (int)v;
-        s = end;
-        while (*s == ' ')
-            s++;
-        if (*s == ',')
-            s++;
-        else if (*s)
-            return ft_error_set(FT_ECONFIG, "model.hidden: bad list '%s'", hidden);
-    }
-    return n;
-}
+/* --- construction by name ---------------------------------------------------- */
 
 static int new_from_spec(const ft_layer_spec_t *layers, int num_layers, int c, int h, int w,
                          int num_classes, int max_batch, const ft_ops_t *ops, int inference,
                          ft_model_t **out);
 
+/* A zoo architecture by name (ft_model_zoo.c) built by new_from_spec. */
 static int new_named(const char *name, const char *hidden, int c, int h, int w, int num_classes,
                      int max_batch, const ft_ops_t *ops, int inference, ft_model_t **out)
 {
     *out = NULL;
-    if (strcmp(name, "lenet5") == 0)
-        return new_from_spec(lenet5_spec, (int)(sizeof lenet5_spec / sizeof *lenet5_spec), c, h, w,
-                             num_classes, max_batch, ops, inference, out);
-    if (strcmp(name, "paper-lenet") == 0)
-        return new_from_spec(paper_lenet_spec,
-                             (int)(sizeof paper_lenet_spec / sizeof *paper_lenet_spec), c, h, w,
-                             num_classes, max_batch, ops, inference, out);
-    if (strcmp(name, "vgg9") == 0)
-        return new_from_spec(vgg9_spec, (int)(sizeof vgg9_spec / sizeof *vgg9_spec), c, h, w,
-                             num_classes, max_batch, ops, inference, out);
-    if (strcmp(name, "mlp") == 0) {
-        int sizes[FT_MLP_MAX_HIDDEN];
-        int nh = parse_hidden(hidden, sizes, FT_MLP_MAX_HIDDEN);
-        if (nh < 0)
-            return nh;
-        ft_layer_spec_t spec[2 + 2 * FT_MLP_MAX_HIDDEN];
-        int n = 0;
-        spec[n++] = (ft_layer_spec_t)FLAT;
-        for (int i = 0; i < nh; i++) {
-            spec[n++] = (ft_layer_spec_t)LIN(sizes[i]);
-            spec[n++] = (ft_layer_spec_t)RELU;
-        }
-        spec[n++] = (ft_layer_spec_t)LIN(0);
-        return new_from_spec(spec, n, c, h, w, num_classes, max_batch, ops, inference, out);
-    }
-    return ft_error_set(FT_ECONFIG, "unknown model '%s' (known: lenet5, paper-lenet, vgg9, mlp)",
-                        name);
+    ft_layer_spec_t layers[FT_MODEL_ZOO_MAX_LAYERS];
+    int n = ft_model_zoo_layers(name, hidden, layers);
+    if (n < 0)
+        return n;
+    return new_from_spec(layers, n, c, h, w, num_classes, max_batch, ops, inference, out);
 }
 
 int ft_model_new(const char *name, const char *hidden, int c, int h, int w, int num_classes,
