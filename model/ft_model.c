@@ -16,10 +16,11 @@
  * backward needs only its output, and the layer before it needs only its own
  * input); flatten is a view. Backward ping-pongs between two gradient buffers as
  * large as the largest activation. An inference model (ft_model_new_inference) has
- * no gradient buffers at all and its forward activations ping-pong between two
- * buffers of the largest layer output, since no layer's input is needed later. A ReLU followed by a
- * maxpool runs as one fused op where the back end has it (ft_ops_t.relu_maxpool2d_*): the pool
- * reads the ReLU's input, and the ReLU layer itself does nothing in either pass. */
+ * no gradient buffers at all: its forward activations live in one arena sized for the
+ * largest input + output pair, since no layer's input is needed later. A ReLU followed
+ * by a maxpool runs as one fused op where the back end has it
+ * (ft_ops_t.relu_maxpool2d_*): the pool reads the ReLU's input, and the ReLU layer
+ * itself does nothing in either pass. */
 #include "ft_model.h"
 #include "ft_model_zoo.h"
 

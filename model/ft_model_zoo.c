@@ -11,7 +11,7 @@
  * the CONV/POOL2/RELU/LIN/FLAT/DROP shorthands (the classifier is a last LIN(0): its
  * width is num_classes), add a strcmp branch for its name in ft_model_zoo_layers and
  * the name to that function's "unknown model" message, then list it in model.name's
- * choices in common/ft_keys.c (regenerate docs/configuration.md with
+ * choices in common/ft_config_schema.c (regenerate docs/configuration.md with
  * `fedtail keys --markdown`) and in ft_model_new's comment in ft_model.h. A model
  * checked against PyTorch also gets a module in tests/fixtures/torch/gen_fixtures.py. */
 #include "ft_model_zoo.h"
