@@ -16,6 +16,7 @@
 #include "ft_coordinator.h"
 #include "ft_curve.h"
 #include "ft_error.h"
+#include "ft_key_set.h"
 #include "ft_log.h"
 #include "ft_progress.h"
 #include "ft_report.h"

@@ -23,6 +23,7 @@
 #include "ft_events.h"
 #include "ft_fileio.h"
 #include "ft_global.h"
+#include "ft_key_set.h"
 #include "ft_link.h"
 #include "ft_log.h"
 #include "ft_population.h"
@@ -35,6 +36,7 @@
 #include "ft_schedule.h"
 #include "ft_timer.h"
 #include "ft_wire.h"
+#include "ft_zap.h"
 
 #include <errno.h>
 #include <math.h>

@@ -15,7 +15,7 @@
 #include <signal.h>
 
 #include "ft_config.h"
-#include "ft_curve.h"
+#include "ft_key_set.h"
 #include "ft_metrics.h"
 
 typedef struct {

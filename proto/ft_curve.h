@@ -1,12 +1,13 @@
-/* ft_curve: CURVE key files and the ZAP handler that enforces the client allow-list.
+/* ft_curve: CURVE key files and the CURVE options of fedtail's sockets.
  *
  * fedtail authenticates and encrypts its ZeroMQ transport with CURVE (CurveZMQ, RFC
  * 26; libzmq + libsodium). Keys live in small text files made by `fedtail keygen`:
  * NAME.pub holds the Z85 public key (40 characters + newline, mode 0644) and
  * NAME.secret the Z85 secret key (mode 0600, never readable by group or others). The
  * coordinator accepts only clients whose public key is in an authorized directory
- * of *.pub files; the check runs in a ZAP handler (RFC 27) on its own thread. See
- * docs/security.md for the threat model and a multi-host set-up.
+ * of *.pub files (ft_key_set.h); the check runs in a ZAP handler (RFC 27, ft_zap.h)
+ * on its own thread. See docs/security.md for the threat model and a multi-host
+ * set-up.
  *
  * Typical use (coordinator):
  *     ft_key_set_t *allowed;  ft_zap_t *zap;  uint8_t sec[FT_CURVE_KEY_LEN];
@@ -24,11 +25,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FT_CURVE_KEY_LEN  32                       /* raw public or secret key bytes */
-#define FT_CURVE_Z85_LEN  40                       /* Z85 text of a key */
-#define FT_CURVE_NAME_MAX 128                      /* longest key name (file stem) */
-#define FT_ZAP_ENDPOINT   "inproc://zeromq.zap.01" /* where libzmq asks (RFC 27) */
-#define FT_ZAP_DOMAIN     "fedtail"                /* ZAP domain set on fedtail server sockets */
+#define FT_CURVE_KEY_LEN  32  /* raw public or secret key bytes */
+#define FT_CURVE_Z85_LEN  40  /* Z85 text of a key */
+#define FT_CURVE_NAME_MAX 128 /* longest key name (file stem) */
 
 /* Nonzero if this libzmq supports CURVE (it was built with libsodium). */
 int ft_curve_available(void);
@@ -70,29 +69,6 @@ int ft_curve_public_of(const uint8_t secret[FT_CURVE_KEY_LEN], uint8_t pub[FT_CU
 int ft_curve_load_keypair(const char *public_path, const char *secret_path,
                           uint8_t pub[FT_CURVE_KEY_LEN], uint8_t secret[FT_CURVE_KEY_LEN]);
 
-/* ---- the allow-list ------------------------------------------------------------ */
-
-/* A set of CURVE public keys, each with the name of the file it came from. */
-typedef struct ft_key_set ft_key_set_t;
-
-/* An empty set. NULL on OOM. */
-ft_key_set_t *ft_key_set_new(void);
-void ft_key_set_destroy(ft_key_set_t **set_p);
-/* Adds a key under a name (copied; truncated to FT_CURVE_NAME_MAX-1). A key already in
- * the set is not added again. FT_ENOMEM. */
-int ft_key_set_add(ft_key_set_t *set, const uint8_t key[FT_CURVE_KEY_LEN], const char *name);
-/* Loads every DIR/NAME.pub (names not starting with '.', in name order) into a new set
- * (*out; destroy with ft_key_set_destroy). The name of each key is its file name
- * without ".pub". Errors: FT_EIO (DIR or a file unreadable), FT_ECRYPTO (a malformed
- * file, named), FT_ENOTFOUND (no *.pub file in DIR), FT_ENOMEM; *out is NULL then. */
-int ft_key_set_load_dir(const char *dir, ft_key_set_t **out);
-/* Adds every key of src (with its name) to dst. FT_ENOMEM. */
-int ft_key_set_add_all(ft_key_set_t *dst, const ft_key_set_t *src);
-/* Number of distinct keys. */
-size_t ft_key_set_count(const ft_key_set_t *set);
-/* The name of key, or NULL if key is not in the set. */
-const char *ft_key_set_find(const ft_key_set_t *set, const uint8_t key[FT_CURVE_KEY_LEN]);
-
 /* ---- sockets ------------------------------------------------------------------- */
 
 /* Makes sock a CURVE server (ZMQ_CURVE_SERVER, ZMQ_CURVE_SECRETKEY, ZAP domain
@@ -104,53 +80,5 @@ int ft_curve_server_setup(void *sock, const uint8_t secret[FT_CURVE_KEY_LEN]);
 int ft_curve_client_setup(void *sock, const uint8_t server_pub[FT_CURVE_KEY_LEN],
                           const uint8_t pub[FT_CURVE_KEY_LEN],
                           const uint8_t secret[FT_CURVE_KEY_LEN]);
-
-/* ---- the ZAP handler ----------------------------------------------------------- */
-
-/* A running ZAP handler: a thread answering libzmq's authentication requests. */
-typedef struct ft_zap ft_zap_t;
-
-/* Counters of a ZAP handler (read with ft_zap_stats). */
-typedef struct {
-    unsigned long accepted; /* CURVE handshakes with an allowed key */
-    unsigned long refused;  /* requests refused (unknown key, other mechanism, malformed) */
-} ft_zap_stats_t;
-
-/* Binds FT_ZAP_ENDPOINT on zmq_ctx and starts a thread that answers each request:
- * status 200 iff the mechanism is CURVE and the client key is in allowed (the reply's
- * user id is the key's name, readable on received frames as the "User-Id"
- * property), else 400; each refusal is logged at WARN with the peer address and the
- * Z85 key. allowed is copied (the caller keeps its set). One handler per context.
- * Errors: FT_ENET (e.g. the endpoint is already bound: another handler runs),
- * FT_ENOMEM, FT_ESTATE (thread not started); *out is NULL then. */
-int ft_zap_start(void *zmq_ctx, const ft_key_set_t *allowed, ft_zap_t **out);
-/* The handler's counters so far. */
-void ft_zap_stats(ft_zap_t *zap, ft_zap_stats_t *stats);
-
-/* One refused connection, for the coordinator's event log. */
-typedef struct {
-    char address[64];               /* peer address ("10.0.0.7", "127.0.0.1:40312",
-                                       "unknown") */
-    char mechanism[16];             /* ZAP mechanism ("CURVE", "NULL"; "" if ZAP was not
-                                       asked) */
-    char key[FT_CURVE_Z85_LEN + 1]; /* refused client key in Z85 ("" if none) */
-    char reason[96];                /* why ("client key not authorized", ...) */
-} ft_zap_refusal_t;
-
-/* Pops the oldest refusal not yet collected into out: 1 if there was one, else 0
- * (also for a NULL zap). Thread-safe; the handler keeps up to 64. */
-int ft_zap_next_refusal(ft_zap_t *zap, ft_zap_refusal_t *out);
-
-/* Also watches server_sock (the CURVE server socket, from the caller's thread,
- * before it binds): handshakes that fail before ZAP is asked — a plaintext client
- * (mechanism mismatch) or a client with the wrong server key — are logged at WARN
- * and queued as refusals, with the peer address taken when the connection was
- * accepted. Uses zmq_socket_monitor on server_sock: stop it with
- * zmq_socket_monitor(server_sock, NULL, 0) before closing server_sock, and close
- * server_sock before ft_zap_stop. FT_ENET. */
-int ft_zap_watch(ft_zap_t *zap, void *server_sock);
-/* Stops the thread, unbinds and frees. Call before zmq_ctx_term of its context.
- * Accepts NULL; nulls *zap_p. */
-void ft_zap_stop(ft_zap_t **zap_p);
 
 #endif

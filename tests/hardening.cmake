@@ -1,6 +1,7 @@
-# Hardening: CURVE key files and the ZAP handler (proto/ft_curve), and the fuzz
-# targets of fuzz/ replayed over their committed corpora without libFuzzer (so every
-# ctest run, sanitized or not, re-checks the seeds and any saved crash input).
+# Hardening: CURVE key files, the allow-list and the ZAP handler (proto/ft_curve,
+# ft_key_set, ft_zap), and the fuzz targets of fuzz/ replayed over their committed
+# corpora without libFuzzer (so every ctest run, sanitized or not, re-checks the seeds
+# and any saved crash input).
 set(FT_FUZZ_DIR ${CMAKE_SOURCE_DIR}/fuzz)
 
 # ft_fuzz_replay(TARGET LIBS ...): TARGET.c + replay_main.c, run over fuzz/corpus/TARGET.

@@ -20,7 +20,9 @@
 #include "ft_alloc.h"
 #include "ft_curve.h"
 #include "ft_error.h"
+#include "ft_key_set.h"
 #include "ft_log.h"
+#include "ft_zap.h"
 
 /* zmq_curve(7): a client and a server keypair (Z85). */
 static const char *const client_pub_z = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
