@@ -1,0 +1,198 @@
+/* ft_experiment: the experiment as typed values — one struct per INI section, read and
+ * range-checked once from a config (ft_config.h) when a process loads its experiment.
+ *
+ * Modules receive these structs, never key strings: a value is validated in one place
+ * (ft_experiment.c), next to the other checks of its section, and every module reads
+ * the same number. Checks that need more than the config stay with the module that
+ * knows the answer — attack.method against the attack registry, defense.name and a
+ * rule's parameters against the defense registry, class labels against the dataset —
+ * and report through the section's src, so every error still names the file, line
+ * and key (ft_config_error).
+ *
+ * Strings point into the config the experiment was read from (src): it must outlive
+ * the experiment. */
+#ifndef FT_EXPERIMENT_H
+#define FT_EXPERIMENT_H
+
+#include <stdint.h>
+
+#include "ft_config.h"
+
+#define FT_MAX_CHANNELS        4  /* image channels a dataset may have */
+#define FT_EDGE_MAX_CLUSTERS   64 /* most k-means clusters a class is cut into */
+#define FT_EDGE_MAX_COMPONENTS 64 /* most principal components of a mined edge set */
+
+typedef enum { FT_PARTITION_IID, FT_PARTITION_DIRICHLET, FT_PARTITION_SHARDS } ft_partition_kind_t;
+typedef enum { FT_EDGE_MINED = 0, FT_EDGE_FILE = 1 } ft_edge_source_t;
+
+typedef enum {
+    FT_CASE_EDGE = 0,        /* edge-case: only the attacker holds the edge points */
+    FT_CASE_ALMOST_EDGE = 1, /* honest holders share one true-label copy of them */
+    FT_CASE_NORMAL = 2,      /* every honest holder has a full true-label copy */
+} ft_attack_case_t;
+
+typedef enum {
+    FT_FL_FIXED_FREQ = 0,  /* one attacker in rounds (t - attack_from) % attack_freq == 0 */
+    FT_FL_FIXED_POOL = 1,  /* the top attacker_pool_size ids attack when sampled */
+    FT_FL_EVERY_ROUND = 2, /* one attacker in every round */
+} ft_fl_mode_t;
+
+/* [federation] */
+typedef struct {
+    const ft_config_t *src;        /* where the values came from (errors name file:line) */
+    uint32_t num_clients;          /* clients in the population, [1, 1000000] */
+    uint32_t clients_per_round;    /* K, [1, num_clients] */
+    int rounds;                    /* >= 1 */
+    int local_epochs;              /* honest clients' epochs, >= 1 */
+    int batch_size;                /* >= 1 */
+    double lr;                     /* learning rate of round 1, > 0 */
+    double lr_decay;               /* lr of round t is lr * lr_decay^(t-1), > 0 */
+    double momentum;               /* >= 0 */
+    double weight_decay;           /* >= 0 */
+    ft_partition_kind_t partition; /* how the training set is split */
+    double alpha;                  /* dirichlet concentration, > 0 */
+    int min_size;                  /* dirichlet: fewest samples a client may get, >= 0 */
+    int shards_per_client;         /* shards: classes per client, [1, 100000] */
+    int eval_every;                /* evaluate every n rounds, >= 1 */
+    const char *init;              /* "random", "pretrain" or a checkpoint path */
+    double round_timeout;          /* seconds, > 0 */
+    int min_clients;               /* fewest updates a round closes with, [1, K] */
+    int max_round_retries;         /* >= 0 */
+    double heartbeat_s;            /* client heartbeat period, > 0 */
+} ft_federation_cfg_t;
+
+/* [data] */
+typedef struct {
+    const ft_config_t *src;          /* where the values came from */
+    const char *dataset;             /* data.dataset (a schema choice) */
+    const char *path;                /* data.path ("" = the dataset's default) */
+    int num_mean;                    /* values in mean (0: the dataset's default) */
+    double mean[FT_MAX_CHANNELS];    /* data.mean */
+    int num_std;                     /* values in std (0: the dataset's default) */
+    double std[FT_MAX_CHANNELS];     /* data.std, each > 0 */
+    uint32_t train_limit;            /* first n training samples (0: all) */
+    uint32_t test_limit;             /* first n test samples (0: all) */
+    uint32_t synthetic_train;        /* synthetic: training samples, [1, 10^7] */
+    uint32_t synthetic_test;         /* synthetic: test samples, [1, 10^7] */
+    int synthetic_shape[3];          /* synthetic: C, H, W */
+} ft_data_cfg_t;
+
+/* [model] */
+typedef struct {
+    const ft_config_t *src; /* where the values came from */
+    const char *name;       /* model.name (a schema choice) */
+    const char *hidden;     /* mlp hidden sizes, checked when the model is built */
+} ft_model_cfg_t;
+
+/* [train]: centralised training (fedtail train, federation.init = pretrain). */
+typedef struct {
+    const ft_config_t *src; /* where the values came from */
+    int epochs;             /* >= 1 */
+    int batch_size;         /* [1, 65536] */
+    double lr;              /* > 0 */
+    double momentum;        /* [0, 1) */
+    double weight_decay;    /* >= 0 */
+} ft_train_cfg_t;
+
+/* [attack]: what the attacker does, its schedule and its edge-case set. */
+typedef struct {
+    const ft_config_t *src;       /* where the values came from */
+    const char *method;           /* "none" or an attack registry name */
+    int enabled;                  /* method is not "none" */
+    ft_attack_case_t attack_case; /* edge-case or one of the paper's baselines */
+    int source_class;             /* [0, 256): checked against the dataset later */
+    int target_class;             /* [0, 256): checked against the dataset later */
+    uint32_t clean_points;        /* clean samples in D_adv */
+    uint32_t poison_points;       /* pixel-trigger: poisoned copies, >= 1 */
+    int honest_edge_holders;      /* ids [0, this) hold copies; 0 without an attack */
+    double eps;                   /* PGD L2 radius, > 0 */
+    int project_frequency;        /* PGD: project every n batches, >= 1 */
+    double adv_lr;                /* attacker lr in round 1 (0: the honest lr) */
+    int adv_epochs;               /* attacker epochs (0: the honest epochs) */
+    int model_replacement;        /* scale the update */
+    double scale;                 /* replacement factor (0: N_round / n_adv) */
+    int prox;                     /* the paper's prox variant */
+    double prox_mu;               /* weight of the proximal term, >= 0 */
+    int trigger_size;             /* pixel-trigger square side, [1, 64] */
+    double noise_std;             /* gaussian: std, >= 0 */
+    double alie_z;                /* alie: z (0: Baruch et al.'s z_max) */
+    double ipm_epsilon;           /* ipm: epsilon, >= 0 */
+    int num_benign_estimates;     /* alie/ipm: benign updates simulated, [1, 1000] */
+    ft_fl_mode_t fl_mode;         /* the schedule */
+    int attack_freq;              /* fixed-freq: every n rounds, >= 1 */
+    int attack_from;              /* first round that may be attacked, >= 1 */
+    int attack_until;             /* last such round (0 in the file: the last round) */
+    int attacker_pool_size;       /* fixed-pool: attacker ids, [1, num_clients] */
+    ft_edge_source_t edge_source; /* mined from the training set or read from a file */
+    const char *edge_file;        /* edge_source = file: .npy path */
+    uint32_t edge_size;           /* mined: minimum cluster size, [2, 10^7] */
+    double edge_test_fraction;    /* share held out as the backdoor test set, (0, 1) */
+    int edge_clusters;            /* mined: k-means clusters (0: auto) */
+    int edge_components;          /* mined: principal components */
+} ft_attack_cfg_t;
+
+/* [defense]: the aggregation rule and every rule's parameters (each rule checks its
+ * own against K when the defense is created; defenses/). */
+typedef struct {
+    const ft_config_t *src; /* where the values came from */
+    const char *name;       /* a defense registry name */
+    double norm_bound;      /* norm-clipping / weak-dp: M */
+    double stddev;          /* weak-dp: noise std */
+    int64_t f;              /* krum family: assumed attackers */
+    int64_t m;              /* multi-krum: updates kept (0: K - f) */
+    double beta;            /* trimmed-mean: share trimmed each side */
+    int64_t maxiter;        /* rfa: Weiszfeld iterations */
+    double nu;              /* rfa: smoothing */
+    double ftol;            /* rfa: relative tolerance */
+    double tau;             /* centered-clipping: radius */
+    int64_t cc_iters;       /* centered-clipping: iterations */
+    int64_t root_size;      /* fltrust: root set samples */
+    double fg_confidence;   /* foolsgold: kappa */
+} ft_defense_cfg_t;
+
+/* [run] */
+typedef struct {
+    const ft_config_t *src; /* where the values came from */
+    uint64_t seed;          /* seed of every random stream */
+    int threads;            /* BLAS threads per process, [1, 1024] */
+    const char *device;     /* "cpu", "reference", "cuda" or "cuda:N" */
+    int checkpoint_every;   /* rounds between checkpoints (0: none) */
+    int save_updates;       /* save each round's K×N updates */
+    int eval_batch;         /* evaluation batch size, [1, 65536] */
+    int eval_async;         /* overlap evaluation with the next round */
+    const char *compare;    /* run.compare variants ("" = one run) */
+    const char *cache_dir;  /* where pre-trained models are kept */
+    int max_message_mb;     /* largest accepted network message, [1, 2^20] */
+} ft_run_cfg_t;
+
+/* [security] */
+typedef struct {
+    const ft_config_t *src;         /* where the values came from */
+    int curve;                      /* CURVE on the transport */
+    const char *server_secret_key;  /* coordinator secret key file */
+    const char *server_public_key;  /* coordinator public key file */
+    const char *client_secret_key;  /* client secret key file */
+    const char *client_public_key;  /* client public key file */
+    const char *authorized_clients; /* directory of allowed client *.pub keys */
+} ft_security_cfg_t;
+
+typedef struct {
+    const ft_config_t *src;         /* the config read (borrowed) */
+    ft_federation_cfg_t federation; /* [federation] */
+    ft_data_cfg_t data;             /* [data] */
+    ft_model_cfg_t model;           /* [model] */
+    ft_train_cfg_t train;           /* [train] */
+    ft_attack_cfg_t attack;         /* [attack] */
+    ft_defense_cfg_t defense;       /* [defense] */
+    ft_run_cfg_t run;               /* [run] */
+    ft_security_cfg_t security;     /* [security] */
+} ft_experiment_t;
+
+/* Reads every section of cfg into exp and checks each value's range and the checks
+ * between keys that the config alone decides (K <= num_clients, min_clients <= K,
+ * the attacker pool and the honest edge holders fitting the population, ...).
+ * FT_ECONFIG via ft_config_error naming the first bad key; exp is then unspecified.
+ * cfg must outlive exp. */
+int ft_experiment_read(const ft_config_t *cfg, ft_experiment_t *exp);
+
+#endif
