@@ -13,6 +13,7 @@
 #include "ft_log.h"
 #include "ft_rng.h"
 #include "ft_sha256.h"
+#include "ft_test_tmpdir.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -20,21 +21,18 @@
 #include <string.h>
 #include <unistd.h>
 
-static char tmpdir[256];
+static char tmpdir[FT_TEST_TMPDIR_MAX];
 
 static int make_tmpdir(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ft_test_common_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return ft_test_tmpdir_make(tmpdir, sizeof tmpdir, "common");
 }
 
 static int remove_tmpdir(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return ft_test_tmpdir_remove(tmpdir);
 }
 
 static void write_text(const char *path, const char *text)
@@ -65,7 +63,7 @@ static void test_config_file_and_overrides(void **state)
 {
     (void)state;
     char path[512];
-    snprintf(path, sizeof path, "%s/exp.ini", tmpdir);
+    ft_test_tmpdir_path(path, sizeof path, tmpdir, "exp.ini");
     write_text(path, "; comment\n[federation]\nrounds = 7\nlr = 0.5\n\n[model]\nname = mlp\n"
                      "[attack]\nmodel_replacement = yes\n");
     ft_config_t *cfg = ft_config_new();
@@ -84,7 +82,7 @@ static void test_config_file_and_overrides(void **state)
 static void expect_load_error(const char *text, const char *needle1, const char *needle2)
 {
     char path[512];
-    snprintf(path, sizeof path, "%s/bad.ini", tmpdir);
+    ft_test_tmpdir_path(path, sizeof path, tmpdir, "bad.ini");
     write_text(path, text);
     ft_config_t *cfg = ft_config_new();
     int rc = ft_config_load_file(cfg, path);
@@ -269,7 +267,7 @@ static void test_atomic_write(void **state)
 {
     (void)state;
     char path[512];
-    snprintf(path, sizeof path, "%s/out.txt", tmpdir);
+    ft_test_tmpdir_path(path, sizeof path, tmpdir, "out.txt");
     assert_int_equal(ft_write_file_atomic(path, "hello", 5), FT_OK);
     char *data = NULL;
     size_t len = 0;
@@ -279,7 +277,7 @@ static void test_atomic_write(void **state)
     ft_free(data);
     /* A write into a missing directory fails with the path named. */
     char bad[600];
-    snprintf(bad, sizeof bad, "%s/nodir/out.txt", tmpdir);
+    ft_test_tmpdir_path(bad, sizeof bad, tmpdir, "nodir/out.txt");
     assert_int_equal(ft_write_file_atomic(bad, "x", 1), FT_EIO);
     assert_non_null(strstr(ft_error_message(), "nodir"));
     /* An abandoned writer leaves the old file intact and no temp file. */
@@ -300,12 +298,12 @@ static void test_mkdir_p(void **state)
 {
     (void)state;
     char path[512];
-    snprintf(path, sizeof path, "%s/a/b/c", tmpdir);
+    ft_test_tmpdir_path(path, sizeof path, tmpdir, "a/b/c");
     assert_int_equal(ft_mkdir_p(path), FT_OK);
     assert_true(ft_path_exists(path));
     assert_int_equal(ft_mkdir_p(path), FT_OK);
     char file[600];
-    snprintf(file, sizeof file, "%s/out.txt", tmpdir);
+    ft_test_tmpdir_path(file, sizeof file, tmpdir, "out.txt");
     assert_int_equal(ft_write_file_atomic(file, "x", 1), FT_OK);
     assert_int_equal(ft_mkdir_p(file), FT_EIO);
 }

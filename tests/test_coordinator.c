@@ -27,6 +27,7 @@
 #include "ft_round.h"
 #include "ft_sampling.h"
 #include "ft_schedule.h"
+#include "ft_test_tmpdir.h"
 
 static void test_sampling(void **state)
 {
@@ -170,22 +171,19 @@ static void test_id_list(void **state)
     }
 }
 
-static char tmpdir[256];
+static char tmpdir[FT_TEST_TMPDIR_MAX];
 
 static int make_tmp(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ft_test_coord_XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
+    assert_int_equal(ft_test_tmpdir_make(tmpdir, sizeof tmpdir, "coord"), 0);
     return 0;
 }
 
 static int remove_tmp(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return ft_test_tmpdir_remove(tmpdir);
 }
 
 static void test_metrics_columns(void **state)
@@ -204,7 +202,7 @@ static void test_metrics_columns(void **state)
     assert_int_equal(ft_metrics_is_measurement("main_acc"), 0);
     assert_int_equal(ft_metrics_is_measurement("nope"), -1);
     char path[512];
-    snprintf(path, sizeof path, "%s/metrics.csv", tmpdir);
+    ft_test_tmpdir_path(path, sizeof path, tmpdir, "metrics.csv");
     ft_metrics_t *mt;
     assert_int_equal(ft_metrics_open(path, &mt), FT_OK);
     ft_round_metrics_t row;
@@ -239,7 +237,7 @@ static void test_events_json(void **state)
     ft_json_string(buf, sizeof buf, "a\"b\\c\nd\x01");
     assert_string_equal(buf, "\"a\\\"b\\\\c\\nd\\u0001\"");
     char path[512];
-    snprintf(path, sizeof path, "%s/events.jsonl", tmpdir);
+    ft_test_tmpdir_path(path, sizeof path, tmpdir, "events.jsonl");
     ft_events_t *ev;
     assert_int_equal(ft_events_open(path, 0, &ev), FT_OK);
     ft_ev_begin(ev, "rejected");

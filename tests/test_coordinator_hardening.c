@@ -33,6 +33,7 @@
 #include "ft_wire.h"
 
 #include "scripted_client.h"
+#include "ft_test_tmpdir.h"
 
 /* One round of K = 3 through `defense`: client updates NaN (with an Inf), 0.5 and
  * -0.25 in client-id order of the tasks handed out. Returns the final model in
@@ -40,9 +41,10 @@
 static void scripted_round(const char *defense, float **model, char **events, char **metrics)
 {
     ft_wire_limits_default(&lim, 64);
-    char dir[] = "/tmp/ft_test_hard_XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char endpoint[256], set_def[64];
+    char dir[FT_TEST_TMPDIR_MAX];
+    assert_int_equal(ft_test_tmpdir_make(dir, sizeof dir, "hard"), 0);
+    char endpoint[FT_TEST_TMPDIR_MAX + 16]; /* ipc://<dir>/c.sock */
+    char set_def[64];
     snprintf(endpoint, sizeof endpoint, "ipc://%s/c.sock", dir);
     snprintf(set_def, sizeof set_def, "defense.name=%s", defense);
     ft_config_t *cfg = ft_config_new();
@@ -128,23 +130,21 @@ static void scripted_round(const char *defense, float **model, char **events, ch
     zmq_ctx_term(ctx);
 
     char path[512];
-    snprintf(path, sizeof path, "%s/final.ckpt", dir);
+    ft_test_tmpdir_path(path, sizeof path, dir, "final.ckpt");
     ft_checkpoint_t ck;
     assert_int_equal(ft_checkpoint_load(path, layout, &ck), FT_OK);
     *model = malloc(N_MLP * 4);
     memcpy(*model, ck.params, N_MLP * 4);
     ft_checkpoint_free(&ck);
     size_t len;
-    snprintf(path, sizeof path, "%s/events.jsonl", dir);
+    ft_test_tmpdir_path(path, sizeof path, dir, "events.jsonl");
     assert_int_equal(ft_read_file(path, events, &len), FT_OK);
-    snprintf(path, sizeof path, "%s/metrics.csv", dir);
+    ft_test_tmpdir_path(path, sizeof path, dir, "metrics.csv");
     assert_int_equal(ft_read_file(path, metrics, &len), FT_OK);
     free(delta);
     free(global);
     ft_config_destroy(&cfg);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(ft_test_tmpdir_remove(dir), 0);
 }
 
 /* The value of column `name` in the first data row of metrics text. */
@@ -231,10 +231,10 @@ static void test_linefile_full(void **state)
     ft_linefile_close(&lf);
     assert_null(lf);
     /* resuming needs at least the recorded bytes */
-    char dir[] = "/tmp/ft_test_lf_XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char dir[FT_TEST_TMPDIR_MAX];
+    assert_int_equal(ft_test_tmpdir_make(dir, sizeof dir, "lf"), 0);
     char path[256];
-    snprintf(path, sizeof path, "%s/m.csv", dir);
+    ft_test_tmpdir_path(path, sizeof path, dir, "m.csv");
     assert_int_equal(ft_linefile_open(path, -1, &lf), FT_OK);
     assert_int_equal(ft_linefile_append(lf, "h\n1\n2\n", 6), FT_OK);
     ft_linefile_close(&lf);
@@ -248,8 +248,7 @@ static void test_linefile_full(void **state)
     assert_int_equal(ft_read_file(path, &text, &len), FT_OK);
     assert_string_equal(text, "h\n1\nx\n");
     ft_free(text);
-    unlink(path);
-    rmdir(dir);
+    assert_int_equal(ft_test_tmpdir_remove(dir), 0);
 }
 
 int main(void)

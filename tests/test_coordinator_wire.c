@@ -24,14 +24,15 @@
 #include "ft_wire.h"
 
 #include "scripted_client.h"
+#include "ft_test_tmpdir.h"
 
 static void test_scripted_client(void **state)
 {
     (void)state;
     ft_wire_limits_default(&lim, 64);
-    char dir[] = "/tmp/ft_test_wire_XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char endpoint[256];
+    char dir[FT_TEST_TMPDIR_MAX];
+    assert_int_equal(ft_test_tmpdir_make(dir, sizeof dir, "wire"), 0);
+    char endpoint[FT_TEST_TMPDIR_MAX + 16]; /* ipc://<dir>/c.sock */
     snprintf(endpoint, sizeof endpoint, "ipc://%s/c.sock", dir);
     ft_config_t *cfg = ft_config_new();
     const char *sets[] = {"data.dataset=synthetic",
@@ -137,7 +138,7 @@ static void test_scripted_client(void **state)
 
     /* FedAvg by sample count: (0.5 * 1 + (-0.25) * 3) / 4 = -0.0625 */
     char path[512];
-    snprintf(path, sizeof path, "%s/final.ckpt", dir);
+    ft_test_tmpdir_path(path, sizeof path, dir, "final.ckpt");
     ft_checkpoint_t ck;
     assert_int_equal(ft_checkpoint_load(path, layout, &ck), FT_OK);
     assert_int_equal(ck.num_params, N_MLP);
@@ -150,7 +151,7 @@ static void test_scripted_client(void **state)
 
     char *text;
     size_t len;
-    snprintf(path, sizeof path, "%s/events.jsonl", dir);
+    ft_test_tmpdir_path(path, sizeof path, dir, "events.jsonl");
     assert_int_equal(ft_read_file(path, &text, &len), FT_OK);
     assert_non_null(strstr(text, "has not registered"));
     assert_non_null(strstr(text, "\"message\":\"malformed\""));
@@ -159,20 +160,18 @@ static void test_scripted_client(void **state)
     assert_non_null(strstr(text, "is not assigned to this process"));
     assert_non_null(strstr(text, "\"event\":\"complete\""));
     ft_free(text);
-    snprintf(path, sizeof path, "%s/metrics.csv", dir);
+    ft_test_tmpdir_path(path, sizeof path, dir, "metrics.csv");
     assert_int_equal(ft_read_file(path, &text, &len), FT_OK);
     char *row = strchr(text, '\n') + 1;
     assert_int_equal(strncmp(row, "1,", 2), 0);
     assert_non_null(strstr(row, ",2,2,1,0,")); /* clients, sampled, attempts, attackers */
     ft_free(text);
-    snprintf(path, sizeof path, "%s/config.ini", dir);
+    ft_test_tmpdir_path(path, sizeof path, dir, "config.ini");
     assert_true(ft_path_exists(path));
     free(global);
     free(delta);
     ft_config_destroy(&cfg);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(ft_test_tmpdir_remove(dir), 0);
 }
 
 int main(void)

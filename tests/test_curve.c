@@ -22,6 +22,7 @@
 #include "ft_error.h"
 #include "ft_key_set.h"
 #include "ft_log.h"
+#include "ft_test_tmpdir.h"
 #include "ft_zap.h"
 
 /* zmq_curve(7): a client and a server keypair (Z85). */
@@ -30,13 +31,12 @@ static const char *const client_sec_z = "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%c
 static const char *const server_pub_z = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
 static const char *const server_sec_z = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6";
 
-static char tmp[256]; /* per-test scratch directory */
+static char tmp[FT_TEST_TMPDIR_MAX]; /* per-test scratch directory */
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmp, sizeof tmp, "/tmp/ft_test_curve.XXXXXX");
-    assert_non_null(mkdtemp(tmp));
+    assert_int_equal(ft_test_tmpdir_make(tmp, sizeof tmp, "curve"), 0);
     umask(022);
     return 0;
 }
@@ -44,15 +44,13 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(ft_test_tmpdir_remove(tmp), 0);
     return 0;
 }
 
 static void path_of(char *out, size_t cap, const char *name)
 {
-    snprintf(out, cap, "%s/%s", tmp, name);
+    ft_test_tmpdir_path(out, cap, tmp, name);
 }
 
 static void write_text(const char *name, const char *text, mode_t mode)

@@ -22,16 +22,16 @@
 #include "ft_dataset.h"
 #include "ft_error.h"
 #include "ft_fileio.h"
+#include "ft_test_tmpdir.h"
 
-static char tmpdir[256];
+static char tmpdir[FT_TEST_TMPDIR_MAX];
 
 static const char *tpath(const char *name)
 {
     static char buf[8][512];
     static int k;
     k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
+    return ft_test_tmpdir_path(buf[k], sizeof buf[k], tmpdir, name);
 }
 
 static void write_bytes(const char *path, const void *data, size_t len)
@@ -92,17 +92,14 @@ static size_t make_idx_labels(uint8_t *buf, uint32_t n)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ft_test_data.XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
+    assert_int_equal(ft_test_tmpdir_make(tmpdir, sizeof tmpdir, "data"), 0);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return ft_test_tmpdir_remove(tmpdir);
 }
 
 static void check_idx_contents(const ft_dataset_t *ds, uint32_t n, int h, int w)
@@ -614,7 +611,7 @@ static void test_load_mnist_emnist_cifar_dirs(void **state)
     static uint8_t img[16 + 4 * 28 * 28], lab[8 + 4];
     size_t il = make_idx_images(img, 4, 28, 28), ll = make_idx_labels(lab, 4);
     /* MNIST names, gzip */
-    snprintf(dir, sizeof dir, "%s/mnist", tmpdir);
+    ft_test_tmpdir_path(dir, sizeof dir, tmpdir, "mnist");
     assert_int_equal(ft_mkdir_p(dir), FT_OK);
     snprintf(set, sizeof set, "%s/t10k-images-idx3-ubyte.gz", dir);
     write_gz(set, img, il);
@@ -633,7 +630,7 @@ static void test_load_mnist_emnist_cifar_dirs(void **state)
     ft_config_destroy(&cfg);
 
     /* EMNIST names in gzip/, plain files; images come back transposed */
-    snprintf(dir, sizeof dir, "%s/emnist/gzip", tmpdir);
+    ft_test_tmpdir_path(dir, sizeof dir, tmpdir, "emnist/gzip");
     assert_int_equal(ft_mkdir_p(dir), FT_OK);
     snprintf(set, sizeof set, "%s/emnist-digits-train-images-idx3-ubyte", dir);
     write_bytes(set, img, il);
@@ -652,7 +649,7 @@ static void test_load_mnist_emnist_cifar_dirs(void **state)
     ft_config_destroy(&cfg);
 
     /* CIFAR-10 directory layout */
-    snprintf(dir, sizeof dir, "%s/cifar/cifar-10-batches-bin", tmpdir);
+    ft_test_tmpdir_path(dir, sizeof dir, tmpdir, "cifar/cifar-10-batches-bin");
     assert_int_equal(ft_mkdir_p(dir), FT_OK);
     static uint8_t b[2 * 3073];
     for (int f = 1; f <= 5; f++) {

@@ -1,7 +1,7 @@
 /* test_edge: data/ft_edge — PCA and k-means on hand-worked data, edge-case mining
  * on a dataset with planted modes (the right mode found, determinism, removal from
- * honest data, split sizes, labels), .npy edge files, config checks, and the mining
- * time on Fashion-MNIST where the Debian dataset is installed. */
+ * honest data, split sizes, labels), .npy edge files, config checks, and mining
+ * Fashion-MNIST where the Debian dataset is installed (its time: bench/bench_edge). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,7 +20,8 @@
 #include "ft_edge.h"
 #include "ft_error.h"
 
-/* The mining-time bound holds for optimised builds without sanitizers. */
+/* Optimised builds without sanitizers mine the whole Fashion-MNIST class; slower
+ * builds a third of the training set. */
 #if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
 #define FAST_BUILD 1
 #else
@@ -249,7 +250,8 @@ static void test_spec_config(void **state)
     ft_config_destroy(&cfg);
 }
 
-/* Fashion-MNIST class 0 (6000 × 784) mines in well under 2 s, deterministically. */
+/* Fashion-MNIST class 0 (6000 × 784) mines deterministically. How long it takes is
+ * not asserted (it depends on the machine's load): bench/bench_edge measures it. */
 static void test_mine_fashion_mnist(void **state)
 {
     (void)state;
@@ -271,7 +273,6 @@ static void test_mine_fashion_mnist(void **state)
            "%.3f s\n",
            spec.source_class, a->class_size, a->clusters, a->num_excluded, a->p, a->seconds);
 #if FAST_BUILD
-    assert_true(a->seconds < 2.0);
     assert_int_equal(a->class_size, 6000);
 #endif
     assert_true(a->num_excluded >= spec.edge_size);

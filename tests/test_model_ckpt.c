@@ -13,6 +13,7 @@
 #include "ft_error.h"
 #include "ft_model.h"
 #include "ft_sha256.h"
+#include "ft_test_tmpdir.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,21 +21,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char tmpdir[256];
+static char tmpdir[FT_TEST_TMPDIR_MAX];
 
 static int make_tmpdir(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ft_test_model_ckpt_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return ft_test_tmpdir_make(tmpdir, sizeof tmpdir, "model_ckpt");
 }
 
 static int remove_tmpdir(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return ft_test_tmpdir_remove(tmpdir);
 }
 
 static unsigned char *slurp(const char *path, size_t *len)
@@ -62,7 +60,7 @@ static void test_byte_layout(void **state)
 {
     (void)state;
     char path[512];
-    snprintf(path, sizeof path, "%s/tiny.ckpt", tmpdir);
+    ft_test_tmpdir_path(path, sizeof path, tmpdir, "tiny.ckpt");
     uint8_t hash[32];
     for (int i = 0; i < 32; i++)
         hash[i] = (uint8_t)(i * 7);
@@ -129,7 +127,7 @@ static void test_round_trip(void **state)
 {
     (void)state;
     char path[512];
-    snprintf(path, sizeof path, "%s/model.ckpt", tmpdir);
+    ft_test_tmpdir_path(path, sizeof path, tmpdir, "model.ckpt");
     float *params;
     ft_model_t *m = saved_model(path, &params);
     size_t N = ft_model_num_params(m);
@@ -183,8 +181,8 @@ static void test_damaged_files(void **state)
 {
     (void)state;
     char path[512], bad[512];
-    snprintf(path, sizeof path, "%s/good.ckpt", tmpdir);
-    snprintf(bad, sizeof bad, "%s/bad.ckpt", tmpdir);
+    ft_test_tmpdir_path(path, sizeof path, tmpdir, "good.ckpt");
+    ft_test_tmpdir_path(bad, sizeof bad, tmpdir, "bad.ckpt");
     float *params;
     ft_model_t *m = saved_model(path, &params);
     const uint8_t *hash = ft_model_layout(m)->hash;
@@ -229,7 +227,7 @@ static void test_damaged_files(void **state)
     expect_load_error(path, ft_model_layout(other)->hash, FT_EINVAL, "layout");
     ft_model_destroy(&other);
     /* missing file */
-    snprintf(bad, sizeof bad, "%s/nope.ckpt", tmpdir);
+    ft_test_tmpdir_path(bad, sizeof bad, tmpdir, "nope.ckpt");
     expect_load_error(bad, hash, FT_EIO, NULL);
     /* out of memory while reading */
     ft_checkpoint_t ck;
@@ -251,20 +249,20 @@ static void test_failed_write_keeps_old_file(void **state)
 {
     (void)state;
     char path[512], nodir[512];
-    snprintf(path, sizeof path, "%s/keep.ckpt", tmpdir);
+    ft_test_tmpdir_path(path, sizeof path, tmpdir, "keep.ckpt");
     float *params;
     ft_model_t *m = saved_model(path, &params);
     const uint8_t *hash = ft_model_layout(m)->hash;
     size_t N = ft_model_num_params(m);
     /* a directory that does not exist: FT_EIO naming the file */
-    snprintf(nodir, sizeof nodir, "%s/no/such/dir/x.ckpt", tmpdir);
+    ft_test_tmpdir_path(nodir, sizeof nodir, tmpdir, "no/such/dir/x.ckpt");
     assert_int_equal(ft_checkpoint_save(nodir, hash, params, N, NULL, NULL, 0), FT_EIO);
     assert_non_null(strstr(ft_error_message(), "no/such/dir"));
     /* a target whose temp file cannot be created: make the directory read-only
      * (skipped as root, who may write anyway) */
     char ro[512], rofile[600];
-    snprintf(ro, sizeof ro, "%s/ro", tmpdir);
-    snprintf(rofile, sizeof rofile, "%s/ro/model.ckpt", tmpdir);
+    ft_test_tmpdir_path(ro, sizeof ro, tmpdir, "ro");
+    ft_test_tmpdir_path(rofile, sizeof rofile, tmpdir, "ro/model.ckpt");
     assert_int_equal(mkdir(ro, 0755), 0);
     assert_int_equal(ft_checkpoint_save(rofile, hash, params, N, "v=old\n", NULL, 0), FT_OK);
     if (geteuid() != 0) {

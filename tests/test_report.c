@@ -12,6 +12,7 @@
 #include "ft_alloc.h"
 #include "ft_report.h"
 #include "ft_sweep.h"
+#include "ft_test_tmpdir.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -19,27 +20,24 @@
 #include <string.h>
 #include <unistd.h>
 
-static char dir[256];
+static char dir[FT_TEST_TMPDIR_MAX];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/ft_test_report_XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return ft_test_tmpdir_make(dir, sizeof dir, "report");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return ft_test_tmpdir_remove(dir);
 }
 
 static void write_file(const char *name, const char *text)
 {
     char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    ft_test_tmpdir_path(path, sizeof path, dir, name);
     assert_int_equal(ft_write_file_atomic(path, text, strlen(text)), FT_OK);
 }
 
@@ -53,7 +51,7 @@ static void test_csv_reads_columns_and_nan(void **state)
     (void)state;
     write_file("metrics.csv", metrics);
     char path[512];
-    snprintf(path, sizeof path, "%s/metrics.csv", dir);
+    ft_test_tmpdir_path(path, sizeof path, dir, "metrics.csv");
     ft_csv_t *csv = NULL;
     assert_int_equal(ft_csv_read(path, &csv), FT_OK);
     assert_int_equal(csv->num_cols, 5);
@@ -72,7 +70,7 @@ static void test_csv_ragged_row_is_error(void **state)
     (void)state;
     write_file("bad.csv", "a,b\n1,2\n3\n");
     char path[512];
-    snprintf(path, sizeof path, "%s/bad.csv", dir);
+    ft_test_tmpdir_path(path, sizeof path, dir, "bad.csv");
     ft_csv_t *csv = NULL;
     assert_int_equal(ft_csv_read(path, &csv), FT_EFORMAT);
     assert_null(csv);
@@ -103,11 +101,11 @@ static void test_render_report(void **state)
     const char *files[] = {"accuracy.png", "accuracy.svg", "norms.png", "report.html"};
     for (int i = 0; i < 4; i++) {
         char path[512];
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        ft_test_tmpdir_path(path, sizeof path, dir, files[i]);
         assert_true(ft_path_exists(path));
     }
     char path[512];
-    snprintf(path, sizeof path, "%s/report.html", dir);
+    ft_test_tmpdir_path(path, sizeof path, dir, "report.html");
     char *html = NULL;
     size_t len = 0;
     assert_int_equal(ft_read_file(path, &html, &len), FT_OK);
@@ -133,12 +131,12 @@ static void test_sweep_grid(void **state)
     write_file("grid.ini", "[sweep]\nbase = base.ini\n[grid]\nattack.method = pgd, blackbox\n"
                            "defense.name = fedavg,krum , rfa\n[set]\nfederation.rounds = 2\n");
     char path[512];
-    snprintf(path, sizeof path, "%s/grid.ini", dir);
+    ft_test_tmpdir_path(path, sizeof path, dir, "grid.ini");
     ft_sweep_t sw;
     assert_int_equal(ft_sweep_load(path, &sw), FT_OK);
     assert_string_equal(sw.name, "grid");
     char base[600];
-    snprintf(base, sizeof base, "%s/base.ini", dir);
+    ft_test_tmpdir_path(base, sizeof base, dir, "base.ini");
     assert_string_equal(sw.base, base);
     assert_int_equal(sw.num_axes, 2);
     assert_int_equal(ft_sweep_num_runs(&sw), 6);
@@ -154,13 +152,13 @@ static void test_sweep_bad_values_named(void **state)
     (void)state;
     write_file("bad.ini", "[sweep]\nbase = base.ini\n[grid]\nfederation.rounds = 2, x\n");
     char path[512];
-    snprintf(path, sizeof path, "%s/bad.ini", dir);
+    ft_test_tmpdir_path(path, sizeof path, dir, "bad.ini");
     ft_sweep_t sw;
     assert_int_equal(ft_sweep_load(path, &sw), FT_ECONFIG);
     assert_non_null(strstr(ft_error_message(), "bad.ini:4"));
     assert_non_null(strstr(ft_error_message(), "federation.rounds"));
     write_file("bad2.ini", "[sweep]\nbase = base.ini\n[grid]\nfederation.roundz = 2\n");
-    snprintf(path, sizeof path, "%s/bad2.ini", dir);
+    ft_test_tmpdir_path(path, sizeof path, dir, "bad2.ini");
     assert_int_equal(ft_sweep_load(path, &sw), FT_ECONFIG);
     assert_non_null(strstr(ft_error_message(), "roundz"));
 }
@@ -193,7 +191,7 @@ static void test_sweep_variant_axis(void **state)
                             "pgd+mr: attack.method=pgd attack.model_replacement=true\n"
                             "defense.name = krum, rfa\n[set]\nfederation.rounds = 2\n");
     char path[512];
-    snprintf(path, sizeof path, "%s/vgrid.ini", dir);
+    ft_test_tmpdir_path(path, sizeof path, dir, "vgrid.ini");
     ft_sweep_t sw;
     assert_int_equal(ft_sweep_load(path, &sw), FT_OK);
     assert_int_equal(ft_sweep_num_runs(&sw), 4);
@@ -210,7 +208,7 @@ static void test_sweep_variant_axis(void **state)
     assert_string_equal(sets[3], "defense.name=rfa");
     write_file("vbad.ini", "[sweep]\nbase = base.ini\n[grid]\n"
                            "variant = a: attack.model_replacement=perhaps\n");
-    snprintf(path, sizeof path, "%s/vbad.ini", dir);
+    ft_test_tmpdir_path(path, sizeof path, dir, "vbad.ini");
     assert_int_equal(ft_sweep_load(path, &sw), FT_ECONFIG);
     assert_non_null(strstr(ft_error_message(), "attack.model_replacement"));
 }
