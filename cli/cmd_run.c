@@ -14,7 +14,6 @@
 #include "ft_cli.h"
 #include "ft_alloc.h"
 #include "ft_coordinator.h"
-#include "ft_curve.h"
 #include "ft_error.h"
 #include "ft_key_set.h"
 #include "ft_log.h"
@@ -22,6 +21,7 @@
 #include "ft_report.h"
 #include "ft_sha256.h"
 #include "ft_fileio.h"
+#include "ft_local_keys.h"
 #include "ft_timer.h"
 
 #include <errno.h>
@@ -31,7 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -115,91 +114,8 @@ static int tick(void *user)
     return 0;
 }
 
-/* security.curve for a local run: the keys the children use. */
-typedef struct {
-    int on;                            /* security.curve */
-    char server_pub[PATH_MAX + 64];    /* the coordinator's public key file */
-    char client_secret[PATH_MAX + 64]; /* the children's secret key file */
-    ft_key_set_t *allowed;             /* the children's public key, allowed in memory */
-} local_keys_t;
-
-/* Loads DIR/NAME.{pub,secret}, making the pair first if it does not exist yet (a
- * resumed run finds the pair of its first start). */
-static int local_keypair(const char *dir, const char *name, char *pub_path, char *secret_path,
-                         size_t len, uint8_t pub[FT_CURVE_KEY_LEN], uint8_t sec[FT_CURVE_KEY_LEN])
-{
-    if ((size_t)snprintf(pub_path, len, "%s/%s.pub", dir, name) >= len ||
-        (size_t)snprintf(secret_path, len, "%s/%s.secret", dir, name) >= len)
-        return ft_error_set(FT_EINVAL, "path too long: %s", dir);
-    if (!ft_path_exists(secret_path)) {
-        int rc = ft_curve_keygen(dir, name, NULL, NULL, 0);
-        if (rc != FT_OK)
-            return rc;
-    }
-    return ft_curve_load_keypair(pub_path, secret_path, pub, sec);
-}
-
-/* With security.curve: the server keypair is the configured one, or else a fresh
- * one made in out/keys (cfg then names it, so config.ini and a resume find it);
- * the children always get their own fresh keypair in out/keys (secret 0600,
- * directory 0700), whose public key is allowed in memory beside any
- * security.authorized_clients. */
-static int prepare_local_keys(ft_config_t *cfg, const char *out, local_keys_t *k)
-{
-    memset(k, 0, sizeof *k);
-    k->on = ft_config_bool(cfg, "security.curve");
-    if (!k->on)
-        return FT_OK;
-    if (!ft_curve_available())
-        return ft_config_error(cfg, "security.curve",
-                               "this libzmq was built without CURVE (libsodium)");
-    char dir[PATH_MAX + 8], abs[PATH_MAX], pub_path[PATH_MAX + 64], sec_path[PATH_MAX + 64];
-    /* absolute, so that config.ini names keys a resume from elsewhere finds */
-    if (!realpath(out, abs))
-        return ft_error_set(FT_EIO, "%s: %s", out, strerror(errno));
-    if ((size_t)snprintf(dir, sizeof dir, "%s/keys", abs) >= sizeof dir)
-        return ft_error_set(FT_EINVAL, "path too long: %s/keys", abs);
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return ft_error_set(FT_EIO, "%s: cannot create: %s", dir, strerror(errno));
-    uint8_t pub[FT_CURVE_KEY_LEN], sec[FT_CURVE_KEY_LEN];
-    int rc;
-    const char *server_secret = ft_config_str(cfg, "security.server_secret_key");
-    if (!server_secret[0]) {
-        if ((rc = local_keypair(dir, "server", pub_path, sec_path, sizeof pub_path, pub, sec)) !=
-                FT_OK ||
-            (rc = ft_config_set_value(cfg, "security.server_secret_key", sec_path,
-                                      "fedtail run (local key)")) != FT_OK ||
-            (rc = ft_config_set_value(cfg, "security.server_public_key", pub_path,
-                                      "fedtail run (local key)")) != FT_OK)
-            return rc;
-        snprintf(k->server_pub, sizeof k->server_pub, "%s", pub_path);
-    } else if (ft_config_str(cfg, "security.server_public_key")[0]) {
-        snprintf(k->server_pub, sizeof k->server_pub, "%s",
-                 ft_config_str(cfg, "security.server_public_key"));
-    } else {
-        /* only the secret was given: the children need its public half as a file */
-        char z85[FT_CURVE_Z85_LEN + 2];
-        if ((rc = ft_curve_load_keypair(NULL, server_secret, pub, sec)) != FT_OK)
-            return rc;
-        ft_curve_encode(pub, z85);
-        strcat(z85, "\n");
-        if ((size_t)snprintf(k->server_pub, sizeof k->server_pub, "%s/server-derived.pub", dir) >=
-            sizeof k->server_pub)
-            return ft_error_set(FT_EINVAL, "path too long: %s", dir);
-        if ((rc = ft_write_file_atomic(k->server_pub, z85, strlen(z85))) != FT_OK)
-            return rc;
-    }
-    if ((rc = local_keypair(dir, "local-client", pub_path, k->client_secret, sizeof pub_path, pub,
-                            sec)) != FT_OK)
-        return rc;
-    k->allowed = ft_key_set_new();
-    if (!k->allowed || ft_key_set_add(k->allowed, pub, "local-client") != FT_OK)
-        return ft_error_set(FT_ENOMEM, "out of memory");
-    return FT_OK;
-}
-
 static int spawn(children_t *ch, int procs, const char *endpoint, const char *max_mb, int quiet,
-                 const local_keys_t *keys)
+                 const ft_local_keys_t *keys)
 {
     char exe[PATH_MAX];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -290,11 +206,11 @@ static int run_one(const ft_config_t *cfg_in, const char *out, long procs, const
 
     static children_t ch;
     memset(&ch, 0, sizeof ch);
-    local_keys_t keys;
+    ft_local_keys_t keys;
     ft_config_t *cfg = ft_config_clone(cfg_in);
     if (!cfg)
         return ft_error_set(FT_ENOMEM, "out of memory");
-    int krc = prepare_local_keys(cfg, out, &keys);
+    int krc = ft_local_keys_prepare(cfg, out, &keys);
     if (krc != FT_OK) {
         ft_key_set_destroy(&keys.allowed);
         ft_config_destroy(&cfg);
