@@ -1,18 +1,20 @@
 /* fedtail run: a whole federated experiment on this machine — the coordinator in
  * this process and P client processes (fork + exec of this executable as
- * `fedtail client --connect ipc://...`, so each child is a clean process).
+ * `fedtail client --connect ipc://...`, so each child is a clean process;
+ * ft_children.h).
  *
  * Ctrl-C / SIGTERM: the coordinator stops after telling the clients to shut down,
- * the children are reaped (killed if they do not exit within 5 s) and the run
- * directory is left with complete files (metrics up to the last finished round,
+ * the children are reaped (killed if they do not exit within a few seconds) and the
+ * run directory is left with complete files (metrics up to the last finished round,
  * final.ckpt with complete=0). Exits 0 only if the run completed.
  *
  * --resume RUN_DIR continues a run that was killed or interrupted from its newest
  * good checkpoint, with the config stored there (coordinator/ft_resume.h).
  * security.curve = on works without any key set-up: the run makes its own keys
- * in RUN_DIR/keys (docs/security.md). */
+ * in RUN_DIR/keys (ft_local_keys.h, docs/security.md). */
 #include "ft_cli.h"
 #include "ft_alloc.h"
+#include "ft_children.h"
 #include "ft_coordinator.h"
 #include "ft_error.h"
 #include "ft_key_set.h"
@@ -22,36 +24,12 @@
 #include "ft_sha256.h"
 #include "ft_fileio.h"
 #include "ft_local_keys.h"
-#include "ft_timer.h"
 
-#include <errno.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-#define MAX_PROCS 1024
-
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
-
-typedef struct {
-    pid_t pids[MAX_PROCS]; /* child pids (0 once reaped) */
-    int n;                 /* children started */
-    int alive;             /* children not yet reaped */
-    int failed;            /* children that exited abnormally */
-    int stopping;          /* we are terminating them: exits are expected */
-} children_t;
 
 static void usage(void)
 {
@@ -73,125 +51,6 @@ static void usage(void)
            "  --no-report  skip the plots and report.html\n");
 }
 
-/* Reaps exited children without blocking; notes abnormal exits. */
-static void reap(children_t *ch)
-{
-    for (;;) {
-        int status;
-        pid_t pid = waitpid(-1, &status, WNOHANG);
-        if (pid <= 0)
-            return;
-        for (int i = 0; i < ch->n; i++) {
-            if (ch->pids[i] != pid)
-                continue;
-            ch->pids[i] = 0;
-            ch->alive--;
-            if (!ch->stopping && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-                ch->failed++;
-                if (WIFSIGNALED(status))
-                    FT_LOG(FT_LOG_WARN, "client process %d killed by signal %d", (int)pid,
-                           WTERMSIG(status));
-                else
-                    FT_LOG(FT_LOG_WARN, "client process %d exited with status %d", (int)pid,
-                           WEXITSTATUS(status));
-            }
-        }
-    }
-}
-
-/* Coordinator tick: a run whose every client process is gone cannot finish. */
-static int tick(void *user)
-{
-    children_t *ch = user;
-    if (stop_flag)
-        ch->stopping = 1; /* Ctrl-C reached the children too: their exits are expected */
-    reap(ch);
-    if (ch->n > 0 && ch->alive == 0)
-        return ft_error_set(FT_ESTATE,
-                            "all %d client processes exited (%d abnormally); see "
-                            "their messages above",
-                            ch->n, ch->failed);
-    return 0;
-}
-
-static int spawn(children_t *ch, int procs, const char *endpoint, const char *max_mb, int quiet,
-                 const ft_local_keys_t *keys)
-{
-    char exe[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (len <= 0)
-        return ft_error_set(FT_EIO, "cannot find this executable: %s", strerror(errno));
-    exe[len] = 0;
-    fflush(NULL);
-    for (int i = 0; i < procs; i++) {
-        pid_t pid = fork();
-        if (pid < 0)
-            return ft_error_set(FT_EIO, "fork: %s", strerror(errno));
-        if (pid == 0) {
-            /* Die with the parent, whatever kills it. */
-            prctl(PR_SET_PDEATHSIG, SIGKILL);
-            if (getppid() == 1)
-                _exit(1);
-            char set[64], spub[PATH_MAX + 128], ssec[PATH_MAX + 128];
-            snprintf(set, sizeof set, "run.max_message_mb=%s", max_mb);
-            snprintf(spub, sizeof spub, "security.server_public_key=%s", keys->server_pub);
-            snprintf(ssec, sizeof ssec, "security.client_secret_key=%s", keys->client_secret);
-            char *args[20];
-            int a = 0;
-            args[a++] = "fedtail";
-            args[a++] = "client";
-            args[a++] = "--connect";
-            args[a++] = (char *)endpoint;
-            args[a++] = "--pool";
-            args[a++] = "--wait";
-            args[a++] = "60";
-            args[a++] = "--set";
-            args[a++] = set;
-            if (keys->on) {
-                args[a++] = "--set";
-                args[a++] = "security.curve=true";
-                args[a++] = "--set";
-                args[a++] = spub;
-                args[a++] = "--set";
-                args[a++] = ssec;
-            }
-            if (quiet)
-                args[a++] = "--quiet";
-            args[a] = NULL;
-            execv(exe, args);
-            fprintf(stderr, "fedtail run: exec %s: %s\n", exe, strerror(errno));
-            _exit(127);
-        }
-        ch->pids[ch->n++] = pid;
-        ch->alive++;
-    }
-    return FT_OK;
-}
-
-/* Waits for the children to exit (registered ones were told to shut down; one that
- * had not registered yet never hears), then terminates the rest. */
-static void stop_children(children_t *ch)
-{
-    double end = ft_now() + 2;
-    while (ch->alive > 0 && ft_now() < end) {
-        reap(ch);
-        usleep(20000);
-    }
-    ch->stopping = 1;
-    for (int sig = SIGTERM; ch->alive > 0; sig = SIGKILL) {
-        for (int i = 0; i < ch->n; i++)
-            if (ch->pids[i])
-                kill(ch->pids[i], sig);
-        end = ft_now() + 1;
-        while (ch->alive > 0 && ft_now() < end) {
-            reap(ch);
-            usleep(20000);
-        }
-        if (sig == SIGKILL)
-            break;
-    }
-}
-
 /* Runs one federated experiment into out: the coordinator here, procs client
  * processes as children. Returns FT_OK, FT_EINTR (Ctrl-C) or an error. */
 static int run_one(const ft_config_t *cfg_in, const char *out, long procs, const ft_cli_t *cli,
@@ -204,7 +63,7 @@ static int run_one(const ft_config_t *cfg_in, const char *out, long procs, const
     else
         snprintf(endpoint, sizeof endpoint, "ipc:///tmp/fedtail-%d.sock", (int)getpid());
 
-    static children_t ch;
+    static ft_children_t ch;
     memset(&ch, 0, sizeof ch);
     ft_local_keys_t keys;
     ft_config_t *cfg = ft_config_clone(cfg_in);
@@ -220,8 +79,8 @@ static int run_one(const ft_config_t *cfg_in, const char *out, long procs, const
     ft_progress_init(&prog, cli->quiet, cli->json);
     ft_coord_opts_t opts = {.bind = endpoint,
                             .out_dir = out,
-                            .stop = &stop_flag,
-                            .tick = tick,
+                            .stop = &ft_children_stop_requested,
+                            .tick = ft_children_tick,
                             .tick_user = &ch,
                             .progress = ft_progress_round,
                             .progress_user = &prog,
@@ -237,17 +96,17 @@ static int run_one(const ft_config_t *cfg_in, const char *out, long procs, const
         if (resume && !cli->quiet)
             fprintf(stderr, "fedtail run: resuming %s after round %d\n", out,
                     ft_coordinator_rounds_done(c));
-        rc = spawn(&ch, (int)procs, endpoint, mb, 1, &keys);
+        rc = ft_children_spawn(&ch, (int)procs, endpoint, mb, 1, &keys);
         if (rc == FT_OK)
             rc = ft_coordinator_run(c);
         else
-            stop_flag = 1;
+            ft_children_stop_requested = 1;
         ft_progress_end(&prog);
     }
     char why[512];
     snprintf(why, sizeof why, "%s", ft_error_message());
     ft_coordinator_destroy(&c); /* flushes the shutdown messages */
-    stop_children(&ch);
+    ft_children_stop(&ch);
     if (strncmp(endpoint, "ipc://", 6) == 0)
         unlink(endpoint + 6);
     ft_key_set_destroy(&keys.allowed);
@@ -420,8 +279,8 @@ int ft_cmd_run(int argc, char **argv)
     if (p) {
         char *end;
         procs = strtol(p, &end, 10);
-        if (*end || procs < 1 || procs > MAX_PROCS) {
-            fprintf(stderr, "fedtail run: --procs must be in [1, %d]\n", MAX_PROCS);
+        if (*end || procs < 1 || procs > FT_MAX_PROCS) {
+            fprintf(stderr, "fedtail run: --procs must be in [1, %d]\n", FT_MAX_PROCS);
             ft_cli_free(&cli);
             return 2;
         }
@@ -467,11 +326,7 @@ int ft_cmd_run(int argc, char **argv)
         return ft_cli_fail(rc);
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    ft_children_catch_signals();
 
     static char dir_buf[MAX_VARIANTS][2200];
     const char *dirs[MAX_VARIANTS];
@@ -484,7 +339,7 @@ int ft_cmd_run(int argc, char **argv)
             if ((rc = variant_config(cli.cfg, &variants[i], &vc)) == FT_OK)
                 ft_config_destroy(&vc);
         }
-        for (int i = 0; i < num_variants && rc == FT_OK && !stop_flag; i++) {
+        for (int i = 0; i < num_variants && rc == FT_OK && !ft_children_stop_requested; i++) {
             ft_config_t *vc = NULL;
             snprintf(dir_buf[i], sizeof dir_buf[i], "%s/%s", out, variants[i].slug);
             dirs[i] = dir_buf[i];
