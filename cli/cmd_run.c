@@ -11,19 +11,23 @@
  * --resume RUN_DIR continues a run that was killed or interrupted from its newest
  * good checkpoint, with the config stored there (coordinator/ft_resume.h).
  * security.curve = on works without any key set-up: the run makes its own keys
- * in RUN_DIR/keys (ft_local_keys.h, docs/security.md). */
+ * in RUN_DIR/keys (ft_local_keys.h, docs/security.md). With run.compare set, each
+ * variant (ft_variants.h) runs into DIR/<slug> and the report compares them; with
+ * federation.init = pretrain, a cached centralised model is trained or reused
+ * first. At the end: plots, report.html and the verdict. */
 #include "ft_cli.h"
 #include "ft_alloc.h"
 #include "ft_children.h"
 #include "ft_coordinator.h"
 #include "ft_error.h"
+#include "ft_fileio.h"
 #include "ft_key_set.h"
+#include "ft_local_keys.h"
 #include "ft_log.h"
 #include "ft_progress.h"
 #include "ft_report.h"
 #include "ft_sha256.h"
-#include "ft_fileio.h"
-#include "ft_local_keys.h"
+#include "ft_variants.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -168,77 +172,8 @@ static int ensure_pretrained(ft_config_t *cfg, int quiet)
     return ft_config_set_value(cfg, "federation.init", ckpt, "pretrain cache");
 }
 
-/* One entry of run.compare: "label: k=v k=v". */
-typedef struct {
-    char label[64]; /* shown in plots and the verdict */
-    char slug[64];  /* directory name */
-    char sets[512]; /* the space-separated assignments */
-} variant_t;
-
-#define MAX_VARIANTS 16
-
-/* Parses run.compare into variants; 0 variants when it is empty. */
-static int parse_variants(const ft_config_t *cfg, variant_t *v, int *n)
-{
-    const char *spec = ft_config_str(cfg, "run.compare");
-    *n = 0;
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", spec);
-    char *save = NULL;
-    for (char *part = strtok_r(buf, ";", &save); part; part = strtok_r(NULL, ";", &save)) {
-        while (*part == ' ')
-            part++;
-        if (!*part)
-            continue;
-        if (*n >= MAX_VARIANTS)
-            return ft_config_error(cfg, "run.compare", "at most %d variants", MAX_VARIANTS);
-        variant_t *x = &v[(*n)++];
-        char *colon = strchr(part, ':');
-        char *eq = strchr(part, '=');
-        if (colon && (!eq || colon < eq)) {
-            *colon = '\0';
-            snprintf(x->label, sizeof x->label, "%s", part);
-            part = colon + 1;
-        } else {
-            snprintf(x->label, sizeof x->label, "variant %d", *n);
-        }
-        snprintf(x->sets, sizeof x->sets, "%s", part);
-        size_t j = 0;
-        for (const char *c = x->label; *c && j + 1 < sizeof x->slug; c++)
-            x->slug[j++] = (char)(((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
-                                   *c == '-' || *c == '.')
-                                      ? *c
-                                  : (*c >= 'A' && *c <= 'Z') ? *c - 'A' + 'a'
-                                                             : '-');
-        x->slug[j] = '\0';
-    }
-    return FT_OK;
-}
-
-/* A copy of cfg with the variant's assignments applied. */
-static int variant_config(const ft_config_t *cfg, const variant_t *v, ft_config_t **out)
-{
-    ft_config_t *copy = ft_config_clone(cfg);
-    if (!copy)
-        return ft_error_set(FT_ENOMEM, "out of memory");
-    ft_config_set_value(copy, "run.compare", "", "run.compare");
-    char buf[512], origin[128];
-    snprintf(buf, sizeof buf, "%s", v->sets);
-    snprintf(origin, sizeof origin, "run.compare (%s)", v->label);
-    char *save = NULL;
-    for (char *a = strtok_r(buf, " \t", &save); a; a = strtok_r(NULL, " \t", &save)) {
-        int rc = ft_config_set(copy, a, origin);
-        if (rc != FT_OK) {
-            ft_config_destroy(&copy);
-            return rc;
-        }
-    }
-    *out = copy;
-    return FT_OK;
-}
-
 /* Plots + report.html, and the verdict lines on stdout. */
-static void finish_report(const char *out, const char *const *dirs, const variant_t *v, int n,
+static void finish_report(const char *out, const char *const *dirs, const ft_variant_t *v, int n,
                           const ft_cli_t *cli)
 {
     int rc = n == 0 ? ft_report_render(&out, 1, out) : ft_report_render(dirs, n, out);
@@ -291,7 +226,7 @@ int ft_cmd_run(int argc, char **argv)
     if (cli.quiet)
         ft_log_set_level(FT_LOG_WARN);
 
-    variant_t variants[MAX_VARIANTS];
+    ft_variant_t variants[FT_MAX_VARIANTS];
     int num_variants = 0;
     char out[2048];
     const char *resume = ft_cli_option(&cli, "--resume");
@@ -312,7 +247,7 @@ int ft_cmd_run(int argc, char **argv)
         rc = ft_coordinator_resume_config(resume, &cli.cfg);
     }
     if (rc == FT_OK)
-        rc = parse_variants(cli.cfg, variants, &num_variants);
+        rc = ft_variants_parse(cli.cfg, variants, &num_variants);
     if (rc == FT_OK && resume && num_variants)
         rc = ft_error_set(FT_EINVAL,
                           "%s compares variants: resume one of its variant directories instead",
@@ -328,15 +263,15 @@ int ft_cmd_run(int argc, char **argv)
 
     ft_children_catch_signals();
 
-    static char dir_buf[MAX_VARIANTS][2200];
-    const char *dirs[MAX_VARIANTS];
+    static char dir_buf[FT_MAX_VARIANTS][2200];
+    const char *dirs[FT_MAX_VARIANTS];
     if (num_variants == 0) {
         rc = run_one(cli.cfg, out, procs, &cli, resume != NULL);
     } else {
         /* Validate every variant before spending time on any. */
         for (int i = 0; i < num_variants && rc == FT_OK; i++) {
             ft_config_t *vc = NULL;
-            if ((rc = variant_config(cli.cfg, &variants[i], &vc)) == FT_OK)
+            if ((rc = ft_variant_config(cli.cfg, &variants[i], &vc)) == FT_OK)
                 ft_config_destroy(&vc);
         }
         for (int i = 0; i < num_variants && rc == FT_OK && !ft_children_stop_requested; i++) {
@@ -346,7 +281,7 @@ int ft_cmd_run(int argc, char **argv)
             if (!cli.quiet)
                 fprintf(stderr, "\n== %d/%d: %s (%s) ==\n", i + 1, num_variants, variants[i].label,
                         variants[i].sets);
-            if ((rc = variant_config(cli.cfg, &variants[i], &vc)) == FT_OK &&
+            if ((rc = ft_variant_config(cli.cfg, &variants[i], &vc)) == FT_OK &&
                 (rc = ft_mkdir_p(dirs[i])) == FT_OK)
                 rc = run_one(vc, dirs[i], procs, &cli, 0);
             ft_config_destroy(&vc);
