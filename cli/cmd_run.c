@@ -1,58 +1,39 @@
 /* fedtail run: a whole federated experiment on this machine — the coordinator in
  * this process and P client processes (fork + exec of this executable as
- * `fedtail client --connect ipc://...`, so each child is a clean process).
+ * `fedtail client --connect ipc://...`, so each child is a clean process;
+ * ft_children.h).
  *
  * Ctrl-C / SIGTERM: the coordinator stops after telling the clients to shut down,
- * the children are reaped (killed if they do not exit within 5 s) and the run
- * directory is left with complete files (metrics up to the last finished round,
+ * the children are reaped (killed if they do not exit within a few seconds) and the
+ * run directory is left with complete files (metrics up to the last finished round,
  * final.ckpt with complete=0). Exits 0 only if the run completed.
  *
  * --resume RUN_DIR continues a run that was killed or interrupted from its newest
  * good checkpoint, with the config stored there (coordinator/ft_resume.h).
  * security.curve = on works without any key set-up: the run makes its own keys
- * in RUN_DIR/keys (docs/security.md). */
+ * in RUN_DIR/keys (ft_local_keys.h, docs/security.md). With run.compare set, each
+ * variant (ft_variants.h) runs into DIR/<slug> and the report compares them; with
+ * federation.init = pretrain, a cached centralised model is trained or reused
+ * first. At the end: plots, report.html and the verdict. */
 #include "ft_cli.h"
 #include "ft_alloc.h"
+#include "ft_children.h"
 #include "ft_coordinator.h"
-#include "ft_curve.h"
 #include "ft_error.h"
+#include "ft_fileio.h"
 #include "ft_key_set.h"
+#include "ft_local_keys.h"
 #include "ft_log.h"
 #include "ft_progress.h"
 #include "ft_report.h"
 #include "ft_sha256.h"
-#include "ft_fileio.h"
-#include "ft_timer.h"
+#include "ft_variants.h"
 
-#include <errno.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-#define MAX_PROCS 1024
-
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
-
-typedef struct {
-    pid_t pids[MAX_PROCS]; /* child pids (0 once reaped) */
-    int n;                 /* children started */
-    int alive;             /* children not yet reaped */
-    int failed;            /* children that exited abnormally */
-    int stopping;          /* we are terminating them: exits are expected */
-} children_t;
 
 static void usage(void)
 {
@@ -74,208 +55,6 @@ static void usage(void)
            "  --no-report  skip the plots and report.html\n");
 }
 
-/* Reaps exited children without blocking; notes abnormal exits. */
-static void reap(children_t *ch)
-{
-    for (;;) {
-        int status;
-        pid_t pid = waitpid(-1, &status, WNOHANG);
-        if (pid <= 0)
-            return;
-        for (int i = 0; i < ch->n; i++) {
-            if (ch->pids[i] != pid)
-                continue;
-            ch->pids[i] = 0;
-            ch->alive--;
-            if (!ch->stopping && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-                ch->failed++;
-                if (WIFSIGNALED(status))
-                    FT_LOG(FT_LOG_WARN, "client process %d killed by signal %d", (int)pid,
-                           WTERMSIG(status));
-                else
-                    FT_LOG(FT_LOG_WARN, "client process %d exited with status %d", (int)pid,
-                           WEXITSTATUS(status));
-            }
-        }
-    }
-}
-
-/* Coordinator tick: a run whose every client process is gone cannot finish. */
-static int tick(void *user)
-{
-    children_t *ch = user;
-    if (stop_flag)
-        ch->stopping = 1; /* Ctrl-C reached the children too: their exits are expected */
-    reap(ch);
-    if (ch->n > 0 && ch->alive == 0)
-        return ft_error_set(FT_ESTATE,
-                            "all %d client processes exited (%d abnormally); see "
-                            "their messages above",
-                            ch->n, ch->failed);
-    return 0;
-}
-
-/* security.curve for a local run: the keys the children use. */
-typedef struct {
-    int on;                            /* security.curve */
-    char server_pub[PATH_MAX + 64];    /* the coordinator's public key file */
-    char client_secret[PATH_MAX + 64]; /* the children's secret key file */
-    ft_key_set_t *allowed;             /* the children's public key, allowed in memory */
-} local_keys_t;
-
-/* Loads DIR/NAME.{pub,secret}, making the pair first if it does not exist yet (a
- * resumed run finds the pair of its first start). */
-static int local_keypair(const char *dir, const char *name, char *pub_path, char *secret_path,
-                         size_t len, uint8_t pub[FT_CURVE_KEY_LEN], uint8_t sec[FT_CURVE_KEY_LEN])
-{
-    if ((size_t)snprintf(pub_path, len, "%s/%s.pub", dir, name) >= len ||
-        (size_t)snprintf(secret_path, len, "%s/%s.secret", dir, name) >= len)
-        return ft_error_set(FT_EINVAL, "path too long: %s", dir);
-    if (!ft_path_exists(secret_path)) {
-        int rc = ft_curve_keygen(dir, name, NULL, NULL, 0);
-        if (rc != FT_OK)
-            return rc;
-    }
-    return ft_curve_load_keypair(pub_path, secret_path, pub, sec);
-}
-
-/* With security.curve: the server keypair is the configured one, or else a fresh
- * one made in out/keys (cfg then names it, so config.ini and a resume find it);
- * the children always get their own fresh keypair in out/keys (secret 0600,
- * directory 0700), whose public key is allowed in memory beside any
- * security.authorized_clients. */
-static int prepare_local_keys(ft_config_t *cfg, const char *out, local_keys_t *k)
-{
-    memset(k, 0, sizeof *k);
-    k->on = ft_config_bool(cfg, "security.curve");
-    if (!k->on)
-        return FT_OK;
-    if (!ft_curve_available())
-        return ft_config_error(cfg, "security.curve",
-                               "this libzmq was built without CURVE (libsodium)");
-    char dir[PATH_MAX + 8], abs[PATH_MAX], pub_path[PATH_MAX + 64], sec_path[PATH_MAX + 64];
-    /* absolute, so that config.ini names keys a resume from elsewhere finds */
-    if (!realpath(out, abs))
-        return ft_error_set(FT_EIO, "%s: %s", out, strerror(errno));
-    if ((size_t)snprintf(dir, sizeof dir, "%s/keys", abs) >= sizeof dir)
-        return ft_error_set(FT_EINVAL, "path too long: %s/keys", abs);
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return ft_error_set(FT_EIO, "%s: cannot create: %s", dir, strerror(errno));
-    uint8_t pub[FT_CURVE_KEY_LEN], sec[FT_CURVE_KEY_LEN];
-    int rc;
-    const char *server_secret = ft_config_str(cfg, "security.server_secret_key");
-    if (!server_secret[0]) {
-        if ((rc = local_keypair(dir, "server", pub_path, sec_path, sizeof pub_path, pub, sec)) !=
-                FT_OK ||
-            (rc = ft_config_set_value(cfg, "security.server_secret_key", sec_path,
-                                      "fedtail run (local key)")) != FT_OK ||
-            (rc = ft_config_set_value(cfg, "security.server_public_key", pub_path,
-                                      "fedtail run (local key)")) != FT_OK)
-            return rc;
-        snprintf(k->server_pub, sizeof k->server_pub, "%s", pub_path);
-    } else if (ft_config_str(cfg, "security.server_public_key")[0]) {
-        snprintf(k->server_pub, sizeof k->server_pub, "%s",
-                 ft_config_str(cfg, "security.server_public_key"));
-    } else {
-        /* only the secret was given: the children need its public half as a file */
-        char z85[FT_CURVE_Z85_LEN + 2];
-        if ((rc = ft_curve_load_keypair(NULL, server_secret, pub, sec)) != FT_OK)
-            return rc;
-        ft_curve_encode(pub, z85);
-        strcat(z85, "\n");
-        if ((size_t)snprintf(k->server_pub, sizeof k->server_pub, "%s/server-derived.pub", dir) >=
-            sizeof k->server_pub)
-            return ft_error_set(FT_EINVAL, "path too long: %s", dir);
-        if ((rc = ft_write_file_atomic(k->server_pub, z85, strlen(z85))) != FT_OK)
-            return rc;
-    }
-    if ((rc = local_keypair(dir, "local-client", pub_path, k->client_secret, sizeof pub_path, pub,
-                            sec)) != FT_OK)
-        return rc;
-    k->allowed = ft_key_set_new();
-    if (!k->allowed || ft_key_set_add(k->allowed, pub, "local-client") != FT_OK)
-        return ft_error_set(FT_ENOMEM, "out of memory");
-    return FT_OK;
-}
-
-static int spawn(children_t *ch, int procs, const char *endpoint, const char *max_mb, int quiet,
-                 const local_keys_t *keys)
-{
-    char exe[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (len <= 0)
-        return ft_error_set(FT_EIO, "cannot find this executable: %s", strerror(errno));
-    exe[len] = 0;
-    fflush(NULL);
-    for (int i = 0; i < procs; i++) {
-        pid_t pid = fork();
-        if (pid < 0)
-            return ft_error_set(FT_EIO, "fork: %s", strerror(errno));
-        if (pid == 0) {
-            /* Die with the parent, whatever kills it. */
-            prctl(PR_SET_PDEATHSIG, SIGKILL);
-            if (getppid() == 1)
-                _exit(1);
-            char set[64], spub[PATH_MAX + 128], ssec[PATH_MAX + 128];
-            snprintf(set, sizeof set, "run.max_message_mb=%s", max_mb);
-            snprintf(spub, sizeof spub, "security.server_public_key=%s", keys->server_pub);
-            snprintf(ssec, sizeof ssec, "security.client_secret_key=%s", keys->client_secret);
-            char *args[20];
-            int a = 0;
-            args[a++] = "fedtail";
-            args[a++] = "client";
-            args[a++] = "--connect";
-            args[a++] = (char *)endpoint;
-            args[a++] = "--pool";
-            args[a++] = "--wait";
-            args[a++] = "60";
-            args[a++] = "--set";
-            args[a++] = set;
-            if (keys->on) {
-                args[a++] = "--set";
-                args[a++] = "security.curve=true";
-                args[a++] = "--set";
-                args[a++] = spub;
-                args[a++] = "--set";
-                args[a++] = ssec;
-            }
-            if (quiet)
-                args[a++] = "--quiet";
-            args[a] = NULL;
-            execv(exe, args);
-            fprintf(stderr, "fedtail run: exec %s: %s\n", exe, strerror(errno));
-            _exit(127);
-        }
-        ch->pids[ch->n++] = pid;
-        ch->alive++;
-    }
-    return FT_OK;
-}
-
-/* Waits for the children to exit (registered ones were told to shut down; one that
- * had not registered yet never hears), then terminates the rest. */
-static void stop_children(children_t *ch)
-{
-    double end = ft_now() + 2;
-    while (ch->alive > 0 && ft_now() < end) {
-        reap(ch);
-        usleep(20000);
-    }
-    ch->stopping = 1;
-    for (int sig = SIGTERM; ch->alive > 0; sig = SIGKILL) {
-        for (int i = 0; i < ch->n; i++)
-            if (ch->pids[i])
-                kill(ch->pids[i], sig);
-        end = ft_now() + 1;
-        while (ch->alive > 0 && ft_now() < end) {
-            reap(ch);
-            usleep(20000);
-        }
-        if (sig == SIGKILL)
-            break;
-    }
-}
-
 /* Runs one federated experiment into out: the coordinator here, procs client
  * processes as children. Returns FT_OK, FT_EINTR (Ctrl-C) or an error. */
 static int run_one(const ft_config_t *cfg_in, const char *out, long procs, const ft_cli_t *cli,
@@ -288,13 +67,13 @@ static int run_one(const ft_config_t *cfg_in, const char *out, long procs, const
     else
         snprintf(endpoint, sizeof endpoint, "ipc:///tmp/fedtail-%d.sock", (int)getpid());
 
-    static children_t ch;
+    static ft_children_t ch;
     memset(&ch, 0, sizeof ch);
-    local_keys_t keys;
+    ft_local_keys_t keys;
     ft_config_t *cfg = ft_config_clone(cfg_in);
     if (!cfg)
         return ft_error_set(FT_ENOMEM, "out of memory");
-    int krc = prepare_local_keys(cfg, out, &keys);
+    int krc = ft_local_keys_prepare(cfg, out, &keys);
     if (krc != FT_OK) {
         ft_key_set_destroy(&keys.allowed);
         ft_config_destroy(&cfg);
@@ -304,8 +83,8 @@ static int run_one(const ft_config_t *cfg_in, const char *out, long procs, const
     ft_progress_init(&prog, cli->quiet, cli->json);
     ft_coord_opts_t opts = {.bind = endpoint,
                             .out_dir = out,
-                            .stop = &stop_flag,
-                            .tick = tick,
+                            .stop = &ft_children_stop_requested,
+                            .tick = ft_children_tick,
                             .tick_user = &ch,
                             .progress = ft_progress_round,
                             .progress_user = &prog,
@@ -321,17 +100,17 @@ static int run_one(const ft_config_t *cfg_in, const char *out, long procs, const
         if (resume && !cli->quiet)
             fprintf(stderr, "fedtail run: resuming %s after round %d\n", out,
                     ft_coordinator_rounds_done(c));
-        rc = spawn(&ch, (int)procs, endpoint, mb, 1, &keys);
+        rc = ft_children_spawn(&ch, (int)procs, endpoint, mb, 1, &keys);
         if (rc == FT_OK)
             rc = ft_coordinator_run(c);
         else
-            stop_flag = 1;
+            ft_children_stop_requested = 1;
         ft_progress_end(&prog);
     }
     char why[512];
     snprintf(why, sizeof why, "%s", ft_error_message());
     ft_coordinator_destroy(&c); /* flushes the shutdown messages */
-    stop_children(&ch);
+    ft_children_stop(&ch);
     if (strncmp(endpoint, "ipc://", 6) == 0)
         unlink(endpoint + 6);
     ft_key_set_destroy(&keys.allowed);
@@ -393,77 +172,8 @@ static int ensure_pretrained(ft_config_t *cfg, int quiet)
     return ft_config_set_value(cfg, "federation.init", ckpt, "pretrain cache");
 }
 
-/* One entry of run.compare: "label: k=v k=v". */
-typedef struct {
-    char label[64]; /* shown in plots and the verdict */
-    char slug[64];  /* directory name */
-    char sets[512]; /* the space-separated assignments */
-} variant_t;
-
-#define MAX_VARIANTS 16
-
-/* Parses run.compare into variants; 0 variants when it is empty. */
-static int parse_variants(const ft_config_t *cfg, variant_t *v, int *n)
-{
-    const char *spec = ft_config_str(cfg, "run.compare");
-    *n = 0;
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", spec);
-    char *save = NULL;
-    for (char *part = strtok_r(buf, ";", &save); part; part = strtok_r(NULL, ";", &save)) {
-        while (*part == ' ')
-            part++;
-        if (!*part)
-            continue;
-        if (*n >= MAX_VARIANTS)
-            return ft_config_error(cfg, "run.compare", "at most %d variants", MAX_VARIANTS);
-        variant_t *x = &v[(*n)++];
-        char *colon = strchr(part, ':');
-        char *eq = strchr(part, '=');
-        if (colon && (!eq || colon < eq)) {
-            *colon = '\0';
-            snprintf(x->label, sizeof x->label, "%s", part);
-            part = colon + 1;
-        } else {
-            snprintf(x->label, sizeof x->label, "variant %d", *n);
-        }
-        snprintf(x->sets, sizeof x->sets, "%s", part);
-        size_t j = 0;
-        for (const char *c = x->label; *c && j + 1 < sizeof x->slug; c++)
-            x->slug[j++] = (char)(((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
-                                   *c == '-' || *c == '.')
-                                      ? *c
-                                  : (*c >= 'A' && *c <= 'Z') ? *c - 'A' + 'a'
-                                                             : '-');
-        x->slug[j] = '\0';
-    }
-    return FT_OK;
-}
-
-/* A copy of cfg with the variant's assignments applied. */
-static int variant_config(const ft_config_t *cfg, const variant_t *v, ft_config_t **out)
-{
-    ft_config_t *copy = ft_config_clone(cfg);
-    if (!copy)
-        return ft_error_set(FT_ENOMEM, "out of memory");
-    ft_config_set_value(copy, "run.compare", "", "run.compare");
-    char buf[512], origin[128];
-    snprintf(buf, sizeof buf, "%s", v->sets);
-    snprintf(origin, sizeof origin, "run.compare (%s)", v->label);
-    char *save = NULL;
-    for (char *a = strtok_r(buf, " \t", &save); a; a = strtok_r(NULL, " \t", &save)) {
-        int rc = ft_config_set(copy, a, origin);
-        if (rc != FT_OK) {
-            ft_config_destroy(&copy);
-            return rc;
-        }
-    }
-    *out = copy;
-    return FT_OK;
-}
-
 /* Plots + report.html, and the verdict lines on stdout. */
-static void finish_report(const char *out, const char *const *dirs, const variant_t *v, int n,
+static void finish_report(const char *out, const char *const *dirs, const ft_variant_t *v, int n,
                           const ft_cli_t *cli)
 {
     int rc = n == 0 ? ft_report_render(&out, 1, out) : ft_report_render(dirs, n, out);
@@ -504,8 +214,8 @@ int ft_cmd_run(int argc, char **argv)
     if (p) {
         char *end;
         procs = strtol(p, &end, 10);
-        if (*end || procs < 1 || procs > MAX_PROCS) {
-            fprintf(stderr, "fedtail run: --procs must be in [1, %d]\n", MAX_PROCS);
+        if (*end || procs < 1 || procs > FT_MAX_PROCS) {
+            fprintf(stderr, "fedtail run: --procs must be in [1, %d]\n", FT_MAX_PROCS);
             ft_cli_free(&cli);
             return 2;
         }
@@ -516,7 +226,7 @@ int ft_cmd_run(int argc, char **argv)
     if (cli.quiet)
         ft_log_set_level(FT_LOG_WARN);
 
-    variant_t variants[MAX_VARIANTS];
+    ft_variant_t variants[FT_MAX_VARIANTS];
     int num_variants = 0;
     char out[2048];
     const char *resume = ft_cli_option(&cli, "--resume");
@@ -537,7 +247,7 @@ int ft_cmd_run(int argc, char **argv)
         rc = ft_coordinator_resume_config(resume, &cli.cfg);
     }
     if (rc == FT_OK)
-        rc = parse_variants(cli.cfg, variants, &num_variants);
+        rc = ft_variants_parse(cli.cfg, variants, &num_variants);
     if (rc == FT_OK && resume && num_variants)
         rc = ft_error_set(FT_EINVAL,
                           "%s compares variants: resume one of its variant directories instead",
@@ -551,31 +261,27 @@ int ft_cmd_run(int argc, char **argv)
         return ft_cli_fail(rc);
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    ft_children_catch_signals();
 
-    static char dir_buf[MAX_VARIANTS][2200];
-    const char *dirs[MAX_VARIANTS];
+    static char dir_buf[FT_MAX_VARIANTS][2200];
+    const char *dirs[FT_MAX_VARIANTS];
     if (num_variants == 0) {
         rc = run_one(cli.cfg, out, procs, &cli, resume != NULL);
     } else {
         /* Validate every variant before spending time on any. */
         for (int i = 0; i < num_variants && rc == FT_OK; i++) {
             ft_config_t *vc = NULL;
-            if ((rc = variant_config(cli.cfg, &variants[i], &vc)) == FT_OK)
+            if ((rc = ft_variant_config(cli.cfg, &variants[i], &vc)) == FT_OK)
                 ft_config_destroy(&vc);
         }
-        for (int i = 0; i < num_variants && rc == FT_OK && !stop_flag; i++) {
+        for (int i = 0; i < num_variants && rc == FT_OK && !ft_children_stop_requested; i++) {
             ft_config_t *vc = NULL;
             snprintf(dir_buf[i], sizeof dir_buf[i], "%s/%s", out, variants[i].slug);
             dirs[i] = dir_buf[i];
             if (!cli.quiet)
                 fprintf(stderr, "\n== %d/%d: %s (%s) ==\n", i + 1, num_variants, variants[i].label,
                         variants[i].sets);
-            if ((rc = variant_config(cli.cfg, &variants[i], &vc)) == FT_OK &&
+            if ((rc = ft_variant_config(cli.cfg, &variants[i], &vc)) == FT_OK &&
                 (rc = ft_mkdir_p(dirs[i])) == FT_OK)
                 rc = run_one(vc, dirs[i], procs, &cli, 0);
             ft_config_destroy(&vc);

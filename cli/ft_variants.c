@@ -1,0 +1,66 @@
+/* ft_variants: run.compare, parsed into labelled variants (with the directory name
+ * each runs into), and the config a variant runs with. */
+#include "ft_variants.h"
+
+#include "ft_error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int ft_variants_parse(const ft_config_t *cfg, ft_variant_t *v, int *n)
+{
+    const char *spec = ft_config_str(cfg, "run.compare");
+    *n = 0;
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", spec);
+    char *save = NULL;
+    for (char *part = strtok_r(buf, ";", &save); part; part = strtok_r(NULL, ";", &save)) {
+        while (*part == ' ')
+            part++;
+        if (!*part)
+            continue;
+        if (*n >= FT_MAX_VARIANTS)
+            return ft_config_error(cfg, "run.compare", "at most %d variants", FT_MAX_VARIANTS);
+        ft_variant_t *x = &v[(*n)++];
+        char *colon = strchr(part, ':');
+        char *eq = strchr(part, '=');
+        if (colon && (!eq || colon < eq)) {
+            *colon = '\0';
+            snprintf(x->label, sizeof x->label, "%s", part);
+            part = colon + 1;
+        } else {
+            snprintf(x->label, sizeof x->label, "variant %d", *n);
+        }
+        snprintf(x->sets, sizeof x->sets, "%s", part);
+        size_t j = 0;
+        for (const char *c = x->label; *c && j + 1 < sizeof x->slug; c++)
+            x->slug[j++] = (char)(((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+                                   *c == '-' || *c == '.')
+                                      ? *c
+                                  : (*c >= 'A' && *c <= 'Z') ? *c - 'A' + 'a'
+                                                             : '-');
+        x->slug[j] = '\0';
+    }
+    return FT_OK;
+}
+
+int ft_variant_config(const ft_config_t *cfg, const ft_variant_t *v, ft_config_t **out)
+{
+    ft_config_t *copy = ft_config_clone(cfg);
+    if (!copy)
+        return ft_error_set(FT_ENOMEM, "out of memory");
+    ft_config_set_value(copy, "run.compare", "", "run.compare");
+    char buf[512], origin[128];
+    snprintf(buf, sizeof buf, "%s", v->sets);
+    snprintf(origin, sizeof origin, "run.compare (%s)", v->label);
+    char *save = NULL;
+    for (char *a = strtok_r(buf, " \t", &save); a; a = strtok_r(NULL, " \t", &save)) {
+        int rc = ft_config_set(copy, a, origin);
+        if (rc != FT_OK) {
+            ft_config_destroy(&copy);
+            return rc;
+        }
+    }
+    *out = copy;
+    return FT_OK;
+}

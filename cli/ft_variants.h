@@ -1,0 +1,34 @@
+/* ft_variants: run.compare — the variants one fedtail run runs side by side, each
+ * "label: section.key=value section.key=value", separated by ';'.
+ *
+ * Each variant runs into DIR/<slug> (the label in lower case, anything but
+ * [a-z0-9.-] turned into '-') with the base config plus its assignments; the
+ * report then compares them on one chart, labelled. */
+#ifndef FT_VARIANTS_H
+#define FT_VARIANTS_H
+
+#include "ft_config.h"
+
+#define FT_MAX_VARIANTS 16 /* most variants run.compare may list */
+
+/* One entry of run.compare: "label: k=v k=v". */
+typedef struct {
+    char label[64]; /* shown in plots and the verdict */
+    char slug[64];  /* directory name */
+    char sets[512]; /* the space-separated assignments */
+} ft_variant_t;
+
+/* Parses cfg's run.compare into v (room for FT_MAX_VARIANTS) and *n; 0 variants
+ * when it is empty. An entry without "label:" is labelled "variant I" (I from 1).
+ * The assignments are not checked here (ft_variant_config does). Returns FT_OK, or
+ * a negative code with a message naming run.compare when it lists more than
+ * FT_MAX_VARIANTS (v then holds the first FT_MAX_VARIANTS). */
+int ft_variants_parse(const ft_config_t *cfg, ft_variant_t *v, int *n);
+
+/* A copy of cfg with run.compare emptied and the variant's assignments applied,
+ * into *out (the caller destroys it with ft_config_destroy). Returns FT_OK, or a
+ * negative code with a message (FT_ENOMEM, or the error of a bad assignment) and
+ * *out untouched. */
+int ft_variant_config(const ft_config_t *cfg, const ft_variant_t *v, ft_config_t **out);
+
+#endif
