@@ -23,21 +23,21 @@
 static void join_decisions(ft_coordinator_t *c, uint32_t round, size_t k)
 {
     ft_detect_counts_t d;
-    ft_detect_join(k, c->attackers, c->counts, c->dec, c->flagged, &d);
-    ft_detect_add(&c->detect, &d);
+    ft_detect_join(k, c->upd.attackers, c->upd.counts, c->upd.dec, c->upd.flagged, &d);
+    ft_detect_add(&c->totals.detect, &d);
     c->row.attackers_kept = (int)d.attackers_kept;
     c->row.honest_dropped = (int)d.honest_dropped;
     for (size_t i = 0; i < k; i++) {
-        const ft_defense_decision_t *e = &c->dec[i];
+        const ft_defense_decision_t *e = &c->upd.dec[i];
         ft_ev_begin(c->ev, "decision");
         ft_ev_int(c->ev, "round", round);
-        ft_ev_int(c->ev, "client", c->ids[i]);
-        ft_ev_bool(c->ev, "attacker", c->attackers[i]);
+        ft_ev_int(c->ev, "client", c->upd.ids[i]);
+        ft_ev_bool(c->ev, "attacker", c->upd.attackers[i]);
         ft_ev_str(c->ev, "decision", ft_decision_name(e->decision));
         ft_ev_num(c->ev, "clip", e->clip_factor);
         ft_ev_num(c->ev, "score", e->score);
         ft_ev_num(c->ev, "weight", e->weight);
-        ft_ev_bool(c->ev, "detected", c->flagged[i]);
+        ft_ev_bool(c->ev, "detected", c->upd.flagged[i]);
         ft_ev_end(c->ev);
     }
 }
@@ -55,11 +55,12 @@ static int finish_round(ft_coordinator_t *c, ft_round_metrics_t *row, const ft_e
         row->backdoor_acc = ev->attack.backdoor_acc;
         row->target_class_acc = ev->attack.target_class_acc;
         row->eval_s = ev->seconds;
-        c->final_main_acc = ev->clean.accuracy;
-        c->final_backdoor_acc = ev->attack.backdoor_acc;
+        c->totals.final_main_acc = ev->clean.accuracy;
+        c->totals.final_backdoor_acc = ev->attack.backdoor_acc;
         if (!isnan(ev->attack.backdoor_acc) &&
-            (isnan(c->peak_backdoor_acc) || ev->attack.backdoor_acc > c->peak_backdoor_acc))
-            c->peak_backdoor_acc = ev->attack.backdoor_acc;
+            (isnan(c->totals.peak_backdoor_acc) ||
+             ev->attack.backdoor_acc > c->totals.peak_backdoor_acc))
+            c->totals.peak_backdoor_acc = ev->attack.backdoor_acc;
     }
     if ((rc = ft_metrics_write(c->mt, row)) != FT_OK)
         return rc;
@@ -77,8 +78,8 @@ static int finish_round(ft_coordinator_t *c, ft_round_metrics_t *row, const ft_e
     if ((rc = ft_events_status(c->ev)) != FT_OK)
         return rc;
     c->rounds_done = row->round;
-    c->metrics_at_end = ft_metrics_offset(c->mt);
-    c->events_at_end = ft_events_offset(c->ev);
+    c->ckpt.metrics_at_end = ft_metrics_offset(c->mt);
+    c->ckpt.events_at_end = ft_events_offset(c->ev);
     if (ft_coord_checkpoint_due(c, row->round) && (rc = ft_coord_write_checkpoint(c)) != FT_OK)
         return rc;
     if (c->opts.progress)
@@ -111,9 +112,9 @@ int ft_coord_close_round(ft_coordinator_t *c)
             continue;
         if (k != i)
             memcpy(ft_global_row(c->g, k), ft_global_row(c->g, i), c->N * sizeof(float));
-        c->ids[k] = s->client_id;
-        c->counts[k] = (float)s->num_samples;
-        c->attackers[k] = (uint8_t)s->attacker;
+        c->upd.ids[k] = s->client_id;
+        c->upd.counts[k] = (float)s->num_samples;
+        c->upd.attackers[k] = (uint8_t)s->attacker;
         loss_sum += (double)s->train_loss * (double)s->num_samples;
         samples += (double)s->num_samples;
         row->train_s += s->train_s;
@@ -128,7 +129,7 @@ int ft_coord_close_round(ft_coordinator_t *c)
     row->train_loss = samples > 0 ? loss_sum / samples : NAN;
     /* Norms as received: the defense may clip the rows in place. */
     ft_attack_norms_t norms;
-    ft_attack_round_norms(k, c->N, ft_global_row(c->g, 0), c->attackers, &norms);
+    ft_attack_round_norms(k, c->N, ft_global_row(c->g, 0), c->upd.attackers, &norms);
     row->attackers = norms.attackers;
     row->attacker_norm = norms.attacker_norm;
     row->honest_norm_mean = norms.honest_norm_mean;
@@ -138,8 +139,8 @@ int ft_coord_close_round(ft_coordinator_t *c)
         return rc;
     if (c->save_updates && (rc = ft_coord_save_updates(c, r->round, k)) != FT_OK)
         return rc;
-    rc = ft_global_aggregate(c->g, r->round, k, c->ids, c->counts, c->server_update,
-                             ft_coord_idle_model_buffer(c), c->dec);
+    rc = ft_global_aggregate(c->g, r->round, k, c->upd.ids, c->upd.counts, c->server_update,
+                             ft_coord_idle_model_buffer(c), c->upd.dec);
     if (rc != FT_OK) {
         ft_ev_begin(c->ev, "aggregate_failed");
         ft_ev_int(c->ev, "round", r->round);
@@ -149,7 +150,7 @@ int ft_coord_close_round(ft_coordinator_t *c)
                ft_error_message());
         /* Nothing was used: every update counts as dropped. */
         for (size_t i = 0; i < k; i++)
-            c->dec[i] = (ft_defense_decision_t){FT_DECISION_DROPPED, 0.0f, 0.0f, 0.0f};
+            c->upd.dec[i] = (ft_defense_decision_t){FT_DECISION_DROPPED, 0.0f, 0.0f, 0.0f};
     }
     join_decisions(c, r->round, k);
     row->aggregate_s = ft_now() - t_agg;

@@ -65,13 +65,13 @@ static int open_run_files(ft_coordinator_t *c)
         }
         if ((rc = ft_global_restore(c->g, r.params, r.defense_state, r.defense_len)) != FT_OK)
             goto done;
-        c->rounds_done = c->ckpt_round = r.point.round;
-        c->detect = r.point.detect;
-        c->final_main_acc = r.point.final_main_acc;
-        c->final_backdoor_acc = r.point.final_backdoor_acc;
-        c->peak_backdoor_acc = r.point.peak_backdoor_acc;
+        c->rounds_done = c->ckpt.round = r.point.round;
+        c->totals.detect = r.point.detect;
+        c->totals.final_main_acc = r.point.final_main_acc;
+        c->totals.final_backdoor_acc = r.point.final_backdoor_acc;
+        c->totals.peak_backdoor_acc = r.point.peak_backdoor_acc;
         c->t0 = ft_now() - r.point.elapsed;
-        c->ckpt_slot = 1 - r.slot;
+        c->ckpt.slot = 1 - r.slot;
         if ((rc = ft_metrics_open_at(mpath, r.point.metrics_bytes, &c->mt)) != FT_OK ||
             (rc = ft_events_open_at(epath, c->t0, r.point.events_bytes, &c->ev)) != FT_OK)
             goto done;
@@ -82,9 +82,9 @@ static int open_run_files(ft_coordinator_t *c)
             (rc = ft_events_open(epath, c->t0, &c->ev)) != FT_OK)
             goto done;
     }
-    c->metrics_at_end = ft_metrics_offset(c->mt);
-    c->events_at_end = ft_events_offset(c->ev);
-    c->resumed_slot = found ? r.slot : -1;
+    c->ckpt.metrics_at_end = ft_metrics_offset(c->mt);
+    c->ckpt.events_at_end = ft_events_offset(c->ev);
+    c->ckpt.resumed_slot = found ? r.slot : -1;
 done:
     ft_resume_free(&r);
     return rc;
@@ -138,14 +138,14 @@ int ft_coord_write_checkpoint(ft_coordinator_t *c)
     if ((rc = ft_global_defense_state(c->g, &state, &state_len)) != FT_OK)
         return rc;
     ft_resume_point_t pt = {.round = c->rounds_done,
-                            .metrics_bytes = c->metrics_at_end,
-                            .events_bytes = c->events_at_end,
+                            .metrics_bytes = c->ckpt.metrics_at_end,
+                            .events_bytes = c->ckpt.events_at_end,
                             .elapsed = ft_now() - c->t0,
-                            .detect = c->detect,
-                            .final_main_acc = c->final_main_acc,
-                            .final_backdoor_acc = c->final_backdoor_acc,
-                            .peak_backdoor_acc = c->peak_backdoor_acc};
-    rc = ft_resume_save(c->opts.out_dir, c->ckpt_slot, ft_global_layout_hash(c->g),
+                            .detect = c->totals.detect,
+                            .final_main_acc = c->totals.final_main_acc,
+                            .final_backdoor_acc = c->totals.final_backdoor_acc,
+                            .peak_backdoor_acc = c->totals.peak_backdoor_acc};
+    rc = ft_resume_save(c->opts.out_dir, c->ckpt.slot, ft_global_layout_hash(c->g),
                         ft_global_params(c->g), c->N, c->seed, ft_global_defense(c->g)->name, &pt,
                         c->config_ini, state, state_len);
     ft_free(state);
@@ -153,16 +153,16 @@ int ft_coord_write_checkpoint(ft_coordinator_t *c)
         return rc;
     ft_ev_begin(c->ev, "checkpoint");
     ft_ev_int(c->ev, "round", c->rounds_done);
-    ft_ev_str(c->ev, "file", c->ckpt_slot ? "checkpoint-b.ckpt" : "checkpoint-a.ckpt");
+    ft_ev_str(c->ev, "file", c->ckpt.slot ? "checkpoint-b.ckpt" : "checkpoint-a.ckpt");
     ft_ev_end(c->ev);
-    c->ckpt_slot = 1 - c->ckpt_slot;
-    c->ckpt_round = c->rounds_done;
+    c->ckpt.slot = 1 - c->ckpt.slot;
+    c->ckpt.round = c->rounds_done;
     return ft_events_status(c->ev);
 }
 
 int ft_coord_checkpoint_due(const ft_coordinator_t *c, int round)
 {
-    return c->ckpt_every > 0 && round % c->ckpt_every == 0;
+    return c->ckpt.every > 0 && round % c->ckpt.every == 0;
 }
 
 int ft_coord_save_updates(ft_coordinator_t *c, uint32_t round, size_t K)
@@ -174,7 +174,7 @@ int ft_coord_save_updates(ft_coordinator_t *c, uint32_t round, size_t K)
     if ((rc = ft_npy_write_floats(path, ft_global_row(c->g, 0), shape, 2)) != FT_OK)
         return rc;
     snprintf(path, sizeof path, "%s/updates/round_%04u_counts.npy", c->opts.out_dir, round);
-    if ((rc = ft_npy_write_floats(path, c->counts, shape, 1)) != FT_OK)
+    if ((rc = ft_npy_write_floats(path, c->upd.counts, shape, 1)) != FT_OK)
         return rc;
     if (c->server_update) {
         snprintf(path, sizeof path, "%s/updates/round_%04u_server.npy", c->opts.out_dir, round);
@@ -214,7 +214,7 @@ int ft_coord_write_summary(ft_coordinator_t *c, int complete)
     FILE *f = open_memstream(&text, &len);
     if (!f)
         return ft_error_set(FT_ENOMEM, "out of memory for summary.json");
-    const ft_detect_counts_t *d = &c->detect;
+    const ft_detect_counts_t *d = &c->totals.detect;
     char q[256];
     fprintf(f, "{\n");
     ft_json_string(q, sizeof q, ft_config_str(c->cfg, "attack.method"));
@@ -223,9 +223,9 @@ int ft_coord_write_summary(ft_coordinator_t *c, int complete)
     fprintf(f, "  \"defense\": %s,\n", q);
     fprintf(f, "  \"rounds\": %d,\n  \"rounds_planned\": %d,\n  \"completed\": %s,\n",
             c->rounds_done, c->rounds, complete ? "true" : "false");
-    json_num(f, "final_main_acc", c->final_main_acc, 0);
-    json_num(f, "final_backdoor_acc", c->final_backdoor_acc, 0);
-    json_num(f, "peak_backdoor_acc", c->peak_backdoor_acc, 0);
+    json_num(f, "final_main_acc", c->totals.final_main_acc, 0);
+    json_num(f, "final_backdoor_acc", c->totals.final_backdoor_acc, 0);
+    json_num(f, "peak_backdoor_acc", c->totals.peak_backdoor_acc, 0);
     json_num(f, "detection_tpr", ft_detect_tpr(d), 0);
     json_num(f, "detection_fpr", ft_detect_fpr(d), 0);
     fprintf(f,

@@ -29,18 +29,18 @@
 
 float *ft_coord_idle_model_buffer(ft_coordinator_t *c)
 {
-    if (!c->model_blob || !ft_blob_exclusive(c->model_blob))
+    if (!c->model.blob || !ft_blob_exclusive(c->model.blob))
         return NULL;
-    return ft_blob_data(c->model_blob);
+    return ft_blob_data(c->model.blob);
 }
 
 int ft_coord_publish_model(ft_coordinator_t *c)
 {
-    void *bytes = ft_blob_writable(&c->model_blob, c->N * 4);
+    void *bytes = ft_blob_writable(&c->model.blob, c->N * 4);
     if (!bytes)
         return ft_error_set(FT_ENOMEM, "out of memory for the model message");
     ft_wire_put_floats(bytes, ft_global_params(c->g), c->N);
-    ft_sha256(bytes, c->N * 4, c->model_digest);
+    ft_sha256(bytes, c->N * 4, c->model.digest);
     return FT_OK;
 }
 
@@ -128,18 +128,18 @@ static void dispatch(ft_coordinator_t *c)
         m.u.task.attacker = r->slots[slot].attacker;
         m.u.task.round_samples = c->round_samples;
         m.u.task.round_attackers = c->round_attackers;
-        memcpy(m.u.task.model_digest, c->model_digest, 32);
+        memcpy(m.u.task.model_digest, c->model.digest, 32);
         m.u.task.num_params = c->N;
-        int send_model = !(pr->has_model && memcmp(pr->model, c->model_digest, 32) == 0);
+        int send_model = !(pr->has_model && memcmp(pr->model, c->model.digest, 32) == 0);
         m.u.task.has_model = send_model;
         m.payload_len = send_model ? c->N * 4 : 0;
-        if (send_to(c, (int)p, &m, send_model ? c->model_blob : NULL) != FT_OK)
+        if (send_to(c, (int)p, &m, send_model ? c->model.blob : NULL) != FT_OK)
             continue;
         ft_round_assign(r, slot, (int)p, ft_now());
         pr->state = FT_PROC_BUSY;
         pr->slot = slot;
         pr->has_model = 1;
-        memcpy(pr->model, c->model_digest, 32);
+        memcpy(pr->model, c->model.digest, 32);
         ft_ev_begin(c->ev, "task");
         ft_ev_int(c->ev, "round", r->round);
         ft_ev_int(c->ev, "attempt", r->attempt);

@@ -113,8 +113,8 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
     ft_wire_limits_default(&c->lim, (int)ft_config_int(cfg, "run.max_message_mb"));
 
     c->save_updates = ft_config_bool(cfg, "run.save_updates");
-    c->ckpt_every = (int)ft_config_int(cfg, "run.checkpoint_every");
-    c->final_main_acc = c->final_backdoor_acc = c->peak_backdoor_acc = NAN;
+    c->ckpt.every = (int)ft_config_int(cfg, "run.checkpoint_every");
+    c->totals.final_main_acc = c->totals.final_backdoor_acc = c->totals.peak_backdoor_acc = NAN;
 
     /* Cheap key checks first ([attack], then [defense] inside ft_global_new), so a
      * bad experiment fails before any data is loaded. */
@@ -144,12 +144,13 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
     if ((rc = ft_population_release_train(c->pop)) != FT_OK)
         goto fail;
     c->round = ft_round_new(c->K);
-    c->ids = ft_calloc(c->K, sizeof *c->ids);
-    c->attackers = ft_calloc(c->K, 1);
-    c->counts = ft_calloc(c->K, sizeof *c->counts);
-    c->dec = ft_calloc(c->K, sizeof *c->dec);
-    c->flagged = ft_calloc(c->K, 1);
-    if (!c->round || !c->ids || !c->attackers || !c->counts || !c->dec || !c->flagged) {
+    c->upd.ids = ft_calloc(c->K, sizeof *c->upd.ids);
+    c->upd.attackers = ft_calloc(c->K, 1);
+    c->upd.counts = ft_calloc(c->K, sizeof *c->upd.counts);
+    c->upd.dec = ft_calloc(c->K, sizeof *c->upd.dec);
+    c->upd.flagged = ft_calloc(c->K, 1);
+    if (!c->round || !c->upd.ids || !c->upd.attackers || !c->upd.counts || !c->upd.dec ||
+        !c->upd.flagged) {
         rc = ft_error_set(FT_ENOMEM, "out of memory");
         goto fail;
     }
@@ -158,7 +159,8 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
 
     if ((rc = ft_coord_open_run_dir(c)) != FT_OK)
         goto fail;
-    if (c->resumed_slot >= 0 && (rc = ft_coord_publish_model(c)) != FT_OK) /* the restored model */
+    /* Resumed: the model to send is the restored one. */
+    if (c->ckpt.resumed_slot >= 0 && (rc = ft_coord_publish_model(c)) != FT_OK)
         goto fail;
 
     c->zctx = zmq_ctx_new();
@@ -205,10 +207,11 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
     ft_ev_int(c->ev, "rounds", c->rounds);
     ft_ev_int(c->ev, "clients_per_round", c->K);
     ft_ev_end(c->ev);
-    if (c->resumed_slot >= 0) {
+    if (c->ckpt.resumed_slot >= 0) {
         ft_ev_begin(c->ev, "resumed");
         ft_ev_int(c->ev, "round", c->rounds_done);
-        ft_ev_str(c->ev, "checkpoint", c->resumed_slot ? "checkpoint-b.ckpt" : "checkpoint-a.ckpt");
+        ft_ev_str(c->ev, "checkpoint",
+                  c->ckpt.resumed_slot ? "checkpoint-b.ckpt" : "checkpoint-a.ckpt");
         ft_ev_end(c->ev);
     }
     FT_LOG(FT_LOG_INFO, "coordinator on %s: N = %zu, %d rounds, %u of %u clients per round",
@@ -232,22 +235,22 @@ void ft_coordinator_destroy(ft_coordinator_t **c_p)
     }
     ft_zap_stop(&c->zap); /* before the context ends */
     ft_link_ctx_term(c->zctx);
-    ft_blob_release(&c->model_blob);
+    ft_blob_release(&c->model.blob);
     ft_evaluator_destroy(&c->evaluator); /* joins a running evaluation of c->g */
     ft_global_destroy(&c->g);
     ft_root_destroy(&c->root);
     ft_population_destroy(&c->pop);
     ft_free_aligned(c->server_update);
-    ft_free(c->flagged);
+    ft_free(c->upd.flagged);
     ft_schedule_destroy(&c->sched);
     ft_round_destroy(&c->round);
     ft_procs_free(&c->procs);
     ft_events_close(&c->ev);
     ft_metrics_close(&c->mt);
-    ft_free(c->ids);
-    ft_free(c->attackers);
-    ft_free(c->counts);
-    ft_free(c->dec);
+    ft_free(c->upd.ids);
+    ft_free(c->upd.attackers);
+    ft_free(c->upd.counts);
+    ft_free(c->upd.dec);
     ft_free(c->config_ini);
     ft_config_destroy(&c->cfg);
     ft_free(c);
@@ -263,16 +266,17 @@ int ft_coordinator_rounds_done(const ft_coordinator_t *c)
 
 static int begin_round(ft_coordinator_t *c, uint32_t t, uint32_t attempt)
 {
-    int rc = ft_sample_clients(c->seed, t, attempt, c->num_clients, c->K, c->ids);
+    int rc = ft_sample_clients(c->seed, t, attempt, c->num_clients, c->K, c->upd.ids);
     if (rc != FT_OK)
         return rc;
     /* May replace one sampled id with the attacker's; ids stay sorted. */
-    int n_att = ft_schedule_attackers(c->sched, t, c->ids, c->K, c->attackers);
+    int n_att = ft_schedule_attackers(c->sched, t, c->upd.ids, c->K, c->upd.attackers);
     c->round_attackers = (uint32_t)n_att;
     c->round_samples = 0;
     for (size_t i = 0; i < c->K; i++)
-        c->round_samples += ft_population_client_samples(c->pop, c->ids[i], c->attackers[i]);
-    ft_round_begin(c->round, t, attempt, c->ids, c->attackers, c->K, ft_now(), c->timeout);
+        c->round_samples +=
+            ft_population_client_samples(c->pop, c->upd.ids[i], c->upd.attackers[i]);
+    ft_round_begin(c->round, t, attempt, c->upd.ids, c->upd.attackers, c->K, ft_now(), c->timeout);
     /* Processes still busy with an earlier round's task keep that state; their
      * update will be rejected as stale. */
     for (size_t p = 0; p < c->procs.n; p++)
@@ -333,7 +337,7 @@ end:;
     /* Stopped early but consistent (interrupted, a round that could not fill, a
      * client-side failure): keep the last complete round resumable. Not after an
      * I/O error: the disk is what failed. */
-    if (rc != FT_OK && rc != FT_EIO && c->ckpt_round < c->rounds_done &&
+    if (rc != FT_OK && rc != FT_EIO && c->ckpt.round < c->rounds_done &&
         ft_coord_write_checkpoint(c) != FT_OK)
         FT_LOG(FT_LOG_WARN, "no resumable checkpoint: %s", ft_error_message());
     ft_coord_log_refusals(c);

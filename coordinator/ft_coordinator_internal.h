@@ -34,6 +34,41 @@
 #include "ft_wire.h"
 #include "ft_zap.h"
 
+/* The global model as sent to client processes (ft_coord_serve.c). */
+typedef struct {
+    ft_blob_t *blob;    /* LE float32, N; shared with sends still in flight */
+    uint8_t digest[32]; /* its SHA-256: the Task's model_digest */
+} ft_coord_model_msg_t;
+
+/* What the coordinator knows of update i, row i of the K×N matrix: the i-th client
+ * of the sorted sample while the round runs, the i-th update received once it
+ * closes (ft_coord_close.c compacts the rows). */
+typedef struct {
+    uint32_t *ids;              /* K sampled / aggregated ids */
+    uint8_t *attackers;         /* K ground truth */
+    float *counts;              /* K sample counts */
+    ft_defense_decision_t *dec; /* K defense decisions */
+    uint8_t *flagged;           /* K: the defense detected update i (ft_detect) */
+} ft_coord_updates_t;
+
+/* The run's outcome so far: what summary.json reports and a checkpoint restores. */
+typedef struct {
+    ft_detect_counts_t detect; /* decisions vs ground truth, summed over rounds */
+    double final_main_acc;     /* last evaluated main accuracy (NaN: none) */
+    double final_backdoor_acc; /* last evaluated backdoor accuracy (NaN: none) */
+    double peak_backdoor_acc;  /* highest evaluated backdoor accuracy (NaN: none) */
+} ft_coord_totals_t;
+
+/* Resumable checkpoints (ft_coord_run_dir.c, ft_resume.h). */
+typedef struct {
+    int every;              /* run.checkpoint_every (0: none) */
+    int slot;               /* slot the next checkpoint goes to */
+    int round;              /* rounds in the newest checkpoint written or resumed */
+    int64_t metrics_at_end; /* metrics.csv length after the last complete round */
+    int64_t events_at_end;  /* events.jsonl length after the last complete round */
+    int resumed_slot;       /* checkpoint slot the run resumed from (-1: fresh) */
+} ft_coord_ckpt_t;
+
 struct ft_coordinator {
     /* The experiment (ft_coordinator.c reads these once in ft_coordinator_new). */
     ft_config_t *cfg;     /* experiment (owned copy) */
@@ -61,45 +96,32 @@ struct ft_coordinator {
     ft_evaluator_t *evaluator; /* evaluates the global model */
 
     /* The socket side (ft_coord_serve.c, ft_coord_curve.c). */
-    void *zctx;               /* ZeroMQ context */
-    void *sock;               /* the ROUTER socket */
-    ft_wire_limits_t lim;     /* receive bounds */
-    ft_zap_t *zap;            /* CURVE: the ZAP handler (NULL without security.curve) */
-    ft_procs_t procs;         /* client processes */
-    ft_blob_t *model_blob;    /* the global model as sent (LE float32) */
-    uint8_t model_digest[32]; /* its SHA-256 */
+    void *zctx;                 /* ZeroMQ context */
+    void *sock;                 /* the ROUTER socket */
+    ft_wire_limits_t lim;       /* receive bounds */
+    ft_zap_t *zap;              /* CURVE: the ZAP handler (NULL without security.curve) */
+    ft_procs_t procs;           /* client processes */
+    ft_coord_model_msg_t model; /* the global model as sent */
 
     /* The current round (ft_coordinator.c begins it, ft_coord_serve.c runs it,
      * ft_coord_close.c closes it). */
     ft_round_t *round;          /* the current round's slots */
     ft_round_metrics_t row;     /* the current round's metrics */
-    uint32_t *ids;              /* K sampled / aggregated ids */
-    uint8_t *attackers;         /* K ground truth */
-    float *counts;              /* K sample counts */
-    ft_defense_decision_t *dec; /* K defense decisions */
-    uint8_t *flagged;           /* K: the defense detected update i (ft_detect) */
+    ft_coord_updates_t upd;     /* per update: id, ground truth, count, decision */
     float *server_update;       /* N: the round's root-set update (with root) */
     uint64_t round_samples;     /* N_round of the current round */
     uint32_t round_attackers;   /* attackers sampled in the current round */
     ft_round_metrics_t pending; /* the round whose evaluation is running */
 
     /* The run so far (restored when resuming). */
-    double t0;                 /* run start */
-    int rounds_done;           /* rounds completed */
-    ft_detect_counts_t detect; /* decisions vs ground truth, summed over rounds */
-    double final_main_acc;     /* last evaluated main accuracy (NaN: none) */
-    double final_backdoor_acc; /* last evaluated backdoor accuracy (NaN: none) */
-    double peak_backdoor_acc;  /* highest evaluated backdoor accuracy (NaN: none) */
+    double t0;                /* run start */
+    int rounds_done;          /* rounds completed */
+    ft_coord_totals_t totals; /* outcome and detection counts so far */
 
     /* The run directory (ft_coord_run_dir.c). */
-    ft_events_t *ev;        /* events.jsonl */
-    ft_metrics_t *mt;       /* metrics.csv */
-    int ckpt_every;         /* run.checkpoint_every (0: none) */
-    int ckpt_slot;          /* slot the next checkpoint goes to (ft_resume.h) */
-    int ckpt_round;         /* rounds in the newest checkpoint written or resumed */
-    int64_t metrics_at_end; /* metrics.csv length after the last complete round */
-    int64_t events_at_end;  /* events.jsonl length after the last complete round */
-    int resumed_slot;       /* checkpoint slot the run resumed from (-1: fresh) */
+    ft_events_t *ev;      /* events.jsonl */
+    ft_metrics_t *mt;     /* metrics.csv */
+    ft_coord_ckpt_t ckpt; /* checkpoint bookkeeping */
 };
 
 /* ---- the socket side (ft_coord_serve.c) ------------------------------------------ */
