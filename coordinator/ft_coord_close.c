@@ -29,16 +29,16 @@ static void join_decisions(ft_coordinator_t *c, uint32_t round, size_t k)
     c->row.honest_dropped = (int)d.honest_dropped;
     for (size_t i = 0; i < k; i++) {
         const ft_defense_decision_t *e = &c->upd.dec[i];
-        ft_ev_begin(c->ev, "decision");
-        ft_ev_int(c->ev, "round", round);
-        ft_ev_int(c->ev, "client", c->upd.ids[i]);
-        ft_ev_bool(c->ev, "attacker", c->upd.attackers[i]);
-        ft_ev_str(c->ev, "decision", ft_decision_name(e->decision));
-        ft_ev_num(c->ev, "clip", e->clip_factor);
-        ft_ev_num(c->ev, "score", e->score);
-        ft_ev_num(c->ev, "weight", e->weight);
-        ft_ev_bool(c->ev, "detected", c->upd.flagged[i]);
-        ft_ev_end(c->ev);
+        ft_events_begin(c->ev, "decision");
+        ft_events_int(c->ev, "round", round);
+        ft_events_int(c->ev, "client", c->upd.ids[i]);
+        ft_events_bool(c->ev, "attacker", c->upd.attackers[i]);
+        ft_events_str(c->ev, "decision", ft_decision_name(e->decision));
+        ft_events_num(c->ev, "clip", e->clip_factor);
+        ft_events_num(c->ev, "score", e->score);
+        ft_events_num(c->ev, "weight", e->weight);
+        ft_events_bool(c->ev, "detected", c->upd.flagged[i]);
+        ft_events_end(c->ev);
     }
 }
 
@@ -64,17 +64,17 @@ static int finish_round(ft_coordinator_t *c, ft_round_metrics_t *row, const ft_e
     }
     if ((rc = ft_metrics_write(c->mt, row)) != FT_OK)
         return rc;
-    ft_ev_begin(c->ev, "round_end");
-    ft_ev_int(c->ev, "round", row->round);
-    ft_ev_int(c->ev, "clients", row->clients);
+    ft_events_begin(c->ev, "round_end");
+    ft_events_int(c->ev, "round", row->round);
+    ft_events_int(c->ev, "clients", row->clients);
     if (row->evaluated) {
-        ft_ev_num(c->ev, "main_acc", row->main_acc);
-        ft_ev_num(c->ev, "main_loss", row->main_loss);
+        ft_events_num(c->ev, "main_acc", row->main_acc);
+        ft_events_num(c->ev, "main_loss", row->main_loss);
         if (!isnan(row->backdoor_acc))
-            ft_ev_num(c->ev, "backdoor_acc", row->backdoor_acc);
+            ft_events_num(c->ev, "backdoor_acc", row->backdoor_acc);
     }
-    ft_ev_num(c->ev, "round_s", row->round_s);
-    ft_ev_end(c->ev);
+    ft_events_num(c->ev, "round_s", row->round_s);
+    ft_events_end(c->ev);
     if ((rc = ft_events_status(c->ev)) != FT_OK)
         return rc;
     c->rounds_done = row->round;
@@ -142,10 +142,10 @@ int ft_coord_close_round(ft_coordinator_t *c)
     rc = ft_global_aggregate(c->g, r->round, k, c->upd.ids, c->upd.counts, c->server_update,
                              ft_coord_idle_model_buffer(c), c->upd.dec);
     if (rc != FT_OK) {
-        ft_ev_begin(c->ev, "aggregate_failed");
-        ft_ev_int(c->ev, "round", r->round);
-        ft_ev_str(c->ev, "reason", ft_error_message());
-        ft_ev_end(c->ev);
+        ft_events_begin(c->ev, "aggregate_failed");
+        ft_events_int(c->ev, "round", r->round);
+        ft_events_str(c->ev, "reason", ft_error_message());
+        ft_events_end(c->ev);
         FT_LOG(FT_LOG_WARN, "round %u: no aggregate (%s); the model is unchanged", r->round,
                ft_error_message());
         /* Nothing was used: every update counts as dropped. */

@@ -58,13 +58,13 @@ void ft_coord_log_refusals(ft_coordinator_t *c)
 {
     ft_zap_refusal_t z;
     while (ft_zap_next_refusal(c->zap, &z)) {
-        ft_ev_begin(c->ev, "refused");
-        ft_ev_str(c->ev, "address", z.address);
+        ft_events_begin(c->ev, "refused");
+        ft_events_str(c->ev, "address", z.address);
         if (z.mechanism[0])
-            ft_ev_str(c->ev, "mechanism", z.mechanism);
+            ft_events_str(c->ev, "mechanism", z.mechanism);
         if (z.key[0])
-            ft_ev_str(c->ev, "key", z.key);
-        ft_ev_str(c->ev, "reason", z.reason);
-        ft_ev_end(c->ev);
+            ft_events_str(c->ev, "key", z.key);
+        ft_events_str(c->ev, "reason", z.reason);
+        ft_events_end(c->ev);
     }
 }

@@ -151,10 +151,10 @@ int ft_coord_write_checkpoint(ft_coordinator_t *c)
     ft_free(state);
     if (rc != FT_OK)
         return rc;
-    ft_ev_begin(c->ev, "checkpoint");
-    ft_ev_int(c->ev, "round", c->rounds_done);
-    ft_ev_str(c->ev, "file", c->ckpt.slot ? "checkpoint-b.ckpt" : "checkpoint-a.ckpt");
-    ft_ev_end(c->ev);
+    ft_events_begin(c->ev, "checkpoint");
+    ft_events_int(c->ev, "round", c->rounds_done);
+    ft_events_str(c->ev, "file", c->ckpt.slot ? "checkpoint-b.ckpt" : "checkpoint-a.ckpt");
+    ft_events_end(c->ev);
     c->ckpt.slot = 1 - c->ckpt.slot;
     c->ckpt.round = c->rounds_done;
     return ft_events_status(c->ev);

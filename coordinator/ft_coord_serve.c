@@ -77,13 +77,13 @@ static void send_error_peer(ft_coordinator_t *c, const uint8_t *peer, size_t len
 static void reject(ft_coordinator_t *c, int p, const char *type, const char *reason)
 {
     c->row.rejected++;
-    ft_ev_begin(c->ev, "rejected");
+    ft_events_begin(c->ev, "rejected");
     if (p >= 0)
-        ft_ev_int(c->ev, "process", c->procs.procs[p].id);
-    ft_ev_str(c->ev, "message", type);
-    ft_ev_str(c->ev, "reason", reason);
-    ft_ev_int(c->ev, "round", c->round->round);
-    ft_ev_end(c->ev);
+        ft_events_int(c->ev, "process", c->procs.procs[p].id);
+    ft_events_str(c->ev, "message", type);
+    ft_events_str(c->ev, "reason", reason);
+    ft_events_int(c->ev, "round", c->round->round);
+    ft_events_end(c->ev);
     FT_LOG(FT_LOG_WARN, "rejected %s%s: %s", type, p >= 0 ? " from a process" : "", reason);
 }
 
@@ -95,14 +95,14 @@ static void mark_dead(ft_coordinator_t *c, int p, const char *reason)
     pr->state = FT_PROC_DEAD;
     pr->slot = -1;
     size_t requeued = c->round->K ? ft_round_requeue_process(c->round, p) : 0;
-    ft_ev_begin(c->ev, "process_dead");
-    ft_ev_int(c->ev, "process", pr->id);
-    ft_ev_int(c->ev, "pid", pr->pid);
-    ft_ev_str(c->ev, "host", pr->host);
-    ft_ev_str(c->ev, "reason", reason);
-    ft_ev_int(c->ev, "round", c->round->round);
-    ft_ev_int(c->ev, "requeued", (int64_t)requeued);
-    ft_ev_end(c->ev);
+    ft_events_begin(c->ev, "process_dead");
+    ft_events_int(c->ev, "process", pr->id);
+    ft_events_int(c->ev, "pid", pr->pid);
+    ft_events_str(c->ev, "host", pr->host);
+    ft_events_str(c->ev, "reason", reason);
+    ft_events_int(c->ev, "round", c->round->round);
+    ft_events_int(c->ev, "requeued", (int64_t)requeued);
+    ft_events_end(c->ev);
     FT_LOG(FT_LOG_WARN, "process %u (pid %u on %s) presumed dead: %s; %zu task(s) requeued", pr->id,
            pr->pid, pr->host, reason, requeued);
 }
@@ -140,16 +140,16 @@ static void dispatch(ft_coordinator_t *c)
         pr->slot = slot;
         pr->has_model = 1;
         memcpy(pr->model, c->model.digest, 32);
-        ft_ev_begin(c->ev, "task");
-        ft_ev_int(c->ev, "round", r->round);
-        ft_ev_int(c->ev, "attempt", r->attempt);
-        ft_ev_int(c->ev, "client", m.u.task.client_id);
-        ft_ev_int(c->ev, "process", pr->id);
-        ft_ev_bool(c->ev, "model_sent", send_model);
-        ft_ev_bool(c->ev, "attacker", m.u.task.attacker);
+        ft_events_begin(c->ev, "task");
+        ft_events_int(c->ev, "round", r->round);
+        ft_events_int(c->ev, "attempt", r->attempt);
+        ft_events_int(c->ev, "client", m.u.task.client_id);
+        ft_events_int(c->ev, "process", pr->id);
+        ft_events_bool(c->ev, "model_sent", send_model);
+        ft_events_bool(c->ev, "attacker", m.u.task.attacker);
         if (r->slots[slot].handed > 1)
-            ft_ev_int(c->ev, "handed", r->slots[slot].handed);
-        ft_ev_end(c->ev);
+            ft_events_int(c->ev, "handed", r->slots[slot].handed);
+        ft_events_end(c->ev);
     }
 }
 
@@ -166,14 +166,14 @@ static void on_hello(ft_coordinator_t *c, ft_link_in_t *in)
         return;
     }
     ft_proc_t *pr = &c->procs.procs[p];
-    ft_ev_begin(c->ev, "registered");
-    ft_ev_int(c->ev, "process", pr->id);
-    ft_ev_int(c->ev, "pid", pr->pid);
-    ft_ev_str(c->ev, "host", pr->host);
-    ft_ev_bool(c->ev, "pool", pr->pool);
-    ft_ev_int(c->ev, "clients", (int64_t)pr->num_clients);
-    ft_ev_int(c->ev, "threads", in->msg.u.hello.threads);
-    ft_ev_end(c->ev);
+    ft_events_begin(c->ev, "registered");
+    ft_events_int(c->ev, "process", pr->id);
+    ft_events_int(c->ev, "pid", pr->pid);
+    ft_events_str(c->ev, "host", pr->host);
+    ft_events_bool(c->ev, "pool", pr->pool);
+    ft_events_int(c->ev, "clients", (int64_t)pr->num_clients);
+    ft_events_int(c->ev, "threads", in->msg.u.hello.threads);
+    ft_events_end(c->ev);
     FT_LOG(FT_LOG_INFO, "process %u registered (pid %u on %s, %s)", pr->id, pr->pid, pr->host,
            pr->pool ? "pool" : "fixed clients");
     ft_msg_t m;
@@ -236,26 +236,26 @@ static void on_update(ft_coordinator_t *c, int p, ft_link_in_t *in)
     pr->state = FT_PROC_IDLE;
     pr->slot = -1;
     pr->tasks++;
-    ft_ev_begin(c->ev, "update");
-    ft_ev_int(c->ev, "round", u->round);
-    ft_ev_int(c->ev, "client", u->client_id);
-    ft_ev_int(c->ev, "process", pr->id);
-    ft_ev_int(c->ev, "samples", (int64_t)u->num_samples);
-    ft_ev_num(c->ev, "loss", u->train_loss);
-    ft_ev_num(c->ev, "train_s", u->train_s);
-    ft_ev_end(c->ev);
+    ft_events_begin(c->ev, "update");
+    ft_events_int(c->ev, "round", u->round);
+    ft_events_int(c->ev, "client", u->client_id);
+    ft_events_int(c->ev, "process", pr->id);
+    ft_events_int(c->ev, "samples", (int64_t)u->num_samples);
+    ft_events_num(c->ev, "loss", u->train_loss);
+    ft_events_num(c->ev, "train_s", u->train_s);
+    ft_events_end(c->ev);
 }
 
 static void on_error(ft_coordinator_t *c, int p, const ft_msg_error_t *e)
 {
     ft_proc_t *pr = &c->procs.procs[p];
-    ft_ev_begin(c->ev, "client_error");
-    ft_ev_int(c->ev, "process", pr->id);
-    ft_ev_int(c->ev, "code", e->code);
-    ft_ev_str(c->ev, "reason", e->reason);
-    ft_ev_int(c->ev, "round", e->round);
-    ft_ev_int(c->ev, "client", e->client_id);
-    ft_ev_end(c->ev);
+    ft_events_begin(c->ev, "client_error");
+    ft_events_int(c->ev, "process", pr->id);
+    ft_events_int(c->ev, "code", e->code);
+    ft_events_str(c->ev, "reason", e->reason);
+    ft_events_int(c->ev, "round", e->round);
+    ft_events_int(c->ev, "client", e->client_id);
+    ft_events_end(c->ev);
     FT_LOG(FT_LOG_WARN, "process %u reports: %s", pr->id, e->reason);
     /* Whatever failed, resend the model next time and give its task to someone. */
     pr->has_model = 0;
@@ -369,12 +369,12 @@ int ft_coord_run_round(ft_coordinator_t *c)
         if (ft_round_finished(r))
             return FT_OK;
         if (ft_round_expired(r, now)) {
-            ft_ev_begin(c->ev, "timeout");
-            ft_ev_int(c->ev, "round", r->round);
-            ft_ev_int(c->ev, "attempt", r->attempt);
-            ft_ev_int(c->ev, "done", (int64_t)r->done);
-            ft_ev_int(c->ev, "sampled", (int64_t)r->K);
-            ft_ev_end(c->ev);
+            ft_events_begin(c->ev, "timeout");
+            ft_events_int(c->ev, "round", r->round);
+            ft_events_int(c->ev, "attempt", r->attempt);
+            ft_events_int(c->ev, "done", (int64_t)r->done);
+            ft_events_int(c->ev, "sampled", (int64_t)r->K);
+            ft_events_end(c->ev);
             FT_LOG(FT_LOG_WARN, "round %u timed out with %zu of %zu updates", r->round, r->done,
                    r->K);
             return FT_OK;

@@ -189,30 +189,30 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
     memcpy(hash_hex_src, ft_global_layout_hash(c->g), 32);
     char hex[65];
     ft_sha256_hex(hash_hex_src, hex);
-    ft_ev_begin(c->ev, "start");
-    ft_ev_str(c->ev, "bind", opts->bind);
-    ft_ev_bool(c->ev, "curve", c->zap != NULL);
-    ft_ev_int(c->ev, "num_params", (int64_t)c->N);
-    ft_ev_str(c->ev, "layout_hash", hex);
-    ft_ev_str(c->ev, "defense", ft_global_defense(c->g)->name);
-    ft_ev_str(c->ev, "attack", ft_config_str(c->cfg, "attack.method"));
+    ft_events_begin(c->ev, "start");
+    ft_events_str(c->ev, "bind", opts->bind);
+    ft_events_bool(c->ev, "curve", c->zap != NULL);
+    ft_events_int(c->ev, "num_params", (int64_t)c->N);
+    ft_events_str(c->ev, "layout_hash", hex);
+    ft_events_str(c->ev, "defense", ft_global_defense(c->g)->name);
+    ft_events_str(c->ev, "attack", ft_config_str(c->cfg, "attack.method"));
     if (c->pop->env->edge) {
-        ft_ev_int(c->ev, "edge_points", c->pop->env->edge->attack->n);
-        ft_ev_num(c->ev, "edge_p", c->pop->env->edge->p);
+        ft_events_int(c->ev, "edge_points", c->pop->env->edge->attack->n);
+        ft_events_num(c->ev, "edge_p", c->pop->env->edge->p);
     }
     if (c->pop->env->backdoor_test)
-        ft_ev_int(c->ev, "backdoor_test", c->pop->env->backdoor_test->n);
+        ft_events_int(c->ev, "backdoor_test", c->pop->env->backdoor_test->n);
     if (c->pop->root_n)
-        ft_ev_int(c->ev, "root_size", c->pop->root_n);
-    ft_ev_int(c->ev, "rounds", c->rounds);
-    ft_ev_int(c->ev, "clients_per_round", c->K);
-    ft_ev_end(c->ev);
+        ft_events_int(c->ev, "root_size", c->pop->root_n);
+    ft_events_int(c->ev, "rounds", c->rounds);
+    ft_events_int(c->ev, "clients_per_round", c->K);
+    ft_events_end(c->ev);
     if (c->ckpt.resumed_slot >= 0) {
-        ft_ev_begin(c->ev, "resumed");
-        ft_ev_int(c->ev, "round", c->rounds_done);
-        ft_ev_str(c->ev, "checkpoint",
-                  c->ckpt.resumed_slot ? "checkpoint-b.ckpt" : "checkpoint-a.ckpt");
-        ft_ev_end(c->ev);
+        ft_events_begin(c->ev, "resumed");
+        ft_events_int(c->ev, "round", c->rounds_done);
+        ft_events_str(c->ev, "checkpoint",
+                      c->ckpt.resumed_slot ? "checkpoint-b.ckpt" : "checkpoint-a.ckpt");
+        ft_events_end(c->ev);
     }
     FT_LOG(FT_LOG_INFO, "coordinator on %s: N = %zu, %d rounds, %u of %u clients per round",
            opts->bind, c->N, c->rounds, c->K, c->num_clients);
@@ -281,14 +281,14 @@ static int begin_round(ft_coordinator_t *c, uint32_t t, uint32_t attempt)
      * update will be rejected as stale. */
     for (size_t p = 0; p < c->procs.n; p++)
         c->procs.procs[p].slot = -1;
-    ft_ev_begin(c->ev, "round_start");
-    ft_ev_int(c->ev, "round", t);
-    ft_ev_int(c->ev, "attempt", attempt);
-    ft_ev_num(c->ev, "lr", ft_round_lr(c->lr, c->lr_decay, t));
-    ft_ev_int(c->ev, "attackers", n_att);
-    ft_ev_int(c->ev, "round_samples", (int64_t)c->round_samples);
-    ft_ev_int(c->ev, "processes", (int64_t)ft_procs_alive(&c->procs));
-    ft_ev_end(c->ev);
+    ft_events_begin(c->ev, "round_start");
+    ft_events_int(c->ev, "round", t);
+    ft_events_int(c->ev, "attempt", attempt);
+    ft_events_num(c->ev, "lr", ft_round_lr(c->lr, c->lr_decay, t));
+    ft_events_int(c->ev, "attackers", n_att);
+    ft_events_int(c->ev, "round_samples", (int64_t)c->round_samples);
+    ft_events_int(c->ev, "processes", (int64_t)ft_procs_alive(&c->procs));
+    ft_events_end(c->ev);
     return FT_OK;
 }
 
@@ -305,12 +305,12 @@ int ft_coordinator_run(ft_coordinator_t *c)
                 goto end;
             if ((int)c->round->done >= c->min_clients)
                 break;
-            ft_ev_begin(c->ev, "round_retry");
-            ft_ev_int(c->ev, "round", t);
-            ft_ev_int(c->ev, "attempt", attempt);
-            ft_ev_int(c->ev, "done", (int64_t)c->round->done);
-            ft_ev_int(c->ev, "min_clients", c->min_clients);
-            ft_ev_end(c->ev);
+            ft_events_begin(c->ev, "round_retry");
+            ft_events_int(c->ev, "round", t);
+            ft_events_int(c->ev, "attempt", attempt);
+            ft_events_int(c->ev, "done", (int64_t)c->round->done);
+            ft_events_int(c->ev, "min_clients", c->min_clients);
+            ft_events_end(c->ev);
             if ((int)++attempt > c->max_retries) {
                 rc = ft_error_set(FT_ETIMEOUT,
                                   "round %d: fewer than min_clients = %d updates after %d "
@@ -351,10 +351,10 @@ end:;
         saved = summed;
     const char *reason = rc == FT_OK ? "complete" : rc == FT_EINTR ? "interrupted" : "failed";
     ft_coord_broadcast_shutdown(c, reason);
-    ft_ev_begin(c->ev, rc == FT_OK ? "complete" : "stopped");
-    ft_ev_int(c->ev, "rounds", c->rounds_done);
-    ft_ev_str(c->ev, "reason", rc == FT_OK ? reason : why);
-    ft_ev_end(c->ev);
+    ft_events_begin(c->ev, rc == FT_OK ? "complete" : "stopped");
+    ft_events_int(c->ev, "rounds", c->rounds_done);
+    ft_events_str(c->ev, "reason", rc == FT_OK ? reason : why);
+    ft_events_end(c->ev);
     if (rc != FT_OK)
         ft_error_set(rc, "%s", why);
     else if (saved != FT_OK)
