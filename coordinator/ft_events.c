@@ -118,7 +118,7 @@ static void key(ft_events_t *ev, const char *k)
     append(ev, ",%s:", q);
 }
 
-void ft_ev_begin(ft_events_t *ev, const char *event)
+void ft_events_begin(ft_events_t *ev, const char *event)
 {
     if (!ev)
         return;
@@ -129,7 +129,7 @@ void ft_ev_begin(ft_events_t *ev, const char *event)
     append(ev, "%s", q);
 }
 
-void ft_ev_int(ft_events_t *ev, const char *k, int64_t v)
+void ft_events_int(ft_events_t *ev, const char *k, int64_t v)
 {
     if (!ev)
         return;
@@ -137,7 +137,7 @@ void ft_ev_int(ft_events_t *ev, const char *k, int64_t v)
     append(ev, "%lld", (long long)v);
 }
 
-void ft_ev_num(ft_events_t *ev, const char *k, double v)
+void ft_events_num(ft_events_t *ev, const char *k, double v)
 {
     if (!ev)
         return;
@@ -148,7 +148,7 @@ void ft_ev_num(ft_events_t *ev, const char *k, double v)
         append(ev, "null");
 }
 
-void ft_ev_str(ft_events_t *ev, const char *k, const char *v)
+void ft_events_str(ft_events_t *ev, const char *k, const char *v)
 {
     if (!ev)
         return;
@@ -158,7 +158,7 @@ void ft_ev_str(ft_events_t *ev, const char *k, const char *v)
     append(ev, "%s", q);
 }
 
-void ft_ev_bool(ft_events_t *ev, const char *k, int v)
+void ft_events_bool(ft_events_t *ev, const char *k, int v)
 {
     if (!ev)
         return;
@@ -166,7 +166,7 @@ void ft_ev_bool(ft_events_t *ev, const char *k, int v)
     append(ev, "%s", v ? "true" : "false");
 }
 
-void ft_ev_end(ft_events_t *ev)
+void ft_events_end(ft_events_t *ev)
 {
     if (!ev)
         return;

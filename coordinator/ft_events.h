@@ -29,14 +29,14 @@ int64_t ft_events_offset(const ft_events_t *ev);
 /* fsync of the file (before a checkpoint that records its offset). FT_EIO. */
 int ft_events_sync(ft_events_t *ev);
 
-/* Starts an event line; then add fields; ft_ev_end writes it. A NULL ev makes every
- * call a no-op (for tests and the client side). */
-void ft_ev_begin(ft_events_t *ev, const char *event);
-void ft_ev_int(ft_events_t *ev, const char *key, int64_t v);
-void ft_ev_num(ft_events_t *ev, const char *key, double v);
-void ft_ev_str(ft_events_t *ev, const char *key, const char *v);
-void ft_ev_bool(ft_events_t *ev, const char *key, int v);
-void ft_ev_end(ft_events_t *ev);
+/* Starts an event line; then add fields; ft_events_end writes it. A NULL ev makes
+ * every call a no-op (for tests and the client side). */
+void ft_events_begin(ft_events_t *ev, const char *event);
+void ft_events_int(ft_events_t *ev, const char *key, int64_t v);
+void ft_events_num(ft_events_t *ev, const char *key, double v);
+void ft_events_str(ft_events_t *ev, const char *key, const char *v);
+void ft_events_bool(ft_events_t *ev, const char *key, int v);
+void ft_events_end(ft_events_t *ev);
 
 /* Events written so far. */
 uint64_t ft_events_count(const ft_events_t *ev);

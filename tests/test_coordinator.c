@@ -240,15 +240,15 @@ static void test_events_json(void **state)
     ft_test_tmpdir_path(path, sizeof path, tmpdir, "events.jsonl");
     ft_events_t *ev;
     assert_int_equal(ft_events_open(path, 0, &ev), FT_OK);
-    ft_ev_begin(ev, "rejected");
-    ft_ev_int(ev, "round", 3);
-    ft_ev_str(ev, "reason", "bad \"digest\"");
-    ft_ev_num(ev, "x", NAN);
-    ft_ev_bool(ev, "ok", 0);
-    ft_ev_end(ev);
+    ft_events_begin(ev, "rejected");
+    ft_events_int(ev, "round", 3);
+    ft_events_str(ev, "reason", "bad \"digest\"");
+    ft_events_num(ev, "x", NAN);
+    ft_events_bool(ev, "ok", 0);
+    ft_events_end(ev);
     assert_int_equal(ft_events_count(ev), 1);
     ft_events_close(&ev);
-    ft_ev_begin(NULL, "x"); /* no-op */
+    ft_events_begin(NULL, "x"); /* no-op */
     char *text;
     size_t len;
     assert_int_equal(ft_read_file(path, &text, &len), FT_OK);

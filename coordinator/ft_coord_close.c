@@ -1,0 +1,177 @@
+/* ft_coord_close: closing a round — the received rows compacted into client-id
+ * order, the norms measured as received, FLTrust's root-set update, aggregation
+ * through the defense, its decisions joined with the schedule's ground truth
+ * (ft_detect), and the evaluation of the new model, now or overlapped with the
+ * next round (ft_evaluator); then the round is finished: its metrics row and
+ * round_end event written, a checkpoint when one is due, progress reported.
+ *
+ * The ground truth meets the defense's output only here, after the defense ran:
+ * the defense never sees who attacked. */
+#include "ft_coordinator_internal.h"
+
+#include "ft_attack.h"
+#include "ft_error.h"
+#include "ft_log.h"
+#include "ft_sampling.h"
+#include "ft_timer.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Joins the defense's decisions with the ground truth: metrics columns, run totals
+ * and one "decision" event per update. */
+static void join_decisions(ft_coordinator_t *c, uint32_t round, size_t k)
+{
+    ft_detect_counts_t d;
+    ft_detect_join(k, c->upd.attackers, c->upd.counts, c->upd.dec, c->upd.flagged, &d);
+    ft_detect_add(&c->totals.detect, &d);
+    c->row.attackers_kept = (int)d.attackers_kept;
+    c->row.honest_dropped = (int)d.honest_dropped;
+    for (size_t i = 0; i < k; i++) {
+        const ft_defense_decision_t *e = &c->upd.dec[i];
+        ft_events_begin(c->ev, "decision");
+        ft_events_int(c->ev, "round", round);
+        ft_events_int(c->ev, "client", c->upd.ids[i]);
+        ft_events_bool(c->ev, "attacker", c->upd.attackers[i]);
+        ft_events_str(c->ev, "decision", ft_decision_name(e->decision));
+        ft_events_num(c->ev, "clip", e->clip_factor);
+        ft_events_num(c->ev, "score", e->score);
+        ft_events_num(c->ev, "weight", e->weight);
+        ft_events_bool(c->ev, "detected", c->upd.flagged[i]);
+        ft_events_end(c->ev);
+    }
+}
+
+/* Completes a round: its evaluation (ev; NULL when not evaluated this round) into
+ * the metrics row, the row and the round_end event on disk, the round counted done,
+ * a checkpoint when one is due, progress reported. */
+static int finish_round(ft_coordinator_t *c, ft_round_metrics_t *row, const ft_evaluation_t *ev)
+{
+    int rc;
+    if (ev) {
+        row->evaluated = 1;
+        row->main_acc = ev->clean.accuracy;
+        row->main_loss = ev->clean.loss;
+        row->backdoor_acc = ev->attack.backdoor_acc;
+        row->target_class_acc = ev->attack.target_class_acc;
+        row->eval_s = ev->seconds;
+        c->totals.final_main_acc = ev->clean.accuracy;
+        c->totals.final_backdoor_acc = ev->attack.backdoor_acc;
+        if (!isnan(ev->attack.backdoor_acc) &&
+            (isnan(c->totals.peak_backdoor_acc) ||
+             ev->attack.backdoor_acc > c->totals.peak_backdoor_acc))
+            c->totals.peak_backdoor_acc = ev->attack.backdoor_acc;
+    }
+    if ((rc = ft_metrics_write(c->mt, row)) != FT_OK)
+        return rc;
+    ft_events_begin(c->ev, "round_end");
+    ft_events_int(c->ev, "round", row->round);
+    ft_events_int(c->ev, "clients", row->clients);
+    if (row->evaluated) {
+        ft_events_num(c->ev, "main_acc", row->main_acc);
+        ft_events_num(c->ev, "main_loss", row->main_loss);
+        if (!isnan(row->backdoor_acc))
+            ft_events_num(c->ev, "backdoor_acc", row->backdoor_acc);
+    }
+    ft_events_num(c->ev, "round_s", row->round_s);
+    ft_events_end(c->ev);
+    if ((rc = ft_events_status(c->ev)) != FT_OK)
+        return rc;
+    c->rounds_done = row->round;
+    c->ckpt.metrics_at_end = ft_metrics_offset(c->mt);
+    c->ckpt.events_at_end = ft_events_offset(c->ev);
+    if (ft_coord_checkpoint_due(c, row->round) && (rc = ft_coord_write_checkpoint(c)) != FT_OK)
+        return rc;
+    if (c->opts.progress)
+        c->opts.progress(c->opts.progress_user, row, c->rounds, ft_now() - c->t0);
+    return FT_OK;
+}
+
+int ft_coord_settle_pending(ft_coordinator_t *c)
+{
+    if (!ft_evaluator_pending(c->evaluator))
+        return FT_OK;
+    ft_evaluation_t ev;
+    int rc = ft_evaluator_wait(c->evaluator, &ev);
+    return rc == FT_OK ? finish_round(c, &c->pending, &ev) : rc;
+}
+
+int ft_coord_close_round(ft_coordinator_t *c)
+{
+    int rc = ft_coord_settle_pending(c);
+    if (rc != FT_OK)
+        return rc;
+    ft_round_t *r = c->round;
+    ft_round_metrics_t *row = &c->row;
+    double t_agg = ft_now();
+    size_t k = 0;
+    double loss_sum = 0, samples = 0;
+    for (size_t i = 0; i < r->K; i++) {
+        const ft_slot_t *s = &r->slots[i];
+        if (s->state != FT_SLOT_DONE)
+            continue;
+        if (k != i)
+            memcpy(ft_global_row(c->g, k), ft_global_row(c->g, i), c->N * sizeof(float));
+        c->upd.ids[k] = s->client_id;
+        c->upd.counts[k] = (float)s->num_samples;
+        c->upd.attackers[k] = (uint8_t)s->attacker;
+        loss_sum += (double)s->train_loss * (double)s->num_samples;
+        samples += (double)s->num_samples;
+        row->train_s += s->train_s;
+        if (s->train_s > row->train_max_s)
+            row->train_max_s = s->train_s;
+        k++;
+    }
+    row->round = (int)r->round;
+    row->attempts = (int)r->attempt + 1;
+    row->clients = (int)k;
+    row->sampled = (int)r->K;
+    row->train_loss = samples > 0 ? loss_sum / samples : NAN;
+    /* Norms as received: the defense may clip the rows in place. */
+    ft_attack_norms_t norms;
+    ft_attack_round_norms(k, c->N, ft_global_row(c->g, 0), c->upd.attackers, &norms);
+    row->attackers = norms.attackers;
+    row->attacker_norm = norms.attacker_norm;
+    row->honest_norm_mean = norms.honest_norm_mean;
+    float lr = ft_round_lr(c->lr, c->lr_decay, r->round);
+    if (c->root && (rc = ft_root_update(c->root, r->round, lr, ft_global_params(c->g),
+                                        c->server_update)) != FT_OK)
+        return rc;
+    if (c->save_updates && (rc = ft_coord_save_updates(c, r->round, k)) != FT_OK)
+        return rc;
+    rc = ft_global_aggregate(c->g, r->round, k, c->upd.ids, c->upd.counts, c->server_update,
+                             ft_coord_idle_model_buffer(c), c->upd.dec);
+    if (rc != FT_OK) {
+        ft_events_begin(c->ev, "aggregate_failed");
+        ft_events_int(c->ev, "round", r->round);
+        ft_events_str(c->ev, "reason", ft_error_message());
+        ft_events_end(c->ev);
+        FT_LOG(FT_LOG_WARN, "round %u: no aggregate (%s); the model is unchanged", r->round,
+               ft_error_message());
+        /* Nothing was used: every update counts as dropped. */
+        for (size_t i = 0; i < k; i++)
+            c->upd.dec[i] = (ft_defense_decision_t){FT_DECISION_DROPPED, 0.0f, 0.0f, 0.0f};
+    }
+    join_decisions(c, r->round, k);
+    row->aggregate_s = ft_now() - t_agg;
+    if ((rc = ft_coord_publish_model(c)) != FT_OK)
+        return rc;
+    int evaluate = (int)r->round % c->eval_every == 0 || (int)r->round == c->rounds;
+    /* Overlap the evaluation with the next round, except where the row must be on
+     * disk now: the last round, and a checkpoint that records the files' lengths. */
+    if (evaluate && c->eval_async && (int)r->round < c->rounds &&
+        !ft_coord_checkpoint_due(c, row->round)) {
+        row->round_s = ft_now() - r->started;
+        c->pending = *row;
+        ft_procs_touch_all(&c->procs, ft_now());
+        return ft_evaluator_start(c->evaluator);
+    }
+    ft_evaluation_t ev;
+    if (evaluate && (rc = ft_evaluator_run(c->evaluator, &ev)) != FT_OK)
+        return rc;
+    row->round_s = ft_now() - r->started;
+    rc = finish_round(c, row, evaluate ? &ev : NULL);
+    /* The coordinator could not read heartbeats while it aggregated and evaluated. */
+    ft_procs_touch_all(&c->procs, ft_now());
+    return rc;
+}

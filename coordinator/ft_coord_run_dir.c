@@ -1,0 +1,243 @@
+/* ft_coord_run_dir: the coordinator's run directory — config.ini, metrics.csv and
+ * events.jsonl (fresh, or cut back to a checkpoint's round when resuming), the two
+ * resumable checkpoints (ft_resume.h), updates/ (run.save_updates), final.ckpt and
+ * summary.json.
+ *
+ * Everything the run leaves on disk is written here, so what a run directory holds
+ * and when each file is complete can be read in one place (docs/protocol.md, "Run
+ * directory", describes the files). Events are written by every part of the
+ * coordinator; this file only opens, syncs and measures events.jsonl. */
+#include "ft_coordinator_internal.h"
+
+#include "ft_alloc.h"
+#include "ft_dataset.h"
+#include "ft_error.h"
+#include "ft_fileio.h"
+#include "ft_log.h"
+#include "ft_resume.h"
+#include "ft_timer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int join_path(char *buf, size_t len, const char *dir, const char *name)
+{
+    if ((size_t)snprintf(buf, len, "%s/%s", dir, name) >= len)
+        return ft_error_set(FT_EINVAL, "path too long: %s/%s", dir, name);
+    return FT_OK;
+}
+
+/* Opens metrics.csv and events.jsonl: fresh, or (opts.resume) restored from the
+ * newest good checkpoint, cutting both files back to its round. */
+static int open_run_files(ft_coordinator_t *c)
+{
+    char mpath[4096], epath[4096];
+    int rc;
+    if ((rc = join_path(mpath, sizeof mpath, c->opts.out_dir, "metrics.csv")) != FT_OK ||
+        (rc = join_path(epath, sizeof epath, c->opts.out_dir, "events.jsonl")) != FT_OK)
+        return rc;
+    ft_resume_t r;
+    memset(&r, 0, sizeof r);
+    int found = 0;
+    if (c->opts.resume) {
+        rc = ft_resume_find(c->opts.out_dir, &r);
+        if (rc == FT_OK)
+            found = 1;
+        else if (rc == FT_ENOTFOUND || rc == FT_EDIGEST || rc == FT_EFORMAT)
+            FT_LOG(FT_LOG_WARN, "%s; the run starts over from round 1", ft_error_message());
+        else
+            return rc;
+    }
+    if (found) {
+        if (r.num_params != c->N || memcmp(r.layout_hash, ft_global_layout_hash(c->g), 32) != 0) {
+            rc = ft_error_set(FT_EFORMAT, "%s: checkpoint model does not match the experiment's",
+                              c->opts.out_dir);
+            goto done;
+        }
+        if (strcmp(r.config_ini, c->config_ini) != 0) {
+            rc = ft_error_set(FT_ECONFIG,
+                              "%s: the experiment differs from the one in its checkpoint "
+                              "(resume with the run's own config)",
+                              c->opts.out_dir);
+            goto done;
+        }
+        if ((rc = ft_global_restore(c->g, r.params, r.defense_state, r.defense_len)) != FT_OK)
+            goto done;
+        c->rounds_done = c->ckpt.round = r.point.round;
+        c->totals.detect = r.point.detect;
+        c->totals.final_main_acc = r.point.final_main_acc;
+        c->totals.final_backdoor_acc = r.point.final_backdoor_acc;
+        c->totals.peak_backdoor_acc = r.point.peak_backdoor_acc;
+        c->t0 = ft_now() - r.point.elapsed;
+        c->ckpt.slot = 1 - r.slot;
+        if ((rc = ft_metrics_open_at(mpath, r.point.metrics_bytes, &c->mt)) != FT_OK ||
+            (rc = ft_events_open_at(epath, c->t0, r.point.events_bytes, &c->ev)) != FT_OK)
+            goto done;
+        FT_LOG(FT_LOG_INFO, "resuming %s after round %d (checkpoint-%c.ckpt)", c->opts.out_dir,
+               r.point.round, 'a' + r.slot);
+    } else {
+        if ((rc = ft_metrics_open(mpath, &c->mt)) != FT_OK ||
+            (rc = ft_events_open(epath, c->t0, &c->ev)) != FT_OK)
+            goto done;
+    }
+    c->ckpt.metrics_at_end = ft_metrics_offset(c->mt);
+    c->ckpt.events_at_end = ft_events_offset(c->ev);
+    c->ckpt.resumed_slot = found ? r.slot : -1;
+done:
+    ft_resume_free(&r);
+    return rc;
+}
+
+int ft_coord_open_run_dir(ft_coordinator_t *c)
+{
+    char path[4096];
+    int rc;
+    if ((rc = join_path(path, sizeof path, c->opts.out_dir, "config.ini")) != FT_OK ||
+        (rc = ft_config_write(c->cfg, path)) != FT_OK)
+        return rc;
+    if ((rc = open_run_files(c)) != FT_OK)
+        return rc;
+    if (c->save_updates &&
+        ((rc = join_path(path, sizeof path, c->opts.out_dir, "updates")) != FT_OK ||
+         (rc = ft_mkdir_p(path)) != FT_OK))
+        return rc;
+    return FT_OK;
+}
+
+int ft_coordinator_resume_config(const char *dir, ft_config_t **cfg)
+{
+    *cfg = ft_config_new();
+    if (!*cfg)
+        return ft_error_set(FT_ENOMEM, "out of memory");
+    ft_resume_t r;
+    int rc = ft_resume_find(dir, &r);
+    if (rc == FT_OK) {
+        rc = ft_config_load_string(*cfg, r.config_ini, "checkpoint config");
+    } else if (rc == FT_ENOTFOUND || rc == FT_EDIGEST || rc == FT_EFORMAT) {
+        char path[4096];
+        FT_LOG(FT_LOG_WARN, "%s; using %s/config.ini", ft_error_message(), dir);
+        rc = join_path(path, sizeof path, dir, "config.ini");
+        if (rc == FT_OK)
+            rc = ft_config_load_file(*cfg, path);
+    }
+    ft_resume_free(&r);
+    if (rc != FT_OK)
+        ft_config_destroy(cfg);
+    return rc;
+}
+
+int ft_coord_write_checkpoint(ft_coordinator_t *c)
+{
+    int rc;
+    if ((rc = ft_metrics_sync(c->mt)) != FT_OK || (rc = ft_events_sync(c->ev)) != FT_OK)
+        return rc;
+    uint8_t *state = NULL;
+    size_t state_len = 0;
+    if ((rc = ft_global_defense_state(c->g, &state, &state_len)) != FT_OK)
+        return rc;
+    ft_resume_point_t pt = {.round = c->rounds_done,
+                            .metrics_bytes = c->ckpt.metrics_at_end,
+                            .events_bytes = c->ckpt.events_at_end,
+                            .elapsed = ft_now() - c->t0,
+                            .detect = c->totals.detect,
+                            .final_main_acc = c->totals.final_main_acc,
+                            .final_backdoor_acc = c->totals.final_backdoor_acc,
+                            .peak_backdoor_acc = c->totals.peak_backdoor_acc};
+    rc = ft_resume_save(c->opts.out_dir, c->ckpt.slot, ft_global_layout_hash(c->g),
+                        ft_global_params(c->g), c->N, c->seed, ft_global_defense(c->g)->name, &pt,
+                        c->config_ini, state, state_len);
+    ft_free(state);
+    if (rc != FT_OK)
+        return rc;
+    ft_events_begin(c->ev, "checkpoint");
+    ft_events_int(c->ev, "round", c->rounds_done);
+    ft_events_str(c->ev, "file", c->ckpt.slot ? "checkpoint-b.ckpt" : "checkpoint-a.ckpt");
+    ft_events_end(c->ev);
+    c->ckpt.slot = 1 - c->ckpt.slot;
+    c->ckpt.round = c->rounds_done;
+    return ft_events_status(c->ev);
+}
+
+int ft_coord_checkpoint_due(const ft_coordinator_t *c, int round)
+{
+    return c->ckpt.every > 0 && round % c->ckpt.every == 0;
+}
+
+int ft_coord_save_updates(ft_coordinator_t *c, uint32_t round, size_t K)
+{
+    char path[4096];
+    int shape[2] = {(int)K, (int)c->N};
+    int rc;
+    snprintf(path, sizeof path, "%s/updates/round_%04u.npy", c->opts.out_dir, round);
+    if ((rc = ft_npy_write_floats(path, ft_global_row(c->g, 0), shape, 2)) != FT_OK)
+        return rc;
+    snprintf(path, sizeof path, "%s/updates/round_%04u_counts.npy", c->opts.out_dir, round);
+    if ((rc = ft_npy_write_floats(path, c->upd.counts, shape, 1)) != FT_OK)
+        return rc;
+    if (c->server_update) {
+        snprintf(path, sizeof path, "%s/updates/round_%04u_server.npy", c->opts.out_dir, round);
+        if ((rc = ft_npy_write_floats(path, c->server_update, shape + 1, 1)) != FT_OK)
+            return rc;
+    }
+    return FT_OK;
+}
+
+int ft_coord_save_final(ft_coordinator_t *c, int complete)
+{
+    char path[4096], meta[256];
+    int rc = join_path(path, sizeof path, c->opts.out_dir, "final.ckpt");
+    if (rc != FT_OK)
+        return rc;
+    snprintf(meta, sizeof meta, "round=%d\ncomplete=%d\nseed=%llu\ndefense=%s\n", c->rounds_done,
+             complete, (unsigned long long)c->seed, ft_global_defense(c->g)->name);
+    return ft_global_save(c->g, path, meta);
+}
+
+/* JSON number or null. */
+static void json_num(FILE *f, const char *key, double v, int last)
+{
+    if (isfinite(v))
+        fprintf(f, "  \"%s\": %.9g%s\n", key, v, last ? "" : ",");
+    else
+        fprintf(f, "  \"%s\": null%s\n", key, last ? "" : ",");
+}
+
+int ft_coord_write_summary(ft_coordinator_t *c, int complete)
+{
+    char path[4096], *text = NULL;
+    size_t len = 0;
+    int rc = join_path(path, sizeof path, c->opts.out_dir, "summary.json");
+    if (rc != FT_OK)
+        return rc;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return ft_error_set(FT_ENOMEM, "out of memory for summary.json");
+    const ft_detect_counts_t *d = &c->totals.detect;
+    char q[256];
+    fprintf(f, "{\n");
+    ft_json_string(q, sizeof q, ft_config_str(c->cfg, "attack.method"));
+    fprintf(f, "  \"attack\": %s,\n", q);
+    ft_json_string(q, sizeof q, ft_global_defense(c->g)->name);
+    fprintf(f, "  \"defense\": %s,\n", q);
+    fprintf(f, "  \"rounds\": %d,\n  \"rounds_planned\": %d,\n  \"completed\": %s,\n",
+            c->rounds_done, c->rounds, complete ? "true" : "false");
+    json_num(f, "final_main_acc", c->totals.final_main_acc, 0);
+    json_num(f, "final_backdoor_acc", c->totals.final_backdoor_acc, 0);
+    json_num(f, "peak_backdoor_acc", c->totals.peak_backdoor_acc, 0);
+    json_num(f, "detection_tpr", ft_detect_tpr(d), 0);
+    json_num(f, "detection_fpr", ft_detect_fpr(d), 0);
+    fprintf(f,
+            "  \"attacker_updates\": %lld,\n  \"attackers_kept\": %lld,\n"
+            "  \"attackers_dropped\": %lld,\n  \"attackers_reduced\": %lld,\n"
+            "  \"honest_updates\": %lld,\n  \"honest_dropped\": %lld,\n"
+            "  \"honest_reduced\": %lld\n}\n",
+            (long long)d->attackers, (long long)d->attackers_kept, (long long)d->attackers_dropped,
+            (long long)d->attackers_reduced, (long long)d->honest, (long long)d->honest_dropped,
+            (long long)d->honest_reduced);
+    fclose(f);
+    rc = ft_write_file_atomic(path, text, len);
+    free(text);
+    return rc;
+}

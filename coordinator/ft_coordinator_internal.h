@@ -1,0 +1,208 @@
+/* ft_coordinator_internal: what the coordinator's files share — struct
+ * ft_coordinator and the functions one file calls in another. Not for use outside
+ * coordinator/ft_coord*.c.
+ *
+ * The coordinator is one concept per file:
+ *   ft_coordinator.c    construction, destruction, the round loop (public API);
+ *   ft_coord_serve.c    the socket side: the model message, sending, dispatch,
+ *                       the message handlers, liveness, running one round;
+ *   ft_coord_close.c    closing a round: aggregation, decisions joined with the
+ *                       ground truth, evaluation, finishing the round;
+ *   ft_coord_run_dir.c  the run directory: metrics.csv / events.jsonl, resuming,
+ *                       checkpoints, saved updates, final.ckpt, summary.json;
+ *   ft_coord_curve.c    CURVE set-up and refusal logging.
+ * Functions here keep the contracts they had as file-local helpers; none is
+ * called outside the coordinator. */
+#ifndef FT_COORDINATOR_INTERNAL_H
+#define FT_COORDINATOR_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ft_coordinator.h"
+#include "ft_detect.h"
+#include "ft_evaluator.h"
+#include "ft_events.h"
+#include "ft_global.h"
+#include "ft_link.h"
+#include "ft_metrics.h"
+#include "ft_population.h"
+#include "ft_procs.h"
+#include "ft_root.h"
+#include "ft_round.h"
+#include "ft_schedule.h"
+#include "ft_wire.h"
+#include "ft_zap.h"
+
+/* The global model as sent to client processes (ft_coord_serve.c). */
+typedef struct {
+    ft_blob_t *blob;    /* LE float32, N; shared with sends still in flight */
+    uint8_t digest[32]; /* its SHA-256: the Task's model_digest */
+} ft_coord_model_msg_t;
+
+/* What the coordinator knows of update i, row i of the K×N matrix: the i-th client
+ * of the sorted sample while the round runs, the i-th update received once it
+ * closes (ft_coord_close.c compacts the rows). */
+typedef struct {
+    uint32_t *ids;              /* K sampled / aggregated ids */
+    uint8_t *attackers;         /* K ground truth */
+    float *counts;              /* K sample counts */
+    ft_defense_decision_t *dec; /* K defense decisions */
+    uint8_t *flagged;           /* K: the defense detected update i (ft_detect) */
+} ft_coord_updates_t;
+
+/* The run's outcome so far: what summary.json reports and a checkpoint restores. */
+typedef struct {
+    ft_detect_counts_t detect; /* decisions vs ground truth, summed over rounds */
+    double final_main_acc;     /* last evaluated main accuracy (NaN: none) */
+    double final_backdoor_acc; /* last evaluated backdoor accuracy (NaN: none) */
+    double peak_backdoor_acc;  /* highest evaluated backdoor accuracy (NaN: none) */
+} ft_coord_totals_t;
+
+/* Resumable checkpoints (ft_coord_run_dir.c, ft_resume.h). */
+typedef struct {
+    int every;              /* run.checkpoint_every (0: none) */
+    int slot;               /* slot the next checkpoint goes to */
+    int round;              /* rounds in the newest checkpoint written or resumed */
+    int64_t metrics_at_end; /* metrics.csv length after the last complete round */
+    int64_t events_at_end;  /* events.jsonl length after the last complete round */
+    int resumed_slot;       /* checkpoint slot the run resumed from (-1: fresh) */
+} ft_coord_ckpt_t;
+
+struct ft_coordinator {
+    /* The experiment (ft_coordinator.c reads these once in ft_coordinator_new). */
+    ft_config_t *cfg;     /* experiment (owned copy) */
+    ft_coord_opts_t opts; /* options (strings borrowed) */
+    char *config_ini;     /* resolved config text sent in Welcome */
+    int rounds;           /* federation.rounds */
+    uint32_t K;           /* clients_per_round */
+    uint32_t num_clients; /* federation.num_clients */
+    int min_clients;      /* fewest updates a round closes with */
+    int max_retries;      /* retries before failing */
+    double timeout;       /* round_timeout seconds */
+    double heartbeat;     /* heartbeat period seconds */
+    int eval_every;       /* evaluate every n rounds */
+    int eval_async;       /* run.eval_async: overlap evaluation with the next round */
+    double lr, lr_decay;  /* learning-rate schedule */
+    uint64_t seed;        /* run.seed */
+    int save_updates;     /* run.save_updates */
+
+    /* The model and what the rounds need besides it. */
+    ft_global_t *g;            /* model, update matrix, defense, evaluation */
+    size_t N;                  /* parameters */
+    ft_schedule_t *sched;      /* attacker schedule (ground truth) */
+    ft_population_t *pop;      /* training set, attack environment, partition, root set */
+    ft_root_t *root;           /* FLTrust root-set trainer (NULL unless needed) */
+    ft_evaluator_t *evaluator; /* evaluates the global model */
+
+    /* The socket side (ft_coord_serve.c, ft_coord_curve.c). */
+    void *zctx;                 /* ZeroMQ context */
+    void *sock;                 /* the ROUTER socket */
+    ft_wire_limits_t lim;       /* receive bounds */
+    ft_zap_t *zap;              /* CURVE: the ZAP handler (NULL without security.curve) */
+    ft_procs_t procs;           /* client processes */
+    ft_coord_model_msg_t model; /* the global model as sent */
+
+    /* The current round (ft_coordinator.c begins it, ft_coord_serve.c runs it,
+     * ft_coord_close.c closes it). */
+    ft_round_t *round;          /* the current round's slots */
+    ft_round_metrics_t row;     /* the current round's metrics */
+    ft_coord_updates_t upd;     /* per update: id, ground truth, count, decision */
+    float *server_update;       /* N: the round's root-set update (with root) */
+    uint64_t round_samples;     /* N_round of the current round */
+    uint32_t round_attackers;   /* attackers sampled in the current round */
+    ft_round_metrics_t pending; /* the round whose evaluation is running */
+
+    /* The run so far (restored when resuming). */
+    double t0;                /* run start */
+    int rounds_done;          /* rounds completed */
+    ft_coord_totals_t totals; /* outcome and detection counts so far */
+
+    /* The run directory (ft_coord_run_dir.c). */
+    ft_events_t *ev;      /* events.jsonl */
+    ft_metrics_t *mt;     /* metrics.csv */
+    ft_coord_ckpt_t ckpt; /* checkpoint bookkeeping */
+};
+
+/* ---- the socket side (ft_coord_serve.c) ------------------------------------------ */
+
+/* Encodes the global model into the model blob (ft_blob_writable: in place when no
+ * send still reads it) and digests it. FT_ENOMEM; the blob is then unchanged. */
+int ft_coord_publish_model(ft_coordinator_t *c);
+
+/* The model message's buffer when no send still reads it, else NULL. Between rounds
+ * it doubles as the aggregation's scratch for the delta (ft_coord_publish_model
+ * rewrites it right after): the model as sent and the delta then share one
+ * N-vector, which keeps the coordinator's peak at K + 3 vectors
+ * (docs/PERFORMANCE.md §5). */
+float *ft_coord_idle_model_buffer(ft_coordinator_t *c);
+
+/* Runs the current round until it is finished or expired: polls the socket,
+ * handles every message, presumes silent processes dead, hands out tasks. Returns
+ * FT_OK (finished or expired: c->round->done says how many updates came),
+ * FT_EINTR through opts.stop, the code of opts.tick, FT_EIO when events.jsonl
+ * cannot be written, FT_ENET / FT_ENOMEM from the socket. */
+int ft_coord_run_round(ft_coordinator_t *c);
+
+/* Sends Shutdown (reason) to every live process; failed sends mark it dead. */
+void ft_coord_broadcast_shutdown(ft_coordinator_t *c, const char *reason);
+
+/* ---- closing a round (ft_coord_close.c) ------------------------------------------ */
+
+/* Aggregates the round's updates and evaluates the new global model, now or
+ * overlapped with the next round (run.eval_async). A failed aggregation is an
+ * "aggregate_failed" event (the model is unchanged), not an error. Returns FT_OK or
+ * the failing step's code (FT_EIO from the run directory, the evaluator's or the
+ * root trainer's code, FT_ENOMEM). */
+int ft_coord_close_round(ft_coordinator_t *c);
+
+/* Collects the evaluation of the previous round, running since that round closed,
+ * and completes the round. Called before anything changes the global model. FT_OK
+ * when none is running; else the evaluation's code or the run directory's FT_EIO. */
+int ft_coord_settle_pending(ft_coordinator_t *c);
+
+/* ---- the run directory (ft_coord_run_dir.c) -------------------------------------- */
+
+/* Writes config.ini, opens metrics.csv and events.jsonl — fresh, or (opts.resume)
+ * restored from the newest good checkpoint, cutting both files back to its round —
+ * and creates updates/ with run.save_updates. On error returns FT_EIO naming the
+ * file (or another code of ft_resume_find), FT_EFORMAT / FT_ECONFIG when the
+ * checkpoint does not fit the experiment, FT_EINVAL for a path too long,
+ * FT_ENOMEM; files already opened are closed by ft_coordinator_destroy. */
+int ft_coord_open_run_dir(ft_coordinator_t *c);
+
+/* Writes a resumable checkpoint of the state after the last complete round into the
+ * next slot (ft_resume.h); the run files are fsync'ed first so the lengths it
+ * records are on disk. FT_EIO naming the file; FT_ENOMEM. */
+int ft_coord_write_checkpoint(ft_coordinator_t *c);
+
+/* Whether round ends with a checkpoint (run.checkpoint_every). */
+int ft_coord_checkpoint_due(const ft_coordinator_t *c, int round);
+
+/* run.save_updates: the round's K×N updates as received (before the defense), their
+ * sample counts and, for FLTrust, the server update, as .npy files that `fedtail
+ * aggregate` replays. FT_EIO naming the file. */
+int ft_coord_save_updates(ft_coordinator_t *c, uint32_t round, size_t K);
+
+/* final.ckpt: the global model with its round, complete flag, seed and defense.
+ * FT_EIO naming the file. */
+int ft_coord_save_final(ft_coordinator_t *c, int complete);
+
+/* summary.json: the run's outcome and detection rates (ft_detect.h). FT_EIO naming
+ * the file; FT_ENOMEM. */
+int ft_coord_write_summary(ft_coordinator_t *c, int complete);
+
+/* ---- CURVE (ft_coord_curve.c) ---------------------------------------------------- */
+
+/* security.curve: the allow-list, the ZAP handler (before bind: libzmq admits every
+ * CURVE client while none is bound), the refusal watch, and the server key. On
+ * error returns FT_ECONFIG naming the key; FT_EIO / FT_ECRYPTO / FT_ENOTFOUND
+ * naming a key file or directory; FT_ENET / FT_ESTATE from the ZAP handler;
+ * FT_ENOMEM. A started ZAP handler is stopped by ft_coordinator_destroy. */
+int ft_coord_setup_curve(ft_coordinator_t *c);
+
+/* Writes a "refused" event for every connection the ZAP handler refused since the
+ * last call (unknown key, plaintext client, wrong server key). */
+void ft_coord_log_refusals(ft_coordinator_t *c);
+
+#endif
