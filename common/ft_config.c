@@ -23,9 +23,9 @@
 
 typedef struct {
     const ft_config_key_t *spec; /* schema entry */
-    char *value;               /* current text value (owned) */
-    char origin[96];           /* "file:line", "--set" or "default" */
-    int is_set;                /* set by a file or --set */
+    char *value;                 /* current text value (owned) */
+    char origin[96];             /* "file:line", "--set" or "default" */
+    int is_set;                  /* set by a file or --set */
 } config_entry_t;
 
 struct ft_config {
@@ -108,7 +108,8 @@ static int section_known(const char *section)
 {
     size_t len = strlen(section);
     for (int i = 0; ft_config_schema[i].name; i++)
-        if (strncmp(ft_config_schema[i].name, section, len) == 0 && ft_config_schema[i].name[len] == '.')
+        if (strncmp(ft_config_schema[i].name, section, len) == 0 &&
+            ft_config_schema[i].name[len] == '.')
             return 1;
     return 0;
 }

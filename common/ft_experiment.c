@@ -85,8 +85,8 @@ static int read_federation(const ft_config_t *cfg, ft_federation_cfg_t *f)
                      &f->shards_per_client)) != FT_OK ||
         (rc = read_i(cfg, "federation.eval_every", 1, 1000000000, "must be >= 1",
                      &f->eval_every)) != FT_OK ||
-        (rc = read_nonneg(cfg, "federation.round_timeout", 1, "must be > 0",
-                          &f->round_timeout)) != FT_OK)
+        (rc = read_nonneg(cfg, "federation.round_timeout", 1, "must be > 0", &f->round_timeout)) !=
+            FT_OK)
         return rc;
     f->init = ft_config_str(cfg, "federation.init");
     int64_t mc = ft_config_int(cfg, "federation.min_clients");
@@ -123,8 +123,8 @@ static int read_data(const ft_config_t *cfg, ft_data_cfg_t *d)
     d->path = ft_config_str(cfg, "data.path");
     if ((rc = read_norm(cfg, "data.mean", 0, d->mean, &d->num_mean)) != FT_OK ||
         (rc = read_norm(cfg, "data.std", 1, d->std, &d->num_std)) != FT_OK ||
-        (rc = read_u(cfg, "data.train_limit", 0, UINT32_MAX, "must be in [0, 2^32) (0: all samples)",
-                     &d->train_limit)) != FT_OK ||
+        (rc = read_u(cfg, "data.train_limit", 0, UINT32_MAX,
+                     "must be in [0, 2^32) (0: all samples)", &d->train_limit)) != FT_OK ||
         (rc = read_u(cfg, "data.test_limit", 0, UINT32_MAX, "must be in [0, 2^32) (0: all samples)",
                      &d->test_limit)) != FT_OK ||
         (rc = read_u(cfg, "data.synthetic_train", 1, 10000000, "must be in [1, 10000000]",
@@ -155,8 +155,7 @@ static int read_train(const ft_config_t *cfg, ft_train_cfg_t *t)
         (rc = read_i(cfg, "train.batch_size", 1, 65536, "must lie in 1..65536", &t->batch_size)) !=
             FT_OK ||
         (rc = read_nonneg(cfg, "train.lr", 1, "must be > 0", &t->lr)) != FT_OK ||
-        (rc = read_nonneg(cfg, "train.weight_decay", 0, "must be >= 0", &t->weight_decay)) !=
-            FT_OK)
+        (rc = read_nonneg(cfg, "train.weight_decay", 0, "must be >= 0", &t->weight_decay)) != FT_OK)
         return rc;
     t->momentum = ft_config_float(cfg, "train.momentum");
     if (!(t->momentum >= 0 && t->momentum < 1))
@@ -172,8 +171,8 @@ static int read_schedule(const ft_config_t *cfg, const ft_federation_cfg_t *f, f
     a->fl_mode = !strcmp(mode, "fixed-pool")    ? FT_FL_FIXED_POOL
                  : !strcmp(mode, "every-round") ? FT_FL_EVERY_ROUND
                                                 : FT_FL_FIXED_FREQ;
-    if ((rc = read_i(cfg, "attack.attack_freq", 1, 1000000000, "must be >= 1",
-                     &a->attack_freq)) != FT_OK ||
+    if ((rc = read_i(cfg, "attack.attack_freq", 1, 1000000000, "must be >= 1", &a->attack_freq)) !=
+            FT_OK ||
         (rc = read_i(cfg, "attack.attack_from", 1, 1000000000, "must be >= 1 (rounds are 1-based)",
                      &a->attack_from)) != FT_OK ||
         (rc = read_i(cfg, "attack.attack_until", 0, 1000000000, "must be >= 0 (0: the last round)",
@@ -194,8 +193,8 @@ static int read_schedule(const ft_config_t *cfg, const ft_federation_cfg_t *f, f
 static int read_edge(const ft_config_t *cfg, ft_attack_cfg_t *a)
 {
     int rc;
-    a->edge_source = !strcmp(ft_config_str(cfg, "attack.edge_source"), "file") ? FT_EDGE_FILE
-                                                                               : FT_EDGE_MINED;
+    a->edge_source =
+        !strcmp(ft_config_str(cfg, "attack.edge_source"), "file") ? FT_EDGE_FILE : FT_EDGE_MINED;
     a->edge_file = ft_config_str(cfg, "attack.edge_file");
     if (a->edge_source == FT_EDGE_FILE && !a->edge_file[0])
         return ft_config_error(cfg, "attack.edge_file", "edge_source=file needs a .npy path");
@@ -232,8 +231,8 @@ static int read_attack(const ft_config_t *cfg, const ft_federation_cfg_t *f, ft_
                      &a->source_class)) != FT_OK ||
         (rc = read_i(cfg, "attack.target_class", 0, 255, "must be in [0, 256)",
                      &a->target_class)) != FT_OK ||
-        (rc = read_u(cfg, "attack.clean_points", 0, 100000000, "must be >= 0",
-                     &a->clean_points)) != FT_OK ||
+        (rc = read_u(cfg, "attack.clean_points", 0, 100000000, "must be >= 0", &a->clean_points)) !=
+            FT_OK ||
         (rc = read_u(cfg, "attack.poison_points", 1, 100000000, "must be >= 1",
                      &a->poison_points)) != FT_OK)
         return rc;
@@ -328,8 +327,8 @@ static int read_run(const ft_config_t *cfg, ft_run_cfg_t *r)
     r->cache_dir = ft_config_str(cfg, "run.cache_dir");
     if ((rc = read_i(cfg, "run.threads", 1, 1024, "must lie in 1..1024", &r->threads)) != FT_OK ||
         (rc = check_device(cfg, r->device)) != FT_OK ||
-        (rc = read_i(cfg, "run.checkpoint_every", 0, 1000000000,
-                     "must be >= 0 (0: no checkpoints)", &r->checkpoint_every)) != FT_OK ||
+        (rc = read_i(cfg, "run.checkpoint_every", 0, 1000000000, "must be >= 0 (0: no checkpoints)",
+                     &r->checkpoint_every)) != FT_OK ||
         (rc = read_i(cfg, "run.eval_batch", 1, 65536, "must lie in 1..65536", &r->eval_batch)) !=
             FT_OK)
         return rc;

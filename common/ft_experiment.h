@@ -63,18 +63,18 @@ typedef struct {
 
 /* [data] */
 typedef struct {
-    const ft_config_t *src;          /* where the values came from */
-    const char *dataset;             /* data.dataset (a schema choice) */
-    const char *path;                /* data.path ("" = the dataset's default) */
-    int num_mean;                    /* values in mean (0: the dataset's default) */
-    double mean[FT_MAX_CHANNELS];    /* data.mean */
-    int num_std;                     /* values in std (0: the dataset's default) */
-    double std[FT_MAX_CHANNELS];     /* data.std, each > 0 */
-    uint32_t train_limit;            /* first n training samples (0: all) */
-    uint32_t test_limit;             /* first n test samples (0: all) */
-    uint32_t synthetic_train;        /* synthetic: training samples, [1, 10^7] */
-    uint32_t synthetic_test;         /* synthetic: test samples, [1, 10^7] */
-    int synthetic_shape[3];          /* synthetic: C, H, W */
+    const ft_config_t *src;       /* where the values came from */
+    const char *dataset;          /* data.dataset (a schema choice) */
+    const char *path;             /* data.path ("" = the dataset's default) */
+    int num_mean;                 /* values in mean (0: the dataset's default) */
+    double mean[FT_MAX_CHANNELS]; /* data.mean */
+    int num_std;                  /* values in std (0: the dataset's default) */
+    double std[FT_MAX_CHANNELS];  /* data.std, each > 0 */
+    uint32_t train_limit;         /* first n training samples (0: all) */
+    uint32_t test_limit;          /* first n test samples (0: all) */
+    uint32_t synthetic_train;     /* synthetic: training samples, [1, 10^7] */
+    uint32_t synthetic_test;      /* synthetic: test samples, [1, 10^7] */
+    int synthetic_shape[3];       /* synthetic: C, H, W */
 } ft_data_cfg_t;
 
 /* [model] */
