@@ -1,10 +1,5 @@
-/* ft_dataset: dataset storage, normalised minibatch gathering, and ft_dataset_load(),
- * which turns the [data] config keys into a loaded split.
- *
- * Normalisation defaults follow the paper's code (ksreenivasan/OOD_Federated_Learning,
- * utils.py get_dataloader): MNIST/EMNIST Normalize((0.1307,), (0.3081,)) — used for
- * Fashion-MNIST too — and for CIFAR-10 mean = [125.3, 123.0, 113.9]/255,
- * std = [63.0, 62.1, 66.7]/255. */
+/* ft_dataset: dataset storage — new, subset, concat, transpose — and normalised
+ * minibatch gathering. */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +8,6 @@
 #include "ft_alloc.h"
 #include "ft_dataset.h"
 #include "ft_error.h"
-#include "ft_fileio.h"
-
-#define FT_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
 
 int ft_dataset_new(uint32_t n, int c, int h, int w, int num_classes, ft_dataset_t **out)
 {
@@ -107,6 +99,47 @@ int ft_dataset_subset(const ft_dataset_t *src, const uint32_t *idx, uint32_t k, 
 
 /* Copies the n samples of src into dst starting at sample `at`, converting uint8 to
  * float (pixel/255, the units mean/std are given in) when dst stores floats. */
+/* Samples i of src with pick(src, i, arg) != 0, as a new dataset. */
+static int subset_where(const ft_dataset_t *src, int (*pick)(const ft_dataset_t *, uint32_t, int),
+                        int arg, ft_dataset_t **out)
+{
+    uint32_t *idx = ft_malloc(((size_t)src->n + 1) * sizeof *idx), n = 0;
+    if (!idx)
+        return ft_error_set(FT_ENOMEM, "out of memory selecting from %s", src->name);
+    for (uint32_t i = 0; i < src->n; i++)
+        if (pick(src, i, arg))
+            idx[n++] = i;
+    int rc = ft_dataset_subset(src, idx, n, out);
+    ft_free(idx);
+    return rc;
+}
+
+static int pick_all(const ft_dataset_t *src, uint32_t i, int arg)
+{
+    (void)src, (void)i, (void)arg;
+    return 1;
+}
+
+int ft_dataset_clone(const ft_dataset_t *src, ft_dataset_t **out)
+{
+    return subset_where(src, pick_all, 0, out);
+}
+
+static int pick_label(const ft_dataset_t *src, uint32_t i, int label)
+{
+    return src->labels[i] == label;
+}
+
+static int pick_other_label(const ft_dataset_t *src, uint32_t i, int label)
+{
+    return src->labels[i] != label;
+}
+
+int ft_dataset_select_label(const ft_dataset_t *src, int label, int keep, ft_dataset_t **out)
+{
+    return subset_where(src, keep ? pick_label : pick_other_label, label, out);
+}
+
 static void copy_into(ft_dataset_t *dst, uint32_t at, const ft_dataset_t *src)
 {
     size_t s = ft_dataset_sample_size(src), total = (size_t)src->n * s;
@@ -192,187 +225,4 @@ void ft_dataset_gather(const ft_dataset_t *ds, const uint32_t *idx, int B, float
             }
         }
     }
-}
-
-void ft_dataset_default_norm(const char *dataset, int c, float *mean, float *std)
-{
-    /* Paper code, utils.py get_dataloader: CIFAR-10 uses x/255 of these. */
-    static const float cifar_mean[3] = {125.3f / 255.0f, 123.0f / 255.0f, 113.9f / 255.0f};
-    static const float cifar_std[3] = {63.0f / 255.0f, 62.1f / 255.0f, 66.7f / 255.0f};
-    for (int i = 0; i < c; i++) {
-        if (!strcmp(dataset, "cifar10") && c == 3) {
-            mean[i] = cifar_mean[i];
-            std[i] = cifar_std[i];
-        } else if (!strcmp(dataset, "synthetic")) {
-            /* Synthetic pixels are prototypes around 128 plus noise (ft_synthetic.c). */
-            mean[i] = 0.5f;
-            std[i] = 0.25f;
-        } else {
-            mean[i] = 0.1307f;
-            std[i] = 0.3081f;
-        }
-    }
-}
-
-/* Looks for name, name.gz, gzip/name, gzip/name.gz under dir; the found path goes to out. */
-static int find_file(const char *dir, const char *name, char *out, size_t out_size)
-{
-    static const char *const fmt[] = {"%s/%s", "%s/%s.gz", "%s/gzip/%s", "%s/gzip/%s.gz"};
-    for (size_t i = 0; i < sizeof fmt / sizeof *fmt; i++) {
-        snprintf(out, out_size, fmt[i], dir, name);
-        if (ft_path_exists(out))
-            return 1;
-    }
-    return 0;
-}
-
-/* MNIST-family IDX split; prefixes are tried in order ("" for the MNIST names). */
-static int load_idx_family(const char *dir, int train, const char *const *prefixes,
-                           ft_dataset_t **out)
-{
-    char img[4096], lab[4096], name[256];
-    const char *split = train ? "train" : "t10k";
-    for (int p = 0; prefixes[p]; p++) {
-        /* EMNIST names its test split "test", MNIST "t10k". */
-        const char *sp = prefixes[p][0] && !train ? "test" : split;
-        snprintf(name, sizeof name, "%s%s-images-idx3-ubyte", prefixes[p], sp);
-        if (!find_file(dir, name, img, sizeof img))
-            continue;
-        snprintf(name, sizeof name, "%s%s-labels-idx1-ubyte", prefixes[p], sp);
-        if (!find_file(dir, name, lab, sizeof lab))
-            return ft_error_set(FT_EIO, "%s: found %s but no %s[.gz] beside it (data.path = %s)",
-                                dir, img, name, dir);
-        return ft_idx_read(img, lab, 10, out);
-    }
-    snprintf(name, sizeof name, "%s%s-images-idx3-ubyte[.gz]", prefixes[0],
-             prefixes[0][0] && !train ? "test" : split);
-    return ft_error_set(FT_EIO, "data.path = %s: no %s found there (nor in %s/gzip)", dir, name,
-                        dir);
-}
-
-static int load_cifar(const char *dir, int train, ft_dataset_t **out)
-{
-    char paths[5][4096];
-    const char *ptrs[5];
-    int n = train ? 5 : 1;
-    for (int i = 0; i < n; i++) {
-        char name[64];
-        if (train)
-            snprintf(name, sizeof name, "data_batch_%d.bin", i + 1);
-        else
-            snprintf(name, sizeof name, "test_batch.bin");
-        snprintf(paths[i], sizeof paths[i], "%s/%s", dir, name);
-        if (!ft_path_exists(paths[i]))
-            snprintf(paths[i], sizeof paths[i], "%s/cifar-10-batches-bin/%s", dir, name);
-        if (!ft_path_exists(paths[i]))
-            return ft_error_set(FT_EIO, "data.path = %s: no %s found there (nor in %s/%s)", dir,
-                                name, dir, "cifar-10-batches-bin");
-        ptrs[i] = paths[i];
-    }
-    return ft_cifar10_read(ptrs, n, out);
-}
-
-static int load_synthetic(const ft_config_t *cfg, int train, ft_dataset_t **out)
-{
-    const char *key = train ? "data.synthetic_train" : "data.synthetic_test";
-    int64_t n = ft_config_int(cfg, key);
-    if (n < 1 || n > 10000000)
-        return ft_config_error(cfg, key, "must be in [1, 10000000]");
-    double shape[3];
-    int k = ft_config_float_list(cfg, "data.synthetic_shape", shape, 3);
-    if (k < 0)
-        return k;
-    if (k != 3 || shape[0] < 1 || shape[0] > FT_MAX_CHANNELS || shape[1] < 1 || shape[1] > 1024 ||
-        shape[2] < 1 || shape[2] > 1024 || shape[0] != (int)shape[0] || shape[1] != (int)shape[1] ||
-        shape[2] != (int)shape[2])
-        return ft_config_error(cfg, "data.synthetic_shape",
-                               "expected C,H,W with 1 <= C <= %d and 1 <= H,W <= 1024",
-                               FT_MAX_CHANNELS);
-    return ft_synthetic_make((uint32_t)n, (int)shape[0], (int)shape[1], (int)shape[2], 10,
-                             (uint64_t)ft_config_int(cfg, "run.seed"), train ? 0 : 1, out);
-}
-
-/* data.mean / data.std: one value for every channel, or one per channel. */
-static int apply_norm_override(const ft_config_t *cfg, const char *key, int c, float *dst,
-                               int positive)
-{
-    double v[FT_MAX_CHANNELS];
-    int k = ft_config_float_list(cfg, key, v, FT_MAX_CHANNELS);
-    if (k < 0)
-        return k;
-    if (k == 0)
-        return FT_OK;
-    if (k != 1 && k != c)
-        return ft_config_error(cfg, key, "expected 1 or %d values (one per channel), got %d", c, k);
-    for (int i = 0; i < c; i++) {
-        double x = v[k == 1 ? 0 : i];
-        if (positive && !(x > 0))
-            return ft_config_error(cfg, key, "standard deviations must be > 0");
-        dst[i] = (float)x;
-    }
-    return FT_OK;
-}
-
-int ft_dataset_load(const ft_config_t *cfg, int train, ft_dataset_t **out)
-{
-    *out = NULL;
-    const char *dataset = ft_config_str(cfg, "data.dataset");
-    const char *dir = ft_config_str(cfg, "data.path");
-    const char *limit_key = train ? "data.train_limit" : "data.test_limit";
-    int64_t limit = ft_config_int(cfg, limit_key);
-    if (limit < 0)
-        return ft_config_error(cfg, limit_key, "must be >= 0 (0: all samples)");
-    int is_synth = !strcmp(dataset, "synthetic");
-    if (!dir[0] && !strcmp(dataset, "fashion-mnist"))
-        dir = FT_FASHION_MNIST_DIR;
-    if (!dir[0] && !is_synth)
-        return ft_config_error(cfg, "data.path",
-                               "dataset %s needs data.path: the directory holding its files",
-                               dataset);
-    if (!is_synth && !ft_path_exists(dir))
-        return ft_error_set(FT_EIO, "data.path = %s: directory not found%s", dir,
-                            !strcmp(dataset, "fashion-mnist")
-                                ? " (apt-get install dataset-fashion-mnist, or set data.path)"
-                                : "");
-
-    ft_dataset_t *ds = NULL;
-    int rc;
-    if (!strcmp(dataset, "fashion-mnist") || !strcmp(dataset, "mnist")) {
-        static const char *const prefixes[] = {"", NULL};
-        rc = load_idx_family(dir, train, prefixes, &ds);
-    } else if (!strcmp(dataset, "emnist")) {
-        static const char *const prefixes[] = {"emnist-digits-", "emnist-mnist-", NULL};
-        rc = load_idx_family(dir, train, prefixes, &ds);
-        /* EMNIST's IDX files hold each image transposed relative to MNIST. */
-        if (rc == FT_OK) {
-            if (ds->h != ds->w) {
-                ft_dataset_destroy(&ds);
-                rc = ft_error_set(FT_EFORMAT, "data.path = %s: EMNIST images must be square", dir);
-            } else {
-                ft_dataset_transpose_hw(ds);
-            }
-        }
-    } else if (!strcmp(dataset, "cifar10")) {
-        rc = load_cifar(dir, train, &ds);
-    } else if (is_synth) {
-        rc = load_synthetic(cfg, train, &ds);
-    } else {
-        return ft_config_error(cfg, "data.dataset", "unknown dataset");
-    }
-    if (rc < 0)
-        return rc;
-
-    if (limit > 0 && (uint64_t)limit < ds->n)
-        ds->n = (uint32_t)limit; /* the tail stays allocated; it is never read */
-    ft_dataset_default_norm(dataset, ds->c, ds->mean, ds->std);
-    rc = apply_norm_override(cfg, "data.mean", ds->c, ds->mean, 0);
-    if (rc == FT_OK)
-        rc = apply_norm_override(cfg, "data.std", ds->c, ds->std, 1);
-    if (rc < 0) {
-        ft_dataset_destroy(&ds);
-        return rc;
-    }
-    snprintf(ds->name, sizeof ds->name, "%s/%s", dataset, train ? "train" : "test");
-    *out = ds;
-    return FT_OK;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ft_alloc.h"
+#include "ft_readers.h"
 #include "ft_edge.h"
 #include "ft_error.h"
 #include "ft_rng.h"
@@ -25,42 +26,24 @@ enum { EDGE_RNG_PCA = 1, EDGE_RNG_KMEANS = 2, EDGE_RNG_SPLIT = 3 };
 #define KMEANS_RESTARTS  4
 #define KMEANS_MAX_ITERS 100
 
-int ft_edge_spec_from_config(const ft_config_t *cfg, int num_classes, ft_edge_spec_t *spec)
+int ft_edge_spec_from(const ft_attack_cfg_t *a, uint64_t seed, int num_classes,
+                      ft_edge_spec_t *spec)
 {
     memset(spec, 0, sizeof *spec);
-    const char *src = ft_config_str(cfg, "attack.edge_source");
-    spec->source = strcmp(src, "file") == 0 ? FT_EDGE_FILE : FT_EDGE_MINED;
-    spec->file = ft_config_str(cfg, "attack.edge_file");
-    if (spec->source == FT_EDGE_FILE && !spec->file[0])
-        return ft_config_error(cfg, "attack.edge_file", "edge_source=file needs a .npy path");
-    int64_t sc = ft_config_int(cfg, "attack.source_class");
-    int64_t tc = ft_config_int(cfg, "attack.target_class");
-    int64_t lim = num_classes > 0 ? num_classes : 256;
-    if (sc < 0 || sc >= lim)
-        return ft_config_error(cfg, "attack.source_class", "must be in [0, %lld)", (long long)lim);
-    if (tc < 0 || tc >= lim)
-        return ft_config_error(cfg, "attack.target_class", "must be in [0, %lld)", (long long)lim);
-    spec->source_class = (int)sc;
-    spec->target_class = (int)tc;
-    int64_t es = ft_config_int(cfg, "attack.edge_size");
-    if (es < 2 || es > 10000000)
-        return ft_config_error(cfg, "attack.edge_size", "must be in [2, 10000000]");
-    spec->edge_size = (uint32_t)es;
-    double f = ft_config_float(cfg, "attack.edge_test_fraction");
-    if (!(f > 0 && f < 1))
-        return ft_config_error(cfg, "attack.edge_test_fraction", "must be in (0, 1)");
-    spec->test_fraction = f;
-    int64_t k = ft_config_int(cfg, "attack.edge_clusters");
-    if (k < 0 || k == 1 || k > FT_EDGE_MAX_CLUSTERS)
-        return ft_config_error(cfg, "attack.edge_clusters", "must be 0 (auto) or in [2, %d]",
-                               FT_EDGE_MAX_CLUSTERS);
-    spec->clusters = (int)k;
-    int64_t c = ft_config_int(cfg, "attack.edge_components");
-    if (c < 1 || c > FT_EDGE_MAX_COMPONENTS)
-        return ft_config_error(cfg, "attack.edge_components", "must be in [1, %d]",
-                               FT_EDGE_MAX_COMPONENTS);
-    spec->components = (int)c;
-    spec->seed = (uint64_t)ft_config_int(cfg, "run.seed");
+    int lim = num_classes > 0 ? num_classes : 256;
+    if (a->source_class >= lim)
+        return ft_config_error(a->src, "attack.source_class", "must be in [0, %d)", lim);
+    if (a->target_class >= lim)
+        return ft_config_error(a->src, "attack.target_class", "must be in [0, %d)", lim);
+    spec->source = a->edge_source;
+    spec->file = a->edge_file;
+    spec->source_class = a->source_class;
+    spec->target_class = a->target_class;
+    spec->edge_size = a->edge_size;
+    spec->test_fraction = a->edge_test_fraction;
+    spec->clusters = a->edge_clusters;
+    spec->components = a->edge_components;
+    spec->seed = seed;
     return FT_OK;
 }
 

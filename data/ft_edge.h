@@ -25,13 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ft_config.h"
 #include "ft_dataset.h"
-
-#define FT_EDGE_MAX_CLUSTERS   64 /* most k-means clusters a class is cut into */
-#define FT_EDGE_MAX_COMPONENTS 64 /* most principal components */
-
-typedef enum { FT_EDGE_MINED = 0, FT_EDGE_FILE = 1 } ft_edge_source_t;
+#include "ft_experiment.h"
 
 typedef struct {
     ft_edge_source_t source; /* mined from the training set, or read from file */
@@ -61,10 +56,11 @@ typedef struct {
     double seconds;                               /* wall time of the build */
 } ft_edge_set_t;
 
-/* Fills spec from the [attack] keys and run.seed. FT_ECONFIG (naming the key) for a
- * class outside [0, num_classes) (num_classes <= 0 skips that check), a test fraction
- * outside (0, 1), an edge size < 2, or source=file without attack.edge_file. */
-int ft_edge_spec_from_config(const ft_config_t *cfg, int num_classes, ft_edge_spec_t *spec);
+/* Fills spec from the [attack] section a (values already range-checked) and run.seed.
+ * FT_ECONFIG (naming the key) for a class outside [0, num_classes) of the dataset
+ * (num_classes <= 0 skips that check). */
+int ft_edge_spec_from(const ft_attack_cfg_t *a, uint64_t seed, int num_classes,
+                      ft_edge_spec_t *spec);
 
 /* Builds the edge set from the training set. Mined: clusters = spec->clusters, or
  * when 0, clamp(class_size / (4 * edge_size), 2, 32). FT_EINVAL (with a message that

@@ -13,7 +13,7 @@
 
 #include "ft_alloc.h"
 #include "ft_data_internal.h"
-#include "ft_dataset.h"
+#include "ft_readers.h"
 #include "ft_error.h"
 #include "ft_fileio.h"
 

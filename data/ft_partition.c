@@ -19,36 +19,14 @@
 
 #define DIRICHLET_MAX_DRAWS 1000
 
-int ft_partition_spec_from_config(const ft_config_t *cfg, ft_partition_spec_t *spec)
+ft_partition_spec_t ft_partition_spec(const ft_federation_cfg_t *f, uint64_t seed)
 {
-    memset(spec, 0, sizeof *spec);
-    const char *kind = ft_config_str(cfg, "federation.partition");
-    if (!strcmp(kind, "iid"))
-        spec->kind = FT_PARTITION_IID;
-    else if (!strcmp(kind, "dirichlet"))
-        spec->kind = FT_PARTITION_DIRICHLET;
-    else if (!strcmp(kind, "shards"))
-        spec->kind = FT_PARTITION_SHARDS;
-    else
-        return ft_config_error(cfg, "federation.partition", "expected iid, dirichlet or shards");
-    int64_t k = ft_config_int(cfg, "federation.num_clients");
-    if (k < 1 || k > 1000000)
-        return ft_config_error(cfg, "federation.num_clients", "must be in [1, 1000000]");
-    spec->num_clients = (int)k;
-    double alpha = ft_config_float(cfg, "federation.alpha");
-    if (!(alpha > 0) || !isfinite(alpha))
-        return ft_config_error(cfg, "federation.alpha", "must be a positive number");
-    spec->alpha = alpha;
-    int64_t m = ft_config_int(cfg, "federation.min_size");
-    if (m < 0 || m > 100000000)
-        return ft_config_error(cfg, "federation.min_size", "must be >= 0");
-    spec->min_size = (int)m;
-    int64_t s = ft_config_int(cfg, "federation.shards_per_client");
-    if (s < 1 || s > 100000)
-        return ft_config_error(cfg, "federation.shards_per_client", "must be in [1, 100000]");
-    spec->shards_per_client = (int)s;
-    spec->seed = (uint64_t)ft_config_int(cfg, "run.seed");
-    return FT_OK;
+    return (ft_partition_spec_t){.kind = f->partition,
+                                 .num_clients = (int)f->num_clients,
+                                 .alpha = f->alpha,
+                                 .min_size = f->min_size,
+                                 .shards_per_client = f->shards_per_client,
+                                 .seed = seed};
 }
 
 void ft_partition_destroy(ft_partition_t **p)

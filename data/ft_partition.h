@@ -19,9 +19,7 @@
 
 #include <stdint.h>
 
-#include "ft_config.h"
-
-typedef enum { FT_PARTITION_IID, FT_PARTITION_DIRICHLET, FT_PARTITION_SHARDS } ft_partition_kind_t;
+#include "ft_experiment.h" /* ft_partition_kind_t, ft_federation_cfg_t */
 
 typedef struct {
     ft_partition_kind_t kind; /* scheme */
@@ -38,8 +36,8 @@ typedef struct {
     uint32_t *indices; /* sample indices into the dataset, grouped by client */
 } ft_partition_t;
 
-/* Fills spec from the [federation] keys and run.seed. FT_ECONFIG on bad values. */
-int ft_partition_spec_from_config(const ft_config_t *cfg, ft_partition_spec_t *spec);
+/* The spec of the [federation] section f (values already checked) with run.seed. */
+ft_partition_spec_t ft_partition_spec(const ft_federation_cfg_t *f, uint64_t seed);
 
 /* Partitions the samples pool[0..pool_n) (indices into a dataset whose labels are
  * labels[]) among spec->num_clients clients. Samples outside pool (e.g. edge-case

@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 #include "ft_alloc.h"
-#include "ft_dataset.h"
+#include "ft_readers.h"
 #include "ft_error.h"
 #include "ft_rng.h"
 
