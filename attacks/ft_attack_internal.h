@@ -1,0 +1,63 @@
+/* ft_attack_internal: what attack plug-ins share with the driver — one task's working
+ * state and the helpers every attack file may call. Not part of the public API: only
+ * attacks/ includes it.
+ *
+ * A plug-in's hooks get the ctx of the task being run. It holds the task, the
+ * environment, the client's model and trainer, the attacker's training options, its
+ * clean points and back-end scratch; train_delta trains from the global model with
+ * any hooks chained with the client's own (heartbeats). */
+#ifndef FT_ATTACK_INTERNAL_H
+#define FT_ATTACK_INTERNAL_H
+
+#include "ft_attack.h"
+#include "ft_attack_math.h"
+#include "ft_error.h"
+#include "ft_ops.h"
+
+struct ft_attack_ctx {
+    const ft_attack_env_t *env;   /* the environment */
+    const ft_attack_task_t *task; /* this task */
+    ft_model_t *m;                /* the client's model */
+    ft_trainer_t *t;              /* the client's trainer */
+    const ft_ops_t *ops;          /* the model's back end */
+    size_t N;                     /* parameters */
+    ft_train_opts_t adv_opts;     /* the attacker's training options */
+    uint32_t *clean_idx;          /* clean points (train indices), ascending */
+    uint32_t clean_n;             /* their count: min(attack.clean_points, part_n) */
+    float *wg_dev;                /* global model in back-end memory */
+    float *tmp_dev;               /* N back-end scratch */
+    float *what_dev;              /* prox: w_hat_g in back-end memory, else NULL */
+    int projections;              /* PGD projections that moved the model */
+    ft_train_hooks_t inner;       /* the attack's hooks of the current training */
+};
+
+/* Trains from the task's global model on ds (idx NULL: all of ds; else ds samples
+ * idx[0..n)) with options o and the attack's hooks (may be NULL) chained with the
+ * client's, and writes the update (trained minus global, N host floats) into delta;
+ * the epoch's mean loss into *loss (may be NULL). Minibatch order from the stream
+ * (seed, round, client, FT_RNG_SHUFFLE). Training errors (FT_EINVAL, FT_ENOMEM). */
+int ft_attack_train_delta(ft_attack_ctx_t *c, const ft_dataset_t *ds, const uint32_t *idx,
+                          uint32_t n, const ft_train_opts_t *o, const ft_train_hooks_t *hooks,
+                          float *delta /* N */, double *loss);
+
+/* The attacker's clean points as a new dataset (labels as they are). FT_ENOMEM. */
+int ft_attack_clean_set(const ft_attack_ctx_t *c, ft_dataset_t **out);
+
+/* The edge-case attacks' shared pieces (Wang et al. 2020 §4; ft_attack_edge.c):
+ * D_adv = the edge points (target label) + the clean points; |D_adv|; and the held-out
+ * edge points as the backdoor test set. */
+int ft_attack_edge_poison(ft_attack_ctx_t *c, ft_dataset_t **out);
+uint64_t ft_attack_edge_samples(const ft_attack_env_t *env, uint32_t part_n);
+int ft_attack_edge_backdoor_test(const ft_attack_env_t *env, const ft_dataset_t *test,
+                                 ft_dataset_t **out);
+
+/* min(attack.clean_points, part_n): how many clean points an attacker mixes in. */
+uint32_t ft_attack_clean_count(const ft_attack_env_t *env, uint32_t part_n);
+
+/* B benign estimates (ALIE, IPM; ft_attack_benign.c): honest training from the global
+ * model on B disjoint chunks of the attacker's own partition (seeded order), with the
+ * honest options, into out (B×N). B = min(num_benign_estimates, part_n), returned in
+ * *B. New buffer (*out, free with ft_free). FT_ENOMEM, training errors. */
+int ft_attack_benign_estimates(ft_attack_ctx_t *c, size_t *B, float **out /* B×N */);
+
+#endif

@@ -1,0 +1,51 @@
+/* ft_attack_registry: the one list of attack plug-ins, lookup by name, and the
+ * load-time check of attack.method. Each attack lives in its own file and cites its
+ * paper there; adding one is that file plus one line in FT_ATTACKS. */
+#include "ft_attack.h"
+
+#include "ft_error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* In the order `fedtail keys` and the error message list them. */
+#define FT_ATTACKS(X)                                                                              \
+    X(ft_blackbox_attack)                                                                          \
+    X(ft_pgd_attack)                                                                               \
+    X(ft_pixel_trigger_attack)                                                                     \
+    X(ft_label_flip_attack)                                                                        \
+    X(ft_sign_flip_attack)                                                                         \
+    X(ft_gaussian_attack)                                                                          \
+    X(ft_alie_attack)                                                                              \
+    X(ft_ipm_attack)
+
+#define DECLARE(a) extern const ft_attack_t a;
+#define ENTRY(a)   &a,
+FT_ATTACKS(DECLARE)
+const ft_attack_t *const ft_attack_registry[] = {FT_ATTACKS(ENTRY) NULL};
+
+const ft_attack_t *ft_attack_find(const char *name)
+{
+    for (int i = 0; ft_attack_registry[i]; i++)
+        if (!strcmp(ft_attack_registry[i]->name, name))
+            return ft_attack_registry[i];
+    return NULL;
+}
+
+int ft_attack_check(const ft_experiment_t *exp)
+{
+    const ft_attack_cfg_t *p = &exp->attack;
+    if (!p->enabled)
+        return FT_OK;
+    const ft_attack_t *a = ft_attack_find(p->method);
+    if (!a) {
+        char names[256] = "none";
+        for (int i = 0; ft_attack_registry[i]; i++) {
+            size_t l = strlen(names);
+            snprintf(names + l, sizeof names - l, "|%s", ft_attack_registry[i]->name);
+        }
+        return ft_config_error(p->src, "attack.method", "unknown attack '%s' (expected %s)",
+                               p->method, names);
+    }
+    return a->check ? a->check(exp) : FT_OK;
+}
