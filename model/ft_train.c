@@ -11,6 +11,14 @@
 #include <assert.h>
 #include <string.h>
 
+ft_train_opts_t ft_train_opts_honest(const ft_federation_cfg_t *f)
+{
+    return (ft_train_opts_t){.epochs = f->local_epochs,
+                             .batch_size = f->batch_size,
+                             .momentum = (float)f->momentum,
+                             .weight_decay = (float)f->weight_decay};
+}
+
 struct ft_trainer {
     ft_model_t *model; /* trained model (not owned) */
     ft_sgd_t *sgd;     /* optimizer (owned) */

@@ -7,6 +7,7 @@
 #ifndef FT_TRAIN_H
 #define FT_TRAIN_H
 
+#include "ft_experiment.h"
 #include "ft_model.h"
 #include "ft_rng.h"
 #include "ft_sgd.h"
@@ -29,6 +30,11 @@ typedef struct {
     float momentum;     /* SGD momentum */
     float weight_decay; /* SGD weight decay */
 } ft_train_opts_t;
+
+/* What every honest client trains with (and FLTrust's server on its root set):
+ * federation.local_epochs, batch_size, momentum, weight_decay. lr is 0: the round's
+ * rate is the caller's to set. */
+ft_train_opts_t ft_train_opts_honest(const ft_federation_cfg_t *f);
 
 typedef struct {
     double mean_loss; /* mean of per-batch losses over the last epoch */
