@@ -90,6 +90,7 @@ static void to_pb(const ft_msg_t *m, pb_view_t *v)
         v->welcome.layout_hash.len = FT_WIRE_HASH_LEN;
         v->welcome.num_params = m->u.welcome.num_params;
         v->welcome.rounds = m->u.welcome.rounds;
+        v->welcome.root_set = m->u.welcome.root_set != 0;
         v->env.body_case = FEDTAIL__ENVELOPE__BODY_WELCOME;
         v->env.welcome = &v->welcome;
         break;
@@ -272,6 +273,7 @@ static int from_pb(const Fedtail__Envelope *env, const ft_wire_limits_t *lim, ft
         m->u.welcome.process_id = w->process_id;
         m->u.welcome.num_params = w->num_params;
         m->u.welcome.rounds = w->rounds;
+        m->u.welcome.root_set = w->root_set;
         if ((rc = get_hash(&w->layout_hash, m->u.welcome.layout_hash, "welcome: layout hash")))
             return rc;
         if (w->num_params == 0)

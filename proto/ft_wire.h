@@ -46,6 +46,8 @@ typedef struct {
     uint8_t layout_hash[FT_WIRE_HASH_LEN]; /* model layout hash */
     uint64_t num_params;                   /* N */
     uint32_t rounds;                       /* rounds in the run */
+    int root_set;                          /* the server holds a root set out of every
+                                              client's data (scenario/ft_root_set.h) */
 } ft_msg_welcome_t;
 
 typedef struct {
