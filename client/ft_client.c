@@ -2,6 +2,7 @@
 #include "ft_client.h"
 
 #include "ft_alloc.h"
+#include "ft_attack.h"
 #include "ft_curve.h"
 #include "ft_error.h"
 #include "ft_link.h"
@@ -28,6 +29,8 @@ typedef struct {
     int broken_handshakes;     /* handshakes the peer broke off without a reason */
     ft_wire_limits_t lim;      /* receive bounds */
     ft_config_t *cfg;          /* the coordinator's config */
+    ft_experiment_t exp;       /* cfg read into its sections (valid once cfg is set) */
+    int root_set;              /* the Welcome says the server holds a root set */
     ft_local_t *local;         /* data, partition, model */
     uint32_t process_id;       /* assigned in Welcome */
     size_t N;                  /* parameters */
@@ -100,7 +103,7 @@ static int send_hello(client_t *c)
     m.u.hello.pool = c->o->pool;
     m.u.hello.clients = (uint32_t *)c->o->clients;
     m.u.hello.num_clients = c->o->pool ? 0 : c->o->num_clients;
-    m.u.hello.threads = c->cfg ? (uint32_t)ft_config_int(c->cfg, "run.threads") : 1;
+    m.u.hello.threads = c->cfg ? (uint32_t)c->exp.run.threads : 1;
     return send_msg(c, &m, NULL, NULL);
 }
 
@@ -186,17 +189,18 @@ static int wait_msg(client_t *c, double timeout_s, ft_link_in_t *in)
 
 /* The set-up of a process: ft_local_new on a thread of its own. */
 typedef struct {
-    const ft_config_t *cfg;
-    ft_local_t *local;
-    int rc;
-    char message[1024]; /* error state is per thread */
-    atomic_int done;
+    const ft_experiment_t *exp; /* the experiment to set up */
+    int root_set;               /* the server holds a root set */
+    ft_local_t *local;          /* the result */
+    int rc;                     /* its code */
+    char message[1024];         /* its message (error state is per thread) */
+    atomic_int done;            /* set when the thread is done */
 } setup_job_t;
 
 static void *setup_thread(void *arg)
 {
     setup_job_t *job = arg;
-    job->rc = ft_local_new(job->cfg, &job->local);
+    job->rc = ft_local_new(job->exp, job->root_set, &job->local);
     if (job->rc != FT_OK)
         snprintf(job->message, sizeof job->message, "%s", ft_error_message());
     atomic_store(&job->done, 1);
@@ -208,11 +212,11 @@ static void *setup_thread(void *arg)
  * process that is still setting up dead. */
 static int build_local(client_t *c)
 {
-    setup_job_t job = {.cfg = c->cfg};
+    setup_job_t job = {.exp = &c->exp, .root_set = c->root_set};
     atomic_init(&job.done, 0);
     pthread_t thread;
     if (pthread_create(&thread, NULL, setup_thread, &job) != 0)
-        return ft_local_new(c->cfg, &c->local); /* no thread: set up in line */
+        return ft_local_new(&c->exp, c->root_set, &c->local); /* no thread: set up in line */
     while (!atomic_load(&job.done)) {
         usleep(10000);
         if (ft_now() - c->last_tx >= c->heartbeat)
@@ -239,13 +243,16 @@ static int on_welcome(client_t *c, const ft_msg_welcome_t *w)
     int rc = ft_config_load_string(c->cfg, w->config_ini, "welcome message");
     if (rc == FT_OK && c->o->device)
         rc = ft_config_set_value(c->cfg, "run.device", c->o->device, "--device");
+    if (rc == FT_OK)
+        rc = ft_experiment_read(c->cfg, &c->exp);
+    if (rc == FT_OK)
+        rc = ft_attack_check(&c->exp);
     if (rc != FT_OK)
         return rc;
-    ft_ops_set_threads((int)ft_config_int(c->cfg, "run.threads"));
-    c->heartbeat = ft_config_float(c->cfg, "federation.heartbeat_s");
-    if (!(c->heartbeat > 0))
-        c->heartbeat = 2;
-    ft_wire_limits_default(&c->lim, (int)ft_config_int(c->cfg, "run.max_message_mb"));
+    c->root_set = w->root_set;
+    ft_ops_set_threads(c->exp.run.threads);
+    c->heartbeat = c->exp.federation.heartbeat_s;
+    ft_wire_limits_default(&c->lim, c->exp.run.max_message_mb);
     double t0 = ft_now();
     if ((rc = build_local(c)) != FT_OK)
         return rc;
@@ -447,12 +454,13 @@ static int serve(client_t *c)
  * public key, set on the socket before it connects. */
 static int setup_curve(client_t *c)
 {
-    const ft_config_t *cfg = c->o->cli_cfg;
+    const ft_security_cfg_t *sec_cfg = c->o->security;
+    const ft_config_t *cfg = sec_cfg->src;
     if (!ft_curve_available())
         return ft_config_error(cfg, "security.curve",
                                "this libzmq was built without CURVE (libsodium)");
-    const char *server = ft_config_str(cfg, "security.server_public_key");
-    const char *secret = ft_config_str(cfg, "security.client_secret_key");
+    const char *server = sec_cfg->server_public_key;
+    const char *secret = sec_cfg->client_secret_key;
     if (!server[0])
         return ft_config_error(cfg, "security.server_public_key",
                                "must name the coordinator's public key file when "
@@ -464,8 +472,7 @@ static int setup_curve(client_t *c)
     uint8_t server_pub[FT_CURVE_KEY_LEN], pub[FT_CURVE_KEY_LEN], sec[FT_CURVE_KEY_LEN];
     int rc;
     if ((rc = ft_curve_load_public(server, server_pub)) != FT_OK ||
-        (rc = ft_curve_load_keypair(ft_config_str(cfg, "security.client_public_key"), secret, pub,
-                                    sec)) != FT_OK ||
+        (rc = ft_curve_load_keypair(sec_cfg->client_public_key, secret, pub, sec)) != FT_OK ||
         (rc = ft_curve_client_setup(c->sock, server_pub, pub, sec)) != FT_OK)
         return rc;
     return FT_OK;
@@ -477,8 +484,7 @@ int ft_client_run(const ft_client_opts_t *o)
     memset(&c, 0, sizeof c);
     c.o = o;
     c.heartbeat = 2;
-    int mb = o->cli_cfg ? (int)ft_config_int(o->cli_cfg, "run.max_message_mb") : 1024;
-    ft_wire_limits_default(&c.lim, mb);
+    ft_wire_limits_default(&c.lim, o->max_message_mb > 0 ? o->max_message_mb : 1024);
     int rc;
     c.zctx = zmq_ctx_new();
     c.sock = c.zctx ? zmq_socket(c.zctx, ZMQ_DEALER) : NULL;
@@ -493,8 +499,7 @@ int ft_client_run(const ft_client_opts_t *o)
         rc = ft_error_set(FT_ENET, "socket options: %s", zmq_strerror(errno));
         goto done;
     }
-    if (o->cli_cfg && ft_config_bool(o->cli_cfg, "security.curve") &&
-        (rc = setup_curve(&c)) != FT_OK)
+    if (o->security && o->security->curve && (rc = setup_curve(&c)) != FT_OK)
         goto done;
     /* Watch the handshake: a refusal should end this process with a reason, not
      * leave it retrying until --wait runs out. */

@@ -14,15 +14,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ft_config.h"
+#include "ft_experiment.h"
 
 typedef struct {
     const char *connect;               /* coordinator endpoint */
     int pool;                          /* serve any client id */
     const uint32_t *clients;           /* fixed ids when not pool (sorted) */
     size_t num_clients;                /* entries in clients */
-    const ft_config_t *cli_cfg;        /* command-line config: run.max_message_mb applies
-                                          before the coordinator's config arrives */
+    const ft_security_cfg_t *security; /* the command line's [security]: the keys are
+                                          needed before the coordinator's config arrives;
+                                          NULL: no CURVE */
+    int max_message_mb;                /* largest accepted message until the coordinator's
+                                          config arrives (0: 1024) */
     const volatile sig_atomic_t *stop; /* becomes nonzero to stop (may be NULL) */
     double connect_timeout_s;          /* how long to wait for a Welcome */
     const char *device;                /* this process's run.device ("cuda:1"), overriding

@@ -1,53 +1,50 @@
-/* ft_local: model and trainer of a client process over the shared population
- * derivation (ft_population), and the one place local training happens: honest
- * training on the client's partition, or the attack's local update. */
+/* ft_local: model and trainer of a client process over the shared scenario
+ * (scenario/ft_scenario.h), and the one place local training happens: honest training
+ * on the client's partition, or the attack's local update. */
 #include "ft_local.h"
 
 #include "ft_alloc.h"
 #include "ft_attack.h"
 #include "ft_dataset.h"
+#include "ft_device.h"
 #include "ft_error.h"
 #include "ft_model.h"
 #include "ft_ops.h"
-#include "ft_population.h"
 #include "ft_rng.h"
+#include "ft_scenario.h"
 #include "ft_timer.h"
 
 #include <string.h>
 
 struct ft_local {
-    const ft_config_t *cfg; /* experiment (borrowed; outlives this) */
-    ft_population_t *pop;   /* training set, attack environment, partition */
-    ft_model_t *model;      /* local model */
-    ft_trainer_t *trainer;  /* batch buffers + optimizer */
-    float *params;          /* N host staging for the trained model */
-    uint64_t seed;          /* run.seed */
-    ft_train_opts_t opts;   /* epochs, batch, momentum, weight decay (lr per task) */
+    const ft_experiment_t *exp; /* experiment (borrowed; outlives this) */
+    ft_scenario_t *scn;         /* training set, attack environment, partition */
+    ft_model_t *model;          /* local model */
+    ft_trainer_t *trainer;      /* batch buffers + optimizer */
+    float *params;              /* N host staging for the trained model */
+    uint64_t seed;              /* run.seed */
+    ft_train_opts_t opts;       /* epochs, batch, momentum, weight decay (lr per task) */
 };
 
-int ft_local_new(const ft_config_t *cfg, ft_local_t **out)
+int ft_local_new(const ft_experiment_t *exp, int root_set, ft_local_t **out)
 {
     *out = NULL;
     int rc;
     ft_local_t *l = ft_calloc(1, sizeof *l);
     if (!l)
         return ft_error_set(FT_ENOMEM, "out of memory");
-    l->cfg = cfg;
-    l->seed = (uint64_t)ft_config_int(cfg, "run.seed");
-    l->opts.epochs = (int)ft_config_int(cfg, "federation.local_epochs");
-    l->opts.batch_size = (int)ft_config_int(cfg, "federation.batch_size");
-    l->opts.momentum = (float)ft_config_float(cfg, "federation.momentum");
-    l->opts.weight_decay = (float)ft_config_float(cfg, "federation.weight_decay");
+    l->exp = exp;
+    l->seed = exp->run.seed;
+    l->opts = ft_train_opts_honest(&exp->federation);
     const ft_ops_t *ops;
     /* The device first: a missing GPU fails before the data is loaded. */
-    if ((rc = ft_population_device(cfg, &ops)) != FT_OK)
+    if ((rc = ft_ops_for_device(&exp->run, &ops)) != FT_OK)
         goto fail;
-    if ((rc = ft_population_new(cfg, NULL, &l->pop)) != FT_OK)
+    if ((rc = ft_scenario_new(exp, NULL, root_set, &l->scn)) != FT_OK)
         goto fail;
-    const ft_dataset_t *train = l->pop->train;
-    rc =
-        ft_model_new(ft_config_str(cfg, "model.name"), ft_config_str(cfg, "model.hidden"), train->c,
-                     train->h, train->w, train->num_classes, l->opts.batch_size, ops, &l->model);
+    const ft_dataset_t *train = l->scn->train;
+    rc = ft_model_new(exp->model.name, exp->model.hidden, train->c, train->h, train->w,
+                      train->num_classes, l->opts.batch_size, ops, &l->model);
     if (rc != FT_OK)
         goto fail;
     l->trainer = ft_trainer_new(l->model, l->opts.batch_size);
@@ -70,7 +67,7 @@ void ft_local_destroy(ft_local_t **l_p)
     ft_local_t *l = *l_p;
     ft_trainer_destroy(&l->trainer);
     ft_model_destroy(&l->model);
-    ft_population_destroy(&l->pop);
+    ft_scenario_destroy(&l->scn);
     ft_free_aligned(l->params);
     ft_free(l);
     *l_p = NULL;
@@ -87,15 +84,15 @@ const uint8_t *ft_local_layout_hash(const ft_local_t *l)
 
 uint32_t ft_local_num_samples(const ft_local_t *l, uint32_t client_id)
 {
-    return ft_population_part_n(l->pop, client_id);
+    return ft_scenario_part_n(l->scn, client_id);
 }
 
-/* ATTACK SEAM (selection): the attacker's local update — poisoned data, PGD
- * constraint hooks, update transform and model replacement, all in attacks/. */
+/* The attacker's local update — poisoned data, PGD constraint hooks, update
+ * transform and model replacement, all in attacks/. */
 static int attack_train(ft_local_t *l, const ft_local_task_t *task, const float *global,
                         float *delta, const ft_train_hooks_t *hooks, ft_local_result_t *res)
 {
-    const ft_attack_env_t *env = l->pop->env;
+    const ft_attack_env_t *env = l->scn->attack;
     if (!env->attack)
         return ft_error_set(FT_ECONFIG,
                             "client %u is an attacker in round %u, but attack.method = none",
@@ -104,9 +101,9 @@ static int attack_train(ft_local_t *l, const ft_local_task_t *task, const float 
         .round = (int)task->round,
         .client_id = task->client_id,
         .global = global,
-        .train = l->pop->train,
-        .part_idx = ft_population_part_idx(l->pop, task->client_id),
-        .part_n = ft_population_part_n(l->pop, task->client_id),
+        .train = l->scn->train,
+        .part_idx = ft_scenario_part_idx(l->scn, task->client_id),
+        .part_n = ft_scenario_part_n(l->scn, task->client_id),
         .opts = l->opts,
         .round_samples = task->round_samples,
         .round_attackers = (int)task->round_attackers,
@@ -128,8 +125,8 @@ int ft_local_train(ft_local_t *l, const ft_local_task_t *task, const float *glob
     memset(res, 0, sizeof *res);
     uint32_t n = ft_local_num_samples(l, task->client_id);
     if (n == 0)
-        return ft_error_set(FT_EINVAL, "client %u: no training samples (population %d)",
-                            task->client_id, l->pop->num_clients);
+        return ft_error_set(FT_EINVAL, "client %u: no training samples (population %u)",
+                            task->client_id, l->scn->num_clients);
     double t0 = ft_now();
     ft_model_set_params(l->model, global);
     ft_model_set_training(l->model, 1);
@@ -151,24 +148,23 @@ int ft_local_train(ft_local_t *l, const ft_local_task_t *task, const float *glob
     ft_rng_init(&shuffle, l->seed, task->round, task->client_id, FT_RNG_SHUFFLE);
     ft_train_opts_t opts = l->opts;
     opts.lr = task->lr;
-    const uint32_t *idx = ft_population_part_idx(l->pop, task->client_id);
+    const uint32_t *idx = ft_scenario_part_idx(l->scn, task->client_id);
     /* Almost/normal-case baselines: the partition plus true-label edge copies. */
     ft_dataset_t *ds = NULL;
-    if ((rc = ft_attack_honest_dataset(l->pop->env, task->client_id, l->pop->train, idx, n, &ds)) !=
-        FT_OK)
+    if ((rc = ft_scenario_honest_dataset(l->scn, task->client_id, &ds)) != FT_OK)
         return rc;
     ft_train_result_t tr;
     if (ds)
         rc = ft_train_run(l->trainer, ds, NULL, ds->n, &opts, &shuffle, 1, hooks, NULL, NULL, &tr);
     else
-        rc = ft_train_run(l->trainer, l->pop->train, idx, n, &opts, &shuffle, 1, hooks, NULL, NULL,
+        rc = ft_train_run(l->trainer, l->scn->train, idx, n, &opts, &shuffle, 1, hooks, NULL, NULL,
                           &tr);
     ft_dataset_destroy(&ds);
     if (rc != FT_OK)
         return rc;
     ft_model_get_params(l->model, l->params);
     ft_ops_cpu.sub(N, l->params, global, delta);
-    res->num_samples = ft_population_client_samples(l->pop, task->client_id, 0);
+    res->num_samples = ft_scenario_client_samples(l->scn, task->client_id, 0);
     res->train_loss = (float)tr.mean_loss;
     res->train_s = ft_now() - t0;
     return FT_OK;

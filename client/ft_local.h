@@ -7,17 +7,17 @@
  * dropout from (seed, round, client, FT_RNG_DROPOUT). The optimizer is fresh every
  * task (as the paper's code makes a new one each round), and the result is the
  * delta local model - global model. ft_local_train is the one place where local
- * training happens; attacks hook in there (see the ATTACK SEAM comments): an
- * attacker task runs ft_attack_local_update, an honest one trains on its partition
- * (plus, in the almost/normal-case baselines, its true-label edge copies). The data
- * derivation itself is ft_population (shared with the coordinator). */
+ * training happens: an attacker task runs the attack's local update
+ * (ft_attack_local_update), an honest one trains on its partition (plus, in the
+ * almost/normal-case baselines, its true-label edge copies). The data derivation
+ * itself is the scenario (scenario/ft_scenario.h, shared with the coordinator). */
 #ifndef FT_LOCAL_H
 #define FT_LOCAL_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ft_config.h"
+#include "ft_experiment.h"
 #include "ft_train.h"
 
 typedef struct ft_local ft_local_t;
@@ -34,16 +34,17 @@ typedef struct {
 
 /* What training produced. */
 typedef struct {
-    uint64_t num_samples; /* samples to report (FedAvg weight): ft_attack_client_samples */
+    uint64_t num_samples; /* samples to report (FedAvg weight): ft_scenario_client_samples */
     float train_loss;     /* mean batch loss of the last epoch */
     double train_s;       /* seconds of training */
 } ft_local_result_t;
 
-/* Derives the population (ft_population_new: training set, attack environment,
- * root set, partition) and builds the model (model.name on run.device) and
- * trainer. FT_EUNSUPPORTED when run.device names CUDA and none is available. On
- * error returns the failing module's code with its message; *out stays NULL. */
-int ft_local_new(const ft_config_t *cfg, ft_local_t **out);
+/* Derives the scenario (ft_scenario_new: training set, attack environment, root set
+ * when root_set — the Welcome says —, partition) and builds the model (model.name on
+ * run.device) and trainer. exp must outlive the result. FT_EUNSUPPORTED when
+ * run.device names CUDA and none is available. On error returns the failing module's
+ * code with its message; *out stays NULL. */
+int ft_local_new(const ft_experiment_t *exp, int root_set, ft_local_t **out);
 void ft_local_destroy(ft_local_t **l_p);
 
 size_t ft_local_num_params(const ft_local_t *l);
