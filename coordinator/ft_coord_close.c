@@ -9,7 +9,6 @@
  * the defense never sees who attacked. */
 #include "ft_coordinator_internal.h"
 
-#include "ft_attack.h"
 #include "ft_error.h"
 #include "ft_log.h"
 #include "ft_sampling.h"
@@ -83,7 +82,7 @@ static int finish_round(ft_coordinator_t *c, ft_round_metrics_t *row, const ft_e
     if (ft_coord_checkpoint_due(c, row->round) && (rc = ft_coord_write_checkpoint(c)) != FT_OK)
         return rc;
     if (c->opts.progress)
-        c->opts.progress(c->opts.progress_user, row, c->rounds, ft_now() - c->t0);
+        c->opts.progress(c->opts.progress_user, row, c->exp.federation.rounds, ft_now() - c->t0);
     return FT_OK;
 }
 
@@ -128,16 +127,16 @@ int ft_coord_close_round(ft_coordinator_t *c)
     row->sampled = (int)r->K;
     row->train_loss = samples > 0 ? loss_sum / samples : NAN;
     /* Norms as received: the defense may clip the rows in place. */
-    ft_attack_norms_t norms;
-    ft_attack_round_norms(k, c->N, ft_global_row(c->g, 0), c->upd.attackers, &norms);
+    ft_round_norms_t norms;
+    ft_measure_norms(k, c->N, ft_global_row(c->g, 0), c->upd.attackers, &norms);
     row->attackers = norms.attackers;
     row->attacker_norm = norms.attacker_norm;
     row->honest_norm_mean = norms.honest_norm_mean;
-    float lr = ft_round_lr(c->lr, c->lr_decay, r->round);
+    float lr = ft_round_lr(c->exp.federation.lr, c->exp.federation.lr_decay, r->round);
     if (c->root && (rc = ft_root_update(c->root, r->round, lr, ft_global_params(c->g),
                                         c->server_update)) != FT_OK)
         return rc;
-    if (c->save_updates && (rc = ft_coord_save_updates(c, r->round, k)) != FT_OK)
+    if (c->exp.run.save_updates && (rc = ft_coord_save_updates(c, r->round, k)) != FT_OK)
         return rc;
     rc = ft_global_aggregate(c->g, r->round, k, c->upd.ids, c->upd.counts, c->server_update,
                              ft_coord_idle_model_buffer(c), c->upd.dec);
@@ -156,10 +155,11 @@ int ft_coord_close_round(ft_coordinator_t *c)
     row->aggregate_s = ft_now() - t_agg;
     if ((rc = ft_coord_publish_model(c)) != FT_OK)
         return rc;
-    int evaluate = (int)r->round % c->eval_every == 0 || (int)r->round == c->rounds;
+    int evaluate = (int)r->round % c->exp.federation.eval_every == 0 ||
+                   (int)r->round == c->exp.federation.rounds;
     /* Overlap the evaluation with the next round, except where the row must be on
      * disk now: the last round, and a checkpoint that records the files' lengths. */
-    if (evaluate && c->eval_async && (int)r->round < c->rounds &&
+    if (evaluate && c->exp.run.eval_async && (int)r->round < c->exp.federation.rounds &&
         !ft_coord_checkpoint_due(c, row->round)) {
         row->round_s = ft_now() - r->started;
         c->pending = *row;

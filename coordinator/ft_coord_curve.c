@@ -16,16 +16,17 @@
 
 int ft_coord_setup_curve(ft_coordinator_t *c)
 {
-    const ft_config_t *cfg = c->cfg;
+    const ft_security_cfg_t *sec = &c->exp.security;
+    const ft_config_t *cfg = sec->src;
     if (!ft_curve_available())
         return ft_config_error(cfg, "security.curve",
                                "this libzmq was built without CURVE (libsodium)");
-    const char *secret_path = ft_config_str(cfg, "security.server_secret_key");
+    const char *secret_path = sec->server_secret_key;
     if (!secret_path[0])
         return ft_config_error(cfg, "security.server_secret_key",
                                "must name the coordinator's secret key file when "
                                "security.curve is on (fedtail keygen --name server)");
-    const char *dir = ft_config_str(cfg, "security.authorized_clients");
+    const char *dir = sec->authorized_clients;
     ft_key_set_t *allowed = NULL;
     int rc = FT_OK;
     if (dir[0]) {

@@ -11,6 +11,7 @@
 
 #include "ft_alloc.h"
 #include "ft_dataset.h"
+#include "ft_readers.h"
 #include "ft_error.h"
 #include "ft_fileio.h"
 #include "ft_log.h"
@@ -99,7 +100,7 @@ int ft_coord_open_run_dir(ft_coordinator_t *c)
         return rc;
     if ((rc = open_run_files(c)) != FT_OK)
         return rc;
-    if (c->save_updates &&
+    if (c->exp.run.save_updates &&
         ((rc = join_path(path, sizeof path, c->opts.out_dir, "updates")) != FT_OK ||
          (rc = ft_mkdir_p(path)) != FT_OK))
         return rc;
@@ -146,8 +147,8 @@ int ft_coord_write_checkpoint(ft_coordinator_t *c)
                             .final_backdoor_acc = c->totals.final_backdoor_acc,
                             .peak_backdoor_acc = c->totals.peak_backdoor_acc};
     rc = ft_resume_save(c->opts.out_dir, c->ckpt.slot, ft_global_layout_hash(c->g),
-                        ft_global_params(c->g), c->N, c->seed, ft_global_defense(c->g)->name, &pt,
-                        c->config_ini, state, state_len);
+                        ft_global_params(c->g), c->N, c->exp.run.seed,
+                        ft_global_defense(c->g)->name, &pt, c->config_ini, state, state_len);
     ft_free(state);
     if (rc != FT_OK)
         return rc;
@@ -162,7 +163,7 @@ int ft_coord_write_checkpoint(ft_coordinator_t *c)
 
 int ft_coord_checkpoint_due(const ft_coordinator_t *c, int round)
 {
-    return c->ckpt.every > 0 && round % c->ckpt.every == 0;
+    return c->exp.run.checkpoint_every > 0 && round % c->exp.run.checkpoint_every == 0;
 }
 
 int ft_coord_save_updates(ft_coordinator_t *c, uint32_t round, size_t K)
@@ -191,7 +192,7 @@ int ft_coord_save_final(ft_coordinator_t *c, int complete)
     if (rc != FT_OK)
         return rc;
     snprintf(meta, sizeof meta, "round=%d\ncomplete=%d\nseed=%llu\ndefense=%s\n", c->rounds_done,
-             complete, (unsigned long long)c->seed, ft_global_defense(c->g)->name);
+             complete, (unsigned long long)c->exp.run.seed, ft_global_defense(c->g)->name);
     return ft_global_save(c->g, path, meta);
 }
 
@@ -217,12 +218,12 @@ int ft_coord_write_summary(ft_coordinator_t *c, int complete)
     const ft_detect_counts_t *d = &c->totals.detect;
     char q[256];
     fprintf(f, "{\n");
-    ft_json_string(q, sizeof q, ft_config_str(c->cfg, "attack.method"));
+    ft_json_string(q, sizeof q, c->exp.attack.method);
     fprintf(f, "  \"attack\": %s,\n", q);
     ft_json_string(q, sizeof q, ft_global_defense(c->g)->name);
     fprintf(f, "  \"defense\": %s,\n", q);
     fprintf(f, "  \"rounds\": %d,\n  \"rounds_planned\": %d,\n  \"completed\": %s,\n",
-            c->rounds_done, c->rounds, complete ? "true" : "false");
+            c->rounds_done, c->exp.federation.rounds, complete ? "true" : "false");
     json_num(f, "final_main_acc", c->totals.final_main_acc, 0);
     json_num(f, "final_backdoor_acc", c->totals.final_backdoor_acc, 0);
     json_num(f, "peak_backdoor_acc", c->totals.peak_backdoor_acc, 0);

@@ -124,7 +124,7 @@ static void dispatch(ft_coordinator_t *c)
         m.u.task.round = r->round;
         m.u.task.attempt = r->attempt;
         m.u.task.client_id = r->slots[slot].client_id;
-        m.u.task.lr = ft_round_lr(c->lr, c->lr_decay, r->round);
+        m.u.task.lr = ft_round_lr(c->exp.federation.lr, c->exp.federation.lr_decay, r->round);
         m.u.task.attacker = r->slots[slot].attacker;
         m.u.task.round_samples = c->round_samples;
         m.u.task.round_attackers = c->round_attackers;
@@ -182,7 +182,8 @@ static void on_hello(ft_coordinator_t *c, ft_link_in_t *in)
     m.u.welcome.config_ini = c->config_ini;
     memcpy(m.u.welcome.layout_hash, ft_global_layout_hash(c->g), 32);
     m.u.welcome.num_params = c->N;
-    m.u.welcome.rounds = (uint32_t)c->rounds;
+    m.u.welcome.rounds = (uint32_t)c->exp.federation.rounds;
+    m.u.welcome.root_set = c->scn->root_n > 0;
     send_to(c, p, &m, NULL);
 }
 
@@ -338,7 +339,7 @@ static int drain_socket(ft_coordinator_t *c)
 static void check_liveness(ft_coordinator_t *c, double now)
 {
     int p;
-    double limit = DEAD_AFTER_PERIODS * c->heartbeat;
+    double limit = DEAD_AFTER_PERIODS * c->exp.federation.heartbeat_s;
     while ((p = ft_procs_next_silent(&c->procs, now, limit)) >= 0) {
         char why[96];
         snprintf(why, sizeof why, "silent for %.1f s", now - c->procs.procs[p].last_seen);

@@ -17,6 +17,8 @@
 #include "ft_coordinator_internal.h"
 
 #include "ft_alloc.h"
+#include "ft_attack.h"
+#include "ft_device.h"
 #include "ft_error.h"
 #include "ft_log.h"
 #include "ft_sampling.h"
@@ -31,61 +33,12 @@
 
 /* ---- configuration --------------------------------------------------------------- */
 
-int ft_federation_check_config(const ft_config_t *cfg)
-{
-    int64_t n = ft_config_int(cfg, "federation.num_clients");
-    int64_t k = ft_config_int(cfg, "federation.clients_per_round");
-    if (n < 1 || n > UINT32_MAX)
-        return ft_config_error(cfg, "federation.num_clients", "must be in [1, 2^32)");
-    if (k < 1 || k > n)
-        return ft_config_error(cfg, "federation.clients_per_round",
-                               "must be in [1, num_clients = %lld]", (long long)n);
-    if (ft_config_int(cfg, "federation.rounds") < 1)
-        return ft_config_error(cfg, "federation.rounds", "must be >= 1");
-    if (ft_config_int(cfg, "federation.local_epochs") < 1)
-        return ft_config_error(cfg, "federation.local_epochs", "must be >= 1");
-    if (ft_config_int(cfg, "federation.batch_size") < 1)
-        return ft_config_error(cfg, "federation.batch_size", "must be >= 1");
-    double lr = ft_config_float(cfg, "federation.lr");
-    if (!(lr > 0) || !isfinite(lr))
-        return ft_config_error(cfg, "federation.lr", "must be > 0");
-    double decay = ft_config_float(cfg, "federation.lr_decay");
-    if (!(decay > 0) || !isfinite(decay))
-        return ft_config_error(cfg, "federation.lr_decay", "must be > 0");
-    if (ft_config_float(cfg, "federation.momentum") < 0)
-        return ft_config_error(cfg, "federation.momentum", "must be >= 0");
-    if (ft_config_float(cfg, "federation.weight_decay") < 0)
-        return ft_config_error(cfg, "federation.weight_decay", "must be >= 0");
-    if (ft_config_int(cfg, "federation.eval_every") < 1)
-        return ft_config_error(cfg, "federation.eval_every", "must be >= 1");
-    if (!(ft_config_float(cfg, "federation.round_timeout") > 0))
-        return ft_config_error(cfg, "federation.round_timeout", "must be > 0");
-    int64_t mc = ft_config_int(cfg, "federation.min_clients");
-    if (mc < 1 || mc > k)
-        return ft_config_error(cfg, "federation.min_clients",
-                               "must be in [1, clients_per_round = %lld]", (long long)k);
-    if (ft_config_int(cfg, "federation.max_round_retries") < 0)
-        return ft_config_error(cfg, "federation.max_round_retries", "must be >= 0");
-    if (!(ft_config_float(cfg, "federation.heartbeat_s") > 0))
-        return ft_config_error(cfg, "federation.heartbeat_s", "must be > 0");
-    int64_t mb = ft_config_int(cfg, "run.max_message_mb");
-    if (mb < 1 || mb > 1 << 20)
-        return ft_config_error(cfg, "run.max_message_mb", "must be in [1, 1048576]");
-    if (ft_config_int(cfg, "run.threads") < 1)
-        return ft_config_error(cfg, "run.threads", "must be >= 1");
-    if (ft_config_int(cfg, "run.checkpoint_every") < 0)
-        return ft_config_error(cfg, "run.checkpoint_every", "must be >= 0 (0: no checkpoints)");
-    return FT_OK;
-}
-
 /* ---- construction ---------------------------------------------------------------- */
 
 int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_coordinator_t **out)
 {
     *out = NULL;
-    int rc = ft_federation_check_config(cfg);
-    if (rc != FT_OK)
-        return rc;
+    int rc;
     ft_coordinator_t *c = ft_calloc(1, sizeof *c);
     if (!c)
         return ft_error_set(FT_ENOMEM, "out of memory");
@@ -98,39 +51,28 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
         rc = ft_error_set(FT_ENOMEM, "out of memory");
         goto fail;
     }
-    c->rounds = (int)ft_config_int(cfg, "federation.rounds");
-    c->K = (uint32_t)ft_config_int(cfg, "federation.clients_per_round");
-    c->num_clients = (uint32_t)ft_config_int(cfg, "federation.num_clients");
-    c->min_clients = (int)ft_config_int(cfg, "federation.min_clients");
-    c->max_retries = (int)ft_config_int(cfg, "federation.max_round_retries");
-    c->timeout = ft_config_float(cfg, "federation.round_timeout");
-    c->heartbeat = ft_config_float(cfg, "federation.heartbeat_s");
-    c->eval_every = (int)ft_config_int(cfg, "federation.eval_every");
-    c->eval_async = ft_config_bool(cfg, "run.eval_async");
-    c->lr = ft_config_float(cfg, "federation.lr");
-    c->lr_decay = ft_config_float(cfg, "federation.lr_decay");
-    c->seed = (uint64_t)ft_config_int(cfg, "run.seed");
-    ft_wire_limits_default(&c->lim, (int)ft_config_int(cfg, "run.max_message_mb"));
-
-    c->save_updates = ft_config_bool(cfg, "run.save_updates");
-    c->ckpt.every = (int)ft_config_int(cfg, "run.checkpoint_every");
+    /* Cheap key checks first (the experiment, attack.method, then [defense] inside
+     * ft_global_new), so a bad experiment fails before any data is loaded. */
+    if ((rc = ft_experiment_read(c->cfg, &c->exp)) != FT_OK ||
+        (rc = ft_attack_check(&c->exp)) != FT_OK)
+        goto fail;
+    c->K = c->exp.federation.clients_per_round;
+    ft_wire_limits_default(&c->lim, c->exp.run.max_message_mb);
     c->totals.final_main_acc = c->totals.final_backdoor_acc = c->totals.peak_backdoor_acc = NAN;
 
-    /* Cheap key checks first ([attack], then [defense] inside ft_global_new), so a
-     * bad experiment fails before any data is loaded. */
-    if ((rc = ft_schedule_new(c->cfg, 0, &c->sched)) != FT_OK)
-        goto fail;
-    if ((rc = ft_global_new(c->cfg, c->K, &c->g)) != FT_OK)
+    if ((rc = ft_global_new(&c->exp, c->K, &c->g)) != FT_OK)
         goto fail;
     c->N = ft_global_num_params(c->g);
-    /* The same derivation as every client process: N_round needs the partition. */
-    if ((rc = ft_population_new(c->cfg, ft_global_test(c->g), &c->pop)) != FT_OK ||
-        (rc = ft_evaluator_new(c->g, c->pop->env, &c->evaluator)) != FT_OK)
+    /* The same derivation as every client process: N_round needs the partition, and
+     * a rule that needs a server update holds the root set out of it. */
+    int root_set = ft_global_defense(c->g)->needs_server_update;
+    if ((rc = ft_scenario_new(&c->exp, ft_global_test(c->g), root_set, &c->scn)) != FT_OK ||
+        (rc = ft_evaluator_new(c->g, c->scn, &c->evaluator)) != FT_OK)
         goto fail;
-    if (ft_global_defense(c->g)->needs_server_update) {
+    if (root_set) {
         const ft_ops_t *ops;
-        if ((rc = ft_population_device(c->cfg, &ops)) != FT_OK ||
-            (rc = ft_root_new(c->cfg, c->pop, ops, &c->root)) != FT_OK)
+        if ((rc = ft_ops_for_device(&c->exp.run, &ops)) != FT_OK ||
+            (rc = ft_root_new(&c->exp, c->scn, ops, &c->root)) != FT_OK)
             goto fail;
         c->server_update = ft_malloc_aligned(c->N * sizeof(float));
         if (!c->server_update) {
@@ -141,7 +83,7 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
     /* Keep only the root samples of the training set (the rest is the clients'): the
      * pixels and the K×N matrix, which fills as updates arrive, are never resident
      * together (docs/PERFORMANCE.md §5). */
-    if ((rc = ft_population_release_train(c->pop)) != FT_OK)
+    if ((rc = ft_scenario_release_train(c->scn)) != FT_OK)
         goto fail;
     c->round = ft_round_new(c->K);
     c->upd.ids = ft_calloc(c->K, sizeof *c->upd.ids);
@@ -179,7 +121,7 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
         rc = ft_error_set(FT_ENET, "socket options: %s", zmq_strerror(errno));
         goto fail;
     }
-    if (ft_config_bool(c->cfg, "security.curve") && (rc = ft_coord_setup_curve(c)) != FT_OK)
+    if (c->exp.security.curve && (rc = ft_coord_setup_curve(c)) != FT_OK)
         goto fail;
     if (zmq_bind(c->sock, opts->bind) != 0) {
         rc = ft_error_set(FT_ENET, "cannot bind %s: %s", opts->bind, zmq_strerror(errno));
@@ -195,16 +137,16 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
     ft_events_int(c->ev, "num_params", (int64_t)c->N);
     ft_events_str(c->ev, "layout_hash", hex);
     ft_events_str(c->ev, "defense", ft_global_defense(c->g)->name);
-    ft_events_str(c->ev, "attack", ft_config_str(c->cfg, "attack.method"));
-    if (c->pop->env->edge) {
-        ft_events_int(c->ev, "edge_points", c->pop->env->edge->attack->n);
-        ft_events_num(c->ev, "edge_p", c->pop->env->edge->p);
+    ft_events_str(c->ev, "attack", c->exp.attack.method);
+    if (c->scn->attack->edge) {
+        ft_events_int(c->ev, "edge_points", c->scn->attack->edge->attack->n);
+        ft_events_num(c->ev, "edge_p", c->scn->attack->edge->p);
     }
-    if (c->pop->env->backdoor_test)
-        ft_events_int(c->ev, "backdoor_test", c->pop->env->backdoor_test->n);
-    if (c->pop->root_n)
-        ft_events_int(c->ev, "root_size", c->pop->root_n);
-    ft_events_int(c->ev, "rounds", c->rounds);
+    if (c->scn->backdoor_test)
+        ft_events_int(c->ev, "backdoor_test", c->scn->backdoor_test->n);
+    if (c->scn->root_n)
+        ft_events_int(c->ev, "root_size", c->scn->root_n);
+    ft_events_int(c->ev, "rounds", c->exp.federation.rounds);
     ft_events_int(c->ev, "clients_per_round", c->K);
     ft_events_end(c->ev);
     if (c->ckpt.resumed_slot >= 0) {
@@ -215,7 +157,7 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
         ft_events_end(c->ev);
     }
     FT_LOG(FT_LOG_INFO, "coordinator on %s: N = %zu, %d rounds, %u of %u clients per round",
-           opts->bind, c->N, c->rounds, c->K, c->num_clients);
+           opts->bind, c->N, c->exp.federation.rounds, c->K, c->exp.federation.num_clients);
     *out = c;
     return FT_OK;
 fail:
@@ -239,10 +181,9 @@ void ft_coordinator_destroy(ft_coordinator_t **c_p)
     ft_evaluator_destroy(&c->evaluator); /* joins a running evaluation of c->g */
     ft_global_destroy(&c->g);
     ft_root_destroy(&c->root);
-    ft_population_destroy(&c->pop);
+    ft_scenario_destroy(&c->scn);
     ft_free_aligned(c->server_update);
     ft_free(c->upd.flagged);
-    ft_schedule_destroy(&c->sched);
     ft_round_destroy(&c->round);
     ft_procs_free(&c->procs);
     ft_events_close(&c->ev);
@@ -257,6 +198,11 @@ void ft_coordinator_destroy(ft_coordinator_t **c_p)
     *c_p = NULL;
 }
 
+const ft_experiment_t *ft_coordinator_experiment(const ft_coordinator_t *c)
+{
+    return &c->exp;
+}
+
 int ft_coordinator_rounds_done(const ft_coordinator_t *c)
 {
     return c->rounds_done;
@@ -266,17 +212,18 @@ int ft_coordinator_rounds_done(const ft_coordinator_t *c)
 
 static int begin_round(ft_coordinator_t *c, uint32_t t, uint32_t attempt)
 {
-    int rc = ft_sample_clients(c->seed, t, attempt, c->num_clients, c->K, c->upd.ids);
+    int rc = ft_sample_clients(c->exp.run.seed, t, attempt, c->exp.federation.num_clients, c->K,
+                               c->upd.ids);
     if (rc != FT_OK)
         return rc;
     /* May replace one sampled id with the attacker's; ids stay sorted. */
-    int n_att = ft_schedule_attackers(c->sched, t, c->upd.ids, c->K, c->upd.attackers);
+    int n_att = ft_schedule_attackers(&c->scn->schedule, t, c->upd.ids, c->K, c->upd.attackers);
     c->round_attackers = (uint32_t)n_att;
     c->round_samples = 0;
     for (size_t i = 0; i < c->K; i++)
-        c->round_samples +=
-            ft_population_client_samples(c->pop, c->upd.ids[i], c->upd.attackers[i]);
-    ft_round_begin(c->round, t, attempt, c->upd.ids, c->upd.attackers, c->K, ft_now(), c->timeout);
+        c->round_samples += ft_scenario_client_samples(c->scn, c->upd.ids[i], c->upd.attackers[i]);
+    ft_round_begin(c->round, t, attempt, c->upd.ids, c->upd.attackers, c->K, ft_now(),
+                   c->exp.federation.round_timeout);
     /* Processes still busy with an earlier round's task keep that state; their
      * update will be rejected as stale. */
     for (size_t p = 0; p < c->procs.n; p++)
@@ -284,7 +231,7 @@ static int begin_round(ft_coordinator_t *c, uint32_t t, uint32_t attempt)
     ft_events_begin(c->ev, "round_start");
     ft_events_int(c->ev, "round", t);
     ft_events_int(c->ev, "attempt", attempt);
-    ft_events_num(c->ev, "lr", ft_round_lr(c->lr, c->lr_decay, t));
+    ft_events_num(c->ev, "lr", ft_round_lr(c->exp.federation.lr, c->exp.federation.lr_decay, t));
     ft_events_int(c->ev, "attackers", n_att);
     ft_events_int(c->ev, "round_samples", (int64_t)c->round_samples);
     ft_events_int(c->ev, "processes", (int64_t)ft_procs_alive(&c->procs));
@@ -295,7 +242,7 @@ static int begin_round(ft_coordinator_t *c, uint32_t t, uint32_t attempt)
 int ft_coordinator_run(ft_coordinator_t *c)
 {
     int rc = FT_OK;
-    for (int t = c->rounds_done + 1; t <= c->rounds; t++) {
+    for (int t = c->rounds_done + 1; t <= c->exp.federation.rounds; t++) {
         ft_round_metrics_reset(&c->row);
         uint32_t attempt = 0;
         for (;;) {
@@ -303,19 +250,19 @@ int ft_coordinator_run(ft_coordinator_t *c)
                 goto end;
             if ((rc = ft_coord_run_round(c)) != FT_OK)
                 goto end;
-            if ((int)c->round->done >= c->min_clients)
+            if ((int)c->round->done >= c->exp.federation.min_clients)
                 break;
             ft_events_begin(c->ev, "round_retry");
             ft_events_int(c->ev, "round", t);
             ft_events_int(c->ev, "attempt", attempt);
             ft_events_int(c->ev, "done", (int64_t)c->round->done);
-            ft_events_int(c->ev, "min_clients", c->min_clients);
+            ft_events_int(c->ev, "min_clients", c->exp.federation.min_clients);
             ft_events_end(c->ev);
-            if ((int)++attempt > c->max_retries) {
+            if ((int)++attempt > c->exp.federation.max_round_retries) {
                 rc = ft_error_set(FT_ETIMEOUT,
                                   "round %d: fewer than min_clients = %d updates after %d "
                                   "tries (are client processes running?)",
-                                  t, c->min_clients, attempt);
+                                  t, c->exp.federation.min_clients, attempt);
                 goto end;
             }
         }

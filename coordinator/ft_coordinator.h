@@ -15,6 +15,7 @@
 #include <signal.h>
 
 #include "ft_config.h"
+#include "ft_experiment.h"
 #include "ft_key_set.h"
 #include "ft_metrics.h"
 
@@ -65,15 +66,14 @@ int ft_coordinator_run(ft_coordinator_t *c);
  * naming the file. */
 int ft_coordinator_resume_config(const char *dir, ft_config_t **cfg);
 
+/* The experiment the coordinator runs, read from its copy of the config. */
+const ft_experiment_t *ft_coordinator_experiment(const ft_coordinator_t *c);
+
 /* Rounds completed so far. */
 int ft_coordinator_rounds_done(const ft_coordinator_t *c);
 
 /* Closes the socket (waiting up to 2 s for queued messages) and frees everything.
  * Accepts NULL; nulls *c_p. */
 void ft_coordinator_destroy(ft_coordinator_t **c_p);
-
-/* Checks the [federation] keys the coordinator depends on (ranges, K <=
- * num_clients, ...). FT_ECONFIG naming the key. */
-int ft_federation_check_config(const ft_config_t *cfg);
 
 #endif

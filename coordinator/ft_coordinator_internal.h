@@ -21,16 +21,16 @@
 
 #include "ft_coordinator.h"
 #include "ft_detect.h"
+#include "ft_experiment.h"
 #include "ft_evaluator.h"
 #include "ft_events.h"
 #include "ft_global.h"
 #include "ft_link.h"
 #include "ft_metrics.h"
-#include "ft_population.h"
 #include "ft_procs.h"
 #include "ft_root.h"
 #include "ft_round.h"
-#include "ft_schedule.h"
+#include "ft_scenario.h"
 #include "ft_wire.h"
 #include "ft_zap.h"
 
@@ -61,7 +61,6 @@ typedef struct {
 
 /* Resumable checkpoints (ft_coord_run_dir.c, ft_resume.h). */
 typedef struct {
-    int every;              /* run.checkpoint_every (0: none) */
     int slot;               /* slot the next checkpoint goes to */
     int round;              /* rounds in the newest checkpoint written or resumed */
     int64_t metrics_at_end; /* metrics.csv length after the last complete round */
@@ -70,28 +69,18 @@ typedef struct {
 } ft_coord_ckpt_t;
 
 struct ft_coordinator {
-    /* The experiment (ft_coordinator.c reads these once in ft_coordinator_new). */
+    /* The experiment. */
     ft_config_t *cfg;     /* experiment (owned copy) */
+    ft_experiment_t exp;  /* cfg read into its sections (points into cfg) */
     ft_coord_opts_t opts; /* options (strings borrowed) */
     char *config_ini;     /* resolved config text sent in Welcome */
-    int rounds;           /* federation.rounds */
-    uint32_t K;           /* clients_per_round */
-    uint32_t num_clients; /* federation.num_clients */
-    int min_clients;      /* fewest updates a round closes with */
-    int max_retries;      /* retries before failing */
-    double timeout;       /* round_timeout seconds */
-    double heartbeat;     /* heartbeat period seconds */
-    int eval_every;       /* evaluate every n rounds */
-    int eval_async;       /* run.eval_async: overlap evaluation with the next round */
-    double lr, lr_decay;  /* learning-rate schedule */
-    uint64_t seed;        /* run.seed */
-    int save_updates;     /* run.save_updates */
+    uint32_t K;           /* clients per round (federation.clients_per_round) */
 
     /* The model and what the rounds need besides it. */
     ft_global_t *g;            /* model, update matrix, defense, evaluation */
     size_t N;                  /* parameters */
-    ft_schedule_t *sched;      /* attacker schedule (ground truth) */
-    ft_population_t *pop;      /* training set, attack environment, partition, root set */
+    ft_scenario_t *scn;        /* the ground truth: schedule, partition, sample counts,
+                                  backdoor test set, root set */
     ft_root_t *root;           /* FLTrust root-set trainer (NULL unless needed) */
     ft_evaluator_t *evaluator; /* evaluates the global model */
 

@@ -12,23 +12,23 @@
 #include "ft_timer.h"
 
 struct ft_evaluator {
-    ft_global_t *g;
-    const ft_attack_env_t *env;
-    pthread_t thread;
-    int started;  /* ft_evaluator_start called, not yet waited for */
-    int threaded; /* ... and it runs on `thread` (else: at wait time) */
-    ft_evaluation_t result;
-    int rc;             /* the thread's return code */
-    char message[1024]; /* and its error message (error state is per thread) */
+    ft_global_t *g;           /* the global model and test set */
+    const ft_scenario_t *scn; /* the backdoor test set and the attack's classes */
+    pthread_t thread;         /* the evaluation's thread */
+    int started;              /* ft_evaluator_start called, not yet waited for */
+    int threaded;             /* ... and it runs on `thread` (else: at wait time) */
+    ft_evaluation_t result;   /* the thread's result */
+    int rc;                   /* the thread's return code */
+    char message[1024];       /* and its error message (error state is per thread) */
 };
 
-int ft_evaluator_new(ft_global_t *g, const ft_attack_env_t *env, ft_evaluator_t **out)
+int ft_evaluator_new(ft_global_t *g, const ft_scenario_t *scn, ft_evaluator_t **out)
 {
     *out = ft_calloc(1, sizeof **out);
     if (!*out)
         return ft_error_set(FT_ENOMEM, "out of memory for the evaluator");
     (*out)->g = g;
-    (*out)->env = env;
+    (*out)->scn = scn;
     return FT_OK;
 }
 
@@ -37,7 +37,7 @@ int ft_evaluator_run(ft_evaluator_t *e, ft_evaluation_t *out)
     double t0 = ft_now();
     int rc = ft_global_evaluate(e->g, &out->clean);
     if (rc == FT_OK)
-        rc = ft_attack_evaluate(e->env, ft_global_model(e->g), &out->clean, &out->attack);
+        rc = ft_scenario_evaluate(e->scn, ft_global_model(e->g), &out->clean, &out->attack);
     out->seconds = ft_now() - t0;
     return rc;
 }

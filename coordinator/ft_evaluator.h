@@ -10,20 +10,20 @@
 #ifndef FT_EVALUATOR_H
 #define FT_EVALUATOR_H
 
-#include "ft_attack.h"
 #include "ft_global.h"
+#include "ft_scenario.h"
 
 typedef struct {
-    ft_eval_t clean;         /* main task on the test set */
-    ft_attack_eval_t attack; /* backdoor and source-class accuracy */
-    double seconds;          /* wall time of the evaluation */
+    ft_eval_t clean;           /* main task on the test set */
+    ft_backdoor_eval_t attack; /* backdoor and source-class accuracy */
+    double seconds;            /* wall time of the evaluation */
 } ft_evaluation_t;
 
 typedef struct ft_evaluator ft_evaluator_t;
 
-/* An evaluator of g's global model (and of env's backdoor set; env may be NULL).
- * FT_ENOMEM. */
-int ft_evaluator_new(ft_global_t *g, const ft_attack_env_t *env, ft_evaluator_t **out);
+/* An evaluator of g's global model on the test set and on scn's backdoor test set
+ * (both outlive it). FT_ENOMEM. */
+int ft_evaluator_new(ft_global_t *g, const ft_scenario_t *scn, ft_evaluator_t **out);
 /* Joins a running evaluation (its result is dropped) and frees. */
 void ft_evaluator_destroy(ft_evaluator_t **e_p);
 

@@ -3,16 +3,15 @@
 
 #include "ft_alloc.h"
 #include "ft_checkpoint.h"
-#include "ft_dataset.h"
+#include "ft_dataset_load.h"
+#include "ft_device.h"
 #include "ft_error.h"
 #include "ft_ops.h"
-#include "ft_population.h"
 #include "ft_rng.h"
 
 #include <string.h>
 
 struct ft_global {
-    const ft_config_t *cfg;  /* experiment (borrowed) */
     ft_dataset_t *test;      /* test set */
     ft_model_t *model;       /* evaluation model */
     size_t N;                /* parameters */
@@ -28,38 +27,32 @@ struct ft_global {
     uint64_t seed;           /* run.seed */
 };
 
-int ft_global_new(const ft_config_t *cfg, size_t max_k, ft_global_t **out)
+int ft_global_new(const ft_experiment_t *exp, size_t max_k, ft_global_t **out)
 {
     *out = NULL;
     int rc;
     ft_global_t *g = ft_calloc(1, sizeof *g);
     if (!g)
         return ft_error_set(FT_ENOMEM, "out of memory");
-    g->cfg = cfg;
     g->max_k = max_k;
-    g->seed = (uint64_t)ft_config_int(cfg, "run.seed");
+    g->seed = exp->run.seed;
     /* The defense's keys first (krum's K > 2f + 2, ...): cheap, and the message
      * names the key; an unknown name lists the registry. */
-    if ((rc = ft_defense_check_config(cfg)) != FT_OK)
+    if ((rc = ft_defense_check_config(exp->src)) != FT_OK)
         goto fail;
-    g->def = ft_defense_find(ft_config_str(cfg, "defense.name"));
+    g->def = ft_defense_find(exp->defense.name);
     /* The device before the data: a missing GPU fails fast. */
     const ft_ops_t *ops;
-    if ((rc = ft_population_device(cfg, &ops)) != FT_OK)
+    if ((rc = ft_ops_for_device(&exp->run, &ops)) != FT_OK)
         goto fail;
-    if ((rc = ft_dataset_load(cfg, 0, &g->test)) != FT_OK)
+    if ((rc = ft_dataset_load(&exp->data, exp->run.seed, 0, &g->test)) != FT_OK)
         goto fail;
     /* Evaluation shares the machine with the client processes. */
-    ft_ops_set_threads((int)ft_config_int(cfg, "run.threads"));
-    int eval_batch = (int)ft_config_int(cfg, "run.eval_batch");
-    if (eval_batch < 1) {
-        rc = ft_config_error(cfg, "run.eval_batch", "must be >= 1");
-        goto fail;
-    }
-    /* Forward only: no gradients, two activation buffers (docs/PERFORMANCE.md §5). */
-    rc = ft_model_new_inference(ft_config_str(cfg, "model.name"),
-                                ft_config_str(cfg, "model.hidden"), g->test->c, g->test->h,
-                                g->test->w, g->test->num_classes, eval_batch, ops, &g->model);
+    ft_ops_set_threads(exp->run.threads);
+    /* Forward only: no gradients, one activation arena (docs/PERFORMANCE.md §5). */
+    rc = ft_model_new_inference(exp->model.name, exp->model.hidden, g->test->c, g->test->h,
+                                g->test->w, g->test->num_classes, exp->run.eval_batch, ops,
+                                &g->model);
     if (rc != FT_OK)
         goto fail;
     g->N = ft_model_num_params(g->model);
@@ -75,7 +68,7 @@ int ft_global_new(const ft_config_t *cfg, size_t max_k, ft_global_t **out)
         goto fail;
     }
     /* Left untouched: rows become resident as updates arrive. */
-    const char *init = ft_config_str(cfg, "federation.init");
+    const char *init = exp->federation.init;
     if (strcmp(init, "random") == 0 || init[0] == 0) {
         ft_rng_t rng;
         ft_rng_init(&rng, g->seed, 0, 0, FT_RNG_INIT);
@@ -91,8 +84,7 @@ int ft_global_new(const ft_config_t *cfg, size_t max_k, ft_global_t **out)
         memcpy(g->params, ck.params, g->N * sizeof(float));
         ft_checkpoint_free(&ck);
     }
-    rc = g->def->create(cfg, max_k, g->N, (size_t)ft_config_int(cfg, "federation.num_clients"),
-                        &g->def_state);
+    rc = g->def->create(exp->src, max_k, g->N, exp->federation.num_clients, &g->def_state);
     if (rc != FT_OK)
         goto fail;
     size_t ws = g->def->workspace_size(max_k, g->N);

@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ft_config.h"
 #include "ft_dataset.h"
+#include "ft_experiment.h"
 #include "ft_defense.h"
 #include "ft_model.h"
 
@@ -24,7 +24,7 @@ typedef struct ft_global ft_global_t;
  * first, FT_ECONFIG naming the key). On error returns the
  * failing module's code (FT_EIO, FT_ECONFIG, FT_EINVAL, FT_ENOMEM...) with its
  * message; *out stays NULL. */
-int ft_global_new(const ft_config_t *cfg, size_t max_k, ft_global_t **out);
+int ft_global_new(const ft_experiment_t *exp, size_t max_k, ft_global_t **out);
 void ft_global_destroy(ft_global_t **g_p);
 
 size_t ft_global_num_params(const ft_global_t *g);

@@ -5,33 +5,31 @@
 #include "ft_error.h"
 #include "ft_model.h"
 #include "ft_rng.h"
+#include "ft_root_set.h"
 #include "ft_train.h"
 
 struct ft_root {
-    const ft_population_t *pop; /* training set and root indices (borrowed) */
-    ft_model_t *model;          /* training model */
-    ft_trainer_t *trainer;      /* batch buffers + optimizer */
-    ft_train_opts_t opts;       /* the honest clients' options (lr per round) */
-    uint64_t seed;              /* run.seed */
-    size_t N;                   /* parameters */
+    const ft_scenario_t *scn; /* training set and root indices (borrowed) */
+    ft_model_t *model;        /* training model */
+    ft_trainer_t *trainer;    /* batch buffers + optimizer */
+    ft_train_opts_t opts;     /* the honest clients' options (lr per round) */
+    uint64_t seed;            /* run.seed */
+    size_t N;                 /* parameters */
 };
 
-int ft_root_new(const ft_config_t *cfg, const ft_population_t *pop, const ft_ops_t *ops,
+int ft_root_new(const ft_experiment_t *exp, const ft_scenario_t *scn, const ft_ops_t *ops,
                 ft_root_t **out)
 {
     *out = NULL;
     ft_root_t *r = ft_calloc(1, sizeof *r);
     if (!r)
         return ft_error_set(FT_ENOMEM, "out of memory");
-    r->pop = pop;
-    r->seed = (uint64_t)ft_config_int(cfg, "run.seed");
-    r->opts.epochs = (int)ft_config_int(cfg, "federation.local_epochs");
-    r->opts.batch_size = (int)ft_config_int(cfg, "federation.batch_size");
-    r->opts.momentum = (float)ft_config_float(cfg, "federation.momentum");
-    r->opts.weight_decay = (float)ft_config_float(cfg, "federation.weight_decay");
-    const ft_dataset_t *t = pop->train;
-    int rc = ft_model_new(ft_config_str(cfg, "model.name"), ft_config_str(cfg, "model.hidden"),
-                          t->c, t->h, t->w, t->num_classes, r->opts.batch_size, ops, &r->model);
+    r->scn = scn;
+    r->seed = exp->run.seed;
+    r->opts = ft_train_opts_honest(&exp->federation);
+    const ft_dataset_t *t = scn->train;
+    int rc = ft_model_new(exp->model.name, exp->model.hidden, t->c, t->h, t->w, t->num_classes,
+                          r->opts.batch_size, ops, &r->model);
     if (rc != FT_OK) {
         ft_root_destroy(&r);
         return rc;
@@ -61,13 +59,13 @@ int ft_root_update(ft_root_t *r, uint32_t round, float lr, const float *global, 
     ft_model_set_params(r->model, global);
     ft_model_set_training(r->model, 1);
     ft_rng_t drop, shuffle;
-    ft_rng_init(&drop, r->seed, round, FT_POPULATION_ROOT_ID, FT_RNG_DROPOUT);
+    ft_rng_init(&drop, r->seed, round, FT_ROOT_CLIENT_ID, FT_RNG_DROPOUT);
     ft_model_set_dropout_stream(r->model, ft_rng_u64(&drop), 0);
-    ft_rng_init(&shuffle, r->seed, round, FT_POPULATION_ROOT_ID, FT_RNG_SHUFFLE);
+    ft_rng_init(&shuffle, r->seed, round, FT_ROOT_CLIENT_ID, FT_RNG_SHUFFLE);
     ft_train_opts_t opts = r->opts;
     opts.lr = lr;
     ft_train_result_t tr;
-    int rc = ft_train_run(r->trainer, r->pop->train, r->pop->root_idx, r->pop->root_n, &opts,
+    int rc = ft_train_run(r->trainer, r->scn->train, r->scn->root_idx, r->scn->root_n, &opts,
                           &shuffle, 1, NULL, NULL, NULL, &tr);
     if (rc != FT_OK)
         return rc;
