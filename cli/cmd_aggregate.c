@@ -14,6 +14,7 @@
 
 #include "ft_alloc.h"
 #include "ft_dataset.h"
+#include "ft_readers.h"
 #include "ft_defense.h"
 #include "ft_error.h"
 #include "ft_fileio.h"

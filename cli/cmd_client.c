@@ -71,11 +71,18 @@ int ft_cmd_client(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    ft_experiment_t exp; /* the command line's: its keys and limits apply until Welcome */
+    if (ft_experiment_read(cli.cfg, &exp) != FT_OK) {
+        ft_free(ids);
+        ft_cli_free(&cli);
+        return ft_cli_fail(FT_ECONFIG);
+    }
     ft_client_opts_t o = {.connect = connect,
                           .pool = list == NULL,
                           .clients = ids,
                           .num_clients = n,
-                          .cli_cfg = cli.cfg,
+                          .security = &exp.security,
+                          .max_message_mb = exp.run.max_message_mb,
                           .stop = &stop_flag,
                           .connect_timeout_s = wait ? atof(wait) : 300,
                           .device = ft_cli_option(&cli, "--device")};

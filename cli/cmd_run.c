@@ -16,6 +16,7 @@
  * federation.init = pretrain, a cached centralised model is trained or reused
  * first. At the end: plots, report.html and the verdict. */
 #include "ft_cli.h"
+#include "ft_pretrain_cache.h"
 #include "ft_alloc.h"
 #include "ft_children.h"
 #include "ft_coordinator.h"
@@ -94,7 +95,7 @@ static int run_one(const ft_config_t *cfg_in, const char *out, long procs, const
     int rc = ft_coordinator_new(cfg, &opts, &c);
     if (rc == FT_OK) {
         char mb[32];
-        snprintf(mb, sizeof mb, "%lld", (long long)ft_config_int(cfg, "run.max_message_mb"));
+        snprintf(mb, sizeof mb, "%d", ft_coordinator_experiment(c)->run.max_message_mb);
         if (!cli->quiet)
             fprintf(stderr, "fedtail run: %ld client processes, writing %s\n", procs, out);
         if (resume && !cli->quiet)
@@ -118,58 +119,6 @@ static int run_one(const ft_config_t *cfg_in, const char *out, long procs, const
     if (rc != FT_OK && rc != FT_EINTR)
         ft_error_set(rc, "%s", why);
     return rc;
-}
-
-/* federation.init = pretrain: centralised training under [train] on the honest pool,
- * cached by a digest of everything that determines the model ([data], [model],
- * [train], run.seed and the held-out indices), so the demo pays for it once. Points
- * federation.init at the result. */
-static int ensure_pretrained(ft_config_t *cfg, int quiet)
-{
-    uint32_t *pool = NULL, pool_n = 0;
-    int rc = ft_train_pool(cfg, &pool, &pool_n);
-    ft_sha256_ctx_t *h = rc == FT_OK ? ft_sha256_new() : NULL;
-    if (rc == FT_OK && !h)
-        rc = ft_error_set(FT_ENOMEM, "out of memory");
-    if (rc != FT_OK) {
-        ft_free(pool);
-        return rc;
-    }
-    for (int i = 0; ft_config_schema[i].name; i++) {
-        const char *k = ft_config_schema[i].name;
-        if (strncmp(k, "data.", 5) && strncmp(k, "model.", 6) && strncmp(k, "train.", 6) &&
-            strcmp(k, "run.seed"))
-            continue;
-        const char *v = ft_config_text(cfg, k);
-        ft_sha256_update(h, k, strlen(k) + 1);
-        ft_sha256_update(h, v, strlen(v) + 1);
-    }
-    if (pool)
-        ft_sha256_update(h, pool, (size_t)pool_n * sizeof *pool);
-    uint8_t digest[FT_SHA256_LEN];
-    char hex[2 * FT_SHA256_LEN + 1];
-    ft_sha256_final(h, digest);
-    ft_sha256_destroy(&h);
-    ft_sha256_hex(digest, hex);
-    char dir[1024], ckpt[1100];
-    snprintf(dir, sizeof dir, "%s/pretrain-%s-%.12s", ft_config_str(cfg, "run.cache_dir"),
-             ft_config_str(cfg, "model.name"), hex);
-    snprintf(ckpt, sizeof ckpt, "%s/model.ckpt", dir);
-    if (ft_path_exists(ckpt)) {
-        if (!quiet)
-            fprintf(stderr, "fedtail run: reusing the pre-trained model %s\n", ckpt);
-    } else {
-        if (!quiet)
-            fprintf(stderr, "fedtail run: pre-training %s on %s (%lld epochs%s) into %s\n",
-                    ft_config_str(cfg, "model.name"), ft_config_str(cfg, "data.dataset"),
-                    (long long)ft_config_int(cfg, "train.epochs"),
-                    pool ? ", edge-case points held out" : "", dir);
-        rc = ft_train_centralised(cfg, dir, quiet, 0, pool, pool_n);
-    }
-    ft_free(pool);
-    if (rc != FT_OK)
-        return rc;
-    return ft_config_set_value(cfg, "federation.init", ckpt, "pretrain cache");
 }
 
 /* Plots + report.html, and the verdict lines on stdout. */
@@ -246,16 +195,19 @@ int ft_cmd_run(int argc, char **argv)
         ft_config_destroy(&cli.cfg);
         rc = ft_coordinator_resume_config(resume, &cli.cfg);
     }
+    ft_experiment_t exp; /* the base experiment: each variant is read again when it runs */
     if (rc == FT_OK)
-        rc = ft_variants_parse(cli.cfg, variants, &num_variants);
+        rc = ft_experiment_read(cli.cfg, &exp);
+    if (rc == FT_OK)
+        rc = ft_variants_parse(&exp.run, variants, &num_variants);
     if (rc == FT_OK && resume && num_variants)
         rc = ft_error_set(FT_EINVAL,
                           "%s compares variants: resume one of its variant directories instead",
                           resume);
     if (rc == FT_OK && !resume)
         rc = ft_cli_out_dir(&cli, num_variants ? "compare" : "run", out, sizeof out);
-    if (rc == FT_OK && strcmp(ft_config_str(cli.cfg, "federation.init"), "pretrain") == 0)
-        rc = ensure_pretrained(cli.cfg, cli.quiet);
+    if (rc == FT_OK && strcmp(exp.federation.init, "pretrain") == 0)
+        rc = ft_pretrain_cached(cli.cfg, cli.quiet); /* changes cli.cfg: exp is done */
     if (rc != FT_OK) {
         ft_cli_free(&cli);
         return ft_cli_fail(rc);

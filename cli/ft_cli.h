@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "ft_config.h"
+#include "ft_experiment.h"
 
 #define FT_CLI_MAX_EXTRA 64
 
@@ -41,17 +42,12 @@ int ft_cli_fail(int rc);
  * Writes the path into buf. */
 int ft_cli_out_dir(const ft_cli_t *cli, const char *prefix, char *buf, size_t len);
 
-/* Centralised training of cfg's [model] on its [data] with [train] settings into
- * out_dir (created): config.ini, metrics.csv, model.ckpt. Returns FT_OK or a
- * negative code with a message (cmd_train.c). */
-int ft_train_centralised(const ft_config_t *cfg, const char *out_dir, int quiet, int json,
-                         const uint32_t *pool, uint32_t pool_n);
-
-/* The training indices centralised training uses: all but the points an edge-case
- * attack in cfg holds out of every honest client's data (*pool NULL when nothing is
- * held out; free with ft_free). `fedtail train` and run's pre-training use it, so a
- * pre-trained starting model has never seen the edge points (cmd_train.c). */
-int ft_train_pool(const ft_config_t *cfg, uint32_t **pool, uint32_t *pool_n);
+/* Centralised training of exp into out_dir (model/ft_pretrain.h) with fedtail train's
+ * progress line on stderr (none with quiet) or one JSON object per epoch on stdout
+ * (json), and a closing "DIR: test accuracy" line. pool as ft_pretrain. Returns FT_OK
+ * or a negative code with a message (cmd_train.c). */
+int ft_cli_pretrain(const ft_experiment_t *exp, const char *out_dir, int quiet, int json,
+                    const uint32_t *pool, uint32_t pool_n);
 
 /* Subcommands, each in cmd_<name>.c: argc/argv start after the subcommand name. */
 int ft_cmd_train(int argc, char **argv);

@@ -3,6 +3,8 @@
  * memory — so security.curve = on needs no key set-up (docs/security.md). */
 #include "ft_local_keys.h"
 
+#include "ft_experiment.h"
+
 #include "ft_curve.h"
 #include "ft_error.h"
 #include "ft_fileio.h"
@@ -32,7 +34,13 @@ static int local_keypair(const char *dir, const char *name, char *pub_path, char
 int ft_local_keys_prepare(ft_config_t *cfg, const char *out, ft_local_keys_t *k)
 {
     memset(k, 0, sizeof *k);
-    k->on = ft_config_bool(cfg, "security.curve");
+    ft_experiment_t exp;
+    int rc = ft_experiment_read(cfg, &exp);
+    if (rc != FT_OK)
+        return rc;
+    /* exp reads cfg: the server key paths are read before cfg is changed below */
+    const ft_security_cfg_t *s = &exp.security;
+    k->on = s->curve;
     if (!k->on)
         return FT_OK;
     if (!ft_curve_available())
@@ -47,8 +55,7 @@ int ft_local_keys_prepare(ft_config_t *cfg, const char *out, ft_local_keys_t *k)
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         return ft_error_set(FT_EIO, "%s: cannot create: %s", dir, strerror(errno));
     uint8_t pub[FT_CURVE_KEY_LEN], sec[FT_CURVE_KEY_LEN];
-    int rc;
-    const char *server_secret = ft_config_str(cfg, "security.server_secret_key");
+    const char *server_secret = s->server_secret_key;
     if (!server_secret[0]) {
         if ((rc = local_keypair(dir, "server", pub_path, sec_path, sizeof pub_path, pub, sec)) !=
                 FT_OK ||
@@ -58,9 +65,8 @@ int ft_local_keys_prepare(ft_config_t *cfg, const char *out, ft_local_keys_t *k)
                                       "fedtail run (local key)")) != FT_OK)
             return rc;
         snprintf(k->server_pub, sizeof k->server_pub, "%s", pub_path);
-    } else if (ft_config_str(cfg, "security.server_public_key")[0]) {
-        snprintf(k->server_pub, sizeof k->server_pub, "%s",
-                 ft_config_str(cfg, "security.server_public_key"));
+    } else if (s->server_public_key[0]) {
+        snprintf(k->server_pub, sizeof k->server_pub, "%s", s->server_public_key);
     } else {
         /* only the secret was given: the children need its public half as a file */
         char z85[FT_CURVE_Z85_LEN + 2];

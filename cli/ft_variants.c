@@ -7,9 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
-int ft_variants_parse(const ft_config_t *cfg, ft_variant_t *v, int *n)
+int ft_variants_parse(const ft_run_cfg_t *run, ft_variant_t *v, int *n)
 {
-    const char *spec = ft_config_str(cfg, "run.compare");
+    const ft_config_t *cfg = run->src;
+    const char *spec = run->compare;
     *n = 0;
     char buf[4096];
     snprintf(buf, sizeof buf, "%s", spec);

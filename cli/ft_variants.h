@@ -8,6 +8,7 @@
 #define FT_VARIANTS_H
 
 #include "ft_config.h"
+#include "ft_experiment.h"
 
 #define FT_MAX_VARIANTS 16 /* most variants run.compare may list */
 
@@ -18,12 +19,12 @@ typedef struct {
     char sets[512]; /* the space-separated assignments */
 } ft_variant_t;
 
-/* Parses cfg's run.compare into v (room for FT_MAX_VARIANTS) and *n; 0 variants
+/* Parses run.compare into v (room for FT_MAX_VARIANTS) and *n; 0 variants
  * when it is empty. An entry without "label:" is labelled "variant I" (I from 1).
  * The assignments are not checked here (ft_variant_config does). Returns FT_OK, or
  * a negative code with a message naming run.compare when it lists more than
  * FT_MAX_VARIANTS (v then holds the first FT_MAX_VARIANTS). */
-int ft_variants_parse(const ft_config_t *cfg, ft_variant_t *v, int *n);
+int ft_variants_parse(const ft_run_cfg_t *run, ft_variant_t *v, int *n);
 
 /* A copy of cfg with run.compare emptied and the variant's assignments applied,
  * into *out (the caller destroys it with ft_config_destroy). Returns FT_OK, or a

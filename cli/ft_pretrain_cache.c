@@ -1,0 +1,72 @@
+/* ft_pretrain_cache: the pre-trained starting model, trained once per digest. */
+#include "ft_pretrain_cache.h"
+
+#include "ft_alloc.h"
+#include "ft_cli.h"
+#include "ft_error.h"
+#include "ft_experiment.h"
+#include "ft_fileio.h"
+#include "ft_scenario.h"
+#include "ft_sha256.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* The cache key: the text of every key that shapes the model, and the pool. */
+static int cache_digest(const ft_config_t *cfg, const uint32_t *pool, uint32_t pool_n,
+                        char hex[2 * FT_SHA256_LEN + 1])
+{
+    ft_sha256_ctx_t *h = ft_sha256_new();
+    if (!h)
+        return ft_error_set(FT_ENOMEM, "out of memory");
+    for (int i = 0; ft_config_schema[i].name; i++) {
+        const char *k = ft_config_schema[i].name;
+        if (strncmp(k, "data.", 5) && strncmp(k, "model.", 6) && strncmp(k, "train.", 6) &&
+            strcmp(k, "run.seed"))
+            continue;
+        const char *v = ft_config_text(cfg, k);
+        ft_sha256_update(h, k, strlen(k) + 1);
+        ft_sha256_update(h, v, strlen(v) + 1);
+    }
+    if (pool)
+        ft_sha256_update(h, pool, (size_t)pool_n * sizeof *pool);
+    uint8_t digest[FT_SHA256_LEN];
+    ft_sha256_final(h, digest);
+    ft_sha256_destroy(&h);
+    ft_sha256_hex(digest, hex);
+    return FT_OK;
+}
+
+int ft_pretrain_cached(ft_config_t *cfg, int quiet)
+{
+    ft_experiment_t exp;
+    uint32_t *pool = NULL, pool_n = 0;
+    char hex[2 * FT_SHA256_LEN + 1];
+    int rc = ft_experiment_read(cfg, &exp);
+    if (rc == FT_OK)
+        rc = ft_scenario_pretrain_pool(&exp, &pool, &pool_n);
+    if (rc == FT_OK)
+        rc = cache_digest(cfg, pool, pool_n, hex);
+    if (rc != FT_OK) {
+        ft_free(pool);
+        return rc;
+    }
+    char dir[1024], ckpt[1100];
+    snprintf(dir, sizeof dir, "%s/pretrain-%s-%.12s", exp.run.cache_dir, exp.model.name, hex);
+    snprintf(ckpt, sizeof ckpt, "%s/model.ckpt", dir);
+    if (ft_path_exists(ckpt)) {
+        if (!quiet)
+            fprintf(stderr, "fedtail run: reusing the pre-trained model %s\n", ckpt);
+    } else {
+        if (!quiet)
+            fprintf(stderr, "fedtail run: pre-training %s on %s (%d epochs%s) into %s\n",
+                    exp.model.name, exp.data.dataset, exp.train.epochs,
+                    pool ? ", edge-case points held out" : "", dir);
+        rc = ft_cli_pretrain(&exp, dir, quiet, 0, pool, pool_n);
+    }
+    ft_free(pool);
+    if (rc != FT_OK)
+        return rc;
+    /* exp points into cfg: it is not used past this change */
+    return ft_config_set_value(cfg, "federation.init", ckpt, "pretrain cache");
+}
