@@ -19,6 +19,7 @@
 #include "ft_blas_setup.h"
 #include "ft_config.h"
 #include "ft_dataset.h"
+#include "ft_readers.h"
 #include "ft_defense.h"
 #include "ft_error.h"
 #include "ft_ops.h"

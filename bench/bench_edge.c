@@ -1,7 +1,7 @@
 /* bench_edge: wall time of mining the edge-case set (ft_edge_build, mined source:
  * PCA + k-means of attack.source_class) on the installed Fashion-MNIST, loaded the
- * way tests/test_edge.c loads it: the default config, ft_dataset_load,
- * ft_edge_spec_from_config, ft_edge_build. test_edge used to assert this time (< 2 s
+ * way tests/test_edge.c loads it: the default experiment, ft_dataset_load,
+ * ft_edge_spec_from, ft_edge_build. test_edge used to assert this time (< 2 s
  * in optimised builds) and failed under load; the figure lives here now.
  *
  * usage: bench_edge [R]   (R timed builds, default 5; no warm-up, so max is the
@@ -10,6 +10,8 @@
  * the R builds. Exit status 1 when the dataset cannot be loaded, a build fails, or two
  * builds disagree (mining is deterministic); 2 for a bad argument. */
 #include "ft_config.h"
+#include "ft_dataset_load.h"
+#include "ft_experiment.h"
 #include "ft_dataset.h"
 #include "ft_edge.h"
 #include "ft_error.h"
@@ -64,12 +66,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_edge: out of memory\n");
         goto cleanup;
     }
-    if (ft_dataset_load(cfg, 1, &train) != FT_OK) {
+    ft_experiment_t exp;
+    if (ft_experiment_read(cfg, &exp) != FT_OK ||
+        ft_dataset_load(&exp.data, exp.run.seed, 1, &train) != FT_OK) {
         fprintf(stderr, "bench_edge: %s\n", ft_error_message());
         goto cleanup;
     }
     ft_edge_spec_t spec;
-    if (ft_edge_spec_from_config(cfg, train->num_classes, &spec) != FT_OK) {
+    if (ft_edge_spec_from(&exp.attack, exp.run.seed, train->num_classes, &spec) != FT_OK) {
         fprintf(stderr, "bench_edge: %s\n", ft_error_message());
         goto cleanup;
     }

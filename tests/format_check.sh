@@ -7,6 +7,6 @@ while IFS= read -r -d '' f; do
         echo "not clang-formatted: $f"
         bad=1
     fi
-done < <(find common proto data kernels model attacks defenses client coordinator cli report fuzz tests bench \
+done < <(find common proto data kernels model attacks defenses scenario client coordinator cli report fuzz tests bench \
     \( -name '*.c' -o -name '*.h' -o -name '*.cu' -o -name '*.cuh' \) -print0 2>/dev/null)
 exit $bad

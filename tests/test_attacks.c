@@ -1,9 +1,10 @@
-/* test_attacks: attacks/ — PGD projection, model-replacement scale, schedules for each
- * fl_mode, every baseline's update transform (sign flip, Gaussian, ALIE, IPM), the
- * BadNets trigger and label flips, round norms, config checks and the registry — all
- * against hand-worked values — then the per-process environment (edge set, honest
- * pool, almost/normal-case copies, backdoor test sets) and the attacker's local update
- * end to end on a small MLP. */
+/* test_attacks: attacks/ — PGD projection, model-replacement scale, every baseline's
+ * update transform (sign flip, Gaussian, ALIE, IPM), the BadNets trigger and label
+ * flips, config checks and the registry — all against hand-worked values — then the
+ * per-process environment (edge set, sample counts, backdoor test sets) and the
+ * attacker's local update end to end on a small MLP. What every attack must satisfy
+ * is test_attacks_contract.c; schedules and holdings are the scenario's
+ * (test_scenario.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,11 +17,14 @@
 
 #include "ft_alloc.h"
 #include "ft_attack.h"
+#include "ft_attack_math.h"
 #include "ft_config.h"
 #include "ft_dataset.h"
 #include "ft_error.h"
 #include "ft_model.h"
 #include "ft_ops.h"
+#include "ft_readers.h"
+#include "ft_test_experiment.h"
 #include "ft_train.h"
 
 /* ---- maths ------------------------------------------------------------------- */
@@ -148,156 +152,41 @@ static void test_trigger_and_flip(void **state)
     ft_dataset_destroy(&ds);
 }
 
-static void test_round_norms(void **state)
-{
-    (void)state;
-    const float u[6] = {3, 4, 0, 1, 6, 8};
-    const uint8_t a[3] = {1, 0, 0};
-    ft_attack_norms_t n;
-    ft_attack_round_norms(3, 2, u, a, &n);
-    assert_int_equal(n.attackers, 1);
-    assert_float_equal(n.attacker_norm, 5, 1e-12);
-    assert_float_equal(n.honest_norm_mean, 5.5, 1e-12);
-    ft_attack_round_norms(3, 2, u, NULL, &n);
-    assert_int_equal(n.attackers, 0);
-    assert_true(isnan(n.attacker_norm));
-    assert_float_equal(n.honest_norm_mean, (5 + 1 + 10) / 3.0, 1e-12);
-}
+/* ---- config checks and the registry ------------------------------------------------ */
 
-/* ---- schedules ---------------------------------------------------------------- */
-
-static ft_config_t *config(const char *const *sets)
+/* ft_experiment_read then ft_attack_check: the code of the first that fails. */
+static int check(const char *const *sets)
 {
-    ft_config_t *cfg = ft_config_new();
-    assert_non_null(cfg);
-    for (int i = 0; sets[i]; i++)
-        assert_int_equal(ft_config_set(cfg, sets[i], "test"), FT_OK);
-    return cfg;
-}
-
-static void active_rounds(const ft_attack_schedule_t *s, int rounds, int *out, int *n)
-{
-    *n = 0;
-    for (int t = 1; t <= rounds; t++)
-        if (ft_attack_round_active(s, t))
-            out[(*n)++] = t;
-}
-
-static void test_schedule_rounds(void **state)
-{
-    (void)state;
-    int r[64], n;
-    ft_attack_schedule_t s;
-    /* fixed-freq defaults: every 10 rounds from round 1 to the last (30). */
-    ft_config_t *cfg = config((const char *[]){"attack.method=pgd", NULL});
-    assert_int_equal(ft_attack_schedule_from_config(cfg, &s), FT_OK);
-    active_rounds(&s, 40, r, &n);
-    assert_int_equal(n, 3);
-    assert_int_equal(r[0], 1);
-    assert_int_equal(r[1], 11);
-    assert_int_equal(r[2], 21);
+    ft_config_t *cfg = ft_test_config(NULL, sets);
+    ft_experiment_t exp;
+    int rc = ft_experiment_read(cfg, &exp);
+    if (rc == FT_OK)
+        rc = ft_attack_check(&exp);
     ft_config_destroy(&cfg);
-    /* from 5, every 3, until 12: 5, 8, 11. */
-    cfg = config((const char *[]){"attack.method=pgd", "attack.attack_from=5",
-                                  "attack.attack_freq=3", "attack.attack_until=12", NULL});
-    assert_int_equal(ft_attack_schedule_from_config(cfg, &s), FT_OK);
-    active_rounds(&s, 30, r, &n);
-    assert_int_equal(n, 3);
-    assert_int_equal(r[0], 5);
-    assert_int_equal(r[1], 8);
-    assert_int_equal(r[2], 11);
-    ft_config_destroy(&cfg);
-    /* every-round from 3 until 5. */
-    cfg = config((const char *[]){"attack.method=blackbox", "attack.fl_mode=every-round",
-                                  "attack.attack_from=3", "attack.attack_until=5", NULL});
-    assert_int_equal(ft_attack_schedule_from_config(cfg, &s), FT_OK);
-    active_rounds(&s, 30, r, &n);
-    assert_int_equal(n, 3);
-    assert_int_equal(r[0], 3);
-    assert_int_equal(r[2], 5);
-    ft_config_destroy(&cfg);
-    /* method none: never. */
-    cfg = config((const char *[]){"attack.fl_mode=every-round", NULL});
-    assert_int_equal(ft_attack_schedule_from_config(cfg, &s), FT_OK);
-    active_rounds(&s, 30, r, &n);
-    assert_int_equal(n, 0);
-    ft_config_destroy(&cfg);
-}
-
-static void test_schedule_marks(void **state)
-{
-    (void)state;
-    ft_attack_schedule_t s;
-    /* fixed-freq, 100 clients: the attacker (id 99) replaces one sampled id. */
-    ft_config_t *cfg = config((const char *[]){"attack.method=pgd", NULL});
-    assert_int_equal(ft_attack_schedule_from_config(cfg, &s), FT_OK);
-    assert_int_equal(ft_attack_attacker_id(&s), 99);
-    uint32_t ids[10], ids2[10];
-    uint8_t a[10], a2[10];
-    for (int i = 0; i < 10; i++)
-        ids[i] = ids2[i] = (uint32_t)(i * 3);
-    assert_int_equal(ft_attack_schedule(&s, 11, ids, 10, a), 1);
-    assert_int_equal(ft_attack_schedule(&s, 11, ids2, 10, a2), 1);
-    assert_memory_equal(ids, ids2, sizeof ids); /* deterministic */
-    assert_memory_equal(a, a2, sizeof a);
-    int marked = -1;
-    for (int i = 0; i < 10; i++) {
-        if (a[i]) {
-            assert_int_equal(marked, -1);
-            marked = i;
-            assert_int_equal(ids[i], 99);
-        } else {
-            assert_int_equal(ids[i], (uint32_t)(i * 3));
-        }
-    }
-    assert_true(marked >= 0);
-    /* Attacker already sampled: marked in place, nothing replaced. */
-    uint32_t with[3] = {4, 99, 7};
-    uint8_t wa[3];
-    assert_int_equal(ft_attack_schedule(&s, 21, with, 3, wa), 1);
-    assert_int_equal(with[0], 4);
-    assert_int_equal(with[2], 7);
-    assert_int_equal(wa[1], 1);
-    assert_int_equal(wa[0] + wa[2], 0);
-    /* Inactive round: nobody, ids unchanged. */
-    for (int i = 0; i < 10; i++)
-        ids[i] = (uint32_t)i;
-    assert_int_equal(ft_attack_schedule(&s, 12, ids, 10, a), 0);
-    for (int i = 0; i < 10; i++) {
-        assert_int_equal(a[i], 0);
-        assert_int_equal(ids[i], (uint32_t)i);
-    }
-    ft_config_destroy(&cfg);
-    /* fixed-pool of 3 among 20: ids 17, 18, 19 attack when sampled. */
-    cfg = config((const char *[]){"attack.method=blackbox", "attack.fl_mode=fixed-pool",
-                                  "attack.attacker_pool_size=3", "federation.num_clients=20",
-                                  "attack.honest_edge_holders=2", NULL});
-    assert_int_equal(ft_attack_schedule_from_config(cfg, &s), FT_OK);
-    uint32_t p[5] = {2, 16, 17, 19, 5};
-    uint8_t pa[5];
-    assert_int_equal(ft_attack_schedule(&s, 2, p, 5, pa), 2);
-    const uint8_t want[5] = {0, 0, 1, 1, 0};
-    assert_memory_equal(pa, want, 5);
-    assert_int_equal(p[1], 16); /* no replacement */
-    ft_config_destroy(&cfg);
+    return rc;
 }
 
 static void test_config_and_registry(void **state)
 {
     (void)state;
-    ft_config_t *cfg = config((const char *[]){"attack.method=nope", NULL});
-    assert_int_equal(ft_attack_params_from_config(cfg, 10, NULL), FT_ECONFIG);
+    assert_int_equal(check((const char *[]){"attack.method=nope", NULL}), FT_ECONFIG);
     assert_non_null(strstr(ft_error_message(), "attack.method"));
-    ft_config_destroy(&cfg);
-    cfg = config((const char *[]){"attack.method=pgd", "attack.fl_mode=fixed-pool",
-                                  "federation.num_clients=10", "attack.attacker_pool_size=3",
-                                  "attack.honest_edge_holders=8", NULL});
-    assert_int_equal(ft_attack_params_from_config(cfg, 10, NULL), FT_ECONFIG);
+    assert_non_null(strstr(ft_error_message(), "none|blackbox|pgd|pixel-trigger"));
+    assert_int_equal(check((const char *[]){"attack.method=pgd", NULL}), FT_OK);
+    assert_int_equal(check((const char *[]){"attack.method=none", NULL}), FT_OK);
+    /* holders (lowest ids) and the pool (top ids) may touch but not overlap */
+    const char *pool7[] = {
+        "attack.method=pgd",           "attack.fl_mode=fixed-pool",    "federation.num_clients=10",
+        "attack.attacker_pool_size=3", "attack.honest_edge_holders=7", NULL};
+    assert_int_equal(check(pool7), FT_OK);
+    const char *pool8[] = {
+        "attack.method=pgd",           "attack.fl_mode=fixed-pool",    "federation.num_clients=10",
+        "attack.attacker_pool_size=3", "attack.honest_edge_holders=8", NULL};
+    assert_int_equal(check(pool8), FT_ECONFIG);
     assert_non_null(strstr(ft_error_message(), "attack.honest_edge_holders"));
-    ft_config_destroy(&cfg);
-    cfg = config((const char *[]){"attack.method=pgd", "attack.eps=0", NULL});
-    assert_int_equal(ft_attack_params_from_config(cfg, 10, NULL), FT_ECONFIG);
-    ft_config_destroy(&cfg);
+    assert_int_equal(check((const char *[]){"attack.method=pgd", "attack.eps=0", NULL}),
+                     FT_ECONFIG);
+    assert_int_equal(check((const char *[]){"attack.method=pgd", "attack.eps=1e-9", NULL}), FT_OK);
 
     /* Contract: every plug-in is found by its name, cites its paper, does something. */
     int n = 0;
@@ -346,117 +235,74 @@ static const char *const edge_keys[] = {"attack.edge_size=20",       "attack.sou
                                         "attack.target_class=3",     "attack.clean_points=50",
                                         "federation.num_clients=10", NULL};
 
-static ft_config_t *edge_config(const char *method, const char *extra1, const char *extra2)
+/* The experiment of an attack on the synthetic set (cfg kept alive in *cfg_out). */
+static void edge_experiment(const char *method, const char *extra1, const char *extra2,
+                            ft_config_t **cfg_out, ft_experiment_t *exp)
 {
-    ft_config_t *cfg = config(edge_keys);
     char buf[64];
     snprintf(buf, sizeof buf, "attack.method=%s", method);
-    assert_int_equal(ft_config_set(cfg, buf, "t"), FT_OK);
-    if (extra1)
-        assert_int_equal(ft_config_set(cfg, extra1, "t"), FT_OK);
-    if (extra2)
-        assert_int_equal(ft_config_set(cfg, extra2, "t"), FT_OK);
-    return cfg;
+    ft_config_t *cfg = ft_test_config(edge_keys, (const char *[]){buf, extra1, NULL});
+    if (extra1 && extra2)
+        ft_test_set(cfg, extra2);
+    ft_test_experiment(cfg, exp);
+    *cfg_out = cfg;
 }
 
 static void test_env_edge(void **state)
 {
     data_t *d = *state;
-    ft_config_t *cfg = edge_config("pgd", NULL, NULL);
+    ft_config_t *cfg;
+    ft_experiment_t exp;
+    edge_experiment("pgd", NULL, NULL, &cfg, &exp);
     ft_attack_env_t *env = NULL;
-    assert_int_equal(ft_attack_env_new(cfg, d->train, NULL, &env), FT_OK);
+    assert_int_equal(ft_attack_env_new(&exp, d->train, &env), FT_OK);
     assert_non_null(env->edge);
-    assert_null(env->copies);
     const ft_edge_set_t *e = env->edge;
     assert_true(e->num_excluded >= 20);
     /* The backdoor test set is the held-out edge points, labelled target. */
-    assert_int_equal(env->backdoor_test->n, e->test->n);
-    for (uint32_t i = 0; i < env->backdoor_test->n; i++)
-        assert_int_equal(env->backdoor_test->labels[i], 3);
-    /* Honest pool excludes exactly the edge points. */
-    uint32_t *pool = NULL, pool_n = 0;
-    assert_int_equal(ft_attack_env_honest_pool(env, d->train->n, &pool, &pool_n), FT_OK);
-    assert_int_equal(pool_n, d->train->n - e->num_excluded);
-    for (uint32_t i = 0, j = 0; i < pool_n; i++) {
-        while (j < e->num_excluded && e->excluded[j] < pool[i])
-            j++;
-        assert_true(j == e->num_excluded || e->excluded[j] != pool[i]);
-    }
-    ft_free(pool);
+    ft_dataset_t *bt = NULL;
+    assert_int_equal(ft_attack_backdoor_test(env, d->test, &bt), FT_OK);
+    assert_int_equal(bt->n, e->test->n);
+    for (uint32_t i = 0; i < bt->n; i++)
+        assert_int_equal(bt->labels[i], 3);
+    assert_string_equal(bt->name, "backdoor-test/pgd");
+    ft_dataset_destroy(&bt);
     /* Sample counts: attacker |D_adv| = edge points + min(50, part_n). */
-    assert_int_equal(ft_attack_client_samples(env, 9, 200, 1), e->attack->n + 50);
-    assert_int_equal(ft_attack_client_samples(env, 9, 30, 1), e->attack->n + 30);
-    assert_int_equal(ft_attack_client_samples(env, 0, 200, 0), 200);
+    assert_int_equal(ft_attack_sample_count(env, 200), e->attack->n + 50);
+    assert_int_equal(ft_attack_sample_count(env, 50), e->attack->n + 50);
+    assert_int_equal(ft_attack_sample_count(env, 49), e->attack->n + 49);
     /* A second process derives the same set. */
     ft_attack_env_t *env2 = NULL;
-    assert_int_equal(ft_attack_env_new(cfg, d->train, d->test, &env2), FT_OK);
+    assert_int_equal(ft_attack_env_new(&exp, d->train, &env2), FT_OK);
     assert_int_equal(env2->edge->num_excluded, e->num_excluded);
     assert_memory_equal(env2->edge->excluded, e->excluded, e->num_excluded * 4);
     assert_memory_equal(env2->edge->attack_idx, e->attack_idx, e->attack->n * 4);
     ft_attack_env_destroy(&env2);
     ft_attack_env_destroy(&env);
     assert_null(env);
+    ft_attack_env_destroy(&env); /* safe twice */
     ft_config_destroy(&cfg);
 
     /* method none: nothing changes. */
-    cfg = edge_config("none", NULL, NULL);
-    assert_int_equal(ft_attack_env_new(cfg, d->train, d->test, &env), FT_OK);
+    edge_experiment("none", NULL, NULL, &cfg, &exp);
+    assert_int_equal(ft_attack_env_new(&exp, d->train, &env), FT_OK);
     assert_null(env->attack);
     assert_null(env->edge);
-    assert_int_equal(ft_attack_env_honest_pool(env, d->train->n, &pool, &pool_n), FT_OK);
-    assert_int_equal(pool_n, d->train->n);
-    ft_free(pool);
-    ft_attack_eval_t ev;
-    assert_int_equal(ft_attack_evaluate(env, NULL, NULL, &ev), FT_OK);
-    assert_true(isnan(ev.backdoor_acc));
+    assert_int_equal(ft_attack_sample_count(env, 123), 123);
+    assert_int_equal(ft_attack_backdoor_test(env, d->test, &bt), FT_OK);
+    assert_null(bt);
     ft_attack_env_destroy(&env);
     ft_config_destroy(&cfg);
-}
 
-static void test_env_copies(void **state)
-{
-    data_t *d = *state;
-    const uint32_t idx[3] = {5, 6, 7};
-    /* almost-edge-case, 4 holders: one copy shared (array_split). */
-    ft_config_t *cfg = edge_config("blackbox", "attack.attack_case=almost-edge-case",
-                                   "attack.honest_edge_holders=4");
-    ft_attack_env_t *env = NULL;
-    assert_int_equal(ft_attack_env_new(cfg, d->train, NULL, &env), FT_OK);
-    uint32_t na = env->edge->attack->n, total = 0;
-    assert_int_equal(env->num_holders, 4);
-    for (uint32_t h = 0; h < 4; h++) {
-        uint32_t c = (uint32_t)ft_attack_client_samples(env, h, 100, 0) - 100;
-        assert_int_equal(c, na * (h + 1) / 4 - na * h / 4);
-        total += c;
-    }
-    assert_int_equal(total, na);
-    assert_int_equal(ft_attack_client_samples(env, 4, 100, 0), 100);
-    ft_dataset_t *ds = NULL;
-    assert_int_equal(ft_attack_honest_dataset(env, 4, d->train, idx, 3, &ds), FT_OK);
-    assert_null(ds);
-    assert_int_equal(ft_attack_honest_dataset(env, 3, d->train, idx, 3, &ds), FT_OK);
-    assert_non_null(ds);
-    uint32_t c3 = na - na * 3 / 4;
-    assert_int_equal(ds->n, 3 + c3);
-    size_t s = ft_dataset_sample_size(d->train);
-    for (int i = 0; i < 3; i++) {
-        assert_int_equal(ds->labels[i], d->train->labels[idx[i]]);
-        assert_memory_equal(ds->pixels + i * s, d->train->pixels + idx[i] * s, s);
-    }
-    for (uint32_t i = 0; i < c3; i++) {
-        assert_int_equal(ds->labels[3 + i], 2); /* the true label: source_class */
-        uint32_t src = env->edge->attack_idx[na * 3 / 4 + i];
-        assert_memory_equal(ds->pixels + (3 + i) * s, d->train->pixels + (size_t)src * s, s);
-    }
-    ft_dataset_destroy(&ds);
-    ft_attack_env_destroy(&env);
+    /* The labels must exist in the dataset (4 classes: 3 is the last one). */
+    edge_experiment("pgd", "attack.target_class=4", NULL, &cfg, &exp);
+    assert_int_equal(ft_attack_env_new(&exp, d->train, &env), FT_ECONFIG);
+    assert_non_null(strstr(ft_error_message(), "attack.target_class"));
+    assert_null(env);
     ft_config_destroy(&cfg);
-    /* normal-case: every holder holds all of them. */
-    cfg = edge_config("blackbox", "attack.attack_case=normal-case", "attack.honest_edge_holders=4");
-    assert_int_equal(ft_attack_env_new(cfg, d->train, NULL, &env), FT_OK);
-    for (uint32_t h = 0; h < 4; h++)
-        assert_int_equal(ft_attack_client_samples(env, h, 100, 0), 100 + env->edge->attack->n);
-    ft_attack_env_destroy(&env);
+    edge_experiment("none", "attack.source_class=4", NULL, &cfg, &exp);
+    assert_int_equal(ft_attack_env_new(&exp, d->train, &env), FT_ECONFIG);
+    assert_non_null(strstr(ft_error_message(), "attack.source_class"));
     ft_config_destroy(&cfg);
 }
 
@@ -468,23 +314,33 @@ static void test_env_backdoor_sets(void **state)
         non_target += d->test->labels[i] != 3;
         source += d->test->labels[i] == 2;
     }
-    ft_config_t *cfg = edge_config("pixel-trigger", "attack.trigger_size=3", NULL);
+    ft_config_t *cfg;
+    ft_experiment_t exp;
+    edge_experiment("pixel-trigger", "attack.trigger_size=3", NULL, &cfg, &exp);
     ft_attack_env_t *env = NULL;
-    assert_int_equal(ft_attack_env_new(cfg, d->train, d->test, &env), FT_OK);
+    assert_int_equal(ft_attack_env_new(&exp, d->train, &env), FT_OK);
     assert_null(env->edge);
-    assert_int_equal(env->backdoor_test->n, non_target);
+    ft_dataset_t *bt = NULL;
+    assert_int_equal(ft_attack_backdoor_test(env, d->test, &bt), FT_OK);
+    assert_int_equal(bt->n, non_target);
     for (uint32_t i = 0; i < non_target; i++) {
-        assert_int_equal(env->backdoor_test->labels[i], 3);
-        assert_int_equal(env->backdoor_test->pixels[i * 64 + 4 * 8 + 4], 255); /* (4,4) */
-        assert_int_equal(env->backdoor_test->pixels[i * 64 + 4 * 8 + 5], 0);   /* (4,5) */
+        assert_int_equal(bt->labels[i], 3);
+        assert_int_equal(bt->pixels[i * 64 + 4 * 8 + 4], 255); /* (4,4) */
+        assert_int_equal(bt->pixels[i * 64 + 4 * 8 + 5], 0);   /* (4,5) */
     }
-    assert_int_equal(ft_attack_client_samples(env, 9, 200, 1), 50 + 100);
+    ft_dataset_destroy(&bt);
+    assert_int_equal(ft_attack_sample_count(env, 200), 50 + 100);
+    assert_int_equal(ft_attack_sample_count(env, 20), 20 + 100);
     ft_attack_env_destroy(&env);
     ft_config_destroy(&cfg);
-    cfg = edge_config("label-flip", NULL, NULL);
-    assert_int_equal(ft_attack_env_new(cfg, d->train, d->test, &env), FT_OK);
-    assert_int_equal(env->backdoor_test->n, source);
-    assert_int_equal(ft_attack_client_samples(env, 9, 200, 1), 200);
+    edge_experiment("label-flip", NULL, NULL, &cfg, &exp);
+    assert_int_equal(ft_attack_env_new(&exp, d->train, &env), FT_OK);
+    assert_int_equal(ft_attack_backdoor_test(env, d->test, &bt), FT_OK);
+    assert_int_equal(bt->n, source);
+    for (uint32_t i = 0; i < bt->n; i++)
+        assert_int_equal(bt->labels[i], 3);
+    ft_dataset_destroy(&bt);
+    assert_int_equal(ft_attack_sample_count(env, 200), 200);
     ft_attack_env_destroy(&env);
     ft_config_destroy(&cfg);
 }
@@ -547,9 +403,11 @@ static double norm(const float *x, size_t n)
 static void run_attack(data_t *d, rig_t *r, const char *method, const char *e1, const char *e2,
                        ft_attack_task_t *k, ft_attack_result_t *res, ft_attack_env_t **env_out)
 {
-    ft_config_t *cfg = edge_config(method, e1, e2);
+    ft_config_t *cfg;
+    ft_experiment_t exp;
+    edge_experiment(method, e1, e2, &cfg, &exp);
     ft_attack_env_t *env = NULL;
-    assert_int_equal(ft_attack_env_new(cfg, d->train, NULL, &env), FT_OK);
+    assert_int_equal(ft_attack_env_new(&exp, d->train, &env), FT_OK);
     int rc = ft_attack_local_update(env, k, r->m, r->t, r->delta, res);
     if (rc)
         printf("%s: %s\n", method, ft_error_message());
@@ -645,12 +503,10 @@ static void test_local_update(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_projection),        cmocka_unit_test(test_replacement_scale),
-        cmocka_unit_test(test_transforms),        cmocka_unit_test(test_trigger_and_flip),
-        cmocka_unit_test(test_round_norms),       cmocka_unit_test(test_schedule_rounds),
-        cmocka_unit_test(test_schedule_marks),    cmocka_unit_test(test_config_and_registry),
-        cmocka_unit_test(test_env_edge),          cmocka_unit_test(test_env_copies),
-        cmocka_unit_test(test_env_backdoor_sets), cmocka_unit_test(test_local_update),
+        cmocka_unit_test(test_projection),          cmocka_unit_test(test_replacement_scale),
+        cmocka_unit_test(test_transforms),          cmocka_unit_test(test_trigger_and_flip),
+        cmocka_unit_test(test_config_and_registry), cmocka_unit_test(test_env_edge),
+        cmocka_unit_test(test_env_backdoor_sets),   cmocka_unit_test(test_local_update),
     };
     return cmocka_run_group_tests(tests, data_setup, data_teardown);
 }

@@ -1,7 +1,7 @@
 /* Unit tests for the coordinator's parts (sampling, lr schedule, round slots,
- * process table, client-id lists, metrics columns, events JSON, attack schedule,
- * config checks) and for client-side partition derivation and deterministic local
- * training (client/ft_local). Expected values are hand-worked. */
+ * process table, client-id lists, metrics columns, events JSON, the global model's
+ * aggregation). Expected values are hand-worked. The schedule is the scenario's
+ * (test_scenario.c), the config checks the experiment's (test_experiment.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,12 +21,11 @@
 #include "ft_events.h"
 #include "ft_fileio.h"
 #include "ft_global.h"
-#include "ft_local.h"
 #include "ft_metrics.h"
 #include "ft_procs.h"
 #include "ft_round.h"
 #include "ft_sampling.h"
-#include "ft_schedule.h"
+#include "ft_test_experiment.h"
 #include "ft_test_tmpdir.h"
 
 static void test_sampling(void **state)
@@ -278,39 +277,6 @@ static ft_config_t *small_config(void)
     return cfg;
 }
 
-static void test_schedule_and_config(void **state)
-{
-    (void)state;
-    ft_config_t *cfg = small_config();
-    ft_schedule_t *s;
-    assert_int_equal(ft_schedule_new(cfg, 10, &s), FT_OK);
-    uint32_t ids[3] = {1, 2, 3};
-    uint8_t att[3] = {9, 9, 9};
-    assert_int_equal(ft_schedule_attackers(s, 1, ids, 3, att), 0); /* method none */
-    assert_int_equal(att[0] | att[1] | att[2], 0);
-    assert_int_equal(ids[0] * 100 + ids[1] * 10 + ids[2], 123);
-    ft_schedule_destroy(&s);
-    assert_int_equal(ft_federation_check_config(cfg), FT_OK);
-    ft_config_set(cfg, "federation.clients_per_round=11", "test");
-    assert_int_equal(ft_federation_check_config(cfg), FT_ECONFIG);
-    assert_non_null(strstr(ft_error_message(), "federation.clients_per_round"));
-    ft_config_set(cfg, "federation.clients_per_round=3", "test");
-    ft_config_set(cfg, "federation.min_clients=4", "test");
-    assert_int_equal(ft_federation_check_config(cfg), FT_ECONFIG);
-    assert_non_null(strstr(ft_error_message(), "federation.min_clients"));
-    ft_config_set(cfg, "federation.min_clients=1", "test");
-    ft_config_set(cfg, "attack.method=no-such-attack", "test");
-    assert_int_equal(ft_schedule_new(cfg, 10, &s), FT_ECONFIG);
-    assert_non_null(strstr(ft_error_message(), "attack.method"));
-    ft_config_set(cfg, "attack.method=blackbox", "test");
-    ft_config_set(cfg, "attack.target_class=12", "test");
-    assert_int_equal(ft_schedule_new(cfg, 10, &s), FT_ECONFIG);
-    assert_non_null(strstr(ft_error_message(), "attack.target_class"));
-    ft_config_destroy(&cfg);
-}
-
-/* Two processes derive the same partition; local training is a pure function of
- * (config, round, client, global model). */
 /* ft_global_aggregate, two rounds of FedAvg over rows written into the update matrix:
  * the model moves by the count-weighted mean whether the delta is built in the
  * caller's scratch or in ft_global's own vector, and once aggregated a matrix of
@@ -323,7 +289,9 @@ static void check_aggregate(const char *hidden, int released)
     snprintf(set, sizeof set, "model.hidden=%s", hidden);
     assert_int_equal(ft_config_set(cfg, set, "test"), FT_OK);
     ft_global_t *g;
-    assert_int_equal(ft_global_new(cfg, 3, &g), FT_OK);
+    ft_experiment_t exp;
+    ft_test_experiment(cfg, &exp);
+    assert_int_equal(ft_global_new(&exp, 3, &g), FT_OK);
     size_t N = ft_global_num_params(g);
     assert_int_equal(released, 3 * N * sizeof(float) >= FT_HUGE_FROM);
     const uint32_t ids[3] = {0, 1, 2};
@@ -372,73 +340,13 @@ static void test_global_aggregate(void **state)
     check_aggregate("40000", 1);
 }
 
-static void test_local_derivation(void **state)
-{
-    (void)state;
-    ft_config_t *cfg = small_config();
-    ft_local_t *a, *b;
-    assert_int_equal(ft_local_new(cfg, &a), FT_OK);
-    assert_int_equal(ft_local_new(cfg, &b), FT_OK);
-    uint32_t total = 0;
-    int unequal = 0;
-    for (uint32_t c = 0; c < 10; c++) {
-        assert_int_equal(ft_local_num_samples(a, c), ft_local_num_samples(b, c));
-        assert_true(ft_local_num_samples(a, c) >= 5); /* dirichlet min_size */
-        unequal |= ft_local_num_samples(a, c) != 30;
-        total += ft_local_num_samples(a, c);
-    }
-    assert_int_equal(total, 300);
-    assert_true(unequal); /* dirichlet, not iid */
-    assert_int_equal(ft_local_num_samples(a, 10), 0);
-    size_t N = ft_local_num_params(a);
-    assert_int_equal(N, 64 * 16 + 16 + 16 * 10 + 10);
-    assert_memory_equal(ft_local_layout_hash(a), ft_local_layout_hash(b), 32);
-    float *g = calloc(N, 4), *d1 = calloc(N, 4), *d2 = calloc(N, 4), *d3 = calloc(N, 4);
-    for (size_t i = 0; i < N; i++)
-        g[i] = 0.01f * (float)((i * 7919) % 13) - 0.06f;
-    ft_local_task_t t = {.round = 2, .client_id = 4, .lr = 0.05f};
-    ft_local_result_t r1, r2, r3;
-    assert_int_equal(ft_local_train(a, &t, g, d1, NULL, &r1), FT_OK);
-    /* the other process, after training someone else first */
-    ft_local_task_t other = {.round = 2, .client_id = 7, .lr = 0.05f};
-    assert_int_equal(ft_local_train(b, &other, g, d3, NULL, &r3), FT_OK);
-    assert_int_equal(ft_local_train(b, &t, g, d2, NULL, &r2), FT_OK);
-    assert_memory_equal(d1, d2, N * 4);
-    assert_true(r1.train_loss == r2.train_loss);
-    assert_int_equal(r1.num_samples, ft_local_num_samples(a, 4));
-    assert_memory_not_equal(d1, d3, N * 4);
-    double norm = 0;
-    for (size_t i = 0; i < N; i++)
-        norm += (double)d1[i] * d1[i];
-    assert_true(norm > 0 && isfinite(norm));
-    t.round = 3; /* another round shuffles differently */
-    assert_int_equal(ft_local_train(a, &t, g, d3, NULL, &r3), FT_OK);
-    assert_memory_not_equal(d1, d3, N * 4);
-    t.client_id = 99;
-    assert_int_equal(ft_local_train(a, &t, g, d3, NULL, &r3), FT_EINVAL);
-    t.client_id = 1;
-    t.attacker = 1;
-    /* an attacker task while attack.method = none */
-    assert_int_equal(ft_local_train(a, &t, g, d3, NULL, &r3), FT_ECONFIG);
-    assert_non_null(strstr(ft_error_message(), "attack.method = none"));
-    free(g);
-    free(d1);
-    free(d2);
-    free(d3);
-    ft_local_destroy(&a);
-    ft_local_destroy(&b);
-    assert_null(a);
-    ft_config_destroy(&cfg);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sampling),         cmocka_unit_test(test_lr_schedule),
-        cmocka_unit_test(test_round_slots),      cmocka_unit_test(test_procs),
-        cmocka_unit_test(test_id_list),          cmocka_unit_test(test_metrics_columns),
-        cmocka_unit_test(test_events_json),      cmocka_unit_test(test_schedule_and_config),
-        cmocka_unit_test(test_local_derivation), cmocka_unit_test(test_global_aggregate),
+        cmocka_unit_test(test_sampling),    cmocka_unit_test(test_lr_schedule),
+        cmocka_unit_test(test_round_slots), cmocka_unit_test(test_procs),
+        cmocka_unit_test(test_id_list),     cmocka_unit_test(test_metrics_columns),
+        cmocka_unit_test(test_events_json), cmocka_unit_test(test_global_aggregate),
     };
     return cmocka_run_group_tests(tests, make_tmp, remove_tmp);
 }

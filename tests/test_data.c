@@ -19,6 +19,8 @@
 
 #include "ft_alloc.h"
 #include "ft_config.h"
+#include "ft_readers.h"
+#include "ft_test_data.h"
 #include "ft_dataset.h"
 #include "ft_error.h"
 #include "ft_fileio.h"
@@ -562,14 +564,14 @@ static void test_load_config_errors(void **state)
     ft_dataset_t *ds = NULL;
     const char *s1[] = {"data.dataset=mnist", NULL};
     ft_config_t *cfg = cfg_with(s1);
-    assert_int_equal(ft_dataset_load(cfg, 1, &ds), FT_ECONFIG);
+    assert_int_equal(ft_test_load(cfg, 1, &ds), FT_ECONFIG);
     assert_null(ds);
     assert_non_null(strstr(ft_error_message(), "data.path"));
     ft_config_destroy(&cfg);
 
     const char *s2[] = {"data.dataset=cifar10", "data.path=/nonexistent-fedtail", NULL};
     cfg = cfg_with(s2);
-    assert_int_equal(ft_dataset_load(cfg, 1, &ds), FT_EIO);
+    assert_int_equal(ft_test_load(cfg, 1, &ds), FT_EIO);
     assert_non_null(strstr(ft_error_message(), "/nonexistent-fedtail"));
     ft_config_destroy(&cfg);
 
@@ -578,27 +580,27 @@ static void test_load_config_errors(void **state)
     snprintf(set, sizeof set, "data.path=%s", tmpdir);
     const char *s3[] = {"data.dataset=mnist", set, NULL};
     cfg = cfg_with(s3);
-    assert_int_equal(ft_dataset_load(cfg, 1, &ds), FT_EIO);
+    assert_int_equal(ft_test_load(cfg, 1, &ds), FT_EIO);
     assert_non_null(strstr(ft_error_message(), "train-images-idx3-ubyte"));
     ft_config_destroy(&cfg);
 
     const char *s4[] = {"data.dataset=synthetic", "data.std=1,2", NULL};
     cfg = cfg_with(s4);
-    assert_int_equal(ft_dataset_load(cfg, 1, &ds), FT_ECONFIG);
+    assert_int_equal(ft_test_load(cfg, 1, &ds), FT_ECONFIG);
     assert_non_null(strstr(ft_error_message(), "data.std"));
     ft_config_destroy(&cfg);
     const char *s5[] = {"data.dataset=synthetic", "data.std=0", NULL};
     cfg = cfg_with(s5);
-    assert_int_equal(ft_dataset_load(cfg, 1, &ds), FT_ECONFIG);
+    assert_int_equal(ft_test_load(cfg, 1, &ds), FT_ECONFIG);
     ft_config_destroy(&cfg);
     const char *s6[] = {"data.dataset=synthetic", "data.synthetic_shape=1,28", NULL};
     cfg = cfg_with(s6);
-    assert_int_equal(ft_dataset_load(cfg, 1, &ds), FT_ECONFIG);
+    assert_int_equal(ft_test_load(cfg, 1, &ds), FT_ECONFIG);
     assert_non_null(strstr(ft_error_message(), "data.synthetic_shape"));
     ft_config_destroy(&cfg);
     const char *s7[] = {"data.dataset=synthetic", "data.test_limit=-1", NULL};
     cfg = cfg_with(s7);
-    assert_int_equal(ft_dataset_load(cfg, 0, &ds), FT_ECONFIG);
+    assert_int_equal(ft_test_load(cfg, 0, &ds), FT_ECONFIG);
     assert_non_null(strstr(ft_error_message(), "data.test_limit"));
     ft_config_destroy(&cfg);
     assert_null(ds);
@@ -621,12 +623,12 @@ static void test_load_mnist_emnist_cifar_dirs(void **state)
     const char *s1[] = {"data.dataset=mnist", set, NULL};
     ft_config_t *cfg = cfg_with(s1);
     ft_dataset_t *ds = NULL;
-    assert_int_equal(ft_dataset_load(cfg, 0, &ds), FT_OK);
+    assert_int_equal(ft_test_load(cfg, 0, &ds), FT_OK);
     check_idx_contents(ds, 4, 28, 28);
     assert_true(ds->mean[0] == 0.1307f && ds->std[0] == 0.3081f);
     assert_string_equal(ds->name, "mnist/test");
     ft_dataset_destroy(&ds);
-    assert_int_equal(ft_dataset_load(cfg, 1, &ds), FT_EIO); /* no train files */
+    assert_int_equal(ft_test_load(cfg, 1, &ds), FT_EIO); /* no train files */
     ft_config_destroy(&cfg);
 
     /* EMNIST names in gzip/, plain files; images come back transposed */
@@ -639,7 +641,7 @@ static void test_load_mnist_emnist_cifar_dirs(void **state)
     snprintf(set, sizeof set, "data.path=%s/emnist", tmpdir);
     const char *s2[] = {"data.dataset=emnist", set, NULL};
     cfg = cfg_with(s2);
-    assert_int_equal(ft_dataset_load(cfg, 1, &ds), FT_OK);
+    assert_int_equal(ft_test_load(cfg, 1, &ds), FT_OK);
     assert_int_equal(ds->n, 4);
     for (uint32_t i = 0; i < 4; i++)
         for (int r = 0; r < 28; r++)
@@ -660,13 +662,13 @@ static void test_load_mnist_emnist_cifar_dirs(void **state)
     const char *s3[] = {"data.dataset=cifar10", set, "data.train_limit=7", "data.mean=0.1,0.2,0.3",
                         NULL};
     cfg = cfg_with(s3);
-    assert_int_equal(ft_dataset_load(cfg, 1, &ds), FT_OK);
+    assert_int_equal(ft_test_load(cfg, 1, &ds), FT_OK);
     assert_int_equal(ds->n, 7);
     assert_int_equal(ds->labels[6], (0 * 7 + 4) % 10); /* record 0 of batch 4 */
     assert_true(ds->mean[0] == 0.1f && ds->mean[1] == 0.2f && ds->mean[2] == 0.3f);
     assert_float_equal(ds->std[1], 62.1f / 255.0f, 1e-7);
     ft_dataset_destroy(&ds);
-    assert_int_equal(ft_dataset_load(cfg, 0, &ds), FT_EIO); /* no test_batch.bin */
+    assert_int_equal(ft_test_load(cfg, 0, &ds), FT_EIO); /* no test_batch.bin */
     assert_non_null(strstr(ft_error_message(), "test_batch.bin"));
     ft_config_destroy(&cfg);
 }
@@ -721,7 +723,7 @@ static void test_synthetic(void **state)
     const char *s[] = {"data.dataset=synthetic", "data.synthetic_train=50",
                        "data.synthetic_shape=3,4,5", NULL};
     ft_config_t *cfg = cfg_with(s);
-    assert_int_equal(ft_dataset_load(cfg, 1, &a), FT_OK);
+    assert_int_equal(ft_test_load(cfg, 1, &a), FT_OK);
     assert_true(a->n == 50 && a->c == 3 && a->h == 4 && a->w == 5 && a->num_classes == 10);
     assert_string_equal(a->name, "synthetic/train");
     ft_dataset_destroy(&a);

@@ -11,6 +11,8 @@
 #include <cmocka.h>
 
 #include "ft_config.h"
+#include "ft_readers.h"
+#include "ft_test_data.h"
 #include "ft_dataset.h"
 #include "ft_error.h"
 #include "ft_fileio.h"
@@ -30,8 +32,8 @@ static void test_load_fashion_mnist(void **state)
     const char *sets[] = {NULL};
     ft_config_t *cfg = cfg_with(sets);
     ft_dataset_t *tr = NULL, *te = NULL;
-    assert_int_equal(ft_dataset_load(cfg, 1, &tr), FT_OK);
-    assert_int_equal(ft_dataset_load(cfg, 0, &te), FT_OK);
+    assert_int_equal(ft_test_load(cfg, 1, &tr), FT_OK);
+    assert_int_equal(ft_test_load(cfg, 0, &te), FT_OK);
     assert_int_equal(tr->n, 60000);
     assert_int_equal(te->n, 10000);
     assert_true(tr->c == 1 && tr->h == 28 && tr->w == 28 && tr->num_classes == 10);
@@ -54,7 +56,7 @@ static void test_load_fashion_mnist(void **state)
 
     const char *sets2[] = {"data.train_limit=100", "data.mean=0.5", "data.std=0.25", NULL};
     cfg = cfg_with(sets2);
-    assert_int_equal(ft_dataset_load(cfg, 1, &tr), FT_OK);
+    assert_int_equal(ft_test_load(cfg, 1, &tr), FT_OK);
     assert_int_equal(tr->n, 100);
     assert_true(tr->mean[0] == 0.5f && tr->std[0] == 0.25f);
     ft_dataset_destroy(&tr);

@@ -264,7 +264,9 @@ static void test_spec_from_config(void **state)
     assert_int_equal(ft_config_set(cfg, "federation.alpha=0.25", "t"), FT_OK);
     assert_int_equal(ft_config_set(cfg, "federation.min_size=5", "t"), FT_OK);
     assert_int_equal(ft_config_set(cfg, "run.seed=99", "t"), FT_OK);
-    assert_int_equal(ft_partition_spec_from_config(cfg, &s), FT_OK);
+    ft_experiment_t exp;
+    assert_int_equal(ft_experiment_read(cfg, &exp), FT_OK);
+    s = ft_partition_spec(&exp.federation, exp.run.seed);
     assert_int_equal(s.kind, FT_PARTITION_DIRICHLET);
     assert_int_equal(s.num_clients, 200);
     assert_true(s.alpha == 0.25);
@@ -279,7 +281,7 @@ static void test_spec_from_config(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         ft_config_t *c = ft_config_clone(cfg);
         assert_int_equal(ft_config_set(c, bad[i][0], "t"), FT_OK);
-        assert_int_equal(ft_partition_spec_from_config(c, &s), FT_ECONFIG);
+        assert_int_equal(ft_experiment_read(c, &exp), FT_ECONFIG);
         assert_non_null(strstr(ft_error_message(), bad[i][1]));
         ft_config_destroy(&c);
     }

@@ -16,6 +16,8 @@
 
 #include "ft_alloc.h"
 #include "ft_config.h"
+#include "ft_readers.h"
+#include "ft_test_data.h"
 #include "ft_dataset.h"
 #include "ft_edge.h"
 #include "ft_error.h"
@@ -228,26 +230,42 @@ static void test_edge_file(void **state)
     ft_dataset_destroy(&p.ds);
 }
 
+/* The spec from the [attack] section; the class labels checked against the dataset
+ * at its bound (10 classes: 9 accepted, 10 refused). The range checks of each key
+ * are the experiment's (test_experiment.c). */
+static int spec_with(const char *set, int num_classes, ft_edge_spec_t *s)
+{
+    ft_config_t *cfg = ft_config_new();
+    if (set)
+        assert_int_equal(ft_config_set(cfg, set, "t"), FT_OK);
+    ft_experiment_t exp;
+    int rc = ft_experiment_read(cfg, &exp);
+    if (rc == FT_OK)
+        rc = ft_edge_spec_from(&exp.attack, exp.run.seed, num_classes, s);
+    ft_config_destroy(&cfg);
+    return rc;
+}
+
 static void test_spec_config(void **state)
 {
     (void)state;
-    ft_config_t *cfg = ft_config_new();
     ft_edge_spec_t s;
-    assert_int_equal(ft_edge_spec_from_config(cfg, 10, &s), FT_OK);
+    assert_int_equal(spec_with(NULL, 10, &s), FT_OK);
     assert_int_equal(s.source, FT_EDGE_MINED);
     assert_int_equal(s.edge_size, 100);
     assert_int_equal(s.components, 16);
-    assert_int_equal(ft_config_set(cfg, "attack.edge_test_fraction=1.5", "t"), FT_OK);
-    assert_int_equal(ft_edge_spec_from_config(cfg, 10, &s), FT_ECONFIG);
+    assert_int_equal(s.seed, 1);
+    assert_int_equal(spec_with("attack.edge_test_fraction=1.5", 10, &s), FT_ECONFIG);
     assert_non_null(strstr(ft_error_message(), "attack.edge_test_fraction"));
-    assert_int_equal(ft_config_set(cfg, "attack.edge_test_fraction=0.5", "t"), FT_OK);
-    assert_int_equal(ft_config_set(cfg, "attack.target_class=10", "t"), FT_OK);
-    assert_int_equal(ft_edge_spec_from_config(cfg, 10, &s), FT_ECONFIG);
-    assert_int_equal(ft_config_set(cfg, "attack.target_class=9", "t"), FT_OK);
-    assert_int_equal(ft_config_set(cfg, "attack.edge_source=file", "t"), FT_OK);
-    assert_int_equal(ft_edge_spec_from_config(cfg, 10, &s), FT_ECONFIG);
+    assert_int_equal(spec_with("attack.target_class=10", 10, &s), FT_ECONFIG);
+    assert_non_null(strstr(ft_error_message(), "attack.target_class"));
+    assert_int_equal(spec_with("attack.target_class=9", 10, &s), FT_OK);
+    assert_int_equal(s.target_class, 9);
+    assert_int_equal(spec_with("attack.source_class=10", 10, &s), FT_ECONFIG);
+    assert_non_null(strstr(ft_error_message(), "attack.source_class"));
+    assert_int_equal(spec_with("attack.target_class=200", 0, &s), FT_OK); /* no dataset yet */
+    assert_int_equal(spec_with("attack.edge_source=file", 10, &s), FT_ECONFIG);
     assert_non_null(strstr(ft_error_message(), "attack.edge_file"));
-    ft_config_destroy(&cfg);
 }
 
 /* Fashion-MNIST class 0 (6000 × 784) mines deterministically. How long it takes is
@@ -263,9 +281,12 @@ static void test_mine_fashion_mnist(void **state)
     assert_int_equal(ft_config_set(cfg, "data.train_limit=20000", "test"), FT_OK);
 #endif
     ft_dataset_t *train = NULL;
-    assert_int_equal(ft_dataset_load(cfg, 1, &train), FT_OK);
+    assert_int_equal(ft_test_load(cfg, 1, &train), FT_OK);
     ft_edge_spec_t spec;
-    assert_int_equal(ft_edge_spec_from_config(cfg, train->num_classes, &spec), FT_OK);
+    ft_experiment_t exp;
+    assert_int_equal(ft_experiment_read(cfg, &exp), FT_OK);
+    assert_int_equal(ft_edge_spec_from(&exp.attack, exp.run.seed, train->num_classes, &spec),
+                     FT_OK);
     ft_edge_set_t *a = NULL, *b = NULL;
     assert_int_equal(ft_edge_build(&spec, train, &a), FT_OK);
     assert_int_equal(ft_edge_build(&spec, train, &b), FT_OK);

@@ -13,6 +13,7 @@
 #include "ft_dataset.h"
 #include "ft_error.h"
 #include "ft_model.h"
+#include "ft_readers.h"
 #include "ft_sgd.h"
 #include "ft_sha256.h"
 #include "ft_train.h"

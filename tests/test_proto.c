@@ -87,12 +87,14 @@ static void test_welcome_roundtrip(void **state)
     memset(m.u.welcome.layout_hash, 0xab, 32);
     m.u.welcome.num_params = 61706;
     m.u.welcome.rounds = 30;
+    m.u.welcome.root_set = 1;
     roundtrip(&m, &out);
     assert_int_equal(out.u.welcome.process_id, 3);
     assert_string_equal(out.u.welcome.config_ini, "[run]\nseed = 5\n");
     assert_memory_equal(out.u.welcome.layout_hash, m.u.welcome.layout_hash, 32);
     assert_int_equal(out.u.welcome.num_params, 61706);
     assert_int_equal(out.u.welcome.rounds, 30);
+    assert_int_equal(out.u.welcome.root_set, 1);
     ft_msg_clear(&out);
     ft_msg_clear(&out); /* clearing twice is safe */
 }

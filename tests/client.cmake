@@ -1,0 +1,2 @@
+# client/: a client process's local training over the scenario.
+ft_test(test_client LIBS ft_client TIMEOUT 60)
