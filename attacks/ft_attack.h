@@ -34,6 +34,7 @@
 #include "ft_config.h"
 #include "ft_dataset.h"
 #include "ft_edge.h"
+#include "ft_experiment.h" /* ft_attack_case_t, ft_fl_mode_t */
 #include "ft_model.h"
 #include "ft_ops.h"
 #include "ft_rng.h"
@@ -41,18 +42,6 @@
 
 /* ------------------------------------------------------------------------------ */
 /* Configuration                                                                    */
-
-typedef enum {
-    FT_CASE_EDGE = 0,        /* edge-case: only the attacker holds the edge points */
-    FT_CASE_ALMOST_EDGE = 1, /* honest holders share one true-label copy of them */
-    FT_CASE_NORMAL = 2,      /* every honest holder has a full true-label copy */
-} ft_attack_case_t;
-
-typedef enum {
-    FT_FL_FIXED_FREQ = 0,  /* one attacker in rounds (t - attack_from) % attack_freq == 0 */
-    FT_FL_FIXED_POOL = 1,  /* the top attacker_pool_size ids attack when sampled */
-    FT_FL_EVERY_ROUND = 2, /* one attacker in every round */
-} ft_fl_mode_t;
 
 /* The [attack] keys (and the [federation] keys attacks need), validated. */
 typedef struct {

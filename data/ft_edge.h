@@ -27,11 +27,7 @@
 
 #include "ft_config.h"
 #include "ft_dataset.h"
-
-#define FT_EDGE_MAX_CLUSTERS   64 /* most k-means clusters a class is cut into */
-#define FT_EDGE_MAX_COMPONENTS 64 /* most principal components */
-
-typedef enum { FT_EDGE_MINED = 0, FT_EDGE_FILE = 1 } ft_edge_source_t;
+#include "ft_experiment.h" /* ft_edge_source_t, FT_EDGE_MAX_CLUSTERS/COMPONENTS */
 
 typedef struct {
     ft_edge_source_t source; /* mined from the training set, or read from file */

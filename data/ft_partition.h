@@ -20,8 +20,7 @@
 #include <stdint.h>
 
 #include "ft_config.h"
-
-typedef enum { FT_PARTITION_IID, FT_PARTITION_DIRICHLET, FT_PARTITION_SHARDS } ft_partition_kind_t;
+#include "ft_experiment.h" /* ft_partition_kind_t */
 
 typedef struct {
     ft_partition_kind_t kind; /* scheme */
