@@ -5,6 +5,7 @@
 #include "ft_checkpoint.h"
 #include "ft_dataset.h"
 #include "ft_error.h"
+#include "ft_experiment.h"
 #include "ft_ops.h"
 #include "ft_population.h"
 #include "ft_rng.h"
@@ -31,7 +32,10 @@ struct ft_global {
 int ft_global_new(const ft_config_t *cfg, size_t max_k, ft_global_t **out)
 {
     *out = NULL;
-    int rc;
+    ft_experiment_t exp;
+    int rc = ft_experiment_read(cfg, &exp);
+    if (rc != FT_OK)
+        return rc;
     ft_global_t *g = ft_calloc(1, sizeof *g);
     if (!g)
         return ft_error_set(FT_ENOMEM, "out of memory");
@@ -40,9 +44,9 @@ int ft_global_new(const ft_config_t *cfg, size_t max_k, ft_global_t **out)
     g->seed = (uint64_t)ft_config_int(cfg, "run.seed");
     /* The defense's keys first (krum's K > 2f + 2, ...): cheap, and the message
      * names the key; an unknown name lists the registry. */
-    if ((rc = ft_defense_check_config(cfg)) != FT_OK)
+    if ((rc = ft_defense_check(&exp.defense, exp.federation.clients_per_round)) != FT_OK)
         goto fail;
-    g->def = ft_defense_find(ft_config_str(cfg, "defense.name"));
+    g->def = ft_defense_find(exp.defense.name);
     /* The device before the data: a missing GPU fails fast. */
     const ft_ops_t *ops;
     if ((rc = ft_population_device(cfg, &ops)) != FT_OK)
@@ -91,8 +95,7 @@ int ft_global_new(const ft_config_t *cfg, size_t max_k, ft_global_t **out)
         memcpy(g->params, ck.params, g->N * sizeof(float));
         ft_checkpoint_free(&ck);
     }
-    rc = g->def->create(cfg, max_k, g->N, (size_t)ft_config_int(cfg, "federation.num_clients"),
-                        &g->def_state);
+    rc = g->def->create(&exp.defense, max_k, g->N, exp.federation.num_clients, &g->def_state);
     if (rc != FT_OK)
         goto fail;
     size_t ws = g->def->workspace_size(max_k, g->N);

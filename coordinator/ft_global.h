@@ -16,7 +16,8 @@
 
 typedef struct ft_global ft_global_t;
 
-/* Picks the run.device back end (FT_EUNSUPPORTED when it names CUDA and none is
+/* Reads the experiment (ft_experiment_read: every key's range, FT_ECONFIG naming
+ * the key), picks the run.device back end (FT_EUNSUPPORTED when it names CUDA and none is
  * available), loads the test set, builds the evaluation model (model.name),
  * initialises the global model from federation.init ("random": ft_model_init with
  * stream (seed, 0, 0, FT_RNG_INIT); else a checkpoint with the same layout hash),

@@ -23,13 +23,13 @@
 #include <math.h>
 #include <string.h>
 
-static int bulyan_check(const ft_config_t *cfg, size_t max_k)
+static int bulyan_check(const ft_defense_cfg_t *d, size_t max_k)
 {
-    int64_t f = ft_config_int(cfg, "defense.f");
+    int64_t f = d->f;
     if (f < 0)
-        return ft_config_error(cfg, "defense.f", "is %lld; must be >= 0", (long long)f);
+        return ft_config_error(d->src, "defense.f", "is %lld; must be >= 0", (long long)f);
     if ((int64_t)max_k < 4 * f + 3)
-        return ft_config_error(cfg, "defense.f",
+        return ft_config_error(d->src, "defense.f",
                                "is %lld, but Bulyan needs K >= 4f + 3 = %lld updates per round "
                                "(federation.clients_per_round = %zu)",
                                (long long)f, (long long)(4 * f + 3), max_k);

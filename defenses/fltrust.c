@@ -19,10 +19,10 @@
 #include <math.h>
 #include <string.h>
 
-static int fltrust_check(const ft_config_t *cfg, size_t max_k)
+static int fltrust_check(const ft_defense_cfg_t *d, size_t max_k)
 {
     (void)max_k;
-    return ft_check_int_range(cfg, "defense.root_size", 1, INT32_MAX, NULL);
+    return ft_check_int_range(d->src, "defense.root_size", d->root_size, 1, INT32_MAX, NULL);
 }
 
 static size_t fltrust_ws(size_t max_k, size_t N)

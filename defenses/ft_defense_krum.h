@@ -22,7 +22,7 @@ void ft_krum_scores_round(const ft_defense_input_t *in, size_t f, double **D, do
                           ft_ws_t *ws);
 
 /* check_config and create shared by the family. */
-int ft_krum_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num_clients,
+int ft_krum_create(const ft_defense_cfg_t *d, size_t max_k, size_t N, size_t num_clients,
                    void **state);
 void ft_krum_destroy(void **state);
 

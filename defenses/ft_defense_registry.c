@@ -7,6 +7,7 @@
 #include "ft_defense_util.h"
 #include "ft_error.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,23 +45,19 @@ const ft_defense_t *ft_defense_find(const char *name)
     return NULL;
 }
 
-int ft_defense_check_config(const ft_config_t *cfg)
+int ft_defense_check(const ft_defense_cfg_t *d, size_t K)
 {
-    const char *name = ft_config_str(cfg, "defense.name");
-    const ft_defense_t *d = ft_defense_find(name);
-    if (!d) {
+    assert(d && d->src && K >= 1);
+    const ft_defense_t *def = ft_defense_find(d->name);
+    if (!def) {
         char names[512];
         size_t len = 0;
         names[0] = '\0';
         for (size_t i = 0; ft_defense_registry[i] && len < sizeof names; i++)
             len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "",
                                     ft_defense_registry[i]->name);
-        return ft_config_error(cfg, "defense.name", "unknown defense '%s' (valid: %s)", name,
+        return ft_config_error(d->src, "defense.name", "unknown defense '%s' (valid: %s)", d->name,
                                names);
     }
-    int64_t k = ft_config_int(cfg, "federation.clients_per_round");
-    if (k < 1)
-        return ft_config_error(cfg, "federation.clients_per_round", "is %lld; must be >= 1",
-                               (long long)k);
-    return d->check_config ? d->check_config(cfg, (size_t)k) : FT_OK;
+    return def->check_config ? def->check_config(d, K) : FT_OK;
 }

@@ -345,10 +345,10 @@ int ft_count_weights(const float *counts, size_t K, double *sw)
     return FT_OK;
 }
 
-int ft_defense_stateless_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num_clients,
-                                void **state)
+int ft_defense_stateless_create(const ft_defense_cfg_t *d, size_t max_k, size_t N,
+                                size_t num_clients, void **state)
 {
-    (void)cfg;
+    (void)d;
     (void)max_k;
     (void)N;
     (void)num_clients;
@@ -386,26 +386,24 @@ void ft_decisions_from_usage(ft_defense_decision_t *d, size_t K, size_t N, const
     }
 }
 
-int ft_check_int_range(const ft_config_t *cfg, const char *key, int64_t lo, int64_t hi,
+int ft_check_int_range(const ft_config_t *src, const char *key, int64_t v, int64_t lo, int64_t hi,
                        const char *why)
 {
-    int64_t v = ft_config_int(cfg, key);
     if (v < lo || v > hi)
-        return ft_config_error(cfg, key, "is %lld; must be in [%lld, %lld]%s%s", (long long)v,
+        return ft_config_error(src, key, "is %lld; must be in [%lld, %lld]%s%s", (long long)v,
                                (long long)lo, (long long)hi, why ? " " : "", why ? why : "");
     return FT_OK;
 }
 
-int ft_check_float_range(const ft_config_t *cfg, const char *key, double lo, int lo_incl, double hi,
-                         int hi_incl)
+int ft_check_float_range(const ft_config_t *src, const char *key, double v, double lo, int lo_incl,
+                         double hi, int hi_incl)
 {
-    double v = ft_config_float(cfg, key);
     int ok = isfinite(v) && (lo_incl ? v >= lo : v > lo) && (hi_incl ? v <= hi : v < hi);
     if (ok)
         return FT_OK;
     if (isinf(hi))
-        return ft_config_error(cfg, key, "is %g; must be %s %g", v, lo_incl ? ">=" : ">", lo);
-    return ft_config_error(cfg, key, "is %g; must be in %c%g, %g%c", v, lo_incl ? '[' : '(', lo, hi,
+        return ft_config_error(src, key, "is %g; must be %s %g", v, lo_incl ? ">=" : ">", lo);
+    return ft_config_error(src, key, "is %g; must be in %c%g, %g%c", v, lo_incl ? '[' : '(', lo, hi,
                            hi_incl ? ']' : ')');
 }
 

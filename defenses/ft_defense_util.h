@@ -97,8 +97,8 @@ int ft_count_weights(const float *counts, size_t K, double *sw);
 
 /* Fills every decision with (decision, clip 1, score 0, weight 0). */
 /* create/destroy of a rule that keeps no state between rounds (*state = NULL). */
-int ft_defense_stateless_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num_clients,
-                                void **state);
+int ft_defense_stateless_create(const ft_defense_cfg_t *d, size_t max_k, size_t N,
+                                size_t num_clients, void **state);
 void ft_defense_stateless_destroy(void **state);
 
 void ft_decisions_init(ft_defense_decision_t *d, size_t K, ft_decision_t decision);
@@ -110,13 +110,14 @@ void ft_decisions_init(ft_defense_decision_t *d, size_t K, ft_decision_t decisio
 void ft_decisions_from_usage(ft_defense_decision_t *d, size_t K, size_t N, const double *share,
                              const double *used);
 
-/* Range checks for check_config: FT_ECONFIG via ft_config_error naming the key
- * (why, may be NULL, is appended to the message). */
-int ft_check_int_range(const ft_config_t *cfg, const char *key, int64_t lo, int64_t hi,
+/* Range checks for check_config of the value v read from key: FT_ECONFIG via
+ * ft_config_error(src, key, ...), so the message names the key and where src got
+ * it (why, may be NULL, is appended to the message). */
+int ft_check_int_range(const ft_config_t *src, const char *key, int64_t v, int64_t lo, int64_t hi,
                        const char *why);
 /* lo/hi bounds are inclusive when *_incl is nonzero; use +-INFINITY for none. */
-int ft_check_float_range(const ft_config_t *cfg, const char *key, double lo, int lo_incl, double hi,
-                         int hi_incl);
+int ft_check_float_range(const ft_config_t *src, const char *key, double v, double lo, int lo_incl,
+                         double hi, int hi_incl);
 
 /* Sums rows as ft_weighted_sum does, into a double vector (N). */
 void ft_weighted_sum_d(const float *U, size_t K, size_t N, const double *w, double *out);

@@ -38,7 +38,8 @@ void ft_krum_scores_round(const ft_defense_input_t *in, size_t f, double **D, do
     ft_krum_scores(*D, K, active, K - f - 2, *scores, tmp);
 }
 
-int ft_krum_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num_clients, void **state)
+int ft_krum_create(const ft_defense_cfg_t *d, size_t max_k, size_t N, size_t num_clients,
+                   void **state)
 {
     (void)max_k;
     (void)N;
@@ -46,8 +47,8 @@ int ft_krum_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num_cl
     ft_krum_params_t *p = ft_calloc(1, sizeof *p);
     if (!p)
         return ft_error_set(FT_ENOMEM, "krum: out of memory");
-    p->f = (size_t)ft_config_int(cfg, "defense.f");
-    p->m = (size_t)ft_config_int(cfg, "defense.m");
+    p->f = (size_t)d->f;
+    p->m = (size_t)d->m;
     *state = p;
     return FT_OK;
 }
@@ -60,13 +61,13 @@ void ft_krum_destroy(void **state)
     }
 }
 
-static int krum_check(const ft_config_t *cfg, size_t max_k)
+static int krum_check(const ft_defense_cfg_t *d, size_t max_k)
 {
-    int64_t f = ft_config_int(cfg, "defense.f");
+    int64_t f = d->f;
     if (f < 0)
-        return ft_config_error(cfg, "defense.f", "is %lld; must be >= 0", (long long)f);
+        return ft_config_error(d->src, "defense.f", "is %lld; must be >= 0", (long long)f);
     if ((int64_t)max_k <= 2 * f + 2)
-        return ft_config_error(cfg, "defense.f",
+        return ft_config_error(d->src, "defense.f",
                                "is %lld, but Krum needs K > 2f + 2 = %lld updates per round "
                                "(federation.clients_per_round = %zu)",
                                (long long)f, (long long)(2 * f + 2), max_k);

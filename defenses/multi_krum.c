@@ -13,19 +13,19 @@
 
 #include <math.h>
 
-static int mkrum_check(const ft_config_t *cfg, size_t max_k)
+static int mkrum_check(const ft_defense_cfg_t *d, size_t max_k)
 {
-    int64_t f = ft_config_int(cfg, "defense.f");
+    int64_t f = d->f;
     if (f < 0)
-        return ft_config_error(cfg, "defense.f", "is %lld; must be >= 0", (long long)f);
+        return ft_config_error(d->src, "defense.f", "is %lld; must be >= 0", (long long)f);
     if ((int64_t)max_k <= 2 * f + 2)
-        return ft_config_error(cfg, "defense.f",
+        return ft_config_error(d->src, "defense.f",
                                "is %lld, but Multi-Krum needs K > 2f + 2 = %lld updates per "
                                "round (federation.clients_per_round = %zu)",
                                (long long)f, (long long)(2 * f + 2), max_k);
-    int64_t m = ft_config_int(cfg, "defense.m");
+    int64_t m = d->m;
     if (m != 0 && (m < 1 || m > (int64_t)max_k))
-        return ft_config_error(cfg, "defense.m", "is %lld; must be 0 (K - f) or in [1, K = %zu]",
+        return ft_config_error(d->src, "defense.m", "is %lld; must be 0 (K - f) or in [1, K = %zu]",
                                (long long)m, max_k);
     return FT_OK;
 }

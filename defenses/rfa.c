@@ -38,18 +38,18 @@ typedef struct {
 
 enum { RFA_BLOCK = 1024 };
 
-static int rfa_check(const ft_config_t *cfg, size_t max_k)
+static int rfa_check(const ft_defense_cfg_t *d, size_t max_k)
 {
     (void)max_k;
-    int rc = ft_check_int_range(cfg, "defense.maxiter", 1, 1000000, NULL);
+    int rc = ft_check_int_range(d->src, "defense.maxiter", d->maxiter, 1, 1000000, NULL);
     if (rc == FT_OK)
-        rc = ft_check_float_range(cfg, "defense.nu", 0, 0, INFINITY, 0);
+        rc = ft_check_float_range(d->src, "defense.nu", d->nu, 0, 0, INFINITY, 0);
     if (rc == FT_OK)
-        rc = ft_check_float_range(cfg, "defense.ftol", 0, 1, INFINITY, 0);
+        rc = ft_check_float_range(d->src, "defense.ftol", d->ftol, 0, 1, INFINITY, 0);
     return rc;
 }
 
-static int rfa_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num_clients,
+static int rfa_create(const ft_defense_cfg_t *d, size_t max_k, size_t N, size_t num_clients,
                       void **state)
 {
     (void)max_k;
@@ -58,9 +58,9 @@ static int rfa_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num
     rfa_t *s = ft_calloc(1, sizeof *s);
     if (!s)
         return ft_error_set(FT_ENOMEM, "rfa: out of memory");
-    s->maxiter = (int)ft_config_int(cfg, "defense.maxiter");
-    s->nu = ft_config_float(cfg, "defense.nu");
-    s->ftol = ft_config_float(cfg, "defense.ftol");
+    s->maxiter = (int)d->maxiter;
+    s->nu = d->nu;
+    s->ftol = d->ftol;
     *state = s;
     return FT_OK;
 }

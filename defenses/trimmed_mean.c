@@ -21,13 +21,13 @@ typedef struct {
     double beta; /* share trimmed from each side (defense.beta) */
 } tmean_t;
 
-static int tmean_check(const ft_config_t *cfg, size_t max_k)
+static int tmean_check(const ft_defense_cfg_t *d, size_t max_k)
 {
     (void)max_k;
-    return ft_check_float_range(cfg, "defense.beta", 0, 1, 0.5, 0);
+    return ft_check_float_range(d->src, "defense.beta", d->beta, 0, 1, 0.5, 0);
 }
 
-static int tmean_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num_clients,
+static int tmean_create(const ft_defense_cfg_t *d, size_t max_k, size_t N, size_t num_clients,
                         void **state)
 {
     (void)max_k;
@@ -36,7 +36,7 @@ static int tmean_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t n
     tmean_t *s = ft_calloc(1, sizeof *s);
     if (!s)
         return ft_error_set(FT_ENOMEM, "trimmed-mean: out of memory");
-    s->beta = ft_config_float(cfg, "defense.beta");
+    s->beta = d->beta;
     *state = s;
     return FT_OK;
 }

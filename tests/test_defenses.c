@@ -16,6 +16,7 @@
 #include "ft_defense.h"
 #include "ft_defense_util.h"
 #include "ft_error.h"
+#include "ft_experiment.h"
 #include "ft_rng.h"
 
 #include <math.h>
@@ -39,6 +40,14 @@ static ft_config_t *make_cfg(const char *name, int K, const char *const *extra)
     return cfg;
 }
 
+/* Reads cfg as an experiment and checks its [defense] against K = clients_per_round,
+ * as ft_global_new does; returns the first error's code. */
+static int check_cfg(const ft_config_t *cfg, ft_experiment_t *exp)
+{
+    int rc = ft_experiment_read(cfg, exp);
+    return rc == FT_OK ? ft_defense_check(&exp->defense, exp->federation.clients_per_round) : rc;
+}
+
 /* One run of a defense: created, checked, one or more rounds, destroyed. */
 typedef struct {
     const ft_defense_t *d;      /* the rule */
@@ -51,10 +60,13 @@ typedef struct {
 static void run_open(run_t *r, const ft_config_t *cfg, size_t K, size_t N, size_t num_clients)
 {
     memset(r, 0, sizeof *r);
-    r->d = ft_defense_find(ft_config_str(cfg, "defense.name"));
+    /* exp ends with this function: create must copy what it keeps */
+    ft_experiment_t exp;
+    if (check_cfg(cfg, &exp) != FT_OK)
+        fail_msg("%s", ft_error_message());
+    r->d = ft_defense_find(exp.defense.name);
     assert_non_null(r->d);
-    assert_int_equal(ft_defense_check_config(cfg), FT_OK);
-    assert_int_equal(r->d->create(cfg, K, N, num_clients, &r->state), FT_OK);
+    assert_int_equal(r->d->create(&exp.defense, K, N, num_clients, &r->state), FT_OK);
     r->ws = ft_malloc(r->d->workspace_size(K, N));
     assert_non_null(r->ws);
     r->dec = ft_calloc(K, sizeof *r->dec);
@@ -482,7 +494,8 @@ static void expect_config_error(const char *name, int K, const char *const *extr
 {
     ft_config_t *cfg = make_cfg(name, K, extra);
     ft_error_clear();
-    assert_int_equal(ft_defense_check_config(cfg), FT_ECONFIG);
+    ft_experiment_t exp;
+    assert_int_equal(check_cfg(cfg, &exp), FT_ECONFIG);
     if (!strstr(ft_error_message(), needle))
         fail_msg("message '%s' lacks '%s'", ft_error_message(), needle);
     ft_config_destroy(&cfg);
@@ -494,7 +507,8 @@ static void test_check_config(void **state)
     /* every rule accepts the defaults at K = 10 */
     for (size_t i = 0; ft_defense_registry[i]; i++) {
         ft_config_t *cfg = make_cfg(ft_defense_registry[i]->name, 10, NULL);
-        if (ft_defense_check_config(cfg) != FT_OK)
+        ft_experiment_t exp;
+        if (check_cfg(cfg, &exp) != FT_OK)
             fail_msg("%s: %s", ft_defense_registry[i]->name, ft_error_message());
         assert_non_null(ft_defense_registry[i]->cite);
         ft_config_destroy(&cfg);
