@@ -436,3 +436,34 @@ double ft_median_vi(ft_vi_t *a, size_t n, uint32_t *lo, uint32_t *hi)
     *lo = a[b].i;
     return 0.5 * ((double)a[b].v + (double)a[k].v);
 }
+
+size_t ft_coord_ws(size_t max_k)
+{
+    return ft_ws_bytes(max_k * sizeof(ft_vi_t)) + 2 * ft_ws_bytes(max_k * sizeof(double));
+}
+
+void ft_coord_take(ft_coord_t *c, ft_ws_t *ws, size_t K)
+{
+    c->a = ft_ws_take(ws, K * sizeof(ft_vi_t));
+    c->share = ft_ws_take(ws, K * sizeof(double));
+    c->used = ft_ws_take(ws, K * sizeof(double));
+}
+
+void ft_coordwise(const float *U, size_t K, size_t N, const uint8_t *sel, ft_coord_fn fn,
+                  const void *ctx, ft_coord_t *c, float *out)
+{
+    for (size_t i = 0; i < K; i++)
+        c->share[i] = c->used[i] = 0;
+    for (size_t j = 0; j < N; j++) {
+        size_t n = 0;
+        for (size_t i = 0; i < K; i++) {
+            float v = U[i * N + j];
+            if ((!sel || sel[i]) && v - v == 0) { /* v - v is NaN for NaN and +-Inf */
+                c->a[n].v = v;
+                c->a[n].i = (uint32_t)i;
+                n++;
+            }
+        }
+        out[j] = n ? (float)fn(ctx, j, c->a, n, c->share, c->used) : 0.0f;
+    }
+}

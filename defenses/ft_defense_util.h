@@ -1,7 +1,8 @@
 /* ft_defense_util: building blocks shared by the aggregation rules (internal to
  * defenses/): a workspace carver, double-accumulated norms and weighted sums,
  * pairwise squared distances from one Gram-matrix GEMM, Krum scores, and
- * per-coordinate selection (median, trimmed windows) that copes with NaN/Inf.
+ * per-coordinate selection (median, trimmed windows) with the one column loop of
+ * the coordinate-wise rules (ft_coordwise), which copes with NaN/Inf.
  *
  * Dimension letters: K updates, N parameters. Every function here is allocation
  * free: scratch comes from the caller's workspace. */
@@ -95,12 +96,12 @@ void ft_select_kth(ft_vi_t *a, size_t n, size_t k);
  * finite, or if they sum to 0. */
 int ft_count_weights(const float *counts, size_t K, double *sw);
 
-/* Fills every decision with (decision, clip 1, score 0, weight 0). */
 /* create/destroy of a rule that keeps no state between rounds (*state = NULL). */
 int ft_defense_stateless_create(const ft_defense_cfg_t *d, size_t max_k, size_t N,
                                 size_t num_clients, void **state);
 void ft_defense_stateless_destroy(void **state);
 
+/* Fills every decision with (decision, clip 1, score 0, weight 0). */
 void ft_decisions_init(ft_defense_decision_t *d, size_t K, ft_decision_t decision);
 
 /* Decisions of a coordinate-wise rule from how often each update fed the output:
@@ -122,26 +123,36 @@ int ft_check_float_range(const ft_config_t *src, const char *key, double v, doub
 /* Sums rows as ft_weighted_sum does, into a double vector (N). */
 void ft_weighted_sum_d(const float *U, size_t K, size_t N, const double *w, double *out);
 
-#endif
-
-/* Gathers the finite values of column j of U (K×N) into a (K), with their rows;
- * rows with sel != NULL && !sel[i] are skipped. Returns how many were gathered. */
-static inline size_t ft_gather_finite(const float *U, size_t K, size_t N, size_t j,
-                                      const uint8_t *sel, ft_vi_t *a)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < K; i++) {
-        float v = U[i * N + j];
-        if ((!sel || sel[i]) && v - v == 0) { /* v - v is NaN for NaN and +-Inf */
-            a[n].v = v;
-            a[n].i = (uint32_t)i;
-            n++;
-        }
-    }
-    return n;
-}
-
 /* Median of a[0..n) (n >= 1; reorders a): the middle value, or the mean of the two
  * middle values when n is even (as numpy.median). lo/hi receive the rows of the
  * middle value(s) (equal when n is odd). */
 double ft_median_vi(ft_vi_t *a, size_t n, uint32_t *lo, uint32_t *hi);
+
+/* Scratch of a coordinate-wise rule (median, trimmed mean, Bulyan's second step)
+ * for K updates. */
+typedef struct {
+    ft_vi_t *a;    /* K: one column's finite values with their rows */
+    double *share; /* K: each update's summed weight in the output */
+    double *used;  /* K: coordinates at which each update fed the output */
+} ft_coord_t;
+
+/* Bytes ft_coord_take carves for up to max_k updates (as ft_ws_bytes sums). */
+size_t ft_coord_ws(size_t max_k);
+/* Carves c's arrays for K updates from ws: a, then share, then used. */
+void ft_coord_take(ft_coord_t *c, ft_ws_t *ws, size_t K);
+
+/* A rule at one coordinate j: a[0..n) (n >= 1) holds the column's finite values and
+ * their rows, and may be reordered or overwritten. Returns out_j and, for each update
+ * that feeds it, adds its weight at j to share[i] and 1 to used[i]. */
+typedef double (*ft_coord_fn)(const void *ctx, size_t j, ft_vi_t *a, size_t n, double *share,
+                              double *used);
+
+/* out_j = (float)fn(ctx, j, column j's finite values) for every j < N of U (K×N),
+ * over the rows with sel[i] (every row when sel is NULL); a column without a
+ * finite value gets 0 (no change). NaN/Inf are left out first because NaN breaks
+ * every comparison a selection relies on. c->share and c->used start at 0 and
+ * end as the usage over the N coordinates (for ft_decisions_from_usage). */
+void ft_coordwise(const float *U, size_t K, size_t N, const uint8_t *sel, ft_coord_fn fn,
+                  const void *ctx, ft_coord_t *c, float *out /* N */);
+
+#endif

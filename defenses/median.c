@@ -19,8 +19,27 @@
 static size_t median_ws(size_t max_k, size_t N)
 {
     (void)N;
-    return FT_WS_SLACK + ft_ws_bytes(max_k * sizeof(ft_vi_t)) +
-           2 * ft_ws_bytes(max_k * sizeof(double));
+    return FT_WS_SLACK + ft_coord_ws(max_k);
+}
+
+/* ft_coord_fn: the median of the column; the middle value(s) are credited. */
+static double median_coord(const void *ctx, size_t j, ft_vi_t *a, size_t n, double *share,
+                           double *used)
+{
+    (void)ctx;
+    (void)j;
+    uint32_t lo, hi;
+    double med = ft_median_vi(a, n, &lo, &hi);
+    if (lo == hi) {
+        share[lo] += 1;
+        used[lo] += 1;
+    } else {
+        share[lo] += 0.5;
+        share[hi] += 0.5;
+        used[lo] += 1;
+        used[hi] += 1;
+    }
+    return med;
 }
 
 static int median_aggregate(void *state, const ft_defense_input_t *in, float *out,
@@ -30,30 +49,10 @@ static int median_aggregate(void *state, const ft_defense_input_t *in, float *ou
     size_t K = in->K, N = in->N;
     ft_ws_t ws;
     ft_ws_init(&ws, workspace, median_ws(K, N));
-    ft_vi_t *a = ft_ws_take(&ws, K * sizeof(ft_vi_t));
-    double *share = ft_ws_take(&ws, K * sizeof(double));
-    double *used = ft_ws_take(&ws, K * sizeof(double));
-    for (size_t i = 0; i < K; i++)
-        share[i] = used[i] = 0;
-    for (size_t j = 0; j < N; j++) {
-        size_t n = ft_gather_finite(in->updates, K, N, j, NULL, a);
-        if (n == 0) {
-            out[j] = 0.0f;
-            continue;
-        }
-        uint32_t lo, hi;
-        out[j] = (float)ft_median_vi(a, n, &lo, &hi);
-        if (lo == hi) {
-            share[lo] += 1;
-            used[lo] += 1;
-        } else {
-            share[lo] += 0.5;
-            share[hi] += 0.5;
-            used[lo] += 1;
-            used[hi] += 1;
-        }
-    }
-    ft_decisions_from_usage(dec, K, N, share, used);
+    ft_coord_t c;
+    ft_coord_take(&c, &ws, K);
+    ft_coordwise(in->updates, K, N, NULL, median_coord, NULL, &c, out);
+    ft_decisions_from_usage(dec, K, N, c.share, c.used);
     return FT_OK;
 }
 
