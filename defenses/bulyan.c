@@ -23,17 +23,12 @@
 #include <math.h>
 #include <string.h>
 
+static const ft_krum_bound_t bulyan_bound = {
+    .rule = "Bulyan", .name = "bulyan", .mult = 4, .add = 3, .strict = 0};
+
 static int bulyan_check(const ft_defense_cfg_t *d, size_t max_k)
 {
-    int64_t f = d->f;
-    if (f < 0)
-        return ft_config_error(d->src, "defense.f", "is %lld; must be >= 0", (long long)f);
-    if ((int64_t)max_k < 4 * f + 3)
-        return ft_config_error(d->src, "defense.f",
-                               "is %lld, but Bulyan needs K >= 4f + 3 = %lld updates per round "
-                               "(federation.clients_per_round = %zu)",
-                               (long long)f, (long long)(4 * f + 3), max_k);
-    return FT_OK;
+    return ft_krum_check_f(d, max_k, &bulyan_bound);
 }
 
 static size_t bulyan_ws(size_t max_k, size_t N)
@@ -79,9 +74,9 @@ static int bulyan_aggregate(void *state, const ft_defense_input_t *in, float *ou
 {
     const ft_krum_params_t *p = state;
     size_t K = in->K, N = in->N, f = p->f;
-    if (K < 4 * f + 3)
-        return ft_error_set(FT_EINVAL, "bulyan: %zu updates this round, but f = %zu needs K >= %zu",
-                            K, f, 4 * f + 3);
+    int rc = ft_krum_check_round(K, f, &bulyan_bound);
+    if (rc != FT_OK)
+        return rc;
     ft_ws_t ws;
     ft_ws_init(&ws, workspace, bulyan_ws(K, N));
     double *scores = ft_ws_take(&ws, K * sizeof(double));

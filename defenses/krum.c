@@ -61,17 +61,38 @@ void ft_krum_destroy(void **state)
     }
 }
 
-static int krum_check(const ft_defense_cfg_t *d, size_t max_k)
+int ft_krum_check_f(const ft_defense_cfg_t *d, size_t max_k, const ft_krum_bound_t *b)
 {
     int64_t f = d->f;
     if (f < 0)
         return ft_config_error(d->src, "defense.f", "is %lld; must be >= 0", (long long)f);
-    if ((int64_t)max_k <= 2 * f + 2)
+    /* a bound beyond int64 (an absurd f) saturates: no K meets it */
+    int64_t bound = f <= (INT64_MAX - b->add) / b->mult ? b->mult * f + b->add : INT64_MAX;
+    int64_t k = (int64_t)max_k;
+    if (b->strict ? k <= bound : k < bound)
         return ft_config_error(d->src, "defense.f",
-                               "is %lld, but Krum needs K > 2f + 2 = %lld updates per round "
+                               "is %lld, but %s needs K %s %lldf + %lld = %lld updates per round "
                                "(federation.clients_per_round = %zu)",
-                               (long long)f, (long long)(2 * f + 2), max_k);
+                               (long long)f, b->rule, b->strict ? ">" : ">=", (long long)b->mult,
+                               (long long)b->add, (long long)bound, max_k);
     return FT_OK;
+}
+
+int ft_krum_check_round(size_t K, size_t f, const ft_krum_bound_t *b)
+{
+    size_t bound = (size_t)b->mult * f + (size_t)b->add;
+    if (b->strict ? K <= bound : K < bound)
+        return ft_error_set(FT_EINVAL, "%s: %zu updates this round, but f = %zu needs K %s %zu",
+                            b->name, K, f, b->strict ? ">" : ">=", bound);
+    return FT_OK;
+}
+
+static const ft_krum_bound_t krum_bound = {
+    .rule = "Krum", .name = "krum", .mult = 2, .add = 2, .strict = 1};
+
+static int krum_check(const ft_defense_cfg_t *d, size_t max_k)
+{
+    return ft_krum_check_f(d, max_k, &krum_bound);
 }
 
 static size_t krum_ws(size_t max_k, size_t N)
@@ -85,9 +106,9 @@ static int krum_aggregate(void *state, const ft_defense_input_t *in, float *out,
 {
     const ft_krum_params_t *p = state;
     size_t K = in->K, N = in->N;
-    if (K <= 2 * p->f + 2)
-        return ft_error_set(FT_EINVAL, "krum: %zu updates this round, but f = %zu needs K > %zu", K,
-                            p->f, 2 * p->f + 2);
+    int rc = ft_krum_check_round(K, p->f, &krum_bound);
+    if (rc != FT_OK)
+        return rc;
     ft_ws_t ws;
     ft_ws_init(&ws, workspace, krum_ws(K, N));
     double *D, *scores;

@@ -538,18 +538,43 @@ static void test_check_config(void **state)
     expect_config_error("foolsgold", 10, kap, "defense.fg_confidence");
     expect_config_error("fedavg", 0, NULL, "clients_per_round");
 
-    /* A round that closes with fewer updates than Krum needs is an error, not a crash. */
-    float out[3];
+    /* The family's bounds, word for word. */
+    expect_config_error("krum", 10, f4,
+                        "is 4, but Krum needs K > 2f + 2 = 10 updates per round "
+                        "(federation.clients_per_round = 10)");
+    expect_config_error("multi-krum", 10, f4,
+                        "is 4, but Multi-Krum needs K > 2f + 2 = 10 updates per round "
+                        "(federation.clients_per_round = 10)");
+    expect_config_error("bulyan", 10, f2,
+                        "is 2, but Bulyan needs K >= 4f + 3 = 11 updates per round "
+                        "(federation.clients_per_round = 10)");
+    const char *const fneg[] = {"defense.f=-1", NULL};
+    expect_config_error("bulyan", 10, fneg, "is -1; must be >= 0");
+
+    /* A round that closes with fewer updates than the rule needs is an error, not a
+     * crash: Krum and Multi-Krum at f = 1 need K > 4, Bulyan K >= 7. */
+    static const struct {
+        const char *name; /* rule */
+        size_t K;         /* created for */
+        const char *msg;  /* error of a round of K - 1 */
+    } few[] = {
+        {"krum", 5, "krum: 4 updates this round, but f = 1 needs K > 4"},
+        {"multi-krum", 5, "multi-krum: 4 updates this round, but f = 1 needs K > 4"},
+        {"bulyan", 7, "bulyan: 6 updates this round, but f = 1 needs K >= 7"},
+    };
     const char *const f1[] = {"defense.f=1", NULL};
-    ft_config_t *cfg = make_cfg("krum", 5, f1);
-    run_t r;
-    run_open(&r, cfg, 5, 3, 5);
-    r.K = 4;
-    float U[15];
-    memcpy(U, five_U, sizeof U);
-    assert_int_equal(run_round(&r, 1, U, five_counts, NULL, NULL, out), FT_EINVAL);
-    run_close(&r);
-    ft_config_destroy(&cfg);
+    for (size_t t = 0; t < sizeof few / sizeof few[0]; t++) {
+        float out[3], U[7 * 3] = {0}, counts[7] = {1, 1, 1, 1, 1, 1, 1};
+        ft_config_t *cfg = make_cfg(few[t].name, (int)few[t].K, f1);
+        run_t r;
+        run_open(&r, cfg, few[t].K, 3, few[t].K);
+        r.K = few[t].K - 1;
+        ft_error_clear();
+        assert_int_equal(run_round(&r, 1, U, counts, NULL, NULL, out), FT_EINVAL);
+        assert_string_equal(ft_error_message(), few[t].msg);
+        run_close(&r);
+        ft_config_destroy(&cfg);
+    }
 }
 
 /* ---- building blocks ---------------------------------------------------------- */
