@@ -142,7 +142,7 @@ const ft_defense_t ft_defense_bulyan = {
             "coordinate the mean of the beta = theta-2f values closest to the median",
     .check_config = bulyan_check,
     .create = ft_krum_create,
-    .destroy = ft_krum_destroy,
+    .destroy = ft_defense_free_state,
     .workspace_size = bulyan_ws,
     .aggregate = bulyan_aggregate,
 };

@@ -77,7 +77,7 @@ const ft_defense_t ft_defense_fltrust = {
             "||g_0||, trust-weighted mean",
     .check_config = fltrust_check,
     .create = ft_defense_stateless_create,
-    .destroy = ft_defense_stateless_destroy,
+    .destroy = ft_defense_free_state,
     .workspace_size = fltrust_ws,
     .aggregate = fltrust_aggregate,
     .needs_server_update = 1,

@@ -40,9 +40,9 @@ size_t ft_krum_round_ws(size_t max_k);
 void ft_krum_scores_round(const ft_defense_input_t *in, size_t f, double **D, double **scores,
                           ft_ws_t *ws);
 
-/* create and destroy shared by the family (the state is ft_krum_params_t). */
+/* create shared by the family (the state is ft_krum_params_t; destroy is
+ * ft_defense_free_state). */
 int ft_krum_create(const ft_defense_cfg_t *d, size_t max_k, size_t N, size_t num_clients,
                    void **state);
-void ft_krum_destroy(void **state);
 
 #endif

@@ -13,6 +13,7 @@
  *    norm product could exceed float range are recomputed directly in double. */
 #include "ft_defense_util.h"
 
+#include "ft_alloc.h"
 #include "ft_error.h"
 #include "ft_ops.h"
 
@@ -84,11 +85,11 @@ double ft_dot(const float *a, const float *b, size_t N)
     return s0 + s1;
 }
 
-/* acc[j] += w x[j] for j < n: the inner loop of every weighted sum here. Built for
- * AVX-512, AVX2 and the baseline, picked at load time; all three round alike (no
- * contraction into FMA under ISO C), so the result does not depend on the CPU. */
-__attribute__((target_clones("avx512f", "avx2", "default"))) static void
-axpy_d(double *restrict acc, size_t n, double w, const float *restrict x)
+/* Built for AVX-512, AVX2 and the baseline, picked at load time; all three round
+ * alike (no contraction into FMA under ISO C), so the result does not depend on the
+ * CPU. */
+__attribute__((target_clones("avx512f", "avx2", "default"))) void
+ft_axpy_d(double *restrict acc, size_t n, double w, const float *restrict x)
 {
     size_t j = 0;
     for (; j + 16 <= n; j += 16) {
@@ -114,7 +115,7 @@ static void weighted_sum(const float *const *rows, const float *U, size_t K, siz
         memset(acc, 0, nb * sizeof *acc);
         for (size_t i = 0; i < K; i++)
             if (w[i] != 0)
-                axpy_d(acc, nb, w[i], (rows ? rows[i] : U + i * N) + j0);
+                ft_axpy_d(acc, nb, w[i], (rows ? rows[i] : U + i * N) + j0);
         for (size_t j = 0; j < nb; j++)
             out[j0 + j] = (float)acc[j];
     }
@@ -356,10 +357,12 @@ int ft_defense_stateless_create(const ft_defense_cfg_t *d, size_t max_k, size_t 
     return FT_OK;
 }
 
-void ft_defense_stateless_destroy(void **state)
+void ft_defense_free_state(void **state)
 {
-    if (state)
+    if (state && *state) {
+        ft_free(*state);
         *state = NULL;
+    }
 }
 
 void ft_decisions_init(ft_defense_decision_t *d, size_t K, ft_decision_t decision)
@@ -414,7 +417,7 @@ void ft_weighted_sum_d(const float *U, size_t K, size_t N, const double *w, doub
         size_t nb = N - j0 < SUM_BLOCK ? N - j0 : SUM_BLOCK;
         for (size_t i = 0; i < K; i++)
             if (w[i] != 0)
-                axpy_d(out + j0, nb, w[i], U + i * N + j0);
+                ft_axpy_d(out + j0, nb, w[i], U + i * N + j0);
     }
 }
 
@@ -466,4 +469,15 @@ void ft_coordwise(const float *U, size_t K, size_t N, const uint8_t *sel, ft_coo
         }
         out[j] = n ? (float)fn(ctx, j, c->a, n, c->share, c->used) : 0.0f;
     }
+}
+
+void ft_coord_aggregate(const ft_defense_input_t *in, ft_coord_fn fn, const void *ctx, float *out,
+                        ft_defense_decision_t *dec, void *workspace)
+{
+    ft_ws_t ws;
+    ft_ws_init(&ws, workspace, FT_WS_SLACK + ft_coord_ws(in->K));
+    ft_coord_t c;
+    ft_coord_take(&c, &ws, in->K);
+    ft_coordwise(in->updates, in->K, in->N, NULL, fn, ctx, &c, out);
+    ft_decisions_from_usage(dec, in->K, in->N, c.share, c.used);
 }

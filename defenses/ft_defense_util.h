@@ -49,6 +49,11 @@ double ft_dist2(const float *a, const float *b, size_t N);
 /* <a, b> accumulated in double. */
 double ft_dot(const float *a, const float *b, size_t N);
 
+/* acc[j] += w x[j] for j < n, in double: the inner loop of every weighted sum, for
+ * a block of one row of a K×N matrix (the row's next block is prefetched). Rounds
+ * alike on every CPU. */
+void ft_axpy_d(double *restrict acc, size_t n, double w, const float *restrict x);
+
 /* out (N) = sum_i w[i] * rows[i] for the K rows with w[i] != 0, accumulated in
  * double (rows with weight 0 are skipped, so a NaN row with weight 0 cannot leak).
  * rows[i] points at a row of N floats. If every weight is 0, out is zeroed. */
@@ -96,10 +101,12 @@ void ft_select_kth(ft_vi_t *a, size_t n, size_t k);
  * finite, or if they sum to 0. */
 int ft_count_weights(const float *counts, size_t K, double *sw);
 
-/* create/destroy of a rule that keeps no state between rounds (*state = NULL). */
+/* create of a rule that keeps no state between rounds (*state = NULL). */
 int ft_defense_stateless_create(const ft_defense_cfg_t *d, size_t max_k, size_t N,
                                 size_t num_clients, void **state);
-void ft_defense_stateless_destroy(void **state);
+/* destroy of a rule whose state is NULL (stateless) or one ft_malloc'd block (its
+ * parameters): frees it and nulls *state; accepts NULL and is safe twice. */
+void ft_defense_free_state(void **state);
 
 /* Fills every decision with (decision, clip 1, score 0, weight 0). */
 void ft_decisions_init(ft_defense_decision_t *d, size_t K, ft_decision_t decision);
@@ -154,5 +161,11 @@ typedef double (*ft_coord_fn)(const void *ctx, size_t j, ft_vi_t *a, size_t n, d
  * end as the usage over the N coordinates (for ft_decisions_from_usage). */
 void ft_coordwise(const float *U, size_t K, size_t N, const uint8_t *sel, ft_coord_fn fn,
                   const void *ctx, ft_coord_t *c, float *out /* N */);
+
+/* The aggregate of a coordinate-wise rule over every update (median, trimmed
+ * mean): ft_coordwise over all K rows, then ft_decisions_from_usage. workspace
+ * holds FT_WS_SLACK + ft_coord_ws(K) bytes. */
+void ft_coord_aggregate(const ft_defense_input_t *in, ft_coord_fn fn, const void *ctx,
+                        float *out /* N */, ft_defense_decision_t *dec /* K */, void *workspace);
 
 #endif

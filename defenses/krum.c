@@ -53,14 +53,6 @@ int ft_krum_create(const ft_defense_cfg_t *d, size_t max_k, size_t N, size_t num
     return FT_OK;
 }
 
-void ft_krum_destroy(void **state)
-{
-    if (state && *state) {
-        ft_free(*state);
-        *state = NULL;
-    }
-}
-
 int ft_krum_check_f(const ft_defense_cfg_t *d, size_t max_k, const ft_krum_bound_t *b)
 {
     int64_t f = d->f;
@@ -134,7 +126,7 @@ const ft_defense_t ft_defense_krum = {
             "||V_i - V_j||^2",
     .check_config = krum_check,
     .create = ft_krum_create,
-    .destroy = ft_krum_destroy,
+    .destroy = ft_defense_free_state,
     .workspace_size = krum_ws,
     .aggregate = krum_aggregate,
 };

@@ -46,13 +46,7 @@ static int median_aggregate(void *state, const ft_defense_input_t *in, float *ou
                             ft_defense_decision_t *dec, void *workspace)
 {
     (void)state;
-    size_t K = in->K, N = in->N;
-    ft_ws_t ws;
-    ft_ws_init(&ws, workspace, median_ws(K, N));
-    ft_coord_t c;
-    ft_coord_take(&c, &ws, K);
-    ft_coordwise(in->updates, K, N, NULL, median_coord, NULL, &c, out);
-    ft_decisions_from_usage(dec, K, N, c.share, c.used);
+    ft_coord_aggregate(in, median_coord, NULL, out, dec, workspace);
     return FT_OK;
 }
 
@@ -61,7 +55,7 @@ const ft_defense_t ft_defense_median = {
     .cite = "Yin et al. ICML 2018, Def. 1: coordinate-wise median",
     .check_config = NULL,
     .create = ft_defense_stateless_create,
-    .destroy = ft_defense_stateless_destroy,
+    .destroy = ft_defense_free_state,
     .workspace_size = median_ws,
     .aggregate = median_aggregate,
 };

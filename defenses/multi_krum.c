@@ -94,7 +94,7 @@ const ft_defense_t ft_defense_multi_krum = {
             "lowest Krum scores",
     .check_config = mkrum_check,
     .create = ft_krum_create,
-    .destroy = ft_krum_destroy,
+    .destroy = ft_defense_free_state,
     .workspace_size = mkrum_ws,
     .aggregate = mkrum_aggregate,
 };

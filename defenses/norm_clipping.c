@@ -90,14 +90,6 @@ static int ndc_create(const ft_defense_cfg_t *d, size_t max_k, size_t N, size_t 
     return FT_OK;
 }
 
-static void ndc_destroy(void **state)
-{
-    if (state && *state) {
-        ft_free(*state);
-        *state = NULL;
-    }
-}
-
 static size_t ndc_ws(size_t max_k, size_t N)
 {
     (void)N;
@@ -117,7 +109,7 @@ const ft_defense_t ft_defense_norm_clipping = {
             "Δ <- Δ / max(1, ||Δ||/M), then FedAvg",
     .check_config = ndc_check,
     .create = ndc_create,
-    .destroy = ndc_destroy,
+    .destroy = ft_defense_free_state,
     .workspace_size = ndc_ws,
     .aggregate = ndc_aggregate,
 };

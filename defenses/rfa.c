@@ -65,14 +65,6 @@ static int rfa_create(const ft_defense_cfg_t *d, size_t max_k, size_t N, size_t 
     return FT_OK;
 }
 
-static void rfa_destroy(void **state)
-{
-    if (state && *state) {
-        ft_free(*state);
-        *state = NULL;
-    }
-}
-
 static size_t rfa_ws(size_t max_k, size_t N)
 {
     (void)N;
@@ -92,13 +84,9 @@ static double rfa_step(const float *U, size_t K, size_t N, const double *w, cons
     for (size_t j0 = 0; j0 < N; j0 += RFA_BLOCK) {
         size_t nb = N - j0 < RFA_BLOCK ? N - j0 : RFA_BLOCK;
         memset(z, 0, nb * sizeof *z);
-        for (size_t i = 0; i < K; i++) {
-            if (w[i] == 0)
-                continue;
-            const float *x = U + i * N + j0;
-            for (size_t j = 0; j < nb; j++)
-                z[j] += w[i] * x[j];
-        }
+        for (size_t i = 0; i < K; i++)
+            if (w[i] != 0)
+                ft_axpy_d(z, nb, w[i], U + i * N + j0);
         for (size_t i = 0; i < K; i++) {
             if (alpha[i] == 0)
                 continue;
@@ -192,7 +180,7 @@ const ft_defense_t ft_defense_rfa = {
             "Weiszfeld",
     .check_config = rfa_check,
     .create = rfa_create,
-    .destroy = rfa_destroy,
+    .destroy = ft_defense_free_state,
     .workspace_size = rfa_ws,
     .aggregate = rfa_aggregate,
 };

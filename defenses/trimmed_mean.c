@@ -41,14 +41,6 @@ static int tmean_create(const ft_defense_cfg_t *d, size_t max_k, size_t N, size_
     return FT_OK;
 }
 
-static void tmean_destroy(void **state)
-{
-    if (state && *state) {
-        ft_free(*state);
-        *state = NULL;
-    }
-}
-
 static size_t tmean_ws(size_t max_k, size_t N)
 {
     (void)N;
@@ -82,13 +74,7 @@ static double tmean_coord(const void *ctx, size_t j, ft_vi_t *a, size_t n, doubl
 static int tmean_aggregate(void *state, const ft_defense_input_t *in, float *out,
                            ft_defense_decision_t *dec, void *workspace)
 {
-    size_t K = in->K, N = in->N;
-    ft_ws_t ws;
-    ft_ws_init(&ws, workspace, tmean_ws(K, N));
-    ft_coord_t c;
-    ft_coord_take(&c, &ws, K);
-    ft_coordwise(in->updates, K, N, NULL, tmean_coord, state, &c, out);
-    ft_decisions_from_usage(dec, K, N, c.share, c.used);
+    ft_coord_aggregate(in, tmean_coord, state, out, dec, workspace);
     return FT_OK;
 }
 
@@ -97,7 +83,7 @@ const ft_defense_t ft_defense_trimmed_mean = {
     .cite = "Yin et al. ICML 2018, Def. 2: coordinate-wise beta-trimmed mean",
     .check_config = tmean_check,
     .create = tmean_create,
-    .destroy = tmean_destroy,
+    .destroy = ft_defense_free_state,
     .workspace_size = tmean_ws,
     .aggregate = tmean_aggregate,
 };

@@ -44,14 +44,6 @@ static int wdp_create(const ft_defense_cfg_t *d, size_t max_k, size_t N, size_t 
     return FT_OK;
 }
 
-static void wdp_destroy(void **state)
-{
-    if (state && *state) {
-        ft_free(*state);
-        *state = NULL;
-    }
-}
-
 static size_t wdp_ws(size_t max_k, size_t N)
 {
     (void)N;
@@ -78,7 +70,7 @@ const ft_defense_t ft_defense_weak_dp = {
             "w <- w + N(0, stddev^2 I) once per round",
     .check_config = wdp_check,
     .create = wdp_create,
-    .destroy = wdp_destroy,
+    .destroy = ft_defense_free_state,
     .workspace_size = wdp_ws,
     .aggregate = wdp_aggregate,
 };
