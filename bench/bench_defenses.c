@@ -22,6 +22,7 @@
 #include "ft_readers.h"
 #include "ft_defense.h"
 #include "ft_error.h"
+#include "ft_experiment.h"
 #include "ft_ops.h"
 #include "ft_rng.h"
 #include "ft_timer.h"
@@ -175,7 +176,10 @@ int main(int argc, char **argv)
             ft_config_set_value(cfg, "federation.num_clients", kv, "bench");
             ft_config_set_value(cfg, "defense.f", "1", "bench");
             void *state = NULL;
-            if (ft_defense_check_config(cfg) != FT_OK || d->create(cfg, K, N, K, &state) != FT_OK) {
+            ft_experiment_t exp;
+            if (ft_experiment_read(cfg, &exp) != FT_OK ||
+                ft_defense_check(&exp.defense, K) != FT_OK ||
+                d->create(&exp.defense, K, N, K, &state) != FT_OK) {
                 printf("%5zu %9zu  %-18s %10s (%s)\n", K, N, d->name, "skipped",
                        ft_error_message());
                 ft_config_destroy(&cfg);

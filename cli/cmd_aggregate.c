@@ -17,6 +17,7 @@
 #include "ft_readers.h"
 #include "ft_defense.h"
 #include "ft_error.h"
+#include "ft_experiment.h"
 #include "ft_fileio.h"
 #include "ft_rng.h"
 
@@ -172,9 +173,17 @@ int ft_cmd_aggregate(int argc, char **argv)
     snprintf(kbuf, sizeof kbuf, "%zu", K);
     if ((rc = ft_config_set_value(cli.cfg, "federation.clients_per_round", kbuf, upath)) != FT_OK)
         goto fail;
-    if ((rc = ft_defense_check_config(cli.cfg)) != FT_OK)
+    /* The K rows are this round's whole population (ids 0..K-1), so a K beyond the
+     * config's num_clients is no error here. */
+    if ((int64_t)K > ft_config_int(cli.cfg, "federation.num_clients") &&
+        (rc = ft_config_set_value(cli.cfg, "federation.num_clients", kbuf, upath)) != FT_OK)
         goto fail;
-    d = ft_defense_find(ft_config_str(cli.cfg, "defense.name"));
+    ft_experiment_t exp;
+    if ((rc = ft_experiment_read(cli.cfg, &exp)) != FT_OK)
+        goto fail;
+    if ((rc = ft_defense_check(&exp.defense, K)) != FT_OK)
+        goto fail;
+    d = ft_defense_find(exp.defense.name);
     if (d->needs_server_update) {
         if (!spath) {
             rc = ft_error_set(FT_EINVAL,
@@ -201,7 +210,7 @@ int ft_cmd_aggregate(int argc, char **argv)
     }
     for (size_t i = 0; i < K; i++)
         ids[i] = (uint32_t)i;
-    if ((rc = d->create(cli.cfg, K, N, K, &state)) != FT_OK)
+    if ((rc = d->create(&exp.defense, K, N, K, &state)) != FT_OK)
         goto fail;
     ft_rng_t rng;
     ft_rng_init(&rng, (uint64_t)ft_config_int(cli.cfg, "run.seed"), (uint32_t)round, 0,

@@ -6,6 +6,7 @@
 #include "ft_dataset_load.h"
 #include "ft_device.h"
 #include "ft_error.h"
+#include "ft_experiment.h"
 #include "ft_ops.h"
 #include "ft_rng.h"
 
@@ -38,7 +39,7 @@ int ft_global_new(const ft_experiment_t *exp, size_t max_k, ft_global_t **out)
     g->seed = exp->run.seed;
     /* The defense's keys first (krum's K > 2f + 2, ...): cheap, and the message
      * names the key; an unknown name lists the registry. */
-    if ((rc = ft_defense_check_config(exp->src)) != FT_OK)
+    if ((rc = ft_defense_check(&exp->defense, exp->federation.clients_per_round)) != FT_OK)
         goto fail;
     g->def = ft_defense_find(exp->defense.name);
     /* The device before the data: a missing GPU fails fast. */
@@ -84,7 +85,7 @@ int ft_global_new(const ft_experiment_t *exp, size_t max_k, ft_global_t **out)
         memcpy(g->params, ck.params, g->N * sizeof(float));
         ft_checkpoint_free(&ck);
     }
-    rc = g->def->create(exp->src, max_k, g->N, exp->federation.num_clients, &g->def_state);
+    rc = g->def->create(&exp->defense, max_k, g->N, exp->federation.num_clients, &g->def_state);
     if (rc != FT_OK)
         goto fail;
     size_t ws = g->def->workspace_size(max_k, g->N);

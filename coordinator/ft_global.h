@@ -16,12 +16,13 @@
 
 typedef struct ft_global ft_global_t;
 
-/* Picks the run.device back end (FT_EUNSUPPORTED when it names CUDA and none is
- * available), loads the test set, builds the evaluation model (model.name),
+/* For the experiment exp (outlives the result; already read and range-checked):
+ * checks the defense's values against K, picks the run.device back end (FT_EUNSUPPORTED when it
+ * names CUDA and none is available), loads the test set, builds the evaluation model (model.name),
  * initialises the global model from federation.init ("random": ft_model_init with
  * stream (seed, 0, 0, FT_RNG_INIT); else a checkpoint with the same layout hash),
- * and creates the defense defense.name for max_k updates (defense.* keys checked
- * first, FT_ECONFIG naming the key). On error returns the
+ * and creates the defense defense.name for max_k updates (FT_ECONFIG naming a
+ * [defense] key that does not fit). On error returns the
  * failing module's code (FT_EIO, FT_ECONFIG, FT_EINVAL, FT_ENOMEM...) with its
  * message; *out stays NULL. */
 int ft_global_new(const ft_experiment_t *exp, size_t max_k, ft_global_t **out);

@@ -23,25 +23,50 @@
 #include <math.h>
 #include <string.h>
 
-static int bulyan_check(const ft_config_t *cfg, size_t max_k)
+static const ft_krum_bound_t bulyan_bound = {
+    .rule = "Bulyan", .name = "bulyan", .mult = 4, .add = 3, .strict = 0};
+
+static int bulyan_check(const ft_defense_cfg_t *d, size_t max_k)
 {
-    int64_t f = ft_config_int(cfg, "defense.f");
-    if (f < 0)
-        return ft_config_error(cfg, "defense.f", "is %lld; must be >= 0", (long long)f);
-    if ((int64_t)max_k < 4 * f + 3)
-        return ft_config_error(cfg, "defense.f",
-                               "is %lld, but Bulyan needs K >= 4f + 3 = %lld updates per round "
-                               "(federation.clients_per_round = %zu)",
-                               (long long)f, (long long)(4 * f + 3), max_k);
-    return FT_OK;
+    return ft_krum_check_f(d, max_k, &bulyan_bound);
 }
 
 static size_t bulyan_ws(size_t max_k, size_t N)
 {
     (void)N;
     return FT_WS_SLACK + ft_krum_round_ws(max_k) + 2 * ft_ws_bytes(max_k * sizeof(double)) +
-           ft_ws_bytes(max_k) + ft_ws_bytes(max_k * sizeof(ft_vi_t)) +
-           2 * ft_ws_bytes(max_k * sizeof(double));
+           ft_ws_bytes(max_k) + ft_coord_ws(max_k);
+}
+
+/* Step 2 at one coordinate. */
+typedef struct {
+    const float *U; /* K×N updates */
+    size_t N;       /* parameters */
+    size_t beta;    /* values averaged: theta - 2f */
+} bulyan_coord_t;
+
+/* ft_coord_fn (ctx: bulyan_coord_t): the mean of the beta values of the selected
+ * set closest to its median at j. */
+static double bulyan_coord(const void *ctx, size_t j, ft_vi_t *a, size_t n, double *share,
+                           double *used)
+{
+    const bulyan_coord_t *b = ctx;
+    const float *U = b->U;
+    size_t N = b->N;
+    uint32_t lo, hi;
+    double med = ft_median_vi(a, n, &lo, &hi);
+    size_t take = b->beta < n ? b->beta : n;
+    for (size_t t = 0; t < n; t++)
+        a[t].v = (float)fabs((double)U[a[t].i * N + j] - med);
+    if (take < n)
+        ft_select_kth(a, n, take - 1);
+    double sum = 0;
+    for (size_t t = 0; t < take; t++) {
+        sum += U[a[t].i * N + j];
+        share[a[t].i] += 1.0 / (double)take;
+        used[a[t].i] += 1;
+    }
+    return sum / (double)take;
 }
 
 static int bulyan_aggregate(void *state, const ft_defense_input_t *in, float *out,
@@ -49,17 +74,16 @@ static int bulyan_aggregate(void *state, const ft_defense_input_t *in, float *ou
 {
     const ft_krum_params_t *p = state;
     size_t K = in->K, N = in->N, f = p->f;
-    if (K < 4 * f + 3)
-        return ft_error_set(FT_EINVAL, "bulyan: %zu updates this round, but f = %zu needs K >= %zu",
-                            K, f, 4 * f + 3);
+    int rc = ft_krum_check_round(K, f, &bulyan_bound);
+    if (rc != FT_OK)
+        return rc;
     ft_ws_t ws;
     ft_ws_init(&ws, workspace, bulyan_ws(K, N));
     double *scores = ft_ws_take(&ws, K * sizeof(double));
     double *tmp = ft_ws_take(&ws, K * sizeof(double));
     uint8_t *active = ft_ws_take(&ws, K);
-    ft_vi_t *a = ft_ws_take(&ws, K * sizeof(ft_vi_t));
-    double *share = ft_ws_take(&ws, K * sizeof(double));
-    double *used = ft_ws_take(&ws, K * sizeof(double));
+    ft_coord_t c;
+    ft_coord_take(&c, &ws, K);
     double *D, *full;
     ft_krum_scores_round(in, f, &D, &full, &ws);
 
@@ -67,10 +91,8 @@ static int bulyan_aggregate(void *state, const ft_defense_input_t *in, float *ou
     size_t theta = K - 2 * f, selected = 0;
     memset(active, 1, K);
     ft_decisions_init(dec, K, FT_DECISION_DROPPED);
-    for (size_t i = 0; i < K; i++) {
+    for (size_t i = 0; i < K; i++)
         dec[i].score = (float)full[i];
-        share[i] = used[i] = 0;
-    }
     for (; selected < theta; selected++) {
         size_t r = K - selected;
         size_t nb = r > f + 3 ? r - f - 2 : 1;
@@ -104,33 +126,13 @@ static int bulyan_aggregate(void *state, const ft_defense_input_t *in, float *ou
     /* sel = the selected set = rows marked REWEIGHTED; reuse `active` for it. */
     for (size_t i = 0; i < K; i++)
         active[i] = dec[i].decision == FT_DECISION_REWEIGHTED;
-    size_t beta = selected - 2 * f;
 
     /* 2. per coordinate: mean of the beta values closest to the median. */
-    for (size_t j = 0; j < N; j++) {
-        size_t n = ft_gather_finite(in->updates, K, N, j, active, a);
-        if (n == 0) {
-            out[j] = 0.0f;
-            continue;
-        }
-        uint32_t lo, hi;
-        double med = ft_median_vi(a, n, &lo, &hi);
-        size_t take = beta < n ? beta : n;
-        for (size_t t = 0; t < n; t++)
-            a[t].v = (float)fabs((double)in->updates[a[t].i * N + j] - med);
-        if (take < n)
-            ft_select_kth(a, n, take - 1);
-        double sum = 0;
-        for (size_t t = 0; t < take; t++) {
-            sum += in->updates[a[t].i * N + j];
-            share[a[t].i] += 1.0 / (double)take;
-            used[a[t].i] += 1;
-        }
-        out[j] = (float)(sum / (double)take);
-    }
+    const bulyan_coord_t step2 = {.U = in->updates, .N = N, .beta = selected - 2 * f};
+    ft_coordwise(in->updates, K, N, active, bulyan_coord, &step2, &c, out);
     for (size_t i = 0; i < K; i++)
         if (active[i])
-            dec[i].weight = N ? (float)(share[i] / (double)N) : 0.0f;
+            dec[i].weight = N ? (float)(c.share[i] / (double)N) : 0.0f;
     return FT_OK;
 }
 
@@ -140,7 +142,7 @@ const ft_defense_t ft_defense_bulyan = {
             "coordinate the mean of the beta = theta-2f values closest to the median",
     .check_config = bulyan_check,
     .create = ft_krum_create,
-    .destroy = ft_krum_destroy,
+    .destroy = ft_defense_free_state,
     .workspace_size = bulyan_ws,
     .aggregate = bulyan_aggregate,
 };

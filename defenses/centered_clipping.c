@@ -30,12 +30,12 @@ static const char cc_magic[8] = {'F', 'T', 'C', 'C', 'M', 'O', 'M', '1'};
 
 enum { CC_BLOCK = 1024 };
 
-static int cc_check(const ft_config_t *cfg, size_t max_k)
+static int cc_check(const ft_defense_cfg_t *d, size_t max_k)
 {
     (void)max_k;
-    int rc = ft_check_float_range(cfg, "defense.tau", 0, 0, INFINITY, 0);
+    int rc = ft_check_float_range(d->src, "defense.tau", d->tau, 0, 0, INFINITY, 0);
     if (rc == FT_OK)
-        rc = ft_check_int_range(cfg, "defense.cc_iters", 1, 1000000, NULL);
+        rc = ft_check_int_range(d->src, "defense.cc_iters", d->cc_iters, 1, 1000000, NULL);
     return rc;
 }
 
@@ -49,7 +49,7 @@ static void cc_destroy(void **state)
     *state = NULL;
 }
 
-static int cc_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num_clients,
+static int cc_create(const ft_defense_cfg_t *d, size_t max_k, size_t N, size_t num_clients,
                      void **state)
 {
     (void)max_k;
@@ -57,8 +57,8 @@ static int cc_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num_
     cc_t *s = ft_calloc(1, sizeof *s);
     if (!s)
         return ft_error_set(FT_ENOMEM, "centered-clipping: out of memory");
-    s->tau = ft_config_float(cfg, "defense.tau");
-    s->iters = (int)ft_config_int(cfg, "defense.cc_iters");
+    s->tau = d->tau;
+    s->iters = (int)d->cc_iters;
     s->N = N;
     s->v = ft_calloc(N ? N : 1, sizeof(float));
     if (!s->v) {

@@ -39,7 +39,7 @@ const ft_defense_t ft_defense_fedavg = {
     .cite = "McMahan et al. AISTATS 2017, Alg. 1 (sample-count weighted mean)",
     .check_config = NULL,
     .create = ft_defense_stateless_create,
-    .destroy = ft_defense_stateless_destroy,
+    .destroy = ft_defense_free_state,
     .workspace_size = fedavg_ws,
     .aggregate = fedavg_aggregate,
 };
@@ -49,7 +49,7 @@ const ft_defense_t ft_defense_none = {
     .cite = "no defense: FedAvg (McMahan et al. AISTATS 2017, Alg. 1)",
     .check_config = NULL,
     .create = ft_defense_stateless_create,
-    .destroy = ft_defense_stateless_destroy,
+    .destroy = ft_defense_free_state,
     .workspace_size = fedavg_ws,
     .aggregate = fedavg_aggregate,
 };

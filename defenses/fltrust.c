@@ -19,10 +19,10 @@
 #include <math.h>
 #include <string.h>
 
-static int fltrust_check(const ft_config_t *cfg, size_t max_k)
+static int fltrust_check(const ft_defense_cfg_t *d, size_t max_k)
 {
     (void)max_k;
-    return ft_check_int_range(cfg, "defense.root_size", 1, INT32_MAX, NULL);
+    return ft_check_int_range(d->src, "defense.root_size", d->root_size, 1, INT32_MAX, NULL);
 }
 
 static size_t fltrust_ws(size_t max_k, size_t N)
@@ -77,7 +77,7 @@ const ft_defense_t ft_defense_fltrust = {
             "||g_0||, trust-weighted mean",
     .check_config = fltrust_check,
     .create = ft_defense_stateless_create,
-    .destroy = ft_defense_stateless_destroy,
+    .destroy = ft_defense_free_state,
     .workspace_size = fltrust_ws,
     .aggregate = fltrust_aggregate,
     .needs_server_update = 1,

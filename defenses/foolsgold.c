@@ -38,14 +38,13 @@ typedef struct {
 
 static const char fg_magic[8] = {'F', 'T', 'F', 'G', 'H', 'I', 'S', '1'};
 
-static int fg_check(const ft_config_t *cfg, size_t max_k)
+/* federation.num_clients, the history rows, needs no check here: ft_experiment_read
+ * keeps it in [1, 10^6], so every client id fits the uint32 ids. */
+static int fg_check(const ft_defense_cfg_t *d, size_t max_k)
 {
     (void)max_k;
-    int rc = ft_check_float_range(cfg, "defense.fg_confidence", 0, 0, INFINITY, 0);
-    if (rc == FT_OK)
-        rc = ft_check_int_range(cfg, "federation.num_clients", 1, INT32_MAX,
-                                "(FoolsGold keeps one history per client)");
-    return rc;
+    return ft_check_float_range(d->src, "defense.fg_confidence", d->fg_confidence, 0, 0, INFINITY,
+                                0);
 }
 
 static void fg_destroy(void **state)
@@ -59,14 +58,14 @@ static void fg_destroy(void **state)
     *state = NULL;
 }
 
-static int fg_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num_clients,
+static int fg_create(const ft_defense_cfg_t *d, size_t max_k, size_t N, size_t num_clients,
                      void **state)
 {
     (void)max_k;
     fg_t *s = ft_calloc(1, sizeof *s);
     if (!s)
         return ft_error_set(FT_ENOMEM, "foolsgold: out of memory");
-    s->kappa = ft_config_float(cfg, "defense.fg_confidence");
+    s->kappa = d->fg_confidence;
     s->num_clients = num_clients;
     s->N = N;
     s->history = ft_calloc(num_clients * N, sizeof(float));

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ft_config.h"
+#include "ft_experiment.h"
 #include "ft_rng.h"
 
 typedef enum {
@@ -50,12 +50,15 @@ typedef struct {
 typedef struct ft_defense {
     const char *name; /* registry name, e.g. "krum" */
     const char *cite; /* paper and equation implemented */
-    /* Checks the [defense] keys this rule uses against K = clients_per_round when the
-     * experiment is loaded: FT_ECONFIG via ft_config_error naming the key. */
-    int (*check_config)(const ft_config_t *cfg, size_t max_k);
-    /* Creates the per-run state (parameters from cfg, history for max_k/num_clients).
-     * *state may be set to NULL if the rule needs none. FT_ENOMEM. */
-    int (*create)(const ft_config_t *cfg, size_t max_k, size_t N, size_t num_clients, void **state);
+    /* Checks the [defense] values this rule uses against K = clients_per_round when the
+     * experiment is loaded: FT_ECONFIG via ft_config_error(d->src, ...) naming the key.
+     * May be NULL (nothing to check). */
+    int (*check_config)(const ft_defense_cfg_t *d, size_t max_k);
+    /* Creates the per-run state (parameters copied from d, which need not outlive it;
+     * history for max_k/num_clients). *state may be set to NULL if the rule needs
+     * none. FT_ENOMEM. */
+    int (*create)(const ft_defense_cfg_t *d, size_t max_k, size_t N, size_t num_clients,
+                  void **state);
     void (*destroy)(void **state);
     /* Bytes of scratch aggregate() needs for up to max_k updates of N. */
     size_t (*workspace_size)(size_t max_k, size_t N);
@@ -80,7 +83,10 @@ extern const ft_defense_t *const ft_defense_registry[];
 /* Finds a defense by name; NULL if unknown. */
 const ft_defense_t *ft_defense_find(const char *name);
 
-/* Validates defense.name and the chosen rule's keys; FT_ECONFIG naming the key. */
-int ft_defense_check_config(const ft_config_t *cfg);
+/* Validates d->name against the registry and the chosen rule's values against K
+ * (federation.clients_per_round, >= 1 as ft_experiment_read guarantees): FT_ECONFIG
+ * via ft_config_error(d->src, ...) naming the key; an unknown name lists the
+ * registry. */
+int ft_defense_check(const ft_defense_cfg_t *d, size_t K);
 
 #endif

@@ -1,38 +1,40 @@
 /* ft_defense_registry: the one table of aggregation rules, lookup by name, and the
  * load-time check of the [defense] section (so that a bad parameter is a clear
  * error when the experiment is loaded, never a failure mid-run). Each rule lives in
- * its own file and cites its paper there. */
+ * its own file and cites its paper there; FT_DEFENSES lists them once. */
 #include "ft_defense.h"
 
 #include "ft_defense_util.h"
 #include "ft_error.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
-extern const ft_defense_t ft_defense_fedavg;
-extern const ft_defense_t ft_defense_none;
-extern const ft_defense_t ft_defense_norm_clipping;
-extern const ft_defense_t ft_defense_weak_dp;
-extern const ft_defense_t ft_defense_krum;
-extern const ft_defense_t ft_defense_multi_krum;
-extern const ft_defense_t ft_defense_rfa;
-extern const ft_defense_t ft_defense_median;
-extern const ft_defense_t ft_defense_trimmed_mean;
-extern const ft_defense_t ft_defense_bulyan;
-extern const ft_defense_t ft_defense_foolsgold;
-extern const ft_defense_t ft_defense_centered_clipping;
-extern const ft_defense_t ft_defense_fltrust;
+/* Every rule, one line each, in registry order (the order `fedtail aggregate
+ * --help` and the unknown-name message list them in). A new rule is its file plus
+ * one line here. */
+#define FT_DEFENSES(X)                                                                             \
+    X(ft_defense_fedavg)                                                                           \
+    X(ft_defense_none)                                                                             \
+    X(ft_defense_norm_clipping)                                                                    \
+    X(ft_defense_weak_dp)                                                                          \
+    X(ft_defense_krum)                                                                             \
+    X(ft_defense_multi_krum)                                                                       \
+    X(ft_defense_rfa)                                                                              \
+    X(ft_defense_median)                                                                           \
+    X(ft_defense_trimmed_mean)                                                                     \
+    X(ft_defense_bulyan)                                                                           \
+    X(ft_defense_foolsgold)                                                                        \
+    X(ft_defense_centered_clipping)                                                                \
+    X(ft_defense_fltrust)
 
-const ft_defense_t *const ft_defense_registry[] = {
-    &ft_defense_fedavg,        &ft_defense_none,
-    &ft_defense_norm_clipping, &ft_defense_weak_dp,
-    &ft_defense_krum,          &ft_defense_multi_krum,
-    &ft_defense_rfa,           &ft_defense_median,
-    &ft_defense_trimmed_mean,  &ft_defense_bulyan,
-    &ft_defense_foolsgold,     &ft_defense_centered_clipping,
-    &ft_defense_fltrust,       NULL,
-};
+#define FT_DEFENSE_DECLARE(sym) extern const ft_defense_t sym;
+#define FT_DEFENSE_ENTRY(sym)   &sym,
+
+FT_DEFENSES(FT_DEFENSE_DECLARE)
+
+const ft_defense_t *const ft_defense_registry[] = {FT_DEFENSES(FT_DEFENSE_ENTRY) NULL};
 
 const ft_defense_t *ft_defense_find(const char *name)
 {
@@ -44,23 +46,19 @@ const ft_defense_t *ft_defense_find(const char *name)
     return NULL;
 }
 
-int ft_defense_check_config(const ft_config_t *cfg)
+int ft_defense_check(const ft_defense_cfg_t *d, size_t K)
 {
-    const char *name = ft_config_str(cfg, "defense.name");
-    const ft_defense_t *d = ft_defense_find(name);
-    if (!d) {
+    assert(d && d->src && K >= 1);
+    const ft_defense_t *def = ft_defense_find(d->name);
+    if (!def) {
         char names[512];
         size_t len = 0;
         names[0] = '\0';
         for (size_t i = 0; ft_defense_registry[i] && len < sizeof names; i++)
             len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "",
                                     ft_defense_registry[i]->name);
-        return ft_config_error(cfg, "defense.name", "unknown defense '%s' (valid: %s)", name,
+        return ft_config_error(d->src, "defense.name", "unknown defense '%s' (valid: %s)", d->name,
                                names);
     }
-    int64_t k = ft_config_int(cfg, "federation.clients_per_round");
-    if (k < 1)
-        return ft_config_error(cfg, "federation.clients_per_round", "is %lld; must be >= 1",
-                               (long long)k);
-    return d->check_config ? d->check_config(cfg, (size_t)k) : FT_OK;
+    return def->check_config ? def->check_config(d, K) : FT_OK;
 }

@@ -13,6 +13,7 @@
  *    norm product could exceed float range are recomputed directly in double. */
 #include "ft_defense_util.h"
 
+#include "ft_alloc.h"
 #include "ft_error.h"
 #include "ft_ops.h"
 
@@ -84,11 +85,11 @@ double ft_dot(const float *a, const float *b, size_t N)
     return s0 + s1;
 }
 
-/* acc[j] += w x[j] for j < n: the inner loop of every weighted sum here. Built for
- * AVX-512, AVX2 and the baseline, picked at load time; all three round alike (no
- * contraction into FMA under ISO C), so the result does not depend on the CPU. */
-__attribute__((target_clones("avx512f", "avx2", "default"))) static void
-axpy_d(double *restrict acc, size_t n, double w, const float *restrict x)
+/* Built for AVX-512, AVX2 and the baseline, picked at load time; all three round
+ * alike (no contraction into FMA under ISO C), so the result does not depend on the
+ * CPU. */
+__attribute__((target_clones("avx512f", "avx2", "default"))) void
+ft_axpy_d(double *restrict acc, size_t n, double w, const float *restrict x)
 {
     size_t j = 0;
     for (; j + 16 <= n; j += 16) {
@@ -114,7 +115,7 @@ static void weighted_sum(const float *const *rows, const float *U, size_t K, siz
         memset(acc, 0, nb * sizeof *acc);
         for (size_t i = 0; i < K; i++)
             if (w[i] != 0)
-                axpy_d(acc, nb, w[i], (rows ? rows[i] : U + i * N) + j0);
+                ft_axpy_d(acc, nb, w[i], (rows ? rows[i] : U + i * N) + j0);
         for (size_t j = 0; j < nb; j++)
             out[j0 + j] = (float)acc[j];
     }
@@ -345,10 +346,10 @@ int ft_count_weights(const float *counts, size_t K, double *sw)
     return FT_OK;
 }
 
-int ft_defense_stateless_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num_clients,
-                                void **state)
+int ft_defense_stateless_create(const ft_defense_cfg_t *d, size_t max_k, size_t N,
+                                size_t num_clients, void **state)
 {
-    (void)cfg;
+    (void)d;
     (void)max_k;
     (void)N;
     (void)num_clients;
@@ -356,10 +357,12 @@ int ft_defense_stateless_create(const ft_config_t *cfg, size_t max_k, size_t N, 
     return FT_OK;
 }
 
-void ft_defense_stateless_destroy(void **state)
+void ft_defense_free_state(void **state)
 {
-    if (state)
+    if (state && *state) {
+        ft_free(*state);
         *state = NULL;
+    }
 }
 
 void ft_decisions_init(ft_defense_decision_t *d, size_t K, ft_decision_t decision)
@@ -386,26 +389,24 @@ void ft_decisions_from_usage(ft_defense_decision_t *d, size_t K, size_t N, const
     }
 }
 
-int ft_check_int_range(const ft_config_t *cfg, const char *key, int64_t lo, int64_t hi,
+int ft_check_int_range(const ft_config_t *src, const char *key, int64_t v, int64_t lo, int64_t hi,
                        const char *why)
 {
-    int64_t v = ft_config_int(cfg, key);
     if (v < lo || v > hi)
-        return ft_config_error(cfg, key, "is %lld; must be in [%lld, %lld]%s%s", (long long)v,
+        return ft_config_error(src, key, "is %lld; must be in [%lld, %lld]%s%s", (long long)v,
                                (long long)lo, (long long)hi, why ? " " : "", why ? why : "");
     return FT_OK;
 }
 
-int ft_check_float_range(const ft_config_t *cfg, const char *key, double lo, int lo_incl, double hi,
-                         int hi_incl)
+int ft_check_float_range(const ft_config_t *src, const char *key, double v, double lo, int lo_incl,
+                         double hi, int hi_incl)
 {
-    double v = ft_config_float(cfg, key);
     int ok = isfinite(v) && (lo_incl ? v >= lo : v > lo) && (hi_incl ? v <= hi : v < hi);
     if (ok)
         return FT_OK;
     if (isinf(hi))
-        return ft_config_error(cfg, key, "is %g; must be %s %g", v, lo_incl ? ">=" : ">", lo);
-    return ft_config_error(cfg, key, "is %g; must be in %c%g, %g%c", v, lo_incl ? '[' : '(', lo, hi,
+        return ft_config_error(src, key, "is %g; must be %s %g", v, lo_incl ? ">=" : ">", lo);
+    return ft_config_error(src, key, "is %g; must be in %c%g, %g%c", v, lo_incl ? '[' : '(', lo, hi,
                            hi_incl ? ']' : ')');
 }
 
@@ -416,7 +417,7 @@ void ft_weighted_sum_d(const float *U, size_t K, size_t N, const double *w, doub
         size_t nb = N - j0 < SUM_BLOCK ? N - j0 : SUM_BLOCK;
         for (size_t i = 0; i < K; i++)
             if (w[i] != 0)
-                axpy_d(out + j0, nb, w[i], U + i * N + j0);
+                ft_axpy_d(out + j0, nb, w[i], U + i * N + j0);
     }
 }
 
@@ -437,4 +438,46 @@ double ft_median_vi(ft_vi_t *a, size_t n, uint32_t *lo, uint32_t *hi)
             b = t;
     *lo = a[b].i;
     return 0.5 * ((double)a[b].v + (double)a[k].v);
+}
+
+size_t ft_coord_ws(size_t max_k)
+{
+    return ft_ws_bytes(max_k * sizeof(ft_vi_t)) + 2 * ft_ws_bytes(max_k * sizeof(double));
+}
+
+void ft_coord_take(ft_coord_t *c, ft_ws_t *ws, size_t K)
+{
+    c->a = ft_ws_take(ws, K * sizeof(ft_vi_t));
+    c->share = ft_ws_take(ws, K * sizeof(double));
+    c->used = ft_ws_take(ws, K * sizeof(double));
+}
+
+void ft_coordwise(const float *U, size_t K, size_t N, const uint8_t *sel, ft_coord_fn fn,
+                  const void *ctx, ft_coord_t *c, float *out)
+{
+    for (size_t i = 0; i < K; i++)
+        c->share[i] = c->used[i] = 0;
+    for (size_t j = 0; j < N; j++) {
+        size_t n = 0;
+        for (size_t i = 0; i < K; i++) {
+            float v = U[i * N + j];
+            if ((!sel || sel[i]) && v - v == 0) { /* v - v is NaN for NaN and +-Inf */
+                c->a[n].v = v;
+                c->a[n].i = (uint32_t)i;
+                n++;
+            }
+        }
+        out[j] = n ? (float)fn(ctx, j, c->a, n, c->share, c->used) : 0.0f;
+    }
+}
+
+void ft_coord_aggregate(const ft_defense_input_t *in, ft_coord_fn fn, const void *ctx, float *out,
+                        ft_defense_decision_t *dec, void *workspace)
+{
+    ft_ws_t ws;
+    ft_ws_init(&ws, workspace, FT_WS_SLACK + ft_coord_ws(in->K));
+    ft_coord_t c;
+    ft_coord_take(&c, &ws, in->K);
+    ft_coordwise(in->updates, in->K, in->N, NULL, fn, ctx, &c, out);
+    ft_decisions_from_usage(dec, in->K, in->N, c.share, c.used);
 }

@@ -1,7 +1,8 @@
 /* ft_defense_util: building blocks shared by the aggregation rules (internal to
  * defenses/): a workspace carver, double-accumulated norms and weighted sums,
  * pairwise squared distances from one Gram-matrix GEMM, Krum scores, and
- * per-coordinate selection (median, trimmed windows) that copes with NaN/Inf.
+ * per-coordinate selection (median, trimmed windows) with the one column loop of
+ * the coordinate-wise rules (ft_coordwise), which copes with NaN/Inf.
  *
  * Dimension letters: K updates, N parameters. Every function here is allocation
  * free: scratch comes from the caller's workspace. */
@@ -47,6 +48,11 @@ double ft_sumsq(const float *x, size_t N);
 double ft_dist2(const float *a, const float *b, size_t N);
 /* <a, b> accumulated in double. */
 double ft_dot(const float *a, const float *b, size_t N);
+
+/* acc[j] += w x[j] for j < n, in double: the inner loop of every weighted sum, for
+ * a block of one row of a K×N matrix (the row's next block is prefetched). Rounds
+ * alike on every CPU. */
+void ft_axpy_d(double *restrict acc, size_t n, double w, const float *restrict x);
 
 /* out (N) = sum_i w[i] * rows[i] for the K rows with w[i] != 0, accumulated in
  * double (rows with weight 0 are skipped, so a NaN row with weight 0 cannot leak).
@@ -95,12 +101,14 @@ void ft_select_kth(ft_vi_t *a, size_t n, size_t k);
  * finite, or if they sum to 0. */
 int ft_count_weights(const float *counts, size_t K, double *sw);
 
-/* Fills every decision with (decision, clip 1, score 0, weight 0). */
-/* create/destroy of a rule that keeps no state between rounds (*state = NULL). */
-int ft_defense_stateless_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num_clients,
-                                void **state);
-void ft_defense_stateless_destroy(void **state);
+/* create of a rule that keeps no state between rounds (*state = NULL). */
+int ft_defense_stateless_create(const ft_defense_cfg_t *d, size_t max_k, size_t N,
+                                size_t num_clients, void **state);
+/* destroy of a rule whose state is NULL (stateless) or one ft_malloc'd block (its
+ * parameters): frees it and nulls *state; accepts NULL and is safe twice. */
+void ft_defense_free_state(void **state);
 
+/* Fills every decision with (decision, clip 1, score 0, weight 0). */
 void ft_decisions_init(ft_defense_decision_t *d, size_t K, ft_decision_t decision);
 
 /* Decisions of a coordinate-wise rule from how often each update fed the output:
@@ -110,37 +118,54 @@ void ft_decisions_init(ft_defense_decision_t *d, size_t K, ft_decision_t decisio
 void ft_decisions_from_usage(ft_defense_decision_t *d, size_t K, size_t N, const double *share,
                              const double *used);
 
-/* Range checks for check_config: FT_ECONFIG via ft_config_error naming the key
- * (why, may be NULL, is appended to the message). */
-int ft_check_int_range(const ft_config_t *cfg, const char *key, int64_t lo, int64_t hi,
+/* Range checks for check_config of the value v read from key: FT_ECONFIG via
+ * ft_config_error(src, key, ...), so the message names the key and where src got
+ * it (why, may be NULL, is appended to the message). */
+int ft_check_int_range(const ft_config_t *src, const char *key, int64_t v, int64_t lo, int64_t hi,
                        const char *why);
 /* lo/hi bounds are inclusive when *_incl is nonzero; use +-INFINITY for none. */
-int ft_check_float_range(const ft_config_t *cfg, const char *key, double lo, int lo_incl, double hi,
-                         int hi_incl);
+int ft_check_float_range(const ft_config_t *src, const char *key, double v, double lo, int lo_incl,
+                         double hi, int hi_incl);
 
 /* Sums rows as ft_weighted_sum does, into a double vector (N). */
 void ft_weighted_sum_d(const float *U, size_t K, size_t N, const double *w, double *out);
-
-#endif
-
-/* Gathers the finite values of column j of U (K×N) into a (K), with their rows;
- * rows with sel != NULL && !sel[i] are skipped. Returns how many were gathered. */
-static inline size_t ft_gather_finite(const float *U, size_t K, size_t N, size_t j,
-                                      const uint8_t *sel, ft_vi_t *a)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < K; i++) {
-        float v = U[i * N + j];
-        if ((!sel || sel[i]) && v - v == 0) { /* v - v is NaN for NaN and +-Inf */
-            a[n].v = v;
-            a[n].i = (uint32_t)i;
-            n++;
-        }
-    }
-    return n;
-}
 
 /* Median of a[0..n) (n >= 1; reorders a): the middle value, or the mean of the two
  * middle values when n is even (as numpy.median). lo/hi receive the rows of the
  * middle value(s) (equal when n is odd). */
 double ft_median_vi(ft_vi_t *a, size_t n, uint32_t *lo, uint32_t *hi);
+
+/* Scratch of a coordinate-wise rule (median, trimmed mean, Bulyan's second step)
+ * for K updates. */
+typedef struct {
+    ft_vi_t *a;    /* K: one column's finite values with their rows */
+    double *share; /* K: each update's summed weight in the output */
+    double *used;  /* K: coordinates at which each update fed the output */
+} ft_coord_t;
+
+/* Bytes ft_coord_take carves for up to max_k updates (as ft_ws_bytes sums). */
+size_t ft_coord_ws(size_t max_k);
+/* Carves c's arrays for K updates from ws: a, then share, then used. */
+void ft_coord_take(ft_coord_t *c, ft_ws_t *ws, size_t K);
+
+/* A rule at one coordinate j: a[0..n) (n >= 1) holds the column's finite values and
+ * their rows, and may be reordered or overwritten. Returns out_j and, for each update
+ * that feeds it, adds its weight at j to share[i] and 1 to used[i]. */
+typedef double (*ft_coord_fn)(const void *ctx, size_t j, ft_vi_t *a, size_t n, double *share,
+                              double *used);
+
+/* out_j = (float)fn(ctx, j, column j's finite values) for every j < N of U (K×N),
+ * over the rows with sel[i] (every row when sel is NULL); a column without a
+ * finite value gets 0 (no change). NaN/Inf are left out first because NaN breaks
+ * every comparison a selection relies on. c->share and c->used start at 0 and
+ * end as the usage over the N coordinates (for ft_decisions_from_usage). */
+void ft_coordwise(const float *U, size_t K, size_t N, const uint8_t *sel, ft_coord_fn fn,
+                  const void *ctx, ft_coord_t *c, float *out /* N */);
+
+/* The aggregate of a coordinate-wise rule over every update (median, trimmed
+ * mean): ft_coordwise over all K rows, then ft_decisions_from_usage. workspace
+ * holds FT_WS_SLACK + ft_coord_ws(K) bytes. */
+void ft_coord_aggregate(const ft_defense_input_t *in, ft_coord_fn fn, const void *ctx,
+                        float *out /* N */, ft_defense_decision_t *dec /* K */, void *workspace);
+
+#endif

@@ -38,7 +38,8 @@ void ft_krum_scores_round(const ft_defense_input_t *in, size_t f, double **D, do
     ft_krum_scores(*D, K, active, K - f - 2, *scores, tmp);
 }
 
-int ft_krum_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num_clients, void **state)
+int ft_krum_create(const ft_defense_cfg_t *d, size_t max_k, size_t N, size_t num_clients,
+                   void **state)
 {
     (void)max_k;
     (void)N;
@@ -46,31 +47,44 @@ int ft_krum_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num_cl
     ft_krum_params_t *p = ft_calloc(1, sizeof *p);
     if (!p)
         return ft_error_set(FT_ENOMEM, "krum: out of memory");
-    p->f = (size_t)ft_config_int(cfg, "defense.f");
-    p->m = (size_t)ft_config_int(cfg, "defense.m");
+    p->f = (size_t)d->f;
+    p->m = (size_t)d->m;
     *state = p;
     return FT_OK;
 }
 
-void ft_krum_destroy(void **state)
+int ft_krum_check_f(const ft_defense_cfg_t *d, size_t max_k, const ft_krum_bound_t *b)
 {
-    if (state && *state) {
-        ft_free(*state);
-        *state = NULL;
-    }
+    int64_t f = d->f;
+    if (f < 0)
+        return ft_config_error(d->src, "defense.f", "is %lld; must be >= 0", (long long)f);
+    /* a bound beyond int64 (an absurd f) saturates: no K meets it */
+    int64_t bound = f <= (INT64_MAX - b->add) / b->mult ? b->mult * f + b->add : INT64_MAX;
+    int64_t k = (int64_t)max_k;
+    if (b->strict ? k <= bound : k < bound)
+        return ft_config_error(d->src, "defense.f",
+                               "is %lld, but %s needs K %s %lldf + %lld = %lld updates per round "
+                               "(federation.clients_per_round = %zu)",
+                               (long long)f, b->rule, b->strict ? ">" : ">=", (long long)b->mult,
+                               (long long)b->add, (long long)bound, max_k);
+    return FT_OK;
 }
 
-static int krum_check(const ft_config_t *cfg, size_t max_k)
+int ft_krum_check_round(size_t K, size_t f, const ft_krum_bound_t *b)
 {
-    int64_t f = ft_config_int(cfg, "defense.f");
-    if (f < 0)
-        return ft_config_error(cfg, "defense.f", "is %lld; must be >= 0", (long long)f);
-    if ((int64_t)max_k <= 2 * f + 2)
-        return ft_config_error(cfg, "defense.f",
-                               "is %lld, but Krum needs K > 2f + 2 = %lld updates per round "
-                               "(federation.clients_per_round = %zu)",
-                               (long long)f, (long long)(2 * f + 2), max_k);
+    size_t bound = (size_t)b->mult * f + (size_t)b->add;
+    if (b->strict ? K <= bound : K < bound)
+        return ft_error_set(FT_EINVAL, "%s: %zu updates this round, but f = %zu needs K %s %zu",
+                            b->name, K, f, b->strict ? ">" : ">=", bound);
     return FT_OK;
+}
+
+static const ft_krum_bound_t krum_bound = {
+    .rule = "Krum", .name = "krum", .mult = 2, .add = 2, .strict = 1};
+
+static int krum_check(const ft_defense_cfg_t *d, size_t max_k)
+{
+    return ft_krum_check_f(d, max_k, &krum_bound);
 }
 
 static size_t krum_ws(size_t max_k, size_t N)
@@ -84,9 +98,9 @@ static int krum_aggregate(void *state, const ft_defense_input_t *in, float *out,
 {
     const ft_krum_params_t *p = state;
     size_t K = in->K, N = in->N;
-    if (K <= 2 * p->f + 2)
-        return ft_error_set(FT_EINVAL, "krum: %zu updates this round, but f = %zu needs K > %zu", K,
-                            p->f, 2 * p->f + 2);
+    int rc = ft_krum_check_round(K, p->f, &krum_bound);
+    if (rc != FT_OK)
+        return rc;
     ft_ws_t ws;
     ft_ws_init(&ws, workspace, krum_ws(K, N));
     double *D, *scores;
@@ -112,7 +126,7 @@ const ft_defense_t ft_defense_krum = {
             "||V_i - V_j||^2",
     .check_config = krum_check,
     .create = ft_krum_create,
-    .destroy = ft_krum_destroy,
+    .destroy = ft_defense_free_state,
     .workspace_size = krum_ws,
     .aggregate = krum_aggregate,
 };

@@ -19,41 +19,34 @@
 static size_t median_ws(size_t max_k, size_t N)
 {
     (void)N;
-    return FT_WS_SLACK + ft_ws_bytes(max_k * sizeof(ft_vi_t)) +
-           2 * ft_ws_bytes(max_k * sizeof(double));
+    return FT_WS_SLACK + ft_coord_ws(max_k);
+}
+
+/* ft_coord_fn: the median of the column; the middle value(s) are credited. */
+static double median_coord(const void *ctx, size_t j, ft_vi_t *a, size_t n, double *share,
+                           double *used)
+{
+    (void)ctx;
+    (void)j;
+    uint32_t lo, hi;
+    double med = ft_median_vi(a, n, &lo, &hi);
+    if (lo == hi) {
+        share[lo] += 1;
+        used[lo] += 1;
+    } else {
+        share[lo] += 0.5;
+        share[hi] += 0.5;
+        used[lo] += 1;
+        used[hi] += 1;
+    }
+    return med;
 }
 
 static int median_aggregate(void *state, const ft_defense_input_t *in, float *out,
                             ft_defense_decision_t *dec, void *workspace)
 {
     (void)state;
-    size_t K = in->K, N = in->N;
-    ft_ws_t ws;
-    ft_ws_init(&ws, workspace, median_ws(K, N));
-    ft_vi_t *a = ft_ws_take(&ws, K * sizeof(ft_vi_t));
-    double *share = ft_ws_take(&ws, K * sizeof(double));
-    double *used = ft_ws_take(&ws, K * sizeof(double));
-    for (size_t i = 0; i < K; i++)
-        share[i] = used[i] = 0;
-    for (size_t j = 0; j < N; j++) {
-        size_t n = ft_gather_finite(in->updates, K, N, j, NULL, a);
-        if (n == 0) {
-            out[j] = 0.0f;
-            continue;
-        }
-        uint32_t lo, hi;
-        out[j] = (float)ft_median_vi(a, n, &lo, &hi);
-        if (lo == hi) {
-            share[lo] += 1;
-            used[lo] += 1;
-        } else {
-            share[lo] += 0.5;
-            share[hi] += 0.5;
-            used[lo] += 1;
-            used[hi] += 1;
-        }
-    }
-    ft_decisions_from_usage(dec, K, N, share, used);
+    ft_coord_aggregate(in, median_coord, NULL, out, dec, workspace);
     return FT_OK;
 }
 
@@ -62,7 +55,7 @@ const ft_defense_t ft_defense_median = {
     .cite = "Yin et al. ICML 2018, Def. 1: coordinate-wise median",
     .check_config = NULL,
     .create = ft_defense_stateless_create,
-    .destroy = ft_defense_stateless_destroy,
+    .destroy = ft_defense_free_state,
     .workspace_size = median_ws,
     .aggregate = median_aggregate,
 };

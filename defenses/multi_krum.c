@@ -13,19 +13,17 @@
 
 #include <math.h>
 
-static int mkrum_check(const ft_config_t *cfg, size_t max_k)
+static const ft_krum_bound_t mkrum_bound = {
+    .rule = "Multi-Krum", .name = "multi-krum", .mult = 2, .add = 2, .strict = 1};
+
+static int mkrum_check(const ft_defense_cfg_t *d, size_t max_k)
 {
-    int64_t f = ft_config_int(cfg, "defense.f");
-    if (f < 0)
-        return ft_config_error(cfg, "defense.f", "is %lld; must be >= 0", (long long)f);
-    if ((int64_t)max_k <= 2 * f + 2)
-        return ft_config_error(cfg, "defense.f",
-                               "is %lld, but Multi-Krum needs K > 2f + 2 = %lld updates per "
-                               "round (federation.clients_per_round = %zu)",
-                               (long long)f, (long long)(2 * f + 2), max_k);
-    int64_t m = ft_config_int(cfg, "defense.m");
+    int rc = ft_krum_check_f(d, max_k, &mkrum_bound);
+    if (rc != FT_OK)
+        return rc;
+    int64_t m = d->m;
     if (m != 0 && (m < 1 || m > (int64_t)max_k))
-        return ft_config_error(cfg, "defense.m", "is %lld; must be 0 (K - f) or in [1, K = %zu]",
+        return ft_config_error(d->src, "defense.m", "is %lld; must be 0 (K - f) or in [1, K = %zu]",
                                (long long)m, max_k);
     return FT_OK;
 }
@@ -42,10 +40,9 @@ static int mkrum_aggregate(void *state, const ft_defense_input_t *in, float *out
 {
     const ft_krum_params_t *p = state;
     size_t K = in->K, N = in->N;
-    if (K <= 2 * p->f + 2)
-        return ft_error_set(FT_EINVAL,
-                            "multi-krum: %zu updates this round, but f = %zu needs K > %zu", K,
-                            p->f, 2 * p->f + 2);
+    int rc = ft_krum_check_round(K, p->f, &mkrum_bound);
+    if (rc != FT_OK)
+        return rc;
     ft_ws_t ws;
     ft_ws_init(&ws, workspace, mkrum_ws(K, N));
     double *w = ft_ws_take(&ws, K * sizeof(double));
@@ -97,7 +94,7 @@ const ft_defense_t ft_defense_multi_krum = {
             "lowest Krum scores",
     .check_config = mkrum_check,
     .create = ft_krum_create,
-    .destroy = ft_krum_destroy,
+    .destroy = ft_defense_free_state,
     .workspace_size = mkrum_ws,
     .aggregate = mkrum_aggregate,
 };

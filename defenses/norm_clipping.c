@@ -70,13 +70,13 @@ int ft_ndc_aggregate(double M, const ft_defense_input_t *in, float *out, ft_defe
     return FT_OK;
 }
 
-static int ndc_check(const ft_config_t *cfg, size_t max_k)
+static int ndc_check(const ft_defense_cfg_t *d, size_t max_k)
 {
     (void)max_k;
-    return ft_check_float_range(cfg, "defense.norm_bound", 0, 0, INFINITY, 0);
+    return ft_check_float_range(d->src, "defense.norm_bound", d->norm_bound, 0, 0, INFINITY, 0);
 }
 
-static int ndc_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num_clients,
+static int ndc_create(const ft_defense_cfg_t *d, size_t max_k, size_t N, size_t num_clients,
                       void **state)
 {
     (void)max_k;
@@ -85,17 +85,9 @@ static int ndc_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num
     ndc_t *s = ft_calloc(1, sizeof *s);
     if (!s)
         return ft_error_set(FT_ENOMEM, "norm-clipping: out of memory");
-    s->M = ft_config_float(cfg, "defense.norm_bound");
+    s->M = d->norm_bound;
     *state = s;
     return FT_OK;
-}
-
-static void ndc_destroy(void **state)
-{
-    if (state && *state) {
-        ft_free(*state);
-        *state = NULL;
-    }
 }
 
 static size_t ndc_ws(size_t max_k, size_t N)
@@ -117,7 +109,7 @@ const ft_defense_t ft_defense_norm_clipping = {
             "Δ <- Δ / max(1, ||Δ||/M), then FedAvg",
     .check_config = ndc_check,
     .create = ndc_create,
-    .destroy = ndc_destroy,
+    .destroy = ft_defense_free_state,
     .workspace_size = ndc_ws,
     .aggregate = ndc_aggregate,
 };

@@ -38,18 +38,18 @@ typedef struct {
 
 enum { RFA_BLOCK = 1024 };
 
-static int rfa_check(const ft_config_t *cfg, size_t max_k)
+static int rfa_check(const ft_defense_cfg_t *d, size_t max_k)
 {
     (void)max_k;
-    int rc = ft_check_int_range(cfg, "defense.maxiter", 1, 1000000, NULL);
+    int rc = ft_check_int_range(d->src, "defense.maxiter", d->maxiter, 1, 1000000, NULL);
     if (rc == FT_OK)
-        rc = ft_check_float_range(cfg, "defense.nu", 0, 0, INFINITY, 0);
+        rc = ft_check_float_range(d->src, "defense.nu", d->nu, 0, 0, INFINITY, 0);
     if (rc == FT_OK)
-        rc = ft_check_float_range(cfg, "defense.ftol", 0, 1, INFINITY, 0);
+        rc = ft_check_float_range(d->src, "defense.ftol", d->ftol, 0, 1, INFINITY, 0);
     return rc;
 }
 
-static int rfa_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num_clients,
+static int rfa_create(const ft_defense_cfg_t *d, size_t max_k, size_t N, size_t num_clients,
                       void **state)
 {
     (void)max_k;
@@ -58,19 +58,11 @@ static int rfa_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num
     rfa_t *s = ft_calloc(1, sizeof *s);
     if (!s)
         return ft_error_set(FT_ENOMEM, "rfa: out of memory");
-    s->maxiter = (int)ft_config_int(cfg, "defense.maxiter");
-    s->nu = ft_config_float(cfg, "defense.nu");
-    s->ftol = ft_config_float(cfg, "defense.ftol");
+    s->maxiter = (int)d->maxiter;
+    s->nu = d->nu;
+    s->ftol = d->ftol;
     *state = s;
     return FT_OK;
-}
-
-static void rfa_destroy(void **state)
-{
-    if (state && *state) {
-        ft_free(*state);
-        *state = NULL;
-    }
 }
 
 static size_t rfa_ws(size_t max_k, size_t N)
@@ -92,13 +84,9 @@ static double rfa_step(const float *U, size_t K, size_t N, const double *w, cons
     for (size_t j0 = 0; j0 < N; j0 += RFA_BLOCK) {
         size_t nb = N - j0 < RFA_BLOCK ? N - j0 : RFA_BLOCK;
         memset(z, 0, nb * sizeof *z);
-        for (size_t i = 0; i < K; i++) {
-            if (w[i] == 0)
-                continue;
-            const float *x = U + i * N + j0;
-            for (size_t j = 0; j < nb; j++)
-                z[j] += w[i] * x[j];
-        }
+        for (size_t i = 0; i < K; i++)
+            if (w[i] != 0)
+                ft_axpy_d(z, nb, w[i], U + i * N + j0);
         for (size_t i = 0; i < K; i++) {
             if (alpha[i] == 0)
                 continue;
@@ -192,7 +180,7 @@ const ft_defense_t ft_defense_rfa = {
             "Weiszfeld",
     .check_config = rfa_check,
     .create = rfa_create,
-    .destroy = rfa_destroy,
+    .destroy = ft_defense_free_state,
     .workspace_size = rfa_ws,
     .aggregate = rfa_aggregate,
 };

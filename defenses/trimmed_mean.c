@@ -21,13 +21,13 @@ typedef struct {
     double beta; /* share trimmed from each side (defense.beta) */
 } tmean_t;
 
-static int tmean_check(const ft_config_t *cfg, size_t max_k)
+static int tmean_check(const ft_defense_cfg_t *d, size_t max_k)
 {
     (void)max_k;
-    return ft_check_float_range(cfg, "defense.beta", 0, 1, 0.5, 0);
+    return ft_check_float_range(d->src, "defense.beta", d->beta, 0, 1, 0.5, 0);
 }
 
-static int tmean_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num_clients,
+static int tmean_create(const ft_defense_cfg_t *d, size_t max_k, size_t N, size_t num_clients,
                         void **state)
 {
     (void)max_k;
@@ -36,62 +36,45 @@ static int tmean_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t n
     tmean_t *s = ft_calloc(1, sizeof *s);
     if (!s)
         return ft_error_set(FT_ENOMEM, "trimmed-mean: out of memory");
-    s->beta = ft_config_float(cfg, "defense.beta");
+    s->beta = d->beta;
     *state = s;
     return FT_OK;
-}
-
-static void tmean_destroy(void **state)
-{
-    if (state && *state) {
-        ft_free(*state);
-        *state = NULL;
-    }
 }
 
 static size_t tmean_ws(size_t max_k, size_t N)
 {
     (void)N;
-    return FT_WS_SLACK + ft_ws_bytes(max_k * sizeof(ft_vi_t)) +
-           2 * ft_ws_bytes(max_k * sizeof(double));
+    return FT_WS_SLACK + ft_coord_ws(max_k);
+}
+
+/* ft_coord_fn (ctx: tmean_t): the mean of the column's middle n - 2b values. */
+static double tmean_coord(const void *ctx, size_t j, ft_vi_t *a, size_t n, double *share,
+                          double *used)
+{
+    const tmean_t *s = ctx;
+    (void)j;
+    size_t b = (size_t)floor(s->beta * (double)n);
+    if (2 * b >= n) /* only for tiny n: keep the middle one or two */
+        b = (n - 1) / 2;
+    if (b > 0) {
+        /* a[0..b) are the b smallest; then a[b..n-b) the middle */
+        ft_select_kth(a, n, b);
+        ft_select_kth(a + b, n - b, n - 2 * b - 1);
+    }
+    size_t keep = n - 2 * b;
+    double sum = 0;
+    for (size_t t = b; t < n - b; t++) {
+        sum += a[t].v;
+        share[a[t].i] += 1.0 / (double)keep;
+        used[a[t].i] += 1;
+    }
+    return sum / (double)keep;
 }
 
 static int tmean_aggregate(void *state, const ft_defense_input_t *in, float *out,
                            ft_defense_decision_t *dec, void *workspace)
 {
-    const tmean_t *s = state;
-    size_t K = in->K, N = in->N;
-    ft_ws_t ws;
-    ft_ws_init(&ws, workspace, tmean_ws(K, N));
-    ft_vi_t *a = ft_ws_take(&ws, K * sizeof(ft_vi_t));
-    double *share = ft_ws_take(&ws, K * sizeof(double));
-    double *used = ft_ws_take(&ws, K * sizeof(double));
-    for (size_t i = 0; i < K; i++)
-        share[i] = used[i] = 0;
-    for (size_t j = 0; j < N; j++) {
-        size_t n = ft_gather_finite(in->updates, K, N, j, NULL, a);
-        if (n == 0) {
-            out[j] = 0.0f;
-            continue;
-        }
-        size_t b = (size_t)floor(s->beta * (double)n);
-        if (2 * b >= n) /* only for tiny n: keep the middle one or two */
-            b = (n - 1) / 2;
-        if (b > 0) {
-            /* a[0..b) are the b smallest; then a[b..n-b) the middle */
-            ft_select_kth(a, n, b);
-            ft_select_kth(a + b, n - b, n - 2 * b - 1);
-        }
-        size_t keep = n - 2 * b;
-        double sum = 0;
-        for (size_t t = b; t < n - b; t++) {
-            sum += a[t].v;
-            share[a[t].i] += 1.0 / (double)keep;
-            used[a[t].i] += 1;
-        }
-        out[j] = (float)(sum / (double)keep);
-    }
-    ft_decisions_from_usage(dec, K, N, share, used);
+    ft_coord_aggregate(in, tmean_coord, state, out, dec, workspace);
     return FT_OK;
 }
 
@@ -100,7 +83,7 @@ const ft_defense_t ft_defense_trimmed_mean = {
     .cite = "Yin et al. ICML 2018, Def. 2: coordinate-wise beta-trimmed mean",
     .check_config = tmean_check,
     .create = tmean_create,
-    .destroy = tmean_destroy,
+    .destroy = ft_defense_free_state,
     .workspace_size = tmean_ws,
     .aggregate = tmean_aggregate,
 };

@@ -20,16 +20,16 @@ typedef struct {
     double stddev; /* noise standard deviation (defense.stddev) */
 } wdp_t;
 
-static int wdp_check(const ft_config_t *cfg, size_t max_k)
+static int wdp_check(const ft_defense_cfg_t *d, size_t max_k)
 {
     (void)max_k;
-    int rc = ft_check_float_range(cfg, "defense.norm_bound", 0, 0, INFINITY, 0);
+    int rc = ft_check_float_range(d->src, "defense.norm_bound", d->norm_bound, 0, 0, INFINITY, 0);
     if (rc == FT_OK)
-        rc = ft_check_float_range(cfg, "defense.stddev", 0, 1, INFINITY, 0);
+        rc = ft_check_float_range(d->src, "defense.stddev", d->stddev, 0, 1, INFINITY, 0);
     return rc;
 }
 
-static int wdp_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num_clients,
+static int wdp_create(const ft_defense_cfg_t *d, size_t max_k, size_t N, size_t num_clients,
                       void **state)
 {
     (void)max_k;
@@ -38,18 +38,10 @@ static int wdp_create(const ft_config_t *cfg, size_t max_k, size_t N, size_t num
     wdp_t *s = ft_calloc(1, sizeof *s);
     if (!s)
         return ft_error_set(FT_ENOMEM, "weak-dp: out of memory");
-    s->M = ft_config_float(cfg, "defense.norm_bound");
-    s->stddev = ft_config_float(cfg, "defense.stddev");
+    s->M = d->norm_bound;
+    s->stddev = d->stddev;
     *state = s;
     return FT_OK;
-}
-
-static void wdp_destroy(void **state)
-{
-    if (state && *state) {
-        ft_free(*state);
-        *state = NULL;
-    }
 }
 
 static size_t wdp_ws(size_t max_k, size_t N)
@@ -78,7 +70,7 @@ const ft_defense_t ft_defense_weak_dp = {
             "w <- w + N(0, stddev^2 I) once per round",
     .check_config = wdp_check,
     .create = wdp_create,
-    .destroy = wdp_destroy,
+    .destroy = ft_defense_free_state,
     .workspace_size = wdp_ws,
     .aggregate = wdp_aggregate,
 };

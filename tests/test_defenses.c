@@ -16,6 +16,7 @@
 #include "ft_defense.h"
 #include "ft_defense_util.h"
 #include "ft_error.h"
+#include "ft_experiment.h"
 #include "ft_rng.h"
 
 #include <math.h>
@@ -39,6 +40,14 @@ static ft_config_t *make_cfg(const char *name, int K, const char *const *extra)
     return cfg;
 }
 
+/* Reads cfg as an experiment and checks its [defense] against K = clients_per_round,
+ * as ft_global_new does; returns the first error's code. */
+static int check_cfg(const ft_config_t *cfg, ft_experiment_t *exp)
+{
+    int rc = ft_experiment_read(cfg, exp);
+    return rc == FT_OK ? ft_defense_check(&exp->defense, exp->federation.clients_per_round) : rc;
+}
+
 /* One run of a defense: created, checked, one or more rounds, destroyed. */
 typedef struct {
     const ft_defense_t *d;      /* the rule */
@@ -51,10 +60,13 @@ typedef struct {
 static void run_open(run_t *r, const ft_config_t *cfg, size_t K, size_t N, size_t num_clients)
 {
     memset(r, 0, sizeof *r);
-    r->d = ft_defense_find(ft_config_str(cfg, "defense.name"));
+    /* exp ends with this function: create must copy what it keeps */
+    ft_experiment_t exp;
+    if (check_cfg(cfg, &exp) != FT_OK)
+        fail_msg("%s", ft_error_message());
+    r->d = ft_defense_find(exp.defense.name);
     assert_non_null(r->d);
-    assert_int_equal(ft_defense_check_config(cfg), FT_OK);
-    assert_int_equal(r->d->create(cfg, K, N, num_clients, &r->state), FT_OK);
+    assert_int_equal(r->d->create(&exp.defense, K, N, num_clients, &r->state), FT_OK);
     r->ws = ft_malloc(r->d->workspace_size(K, N));
     assert_non_null(r->ws);
     r->dec = ft_calloc(K, sizeof *r->dec);
@@ -482,7 +494,8 @@ static void expect_config_error(const char *name, int K, const char *const *extr
 {
     ft_config_t *cfg = make_cfg(name, K, extra);
     ft_error_clear();
-    assert_int_equal(ft_defense_check_config(cfg), FT_ECONFIG);
+    ft_experiment_t exp;
+    assert_int_equal(check_cfg(cfg, &exp), FT_ECONFIG);
     if (!strstr(ft_error_message(), needle))
         fail_msg("message '%s' lacks '%s'", ft_error_message(), needle);
     ft_config_destroy(&cfg);
@@ -494,7 +507,8 @@ static void test_check_config(void **state)
     /* every rule accepts the defaults at K = 10 */
     for (size_t i = 0; ft_defense_registry[i]; i++) {
         ft_config_t *cfg = make_cfg(ft_defense_registry[i]->name, 10, NULL);
-        if (ft_defense_check_config(cfg) != FT_OK)
+        ft_experiment_t exp;
+        if (check_cfg(cfg, &exp) != FT_OK)
             fail_msg("%s: %s", ft_defense_registry[i]->name, ft_error_message());
         assert_non_null(ft_defense_registry[i]->cite);
         ft_config_destroy(&cfg);
@@ -524,18 +538,43 @@ static void test_check_config(void **state)
     expect_config_error("foolsgold", 10, kap, "defense.fg_confidence");
     expect_config_error("fedavg", 0, NULL, "clients_per_round");
 
-    /* A round that closes with fewer updates than Krum needs is an error, not a crash. */
-    float out[3];
+    /* The family's bounds, word for word. */
+    expect_config_error("krum", 10, f4,
+                        "is 4, but Krum needs K > 2f + 2 = 10 updates per round "
+                        "(federation.clients_per_round = 10)");
+    expect_config_error("multi-krum", 10, f4,
+                        "is 4, but Multi-Krum needs K > 2f + 2 = 10 updates per round "
+                        "(federation.clients_per_round = 10)");
+    expect_config_error("bulyan", 10, f2,
+                        "is 2, but Bulyan needs K >= 4f + 3 = 11 updates per round "
+                        "(federation.clients_per_round = 10)");
+    const char *const fneg[] = {"defense.f=-1", NULL};
+    expect_config_error("bulyan", 10, fneg, "is -1; must be >= 0");
+
+    /* A round that closes with fewer updates than the rule needs is an error, not a
+     * crash: Krum and Multi-Krum at f = 1 need K > 4, Bulyan K >= 7. */
+    static const struct {
+        const char *name; /* rule */
+        size_t K;         /* created for */
+        const char *msg;  /* error of a round of K - 1 */
+    } few[] = {
+        {"krum", 5, "krum: 4 updates this round, but f = 1 needs K > 4"},
+        {"multi-krum", 5, "multi-krum: 4 updates this round, but f = 1 needs K > 4"},
+        {"bulyan", 7, "bulyan: 6 updates this round, but f = 1 needs K >= 7"},
+    };
     const char *const f1[] = {"defense.f=1", NULL};
-    ft_config_t *cfg = make_cfg("krum", 5, f1);
-    run_t r;
-    run_open(&r, cfg, 5, 3, 5);
-    r.K = 4;
-    float U[15];
-    memcpy(U, five_U, sizeof U);
-    assert_int_equal(run_round(&r, 1, U, five_counts, NULL, NULL, out), FT_EINVAL);
-    run_close(&r);
-    ft_config_destroy(&cfg);
+    for (size_t t = 0; t < sizeof few / sizeof few[0]; t++) {
+        float out[3], U[7 * 3] = {0}, counts[7] = {1, 1, 1, 1, 1, 1, 1};
+        ft_config_t *cfg = make_cfg(few[t].name, (int)few[t].K, f1);
+        run_t r;
+        run_open(&r, cfg, few[t].K, 3, few[t].K);
+        r.K = few[t].K - 1;
+        ft_error_clear();
+        assert_int_equal(run_round(&r, 1, U, counts, NULL, NULL, out), FT_EINVAL);
+        assert_string_equal(ft_error_message(), few[t].msg);
+        run_close(&r);
+        ft_config_destroy(&cfg);
+    }
 }
 
 /* ---- building blocks ---------------------------------------------------------- */

@@ -17,6 +17,7 @@
 #include "ft_config.h"
 #include "ft_defense.h"
 #include "ft_error.h"
+#include "ft_experiment.h"
 #include "ft_rng.h"
 
 #include <math.h>
@@ -60,9 +61,11 @@ static void inst_open(inst_t *x, const ft_defense_t *d, size_t K, int f, int ide
     const char **extra = identical ? ident : robust;
     for (int i = 0; extra[i]; i++)
         assert_int_equal(ft_config_set(x->cfg, extra[i], "test"), FT_OK);
-    if (ft_defense_check_config(x->cfg) != FT_OK)
+    ft_experiment_t exp;
+    if (ft_experiment_read(x->cfg, &exp) != FT_OK ||
+        ft_defense_check(&exp.defense, exp.federation.clients_per_round) != FT_OK)
         fail_msg("%s: %s", d->name, ft_error_message());
-    assert_int_equal(d->create(x->cfg, K, N, MAXK, &x->state), FT_OK);
+    assert_int_equal(d->create(&exp.defense, K, N, MAXK, &x->state), FT_OK);
     x->ws = ft_malloc(d->workspace_size(K, N));
     x->dec = ft_calloc(K, sizeof *x->dec);
     assert_non_null(x->ws);
