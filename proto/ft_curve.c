@@ -9,7 +9,6 @@
 
 #include "ft_error.h"
 #include "ft_fileio.h"
-#include "ft_zap.h"
 
 #include <assert.h>
 #include <errno.h>

@@ -25,9 +25,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FT_CURVE_KEY_LEN  32  /* raw public or secret key bytes */
-#define FT_CURVE_Z85_LEN  40  /* Z85 text of a key */
-#define FT_CURVE_NAME_MAX 128 /* longest key name (file stem) */
+#define FT_CURVE_KEY_LEN  32        /* raw public or secret key bytes */
+#define FT_CURVE_Z85_LEN  40        /* Z85 text of a key */
+#define FT_ZAP_DOMAIN     "fedtail" /* ZAP domain set on fedtail server sockets (ft_zap.h) */
+#define FT_CURVE_NAME_MAX 128       /* longest key name (file stem) */
 
 /* Nonzero if this libzmq supports CURVE (it was built with libsodium). */
 int ft_curve_available(void);

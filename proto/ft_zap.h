@@ -12,7 +12,6 @@
 #include "ft_key_set.h" /* ft_key_set_t */
 
 #define FT_ZAP_ENDPOINT "inproc://zeromq.zap.01" /* where libzmq asks (RFC 27) */
-#define FT_ZAP_DOMAIN   "fedtail"                /* ZAP domain set on fedtail server sockets */
 
 /* A running ZAP handler: a thread answering libzmq's authentication requests. */
 typedef struct ft_zap ft_zap_t;
