@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "ft_alloc.h"
-#include "ft_ops_host.h"
 #include "ft_rng.h"
 
 void ft_conv2d_shape(ft_conv2d_shape_t *s)
@@ -142,47 +141,4 @@ int ft_dropout_keep(uint64_t seed, uint64_t counter, size_t i, float p)
     ft_philox4x32(ctr, key, out);
     /* keep iff word >= p * 2^32, compared exactly in double */
     return (double)out[i % 4] >= (double)p * 4294967296.0;
-}
-
-void *ft_host_alloc(size_t bytes)
-{
-    void *p = ft_malloc_aligned(bytes);
-    if (p)
-        memset(p, 0, bytes);
-    return p;
-}
-
-void ft_host_free(void *ptr)
-{
-    ft_free_aligned(ptr);
-}
-
-void ft_host_copy(void *dst, const void *src, size_t bytes)
-{
-    if (bytes)
-        memcpy(dst, src, bytes);
-}
-
-void ft_host_zero(void *dst, size_t bytes)
-{
-    if (bytes)
-        memset(dst, 0, bytes);
-}
-
-void ft_host_axpy(size_t n, float alpha, const float *restrict x, float *restrict y)
-{
-    for (size_t i = 0; i < n; i++)
-        y[i] += alpha * x[i];
-}
-
-void ft_host_scale(size_t n, float alpha, float *x)
-{
-    for (size_t i = 0; i < n; i++)
-        x[i] *= alpha;
-}
-
-void ft_host_sub(size_t n, const float *a, const float *b, float *out)
-{
-    for (size_t i = 0; i < n; i++)
-        out[i] = a[i] - b[i];
 }
