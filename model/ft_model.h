@@ -13,26 +13,8 @@
 
 #include "ft_dataset.h"
 #include "ft_ops.h"
+#include "ft_layer.h"
 #include "ft_rng.h"
-
-typedef enum {
-    FT_LAYER_CONV2D,  /* out = channels, kernel, stride, pad */
-    FT_LAYER_MAXPOOL, /* kernel, stride */
-    FT_LAYER_AVGPOOL_GLOBAL,
-    FT_LAYER_RELU,
-    FT_LAYER_LINEAR, /* out = features */
-    FT_LAYER_FLATTEN,
-    FT_LAYER_DROPOUT, /* p */
-} ft_layer_kind_t;
-
-typedef struct {
-    ft_layer_kind_t kind; /* what the layer does */
-    int out;              /* conv: output channels; linear: output features */
-    int kernel;           /* conv/maxpool window side */
-    int stride;           /* conv/maxpool stride */
-    int pad;              /* conv zero padding */
-    float p;              /* dropout drop probability */
-} ft_layer_spec_t;
 
 /* One named parameter tensor inside the flat buffer. */
 typedef struct {
@@ -68,7 +50,7 @@ int ft_model_new(const char *name, const char *hidden, int c, int h, int w, int 
 int ft_model_new_from_spec(const ft_layer_spec_t *layers, int num_layers, int c, int h, int w,
                            int num_classes, int max_batch, const ft_ops_t *ops, ft_model_t **out);
 /* Inference-only variants of the two constructors above: no gradient buffers and
- * forward activations ping-ponging between two buffers of the largest layer output
+ * forward activations in one arena sized for the largest input + output pair
  * (instead of one buffer per layer), so a batch-B evaluation model costs a fraction
  * of a training model. ft_model_forward and ft_model_evaluate work and give the same
  * logits as a training model in eval mode; the model is always in eval mode

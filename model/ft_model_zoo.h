@@ -8,7 +8,7 @@
 #ifndef FT_MODEL_ZOO_H
 #define FT_MODEL_ZOO_H
 
-#include "ft_model.h"
+#include "ft_layer.h"
 
 /* Most hidden layers an mlp ("model.hidden") may list. */
 #define FT_MLP_MAX_HIDDEN 16
