@@ -174,7 +174,8 @@ int ft_cmd_aggregate(int argc, char **argv)
     if ((rc = ft_config_set_value(cli.cfg, "federation.clients_per_round", kbuf, upath)) != FT_OK)
         goto fail;
     /* The K rows are this round's whole population (ids 0..K-1), so a K beyond the
-     * config's num_clients is no error here. */
+     * config's num_clients is no error here. (The config is edited before it is read
+     * into an experiment, so the value is looked up by name.) */
     if ((int64_t)K > ft_config_int(cli.cfg, "federation.num_clients") &&
         (rc = ft_config_set_value(cli.cfg, "federation.num_clients", kbuf, upath)) != FT_OK)
         goto fail;
@@ -213,8 +214,7 @@ int ft_cmd_aggregate(int argc, char **argv)
     if ((rc = d->create(&exp.defense, K, N, K, &state)) != FT_OK)
         goto fail;
     ft_rng_t rng;
-    ft_rng_init(&rng, (uint64_t)ft_config_int(cli.cfg, "run.seed"), (uint32_t)round, 0,
-                FT_RNG_NOISE);
+    ft_rng_init(&rng, exp.run.seed, (uint32_t)round, 0, FT_RNG_NOISE);
     ft_defense_input_t in = {.round = round,
                              .K = K,
                              .N = N,

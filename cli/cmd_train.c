@@ -125,7 +125,7 @@ int ft_cmd_train(int argc, char **argv)
     ft_experiment_t exp;
     int rc = ft_experiment_read(cli.cfg, &exp);
     if (rc == FT_OK)
-        rc = ft_attack_check(&exp);
+        rc = ft_scenario_check(&exp);
     if (rc == FT_OK)
         rc = ft_cli_out_dir(&cli, "train", dir, sizeof dir);
     if (rc == FT_OK)

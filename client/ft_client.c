@@ -2,13 +2,13 @@
 #include "ft_client.h"
 
 #include "ft_alloc.h"
-#include "ft_attack.h"
 #include "ft_curve.h"
 #include "ft_error.h"
 #include "ft_link.h"
 #include "ft_local.h"
 #include "ft_log.h"
 #include "ft_ops.h"
+#include "ft_scenario.h"
 #include "ft_sha256.h"
 #include "ft_timer.h"
 #include "ft_wire.h"
@@ -246,7 +246,7 @@ static int on_welcome(client_t *c, const ft_msg_welcome_t *w)
     if (rc == FT_OK)
         rc = ft_experiment_read(c->cfg, &c->exp);
     if (rc == FT_OK)
-        rc = ft_attack_check(&c->exp);
+        rc = ft_scenario_check(&c->exp);
     if (rc != FT_OK)
         return rc;
     c->root_set = w->root_set;

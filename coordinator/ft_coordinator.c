@@ -17,7 +17,6 @@
 #include "ft_coordinator_internal.h"
 
 #include "ft_alloc.h"
-#include "ft_attack.h"
 #include "ft_device.h"
 #include "ft_error.h"
 #include "ft_log.h"
@@ -54,7 +53,7 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
     /* Cheap key checks first (the experiment, attack.method, then [defense] inside
      * ft_global_new), so a bad experiment fails before any data is loaded. */
     if ((rc = ft_experiment_read(c->cfg, &c->exp)) != FT_OK ||
-        (rc = ft_attack_check(&c->exp)) != FT_OK)
+        (rc = ft_scenario_check(&c->exp)) != FT_OK)
         goto fail;
     c->K = c->exp.federation.clients_per_round;
     ft_wire_limits_default(&c->lim, c->exp.run.max_message_mb);

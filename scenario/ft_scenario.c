@@ -22,6 +22,11 @@ void ft_scenario_destroy(ft_scenario_t **s_p)
     *s_p = NULL;
 }
 
+int ft_scenario_check(const ft_experiment_t *exp)
+{
+    return ft_attack_check(exp);
+}
+
 int ft_scenario_new(const ft_experiment_t *exp, const ft_dataset_t *test, int root_set,
                     ft_scenario_t **out)
 {

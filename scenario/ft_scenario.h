@@ -43,6 +43,11 @@ typedef struct {
     uint32_t num_clients;        /* federation.num_clients */
 } ft_scenario_t;
 
+/* The checks of an experiment's scenario that need more than the config: attack.method
+ * names a registered attack (or none) and the attack's own keys fit. Run when the
+ * experiment is loaded, before any data. FT_ECONFIG naming the key. */
+int ft_scenario_check(const ft_experiment_t *exp);
+
 /* Loads the training set and derives the rest (see above). test (coordinator only,
  * may be NULL) gives the backdoor test set. root_set: the server holds out a root set
  * of defense.root_size samples (the coordinator knows from its rule; clients learn it
