@@ -160,9 +160,15 @@ static void check_attack(const ft_attack_t *a)
     /* |D_adv| as the scenario (and so the coordinator's N_round) counts it */
     assert_int_equal(res1.sample_count, ft_attack_sample_count(r.s->attack, r.k.part_n));
     assert_int_equal(res1.sample_count, ft_scenario_client_samples(r.s, r.k.client_id, 1));
-    /* the client's own hooks run at every step of the attack's training */
+    /* the client's own hooks run at every step of the attack's training; one that
+     * trains once on D_adv takes epochs * ceil(|D_adv| / B) steps, so the count it
+     * reports is the data it trained on */
     if (a->trains)
         assert_true(steps1 > 0);
+    if (a->trains && !a->transform) {
+        uint64_t B = (uint64_t)r.k.opts.batch_size;
+        assert_int_equal(steps1, r.k.opts.epochs * (int)((res1.sample_count + B - 1) / B));
+    }
     /* nothing outside its hooks changed */
     digest(r.global, r.N * sizeof(float), g1);
     dataset_digest(r.s->train, t1);
