@@ -304,12 +304,15 @@ static int check_device(const ft_config_t *cfg, const char *dev)
 {
     if (!strcmp(dev, "cpu") || !strcmp(dev, "reference") || !strcmp(dev, "cuda"))
         return FT_OK;
-    const char *num = dev + 5;
-    int digits = 0;
-    while (num[digits] >= '0' && num[digits] <= '9')
-        digits++;
-    if (strncmp(dev, "cuda:", 5) != 0 || digits == 0 || digits > 4 || num[digits] ||
-        atoi(num) > 1023)
+    int ok = strncmp(dev, "cuda:", 5) == 0;
+    if (ok) {
+        const char *num = dev + 5;
+        int digits = 0;
+        while (num[digits] >= '0' && num[digits] <= '9')
+            digits++;
+        ok = digits > 0 && digits <= 4 && !num[digits] && atoi(num) <= 1023;
+    }
+    if (!ok)
         return ft_config_error(cfg, "run.device", "'%s': expected cpu, reference, cuda or cuda:N",
                                dev);
     return FT_OK;
