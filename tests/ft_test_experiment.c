@@ -11,6 +11,21 @@
 
 #include "ft_error.h"
 
+const char *const ft_test_population[] = {"data.dataset=synthetic",
+                                          "data.synthetic_train=400",
+                                          "data.synthetic_test=100",
+                                          "data.synthetic_shape=1,8,8",
+                                          "model.name=mlp",
+                                          "model.hidden=16",
+                                          "federation.num_clients=10",
+                                          "federation.clients_per_round=3",
+                                          "federation.local_epochs=1",
+                                          "federation.batch_size=8",
+                                          "federation.lr=0.05",
+                                          "attack.edge_size=4",
+                                          "attack.honest_edge_holders=0",
+                                          NULL};
+
 void ft_test_set(ft_config_t *cfg, const char *assignment)
 {
     int rc = ft_config_set(cfg, assignment, "test");

@@ -7,6 +7,12 @@
 #include "ft_config.h"
 #include "ft_experiment.h"
 
+/* A small synthetic population, as assignments: 400 training and 100 test images of
+ * 1x8x8 (4 classes), an mlp with 16 hidden units, 10 clients of which 3 per round train
+ * one epoch at batch 8 and lr 0.05, edge-case sets of at least 4 points, no honest edge
+ * holders. NULL-terminated. */
+extern const char *const ft_test_population[];
+
 /* A new config with base then sets applied, in order (each NULL-terminated, either may
  * be NULL). Fails the running test if an assignment is refused. */
 ft_config_t *ft_test_config(const char *const *base, const char *const *sets);

@@ -21,20 +21,7 @@
 #include "ft_ops.h"
 #include "ft_test_experiment.h"
 
-static const char *const base[] = {"data.dataset=synthetic",
-                                   "data.synthetic_train=400",
-                                   "data.synthetic_test=100",
-                                   "data.synthetic_shape=1,8,8",
-                                   "model.name=mlp",
-                                   "model.hidden=16",
-                                   "federation.num_clients=10",
-                                   "federation.clients_per_round=3",
-                                   "federation.local_epochs=1",
-                                   "federation.batch_size=8",
-                                   "federation.lr=0.05",
-                                   "attack.edge_size=4",
-                                   "attack.honest_edge_holders=0",
-                                   NULL};
+static const char *const *const base = ft_test_population;
 
 static const char *const dirichlet[] = {"data.dataset=synthetic",
                                         "data.synthetic_train=300",

@@ -181,17 +181,7 @@ static void test_schedule_sorted(void **state)
 
 /* ---- a synthetic population -------------------------------------------------------- */
 
-static const char *const base[] = {"data.dataset=synthetic",
-                                   "data.synthetic_train=400",
-                                   "data.synthetic_test=100",
-                                   "data.synthetic_shape=1,8,8",
-                                   "model.name=mlp",
-                                   "model.hidden=16",
-                                   "federation.num_clients=10",
-                                   "federation.clients_per_round=3",
-                                   "attack.edge_size=4",
-                                   "attack.honest_edge_holders=0",
-                                   NULL};
+static const char *const *const base = ft_test_population;
 
 static int sorted_disjoint(const uint32_t *a, uint32_t na, const uint32_t *b, uint32_t nb)
 {
