@@ -32,7 +32,7 @@ static void join_decisions(ft_coordinator_t *c, uint32_t round, size_t k)
         ft_events_int(c->ev, "round", round);
         ft_events_int(c->ev, "client", c->upd.ids[i]);
         ft_events_bool(c->ev, "attacker", c->upd.attackers[i]);
-        ft_events_str(c->ev, "decision", ft_decision_name(e->decision));
+        ft_events_str(c->ev, "decision", ft_detect_decision_name(e->decision));
         ft_events_num(c->ev, "clip", e->clip_factor);
         ft_events_num(c->ev, "score", e->score);
         ft_events_num(c->ev, "weight", e->weight);
@@ -44,7 +44,7 @@ static void join_decisions(ft_coordinator_t *c, uint32_t round, size_t k)
 /* Completes a round: its evaluation (ev; NULL when not evaluated this round) into
  * the metrics row, the row and the round_end event on disk, the round counted done,
  * a checkpoint when one is due, progress reported. */
-static int finish_round(ft_coordinator_t *c, ft_round_metrics_t *row, const ft_evaluation_t *ev)
+static int finish_round(ft_coordinator_t *c, ft_metrics_row_t *row, const ft_evaluation_t *ev)
 {
     int rc;
     if (ev) {
@@ -101,7 +101,7 @@ int ft_coord_close_round(ft_coordinator_t *c)
     if (rc != FT_OK)
         return rc;
     ft_round_t *r = c->round;
-    ft_round_metrics_t *row = &c->row;
+    ft_metrics_row_t *row = &c->row;
     double t_agg = ft_now();
     size_t k = 0;
     double loss_sum = 0, samples = 0;

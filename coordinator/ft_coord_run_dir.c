@@ -218,9 +218,9 @@ int ft_coord_write_summary(ft_coordinator_t *c, int complete)
     const ft_detect_counts_t *d = &c->totals.detect;
     char q[256];
     fprintf(f, "{\n");
-    ft_json_string(q, sizeof q, c->exp.attack.method);
+    ft_events_json_string(q, sizeof q, c->exp.attack.method);
     fprintf(f, "  \"attack\": %s,\n", q);
-    ft_json_string(q, sizeof q, ft_global_defense(c->g)->name);
+    ft_events_json_string(q, sizeof q, ft_global_defense(c->g)->name);
     fprintf(f, "  \"defense\": %s,\n", q);
     fprintf(f, "  \"rounds\": %d,\n  \"rounds_planned\": %d,\n  \"completed\": %s,\n",
             c->rounds_done, c->exp.federation.rounds, complete ? "true" : "false");

@@ -242,7 +242,7 @@ int ft_coordinator_run(ft_coordinator_t *c)
 {
     int rc = FT_OK;
     for (int t = c->rounds_done + 1; t <= c->exp.federation.rounds; t++) {
-        ft_round_metrics_reset(&c->row);
+        ft_metrics_row_reset(&c->row);
         uint32_t attempt = 0;
         for (;;) {
             if ((rc = begin_round(c, (uint32_t)t, attempt)) != FT_OK)

@@ -26,7 +26,7 @@ typedef struct {
     int (*tick)(void *user);           /* called about 10 times a second; a nonzero return
                                           aborts the run with that code (may be NULL) */
     void *tick_user;                   /* passed to tick */
-    void (*progress)(void *user, const ft_round_metrics_t *row, int rounds,
+    void (*progress)(void *user, const ft_metrics_row_t *row, int rounds,
                      double elapsed_s); /* after each round (may be NULL) */
     void *progress_user;                /* passed to progress */
     int resume;                         /* continue the run in out_dir from its newest good

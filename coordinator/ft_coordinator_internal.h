@@ -94,13 +94,13 @@ struct ft_coordinator {
 
     /* The current round (ft_coordinator.c begins it, ft_coord_serve.c runs it,
      * ft_coord_close.c closes it). */
-    ft_round_t *round;          /* the current round's slots */
-    ft_round_metrics_t row;     /* the current round's metrics */
-    ft_coord_updates_t upd;     /* per update: id, ground truth, count, decision */
-    float *server_update;       /* N: the round's root-set update (with root) */
-    uint64_t round_samples;     /* N_round of the current round */
-    uint32_t round_attackers;   /* attackers sampled in the current round */
-    ft_round_metrics_t pending; /* the round whose evaluation is running */
+    ft_round_t *round;        /* the current round's slots */
+    ft_metrics_row_t row;     /* the current round's metrics */
+    ft_coord_updates_t upd;   /* per update: id, ground truth, count, decision */
+    float *server_update;     /* N: the round's root-set update (with root) */
+    uint64_t round_samples;   /* N_round of the current round */
+    uint32_t round_attackers; /* attackers sampled in the current round */
+    ft_metrics_row_t pending; /* the round whose evaluation is running */
 
     /* The run so far (restored when resuming). */
     double t0;                /* run start */

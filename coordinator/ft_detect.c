@@ -62,7 +62,7 @@ double ft_detect_fpr(const ft_detect_counts_t *c)
     return c->honest > 0 ? (double)c->honest_dropped / (double)c->honest : NAN;
 }
 
-const char *ft_decision_name(ft_decision_t d)
+const char *ft_detect_decision_name(ft_decision_t d)
 {
     switch (d) {
     case FT_DECISION_KEPT: return "kept";

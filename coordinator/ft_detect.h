@@ -53,6 +53,6 @@ double ft_detect_tpr(const ft_detect_counts_t *c);
 double ft_detect_fpr(const ft_detect_counts_t *c);
 
 /* "kept", "dropped", "reweighted". */
-const char *ft_decision_name(ft_decision_t d);
+const char *ft_detect_decision_name(ft_decision_t d);
 
 #endif

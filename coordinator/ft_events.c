@@ -70,7 +70,7 @@ int ft_events_sync(ft_events_t *ev)
     return ft_linefile_sync(ev->lf);
 }
 
-size_t ft_json_string(char *out, size_t cap, const char *s)
+size_t ft_events_json_string(char *out, size_t cap, const char *s)
 {
     size_t n = 0;
     if (cap < 3) {
@@ -114,7 +114,7 @@ static void append(ft_events_t *ev, const char *fmt, ...)
 static void key(ft_events_t *ev, const char *k)
 {
     char q[128];
-    ft_json_string(q, sizeof q, k);
+    ft_events_json_string(q, sizeof q, k);
     append(ev, ",%s:", q);
 }
 
@@ -125,7 +125,7 @@ void ft_events_begin(ft_events_t *ev, const char *event)
     ev->len = 0;
     append(ev, "{\"t\":%.3f,\"event\":", ft_now() - ev->t0);
     char q[128];
-    ft_json_string(q, sizeof q, event);
+    ft_events_json_string(q, sizeof q, event);
     append(ev, "%s", q);
 }
 
@@ -154,7 +154,7 @@ void ft_events_str(ft_events_t *ev, const char *k, const char *v)
         return;
     key(ev, k);
     char q[1024];
-    ft_json_string(q, sizeof q, v);
+    ft_events_json_string(q, sizeof q, v);
     append(ev, "%s", q);
 }
 

@@ -43,6 +43,6 @@ uint64_t ft_events_count(const ft_events_t *ev);
 
 /* Writes s as a JSON string literal (quoted, escaped) into out (cap bytes, always
  * NUL-terminated, truncated if needed). Returns the length written. */
-size_t ft_json_string(char *out, size_t cap, const char *s);
+size_t ft_events_json_string(char *out, size_t cap, const char *s);
 
 #endif

@@ -16,13 +16,13 @@ typedef enum { COL_INT, COL_U64, COL_NUM, COL_EVAL_NUM } col_type_t;
 typedef struct {
     const char *name; /* CSV header */
     col_type_t type;  /* how the field is printed */
-    size_t offset;    /* field in ft_round_metrics_t */
+    size_t offset;    /* field in ft_metrics_row_t */
     int measurement;  /* timing/bytes: may differ between identical runs */
 } column_t;
 
 #define COL(name, type, field, meas)                                                               \
     {                                                                                              \
-        name, type, offsetof(ft_round_metrics_t, field), meas                                      \
+        name, type, offsetof(ft_metrics_row_t, field), meas                                        \
     }
 
 /* One line per column. COL_EVAL_NUM is empty in rounds without evaluation. */
@@ -77,7 +77,7 @@ int ft_metrics_is_measurement(const char *column)
     return -1;
 }
 
-void ft_round_metrics_reset(ft_round_metrics_t *row)
+void ft_metrics_row_reset(ft_metrics_row_t *row)
 {
     memset(row, 0, sizeof *row);
     row->main_acc = row->main_loss = NAN;
@@ -125,7 +125,7 @@ static void put(char *buf, size_t cap, size_t *n, const char *fmt, ...)
         *n = *n + (size_t)w < cap ? *n + (size_t)w : cap;
 }
 
-int ft_metrics_write(ft_metrics_t *mt, const ft_round_metrics_t *row)
+int ft_metrics_write(ft_metrics_t *mt, const ft_metrics_row_t *row)
 {
     const char *base = (const char *)row;
     char line[2048];

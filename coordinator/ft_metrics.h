@@ -1,7 +1,7 @@
 /* ft_metrics: metrics.csv, one row per round, written from a column table.
  *
  * Each column is one line in the table in ft_metrics.c (name, type, field of
- * ft_round_metrics_t, whether it is a measurement that may differ between runs of
+ * ft_metrics_row_t, whether it is a measurement that may differ between runs of
  * the same config — timings and transport bytes). Adding a column is one field here
  * and one table line there. Each row goes to the file in one write (ft_linefile),
  * so the file is complete up to the last round after an interruption, and a failed
@@ -39,7 +39,7 @@ typedef struct {
     double aggregate_s;      /* aggregation seconds */
     double eval_s;           /* evaluation seconds */
     double round_s;          /* wall seconds of the round */
-} ft_round_metrics_t;
+} ft_metrics_row_t;
 
 typedef struct ft_metrics ft_metrics_t;
 
@@ -51,7 +51,7 @@ int ft_metrics_open(const char *path, ft_metrics_t **out);
 int ft_metrics_open_at(const char *path, int64_t resume_at, ft_metrics_t **out);
 /* Appends one row. FT_EIO naming the file and the system error if the write failed
  * (the file then ends with the previous row). */
-int ft_metrics_write(ft_metrics_t *mt, const ft_round_metrics_t *row);
+int ft_metrics_write(ft_metrics_t *mt, const ft_metrics_row_t *row);
 /* Bytes of the header and complete rows written so far. */
 int64_t ft_metrics_offset(const ft_metrics_t *mt);
 /* fsync of the file (before a checkpoint that records its offset). FT_EIO. */
@@ -59,7 +59,7 @@ int ft_metrics_sync(ft_metrics_t *mt);
 void ft_metrics_close(ft_metrics_t **mt_p);
 
 /* Resets a row to "nothing measured" (NaN for optional numbers). */
-void ft_round_metrics_reset(ft_round_metrics_t *row);
+void ft_metrics_row_reset(ft_metrics_row_t *row);
 
 /* The header line (no newline), e.g. for docs and tests. */
 const char *ft_metrics_header(void);

@@ -26,7 +26,7 @@ static void fmt_duration(char *buf, size_t len, double s)
         snprintf(buf, len, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
 }
 
-void ft_progress_round(void *user, const ft_round_metrics_t *row, int rounds, double elapsed_s)
+void ft_progress_round(void *user, const ft_metrics_row_t *row, int rounds, double elapsed_s)
 {
     ft_progress_t *p = user;
     if (row->evaluated)

@@ -16,7 +16,7 @@ typedef struct {
 
 void ft_progress_init(ft_progress_t *p, int quiet, int json);
 /* Matches ft_coord_opts_t.progress; user is an ft_progress_t. */
-void ft_progress_round(void *user, const ft_round_metrics_t *row, int rounds, double elapsed_s);
+void ft_progress_round(void *user, const ft_metrics_row_t *row, int rounds, double elapsed_s);
 /* Ends the progress line (newline) if one was printed. */
 void ft_progress_end(ft_progress_t *p);
 

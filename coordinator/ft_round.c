@@ -4,6 +4,7 @@
 #include "ft_alloc.h"
 
 #include <assert.h>
+#include <math.h>
 #include <string.h>
 
 ft_round_t *ft_round_new(size_t max_k)
@@ -129,4 +130,9 @@ size_t ft_round_count(const ft_round_t *r, ft_slot_state_t state)
     for (size_t i = 0; i < r->K; i++)
         n += r->slots[i].state == state;
     return n;
+}
+
+float ft_round_lr(double lr, double decay, uint32_t round)
+{
+    return (float)(lr * pow(decay, (double)(round ? round - 1 : 0)));
 }

@@ -77,4 +77,7 @@ int ft_round_expired(const ft_round_t *r, double now);
 /* Slots in a state. */
 size_t ft_round_count(const ft_round_t *r, ft_slot_state_t state);
 
+/* Learning rate of round t (1-based): lr * decay^(t-1), as the paper's code. */
+float ft_round_lr(double lr, double decay, uint32_t round);
+
 #endif

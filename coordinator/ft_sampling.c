@@ -1,10 +1,9 @@
-/* ft_sampling: Floyd's sampling into a sorted array, and the lr schedule. */
+/* ft_sampling: Floyd's sampling into a sorted array. */
 #include "ft_sampling.h"
 
 #include "ft_error.h"
 #include "ft_rng.h"
 
-#include <math.h>
 #include <string.h>
 
 /* Inserts v into the sorted a[0..n) unless present; returns 1 if inserted. */
@@ -42,9 +41,4 @@ int ft_sample_clients(uint64_t seed, uint32_t round, uint32_t attempt, uint32_t 
             n++;
     }
     return FT_OK;
-}
-
-float ft_round_lr(double lr, double decay, uint32_t round)
-{
-    return (float)(lr * pow(decay, (double)(round ? round - 1 : 0)));
 }

@@ -1,4 +1,4 @@
-/* ft_sampling: which clients take part in a round, and at what learning rate.
+/* ft_sampling: which clients take part in a round.
  *
  * Sampling draws K distinct ids from [0, num_clients) with Floyd's algorithm
  * (Bentley & Floyd, CACM 1987) from the stream (seed, round, attempt, FT_RNG_SAMPLE):
@@ -15,8 +15,5 @@
  * Requires 0 < k <= num_clients (FT_EINVAL otherwise). */
 int ft_sample_clients(uint64_t seed, uint32_t round, uint32_t attempt, uint32_t num_clients,
                       uint32_t k, uint32_t *out /* k */);
-
-/* Learning rate of round t (1-based): lr * decay^(t-1), as the paper's code. */
-float ft_round_lr(double lr, double decay, uint32_t round);
 
 #endif

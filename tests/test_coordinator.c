@@ -204,8 +204,8 @@ static void test_metrics_columns(void **state)
     ft_test_tmpdir_path(path, sizeof path, tmpdir, "metrics.csv");
     ft_metrics_t *mt;
     assert_int_equal(ft_metrics_open(path, &mt), FT_OK);
-    ft_round_metrics_t row;
-    ft_round_metrics_reset(&row);
+    ft_metrics_row_t row;
+    ft_metrics_row_reset(&row);
     row.round = 1;
     row.clients = 10;
     row.main_acc = 0.5; /* not evaluated: must stay empty */
@@ -233,7 +233,7 @@ static void test_events_json(void **state)
 {
     (void)state;
     char buf[64];
-    ft_json_string(buf, sizeof buf, "a\"b\\c\nd\x01");
+    ft_events_json_string(buf, sizeof buf, "a\"b\\c\nd\x01");
     assert_string_equal(buf, "\"a\\\"b\\\\c\\nd\\u0001\"");
     char path[512];
     ft_test_tmpdir_path(path, sizeof path, tmpdir, "events.jsonl");

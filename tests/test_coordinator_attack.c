@@ -77,7 +77,7 @@ static void test_detect_join(void **state)
     assert_true(fabs(ft_detect_fpr(&total) - 0.5) < 1e-12);
     ft_detect_counts_t none = {0};
     assert_true(isnan(ft_detect_tpr(&none)));
-    assert_string_equal(ft_decision_name(FT_DECISION_REWEIGHTED), "reweighted");
+    assert_string_equal(ft_detect_decision_name(FT_DECISION_REWEIGHTED), "reweighted");
 }
 
 static void test_task_wire_fields(void **state)
@@ -113,8 +113,8 @@ static void test_metrics_backdoor_columns(void **state)
     close(fd);
     ft_metrics_t *mt;
     assert_int_equal(ft_metrics_open(path, &mt), FT_OK);
-    ft_round_metrics_t row;
-    ft_round_metrics_reset(&row);
+    ft_metrics_row_t row;
+    ft_metrics_row_reset(&row);
     row.round = 3;
     row.evaluated = 1;
     row.main_acc = 0.75;
