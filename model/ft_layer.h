@@ -1,5 +1,5 @@
 /* ft_layer: what one layer of a network is — the vocabulary the model zoo describes
- * architectures in (ft_model_zoo.c) and the engine builds models from (ft_model.c). */
+ * architectures in (ft_model_zoo.c) and the engine builds models from (ft_model_build.c). */
 #ifndef FT_LAYER_H
 #define FT_LAYER_H
 

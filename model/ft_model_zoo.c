@@ -1,7 +1,7 @@
 /* ft_model_zoo: the built-in architectures ("model.name") as layer lists.
  *
  * Which networks fedtail knows and what their layers are, kept apart from the engine
- * (ft_model.c), which turns any layer list into a model: it resolves the shapes, names
+ * (ft_model_build.c), which turns any layer list into a model: it resolves the shapes, names
  * the parameter views PyTorch-style (convk.*, fck.* in order), lays them out in the
  * flat buffer and hashes the layout. So a list here fixes a model's parameter layout,
  * init order and layout hash: editing an existing list changes all three (and breaks

@@ -1,8 +1,8 @@
 /* ft_model_zoo: the built-in architectures by name, as layer lists (internal to model/).
  *
  * The seam between ft_model_zoo.c (which networks exist and what their layers are)
- * and ft_model.c (the engine that turns any layer list into a model: shapes,
- * parameter views, layout hash, buffers, passes). The zoo knows nothing of
+ * and the engine that turns any layer list into a model (ft_model_build.c: shapes,
+ * parameter views, layout hash, buffers; ft_model.c: the passes). The zoo knows nothing of
  * ft_model_t or back ends; the engine knows no model by name. Not part of the
  * public API: callers outside model/ use ft_model_new (ft_model.h). */
 #ifndef FT_MODEL_ZOO_H

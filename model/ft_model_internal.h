@@ -1,0 +1,65 @@
+/* ft_model_internal: the model's insides, shared by the two files of the engine
+ * (internal to model/; callers use ft_model.h).
+ *
+ * ft_model_build.c builds a model (shapes, parameter views, layout hash, buffers and
+ * the inference arena, destroy); ft_model.c runs it (init, forward, backward,
+ * evaluation, dropout streams, accessors). Both need the layout of a model and of
+ * its resolved layers, which is why they live here and not in either file. */
+#ifndef FT_MODEL_INTERNAL_H
+#define FT_MODEL_INTERNAL_H
+
+#include "ft_model.h"
+
+/* One resolved layer. */
+typedef struct {
+    ft_layer_spec_t spec;    /* what it does */
+    int in_c, in_h, in_w;    /* input shape of one sample */
+    int out_c, out_h, out_w; /* output shape of one sample */
+    size_t in_size;          /* floats per sample in */
+    size_t out_size;         /* floats per sample out */
+    int weight_view;         /* index of the weight view, or -1 */
+    int bias_view;           /* index of the bias view, or -1 */
+    float *out;              /* output activations (may alias the input buffer) */
+    int32_t *argmax;         /* maxpool: argmax indices (max_batch × out_size) */
+    float *mask;             /* dropout: mask (max_batch × out_size) */
+    int fused;               /* relu before a maxpool: both run as the pool's fused op */
+} ft_layer_t;
+
+struct ft_model {
+    const ft_ops_t *ops;      /* back end everything below lives on */
+    int num_layers;           /* layers */
+    ft_layer_t *layers;       /* num_layers resolved layers */
+    ft_layout_t layout;       /* parameter views and hash */
+    int c, h, w;              /* input sample shape */
+    int num_classes;          /* output features */
+    int max_batch;            /* largest B a pass may use */
+    float *params;            /* N parameters (back end) */
+    float *grads;             /* N gradients (back end) */
+    float *probs;             /* max_batch × num_classes softmax output (back end) */
+    float *dbuf[2];           /* gradient ping-pong buffers (back end) */
+    size_t dbuf_len;          /* floats in each dbuf */
+    float *ws;                /* conv workspace (back end) */
+    size_t ws_len;            /* floats in ws */
+    int inference;            /* forward only: no grads/dbuf, activations in arena */
+    float *arena;             /* inference: the activations (back end), see ft_model_build.c */
+    int32_t *pool_argmax;     /* inference: maxpool argmax scratch shared by all pools */
+    size_t bytes;             /* back-end bytes this model allocated */
+    const float *input;       /* x of the last forward (caller memory) */
+    int training;             /* dropout active */
+    uint64_t dropout_seed;    /* Philox key of the dropout stream */
+    uint64_t dropout_counter; /* next Philox counter; advances per dropout layer call */
+};
+
+/* The conv shape of conv layer L run on a batch of B: what the build sizes the
+ * workspace for and what the passes hand the back end. */
+static inline ft_conv2d_shape_t ft_model_conv_shape(const ft_layer_t *L, int B)
+{
+    ft_conv2d_shape_t s = {0};
+    s.B = B, s.Ci = L->in_c, s.H = L->in_h, s.W = L->in_w;
+    s.Co = L->spec.out, s.kh = s.kw = L->spec.kernel;
+    s.stride = L->spec.stride, s.pad = L->spec.pad;
+    ft_conv2d_shape(&s);
+    return s;
+}
+
+#endif
