@@ -41,7 +41,10 @@ typedef struct {
     ft_attack_cfg_t p;         /* [attack] */
     uint64_t seed;             /* run.seed */
     int clients_per_round;     /* federation.clients_per_round (K) */
-    double base_lr;            /* federation.lr: a round's lr over it is that round's decay */
+    double lr_decay;           /* federation.lr_decay: round t's rates are scaled by
+                                  lr_decay^(t-1) */
+    int adaptive_eps;          /* PGD's radius shrinks like the lr (attack.adaptive_eps
+                                  resolved against the defense) */
     ft_edge_set_t *edge;       /* the edge-case set when the attack uses one, else NULL */
 } ft_attack_env_t;
 

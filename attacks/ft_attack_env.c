@@ -8,6 +8,7 @@
 #include "ft_error.h"
 
 #include <stdio.h>
+#include <string.h>
 
 void ft_attack_env_destroy(ft_attack_env_t **env_p)
 {
@@ -35,7 +36,14 @@ int ft_attack_env_new(const ft_experiment_t *exp, const ft_dataset_t *train, ft_
     e->p = *p;
     e->seed = exp->run.seed;
     e->clients_per_round = (int)exp->federation.clients_per_round;
-    e->base_lr = exp->federation.lr;
+    e->lr_decay = exp->federation.lr_decay;
+    /* The paper code's attacker shrinks eps with the lr under Krum and Multi-Krum
+     * (ksreenivasan/OOD_Federated_Learning fl_trainer.py:463-466, 823-826): the
+     * attacker of its threat model knows the rule. */
+    e->adaptive_eps =
+        p->adaptive_eps == FT_ADAPTIVE_EPS_ON ||
+        (p->adaptive_eps == FT_ADAPTIVE_EPS_AUTO &&
+         (!strcmp(exp->defense.name, "krum") || !strcmp(exp->defense.name, "multi-krum")));
     e->attack = p->enabled ? ft_attack_find(p->method) : NULL;
     int rc = FT_OK;
     if (p->enabled && !e->attack)

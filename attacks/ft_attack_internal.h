@@ -28,6 +28,7 @@ struct ft_attack_ctx {
     float *tmp_dev;               /* N back-end scratch */
     float *what_dev;              /* prox: w_hat_g in back-end memory, else NULL */
     int projections;              /* PGD projections that moved the model */
+    double eps;                   /* PGD: this round's radius */
     ft_train_hooks_t inner;       /* the attack's hooks of the current training */
 };
 
@@ -50,6 +51,9 @@ int ft_attack_edge_poison(ft_attack_ctx_t *c, ft_dataset_t **out);
 uint64_t ft_attack_edge_samples(const ft_attack_env_t *env, uint32_t part_n);
 int ft_attack_edge_backdoor_test(const ft_attack_env_t *env, const ft_dataset_t *test,
                                  ft_dataset_t **out);
+
+/* lr_decay^(t-1): how much the rates of round t are scaled (1 in round 1). */
+double ft_attack_round_decay(const ft_attack_env_t *env, int round);
 
 /* min(attack.clean_points, part_n): how many clean points an attacker mixes in. */
 uint32_t ft_attack_clean_count(const ft_attack_env_t *env, uint32_t part_n);

@@ -91,6 +91,11 @@ uint32_t ft_attack_clean_count(const ft_attack_env_t *env, uint32_t part_n)
     return env->p.clean_points < part_n ? env->p.clean_points : part_n;
 }
 
+double ft_attack_round_decay(const ft_attack_env_t *env, int round)
+{
+    return pow(env->lr_decay, (double)(round > 1 ? round - 1 : 0));
+}
+
 double ft_attack_replacement_scale(double scale, uint64_t round_samples, uint64_t attacker_samples,
                                    int K)
 {
@@ -153,9 +158,9 @@ int ft_attack_local_update(const ft_attack_env_t *env, const ft_attack_task_t *t
     c.adv_opts = task->opts;
     if (p->adv_epochs > 0)
         c.adv_opts.epochs = p->adv_epochs;
-    if (p->adv_lr > 0) /* the round's decay carries over: adv_lr * gamma^(t-1) */
-        c.adv_opts.lr =
-            (float)(p->adv_lr * (env->base_lr > 0 ? task->opts.lr / env->base_lr : 1.0));
+    /* The round's decay carries over: adv_lr * gamma^(t-1) (paper code fl_trainer.py:449) */
+    if (p->adv_lr > 0)
+        c.adv_opts.lr = (float)(p->adv_lr * ft_attack_round_decay(env, task->round));
 
     /* The clean points: a fixed seeded choice from the client's own partition. */
     c.clean_n = ft_attack_clean_count(env, task->part_n);

@@ -3,7 +3,9 @@
  * the L2 ball ||w - w_g|| <= eps around the round's global model. As in the paper
  * code (ksreenivasan/OOD_Federated_Learning fl_trainer.py train(), proj "l_2"), the
  * projection is over the whole flat vector, after every step b with
- * b % project_frequency == 0 and after the last batch of each epoch. */
+ * b % project_frequency == 0 and after the last batch of each epoch. With
+ * attack.adaptive_eps (by default under krum and multi-krum, as the paper code:
+ * fl_trainer.py:463-466) the radius of round t is eps * lr_decay^(t-1). */
 #include "ft_attack_internal.h"
 
 double ft_attack_project_l2(const ft_ops_t *ops, size_t N, float *w, const float *wg, double eps,
@@ -20,9 +22,9 @@ double ft_attack_project_l2(const ft_ops_t *ops, size_t N, float *w, const float
 
 static void project(ft_attack_ctx_t *c, ft_model_t *m)
 {
-    double d = ft_attack_project_l2(c->ops, c->N, ft_model_params(m), c->wg_dev, c->env->p.eps,
-                                    c->tmp_dev);
-    if (d > c->env->p.eps)
+    double d =
+        ft_attack_project_l2(c->ops, c->N, ft_model_params(m), c->wg_dev, c->eps, c->tmp_dev);
+    if (d > c->eps)
         c->projections++;
 }
 
@@ -42,7 +44,10 @@ static void after_epoch(void *user, int epoch, ft_model_t *m)
 
 static void constrain(ft_attack_ctx_t *c, ft_train_hooks_t *h)
 {
-    (void)c;
+    /* attack.adaptive_eps: eps * lr_decay^(t-1), as the paper code under Krum and
+     * Multi-Krum (fl_trainer.py:463-466) */
+    c->eps = c->env->p.eps *
+             (c->env->adaptive_eps ? ft_attack_round_decay(c->env, c->task->round) : 1.0);
     h->after_step = after_step;
     h->after_epoch = after_epoch;
 }

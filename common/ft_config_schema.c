@@ -85,6 +85,9 @@ const ft_config_key_t ft_config_schema[] = {
     {"attack.honest_edge_holders", FT_KEY_INT, "10", NULL,
      "almost-edge/normal-case: honest clients (lowest ids) holding true-label copies"},
     {"attack.eps", FT_KEY_FLOAT, "2", NULL, "PGD: radius of the L2 ball around the global model"},
+    {"attack.adaptive_eps", FT_KEY_ENUM, "auto", "auto|on|off",
+     "PGD: shrink eps with the lr, eps * lr_decay^(t-1) (auto: under krum and multi-krum, as "
+     "the paper code)"},
     {"attack.project_frequency", FT_KEY_INT, "10", NULL, "PGD: project every n batches"},
     {"attack.adv_lr", FT_KEY_FLOAT, "0", NULL, "attacker learning rate (0: federation.lr)"},
     {"attack.adv_epochs", FT_KEY_INT, "0", NULL,

@@ -251,6 +251,10 @@ static int read_attack(const ft_config_t *cfg, const ft_federation_cfg_t *f, ft_
         (rc = read_i(cfg, "attack.adv_epochs", 0, 100000, "must be >= 0 (0: the honest epochs)",
                      &a->adv_epochs)) != FT_OK)
         return rc;
+    const char *ae = ft_config_str(cfg, "attack.adaptive_eps");
+    a->adaptive_eps = !strcmp(ae, "on")    ? FT_ADAPTIVE_EPS_ON
+                      : !strcmp(ae, "off") ? FT_ADAPTIVE_EPS_OFF
+                                           : FT_ADAPTIVE_EPS_AUTO;
     a->model_replacement = ft_config_bool(cfg, "attack.model_replacement");
     a->prox = ft_config_bool(cfg, "attack.prox");
     if ((rc = read_nonneg(cfg, "attack.scale", 0, "must be >= 0 (0: N_round / n_adv)",

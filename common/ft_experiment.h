@@ -32,6 +32,12 @@ typedef enum {
 } ft_attack_case_t;
 
 typedef enum {
+    FT_ADAPTIVE_EPS_AUTO = 0, /* on under the rules the paper code shrinks eps for */
+    FT_ADAPTIVE_EPS_ON = 1,   /* eps * lr_decay^(t-1) whatever the defense */
+    FT_ADAPTIVE_EPS_OFF = 2,  /* eps in every round */
+} ft_adaptive_eps_t;
+
+typedef enum {
     FT_FL_FIXED_FREQ = 0,  /* one attacker in rounds (t - attack_from) % attack_freq == 0 */
     FT_FL_FIXED_POOL = 1,  /* the top attacker_pool_size ids attack when sampled */
     FT_FL_EVERY_ROUND = 2, /* one attacker in every round */
@@ -96,39 +102,40 @@ typedef struct {
 
 /* [attack]: what the attacker does, its schedule and its edge-case set. */
 typedef struct {
-    const ft_config_t *src;       /* where the values came from */
-    const char *method;           /* "none" or an attack registry name */
-    int enabled;                  /* method is not "none" */
-    ft_attack_case_t attack_case; /* edge-case or one of the paper's baselines */
-    int source_class;             /* [0, 256): checked against the dataset later */
-    int target_class;             /* [0, 256): checked against the dataset later */
-    uint32_t clean_points;        /* clean samples in D_adv */
-    uint32_t poison_points;       /* pixel-trigger: poisoned copies, >= 1 */
-    int honest_edge_holders;      /* ids [0, this) hold copies; 0 without an attack */
-    double eps;                   /* PGD L2 radius, > 0 */
-    int project_frequency;        /* PGD: project every n batches, >= 1 */
-    double adv_lr;                /* attacker lr in round 1 (0: the honest lr) */
-    int adv_epochs;               /* attacker epochs (0: the honest epochs) */
-    int model_replacement;        /* scale the update */
-    double scale;                 /* replacement factor (0: N_round / n_adv) */
-    int prox;                     /* the paper's prox variant */
-    double prox_mu;               /* weight of the proximal term, >= 0 */
-    int trigger_size;             /* pixel-trigger square side, [1, 64] */
-    double noise_std;             /* gaussian: std, >= 0 */
-    double alie_z;                /* alie: z (0: Baruch et al.'s z_max) */
-    double ipm_epsilon;           /* ipm: epsilon, >= 0 */
-    int num_benign_estimates;     /* alie/ipm: benign updates simulated, [1, 1000] */
-    ft_fl_mode_t fl_mode;         /* the schedule */
-    int attack_freq;              /* fixed-freq: every n rounds, >= 1 */
-    int attack_from;              /* first round that may be attacked, >= 1 */
-    int attack_until;             /* last such round (0 in the file: the last round) */
-    int attacker_pool_size;       /* fixed-pool: attacker ids, [1, num_clients] */
-    ft_edge_source_t edge_source; /* mined from the training set or read from a file */
-    const char *edge_file;        /* edge_source = file: .npy path */
-    uint32_t edge_size;           /* mined: minimum cluster size, [2, 10^7] */
-    double edge_test_fraction;    /* share held out as the backdoor test set, (0, 1) */
-    int edge_clusters;            /* mined: k-means clusters (0: auto) */
-    int edge_components;          /* mined: principal components */
+    const ft_config_t *src;         /* where the values came from */
+    const char *method;             /* "none" or an attack registry name */
+    int enabled;                    /* method is not "none" */
+    ft_attack_case_t attack_case;   /* edge-case or one of the paper's baselines */
+    int source_class;               /* [0, 256): checked against the dataset later */
+    int target_class;               /* [0, 256): checked against the dataset later */
+    uint32_t clean_points;          /* clean samples in D_adv */
+    uint32_t poison_points;         /* pixel-trigger: poisoned copies, >= 1 */
+    int honest_edge_holders;        /* ids [0, this) hold copies; 0 without an attack */
+    double eps;                     /* PGD L2 radius, > 0 */
+    ft_adaptive_eps_t adaptive_eps; /* PGD: eps shrinking with the lr */
+    int project_frequency;          /* PGD: project every n batches, >= 1 */
+    double adv_lr;                  /* attacker lr in round 1 (0: the honest lr) */
+    int adv_epochs;                 /* attacker epochs (0: the honest epochs) */
+    int model_replacement;          /* scale the update */
+    double scale;                   /* replacement factor (0: N_round / n_adv) */
+    int prox;                       /* the paper's prox variant */
+    double prox_mu;                 /* weight of the proximal term, >= 0 */
+    int trigger_size;               /* pixel-trigger square side, [1, 64] */
+    double noise_std;               /* gaussian: std, >= 0 */
+    double alie_z;                  /* alie: z (0: Baruch et al.'s z_max) */
+    double ipm_epsilon;             /* ipm: epsilon, >= 0 */
+    int num_benign_estimates;       /* alie/ipm: benign updates simulated, [1, 1000] */
+    ft_fl_mode_t fl_mode;           /* the schedule */
+    int attack_freq;                /* fixed-freq: every n rounds, >= 1 */
+    int attack_from;                /* first round that may be attacked, >= 1 */
+    int attack_until;               /* last such round (0 in the file: the last round) */
+    int attacker_pool_size;         /* fixed-pool: attacker ids, [1, num_clients] */
+    ft_edge_source_t edge_source;   /* mined from the training set or read from a file */
+    const char *edge_file;          /* edge_source = file: .npy path */
+    uint32_t edge_size;             /* mined: minimum cluster size, [2, 10^7] */
+    double edge_test_fraction;      /* share held out as the backdoor test set, (0, 1) */
+    int edge_clusters;              /* mined: k-means clusters (0: auto) */
+    int edge_components;            /* mined: principal components */
 } ft_attack_cfg_t;
 
 /* [defense]: the aggregation rule and every rule's parameters (each rule checks its

@@ -500,6 +500,78 @@ static void test_local_update(void **state)
     rig_free(&r);
 }
 
+/* attack.adaptive_eps (the paper code under Krum / Multi-Krum, fl_trainer.py:463-466):
+ * the PGD radius of round t is eps * lr_decay^(t-1), so a projected update's norm
+ * decays round by round; off (or fedavg under auto) it stays eps. And adv_lr decays
+ * with the same factor (fl_trainer.py:449). */
+static void test_adaptive_eps(void **state)
+{
+    data_t *d = *state;
+    rig_t r;
+    rig_init(&r);
+    ft_attack_task_t k = rig_task(&r, d->train);
+    ft_attack_result_t res;
+    const double eps = 0.05, gamma = 0.8;
+    const char *cases[][2] = {{"defense.name=krum", "attack.adaptive_eps=auto"},
+                              {"defense.name=multi-krum", "attack.adaptive_eps=auto"},
+                              {"defense.name=fedavg", "attack.adaptive_eps=on"},
+                              {"defense.name=fedavg", "attack.adaptive_eps=auto"},
+                              {"defense.name=krum", "attack.adaptive_eps=off"}};
+    const int adaptive[5] = {1, 1, 1, 0, 0};
+    for (int c = 0; c < 5; c++) {
+        for (int t = 1; t <= 4; t++) {
+            ft_config_t *cfg;
+            ft_experiment_t exp;
+            edge_experiment("pgd", "attack.eps=0.05", "federation.lr_decay=0.8", &cfg, &exp);
+            ft_test_set(cfg, cases[c][0]);
+            ft_test_set(cfg, cases[c][1]);
+            ft_test_experiment(cfg, &exp);
+            ft_attack_env_t *env = NULL;
+            assert_int_equal(ft_attack_env_new(&exp, d->train, &env), FT_OK);
+            assert_int_equal(env->adaptive_eps, adaptive[c]);
+            k.round = t;
+            assert_int_equal(ft_attack_local_update(env, &k, r.m, r.t, r.delta, &res), FT_OK);
+            double want = eps * (adaptive[c] ? pow(gamma, t - 1) : 1.0);
+            assert_true(res.projections > 0); /* the radius binds */
+            assert_float_equal(norm(r.delta, r.N), want, 1e-4 * want);
+            ft_attack_env_destroy(&env);
+            ft_config_destroy(&cfg);
+        }
+    }
+    rig_free(&r);
+}
+
+/* adv_lr in round t is adv_lr * lr_decay^(t-1): training at adv_lr 0.1 in round 3 with
+ * decay 0.5 is training at 0.025 in round 1. */
+static void test_adv_lr_decay(void **state)
+{
+    data_t *d = *state;
+    rig_t r;
+    rig_init(&r);
+    ft_attack_task_t k = rig_task(&r, d->train);
+    float *a = ft_malloc(r.N * sizeof(float));
+    ft_attack_result_t res;
+    ft_config_t *cfg;
+    ft_experiment_t exp;
+    edge_experiment("blackbox", "attack.adv_lr=0.1", "federation.lr_decay=0.5", &cfg, &exp);
+    ft_attack_env_t *env = NULL;
+    assert_int_equal(ft_attack_env_new(&exp, d->train, &env), FT_OK);
+    k.round = 3;
+    k.opts.lr = 999; /* the honest lr does not enter an attacker's own adv_lr */
+    assert_int_equal(ft_attack_local_update(env, &k, r.m, r.t, a, &res), FT_OK);
+    ft_attack_env_destroy(&env);
+    ft_config_destroy(&cfg);
+    /* the same data and shuffle stream (round 3) at adv_lr 0.025 and no decay */
+    edge_experiment("blackbox", "attack.adv_lr=0.025", NULL, &cfg, &exp);
+    assert_int_equal(ft_attack_env_new(&exp, d->train, &env), FT_OK);
+    assert_int_equal(ft_attack_local_update(env, &k, r.m, r.t, r.delta, &res), FT_OK);
+    assert_memory_equal(a, r.delta, r.N * sizeof(float));
+    ft_attack_env_destroy(&env);
+    ft_config_destroy(&cfg);
+    ft_free(a);
+    rig_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -507,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_transforms),          cmocka_unit_test(test_trigger_and_flip),
         cmocka_unit_test(test_config_and_registry), cmocka_unit_test(test_env_edge),
         cmocka_unit_test(test_env_backdoor_sets),   cmocka_unit_test(test_local_update),
+        cmocka_unit_test(test_adaptive_eps),        cmocka_unit_test(test_adv_lr_decay),
     };
     return cmocka_run_group_tests(tests, data_setup, data_teardown);
 }
