@@ -52,6 +52,9 @@ const ft_config_key_t ft_config_schema[] = {
      "per-channel normalisation mean, comma-separated (default per dataset)"},
     {"data.std", FT_KEY_STRING, "", NULL,
      "per-channel normalisation std, comma-separated (default per dataset)"},
+    {"data.emnist_transpose", FT_KEY_BOOL, "true", NULL,
+     "emnist: transpose the IDX images to upright (false: as stored, as the paper code reads "
+     "them)"},
     {"data.train_limit", FT_KEY_INT, "0", NULL, "use only the first n training samples (0: all)"},
     {"data.test_limit", FT_KEY_INT, "0", NULL, "use only the first n test samples (0: all)"},
     {"data.synthetic_train", FT_KEY_INT, "2000", NULL, "synthetic dataset: training samples"},

@@ -121,6 +121,7 @@ static int read_data(const ft_config_t *cfg, ft_data_cfg_t *d)
     d->src = cfg;
     d->dataset = ft_config_str(cfg, "data.dataset");
     d->path = ft_config_str(cfg, "data.path");
+    d->emnist_transpose = ft_config_bool(cfg, "data.emnist_transpose");
     if ((rc = read_norm(cfg, "data.mean", 0, d->mean, &d->num_mean)) != FT_OK ||
         (rc = read_norm(cfg, "data.std", 1, d->std, &d->num_std)) != FT_OK ||
         (rc = read_u(cfg, "data.train_limit", 0, UINT32_MAX,

@@ -76,6 +76,7 @@ typedef struct {
     double mean[FT_MAX_CHANNELS]; /* data.mean */
     int num_std;                  /* values in std (0: the dataset's default) */
     double std[FT_MAX_CHANNELS];  /* data.std, each > 0 */
+    int emnist_transpose;         /* emnist: transpose the stored images to upright */
     uint32_t train_limit;         /* first n training samples (0: all) */
     uint32_t test_limit;          /* first n test samples (0: all) */
     uint32_t synthetic_train;     /* synthetic: training samples, [1, 10^7] */

@@ -142,8 +142,10 @@ int ft_dataset_load(const ft_data_cfg_t *d, uint64_t seed, int train, ft_dataset
     } else if (!strcmp(dataset, "emnist")) {
         static const char *const prefixes[] = {"emnist-digits-", "emnist-mnist-", NULL};
         rc = load_idx_family(dir, train, prefixes, &ds);
-        /* EMNIST's IDX files hold each image transposed relative to MNIST. */
-        if (rc == FT_OK) {
+        /* EMNIST's IDX files hold each image transposed relative to MNIST; the paper
+         * code reads them as stored (its issue #1: ARDIS sevens are upright against
+         * transposed EMNIST digits), and data.emnist_transpose = false does the same. */
+        if (rc == FT_OK && d->emnist_transpose) {
             if (ds->h != ds->w) {
                 ft_dataset_destroy(&ds);
                 rc = ft_error_set(FT_EFORMAT, "data.path = %s: EMNIST images must be square", dir);

@@ -648,6 +648,14 @@ static void test_load_mnist_emnist_cifar_dirs(void **state)
             for (int c = 0; c < 28; c++)
                 assert_int_equal(ds->pixels[(i * 28 + r) * 28 + c], (i * 31 + c * 7 + r * 3) % 256);
     ft_dataset_destroy(&ds);
+    /* data.emnist_transpose = false: as stored, as the paper code reads them */
+    ft_config_set(cfg, "data.emnist_transpose=false", "test");
+    assert_int_equal(ft_test_load(cfg, 1, &ds), FT_OK);
+    for (uint32_t i = 0; i < 4; i++)
+        for (int r = 0; r < 28; r++)
+            for (int c = 0; c < 28; c++)
+                assert_int_equal(ds->pixels[(i * 28 + r) * 28 + c], (i * 31 + r * 7 + c * 3) % 256);
+    ft_dataset_destroy(&ds);
     ft_config_destroy(&cfg);
 
     /* CIFAR-10 directory layout */
