@@ -46,6 +46,8 @@ typedef struct {
     int adaptive_eps;          /* PGD's radius shrinks like the lr (attack.adaptive_eps
                                   resolved against the defense) */
     ft_edge_set_t *edge;       /* the edge-case set when the attack uses one, else NULL */
+    uint32_t clean_pool_n;     /* training samples but the edge points: what the clean
+                                  points are drawn from with attack.clean_from = train */
 } ft_attack_env_t;
 
 /* One attacker task. */
@@ -129,6 +131,12 @@ int ft_attack_backdoor_test(const ft_attack_env_t *env, const ft_dataset_t *test
                             ft_dataset_t **out);
 
 /* ---- the attacker's local update (ft_attack_run.c) ------------------------------ */
+
+/* D_adv of a task: the dataset the attacker trains on (the poison hook's output, or
+ * the client's partition for attacks without one), as a new dataset; for inspection
+ * and tests (ft_attack_local_update builds the same). env must have a plug-in.
+ * FT_ENOMEM, FT_EINVAL from the hook. */
+int ft_attack_dadv(const ft_attack_env_t *env, const ft_attack_task_t *task, ft_dataset_t **out);
 
 /* Runs the attack of env for one task on the client's model and trainer: poisons
  * the data, trains from task->global with the constraint hooks (and the prox term),

@@ -37,6 +37,7 @@ int ft_attack_env_new(const ft_experiment_t *exp, const ft_dataset_t *train, ft_
     e->seed = exp->run.seed;
     e->clients_per_round = (int)exp->federation.clients_per_round;
     e->lr_decay = exp->federation.lr_decay;
+    e->clean_pool_n = train->n;
     /* The paper code's attacker shrinks eps with the lr under Krum and Multi-Krum
      * (ksreenivasan/OOD_Federated_Learning fl_trainer.py:463-466, 823-826): the
      * attacker of its threat model knows the rule. */
@@ -53,6 +54,8 @@ int ft_attack_env_new(const ft_experiment_t *exp, const ft_dataset_t *train, ft_
         rc = ft_edge_spec_from(p, exp->run.seed, train->num_classes, &spec);
         if (rc == FT_OK)
             rc = ft_edge_build(&spec, train, &e->edge);
+        if (rc == FT_OK)
+            e->clean_pool_n = train->n - e->edge->num_excluded;
     }
     if (rc < 0) {
         ft_attack_env_destroy(&e);

@@ -88,7 +88,8 @@ int ft_attack_clean_set(const ft_attack_ctx_t *c, ft_dataset_t **out)
 
 uint32_t ft_attack_clean_count(const ft_attack_env_t *env, uint32_t part_n)
 {
-    return env->p.clean_points < part_n ? env->p.clean_points : part_n;
+    uint32_t avail = env->p.clean_from == FT_CLEAN_FROM_TRAIN ? env->clean_pool_n : part_n;
+    return env->p.clean_points < avail ? env->p.clean_points : avail;
 }
 
 double ft_attack_round_decay(const ft_attack_env_t *env, int round)
@@ -104,6 +105,51 @@ double ft_attack_replacement_scale(double scale, uint64_t round_samples, uint64_
     if (round_samples > 0 && attacker_samples > 0)
         return (double)round_samples / (double)attacker_samples;
     return K > 0 ? (double)K : 1.0;
+}
+
+/* The clean points into c->clean_idx / clean_n: a fixed seeded choice (the same every
+ * round) from the client's own partition, or with attack.clean_from = train from the
+ * whole training set but the edge points, as the paper code draws its 400 / 100 clean
+ * images (utils.py load_poisoned_dataset). Ascending. FT_ENOMEM. */
+static int choose_clean(ft_attack_ctx_t *c)
+{
+    const ft_attack_task_t *task = c->task;
+    const ft_attack_env_t *env = c->env;
+    uint32_t *from = NULL, n = 0;
+    int rc = FT_OK;
+    if (env->p.clean_from == FT_CLEAN_FROM_TRAIN) {
+        rc = ft_edge_honest_pool(env->edge, task->train->n, &from, &n);
+    } else {
+        n = task->part_n;
+        from = ft_malloc(((size_t)n + 1) * sizeof *from);
+        if (!from)
+            rc = ft_error_set(FT_ENOMEM, "out of memory for the attack of client %u",
+                              task->client_id);
+        else
+            memcpy(from, task->part_idx, (size_t)n * sizeof *from);
+    }
+    if (rc < 0)
+        return rc;
+    ft_rng_t rng;
+    ft_rng_init(&rng, env->seed, 0, task->client_id, FT_RNG_ATTACK);
+    ft_rng_shuffle_u32(&rng, from, n);
+    c->clean_n = ft_attack_clean_count(env, task->part_n);
+    qsort(from, c->clean_n, sizeof *from, cmp_u32);
+    c->clean_idx = from;
+    return FT_OK;
+}
+
+int ft_attack_dadv(const ft_attack_env_t *env, const ft_attack_task_t *task, ft_dataset_t **out)
+{
+    *out = NULL;
+    ft_attack_ctx_t c = {.env = env, .task = task};
+    int rc = choose_clean(&c);
+    if (rc == FT_OK && env->attack->poison)
+        rc = env->attack->poison(&c, out);
+    else if (rc == FT_OK)
+        rc = ft_dataset_subset(task->train, task->part_idx, task->part_n, out);
+    ft_free(c.clean_idx);
+    return rc;
 }
 
 /* d/dw of mu ||w - w_hat||^2 = 2 mu (w - w_hat), added to the gradient. */
@@ -162,20 +208,14 @@ int ft_attack_local_update(const ft_attack_env_t *env, const ft_attack_task_t *t
     if (p->adv_lr > 0)
         c.adv_opts.lr = (float)(p->adv_lr * ft_attack_round_decay(env, task->round));
 
-    /* The clean points: a fixed seeded choice from the client's own partition. */
-    c.clean_n = ft_attack_clean_count(env, task->part_n);
-    c.clean_idx = ft_malloc(((size_t)task->part_n + 1) * sizeof *c.clean_idx);
     c.wg_dev = c.ops->alloc(bytes);
     c.tmp_dev = c.ops->alloc(bytes);
-    if (!c.clean_idx || !c.wg_dev || !c.tmp_dev) {
+    if (!c.wg_dev || !c.tmp_dev) {
         rc = ft_error_set(FT_ENOMEM, "out of memory for the attack of client %u", task->client_id);
         goto done;
     }
-    memcpy(c.clean_idx, task->part_idx, (size_t)task->part_n * sizeof *c.clean_idx);
-    ft_rng_t rng;
-    ft_rng_init(&rng, env->seed, 0, task->client_id, FT_RNG_ATTACK);
-    ft_rng_shuffle_u32(&rng, c.clean_idx, task->part_n);
-    qsort(c.clean_idx, c.clean_n, sizeof *c.clean_idx, cmp_u32);
+    if ((rc = choose_clean(&c)) < 0)
+        goto done;
     c.ops->upload(c.wg_dev, task->global, bytes);
 
     res->sample_count = ft_attack_sample_count(env, task->part_n);

@@ -82,11 +82,26 @@ const ft_config_key_t ft_config_schema[] = {
     {"attack.edge_size", FT_KEY_INT, "100", NULL, "mined edge-case set: minimum cluster size"},
     {"attack.edge_test_fraction", FT_KEY_FLOAT, "0.3", NULL,
      "share of the edge-case set held out as the backdoor test set"},
+    {"attack.edge_test_file", FT_KEY_STRING, "", NULL,
+     "edge_source=file: a separate .npy backdoor test set (the paper code's Southwest / ARDIS "
+     "test files); empty: split edge_file by edge_test_fraction"},
+    {"attack.edge_copies", FT_KEY_INT, "1", NULL,
+     "edge_source=file: consecutive images that are copies of one original (augmentations; "
+     "4 in the paper's Southwest file), kept on one side of the split"},
+    {"attack.edge_points", FT_KEY_INT, "0", NULL,
+     "edge points sampled into D_adv each run (0: all of the attacker's share; the paper code: "
+     "100 Southwest, 66 ARDIS)"},
     {"attack.source_class", FT_KEY_INT, "0", NULL, "class the edge-case points are mined from"},
     {"attack.target_class", FT_KEY_INT, "1", NULL, "label the attacker gives them"},
     {"attack.clean_points", FT_KEY_INT, "100", NULL, "clean points mixed into D_adv"},
+    {"attack.clean_from", FT_KEY_ENUM, "partition", "partition|train",
+     "where the clean points come from: the attacker's own partition, or the whole training "
+     "set but the edge points (the paper code)"},
     {"attack.honest_edge_holders", FT_KEY_INT, "10", NULL,
      "almost-edge/normal-case: honest clients (lowest ids) holding true-label copies"},
+    {"attack.holder_pool", FT_KEY_ENUM, "copies", "copies|disjoint",
+     "almost-edge/normal-case: holders get copies of the attacker's points, or split a disjoint "
+     "pool of the same source (the edge points not sampled into D_adv: the paper code)"},
     {"attack.eps", FT_KEY_FLOAT, "2", NULL, "PGD: radius of the L2 ball around the global model"},
     {"attack.adaptive_eps", FT_KEY_ENUM, "auto", "auto|on|off",
      "PGD: shrink eps with the lr, eps * lr_decay^(t-1) (auto: under krum and multi-krum, as "

@@ -199,6 +199,15 @@ static int read_edge(const ft_config_t *cfg, ft_attack_cfg_t *a)
     a->edge_file = ft_config_str(cfg, "attack.edge_file");
     if (a->edge_source == FT_EDGE_FILE && !a->edge_file[0])
         return ft_config_error(cfg, "attack.edge_file", "edge_source=file needs a .npy path");
+    a->edge_test_file = ft_config_str(cfg, "attack.edge_test_file");
+    if (a->edge_source != FT_EDGE_FILE && a->edge_test_file[0])
+        return ft_config_error(cfg, "attack.edge_test_file",
+                               "needs edge_source=file (a mined set's test points are mined too)");
+    if ((rc = read_u(cfg, "attack.edge_copies", 1, 1000, "must be in [1, 1000]",
+                     &a->edge_copies)) != FT_OK ||
+        (rc = read_u(cfg, "attack.edge_points", 0, 10000000, "must be in [0, 10000000]",
+                     &a->edge_points)) != FT_OK)
+        return rc;
     if ((rc = read_u(cfg, "attack.edge_size", 2, 10000000, "must be in [2, 10000000]",
                      &a->edge_size)) != FT_OK)
         return rc;
@@ -257,6 +266,12 @@ static int read_attack(const ft_config_t *cfg, const ft_federation_cfg_t *f, ft_
                       : !strcmp(ae, "off") ? FT_ADAPTIVE_EPS_OFF
                                            : FT_ADAPTIVE_EPS_AUTO;
     a->model_replacement = ft_config_bool(cfg, "attack.model_replacement");
+    a->clean_from = !strcmp(ft_config_str(cfg, "attack.clean_from"), "train")
+                        ? FT_CLEAN_FROM_TRAIN
+                        : FT_CLEAN_FROM_PARTITION;
+    a->holder_pool = !strcmp(ft_config_str(cfg, "attack.holder_pool"), "disjoint")
+                         ? FT_HOLDER_POOL_DISJOINT
+                         : FT_HOLDER_POOL_COPIES;
     a->prox = ft_config_bool(cfg, "attack.prox");
     if ((rc = read_nonneg(cfg, "attack.scale", 0, "must be >= 0 (0: N_round / n_adv)",
                           &a->scale)) != FT_OK ||

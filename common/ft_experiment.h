@@ -32,6 +32,16 @@ typedef enum {
 } ft_attack_case_t;
 
 typedef enum {
+    FT_CLEAN_FROM_PARTITION = 0, /* the attacker's own partition */
+    FT_CLEAN_FROM_TRAIN = 1,     /* the whole training set but the edge points */
+} ft_clean_from_t;
+
+typedef enum {
+    FT_HOLDER_POOL_COPIES = 0,   /* copies of the attacker's own edge points */
+    FT_HOLDER_POOL_DISJOINT = 1, /* the edge points not sampled into D_adv, split */
+} ft_holder_pool_t;
+
+typedef enum {
     FT_ADAPTIVE_EPS_AUTO = 0, /* on under the rules the paper code shrinks eps for */
     FT_ADAPTIVE_EPS_ON = 1,   /* eps * lr_decay^(t-1) whatever the defense */
     FT_ADAPTIVE_EPS_OFF = 2,  /* eps in every round */
@@ -110,8 +120,10 @@ typedef struct {
     int source_class;               /* [0, 256): checked against the dataset later */
     int target_class;               /* [0, 256): checked against the dataset later */
     uint32_t clean_points;          /* clean samples in D_adv */
+    ft_clean_from_t clean_from;     /* where they are drawn from */
     uint32_t poison_points;         /* pixel-trigger: poisoned copies, >= 1 */
     int honest_edge_holders;        /* ids [0, this) hold copies; 0 without an attack */
+    ft_holder_pool_t holder_pool;   /* what the holders hold */
     double eps;                     /* PGD L2 radius, > 0 */
     ft_adaptive_eps_t adaptive_eps; /* PGD: eps shrinking with the lr */
     int project_frequency;          /* PGD: project every n batches, >= 1 */
@@ -133,6 +145,9 @@ typedef struct {
     int attacker_pool_size;         /* fixed-pool: attacker ids, [1, num_clients] */
     ft_edge_source_t edge_source;   /* mined from the training set or read from a file */
     const char *edge_file;          /* edge_source = file: .npy path */
+    const char *edge_test_file;     /* edge_source = file: backdoor test .npy ("": split) */
+    uint32_t edge_copies;           /* edge_source = file: consecutive copies of one image */
+    uint32_t edge_points;           /* edge points sampled into D_adv (0: all) */
     uint32_t edge_size;             /* mined: minimum cluster size, [2, 10^7] */
     double edge_test_fraction;      /* share held out as the backdoor test set, (0, 1) */
     int edge_clusters;              /* mined: k-means clusters (0: auto) */

@@ -20,7 +20,7 @@
 #include "ft_timer.h"
 
 /* Sub-streams of FT_RNG_EDGE (the client field of the stream key). */
-enum { EDGE_RNG_PCA = 1, EDGE_RNG_KMEANS = 2, EDGE_RNG_SPLIT = 3 };
+enum { EDGE_RNG_PCA = 1, EDGE_RNG_KMEANS = 2, EDGE_RNG_SPLIT = 3, EDGE_RNG_SAMPLE = 4 };
 
 #define PCA_ITERS        6
 #define KMEANS_RESTARTS  4
@@ -41,6 +41,9 @@ int ft_edge_spec_from(const ft_attack_cfg_t *a, uint64_t seed, int num_classes,
     spec->target_class = a->target_class;
     spec->edge_size = a->edge_size;
     spec->test_fraction = a->edge_test_fraction;
+    spec->test_file = a->edge_test_file;
+    spec->copies = a->edge_copies;
+    spec->attack_points = a->edge_points;
     spec->clusters = a->edge_clusters;
     spec->components = a->edge_components;
     spec->seed = seed;
@@ -54,8 +57,10 @@ void ft_edge_destroy(ft_edge_set_t **e_p)
     ft_edge_set_t *e = *e_p;
     ft_dataset_destroy(&e->attack);
     ft_dataset_destroy(&e->test);
+    ft_dataset_destroy(&e->pool);
     ft_free(e->attack_idx);
     ft_free(e->test_idx);
+    ft_free(e->pool_idx);
     ft_free(e->excluded);
     ft_free(e);
     *e_p = NULL;
@@ -439,36 +444,82 @@ done:
     return rc;
 }
 
+/* Reads an edge file: target-labelled images of the training set's shape. */
+static int read_edge_file(const char *path, const ft_edge_spec_t *spec, const ft_dataset_t *train,
+                          uint32_t at_least, ft_dataset_t **out)
+{
+    int rc = ft_npy_read_images(path, train->c, spec->target_class, out);
+    if (rc < 0)
+        return rc;
+    if ((*out)->h != train->h || (*out)->w != train->w)
+        rc = ft_error_set(FT_EFORMAT, "%s: images are %dx%d, the training set's are %dx%d", path,
+                          (*out)->h, (*out)->w, train->h, train->w);
+    else if ((*out)->n < at_least)
+        rc = ft_error_set(FT_EFORMAT, "%s: an edge-case file needs at least %u image%s", path,
+                          at_least, at_least == 1 ? "" : "s");
+    if (rc < 0)
+        ft_dataset_destroy(out);
+    return rc;
+}
+
+/* The file's images in a seeded order of groups of `copies` consecutive images (the
+ * last group may be shorter): *order holds image indices, group by group; *groups
+ * the group count, *first[g] where group g starts in *order (groups + 1 entries). */
+static int group_order(const ft_edge_spec_t *spec, uint32_t n, uint32_t **order, uint32_t *groups,
+                       uint32_t **first)
+{
+    uint32_t c = spec->copies ? spec->copies : 1, G = (n + c - 1) / c;
+    uint32_t *g = ft_malloc(((size_t)G + 1) * sizeof *g);
+    *order = ft_malloc(((size_t)n + 1) * sizeof **order);
+    *first = ft_malloc(((size_t)G + 1) * sizeof **first);
+    if (!g || !*order || !*first) {
+        ft_free(g);
+        return ft_error_set(FT_ENOMEM, "out of memory for the edge-case set");
+    }
+    for (uint32_t i = 0; i < G; i++)
+        g[i] = i;
+    ft_rng_t rng;
+    ft_rng_init(&rng, spec->seed, 0, EDGE_RNG_SPLIT, FT_RNG_EDGE);
+    ft_rng_shuffle_u32(&rng, g, G);
+    uint32_t at = 0;
+    for (uint32_t i = 0; i < G; i++) {
+        (*first)[i] = at;
+        for (uint32_t j = g[i] * c; j < n && j < (g[i] + 1) * c; j++)
+            (*order)[at++] = j;
+    }
+    (*first)[G] = at;
+    *groups = G;
+    ft_free(g);
+    return FT_OK;
+}
+
 static int build_file(const ft_edge_spec_t *spec, const ft_dataset_t *train, ft_edge_set_t *e)
 {
     ft_dataset_t *all = NULL;
-    uint32_t *order = NULL;
-    int rc = ft_npy_read_images(spec->file, train->c, spec->target_class, &all);
-    if (rc < 0)
-        return rc;
-    if (all->h != train->h || all->w != train->w) {
-        rc = ft_error_set(FT_EFORMAT, "%s: images are %dx%d, the training set's are %dx%d",
-                          spec->file, all->h, all->w, train->h, train->w);
-        goto done;
-    }
-    if (all->n < 2) {
-        rc = ft_error_set(FT_EFORMAT, "%s: an edge-case file needs at least 2 images", spec->file);
-        goto done;
-    }
-    order = ft_malloc((size_t)all->n * sizeof *order);
-    if (!order) {
-        rc = ft_error_set(FT_ENOMEM, "out of memory for %s", spec->file);
-        goto done;
-    }
-    for (uint32_t i = 0; i < all->n; i++)
-        order[i] = i;
-    ft_rng_t rng;
-    ft_rng_init(&rng, spec->seed, 0, EDGE_RNG_SPLIT, FT_RNG_EDGE);
-    ft_rng_shuffle_u32(&rng, order, all->n);
-    uint32_t nt = test_count(all->n, spec->test_fraction), na = all->n - nt;
-    rc = ft_dataset_subset(all, order, na, &e->attack);
+    uint32_t *order = NULL, *first = NULL, G = 0;
+    int has_test = spec->test_file && spec->test_file[0];
+    int rc = read_edge_file(spec->file, spec, train, has_test ? 1 : 2, &all);
+    if (rc == FT_OK && has_test)
+        rc = read_edge_file(spec->test_file, spec, train, 1, &e->test);
     if (rc == FT_OK)
-        rc = ft_dataset_subset(all, order + na, nt, &e->test);
+        rc = group_order(spec, all->n, &order, &G, &first);
+    if (rc < 0)
+        goto done;
+    if (has_test) { /* the whole file is the attacker's share */
+        rc = ft_dataset_subset(all, order, all->n, &e->attack);
+    } else {
+        if (G < 2) {
+            rc = ft_error_set(FT_EFORMAT,
+                              "%s: %u images in groups of attack.edge_copies = %u leave no "
+                              "group for the backdoor test set (give attack.edge_test_file)",
+                              spec->file, all->n, spec->copies);
+            goto done;
+        }
+        uint32_t gt = test_count(G, spec->test_fraction), na = first[G - gt];
+        rc = ft_dataset_subset(all, order, na, &e->attack);
+        if (rc == FT_OK)
+            rc = ft_dataset_subset(all, order + na, all->n - na, &e->test);
+    }
     if (rc < 0)
         goto done;
     relabel(e->attack, spec->target_class, train);
@@ -478,6 +529,62 @@ static int build_file(const ft_edge_spec_t *spec, const ft_dataset_t *train, ft_
 done:
     ft_dataset_destroy(&all);
     ft_free(order);
+    ft_free(first);
+    return rc;
+}
+
+/* attack.edge_points: a seeded sample of the attacker's share goes into D_adv (as the
+ * paper code samples 100 of the 784 Southwest images, utils.py load_poisoned_dataset);
+ * the rest becomes the pool. Both keep the share's order. */
+static int sample_attack(const ft_edge_spec_t *spec, const ft_dataset_t *train, ft_edge_set_t *e)
+{
+    uint32_t n = e->attack->n, k = spec->attack_points;
+    if (k == 0 || k == n)
+        return FT_OK;
+    if (k > n)
+        return ft_error_set(FT_ECONFIG,
+                            "attack.edge_points = %u, but the attacker's share of the edge-case "
+                            "set holds %u points",
+                            k, n);
+    uint32_t *order = ft_malloc((size_t)n * sizeof *order);
+    uint32_t *idx = e->attack_idx ? ft_malloc((size_t)n * sizeof *idx) : NULL;
+    if (!order || (e->attack_idx && !idx)) {
+        ft_free(order);
+        ft_free(idx);
+        return ft_error_set(FT_ENOMEM, "out of memory sampling the edge-case set");
+    }
+    for (uint32_t i = 0; i < n; i++)
+        order[i] = i;
+    ft_rng_t rng;
+    ft_rng_init(&rng, spec->seed, 0, EDGE_RNG_SAMPLE, FT_RNG_EDGE);
+    ft_rng_shuffle_u32(&rng, order, n);
+    qsort(order, k, sizeof *order, cmp_u32);
+    qsort(order + k, n - k, sizeof *order, cmp_u32);
+    ft_dataset_t *sampled = NULL;
+    int rc = ft_dataset_subset(e->attack, order, k, &sampled);
+    if (rc == FT_OK)
+        rc = ft_dataset_subset(e->attack, order + k, n - k, &e->pool);
+    if (rc == FT_OK && idx) {
+        for (uint32_t i = 0; i < n; i++)
+            idx[i] = e->attack_idx[order[i]];
+        memcpy(e->attack_idx, idx, (size_t)k * sizeof *idx);
+        e->pool_idx = ft_malloc((size_t)(n - k) * sizeof *e->pool_idx);
+        if (!e->pool_idx)
+            rc = ft_error_set(FT_ENOMEM, "out of memory sampling the edge-case set");
+        else
+            memcpy(e->pool_idx, idx + k, (size_t)(n - k) * sizeof *idx);
+    }
+    if (rc == FT_OK) {
+        snprintf(sampled->name, sizeof sampled->name, "%s", e->attack->name);
+        snprintf(e->pool->name, sizeof e->pool->name, "edge/pool");
+        relabel(e->pool, spec->target_class, train);
+        ft_dataset_destroy(&e->attack);
+        e->attack = sampled;
+    } else {
+        ft_dataset_destroy(&sampled);
+    }
+    ft_free(order);
+    ft_free(idx);
     return rc;
 }
 
@@ -491,6 +598,8 @@ int ft_edge_build(const ft_edge_spec_t *spec, const ft_dataset_t *train, ft_edge
     e->chosen = -1;
     int rc =
         spec->source == FT_EDGE_FILE ? build_file(spec, train, e) : build_mined(spec, train, e);
+    if (rc == FT_OK)
+        rc = sample_attack(spec, train, e);
     if (rc < 0) {
         ft_edge_destroy(&e);
         return rc;

@@ -14,8 +14,13 @@
  *    removed from honest clients' data.
  *  - file: a .npy image array (ARDIS sevens for EMNIST, Southwest planes for CIFAR-10).
  *
- * Either way the set is shuffled with a seeded stream and split into the attacker's
- * points and a held-out backdoor test set (attack.edge_test_fraction); both carry
+ * The backdoor test set is a separate file when one is given (attack.edge_test_file,
+ * as the paper code's Southwest / ARDIS test files); otherwise the set is shuffled with
+ * a seeded stream and split into the attacker's share and a held-out test set
+ * (attack.edge_test_fraction), a file's images in groups of attack.edge_copies
+ * consecutive copies of one original that never straddle the split. Of the attacker's
+ * share, attack.edge_points are sampled into D_adv (0: all, as before); the rest is a
+ * disjoint pool honest holders can be given (attack.holder_pool = disjoint). All carry
  * label attack.target_class. Everything is a function of (config, training set), so
  * the coordinator and every client process derive the same set independently.
  * Randomness: stream (run.seed, round 0, client = sub-purpose, FT_RNG_EDGE). */
@@ -35,6 +40,9 @@ typedef struct {
     int target_class;        /* label the attacker gives the edge points */
     uint32_t edge_size;      /* mined: minimum cluster size */
     double test_fraction;    /* share of the set held out as backdoor test set */
+    const char *test_file;   /* source=file: the backdoor test set's .npy ("": split) */
+    uint32_t copies;         /* source=file: consecutive images that are copies of one */
+    uint32_t attack_points;  /* points of the attacker's share sampled into D_adv (0: all) */
     int clusters;            /* mined: k-means clusters (0: auto, see ft_edge_build) */
     int components;          /* mined: principal components */
     uint64_t seed;           /* run.seed */
@@ -44,8 +52,11 @@ typedef struct {
     ft_dataset_t *attack;  /* attacker's edge points, labelled target_class, the
                               training set's normalisation */
     ft_dataset_t *test;    /* held-out backdoor test set, labelled target_class */
+    ft_dataset_t *pool;    /* the attacker's share not sampled into D_adv (labelled
+                              target_class), or NULL when every point is sampled */
     uint32_t *attack_idx;  /* mined: training-set index of each attack point; else NULL */
     uint32_t *test_idx;    /* mined: training-set index of each test point; else NULL */
+    uint32_t *pool_idx;    /* mined: training-set index of each pool point; else NULL */
     uint32_t *excluded;    /* sorted training-set indices kept out of honest data */
     uint32_t num_excluded; /* length of excluded (0 for file sets) */
     double p;              /* mined: share of the training set the mode covers; file: 0 */

@@ -8,7 +8,7 @@
 #include <string.h>
 
 struct ft_holdings {
-    ft_dataset_t *copies;     /* the edge attack points, labelled source_class */
+    ft_dataset_t *copies;     /* what the holders hold, labelled source_class */
     int num_holders;          /* holders: ids 0..num_holders-1 */
     uint32_t *holder_offsets; /* num_holders+1: holder h holds copies
                                  holder_idx[holder_offsets[h]..holder_offsets[h+1]) */
@@ -34,16 +34,24 @@ int ft_holdings_new(const ft_attack_env_t *env, ft_holdings_t **out)
     int H = p->honest_edge_holders;
     if (!env->edge || p->attack_case == FT_CASE_EDGE || H <= 0)
         return FT_OK;
+    int disjoint = p->holder_pool == FT_HOLDER_POOL_DISJOINT;
+    if (disjoint && !env->edge->pool)
+        return ft_config_error(p->src, "attack.holder_pool",
+                               "disjoint needs edge points left out of D_adv: set "
+                               "attack.edge_points below the attacker's share (%u points)",
+                               env->edge->attack->n);
     ft_holdings_t *h = ft_calloc(1, sizeof *h);
     if (!h)
         return ft_error_set(FT_ENOMEM, "out of memory for edge copies");
-    int rc = ft_dataset_clone(env->edge->attack, &h->copies);
+    int rc = ft_dataset_clone(disjoint ? env->edge->pool : env->edge->attack, &h->copies);
     if (rc < 0)
         goto fail;
     memset(h->copies->labels, p->source_class, h->copies->n);
     snprintf(h->copies->name, sizeof h->copies->name, "edge/true-label-copies");
     uint32_t na = h->copies->n;
-    size_t total = p->attack_case == FT_CASE_NORMAL ? (size_t)H * na : na;
+    /* copies, normal-case: every holder holds all; otherwise the holders split them */
+    int split = disjoint || p->attack_case == FT_CASE_ALMOST_EDGE;
+    size_t total = split ? na : (size_t)H * na;
     h->holder_offsets = ft_calloc((size_t)H + 1, sizeof *h->holder_offsets);
     h->holder_idx = ft_malloc((total + 1) * sizeof *h->holder_idx);
     if (!h->holder_offsets || !h->holder_idx) {
@@ -53,7 +61,7 @@ int ft_holdings_new(const ft_attack_env_t *env, ft_holdings_t **out)
     size_t at = 0;
     for (int k = 0; k < H; k++) {
         uint32_t lo = 0, hi = na;
-        if (p->attack_case == FT_CASE_ALMOST_EDGE) {
+        if (split) {
             lo = (uint32_t)((uint64_t)na * k / H);
             hi = (uint32_t)((uint64_t)na * (k + 1) / H);
         }

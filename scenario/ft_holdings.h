@@ -5,7 +5,13 @@
  * almost-edge-case: the honest holders (ids 0..honest_edge_holders-1, the lowest, so
  * never an attacker) share ONE copy of the points, split in contiguous parts as the
  * paper code's array_split; normal-case: EVERY holder holds a full copy, so the points
- * are common. In the edge case (or without an edge-case attack) nobody holds any. */
+ * are common. In the edge case (or without an edge-case attack) nobody holds any.
+ *
+ * With attack.holder_pool = disjoint the holders instead split a pool of the same
+ * source that the attacker never trains on — the edge points not sampled into D_adv —
+ * in contiguous parts in both cases, as the paper code gives its honest users a
+ * separate file of Southwest images / ARDIS sevens (datasets.py:223-233, 381-406); the
+ * two cases then differ by how many holders there are (attack.honest_edge_holders). */
 #ifndef FT_HOLDINGS_H
 #define FT_HOLDINGS_H
 

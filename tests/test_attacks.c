@@ -25,6 +25,7 @@
 #include "ft_ops.h"
 #include "ft_readers.h"
 #include "ft_test_experiment.h"
+#include "ft_test_tmpdir.h"
 #include "ft_train.h"
 
 /* ---- maths ------------------------------------------------------------------- */
@@ -500,6 +501,97 @@ static void test_local_update(void **state)
     rig_free(&r);
 }
 
+/* Writes n 8x8 float images whose id (first_id + i) is readable from pixel 0. */
+static void write_edge_npy(const char *path, int n, int first_id)
+{
+    float *img = ft_malloc((size_t)n * 64 * sizeof *img);
+    for (int i = 0; i < n * 64; i++)
+        img[i] = (float)(first_id + i / 64) * 0.001f;
+    const int shape[3] = {n, 8, 8};
+    assert_int_equal(ft_npy_write_floats(path, img, shape, 3), FT_OK);
+    ft_free(img);
+}
+
+/* The paper code's attacker data (utils.py load_poisoned_dataset, CIFAR / Southwest):
+ * D_adv = edge_points images sampled from the edge file, labelled target, + clean_points
+ * images drawn from the whole training set; the backdoor test set is the separate test
+ * file. Here 10 of 40 edge images + 25 clean ones, and a 12-image test file. */
+static void test_official_dadv(void **state)
+{
+    data_t *d = *state;
+    char dir[FT_TEST_TMPDIR_MAX], ef[FT_TEST_TMPDIR_MAX + 16], tf[FT_TEST_TMPDIR_MAX + 16];
+    assert_int_equal(ft_test_tmpdir_make(dir, sizeof dir, "dadv"), 0);
+    ft_test_tmpdir_path(ef, sizeof ef, dir, "edge.npy");
+    ft_test_tmpdir_path(tf, sizeof tf, dir, "edge_test.npy");
+    write_edge_npy(ef, 40, 0);
+    write_edge_npy(tf, 12, 500);
+    char e1[FT_TEST_TMPDIR_MAX + 64], e2[FT_TEST_TMPDIR_MAX + 64];
+    snprintf(e1, sizeof e1, "attack.edge_file=%s", ef);
+    snprintf(e2, sizeof e2, "attack.edge_test_file=%s", tf);
+    ft_config_t *cfg = ft_test_config(
+        edge_keys, (const char *[]){"attack.method=blackbox", "attack.edge_source=file", e1, e2,
+                                    "attack.edge_points=10", "attack.clean_points=25",
+                                    "attack.clean_from=train", NULL});
+    ft_experiment_t exp;
+    ft_test_experiment(cfg, &exp);
+    ft_attack_env_t *env = NULL;
+    assert_int_equal(ft_attack_env_new(&exp, d->train, &env), FT_OK);
+    rig_t r;
+    rig_init(&r);
+    ft_attack_task_t k = rig_task(&r, d->train);
+    k.part_n = 20; /* a small partition: the clean points are not limited by it */
+    ft_dataset_t *dadv = NULL;
+    assert_int_equal(ft_attack_dadv(env, &k, &dadv), FT_OK);
+    assert_int_equal(dadv->n, 35);
+    assert_int_equal(ft_attack_sample_count(env, k.part_n), 35);
+    /* first the 10 edge images, labelled target (3), each from the file, distinct */
+    int seen[40] = {0};
+    for (uint32_t i = 0; i < 10; i++) {
+        assert_int_equal(dadv->labels[i], 3);
+        int id = (int)lrintf(dadv->values[i * 64] * 1000.0f);
+        assert_true(id >= 0 && id < 40);
+        assert_int_equal(seen[id]++, 0);
+    }
+    /* then 25 training images with their own labels, not all from the partition */
+    int outside = 0;
+    for (uint32_t i = 10; i < 35; i++) {
+        int found = -1;
+        for (uint32_t j = 0; j < d->train->n && found < 0; j++) {
+            int same = dadv->labels[i] == d->train->labels[j];
+            for (int q = 0; q < 64 && same; q++)
+                same = lrintf(dadv->values[i * 64 + q] * 255.0f) == d->train->pixels[j * 64 + q];
+            if (same)
+                found = (int)j;
+        }
+        assert_true(found >= 0);
+        int in_part = 0;
+        for (uint32_t q = 0; q < k.part_n; q++)
+            in_part |= k.part_idx[q] == (uint32_t)found;
+        outside += !in_part;
+    }
+    assert_true(outside > 0);
+    ft_dataset_destroy(&dadv);
+    /* the backdoor test set is the test file, labelled target */
+    ft_dataset_t *bt = NULL;
+    assert_int_equal(ft_attack_backdoor_test(env, d->test, &bt), FT_OK);
+    assert_int_equal(bt->n, 12);
+    for (uint32_t i = 0; i < 12; i++) {
+        assert_int_equal(bt->labels[i], 3);
+        assert_int_equal((int)lrintf(bt->values[i * 64] * 1000.0f), 500 + (int)i);
+    }
+    ft_dataset_destroy(&bt);
+    /* from the partition (the default), the clean points are capped by it */
+    ft_attack_env_destroy(&env);
+    ft_test_set(cfg, "attack.clean_from=partition");
+    ft_test_experiment(cfg, &exp);
+    assert_int_equal(ft_attack_env_new(&exp, d->train, &env), FT_OK);
+    assert_int_equal(ft_attack_sample_count(env, k.part_n), 10 + 20);
+    ft_attack_env_destroy(&env);
+    rig_free(&r);
+    ft_config_destroy(&cfg);
+    assert_int_equal(ft_test_tmpdir_remove(dir), 0);
+}
+
 /* attack.adaptive_eps (the paper code under Krum / Multi-Krum, fl_trainer.py:463-466):
  * the PGD radius of round t is eps * lr_decay^(t-1), so a projected update's norm
  * decays round by round; off (or fedavg under auto) it stays eps. And adv_lr decays
@@ -580,6 +672,7 @@ int main(void)
         cmocka_unit_test(test_config_and_registry), cmocka_unit_test(test_env_edge),
         cmocka_unit_test(test_env_backdoor_sets),   cmocka_unit_test(test_local_update),
         cmocka_unit_test(test_adaptive_eps),        cmocka_unit_test(test_adv_lr_decay),
+        cmocka_unit_test(test_official_dadv),
     };
     return cmocka_run_group_tests(tests, data_setup, data_teardown);
 }

@@ -18,6 +18,7 @@
 #include "ft_config.h"
 #include "ft_readers.h"
 #include "ft_test_data.h"
+#include "ft_test_tmpdir.h"
 #include "ft_dataset.h"
 #include "ft_edge.h"
 #include "ft_error.h"
@@ -230,6 +231,107 @@ static void test_edge_file(void **state)
     ft_dataset_destroy(&p.ds);
 }
 
+/* Writes n 4x4 float images whose id i is readable back from pixel 0 (i / 1000). */
+static void write_ids(const char *path, int n, int first_id)
+{
+    float *img = ft_malloc((size_t)n * 16 * sizeof *img);
+    for (int i = 0; i < n * 16; i++)
+        img[i] = (float)(first_id + i / 16) * 0.001f;
+    const int shape[3] = {n, 4, 4};
+    assert_int_equal(ft_npy_write_floats(path, img, shape, 3), FT_OK);
+    ft_free(img);
+}
+
+static int image_id(const ft_dataset_t *d, uint32_t i)
+{
+    return (int)lrintf(d->values[i * 16] * 1000.0f);
+}
+
+/* attack.edge_test_file: the whole edge file is the attacker's share and the test file
+ * the backdoor test set; attack.edge_points samples D_adv from the share and leaves the
+ * rest as a disjoint pool; attack.edge_copies keeps groups of copies on one side of a
+ * split. */
+static void test_edge_file_parts(void **state)
+{
+    (void)state;
+    char dir[FT_TEST_TMPDIR_MAX], train_f[FT_TEST_TMPDIR_MAX + 16], test_f[FT_TEST_TMPDIR_MAX + 16];
+    assert_int_equal(ft_test_tmpdir_make(dir, sizeof dir, "edge_parts"), 0);
+    ft_test_tmpdir_path(train_f, sizeof train_f, dir, "train.npy");
+    ft_test_tmpdir_path(test_f, sizeof test_f, dir, "test.npy");
+    write_ids(train_f, 40, 0);
+    write_ids(test_f, 12, 100);
+    plant_t p;
+    plant(&p);
+    ft_edge_spec_t spec = plant_spec(3);
+    spec.source = FT_EDGE_FILE;
+    spec.file = train_f;
+    spec.test_file = test_f;
+    spec.target_class = 0;
+    ft_edge_set_t *e = NULL;
+    assert_int_equal(ft_edge_build(&spec, p.ds, &e), FT_OK);
+    assert_int_equal(e->attack->n, 40); /* all of the file */
+    assert_int_equal(e->test->n, 12);   /* the test file, in its order */
+    for (uint32_t i = 0; i < 12; i++)
+        assert_int_equal(image_id(e->test, i), 100 + (int)i);
+    assert_null(e->pool);
+    ft_edge_destroy(&e);
+
+    /* 10 of the 40 sampled into D_adv, the other 30 the pool: disjoint, all of them */
+    spec.attack_points = 10;
+    assert_int_equal(ft_edge_build(&spec, p.ds, &e), FT_OK);
+    assert_int_equal(e->attack->n, 10);
+    assert_int_equal(e->pool->n, 30);
+    int seen[40] = {0};
+    for (uint32_t i = 0; i < 10; i++)
+        seen[image_id(e->attack, i)]++;
+    for (uint32_t i = 0; i < 30; i++) {
+        seen[image_id(e->pool, i)]++;
+        assert_int_equal(e->pool->labels[i], 0);
+    }
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(seen[i], 1);
+    ft_edge_set_t *e2 = NULL; /* deterministic */
+    assert_int_equal(ft_edge_build(&spec, p.ds, &e2), FT_OK);
+    assert_memory_equal(e2->attack->values, e->attack->values, 10 * 16 * sizeof(float));
+    ft_edge_destroy(&e2);
+    ft_edge_destroy(&e);
+    spec.attack_points = 40; /* all: no pool */
+    assert_int_equal(ft_edge_build(&spec, p.ds, &e), FT_OK);
+    assert_null(e->pool);
+    ft_edge_destroy(&e);
+    spec.attack_points = 41; /* more than there are */
+    assert_int_equal(ft_edge_build(&spec, p.ds, &e), FT_ECONFIG);
+    assert_non_null(strstr(ft_error_message(), "attack.edge_points"));
+    spec.attack_points = 0;
+
+    /* No test file, copies of 4: groups of 4 consecutive images never straddle the
+     * split (10 groups, round(10 * 0.3) = 3 test groups = 12 images). */
+    spec.test_file = "";
+    spec.copies = 4;
+    assert_int_equal(ft_edge_build(&spec, p.ds, &e), FT_OK);
+    assert_int_equal(e->test->n, 12);
+    assert_int_equal(e->attack->n, 28);
+    int side[10] = {0};
+    for (uint32_t i = 0; i < e->attack->n; i++)
+        side[image_id(e->attack, i) / 4] |= 1;
+    for (uint32_t i = 0; i < e->test->n; i++)
+        side[image_id(e->test, i) / 4] |= 2;
+    for (int g = 0; g < 10; g++)
+        assert_true(side[g] == 1 || side[g] == 2);
+    ft_edge_destroy(&e);
+    /* a last group of 2 (copies of 6: 6 groups, the last one short) */
+    spec.copies = 6;
+    assert_int_equal(ft_edge_build(&spec, p.ds, &e), FT_OK);
+    assert_int_equal(e->attack->n + e->test->n, 40);
+    ft_edge_destroy(&e);
+    /* one group only: nothing left for the test set */
+    spec.copies = 40;
+    assert_int_equal(ft_edge_build(&spec, p.ds, &e), FT_EFORMAT);
+    assert_non_null(strstr(ft_error_message(), "attack.edge_copies"));
+    ft_dataset_destroy(&p.ds);
+    assert_int_equal(ft_test_tmpdir_remove(dir), 0);
+}
+
 /* The spec from the [attack] section; the class labels checked against the dataset
  * at its bound (10 classes: 9 accepted, 10 refused). The range checks of each key
  * are the experiment's (test_experiment.c). */
@@ -312,9 +414,10 @@ static void test_mine_fashion_mnist(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pca_rank_one), cmocka_unit_test(test_kmeans_hand),
-        cmocka_unit_test(test_mine_planted), cmocka_unit_test(test_edge_file),
-        cmocka_unit_test(test_spec_config),  cmocka_unit_test(test_mine_fashion_mnist),
+        cmocka_unit_test(test_pca_rank_one),       cmocka_unit_test(test_kmeans_hand),
+        cmocka_unit_test(test_mine_planted),       cmocka_unit_test(test_edge_file),
+        cmocka_unit_test(test_edge_file_parts),    cmocka_unit_test(test_spec_config),
+        cmocka_unit_test(test_mine_fashion_mnist),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

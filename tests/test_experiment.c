@@ -173,6 +173,15 @@ static void test_attack_bounds(void **state)
     assert_int_equal(
         read_with((const char *[]){"attack.edge_source=file", NULL}, "attack.edge_file"),
         FT_ECONFIG);
+    bounds("attack.edge_copies", "1", "0");
+    bounds("attack.edge_copies", "1000", "1001");
+    bounds("attack.edge_points", "0", "-1");
+    bounds("attack.edge_points", "10000000", "10000001");
+    const char *tf_mined[] = {"attack.edge_test_file=/x.npy", NULL};
+    assert_int_equal(read_with(tf_mined, "attack.edge_test_file"), FT_ECONFIG);
+    const char *tf_file[] = {"attack.edge_source=file", "attack.edge_file=/e.npy",
+                             "attack.edge_test_file=/t.npy", NULL};
+    assert_int_equal(read_with(tf_file, NULL), FT_OK);
     /* holders: up to num_clients with an attack; ignored (0) without one */
     const char *h_off[] = {"federation.num_clients=5", "federation.clients_per_round=3", NULL};
     assert_int_equal(read_with(h_off, NULL), FT_OK); /* the default 10 holders, no attack */

@@ -397,6 +397,65 @@ static void test_holdings(void **state)
     ft_dataset_destroy(&train);
 }
 
+/* attack.holder_pool = disjoint: the holders split the edge points the attacker does
+ * not train on (array_split, in both cases, as the paper code's honest users share a
+ * separate file), never the attacker's own points. */
+static void test_holdings_disjoint(void **state)
+{
+    (void)state;
+    ft_dataset_t *train = NULL;
+    assert_int_equal(ft_synthetic_make(2000, 1, 8, 8, 4, 11, 1, &train), FT_OK);
+    const char *keys[] = {"attack.edge_size=20",         "attack.source_class=2",
+                          "attack.target_class=3",       "federation.num_clients=10",
+                          "attack.method=blackbox",      "attack.honest_edge_holders=3",
+                          "attack.holder_pool=disjoint", NULL};
+    const char *cases[] = {"attack.attack_case=almost-edge-case", "attack.attack_case=normal-case"};
+    for (int k = 0; k < 2; k++) {
+        ft_config_t *cfg = ft_test_config(keys, (const char *[]){cases[k], NULL});
+        ft_experiment_t exp;
+        ft_test_experiment(cfg, &exp);
+        ft_attack_env_t *env = NULL;
+        ft_holdings_t *h = NULL;
+        /* every point sampled into D_adv (edge_points 0): nothing disjoint to hold */
+        assert_int_equal(ft_attack_env_new(&exp, train, &env), FT_OK);
+        assert_int_equal(ft_holdings_new(env, &h), FT_ECONFIG);
+        assert_non_null(strstr(ft_error_message(), "attack.holder_pool"));
+        assert_null(h);
+        ft_attack_env_destroy(&env);
+        ft_test_set(cfg, "attack.edge_points=5");
+        ft_test_experiment(cfg, &exp);
+        assert_int_equal(ft_attack_env_new(&exp, train, &env), FT_OK);
+        assert_int_equal(env->edge->attack->n, 5);
+        uint32_t np = env->edge->pool->n, total = 0;
+        assert_true(np > 0);
+        assert_int_equal(ft_holdings_new(env, &h), FT_OK);
+        for (uint32_t id = 0; id < 3; id++) {
+            uint32_t c = ft_holdings_count(h, id);
+            assert_int_equal(c, np * (id + 1) / 3 - np * id / 3);
+            total += c;
+        }
+        assert_int_equal(total, np);
+        assert_int_equal(ft_holdings_count(h, 3), 0);
+        /* what holder 0 trains on besides its partition: pool points, true label */
+        const uint32_t idx[1] = {0};
+        ft_dataset_t *ds = NULL;
+        assert_int_equal(ft_holdings_dataset(h, 0, train, idx, 1, &ds), FT_OK);
+        size_t sz = ft_dataset_sample_size(train);
+        for (uint32_t i = 1; i < ds->n; i++) {
+            assert_int_equal(ds->labels[i], 2);
+            uint32_t src = env->edge->pool_idx[i - 1];
+            assert_memory_equal(ds->pixels + i * sz, train->pixels + (size_t)src * sz, sz);
+            for (uint32_t a = 0; a < env->edge->attack->n; a++)
+                assert_int_not_equal(src, env->edge->attack_idx[a]);
+        }
+        ft_dataset_destroy(&ds);
+        ft_holdings_destroy(&h);
+        ft_attack_env_destroy(&env);
+        ft_config_destroy(&cfg);
+    }
+    ft_dataset_destroy(&train);
+}
+
 /* The pre-training pool: everything but a mined edge set; nothing held out (and no
  * pool) without an edge-case attack or with a file edge set. */
 static void test_pretrain_pool(void **state)
@@ -493,10 +552,15 @@ static void test_backdoor_measure(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_schedule_rounds),  cmocka_unit_test(test_schedule_marks),
-        cmocka_unit_test(test_schedule_sorted),  cmocka_unit_test(test_scenario_held_out),
-        cmocka_unit_test(test_root_set_bounds),  cmocka_unit_test(test_holdings),
-        cmocka_unit_test(test_pretrain_pool),    cmocka_unit_test(test_norms),
+        cmocka_unit_test(test_schedule_rounds),
+        cmocka_unit_test(test_schedule_marks),
+        cmocka_unit_test(test_schedule_sorted),
+        cmocka_unit_test(test_scenario_held_out),
+        cmocka_unit_test(test_root_set_bounds),
+        cmocka_unit_test(test_holdings),
+        cmocka_unit_test(test_holdings_disjoint),
+        cmocka_unit_test(test_pretrain_pool),
+        cmocka_unit_test(test_norms),
         cmocka_unit_test(test_backdoor_measure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
