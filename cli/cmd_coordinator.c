@@ -1,7 +1,9 @@
 /* fedtail coordinator: only the coordinator, for multi-host runs. Client processes
  * on any host join with `fedtail client --connect tcp://HOST:PORT`. Exits 0 when
- * the run is complete. --resume RUN_DIR continues a killed run from its newest good
- * checkpoint; with security.curve the socket is a CURVE server (docs/security.md). */
+ * the run is complete, 3 when a round destroyed the global model (NaN/Inf, with
+ * run.on_nonfinite = stop). --resume RUN_DIR continues a killed run from its newest
+ * good checkpoint; with security.curve the socket is a CURVE server
+ * (docs/security.md). */
 #include "ft_cli.h"
 #include "ft_coordinator.h"
 #include "ft_error.h"
@@ -28,7 +30,8 @@ static void usage(void)
            "Runs the coordinator of a federated experiment on ENDPOINT (e.g. tcp://*:5555)\n"
            "and waits for client processes (fedtail client --connect tcp://HOST:5555).\n"
            "Writes config.ini, metrics.csv, events.jsonl and final.ckpt to DIR (default\n"
-           "runs/run-DATE) and exits 0 when every round is complete. --resume continues\n"
+           "runs/run-DATE) and exits 0 when every round is complete, 3 when a round left\n"
+           "NaN/Inf in the global model (run.on_nonfinite = stop). --resume continues\n"
            "a killed or interrupted run from its newest good checkpoint, with its own config.\n");
 }
 
@@ -101,6 +104,13 @@ int ft_cmd_coordinator(int argc, char **argv)
     if (rc == FT_EINTR) {
         fprintf(stderr, "fedtail coordinator: interrupted; %s holds the rounds so far\n", out);
         return 130;
+    }
+    if (rc == FT_ENONFINITE) {
+        fprintf(stderr,
+                "fedtail coordinator: %s\nfedtail coordinator: stopped; %s holds the "
+                "rounds up to it\n",
+                ft_error_message(), out);
+        return FT_EXIT_MODEL_DESTROYED;
     }
     return rc == FT_OK ? 0 : ft_cli_fail(rc);
 }

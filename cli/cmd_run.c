@@ -6,7 +6,11 @@
  * Ctrl-C / SIGTERM: the coordinator stops after telling the clients to shut down,
  * the children are reaped (killed if they do not exit within a few seconds) and the
  * run directory is left with complete files (metrics up to the last finished round,
- * final.ckpt with complete=0). Exits 0 only if the run completed.
+ * final.ckpt with complete=0). Exits 0 only if the run completed; 3 when a round
+ * left NaN/Inf in the global model and run.on_nonfinite = stop ended the run (its
+ * files are complete up to that round and the verdict says so). With run.compare,
+ * an arm whose model was destroyed does not stop the others: every arm runs, each
+ * gets its verdict, and the exit status is 3 if any arm's model was destroyed.
  *
  * --resume RUN_DIR continues a run that was killed or interrupted from its newest
  * good checkpoint, with the config stored there (coordinator/ft_resume.h).
@@ -53,11 +57,15 @@ static void usage(void)
            "             checkpoint (run.checkpoint_every), with the run's own config\n"
            "  --quiet    no progress line\n"
            "  --json     one JSON object per round on stdout\n"
-           "  --no-report  skip the plots and report.html\n");
+           "  --no-report  skip the plots and report.html\n\n"
+           "Exit status: 0 complete, 1 error, 2 bad usage, 130 interrupted, 3 a round left\n"
+           "NaN/Inf in the global model (run.on_nonfinite = stop; with run.compare, every\n"
+           "arm still runs and 3 means at least one arm's model was destroyed).\n");
 }
 
 /* Runs one federated experiment into out: the coordinator here, procs client
- * processes as children. Returns FT_OK, FT_EINTR (Ctrl-C) or an error. */
+ * processes as children. Returns FT_OK, FT_EINTR (Ctrl-C), FT_ENONFINITE (a round
+ * destroyed the model; the run directory is complete up to it) or an error. */
 static int run_one(const ft_config_t *cfg_in, const char *out, long procs, const ft_cli_t *cli,
                    int resume)
 {
@@ -217,8 +225,14 @@ int ft_cmd_run(int argc, char **argv)
 
     static char dir_buf[FT_MAX_VARIANTS][2200];
     const char *dirs[FT_MAX_VARIANTS];
+    int destroyed = 0; /* runs (arms) whose model a round destroyed */
     if (num_variants == 0) {
         rc = run_one(cli.cfg, out, procs, &cli, resume != NULL);
+        if (rc == FT_ENONFINITE) {
+            fprintf(stderr, "fedtail run: %s\n", ft_error_message());
+            destroyed++;
+            rc = FT_OK;
+        }
     } else {
         /* Validate every variant before spending time on any. */
         for (int i = 0; i < num_variants && rc == FT_OK; i++) {
@@ -237,6 +251,12 @@ int ft_cmd_run(int argc, char **argv)
                 (rc = ft_mkdir_p(dirs[i])) == FT_OK)
                 rc = run_one(vc, dirs[i], procs, &cli, 0);
             ft_config_destroy(&vc);
+            /* One arm's dead model must not hide the others: run them all. */
+            if (rc == FT_ENONFINITE) {
+                fprintf(stderr, "fedtail run: %s: %s\n", variants[i].label, ft_error_message());
+                destroyed++;
+                rc = FT_OK;
+            }
         }
     }
     if (rc == FT_EINTR) {
@@ -248,10 +268,15 @@ int ft_cmd_run(int argc, char **argv)
         ft_cli_free(&cli);
         return ft_cli_fail(rc);
     }
-    if (!cli.quiet)
+    if (destroyed && num_variants)
+        fprintf(stderr, "fedtail run: %d of %d arms ended with a destroyed model; results in %s\n",
+                destroyed, num_variants, out);
+    else if (destroyed)
+        fprintf(stderr, "fedtail run: stopped, the model was destroyed; results in %s\n", out);
+    else if (!cli.quiet)
         fprintf(stderr, "fedtail run: complete, results in %s\n", out);
     if (!ft_cli_flag(&cli, "--no-report"))
         finish_report(out, dirs, variants, num_variants, &cli);
     ft_cli_free(&cli);
-    return 0;
+    return destroyed ? FT_EXIT_MODEL_DESTROYED : 0;
 }

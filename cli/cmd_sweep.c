@@ -49,8 +49,10 @@ static void run_paths(const ft_sweep_t *sw, const char *out_dir, int i, char nam
     snprintf(dir, 1600, "%s/%s", out_dir, name);
 }
 
-/* A run is complete once `fedtail run` exited 0 for it: the sweep then drops this
- * marker (an interrupted run also leaves final.ckpt, so that is no evidence). */
+/* A run is complete once `fedtail run` exited 0 for it, or 3 (a round destroyed the
+ * model: that is its outcome, and running it again would repeat it): the sweep then
+ * drops this marker (an interrupted run also leaves final.ckpt, so that is no
+ * evidence). */
 static void marker_path(const char *dir, char *buf, size_t len)
 {
     snprintf(buf, len, "%s/sweep-complete", dir);
@@ -151,14 +153,14 @@ static int write_summary(const ft_sweep_t *sw, const char *out_dir, int markdown
     if (markdown) {
         n += snprintf(line + n, sizeof line - (size_t)n,
                       " | final main | final backdoor | peak backdoor | rounds to 50%% | "
-                      "detection TPR | detection FPR | rounds |\n|---|");
-        for (int c = 0; c < sw->num_axes + 7; c++)
+                      "detection TPR | detection FPR | rounds | model destroyed in |\n|---|");
+        for (int c = 0; c < sw->num_axes + 8; c++)
             n += snprintf(line + n, sizeof line - (size_t)n, "---|");
         n += snprintf(line + n, sizeof line - (size_t)n, "\n");
     } else {
         n += snprintf(line + n, sizeof line - (size_t)n,
                       ",final_main_acc,final_backdoor_acc,peak_backdoor_acc,rounds_to_50,"
-                      "detection_tpr,detection_fpr,rounds\n");
+                      "detection_tpr,detection_fpr,rounds,model_destroyed_round\n");
     }
     ft_atomic_write(f, line, (size_t)n);
     for (int i = 0; i < ft_sweep_num_runs(sw); i++) {
@@ -177,7 +179,12 @@ static int write_summary(const ft_sweep_t *sw, const char *out_dir, int markdown
                           s.rounds_to_50,   s.detection_tpr,      s.detection_fpr};
         for (int c = 0; c < 6; c++)
             n += table_cell(line + n, sizeof line - (size_t)n, cells[c], markdown, c != 3);
-        n += snprintf(line + n, sizeof line - (size_t)n, markdown ? " %d |\n" : ",%d\n", s.rounds);
+        n += snprintf(line + n, sizeof line - (size_t)n, markdown ? " %d |" : ",%d", s.rounds);
+        if (s.destroyed_round)
+            n += snprintf(line + n, sizeof line - (size_t)n, markdown ? " round %d |\n" : ",%d\n",
+                          s.destroyed_round);
+        else
+            n += snprintf(line + n, sizeof line - (size_t)n, markdown ? " - |\n" : ",\n");
         ft_atomic_write(f, line, (size_t)n);
     }
     return ft_atomic_commit(&f);
@@ -298,13 +305,18 @@ static int run_grid(const ft_sweep_t *sw, const char *out_dir, int jobs, const c
             ft_run_summary_t s;
             char marker[1700];
             marker_path(dir, marker, sizeof marker);
-            if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+            int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+            if ((code == 0 || code == FT_EXIT_MODEL_DESTROYED) &&
                 ft_run_summarise(dir, &s) == FT_OK &&
                 ft_write_file_atomic(marker, "complete\n", 9) == FT_OK) {
                 char m[16], b[16];
                 format_pct(m, sizeof m, s.final_main_acc);
                 format_pct(b, sizeof b, s.final_backdoor_acc);
-                printf("[%d/%d] %s: main %s, backdoor %s\n", ++done, total, name, m, b);
+                if (s.destroyed_round)
+                    printf("[%d/%d] %s: the model was destroyed in round %d\n", ++done, total, name,
+                           s.destroyed_round);
+                else
+                    printf("[%d/%d] %s: main %s, backdoor %s\n", ++done, total, name, m, b);
             } else if (interrupted) {
                 printf("[%d/%d] %s: stopped (resumable)\n", ++done, total, name);
             } else {

@@ -10,6 +10,11 @@
 
 #define FT_CLI_MAX_EXTRA 64
 
+/* Exit statuses of fedtail run / fedtail coordinator besides 0 (complete), 1 (an
+ * error), 2 (bad usage) and 130 (interrupted): a round left NaN/Inf in the global
+ * model and run.on_nonfinite = stop ended the run (docs/protocol.md). */
+#define FT_EXIT_MODEL_DESTROYED 3
+
 typedef struct {
     ft_config_t *cfg;                   /* resolved experiment (owned) */
     const char *exp_path;               /* EXP.ini given, or NULL for built-in defaults */

@@ -167,6 +167,10 @@ const ft_config_key_t ft_config_schema[] = {
     {"run.cache_dir", FT_KEY_STRING, "runs/cache", NULL,
      "where federation.init = pretrain keeps pre-trained models for reuse"},
     {"run.max_message_mb", FT_KEY_INT, "1024", NULL, "largest accepted network message"},
+    {"run.on_nonfinite", FT_KEY_ENUM, "stop", "stop|continue",
+     "when aggregation leaves NaN/Inf in the global model: stop the run (exit status 3) or "
+     "continue; either way it is a model_destroyed event, the nonfinite_params column and "
+     "summary.json's model_destroyed_round"},
 
     /* [security] */
     {"security.curve", FT_KEY_BOOL, "false", NULL, "CURVE-encrypt and authenticate transport"},

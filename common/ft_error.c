@@ -24,6 +24,7 @@ const char *ft_strerror(int code)
     case FT_ESTATE: return "invalid state";
     case FT_ECRYPTO: return "key or authentication error";
     case FT_EINTR: return "interrupted";
+    case FT_ENONFINITE: return "model destroyed (NaN/Inf parameters)";
     default: return "unknown error";
     }
 }

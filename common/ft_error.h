@@ -25,6 +25,7 @@ enum {
     FT_ESTATE = -12,       /* operation not valid in the current state */
     FT_ECRYPTO = -13,      /* key handling or authentication failure */
     FT_EINTR = -14,        /* interrupted by a signal */
+    FT_ENONFINITE = -15,   /* the global model holds NaN/Inf (run.on_nonfinite = stop) */
 };
 
 /* Short fixed description of an FT_E* code ("invalid argument"). */

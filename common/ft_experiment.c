@@ -348,6 +348,9 @@ static int read_run(const ft_config_t *cfg, ft_run_cfg_t *r)
     r->eval_async = ft_config_bool(cfg, "run.eval_async");
     r->compare = ft_config_str(cfg, "run.compare");
     r->cache_dir = ft_config_str(cfg, "run.cache_dir");
+    r->on_nonfinite = !strcmp(ft_config_str(cfg, "run.on_nonfinite"), "continue")
+                          ? FT_NONFINITE_CONTINUE
+                          : FT_NONFINITE_STOP;
     if ((rc = read_i(cfg, "run.threads", 1, 1024, "must lie in 1..1024", &r->threads)) != FT_OK ||
         (rc = check_device(cfg, r->device)) != FT_OK ||
         (rc = read_i(cfg, "run.checkpoint_every", 0, 1000000000, "must be >= 0 (0: no checkpoints)",

@@ -173,19 +173,26 @@ typedef struct {
     double fg_confidence;   /* foolsgold: kappa */
 } ft_defense_cfg_t;
 
+/* run.on_nonfinite: what a global model with NaN/Inf parameters does to the run. */
+typedef enum {
+    FT_NONFINITE_STOP = 0,     /* record it and stop the run (FT_ENONFINITE, exit status 3) */
+    FT_NONFINITE_CONTINUE = 1, /* record it and run on (the experiment expects it) */
+} ft_nonfinite_policy_t;
+
 /* [run] */
 typedef struct {
-    const ft_config_t *src; /* where the values came from */
-    uint64_t seed;          /* seed of every random stream */
-    int threads;            /* BLAS threads per process, [1, 1024] */
-    const char *device;     /* "cpu", "reference", "cuda" or "cuda:N" */
-    int checkpoint_every;   /* rounds between checkpoints (0: none) */
-    int save_updates;       /* save each round's K×N updates */
-    int eval_batch;         /* evaluation batch size, [1, 65536] */
-    int eval_async;         /* overlap evaluation with the next round */
-    const char *compare;    /* run.compare variants ("" = one run) */
-    const char *cache_dir;  /* where pre-trained models are kept */
-    int max_message_mb;     /* largest accepted network message, [1, 2^20] */
+    const ft_config_t *src;             /* where the values came from */
+    uint64_t seed;                      /* seed of every random stream */
+    int threads;                        /* BLAS threads per process, [1, 1024] */
+    const char *device;                 /* "cpu", "reference", "cuda" or "cuda:N" */
+    int checkpoint_every;               /* rounds between checkpoints (0: none) */
+    int save_updates;                   /* save each round's K×N updates */
+    int eval_batch;                     /* evaluation batch size, [1, 65536] */
+    int eval_async;                     /* overlap evaluation with the next round */
+    const char *compare;                /* run.compare variants ("" = one run) */
+    const char *cache_dir;              /* where pre-trained models are kept */
+    int max_message_mb;                 /* largest accepted network message, [1, 2^20] */
+    ft_nonfinite_policy_t on_nonfinite; /* a destroyed global model: stop or continue */
 } ft_run_cfg_t;
 
 /* [security] */

@@ -5,6 +5,11 @@
  * next round (ft_evaluator); then the round is finished: its metrics row and
  * round_end event written, a checkpoint when one is due, progress reported.
  *
+ * After every aggregation the global model is checked for NaN/Inf: a NaN payload
+ * under FedAvg, or finite updates whose sum overflows float, destroys it for good
+ * (NaN + x is NaN), and the run must say so rather than report the numbers of a
+ * dead model (run.on_nonfinite).
+ *
  * The ground truth meets the defense's output only here, after the defense ran:
  * the defense never sees who attacked. */
 #include "ft_coordinator_internal.h"
@@ -86,6 +91,34 @@ static int finish_round(ft_coordinator_t *c, ft_metrics_row_t *row, const ft_eva
     return FT_OK;
 }
 
+/* Counts the global model's NaN/Inf parameters into the row; the first round with
+ * any is a "model_destroyed" event and a warning. Returns nonzero when the run must
+ * stop after this round (run.on_nonfinite = stop). */
+static int check_model(ft_coordinator_t *c, uint32_t round, ft_metrics_row_t *row)
+{
+    size_t bad = ft_global_count_nonfinite(c->g);
+    row->nonfinite_params = bad;
+    if (!bad)
+        return 0;
+    int stop = c->exp.run.on_nonfinite == FT_NONFINITE_STOP;
+    if (!c->totals.destroyed_round) {
+        c->totals.destroyed_round = (int)round;
+        ft_events_begin(c->ev, "model_destroyed");
+        ft_events_int(c->ev, "round", round);
+        ft_events_int(c->ev, "nonfinite", (int64_t)bad);
+        ft_events_int(c->ev, "num_params", (int64_t)c->N);
+        ft_events_str(c->ev, "defense", ft_global_defense(c->g)->name);
+        ft_events_str(c->ev, "on_nonfinite", stop ? "stop" : "continue");
+        ft_events_end(c->ev);
+        FT_LOG(FT_LOG_WARN,
+               "round %u: the global model is destroyed: %zu of %zu parameters are NaN/Inf "
+               "after aggregation (%s)%s",
+               round, bad, c->N, ft_global_defense(c->g)->name,
+               stop ? "; the run stops (run.on_nonfinite = stop)" : "");
+    }
+    return stop;
+}
+
 int ft_coord_settle_pending(ft_coordinator_t *c)
 {
     if (!ft_evaluator_pending(c->evaluator))
@@ -152,15 +185,16 @@ int ft_coord_close_round(ft_coordinator_t *c)
             c->upd.dec[i] = (ft_defense_decision_t){FT_DECISION_DROPPED, 0.0f, 0.0f, 0.0f};
     }
     join_decisions(c, r->round, k);
+    int stop = check_model(c, r->round, row);
     row->aggregate_s = ft_now() - t_agg;
     if ((rc = ft_coord_publish_model(c)) != FT_OK)
         return rc;
-    int evaluate = (int)r->round % c->exp.federation.eval_every == 0 ||
-                   (int)r->round == c->exp.federation.rounds;
+    /* A run that stops here evaluates its last round like the planned last one. */
+    int last = (int)r->round == c->exp.federation.rounds || stop;
+    int evaluate = (int)r->round % c->exp.federation.eval_every == 0 || last;
     /* Overlap the evaluation with the next round, except where the row must be on
      * disk now: the last round, and a checkpoint that records the files' lengths. */
-    if (evaluate && c->exp.run.eval_async && (int)r->round < c->exp.federation.rounds &&
-        !ft_coord_checkpoint_due(c, row->round)) {
+    if (evaluate && c->exp.run.eval_async && !last && !ft_coord_checkpoint_due(c, row->round)) {
         row->round_s = ft_now() - r->started;
         c->pending = *row;
         ft_procs_touch_all(&c->procs, ft_now());
@@ -173,5 +207,12 @@ int ft_coord_close_round(ft_coordinator_t *c)
     rc = finish_round(c, row, evaluate ? &ev : NULL);
     /* The coordinator could not read heartbeats while it aggregated and evaluated. */
     ft_procs_touch_all(&c->procs, ft_now());
+    if (rc == FT_OK && stop)
+        rc = ft_error_set(FT_ENONFINITE,
+                          "round %u destroyed the global model: %llu of %zu parameters are "
+                          "NaN/Inf after aggregation (defense %s); set run.on_nonfinite = "
+                          "continue if the experiment expects it",
+                          r->round, (unsigned long long)row->nonfinite_params, c->N,
+                          ft_global_defense(c->g)->name);
     return rc;
 }

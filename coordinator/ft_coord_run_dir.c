@@ -64,6 +64,15 @@ static int open_run_files(ft_coordinator_t *c)
                               c->opts.out_dir);
             goto done;
         }
+        /* The run is deterministic: from here the same round destroys the model again. */
+        if (r.point.destroyed_round && c->exp.run.on_nonfinite == FT_NONFINITE_STOP) {
+            rc = ft_error_set(FT_ESTATE,
+                              "%s: the run stopped because round %d destroyed the global model "
+                              "(NaN/Inf parameters); resuming would only repeat that. Start it "
+                              "again with run.on_nonfinite = continue to see the rounds after it",
+                              c->opts.out_dir, r.point.destroyed_round);
+            goto done;
+        }
         if ((rc = ft_global_restore(c->g, r.params, r.defense_state, r.defense_len)) != FT_OK)
             goto done;
         c->rounds_done = c->ckpt.round = r.point.round;
@@ -71,6 +80,7 @@ static int open_run_files(ft_coordinator_t *c)
         c->totals.final_main_acc = r.point.final_main_acc;
         c->totals.final_backdoor_acc = r.point.final_backdoor_acc;
         c->totals.peak_backdoor_acc = r.point.peak_backdoor_acc;
+        c->totals.destroyed_round = r.point.destroyed_round;
         c->t0 = ft_now() - r.point.elapsed;
         c->ckpt.slot = 1 - r.slot;
         if ((rc = ft_metrics_open_at(mpath, r.point.metrics_bytes, &c->mt)) != FT_OK ||
@@ -145,7 +155,8 @@ int ft_coord_write_checkpoint(ft_coordinator_t *c)
                             .detect = c->totals.detect,
                             .final_main_acc = c->totals.final_main_acc,
                             .final_backdoor_acc = c->totals.final_backdoor_acc,
-                            .peak_backdoor_acc = c->totals.peak_backdoor_acc};
+                            .peak_backdoor_acc = c->totals.peak_backdoor_acc,
+                            .destroyed_round = c->totals.destroyed_round};
     rc = ft_resume_save(c->opts.out_dir, c->ckpt.slot, ft_global_layout_hash(c->g),
                         ft_global_params(c->g), c->N, c->exp.run.seed,
                         ft_global_defense(c->g)->name, &pt, c->config_ini, state, state_len);
@@ -224,6 +235,10 @@ int ft_coord_write_summary(ft_coordinator_t *c, int complete)
     fprintf(f, "  \"defense\": %s,\n", q);
     fprintf(f, "  \"rounds\": %d,\n  \"rounds_planned\": %d,\n  \"completed\": %s,\n",
             c->rounds_done, c->exp.federation.rounds, complete ? "true" : "false");
+    if (c->totals.destroyed_round)
+        fprintf(f, "  \"model_destroyed_round\": %d,\n", c->totals.destroyed_round);
+    else
+        fprintf(f, "  \"model_destroyed_round\": null,\n");
     json_num(f, "final_main_acc", c->totals.final_main_acc, 0);
     json_num(f, "final_backdoor_acc", c->totals.final_backdoor_acc, 0);
     json_num(f, "peak_backdoor_acc", c->totals.peak_backdoor_acc, 0);

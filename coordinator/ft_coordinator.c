@@ -281,8 +281,9 @@ end:;
         FT_LOG(FT_LOG_WARN, "%s", ft_error_message());
     }
     /* Stopped early but consistent (interrupted, a round that could not fill, a
-     * client-side failure): keep the last complete round resumable. Not after an
-     * I/O error: the disk is what failed. */
+     * client-side failure, a destroyed model): keep the last complete round
+     * resumable. Not after an I/O error: the disk is what failed. (A destroyed
+     * model's checkpoint records the round, so that a resume refuses it.) */
     if (rc != FT_OK && rc != FT_EIO && c->ckpt.round < c->rounds_done &&
         ft_coord_write_checkpoint(c) != FT_OK)
         FT_LOG(FT_LOG_WARN, "no resumable checkpoint: %s", ft_error_message());
@@ -295,7 +296,10 @@ end:;
         FT_LOG(FT_LOG_WARN, "%s", ft_error_message());
     if (saved == FT_OK)
         saved = summed;
-    const char *reason = rc == FT_OK ? "complete" : rc == FT_EINTR ? "interrupted" : "failed";
+    const char *reason = rc == FT_OK           ? "complete"
+                         : rc == FT_EINTR      ? "interrupted"
+                         : rc == FT_ENONFINITE ? "model destroyed"
+                                               : "failed";
     ft_coord_broadcast_shutdown(c, reason);
     ft_events_begin(c->ev, rc == FT_OK ? "complete" : "stopped");
     ft_events_int(c->ev, "rounds", c->rounds_done);

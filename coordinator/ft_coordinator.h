@@ -45,7 +45,9 @@ typedef struct ft_coordinator ft_coordinator_t;
  * from security.authorized_clients plus opts->extra_clients); refused connections
  * become "refused" events. With opts->resume the newest good checkpoint in out_dir
  * is restored (cfg must be the config it holds: ft_coordinator_resume_config) and
- * metrics.csv / events.jsonl are cut back to its round. On error returns a
+ * metrics.csv / events.jsonl are cut back to its round; a checkpoint of a run that
+ * stopped because its model was destroyed (run.on_nonfinite = stop) is refused with
+ * FT_ESTATE naming the round, since resuming would only repeat it. On error returns a
  * negative code with a message (FT_ECONFIG naming the key, FT_EIO naming the file,
  * FT_ENET naming the endpoint, FT_ECRYPTO naming a key file...); *out stays NULL. */
 int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_coordinator_t **out);
@@ -55,7 +57,10 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
  * run completed (final.ckpt written, processes told to shut down); FT_EINTR when
  * stopped through opts->stop (files are complete up to the last round, final.ckpt
  * holds the latest model with complete=0, and a resumable checkpoint holds the
- * last complete round); FT_ETIMEOUT when a round failed after
+ * last complete round); FT_ENONFINITE when a round's aggregation left NaN/Inf in
+ * the global model and run.on_nonfinite = stop (the same files, that round's row
+ * included, summary.json's model_destroyed_round set; with continue the run goes on
+ * and still records it); FT_ETIMEOUT when a round failed after
  * federation.max_round_retries retries; FT_EIO naming the file when the run
  * directory cannot be written (disk full); another code from tick. */
 int ft_coordinator_run(ft_coordinator_t *c);

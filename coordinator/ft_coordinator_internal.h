@@ -57,6 +57,8 @@ typedef struct {
     double final_main_acc;     /* last evaluated main accuracy (NaN: none) */
     double final_backdoor_acc; /* last evaluated backdoor accuracy (NaN: none) */
     double peak_backdoor_acc;  /* highest evaluated backdoor accuracy (NaN: none) */
+    int destroyed_round;       /* first round whose aggregation left NaN/Inf in the
+                                  global model (0: none so far) */
 } ft_coord_totals_t;
 
 /* Resumable checkpoints (ft_coord_run_dir.c, ft_resume.h). */
@@ -140,9 +142,13 @@ void ft_coord_broadcast_shutdown(ft_coordinator_t *c, const char *reason);
 
 /* Aggregates the round's updates and evaluates the new global model, now or
  * overlapped with the next round (run.eval_async). A failed aggregation is an
- * "aggregate_failed" event (the model is unchanged), not an error. Returns FT_OK or
- * the failing step's code (FT_EIO from the run directory, the evaluator's or the
- * root trainer's code, FT_ENOMEM). */
+ * "aggregate_failed" event (the model is unchanged), not an error. The model is then
+ * checked for NaN/Inf (the nonfinite_params column); the first round that leaves any
+ * is a "model_destroyed" event and totals.destroyed_round. With run.on_nonfinite =
+ * stop that round is evaluated and finished in line (its row on disk) and
+ * FT_ENONFINITE is returned. Otherwise returns FT_OK or the failing step's code
+ * (FT_EIO from the run directory, the evaluator's or the root trainer's code,
+ * FT_ENOMEM). */
 int ft_coord_close_round(ft_coordinator_t *c);
 
 /* Collects the evaluation of the previous round, running since that round closed,

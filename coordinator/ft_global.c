@@ -171,6 +171,19 @@ double ft_global_row_norm(const ft_global_t *g, size_t i)
     return ft_ops_cpu.norm2(g->N, g->updates + i * g->N);
 }
 
+size_t ft_global_count_nonfinite(const ft_global_t *g)
+{
+    /* An all-ones exponent is NaN or Inf. Integer compares on the bit pattern
+     * vectorise and stay correct whatever the floating-point flags. */
+    size_t n = 0;
+    for (size_t j = 0; j < g->N; j++) {
+        uint32_t bits;
+        memcpy(&bits, &g->params[j], sizeof bits);
+        n += (bits & 0x7f800000u) == 0x7f800000u;
+    }
+    return n;
+}
+
 int ft_global_aggregate(ft_global_t *g, uint32_t round, size_t K, const uint32_t *ids,
                         const float *counts, const float *server_update, float *scratch,
                         ft_defense_decision_t *decisions)

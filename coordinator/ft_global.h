@@ -41,6 +41,9 @@ ft_model_t *ft_global_model(ft_global_t *g);
 const ft_dataset_t *ft_global_test(const ft_global_t *g);
 /* L2 norm of row i. */
 double ft_global_row_norm(const ft_global_t *g, size_t i);
+/* How many of the global model's N parameters are NaN or ±Inf: one pass over the
+ * host copy, reading only the exponent bits (no allocation, no failure). */
+size_t ft_global_count_nonfinite(const ft_global_t *g);
 
 /* Aggregates rows 0..K of the update matrix (from clients ids[0..K), ascending,
  * with sample counts counts[0..K)) through the defense and adds the result to the

@@ -49,6 +49,8 @@ static const column_t columns[] = {
     COL("aggregate_s", COL_NUM, aggregate_s, 1),
     COL("eval_s", COL_NUM, eval_s, 1),
     COL("round_s", COL_NUM, round_s, 1),
+    /* Appended: the columns before it keep their positions for existing readers. */
+    COL("nonfinite_params", COL_U64, nonfinite_params, 0),
 };
 #define NUM_COLUMNS (sizeof columns / sizeof columns[0])
 

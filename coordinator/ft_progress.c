@@ -26,6 +26,16 @@ static void fmt_duration(char *buf, size_t len, double s)
         snprintf(buf, len, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
 }
 
+/* ,"key":v with %.6f, or null for NaN/Inf (a destroyed model's loss): JSON has no
+ * NaN. */
+static void json_num(const char *key, double v)
+{
+    if (isfinite(v))
+        printf(",\"%s\":%.6f", key, v);
+    else
+        printf(",\"%s\":null", key);
+}
+
 void ft_progress_round(void *user, const ft_metrics_row_t *row, int rounds, double elapsed_s)
 {
     ft_progress_t *p = user;
@@ -33,11 +43,14 @@ void ft_progress_round(void *user, const ft_metrics_row_t *row, int rounds, doub
         p->last_acc = row->main_acc;
     if (p->json) {
         printf("{\"round\":%d,\"rounds\":%d,\"clients\":%d", row->round, rounds, row->clients);
-        if (row->evaluated)
-            printf(",\"main_acc\":%.6f,\"main_loss\":%.6f", row->main_acc, row->main_loss);
+        if (row->evaluated) {
+            json_num("main_acc", row->main_acc);
+            json_num("main_loss", row->main_loss);
+        }
         if (row->evaluated && !isnan(row->backdoor_acc))
-            printf(",\"backdoor_acc\":%.6f", row->backdoor_acc);
-        printf(",\"attackers\":%d", row->attackers);
+            json_num("backdoor_acc", row->backdoor_acc);
+        printf(",\"attackers\":%d,\"nonfinite_params\":%llu", row->attackers,
+               (unsigned long long)row->nonfinite_params);
         printf(",\"round_s\":%.3f,\"elapsed_s\":%.3f}\n", row->round_s, elapsed_s);
         fflush(stdout);
         return;
@@ -53,9 +66,9 @@ void ft_progress_round(void *user, const ft_metrics_row_t *row, int rounds, doub
     if (row->evaluated && !isnan(row->backdoor_acc))
         snprintf(backdoor, sizeof backdoor, "  backdoor %.1f%%", 100 * row->backdoor_acc);
     /* On a terminal the line rewrites itself; in a log, one line per round. */
-    fprintf(stderr, "%sround %d/%d  main acc %s%s  clients %d%s  ETA %s   %s", p->tty ? "\r" : "",
+    fprintf(stderr, "%sround %d/%d  main acc %s%s  clients %d%s%s  ETA %s   %s", p->tty ? "\r" : "",
             row->round, rounds, acc, backdoor, row->clients, row->attackers ? " (attacker)" : "",
-            eta, p->tty ? "" : "\n");
+            row->nonfinite_params ? "  MODEL DESTROYED (NaN/Inf)" : "", eta, p->tty ? "" : "\n");
     fflush(stderr);
     p->printed = 1;
 }

@@ -1,6 +1,7 @@
 /* ft_progress: the per-round progress output of fedtail run / coordinator — a
  * progress line on stderr ("\rround 5/30  main acc 83.21%  ETA 1m20s") or, with
- * --json, one JSON object per round on stdout. */
+ * --json, one JSON object per round on stdout (numbers that are NaN/Inf, such as a
+ * destroyed model's loss, are null; nonfinite_params is the metrics column). */
 #ifndef FT_PROGRESS_H
 #define FT_PROGRESS_H
 

@@ -69,11 +69,12 @@ int ft_resume_save(const char *dir, int slot, const uint8_t layout_hash[32], con
              "detect=%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64
              ",%" PRId64 "\n"
              "final_main_acc=%a\nfinal_backdoor_acc=%a\npeak_backdoor_acc=%a\n"
-             "config_sha256=%s\n",
+             "model_destroyed_round=%d\nconfig_sha256=%s\n",
              pt->round, (unsigned long long)seed, defense, pt->metrics_bytes, pt->events_bytes,
              pt->elapsed, d->attackers, d->attackers_kept, d->attackers_dropped,
              d->attackers_reduced, d->honest, d->honest_dropped, d->honest_reduced,
-             pt->final_main_acc, pt->final_backdoor_acc, pt->peak_backdoor_acc, hex);
+             pt->final_main_acc, pt->final_backdoor_acc, pt->peak_backdoor_acc, pt->destroyed_round,
+             hex);
     rc = ft_checkpoint_save(path, layout_hash, params, num_params, meta, extra, extra_len);
     ft_free(extra);
     return rc;
@@ -106,13 +107,18 @@ static int parse(const char *path, ft_checkpoint_t *ck, ft_resume_t *r)
     pt->final_backdoor_acc = strtod(v, NULL);
     ft_checkpoint_meta(ck, "peak_backdoor_acc", v, sizeof v);
     pt->peak_backdoor_acc = strtod(v, NULL);
+    /* Optional: checkpoints written before run.on_nonfinite existed lack it. */
+    pt->destroyed_round = 0;
+    if (ft_checkpoint_meta(ck, "model_destroyed_round", v, sizeof v))
+        pt->destroyed_round = atoi(v);
     ft_checkpoint_meta(ck, "detect", v, sizeof v);
     ft_detect_counts_t *d = &pt->detect;
     if (sscanf(v,
                "%" SCNd64 ",%" SCNd64 ",%" SCNd64 ",%" SCNd64 ",%" SCNd64 ",%" SCNd64 ",%" SCNd64,
                &d->attackers, &d->attackers_kept, &d->attackers_dropped, &d->attackers_reduced,
                &d->honest, &d->honest_dropped, &d->honest_reduced) != 7 ||
-        pt->round < 0 || pt->metrics_bytes < 0 || pt->events_bytes < 0)
+        pt->round < 0 || pt->metrics_bytes < 0 || pt->events_bytes < 0 || pt->destroyed_round < 0 ||
+        pt->destroyed_round > pt->round)
         return ft_error_set(FT_EFORMAT, "%s: malformed meta", path);
     if (ck->extra_len < 8 || get_u64(ck->extra) > ck->extra_len - 8)
         return ft_error_set(FT_EFORMAT, "%s: no config in the checkpoint", path);

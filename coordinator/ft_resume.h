@@ -9,7 +9,8 @@
  *   - meta lines: round (rounds completed), resumable=1, seed, defense, the byte
  *     lengths of metrics.csv and events.jsonl at that round (fsync'ed before the
  *     checkpoint), elapsed seconds, the detection totals and accuracies that
- *     summary.json reports, and the SHA-256 of the config;
+ *     summary.json reports, the round that destroyed the model (if one did), and
+ *     the SHA-256 of the config;
  *   - extra bytes: u64 length + the resolved config INI, then the defense's state
  *     (state_save: FoolsGold histories, centered clipping's momentum).
  * Nothing else is needed to continue bit-identically: every other random draw
@@ -42,6 +43,8 @@ typedef struct {
     double final_main_acc;     /* last evaluated main accuracy (NaN: none) */
     double final_backdoor_acc; /* last evaluated backdoor accuracy (NaN: none) */
     double peak_backdoor_acc;  /* highest evaluated backdoor accuracy (NaN: none) */
+    int destroyed_round;       /* first round that left NaN/Inf in the global model (0:
+                                  none; absent from older checkpoints, read as 0) */
 } ft_resume_point_t;
 
 /* A checkpoint found by ft_resume_find. */

@@ -195,6 +195,81 @@ static void embed_svg(FILE *html, const char *dir, const char *stem)
     ft_free(svg);
 }
 
+/* What the verdict is drawn from (metrics.csv). */
+typedef struct {
+    int rounds;          /* rows */
+    double main_acc;     /* last round's main accuracy */
+    double final_b;      /* last round's backdoor accuracy (NaN: none) */
+    double peak;         /* highest backdoor accuracy (NaN: none) */
+    int destroyed_round; /* first round with NaN/Inf parameters (0: none) */
+    double nonfinite;    /* how many parameters it left NaN/Inf */
+} outcome_t;
+
+static void outcome_of(const ft_csv_t *csv, outcome_t *o)
+{
+    int last = csv->num_rows - 1;
+    o->rounds = csv->num_rows;
+    o->main_acc = ft_csv_get(csv, last, "main_acc");
+    o->final_b = ft_csv_get(csv, last, "backdoor_acc");
+    o->peak = NAN;
+    o->destroyed_round = 0;
+    o->nonfinite = 0;
+    for (int r = 0; r < csv->num_rows; r++) {
+        double b = ft_csv_get(csv, r, "backdoor_acc");
+        if (!isnan(b) && (isnan(o->peak) || b > o->peak))
+            o->peak = b;
+        /* NaN (no such column: a run from before the check) counts as finite. */
+        double bad = ft_csv_get(csv, r, "nonfinite_params");
+        if (!o->destroyed_round && bad > 0) {
+            o->destroyed_round = (int)ft_csv_get(csv, r, "round");
+            o->nonfinite = bad;
+        }
+    }
+}
+
+/* The outcome of run_dir/metrics.csv. FT_EIO / FT_EFORMAT naming the file. */
+static int read_outcome(const char *run_dir, outcome_t *o)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/metrics.csv", run_dir);
+    ft_csv_t *csv = NULL;
+    int rc = ft_csv_read(path, &csv);
+    if (rc != FT_OK)
+        return rc;
+    if (csv->num_rows == 0) {
+        ft_csv_destroy(&csv);
+        return ft_error_set(FT_EFORMAT, "%s: no rounds", path);
+    }
+    outcome_of(csv, o);
+    ft_csv_destroy(&csv);
+    return FT_OK;
+}
+
+/* What a backdoor accuracy history means, in words. */
+static const char *backdoor_words(double final_b, double peak)
+{
+    return final_b >= 0.5 ? "the backdoor LANDS"
+           : peak >= 0.5  ? "the backdoor lands at times but does not last"
+                          : "the backdoor is STOPPED";
+}
+
+/* The one-line verdict of o. A destroyed model overrides the accuracies: the numbers
+ * of a NaN/Inf model say nothing about the backdoor. */
+static void verdict_line(const outcome_t *o, char *buf, size_t len)
+{
+    if (o->destroyed_round)
+        snprintf(buf, len,
+                 "the model was destroyed in round %d (%.0f parameters NaN/Inf): no verdict on "
+                 "the backdoor",
+                 o->destroyed_round, o->nonfinite);
+    else if (isnan(o->peak))
+        snprintf(buf, len, "main %.1f%% after %d rounds (no backdoor measured)", 100 * o->main_acc,
+                 o->rounds);
+    else
+        snprintf(buf, len, "main %.1f%%, backdoor %.1f%% (peak %.1f%%): %s", 100 * o->main_acc,
+                 100 * o->final_b, 100 * o->peak, backdoor_words(o->final_b, o->peak));
+}
+
 static void summary_row(FILE *html, const run_t *run)
 {
     const ft_csv_t *csv = run->csv;
@@ -220,8 +295,15 @@ static void summary_row(FILE *html, const run_t *run)
         else
             fprintf(html, "<td>%.1f%%</td>", 100.0 * cells[i]);
     }
-    fprintf(html, "<td>%.0f</td><td>%.2f</td></tr>\n", attacks,
+    fprintf(html, "<td>%.0f</td><td>%.2f</td>", attacks,
             csv->num_rows ? round_s / csv->num_rows : 0.0);
+    outcome_t o;
+    char verdict[256];
+    outcome_of(csv, &o);
+    verdict_line(&o, verdict, sizeof verdict);
+    fprintf(html, o.destroyed_round ? "<td class=\"destroyed\">" : "<td>");
+    html_escape(html, verdict);
+    fprintf(html, "</td></tr>\n");
 }
 
 static int run_gnuplot(const char *script_path)
@@ -285,15 +367,17 @@ static int write_html(const run_t *runs, int n, const char *out_dir, int have_pl
     FILE *html = fopen(tmp, "w");
     if (!html)
         return ft_error_set(FT_EIO, "%s: cannot write", tmp);
-    fprintf(html, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                  "<title>fedtail report</title>\n<style>body{font-family:sans-serif;max-width:"
-                  "960px;margin:2em auto;color:#222}table{border-collapse:collapse}td,th{border:"
-                  "1px solid #ccc;padding:4px 8px;text-align:right}td:first-child{text-align:left}"
-                  "figure{margin:1em 0}svg{max-width:100%%;height:auto}pre{background:#f6f6f6;"
-                  "padding:1em;overflow:auto}</style></head><body>\n<h1>fedtail report</h1>\n");
+    fprintf(html,
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<title>fedtail report</title>\n<style>body{font-family:sans-serif;max-width:"
+            "960px;margin:2em auto;color:#222}table{border-collapse:collapse}td,th{border:"
+            "1px solid #ccc;padding:4px 8px;text-align:right}td:first-child{text-align:left}"
+            "figure{margin:1em 0}svg{max-width:100%%;height:auto}pre{background:#f6f6f6;"
+            "padding:1em;overflow:auto}td.destroyed{color:#b00;font-weight:bold}</style></head>"
+            "<body>\n<h1>fedtail report</h1>\n");
     fprintf(html, "<h2>Summary</h2>\n<table><tr><th>run</th><th>rounds</th><th>final main</th>"
                   "<th>final backdoor</th><th>peak backdoor</th><th>attack rounds</th>"
-                  "<th>s/round</th></tr>\n");
+                  "<th>s/round</th><th>verdict</th></tr>\n");
     for (int i = 0; i < n; i++)
         summary_row(html, &runs[i]);
     fprintf(html, "</table>\n<h2>Plots</h2>\n");
@@ -377,66 +461,30 @@ int ft_report_render(const char *const *dirs, int n, const char *out_dir)
     return rc;
 }
 
-/* Last-round main and backdoor accuracy and the peak backdoor accuracy. */
-static int read_outcome(const char *run_dir, double *main_acc, double *final_b, double *peak,
-                        int *rounds)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/metrics.csv", run_dir);
-    ft_csv_t *csv = NULL;
-    int rc = ft_csv_read(path, &csv);
-    if (rc != FT_OK)
-        return rc;
-    if (csv->num_rows == 0) {
-        ft_csv_destroy(&csv);
-        return ft_error_set(FT_EFORMAT, "%s: no rounds", path);
-    }
-    int last = csv->num_rows - 1;
-    *rounds = csv->num_rows;
-    *main_acc = ft_csv_get(csv, last, "main_acc");
-    *final_b = ft_csv_get(csv, last, "backdoor_acc");
-    *peak = NAN;
-    for (int r = 0; r < csv->num_rows; r++) {
-        double b = ft_csv_get(csv, r, "backdoor_acc");
-        if (!isnan(b) && (isnan(*peak) || b > *peak))
-            *peak = b;
-    }
-    ft_csv_destroy(&csv);
-    return FT_OK;
-}
-
-/* What a backdoor accuracy history means, in words. */
-static const char *backdoor_words(double final_b, double peak)
-{
-    return final_b >= 0.5 ? "the backdoor LANDS"
-           : peak >= 0.5  ? "the backdoor lands at times but does not last"
-                          : "the backdoor is STOPPED";
-}
-
 int ft_report_verdict_line(const char *run_dir, char *buf, int len)
 {
-    double main_acc, final_b, peak;
-    int rounds;
-    int rc = read_outcome(run_dir, &main_acc, &final_b, &peak, &rounds);
-    if (rc != FT_OK)
-        return rc;
-    if (isnan(peak))
-        snprintf(buf, (size_t)len, "main %.1f%% after %d rounds (no backdoor measured)",
-                 100 * main_acc, rounds);
-    else
-        snprintf(buf, (size_t)len, "main %.1f%%, backdoor %.1f%% (peak %.1f%%): %s", 100 * main_acc,
-                 100 * final_b, 100 * peak, backdoor_words(final_b, peak));
-    return FT_OK;
+    outcome_t o;
+    int rc = read_outcome(run_dir, &o);
+    if (rc == FT_OK)
+        verdict_line(&o, buf, (size_t)len);
+    return rc;
 }
 
 int ft_report_verdict(const char *run_dir, char *buf, int len)
 {
-    double main_acc, final_b, peak;
-    int rounds;
-    int rc = read_outcome(run_dir, &main_acc, &final_b, &peak, &rounds);
+    outcome_t o;
+    int rc = read_outcome(run_dir, &o);
     if (rc != FT_OK)
         return rc;
-    if (isnan(peak))
+    int rounds = o.rounds;
+    double main_acc = o.main_acc, peak = o.peak, final_b = o.final_b;
+    if (o.destroyed_round)
+        snprintf(buf, (size_t)len,
+                 "main-task accuracy after %d rounds: %.1f%%\n"
+                 "verdict: the model was destroyed in round %d (%.0f parameters NaN/Inf); "
+                 "the accuracies from then on are those of a dead model, not a backdoor\n",
+                 rounds, 100 * main_acc, o.destroyed_round, o.nonfinite);
+    else if (isnan(peak))
         snprintf(buf, (size_t)len,
                  "main-task accuracy after %d rounds: %.1f%%\n(no backdoor measured)\n", rounds,
                  100 * main_acc);

@@ -258,6 +258,7 @@ int ft_run_summarise(const char *run_dir, ft_run_summary_t *out)
     out->final_backdoor_acc = ft_csv_get(csv, csv->num_rows - 1, "backdoor_acc");
     out->peak_backdoor_acc = NAN;
     out->rounds_to_50 = NAN;
+    out->destroyed_round = 0;
     double attackers = 0, kept = 0, honest = 0, dropped = 0;
     for (int r = 0; r < csv->num_rows; r++) {
         double b = ft_csv_get(csv, r, "backdoor_acc");
@@ -265,6 +266,8 @@ int ft_run_summarise(const char *run_dir, ft_run_summary_t *out)
             out->peak_backdoor_acc = b;
         if (!isnan(b) && b >= 0.5 && isnan(out->rounds_to_50))
             out->rounds_to_50 = ft_csv_get(csv, r, "round");
+        if (!out->destroyed_round && ft_csv_get(csv, r, "nonfinite_params") > 0)
+            out->destroyed_round = (int)ft_csv_get(csv, r, "round");
         double a = ft_csv_get(csv, r, "attackers"), k = ft_csv_get(csv, r, "attackers_kept");
         double c = ft_csv_get(csv, r, "clients"), d = ft_csv_get(csv, r, "honest_dropped");
         if (!isnan(a) && !isnan(k)) {

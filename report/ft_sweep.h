@@ -63,6 +63,8 @@ typedef struct {
     double detection_tpr;      /* share of attacker updates the defense did not keep */
     double detection_fpr;      /* share of honest updates the defense dropped */
     int rounds;                /* rounds recorded */
+    int destroyed_round;       /* first round that left NaN/Inf in the global model
+                                  (nonfinite_params > 0; 0: none) */
 } ft_run_summary_t;
 
 /* Summarises run_dir/metrics.csv. FT_EIO / FT_EFORMAT. */

@@ -35,8 +35,12 @@ ft_script_test(fed_curve integration/fed_curve.sh TIMEOUT 120)
 ft_script_test(fed_kill_many integration/fed_kill_many.sh TIMEOUT 120)
 ft_script_test(fed_straggler integration/fed_straggler.sh TIMEOUT 120)
 # Validation against a scripted client: NaN/Inf updates reach the defense (FedAvg
-# NaN, median finite), rejections are events and counted, oversized frames dropped.
+# NaN, median finite), rejections are events and counted, oversized frames dropped;
+# a NaN/Inf global model (NaN payload, 3e38 overflow) is recorded and stops the run.
 ft_test(test_coordinator_hardening LIBS ft_coordinator ft_proto Threads::Threads TIMEOUT 60)
+# A destroyed model with real processes: fedtail run / coordinator exit 3, the
+# verdict says so, run.on_nonfinite = continue completes, run.compare runs every arm.
+ft_script_test(fed_nonfinite integration/fed_nonfinite.sh TIMEOUT 120)
 # Unwritable / full run directory (a tmpfs in a private mount namespace; skipped
 # without unshare): clear errors naming the file, whole files, resumable.
 ft_script_test(fed_diskfull integration/fed_diskfull.sh TIMEOUT 120)

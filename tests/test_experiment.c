@@ -72,6 +72,7 @@ static void test_defaults(void **state)
     assert_int_equal(exp.run.seed, 1);
     assert_string_equal(exp.run.device, "cpu");
     assert_true(exp.run.eval_async);
+    assert_int_equal(exp.run.on_nonfinite, FT_NONFINITE_STOP);
     assert_false(exp.security.curve);
     ft_config_destroy(&cfg);
 }
@@ -146,6 +147,17 @@ static void test_data_run_train_bounds(void **state)
     bounds("run.device", "reference", "cuda:x");
     bounds("run.device", "cuda", "tpu");
     bounds("run.device", "cpu", "cuda:-1");
+    /* run.on_nonfinite: stop | continue; anything else is refused when set */
+    ft_config_t *nf = ft_test_config(NULL, (const char *[]){"run.on_nonfinite=continue", NULL});
+    ft_experiment_t nexp;
+    ft_test_experiment(nf, &nexp);
+    assert_int_equal(nexp.run.on_nonfinite, FT_NONFINITE_CONTINUE);
+    assert_int_equal(ft_config_set(nf, "run.on_nonfinite=stop", "test"), FT_OK);
+    ft_test_experiment(nf, &nexp);
+    assert_int_equal(nexp.run.on_nonfinite, FT_NONFINITE_STOP);
+    assert_int_equal(ft_config_set(nf, "run.on_nonfinite=abort", "test"), FT_ECONFIG);
+    assert_non_null(strstr(ft_error_message(), "run.on_nonfinite"));
+    ft_config_destroy(&nf);
 }
 
 static void test_attack_bounds(void **state)

@@ -89,6 +89,52 @@ static void test_verdict(void **state)
     assert_non_null(strstr(buf, "does not last"));
 }
 
+/* A run whose model a round destroyed (nonfinite_params > 0 from round 2 on): the
+ * verdict names that round and makes no backdoor claim, however high the
+ * backdoor_acc of the dead model reads. A zero column is a finite model. */
+static const char *destroyed = "round,main_acc,backdoor_acc,attackers,nonfinite_params\n"
+                               "1,0.50,0.10,0,0\n"
+                               "2,0.10,1.00,1,1210\n"
+                               "3,0.10,1.00,0,1210\n";
+
+static void test_verdict_destroyed(void **state)
+{
+    (void)state;
+    write_file("metrics.csv", destroyed);
+    char buf[512];
+    assert_int_equal(ft_report_verdict(dir, buf, sizeof buf), FT_OK);
+    assert_non_null(strstr(buf, "verdict: the model was destroyed in round 2 (1210 parameters"));
+    assert_null(strstr(buf, "LANDS"));
+    assert_null(strstr(buf, "STOPPED"));
+    assert_int_equal(ft_report_verdict_line(dir, buf, sizeof buf), FT_OK);
+    assert_non_null(strstr(buf, "the model was destroyed in round 2"));
+    assert_null(strstr(buf, "LANDS"));
+    ft_run_summary_t s;
+    assert_int_equal(ft_run_summarise(dir, &s), FT_OK);
+    assert_int_equal(s.destroyed_round, 2);
+    /* every round finite: the usual verdict */
+    write_file("metrics.csv", "round,main_acc,backdoor_acc,attackers,nonfinite_params\n"
+                              "1,0.50,0.10,0,0\n"
+                              "2,0.60,0.90,1,0\n");
+    assert_int_equal(ft_report_verdict_line(dir, buf, sizeof buf), FT_OK);
+    assert_non_null(strstr(buf, "the backdoor LANDS"));
+    assert_null(strstr(buf, "destroyed"));
+    assert_int_equal(ft_run_summarise(dir, &s), FT_OK);
+    assert_int_equal(s.destroyed_round, 0);
+    /* report.html says it too (with or without gnuplot) */
+    write_file("metrics.csv", destroyed);
+    const char *runs[] = {dir};
+    int rc = ft_report_render(runs, 1, dir);
+    assert_true(rc == FT_OK || rc == FT_EUNSUPPORTED);
+    char path[512];
+    ft_test_tmpdir_path(path, sizeof path, dir, "report.html");
+    char *html = NULL;
+    size_t len = 0;
+    assert_int_equal(ft_read_file(path, &html, &len), FT_OK);
+    assert_non_null(strstr(html, "the model was destroyed in round 2"));
+    ft_free(html);
+}
+
 static void test_render_report(void **state)
 {
     (void)state;
@@ -219,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_csv_reads_columns_and_nan),
         cmocka_unit_test(test_csv_ragged_row_is_error),
         cmocka_unit_test(test_verdict),
+        cmocka_unit_test(test_verdict_destroyed),
         cmocka_unit_test(test_render_report),
         cmocka_unit_test(test_render_missing_run_names_file),
         cmocka_unit_test(test_sweep_grid),
