@@ -70,6 +70,37 @@ int ft_events_sync(ft_events_t *ev)
     return ft_linefile_sync(ev->lf);
 }
 
+/* Bytes of the well-formed UTF-8 sequence at s (1-4), or 0 when s does not start
+ * one: a stray continuation byte, a cut sequence, an overlong form, a surrogate or a
+ * code point over U+10FFFF (RFC 3629, section 4). */
+static size_t utf8_len(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    size_t n;
+    unsigned lo = 0x80, hi = 0xbf; /* the allowed range of the second byte */
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        lo = c == 0xe0 ? 0xa0 : 0x80; /* overlong */
+        hi = c == 0xed ? 0x9f : 0xbf; /* surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        lo = c == 0xf0 ? 0x90 : 0x80; /* overlong */
+        hi = c == 0xf4 ? 0x8f : 0xbf; /* over U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return n;
+}
+
 size_t ft_events_json_string(char *out, size_t cap, const char *s)
 {
     size_t n = 0;
@@ -79,19 +110,32 @@ size_t ft_events_json_string(char *out, size_t cap, const char *s)
         return 0;
     }
     out[n++] = '"';
-    for (; s && *s && n + 8 < cap; s++) {
+    /* Peers choose these bytes (a Hello's host, an Error's reason): whatever they
+     * are, the line must stay valid JSON, hence valid UTF-8. */
+    while (s && *s && n + 8 < cap) {
         unsigned char c = (unsigned char)*s;
+        size_t len = utf8_len((const unsigned char *)s);
         if (c == '"' || c == '\\') {
             out[n++] = '\\';
             out[n++] = (char)c;
         } else if (c == '\n') {
             out[n++] = '\\';
             out[n++] = 'n';
-        } else if (c < 0x20) {
+        } else if (c < 0x20 || c == 0x7f) {
             n += (size_t)snprintf(out + n, cap - n, "\\u%04x", c);
+        } else if (len == 0) {
+            memcpy(out + n, "\\ufffd", 6); /* U+FFFD REPLACEMENT CHARACTER */
+            n += 6;
+            len = 1;
+        } else if (len > 1) {
+            if (n + len + 8 >= cap)
+                break; /* truncated between characters, never inside one */
+            memcpy(out + n, s, len);
+            n += len;
         } else {
             out[n++] = (char)c;
         }
+        s += len;
     }
     out[n++] = '"';
     out[n] = 0;

@@ -42,7 +42,10 @@ void ft_events_end(ft_events_t *ev);
 uint64_t ft_events_count(const ft_events_t *ev);
 
 /* Writes s as a JSON string literal (quoted, escaped) into out (cap bytes, always
- * NUL-terminated, truncated if needed). Returns the length written. */
+ * NUL-terminated, truncated if needed, between characters). The result is valid
+ * UTF-8 whatever s holds: each byte of s that does not belong to a well-formed UTF-8
+ * sequence is written as \ufffd, control characters as \u00XX. Returns the length
+ * written. */
 size_t ft_events_json_string(char *out, size_t cap, const char *s);
 
 #endif

@@ -34,6 +34,10 @@ ft_script_test(fed_curve integration/fed_curve.sh TIMEOUT 120)
 # --resume); a SIGSTOPped straggler past round_timeout whose late update is stale.
 ft_script_test(fed_kill_many integration/fed_kill_many.sh TIMEOUT 120)
 ft_script_test(fed_straggler integration/fed_straggler.sh TIMEOUT 120)
+# Chaos: 30 rounds through a seeded schedule (FT_TEST_SEED) of client SIGKILLs and
+# SIGSTOPs and two coordinator SIGKILLs with --resume; metrics, final.ckpt and
+# summary.json equal an undisturbed run's, and no round or event is lost.
+ft_script_test(fed_chaos integration/fed_chaos.sh TIMEOUT 240)
 # Validation against a scripted client: NaN/Inf updates reach the defense (FedAvg
 # NaN, median finite), rejections are events and counted, oversized frames dropped;
 # a NaN/Inf global model (NaN payload, 3e38 overflow) is recorded and stops the run.

@@ -237,9 +237,29 @@ static void test_metrics_columns(void **state)
 static void test_events_json(void **state)
 {
     (void)state;
-    char buf[64];
+    char buf[128];
     ft_events_json_string(buf, sizeof buf, "a\"b\\c\nd\x01");
     assert_string_equal(buf, "\"a\\\"b\\\\c\\nd\\u0001\"");
+    /* Peer bytes that are not UTF-8 (a mutated Hello's host) become U+FFFD, each;
+     * well-formed sequences pass; truncation never cuts a character. */
+    ft_events_json_string(buf, sizeof buf,
+                          "no\xc3"
+                          "e-a\xff|\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+    assert_string_equal(buf, "\"no\\ufffde-a\\ufffd|\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"");
+    /* overlong '/', a UTF-16 surrogate, U+110000, a lone continuation, a cut
+     * 3-byte sequence at the end */
+    ft_events_json_string(buf, sizeof buf, "\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\x80\xe2\x82");
+    assert_string_equal(buf, "\""
+                             "\\ufffd\\ufffd"
+                             "\\ufffd\\ufffd\\ufffd"
+                             "\\ufffd\\ufffd\\ufffd\\ufffd"
+                             "\\ufffd"
+                             "\\ufffd\\ufffd\"");
+    char small[14]; /* room for "ab" and one 2-byte character, not two */
+    ft_events_json_string(small, sizeof small, "ab\xc3\xa9\xc3\xa9");
+    assert_string_equal(small, "\"ab\xc3\xa9\"");
+    ft_events_json_string(buf, sizeof buf, "del\x7f");
+    assert_string_equal(buf, "\"del\\u007f\"");
     char path[512];
     ft_test_tmpdir_path(path, sizeof path, tmpdir, "events.jsonl");
     ft_events_t *ev;

@@ -12,6 +12,7 @@
  *     in the round's `rejected` metrics column.
  *   - a frame over run.max_message_mb is dropped by libzmq (ZMQ_MAXMSGSIZE on the
  *     ROUTER socket) before it is read: it never reaches the parser.
+ *   - events.jsonl stays valid UTF-8 whatever bytes a peer puts in its strings.
  *   - metrics/events lines are whole even when the run directory is cut short:
  *     ft_linefile rolls a failed write back (tested on /dev/full). */
 #include <setjmp.h>
@@ -20,6 +21,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <iconv.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -125,9 +127,23 @@ static void scripted_run(const script_t *sc, result_t *out)
     free(junk);
     usleep(200000);
 
+    /* A peer whose Hello names a host in bytes that are not UTF-8 (with an escape
+     * sequence): it registers, and its registered event must still be valid JSON. */
+    void *odd = zmq_socket(ctx, ZMQ_DEALER);
+    assert_int_equal(zmq_connect(odd, endpoint), 0);
+    ft_link_in_t in;
+    ft_msg_t hello;
+    ft_msg_init(&hello, FT_MSG_HELLO);
+    hello.u.hello.pool = 1;
+    strcpy(hello.u.hello.host, "no\xc3"
+                               "e\x1b[2J\xff");
+    assert_int_equal(ft_link_send(odd, NULL, 0, &hello, NULL, NULL, NULL), FT_OK);
+    recv_msg(odd, &in);
+    assert_int_equal(in.msg.type, FT_MSG_WELCOME);
+    ft_link_in_clear(&in);
+
     void *sock = zmq_socket(ctx, ZMQ_DEALER);
     assert_int_equal(zmq_connect(sock, endpoint), 0);
-    ft_link_in_t in;
     send_simple(sock, FT_MSG_HELLO);
     recv_msg(sock, &in);
     assert_int_equal(in.msg.type, FT_MSG_WELCOME);
@@ -181,6 +197,8 @@ static void scripted_run(const script_t *sc, result_t *out)
     int zero = 0;
     zmq_setsockopt(big, ZMQ_LINGER, &zero, sizeof zero);
     zmq_close(big);
+    zmq_setsockopt(odd, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_close(odd);
     zmq_close(sock);
     zmq_ctx_term(ctx);
 
@@ -262,6 +280,19 @@ static int metrics_rows(const char *metrics)
     return n - 1;
 }
 
+/* Whether text is valid UTF-8, by iconv (an independent decoder). */
+static int valid_utf8(const char *text)
+{
+    iconv_t cd = iconv_open("UTF-8", "UTF-8");
+    assert_true(cd != (iconv_t)-1);
+    size_t in_left = strlen(text), out_left = 4 * in_left + 16;
+    char *out = malloc(out_left), *in_p = (char *)text, *out_p = out;
+    size_t rc = iconv(cd, &in_p, &in_left, &out_p, &out_left);
+    iconv_close(cd);
+    free(out);
+    return rc != (size_t)-1 && in_left == 0;
+}
+
 static size_t count(const char *text, const char *needle)
 {
     size_t n = 0;
@@ -298,6 +329,9 @@ static void test_nan_update_fedavg(void **state)
     assert_non_null(strstr(r.events, "was not sampled this round"));
     assert_int_equal(metrics_int(r.metrics, "rejected"), 2);
     assert_int_equal(metrics_int(r.metrics, "clients"), 3);
+    /* the odd host became U+FFFD and \u001b: events.jsonl stays UTF-8 (JSON) */
+    assert_true(valid_utf8(r.events));
+    assert_non_null(strstr(r.events, "\"host\":\"no\\ufffde\\u001b[2J\\ufffd\""));
     /* ... and recorded: event, column, summary */
     assert_int_equal(count(r.events, "\"event\":\"model_destroyed\""), 1);
     assert_non_null(strstr(r.events, "\"event\":\"model_destroyed\",\"round\":1,\"nonfinite\":1210,"
