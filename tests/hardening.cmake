@@ -37,6 +37,8 @@ ft_script_test(fed_straggler integration/fed_straggler.sh TIMEOUT 120)
 # Validation against a scripted client: NaN/Inf updates reach the defense (FedAvg
 # NaN, median finite), rejections are events and counted, oversized frames dropped.
 ft_test(test_coordinator_hardening LIBS ft_coordinator ft_proto Threads::Threads TIMEOUT 60)
+# FIFOs as federation.init, a data file, the INI, a checkpoint: refused at once.
+ft_script_test(fed_fifo integration/fed_fifo.sh TIMEOUT 120)
 # Unwritable / full run directory (a tmpfs in a private mount namespace; skipped
 # without unshare): clear errors naming the file, whole files, resumable.
 ft_script_test(fed_diskfull integration/fed_diskfull.sh TIMEOUT 120)

@@ -19,6 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char tmpdir[FT_TEST_TMPDIR_MAX];
@@ -308,6 +311,52 @@ static void test_mkdir_p(void **state)
     assert_int_equal(ft_mkdir_p(file), FT_EIO);
 }
 
+/* A FIFO (or a directory) given where a file is read is refused at once, naming the
+ * file: opening a FIFO for reading would otherwise wait for a writer forever. The
+ * alarm turns such a hang into a failure instead of a stuck test. */
+static void test_read_refuses_fifo(void **state)
+{
+    (void)state;
+    char fifo[512];
+    ft_test_tmpdir_path(fifo, sizeof fifo, tmpdir, "pipe.ini");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(20);
+    char *data = (char *)1;
+    size_t len = 7;
+    assert_int_equal(ft_read_file(fifo, &data, &len), FT_EIO);
+    assert_null(data);
+    assert_int_equal(len, 0);
+    assert_non_null(strstr(ft_error_message(), fifo));
+    assert_non_null(strstr(ft_error_message(), "a FIFO"));
+    int fd = 5;
+    assert_int_equal(ft_open_regular(fifo, &fd, NULL), FT_EINVAL);
+    assert_int_equal(fd, -1);
+    /* the INI reader goes through the same helper */
+    ft_config_t *cfg = ft_config_new();
+    assert_int_not_equal(ft_config_load_file(cfg, fifo), FT_OK);
+    assert_non_null(strstr(ft_error_message(), fifo));
+    ft_config_destroy(&cfg);
+    alarm(0);
+    /* a directory: refused with what it is */
+    assert_int_equal(ft_read_file(tmpdir, &data, &len), FT_EIO);
+    assert_non_null(strstr(ft_error_message(), "a directory"));
+    /* a regular file still reads, through a blocking descriptor */
+    char path[512];
+    ft_test_tmpdir_path(path, sizeof path, tmpdir, "plain.txt");
+    assert_int_equal(ft_write_file_atomic(path, "abc", 3), FT_OK);
+    assert_int_equal(ft_read_file(path, &data, &len), FT_OK);
+    assert_int_equal(len, 3);
+    assert_string_equal(data, "abc");
+    ft_free(data);
+    struct stat st;
+    assert_int_equal(ft_open_regular(path, &fd, &st), FT_OK);
+    assert_true(fd >= 0);
+    assert_int_equal(st.st_size, 3);
+    assert_int_equal(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+    close(fd);
+    unlink(fifo);
+}
+
 static void test_alloc_hook_counts_and_fails(void **state)
 {
     (void)state;
@@ -372,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_sha256_vectors),
         cmocka_unit_test(test_atomic_write),
         cmocka_unit_test(test_mkdir_p),
+        cmocka_unit_test(test_read_refuses_fifo),
         cmocka_unit_test(test_alloc_hook_counts_and_fails),
         cmocka_unit_test(test_log_sink_and_level),
     };
