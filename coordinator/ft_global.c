@@ -82,6 +82,19 @@ int ft_global_new(const ft_experiment_t *exp, size_t max_k, ft_global_t **out)
         rc = ft_checkpoint_load(init, ft_model_layout(g->model)->hash, &ck);
         if (rc != FT_OK)
             goto fail;
+        /* The layout hash names the shapes, but N is the file's own field: a crafted
+         * file can pair a right hash with fewer floats. */
+        if (ck.num_params != g->N)
+            rc = ft_error_set(FT_EFORMAT,
+                              "%s (federation.init): field num_params = %zu, the model has "
+                              "%zu parameters",
+                              init, ck.num_params, g->N);
+        else
+            rc = ft_checkpoint_check_finite(init, &ck);
+        if (rc != FT_OK) {
+            ft_checkpoint_free(&ck);
+            goto fail;
+        }
         memcpy(g->params, ck.params, g->N * sizeof(float));
         ft_checkpoint_free(&ck);
     }
