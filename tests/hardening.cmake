@@ -37,6 +37,13 @@ ft_script_test(fed_straggler integration/fed_straggler.sh TIMEOUT 120)
 # Validation against a scripted client: NaN/Inf updates reach the defense (FedAvg
 # NaN, median finite), rejections are events and counted, oversized frames dropped.
 ft_test(test_coordinator_hardening LIBS ft_coordinator ft_proto Threads::Threads TIMEOUT 60)
+# Crafted checkpoints (digest recomputed): every field of a resumable checkpoint and of
+# a federation.init model is checked; a bad slot falls back to the other one.
+ft_test(test_coordinator_ckpt LIBS ft_coordinator TIMEOUT 60)
+# The same with real processes: a run resumed from a directory whose newest checkpoint
+# says round = 999 falls back (both crafted: starts over) and ends with the files of
+# an uninterrupted run (tests/integration/ckpt_patch.py crafts them).
+ft_script_test(fed_ckpt_crafted integration/fed_ckpt_crafted.sh TIMEOUT 120)
 # FIFOs as federation.init, a data file, the INI, a checkpoint: refused at once.
 ft_script_test(fed_fifo integration/fed_fifo.sh TIMEOUT 120)
 # Unwritable / full run directory (a tmpfs in a private mount namespace; skipped
