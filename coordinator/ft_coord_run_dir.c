@@ -14,6 +14,7 @@
 #include "ft_readers.h"
 #include "ft_error.h"
 #include "ft_fileio.h"
+#include "ft_json.h"
 #include "ft_log.h"
 #include "ft_resume.h"
 #include "ft_timer.h"
@@ -228,10 +229,8 @@ int ft_coord_save_final(ft_coordinator_t *c, int complete)
 /* JSON number or null. */
 static void json_num(FILE *f, const char *key, double v, int last)
 {
-    if (isfinite(v))
-        fprintf(f, "  \"%s\": %.9g%s\n", key, v, last ? "" : ",");
-    else
-        fprintf(f, "  \"%s\": null%s\n", key, last ? "" : ",");
+    char num[64];
+    fprintf(f, "  \"%s\": %s%s\n", key, ft_json_num(num, sizeof num, v, -1), last ? "" : ",");
 }
 
 int ft_coord_write_summary(ft_coordinator_t *c, int complete)

@@ -44,6 +44,8 @@ ft_test(test_coordinator_ckpt LIBS ft_coordinator TIMEOUT 60)
 # says round = 999 falls back (both crafted: starts over) and ends with the files of
 # an uninterrupted run (tests/integration/ckpt_patch.py crafts them).
 ft_script_test(fed_ckpt_crafted integration/fed_ckpt_crafted.sh TIMEOUT 120)
+# JSON output of a run whose model is NaN: strict JSON (null), no NaN literals.
+ft_script_test(fed_json_nan integration/fed_json_nan.sh TIMEOUT 120)
 # FIFOs as federation.init, a data file, the INI, a checkpoint: refused at once.
 ft_script_test(fed_fifo integration/fed_fifo.sh TIMEOUT 120)
 # Unwritable / full run directory (a tmpfs in a private mount namespace; skipped

@@ -10,6 +10,7 @@
 #include "ft_config.h"
 #include "ft_error.h"
 #include "ft_fileio.h"
+#include "ft_json.h"
 #include "ft_log.h"
 #include "ft_rng.h"
 #include "ft_sha256.h"
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <float.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -357,6 +359,26 @@ static void test_read_refuses_fifo(void **state)
     unlink(fifo);
 }
 
+/* JSON has no NaN/Infinity: every non-finite value is null, finite ones keep their
+ * digits (a value whose fixed-point text does not fit falls back to %.9g). */
+static void test_json_numbers(void **state)
+{
+    (void)state;
+    char b[64];
+    assert_string_equal(ft_json_num(b, sizeof b, NAN, 3), "null");
+    assert_string_equal(ft_json_num(b, sizeof b, INFINITY, -1), "null");
+    assert_string_equal(ft_json_num(b, sizeof b, -INFINITY, 6), "null");
+    assert_string_equal(ft_json_num(b, sizeof b, 0.5, 3), "0.500");
+    assert_string_equal(ft_json_num(b, sizeof b, -0.25, -1), "-0.25");
+    assert_string_equal(ft_json_num(b, sizeof b, 1.0 / 3.0, -1), "0.333333333");
+    assert_string_equal(ft_json_num(b, sizeof b, DBL_MAX, 3), "1.79769313e+308");
+    assert_string_equal(ft_json_num(b, sizeof b, 1e20, 1), "100000000000000000000.0");
+    /* the boundary: 63 characters of fixed-point fit in 64 bytes, 64 do not */
+    assert_int_equal(strlen(ft_json_num(b, sizeof b, 1e61, 1)), 63);
+    assert_string_equal(b + 61, ".0");
+    assert_string_equal(ft_json_num(b, sizeof b, 1e62, 1), "1e+62"); /* 65 characters */
+}
+
 static void test_alloc_hook_counts_and_fails(void **state)
 {
     (void)state;
@@ -422,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_atomic_write),
         cmocka_unit_test(test_mkdir_p),
         cmocka_unit_test(test_read_refuses_fifo),
+        cmocka_unit_test(test_json_numbers),
         cmocka_unit_test(test_alloc_hook_counts_and_fails),
         cmocka_unit_test(test_log_sink_and_level),
     };
