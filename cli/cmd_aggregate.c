@@ -19,9 +19,9 @@
 #include "ft_error.h"
 #include "ft_experiment.h"
 #include "ft_fileio.h"
+#include "ft_json.h"
 #include "ft_rng.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,10 +53,8 @@ static const char *decision_name(ft_decision_t d)
 /* JSON has no inf/nan: those become null. */
 static void json_num(FILE *f, double v)
 {
-    if (isfinite(v))
-        fprintf(f, "%.9g", v);
-    else
-        fprintf(f, "null");
+    char num[64];
+    fputs(ft_json_num(num, sizeof num, v, -1), f);
 }
 
 static void json_str(FILE *f, const char *s)

@@ -5,6 +5,7 @@
 
 #include "ft_alloc.h"
 #include "ft_error.h"
+#include "ft_json.h"
 #include "ft_pretrain.h"
 #include "ft_scenario.h"
 #include "ft_timer.h"
@@ -86,10 +87,15 @@ static void on_epoch(void *user, const ft_pretrain_epoch_t *e)
                 e->epoch, e->epochs, e->train_loss, 100.0 * e->test_acc, e->test_loss,
                 e->samples_per_s, e->seconds, "");
     progress_line_open = 0;
-    if (p->json)
-        printf("{\"epoch\":%d,\"train_loss\":%.6f,\"test_acc\":%.6f,\"test_loss\":%.6f,"
-               "\"samples_per_s\":%.1f}\n",
-               e->epoch, e->train_loss, e->test_acc, e->test_loss, e->samples_per_s);
+    if (p->json) {
+        /* A diverged model's loss is NaN: null, so the line stays JSON. */
+        char l[64], a[64], t[64], r[64];
+        printf("{\"epoch\":%d,\"train_loss\":%s,\"test_acc\":%s,\"test_loss\":%s,"
+               "\"samples_per_s\":%s}\n",
+               e->epoch, ft_json_num(l, sizeof l, e->train_loss, 6),
+               ft_json_num(a, sizeof a, e->test_acc, 6), ft_json_num(t, sizeof t, e->test_loss, 6),
+               ft_json_num(r, sizeof r, e->samples_per_s, 1));
+    }
 }
 
 int ft_cli_pretrain(const ft_experiment_t *exp, const char *out_dir, int quiet, int json,

@@ -12,18 +12,52 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int ft_open_regular(const char *path, int *fd_out, struct stat *st_out)
+{
+    *fd_out = -1;
+    /* O_NONBLOCK: opening a FIFO for reading otherwise waits for a writer, so a FIFO
+     * named as a checkpoint or a data file would hang the process here. It is
+     * cleared again once the file is known to be regular (where it means nothing). */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return ft_error_set(FT_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return ft_error_set(FT_EIO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        const char *kind = S_ISFIFO(st.st_mode)   ? "a FIFO"
+                           : S_ISDIR(st.st_mode)  ? "a directory"
+                           : S_ISCHR(st.st_mode)  ? "a character device"
+                           : S_ISBLK(st.st_mode)  ? "a block device"
+                           : S_ISSOCK(st.st_mode) ? "a socket"
+                                                  : "not a plain file";
+        return ft_error_set(FT_EINVAL, "%s: not a regular file (%s)", path, kind);
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        int e = errno;
+        close(fd);
+        return ft_error_set(FT_EIO, "%s: fcntl: %s", path, strerror(e));
+    }
+    *fd_out = fd;
+    if (st_out)
+        *st_out = st;
+    return FT_OK;
+}
+
 int ft_read_file(const char *path, char **data, size_t *len)
 {
     *data = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ft_error_set(FT_EIO, "%s: cannot open: %s", path, strerror(errno));
+    int fd;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return ft_error_set(FT_EIO, "%s: not a regular file", path);
-    }
+    int rc = ft_open_regular(path, &fd, &st);
+    if (rc != FT_OK)
+        return rc == FT_EINVAL ? FT_EIO : rc; /* the message names the file and why */
     size_t size = (size_t)st.st_size;
     char *buf = ft_malloc(size + 1);
     if (!buf) {

@@ -7,10 +7,20 @@
 #define FT_FILEIO_H
 
 #include <stddef.h>
+#include <sys/stat.h>
+
+/* Opens path for reading, refusing anything but a regular file without blocking (a
+ * FIFO is refused at once instead of waiting for a writer). *fd_out gets a blocking
+ * descriptor (O_CLOEXEC) the caller closes; *st_out (may be NULL) its fstat. Every
+ * file reader goes through here. Returns FT_OK; FT_EIO if it cannot be opened,
+ * FT_EINVAL if it is not a regular file (a FIFO, a directory, a device), each with
+ * a message naming the file; *fd_out is -1 on error. */
+int ft_open_regular(const char *path, int *fd_out, struct stat *st_out);
 
 /* Reads all of path into a NUL-terminated buffer (*data, caller frees with ft_free;
- * *len excludes the NUL). On error returns FT_EIO/FT_ENOMEM with a message naming
- * the file, and leaves *data NULL. */
+ * *len excludes the NUL). Only a regular file is read (ft_open_regular). On error
+ * returns FT_EIO (also for a FIFO, a directory or a device) / FT_ENOMEM with a
+ * message naming the file, and leaves *data NULL. */
 int ft_read_file(const char *path, char **data, size_t *len);
 
 /* Writes data[0..len) to path atomically. On error (FT_EIO, e.g. disk full) the

@@ -14,6 +14,7 @@
 #include "ft_readers.h"
 #include "ft_error.h"
 #include "ft_fileio.h"
+#include "ft_json.h"
 #include "ft_log.h"
 #include "ft_resume.h"
 #include "ft_timer.h"
@@ -30,6 +31,40 @@ static int join_path(char *buf, size_t len, const char *dir, const char *name)
     return FT_OK;
 }
 
+/* ft_resume_find's accept: a checkpoint of this experiment whose model and defense
+ * state fit it, restored into the global model (a refused one changes nothing). */
+static int accept_checkpoint(void *user, const char *path, const ft_resume_t *r)
+{
+    ft_coordinator_t *c = user;
+    /* Another experiment: an error, not damage (starting over would destroy the run). */
+    if (strcmp(r->config_ini, c->config_ini) != 0)
+        return ft_error_set(FT_ECONFIG,
+                            "%s: the experiment differs from the one in its checkpoint %s "
+                            "(resume with the run's own config)",
+                            c->opts.out_dir, path);
+    /* The same config builds the same model: a mismatch is a damaged or crafted file. */
+    if (r->num_params != c->N)
+        return ft_error_set(FT_EFORMAT, "%s: field num_params = %zu, the model has %zu", path,
+                            r->num_params, c->N);
+    if (memcmp(r->layout_hash, ft_global_layout_hash(c->g), 32) != 0)
+        return ft_error_set(FT_EFORMAT, "%s: field layout hash: not the experiment's model", path);
+    /* The run is deterministic: from here the same round destroys the model again.
+     * Not damage: an error, so that no older checkpoint is tried either. */
+    if (r->point.destroyed_round && c->exp.run.on_nonfinite == FT_NONFINITE_STOP)
+        return ft_error_set(FT_ESTATE,
+                            "%s: the run stopped because round %d destroyed the global model "
+                            "(NaN/Inf parameters); resuming would only repeat that. Start it "
+                            "again with run.on_nonfinite = continue to see the rounds after it",
+                            c->opts.out_dir, r->point.destroyed_round);
+    int rc = ft_global_restore(c->g, r->params, r->defense_state, r->defense_len);
+    if (rc == FT_EFORMAT) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", ft_error_message());
+        return ft_error_set(rc, "%s: %s", path, msg);
+    }
+    return rc;
+}
+
 /* Opens metrics.csv and events.jsonl: fresh, or (opts.resume) restored from the
  * newest good checkpoint, cutting both files back to its round. */
 static int open_run_files(ft_coordinator_t *c)
@@ -43,7 +78,7 @@ static int open_run_files(ft_coordinator_t *c)
     memset(&r, 0, sizeof r);
     int found = 0;
     if (c->opts.resume) {
-        rc = ft_resume_find(c->opts.out_dir, &r);
+        rc = ft_resume_find(c->opts.out_dir, accept_checkpoint, c, &r);
         if (rc == FT_OK)
             found = 1;
         else if (rc == FT_ENOTFOUND || rc == FT_EDIGEST || rc == FT_EFORMAT)
@@ -52,29 +87,6 @@ static int open_run_files(ft_coordinator_t *c)
             return rc;
     }
     if (found) {
-        if (r.num_params != c->N || memcmp(r.layout_hash, ft_global_layout_hash(c->g), 32) != 0) {
-            rc = ft_error_set(FT_EFORMAT, "%s: checkpoint model does not match the experiment's",
-                              c->opts.out_dir);
-            goto done;
-        }
-        if (strcmp(r.config_ini, c->config_ini) != 0) {
-            rc = ft_error_set(FT_ECONFIG,
-                              "%s: the experiment differs from the one in its checkpoint "
-                              "(resume with the run's own config)",
-                              c->opts.out_dir);
-            goto done;
-        }
-        /* The run is deterministic: from here the same round destroys the model again. */
-        if (r.point.destroyed_round && c->exp.run.on_nonfinite == FT_NONFINITE_STOP) {
-            rc = ft_error_set(FT_ESTATE,
-                              "%s: the run stopped because round %d destroyed the global model "
-                              "(NaN/Inf parameters); resuming would only repeat that. Start it "
-                              "again with run.on_nonfinite = continue to see the rounds after it",
-                              c->opts.out_dir, r.point.destroyed_round);
-            goto done;
-        }
-        if ((rc = ft_global_restore(c->g, r.params, r.defense_state, r.defense_len)) != FT_OK)
-            goto done;
         c->rounds_done = c->ckpt.round = r.point.round;
         c->totals.detect = r.point.detect;
         c->totals.final_main_acc = r.point.final_main_acc;
@@ -123,7 +135,7 @@ int ft_coordinator_resume_config(const char *dir, ft_config_t **cfg)
     if (!*cfg)
         return ft_error_set(FT_ENOMEM, "out of memory");
     ft_resume_t r;
-    int rc = ft_resume_find(dir, &r);
+    int rc = ft_resume_find(dir, NULL, NULL, &r);
     if (rc == FT_OK) {
         rc = ft_config_load_string(*cfg, r.config_ini, "checkpoint config");
     } else if (rc == FT_ENOTFOUND || rc == FT_EDIGEST || rc == FT_EFORMAT) {
@@ -142,6 +154,27 @@ int ft_coordinator_resume_config(const char *dir, ft_config_t **cfg)
 int ft_coord_write_checkpoint(ft_coordinator_t *c)
 {
     int rc;
+    /* A resume refuses a non-finite model (ft_resume_find), so such a checkpoint
+     * would only displace a usable one: both slots are kept, and a resume goes on
+     * from the last finite model, recomputing the rounds after it identically. */
+    const float *params = ft_global_params(c->g);
+    /* The exception: the checkpoint of a run that stops because this round destroyed
+     * the model (run.on_nonfinite = stop) marks it, so that a resume is refused. */
+    int tombstone = c->totals.destroyed_round && c->totals.destroyed_round == c->rounds_done &&
+                    c->exp.run.on_nonfinite == FT_NONFINITE_STOP;
+    for (size_t i = 0; i < c->N && !tombstone; i++) {
+        if (isfinite(params[i]))
+            continue;
+        FT_LOG(FT_LOG_WARN,
+               "round %d: no resumable checkpoint: the global model is not finite "
+               "(parameter %zu is %s)",
+               c->rounds_done, i, isnan(params[i]) ? "NaN" : "Inf");
+        ft_events_begin(c->ev, "checkpoint_skipped");
+        ft_events_int(c->ev, "round", c->rounds_done);
+        ft_events_str(c->ev, "reason", "the global model is not finite");
+        ft_events_end(c->ev);
+        return ft_events_status(c->ev);
+    }
     if ((rc = ft_metrics_sync(c->mt)) != FT_OK || (rc = ft_events_sync(c->ev)) != FT_OK)
         return rc;
     uint8_t *state = NULL;
@@ -210,10 +243,8 @@ int ft_coord_save_final(ft_coordinator_t *c, int complete)
 /* JSON number or null. */
 static void json_num(FILE *f, const char *key, double v, int last)
 {
-    if (isfinite(v))
-        fprintf(f, "  \"%s\": %.9g%s\n", key, v, last ? "" : ",");
-    else
-        fprintf(f, "  \"%s\": null%s\n", key, last ? "" : ",");
+    char num[64];
+    fprintf(f, "  \"%s\": %s%s\n", key, ft_json_num(num, sizeof num, v, -1), last ? "" : ",");
 }
 
 int ft_coord_write_summary(ft_coordinator_t *c, int complete)

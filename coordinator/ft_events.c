@@ -3,10 +3,10 @@
 
 #include "ft_alloc.h"
 #include "ft_error.h"
+#include "ft_json.h"
 #include "ft_linefile.h"
 #include "ft_timer.h"
 
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -167,7 +167,8 @@ void ft_events_begin(ft_events_t *ev, const char *event)
     if (!ev)
         return;
     ev->len = 0;
-    append(ev, "{\"t\":%.3f,\"event\":", ft_now() - ev->t0);
+    char t[64];
+    append(ev, "{\"t\":%s,\"event\":", ft_json_num(t, sizeof t, ft_now() - ev->t0, 3));
     char q[128];
     ft_events_json_string(q, sizeof q, event);
     append(ev, "%s", q);
@@ -186,10 +187,8 @@ void ft_events_num(ft_events_t *ev, const char *k, double v)
     if (!ev)
         return;
     key(ev, k);
-    if (isfinite(v))
-        append(ev, "%.9g", v);
-    else
-        append(ev, "null");
+    char num[64];
+    append(ev, "%s", ft_json_num(num, sizeof num, v, -1)); /* null if not finite */
 }
 
 void ft_events_str(ft_events_t *ev, const char *k, const char *v)

@@ -10,6 +10,7 @@
 #include "ft_ops.h"
 #include "ft_rng.h"
 
+#include <stdio.h>
 #include <string.h>
 
 struct ft_global {
@@ -82,6 +83,19 @@ int ft_global_new(const ft_experiment_t *exp, size_t max_k, ft_global_t **out)
         rc = ft_checkpoint_load(init, ft_model_layout(g->model)->hash, &ck);
         if (rc != FT_OK)
             goto fail;
+        /* The layout hash names the shapes, but N is the file's own field: a crafted
+         * file can pair a right hash with fewer floats. */
+        if (ck.num_params != g->N)
+            rc = ft_error_set(FT_EFORMAT,
+                              "%s (federation.init): field num_params = %zu, the model has "
+                              "%zu parameters",
+                              init, ck.num_params, g->N);
+        else
+            rc = ft_checkpoint_check_finite(init, &ck);
+        if (rc != FT_OK) {
+            ft_checkpoint_free(&ck);
+            goto fail;
+        }
         memcpy(g->params, ck.params, g->N * sizeof(float));
         ft_checkpoint_free(&ck);
     }
@@ -255,13 +269,25 @@ int ft_global_defense_state(const ft_global_t *g, uint8_t **buf, size_t *len)
 
 int ft_global_restore(ft_global_t *g, const float *params, const uint8_t *state, size_t len)
 {
-    memcpy(g->params, params, g->N * sizeof(float));
-    if (!len)
-        return FT_OK;
-    if (!g->def->state_load || !g->def_state)
-        return ft_error_set(FT_EFORMAT,
-                            "checkpoint holds %zu bytes of defense state but %s keeps "
-                            "none",
+    /* The state first: a refused one leaves both the model and the state as they were
+     * (every state_load validates before it changes anything), so the caller can try
+     * another checkpoint or start over from the initial model. */
+    int keeps = g->def->state_load && g->def_state && g->def->state_save &&
+                g->def->state_save(g->def_state, NULL, 0) > 0;
+    if (len && !keeps)
+        return ft_error_set(FT_EFORMAT, "field defense state: %zu bytes, but %s keeps no state",
                             len, g->def->name);
-    return g->def->state_load(g->def_state, state, len);
+    if (!len && keeps)
+        return ft_error_set(FT_EFORMAT, "field defense state: missing, but %s keeps state",
+                            g->def->name);
+    if (len) {
+        int rc = g->def->state_load(g->def_state, state, len);
+        if (rc != FT_OK) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", ft_error_message());
+            return ft_error_set(rc, "field defense state: %s", msg);
+        }
+    }
+    memcpy(g->params, params, g->N * sizeof(float));
+    return FT_OK;
 }

@@ -74,8 +74,10 @@ int ft_global_save_extra(const ft_global_t *g, const char *path, const char *met
  * 0 for a stateless rule). FT_ENOMEM. */
 int ft_global_defense_state(const ft_global_t *g, uint8_t **buf, size_t *len);
 /* Resuming: sets the global model to params (N) and the defense's state from
- * state[0..len) (len 0: left as created). FT_EFORMAT from the defense (the state
- * does not fit this rule). */
+ * state[0..len) (len 0 for a stateless rule). FT_EFORMAT "field defense state: ..."
+ * when the state does not fit this rule (bytes for a stateless rule, none for a
+ * stateful one, or refused by its state_load); the model and the state are then
+ * left unchanged. */
 int ft_global_restore(ft_global_t *g, const float *params /* N */, const uint8_t *state,
                       size_t len);
 

@@ -16,6 +16,24 @@ struct ft_linefile {
     char *path;   /* the file's path (owned) */
 };
 
+/* The descriptor was opened O_NONBLOCK, so a FIFO in the file's place fails at once
+ * (ENXIO without a reader) or is refused here instead of blocking the coordinator;
+ * anything else gets its blocking mode back (a device such as /dev/full is allowed:
+ * tests write to it). */
+static int check_not_fifo(int fd, const char *path)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return ft_error_set(FT_EIO, "%s: cannot stat: %s", path, strerror(errno));
+    if (S_ISFIFO(st.st_mode) || S_ISDIR(st.st_mode))
+        return ft_error_set(FT_EIO, "%s: not a regular file (%s)", path,
+                            S_ISFIFO(st.st_mode) ? "a FIFO" : "a directory");
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)
+        return ft_error_set(FT_EIO, "%s: fcntl: %s", path, strerror(errno));
+    return FT_OK;
+}
+
 int ft_linefile_open(const char *path, int64_t resume_at, ft_linefile_t **out)
 {
     *out = NULL;
@@ -29,19 +47,23 @@ int ft_linefile_open(const char *path, int64_t resume_at, ft_linefile_t **out)
     lf->fd = -1;
     int rc = FT_OK;
     if (resume_at < 0) {
-        lf->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        lf->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0644);
         if (lf->fd < 0) {
             rc = ft_error_set(FT_EIO, "%s: cannot create: %s", path, strerror(errno));
             goto fail;
         }
+        if ((rc = check_not_fifo(lf->fd, path)) != FT_OK)
+            goto fail;
         lf->size = 0;
     } else {
         struct stat st;
-        lf->fd = open(path, O_WRONLY | O_CLOEXEC);
+        lf->fd = open(path, O_WRONLY | O_CLOEXEC | O_NONBLOCK);
         if (lf->fd < 0) {
             rc = ft_error_set(FT_EIO, "%s: cannot open to resume: %s", path, strerror(errno));
             goto fail;
         }
+        if ((rc = check_not_fifo(lf->fd, path)) != FT_OK)
+            goto fail;
         if (fstat(lf->fd, &st) != 0 || st.st_size < resume_at) {
             rc = ft_error_set(FT_EIO,
                               "%s: %lld bytes, the checkpoint recorded %lld: the file lost "

@@ -1,6 +1,8 @@
 /* ft_progress: progress line and JSON progress. */
 #include "ft_progress.h"
 
+#include "ft_json.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -26,32 +28,24 @@ static void fmt_duration(char *buf, size_t len, double s)
         snprintf(buf, len, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
 }
 
-/* ,"key":v with %.6f, or null for NaN/Inf (a destroyed model's loss): JSON has no
- * NaN. */
-static void json_num(const char *key, double v)
-{
-    if (isfinite(v))
-        printf(",\"%s\":%.6f", key, v);
-    else
-        printf(",\"%s\":null", key);
-}
-
 void ft_progress_round(void *user, const ft_metrics_row_t *row, int rounds, double elapsed_s)
 {
     ft_progress_t *p = user;
     if (row->evaluated)
         p->last_acc = row->main_acc;
     if (p->json) {
+        /* ft_json_num: a NaN model's loss (or any non-finite value) is null. */
+        char a[64], b[64];
         printf("{\"round\":%d,\"rounds\":%d,\"clients\":%d", row->round, rounds, row->clients);
-        if (row->evaluated) {
-            json_num("main_acc", row->main_acc);
-            json_num("main_loss", row->main_loss);
-        }
+        if (row->evaluated)
+            printf(",\"main_acc\":%s,\"main_loss\":%s", ft_json_num(a, sizeof a, row->main_acc, 6),
+                   ft_json_num(b, sizeof b, row->main_loss, 6));
         if (row->evaluated && !isnan(row->backdoor_acc))
-            json_num("backdoor_acc", row->backdoor_acc);
+            printf(",\"backdoor_acc\":%s", ft_json_num(a, sizeof a, row->backdoor_acc, 6));
         printf(",\"attackers\":%d,\"nonfinite_params\":%llu", row->attackers,
                (unsigned long long)row->nonfinite_params);
-        printf(",\"round_s\":%.3f,\"elapsed_s\":%.3f}\n", row->round_s, elapsed_s);
+        printf(",\"round_s\":%s,\"elapsed_s\":%s}\n", ft_json_num(a, sizeof a, row->round_s, 3),
+               ft_json_num(b, sizeof b, elapsed_s, 3));
         fflush(stdout);
         return;
     }

@@ -4,10 +4,13 @@
 #include "ft_alloc.h"
 #include "ft_checkpoint.h"
 #include "ft_error.h"
+#include "ft_experiment.h"
+#include "ft_fileio.h"
 #include "ft_log.h"
 #include "ft_sha256.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -80,49 +83,135 @@ int ft_resume_save(const char *dir, int slot, const uint8_t layout_hash[32], con
     return rc;
 }
 
-/* Parses the meta and extra of a loaded checkpoint into r. FT_EFORMAT naming path. */
-static int parse(const char *path, ft_checkpoint_t *ck, ft_resume_t *r)
+/* Every field below is checked whatever the digest says: the SHA-256 shows the file
+ * is whole, not that this program wrote it (anyone can recompute it). A field that
+ * fails is FT_EFORMAT "PATH: field NAME = VALUE: why", and ft_resume_find then
+ * skips the slot as it skips a torn one. */
+
+/* A whole decimal integer (nothing after it). */
+static int parse_i64(const char *v, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (end == v || *end || errno)
+        return 0;
+    *out = (int64_t)x;
+    return 1;
+}
+
+/* A whole number as strtod reads it (%a hex floats, "nan", "inf"). */
+static int parse_f64(const char *v, double *out)
+{
+    char *end;
+    double x = strtod(v, &end);
+    if (end == v || *end)
+        return 0;
+    *out = x;
+    return 1;
+}
+
+static int bad_field(const char *path, const char *field, const char *value, const char *why)
+{
+    return ft_error_set(FT_EFORMAT, "%s: field %s = %s: %s", path, field, value, why);
+}
+
+/* What the checkpoint's own config says about the run, for checking the meta. */
+typedef struct {
+    int rounds;       /* federation.rounds */
+    uint32_t K;       /* federation.clients_per_round */
+    uint64_t seed;    /* run.seed */
+    char defense[64]; /* defense.name */
+} run_facts_t;
+
+static int read_facts(const char *path, const char *config_ini, run_facts_t *f)
+{
+    ft_config_t *cfg = ft_config_new();
+    if (!cfg)
+        return ft_error_set(FT_ENOMEM, "out of memory");
+    ft_experiment_t exp;
+    int rc = ft_config_load_string(cfg, config_ini, path);
+    if (rc == FT_OK)
+        rc = ft_experiment_read(cfg, &exp);
+    if (rc == FT_OK) {
+        f->rounds = exp.federation.rounds;
+        f->K = exp.federation.clients_per_round;
+        f->seed = exp.run.seed;
+        snprintf(f->defense, sizeof f->defense, "%s", exp.defense.name);
+    }
+    ft_config_destroy(&cfg);
+    if (rc == FT_ENOMEM)
+        return rc;
+    if (rc != FT_OK) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", ft_error_message());
+        return ft_error_set(FT_EFORMAT, "%s: field config: %s", path, msg);
+    }
+    return FT_OK;
+}
+
+/* field (metrics_bytes / events_bytes) is the length of DIR/name after the
+ * checkpoint's round: within the file, at the end of a line, and covering exactly
+ * `lines` lines (lines < 0: at least -lines; lines_are says what they are). */
+static int check_run_file(const char *path, const char *dir, const char *name, const char *field,
+                          int64_t bytes, int64_t lines, const char *lines_are)
+{
+    char file[4096], value[32];
+    snprintf(value, sizeof value, "%lld", (long long)bytes);
+    if ((size_t)snprintf(file, sizeof file, "%s/%s", dir, name) >= sizeof file)
+        return ft_error_set(FT_EINVAL, "path too long: %s/%s", dir, name);
+    char *data = NULL;
+    size_t len = 0;
+    if (ft_read_file(file, &data, &len) != FT_OK) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", ft_error_message());
+        return ft_error_set(FT_EFORMAT, "%s: field %s = %s: %s", path, field, value, msg);
+    }
+    int rc = FT_OK;
+    char why[4200];
+    if ((uint64_t)bytes > len) {
+        snprintf(why, sizeof why, "beyond the end of %s (%zu bytes)", file, len);
+        rc = bad_field(path, field, value, why);
+    } else if (bytes > 0 && data[bytes - 1] != '\n') {
+        snprintf(why, sizeof why, "not at the end of a line of %s", file);
+        rc = bad_field(path, field, value, why);
+    } else {
+        int64_t n = 0;
+        for (int64_t i = 0; i < bytes; i++)
+            n += data[i] == '\n';
+        if (lines >= 0 ? n != lines : n < -lines) {
+            snprintf(why, sizeof why, "%s has %lld lines there; the round needs %s%lld (%s)", file,
+                     (long long)n, lines >= 0 ? "" : "at least ",
+                     (long long)(lines >= 0 ? lines : -lines), lines_are);
+            rc = bad_field(path, field, value, why);
+        }
+    }
+    ft_free(data);
+    return rc;
+}
+
+/* Parses and checks the meta and extra of a loaded checkpoint of run directory dir
+ * into r. FT_EFORMAT / FT_EDIGEST naming path and the field; FT_ENOMEM. */
+static int parse(const char *dir, const char *path, ft_checkpoint_t *ck, ft_resume_t *r)
 {
     char v[256];
     if (!ft_checkpoint_meta(ck, "resumable", v, sizeof v) || strcmp(v, "1") != 0)
         return ft_error_set(FT_EFORMAT, "%s: not a resumable checkpoint", path);
     ft_resume_point_t *pt = &r->point;
     const char *keys[] = {
-        "round",          "metrics_bytes",      "events_bytes",      "elapsed",      "detect",
-        "final_main_acc", "final_backdoor_acc", "peak_backdoor_acc", "config_sha256"};
+        "round",        "seed",   "defense",        "metrics_bytes",      "events_bytes",
+        "elapsed",      "detect", "final_main_acc", "final_backdoor_acc", "peak_backdoor_acc",
+        "config_sha256"};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
         if (!ft_checkpoint_meta(ck, keys[i], v, sizeof v))
             return ft_error_set(FT_EFORMAT, "%s: meta has no %s", path, keys[i]);
-    ft_checkpoint_meta(ck, "round", v, sizeof v);
-    pt->round = atoi(v);
-    ft_checkpoint_meta(ck, "metrics_bytes", v, sizeof v);
-    pt->metrics_bytes = strtoll(v, NULL, 10);
-    ft_checkpoint_meta(ck, "events_bytes", v, sizeof v);
-    pt->events_bytes = strtoll(v, NULL, 10);
-    ft_checkpoint_meta(ck, "elapsed", v, sizeof v);
-    pt->elapsed = strtod(v, NULL);
-    ft_checkpoint_meta(ck, "final_main_acc", v, sizeof v);
-    pt->final_main_acc = strtod(v, NULL);
-    ft_checkpoint_meta(ck, "final_backdoor_acc", v, sizeof v);
-    pt->final_backdoor_acc = strtod(v, NULL);
-    ft_checkpoint_meta(ck, "peak_backdoor_acc", v, sizeof v);
-    pt->peak_backdoor_acc = strtod(v, NULL);
-    /* Optional: checkpoints written before run.on_nonfinite existed lack it. */
-    pt->destroyed_round = 0;
-    if (ft_checkpoint_meta(ck, "model_destroyed_round", v, sizeof v))
-        pt->destroyed_round = atoi(v);
-    ft_checkpoint_meta(ck, "detect", v, sizeof v);
-    ft_detect_counts_t *d = &pt->detect;
-    if (sscanf(v,
-               "%" SCNd64 ",%" SCNd64 ",%" SCNd64 ",%" SCNd64 ",%" SCNd64 ",%" SCNd64 ",%" SCNd64,
-               &d->attackers, &d->attackers_kept, &d->attackers_dropped, &d->attackers_reduced,
-               &d->honest, &d->honest_dropped, &d->honest_reduced) != 7 ||
-        pt->round < 0 || pt->metrics_bytes < 0 || pt->events_bytes < 0 || pt->destroyed_round < 0 ||
-        pt->destroyed_round > pt->round)
-        return ft_error_set(FT_EFORMAT, "%s: malformed meta", path);
+
+    /* The config first: the other fields are checked against the run it describes. */
     if (ck->extra_len < 8 || get_u64(ck->extra) > ck->extra_len - 8)
-        return ft_error_set(FT_EFORMAT, "%s: no config in the checkpoint", path);
+        return ft_error_set(FT_EFORMAT, "%s: field config: no config in the checkpoint", path);
     size_t cfg_len = (size_t)get_u64(ck->extra);
+    if (memchr(ck->extra + 8, '\0', cfg_len))
+        return ft_error_set(FT_EFORMAT, "%s: field config: holds a NUL byte", path);
     r->config_ini = ft_malloc(cfg_len + 1);
     if (!r->config_ini)
         return ft_error_set(FT_ENOMEM, "out of memory");
@@ -135,6 +224,104 @@ static int parse(const char *path, ft_checkpoint_t *ck, ft_resume_t *r)
     ft_checkpoint_meta(ck, "config_sha256", v, sizeof v);
     if (strcmp(v, hex) != 0)
         return ft_error_set(FT_EDIGEST, "%s: config digest mismatch", path);
+    run_facts_t run;
+    int rc = read_facts(path, r->config_ini, &run);
+    if (rc != FT_OK)
+        return rc;
+
+    int64_t x;
+    char why[256];
+    ft_checkpoint_meta(ck, "round", v, sizeof v);
+    if (!parse_i64(v, &x) || x < 0 || x > run.rounds) {
+        snprintf(why, sizeof why, "not a round in [0, %d] (federation.rounds)", run.rounds);
+        return bad_field(path, "round", v, why);
+    }
+    pt->round = (int)x;
+    ft_checkpoint_meta(ck, "seed", v, sizeof v);
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)run.seed);
+    if (strcmp(v, seed) != 0)
+        return bad_field(path, "seed", v, "not the config's run.seed");
+    ft_checkpoint_meta(ck, "defense", v, sizeof v);
+    if (strcmp(v, run.defense) != 0)
+        return bad_field(path, "defense", v, "not the config's defense.name");
+    ft_checkpoint_meta(ck, "elapsed", v, sizeof v);
+    if (!parse_f64(v, &pt->elapsed) || !isfinite(pt->elapsed) || pt->elapsed < 0)
+        return bad_field(path, "elapsed", v, "not a finite number of seconds >= 0");
+    /* An accuracy is a fraction, or NaN for "not evaluated yet / no backdoor test". */
+    const char *acc_keys[3] = {"final_main_acc", "final_backdoor_acc", "peak_backdoor_acc"};
+    double *acc[3] = {&pt->final_main_acc, &pt->final_backdoor_acc, &pt->peak_backdoor_acc};
+    for (int i = 0; i < 3; i++) {
+        ft_checkpoint_meta(ck, acc_keys[i], v, sizeof v);
+        if (!parse_f64(v, acc[i]) || (!isnan(*acc[i]) && !(*acc[i] >= 0 && *acc[i] <= 1)))
+            return bad_field(path, acc_keys[i], v, "not a fraction in [0, 1] (or nan)");
+    }
+
+    /* Optional (checkpoints written before run.on_nonfinite lack it): the round that
+     * destroyed the global model, 0 for none, at most this round. */
+    pt->destroyed_round = 0;
+    if (ft_checkpoint_meta(ck, "model_destroyed_round", v, sizeof v)) {
+        if (!parse_i64(v, &x) || x < 0 || x > pt->round)
+            return bad_field(path, "model_destroyed_round", v, "not a round in [0, round]");
+        pt->destroyed_round = (int)x;
+    }
+
+    /* Detection totals: counts of the updates aggregated so far, at most K a round. */
+    ft_detect_counts_t *d = &pt->detect;
+    ft_checkpoint_meta(ck, "detect", v, sizeof v);
+    int64_t *counts[7] = {&d->attackers,         &d->attackers_kept, &d->attackers_dropped,
+                          &d->attackers_reduced, &d->honest,         &d->honest_dropped,
+                          &d->honest_reduced};
+    int64_t most = run.K && pt->round > INT64_MAX / run.K ? INT64_MAX : (int64_t)pt->round * run.K;
+    const char *p = v;
+    for (int i = 0; i < 7; i++) {
+        char item[32];
+        size_t n = strcspn(p, ",");
+        if (n >= sizeof item || (i < 6 ? p[n] != ',' : p[n] != '\0'))
+            return bad_field(path, "detect", v, "not 7 comma-separated counts");
+        memcpy(item, p, n);
+        item[n] = '\0';
+        if (!parse_i64(item, counts[i]) || *counts[i] < 0 || *counts[i] > most) {
+            snprintf(why, sizeof why,
+                     "count %d is not in [0, %lld] (round x federation.clients_per_round)", i + 1,
+                     (long long)most);
+            return bad_field(path, "detect", v, why);
+        }
+        p += n + (i < 6);
+    }
+    if (d->attackers_kept > d->attackers ||
+        d->attackers_dropped > d->attackers - d->attackers_kept ||
+        d->attackers_reduced != d->attackers - d->attackers_kept - d->attackers_dropped)
+        return bad_field(path, "detect", v, "attackers kept + dropped + reduced != attackers");
+    if (d->honest_dropped > d->honest || d->honest_reduced > d->honest - d->honest_dropped)
+        return bad_field(path, "detect", v, "honest dropped + reduced > honest");
+    if (d->honest > most - d->attackers)
+        return bad_field(path, "detect", v,
+                         "more updates than round x federation.clients_per_round");
+
+    /* The byte lengths: metrics.csv holds the header and one row per round, and
+     * events.jsonl at least one round_end line per round. */
+    ft_checkpoint_meta(ck, "metrics_bytes", v, sizeof v);
+    if (!parse_i64(v, &pt->metrics_bytes) || pt->metrics_bytes < 0)
+        return bad_field(path, "metrics_bytes", v, "not a byte length >= 0");
+    if ((rc = check_run_file(path, dir, "metrics.csv", "metrics_bytes", pt->metrics_bytes,
+                             (int64_t)pt->round + 1, "the header and one row per round")) != FT_OK)
+        return rc;
+    ft_checkpoint_meta(ck, "events_bytes", v, sizeof v);
+    if (!parse_i64(v, &pt->events_bytes) || pt->events_bytes < 0)
+        return bad_field(path, "events_bytes", v, "not a byte length >= 0");
+    if ((rc = check_run_file(path, dir, "events.jsonl", "events_bytes", pt->events_bytes,
+                             -(int64_t)pt->round, "a round_end per round")) != FT_OK)
+        return rc;
+
+    /* The model: N floats, all finite (the round loop starts from them) — but for the
+     * checkpoint of a run stopped because this very round destroyed the model, which
+     * the coordinator keeps only to refuse a resume (run.on_nonfinite = stop). */
+    if (ck->num_params == 0)
+        return ft_error_set(FT_EFORMAT, "%s: field num_params = 0: no model", path);
+    if (pt->destroyed_round != pt->round && (rc = ft_checkpoint_check_finite(path, ck)) != FT_OK)
+        return rc;
+
     r->defense_len = ck->extra_len - 8 - cfg_len;
     if (r->defense_len) {
         r->defense_state = ft_malloc(r->defense_len);
@@ -166,51 +353,82 @@ static void remove_temporaries(const char *dir)
     closedir(d);
 }
 
-int ft_resume_find(const char *dir, ft_resume_t *out)
+/* Appends one slot's reason to why ("; "-separated) and warns. */
+static void note_skip(char *why, size_t cap)
+{
+    size_t at = strlen(why);
+    snprintf(why + at, cap - at, "%s%s", at ? "; " : "", ft_error_message());
+    FT_LOG(FT_LOG_WARN, "skipping a damaged checkpoint: %s", ft_error_message());
+}
+
+int ft_resume_find(const char *dir, ft_resume_accept_fn accept, void *user, ft_resume_t *out)
 {
     memset(out, 0, sizeof *out);
     out->slot = -1;
     remove_temporaries(dir);
-    int found = 0, damaged = 0, damage_rc = FT_OK;
-    char why[1024] = "";
+    int found = 0, damage_rc = FT_OK, n = 0, rc = FT_OK;
+    char why[2048] = "";
+    ft_resume_t cand[FT_RESUME_SLOTS];
+    char paths[FT_RESUME_SLOTS][4096];
+    memset(cand, 0, sizeof cand);
     for (int slot = 0; slot < FT_RESUME_SLOTS; slot++) {
-        char path[4096];
-        int rc = ft_resume_path(dir, slot, path, sizeof path);
-        if (rc != FT_OK)
-            return rc;
+        char *path = paths[n];
+        if ((rc = ft_resume_path(dir, slot, path, sizeof paths[n])) != FT_OK)
+            goto done;
         if (access(path, F_OK) != 0)
             continue;
         found++;
         ft_checkpoint_t ck;
         memset(&ck, 0, sizeof ck);
-        ft_resume_t r;
-        memset(&r, 0, sizeof r);
+        ft_resume_t *r = &cand[n];
+        r->slot = slot;
         rc = ft_checkpoint_load(path, NULL, &ck);
         if (rc == FT_OK)
-            rc = parse(path, &ck, &r);
+            rc = parse(dir, path, &ck, r);
         ft_checkpoint_free(&ck);
+        if (rc == FT_ENOMEM)
+            goto done;
         if (rc != FT_OK) {
-            damaged++;
             damage_rc = rc;
-            snprintf(why + strlen(why), sizeof why - strlen(why), "%s%s", why[0] ? "; " : "",
-                     ft_error_message());
-            FT_LOG(FT_LOG_WARN, "skipping a damaged checkpoint: %s", ft_error_message());
-            ft_resume_free(&r);
+            note_skip(why, sizeof why);
+            ft_resume_free(r);
             continue;
         }
-        r.slot = slot;
-        if (out->slot < 0 || r.point.round > out->point.round) {
-            ft_resume_free(out);
-            *out = r;
-        } else {
-            ft_resume_free(&r);
-        }
+        n++;
     }
-    if (out->slot >= 0)
-        return FT_OK;
+    /* Newest first (on a tie, checkpoint-a). */
+    if (n == 2 && cand[1].point.round > cand[0].point.round) {
+        ft_resume_t t = cand[0];
+        cand[0] = cand[1];
+        cand[1] = t;
+        char tp[4096];
+        memcpy(tp, paths[0], sizeof tp);
+        memcpy(paths[0], paths[1], sizeof tp);
+        memcpy(paths[1], tp, sizeof tp);
+    }
+    rc = FT_OK;
+    for (int i = 0; i < n; i++) {
+        int arc = accept ? accept(user, paths[i], &cand[i]) : FT_OK;
+        if (arc == FT_OK) {
+            *out = cand[i];
+            memset(&cand[i], 0, sizeof cand[i]);
+            goto done;
+        }
+        if (arc != FT_EFORMAT && arc != FT_EDIGEST) {
+            rc = arc;
+            goto done;
+        }
+        damage_rc = arc;
+        note_skip(why, sizeof why);
+    }
     if (!found)
-        return ft_error_set(FT_ENOTFOUND, "%s: no checkpoint", dir);
-    return ft_error_set(damage_rc, "%s: every checkpoint is damaged (%s)", dir, why);
+        rc = ft_error_set(FT_ENOTFOUND, "%s: no checkpoint", dir);
+    else
+        rc = ft_error_set(damage_rc, "%s: every checkpoint is damaged (%s)", dir, why);
+done:
+    for (int i = 0; i < FT_RESUME_SLOTS; i++)
+        ft_resume_free(&cand[i]);
+    return rc;
 }
 
 void ft_resume_free(ft_resume_t *r)

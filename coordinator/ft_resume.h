@@ -18,7 +18,8 @@
  * training) comes from a stream keyed by (seed, round, client, purpose), and the
  * clients are stateless between tasks.
  *
- * Resuming loads both slots, skips a damaged one (torn, digest mismatch) with a
+ * Resuming loads both slots, skips a damaged one (torn, digest mismatch, or a field
+ * out of range or inconsistent with the run directory: see ft_resume_find) with a
  * warning, and continues from the one with the most rounds; metrics.csv and
  * events.jsonl are cut back to the lengths it recorded, so the rows after it are
  * recomputed, identically. */
@@ -70,12 +71,27 @@ int ft_resume_save(const char *dir, int slot, const uint8_t layout_hash[32], con
                    const ft_resume_point_t *point, const char *config_ini,
                    const uint8_t *defense_state, size_t defense_len);
 
+/* Called by ft_resume_find on each checkpoint that passed its own checks, newest
+ * first, until one returns FT_OK: the caller's checks (the model's N and layout, the
+ * defense's state). FT_EFORMAT / FT_EDIGEST (message naming path and the field)
+ * skips that checkpoint as a damaged one; any other code ends the search with it. */
+typedef int (*ft_resume_accept_fn)(void *user, const char *path, const ft_resume_t *r);
+
 /* Finds the newest good checkpoint in dir into *out (release with
- * ft_resume_free). A damaged slot is skipped with a warning naming it. Returns
- * FT_OK; FT_ENOTFOUND if there is no checkpoint at all; FT_EDIGEST / FT_EFORMAT if
- * every checkpoint is damaged (message names them). Leftover temporary files of
- * an interrupted checkpoint write are removed. */
-int ft_resume_find(const char *dir, ft_resume_t *out);
+ * ft_resume_free). Every field is checked, whatever the digest says (a crafted file
+ * can carry a correct SHA-256): round in [0, federation.rounds] of the config it
+ * holds, seed and defense as that config says, elapsed finite and >= 0, the
+ * accuracies in [0, 1] or NaN, the detection counts >= 0, adding up and at most
+ * round x clients_per_round, metrics_bytes / events_bytes within DIR/metrics.csv
+ * and DIR/events.jsonl, at a line end, covering the header and one row per round
+ * (metrics) and at least one line per round (events), the model non-empty and
+ * finite. A slot that fails (damaged, torn, or refused by accept, which may be
+ * NULL) is skipped with a warning naming it and the field, and the other slot is
+ * tried. Returns FT_OK; FT_ENOTFOUND if there is no checkpoint at all; FT_EDIGEST /
+ * FT_EFORMAT if every checkpoint is damaged (message names them); FT_ENOMEM; or
+ * accept's other codes. Leftover temporary files of an interrupted checkpoint
+ * write are removed. */
+int ft_resume_find(const char *dir, ft_resume_accept_fn accept, void *user, ft_resume_t *out);
 void ft_resume_free(ft_resume_t *r);
 
 #endif

@@ -5,7 +5,11 @@
  * SHA-256 of everything before it. Written through ft_atomic_* (temp file, fsync,
  * rename), so a crash or a failed write leaves the previous file in place. Loading
  * checks structure first (magic, version, lengths against the file size: a
- * truncated file is FT_EFORMAT), then the digest (FT_EDIGEST), then the layout. */
+ * truncated file is FT_EFORMAT), then the digest (FT_EDIGEST), then the layout.
+ * A digest is no proof of origin (anyone can recompute it), so the fields a reader
+ * relies on are validated too: here the meta (text, no NUL), by
+ * ft_checkpoint_check_finite the parameters, and by each user (ft_resume, the
+ * global model's federation.init) the meta fields and N it depends on. */
 #include "ft_checkpoint.h"
 
 #include "ft_alloc.h"
@@ -13,6 +17,7 @@
 #include "ft_fileio.h"
 #include "ft_sha256.h"
 
+#include <math.h>
 #include <string.h>
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -142,6 +147,12 @@ int ft_checkpoint_load(const char *path, const uint8_t *expect_hash, ft_checkpoi
                           (size_t)(len - pos - n * sizeof(float) - 32));
         goto done;
     }
+    /* The digest only says the file is whole, not that its writer was this program:
+     * a crafted file can carry a correct one. So the fields are checked as well. */
+    if (memchr(p + FT_CKPT_HEAD, '\0', meta_len)) {
+        rc = ft_error_set(FT_EFORMAT, "%s: field meta holds a NUL byte (meta is text)", path);
+        goto done;
+    }
     uint8_t digest[32];
     ft_sha256(p, len - 32, digest);
     if (memcmp(digest, p + len - 32, 32) != 0) {
@@ -185,6 +196,17 @@ truncated:
 done:
     ft_free(data);
     return rc;
+}
+
+int ft_checkpoint_check_finite(const char *path, const ft_checkpoint_t *ck)
+{
+    for (size_t i = 0; i < ck->num_params; i++)
+        if (!isfinite(ck->params[i]))
+            return ft_error_set(FT_EFORMAT,
+                                "%s: field params: parameter %zu of %zu is %s (the model's "
+                                "parameters must be finite)",
+                                path, i, ck->num_params, isnan(ck->params[i]) ? "NaN" : "Inf");
+    return FT_OK;
 }
 
 void ft_checkpoint_free(ft_checkpoint_t *ck)

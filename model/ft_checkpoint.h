@@ -27,12 +27,20 @@ typedef struct {
 int ft_checkpoint_save(const char *path, const uint8_t layout_hash[32], const float *params,
                        size_t num_params, const char *meta, const void *extra, size_t extra_len);
 
-/* Reads and verifies a checkpoint (magic, version, sizes, SHA-256). If expect_hash
+/* Reads and verifies a checkpoint (magic, version, sizes, meta free of NUL bytes,
+ * SHA-256); only a regular file is read (a FIFO is refused at once). If expect_hash
  * is non-NULL the layout hash must match it. On error returns FT_EIO / FT_EFORMAT /
  * FT_EDIGEST / FT_EINVAL (layout mismatch) with a message naming the file, and *out
  * is untouched. */
 int ft_checkpoint_load(const char *path, const uint8_t *expect_hash, ft_checkpoint_t *out);
 void ft_checkpoint_free(ft_checkpoint_t *ck);
+
+/* FT_OK if every parameter of ck is finite; else FT_EFORMAT naming path, the field
+ * (params) and the first non-finite one. Not part of ft_checkpoint_load: a run's
+ * final.ckpt may legitimately hold a NaN model (FedAvg of a NaN update), and it
+ * stays readable; a model something starts from (federation.init, a resumable
+ * checkpoint) must pass this. */
+int ft_checkpoint_check_finite(const char *path, const ft_checkpoint_t *ck);
 
 /* Looks up key in ck->meta; copies its value to out. Nonzero if found. */
 int ft_checkpoint_meta(const ft_checkpoint_t *ck, const char *key, char *out, size_t out_len);

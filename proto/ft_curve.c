@@ -118,20 +118,13 @@ static int read_key_fd(int fd, const char *path, uint8_t key[FT_CURVE_KEY_LEN])
 
 static int open_key(const char *path, int *fd_out, struct stat *st)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ft_error_set(FT_EIO, "%s: %s", path, strerror(errno));
-    if (fstat(fd, st) != 0) {
-        int e = errno;
-        close(fd);
-        return ft_error_set(FT_EIO, "%s: %s", path, strerror(e));
+    int rc = ft_open_regular(path, fd_out, st);
+    if (rc == FT_EINVAL) { /* not a regular file: the message says what it is */
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", ft_error_message());
+        return ft_error_set(FT_ECRYPTO, "%s", msg);
     }
-    if (!S_ISREG(st->st_mode)) {
-        close(fd);
-        return ft_error_set(FT_ECRYPTO, "%s: not a regular file", path);
-    }
-    *fd_out = fd;
-    return FT_OK;
+    return rc;
 }
 
 int ft_curve_load_public(const char *path, uint8_t key[FT_CURVE_KEY_LEN])

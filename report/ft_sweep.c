@@ -2,9 +2,11 @@
  * and per-run summaries computed from metrics.csv. */
 #include "ft_sweep.h"
 
+#include "ft_alloc.h"
 #include "ft_config.h"
 #include "ft_csv.h"
 #include "ft_error.h"
+#include "ft_fileio.h"
 
 #include <ctype.h>
 #include <ini.h>
@@ -144,10 +146,18 @@ int ft_sweep_load(const char *path, ft_sweep_t *sweep)
     st.check = ft_config_new();
     if (!st.check)
         return ft_error_set(FT_ENOMEM, "%s: out of memory", path);
-    int line = ini_parse(path, sweep_line, &st);
+    /* Read through ft_read_file (not ini_parse's fopen): a FIFO or a directory is
+     * refused at once, naming the file, instead of blocking. */
+    char *text = NULL;
+    size_t len = 0;
+    int rc = ft_read_file(path, &text, &len);
+    if (rc != FT_OK) {
+        ft_config_destroy(&st.check);
+        return rc;
+    }
+    int line = ini_parse_string(text, sweep_line, &st);
+    ft_free(text);
     ft_config_destroy(&st.check);
-    if (line == -1)
-        return ft_error_set(FT_EIO, "%s: cannot open", path);
     if (st.rc != FT_OK)
         return ft_error_set(st.rc, "%s:%d: %s", path, line, st.message);
     if (line != 0)

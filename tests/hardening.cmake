@@ -45,6 +45,17 @@ ft_test(test_coordinator_hardening LIBS ft_coordinator ft_proto Threads::Threads
 # A destroyed model with real processes: fedtail run / coordinator exit 3, the
 # verdict says so, run.on_nonfinite = continue completes, run.compare runs every arm.
 ft_script_test(fed_nonfinite integration/fed_nonfinite.sh TIMEOUT 120)
+# Crafted checkpoints (digest recomputed): every field of a resumable checkpoint and of
+# a federation.init model is checked; a bad slot falls back to the other one.
+ft_test(test_coordinator_ckpt LIBS ft_coordinator TIMEOUT 60)
+# The same with real processes: a run resumed from a directory whose newest checkpoint
+# says round = 999 falls back (both crafted: starts over) and ends with the files of
+# an uninterrupted run (tests/integration/ckpt_patch.py crafts them).
+ft_script_test(fed_ckpt_crafted integration/fed_ckpt_crafted.sh TIMEOUT 120)
+# JSON output of a run whose model is NaN: strict JSON (null), no NaN literals.
+ft_script_test(fed_json_nan integration/fed_json_nan.sh TIMEOUT 120)
+# FIFOs as federation.init, a data file, the INI, a checkpoint: refused at once.
+ft_script_test(fed_fifo integration/fed_fifo.sh TIMEOUT 120)
 # Unwritable / full run directory (a tmpfs in a private mount namespace; skipped
 # without unshare): clear errors naming the file, whole files, resumable.
 ft_script_test(fed_diskfull integration/fed_diskfull.sh TIMEOUT 120)

@@ -10,6 +10,7 @@
 #include "ft_config.h"
 #include "ft_error.h"
 #include "ft_fileio.h"
+#include "ft_json.h"
 #include "ft_log.h"
 #include "ft_rng.h"
 #include "ft_sha256.h"
@@ -19,6 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <float.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char tmpdir[FT_TEST_TMPDIR_MAX];
@@ -308,6 +313,72 @@ static void test_mkdir_p(void **state)
     assert_int_equal(ft_mkdir_p(file), FT_EIO);
 }
 
+/* A FIFO (or a directory) given where a file is read is refused at once, naming the
+ * file: opening a FIFO for reading would otherwise wait for a writer forever. The
+ * alarm turns such a hang into a failure instead of a stuck test. */
+static void test_read_refuses_fifo(void **state)
+{
+    (void)state;
+    char fifo[512];
+    ft_test_tmpdir_path(fifo, sizeof fifo, tmpdir, "pipe.ini");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(20);
+    char *data = (char *)1;
+    size_t len = 7;
+    assert_int_equal(ft_read_file(fifo, &data, &len), FT_EIO);
+    assert_null(data);
+    assert_int_equal(len, 0);
+    assert_non_null(strstr(ft_error_message(), fifo));
+    assert_non_null(strstr(ft_error_message(), "a FIFO"));
+    int fd = 5;
+    assert_int_equal(ft_open_regular(fifo, &fd, NULL), FT_EINVAL);
+    assert_int_equal(fd, -1);
+    /* the INI reader goes through the same helper */
+    ft_config_t *cfg = ft_config_new();
+    assert_int_not_equal(ft_config_load_file(cfg, fifo), FT_OK);
+    assert_non_null(strstr(ft_error_message(), fifo));
+    ft_config_destroy(&cfg);
+    alarm(0);
+    /* a directory: refused with what it is */
+    assert_int_equal(ft_read_file(tmpdir, &data, &len), FT_EIO);
+    assert_non_null(strstr(ft_error_message(), "a directory"));
+    /* a regular file still reads, through a blocking descriptor */
+    char path[512];
+    ft_test_tmpdir_path(path, sizeof path, tmpdir, "plain.txt");
+    assert_int_equal(ft_write_file_atomic(path, "abc", 3), FT_OK);
+    assert_int_equal(ft_read_file(path, &data, &len), FT_OK);
+    assert_int_equal(len, 3);
+    assert_string_equal(data, "abc");
+    ft_free(data);
+    struct stat st;
+    assert_int_equal(ft_open_regular(path, &fd, &st), FT_OK);
+    assert_true(fd >= 0);
+    assert_int_equal(st.st_size, 3);
+    assert_int_equal(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+    close(fd);
+    unlink(fifo);
+}
+
+/* JSON has no NaN/Infinity: every non-finite value is null, finite ones keep their
+ * digits (a value whose fixed-point text does not fit falls back to %.9g). */
+static void test_json_numbers(void **state)
+{
+    (void)state;
+    char b[64];
+    assert_string_equal(ft_json_num(b, sizeof b, NAN, 3), "null");
+    assert_string_equal(ft_json_num(b, sizeof b, INFINITY, -1), "null");
+    assert_string_equal(ft_json_num(b, sizeof b, -INFINITY, 6), "null");
+    assert_string_equal(ft_json_num(b, sizeof b, 0.5, 3), "0.500");
+    assert_string_equal(ft_json_num(b, sizeof b, -0.25, -1), "-0.25");
+    assert_string_equal(ft_json_num(b, sizeof b, 1.0 / 3.0, -1), "0.333333333");
+    assert_string_equal(ft_json_num(b, sizeof b, DBL_MAX, 3), "1.79769313e+308");
+    assert_string_equal(ft_json_num(b, sizeof b, 1e20, 1), "100000000000000000000.0");
+    /* the boundary: 63 characters of fixed-point fit in 64 bytes, 64 do not */
+    assert_int_equal(strlen(ft_json_num(b, sizeof b, 1e61, 1)), 63);
+    assert_string_equal(b + 61, ".0");
+    assert_string_equal(ft_json_num(b, sizeof b, 1e62, 1), "1e+62"); /* 65 characters */
+}
+
 static void test_alloc_hook_counts_and_fails(void **state)
 {
     (void)state;
@@ -372,6 +443,8 @@ int main(void)
         cmocka_unit_test(test_sha256_vectors),
         cmocka_unit_test(test_atomic_write),
         cmocka_unit_test(test_mkdir_p),
+        cmocka_unit_test(test_read_refuses_fifo),
+        cmocka_unit_test(test_json_numbers),
         cmocka_unit_test(test_alloc_hook_counts_and_fails),
         cmocka_unit_test(test_log_sink_and_level),
     };

@@ -280,6 +280,18 @@ static void test_events_json(void **state)
                                  "\\\"digest\\\"\",\"x\":null,\"ok\":false}\n"));
     assert_int_equal(strncmp(text, "{\"t\":", 5), 0);
     ft_free(text);
+    /* A non-finite time origin (as a crafted checkpoint's elapsed = nan once gave)
+     * and non-finite values: null, never a nan / inf literal JSON cannot read. */
+    assert_int_equal(ft_events_open(path, NAN, &ev), FT_OK);
+    ft_events_begin(ev, "round_end");
+    ft_events_num(ev, "main_loss", INFINITY);
+    ft_events_num(ev, "round_s", -INFINITY);
+    ft_events_end(ev);
+    ft_events_close(&ev);
+    assert_int_equal(ft_read_file(path, &text, &len), FT_OK);
+    assert_string_equal(
+        text, "{\"t\":null,\"event\":\"round_end\",\"main_loss\":null,\"round_s\":null}\n");
+    ft_free(text);
 }
 
 static ft_config_t *small_config(void)

@@ -1,7 +1,9 @@
 /* Tests for model/ft_checkpoint: the byte layout ft_checkpoint.h documents, round
  * trips of a real model, and every documented failure: truncated file, damaged byte
  * (digest), wrong magic or version, wrong layout hash, a missing file, a failed
- * write that must leave the previous file intact, allocation failure. */
+ * write that must leave the previous file intact, allocation failure; crafted
+ * files with a recomputed digest (non-finite parameters, a NUL in the meta) and a
+ * FIFO in a checkpoint's place. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +17,8 @@
 #include "ft_sha256.h"
 #include "ft_test_tmpdir.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,6 +249,86 @@ static void test_damaged_files(void **state)
     ft_model_destroy(&m);
 }
 
+/* A checkpoint with a recomputed digest is whole, not necessarily honest: its
+ * fields are checked too. Each file below is written by the format's own writer
+ * (ft_checkpoint_save computes the SHA-256) or patched and its digest recomputed
+ * the way the format does (SHA-256 of every byte before the trailer). */
+static void redigest(unsigned char *b, size_t len)
+{
+    ft_sha256(b, len - 32, b + len - 32);
+}
+
+static void test_crafted_fields(void **state)
+{
+    (void)state;
+    char path[512], bad[512];
+    ft_test_tmpdir_path(path, sizeof path, tmpdir, "crafted-good.ckpt");
+    ft_test_tmpdir_path(bad, sizeof bad, tmpdir, "crafted.ckpt");
+    float *params;
+    ft_model_t *m = saved_model(path, &params);
+    const uint8_t *hash = ft_model_layout(m)->hash;
+    size_t N = ft_model_num_params(m);
+    ft_checkpoint_t ck;
+    /* the honest file: finite */
+    assert_int_equal(ft_checkpoint_load(path, hash, &ck), FT_OK);
+    assert_int_equal(ft_checkpoint_check_finite(path, &ck), FT_OK);
+    ft_checkpoint_free(&ck);
+    /* a NaN parameter, an Inf one: the file loads (a run's final.ckpt may hold a NaN
+     * model and must stay readable) but is refused as a model to start from, naming
+     * the file, the field and the parameter */
+    const float nonfinite[2] = {NAN, -INFINITY};
+    const char *words[2] = {"parameter 17 of", "is Inf"};
+    for (int i = 0; i < 2; i++) {
+        float keep = params[17];
+        params[17] = nonfinite[i];
+        assert_int_equal(ft_checkpoint_save(bad, hash, params, N, "model=lenet5\n", NULL, 0),
+                         FT_OK);
+        params[17] = keep;
+        assert_int_equal(ft_checkpoint_load(bad, hash, &ck), FT_OK);
+        assert_int_equal(ft_checkpoint_check_finite(bad, &ck), FT_EFORMAT);
+        assert_non_null(strstr(ft_error_message(), bad));
+        assert_non_null(strstr(ft_error_message(), "field params"));
+        if (!strstr(ft_error_message(), words[i]))
+            fail_msg("message '%s' lacks '%s'", ft_error_message(), words[i]);
+        ft_checkpoint_free(&ck);
+    }
+    /* the boundary: the largest finite float is a parameter like any other */
+    float keep = params[0];
+    params[0] = -FLT_MAX;
+    assert_int_equal(ft_checkpoint_save(bad, hash, params, N, NULL, NULL, 0), FT_OK);
+    params[0] = keep;
+    assert_int_equal(ft_checkpoint_load(bad, hash, &ck), FT_OK);
+    assert_int_equal(ft_checkpoint_check_finite(bad, &ck), FT_OK);
+    ft_checkpoint_free(&ck);
+    /* a NUL byte inside the meta (it would hide the lines after it), digest
+     * recomputed: refused naming the field */
+    size_t len;
+    unsigned char *b = slurp(path, &len);
+    const size_t meta_at = 8 + 4 + 32 + 8 + 4;
+    assert_memory_equal(b + meta_at, "model=lenet5\n", 13);
+    b[meta_at + 12] = '\0';
+    redigest(b, len);
+    spit(bad, b, len);
+    expect_load_error(bad, hash, FT_EFORMAT, "field meta");
+    free(b);
+    free(params);
+    ft_model_destroy(&m);
+}
+
+/* A FIFO named as a checkpoint is refused at once with its name (opening it for
+ * reading would wait for a writer forever; the alarm turns a hang into a failure). */
+static void test_fifo_refused(void **state)
+{
+    (void)state;
+    char fifo[512];
+    ft_test_tmpdir_path(fifo, sizeof fifo, tmpdir, "fifo.ckpt");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(20);
+    expect_load_error(fifo, NULL, FT_EIO, "not a regular file (a FIFO)");
+    alarm(0);
+    unlink(fifo);
+}
+
 static void test_failed_write_keeps_old_file(void **state)
 {
     (void)state;
@@ -297,10 +381,9 @@ static void test_failed_write_keeps_old_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_byte_layout),
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_damaged_files),
-        cmocka_unit_test(test_failed_write_keeps_old_file),
+        cmocka_unit_test(test_byte_layout),   cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_damaged_files), cmocka_unit_test(test_crafted_fields),
+        cmocka_unit_test(test_fifo_refused),  cmocka_unit_test(test_failed_write_keeps_old_file),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }
