@@ -54,7 +54,9 @@ static inline void window_step(ft_f4 v, ft_i4 at, ft_f4 *m, ft_i4 *best)
 static inline void maxpool2x2_plane(int W, int Ho, int Wo, int relu, const float *restrict xp,
                                     float *restrict yp, int32_t *restrict ap)
 {
-    const ft_i4 even = {0, 2, 4, 6}, odd = {1, 3, 5, 7};
+    /* Lane shuffles with __builtin_shufflevector (GCC >= 12 and clang alike; GCC's
+     * __builtin_shuffle does not exist in clang, which builds the fuzz targets). */
+    const ft_i4 even = {0, 2, 4, 6};
     for (int oh = 0; oh < Ho; oh++) {
         const float *r0 = xp + (size_t)2 * oh * W, *r1 = r0 + W;
         float *yr = yp + (size_t)oh * Wo;
@@ -64,11 +66,11 @@ static inline void maxpool2x2_plane(int W, int Ho, int Wo, int relu, const float
             ft_f4 a0 = *(const ft_f4 *)(r0 + 2 * ow), a1 = *(const ft_f4 *)(r0 + 2 * ow + 4);
             ft_f4 b0 = *(const ft_f4 *)(r1 + 2 * ow), b1 = *(const ft_f4 *)(r1 + 2 * ow + 4);
             ft_i4 at = 2 * oh * W + 2 * ow + even;
-            ft_f4 m = __builtin_shuffle(a0, a1, even);
+            ft_f4 m = __builtin_shufflevector(a0, a1, 0, 2, 4, 6);
             ft_i4 best = at;
-            window_step(__builtin_shuffle(a0, a1, odd), at + 1, &m, &best);
-            window_step(__builtin_shuffle(b0, b1, even), at + W, &m, &best);
-            window_step(__builtin_shuffle(b0, b1, odd), at + W + 1, &m, &best);
+            window_step(__builtin_shufflevector(a0, a1, 1, 3, 5, 7), at + 1, &m, &best);
+            window_step(__builtin_shufflevector(b0, b1, 0, 2, 4, 6), at + W, &m, &best);
+            window_step(__builtin_shufflevector(b0, b1, 1, 3, 5, 7), at + W + 1, &m, &best);
             if (relu)
                 m = (ft_f4)(~(m <= 0.0f) & (ft_i4)m); /* NaN stays */
             *(ft_f4 *)(yr + ow) = m;
@@ -98,7 +100,7 @@ static inline void maxpool2x2_backward_plane(int W, int Ho, int Wo, const float 
                                              const float *restrict d, const int32_t *restrict a,
                                              float *restrict g)
 {
-    const ft_i4 even = {0, 2, 4, 6}, lo = {0, 4, 1, 5}, hi = {2, 6, 3, 7};
+    const ft_i4 even = {0, 2, 4, 6};
     for (int oh = 0; oh < Ho; oh++) {
         float *g0 = g + (size_t)2 * oh * W, *g1 = g0 + W;
         const float *dr = d + (size_t)oh * Wo, *yr = y ? y + (size_t)oh * Wo : NULL;
@@ -112,10 +114,10 @@ static inline void maxpool2x2_backward_plane(int W, int Ho, int Wo, const float 
             ft_i4 e0 = (am == at) & val, o0 = (am == at + 1) & val;
             ft_i4 e1 = (am == at + W) & val, o1 = (am == at + W + 1) & val;
             /* interleave (e, o) lane pairs back into two input rows */
-            *(ft_f4 *)(g0 + 2 * ow) = (ft_f4)__builtin_shuffle(e0, o0, lo);
-            *(ft_f4 *)(g0 + 2 * ow + 4) = (ft_f4)__builtin_shuffle(e0, o0, hi);
-            *(ft_f4 *)(g1 + 2 * ow) = (ft_f4)__builtin_shuffle(e1, o1, lo);
-            *(ft_f4 *)(g1 + 2 * ow + 4) = (ft_f4)__builtin_shuffle(e1, o1, hi);
+            *(ft_f4 *)(g0 + 2 * ow) = (ft_f4)__builtin_shufflevector(e0, o0, 0, 4, 1, 5);
+            *(ft_f4 *)(g0 + 2 * ow + 4) = (ft_f4)__builtin_shufflevector(e0, o0, 2, 6, 3, 7);
+            *(ft_f4 *)(g1 + 2 * ow) = (ft_f4)__builtin_shufflevector(e1, o1, 0, 4, 1, 5);
+            *(ft_f4 *)(g1 + 2 * ow + 4) = (ft_f4)__builtin_shufflevector(e1, o1, 2, 6, 3, 7);
         }
         for (; ow < Wo; ow++) {
             float v = yr && yr[ow] <= 0.0f ? 0.0f : dr[ow];
