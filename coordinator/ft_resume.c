@@ -4,6 +4,7 @@
 #include "ft_alloc.h"
 #include "ft_checkpoint.h"
 #include "ft_error.h"
+#include "ft_fileio.h"
 #include "ft_log.h"
 #include "ft_sha256.h"
 
@@ -80,7 +81,7 @@ int ft_resume_save(const char *dir, int slot, const uint8_t layout_hash[32], con
 }
 
 /* Parses the meta and extra of a loaded checkpoint into r. FT_EFORMAT naming path. */
-static int parse(const char *path, ft_checkpoint_t *ck, ft_resume_t *r)
+static int parse_meta(const char *path, ft_checkpoint_t *ck, ft_resume_t *r)
 {
     char v[256];
     if (!ft_checkpoint_meta(ck, "resumable", v, sizeof v) || strcmp(v, "1") != 0)
@@ -143,6 +144,21 @@ static int parse(const char *path, ft_checkpoint_t *ck, ft_resume_t *r)
     return FT_OK;
 }
 
+int ft_resume_parse(const void *data, size_t len, const char *name, ft_resume_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->slot = -1;
+    ft_checkpoint_t ck;
+    memset(&ck, 0, sizeof ck);
+    int rc = ft_checkpoint_parse(data, len, name, NULL, &ck);
+    if (rc == FT_OK)
+        rc = parse_meta(name, &ck, out);
+    ft_checkpoint_free(&ck);
+    if (rc != FT_OK)
+        ft_resume_free(out);
+    return rc;
+}
+
 /* Removes DIR/checkpoint-*.tmp.* left by a write that was killed. */
 static void remove_temporaries(const char *dir)
 {
@@ -175,14 +191,14 @@ int ft_resume_find(const char *dir, ft_resume_t *out)
         if (access(path, F_OK) != 0)
             continue;
         found++;
-        ft_checkpoint_t ck;
-        memset(&ck, 0, sizeof ck);
         ft_resume_t r;
         memset(&r, 0, sizeof r);
-        rc = ft_checkpoint_load(path, NULL, &ck);
+        char *data = NULL;
+        size_t len = 0;
+        rc = ft_read_file(path, &data, &len);
         if (rc == FT_OK)
-            rc = parse(path, &ck, &r);
-        ft_checkpoint_free(&ck);
+            rc = ft_resume_parse(data, len, path, &r);
+        ft_free(data);
         if (rc != FT_OK) {
             damaged++;
             damage_rc = rc;

@@ -105,23 +105,25 @@ int ft_checkpoint_load(const char *path, const uint8_t *expect_hash, ft_checkpoi
     int rc = ft_read_file(path, &data, &len);
     if (rc != FT_OK)
         return rc;
-    const uint8_t *p = (const uint8_t *)data;
+    rc = ft_checkpoint_parse(data, len, path, expect_hash, out);
+    ft_free(data);
+    return rc;
+}
+
+int ft_checkpoint_parse(const void *data, size_t len, const char *name, const uint8_t *expect_hash,
+                        ft_checkpoint_t *out)
+{
+    const uint8_t *p = data;
     ft_checkpoint_t ck = {0};
-    if (len < 8 || memcmp(p, ft_ckpt_magic, 8) != 0) {
-        rc = ft_error_set(FT_EFORMAT, "%s: not a fedtail checkpoint (bad magic)", path);
-        goto done;
-    }
-    if (len < FT_CKPT_HEAD) {
-        rc = ft_error_set(FT_EFORMAT, "%s: truncated checkpoint (%zu bytes, header needs %d)", path,
-                          len, FT_CKPT_HEAD);
-        goto done;
-    }
+    if (len < 8 || memcmp(p, ft_ckpt_magic, 8) != 0)
+        return ft_error_set(FT_EFORMAT, "%s: not a fedtail checkpoint (bad magic)", name);
+    if (len < FT_CKPT_HEAD)
+        return ft_error_set(FT_EFORMAT, "%s: truncated checkpoint (%zu bytes, header needs %d)",
+                            name, len, FT_CKPT_HEAD);
     uint32_t version = get_u32(p + 8);
-    if (version != FT_CHECKPOINT_VERSION) {
-        rc = ft_error_set(FT_EFORMAT, "%s: checkpoint version %u, this build reads %d", path,
-                          version, FT_CHECKPOINT_VERSION);
-        goto done;
-    }
+    if (version != FT_CHECKPOINT_VERSION)
+        return ft_error_set(FT_EFORMAT, "%s: checkpoint version %u, this build reads %d", name,
+                            version, FT_CHECKPOINT_VERSION);
     uint64_t n = get_u64(p + 44);
     uint64_t meta_len = get_u32(p + 52);
     /* Lengths are checked one at a time against what is left, so no sum overflows. */
@@ -137,26 +139,21 @@ int ft_checkpoint_load(const char *path, const uint8_t *expect_hash, ft_checkpoi
     pos += extra_len;
     if (n > (len - pos) / sizeof(float) || len - pos - n * sizeof(float) < 32)
         goto truncated;
-    if (len - pos - n * sizeof(float) != 32) {
-        rc = ft_error_set(FT_EFORMAT, "%s: %zu trailing bytes after the checkpoint", path,
-                          (size_t)(len - pos - n * sizeof(float) - 32));
-        goto done;
-    }
+    if (len - pos - n * sizeof(float) != 32)
+        return ft_error_set(FT_EFORMAT, "%s: %zu trailing bytes after the checkpoint", name,
+                            (size_t)(len - pos - n * sizeof(float) - 32));
     uint8_t digest[32];
     ft_sha256(p, len - 32, digest);
-    if (memcmp(digest, p + len - 32, 32) != 0) {
-        rc = ft_error_set(FT_EDIGEST, "%s: checkpoint damaged (SHA-256 mismatch)", path);
-        goto done;
-    }
+    if (memcmp(digest, p + len - 32, 32) != 0)
+        return ft_error_set(FT_EDIGEST, "%s: checkpoint damaged (SHA-256 mismatch)", name);
     if (expect_hash && memcmp(expect_hash, p + 12, 32) != 0) {
         char want[65], got[65];
         ft_sha256_hex(expect_hash, want);
         ft_sha256_hex(p + 12, got);
-        rc = ft_error_set(FT_EINVAL,
-                          "%s: checkpoint is for another model layout (hash %.16s..., this "
-                          "model has %.16s...)",
-                          path, got, want);
-        goto done;
+        return ft_error_set(FT_EINVAL,
+                            "%s: checkpoint is for another model layout (hash %.16s..., this "
+                            "model has %.16s...)",
+                            name, got, want);
     }
     memcpy(ck.layout_hash, p + 12, 32);
     ck.num_params = (size_t)n;
@@ -166,8 +163,7 @@ int ft_checkpoint_load(const char *path, const uint8_t *expect_hash, ft_checkpoi
     ck.extra = extra_len ? ft_malloc(extra_len) : NULL;
     if (!ck.params || !ck.meta || (extra_len && !ck.extra)) {
         ft_checkpoint_free(&ck);
-        rc = ft_error_set(FT_ENOMEM, "%s: out of memory loading the checkpoint", path);
-        goto done;
+        return ft_error_set(FT_ENOMEM, "%s: out of memory loading the checkpoint", name);
     }
     memcpy(ck.meta, p + FT_CKPT_HEAD, meta_len);
     ck.meta[meta_len] = '\0';
@@ -175,16 +171,12 @@ int ft_checkpoint_load(const char *path, const uint8_t *expect_hash, ft_checkpoi
         memcpy(ck.extra, p + FT_CKPT_HEAD + meta_len + 8, extra_len);
     memcpy(ck.params, p + pos, n * sizeof(float));
     *out = ck;
-    rc = FT_OK;
-    goto done;
+    return FT_OK;
 truncated:
-    rc = ft_error_set(FT_EFORMAT,
-                      "%s: truncated or damaged checkpoint (%zu bytes; lengths in the "
-                      "header need more)",
-                      path, len);
-done:
-    ft_free(data);
-    return rc;
+    return ft_error_set(FT_EFORMAT,
+                        "%s: truncated or damaged checkpoint (%zu bytes; lengths in the "
+                        "header need more)",
+                        name, len);
 }
 
 void ft_checkpoint_free(ft_checkpoint_t *ck)
