@@ -5,7 +5,8 @@
  * SHA-256 of everything before it. Written through ft_atomic_* (temp file, fsync,
  * rename), so a crash or a failed write leaves the previous file in place. Loading
  * checks structure first (magic, version, lengths against the file size: a
- * truncated file is FT_EFORMAT), then the digest (FT_EDIGEST), then the layout. */
+ * truncated file is FT_EFORMAT), then the digest (FT_EDIGEST), then that meta is
+ * text without NUL bytes (FT_EFORMAT), then the layout. */
 #include "ft_checkpoint.h"
 
 #include "ft_alloc.h"
@@ -146,6 +147,9 @@ int ft_checkpoint_parse(const void *data, size_t len, const char *name, const ui
     ft_sha256(p, len - 32, digest);
     if (memcmp(digest, p + len - 32, 32) != 0)
         return ft_error_set(FT_EDIGEST, "%s: checkpoint damaged (SHA-256 mismatch)", name);
+    /* Meta is text: a NUL would end ck.meta early and lose the lines after it. */
+    if (memchr(p + FT_CKPT_HEAD, '\0', (size_t)meta_len))
+        return ft_error_set(FT_EFORMAT, "%s: checkpoint meta holds a NUL byte", name);
     if (expect_hash && memcmp(expect_hash, p + 12, 32) != 0) {
         char want[65], got[65];
         ft_sha256_hex(expect_hash, want);

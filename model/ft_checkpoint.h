@@ -27,10 +27,10 @@ typedef struct {
 int ft_checkpoint_save(const char *path, const uint8_t layout_hash[32], const float *params,
                        size_t num_params, const char *meta, const void *extra, size_t extra_len);
 
-/* Reads and verifies a checkpoint (magic, version, sizes, SHA-256). If expect_hash
- * is non-NULL the layout hash must match it. On error returns FT_EIO / FT_EFORMAT /
- * FT_EDIGEST / FT_EINVAL (layout mismatch) with a message naming the file, and *out
- * is untouched. */
+/* Reads and verifies a checkpoint (magic, version, sizes, SHA-256, a meta without NUL
+ * bytes). If expect_hash is non-NULL the layout hash must match it. On error returns
+ * FT_EIO / FT_EFORMAT / FT_EDIGEST / FT_EINVAL (layout mismatch) with a message naming
+ * the file, and *out is untouched. */
 int ft_checkpoint_load(const char *path, const uint8_t *expect_hash, ft_checkpoint_t *out);
 /* The same checks on a checkpoint already in memory (data[0..len), the whole file);
  * name is what error messages call it (the file it came from). ft_checkpoint_load is
