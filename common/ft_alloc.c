@@ -12,9 +12,14 @@
 
 static atomic_ulong alloc_count;
 static atomic_ulong fail_countdown;
+static atomic_size_t size_limit; /* 0: none */
 
-static int should_fail(void)
+/* The injected failures: the countdown reaching this call, or a size over the limit. */
+static int should_fail(size_t size)
 {
+    size_t limit = atomic_load(&size_limit);
+    if (limit && size > limit)
+        return 1;
     unsigned long n = atomic_load(&fail_countdown);
     while (n > 0) {
         if (atomic_compare_exchange_weak(&fail_countdown, &n, n - 1))
@@ -25,7 +30,7 @@ static int should_fail(void)
 
 void *ft_malloc(size_t size)
 {
-    if (should_fail())
+    if (should_fail(size))
         return NULL;
     void *p = malloc(size ? size : 1);
     if (p)
@@ -35,7 +40,7 @@ void *ft_malloc(size_t size)
 
 void *ft_calloc(size_t count, size_t size)
 {
-    if (should_fail())
+    if (should_fail(size && count > SIZE_MAX / size ? SIZE_MAX : count * size))
         return NULL;
     void *p = calloc(count ? count : 1, size ? size : 1);
     if (p)
@@ -45,7 +50,7 @@ void *ft_calloc(size_t count, size_t size)
 
 void *ft_realloc(void *ptr, size_t size)
 {
-    if (should_fail())
+    if (should_fail(size))
         return NULL;
     void *p = realloc(ptr, size ? size : 1);
     if (p)
@@ -66,7 +71,7 @@ void ft_free(void *ptr)
 
 void *ft_malloc_aligned(size_t size)
 {
-    if (should_fail())
+    if (should_fail(size))
         return NULL;
     void *p = NULL;
     size_t align = size >= FT_HUGE_FROM ? HUGE_PAGE : 64;
@@ -116,4 +121,9 @@ unsigned long ft_alloc_count(void)
 void ft_alloc_fail_after(unsigned long n)
 {
     atomic_store(&fail_countdown, n);
+}
+
+void ft_alloc_limit(size_t max)
+{
+    atomic_store(&size_limit, max);
 }

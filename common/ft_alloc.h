@@ -1,7 +1,9 @@
 /* ft_alloc: the allocation hook every module allocates through.
  *
  * It counts allocations (tests assert that per-round hot paths allocate nothing)
- * and can be told to fail the n-th allocation from now (tests drive error paths). */
+ * and can be told to fail the n-th allocation from now, or every one over a size
+ * (tests drive error paths, and check that no reader sizes a buffer from a number in
+ * its input). */
 #ifndef FT_ALLOC_H
 #define FT_ALLOC_H
 
@@ -27,5 +29,8 @@ char *ft_strdup(const char *s);
 unsigned long ft_alloc_count(void);
 /* Makes the n-th allocation from now fail (n = 1: the next one); 0 disables. */
 void ft_alloc_fail_after(unsigned long n);
+/* Makes every allocation of more than max bytes fail, as on a machine with little
+ * memory (0: no limit, the default). A failure does not count down ft_alloc_fail_after. */
+void ft_alloc_limit(size_t max);
 
 #endif

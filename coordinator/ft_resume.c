@@ -191,7 +191,8 @@ static int check_run_file(const char *path, const char *dir, const char *name, c
 }
 
 /* Parses and checks the meta and extra of a loaded checkpoint of run directory dir
- * into r. FT_EFORMAT / FT_EDIGEST naming path and the field; FT_ENOMEM. */
+ * into r (dir NULL: the byte lengths are not checked against the run's files).
+ * FT_EFORMAT / FT_EDIGEST naming path and the field; FT_ENOMEM. */
 static int parse(const char *dir, const char *path, ft_checkpoint_t *ck, ft_resume_t *r)
 {
     char v[256];
@@ -304,14 +305,15 @@ static int parse(const char *dir, const char *path, ft_checkpoint_t *ck, ft_resu
     ft_checkpoint_meta(ck, "metrics_bytes", v, sizeof v);
     if (!parse_i64(v, &pt->metrics_bytes) || pt->metrics_bytes < 0)
         return bad_field(path, "metrics_bytes", v, "not a byte length >= 0");
-    if ((rc = check_run_file(path, dir, "metrics.csv", "metrics_bytes", pt->metrics_bytes,
+    if (dir &&
+        (rc = check_run_file(path, dir, "metrics.csv", "metrics_bytes", pt->metrics_bytes,
                              (int64_t)pt->round + 1, "the header and one row per round")) != FT_OK)
         return rc;
     ft_checkpoint_meta(ck, "events_bytes", v, sizeof v);
     if (!parse_i64(v, &pt->events_bytes) || pt->events_bytes < 0)
         return bad_field(path, "events_bytes", v, "not a byte length >= 0");
-    if ((rc = check_run_file(path, dir, "events.jsonl", "events_bytes", pt->events_bytes,
-                             -(int64_t)pt->round, "a round_end per round")) != FT_OK)
+    if (dir && (rc = check_run_file(path, dir, "events.jsonl", "events_bytes", pt->events_bytes,
+                                    -(int64_t)pt->round, "a round_end per round")) != FT_OK)
         return rc;
 
     /* The model: N floats, all finite (the round loop starts from them) — but for the
@@ -334,6 +336,21 @@ static int parse(const char *dir, const char *path, ft_checkpoint_t *ck, ft_resu
     r->num_params = ck->num_params;
     memcpy(r->layout_hash, ck->layout_hash, 32);
     return FT_OK;
+}
+
+int ft_resume_parse(const void *data, size_t len, const char *name, ft_resume_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->slot = -1;
+    ft_checkpoint_t ck;
+    memset(&ck, 0, sizeof ck);
+    int rc = ft_checkpoint_parse(data, len, name, NULL, &ck);
+    if (rc == FT_OK)
+        rc = parse(NULL, name, &ck, out);
+    ft_checkpoint_free(&ck);
+    if (rc != FT_OK)
+        ft_resume_free(out);
+    return rc;
 }
 
 /* Removes DIR/checkpoint-*.tmp.* left by a write that was killed. */

@@ -94,4 +94,14 @@ typedef int (*ft_resume_accept_fn)(void *user, const char *path, const ft_resume
 int ft_resume_find(const char *dir, ft_resume_accept_fn accept, void *user, ft_resume_t *out);
 void ft_resume_free(ft_resume_t *r);
 
+/* Parses one checkpoint file already in memory (data[0..len), the whole file) into
+ * *out, with every check ft_resume_find makes of a slot (ft_checkpoint_parse's, then
+ * every meta field, the config and its digest) but those against the run directory's
+ * files (metrics_bytes, events_bytes) and the accept callback's; name is what
+ * messages call it.
+ * ft_resume_find is ft_read_file + this for each slot. On error (FT_EFORMAT,
+ * FT_EDIGEST, FT_ENOMEM) *out is empty and needs no ft_resume_free; out->slot is -1
+ * either way. */
+int ft_resume_parse(const void *data, size_t len, const char *name, ft_resume_t *out);
+
 #endif

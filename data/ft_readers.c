@@ -7,6 +7,7 @@
  * 3072 pixel bytes, the 1024 red, 1024 green, then 1024 blue values of a 32×32 image
  * (already C×H×W). Every size is checked against the file length before any copy. */
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <zlib.h>
@@ -17,17 +18,27 @@
 #include "ft_error.h"
 #include "ft_fileio.h"
 
+/* The most a deflate stream inflates to per input byte (258-byte matches coded in
+ * 2 bits: 1032:1). */
+#define GZIP_MAX_RATIO 1032
+
 /* Inflates the gzip stream in[0..in_len) (one or more members) into a new buffer. */
 static int gunzip(const char *path, const uint8_t *in, size_t in_len, uint8_t **out,
                   size_t *out_len)
 {
-    /* The gzip trailer holds the uncompressed size mod 2^32: a good first guess. */
+    /* The gzip trailer holds the uncompressed size mod 2^32: a good first guess for an
+     * honest file, but only a claim. Deflate inflates at most 1032:1, so the guess
+     * never exceeds what in_len bytes can become (a 20-byte file claiming 4 GiB must
+     * not allocate 4 GiB); the buffer still grows past it for a multi-member file. */
     size_t cap = 1 << 16;
     if (in_len >= 18) {
         const uint8_t *t = in + in_len - 4;
         size_t isize =
             (size_t)t[0] | ((size_t)t[1] << 8) | ((size_t)t[2] << 16) | ((size_t)t[3] << 24);
-        if (isize > cap && isize < ((size_t)1 << 32))
+        size_t most = in_len < SIZE_MAX / GZIP_MAX_RATIO ? in_len * GZIP_MAX_RATIO : SIZE_MAX - 1;
+        if (isize > most)
+            isize = most;
+        if (isize > cap)
             cap = isize + 1;
     }
     uint8_t *buf = ft_malloc(cap);

@@ -5,10 +5,10 @@
  * SHA-256 of everything before it. Written through ft_atomic_* (temp file, fsync,
  * rename), so a crash or a failed write leaves the previous file in place. Loading
  * checks structure first (magic, version, lengths against the file size: a
- * truncated file is FT_EFORMAT), then the digest (FT_EDIGEST), then the layout.
- * A digest is no proof of origin (anyone can recompute it), so the fields a reader
- * relies on are validated too: here the meta (text, no NUL), by
- * ft_checkpoint_check_finite the parameters, and by each user (ft_resume, the
+ * truncated file is FT_EFORMAT), then the digest (FT_EDIGEST), then that meta is
+ * text without NUL bytes (FT_EFORMAT), then the layout. A digest is no proof of
+ * origin (anyone can recompute it), so the fields a reader relies on are validated
+ * too: by ft_checkpoint_check_finite the parameters, and by each user (ft_resume, the
  * global model's federation.init) the meta fields and N it depends on. */
 #include "ft_checkpoint.h"
 
@@ -110,23 +110,25 @@ int ft_checkpoint_load(const char *path, const uint8_t *expect_hash, ft_checkpoi
     int rc = ft_read_file(path, &data, &len);
     if (rc != FT_OK)
         return rc;
-    const uint8_t *p = (const uint8_t *)data;
+    rc = ft_checkpoint_parse(data, len, path, expect_hash, out);
+    ft_free(data);
+    return rc;
+}
+
+int ft_checkpoint_parse(const void *data, size_t len, const char *name, const uint8_t *expect_hash,
+                        ft_checkpoint_t *out)
+{
+    const uint8_t *p = data;
     ft_checkpoint_t ck = {0};
-    if (len < 8 || memcmp(p, ft_ckpt_magic, 8) != 0) {
-        rc = ft_error_set(FT_EFORMAT, "%s: not a fedtail checkpoint (bad magic)", path);
-        goto done;
-    }
-    if (len < FT_CKPT_HEAD) {
-        rc = ft_error_set(FT_EFORMAT, "%s: truncated checkpoint (%zu bytes, header needs %d)", path,
-                          len, FT_CKPT_HEAD);
-        goto done;
-    }
+    if (len < 8 || memcmp(p, ft_ckpt_magic, 8) != 0)
+        return ft_error_set(FT_EFORMAT, "%s: not a fedtail checkpoint (bad magic)", name);
+    if (len < FT_CKPT_HEAD)
+        return ft_error_set(FT_EFORMAT, "%s: truncated checkpoint (%zu bytes, header needs %d)",
+                            name, len, FT_CKPT_HEAD);
     uint32_t version = get_u32(p + 8);
-    if (version != FT_CHECKPOINT_VERSION) {
-        rc = ft_error_set(FT_EFORMAT, "%s: checkpoint version %u, this build reads %d", path,
-                          version, FT_CHECKPOINT_VERSION);
-        goto done;
-    }
+    if (version != FT_CHECKPOINT_VERSION)
+        return ft_error_set(FT_EFORMAT, "%s: checkpoint version %u, this build reads %d", name,
+                            version, FT_CHECKPOINT_VERSION);
     uint64_t n = get_u64(p + 44);
     uint64_t meta_len = get_u32(p + 52);
     /* Lengths are checked one at a time against what is left, so no sum overflows. */
@@ -142,32 +144,24 @@ int ft_checkpoint_load(const char *path, const uint8_t *expect_hash, ft_checkpoi
     pos += extra_len;
     if (n > (len - pos) / sizeof(float) || len - pos - n * sizeof(float) < 32)
         goto truncated;
-    if (len - pos - n * sizeof(float) != 32) {
-        rc = ft_error_set(FT_EFORMAT, "%s: %zu trailing bytes after the checkpoint", path,
-                          (size_t)(len - pos - n * sizeof(float) - 32));
-        goto done;
-    }
-    /* The digest only says the file is whole, not that its writer was this program:
-     * a crafted file can carry a correct one. So the fields are checked as well. */
-    if (memchr(p + FT_CKPT_HEAD, '\0', meta_len)) {
-        rc = ft_error_set(FT_EFORMAT, "%s: field meta holds a NUL byte (meta is text)", path);
-        goto done;
-    }
+    if (len - pos - n * sizeof(float) != 32)
+        return ft_error_set(FT_EFORMAT, "%s: %zu trailing bytes after the checkpoint", name,
+                            (size_t)(len - pos - n * sizeof(float) - 32));
     uint8_t digest[32];
     ft_sha256(p, len - 32, digest);
-    if (memcmp(digest, p + len - 32, 32) != 0) {
-        rc = ft_error_set(FT_EDIGEST, "%s: checkpoint damaged (SHA-256 mismatch)", path);
-        goto done;
-    }
+    if (memcmp(digest, p + len - 32, 32) != 0)
+        return ft_error_set(FT_EDIGEST, "%s: checkpoint damaged (SHA-256 mismatch)", name);
+    /* Meta is text: a NUL would end ck.meta early and lose the lines after it. */
+    if (memchr(p + FT_CKPT_HEAD, '\0', (size_t)meta_len))
+        return ft_error_set(FT_EFORMAT, "%s: checkpoint meta holds a NUL byte", name);
     if (expect_hash && memcmp(expect_hash, p + 12, 32) != 0) {
         char want[65], got[65];
         ft_sha256_hex(expect_hash, want);
         ft_sha256_hex(p + 12, got);
-        rc = ft_error_set(FT_EINVAL,
-                          "%s: checkpoint is for another model layout (hash %.16s..., this "
-                          "model has %.16s...)",
-                          path, got, want);
-        goto done;
+        return ft_error_set(FT_EINVAL,
+                            "%s: checkpoint is for another model layout (hash %.16s..., this "
+                            "model has %.16s...)",
+                            name, got, want);
     }
     memcpy(ck.layout_hash, p + 12, 32);
     ck.num_params = (size_t)n;
@@ -177,8 +171,7 @@ int ft_checkpoint_load(const char *path, const uint8_t *expect_hash, ft_checkpoi
     ck.extra = extra_len ? ft_malloc(extra_len) : NULL;
     if (!ck.params || !ck.meta || (extra_len && !ck.extra)) {
         ft_checkpoint_free(&ck);
-        rc = ft_error_set(FT_ENOMEM, "%s: out of memory loading the checkpoint", path);
-        goto done;
+        return ft_error_set(FT_ENOMEM, "%s: out of memory loading the checkpoint", name);
     }
     memcpy(ck.meta, p + FT_CKPT_HEAD, meta_len);
     ck.meta[meta_len] = '\0';
@@ -186,16 +179,12 @@ int ft_checkpoint_load(const char *path, const uint8_t *expect_hash, ft_checkpoi
         memcpy(ck.extra, p + FT_CKPT_HEAD + meta_len + 8, extra_len);
     memcpy(ck.params, p + pos, n * sizeof(float));
     *out = ck;
-    rc = FT_OK;
-    goto done;
+    return FT_OK;
 truncated:
-    rc = ft_error_set(FT_EFORMAT,
-                      "%s: truncated or damaged checkpoint (%zu bytes; lengths in the "
-                      "header need more)",
-                      path, len);
-done:
-    ft_free(data);
-    return rc;
+    return ft_error_set(FT_EFORMAT,
+                        "%s: truncated or damaged checkpoint (%zu bytes; lengths in the "
+                        "header need more)",
+                        name, len);
 }
 
 int ft_checkpoint_check_finite(const char *path, const ft_checkpoint_t *ck)

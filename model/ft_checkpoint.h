@@ -33,6 +33,11 @@ int ft_checkpoint_save(const char *path, const uint8_t layout_hash[32], const fl
  * FT_EDIGEST / FT_EINVAL (layout mismatch) with a message naming the file, and *out
  * is untouched. */
 int ft_checkpoint_load(const char *path, const uint8_t *expect_hash, ft_checkpoint_t *out);
+/* The same checks on a checkpoint already in memory (data[0..len), the whole file);
+ * name is what error messages call it (the file it came from). ft_checkpoint_load is
+ * ft_read_file + this; the fuzz target fuzz/fuzz_checkpoint.c calls it directly. */
+int ft_checkpoint_parse(const void *data, size_t len, const char *name, const uint8_t *expect_hash,
+                        ft_checkpoint_t *out);
 void ft_checkpoint_free(ft_checkpoint_t *ck);
 
 /* FT_OK if every parameter of ck is finite; else FT_EFORMAT naming path, the field

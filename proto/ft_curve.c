@@ -64,7 +64,15 @@ int ft_curve_decode(const char *text, size_t len, uint8_t key[FT_CURVE_KEY_LEN],
         z[i] = text[i];
     }
     z[len] = '\0';
-    if (!zmq_z85_decode(key, z))
+    /* zmq_z85_decode writes group by group and may fail on a later one: decode into a
+     * scratch buffer so a refused key leaves the caller's (a secret key's) alone. */
+    uint8_t out[FT_CURVE_KEY_LEN];
+    int ok = zmq_z85_decode(out, z) != NULL;
+    if (ok)
+        memcpy(key, out, FT_CURVE_KEY_LEN);
+    memset(out, 0, sizeof out);
+    memset(z, 0, sizeof z);
+    if (!ok)
         return ft_error_set(FT_ECRYPTO, "%s: not a valid Z85 key (a group overflows 32 bits)",
                             what);
     return FT_OK;

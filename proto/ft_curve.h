@@ -49,7 +49,8 @@ int ft_curve_keygen(const char *dir, const char *name, char *pub_path, char *sec
 
 /* Decodes a Z85 key text of exactly FT_CURVE_Z85_LEN characters into key. FT_ECRYPTO
  * (message says why, naming `what`) for a wrong length, a character outside the Z85
- * alphabet or a group that does not decode. */
+ * alphabet or a group that does not decode; key is then unchanged (as is the key of
+ * ft_curve_load_public / ft_curve_load_secret on any error). */
 int ft_curve_decode(const char *text, size_t len, uint8_t key[FT_CURVE_KEY_LEN], const char *what);
 /* Z85 text of a key into out (FT_CURVE_Z85_LEN + 1 bytes, NUL-terminated). */
 void ft_curve_encode(const uint8_t key[FT_CURVE_KEY_LEN], char out[FT_CURVE_Z85_LEN + 1]);

@@ -15,10 +15,20 @@ endfunction()
 
 ft_fuzz_replay(fuzz_wire LIBS ft_proto ft_common)
 ft_fuzz_replay(fuzz_config LIBS ft_common)
+# The file readers (seeds: fuzz_file_seeds below, plus regress_* inputs).
+ft_fuzz_replay(fuzz_checkpoint LIBS ft_model)
+ft_fuzz_replay(fuzz_resume LIBS ft_coordinator)
+ft_fuzz_replay(fuzz_npy LIBS ft_data)
+ft_fuzz_replay(fuzz_idx LIBS ft_data ZLIB::ZLIB)
+ft_fuzz_replay(fuzz_cifar LIBS ft_data)
+ft_fuzz_replay(fuzz_curve LIBS ft_proto)
 
 # Writes fuzz/corpus/fuzz_wire: `build/tests/fuzz_wire_seeds fuzz/corpus/fuzz_wire`.
 add_executable(fuzz_wire_seeds ${FT_FUZZ_DIR}/fuzz_wire_seeds.c)
 target_link_libraries(fuzz_wire_seeds PRIVATE ft_proto ft_common)
+# Writes the file readers' corpora: `build/tests/fuzz_file_seeds fuzz/corpus`.
+add_executable(fuzz_file_seeds ${FT_FUZZ_DIR}/fuzz_file_seeds.c)
+target_link_libraries(fuzz_file_seeds PRIVATE ft_coordinator ft_model ft_data ft_proto ZLIB::ZLIB)
 
 ft_test(test_curve LIBS ft_proto PkgConfig::ZMQ TIMEOUT 60)
 ft_test(test_config_roundtrip LIBS ft_common TIMEOUT 30)

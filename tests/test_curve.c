@@ -269,6 +269,33 @@ static void test_malformed_keys(void **state)
     expect_error(ft_curve_decode("abc", 3, key, "text"), FT_ECRYPTO, "text: key of 3");
 }
 
+/* Found by fuzz/fuzz_curve (corpus regress_partial_decode): a key whose last Z85
+ * group overflows was refused only after libzmq had decoded the groups before it
+ * into the caller's buffer, so a refused secret key file left 28 of its 32 bytes
+ * behind. A refused key now leaves the buffer as it was. */
+static void test_refused_key_left_unchanged(void **state)
+{
+    (void)state;
+    const char *ok = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";  /* the golden key */
+    const char *bad = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaL%nSc1"; /* last group > 2^32 */
+    uint8_t key[FT_CURVE_KEY_LEN], want[FT_CURVE_KEY_LEN], before[FT_CURVE_KEY_LEN];
+    memset(before, 0x5a, sizeof before);
+    memcpy(key, before, sizeof key);
+    expect_error(ft_curve_decode(bad, FT_CURVE_Z85_LEN, key, "text"), FT_ECRYPTO, "overflows");
+    assert_memory_equal(key, before, sizeof key);
+    char path[512];
+    path_of(path, sizeof path, "partial.secret");
+    write_text("partial.secret", bad, 0600);
+    expect_error(ft_curve_load_secret(path, key), FT_ECRYPTO, "overflows");
+    assert_memory_equal(key, before, sizeof key);
+    expect_error(ft_curve_load_public(path, key), FT_ECRYPTO, "overflows");
+    assert_memory_equal(key, before, sizeof key);
+    /* The key one group away still decodes, into the same buffer. */
+    decode(ok, want);
+    assert_int_equal(ft_curve_decode(ok, FT_CURVE_Z85_LEN, key, "text"), FT_OK);
+    assert_memory_equal(key, want, sizeof key);
+}
+
 /* ---- authorized directory ----------------------------------------------------------- */
 
 static void test_authorized_dir(void **state)
@@ -567,6 +594,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_roundtrip_and_golden, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secret_permissions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_key_left_unchanged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_authorized_dir, setup, teardown),
         cmocka_unit_test(test_zap_handler),
         cmocka_unit_test(test_zap_protocol),

@@ -250,6 +250,43 @@ static void test_idx_alloc_failures(void **state)
     assert_true(failures >= 4);
 }
 
+/* Found by fuzz/fuzz_idx (corpus regress_gzip_isize): the gzip trailer's size field
+ * (ISIZE, the uncompressed size mod 2^32) sized the first output buffer, so a small
+ * file claiming 4 GiB allocated 4 GiB before inflate found the claim false. The
+ * guess is now bounded by what the input can inflate to (deflate's 1032:1 at most).
+ * Under a 32 MiB allocation limit an honest 6.5 MB image file still reads, and the
+ * lying one is the format error it is (it was FT_ENOMEM). */
+static void test_gzip_size_field_not_trusted(void **state)
+{
+    (void)state;
+    const uint32_t n = 100, h = 256, w = 256;
+    size_t il = 16 + (size_t)n * h * w;
+    uint8_t *img = calloc(il, 1);
+    assert_non_null(img);
+    img[2] = 8, img[3] = 3;
+    put_be32(img + 4, n);
+    put_be32(img + 8, h);
+    put_be32(img + 12, w);
+    static uint8_t lab[8 + 100], gz[1 << 16];
+    size_t ll = make_idx_labels(lab, n);
+    write_bytes(tpath("big_lab"), lab, ll);
+    write_gz(tpath("big_img.gz"), img, il);
+    free(img);
+    size_t gl = read_bytes(tpath("big_img.gz"), gz, sizeof gz);
+    assert_true(gl > 18 && gl < sizeof gz);
+
+    ft_alloc_limit(32 << 20);
+    ft_dataset_t *ds = NULL;
+    assert_int_equal(ft_idx_read(tpath("big_img.gz"), tpath("big_lab"), 10, &ds), FT_OK);
+    assert_int_equal(ds->n, n);
+    ft_dataset_destroy(&ds);
+    memset(gz + gl - 4, 0xff, 4); /* ISIZE: 4 GiB - 1 */
+    write_bytes(tpath("lie_img.gz"), gz, gl);
+    expect_idx_error(tpath("lie_img.gz"), tpath("big_lab"), 10, FT_EFORMAT, tpath("lie_img.gz"),
+                     "gzip");
+    ft_alloc_limit(0);
+}
+
 /* CIFAR-10 record r of a batch: label (r*7+f) % 10, pixel (ch, p) = (r + 3*ch + p) % 256. */
 static size_t make_cifar(uint8_t *buf, int records, int f)
 {
@@ -744,6 +781,7 @@ int main(void)
         cmocka_unit_test(test_idx_roundtrip),
         cmocka_unit_test(test_idx_damaged),
         cmocka_unit_test(test_idx_alloc_failures),
+        cmocka_unit_test(test_gzip_size_field_not_trusted),
         cmocka_unit_test(test_cifar10),
         cmocka_unit_test(test_npy_read_floats),
         cmocka_unit_test(test_npy_damaged),

@@ -309,7 +309,7 @@ static void test_crafted_fields(void **state)
     b[meta_at + 12] = '\0';
     redigest(b, len);
     spit(bad, b, len);
-    expect_load_error(bad, hash, FT_EFORMAT, "field meta");
+    expect_load_error(bad, hash, FT_EFORMAT, "meta holds a NUL byte");
     free(b);
     free(params);
     ft_model_destroy(&m);
@@ -327,6 +327,43 @@ static void test_fifo_refused(void **state)
     expect_load_error(fifo, NULL, FT_EIO, "not a regular file (a FIFO)");
     alarm(0);
     unlink(fifo);
+}
+
+/* Found by fuzz/fuzz_checkpoint (corpus regress_meta_nul): a NUL byte inside the meta
+ * was accepted, and the meta then silently ended there (ck.meta is a C string), so
+ * the lines after it were lost and the checkpoint no longer re-wrote to its bytes.
+ * It is refused like any other malformed field, by ft_checkpoint_parse and _load. */
+static void test_meta_nul_refused(void **state)
+{
+    (void)state;
+    char path[512];
+    ft_test_tmpdir_path(path, sizeof path, tmpdir, "meta.ckpt");
+    const uint8_t hash[32] = {7};
+    const float params[3] = {1, 2, 3};
+    const char *meta = "round=3\nlabel=x\n";
+    assert_int_equal(ft_checkpoint_save(path, hash, params, 3, meta, "ex", 2), FT_OK);
+    size_t len;
+    unsigned char *b = slurp(path, &len);
+    const size_t at = 56 + 7; /* the '\n' after round=3 */
+    assert_int_equal(b[at], '\n');
+    ft_checkpoint_t ck;
+    /* The last accepted value: any other byte, a control character included. */
+    b[at] = 0x01;
+    ft_sha256(b, len - 32, b + len - 32);
+    assert_int_equal(ft_checkpoint_parse(b, len, "meta.ckpt", hash, &ck), FT_OK);
+    assert_int_equal(strlen(ck.meta), strlen(meta));
+    ft_checkpoint_free(&ck);
+    /* The first refused: NUL, with a valid digest (not damage: a malformed file). */
+    b[at] = 0;
+    ft_sha256(b, len - 32, b + len - 32);
+    memset(&ck, 0, sizeof ck);
+    assert_int_equal(ft_checkpoint_parse(b, len, "meta.ckpt", hash, &ck), FT_EFORMAT);
+    assert_non_null(strstr(ft_error_message(), "meta.ckpt"));
+    assert_non_null(strstr(ft_error_message(), "NUL"));
+    assert_null(ck.meta);
+    spit(path, b, len);
+    expect_load_error(path, hash, FT_EFORMAT, "NUL");
+    free(b);
 }
 
 static void test_failed_write_keeps_old_file(void **state)
@@ -381,9 +418,13 @@ static void test_failed_write_keeps_old_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_byte_layout),   cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_damaged_files), cmocka_unit_test(test_crafted_fields),
-        cmocka_unit_test(test_fifo_refused),  cmocka_unit_test(test_failed_write_keeps_old_file),
+        cmocka_unit_test(test_byte_layout),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_damaged_files),
+        cmocka_unit_test(test_crafted_fields),
+        cmocka_unit_test(test_fifo_refused),
+        cmocka_unit_test(test_meta_nul_refused),
+        cmocka_unit_test(test_failed_write_keeps_old_file),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }
