@@ -73,8 +73,7 @@ const ft_config_key_t ft_config_schema[] = {
     {"train.weight_decay", FT_KEY_FLOAT, "0", NULL, "SGD weight decay (L2)"},
 
     /* [attack] */
-    {"attack.method", FT_KEY_STRING, "none", NULL,
-     "the attack the attacker clients run"},
+    {"attack.method", FT_KEY_STRING, "none", NULL, "the attack the attacker clients run"},
     {"attack.attack_case", FT_KEY_ENUM, "edge-case", "edge-case|almost-edge-case|normal-case",
      "the paper's edge-case vs non-edge baselines"},
     {"attack.edge_source", FT_KEY_ENUM, "mined", "mined|file", "where edge-case points come from"},
@@ -136,8 +135,7 @@ const ft_config_key_t ft_config_schema[] = {
      "pixel-trigger: triggered, relabelled copies in D_adv"},
 
     /* [defense] */
-    {"defense.name", FT_KEY_STRING, "fedavg", NULL,
-     "the server's aggregation rule"},
+    {"defense.name", FT_KEY_STRING, "fedavg", NULL, "the server's aggregation rule"},
     {"defense.norm_bound", FT_KEY_FLOAT, "2", NULL, "norm-clipping/weak-dp: L2 bound M"},
     {"defense.stddev", FT_KEY_FLOAT, "0.025", NULL, "weak-dp: noise std"},
     {"defense.f", FT_KEY_INT, "1", NULL, "krum/multi-krum/bulyan: assumed attackers per round"},
