@@ -246,10 +246,8 @@ static void test_local_no_gpu(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_local_derivation),
-        cmocka_unit_test(test_local_attacker),
-        cmocka_unit_test(test_local_augmentation),
-        cmocka_unit_test(test_local_root_set),
+        cmocka_unit_test(test_local_derivation),   cmocka_unit_test(test_local_attacker),
+        cmocka_unit_test(test_local_augmentation), cmocka_unit_test(test_local_root_set),
         cmocka_unit_test(test_local_no_gpu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
