@@ -60,6 +60,17 @@ const ft_config_key_t ft_config_schema[] = {
     {"data.synthetic_train", FT_KEY_INT, "2000", NULL, "synthetic dataset: training samples"},
     {"data.synthetic_test", FT_KEY_INT, "500", NULL, "synthetic dataset: test samples"},
     {"data.synthetic_shape", FT_KEY_STRING, "1,28,28", NULL, "synthetic dataset: C,H,W"},
+    {"data.augment", FT_KEY_ENUM, "none", "none|crop-flip-reflect|crop-flip-zero",
+     "honest clients' training augmentation: pad by augment_pad (reflected or zero), random "
+     "crop, random horizontal flip (the paper code's CIFAR-10 clients: crop-flip-reflect)"},
+    {"data.augment_attack", FT_KEY_ENUM, "same", "same|none|crop-flip-reflect|crop-flip-zero",
+     "the attacker's training on its own data (same: as data.augment; the paper code's "
+     "CIFAR-10 attacker: crop-flip-zero)"},
+    {"data.augment_train", FT_KEY_ENUM, "same", "same|none|crop-flip-reflect|crop-flip-zero",
+     "centralised pre-training (same: as data.augment; the paper code's CIFAR-10 "
+     "checkpoint: crop-flip-zero)"},
+    {"data.augment_pad", FT_KEY_INT, "4", NULL,
+     "pixels of padding on each side before the random crop (reflect: below the image size)"},
 
     /* [model] */
     {"model.name", FT_KEY_ENUM, "lenet5", "lenet5|paper-lenet|vgg9|mlp", "model architecture"},

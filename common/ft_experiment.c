@@ -115,6 +115,17 @@ static int read_norm(const ft_config_t *cfg, const char *key, int positive, doub
     return FT_OK;
 }
 
+/* data.augment*: a mode name; "same" (augment_attack, augment_train) is `same`. */
+static ft_augment_mode_t augment_mode(const ft_config_t *cfg, const char *key,
+                                      ft_augment_mode_t same)
+{
+    const char *v = ft_config_str(cfg, key);
+    return !strcmp(v, "crop-flip-reflect") ? FT_AUGMENT_CROP_FLIP_REFLECT
+           : !strcmp(v, "crop-flip-zero")  ? FT_AUGMENT_CROP_FLIP_ZERO
+           : !strcmp(v, "none")            ? FT_AUGMENT_NONE
+                                           : same;
+}
+
 static int read_data(const ft_config_t *cfg, ft_data_cfg_t *d)
 {
     int rc;
@@ -122,6 +133,12 @@ static int read_data(const ft_config_t *cfg, ft_data_cfg_t *d)
     d->dataset = ft_config_str(cfg, "data.dataset");
     d->path = ft_config_str(cfg, "data.path");
     d->emnist_transpose = ft_config_bool(cfg, "data.emnist_transpose");
+    d->augment = augment_mode(cfg, "data.augment", FT_AUGMENT_NONE);
+    d->augment_attack = augment_mode(cfg, "data.augment_attack", d->augment);
+    d->augment_train = augment_mode(cfg, "data.augment_train", d->augment);
+    if ((rc = read_i(cfg, "data.augment_pad", 0, 64, "must be in [0, 64]", &d->augment_pad)) !=
+        FT_OK)
+        return rc;
     if ((rc = read_norm(cfg, "data.mean", 0, d->mean, &d->num_mean)) != FT_OK ||
         (rc = read_norm(cfg, "data.std", 1, d->std, &d->num_std)) != FT_OK ||
         (rc = read_u(cfg, "data.train_limit", 0, UINT32_MAX,

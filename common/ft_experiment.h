@@ -53,6 +53,12 @@ typedef enum {
     FT_FL_EVERY_ROUND = 2, /* one attacker in every round */
 } ft_fl_mode_t;
 
+typedef enum {
+    FT_AUGMENT_NONE = 0,              /* samples as they are */
+    FT_AUGMENT_CROP_FLIP_REFLECT = 1, /* reflect-pad, random crop, random horizontal flip */
+    FT_AUGMENT_CROP_FLIP_ZERO = 2,    /* the same with zero (black) padding */
+} ft_augment_mode_t;
+
 /* [federation] */
 typedef struct {
     const ft_config_t *src;        /* where the values came from (errors name file:line) */
@@ -92,6 +98,11 @@ typedef struct {
     uint32_t synthetic_train;     /* synthetic: training samples, [1, 10^7] */
     uint32_t synthetic_test;      /* synthetic: test samples, [1, 10^7] */
     int synthetic_shape[3];       /* synthetic: C, H, W */
+    /* training-time augmentation (data/ft_augment.h); "same" is resolved */
+    ft_augment_mode_t augment;        /* honest clients' (and FLTrust's root) training */
+    ft_augment_mode_t augment_attack; /* the attacker's training on its own data */
+    ft_augment_mode_t augment_train;  /* centralised pre-training */
+    int augment_pad;                  /* padding before the random crop, [0, 64] */
 } ft_data_cfg_t;
 
 /* [model] */

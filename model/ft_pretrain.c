@@ -154,10 +154,11 @@ int ft_pretrain(const ft_experiment_t *exp, const char *out_dir, const uint32_t 
     int classes = train->num_classes > test->num_classes ? train->num_classes : test->num_classes;
     if ((rc = build_model(exp, train, classes, max_batch, ops, &m)) != FT_OK)
         goto fail;
-    ft_rng_t init_rng, shuffle_rng, dropout_rng;
+    ft_rng_t init_rng, shuffle_rng, dropout_rng, augment_rng;
     ft_rng_init(&init_rng, exp->run.seed, 0, 0, FT_RNG_INIT);
     ft_rng_init(&shuffle_rng, exp->run.seed, 0, 0, FT_RNG_SHUFFLE);
     ft_rng_init(&dropout_rng, exp->run.seed, 0, 0, FT_RNG_DROPOUT);
+    ft_rng_init(&augment_rng, exp->run.seed, 0, 0, FT_RNG_AUGMENT);
     ft_model_init(m, &init_rng);
     ft_model_set_dropout_stream(m, ft_rng_u64(&dropout_rng), 0);
     if (!(trainer = ft_trainer_new(m, tc->batch_size))) {
@@ -189,6 +190,10 @@ int ft_pretrain(const ft_experiment_t *exp, const char *out_dir, const uint32_t 
         .lr = (float)tc->lr,
         .momentum = (float)tc->momentum,
         .weight_decay = (float)tc->weight_decay,
+        /* The paper code's CIFAR-10 checkpoint was trained with zero-padded crops and
+         * flips (main.py:120-124): data.augment_train. */
+        .augment = {.mode = exp->data.augment_train, .pad = exp->data.augment_pad},
+        .augment_rng = &augment_rng,
     };
     step_state_t st = {.hooks = hooks, .trainer = trainer, .batch_size = tc->batch_size};
     st.step.epochs = tc->epochs;
