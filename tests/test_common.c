@@ -125,7 +125,8 @@ static void test_config_duplicate_keys(void **state)
     /* The section reopened is the same section; ':' separates like '='. */
     expect_load_error("[federation]\nrounds = 3\n[model]\nname = mlp\n[federation]\nrounds: 4\n",
                       "bad.ini:6", "federation.rounds is already set on line 2");
-    expect_load_error("[run]\nseed = 1\n  seed = 2\n", "bad.ini:3", "indented line under key 'seed'");
+    expect_load_error("[run]\nseed = 1\n  seed = 2\n", "bad.ini:3",
+                      "indented line under key 'seed'");
     expect_load_error("[run]\nseed = 1\n\n  [model]\n", "bad.ini:4", "(line 2)");
     /* Not repeats: the same key name in two sections, an indented first key (no key
      * above it in its section), and later files and --set overriding. */

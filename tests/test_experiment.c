@@ -107,10 +107,9 @@ static void test_federation_bounds(void **state)
     bounds("federation.lr", "1e-12", "1e300");
     bounds("federation.lr_decay", "1.5", "2");
     bounds("federation.lr_decay", "0.1", "0.01");
-    assert_int_equal(read_with((const char *[]){"federation.lr_decay=2", "federation.rounds=20",
-                                                NULL},
-                               NULL),
-                     FT_OK); /* 0.01 * 2^19 = 5243 */
+    assert_int_equal(
+        read_with((const char *[]){"federation.lr_decay=2", "federation.rounds=20", NULL}, NULL),
+        FT_OK); /* 0.01 * 2^19 = 5243 */
     bounds("federation.momentum", "0", "-1e-9");
     bounds("federation.weight_decay", "0", "-1e-9");
     bounds("federation.alpha", "1e-9", "0");

@@ -4,6 +4,10 @@
 #    coordinator names that file and says what is wrong with it;
 #  - a key set twice in one experiment file: the file, both lines and the key (--set
 #    still overrides a key the file sets once);
+#  - IDX images of a shape the model cannot take (8x8 for lenet5), and a test set of
+#    another shape than the training set: refused at set-up naming the image file,
+#    its HxWxC and the model (before: a layer error, or a coordinator/client "model
+#    mismatch");
 source "$(dirname "$0")/fed_lib.sh"
 INI=$(small_ini)
 
@@ -49,5 +53,34 @@ expect_fail "$WORK/dup.ini:$line: key federation.rounds is already set on line 4
 "$FEDTAIL" run "$INI" --set federation.rounds=1 --set federation.rounds=2 --procs 1 \
     --out "$WORK/over" --quiet --no-report > /dev/null 2>&1 || fail "--set over the file failed"
 [ "$(wc -l < "$WORK/over/metrics.csv")" -eq 3 ] || fail "--set federation.rounds=2 did not win"
+
+# Images of the wrong shape, as IDX files written here (random pixels).
+mkidx() { # DIR TRAIN_HxW TEST_HxW
+    mkdir -p "$1"
+    python3 - "$@" <<'PY'
+import random, struct, sys
+d = sys.argv[1]
+for split, shape, n in (("train", sys.argv[2], 120), ("t10k", sys.argv[3], 40)):
+    h, w = map(int, shape.split("x"))
+    rng = random.Random(n)
+    with open(f"{d}/{split}-images-idx3-ubyte", "wb") as f:
+        f.write(struct.pack(">IIII", 0x803, n, h, w) + bytes(rng.randrange(256) for _ in range(n * h * w)))
+    with open(f"{d}/{split}-labels-idx1-ubyte", "wb") as f:
+        f.write(struct.pack(">II", 0x801, n) + bytes(rng.randrange(10) for _ in range(n)))
+PY
+}
+mkidx "$WORK/m8" 8x8 8x8
+mkidx "$WORK/m32" 28x28 32x32
+MN=(--set data.dataset=mnist --set federation.num_clients=4 --set federation.clients_per_round=2
+    --set federation.min_size=1 --set federation.rounds=1)
+expect_fail "$WORK/m8/t10k-images-idx3-ubyte: images are 8x8x1, the model \`lenet5\` cannot take them: layer 3" \
+    "$FEDTAIL" run "$INI" "${MN[@]}" --set "data.path=$WORK/m8" --procs 1 --out "$WORK/r8" --quiet --no-report
+grep -qF "(model.name at $INI:$(grep -n "^name = lenet5" "$INI" | cut -d: -f1))" "$WORK/out.log" || { cat "$WORK/out.log"; fail "model.name not named"; }
+expect_fail "$WORK/m8/train-images-idx3-ubyte: images are 8x8x1, the model \`lenet5\` cannot take them" \
+    "$FEDTAIL" train "$INI" "${MN[@]}" --set "data.path=$WORK/m8" --out "$WORK/t8" --quiet
+expect_fail "$WORK/m32/train-images-idx3-ubyte: images are 28x28x1, the model \`lenet5\` expects 32x32x1 (the test set, $WORK/m32/t10k-images-idx3-ubyte)" \
+    "$FEDTAIL" run "$INI" "${MN[@]}" --set "data.path=$WORK/m32" --procs 1 --out "$WORK/r32" --quiet --no-report
+expect_fail "$WORK/m32/t10k-images-idx3-ubyte: images are 32x32x1, the model \`lenet5\` expects 28x28x1 (the training set, $WORK/m32/train-images-idx3-ubyte)" \
+    "$FEDTAIL" train "$INI" "${MN[@]}" --set "data.path=$WORK/m32" --out "$WORK/t32" --quiet
 
 echo "PASS: bad input refused, each message naming the file"
