@@ -8,6 +8,10 @@
 #    another shape than the training set: refused at set-up naming the image file,
 #    its HxWxC and the model (before: a layer error, or a coordinator/client "model
 #    mismatch");
+#  - a refused experiment leaves no run directory: fedtail run and coordinator,
+#    with --out and with the default runs/run-DATE, refused at the config, at data
+#    loading, at the bind, with security.curve's local keys, and in a run.compare
+#    variant; an existing directory (and what is in it) stays.
 source "$(dirname "$0")/fed_lib.sh"
 INI=$(small_ini)
 
@@ -82,5 +86,43 @@ expect_fail "$WORK/m32/train-images-idx3-ubyte: images are 28x28x1, the model \`
     "$FEDTAIL" run "$INI" "${MN[@]}" --set "data.path=$WORK/m32" --procs 1 --out "$WORK/r32" --quiet --no-report
 expect_fail "$WORK/m32/t10k-images-idx3-ubyte: images are 32x32x1, the model \`lenet5\` expects 28x28x1 (the training set, $WORK/m32/train-images-idx3-ubyte)" \
     "$FEDTAIL" train "$INI" "${MN[@]}" --set "data.path=$WORK/m32" --out "$WORK/t32" --quiet
+
+# No run directory after a refused experiment.
+mkdir "$WORK/cwd"
+cd "$WORK/cwd"
+no_dirs() { # what the command was
+    [ -z "$(ls -A "$WORK/cwd")" ] || { ls -lR "$WORK/cwd"; fail "a directory was left: $1"; }
+}
+BAD_DATA=(--set data.dataset=mnist --set data.path="$WORK/nonexistent")
+expect_fail "federation.lr = '-1': must be > 0" "$FEDTAIL" run "$INI" --set federation.lr=-1 --procs 1 --quiet
+no_dirs "run, bad lr, default directory"
+expect_fail "federation.lr = '-1': must be > 0" "$FEDTAIL" run "$INI" --set federation.lr=-1 --procs 1 --quiet --out out/run
+no_dirs "run, bad lr, --out"
+expect_fail "unknown attack 'nosuch'" "$FEDTAIL" run "$INI" --set attack.method=nosuch --procs 1 --quiet
+no_dirs "run, unknown attack"
+expect_fail "data.path = $WORK/nonexistent: directory not found" "$FEDTAIL" run "$INI" "${BAD_DATA[@]}" --procs 1 --quiet
+no_dirs "run, missing data"
+expect_fail "data.path = $WORK/nonexistent: directory not found" "$FEDTAIL" run "$INI" "${BAD_DATA[@]}" \
+    --set security.curve=true --procs 1 --quiet --out a/b
+no_dirs "run, missing data, security.curve (local keys)"
+expect_fail "run.compare (second): key federation.lr = '-3': must be > 0" "$FEDTAIL" run "$INI" \
+    --set "run.compare=first: federation.lr=0.1; second: federation.lr=-3" --procs 1 --quiet
+no_dirs "run.compare, a bad second variant"
+expect_fail "federation.lr = '-1': must be > 0" "$FEDTAIL" coordinator "$INI" --set federation.lr=-1 \
+    --bind tcp://127.0.0.1:1 --quiet
+no_dirs "coordinator, bad lr, default directory"
+expect_fail "data.path = $WORK/nonexistent: directory not found" "$FEDTAIL" coordinator "$INI" \
+    "${BAD_DATA[@]}" --bind tcp://127.0.0.1:1 --quiet --out c/d
+no_dirs "coordinator, missing data, --out"
+expect_fail "cannot bind tcp://192.0.2.1:5555" "$FEDTAIL" coordinator "$INI" --bind tcp://192.0.2.1:5555 \
+    --quiet --out c/d
+no_dirs "coordinator, bind refused"
+mkdir mine
+echo keep > mine/note.txt
+expect_fail "federation.lr = '-1': must be > 0" "$FEDTAIL" run "$INI" --set federation.lr=-1 --procs 1 --quiet --out mine
+expect_fail "cannot bind tcp://192.0.2.1:5555" "$FEDTAIL" coordinator "$INI" --bind tcp://192.0.2.1:5555 \
+    --quiet --out mine
+[ "$(ls -A mine)" = note.txt ] || { ls -l mine; fail "an existing directory was changed"; }
+cd "$WORK"
 
 echo "PASS: bad input refused, each message naming the file"
