@@ -41,14 +41,15 @@ typedef struct ft_coordinator ft_coordinator_t;
 /* Validates the experiment, loads the test set and the initial model, creates the
  * defense, then makes out_dir (with its parents), binds the socket and opens the run
  * directory files: an experiment refused here leaves no directory behind, a failed
- * bind an empty one (the caller may rmdir it). The config is copied. With security.curve the ZAP
- * handler starts before the socket binds and the socket becomes a CURVE server
- * (security.server_secret_key; allowed clients from security.authorized_clients plus
- * opts->extra_clients); refused connections become "refused" events. With opts->resume the newest
- * good checkpoint in out_dir is restored (cfg must be the config it holds:
- * ft_coordinator_resume_config) and metrics.csv / events.jsonl are cut back to its round; a
- * checkpoint of a run that stopped because its model was destroyed (run.on_nonfinite = stop) is
- * refused with FT_ESTATE naming the round, since resuming would only repeat it. On error returns a
+ * bind an empty one (the caller may rmdir it). The config is copied. With
+ * security.curve the ZAP handler starts before the socket binds and the socket
+ * becomes a CURVE server (security.server_secret_key; allowed clients from
+ * security.authorized_clients plus opts->extra_clients); refused connections become
+ * "refused" events. With opts->resume the newest good checkpoint in out_dir is
+ * restored (cfg must be the config it holds: ft_coordinator_resume_config) and
+ * metrics.csv / events.jsonl are cut back to its round; a checkpoint of a run that
+ * stopped because its model was destroyed (run.on_nonfinite = stop) is refused with
+ * FT_ESTATE naming the round, since resuming would only repeat it. On error returns a
  * negative code with a message (FT_ECONFIG naming the key, FT_EIO naming the file,
  * FT_ENET naming the endpoint, FT_ECRYPTO naming a key file...); *out stays NULL. */
 int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_coordinator_t **out);
