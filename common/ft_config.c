@@ -367,12 +367,10 @@ typedef struct {
     int line;            /* 1-based line number */
 } key_line_t;
 
-/* Refuses a key assigned twice in one file (inih would keep the last silently) and an
- * indented line under a key (inih reads it as a continuation that replaces the key's
- * value). Keys are compared as inih splits them: the text before the first '=' or
- * ':', right-stripped, in the section of the last header. Another file or --set may
- * still override a key: only repeats within this text are errors. */
-static int check_repeats(const char *text, const char *origin)
+/* Keys are compared as inih splits them: the text before the first '=' or ':',
+ * right-stripped, in the section of the last header; an indented line is a
+ * continuation where inih takes it for one (after a key, before the next header). */
+int ft_config_check_repeats(const char *text, const char *origin)
 {
     key_line_t *seen = NULL;
     size_t n = 0, cap = 0;
@@ -446,7 +444,7 @@ int ft_config_load_string(ft_config_t *cfg, const char *text, const char *origin
 {
     int rc = check_syntax(text, origin);
     if (rc == FT_OK)
-        rc = check_repeats(text, origin);
+        rc = ft_config_check_repeats(text, origin);
     if (rc != FT_OK)
         return rc;
     load_state_t st = {.cfg = cfg, .origin = origin, .rc = FT_OK};
