@@ -9,6 +9,7 @@
 #include "ft_device.h"
 #include "ft_error.h"
 #include "ft_model.h"
+#include "ft_model_input.h"
 #include "ft_ops.h"
 #include "ft_rng.h"
 #include "ft_scenario.h"
@@ -43,8 +44,8 @@ int ft_local_new(const ft_experiment_t *exp, int root_set, ft_local_t **out)
     if ((rc = ft_scenario_new(exp, NULL, root_set, &l->scn)) != FT_OK)
         goto fail;
     const ft_dataset_t *train = l->scn->train;
-    rc = ft_model_new(exp->model.name, exp->model.hidden, train->c, train->h, train->w,
-                      train->num_classes, l->opts.batch_size, ops, &l->model);
+    rc = ft_model_new_for_data(&exp->model, train, train->num_classes, 0, l->opts.batch_size, ops,
+                               &l->model);
     if (rc != FT_OK)
         goto fail;
     l->trainer = ft_trainer_new(l->model, l->opts.batch_size);

@@ -73,6 +73,18 @@ static int read_federation(const ft_config_t *cfg, ft_federation_cfg_t *f)
         (rc = read_nonneg(cfg, "federation.weight_decay", 0, "must be >= 0", &f->weight_decay)) !=
             FT_OK)
         return rc;
+    /* The lr each task carries, as the float the wire holds, must be one a client
+     * takes (proto/ft_wire.c refuses a task outside (0, FT_MAX_LR]): lr * decay^(t-1)
+     * is monotone in t, so rounds 1 and R bound it. */
+    float lr_first = (float)f->lr, lr_last = (float)(f->lr * pow(f->lr_decay, f->rounds - 1));
+    if (!(lr_first > 0) || lr_first > FT_MAX_LR)
+        return ft_config_error(cfg, "federation.lr", "must be in (0, %g] (the lr of a task)",
+                               FT_MAX_LR);
+    if (!(lr_last > 0) || lr_last > FT_MAX_LR)
+        return ft_config_error(cfg, "federation.lr_decay",
+                               "gives lr %g in round %d (lr * lr_decay^(t-1) must stay in "
+                               "(0, %g] as a float in every round)",
+                               (double)lr_last, f->rounds, FT_MAX_LR);
     const char *kind = ft_config_str(cfg, "federation.partition");
     f->partition = !strcmp(kind, "dirichlet") ? FT_PARTITION_DIRICHLET
                    : !strcmp(kind, "shards")  ? FT_PARTITION_SHARDS

@@ -22,6 +22,8 @@
 #define FT_EDGE_MAX_CLUSTERS   64 /* most k-means clusters a class is cut into */
 #define FT_EDGE_MAX_COMPONENTS 64 /* most principal components of a mined edge set */
 
+#define FT_MAX_LR 1e6 /* most lr a task may carry, any round (the wire's bound) */
+
 typedef enum { FT_PARTITION_IID, FT_PARTITION_DIRICHLET, FT_PARTITION_SHARDS } ft_partition_kind_t;
 typedef enum { FT_EDGE_MINED = 0, FT_EDGE_FILE = 1 } ft_edge_source_t;
 
@@ -67,8 +69,8 @@ typedef struct {
     int rounds;                    /* >= 1 */
     int local_epochs;              /* honest clients' epochs, >= 1 */
     int batch_size;                /* >= 1 */
-    double lr;                     /* learning rate of round 1, > 0 */
-    double lr_decay;               /* lr of round t is lr * lr_decay^(t-1), > 0 */
+    double lr;                     /* learning rate of round 1, (0, FT_MAX_LR] */
+    double lr_decay;               /* lr of round t is lr * lr_decay^(t-1), also bounded */
     double momentum;               /* >= 0 */
     double weight_decay;           /* >= 0 */
     ft_partition_kind_t partition; /* how the training set is split */

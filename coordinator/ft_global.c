@@ -7,6 +7,7 @@
 #include "ft_device.h"
 #include "ft_error.h"
 #include "ft_experiment.h"
+#include "ft_model_input.h"
 #include "ft_ops.h"
 #include "ft_rng.h"
 
@@ -52,9 +53,8 @@ int ft_global_new(const ft_experiment_t *exp, size_t max_k, ft_global_t **out)
     /* Evaluation shares the machine with the client processes. */
     ft_ops_set_threads(exp->run.threads);
     /* Forward only: no gradients, one activation arena (docs/PERFORMANCE.md §5). */
-    rc = ft_model_new_inference(exp->model.name, exp->model.hidden, g->test->c, g->test->h,
-                                g->test->w, g->test->num_classes, exp->run.eval_batch, ops,
-                                &g->model);
+    rc = ft_model_new_for_data(&exp->model, g->test, g->test->num_classes, 1, exp->run.eval_batch,
+                               ops, &g->model);
     if (rc != FT_OK)
         goto fail;
     g->N = ft_model_num_params(g->model);

@@ -155,6 +155,13 @@ int ft_sweep_load(const char *path, ft_sweep_t *sweep)
         ft_config_destroy(&st.check);
         return rc;
     }
+    /* A key twice in a section (a [grid] axis, a [set] key) would silently give two
+     * axes or the last value: an error naming both lines, as in experiment files. */
+    if ((rc = ft_config_check_repeats(text, path)) != FT_OK) {
+        ft_free(text);
+        ft_config_destroy(&st.check);
+        return rc;
+    }
     int line = ini_parse_string(text, sweep_line, &st);
     ft_free(text);
     ft_config_destroy(&st.check);

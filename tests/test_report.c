@@ -257,6 +257,18 @@ static void test_sweep_variant_axis(void **state)
     ft_test_tmpdir_path(path, sizeof path, dir, "vbad.ini");
     assert_int_equal(ft_sweep_load(path, &sw), FT_ECONFIG);
     assert_non_null(strstr(ft_error_message(), "attack.model_replacement"));
+    /* A key twice in one section is an error naming both lines; the same key in
+     * [grid] and [set] is not. */
+    write_file("vdup.ini", "[sweep]\nbase = base.ini\n[grid]\ndefense.name = krum\n"
+                           "[set]\nfederation.rounds = 2\n[grid]\ndefense.name = rfa\n");
+    ft_test_tmpdir_path(path, sizeof path, dir, "vdup.ini");
+    assert_int_equal(ft_sweep_load(path, &sw), FT_ECONFIG);
+    assert_non_null(
+        strstr(ft_error_message(), "vdup.ini:8: key grid.defense.name is already set on line 4"));
+    write_file("vset.ini", "[sweep]\nbase = base.ini\n[grid]\nfederation.rounds = 2, 3\n"
+                           "[set]\nfederation.rounds = 4\n");
+    ft_test_tmpdir_path(path, sizeof path, dir, "vset.ini");
+    assert_int_equal(ft_sweep_load(path, &sw), FT_OK);
 }
 
 int main(void)
