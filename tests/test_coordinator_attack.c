@@ -79,11 +79,11 @@ static void test_detect_join_selecting(void **state)
 static void test_detect_join_not_selecting(void **state)
 {
     (void)state;
-    const uint8_t att[3] = {1, 0, 0};
+    const uint8_t att[3] = {1, 0, 1};
     ft_defense_decision_t d[3] = {
         dec(FT_DECISION_CLIPPED, 0.1f, 0.5f, 2.0f), /* attacker: half the weight */
         dec(FT_DECISION_KEPT, 1.0f, 0.5f, 6.0f),
-        dec(FT_DECISION_DROPPED, 0.0f, 0.3f, 5.0f), /* stale fields: counted as 0 */
+        dec(FT_DECISION_DROPPED, 0.0f, 0.3f, 5.0f), /* attacker, stale fields: as 0 */
     };
     uint8_t flagged[3] = {9, 9, 9};
     ft_detect_counts_t r;
@@ -91,7 +91,7 @@ static void test_detect_join_not_selecting(void **state)
     ft_detect_join(3, att, d, 0, flagged, &r, &sh);
     const uint8_t zero[3] = {0, 0, 0};
     assert_memory_equal(flagged, zero, 3);
-    assert_int_equal(r.honest_dropped, 1);
+    assert_int_equal(r.attackers_dropped, 1);
     assert_int_equal(r.attackers_reduced, 1);
     assert_true(isnan(ft_detect_tpr(&r)));
     assert_true(isnan(ft_detect_fpr(&r)));

@@ -295,6 +295,30 @@ static void test_nan_rows_coordinatewise(void **state)
     want_weights(dec, 4, (const double[]){1 / 3.0, 1 / 3.0, 1 / 3.0, 0});
 }
 
+/* Centered clipping, tau = 1, L = 2, v0 = 0, rows (3,0,0,0) and (0,.5,0,0). Iteration
+ * 1: distances 3, 0.5, c = 1/3, 1, keep = 1 - (1/3 + 1)/2 = 1/3, b = (1/6, 1/2), v =
+ * (.5, .25). Iteration 2: distances 2.512469, 0.559017, c = 0.398015, 1, keep =
+ * 0.300993, b = (keep/6 + c0/2, keep/2 + 1/2) = (0.249173, 0.650496). With v0 = 0 the
+ * aggregate is exactly sum_i b_i x_i = (0.747519, 0.325248); 1 - sum b = 0.100331 is
+ * the (zero) centre's share. */
+static void test_centered_clipping_iterations(void **state)
+{
+    (void)state;
+    const float U[8] = {3, 0, 0, 0, 0, 0.5f, 0, 0};
+    const float counts[2] = {1, 1};
+    float out[NN];
+    ft_defense_decision_t dec[2];
+    agg("centered-clipping", (const char *const[]){"defense.tau=1", "defense.cc_iters=2", NULL},
+        2, U, counts, out, dec);
+    NEAR(dec[0].weight, 0.2491728650349982);
+    NEAR(dec[1].weight, 0.6504962809790011);
+    NEAR(out[0], 3 * dec[0].weight);
+    NEAR(out[1], 0.5 * dec[1].weight);
+    NEAR(dec[0].contrib_norm, 0.7475185951049945);
+    assert_int_equal(dec[0].decision, FT_DECISION_CLIPPED);
+    assert_int_equal(dec[1].decision, FT_DECISION_KEPT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -307,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_krum_selection),
         cmocka_unit_test(test_norm_clipping_factor),
         cmocka_unit_test(test_nan_rows_coordinatewise),
+        cmocka_unit_test(test_centered_clipping_iterations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
