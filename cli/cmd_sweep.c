@@ -151,10 +151,11 @@ static int write_summary(const ft_sweep_t *sw, const char *out_dir, int markdown
     for (int a = 0; a < sw->num_axes; a++)
         n += snprintf(line + n, sizeof line - (size_t)n, "%s%s", sep, sw->axes[a].key);
     if (markdown) {
-        n += snprintf(line + n, sizeof line - (size_t)n,
-                      " | final main | final backdoor | peak backdoor | rounds to 50%% | "
-                      "detection TPR | detection FPR | rounds | model destroyed in | attacker weight | "
-                      "attacker norm share |\n|---|");
+        n += snprintf(
+            line + n, sizeof line - (size_t)n,
+            " | final main | final backdoor | peak backdoor | rounds to 50%% | "
+            "detection TPR | detection FPR | rounds | model destroyed in | attacker weight | "
+            "attacker norm share |\n|---|");
         for (int c = 0; c < sw->num_axes + 10; c++)
             n += snprintf(line + n, sizeof line - (size_t)n, "---|");
         n += snprintf(line + n, sizeof line - (size_t)n, "\n");

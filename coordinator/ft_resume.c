@@ -77,8 +77,8 @@ int ft_resume_save(const char *dir, int slot, const uint8_t layout_hash[32], con
              pt->round, (unsigned long long)seed, defense, pt->metrics_bytes, pt->events_bytes,
              pt->elapsed, d->attackers, d->attackers_kept, d->attackers_dropped,
              d->attackers_reduced, d->honest, d->honest_dropped, d->honest_reduced, d->weight_sum,
-             d->weight_rounds, d->norm_share_sum, d->norm_rounds, pt->final_main_acc, pt->final_backdoor_acc, pt->peak_backdoor_acc, pt->destroyed_round,
-             hex);
+             d->weight_rounds, d->norm_share_sum, d->norm_rounds, pt->final_main_acc,
+             pt->final_backdoor_acc, pt->peak_backdoor_acc, pt->destroyed_round, hex);
     rc = ft_checkpoint_save(path, layout_hash, params, num_params, meta, extra, extra_len);
     ft_free(extra);
     return rc;

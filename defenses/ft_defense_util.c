@@ -379,10 +379,10 @@ void ft_decisions_init(ft_defense_decision_t *d, size_t K, ft_decision_t decisio
 void ft_decisions_set_contrib(ft_defense_decision_t *d, size_t K, const float *U, size_t N)
 {
     for (size_t i = 0; i < K; i++)
-        d[i].contrib_norm =
-            d[i].weight != 0 ? (float)(fabs((double)d[i].weight * (double)d[i].clip_factor) *
-                                       sqrt(ft_sumsq(U + i * N, N)))
-                             : 0.0f;
+        d[i].contrib_norm = d[i].weight != 0
+                                ? (float)(fabs((double)d[i].weight * (double)d[i].clip_factor) *
+                                          sqrt(ft_sumsq(U + i * N, N)))
+                                : 0.0f;
 }
 
 void ft_decisions_from_usage(ft_defense_decision_t *d, size_t K, size_t N, const double *share,

@@ -157,10 +157,11 @@ static void plot_shares(FILE *gp, const run_t *run, const char *out_dir, int svg
     int norm = has_data(csv, "attacker_norm_share");
     fprintf(gp, "reset session\n");
     terminal_header(gp, out_dir, "shares", svg);
-    fprintf(gp,
-            "set title 'Share of the aggregate held by the attackers: %s'\nset ylabel 'share (%%)'\n"
-            "set yrange [0:100]\n",
-            run->label);
+    fprintf(
+        gp,
+        "set title 'Share of the aggregate held by the attackers: %s'\nset ylabel 'share (%%)'\n"
+        "set yrange [0:100]\n",
+        run->label);
     write_block(gp, "weight", csv, "attacker_weight", 100.0);
     if (norm)
         write_block(gp, "norm", csv, "attacker_norm_share", 100.0);

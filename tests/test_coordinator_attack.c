@@ -33,10 +33,10 @@ static void test_detect_join_selecting(void **state)
     (void)state;
     const uint8_t att[4] = {1, 0, 1, 0};
     ft_defense_decision_t d[4] = {
-        dec(FT_DECISION_DROPPED, 0.0f, 0.0f, 0.0f),    /* attacker dropped: detected */
-        dec(FT_DECISION_CLIPPED, 0.5f, 0.25f, 1.0f),   /* honest, clipped: not an FP */
+        dec(FT_DECISION_DROPPED, 0.0f, 0.0f, 0.0f),     /* attacker dropped: detected */
+        dec(FT_DECISION_CLIPPED, 0.5f, 0.25f, 1.0f),    /* honest, clipped: not an FP */
         dec(FT_DECISION_REWEIGHTED, 1.0f, 0.75f, 3.0f), /* attacker used: not detected */
-        dec(FT_DECISION_DROPPED, 0.0f, 0.0f, 0.0f),    /* honest dropped: a false positive */
+        dec(FT_DECISION_DROPPED, 0.0f, 0.0f, 0.0f),     /* honest dropped: a false positive */
     };
     uint8_t flagged[4] = {9, 9, 9, 9};
     ft_detect_counts_t r;
@@ -172,12 +172,12 @@ static void test_metrics_backdoor_columns(void **state)
     assert_non_null(strstr(text, "round,main_acc,main_loss,backdoor_acc,target_class_acc,"));
     assert_non_null(strstr(text, "attacker_norm,attackers_kept,honest_dropped,"));
     assert_non_null(strstr(text, "\n3,0.75,1,0.5,0.25,4,"));
-    assert_non_null(strstr(text, ",1,2,0,")); /* attackers_kept, honest_dropped, rejected */
+    assert_non_null(strstr(text, ",1,2,0,"));        /* attackers_kept, honest_dropped, rejected */
     assert_non_null(strstr(text, ",0,0.125,0.5\n")); /* nonfinite_params and the shares */
     const char *r4 = strstr(text, "\n4,");
     assert_non_null(r4);
     assert_null(strstr(r4, ",1,2,0,"));
-    assert_non_null(strstr(r4, ",,,0,")); /* attackers_kept, honest_dropped empty */
+    assert_non_null(strstr(r4, ",,,0,"));  /* attackers_kept, honest_dropped empty */
     assert_non_null(strstr(r4, ",0,,\n")); /* shares empty */
     ft_free(text);
     assert_int_equal(ft_metrics_is_measurement("backdoor_acc"), 0);

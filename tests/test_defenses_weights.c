@@ -308,8 +308,8 @@ static void test_centered_clipping_iterations(void **state)
     const float counts[2] = {1, 1};
     float out[NN];
     ft_defense_decision_t dec[2];
-    agg("centered-clipping", (const char *const[]){"defense.tau=1", "defense.cc_iters=2", NULL},
-        2, U, counts, out, dec);
+    agg("centered-clipping", (const char *const[]){"defense.tau=1", "defense.cc_iters=2", NULL}, 2,
+        U, counts, out, dec);
     NEAR(dec[0].weight, 0.2491728650349982);
     NEAR(dec[1].weight, 0.6504962809790011);
     NEAR(out[0], 3 * dec[0].weight);
