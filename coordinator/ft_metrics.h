@@ -13,39 +13,39 @@
 
 /* Everything recorded about one round. Fields are NaN/0 when not measured. */
 typedef struct {
-    int round;                  /* 1-based round */
-    int attempts;               /* tries the round took (1: no retry) */
-    int evaluated;              /* the global model was evaluated after this round */
-    double main_acc;            /* test accuracy of the global model (if evaluated) */
-    double main_loss;           /* test loss (if evaluated) */
-    double backdoor_acc;        /* backdoor test set classified as target (if evaluated;
-                                   NaN without a backdoor test set) */
-    double target_class_acc;    /* clean accuracy on attack.source_class (if evaluated;
-                                   NaN without an attack) */
-    int clients;                /* updates aggregated */
-    int sampled;                /* clients sampled (K) */
-    int attackers;              /* attackers among the aggregated updates */
-    double train_loss;          /* sample-weighted mean local training loss */
-    double honest_norm_mean;    /* mean L2 norm of honest updates (as received, before the
-                                   defense) */
-    double attacker_norm;       /* mean L2 norm of attacker updates (NaN: none) */
-    int selects;                /* the defense selects (ft_defense_t): attackers_kept and
-                                   honest_dropped are written, else left empty */
-    int attackers_kept;         /* attacker updates the defense did not drop (ft_detect.h) */
-    int honest_dropped;         /* honest updates the defense dropped */
-    int rejected;               /* messages rejected during the round */
-    uint64_t bytes_sent;        /* bytes the coordinator sent during the round */
-    uint64_t bytes_received;    /* bytes it received */
-    double train_s;             /* summed client training seconds */
-    double train_max_s;         /* slowest client's training seconds */
-    double aggregate_s;         /* aggregation seconds */
-    double eval_s;              /* evaluation seconds */
-    double round_s;             /* wall seconds of the round */
-    uint64_t nonfinite_params;  /* NaN/Inf parameters of the global model after this
-                                   round's aggregation (0: finite; run.on_nonfinite) */
-    double attacker_weight;     /* attackers' summed weight in the aggregate (NaN: none) */
-    double attacker_norm_share; /* their share of the contributions' norms (NaN: none
-                                   or not reported) */
+    int round;                 /* 1-based round */
+    int attempts;              /* tries the round took (1: no retry) */
+    int evaluated;             /* the global model was evaluated after this round */
+    double main_acc;           /* test accuracy of the global model (if evaluated) */
+    double main_loss;          /* test loss (if evaluated) */
+    double backdoor_acc;       /* backdoor test set classified as target (if evaluated;
+                                  NaN without a backdoor test set) */
+    double target_class_acc;   /* clean accuracy on attack.source_class (if evaluated;
+                                  NaN without an attack) */
+    int clients;               /* updates aggregated */
+    int sampled;               /* clients sampled (K) */
+    int attackers;             /* attackers among the aggregated updates */
+    double train_loss;         /* sample-weighted mean local training loss */
+    double honest_norm_mean;   /* mean L2 norm of honest updates (as received, before the
+                                  defense) */
+    double attacker_norm;      /* mean L2 norm of attacker updates (NaN: none) */
+    int selects;               /* the defense selects (ft_defense_t): attackers_kept and
+                                  honest_dropped are written, else left empty */
+    int attackers_kept;        /* attacker updates the defense did not drop (ft_detect.h) */
+    int honest_dropped;        /* honest updates the defense dropped */
+    int rejected;              /* messages rejected during the round */
+    uint64_t bytes_sent;       /* bytes the coordinator sent during the round */
+    uint64_t bytes_received;   /* bytes it received */
+    double train_s;            /* summed client training seconds */
+    double train_max_s;        /* slowest client's training seconds */
+    double aggregate_s;        /* aggregation seconds */
+    double eval_s;             /* evaluation seconds */
+    double round_s;            /* wall seconds of the round */
+    uint64_t nonfinite_params; /* NaN/Inf parameters of the global model after this
+                                  round's aggregation (0: finite; run.on_nonfinite) */
+    double attacker_weight;    /* attackers' summed weight in the aggregate (NaN: none) */
+    /* the attackers' share of the contribution norms (NaN: none or not reported) */
+    double attacker_norm_share;
 } ft_metrics_row_t;
 
 typedef struct ft_metrics ft_metrics_t;
