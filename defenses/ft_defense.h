@@ -19,6 +19,11 @@
  * says so: centered clipping's centre, a coordinate without any finite value).
  * contrib_norm is the L2 norm of the update's contribution vector (a_ij x_ij)_j,
  * so that a clipped update's influence shows even though its weight is unchanged.
+ * A rule fills both for every update (a dropped one: 0 and 0); the helpers
+ * ft_decisions_set_contrib (rules that sum whole rows) and ft_coord_decisions
+ * (coordinate-wise rules, via ft_coordwise) in ft_defense_util.h compute
+ * contrib_norm. The coordinator pre-fills NaN, so a rule that leaves it alone
+ * reports "unknown"; test_defenses_contract checks every registered rule.
  *
  * selects: whether the rule decides about whole updates (keeps or drops each, as
  * Krum does); only then is a dropped update an accusation and detection rates
