@@ -151,16 +151,19 @@ static int write_summary(const ft_sweep_t *sw, const char *out_dir, int markdown
     for (int a = 0; a < sw->num_axes; a++)
         n += snprintf(line + n, sizeof line - (size_t)n, "%s%s", sep, sw->axes[a].key);
     if (markdown) {
-        n += snprintf(line + n, sizeof line - (size_t)n,
-                      " | final main | final backdoor | peak backdoor | rounds to 50%% | "
-                      "detection TPR | detection FPR | rounds | model destroyed in |\n|---|");
-        for (int c = 0; c < sw->num_axes + 8; c++)
+        n += snprintf(
+            line + n, sizeof line - (size_t)n,
+            " | final main | final backdoor | peak backdoor | rounds to 50%% | "
+            "detection TPR | detection FPR | rounds | model destroyed in | attacker weight | "
+            "attacker norm share |\n|---|");
+        for (int c = 0; c < sw->num_axes + 10; c++)
             n += snprintf(line + n, sizeof line - (size_t)n, "---|");
         n += snprintf(line + n, sizeof line - (size_t)n, "\n");
     } else {
         n += snprintf(line + n, sizeof line - (size_t)n,
                       ",final_main_acc,final_backdoor_acc,peak_backdoor_acc,rounds_to_50,"
-                      "detection_tpr,detection_fpr,rounds,model_destroyed_round\n");
+                      "detection_tpr,detection_fpr,rounds,model_destroyed_round,attacker_weight,"
+                      "attacker_norm_share\n");
     }
     ft_atomic_write(f, line, (size_t)n);
     for (int i = 0; i < ft_sweep_num_runs(sw); i++) {
@@ -181,10 +184,14 @@ static int write_summary(const ft_sweep_t *sw, const char *out_dir, int markdown
             n += table_cell(line + n, sizeof line - (size_t)n, cells[c], markdown, c != 3);
         n += snprintf(line + n, sizeof line - (size_t)n, markdown ? " %d |" : ",%d", s.rounds);
         if (s.destroyed_round)
-            n += snprintf(line + n, sizeof line - (size_t)n, markdown ? " round %d |\n" : ",%d\n",
+            n += snprintf(line + n, sizeof line - (size_t)n, markdown ? " round %d |" : ",%d",
                           s.destroyed_round);
         else
-            n += snprintf(line + n, sizeof line - (size_t)n, markdown ? " - |\n" : ",\n");
+            n += snprintf(line + n, sizeof line - (size_t)n, markdown ? " - |" : ",");
+        /* appended: the attackers' effective share, defined for every rule */
+        n += table_cell(line + n, sizeof line - (size_t)n, s.attacker_weight, markdown, 1);
+        n += table_cell(line + n, sizeof line - (size_t)n, s.attacker_norm_share, markdown, 1);
+        n += snprintf(line + n, sizeof line - (size_t)n, "\n");
         ft_atomic_write(f, line, (size_t)n);
     }
     return ft_atomic_commit(&f);

@@ -11,6 +11,7 @@
 #include "ft_ops.h"
 #include "ft_rng.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -223,6 +224,9 @@ int ft_global_aggregate(ft_global_t *g, uint32_t round, size_t K, const uint32_t
      * or resumed run draws the same noise, and `fedtail aggregate --round R` replays
      * a saved round with the same stream. */
     ft_rng_init(&g->def_rng, g->seed, round, 0, FT_RNG_NOISE);
+    /* A rule that leaves contrib_norm alone reports "not known", never stale values. */
+    for (size_t i = 0; i < K; i++)
+        decisions[i] = (ft_defense_decision_t){FT_DECISION_KEPT, 1.0f, 0.0f, 0.0f, NAN};
     int rc = g->def->aggregate(g->def_state, &in, delta, decisions, g->def_ws);
     release_updates(g); /* the rows are spent, used or not */
     if (rc != FT_OK)
