@@ -214,8 +214,10 @@ int ft_cmd_run(int argc, char **argv)
                           resume);
     if (rc == FT_OK && !resume)
         rc = ft_cli_out_dir(&cli, num_variants ? "compare" : "run", out, sizeof out);
+    if (rc == FT_OK && !resume)
+        rc = ft_edge_scores_cached(cli.cfg, cli.quiet); /* changes cli.cfg: exp is done */
     if (rc == FT_OK && strcmp(exp.federation.init, "pretrain") == 0)
-        rc = ft_pretrain_cached(cli.cfg, cli.quiet); /* changes cli.cfg: exp is done */
+        rc = ft_pretrain_cached(cli.cfg, cli.quiet);
     if (rc != FT_OK) {
         ft_cli_free(&cli);
         return ft_cli_fail(rc);
@@ -248,6 +250,7 @@ int ft_cmd_run(int argc, char **argv)
                 fprintf(stderr, "\n== %d/%d: %s (%s) ==\n", i + 1, num_variants, variants[i].label,
                         variants[i].sets);
             if ((rc = ft_variant_config(cli.cfg, &variants[i], &vc)) == FT_OK &&
+                (rc = ft_edge_scores_cached(vc, cli.quiet)) == FT_OK &&
                 (rc = ft_mkdir_p(dirs[i])) == FT_OK)
                 rc = run_one(vc, dirs[i], procs, &cli, 0);
             ft_config_destroy(&vc);

@@ -45,6 +45,8 @@ typedef struct {
     uint32_t attack_points;  /* points of the attacker's share sampled into D_adv (0: all) */
     int clusters;            /* mined: k-means clusters (0: auto, see ft_edge_build) */
     int components;          /* mined: principal components */
+    ft_edge_miner_t miner;   /* mined: k-means cluster or lowest density */
+    const char *scores;      /* miner = density: log-density .npy (borrowed) */
     uint64_t seed;           /* run.seed */
 } ft_edge_spec_t;
 
@@ -59,7 +61,10 @@ typedef struct {
     uint32_t *pool_idx;    /* mined: training-set index of each pool point; else NULL */
     uint32_t *excluded;    /* sorted training-set indices kept out of honest data */
     uint32_t num_excluded; /* length of excluded (0 for file sets) */
-    double p;              /* mined: share of the training set the mode covers; file: 0 */
+    double p;              /* mined: k-means, share of the training set the mode covers;
+                              density, the largest tail mass of its points (Definition 1's
+                              bound: ft_edge_density.h); file: 0 */
+    double p_min;          /* density: the smallest tail mass of its points; else 0 */
     uint32_t class_size;   /* mined: samples of the source class */
     int clusters;          /* mined: k-means clusters used */
     int chosen;            /* mined: index of the chosen cluster */
