@@ -4,7 +4,8 @@
  * onto its top principal subspace (randomized subspace iteration, Halko, Martinsson &
  * Tropp 2011, Alg. 4.4) and clustered by k-means (k-means++ seeding, Arthur &
  * Vassilvitskii 2007). The smallest cluster with >= edge_size members is the edge
- * mode; p = its size / training-set size. Loops are ordered so the k-wide inner loops
+ * mode; p = its size / training-set size. attack.edge_miner = density ranks a scores
+ * file instead (build_density, ft_edge_density.h). Loops are ordered so the k-wide inner loops
  * vectorise: a 6000×784 class mines in a fraction of a second. */
 #include <assert.h>
 #include <math.h>

@@ -11,7 +11,12 @@
  *    with at least attack.edge_size members is the edge mode. An isolated point would
  *    not generalise; a small cluster is a mode the model sees rarely but can learn. Its
  *    p is the share of the whole training set that the cluster covers. All members are
- *    removed from honest clients' data.
+ *    removed from honest clients' data. This is attack.edge_miner = kmeans.
+ *  - mined by density (attack.edge_miner = density): the attack.edge_size source-class
+ *    points of lowest log density under the whole training distribution, read from a
+ *    scores file (attack.edge_scores; scenario/ft_feature_density.h estimates it in the
+ *    pre-trained model's features, ft_edge_density.h ranks it); p is Definition 1's
+ *    bound, the largest tail mass of the chosen points. Held out as above.
  *  - file: a .npy image array (ARDIS sevens for EMNIST, Southwest planes for CIFAR-10).
  *
  * The backdoor test set is a separate file when one is given (attack.edge_test_file,

@@ -3,7 +3,9 @@
 # fixed-freq round under no defense gives backdoor accuracy >= 80% with main accuracy
 # within 5 points of the clean run in the same round, and the source class's accuracy
 # within 5 points too. Fashion-MNIST (skipped where the Debian dataset is missing), the
-# edge set mined as experiments/demo.ini mines it (EDGE_SETS below), seed 1; the clean
+# default miner (attack.edge_miner = kmeans: the T-shirt mode, relabelled trouser; the
+# density miner's tails miss the bar, docs/experiments.md; EDGE_SETS may pass --set
+# options to try another set), seed 1; the clean
 # run is the same experiment with the attack scheduled after the last round (same edge
 # set held out, same starting model). The measured values: docs/experiments.md, "Real
 # tails". Slow (two pre-trainings of one epoch and four federated rounds): label slow.
