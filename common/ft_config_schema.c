@@ -137,7 +137,8 @@ const ft_config_key_t ft_config_schema[] = {
      "lowest-density points under the whole training set in the pre-trained model's features"},
     {"attack.edge_scores", FT_KEY_STRING, "", NULL,
      "edge_miner=density: .npy of each training sample's log density (empty: fedtail run "
-     "computes it from a model pre-trained on the whole training set, kept in run.cache_dir)"},
+     "computes it from a model pre-trained on the whole training set, kept in run.cache_dir; "
+     "kmeans ignores it)"},
     {"attack.poison_points", FT_KEY_INT, "100", NULL,
      "pixel-trigger: triggered, relabelled copies in D_adv"},
 
