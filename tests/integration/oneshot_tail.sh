@@ -8,7 +8,8 @@
 # options to try another set), seed 1; the clean
 # run is the same experiment with the attack scheduled after the last round (same edge
 # set held out, same starting model). The measured values: docs/experiments.md, "Real
-# tails". Slow (two pre-trainings of one epoch and four federated rounds): label slow.
+# tails" — met on seed 1 (backdoor 93%, main -4.2, source +3.4), missed on seed 2, so this
+# pins one seeded run: a regression test of that run, not proof the bar holds in general. Slow (two pre-trainings of one epoch and four federated rounds): label slow.
 set -euo pipefail
 FEDTAIL=${FEDTAIL:-$(cd "$(dirname "$0")/../.." && pwd)/build/fedtail}
 SRC=${FT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
