@@ -226,8 +226,10 @@ int ft_cmd_run(int argc, char **argv)
                           resume);
     if (rc == FT_OK && !resume)
         rc = ft_cli_out_dir(&cli, num_variants ? "compare" : "run", out, sizeof out);
+    if (rc == FT_OK && !resume)
+        rc = ft_edge_scores_cached(cli.cfg, cli.quiet); /* changes cli.cfg: exp is done */
     if (rc == FT_OK && strcmp(exp.federation.init, "pretrain") == 0)
-        rc = ft_pretrain_cached(cli.cfg, cli.quiet); /* changes cli.cfg: exp is done */
+        rc = ft_pretrain_cached(cli.cfg, cli.quiet);
     if (rc != FT_OK) {
         ft_cli_free(&cli);
         return ft_cli_fail(rc);
@@ -271,7 +273,8 @@ int ft_cmd_run(int argc, char **argv)
                 fprintf(stderr, "\n== %d/%d: %s (%s) ==\n", i + 1, num_variants, variants[i].label,
                         variants[i].sets);
             ft_cli_dir_missing(dirs[i], top, sizeof top);
-            if ((rc = ft_variant_config(cli.cfg, &variants[i], &vc)) == FT_OK)
+            if ((rc = ft_variant_config(cli.cfg, &variants[i], &vc)) == FT_OK &&
+                (rc = ft_edge_scores_cached(vc, cli.quiet)) == FT_OK)
                 rc = run_one(vc, dirs[i], procs, &cli, 0, &started);
             if (rc != FT_OK && !started && top[0]) {
                 ft_local_keys_discard(dirs[i]);

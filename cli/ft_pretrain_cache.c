@@ -6,6 +6,9 @@
 #include "ft_error.h"
 #include "ft_experiment.h"
 #include "ft_fileio.h"
+#include "ft_dataset_load.h"
+#include "ft_feature_density.h"
+#include "ft_readers.h"
 #include "ft_scenario.h"
 #include "ft_sha256.h"
 
@@ -37,36 +40,82 @@ static int cache_digest(const ft_config_t *cfg, const uint32_t *pool, uint32_t p
     return FT_OK;
 }
 
+/* The cached model trained on the pool (NULL: the whole training set) into ckpt. */
+static int cached_model(const ft_config_t *cfg, const ft_experiment_t *exp, const uint32_t *pool,
+                        uint32_t pool_n, int quiet, char *ckpt, size_t len)
+{
+    char hex[2 * FT_SHA256_LEN + 1];
+    int rc = cache_digest(cfg, pool, pool_n, hex);
+    if (rc != FT_OK)
+        return rc;
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/pretrain-%s-%.12s", exp->run.cache_dir, exp->model.name, hex);
+    snprintf(ckpt, len, "%s/model.ckpt", dir);
+    if (ft_path_exists(ckpt)) {
+        if (!quiet)
+            fprintf(stderr, "fedtail run: reusing the pre-trained model %s\n", ckpt);
+        return FT_OK;
+    }
+    if (!quiet)
+        fprintf(stderr, "fedtail run: pre-training %s on %s (%d epochs%s) into %s\n",
+                exp->model.name, exp->data.dataset, exp->train.epochs,
+                pool ? ", edge-case points held out" : "", dir);
+    return ft_cli_pretrain(exp, dir, quiet, 0, pool, pool_n);
+}
+
 int ft_pretrain_cached(ft_config_t *cfg, int quiet)
 {
     ft_experiment_t exp;
     uint32_t *pool = NULL, pool_n = 0;
-    char hex[2 * FT_SHA256_LEN + 1];
+    char ckpt[1100];
     int rc = ft_experiment_read(cfg, &exp);
     if (rc == FT_OK)
         rc = ft_scenario_pretrain_pool(&exp, &pool, &pool_n);
     if (rc == FT_OK)
-        rc = cache_digest(cfg, pool, pool_n, hex);
-    if (rc != FT_OK) {
-        ft_free(pool);
-        return rc;
-    }
-    char dir[1024], ckpt[1100];
-    snprintf(dir, sizeof dir, "%s/pretrain-%s-%.12s", exp.run.cache_dir, exp.model.name, hex);
-    snprintf(ckpt, sizeof ckpt, "%s/model.ckpt", dir);
-    if (ft_path_exists(ckpt)) {
-        if (!quiet)
-            fprintf(stderr, "fedtail run: reusing the pre-trained model %s\n", ckpt);
-    } else {
-        if (!quiet)
-            fprintf(stderr, "fedtail run: pre-training %s on %s (%d epochs%s) into %s\n",
-                    exp.model.name, exp.data.dataset, exp.train.epochs,
-                    pool ? ", edge-case points held out" : "", dir);
-        rc = ft_cli_pretrain(&exp, dir, quiet, 0, pool, pool_n);
-    }
+        rc = cached_model(cfg, &exp, pool, pool_n, quiet, ckpt, sizeof ckpt);
     ft_free(pool);
     if (rc != FT_OK)
         return rc;
     /* exp points into cfg: it is not used past this change */
     return ft_config_set_value(cfg, "federation.init", ckpt, "pretrain cache");
+}
+
+int ft_edge_scores_cached(ft_config_t *cfg, int quiet)
+{
+    ft_experiment_t exp;
+    int rc = ft_experiment_read(cfg, &exp);
+    if (rc != FT_OK)
+        return rc;
+    const ft_attack_cfg_t *a = &exp.attack;
+    const ft_attack_t *attack = ft_attack_find(a->method);
+    if (!a->enabled || !attack || !attack->uses_edge_set || a->edge_source != FT_EDGE_MINED ||
+        a->edge_miner != FT_EDGE_MINER_DENSITY || a->edge_scores[0])
+        return FT_OK;
+    /* The feature model has seen the whole training set (nothing is held out yet: the
+     * held-out points are what this mines), so its features place every sample. */
+    char ckpt[1100], path[1200];
+    rc = cached_model(cfg, &exp, NULL, 0, quiet, ckpt, sizeof ckpt);
+    if (rc != FT_OK)
+        return rc;
+    snprintf(path, sizeof path, "%.*s/density-gmm.npy", (int)(strlen(ckpt) - strlen("/model.ckpt")),
+             ckpt);
+    if (ft_path_exists(path)) {
+        if (!quiet)
+            fprintf(stderr, "fedtail run: reusing the feature densities %s\n", path);
+    } else {
+        ft_dataset_t *train = NULL;
+        float *logf = NULL;
+        if (!quiet)
+            fprintf(stderr, "fedtail run: feature densities of the training set into %s\n", path);
+        rc = ft_dataset_load(&exp.data, exp.run.seed, 1, &train);
+        if (rc == FT_OK)
+            rc = ft_feature_density_scores(&exp, ckpt, train, &logf);
+        if (rc == FT_OK)
+            rc = ft_npy_write_floats(path, logf, (const int[]){(int)train->n}, 1);
+        ft_free(logf);
+        ft_dataset_destroy(&train);
+        if (rc != FT_OK)
+            return rc;
+    }
+    return ft_config_set_value(cfg, "attack.edge_scores", path, "feature density cache");
 }

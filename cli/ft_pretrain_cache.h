@@ -14,4 +14,11 @@
  * then unchanged. */
 int ft_pretrain_cached(ft_config_t *cfg, int quiet);
 
+/* attack.edge_miner = density without attack.edge_scores: computes (once; then reused)
+ * every training sample's log density in the penultimate features of the model
+ * pre-trained on the WHOLE training set (scenario/ft_feature_density.h), writes it to
+ * density-gmm.npy beside that model in run.cache_dir, and points cfg's
+ * attack.edge_scores at it. Any other experiment: nothing. Errors as above. */
+int ft_edge_scores_cached(ft_config_t *cfg, int quiet);
+
 #endif

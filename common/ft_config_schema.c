@@ -142,6 +142,13 @@ const ft_config_key_t ft_config_schema[] = {
      "mined edge-case set: k-means clusters of the source class (0: auto)"},
     {"attack.edge_components", FT_KEY_INT, "16", NULL,
      "mined edge-case set: principal components the class is clustered in"},
+    {"attack.edge_miner", FT_KEY_ENUM, "kmeans", "kmeans|density",
+     "mined edge-case set: smallest k-means cluster of the class in PCA space, or the class's "
+     "lowest-density points under the whole training set in the pre-trained model's features"},
+    {"attack.edge_scores", FT_KEY_STRING, "", NULL,
+     "edge_miner=density: .npy of each training sample's log density (empty: fedtail run "
+     "computes it from a model pre-trained on the whole training set, kept in run.cache_dir; "
+     "kmeans ignores it)"},
     {"attack.poison_points", FT_KEY_INT, "100", NULL,
      "pixel-trigger: triggered, relabelled copies in D_adv"},
 

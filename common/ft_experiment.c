@@ -253,6 +253,12 @@ static int read_edge(const ft_config_t *cfg, ft_attack_cfg_t *a)
         return ft_config_error(cfg, "attack.edge_components", "must be in [1, %d]",
                                FT_EDGE_MAX_COMPONENTS);
     a->edge_components = (int)c;
+    a->edge_miner = !strcmp(ft_config_str(cfg, "attack.edge_miner"), "density")
+                        ? FT_EDGE_MINER_DENSITY
+                        : FT_EDGE_MINER_KMEANS;
+    /* Ignored by the k-means miner: a run.compare variant may switch a density base
+     * (whose scores fedtail run has filled in) back to kmeans. */
+    a->edge_scores = ft_config_str(cfg, "attack.edge_scores");
     return FT_OK;
 }
 

@@ -26,6 +26,7 @@
 
 typedef enum { FT_PARTITION_IID, FT_PARTITION_DIRICHLET, FT_PARTITION_SHARDS } ft_partition_kind_t;
 typedef enum { FT_EDGE_MINED = 0, FT_EDGE_FILE = 1 } ft_edge_source_t;
+typedef enum { FT_EDGE_MINER_KMEANS = 0, FT_EDGE_MINER_DENSITY = 1 } ft_edge_miner_t;
 
 typedef enum {
     FT_CASE_EDGE = 0,        /* edge-case: only the attacker holds the edge points */
@@ -165,6 +166,8 @@ typedef struct {
     double edge_test_fraction;      /* share held out as the backdoor test set, (0, 1) */
     int edge_clusters;              /* mined: k-means clusters (0: auto) */
     int edge_components;            /* mined: principal components */
+    ft_edge_miner_t edge_miner;     /* mined: k-means cluster or lowest density */
+    const char *edge_scores;        /* edge_miner = density: log-density .npy ("": none yet) */
 } ft_attack_cfg_t;
 
 /* [defense]: the aggregation rule and every rule's parameters (each rule checks its

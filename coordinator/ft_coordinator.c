@@ -146,6 +146,12 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
     if (c->scn->attack->edge) {
         ft_events_int(c->ev, "edge_points", c->scn->attack->edge->attack->n);
         ft_events_num(c->ev, "edge_p", c->scn->attack->edge->p);
+        if (c->exp.attack.edge_source == FT_EDGE_MINED) {
+            int density = c->exp.attack.edge_miner == FT_EDGE_MINER_DENSITY;
+            ft_events_str(c->ev, "edge_miner", density ? "density" : "kmeans");
+            if (density) /* the rarest point's tail mass; edge_p is the set's bound */
+                ft_events_num(c->ev, "edge_p_min", c->scn->attack->edge->p_min);
+        }
     }
     if (c->scn->backdoor_test)
         ft_events_int(c->ev, "backdoor_test", c->scn->backdoor_test->n);

@@ -4,7 +4,8 @@
  * onto its top principal subspace (randomized subspace iteration, Halko, Martinsson &
  * Tropp 2011, Alg. 4.4) and clustered by k-means (k-means++ seeding, Arthur &
  * Vassilvitskii 2007). The smallest cluster with >= edge_size members is the edge
- * mode; p = its size / training-set size. Loops are ordered so the k-wide inner loops
+ * mode; p = its size / training-set size. attack.edge_miner = density ranks a scores
+ * file instead (build_density, ft_edge_density.h). Loops are ordered so the k-wide inner loops
  * vectorise: a 6000×784 class mines in a fraction of a second. */
 #include <assert.h>
 #include <math.h>
@@ -15,6 +16,7 @@
 #include "ft_alloc.h"
 #include "ft_readers.h"
 #include "ft_edge.h"
+#include "ft_edge_density.h"
 #include "ft_error.h"
 #include "ft_rng.h"
 #include "ft_timer.h"
@@ -46,6 +48,8 @@ int ft_edge_spec_from(const ft_attack_cfg_t *a, uint64_t seed, int num_classes,
     spec->attack_points = a->edge_points;
     spec->clusters = a->edge_clusters;
     spec->components = a->edge_components;
+    spec->miner = a->edge_miner;
+    spec->scores = a->edge_scores;
     spec->seed = seed;
     return FT_OK;
 }
@@ -325,6 +329,93 @@ static void relabel(ft_dataset_t *ds, int label, const ft_dataset_t *train)
     memcpy(ds->std, train->std, sizeof ds->std);
 }
 
+/* The mined members (ascending training-set indices, m >= 2) become the edge set:
+ * all are held out of honest data; a seeded shuffle splits them into the attacker's
+ * share and the backdoor test set (test_fraction), each ascending, relabelled. */
+static int take_members(const ft_edge_spec_t *spec, const ft_dataset_t *train, ft_edge_set_t *e,
+                        uint32_t *members, uint32_t m)
+{
+    e->excluded = ft_malloc((size_t)m * sizeof *e->excluded);
+    e->attack_idx = ft_malloc((size_t)m * sizeof *e->attack_idx);
+    e->test_idx = ft_malloc((size_t)m * sizeof *e->test_idx);
+    if (!e->excluded || !e->attack_idx || !e->test_idx)
+        return ft_error_set(FT_ENOMEM, "out of memory mining the edge-case set");
+    memcpy(e->excluded, members, (size_t)m * sizeof *members);
+    e->num_excluded = m;
+    ft_rng_t rng;
+    ft_rng_init(&rng, spec->seed, 0, EDGE_RNG_SPLIT, FT_RNG_EDGE);
+    ft_rng_shuffle_u32(&rng, members, m);
+    uint32_t nt = test_count(m, spec->test_fraction), na = m - nt;
+    memcpy(e->attack_idx, members, (size_t)na * sizeof *members);
+    memcpy(e->test_idx, members + na, (size_t)nt * sizeof *members);
+    qsort(e->attack_idx, na, sizeof *members, cmp_u32);
+    qsort(e->test_idx, nt, sizeof *members, cmp_u32);
+    int rc = ft_dataset_subset(train, e->attack_idx, na, &e->attack);
+    if (rc == FT_OK)
+        rc = ft_dataset_subset(train, e->test_idx, nt, &e->test);
+    if (rc < 0)
+        return rc;
+    relabel(e->attack, spec->target_class, train);
+    relabel(e->test, spec->target_class, train);
+    snprintf(e->attack->name, sizeof e->attack->name, "edge/mined-attack");
+    snprintf(e->test->name, sizeof e->test->name, "edge/mined-test");
+    return FT_OK;
+}
+
+/* attack.edge_miner = density: the edge_size source-class points of lowest log density
+ * in the scores file (one float per training sample, scenario/ft_feature_density.h);
+ * the set's p is the largest of its points' tail masses (ft_edge_density.h). */
+static int build_density(const ft_edge_spec_t *spec, const ft_dataset_t *train, ft_edge_set_t *e)
+{
+    float *logf = NULL;
+    size_t n = 0;
+    int shape[4], ndim = 0;
+    uint32_t *members = NULL, want = spec->edge_size;
+    double *p = NULL;
+    if (!spec->scores || !spec->scores[0])
+        return ft_error_set(FT_ECONFIG,
+                            "key attack.edge_scores: attack.edge_miner = density needs the "
+                            "training set's log densities (fedtail run computes them)");
+    int rc = ft_npy_read_floats(spec->scores, &logf, &n, shape, &ndim);
+    if (rc < 0)
+        return rc;
+    if (ndim != 1 || n != train->n) {
+        rc = ft_error_set(FT_EFORMAT,
+                          "%s (attack.edge_scores): %zu scores in %d dimension%s, the training "
+                          "set has %u samples (one score each)",
+                          spec->scores, n, ndim, ndim == 1 ? "" : "s", train->n);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(logf[i])) {
+            rc = ft_error_set(FT_EFORMAT, "%s (attack.edge_scores): score %zu is not finite",
+                              spec->scores, i);
+            goto done;
+        }
+    members = ft_malloc((size_t)want * sizeof *members);
+    p = ft_malloc((size_t)want * sizeof *p);
+    if (!members || !p) {
+        rc = ft_error_set(FT_ENOMEM, "out of memory mining the edge-case set");
+        goto done;
+    }
+    rc = ft_edge_density_select(logf, train->labels, train->n, spec->source_class, want, members, p,
+                                &e->class_size);
+    if (rc < 0)
+        goto done;
+    e->p = e->p_min = p[0];
+    for (uint32_t i = 0; i < want; i++) {
+        e->p = p[i] > e->p ? p[i] : e->p;
+        e->p_min = p[i] < e->p_min ? p[i] : e->p_min;
+    }
+    qsort(members, want, sizeof *members, cmp_u32);
+    rc = take_members(spec, train, e, members, want);
+done:
+    ft_free(logf);
+    ft_free(members);
+    ft_free(p);
+    return rc;
+}
+
 static int build_mined(const ft_edge_spec_t *spec, const ft_dataset_t *train, ft_edge_set_t *e)
 {
     int rc = FT_OK;
@@ -404,31 +495,8 @@ static int build_mined(const ft_edge_spec_t *spec, const ft_dataset_t *train, ft
     for (uint32_t i = 0; i < n; i++)
         if (assign[i] == (uint32_t)chosen)
             members[j++] = cls[i]; /* ascending: cls is ascending */
-    e->excluded = ft_malloc((size_t)m * sizeof *e->excluded);
-    e->attack_idx = ft_malloc((size_t)m * sizeof *e->attack_idx);
-    e->test_idx = ft_malloc((size_t)m * sizeof *e->test_idx);
-    if (!e->excluded || !e->attack_idx || !e->test_idx)
-        goto oom;
-    memcpy(e->excluded, members, (size_t)m * sizeof *members);
-    e->num_excluded = m;
     e->p = (double)m / train->n;
-    ft_rng_t rng;
-    ft_rng_init(&rng, spec->seed, 0, EDGE_RNG_SPLIT, FT_RNG_EDGE);
-    ft_rng_shuffle_u32(&rng, members, m);
-    uint32_t nt = test_count(m, spec->test_fraction), na = m - nt;
-    memcpy(e->attack_idx, members, (size_t)na * sizeof *members);
-    memcpy(e->test_idx, members + na, (size_t)nt * sizeof *members);
-    qsort(e->attack_idx, na, sizeof *members, cmp_u32);
-    qsort(e->test_idx, nt, sizeof *members, cmp_u32);
-    rc = ft_dataset_subset(train, e->attack_idx, na, &e->attack);
-    if (rc == FT_OK)
-        rc = ft_dataset_subset(train, e->test_idx, nt, &e->test);
-    if (rc < 0)
-        goto done;
-    relabel(e->attack, spec->target_class, train);
-    relabel(e->test, spec->target_class, train);
-    snprintf(e->attack->name, sizeof e->attack->name, "edge/mined-attack");
-    snprintf(e->test->name, sizeof e->test->name, "edge/mined-test");
+    rc = take_members(spec, train, e, members, m);
     goto done;
 oom:
     rc = ft_error_set(FT_ENOMEM, "out of memory mining the edge-case set");
@@ -596,8 +664,9 @@ int ft_edge_build(const ft_edge_spec_t *spec, const ft_dataset_t *train, ft_edge
     if (!e)
         return ft_error_set(FT_ENOMEM, "out of memory for the edge-case set");
     e->chosen = -1;
-    int rc =
-        spec->source == FT_EDGE_FILE ? build_file(spec, train, e) : build_mined(spec, train, e);
+    int rc = spec->source == FT_EDGE_FILE           ? build_file(spec, train, e)
+             : spec->miner == FT_EDGE_MINER_DENSITY ? build_density(spec, train, e)
+                                                    : build_mined(spec, train, e);
     if (rc == FT_OK)
         rc = sample_attack(spec, train, e);
     if (rc < 0) {

@@ -11,7 +11,12 @@
  *    with at least attack.edge_size members is the edge mode. An isolated point would
  *    not generalise; a small cluster is a mode the model sees rarely but can learn. Its
  *    p is the share of the whole training set that the cluster covers. All members are
- *    removed from honest clients' data.
+ *    removed from honest clients' data. This is attack.edge_miner = kmeans.
+ *  - mined by density (attack.edge_miner = density): the attack.edge_size source-class
+ *    points of lowest log density under the whole training distribution, read from a
+ *    scores file (attack.edge_scores; scenario/ft_feature_density.h estimates it in the
+ *    pre-trained model's features, ft_edge_density.h ranks it); p is Definition 1's
+ *    bound, the largest tail mass of the chosen points. Held out as above.
  *  - file: a .npy image array (ARDIS sevens for EMNIST, Southwest planes for CIFAR-10).
  *
  * The backdoor test set is a separate file when one is given (attack.edge_test_file,
@@ -45,6 +50,8 @@ typedef struct {
     uint32_t attack_points;  /* points of the attacker's share sampled into D_adv (0: all) */
     int clusters;            /* mined: k-means clusters (0: auto, see ft_edge_build) */
     int components;          /* mined: principal components */
+    ft_edge_miner_t miner;   /* mined: k-means cluster or lowest density */
+    const char *scores;      /* miner = density: log-density .npy (borrowed) */
     uint64_t seed;           /* run.seed */
 } ft_edge_spec_t;
 
@@ -59,7 +66,10 @@ typedef struct {
     uint32_t *pool_idx;    /* mined: training-set index of each pool point; else NULL */
     uint32_t *excluded;    /* sorted training-set indices kept out of honest data */
     uint32_t num_excluded; /* length of excluded (0 for file sets) */
-    double p;              /* mined: share of the training set the mode covers; file: 0 */
+    double p;              /* mined: k-means, share of the training set the mode covers;
+                              density, the largest tail mass of its points (Definition 1's
+                              bound: ft_edge_density.h); file: 0 */
+    double p_min;          /* density: the smallest tail mass of its points; else 0 */
     uint32_t class_size;   /* mined: samples of the source class */
     int clusters;          /* mined: k-means clusters used */
     int chosen;            /* mined: index of the chosen cluster */

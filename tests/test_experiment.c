@@ -67,6 +67,8 @@ static void test_defaults(void **state)
     assert_int_equal(exp.attack.attack_until, 30);       /* 0 resolves to the last round */
     assert_int_equal(exp.attack.fl_mode, FT_FL_FIXED_FREQ);
     assert_int_equal(exp.attack.edge_source, FT_EDGE_MINED);
+    assert_int_equal(exp.attack.edge_miner, FT_EDGE_MINER_KMEANS);
+    assert_string_equal(exp.attack.edge_scores, "");
     assert_string_equal(exp.defense.name, "fedavg");
     assert_true(exp.defense.stddev == 0.025);
     assert_int_equal(exp.run.seed, 1);
@@ -205,6 +207,11 @@ static void test_attack_bounds(void **state)
     const char *tf_file[] = {"attack.edge_source=file", "attack.edge_file=/e.npy",
                              "attack.edge_test_file=/t.npy", NULL};
     assert_int_equal(read_with(tf_file, NULL), FT_OK);
+    /* scores only mean something to the density miner; kmeans ignores them */
+    const char *sc_km[] = {"attack.edge_scores=/s.npy", NULL};
+    assert_int_equal(read_with(sc_km, NULL), FT_OK);
+    const char *sc_d[] = {"attack.edge_miner=density", "attack.edge_scores=/s.npy", NULL};
+    assert_int_equal(read_with(sc_d, NULL), FT_OK);
     /* holders: up to num_clients with an attack; ignored (0) without one */
     const char *h_off[] = {"federation.num_clients=5", "federation.clients_per_round=3", NULL};
     assert_int_equal(read_with(h_off, NULL), FT_OK); /* the default 10 holders, no attack */
