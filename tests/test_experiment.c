@@ -255,15 +255,15 @@ static void test_run_seeds(void **state)
     assert_int_equal(exp.run.num_seeds, 2);
     assert_true(exp.run.seeds[0] == UINT64_C(9223372036854775807) && exp.run.seeds[1] == 0);
     ft_config_destroy(&cfg);
-    const char *bad[] = {"run.seeds=1,,2", "run.seeds=,",   "run.seeds=1,2,",
+    const char *bad[] = {"run.seeds=1,,2",  "run.seeds=,",   "run.seeds=1,2,",
                          "run.seeds=1,2,1", "run.seeds=1,a", "run.seeds=1.5",
                          "run.seeds=-1",    "run.seeds=1 2", "run.seeds=9223372036854775808"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (read_with((const char *[]){bad[i], NULL}, "run.seeds") != FT_ECONFIG)
             fail_msg("%s accepted", bad[i]);
-    assert_non_null(strstr((read_with((const char *[]){"run.seeds=4,5,4", NULL}, "run.seeds"),
-                            ft_error_message()),
-                           "seed 4 is listed twice"));
+    assert_non_null(strstr(
+        (read_with((const char *[]){"run.seeds=4,5,4", NULL}, "run.seeds"), ft_error_message()),
+        "seed 4 is listed twice"));
     char many[256] = "run.seeds=1";
     for (int i = 2; i <= FT_MAX_SEEDS; i++)
         snprintf(many + strlen(many), sizeof many - strlen(many), ",%d", i);
