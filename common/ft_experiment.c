@@ -362,10 +362,8 @@ static int read_seeds(const ft_config_t *cfg, ft_run_cfg_t *r)
             p++;
         if (digits == 0 || (*p && *p != ','))
             return ft_config_error(cfg, "run.seeds",
-                                   digits ? "'%s': expected comma-separated integers"
-                                          : "'%s': empty or non-integer entry (expected e.g. "
-                                            "1,2,3)",
-                                   ft_config_str(cfg, "run.seeds"));
+                                   digits ? "expected comma-separated integers"
+                                          : "an empty or non-integer entry (expected e.g. 1,2,3)");
         for (int i = 0; i < r->num_seeds; i++)
             if (r->seeds[i] == v)
                 return ft_config_error(cfg, "run.seeds", "seed %llu is listed twice",

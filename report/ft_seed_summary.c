@@ -26,6 +26,8 @@ void ft_seed_summary_of(const ft_run_summary_t *runs, int n, ft_seed_summary_t *
         if (runs[i].rounds < out->rounds)
             out->rounds = runs[i].rounds;
         if (runs[i].destroyed_round) {
+            if (!out->destroyed || runs[i].destroyed_round < out->destroyed_round)
+                out->destroyed_round = runs[i].destroyed_round;
             out->destroyed++;
             continue;
         }

@@ -19,6 +19,7 @@ typedef struct {
     int n;                    /* seeds summarised */
     int destroyed;            /* of them, seeds whose model a round destroyed */
     int rounds;               /* rounds recorded (the fewest of any seed) */
+    int destroyed_round;      /* earliest round that destroyed a seed's model (0: none) */
     int backdoor_test;        /* backdoor test images (the first seed's; 0: unknown) */
     ft_stat_t final_main;     /* final main accuracy over the seeds whose model lived */
     ft_stat_t final_backdoor; /* final backdoor accuracy, likewise */
