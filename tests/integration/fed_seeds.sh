@@ -120,6 +120,14 @@ done
 if "$FEDTAIL" run exp.ini --set "run.compare=a: run.seed=3" --seeds 1 --out badout 2>bad.err; then
     fail "an arm setting run.seed under run.seeds was accepted"
 fi
+set +e
+"$FEDTAIL" coordinator exp.ini --bind "ipc://$WORK/co.sock" --seeds 1,2 --out coout 2>co.err
+rc=$?
+"$FEDTAIL" coordinator exp.ini --bind "ipc://$WORK/co.sock" --set run.seeds=1,2 --out coout 2>co2.err
+rc2=$?
+set -e
+[ $rc = 2 ] && [ $rc2 = 2 ] && [ ! -e coout ] || fail "fedtail coordinator with seeds: $rc $rc2"
+grep -q "run.seeds runs several experiments" co2.err || fail "coordinator: $(cat co2.err)"
 
 # 5. sweep
 cat >grid.ini <<'INI'
