@@ -66,6 +66,9 @@ static void plot_bands(FILE *gp, const loaded_t *ls, int n, const char *col, con
             "set title '%s (mean over seeds, band: ±1 sample std)'\nset ylabel 'accuracy (%%)'\n"
             "set yrange [0:100]\nset style fill transparent solid 0.15 noborder\n",
             title);
+    /* Whole rounds on the axis while they fit. */
+    if (ls[0].csv[0]->num_rows <= 20)
+        fprintf(gp, "set xtics 1\n");
     for (int i = 0; i < n; i++) {
         char name[16];
         snprintf(name, sizeof name, "g%d", i);
@@ -177,7 +180,8 @@ static int write_html(const loaded_t *ls, int n, const char *out_dir, int have_p
             "960px;margin:2em auto;color:#222}table{border-collapse:collapse}td,th{border:"
             "1px solid #ccc;padding:4px 8px;text-align:right}td:first-child{text-align:left}"
             "figure{margin:1em 0}svg{max-width:100%%;height:auto}pre{background:#f6f6f6;"
-            "padding:1em;overflow:auto}td.destroyed{color:#b00;font-weight:bold}</style></head>"
+            "padding:1em;overflow:auto}td.destroyed{color:#b00;font-weight:bold}td{white-space:"
+            "nowrap}td:last-child{white-space:normal;text-align:left}</style></head>"
             "<body>\n<h1>fedtail report</h1>\n");
     group_table(html, ls, n);
     fprintf(html, "<h2>Plots</h2>\n");
