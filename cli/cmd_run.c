@@ -348,6 +348,9 @@ int ft_cmd_run(int argc, char **argv)
     const char *seeds_opt = ft_cli_option(&cli, "--seeds");
     if (rc == FT_OK && seeds_opt && resume)
         rc = ft_error_set(FT_EINVAL, "--resume takes the run's own config: no --seeds with it");
+    if (rc == FT_OK && seeds_opt && !seeds_opt[0])
+        rc =
+            ft_error_set(FT_ECONFIG, "--seeds: key run.seeds: an empty list (expected e.g. 1,2,3)");
     if (rc == FT_OK && seeds_opt)
         rc = ft_config_set_value(cli.cfg, "run.seeds", seeds_opt, "--seeds");
     ft_experiment_t exp; /* the base experiment: each variant is read again when it runs */

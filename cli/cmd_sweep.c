@@ -499,6 +499,9 @@ int ft_cmd_sweep(int argc, char **argv)
         usage();
         return 2;
     }
+    if (seeds_opt && !seeds_opt[0])
+        return ft_cli_fail(ft_error_set(
+            FT_ECONFIG, "--seeds: key run.seeds: an empty list (expected e.g. 1,2,3)"));
     if (jobs < 1 || jobs > MAX_JOBS)
         return ft_cli_fail(ft_error_set(FT_EINVAL, "sweep: --jobs must be 1..%d", MAX_JOBS));
     /* Validate every grid before running anything. */

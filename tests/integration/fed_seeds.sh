@@ -112,7 +112,7 @@ if "$FEDTAIL" run exp.ini --seeds 1,2 --set federation.lr=0.5 --out cmp >diff.ou
     fail "a different config over finished seeds was accepted"
 fi
 grep -q "holds a finished run of a different configuration" diff.err || fail "refusal: $(cat diff.err)"
-for bad in "1,,2" "1,1" "1,x" "$(seq -s, 1 33)"; do
+for bad in "" "1,,2" "1,1" "1,x" "-1" "$(seq -s, 1 33)"; do
     if "$FEDTAIL" run exp.ini --seeds "$bad" --out badout 2>bad.err; then fail "--seeds $bad accepted"; fi
     grep -q "run.seeds" bad.err || fail "--seeds $bad: message does not name run.seeds: $(cat bad.err)"
     [ ! -e badout ] || fail "--seeds $bad left a directory"
@@ -120,6 +120,8 @@ done
 if "$FEDTAIL" run exp.ini --set "run.compare=a: run.seed=3" --seeds 1 --out badout 2>bad.err; then
     fail "an arm setting run.seed under run.seeds was accepted"
 fi
+if "$FEDTAIL" sweep grid_unused.ini --seeds "" 2>bad.err; then fail "sweep --seeds '' accepted"; fi
+grep -q "run.seeds" bad.err || fail "sweep --seeds '': $(cat bad.err)"
 set +e
 "$FEDTAIL" coordinator exp.ini --bind "ipc://$WORK/co.sock" --seeds 1,2 --out coout 2>co.err
 rc=$?
