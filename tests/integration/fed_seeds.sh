@@ -122,6 +122,29 @@ if "$FEDTAIL" run exp.ini --set "run.compare=a: run.seed=3" --seeds 1 --out bado
 fi
 if "$FEDTAIL" sweep grid_unused.ini --seeds "" 2>bad.err; then fail "sweep --seeds '' accepted"; fi
 grep -q "run.seeds" bad.err || fail "sweep --seeds '': $(cat bad.err)"
+# Interrupted after its first seed (Ctrl-C), then run again: the finished seeds are
+# skipped, the rest run, and every seed ends as in the uninterrupted run.
+"$FEDTAIL" run exp.ini --seeds 1,2 --out intr --procs 2 --quiet --no-report >/dev/null 2>intr.err &
+pid=$!
+for _ in $(seq 600); do [ -e intr/plain/seed-1/seed-complete ] && break; sleep 0.05; done
+kill -INT $pid 2>/dev/null || true
+set +e
+wait $pid
+rc=$?
+set -e
+[ $rc = 130 ] || [ $rc = 0 ] || fail "interrupted run exited $rc: $(cat intr.err)"
+"$FEDTAIL" run exp.ini --seeds 1,2 --out intr --procs 2 --no-report >/dev/null 2>intr2.err ||
+    fail "run after the interruption: $(cat intr2.err)"
+grep -q "plain, seed 1: already complete, skipped" intr2.err || fail "seed 1 ran again: $(cat intr2.err)"
+for arm in plain robust; do
+    for s in 1 2; do
+        [ -e "intr/$arm/seed-$s/seed-complete" ] || fail "intr/$arm/seed-$s not finished"
+        results "intr/$arm/seed-$s/metrics.csv" >i.results
+        results "cmp/$arm/seed-$s/metrics.csv" >u.results
+        cmp i.results u.results || fail "$arm seed $s differs after the interruption"
+    done
+done
+
 set +e
 "$FEDTAIL" coordinator exp.ini --bind "ipc://$WORK/co.sock" --seeds 1,2 --out coout 2>co.err
 rc=$?
