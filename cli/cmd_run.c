@@ -152,6 +152,26 @@ static void print_test_set(const char *const *dirs, int n)
     }
 }
 
+/* A comparison without seeds: its summary.json, each arm as one seed (seed). */
+static void compare_json(const char *out, const char *const *dirs, const ft_variant_t *v, int n,
+                         uint64_t seed)
+{
+    const char *labels[FT_MAX_VARIANTS], *rel[FT_MAX_VARIANTS];
+    ft_seed_summary_t sums[FT_MAX_VARIANTS];
+    for (int i = 0; i < n; i++) {
+        labels[i] = v[i].label;
+        rel[i] = v[i].slug;
+        if (ft_seed_summarise(&dirs[i], 1, &sums[i]) != FT_OK) {
+            fprintf(stderr, "fedtail run: no summary: %s\n", ft_error_message());
+            return;
+        }
+    }
+    char path[2200];
+    snprintf(path, sizeof path, "%s/summary.json", out);
+    if (ft_seed_summary_write_json(path, &seed, 1, labels, rel, sums, n) != FT_OK)
+        fprintf(stderr, "fedtail run: %s\n", ft_error_message());
+}
+
 /* Plots + report.html, and the verdict lines on stdout. */
 static void finish_report(const char *out, const char *const *dirs, const ft_variant_t *v, int n,
                           const ft_cli_t *cli)
@@ -359,6 +379,7 @@ int ft_cmd_run(int argc, char **argv)
     if (rc == FT_OK)
         rc = ft_variants_parse(&exp.run, variants, &num_variants);
     int num_seeds = rc == FT_OK ? exp.run.num_seeds : 0;
+    uint64_t base_seed = rc == FT_OK ? exp.run.seed : 0;
     uint64_t seeds[FT_MAX_SEEDS];
     if (num_seeds)
         memcpy(seeds, exp.run.seeds, sizeof seeds);
@@ -453,6 +474,8 @@ int ft_cmd_run(int argc, char **argv)
         fprintf(stderr, "fedtail run: stopped, the model was destroyed; results in %s\n", out);
     else if (!cli.quiet)
         fprintf(stderr, "fedtail run: complete, results in %s\n", out);
+    if (!num_seeds && num_variants)
+        compare_json(out, dirs, variants, num_variants, base_seed);
     if (num_seeds)
         finish_seeds(out, variants, num_variants, seeds, num_seeds, &cli);
     else if (!ft_cli_flag(&cli, "--no-report"))

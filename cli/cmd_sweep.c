@@ -7,6 +7,7 @@
  * `fedtail run` that runs its seeds into CELL/seed-S (ft_seeds.h): a cell is complete
  * when every seed is, an interrupted cell runs only its missing seeds, and the
  * summaries show mean ± sample std over the seeds (ft_seed_summary.h). */
+#include "ft_alloc.h"
 #include "ft_cli.h"
 #include "ft_config.h"
 #include "ft_error.h"
@@ -326,6 +327,32 @@ static int write_summary(const ft_sweep_t *sw, const char *out_dir, const grid_s
     return ft_atomic_commit(&f);
 }
 
+/* summary.json: every completed cell as an arm of ft_seed_summary_write_json (its
+ * run name as label and directory). */
+static int write_summary_json(const ft_sweep_t *sw, const char *out_dir, const grid_seeds_t *gs)
+{
+    int total = ft_sweep_num_runs(sw), n = 0;
+    char(*names)[512] = ft_calloc((size_t)total, sizeof *names);
+    const char **labels = ft_calloc((size_t)total, sizeof *labels);
+    ft_seed_summary_t *sums = ft_calloc((size_t)total, sizeof *sums);
+    int rc = names && labels && sums ? FT_OK : ft_error_set(FT_ENOMEM, "out of memory");
+    for (int i = 0; i < total && rc == FT_OK; i++) {
+        int idx[FT_SWEEP_MAX_AXES];
+        if (completed_run(sw, out_dir, i, gs, names[n], &sums[n], idx)) {
+            labels[n] = names[n];
+            n++;
+        }
+    }
+    char path[1200];
+    snprintf(path, sizeof path, "%s/summary.json", out_dir);
+    if (rc == FT_OK)
+        rc = ft_seed_summary_write_json(path, gs->v, gs->n, labels, labels, sums, n);
+    ft_free(names);
+    ft_free(labels);
+    ft_free(sums);
+    return rc;
+}
+
 /* Picks the heatmap axes: attack.method x defense.name when both are swept, else
  * the first two axes. Returns 0 if the grid has fewer than two axes. */
 static int heatmap_axes(const ft_sweep_t *sw, int *row, int *col)
@@ -539,10 +566,12 @@ int ft_cmd_sweep(int argc, char **argv)
         if (dry_run)
             continue;
         if (write_summary(sw, out_dir, &seeds[f], 0) != FT_OK ||
-            write_summary(sw, out_dir, &seeds[f], 1) != FT_OK)
+            write_summary(sw, out_dir, &seeds[f], 1) != FT_OK ||
+            write_summary_json(sw, out_dir, &seeds[f]) != FT_OK)
             return ft_cli_fail(FT_EIO);
         draw_heatmaps(sw, out_dir, &seeds[f]);
-        printf("sweep %s: summary in %s/summary.csv and summary.md\n", sw->name, out_dir);
+        printf("sweep %s: summary in %s/summary.csv, summary.md and summary.json\n", sw->name,
+               out_dir);
     }
     if (interrupted) {
         fprintf(stderr, "fedtail sweep: interrupted; run it again to resume\n");

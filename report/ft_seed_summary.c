@@ -63,9 +63,14 @@ void ft_seed_verdict_line(const ft_seed_summary_t *s, char *buf, size_t len)
 {
     char main_acc[48], fin[48], peak[48], words[96], lead[96] = "";
     int lived = s->n - s->destroyed;
+    if (lived == 0 && s->n == 1) {
+        snprintf(buf, len, "the model was destroyed in round %d: no verdict on the backdoor",
+                 s->destroyed_round);
+        return;
+    }
     if (lived == 0) {
-        snprintf(buf, len, "the model was destroyed in %s %d seed%s: no verdict on the backdoor",
-                 s->n == 1 ? "its" : "all", s->n, s->n == 1 ? "" : "s");
+        snprintf(buf, len, "the model was destroyed in all %d seeds: no verdict on the backdoor",
+                 s->n);
         return;
     }
     if (s->destroyed)

@@ -385,7 +385,11 @@ static void test_seed_summary(void **state)
                               "at times but does not last");
     ft_seed_summary_of(&r[2], 1, &s);
     ft_seed_verdict_line(&s, line, sizeof line);
-    assert_string_equal(line, "the model was destroyed in its 1 seed: no verdict on the backdoor");
+    assert_string_equal(line, "the model was destroyed in round 3: no verdict on the backdoor");
+    ft_seed_summary_of(r, 3, &s);
+    s.destroyed = 3;
+    ft_seed_verdict_line(&s, line, sizeof line);
+    assert_string_equal(line, "the model was destroyed in all 3 seeds: no verdict on the backdoor");
 }
 
 /* Two seed directories read from disk: the summary, the backdoor test set's size from

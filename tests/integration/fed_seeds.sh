@@ -172,10 +172,12 @@ results sw/name=median/seed-2/metrics.csv >s.results
 cmp a.results s.results || fail "sweep cell differs from the comparison's arm"
 check_sweep() {
     $PY - sw "$1" <<'PY' || fail "sweep summary.csv: $(cat sw/summary.csv)"
-import csv, math, sys
+import csv, json, math, sys
 d, n = sys.argv[1], int(sys.argv[2])
 rows = list(csv.DictReader(open(d + "/summary.csv")))
 assert len(rows) == 2, rows
+js = json.load(open(d + "/summary.json"))
+assert js["seeds"] == list(range(1, n + 1)), js["seeds"]
 for r in rows:
     assert int(r["seeds"]) == n, r
     fin = [float(list(csv.DictReader(open(f"{d}/{r['run']}/seed-{k}/metrics.csv")))[-1]["main_acc"])
@@ -184,6 +186,9 @@ for r in rows:
     sd = math.sqrt(sum((x - m) ** 2 for x in fin) / (n - 1))
     assert abs(float(r["final_main_acc"]) - m) < 5e-5, (r, m)
     assert abs(float(r["final_main_acc_std"]) - sd) < 5e-5, (r, sd)
+    arm = [a for a in js["arms"] if a["label"] == r["run"]][0]
+    assert arm["n"] == n and abs(arm["final_main_acc"]["mean"] - m) < 1e-6, (arm, m)
+    assert abs(arm["final_main_acc"]["std"] - sd) < 1e-6, (arm, sd)
 PY
 }
 check_sweep 2
