@@ -387,7 +387,11 @@ int ft_cmd_run(int argc, char **argv)
         rc = ft_error_set(FT_EINVAL,
                           "%s compares variants: resume one of its variant directories instead",
                           resume);
-    for (int i = 0; i < num_variants && num_seeds && rc == FT_OK; i++) {
+    /* An arm may not choose seeds: run.seeds would override its run.seed, and its
+     * run.seeds would be one run's, silently ignored. */
+    for (int i = 0; i < num_variants && rc == FT_OK; i++) {
+        if (!num_seeds && !strstr(variants[i].sets, "run.seeds="))
+            continue;
         char who[128];
         snprintf(who, sizeof who, "run.compare (%.63s)", variants[i].label);
         rc = ft_seeds_check_sets(variants[i].sets, who);

@@ -101,12 +101,19 @@ static int grid_seeds(const ft_sweep_t *sw, const char *opt, grid_seeds_t *gs)
 {
     memset(gs, 0, sizeof *gs);
     gs->opt = opt;
-    for (int a = 0; a < sw->num_axes; a++)
+    for (int a = 0; a < sw->num_axes; a++) {
         if (strcmp(sw->axes[a].key, "run.seeds") == 0)
             return ft_error_set(FT_ECONFIG,
                                 "%s: run.seeds cannot be a grid axis: give the seeds in [set] "
                                 "run.seeds = 1,2,3 or with --seeds",
                                 sw->path);
+        for (int v = 0; strcmp(sw->axes[a].key, "variant") == 0 && v < sw->axes[a].num_values; v++)
+            if (strstr(sw->axes[a].sets[v], "run.seeds="))
+                return ft_error_set(FT_ECONFIG,
+                                    "%s: variant %s sets run.seeds: give the seeds in [set] "
+                                    "run.seeds or with --seeds, for every cell alike",
+                                    sw->path, sw->axes[a].values[v]);
+    }
     ft_config_t *cfg = ft_config_new();
     if (!cfg)
         return ft_error_set(FT_ENOMEM, "out of memory");

@@ -120,6 +120,10 @@ done
 if "$FEDTAIL" run exp.ini --set "run.compare=a: run.seed=3" --seeds 1 --out badout 2>bad.err; then
     fail "an arm setting run.seed under run.seeds was accepted"
 fi
+if "$FEDTAIL" run exp.ini --set "run.compare=a: run.seeds=1,2" --out badout 2>bad.err; then
+    fail "an arm setting run.seeds was accepted"
+fi
+grep -q "run.compare (a) sets run.seeds" bad.err || fail "arm run.seeds: $(cat bad.err)"
 if "$FEDTAIL" sweep grid_unused.ini --seeds "" 2>bad.err; then fail "sweep --seeds '' accepted"; fi
 grep -q "run.seeds" bad.err || fail "sweep --seeds '': $(cat bad.err)"
 # Interrupted after its first seed (Ctrl-C), then run again: the finished seeds are
