@@ -18,7 +18,7 @@
 #include <string.h>
 
 #define MAX_GROUPS 32
-#define MAX_SEEDS  64
+#define MAX_SEEDS  FT_SEED_SUMMARY_MAX
 
 /* One group's seeds loaded. */
 typedef struct {

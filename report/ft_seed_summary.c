@@ -7,22 +7,22 @@
 #include "ft_json.h"
 #include "ft_verdict.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_SEEDS 64
-
 void ft_seed_summary_of(const ft_run_summary_t *runs, int n, ft_seed_summary_t *out)
 {
+    assert(n >= 1 && n <= FT_SEED_SUMMARY_MAX);
     memset(out, 0, sizeof *out);
     out->n = n;
     out->rounds = n ? runs[0].rounds : 0;
     out->backdoor_test = n ? runs[0].backdoor_test : 0;
-    double v[6][MAX_SEEDS];
+    double v[6][FT_SEED_SUMMARY_MAX];
     int m = 0;
-    for (int i = 0; i < n && i < MAX_SEEDS; i++) {
+    for (int i = 0; i < n; i++) {
         if (runs[i].rounds < out->rounds)
             out->rounds = runs[i].rounds;
         if (runs[i].destroyed_round) {
@@ -47,9 +47,9 @@ void ft_seed_summary_of(const ft_run_summary_t *runs, int n, ft_seed_summary_t *
 
 int ft_seed_summarise(const char *const *dirs, int n, ft_seed_summary_t *out)
 {
-    ft_run_summary_t runs[MAX_SEEDS];
-    if (n < 1 || n > MAX_SEEDS)
-        return ft_error_set(FT_EINVAL, "between 1 and %d seeds to summarise", MAX_SEEDS);
+    ft_run_summary_t runs[FT_SEED_SUMMARY_MAX];
+    if (n < 1 || n > FT_SEED_SUMMARY_MAX)
+        return ft_error_set(FT_EINVAL, "between 1 and %d seeds to summarise", FT_SEED_SUMMARY_MAX);
     for (int i = 0; i < n; i++) {
         int rc = ft_run_summarise(dirs[i], &runs[i]);
         if (rc != FT_OK)

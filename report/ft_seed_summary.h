@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define FT_SEED_SUMMARY_MAX 64 /* most seeds one summary folds (run.seeds allows 32) */
+
 typedef struct {
     int n;                    /* seeds summarised */
     int destroyed;            /* of them, seeds whose model a round destroyed */
@@ -29,11 +31,12 @@ typedef struct {
     ft_stat_t detection_fpr; /* share of honest updates dropped */
 } ft_seed_summary_t;
 
-/* Folds runs[0..n) (n >= 1) into *out. */
+/* Folds runs[0..n) into *out; 1 <= n <= FT_SEED_SUMMARY_MAX (asserted). */
 void ft_seed_summary_of(const ft_run_summary_t *runs /* n */, int n, ft_seed_summary_t *out);
 
-/* Summarises each of dirs[0..n) (ft_run_summarise) and folds them. FT_EIO /
- * FT_EFORMAT from the first unreadable one (its message names the file). */
+/* Summarises each of dirs[0..n) (ft_run_summarise) and folds them. FT_EINVAL unless
+ * 1 <= n <= FT_SEED_SUMMARY_MAX; FT_EIO / FT_EFORMAT from the first unreadable one
+ * (its message names the file). */
 int ft_seed_summarise(const char *const *dirs /* n */, int n, ft_seed_summary_t *out);
 
 /* The verdict over the seeds, one line: "main 85.1 ± 1.2%, backdoor 80.0 ± 3.0% (peak
