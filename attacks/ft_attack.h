@@ -48,6 +48,8 @@ typedef struct {
     ft_edge_set_t *edge;       /* the edge-case set when the attack uses one, else NULL */
     uint32_t clean_pool_n;     /* training samples but the edge points: what the clean
                                   points are drawn from with attack.clean_from = train */
+    ft_augment_mode_t augment; /* the attacker's training on its own data (D_adv, the prox
+                                  estimate): data.augment_attack */
 } ft_attack_env_t;
 
 /* One attacker task. */

@@ -36,7 +36,8 @@ struct ft_attack_ctx {
  * idx[0..n)) with options o and the attack's hooks (may be NULL) chained with the
  * client's, and writes the update (trained minus global, N host floats) into delta;
  * the epoch's mean loss into *loss (may be NULL). Minibatch order from the stream
- * (seed, round, client, FT_RNG_SHUFFLE). Training errors (FT_EINVAL, FT_ENOMEM). */
+ * (seed, round, client, FT_RNG_SHUFFLE), augmentation (o->augment) from (seed, round,
+ * client, FT_RNG_AUGMENT). Training errors (FT_EINVAL, FT_ENOMEM). */
 int ft_attack_train_delta(ft_attack_ctx_t *c, const ft_dataset_t *ds, const uint32_t *idx,
                           uint32_t n, const ft_train_opts_t *o, const ft_train_hooks_t *hooks,
                           float *delta /* N */, double *loss);

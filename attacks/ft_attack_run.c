@@ -63,6 +63,10 @@ int ft_attack_train_delta(ft_attack_ctx_t *c, const ft_dataset_t *ds, const uint
     ft_model_set_params(c->m, k->global);
     ft_rng_t rng;
     ft_rng_init(&rng, c->env->seed, (uint32_t)k->round, k->client_id, FT_RNG_SHUFFLE);
+    ft_rng_t aug;
+    ft_rng_init(&aug, c->env->seed, (uint32_t)k->round, k->client_id, FT_RNG_AUGMENT);
+    ft_train_opts_t opts = *o;
+    opts.augment_rng = &aug;
     ft_train_result_t res;
     ft_train_hooks_t none = {0};
     c->inner = hooks ? *hooks : none;
@@ -70,7 +74,7 @@ int ft_attack_train_delta(ft_attack_ctx_t *c, const ft_dataset_t *ds, const uint
                                     .after_epoch = chain_after_epoch,
                                     .before_step = chain_before_step,
                                     .user = c};
-    int rc = ft_train_run(c->t, ds, idx, n, o, &rng, 1, &chain, NULL, NULL, &res);
+    int rc = ft_train_run(c->t, ds, idx, n, &opts, &rng, 1, &chain, NULL, NULL, &res);
     if (rc < 0)
         return rc;
     ft_model_get_params(c->m, delta);
@@ -161,12 +165,15 @@ static void prox_before_step(void *user, ft_model_t *m)
 }
 
 /* attack.prox: w_hat_g, the global model trained on the clean points with the honest
- * options (paper code estimate_wg), into back-end memory; delta is scratch. */
+ * options (paper code estimate_wg), into back-end memory; delta is scratch. The clean
+ * points are augmented as the attacker's data (the paper code's clean_trainset is a
+ * copy of its augmented poisoned set, utils.py:479). */
 static int prepare_prox(ft_attack_ctx_t *c, float *delta, ft_train_hooks_t *hooks)
 {
     const ft_attack_task_t *task = c->task;
-    int rc = ft_attack_train_delta(c, task->train, c->clean_idx, c->clean_n, &task->opts, NULL,
-                                   delta, NULL);
+    ft_train_opts_t o = task->opts;
+    o.augment = c->adv_opts.augment;
+    int rc = ft_attack_train_delta(c, task->train, c->clean_idx, c->clean_n, &o, NULL, delta, NULL);
     if (rc < 0)
         return rc;
     for (size_t j = 0; j < c->N; j++)
@@ -202,6 +209,9 @@ int ft_attack_local_update(const ft_attack_env_t *env, const ft_attack_task_t *t
     int rc = FT_OK;
 
     c.adv_opts = task->opts;
+    /* D_adv is augmented as the paper code's attacker's is (utils.py:414-427: the
+     * poisoned set is a copy of the training set, its transform included). */
+    c.adv_opts.augment.mode = env->augment;
     if (p->adv_epochs > 0)
         c.adv_opts.epochs = p->adv_epochs;
     /* The round's decay carries over: adv_lr * gamma^(t-1) (paper code fl_trainer.py:449) */

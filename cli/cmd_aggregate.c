@@ -46,6 +46,7 @@ static const char *decision_name(ft_decision_t d)
     case FT_DECISION_KEPT: return "kept";
     case FT_DECISION_DROPPED: return "dropped";
     case FT_DECISION_REWEIGHTED: return "reweighted";
+    case FT_DECISION_CLIPPED: return "clipped";
     }
     return "?";
 }
@@ -83,6 +84,7 @@ static int write_report(const char *path, const ft_defense_t *d, int round, size
     json_str(f, d->name);
     fprintf(f, ",\n  \"cite\": ");
     json_str(f, d->cite);
+    fprintf(f, ",\n  \"selects\": %s", d->selects ? "true" : "false");
     fprintf(f, ",\n  \"round\": %d,\n  \"K\": %zu,\n  \"N\": %zu,\n  \"clients\": [\n", round, K,
             N);
     for (size_t i = 0; i < K; i++) {
@@ -94,6 +96,8 @@ static int write_report(const char *path, const ft_defense_t *d, int round, size
         json_num(f, dec[i].score);
         fprintf(f, ", \"weight\": ");
         json_num(f, dec[i].weight);
+        fprintf(f, ", \"contribution\": ");
+        json_num(f, dec[i].contrib_norm);
         fprintf(f, "}%s\n", i + 1 < K ? "," : "");
     }
     fprintf(f, "  ]\n}\n");
@@ -230,12 +234,14 @@ int ft_cmd_aggregate(int argc, char **argv)
     if (rpath && (rc = write_report(rpath, d, round, K, N, dec)) != FT_OK)
         goto fail;
     if (!cli.quiet) {
-        size_t count[3] = {0, 0, 0};
+        size_t count[4] = {0, 0, 0, 0};
         for (size_t i = 0; i < K; i++)
-            count[dec[i].decision]++;
-        printf("%s: %zu updates of %zu -> %s (kept %zu, dropped %zu, reweighted %zu)\n", d->name, K,
-               N, opath, count[FT_DECISION_KEPT], count[FT_DECISION_DROPPED],
-               count[FT_DECISION_REWEIGHTED]);
+            if ((unsigned)dec[i].decision < 4)
+                count[dec[i].decision]++;
+        printf("%s: %zu updates of %zu -> %s (kept %zu, dropped %zu, reweighted %zu, clipped "
+               "%zu)\n",
+               d->name, K, N, opath, count[FT_DECISION_KEPT], count[FT_DECISION_DROPPED],
+               count[FT_DECISION_REWEIGHTED], count[FT_DECISION_CLIPPED]);
     }
     exit_code = 0;
     goto done;

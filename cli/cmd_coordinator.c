@@ -99,7 +99,11 @@ int ft_cmd_coordinator(int argc, char **argv)
                             .progress_user = &prog,
                             .resume = resume != NULL};
     ft_coordinator_t *c = NULL;
+    char top[4096]; /* what of out the coordinator makes, removed if it cannot start */
+    ft_cli_dir_missing(out, top, sizeof top);
     int rc = ft_coordinator_new(cli.cfg, &opts, &c);
+    if (rc != FT_OK)
+        ft_cli_dir_undo(out, top); /* a failed bind leaves it empty; nothing else made it */
     if (rc == FT_OK) {
         if (!cli.quiet)
             fprintf(stderr, "coordinator on %s, writing %s\n", bind, out);

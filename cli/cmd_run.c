@@ -28,6 +28,7 @@
 #include "ft_alloc.h"
 #include "ft_children.h"
 #include "ft_coordinator.h"
+#include "ft_defense.h"
 #include "ft_error.h"
 #include "ft_fileio.h"
 #include "ft_key_set.h"
@@ -35,6 +36,7 @@
 #include "ft_log.h"
 #include "ft_progress.h"
 #include "ft_report.h"
+#include "ft_scenario.h"
 #include "ft_seed_summary.h"
 #include "ft_seeds.h"
 #include "ft_sha256.h"
@@ -75,13 +77,22 @@ static void usage(void)
 
 /* Runs one federated experiment into out: the coordinator here, procs client
  * processes as children. Returns FT_OK, FT_EINTR (Ctrl-C), FT_ENONFINITE (a round
- * destroyed the model; the run directory is complete up to it) or an error. */
+ * destroyed the model; the run directory is complete up to it) or an error;
+ * *started says whether the coordinator was set up (before that the run has written
+ * nothing but, with security.curve, its keys). */
 static int run_one(const ft_config_t *cfg_in, const char *out, long procs, const ft_cli_t *cli,
-                   int resume)
+                   int resume, int *started)
 {
-    char abs[PATH_MAX], endpoint[PATH_MAX + 16];
-    /* ipc:// paths are limited to ~107 bytes (sockaddr_un); fall back to /tmp. */
-    if (realpath(out, abs) && strlen(abs) + 16 < 100)
+    char abs[PATH_MAX], endpoint[2 * PATH_MAX + 16];
+    *started = 0;
+    /* ipc:// paths are limited to ~107 bytes (sockaddr_un); fall back to /tmp. out
+     * may not exist yet (the coordinator makes it): then it is taken from the cwd. */
+    char cwd[PATH_MAX] = "";
+    int have_abs = realpath(out, abs) != NULL;
+    if (!have_abs && (out[0] == '/' || getcwd(cwd, sizeof cwd)))
+        have_abs =
+            (size_t)snprintf(abs, sizeof abs, "%s%s%s", cwd, cwd[0] ? "/" : "", out) < sizeof abs;
+    if (have_abs && strlen(abs) + 16 < 100)
         snprintf(endpoint, sizeof endpoint, "ipc://%s/coord.sock", abs);
     else
         snprintf(endpoint, sizeof endpoint, "ipc:///tmp/fedtail-%d.sock", (int)getpid());
@@ -112,6 +123,7 @@ static int run_one(const ft_config_t *cfg_in, const char *out, long procs, const
     ft_coordinator_t *c = NULL;
     int rc = ft_coordinator_new(cfg, &opts, &c);
     if (rc == FT_OK) {
+        *started = 1;
         char mb[32];
         snprintf(mb, sizeof mb, "%d", ft_coordinator_experiment(c)->run.max_message_mb);
         if (!cli->quiet)
@@ -198,6 +210,21 @@ static void finish_report(const char *out, const char *const *dirs, const ft_var
         printf("plots and report: %s/report.html\n", out);
 }
 
+/* Checks every variant as its coordinator will, before time is spent on any. */
+static int check_variants(const ft_config_t *cfg, const ft_variant_t *v, int n)
+{
+    int rc = FT_OK;
+    for (int i = 0; i < n && rc == FT_OK; i++) {
+        ft_config_t *vc = NULL;
+        ft_experiment_t ve;
+        if ((rc = ft_variant_config(cfg, &v[i], &vc)) == FT_OK &&
+            (rc = ft_experiment_read(vc, &ve)) == FT_OK && (rc = ft_scenario_check(&ve)) == FT_OK)
+            rc = ft_defense_check(&ve.defense, ve.federation.clients_per_round);
+        ft_config_destroy(&vc);
+    }
+    return rc;
+}
+
 /* Directory of seed si of arm a (arms: 0 when there are no variants). */
 static char seed_dirs[FT_MAX_VARIANTS][FT_MAX_SEEDS][2200];
 
@@ -256,8 +283,14 @@ static int run_seeds(const ft_config_t *base, const ft_variant_t *v, int nv, con
                 fprintf(stderr, "\n== [%d/%d] %s, seed %llu%s%s%s ==\n", k, total, label, seed,
                         nv ? " (" : "", nv ? v[a].sets + strspn(v[a].sets, " ") : "",
                         nv ? ")" : "");
-            if ((rc = ft_mkdir_p(dir)) == FT_OK)
-                rc = run_one(cfgs[si][a], dir, procs, cli, 0);
+            char top[4096]; /* what a failed start must remove (ft_cli_dir_missing) */
+            int started = 0;
+            ft_cli_dir_missing(dir, top, sizeof top);
+            rc = run_one(cfgs[si][a], dir, procs, cli, 0, &started);
+            if (rc != FT_OK && !started && top[0]) {
+                ft_local_keys_discard(dir);
+                ft_cli_dir_undo(dir, top);
+            }
             if (rc == FT_ENONFINITE) {
                 fprintf(stderr, "fedtail run: %s, seed %llu: %s\n", label, seed,
                         ft_error_message());
@@ -415,30 +448,27 @@ int ft_cmd_run(int argc, char **argv)
     static char dir_buf[FT_MAX_VARIANTS][2200];
     const char *dirs[FT_MAX_VARIANTS];
     int destroyed = 0; /* runs (arms) whose model a round destroyed */
+    int started = 0;
+    char top[4096]; /* what of out a failed start must remove (ft_cli_dir_missing) */
     if (num_seeds) {
-        /* Validate every variant before spending time on any. */
-        for (int i = 0; i < num_variants && rc == FT_OK; i++) {
-            ft_config_t *vc = NULL;
-            if ((rc = ft_variant_config(cli.cfg, &variants[i], &vc)) == FT_OK)
-                ft_config_destroy(&vc);
-        }
+        rc = check_variants(cli.cfg, variants, num_variants);
         if (rc == FT_OK)
             rc = run_seeds(cli.cfg, variants, num_variants, seeds, num_seeds, out, procs, &cli,
                            &destroyed);
     } else if (num_variants == 0) {
-        rc = run_one(cli.cfg, out, procs, &cli, resume != NULL);
+        ft_cli_dir_missing(out, top, sizeof top);
+        rc = run_one(cli.cfg, out, procs, &cli, resume != NULL, &started);
+        if (rc != FT_OK && !started && top[0]) {
+            ft_local_keys_discard(out);
+            ft_cli_dir_undo(out, top);
+        }
         if (rc == FT_ENONFINITE) {
             fprintf(stderr, "fedtail run: %s\n", ft_error_message());
             destroyed++;
             rc = FT_OK;
         }
     } else {
-        /* Validate every variant before spending time on any. */
-        for (int i = 0; i < num_variants && rc == FT_OK; i++) {
-            ft_config_t *vc = NULL;
-            if ((rc = ft_variant_config(cli.cfg, &variants[i], &vc)) == FT_OK)
-                ft_config_destroy(&vc);
-        }
+        rc = check_variants(cli.cfg, variants, num_variants);
         for (int i = 0; i < num_variants && rc == FT_OK && !ft_children_stop_requested; i++) {
             ft_config_t *vc = NULL;
             snprintf(dir_buf[i], sizeof dir_buf[i], "%s/%s", out, variants[i].slug);
@@ -446,9 +476,13 @@ int ft_cmd_run(int argc, char **argv)
             if (!cli.quiet)
                 fprintf(stderr, "\n== %d/%d: %s (%s) ==\n", i + 1, num_variants, variants[i].label,
                         variants[i].sets);
-            if ((rc = ft_variant_config(cli.cfg, &variants[i], &vc)) == FT_OK &&
-                (rc = ft_mkdir_p(dirs[i])) == FT_OK)
-                rc = run_one(vc, dirs[i], procs, &cli, 0);
+            ft_cli_dir_missing(dirs[i], top, sizeof top);
+            if ((rc = ft_variant_config(cli.cfg, &variants[i], &vc)) == FT_OK)
+                rc = run_one(vc, dirs[i], procs, &cli, 0, &started);
+            if (rc != FT_OK && !started && top[0]) {
+                ft_local_keys_discard(dirs[i]);
+                ft_cli_dir_undo(dirs[i], top);
+            }
             ft_config_destroy(&vc);
             /* One arm's dead model must not hide the others: run them all. */
             if (rc == FT_ENONFINITE) {

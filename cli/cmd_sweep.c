@@ -232,7 +232,9 @@ static int cell_summary(const char *dir, const grid_seeds_t *gs, ft_seed_summary
                              .peak_backdoor = one(r.peak_backdoor_acc),
                              .rounds_to_50 = one(r.rounds_to_50),
                              .detection_tpr = one(r.detection_tpr),
-                             .detection_fpr = one(r.detection_fpr)};
+                             .detection_fpr = one(r.detection_fpr),
+                             .attacker_weight = one(r.attacker_weight),
+                             .attacker_norm_share = one(r.attacker_norm_share)};
     return FT_OK;
 }
 
@@ -280,17 +282,18 @@ static int write_summary(const ft_sweep_t *sw, const char *out_dir, const grid_s
     if (markdown) {
         n += snprintf(line + n, sizeof line - (size_t)n,
                       " | final main | final backdoor | peak backdoor | rounds to 50%% | "
-                      "detection TPR | detection FPR | rounds | model destroyed in | seeds "
-                      "|\n|---|");
-        for (int c = 0; c < sw->num_axes + 9; c++)
+                      "detection TPR | detection FPR | rounds | model destroyed in | attacker "
+                      "weight | attacker norm share | seeds |\n|---|");
+        for (int c = 0; c < sw->num_axes + 11; c++)
             n += snprintf(line + n, sizeof line - (size_t)n, "---|");
         n += snprintf(line + n, sizeof line - (size_t)n, "\n");
     } else {
         n += snprintf(line + n, sizeof line - (size_t)n,
                       ",final_main_acc,final_backdoor_acc,peak_backdoor_acc,rounds_to_50,"
-                      "detection_tpr,detection_fpr,rounds,model_destroyed_round,seeds,"
-                      "final_main_acc_std,final_backdoor_acc_std,peak_backdoor_acc_std,"
-                      "rounds_to_50_std,detection_tpr_std,detection_fpr_std,"
+                      "detection_tpr,detection_fpr,rounds,model_destroyed_round,attacker_weight,"
+                      "attacker_norm_share,seeds,final_main_acc_std,final_backdoor_acc_std,"
+                      "peak_backdoor_acc_std,rounds_to_50_std,detection_tpr_std,"
+                      "detection_fpr_std,attacker_weight_std,attacker_norm_share_std,"
                       "model_destroyed_seeds\n");
     }
     ft_atomic_write(f, line, (size_t)n);
@@ -319,14 +322,21 @@ static int write_summary(const ft_sweep_t *sw, const char *out_dir, const grid_s
                           s.destroyed_round);
         else
             n += snprintf(line + n, sizeof line - (size_t)n, markdown ? " - |" : ",");
+        /* appended: the attackers' effective share, defined for every rule */
+        n += table_cell(line + n, sizeof line - (size_t)n, &s.attacker_weight, markdown, 1);
+        n += table_cell(line + n, sizeof line - (size_t)n, &s.attacker_norm_share, markdown, 1);
+        /* appended: the seeds, and each statistic's sample std over them */
         if (markdown) {
             n += snprintf(line + n, sizeof line - (size_t)n, " %d |\n", s.n);
         } else {
             n += snprintf(line + n, sizeof line - (size_t)n, ",%d", s.n);
-            for (int c = 0; c < 6; c++)
-                n += isnan(cells[c]->std)
+            const ft_stat_t *all[] = {&s.final_main,      &s.final_backdoor,     &s.peak_backdoor,
+                                      &s.rounds_to_50,    &s.detection_tpr,      &s.detection_fpr,
+                                      &s.attacker_weight, &s.attacker_norm_share};
+            for (int c = 0; c < 8; c++)
+                n += isnan(all[c]->std)
                          ? snprintf(line + n, sizeof line - (size_t)n, ",")
-                         : snprintf(line + n, sizeof line - (size_t)n, ",%.4f", cells[c]->std);
+                         : snprintf(line + n, sizeof line - (size_t)n, ",%.4f", all[c]->std);
             n += snprintf(line + n, sizeof line - (size_t)n, ",%d\n", s.destroyed);
         }
         ft_atomic_write(f, line, (size_t)n);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static int in_list(const char *const *list, const char *s)
 {
@@ -118,5 +119,50 @@ int ft_cli_out_dir(const ft_cli_t *cli, const char *prefix, char *buf, size_t le
         strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
         snprintf(buf, len, "runs/%s-%s", prefix, stamp);
     }
-    return ft_mkdir_p(buf);
+    return FT_OK;
+}
+
+/* path without trailing slashes into buf; 0 if it does not fit. */
+static int trimmed(const char *path, char *buf, size_t len)
+{
+    if ((size_t)snprintf(buf, len, "%s", path) >= len)
+        return 0;
+    for (size_t n = strlen(buf); n > 1 && buf[n - 1] == '/'; n--)
+        buf[n - 1] = '\0';
+    return 1;
+}
+
+void ft_cli_dir_missing(const char *path, char *top, size_t len)
+{
+    char buf[4096];
+    top[0] = '\0';
+    if (!trimmed(path, buf, sizeof buf))
+        return;
+    /* As ft_mkdir_p walks it: every prefix ending before a '/', then the path. */
+    for (char *p = buf + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        int missing = !ft_path_exists(buf);
+        if (missing)
+            snprintf(top, len, "%s", buf);
+        *p = c;
+        if (missing || c == '\0')
+            return;
+    }
+}
+
+void ft_cli_dir_undo(const char *path, const char *top)
+{
+    char buf[4096];
+    size_t top_len = strlen(top);
+    if (!top_len || !trimmed(path, buf, sizeof buf) || strncmp(buf, top, top_len) != 0)
+        return;
+    while (strlen(buf) >= top_len && rmdir(buf) == 0) {
+        char *slash = strrchr(buf, '/');
+        if (!slash || slash == buf)
+            return;
+        *slash = '\0';
+    }
 }

@@ -43,9 +43,20 @@ int ft_cli_flag(const ft_cli_t *cli, const char *flag);
 /* Prints "fedtail: <message>" for the last error to stderr and returns exit code 1. */
 int ft_cli_fail(int rc);
 
-/* Output directory: --out if given, else runs/<prefix>-<YYYYmmdd-HHMMSS>. Created.
- * Writes the path into buf. */
+/* Output directory: --out if given, else runs/<prefix>-<YYYYmmdd-HHMMSS>, into buf.
+ * Not created here: the command makes it once the experiment is checked and loaded
+ * (ft_coordinator_new, ft_pretrain), so a refused experiment leaves no directory. */
 int ft_cli_out_dir(const ft_cli_t *cli, const char *prefix, char *buf, size_t len);
+
+/* The topmost directory that making path (mkdir -p) would create — path itself or
+ * one of its ancestors — into top; "" when path exists. Taken before a run, for
+ * ft_cli_dir_undo. */
+void ft_cli_dir_missing(const char *path, char *top, size_t len);
+
+/* Undoes that mkdir -p after a run that failed before writing anything: removes path
+ * and its ancestors up to top, each only if empty (rmdir), so nothing a user put
+ * there can go. Nothing when top is "". */
+void ft_cli_dir_undo(const char *path, const char *top);
 
 /* Centralised training of exp into out_dir (model/ft_pretrain.h) with fedtail train's
  * progress line on stderr (none with quiet) or one JSON object per epoch on stdout

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Loads DIR/NAME.{pub,secret}, making the pair first if it does not exist yet (a
  * resumed run finds the pair of its first start). */
@@ -47,7 +48,11 @@ int ft_local_keys_prepare(ft_config_t *cfg, const char *out, ft_local_keys_t *k)
         return ft_config_error(cfg, "security.curve",
                                "this libzmq was built without CURVE (libsodium)");
     char dir[PATH_MAX + 8], abs[PATH_MAX], pub_path[PATH_MAX + 64], sec_path[PATH_MAX + 64];
-    /* absolute, so that config.ini names keys a resume from elsewhere finds */
+    /* The run directory is made here, the experiment checked (ft_experiment_read
+     * above; the coordinator makes it otherwise); absolute, so that config.ini names
+     * keys a resume from elsewhere finds. */
+    if ((rc = ft_mkdir_p(out)) != FT_OK)
+        return rc;
     if (!realpath(out, abs))
         return ft_error_set(FT_EIO, "%s: %s", out, strerror(errno));
     if ((size_t)snprintf(dir, sizeof dir, "%s/keys", abs) >= sizeof dir)
@@ -87,4 +92,16 @@ int ft_local_keys_prepare(ft_config_t *cfg, const char *out, ft_local_keys_t *k)
     if (!k->allowed || ft_key_set_add(k->allowed, pub, "local-client") != FT_OK)
         return ft_error_set(FT_ENOMEM, "out of memory");
     return FT_OK;
+}
+
+void ft_local_keys_discard(const char *out)
+{
+    static const char *const made[] = {"server.pub", "server.secret", "local-client.pub",
+                                       "local-client.secret", "server-derived.pub"};
+    char path[PATH_MAX + 64];
+    for (size_t i = 0; i < sizeof made / sizeof *made; i++)
+        if ((size_t)snprintf(path, sizeof path, "%s/keys/%s", out, made[i]) < sizeof path)
+            unlink(path);
+    if ((size_t)snprintf(path, sizeof path, "%s/keys", out) < sizeof path)
+        rmdir(path);
 }

@@ -21,8 +21,9 @@ typedef struct {
     ft_key_set_t *allowed;             /* the children's public key, allowed in memory */
 } ft_local_keys_t;
 
-/* Fills *k from cfg for a run into the existing directory out. Without
- * security.curve only k->on (0) is set. With it: the server keypair is the
+/* Fills *k from cfg for a run into the directory out. Without security.curve only
+ * k->on (0) is set, and nothing is made. With it, out is made (mkdir -p) after the
+ * config is checked. With it: the server keypair is the
  * configured one, or else a fresh one made in out/keys (cfg then names it, so
  * config.ini and a resume find it); the children always get their own fresh
  * keypair in out/keys (secret 0600, directory 0700), whose public key k->allowed
@@ -34,5 +35,10 @@ typedef struct {
  * name the local server keys. Either way the caller releases k->allowed with
  * ft_key_set_destroy. */
 int ft_local_keys_prepare(ft_config_t *cfg, const char *out, ft_local_keys_t *k);
+
+/* Removes the key files ft_local_keys_prepare makes in out/keys, and the directory
+ * if that leaves it empty: for a run whose directory was made by this process and
+ * that failed before it began (fedtail run leaves no directory behind then). */
+void ft_local_keys_discard(const char *out);
 
 #endif

@@ -9,6 +9,7 @@
 #include "ft_device.h"
 #include "ft_error.h"
 #include "ft_model.h"
+#include "ft_model_input.h"
 #include "ft_ops.h"
 #include "ft_rng.h"
 #include "ft_scenario.h"
@@ -35,7 +36,7 @@ int ft_local_new(const ft_experiment_t *exp, int root_set, ft_local_t **out)
         return ft_error_set(FT_ENOMEM, "out of memory");
     l->exp = exp;
     l->seed = exp->run.seed;
-    l->opts = ft_train_opts_honest(&exp->federation);
+    l->opts = ft_train_opts_honest(exp);
     const ft_ops_t *ops;
     /* The device first: a missing GPU fails before the data is loaded. */
     if ((rc = ft_ops_for_device(&exp->run, &ops)) != FT_OK)
@@ -43,8 +44,8 @@ int ft_local_new(const ft_experiment_t *exp, int root_set, ft_local_t **out)
     if ((rc = ft_scenario_new(exp, NULL, root_set, &l->scn)) != FT_OK)
         goto fail;
     const ft_dataset_t *train = l->scn->train;
-    rc = ft_model_new(exp->model.name, exp->model.hidden, train->c, train->h, train->w,
-                      train->num_classes, l->opts.batch_size, ops, &l->model);
+    rc = ft_model_new_for_data(&exp->model, train, train->num_classes, 0, l->opts.batch_size, ops,
+                               &l->model);
     if (rc != FT_OK)
         goto fail;
     l->trainer = ft_trainer_new(l->model, l->opts.batch_size);
@@ -146,8 +147,11 @@ int ft_local_train(ft_local_t *l, const ft_local_task_t *task, const float *glob
     size_t N = ft_local_num_params(l);
     ft_rng_t shuffle;
     ft_rng_init(&shuffle, l->seed, task->round, task->client_id, FT_RNG_SHUFFLE);
+    ft_rng_t aug;
+    ft_rng_init(&aug, l->seed, task->round, task->client_id, FT_RNG_AUGMENT);
     ft_train_opts_t opts = l->opts;
     opts.lr = task->lr;
+    opts.augment_rng = &aug;
     const uint32_t *idx = ft_scenario_part_idx(l->scn, task->client_id);
     /* Almost/normal-case baselines: the partition plus true-label edge copies. */
     ft_dataset_t *ds = NULL;

@@ -358,9 +358,93 @@ static int check_syntax(const char *text, const char *origin)
     return FT_OK;
 }
 
+/* One key line of a file: its section and key as spans of the text, and its line. */
+typedef struct {
+    const char *section; /* section name (not NUL-terminated) */
+    size_t section_len;  /* its length */
+    const char *key;     /* key name, white space stripped (not NUL-terminated) */
+    size_t key_len;      /* its length */
+    int line;            /* 1-based line number */
+} key_line_t;
+
+/* Keys are compared as inih splits them: the text before the first '=' or ':',
+ * right-stripped, in the section of the last header; an indented line is a
+ * continuation where inih takes it for one (after a key, before the next header). */
+int ft_config_check_repeats(const char *text, const char *origin)
+{
+    key_line_t *seen = NULL;
+    size_t n = 0, cap = 0;
+    int rc = FT_OK, lineno = 0;
+    const char *section = "", *prev_key = NULL;
+    size_t section_len = 0, prev_len = 0;
+    int prev_line = 0;
+    if (strncmp(text, "\xef\xbb\xbf", 3) == 0)
+        text += 3;
+    for (const char *p = text; *p && rc == FT_OK;) {
+        lineno++;
+        const char *eol = strchr(p, '\n');
+        const char *end = eol ? eol : p + strlen(p);
+        const char *s = p;
+        while (s < end && isspace((unsigned char)*s))
+            s++;
+        if (s < end && *s != ';' && *s != '#') {
+            if (s > p && prev_key) { /* inih tests this before a [section] */
+                rc = ft_error_set(FT_ECONFIG,
+                                  "%s:%d: indented line under key '%.*s' (line %d): multi-line "
+                                  "values are not supported; remove the indentation",
+                                  origin, lineno, (int)prev_len, prev_key, prev_line);
+            } else if (*s == '[') {
+                const char *close = memchr(s, ']', (size_t)(end - s));
+                section = s + 1;
+                section_len = close ? (size_t)(close - section) : 0;
+                prev_key = NULL;
+            } else {
+                const char *k = s, *kend = s;
+                while (kend < end && *kend != '=' && *kend != ':')
+                    kend++;
+                while (kend > k && isspace((unsigned char)kend[-1]))
+                    kend--;
+                for (size_t i = 0; i < n; i++) {
+                    const key_line_t *e = &seen[i];
+                    if (e->section_len == section_len && e->key_len == (size_t)(kend - k) &&
+                        memcmp(e->section, section, section_len) == 0 &&
+                        memcmp(e->key, k, e->key_len) == 0) {
+                        rc = ft_error_set(FT_ECONFIG,
+                                          "%s:%d: key %.*s.%.*s is already set on line %d "
+                                          "(a key may appear once per file; --set overrides it)",
+                                          origin, lineno, (int)section_len, section,
+                                          (int)e->key_len, k, e->line);
+                        break;
+                    }
+                }
+                if (rc == FT_OK && n == cap) {
+                    size_t grown_cap = cap ? 2 * cap : 64;
+                    key_line_t *grown = ft_realloc(seen, grown_cap * sizeof *grown);
+                    if (!grown)
+                        rc = ft_error_set(FT_ENOMEM, "%s: out of memory while parsing", origin);
+                    else
+                        seen = grown, cap = grown_cap;
+                }
+                if (rc == FT_OK)
+                    seen[n++] = (key_line_t){section, section_len, k, (size_t)(kend - k), lineno};
+                prev_key = k;
+                prev_len = (size_t)(kend - k);
+                prev_line = lineno;
+            }
+        }
+        if (!eol)
+            break;
+        p = eol + 1;
+    }
+    ft_free(seen);
+    return rc;
+}
+
 int ft_config_load_string(ft_config_t *cfg, const char *text, const char *origin)
 {
     int rc = check_syntax(text, origin);
+    if (rc == FT_OK)
+        rc = ft_config_check_repeats(text, origin);
     if (rc != FT_OK)
         return rc;
     load_state_t st = {.cfg = cfg, .origin = origin, .rc = FT_OK};

@@ -60,6 +60,14 @@ int ft_config_is_set(const ft_config_t *cfg, const char *name);
 /* Where the value came from: "exp.ini:12", "--set", or "default". */
 const char *ft_config_origin(const ft_config_t *cfg, const char *name);
 
+/* FT_ECONFIG naming the file (origin), the line and the key if text assigns a key
+ * twice within one section ("exp.ini:31: key federation.rounds is already set on
+ * line 4": libinih would keep the last silently), or has an indented line under a key
+ * (libinih would take it as a continuation replacing the value); else FT_OK.
+ * ft_config_load_string checks this; sweep files use it too. Another file or --set
+ * may still override a key: only repeats within one text are errors. */
+int ft_config_check_repeats(const char *text, const char *origin);
+
 /* Records a config error naming the key and where its value came from, and returns
  * FT_ECONFIG: `return ft_config_error(cfg, "federation.rounds", "must be >= 1");` */
 int ft_config_error(const ft_config_t *cfg, const char *name, const char *fmt, ...)

@@ -60,6 +60,17 @@ const ft_config_key_t ft_config_schema[] = {
     {"data.synthetic_train", FT_KEY_INT, "2000", NULL, "synthetic dataset: training samples"},
     {"data.synthetic_test", FT_KEY_INT, "500", NULL, "synthetic dataset: test samples"},
     {"data.synthetic_shape", FT_KEY_STRING, "1,28,28", NULL, "synthetic dataset: C,H,W"},
+    {"data.augment", FT_KEY_ENUM, "none", "none|crop-flip-reflect|crop-flip-zero",
+     "honest clients' training augmentation: pad by augment_pad (reflected or zero), random "
+     "crop, random horizontal flip (the paper code's CIFAR-10 clients: crop-flip-reflect)"},
+    {"data.augment_attack", FT_KEY_ENUM, "same", "same|none|crop-flip-reflect|crop-flip-zero",
+     "the attacker's training on its own data (same: as data.augment; the paper code's "
+     "CIFAR-10 attacker: crop-flip-zero)"},
+    {"data.augment_train", FT_KEY_ENUM, "same", "same|none|crop-flip-reflect|crop-flip-zero",
+     "centralised pre-training (same: as data.augment; the paper code's CIFAR-10 "
+     "checkpoint: crop-flip-zero)"},
+    {"data.augment_pad", FT_KEY_INT, "4", NULL,
+     "pixels of padding on each side before the random crop (reflect: below the image size)"},
 
     /* [model] */
     {"model.name", FT_KEY_ENUM, "lenet5", "lenet5|paper-lenet|vgg9|mlp", "model architecture"},
@@ -73,8 +84,7 @@ const ft_config_key_t ft_config_schema[] = {
     {"train.weight_decay", FT_KEY_FLOAT, "0", NULL, "SGD weight decay (L2)"},
 
     /* [attack] */
-    {"attack.method", FT_KEY_STRING, "none", NULL,
-     "none|blackbox|pgd|pixel-trigger|label-flip|sign-flip|gaussian|alie|ipm"},
+    {"attack.method", FT_KEY_STRING, "none", NULL, "the attack the attacker clients run"},
     {"attack.attack_case", FT_KEY_ENUM, "edge-case", "edge-case|almost-edge-case|normal-case",
      "the paper's edge-case vs non-edge baselines"},
     {"attack.edge_source", FT_KEY_ENUM, "mined", "mined|file", "where edge-case points come from"},
@@ -136,9 +146,7 @@ const ft_config_key_t ft_config_schema[] = {
      "pixel-trigger: triggered, relabelled copies in D_adv"},
 
     /* [defense] */
-    {"defense.name", FT_KEY_STRING, "fedavg", NULL,
-     "fedavg|none|norm-clipping|weak-dp|krum|multi-krum|rfa|median|trimmed-mean|bulyan|"
-     "foolsgold|centered-clipping|fltrust"},
+    {"defense.name", FT_KEY_STRING, "fedavg", NULL, "the server's aggregation rule"},
     {"defense.norm_bound", FT_KEY_FLOAT, "2", NULL, "norm-clipping/weak-dp: L2 bound M"},
     {"defense.stddev", FT_KEY_FLOAT, "0.025", NULL, "weak-dp: noise std"},
     {"defense.f", FT_KEY_INT, "1", NULL, "krum/multi-krum/bulyan: assumed attackers per round"},

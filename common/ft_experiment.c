@@ -73,6 +73,18 @@ static int read_federation(const ft_config_t *cfg, ft_federation_cfg_t *f)
         (rc = read_nonneg(cfg, "federation.weight_decay", 0, "must be >= 0", &f->weight_decay)) !=
             FT_OK)
         return rc;
+    /* The lr each task carries, as the float the wire holds, must be one a client
+     * takes (proto/ft_wire.c refuses a task outside (0, FT_MAX_LR]): lr * decay^(t-1)
+     * is monotone in t, so rounds 1 and R bound it. */
+    float lr_first = (float)f->lr, lr_last = (float)(f->lr * pow(f->lr_decay, f->rounds - 1));
+    if (!(lr_first > 0) || lr_first > FT_MAX_LR)
+        return ft_config_error(cfg, "federation.lr", "must be in (0, %g] (the lr of a task)",
+                               FT_MAX_LR);
+    if (!(lr_last > 0) || lr_last > FT_MAX_LR)
+        return ft_config_error(cfg, "federation.lr_decay",
+                               "gives lr %g in round %d (lr * lr_decay^(t-1) must stay in "
+                               "(0, %g] as a float in every round)",
+                               (double)lr_last, f->rounds, FT_MAX_LR);
     const char *kind = ft_config_str(cfg, "federation.partition");
     f->partition = !strcmp(kind, "dirichlet") ? FT_PARTITION_DIRICHLET
                    : !strcmp(kind, "shards")  ? FT_PARTITION_SHARDS
@@ -115,6 +127,17 @@ static int read_norm(const ft_config_t *cfg, const char *key, int positive, doub
     return FT_OK;
 }
 
+/* data.augment*: a mode name; "same" (augment_attack, augment_train) is `same`. */
+static ft_augment_mode_t augment_mode(const ft_config_t *cfg, const char *key,
+                                      ft_augment_mode_t same)
+{
+    const char *v = ft_config_str(cfg, key);
+    return !strcmp(v, "crop-flip-reflect") ? FT_AUGMENT_CROP_FLIP_REFLECT
+           : !strcmp(v, "crop-flip-zero")  ? FT_AUGMENT_CROP_FLIP_ZERO
+           : !strcmp(v, "none")            ? FT_AUGMENT_NONE
+                                           : same;
+}
+
 static int read_data(const ft_config_t *cfg, ft_data_cfg_t *d)
 {
     int rc;
@@ -122,6 +145,12 @@ static int read_data(const ft_config_t *cfg, ft_data_cfg_t *d)
     d->dataset = ft_config_str(cfg, "data.dataset");
     d->path = ft_config_str(cfg, "data.path");
     d->emnist_transpose = ft_config_bool(cfg, "data.emnist_transpose");
+    d->augment = augment_mode(cfg, "data.augment", FT_AUGMENT_NONE);
+    d->augment_attack = augment_mode(cfg, "data.augment_attack", d->augment);
+    d->augment_train = augment_mode(cfg, "data.augment_train", d->augment);
+    if ((rc = read_i(cfg, "data.augment_pad", 0, 64, "must be in [0, 64]", &d->augment_pad)) !=
+        FT_OK)
+        return rc;
     if ((rc = read_norm(cfg, "data.mean", 0, d->mean, &d->num_mean)) != FT_OK ||
         (rc = read_norm(cfg, "data.std", 1, d->std, &d->num_std)) != FT_OK ||
         (rc = read_u(cfg, "data.train_limit", 0, UINT32_MAX,

@@ -22,6 +22,8 @@
 #define FT_EDGE_MAX_CLUSTERS   64 /* most k-means clusters a class is cut into */
 #define FT_EDGE_MAX_COMPONENTS 64 /* most principal components of a mined edge set */
 
+#define FT_MAX_LR 1e6 /* most lr a task may carry, any round (the wire's bound) */
+
 typedef enum { FT_PARTITION_IID, FT_PARTITION_DIRICHLET, FT_PARTITION_SHARDS } ft_partition_kind_t;
 typedef enum { FT_EDGE_MINED = 0, FT_EDGE_FILE = 1 } ft_edge_source_t;
 
@@ -53,6 +55,12 @@ typedef enum {
     FT_FL_EVERY_ROUND = 2, /* one attacker in every round */
 } ft_fl_mode_t;
 
+typedef enum {
+    FT_AUGMENT_NONE = 0,              /* samples as they are */
+    FT_AUGMENT_CROP_FLIP_REFLECT = 1, /* reflect-pad, random crop, random horizontal flip */
+    FT_AUGMENT_CROP_FLIP_ZERO = 2,    /* the same with zero (black) padding */
+} ft_augment_mode_t;
+
 /* [federation] */
 typedef struct {
     const ft_config_t *src;        /* where the values came from (errors name file:line) */
@@ -61,8 +69,8 @@ typedef struct {
     int rounds;                    /* >= 1 */
     int local_epochs;              /* honest clients' epochs, >= 1 */
     int batch_size;                /* >= 1 */
-    double lr;                     /* learning rate of round 1, > 0 */
-    double lr_decay;               /* lr of round t is lr * lr_decay^(t-1), > 0 */
+    double lr;                     /* learning rate of round 1, (0, FT_MAX_LR] */
+    double lr_decay;               /* lr of round t is lr * lr_decay^(t-1), also bounded */
     double momentum;               /* >= 0 */
     double weight_decay;           /* >= 0 */
     ft_partition_kind_t partition; /* how the training set is split */
@@ -92,6 +100,11 @@ typedef struct {
     uint32_t synthetic_train;     /* synthetic: training samples, [1, 10^7] */
     uint32_t synthetic_test;      /* synthetic: test samples, [1, 10^7] */
     int synthetic_shape[3];       /* synthetic: C, H, W */
+    /* training-time augmentation (data/ft_augment.h); "same" is resolved */
+    ft_augment_mode_t augment;        /* honest clients' (and FLTrust's root) training */
+    ft_augment_mode_t augment_attack; /* the attacker's training on its own data */
+    ft_augment_mode_t augment_train;  /* centralised pre-training */
+    int augment_pad;                  /* padding before the random crop, [0, 64] */
 } ft_data_cfg_t;
 
 /* [model] */

@@ -23,6 +23,7 @@ typedef enum {
     FT_RNG_DEFENSE = 9,   /* other defense randomness */
     FT_RNG_SYNTH = 10,    /* synthetic datasets */
     FT_RNG_TEST = 11,     /* tests and benchmarks */
+    FT_RNG_AUGMENT = 12,  /* training-time data augmentation (crops, flips) */
 } ft_rng_purpose_t;
 
 typedef struct {

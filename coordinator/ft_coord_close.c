@@ -26,11 +26,16 @@
  * and one "decision" event per update. */
 static void join_decisions(ft_coordinator_t *c, uint32_t round, size_t k)
 {
+    int selects = ft_global_defense(c->g)->selects;
     ft_detect_counts_t d;
-    ft_detect_join(k, c->upd.attackers, c->upd.counts, c->upd.dec, c->upd.flagged, &d);
+    ft_detect_shares_t sh;
+    ft_detect_join(k, c->upd.attackers, c->upd.dec, selects, c->upd.flagged, &d, &sh);
     ft_detect_add(&c->totals.detect, &d);
-    c->row.attackers_kept = (int)d.attackers_kept;
+    c->row.selects = selects;
+    c->row.attackers_kept = (int)(d.attackers - d.attackers_dropped);
     c->row.honest_dropped = (int)d.honest_dropped;
+    c->row.attacker_weight = sh.attacker_weight;
+    c->row.attacker_norm_share = sh.attacker_norm_share;
     for (size_t i = 0; i < k; i++) {
         const ft_defense_decision_t *e = &c->upd.dec[i];
         ft_events_begin(c->ev, "decision");
@@ -41,7 +46,9 @@ static void join_decisions(ft_coordinator_t *c, uint32_t round, size_t k)
         ft_events_num(c->ev, "clip", e->clip_factor);
         ft_events_num(c->ev, "score", e->score);
         ft_events_num(c->ev, "weight", e->weight);
-        ft_events_bool(c->ev, "detected", c->upd.flagged[i]);
+        ft_events_num(c->ev, "contribution", e->contrib_norm);
+        if (selects) /* only a rule that selects accuses anyone */
+            ft_events_bool(c->ev, "detected", c->upd.flagged[i]);
         ft_events_end(c->ev);
     }
 }
@@ -182,7 +189,7 @@ int ft_coord_close_round(ft_coordinator_t *c)
                ft_error_message());
         /* Nothing was used: every update counts as dropped. */
         for (size_t i = 0; i < k; i++)
-            c->upd.dec[i] = (ft_defense_decision_t){FT_DECISION_DROPPED, 0.0f, 0.0f, 0.0f};
+            c->upd.dec[i] = (ft_defense_decision_t){FT_DECISION_DROPPED, 0.0f, 0.0f, 0.0f, 0.0f};
     }
     join_decisions(c, r->round, k);
     int stop = check_model(c, r->round, row);

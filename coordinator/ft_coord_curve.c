@@ -14,6 +14,8 @@
 #include "ft_log.h"
 #include "ft_zap.h"
 
+#include <stdio.h>
+
 int ft_coord_setup_curve(ft_coordinator_t *c)
 {
     const ft_security_cfg_t *sec = &c->exp.security;
@@ -30,8 +32,14 @@ int ft_coord_setup_curve(ft_coordinator_t *c)
     ft_key_set_t *allowed = NULL;
     int rc = FT_OK;
     if (dir[0]) {
-        if ((rc = ft_key_set_load_dir(dir, &allowed)) != FT_OK)
-            return ft_error_set(rc, "security.authorized_clients: %s", ft_error_message());
+        if ((rc = ft_key_set_load_dir(dir, &allowed)) != FT_OK) {
+            /* The message names the key file and what is wrong with it; it is copied
+             * out first, as ft_error_set writes into the buffer it would read. */
+            char why[1024];
+            snprintf(why, sizeof why, "%s", ft_error_message());
+            ft_config_error(cfg, "security.authorized_clients", "%s", why);
+            return rc;
+        }
     } else if (!(allowed = ft_key_set_new())) {
         return ft_error_set(FT_ENOMEM, "out of memory");
     }

@@ -257,7 +257,9 @@ int ft_coord_write_summary(ft_coordinator_t *c, int complete)
     FILE *f = open_memstream(&text, &len);
     if (!f)
         return ft_error_set(FT_ENOMEM, "out of memory for summary.json");
-    const ft_detect_counts_t *d = &c->totals.detect;
+    ft_detect_counts_t sel = c->totals.detect;
+    const ft_detect_counts_t *d = &sel;
+    sel.selects = ft_global_defense(c->g)->selects; /* also after a resume */
     char q[256];
     fprintf(f, "{\n");
     ft_events_json_string(q, sizeof q, c->exp.attack.method);
@@ -273,6 +275,9 @@ int ft_coord_write_summary(ft_coordinator_t *c, int complete)
     json_num(f, "final_main_acc", c->totals.final_main_acc, 0);
     json_num(f, "final_backdoor_acc", c->totals.final_backdoor_acc, 0);
     json_num(f, "peak_backdoor_acc", c->totals.peak_backdoor_acc, 0);
+    fprintf(f, "  \"defense_selects\": %s,\n", d->selects ? "true" : "false");
+    json_num(f, "attacker_weight_mean", ft_detect_mean_weight(d), 0);
+    json_num(f, "attacker_norm_share_mean", ft_detect_mean_norm_share(d), 0);
     json_num(f, "detection_tpr", ft_detect_tpr(d), 0);
     json_num(f, "detection_fpr", ft_detect_fpr(d), 0);
     fprintf(f,

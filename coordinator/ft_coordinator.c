@@ -19,6 +19,7 @@
 #include "ft_alloc.h"
 #include "ft_device.h"
 #include "ft_error.h"
+#include "ft_fileio.h"
 #include "ft_log.h"
 #include "ft_sampling.h"
 #include "ft_sha256.h"
@@ -98,12 +99,12 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
     if ((rc = ft_coord_publish_model(c)) != FT_OK)
         goto fail;
 
-    if ((rc = ft_coord_open_run_dir(c)) != FT_OK)
+    /* Everything the experiment decides is checked and loaded: only now the run
+     * directory is made (a refused experiment leaves none), then the socket is set up
+     * and bound (an ipc:// endpoint may lie in the directory) before any file is
+     * written, so a bind that fails leaves it empty. */
+    if ((rc = ft_mkdir_p(opts->out_dir)) != FT_OK)
         goto fail;
-    /* Resumed: the model to send is the restored one. */
-    if (c->ckpt.resumed_slot >= 0 && (rc = ft_coord_publish_model(c)) != FT_OK)
-        goto fail;
-
     c->zctx = zmq_ctx_new();
     c->sock = c->zctx ? zmq_socket(c->zctx, ZMQ_ROUTER) : NULL;
     if (!c->sock) {
@@ -126,6 +127,11 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
         rc = ft_error_set(FT_ENET, "cannot bind %s: %s", opts->bind, zmq_strerror(errno));
         goto fail;
     }
+    if ((rc = ft_coord_open_run_dir(c)) != FT_OK)
+        goto fail;
+    /* Resumed: the model to send is the restored one. */
+    if (c->ckpt.resumed_slot >= 0 && (rc = ft_coord_publish_model(c)) != FT_OK)
+        goto fail;
     uint8_t hash_hex_src[32];
     memcpy(hash_hex_src, ft_global_layout_hash(c->g), 32);
     char hex[65];

@@ -21,7 +21,7 @@
 
 typedef struct {
     const char *bind;    /* endpoint to bind (e.g. tcp port 5555 on all interfaces, or ipc) */
-    const char *out_dir; /* run directory (must exist) */
+    const char *out_dir; /* run directory (made once the experiment is checked) */
     const volatile sig_atomic_t *stop; /* becomes nonzero to stop the run (may be NULL) */
     int (*tick)(void *user);           /* called about 10 times a second; a nonzero return
                                           aborts the run with that code (may be NULL) */
@@ -39,12 +39,14 @@ typedef struct {
 typedef struct ft_coordinator ft_coordinator_t;
 
 /* Validates the experiment, loads the test set and the initial model, creates the
- * defense, binds the socket and opens the run directory files. The config is
- * copied. With security.curve the ZAP handler starts before the socket binds and
- * the socket becomes a CURVE server (security.server_secret_key; allowed clients
- * from security.authorized_clients plus opts->extra_clients); refused connections
- * become "refused" events. With opts->resume the newest good checkpoint in out_dir
- * is restored (cfg must be the config it holds: ft_coordinator_resume_config) and
+ * defense, then makes out_dir (with its parents), binds the socket and opens the run
+ * directory files: an experiment refused here leaves no directory behind, a failed
+ * bind an empty one (the caller may rmdir it). The config is copied. With
+ * security.curve the ZAP handler starts before the socket binds and the socket
+ * becomes a CURVE server (security.server_secret_key; allowed clients from
+ * security.authorized_clients plus opts->extra_clients); refused connections become
+ * "refused" events. With opts->resume the newest good checkpoint in out_dir is
+ * restored (cfg must be the config it holds: ft_coordinator_resume_config) and
  * metrics.csv / events.jsonl are cut back to its round; a checkpoint of a run that
  * stopped because its model was destroyed (run.on_nonfinite = stop) is refused with
  * FT_ESTATE naming the round, since resuming would only repeat it. On error returns a

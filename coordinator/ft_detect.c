@@ -4,41 +4,56 @@
 #include <math.h>
 #include <string.h>
 
-int ft_detect_flagged(const ft_defense_decision_t *d, double fedavg_share)
+int ft_detect_flagged(const ft_defense_decision_t *d, int selects)
 {
-    if (d->decision == FT_DECISION_DROPPED)
-        return 1;
-    if (d->decision != FT_DECISION_REWEIGHTED)
-        return 0;
-    double eff = (double)d->weight * (double)d->clip_factor;
-    /* NaN weights (a rule that could not weigh the update) count as not reduced. */
-    return eff < 0.999 * fedavg_share;
+    return selects && d->decision == FT_DECISION_DROPPED;
 }
 
-void ft_detect_join(size_t K, const uint8_t *is_attacker, const float *counts,
-                    const ft_defense_decision_t *dec, uint8_t *flagged, ft_detect_counts_t *out)
+void ft_detect_join(size_t K, const uint8_t *is_attacker, const ft_defense_decision_t *dec,
+                    int selects, uint8_t *flagged, ft_detect_counts_t *out,
+                    ft_detect_shares_t *shares)
 {
     memset(out, 0, sizeof *out);
-    double total = 0;
-    for (size_t i = 0; i < K; i++)
-        total += counts[i];
+    out->selects = selects;
+    double w = 0, att_norm = 0, all_norm = 0;
     for (size_t i = 0; i < K; i++) {
-        double share = total > 0 ? counts[i] / total : 1.0 / (double)K;
-        int f = ft_detect_flagged(&dec[i], share);
         int dropped = dec[i].decision == FT_DECISION_DROPPED;
+        int kept = dec[i].decision == FT_DECISION_KEPT;
         if (flagged)
-            flagged[i] = (uint8_t)f;
+            flagged[i] = (uint8_t)ft_detect_flagged(&dec[i], selects);
+        /* A dropped update contributes nothing, whatever a rule left in its fields. */
+        double wi = dropped ? 0 : dec[i].weight;
+        double ni = dropped ? 0 : dec[i].contrib_norm;
+        all_norm += ni;
         if (is_attacker[i]) {
             out->attackers++;
-            out->attackers_kept += !f;
+            out->attackers_kept += kept;
             out->attackers_dropped += dropped;
-            out->attackers_reduced += f && !dropped;
+            out->attackers_reduced += !kept && !dropped;
+            w += wi;
+            att_norm += ni;
         } else {
             out->honest++;
             out->honest_dropped += dropped;
-            out->honest_reduced += f && !dropped;
+            out->honest_reduced += !kept && !dropped;
         }
     }
+    ft_detect_shares_t s = {NAN, NAN};
+    if (out->attackers > 0) {
+        s.attacker_weight = w;
+        /* NaN (a rule that does not report contrib_norm) stays NaN. */
+        s.attacker_norm_share = all_norm > 0 ? att_norm / all_norm : NAN;
+        if (isfinite(s.attacker_weight)) {
+            out->weight_sum = s.attacker_weight;
+            out->weight_rounds = 1;
+        }
+        if (isfinite(s.attacker_norm_share)) {
+            out->norm_share_sum = s.attacker_norm_share;
+            out->norm_rounds = 1;
+        }
+    }
+    if (shares)
+        *shares = s;
 }
 
 void ft_detect_add(ft_detect_counts_t *t, const ft_detect_counts_t *r)
@@ -50,16 +65,32 @@ void ft_detect_add(ft_detect_counts_t *t, const ft_detect_counts_t *r)
     t->honest += r->honest;
     t->honest_dropped += r->honest_dropped;
     t->honest_reduced += r->honest_reduced;
+    t->selects = r->selects;
+    t->weight_sum += r->weight_sum;
+    t->weight_rounds += r->weight_rounds;
+    t->norm_share_sum += r->norm_share_sum;
+    t->norm_rounds += r->norm_rounds;
 }
 
 double ft_detect_tpr(const ft_detect_counts_t *c)
 {
-    return c->attackers > 0 ? 1.0 - (double)c->attackers_kept / (double)c->attackers : NAN;
+    return c->selects && c->attackers > 0 ? (double)c->attackers_dropped / (double)c->attackers
+                                          : NAN;
 }
 
 double ft_detect_fpr(const ft_detect_counts_t *c)
 {
-    return c->honest > 0 ? (double)c->honest_dropped / (double)c->honest : NAN;
+    return c->selects && c->honest > 0 ? (double)c->honest_dropped / (double)c->honest : NAN;
+}
+
+double ft_detect_mean_weight(const ft_detect_counts_t *c)
+{
+    return c->weight_rounds > 0 ? c->weight_sum / (double)c->weight_rounds : NAN;
+}
+
+double ft_detect_mean_norm_share(const ft_detect_counts_t *c)
+{
+    return c->norm_rounds > 0 ? c->norm_share_sum / (double)c->norm_rounds : NAN;
 }
 
 const char *ft_detect_decision_name(ft_decision_t d)
@@ -68,6 +99,7 @@ const char *ft_detect_decision_name(ft_decision_t d)
     case FT_DECISION_KEPT: return "kept";
     case FT_DECISION_DROPPED: return "dropped";
     case FT_DECISION_REWEIGHTED: return "reweighted";
+    case FT_DECISION_CLIPPED: return "clipped";
     }
     return "?";
 }

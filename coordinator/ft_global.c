@@ -7,9 +7,11 @@
 #include "ft_device.h"
 #include "ft_error.h"
 #include "ft_experiment.h"
+#include "ft_model_input.h"
 #include "ft_ops.h"
 #include "ft_rng.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -52,9 +54,8 @@ int ft_global_new(const ft_experiment_t *exp, size_t max_k, ft_global_t **out)
     /* Evaluation shares the machine with the client processes. */
     ft_ops_set_threads(exp->run.threads);
     /* Forward only: no gradients, one activation arena (docs/PERFORMANCE.md §5). */
-    rc = ft_model_new_inference(exp->model.name, exp->model.hidden, g->test->c, g->test->h,
-                                g->test->w, g->test->num_classes, exp->run.eval_batch, ops,
-                                &g->model);
+    rc = ft_model_new_for_data(&exp->model, g->test, g->test->num_classes, 1, exp->run.eval_batch,
+                               ops, &g->model);
     if (rc != FT_OK)
         goto fail;
     g->N = ft_model_num_params(g->model);
@@ -223,6 +224,9 @@ int ft_global_aggregate(ft_global_t *g, uint32_t round, size_t K, const uint32_t
      * or resumed run draws the same noise, and `fedtail aggregate --round R` replays
      * a saved round with the same stream. */
     ft_rng_init(&g->def_rng, g->seed, round, 0, FT_RNG_NOISE);
+    /* A rule that leaves contrib_norm alone reports "not known", never stale values. */
+    for (size_t i = 0; i < K; i++)
+        decisions[i] = (ft_defense_decision_t){FT_DECISION_KEPT, 1.0f, 0.0f, 0.0f, NAN};
     int rc = g->def->aggregate(g->def_state, &in, delta, decisions, g->def_ws);
     release_updates(g); /* the rows are spent, used or not */
     if (rc != FT_OK)

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-typedef enum { COL_INT, COL_U64, COL_NUM, COL_EVAL_NUM } col_type_t;
+typedef enum { COL_INT, COL_SEL_INT, COL_U64, COL_NUM, COL_EVAL_NUM } col_type_t;
 
 typedef struct {
     const char *name; /* CSV header */
@@ -25,7 +25,8 @@ typedef struct {
         name, type, offsetof(ft_metrics_row_t, field), meas                                        \
     }
 
-/* One line per column. COL_EVAL_NUM is empty in rounds without evaluation. */
+/* One line per column. COL_EVAL_NUM is empty in rounds without evaluation,
+ * COL_SEL_INT under a defense that does not select (no detection to count). */
 static const column_t columns[] = {
     COL("round", COL_INT, round, 0),
     COL("main_acc", COL_EVAL_NUM, main_acc, 0),
@@ -39,8 +40,8 @@ static const column_t columns[] = {
     COL("train_loss", COL_NUM, train_loss, 0),
     COL("honest_norm_mean", COL_NUM, honest_norm_mean, 0),
     COL("attacker_norm", COL_NUM, attacker_norm, 0),
-    COL("attackers_kept", COL_INT, attackers_kept, 0),
-    COL("honest_dropped", COL_INT, honest_dropped, 0),
+    COL("attackers_kept", COL_SEL_INT, attackers_kept, 0),
+    COL("honest_dropped", COL_SEL_INT, honest_dropped, 0),
     COL("rejected", COL_INT, rejected, 1),
     COL("bytes_sent", COL_U64, bytes_sent, 1),
     COL("bytes_received", COL_U64, bytes_received, 1),
@@ -51,6 +52,9 @@ static const column_t columns[] = {
     COL("round_s", COL_NUM, round_s, 1),
     /* Appended: the columns before it keep their positions for existing readers. */
     COL("nonfinite_params", COL_U64, nonfinite_params, 0),
+    /* Appended (issue 15): what every rule gave the attackers (ft_detect.h). */
+    COL("attacker_weight", COL_NUM, attacker_weight, 0),
+    COL("attacker_norm_share", COL_NUM, attacker_norm_share, 0),
 };
 #define NUM_COLUMNS (sizeof columns / sizeof columns[0])
 
@@ -85,6 +89,7 @@ void ft_metrics_row_reset(ft_metrics_row_t *row)
     row->main_acc = row->main_loss = NAN;
     row->backdoor_acc = row->target_class_acc = NAN;
     row->train_loss = row->honest_norm_mean = row->attacker_norm = NAN;
+    row->attacker_weight = row->attacker_norm_share = NAN;
 }
 
 int ft_metrics_open(const char *path, ft_metrics_t **out)
@@ -137,6 +142,10 @@ int ft_metrics_write(ft_metrics_t *mt, const ft_metrics_row_t *row)
         if (i)
             put(line, sizeof line, &n, ",");
         switch (c->type) {
+        case COL_SEL_INT:
+            if (!row->selects)
+                break;
+            /* fall through */
         case COL_INT: put(line, sizeof line, &n, "%d", *(const int *)(base + c->offset)); break;
         case COL_U64:
             put(line, sizeof line, &n, "%llu",

@@ -29,7 +29,9 @@ typedef struct {
     double honest_norm_mean;   /* mean L2 norm of honest updates (as received, before the
                                   defense) */
     double attacker_norm;      /* mean L2 norm of attacker updates (NaN: none) */
-    int attackers_kept;        /* attacker updates the defense did not detect (ft_detect.h) */
+    int selects;               /* the defense selects (ft_defense_t): attackers_kept and
+                                  honest_dropped are written, else left empty */
+    int attackers_kept;        /* attacker updates the defense did not drop (ft_detect.h) */
     int honest_dropped;        /* honest updates the defense dropped */
     int rejected;              /* messages rejected during the round */
     uint64_t bytes_sent;       /* bytes the coordinator sent during the round */
@@ -41,6 +43,9 @@ typedef struct {
     double round_s;            /* wall seconds of the round */
     uint64_t nonfinite_params; /* NaN/Inf parameters of the global model after this
                                   round's aggregation (0: finite; run.on_nonfinite) */
+    double attacker_weight;    /* attackers' summed weight in the aggregate (NaN: none) */
+    /* the attackers' share of the contribution norms (NaN: none or not reported) */
+    double attacker_norm_share;
 } ft_metrics_row_t;
 
 typedef struct ft_metrics ft_metrics_t;

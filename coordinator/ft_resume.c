@@ -71,13 +71,14 @@ int ft_resume_save(const char *dir, int slot, const uint8_t layout_hash[32], con
              "metrics_bytes=%" PRId64 "\nevents_bytes=%" PRId64 "\nelapsed=%a\n"
              "detect=%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64
              ",%" PRId64 "\n"
+             "shares=%a,%" PRId64 ",%a,%" PRId64 "\n"
              "final_main_acc=%a\nfinal_backdoor_acc=%a\npeak_backdoor_acc=%a\n"
              "model_destroyed_round=%d\nconfig_sha256=%s\n",
              pt->round, (unsigned long long)seed, defense, pt->metrics_bytes, pt->events_bytes,
              pt->elapsed, d->attackers, d->attackers_kept, d->attackers_dropped,
-             d->attackers_reduced, d->honest, d->honest_dropped, d->honest_reduced,
-             pt->final_main_acc, pt->final_backdoor_acc, pt->peak_backdoor_acc, pt->destroyed_round,
-             hex);
+             d->attackers_reduced, d->honest, d->honest_dropped, d->honest_reduced, d->weight_sum,
+             d->weight_rounds, d->norm_share_sum, d->norm_rounds, pt->final_main_acc,
+             pt->final_backdoor_acc, pt->peak_backdoor_acc, pt->destroyed_round, hex);
     rc = ft_checkpoint_save(path, layout_hash, params, num_params, meta, extra, extra_len);
     ft_free(extra);
     return rc;
@@ -299,6 +300,28 @@ static int parse(const char *dir, const char *path, ft_checkpoint_t *ck, ft_resu
     if (d->honest > most - d->attackers)
         return bad_field(path, "detect", v,
                          "more updates than round x federation.clients_per_round");
+
+    /* Optional (checkpoints written before issue 15 lack it): the attackers' summed
+     * weight and norm share over the rounds counted, each share in [0, 1] a round
+     * (weights: up to 1 + rounding). */
+    d->weight_sum = d->norm_share_sum = 0;
+    d->weight_rounds = d->norm_rounds = 0;
+    if (ft_checkpoint_meta(ck, "shares", v, sizeof v)) {
+        double ws, ns;
+        int64_t wr, nr;
+        char a[64], b[32], e[64], g[32];
+        if (sscanf(v, "%63[^,],%31[^,],%63[^,],%31s", a, b, e, g) != 4 || !parse_f64(a, &ws) ||
+            !parse_i64(b, &wr) || !parse_f64(e, &ns) || !parse_i64(g, &nr))
+            return bad_field(path, "shares", v, "not weight_sum,rounds,norm_share_sum,rounds");
+        if (wr < 0 || wr > pt->round || nr < 0 || nr > pt->round)
+            return bad_field(path, "shares", v, "a round count not in [0, round]");
+        if (!(ws >= 0 && ws <= 1.001 * (double)wr) || !(ns >= 0 && ns <= 1.001 * (double)nr))
+            return bad_field(path, "shares", v, "a sum not in [0, its rounds]");
+        d->weight_sum = ws;
+        d->weight_rounds = wr;
+        d->norm_share_sum = ns;
+        d->norm_rounds = nr;
+    }
 
     /* The byte lengths: metrics.csv holds the header and one row per round, and
      * events.jsonl at least one round_end line per round. */

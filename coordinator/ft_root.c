@@ -26,7 +26,7 @@ int ft_root_new(const ft_experiment_t *exp, const ft_scenario_t *scn, const ft_o
         return ft_error_set(FT_ENOMEM, "out of memory");
     r->scn = scn;
     r->seed = exp->run.seed;
-    r->opts = ft_train_opts_honest(&exp->federation);
+    r->opts = ft_train_opts_honest(exp);
     const ft_dataset_t *t = scn->train;
     int rc = ft_model_new(exp->model.name, exp->model.hidden, t->c, t->h, t->w, t->num_classes,
                           r->opts.batch_size, ops, &r->model);
@@ -58,12 +58,14 @@ int ft_root_update(ft_root_t *r, uint32_t round, float lr, const float *global, 
 {
     ft_model_set_params(r->model, global);
     ft_model_set_training(r->model, 1);
-    ft_rng_t drop, shuffle;
+    ft_rng_t drop, shuffle, aug;
     ft_rng_init(&drop, r->seed, round, FT_ROOT_CLIENT_ID, FT_RNG_DROPOUT);
     ft_model_set_dropout_stream(r->model, ft_rng_u64(&drop), 0);
     ft_rng_init(&shuffle, r->seed, round, FT_ROOT_CLIENT_ID, FT_RNG_SHUFFLE);
+    ft_rng_init(&aug, r->seed, round, FT_ROOT_CLIENT_ID, FT_RNG_AUGMENT);
     ft_train_opts_t opts = r->opts;
     opts.lr = lr;
+    opts.augment_rng = &aug;
     ft_train_result_t tr;
     int rc = ft_train_run(r->trainer, r->scn->train, r->scn->root_idx, r->scn->root_n, &opts,
                           &shuffle, 1, NULL, NULL, NULL, &tr);

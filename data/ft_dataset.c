@@ -73,6 +73,7 @@ static int new_like(const ft_dataset_t *src, uint32_t n, int as_float, ft_datase
     memcpy(ds->mean, src->mean, sizeof ds->mean);
     memcpy(ds->std, src->std, sizeof ds->std);
     memcpy(ds->name, src->name, sizeof ds->name);
+    memcpy(ds->source, src->source, sizeof ds->source);
     *out = ds;
     return FT_OK;
 }
@@ -225,4 +226,9 @@ void ft_dataset_gather(const ft_dataset_t *ds, const uint32_t *idx, int B, float
             }
         }
     }
+}
+
+const char *ft_dataset_source(const ft_dataset_t *ds)
+{
+    return ds->source[0] ? ds->source : ds->name;
 }

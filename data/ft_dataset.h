@@ -23,6 +23,7 @@ typedef struct {
     float mean[FT_MAX_CHANNELS]; /* per-channel normalisation mean (in pixel/255 units) */
     float std[FT_MAX_CHANNELS];  /* per-channel normalisation std */
     char name[64];               /* "fashion-mnist/train", for messages */
+    char source[1024];           /* the file the images came from ("" if generated) */
 } ft_dataset_t;
 
 /* Empty dataset with room for n samples of the given shape (pixels, zeroed). */
@@ -41,6 +42,10 @@ void ft_dataset_destroy(ft_dataset_t **ds_p);
 /* Transposes every H×W plane in place (square images only; EMNIST's files hold the
  * transpose of what MNIST holds). */
 void ft_dataset_transpose_hw(ft_dataset_t *ds);
+
+/* What to name in a message about the images: the file they came from, or the
+ * dataset's name for generated ones. */
+const char *ft_dataset_source(const ft_dataset_t *ds);
 
 /* Floats in one sample: C*H*W. */
 size_t ft_dataset_sample_size(const ft_dataset_t *ds);

@@ -115,6 +115,20 @@ static int apply_norm_override(const ft_data_cfg_t *d, const char *key, const do
     return FT_OK;
 }
 
+/* data.augment*: reflect padding must stay below the image size (np.pad and torch's
+ * F.pad refuse more); checked here, where the size is first known. */
+static int check_augment(const ft_data_cfg_t *d, const ft_dataset_t *ds)
+{
+    const ft_augment_mode_t modes[3] = {d->augment, d->augment_attack, d->augment_train};
+    for (int i = 0; i < 3; i++)
+        if (modes[i] == FT_AUGMENT_CROP_FLIP_REFLECT &&
+            (d->augment_pad >= ds->h || d->augment_pad >= ds->w))
+            return ft_config_error(d->src, "data.augment_pad",
+                                   "reflect padding needs a pad below the image size (%dx%d)",
+                                   ds->h, ds->w);
+    return FT_OK;
+}
+
 int ft_dataset_load(const ft_data_cfg_t *d, uint64_t seed, int train, ft_dataset_t **out)
 {
     *out = NULL;
@@ -169,6 +183,8 @@ int ft_dataset_load(const ft_data_cfg_t *d, uint64_t seed, int train, ft_dataset
     rc = apply_norm_override(d, "data.mean", d->mean, d->num_mean, ds->c, ds->mean);
     if (rc == FT_OK)
         rc = apply_norm_override(d, "data.std", d->std, d->num_std, ds->c, ds->std);
+    if (rc == FT_OK)
+        rc = check_augment(d, ds);
     if (rc < 0) {
         ft_dataset_destroy(&ds);
         return rc;

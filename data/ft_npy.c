@@ -335,6 +335,7 @@ int ft_npy_read_images(const char *path, int c, int label, ft_dataset_t **out)
     }
     memset(ds->labels, label, (size_t)n);
     snprintf(ds->name, sizeof ds->name, "%s", path);
+    snprintf(ds->source, sizeof ds->source, "%s", path);
     *out = ds;
     ds = NULL;
 done:

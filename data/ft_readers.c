@@ -209,6 +209,7 @@ int ft_idx_read(const char *images_path, const char *labels_path, int num_classe
         goto done;
     memcpy(ds->pixels, img + img_off, (size_t)idims[0] * idims[1] * idims[2]);
     memcpy(ds->labels, lab + lab_off, idims[0]);
+    snprintf(ds->source, sizeof ds->source, "%s", images_path);
     *out = ds;
 done:
     ft_free(img);
@@ -272,6 +273,7 @@ int ft_cifar10_read(const char *const *paths, int num_paths, ft_dataset_t **out)
             memcpy(ds->pixels + k * 3072, rec + 1, 3072);
         }
     }
+    snprintf(ds->source, sizeof ds->source, "%s", paths[0]);
     *out = ds;
 done:
     if (bufs)

@@ -15,7 +15,8 @@
  * active set). NaN/Inf: such rows are at distance +inf, score +inf and are never
  * selected while a finite one remains; in step 2 non-finite values are also left
  * out per coordinate. Report: score = Krum score in the full set; selected updates
- * are REWEIGHTED with weight = average share of the output, the rest DROPPED. */
+ * are REWEIGHTED with weight = average share of the output, the rest DROPPED. It
+ * selects (ft_defense.h): the updates left out by step 1 count as detected. */
 #include "ft_defense.h"
 #include "ft_defense_krum.h"
 #include "ft_error.h"
@@ -131,8 +132,10 @@ static int bulyan_aggregate(void *state, const ft_defense_input_t *in, float *ou
     const bulyan_coord_t step2 = {.U = in->updates, .N = N, .beta = selected - 2 * f};
     ft_coordwise(in->updates, K, N, active, bulyan_coord, &step2, &c, out);
     for (size_t i = 0; i < K; i++)
-        if (active[i])
+        if (active[i]) {
             dec[i].weight = N ? (float)(c.share[i] / (double)N) : 0.0f;
+            dec[i].contrib_norm = (float)sqrt(c.sq[i]);
+        }
     return FT_OK;
 }
 
@@ -145,4 +148,5 @@ const ft_defense_t ft_defense_bulyan = {
     .destroy = ft_defense_free_state,
     .workspace_size = bulyan_ws,
     .aggregate = bulyan_aggregate,
+    .selects = 1,
 };

@@ -10,7 +10,12 @@
  * NaN/Inf: an update whose distance to v is not finite gets clip factor 0 (it is
  * dropped; the 1/K stays). Each iteration is two sweeps over the updates: distances,
  * then the clipped step, accumulated in double. Report: clip_factor and score =
- * ||x_i - v|| of the last iteration; KEPT if unclipped, REWEIGHTED if clipped. */
+ * ||x_i - v|| of the last iteration; KEPT if unclipped, CLIPPED if clipped, DROPPED
+ * with weight 0. Weight: one iteration is v' = (1 - sum_i c_i/K) v + sum_i (c_i/K) x_i,
+ * so after L of them the aggregate is b_0 v_0 + sum_i b_i x_i with b_i <- (1 - sum_k
+ * c_k/K) b_i + c_i/K; weight_i = b_i, and 1 - sum_i b_i is the previous centre's
+ * share (the rule's momentum), so the weights sum to less than 1 when it clips.
+ * It does not select: no TPR/FPR. */
 #include "ft_alloc.h"
 #include "ft_defense.h"
 #include "ft_defense_util.h"
@@ -72,7 +77,7 @@ static int cc_create(const ft_defense_cfg_t *d, size_t max_k, size_t N, size_t n
 static size_t cc_ws(size_t max_k, size_t N)
 {
     (void)N;
-    return FT_WS_SLACK + 2 * ft_ws_bytes(max_k * sizeof(double));
+    return FT_WS_SLACK + 3 * ft_ws_bytes(max_k * sizeof(double));
 }
 
 static int cc_aggregate(void *state, const ft_defense_input_t *in, float *out,
@@ -86,13 +91,21 @@ static int cc_aggregate(void *state, const ft_defense_input_t *in, float *out,
     ft_ws_init(&ws, workspace, cc_ws(K, N));
     double *dist = ft_ws_take(&ws, K * sizeof(double));
     double *c = ft_ws_take(&ws, K * sizeof(double));
+    double *b = ft_ws_take(&ws, K * sizeof(double));
     const float *U = in->updates;
     float *v = s->v;
+    for (size_t i = 0; i < K; i++)
+        b[i] = 0;
     for (int l = 0; l < s->iters; l++) {
         for (size_t i = 0; i < K; i++)
             dist[i] = sqrt(ft_dist2(U + i * N, v, N));
-        for (size_t i = 0; i < K; i++)
+        double keep = 1; /* v_{l+1} = keep v_l + sum_i (c_i / K) x_i */
+        for (size_t i = 0; i < K; i++) {
             c[i] = !isfinite(dist[i]) ? 0.0 : (dist[i] > s->tau ? s->tau / dist[i] : 1.0);
+            keep -= c[i] / (double)K;
+        }
+        for (size_t i = 0; i < K; i++)
+            b[i] = keep * b[i] + c[i] / (double)K;
         double acc[CC_BLOCK];
         for (size_t j0 = 0; j0 < N; j0 += CC_BLOCK) {
             size_t nb = N - j0 < CC_BLOCK ? N - j0 : CC_BLOCK;
@@ -113,13 +126,12 @@ static int cc_aggregate(void *state, const ft_defense_input_t *in, float *out,
     for (size_t i = 0; i < K; i++) {
         dec[i].clip_factor = (float)c[i];
         dec[i].score = (float)dist[i];
-        dec[i].weight = (float)(1.0 / (double)K);
-        if (c[i] == 0) {
+        dec[i].weight = (float)b[i];
+        dec[i].contrib_norm = b[i] != 0 ? (float)(b[i] * sqrt(ft_sumsq(U + i * N, N))) : 0.0f;
+        if (b[i] == 0)
             dec[i].decision = FT_DECISION_DROPPED;
-            dec[i].weight = 0.0f;
-        } else if (c[i] < 1) {
-            dec[i].decision = FT_DECISION_REWEIGHTED;
-        }
+        else if (c[i] < 1)
+            dec[i].decision = FT_DECISION_CLIPPED;
     }
     return FT_OK;
 }

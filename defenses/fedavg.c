@@ -6,7 +6,8 @@
  * rule under the name the paper's scripts use for the undefended baseline.
  *
  * Not robust: a NaN or Inf inside an update reaches the output (that is the point
- * of the baseline); nothing crashes. */
+ * of the baseline); nothing crashes. Report: every update KEPT with weight n_k / n.
+ * It does not select (ft_defense.h), so no detection rates. */
 #include "ft_defense.h"
 #include "ft_defense_util.h"
 #include "ft_error.h"
@@ -31,6 +32,7 @@ static int fedavg_aggregate(void *state, const ft_defense_input_t *in, float *ou
     ft_decisions_init(dec, in->K, FT_DECISION_KEPT);
     for (size_t i = 0; i < in->K; i++)
         dec[i].weight = (float)w[i];
+    ft_decisions_set_contrib(dec, in->K, in->updates, in->N);
     return FT_OK;
 }
 

@@ -11,7 +11,10 @@
  * non-finite cosine (NaN/Inf inside), gets TS = 0; if every TS is 0 the aggregate
  * is the zero delta (the model stays); a server update with zero or non-finite
  * norm is an error. Report: score = TS_i, clip_factor = ||g_0|| / ||g_i||,
- * weight = TS_i / sum TS; DROPPED when TS_i = 0. */
+ * weight = TS_i / sum TS (the coefficient of the rescaled ḡ_i), contrib_norm =
+ * weight ||g_0||; CLIPPED (rescaled by clip_factor, which may exceed 1), DROPPED
+ * when TS_i = 0. It does not select: trust is a weight (the paper's Eq. 5), so no
+ * TPR/FPR. */
 #include "ft_defense.h"
 #include "ft_defense_util.h"
 #include "ft_error.h"
@@ -63,8 +66,9 @@ static int fltrust_aggregate(void *state, const ft_defense_input_t *in, float *o
     for (size_t i = 0; i < K; i++) {
         w[i] /= total;
         if (dec[i].score > 0) {
-            dec[i].decision = FT_DECISION_REWEIGHTED;
+            dec[i].decision = FT_DECISION_CLIPPED; /* rescaled to ||g_0|| */
             dec[i].weight = (float)(dec[i].score / total);
+            dec[i].contrib_norm = (float)(dec[i].score / total * n0);
         }
     }
     ft_weighted_sum_mat(in->updates, K, N, w, out);

@@ -19,7 +19,9 @@
  * and not added to the history (it would poison it for good). FoolsGold targets
  * sybils, not magnitude: one huge update passes with its alpha. Memory: the history
  * is num_clients × N floats, zero pages from calloc (only clients that took part
- * use memory). Report: score = max_j cs_ij after pardoning, weight = share. */
+ * use memory). Report: score = max_j cs_ij after pardoning, weight = share. It
+ * does not select (ft_defense.h): alpha is a per-client learning rate (the paper's
+ * Alg. 1), a weight, not a verdict; alpha = 0 shows as DROPPED with weight 0. */
 #include "ft_alloc.h"
 #include "ft_defense.h"
 #include "ft_defense_util.h"
@@ -186,6 +188,7 @@ static int fg_aggregate(void *state, const ft_defense_input_t *in, float *out,
                                           : FT_DECISION_DROPPED;
     }
     ft_weighted_sum_mat(in->updates, K, N, w, out);
+    ft_decisions_set_contrib(dec, K, in->updates, N);
     return FT_OK;
 }
 

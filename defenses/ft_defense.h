@@ -4,8 +4,31 @@
  * (ft_defense_registry.c). The coordinator creates it once per run for at most
  * max_k updates of N parameters, asks its workspace size once, and then aggregates
  * each round without allocating. A defense never learns who the attackers are; it
- * reports per client what it decided (kept / dropped / reweighted, clip factor,
- * score) and the coordinator joins that with the ground truth afterwards.
+ * reports per client what it did (kept / dropped / clipped by c / weight w) and the
+ * coordinator joins that with the ground truth afterwards (coordinator/ft_detect.h).
+ *
+ * Weight, the one measure that means the same for every rule: every rule's
+ * aggregate is, per coordinate j, a combination out_j = sum_i a_ij x_ij of the rows
+ * as the rule used them (x_i = clip_factor_i * update_i), plus the rule's own terms
+ * (weak-dp's noise, centered clipping's previous centre). An update's weight is its
+ * mean coefficient over the coordinates, (1/N) sum_j a_ij: n_i / sum n for FedAvg,
+ * 1 or 0 for Krum, for the median the share of coordinates at which the row is the
+ * median (1/2 for each of an even-K middle pair), for the trimmed mean 1/(K - 2b)
+ * times the share of coordinates at which it is inside the band, RFA its Weiszfeld
+ * weight, and so on. The weights of a round sum to 1 (less only where the rule
+ * says so: centered clipping's centre, a coordinate without any finite value).
+ * contrib_norm is the L2 norm of the update's contribution vector (a_ij x_ij)_j,
+ * so that a clipped update's influence shows even though its weight is unchanged.
+ * A rule fills both for every update (a dropped one: 0 and 0); the helpers
+ * ft_decisions_set_contrib (rules that sum whole rows) and ft_coord_decisions
+ * (coordinate-wise rules, via ft_coordwise) in ft_defense_util.h compute
+ * contrib_norm. The coordinator pre-fills NaN, so a rule that leaves it alone
+ * reports "unknown"; test_defenses_contract checks every registered rule.
+ *
+ * selects: whether the rule decides about whole updates (keeps or drops each, as
+ * Krum does); only then is a dropped update an accusation and detection rates
+ * (TPR/FPR) meaningful. Rules that clip, reweight or mix per coordinate report
+ * weights only.
  *
  * Dimension letters: K updates this round (K <= max_k), N parameters.
  * NaN/Inf inside an update is a legitimate attack payload: defenses must not crash
@@ -19,18 +42,25 @@
 #include "ft_experiment.h"
 #include "ft_rng.h"
 
+/* What a rule did with one update, most telling first: dropped (weight 0), clipped
+ * (vector multiplied by clip_factor != 1), reweighted (a weight other than a plain
+ * average would give it, or used at only some coordinates), kept (as submitted, the
+ * plain weight: FedAvg's n_i / sum n, or the rule's unweighted 1/K). */
 typedef enum {
-    FT_DECISION_KEPT = 0,       /* used as submitted */
-    FT_DECISION_DROPPED = 1,    /* not used */
-    FT_DECISION_REWEIGHTED = 2, /* used with changed weight or clipped */
+    FT_DECISION_KEPT = 0,       /* used as submitted, with the plain weight */
+    FT_DECISION_DROPPED = 1,    /* not used: weight 0 */
+    FT_DECISION_REWEIGHTED = 2, /* used with a changed weight / at some coordinates */
+    FT_DECISION_CLIPPED = 3,    /* used, its vector multiplied by clip_factor != 1 */
 } ft_decision_t;
 
-/* What the defense did with one client's update. */
+/* What the defense did with one client's update (see "Weight" above). */
 typedef struct {
-    ft_decision_t decision; /* kept / dropped / reweighted */
-    float clip_factor;      /* multiplier applied to the update (1 = none) */
+    ft_decision_t decision; /* kept / dropped / reweighted / clipped */
+    float clip_factor;      /* multiplier applied to the update's vector (1 = none) */
     float score;            /* rule-specific score (Krum score, trust, ...); 0 if none */
-    float weight;           /* final share of this update in the aggregate */
+    float weight;           /* mean coefficient of the (clipped) row in the aggregate */
+    float contrib_norm;     /* ||(a_ij x_ij)_j||: norm of its contribution; NaN if the
+                               rule does not say */
 } ft_defense_decision_t;
 
 /* Inputs of one aggregation. */
@@ -75,6 +105,11 @@ typedef struct ft_defense {
     int (*state_load)(void *state, const uint8_t *buf, size_t len);
     /* Whether the coordinator must supply server_update (FLTrust). */
     int needs_server_update;
+    /* Whether the rule selects: keeps or drops whole updates by a decision about each
+     * (Krum, Multi-Krum, Bulyan's selection), so that its dropped updates count as
+     * detected and TPR/FPR are reported. 0 for rules that clip, reweight or mix per
+     * coordinate (their weights are reported instead). */
+    int selects;
 } ft_defense_t;
 
 /* The registry, NULL-terminated. */

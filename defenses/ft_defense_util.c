@@ -372,7 +372,17 @@ void ft_decisions_init(ft_defense_decision_t *d, size_t K, ft_decision_t decisio
         d[i].clip_factor = 1.0f;
         d[i].score = 0.0f;
         d[i].weight = 0.0f;
+        d[i].contrib_norm = 0.0f;
     }
+}
+
+void ft_decisions_set_contrib(ft_defense_decision_t *d, size_t K, const float *U, size_t N)
+{
+    for (size_t i = 0; i < K; i++)
+        d[i].contrib_norm = d[i].weight != 0
+                                ? (float)(fabs((double)d[i].weight * (double)d[i].clip_factor) *
+                                          sqrt(ft_sumsq(U + i * N, N)))
+                                : 0.0f;
 }
 
 void ft_decisions_from_usage(ft_defense_decision_t *d, size_t K, size_t N, const double *share,
@@ -442,7 +452,7 @@ double ft_median_vi(ft_vi_t *a, size_t n, uint32_t *lo, uint32_t *hi)
 
 size_t ft_coord_ws(size_t max_k)
 {
-    return ft_ws_bytes(max_k * sizeof(ft_vi_t)) + 2 * ft_ws_bytes(max_k * sizeof(double));
+    return ft_ws_bytes(max_k * sizeof(ft_vi_t)) + 4 * ft_ws_bytes(max_k * sizeof(double));
 }
 
 void ft_coord_take(ft_coord_t *c, ft_ws_t *ws, size_t K)
@@ -450,13 +460,15 @@ void ft_coord_take(ft_coord_t *c, ft_ws_t *ws, size_t K)
     c->a = ft_ws_take(ws, K * sizeof(ft_vi_t));
     c->share = ft_ws_take(ws, K * sizeof(double));
     c->used = ft_ws_take(ws, K * sizeof(double));
+    c->sq = ft_ws_take(ws, K * sizeof(double));
+    c->last = ft_ws_take(ws, K * sizeof(double));
 }
 
 void ft_coordwise(const float *U, size_t K, size_t N, const uint8_t *sel, ft_coord_fn fn,
                   const void *ctx, ft_coord_t *c, float *out)
 {
     for (size_t i = 0; i < K; i++)
-        c->share[i] = c->used[i] = 0;
+        c->share[i] = c->used[i] = c->sq[i] = c->last[i] = 0;
     for (size_t j = 0; j < N; j++) {
         size_t n = 0;
         for (size_t i = 0; i < K; i++) {
@@ -467,8 +479,31 @@ void ft_coordwise(const float *U, size_t K, size_t N, const uint8_t *sel, ft_coo
                 n++;
             }
         }
-        out[j] = n ? (float)fn(ctx, j, c->a, n, c->share, c->used) : 0.0f;
+        if (!n) {
+            out[j] = 0.0f;
+            continue;
+        }
+        out[j] = (float)fn(ctx, j, c->a, n, c->share, c->used);
+        /* fn may reorder a[] and overwrite its values, never its rows: the growth of
+         * share[r] at j is row r's coefficient a_rj, exact because last[r] holds the
+         * previous value of share[r] bit for bit. */
+        for (size_t t = 0; t < n; t++) {
+            uint32_t r = c->a[t].i;
+            double a = c->share[r] - c->last[r];
+            if (a != 0) {
+                double x = a * (double)U[(size_t)r * N + j];
+                c->sq[r] += x * x;
+                c->last[r] = c->share[r];
+            }
+        }
     }
+}
+
+void ft_coord_decisions(ft_defense_decision_t *d, size_t K, size_t N, const ft_coord_t *c)
+{
+    ft_decisions_from_usage(d, K, N, c->share, c->used);
+    for (size_t i = 0; i < K; i++)
+        d[i].contrib_norm = (float)sqrt(c->sq[i]);
 }
 
 void ft_coord_aggregate(const ft_defense_input_t *in, ft_coord_fn fn, const void *ctx, float *out,
@@ -479,5 +514,5 @@ void ft_coord_aggregate(const ft_defense_input_t *in, ft_coord_fn fn, const void
     ft_coord_t c;
     ft_coord_take(&c, &ws, in->K);
     ft_coordwise(in->updates, in->K, in->N, NULL, fn, ctx, &c, out);
-    ft_decisions_from_usage(dec, in->K, in->N, c.share, c.used);
+    ft_coord_decisions(dec, in->K, in->N, &c);
 }

@@ -108,8 +108,13 @@ int ft_defense_stateless_create(const ft_defense_cfg_t *d, size_t max_k, size_t 
  * parameters): frees it and nulls *state; accepts NULL and is safe twice. */
 void ft_defense_free_state(void **state);
 
-/* Fills every decision with (decision, clip 1, score 0, weight 0). */
+/* Fills every decision with (decision, clip 1, score 0, weight 0, contrib_norm 0). */
 void ft_decisions_init(ft_defense_decision_t *d, size_t K, ft_decision_t decision);
+
+/* contrib_norm of a rule that sums whole rows, out = sum_i weight_i clip_i U_i:
+ * |weight_i clip_i| ||U_i|| (U as submitted, K×N), 0 where the weight is 0 (so a
+ * NaN row with weight 0 reports 0). One pass over the rows used. */
+void ft_decisions_set_contrib(ft_defense_decision_t *d, size_t K, const float *U, size_t N);
 
 /* Decisions of a coordinate-wise rule from how often each update fed the output:
  * used[i] of the N coordinates took update i, with share[i] its summed weight.
@@ -141,11 +146,13 @@ typedef struct {
     ft_vi_t *a;    /* K: one column's finite values with their rows */
     double *share; /* K: each update's summed weight in the output */
     double *used;  /* K: coordinates at which each update fed the output */
+    double *sq;    /* K: sum_j (a_ij U_ij)^2, its contribution's squared norm */
+    double *last;  /* K: share[i] after the last coordinate that credited i */
 } ft_coord_t;
 
 /* Bytes ft_coord_take carves for up to max_k updates (as ft_ws_bytes sums). */
 size_t ft_coord_ws(size_t max_k);
-/* Carves c's arrays for K updates from ws: a, then share, then used. */
+/* Carves c's arrays for K updates from ws: a, share, used, sq, last. */
 void ft_coord_take(ft_coord_t *c, ft_ws_t *ws, size_t K);
 
 /* A rule at one coordinate j: a[0..n) (n >= 1) holds the column's finite values and
@@ -158,12 +165,16 @@ typedef double (*ft_coord_fn)(const void *ctx, size_t j, ft_vi_t *a, size_t n, d
  * over the rows with sel[i] (every row when sel is NULL); a column without a
  * finite value gets 0 (no change). NaN/Inf are left out first because NaN breaks
  * every comparison a selection relies on. c->share and c->used start at 0 and
- * end as the usage over the N coordinates (for ft_decisions_from_usage). */
+ * end as the usage over the N coordinates (for ft_decisions_from_usage), c->sq as
+ * each row's contribution norm squared (for ft_coord_decisions). */
 void ft_coordwise(const float *U, size_t K, size_t N, const uint8_t *sel, ft_coord_fn fn,
                   const void *ctx, ft_coord_t *c, float *out /* N */);
 
+/* ft_decisions_from_usage from c after ft_coordwise, with contrib_norm = sqrt(sq). */
+void ft_coord_decisions(ft_defense_decision_t *d, size_t K, size_t N, const ft_coord_t *c);
+
 /* The aggregate of a coordinate-wise rule over every update (median, trimmed
- * mean): ft_coordwise over all K rows, then ft_decisions_from_usage. workspace
+ * mean): ft_coordwise over all K rows, then ft_coord_decisions. workspace
  * holds FT_WS_SLACK + ft_coord_ws(K) bytes. */
 void ft_coord_aggregate(const ft_defense_input_t *in, ft_coord_fn fn, const void *ctx,
                         float *out /* N */, ft_defense_decision_t *dec /* K */, void *workspace);

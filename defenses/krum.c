@@ -116,6 +116,7 @@ static int krum_aggregate(void *state, const ft_defense_input_t *in, float *out,
         dec[i].score = (float)scores[i];
     dec[best].decision = FT_DECISION_KEPT;
     dec[best].weight = 1.0f;
+    dec[best].contrib_norm = (float)sqrt(ft_sumsq(in->updates + best * N, N));
     memcpy(out, in->updates + best * N, N * sizeof *out);
     return FT_OK;
 }
@@ -129,4 +130,5 @@ const ft_defense_t ft_defense_krum = {
     .destroy = ft_defense_free_state,
     .workspace_size = krum_ws,
     .aggregate = krum_aggregate,
+    .selects = 1,
 };

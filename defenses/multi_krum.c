@@ -85,6 +85,7 @@ static int mkrum_aggregate(void *state, const ft_defense_input_t *in, float *out
         dec[i].weight = (float)w[i];
     }
     ft_weighted_sum_mat(in->updates, K, N, w, out);
+    ft_decisions_set_contrib(dec, K, in->updates, N);
     return FT_OK;
 }
 
@@ -97,4 +98,5 @@ const ft_defense_t ft_defense_multi_krum = {
     .destroy = ft_defense_free_state,
     .workspace_size = mkrum_ws,
     .aggregate = mkrum_aggregate,
+    .selects = 1,
 };

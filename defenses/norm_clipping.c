@@ -9,7 +9,10 @@
  * updates are read once and not modified. NaN/Inf: an update whose norm is not
  * finite cannot be clipped meaningfully (0 * Inf = NaN), so it is dropped and the
  * sample-count weights renormalised over the remaining clients; the output norm
- * is then at most M. Report: score = ||Δ|| before clipping, clip_factor = c_i. */
+ * is then at most M. Report: score = ||Δ|| before clipping, clip_factor = c_i,
+ * weight = n_i / sum n (the clipped row's coefficient: clipping shrinks the vector,
+ * not the weight; contrib_norm = weight c_i ||Δ|| shows that); CLIPPED when c_i < 1
+ * (an update exactly at the bound is KEPT). It does not select: no TPR/FPR. */
 #include "ft_defense.h"
 #include "ft_defense_ndc.h"
 #include "ft_defense_util.h"
@@ -49,11 +52,12 @@ int ft_ndc_aggregate(double M, const ft_defense_input_t *in, float *out, ft_defe
             w[i] = 0;
             continue;
         }
+        /* ||Δ|| = M exactly gives c = 1: at the bound is not clipped. */
         double c = 1.0 / fmax(1.0, norm / M);
         w[i] = c; /* times the share, below */
         dec[i].clip_factor = (float)c;
         if (c < 1.0)
-            dec[i].decision = FT_DECISION_REWEIGHTED;
+            dec[i].decision = FT_DECISION_CLIPPED;
         kept += sw[i];
     }
     if (!(kept > 0))
@@ -64,6 +68,7 @@ int ft_ndc_aggregate(double M, const ft_defense_input_t *in, float *out, ft_defe
             continue;
         double share = sw[i] / kept;
         dec[i].weight = (float)share;
+        dec[i].contrib_norm = (float)(share * w[i] * dec[i].score); /* share c ||Δ|| */
         w[i] *= share;
     }
     ft_weighted_sum_mat(in->updates, K, N, w, out);

@@ -21,7 +21,8 @@
  * taken right away, so an iteration is one sweep over the K×N updates and needs no
  * N-sized scratch. NaN/Inf: a row whose norm is not finite has no defined distance;
  * it is dropped (weight 0) before the first step and alpha is renormalised over the
- * rest. Report: weight = final beta_i, score = ||z - w_i|| for the final z. */
+ * rest. Report: weight = final beta_i (REWEIGHTED), score = ||z - w_i|| for the
+ * final z. It does not select: no TPR/FPR. */
 #include "ft_alloc.h"
 #include "ft_defense.h"
 #include "ft_defense_util.h"
@@ -171,6 +172,7 @@ static int rfa_aggregate(void *state, const ft_defense_input_t *in, float *out,
         dec[i].weight = (float)beta[i];
         dec[i].score = alpha[i] > 0 ? (float)dist[i] : INFINITY;
     }
+    ft_decisions_set_contrib(dec, K, in->updates, N);
     return FT_OK;
 }
 

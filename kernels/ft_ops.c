@@ -1,10 +1,12 @@
 /* ft_ops: what every back end shares: the conv output shape, the back-end
  * registry (ft_ops_find), the BLAS thread count, the row-major sgemm wrapper, the
  * Philox dropout decision, and host-memory helpers for the CPU back ends. */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "ft_ops.h"
 
 #include <assert.h>
 #include <cblas.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,10 +115,29 @@ const ft_ops_t *ft_ops_find(const char *name)
     return NULL;
 }
 
+int ft_ops_cpus_allowed(void)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return 1;
+    int n = CPU_COUNT(&set);
+    return n > 0 ? n : 1;
+}
+
 void ft_ops_set_threads(int threads)
 {
     assert(threads > 0);
-    openblas_set_num_threads(threads);
+    /* More BLAS threads than the CPUs this process may run on only adds contention
+     * and per-thread buffers (OpenBLAS's shutdown with thousands of them hung under a
+     * memory limit): run.threads is an upper bound, capped by the affinity mask. */
+    int cpus = ft_ops_cpus_allowed();
+    openblas_set_num_threads(threads < cpus ? threads : cpus);
+}
+
+int ft_ops_threads(void)
+{
+    return openblas_get_num_threads();
 }
 
 void ft_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,

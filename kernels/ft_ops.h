@@ -123,8 +123,15 @@ const ft_ops_t *ft_ops_find(const char *name);
  * benchmark) reach it directly through ft_ops_cuda.h. */
 const char *ft_ops_cuda_status(void);
 
-/* Sets the number of BLAS threads for this process (run.threads). */
+/* Sets the number of BLAS threads for this process (run.threads), capped at the CPUs
+ * in the process's affinity mask (ft_ops_cpus_allowed). */
 void ft_ops_set_threads(int threads);
+
+/* The BLAS threads this process uses now. */
+int ft_ops_threads(void);
+
+/* The CPUs this process may run on (sched_getaffinity; 1 if that fails). */
+int ft_ops_cpus_allowed(void);
 
 /* Single-precision GEMM on host memory through the fast BLAS path:
  * C M×N = alpha * op(A) op(B) + beta * C, row-major. Used by defenses (Gram matrices). */

@@ -9,6 +9,7 @@
 #include "ft_error.h"
 #include "ft_fileio.h"
 #include "ft_model.h"
+#include "ft_model_input.h"
 #include "ft_rng.h"
 #include "ft_timer.h"
 #include "ft_train.h"
@@ -85,28 +86,15 @@ static int load_data(const ft_experiment_t *exp, const uint32_t *pool, uint32_t 
     }
     if ((*train)->n == 0)
         return ft_error_set(FT_ECONFIG, "%s: no training samples", (*train)->name);
-    const ft_dataset_t *a = *train, *b = *test;
-    if (b->c != a->c || b->h != a->h || b->w != a->w)
-        return ft_error_set(FT_EFORMAT, "%s is %dx%dx%d but %s is %dx%dx%d", b->name, b->c, b->h,
-                            b->w, a->name, a->c, a->h, a->w);
-    return FT_OK;
+    /* The model is built for the training set; the test set must fit it. */
+    return ft_model_input_match(&exp->model, *test, *train, "the training set");
 }
 
 /* The model for the data, on ops; a config error names the key at fault. */
 static int build_model(const ft_experiment_t *exp, const ft_dataset_t *train, int classes,
                        int max_batch, const ft_ops_t *ops, ft_model_t **m)
 {
-    const ft_model_cfg_t *mc = &exp->model;
-    int rc = ft_model_new(mc->name, mc->hidden, train->c, train->h, train->w, classes, max_batch,
-                          ops, m);
-    if (rc == FT_ECONFIG) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", ft_error_message());
-        const char *key = strstr(msg, "model.hidden") ? "model.hidden" : "model.name";
-        rc = ft_config_error(mc->src, key, "for %dx%dx%d inputs (%s): %s", train->c, train->h,
-                             train->w, train->name, msg);
-    }
-    return rc;
+    return ft_model_new_for_data(&exp->model, train, classes, 0, max_batch, ops, m);
 }
 
 /* model.ckpt with the model and what it was trained on. */
@@ -154,10 +142,11 @@ int ft_pretrain(const ft_experiment_t *exp, const char *out_dir, const uint32_t 
     int classes = train->num_classes > test->num_classes ? train->num_classes : test->num_classes;
     if ((rc = build_model(exp, train, classes, max_batch, ops, &m)) != FT_OK)
         goto fail;
-    ft_rng_t init_rng, shuffle_rng, dropout_rng;
+    ft_rng_t init_rng, shuffle_rng, dropout_rng, augment_rng;
     ft_rng_init(&init_rng, exp->run.seed, 0, 0, FT_RNG_INIT);
     ft_rng_init(&shuffle_rng, exp->run.seed, 0, 0, FT_RNG_SHUFFLE);
     ft_rng_init(&dropout_rng, exp->run.seed, 0, 0, FT_RNG_DROPOUT);
+    ft_rng_init(&augment_rng, exp->run.seed, 0, 0, FT_RNG_AUGMENT);
     ft_model_init(m, &init_rng);
     ft_model_set_dropout_stream(m, ft_rng_u64(&dropout_rng), 0);
     if (!(trainer = ft_trainer_new(m, tc->batch_size))) {
@@ -189,6 +178,10 @@ int ft_pretrain(const ft_experiment_t *exp, const char *out_dir, const uint32_t 
         .lr = (float)tc->lr,
         .momentum = (float)tc->momentum,
         .weight_decay = (float)tc->weight_decay,
+        /* The paper code's CIFAR-10 checkpoint was trained with zero-padded crops and
+         * flips (main.py:120-124): data.augment_train. */
+        .augment = {.mode = exp->data.augment_train, .pad = exp->data.augment_pad},
+        .augment_rng = &augment_rng,
     };
     step_state_t st = {.hooks = hooks, .trainer = trainer, .batch_size = tc->batch_size};
     st.step.epochs = tc->epochs;

@@ -11,12 +11,14 @@
 #include <assert.h>
 #include <string.h>
 
-ft_train_opts_t ft_train_opts_honest(const ft_federation_cfg_t *f)
+ft_train_opts_t ft_train_opts_honest(const ft_experiment_t *exp)
 {
+    const ft_federation_cfg_t *f = &exp->federation;
     return (ft_train_opts_t){.epochs = f->local_epochs,
                              .batch_size = f->batch_size,
                              .momentum = (float)f->momentum,
-                             .weight_decay = (float)f->weight_decay};
+                             .weight_decay = (float)f->weight_decay,
+                             .augment = {.mode = exp->data.augment, .pad = exp->data.augment_pad}};
 }
 
 struct ft_trainer {
@@ -26,6 +28,7 @@ struct ft_trainer {
     size_t sample;     /* floats per sample (C*H*W) */
     float *x_host;     /* max_batch × sample staging (host) */
     int32_t *y_host;   /* max_batch labels (host) */
+    float *aug;        /* one sample: augmentation scratch (host) */
     float *x_dev;      /* max_batch × sample (back end) */
     int32_t *y_dev;    /* max_batch labels (back end) */
     uint32_t *perm;    /* visiting order of the current epoch */
@@ -50,9 +53,10 @@ ft_trainer_t *ft_trainer_new(ft_model_t *m, int max_batch)
     t->sgd = ft_sgd_new(m, 0.0f, 0.0f);
     t->x_host = ft_malloc((size_t)max_batch * t->sample * sizeof(float));
     t->y_host = ft_malloc((size_t)max_batch * sizeof(int32_t));
+    t->aug = ft_malloc(t->sample * sizeof(float));
     t->x_dev = ops->alloc((size_t)max_batch * t->sample * sizeof(float));
     t->y_dev = ops->alloc((size_t)max_batch * sizeof(int32_t));
-    if (!t->sgd || !t->x_host || !t->y_host || !t->x_dev || !t->y_dev)
+    if (!t->sgd || !t->x_host || !t->y_host || !t->aug || !t->x_dev || !t->y_dev)
         ft_trainer_destroy(&t);
     return t;
 }
@@ -66,6 +70,7 @@ void ft_trainer_destroy(ft_trainer_t **t_p)
     ft_sgd_destroy(&t->sgd);
     ft_free(t->x_host);
     ft_free(t->y_host);
+    ft_free(t->aug);
     ops->free(t->x_dev);
     ops->free(t->y_dev);
     ft_free(t->perm);
@@ -105,6 +110,12 @@ int ft_train_run(ft_trainer_t *t, const ft_dataset_t *ds, const uint32_t *idx, u
     if (ft_dataset_sample_size(ds) != t->sample)
         return ft_error_set(FT_EINVAL, "%s: samples are %dx%dx%d, not what the model takes",
                             ds->name, ds->c, ds->h, ds->w);
+    int rc = ft_augment_check(&opts->augment, ds->h, ds->w);
+    if (rc != FT_OK)
+        return rc;
+    assert(opts->augment.mode == FT_AUGMENT_NONE || opts->augment_rng);
+    float fill[FT_MAX_CHANNELS];
+    ft_augment_zero_fill(ds, fill);
     if (!idx)
         n = ds->n;
     if (n > t->perm_cap) {
@@ -130,6 +141,8 @@ int ft_train_run(ft_trainer_t *t, const ft_dataset_t *ds, const uint32_t *idx, u
             int B = (int)(n - start < (uint32_t)opts->batch_size ? n - start
                                                                  : (uint32_t)opts->batch_size);
             ft_dataset_gather(ds, t->perm + start, B, t->x_host, t->y_host);
+            ft_augment_batch(&opts->augment, opts->augment_rng, fill, B, ds->c, ds->h, ds->w,
+                             t->x_host, t->aug);
             ops->upload(t->x_dev, t->x_host, (size_t)B * t->sample * sizeof(float));
             ops->upload(t->y_dev, t->y_host, (size_t)B * sizeof(int32_t));
             t->last_loss = ft_model_forward_backward(m, t->x_dev, t->y_dev, B);

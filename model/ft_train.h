@@ -3,10 +3,13 @@
  *
  * An epoch visits samples idx[0..n) of a dataset in an order shuffled by the given
  * stream, in batches of batch_size (the last one smaller), one SGD step per batch.
- * Hooks let attacks act between steps without the loop knowing about attacks. */
+ * Hooks let attacks act between steps without the loop knowing about attacks.
+ * Samples may be augmented (data/ft_augment.h) after gathering, one draw per sample
+ * in visiting order, so an epoch's augmentations depend only on the stream. */
 #ifndef FT_TRAIN_H
 #define FT_TRAIN_H
 
+#include "ft_augment.h"
 #include "ft_experiment.h"
 #include "ft_model.h"
 #include "ft_rng.h"
@@ -24,17 +27,22 @@ typedef struct {
 } ft_train_hooks_t;
 
 typedef struct {
-    int epochs;         /* passes over the data */
-    int batch_size;     /* samples per step */
-    float lr;           /* learning rate */
-    float momentum;     /* SGD momentum */
-    float weight_decay; /* SGD weight decay */
+    int epochs;            /* passes over the data */
+    int batch_size;        /* samples per step */
+    float lr;              /* learning rate */
+    float momentum;        /* SGD momentum */
+    float weight_decay;    /* SGD weight decay */
+    ft_augment_t augment;  /* per-sample augmentation ({0}: none) */
+    ft_rng_t *augment_rng; /* the stream augment draws from (advanced; the caller keys
+                              it (seed, round, client, FT_RNG_AUGMENT)); may be NULL
+                              when augment.mode is none */
 } ft_train_opts_t;
 
 /* What every honest client trains with (and FLTrust's server on its root set):
- * federation.local_epochs, batch_size, momentum, weight_decay. lr is 0: the round's
- * rate is the caller's to set. */
-ft_train_opts_t ft_train_opts_honest(const ft_federation_cfg_t *f);
+ * federation.local_epochs, batch_size, momentum, weight_decay, data.augment and
+ * augment_pad. lr is 0 and augment_rng NULL: the round's rate and stream are the
+ * caller's to set. */
+ft_train_opts_t ft_train_opts_honest(const ft_experiment_t *exp);
 
 typedef struct {
     double mean_loss; /* mean of per-batch losses over the last epoch */
@@ -60,10 +68,11 @@ double ft_trainer_epoch_loss(const ft_trainer_t *t);
  * Minibatch order comes from shuffle_rng (one fresh permutation of idx per epoch,
  * as PyTorch's RandomSampler draws one per epoch). The optimizer takes
  * opts->momentum/weight_decay and is reset first when fresh_optimizer is nonzero.
- * Batches are gathered into a host buffer (ft_dataset_gather) and uploaded to the
- * model's back end. hooks may be NULL. Returns FT_OK, FT_ENOMEM, or FT_EINVAL for
- * a batch size above the trainer's max_batch or a sample shape the model does not
- * take (message says which). */
+ * Batches are gathered into a host buffer (ft_dataset_gather), augmented there as
+ * opts->augment says (drawing from opts->augment_rng) and uploaded to the model's
+ * back end. hooks may be NULL. Returns FT_OK, FT_ENOMEM, or FT_EINVAL for a batch
+ * size above the trainer's max_batch, a sample shape the model does not take or an
+ * augmentation the samples cannot take (message says which). */
 int ft_train_run(ft_trainer_t *t, const ft_dataset_t *ds, const uint32_t *idx, uint32_t n,
                  const ft_train_opts_t *opts, ft_rng_t *shuffle_rng, int fresh_optimizer,
                  const ft_train_hooks_t *hooks, ft_train_progress_fn progress, void *progress_user,

@@ -150,6 +150,30 @@ static void plot_decisions(FILE *gp, const run_t *run, const char *out_dir, int 
                 "dropped'\n");
 }
 
+/* The attackers' effective share of the aggregate, the measure that means the same
+ * for every rule (docs/defenses.md): their summed weight and their share of the
+ * contribution norms, per attacked round. */
+static void plot_shares(FILE *gp, const run_t *run, const char *out_dir, int svg)
+{
+    const ft_csv_t *csv = run->csv;
+    int norm = has_data(csv, "attacker_norm_share");
+    fprintf(gp, "reset session\n");
+    terminal_header(gp, out_dir, "shares", svg);
+    fprintf(
+        gp,
+        "set title 'Share of the aggregate held by the attackers: %s'\nset ylabel 'share (%%)'\n"
+        "set yrange [0:100]\n",
+        run->label);
+    write_block(gp, "weight", csv, "attacker_weight", 100.0);
+    if (norm)
+        write_block(gp, "norm", csv, "attacker_norm_share", 100.0);
+    fprintf(gp, "plot $weight with points pt 7 ps 1 lc rgb '#d62728' title 'weight'");
+    if (norm)
+        fprintf(gp, ", $norm with points pt 9 ps 1 lc rgb '#ff7f0e' title 'share of the "
+                    "contribution norms'");
+    fprintf(gp, "\n");
+}
+
 /* One line per run of a column, for comparing runs. */
 static void plot_compare(FILE *gp, const run_t *runs, int n, const char *col, const char *stem,
                          const char *title, const char *out_dir, int svg)
@@ -273,7 +297,8 @@ static void summary_row(FILE *html, const run_t *run)
 {
     const ft_csv_t *csv = run->csv;
     int last = csv->num_rows - 1;
-    double peak = NAN, attacks = 0, round_s = 0;
+    double peak = NAN, attacks = 0, round_s = 0, wsum = 0;
+    int wn = 0;
     for (int r = 0; r < csv->num_rows; r++) {
         double b = ft_csv_get(csv, r, "backdoor_acc");
         if (!isnan(b) && (isnan(peak) || b > peak))
@@ -282,6 +307,11 @@ static void summary_row(FILE *html, const run_t *run)
         attacks += a > 0;
         double s = ft_csv_get(csv, r, "round_s");
         round_s += isnan(s) ? 0 : s;
+        double w = ft_csv_get(csv, r, "attacker_weight");
+        if (!isnan(w)) {
+            wsum += w;
+            wn++;
+        }
     }
     fprintf(html, "<tr><td>");
     html_escape(html, run->label);
@@ -294,8 +324,12 @@ static void summary_row(FILE *html, const run_t *run)
         else
             fprintf(html, "<td>%.1f%%</td>", 100.0 * cells[i]);
     }
-    fprintf(html, "<td>%.0f</td><td>%.2f</td>", attacks,
-            csv->num_rows ? round_s / csv->num_rows : 0.0);
+    fprintf(html, "<td>%.0f</td>", attacks);
+    if (wn)
+        fprintf(html, "<td>%.1f%%</td>", 100.0 * wsum / wn);
+    else
+        fprintf(html, "<td>–</td>");
+    fprintf(html, "<td>%.2f</td>", csv->num_rows ? round_s / csv->num_rows : 0.0);
     outcome_t o;
     char verdict[256];
     outcome_of(csv, &o);
@@ -340,6 +374,8 @@ static int write_plots(const run_t *runs, int n, const char *out_dir)
                 plot_norms(gp, &runs[0], out_dir, svg);
             if (has_data(runs[0].csv, "attackers_kept"))
                 plot_decisions(gp, &runs[0], out_dir, svg);
+            if (has_data(runs[0].csv, "attacker_weight"))
+                plot_shares(gp, &runs[0], out_dir, svg);
         } else {
             plot_compare(gp, runs, n, "main_acc", "compare_main", "Main-task accuracy", out_dir,
                          svg);
@@ -376,7 +412,7 @@ static int write_html(const run_t *runs, int n, const char *out_dir, int have_pl
             "<body>\n<h1>fedtail report</h1>\n");
     fprintf(html, "<h2>Summary</h2>\n<table><tr><th>run</th><th>rounds</th><th>final main</th>"
                   "<th>final backdoor</th><th>peak backdoor</th><th>attack rounds</th>"
-                  "<th>s/round</th><th>verdict</th></tr>\n");
+                  "<th>attacker weight</th><th>s/round</th><th>verdict</th></tr>\n");
     for (int i = 0; i < n; i++)
         summary_row(html, &runs[i]);
     fprintf(html, "</table>\n<h2>Plots</h2>\n");
@@ -386,6 +422,7 @@ static int write_html(const run_t *runs, int n, const char *out_dir, int have_pl
         embed_svg(html, out_dir, "accuracy");
         embed_svg(html, out_dir, "norms");
         embed_svg(html, out_dir, "decisions");
+        embed_svg(html, out_dir, "shares");
     } else {
         /* The backdoor is the story; main accuracy shows what it cost. */
         embed_svg(html, out_dir, "compare_backdoor");

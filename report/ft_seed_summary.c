@@ -20,7 +20,7 @@ void ft_seed_summary_of(const ft_run_summary_t *runs, int n, ft_seed_summary_t *
     out->n = n;
     out->rounds = n ? runs[0].rounds : 0;
     out->backdoor_test = n ? runs[0].backdoor_test : 0;
-    double v[6][FT_SEED_SUMMARY_MAX];
+    double v[8][FT_SEED_SUMMARY_MAX];
     int m = 0;
     for (int i = 0; i < n; i++) {
         if (runs[i].rounds < out->rounds)
@@ -37,11 +37,14 @@ void ft_seed_summary_of(const ft_run_summary_t *runs, int n, ft_seed_summary_t *
         v[3][m] = runs[i].rounds_to_50;
         v[4][m] = runs[i].detection_tpr;
         v[5][m] = runs[i].detection_fpr;
+        v[6][m] = runs[i].attacker_weight;
+        v[7][m] = runs[i].attacker_norm_share;
         m++;
     }
-    ft_stat_t *stats[6] = {&out->final_main,   &out->final_backdoor, &out->peak_backdoor,
-                           &out->rounds_to_50, &out->detection_tpr,  &out->detection_fpr};
-    for (int k = 0; k < 6; k++)
+    ft_stat_t *stats[8] = {&out->final_main,      &out->final_backdoor,     &out->peak_backdoor,
+                           &out->rounds_to_50,    &out->detection_tpr,      &out->detection_fpr,
+                           &out->attacker_weight, &out->attacker_norm_share};
+    for (int k = 0; k < 8; k++)
         ft_stat_of(v[k], m, stats[k]);
 }
 
@@ -147,6 +150,8 @@ int ft_seed_summary_write_json(const char *path, const uint64_t *seeds, int num_
         json_stat(f, "rounds_to_50", &s->rounds_to_50);
         json_stat(f, "detection_tpr", &s->detection_tpr);
         json_stat(f, "detection_fpr", &s->detection_fpr);
+        json_stat(f, "attacker_weight", &s->attacker_weight);
+        json_stat(f, "attacker_norm_share", &s->attacker_norm_share);
         fprintf(f, ",\n      \"verdict\": ");
         json_string(f, verdict);
         fprintf(f, "\n    }");

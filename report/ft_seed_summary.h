@@ -29,6 +29,8 @@ typedef struct {
     ft_stat_t rounds_to_50;   /* first round with backdoor >= 50%, over the seeds that got there */
     ft_stat_t detection_tpr; /* share of attacker updates not kept, over the seeds with attackers */
     ft_stat_t detection_fpr; /* share of honest updates dropped */
+    ft_stat_t attacker_weight;     /* attackers' mean summed weight in the aggregate */
+    ft_stat_t attacker_norm_share; /* attackers' mean share of the contribution norms */
 } ft_seed_summary_t;
 
 /* Folds runs[0..n) into *out; 1 <= n <= FT_SEED_SUMMARY_MAX (asserted). */
@@ -45,7 +47,8 @@ int ft_seed_summarise(const char *const *dirs /* n */, int n, ft_seed_summary_t 
 void ft_seed_verdict_line(const ft_seed_summary_t *s, char *buf, size_t len);
 
 /* The comparison's summary.json into path (atomically): the seeds, then per arm its
- * label, directory, n, destroyed seeds, rounds, backdoor test size, each statistic as
+ * label, directory, n, destroyed seeds, rounds, backdoor test size, each statistic
+ * (the accuracies, rounds to 50%, detection rates, the attackers' effective share) as
  * {"mean", "std", "n"} (null where undefined) and the verdict. FT_EIO naming the file. */
 int ft_seed_summary_write_json(const char *path, const uint64_t *seeds, int num_seeds,
                                const char *const *labels, const char *const *dirs,

@@ -157,6 +157,13 @@ int ft_sweep_load(const char *path, ft_sweep_t *sweep)
         ft_config_destroy(&st.check);
         return rc;
     }
+    /* A key twice in a section (a [grid] axis, a [set] key) would silently give two
+     * axes or the last value: an error naming both lines, as in experiment files. */
+    if ((rc = ft_config_check_repeats(text, path)) != FT_OK) {
+        ft_free(text);
+        ft_config_destroy(&st.check);
+        return rc;
+    }
     int line = ini_parse_string(text, sweep_line, &st);
     ft_free(text);
     ft_config_destroy(&st.check);
@@ -299,6 +306,8 @@ int ft_run_summarise(const char *run_dir, ft_run_summary_t *out)
     out->rounds_to_50 = NAN;
     out->destroyed_round = 0;
     double attackers = 0, kept = 0, honest = 0, dropped = 0;
+    double wsum = 0, nsum = 0;
+    int wn = 0, nn = 0;
     for (int r = 0; r < csv->num_rows; r++) {
         double b = ft_csv_get(csv, r, "backdoor_acc");
         if (!isnan(b) && (isnan(out->peak_backdoor_acc) || b > out->peak_backdoor_acc))
@@ -309,6 +318,16 @@ int ft_run_summarise(const char *run_dir, ft_run_summary_t *out)
             out->destroyed_round = (int)ft_csv_get(csv, r, "round");
         double a = ft_csv_get(csv, r, "attackers"), k = ft_csv_get(csv, r, "attackers_kept");
         double c = ft_csv_get(csv, r, "clients"), d = ft_csv_get(csv, r, "honest_dropped");
+        double w = ft_csv_get(csv, r, "attacker_weight");
+        double ns = ft_csv_get(csv, r, "attacker_norm_share");
+        if (!isnan(w)) {
+            wsum += w;
+            wn++;
+        }
+        if (!isnan(ns)) {
+            nsum += ns;
+            nn++;
+        }
         if (!isnan(a) && !isnan(k)) {
             attackers += a;
             kept += k;
@@ -321,6 +340,8 @@ int ft_run_summarise(const char *run_dir, ft_run_summary_t *out)
     out->detection_tpr = attackers > 0 ? 1.0 - kept / attackers : NAN;
     out->detection_fpr = honest > 0 ? dropped / honest : NAN;
     out->backdoor_test = ft_run_backdoor_test_size(run_dir);
+    out->attacker_weight = wn ? wsum / wn : NAN;
+    out->attacker_norm_share = nn ? nsum / nn : NAN;
     ft_csv_destroy(&csv);
     return FT_OK;
 }

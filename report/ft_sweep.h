@@ -60,12 +60,17 @@ typedef struct {
     double final_backdoor_acc; /* backdoor accuracy in the last round */
     double peak_backdoor_acc;  /* best backdoor accuracy over all rounds */
     double rounds_to_50;       /* first round with backdoor >= 50% (NaN: never) */
-    double detection_tpr;      /* share of attacker updates the defense did not keep */
-    double detection_fpr;      /* share of honest updates the defense dropped */
+    double detection_tpr;      /* share of attacker updates the defense dropped (NaN: the
+                                  rule does not select, attackers_kept empty) */
+    double detection_fpr;      /* share of honest updates the defense dropped (ditto) */
     int rounds;                /* rounds recorded */
     int destroyed_round;       /* first round that left NaN/Inf in the global model
                                   (nonfinite_params > 0; 0: none) */
     int backdoor_test;         /* images in the backdoor test set (0: unknown) */
+    double attacker_weight;    /* mean over attacked rounds of the attackers' summed
+                                  weight in the aggregate (NaN: none, or an old run) */
+    /* the same for their share of the contribution norms */
+    double attacker_norm_share;
 } ft_run_summary_t;
 
 /* Images in run_dir's backdoor test set, from the start event of its events.jsonl

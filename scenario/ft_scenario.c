@@ -5,6 +5,7 @@
 #include "ft_alloc.h"
 #include "ft_dataset_load.h"
 #include "ft_error.h"
+#include "ft_model_input.h"
 #include "ft_root_set.h"
 
 void ft_scenario_destroy(ft_scenario_t **s_p)
@@ -38,6 +39,10 @@ int ft_scenario_new(const ft_experiment_t *exp, const ft_dataset_t *test, int ro
     s->num_clients = exp->federation.num_clients;
     s->schedule = ft_schedule_of(exp);
     int rc = ft_dataset_load(&exp->data, exp->run.seed, 1, &s->train);
+    /* The coordinator's model is built for the test set, the clients' for the
+     * training set: a shape apart would only show as a model mismatch later. */
+    if (rc == FT_OK && test)
+        rc = ft_model_input_match(&exp->model, s->train, test, "the test set");
     if (rc == FT_OK)
         rc = ft_attack_env_new(exp, s->train, &s->attack);
     /* The mined edge points are held out of honest data. */

@@ -3,3 +3,4 @@
 ft_test(test_data LIBS ft_data)
 ft_test(test_data_partition LIBS ft_data)
 ft_test(test_data_fmnist LIBS ft_data)
+ft_test(test_augment LIBS ft_data)

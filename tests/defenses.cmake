@@ -3,3 +3,4 @@
 ft_test(test_defenses LIBS ft_defenses)
 ft_test(test_defenses_contract LIBS ft_defenses)
 ft_script_test(test_defenses_cli test_defenses_cli.sh)
+ft_test(test_defenses_weights LIBS ft_defenses)

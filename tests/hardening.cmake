@@ -72,3 +72,7 @@ ft_script_test(fed_diskfull integration/fed_diskfull.sh TIMEOUT 120)
 # valgrind memcheck over a short run (coordinator + client, CURVE, checkpoints,
 # --resume); 77 without valgrind, on ASan or CUDA builds.
 ft_script_test(fed_valgrind integration/fed_valgrind.sh LABELS valgrind TIMEOUT 180)
+# Bad input with real processes, each refused naming the file (issue 16, item 6): a
+# malformed allow-list key, duplicate INI keys, a bad experiment leaving no run
+# directory behind, images whose shape the model does not take.
+ft_script_test(fed_bad_input integration/fed_bad_input.sh TIMEOUT 120)

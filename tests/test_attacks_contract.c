@@ -74,7 +74,7 @@ static void rig_new(const ft_experiment_t *exp, rig_t *r)
                           .train = tr,
                           .part_idx = ft_scenario_part_idx(r->s, id),
                           .part_n = ft_scenario_part_n(r->s, id),
-                          .opts = ft_train_opts_honest(&exp->federation),
+                          .opts = ft_train_opts_honest(exp),
                           .round_attackers = 1};
     k.opts.lr = 0.05f;
     r->k = k;

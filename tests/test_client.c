@@ -145,6 +145,65 @@ static void test_local_attacker(void **state)
 }
 
 /* The root set the Welcome announces is held out of every partition. */
+/* One task's update from a fresh process with the population, attack.method =
+ * blackbox and the given assignments (NULL-terminated). */
+static void update_with(const char *const *sets, int attacker, float *delta, size_t N)
+{
+    ft_config_t *cfg = ft_test_config(base, (const char *[]){"attack.method=blackbox", NULL});
+    for (int i = 0; sets[i]; i++)
+        ft_test_set(cfg, sets[i]);
+    ft_experiment_t exp;
+    ft_test_experiment(cfg, &exp);
+    ft_local_t *l;
+    assert_int_equal(ft_local_new(&exp, 0, &l), FT_OK);
+    assert_int_equal(ft_local_num_params(l), N);
+    float *g = ft_calloc(N, 4);
+    for (size_t i = 0; i < N; i++)
+        g[i] = 0.01f * (float)((i * 7919) % 13) - 0.06f;
+    ft_local_task_t t = {.round = 2, .client_id = 9, .lr = 0.05f, .attacker = attacker};
+    ft_local_result_t r;
+    assert_int_equal(ft_local_train(l, &t, g, delta, NULL, &r), FT_OK);
+    ft_free(g);
+    ft_local_destroy(&l);
+    ft_config_destroy(&cfg);
+}
+
+/* data.augment reaches honest training, data.augment_attack the attacker's, each only
+ * its own role, reproducibly (the stream is keyed by seed, round and client). */
+static void test_local_augmentation(void **state)
+{
+    (void)state;
+    const size_t N = 64 * 16 + 16 + 16 * 10 + 10;
+    float *h0 = ft_calloc(N, 4), *h1 = ft_calloc(N, 4), *h2 = ft_calloc(N, 4);
+    float *a0 = ft_calloc(N, 4), *a1 = ft_calloc(N, 4), *a2 = ft_calloc(N, 4);
+    const char *none[] = {NULL};
+    const char *honest_on[] = {"data.augment=crop-flip-reflect", "data.augment_attack=none", NULL};
+    const char *attack_on[] = {"data.augment_attack=crop-flip-zero", NULL};
+    const char *both_same[] = {"data.augment=crop-flip-zero", NULL};
+
+    update_with(none, 0, h0, N);
+    update_with(honest_on, 0, h1, N);
+    assert_memory_not_equal(h0, h1, N * 4);
+    update_with(honest_on, 0, h2, N); /* another process: the same update */
+    assert_memory_equal(h1, h2, N * 4);
+    update_with(attack_on, 0, h2, N); /* the attacker's mode is not the honest one */
+    assert_memory_equal(h0, h2, N * 4);
+
+    update_with(none, 1, a0, N);
+    update_with(honest_on, 1, a1, N); /* nor the honest mode the attacker's */
+    assert_memory_equal(a0, a1, N * 4);
+    update_with(attack_on, 1, a1, N);
+    assert_memory_not_equal(a0, a1, N * 4);
+    update_with(both_same, 1, a2, N); /* augment_attack = same follows data.augment */
+    assert_memory_equal(a1, a2, N * 4);
+    ft_free(h0);
+    ft_free(h1);
+    ft_free(h2);
+    ft_free(a0);
+    ft_free(a1);
+    ft_free(a2);
+}
+
 static void test_local_root_set(void **state)
 {
     (void)state;
@@ -187,9 +246,8 @@ static void test_local_no_gpu(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_local_derivation),
-        cmocka_unit_test(test_local_attacker),
-        cmocka_unit_test(test_local_root_set),
+        cmocka_unit_test(test_local_derivation),   cmocka_unit_test(test_local_attacker),
+        cmocka_unit_test(test_local_augmentation), cmocka_unit_test(test_local_root_set),
         cmocka_unit_test(test_local_no_gpu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

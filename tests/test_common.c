@@ -113,6 +113,40 @@ static void test_config_errors_name_file_line_key(void **state)
     expect_load_error("[run]\nseed = 1\njust words\n", "bad.ini:3", "malformed");
 }
 
+/* A key set twice in one file is an error naming the file, the line, the key and the
+ * line of the first assignment (inih kept the last silently); so is an indented line
+ * under a key, which inih reads as a continuation replacing its value. The same key
+ * in another section, in another file loaded later, or from --set is not. */
+static void test_config_duplicate_keys(void **state)
+{
+    (void)state;
+    expect_load_error("[federation]\nrounds = 3\nlr = 0.1\nrounds = 5\n", "bad.ini:4",
+                      "key federation.rounds is already set on line 2");
+    /* The section reopened is the same section; ':' separates like '='. */
+    expect_load_error("[federation]\nrounds = 3\n[model]\nname = mlp\n[federation]\nrounds: 4\n",
+                      "bad.ini:6", "federation.rounds is already set on line 2");
+    expect_load_error("[run]\nseed = 1\n  seed = 2\n", "bad.ini:3",
+                      "indented line under key 'seed'");
+    expect_load_error("[run]\nseed = 1\n\n  [model]\n", "bad.ini:4", "(line 2)");
+    /* Not repeats: the same key name in two sections, an indented first key (no key
+     * above it in its section), and later files and --set overriding. */
+    char path[512], path2[512];
+    ft_test_tmpdir_path(path, sizeof path, tmpdir, "a.ini");
+    ft_test_tmpdir_path(path2, sizeof path2, tmpdir, "b.ini");
+    write_text(path, "[federation]\nrounds = 3\n[defense]\n  name = krum\n[model]\nname = mlp\n");
+    write_text(path2, "[federation]\nrounds = 4\n");
+    ft_config_t *cfg = ft_config_new();
+    assert_int_equal(ft_config_load_file(cfg, path), FT_OK);
+    assert_string_equal(ft_config_str(cfg, "defense.name"), "krum");
+    assert_string_equal(ft_config_str(cfg, "model.name"), "mlp");
+    assert_int_equal(ft_config_load_file(cfg, path2), FT_OK);
+    assert_int_equal(ft_config_int(cfg, "federation.rounds"), 4);
+    assert_int_equal(ft_config_set(cfg, "federation.rounds=9", "--set"), FT_OK);
+    assert_int_equal(ft_config_set(cfg, "federation.rounds=10", "--set"), FT_OK);
+    assert_int_equal(ft_config_int(cfg, "federation.rounds"), 10);
+    ft_config_destroy(&cfg);
+}
+
 static void test_config_missing_file_and_bad_set(void **state)
 {
     (void)state;
@@ -433,6 +467,7 @@ int main(void)
         cmocka_unit_test(test_config_defaults_and_types),
         cmocka_unit_test(test_config_file_and_overrides),
         cmocka_unit_test(test_config_errors_name_file_line_key),
+        cmocka_unit_test(test_config_duplicate_keys),
         cmocka_unit_test(test_config_missing_file_and_bad_set),
         cmocka_unit_test(test_config_roundtrip_ini),
         cmocka_unit_test(test_config_error_helper),

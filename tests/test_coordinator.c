@@ -197,9 +197,10 @@ static void test_metrics_columns(void **state)
         assert_non_null(strstr(h, need[i]));
     assert_int_equal(strncmp(h, "round,main_acc,", 15), 0);
     /* appended last, after the columns existing readers index */
-    const char *nf = strstr(h, ",eval_s,round_s,nonfinite_params");
+    const char *tail = ",eval_s,round_s,nonfinite_params,attacker_weight,attacker_norm_share";
+    const char *nf = strstr(h, tail);
     assert_non_null(nf);
-    assert_string_equal(nf + strlen(",eval_s,round_s,nonfinite_params"), "");
+    assert_string_equal(nf + strlen(tail), "");
     assert_int_equal(ft_metrics_is_measurement("nonfinite_params"), 0);
     assert_int_equal(ft_metrics_is_measurement("round_s"), 1);
     assert_int_equal(ft_metrics_is_measurement("bytes_sent"), 1);

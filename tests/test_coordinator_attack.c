@@ -21,63 +21,94 @@
 #include "ft_metrics.h"
 #include "ft_wire.h"
 
-static ft_defense_decision_t dec(ft_decision_t d, float clip, float weight)
+static ft_defense_decision_t dec(ft_decision_t d, float clip, float weight, float norm)
 {
-    ft_defense_decision_t x = {d, clip, 0.0f, weight};
+    ft_defense_decision_t x = {d, clip, 0.0f, weight, norm};
     return x;
 }
 
-/* Shares: counts 10, 10, 20, 60 -> 0.1, 0.1, 0.2, 0.6. */
-static void test_detect_join(void **state)
+/* A rule that selects (Krum-like): detected = dropped, whatever else. */
+static void test_detect_join_selecting(void **state)
 {
     (void)state;
-    const float counts[4] = {10, 10, 20, 60};
     const uint8_t att[4] = {1, 0, 1, 0};
     ft_defense_decision_t d[4] = {
-        dec(FT_DECISION_DROPPED, 0.0f, 0.0f),     /* attacker dropped: detected */
-        dec(FT_DECISION_REWEIGHTED, 0.5f, 0.1f),  /* honest, 0.05 < 0.1: reduced, not an FP */
-        dec(FT_DECISION_REWEIGHTED, 1.0f, 0.25f), /* attacker, 0.25 >= 0.2: kept */
-        dec(FT_DECISION_DROPPED, 0.0f, 0.0f),     /* honest dropped: a false positive */
+        dec(FT_DECISION_DROPPED, 0.0f, 0.0f, 0.0f),     /* attacker dropped: detected */
+        dec(FT_DECISION_CLIPPED, 0.5f, 0.25f, 1.0f),    /* honest, clipped: not an FP */
+        dec(FT_DECISION_REWEIGHTED, 1.0f, 0.75f, 3.0f), /* attacker used: not detected */
+        dec(FT_DECISION_DROPPED, 0.0f, 0.0f, 0.0f),     /* honest dropped: a false positive */
     };
     uint8_t flagged[4] = {9, 9, 9, 9};
     ft_detect_counts_t r;
-    ft_detect_join(4, att, counts, d, flagged, &r);
-    const uint8_t want_flag[4] = {1, 1, 0, 1};
+    ft_detect_shares_t sh;
+    ft_detect_join(4, att, d, 1, flagged, &r, &sh);
+    const uint8_t want_flag[4] = {1, 0, 0, 1};
     assert_memory_equal(flagged, want_flag, 4);
     assert_int_equal(r.attackers, 2);
-    assert_int_equal(r.attackers_kept, 1);
+    assert_int_equal(r.attackers_kept, 0);
     assert_int_equal(r.attackers_dropped, 1);
-    assert_int_equal(r.attackers_reduced, 0);
+    assert_int_equal(r.attackers_reduced, 1);
     assert_int_equal(r.honest, 2);
     assert_int_equal(r.honest_dropped, 1);
     assert_int_equal(r.honest_reduced, 1);
     assert_true(fabs(ft_detect_tpr(&r) - 0.5) < 1e-12);
     assert_true(fabs(ft_detect_fpr(&r) - 0.5) < 1e-12);
-
-    /* a clipped attacker (FedAvg weight kept, clip 0.1) is detected; a kept one with
-     * any weight is not; an attacker reweighted UP is not */
-    ft_defense_decision_t e[3] = {dec(FT_DECISION_REWEIGHTED, 0.1f, 0.5f),
-                                  dec(FT_DECISION_KEPT, 1.0f, 0.0f),
-                                  dec(FT_DECISION_REWEIGHTED, 1.0f, 0.9f)};
-    const float c2[3] = {1, 1, 0}; /* shares 0.5, 0.5, 0 */
-    const uint8_t a2[3] = {1, 1, 1};
-    ft_detect_counts_t r2;
-    ft_detect_join(3, a2, c2, e, NULL, &r2);
-    assert_int_equal(r2.attackers, 3);
-    assert_int_equal(r2.attackers_kept, 2);
-    assert_int_equal(r2.attackers_reduced, 1);
-    assert_true(isnan(ft_detect_fpr(&r2))); /* no honest update */
+    assert_true(fabs(sh.attacker_weight - 0.75) < 1e-12);
+    assert_true(fabs(sh.attacker_norm_share - 0.75) < 1e-12); /* 3 / (1 + 3) */
 
     ft_detect_counts_t total = {0};
     ft_detect_add(&total, &r);
-    ft_detect_add(&total, &r2);
-    assert_int_equal(total.attackers, 5);
-    assert_int_equal(total.attackers_kept, 3);
-    assert_true(fabs(ft_detect_tpr(&total) - 0.4) < 1e-12); /* 1 - 3/5 */
-    assert_true(fabs(ft_detect_fpr(&total) - 0.5) < 1e-12);
+    ft_detect_add(&total, &r);
+    assert_true(total.selects);
+    assert_int_equal(total.attackers, 4);
+    assert_true(fabs(ft_detect_tpr(&total) - 0.5) < 1e-12);
+    assert_true(fabs(ft_detect_mean_weight(&total) - 0.75) < 1e-12);
+    assert_true(fabs(ft_detect_mean_norm_share(&total) - 0.75) < 1e-12);
     ft_detect_counts_t none = {0};
+    none.selects = 1;
     assert_true(isnan(ft_detect_tpr(&none)));
+    assert_true(isnan(ft_detect_mean_weight(&none)));
     assert_string_equal(ft_detect_decision_name(FT_DECISION_REWEIGHTED), "reweighted");
+    assert_string_equal(ft_detect_decision_name(FT_DECISION_CLIPPED), "clipped");
+}
+
+/* A rule that does not select (norm clipping, a median): nobody is detected and
+ * TPR/FPR are undefined even when something was dropped; the shares still count.
+ * A clipped attacker keeps its weight but its norm share shows the clip; a dropped
+ * update's leftover fields are ignored. */
+static void test_detect_join_not_selecting(void **state)
+{
+    (void)state;
+    const uint8_t att[3] = {1, 0, 1};
+    ft_defense_decision_t d[3] = {
+        dec(FT_DECISION_CLIPPED, 0.1f, 0.5f, 2.0f), /* attacker: half the weight */
+        dec(FT_DECISION_KEPT, 1.0f, 0.5f, 6.0f),
+        dec(FT_DECISION_DROPPED, 0.0f, 0.3f, 5.0f), /* attacker, stale fields: as 0 */
+    };
+    uint8_t flagged[3] = {9, 9, 9};
+    ft_detect_counts_t r;
+    ft_detect_shares_t sh;
+    ft_detect_join(3, att, d, 0, flagged, &r, &sh);
+    const uint8_t zero[3] = {0, 0, 0};
+    assert_memory_equal(flagged, zero, 3);
+    assert_int_equal(r.attackers_dropped, 1);
+    assert_int_equal(r.attackers_reduced, 1);
+    assert_true(isnan(ft_detect_tpr(&r)));
+    assert_true(isnan(ft_detect_fpr(&r)));
+    assert_true(fabs(sh.attacker_weight - 0.5) < 1e-12);
+    assert_true(fabs(sh.attacker_norm_share - 0.25) < 1e-12); /* 2 / (2 + 6) */
+
+    /* contrib_norm not reported (NaN): the norm share is NaN and not averaged */
+    d[1].contrib_norm = NAN;
+    ft_detect_join(3, att, d, 0, NULL, &r, &sh);
+    assert_true(isnan(sh.attacker_norm_share));
+    assert_int_equal(r.norm_rounds, 0);
+    assert_int_equal(r.weight_rounds, 1);
+    /* no attacker: both shares NaN, nothing averaged */
+    const uint8_t honest[3] = {0, 0, 0};
+    ft_detect_join(3, honest, d, 0, NULL, &r, &sh);
+    assert_true(isnan(sh.attacker_weight) && isnan(sh.attacker_norm_share));
+    assert_int_equal(r.weight_rounds, 0);
 }
 
 static void test_task_wire_fields(void **state)
@@ -125,6 +156,13 @@ static void test_metrics_backdoor_columns(void **state)
     row.attackers = 1;
     row.attackers_kept = 1;
     row.honest_dropped = 2;
+    row.selects = 1;
+    row.attacker_weight = 0.125;
+    row.attacker_norm_share = 0.5;
+    assert_int_equal(ft_metrics_write(mt, &row), FT_OK);
+    row.round = 4;
+    row.selects = 0; /* a rule that does not select: no detection counts */
+    row.attacker_weight = row.attacker_norm_share = NAN;
     assert_int_equal(ft_metrics_write(mt, &row), FT_OK);
     ft_metrics_close(&mt);
     char *text;
@@ -134,7 +172,13 @@ static void test_metrics_backdoor_columns(void **state)
     assert_non_null(strstr(text, "round,main_acc,main_loss,backdoor_acc,target_class_acc,"));
     assert_non_null(strstr(text, "attacker_norm,attackers_kept,honest_dropped,"));
     assert_non_null(strstr(text, "\n3,0.75,1,0.5,0.25,4,"));
-    assert_non_null(strstr(text, ",1,2,0,")); /* attackers_kept, honest_dropped, rejected */
+    assert_non_null(strstr(text, ",1,2,0,"));        /* attackers_kept, honest_dropped, rejected */
+    assert_non_null(strstr(text, ",0,0.125,0.5\n")); /* nonfinite_params and the shares */
+    const char *r4 = strstr(text, "\n4,");
+    assert_non_null(r4);
+    assert_null(strstr(r4, ",1,2,0,"));
+    assert_non_null(strstr(r4, ",,,0,"));  /* attackers_kept, honest_dropped empty */
+    assert_non_null(strstr(r4, ",0,,\n")); /* shares empty */
     ft_free(text);
     assert_int_equal(ft_metrics_is_measurement("backdoor_acc"), 0);
     assert_int_equal(ft_metrics_is_measurement("attackers_kept"), 0);
@@ -143,7 +187,8 @@ static void test_metrics_backdoor_columns(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_detect_join),
+        cmocka_unit_test(test_detect_join_selecting),
+        cmocka_unit_test(test_detect_join_not_selecting),
         cmocka_unit_test(test_task_wire_fields),
         cmocka_unit_test(test_metrics_backdoor_columns),
     };

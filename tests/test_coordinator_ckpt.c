@@ -245,6 +245,12 @@ static void test_resume_fields(void **state)
         {"detect", "2,1,0,0,2,0,1", "field detect"}, /* kept + dropped + reduced != 2 */
         {"detect", "1,1,0,0,2,2,1", "field detect"}, /* honest dropped + reduced > 2 */
         {"detect", "6,6,0,0,7,0,0", "field detect"}, /* 13 updates in 4 rounds of 3 */
+        {"shares", "nan,1,0x0p+0,0", "field shares"},
+        {"shares", "0x1p+1,1,0x0p+0,0", "field shares"}, /* weight 2 in one round */
+        {"shares", "0x0p+0,5,0x0p+0,0", "field shares"}, /* 5 rounds of 4 */
+        {"shares", "0x0p+0,1,-0x1p-3,1", "field shares"},
+        {"shares", "0x0p+0,1,0x0p+0", "field shares"},
+        {"shares", "0x0p+0,1,0x0p+0,1,", "field shares"},
         {"metrics_bytes", big, "beyond the end"},
         {"metrics_bytes", mid, "not at the end of a line"},
         {"metrics_bytes", "-5", "field metrics_bytes = -5"},
@@ -278,6 +284,7 @@ static void test_resume_fields(void **state)
         {"elapsed", "0x0p+0"},
         {"detect", "0,0,0,0,12,12,0"}, /* 4 rounds x K = 3 updates, all dropped */
         {"detect", "12,0,12,0,0,0,0"},
+        {"shares", "0x1p+2,4,0x1p-1,4"}, /* weight 1 in each of 4 rounds */
         {"final_main_acc", "0x1p+0"},
         {"final_backdoor_acc", "0x0p+0"},
         {"events_bytes", ""}, /* filled below: 4 lines, one per round */

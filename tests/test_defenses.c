@@ -148,7 +148,7 @@ static void test_ndc_golden(void **state)
                      FT_OK);
     const double want[3] = {1.2, 1.6, 0};
     assert_vec_near(out, want, 3, 1e-4);
-    assert_int_equal(dec[0].decision, FT_DECISION_REWEIGHTED);
+    assert_int_equal(dec[0].decision, FT_DECISION_CLIPPED);
     assert_true(fabs(dec[0].clip_factor - 0.4) < 1e-6);
     assert_true(fabs(dec[0].score - 5.0) < 1e-6);
 }
@@ -440,9 +440,15 @@ static void test_centered_clipping_hand(void **state)
     assert_int_equal(run_round(&r, 1, U, counts, NULL, NULL, out), FT_OK);
     const double want1[2] = {0.5, 0.25};
     assert_vec_near(out, want1, 2, 1e-6);
-    assert_int_equal(r.dec[0].decision, FT_DECISION_REWEIGHTED);
+    assert_int_equal(r.dec[0].decision, FT_DECISION_CLIPPED);
     assert_true(fabs(r.dec[0].clip_factor - 1.0 / 3) < 1e-6);
     assert_int_equal(r.dec[1].decision, FT_DECISION_KEPT);
+    /* weights: keep = 1 - (1/3 + 1)/2 = 1/3 for v0, b = (1/3)/2 = 1/6 and 1/2;
+     * contributions 1/6 * 3 = 0.5 and 1/2 * 0.5 = 0.25 */
+    assert_true(fabs(r.dec[0].weight - 1.0 / 6) < 1e-6);
+    assert_true(fabs(r.dec[1].weight - 0.5) < 1e-6);
+    assert_true(fabs(r.dec[0].contrib_norm - 0.5) < 1e-6);
+    assert_true(fabs(r.dec[1].contrib_norm - 0.25) < 1e-6);
     /* the momentum is the checkpointed state */
     size_t need = r.d->state_save(r.state, NULL, 0);
     uint8_t *buf = ft_malloc(need);

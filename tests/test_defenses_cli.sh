@@ -55,7 +55,8 @@ check "$T/rfa.npy" "0.8614,0.5313,0.1338"
 "$FEDTAIL" aggregate --defense norm-clipping --set defense.norm_bound=2 --updates "$T/D.npy" \
     --counts "$T/D1.npy" --out "$T/ndc.npy" --report "$T/ndc.json" --quiet || fail "ndc run"
 check "$T/ndc.npy" "1.2,1.6,0"
-grep -q '"decision": "reweighted", "clip_factor": 0.4' "$T/ndc.json" || fail "ndc report"
+grep -q '"decision": "clipped", "clip_factor": 0.4' "$T/ndc.json" || fail "ndc report"
+grep -q '"selects": false' "$T/ndc.json" || fail "ndc report: selects"
 "$FEDTAIL" aggregate --defense fltrust --updates "$T/U.npy" --counts "$T/C.npy" \
     --server-update "$T/S.npy" --out "$T/flt.npy" --quiet || fail "fltrust run"
 

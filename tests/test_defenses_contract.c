@@ -6,7 +6,12 @@
  *  - finite in, finite out;
  *  - with f updates of +1e30, -1e30, +-1e30 or NaN among K, the robust rules'
  *    output stays finite and bounded, and no rule crashes;
- *  - nothing is allocated per round after create (ft_alloc_count). */
+ *  - nothing is allocated per round after create (ft_alloc_count);
+ *  - the weights (each row's mean coefficient in the aggregate, ft_defense.h) sum
+ *    to 1 on random inputs and with NaN/huge rows among them (centered clipping: at
+ *    most 1, the rest is its previous centre), a row of NaN gets weight 0, and the
+ *    contribution norms are reported, finite, and at least ||out|| in sum (the
+ *    contributions add up to the aggregate; weak-dp's noise and the centre aside). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -116,6 +121,35 @@ static void make_round(uint64_t seed, size_t K, float *U, float *counts, uint32_
         server[j] = mu[j] + 0.3f * (float)ft_rng_normal(&rng);
 }
 
+/* The share invariants above, after a round of x over U (K×N, as given to it). */
+static void check_shares(const inst_t *x, size_t K, const float *U, const float *out, int noise)
+{
+    const char *name = x->d->name;
+    int centred = strcmp(name, "centered-clipping") == 0;
+    double sum = 0, contrib = 0, out2 = 0;
+    for (size_t i = 0; i < K; i++) {
+        const ft_defense_decision_t *e = &x->dec[i];
+        if (!(isfinite(e->weight) && e->weight >= -1e-7f))
+            fail_msg("%s: weight[%zu] = %g", name, i, (double)e->weight);
+        if (!(isfinite(e->contrib_norm) && e->contrib_norm >= 0))
+            fail_msg("%s: contrib_norm[%zu] = %g", name, i, (double)e->contrib_norm);
+        int all_nan = 1;
+        for (size_t j = 0; j < N && all_nan; j++)
+            all_nan = isnan(U[i * N + j]);
+        if (all_nan && (e->weight != 0 || e->decision != FT_DECISION_DROPPED))
+            fail_msg("%s: a NaN row has weight %g, decision %d", name, (double)e->weight,
+                     (int)e->decision);
+        sum += e->weight;
+        contrib += e->contrib_norm;
+    }
+    if (centred ? !(sum <= 1 + 1e-6) : !(fabs(sum - 1) <= 1e-6))
+        fail_msg("%s: the weights sum to %.9g", name, sum);
+    for (size_t j = 0; j < N; j++)
+        out2 += (double)out[j] * out[j];
+    if (!noise && !centred && !(contrib >= sqrt(out2) * (1 - 1e-4)))
+        fail_msg("%s: contributions sum to %.9g < ||out|| = %.9g", name, contrib, sqrt(out2));
+}
+
 static void test_identical_unchanged(void **state)
 {
     (void)state;
@@ -130,6 +164,7 @@ static void test_identical_unchanged(void **state)
         for (size_t i = 0; i < K; i++)
             memcpy(U + i * N, x, sizeof x);
         assert_int_equal(inst_run(&in, 1, K, U, counts, ids, x, out), FT_OK);
+        check_shares(&in, K, U, out, 0);
         for (size_t j = 0; j < N; j++)
             if (!(fabsf(out[j] - x[j]) <= 1e-6f * (1 + fabsf(x[j]))))
                 fail_msg("%s: out[%zu] = %.9g, update %.9g", in.d->name, j, (double)out[j],
@@ -181,7 +216,11 @@ static void test_finite_in_finite_out(void **state)
             inst_t a;
             inst_open(&a, ft_defense_registry[r], K, K == 7 ? 1 : 2, 0);
             for (int round = 1; round <= 3; round++) {
+                static float U0[MAXK * N];
+                memcpy(U0, U, K * N * sizeof *U); /* a rule may clip U in place */
                 assert_int_equal(inst_run(&a, round, K, U, counts, ids, server, out), FT_OK);
+                check_shares(&a, K, U0, out, strcmp(a.d->name, "weak-dp") == 0);
+                memcpy(U, U0, K * N * sizeof *U);
                 for (size_t j = 0; j < N; j++)
                     if (!isfinite(out[j]))
                         fail_msg("%s: out[%zu] = %g", a.d->name, j, (double)out[j]);
@@ -236,6 +275,7 @@ static void test_attackers_bounded(void **state)
                 }
                 if (rc != FT_OK)
                     fail_msg("%s (K %zu, payload %d): %s", d->name, K, pay, ft_error_message());
+                check_shares(&in, K, U, out, strcmp(d->name, "weak-dp") == 0);
                 double bound = is_robust(d->name) ? 2 * honest_max : 1e38;
                 for (size_t j = 0; j < N; j++)
                     if (!(isfinite(out[j]) && fabs(out[j]) <= bound))

@@ -98,7 +98,18 @@ static void test_federation_bounds(void **state)
     bounds("federation.local_epochs", "1", "0");
     bounds("federation.batch_size", "65536", "65537");
     bounds("federation.lr", "1e-12", "0");
-    bounds("federation.lr_decay", "1e-12", "0");
+    bounds("federation.lr_decay", "0.1", "0");
+    /* The lr of every round must be one the wire carries (proto/ft_wire.c: (0, 1e6] as
+     * a float): 1e6 is, 1.0000001e6 (1000000.125f) is not; with lr_decay the last
+     * round counts (0.01 * 1.5^29 = 1.28e3, 0.01 * 2^29 = 5.4e6; 0.01 * 0.01^29
+     * underflows to 0). */
+    bounds("federation.lr", "1e6", "1.0000001e6");
+    bounds("federation.lr", "1e-12", "1e300");
+    bounds("federation.lr_decay", "1.5", "2");
+    bounds("federation.lr_decay", "0.1", "0.01");
+    assert_int_equal(
+        read_with((const char *[]){"federation.lr_decay=2", "federation.rounds=20", NULL}, NULL),
+        FT_OK); /* 0.01 * 2^19 = 5243 */
     bounds("federation.momentum", "0", "-1e-9");
     bounds("federation.weight_decay", "0", "-1e-9");
     bounds("federation.alpha", "1e-9", "0");

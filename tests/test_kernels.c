@@ -4,6 +4,7 @@
  * models; NaN/Inf propagation; SGD against hand-worked (and PyTorch 1.13-checked)
  * values; dropout mask statistics and determinism; flat-vector ops against hand
  * values. */
+#define _GNU_SOURCE /* sched_setaffinity */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include "ft_rng.h"
 
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1206,10 +1208,39 @@ static void test_find(void **state)
     assert_int_equal(s2.Wo, 4); /* (7 + 2 - 2)/2 + 1 */
 }
 
+/* run.threads is capped at the CPUs of the affinity mask: with the process pinned to
+ * one CPU, asking for 8 (or 1024) BLAS threads gives 1; the mask restored, at most
+ * its CPU count. */
+static void test_threads_capped_by_affinity(void **state)
+{
+    (void)state;
+    cpu_set_t all, one;
+    assert_int_equal(sched_getaffinity(0, sizeof all, &all), 0);
+    int first = 0;
+    while (!CPU_ISSET(first, &all))
+        first++;
+    CPU_ZERO(&one);
+    CPU_SET(first, &one);
+    assert_int_equal(sched_setaffinity(0, sizeof one, &one), 0);
+    assert_int_equal(ft_ops_cpus_allowed(), 1);
+    ft_ops_set_threads(8);
+    assert_int_equal(ft_ops_threads(), 1);
+    ft_ops_set_threads(1024);
+    assert_int_equal(ft_ops_threads(), 1);
+    assert_int_equal(sched_setaffinity(0, sizeof all, &all), 0);
+    int cpus = ft_ops_cpus_allowed();
+    assert_int_equal(cpus, CPU_COUNT(&all));
+    ft_ops_set_threads(1024);
+    assert_true(ft_ops_threads() >= 1 && ft_ops_threads() <= cpus);
+    ft_ops_set_threads(1);
+    assert_int_equal(ft_ops_threads(), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_find),
+        cmocka_unit_test(test_threads_capped_by_affinity),
         cmocka_unit_test(test_sgemm_hand_values),
         cmocka_unit_test_setup(test_gram_tiled, setup_rng),
         cmocka_unit_test(test_vector_hand_values),

@@ -13,9 +13,11 @@
 #include "ft_dataset.h"
 #include "ft_error.h"
 #include "ft_model.h"
+#include "ft_model_input.h"
 #include "ft_readers.h"
 #include "ft_sgd.h"
 #include "ft_sha256.h"
+#include "ft_test_experiment.h"
 #include "ft_train.h"
 
 #include <math.h>
@@ -144,6 +146,50 @@ static void test_layout_names(void **state)
     ft_model_destroy(&a);
     ft_model_destroy(&b);
     ft_model_destroy(&m);
+}
+
+/* Images of a shape the model cannot take are refused naming their file, shape and
+ * the model (not only "layer 3: conv 5x5 does not fit ..."); a test set of another
+ * shape than the training set names both files. */
+static void test_model_input_names_file(void **state)
+{
+    (void)state;
+    ft_config_t *cfg = ft_test_config(NULL, (const char *[]){"model.name=lenet5", NULL});
+    ft_experiment_t exp;
+    ft_test_experiment(cfg, &exp);
+    ft_dataset_t *small = NULL, *ok = NULL, *wide = NULL;
+    assert_int_equal(ft_dataset_new(2, 1, 8, 8, 10, &small), FT_OK);
+    assert_int_equal(ft_dataset_new(2, 1, 28, 28, 10, &ok), FT_OK);
+    assert_int_equal(ft_dataset_new(2, 3, 32, 28, 10, &wide), FT_OK);
+    snprintf(small->source, sizeof small->source, "/data/small-images-idx3-ubyte");
+    snprintf(ok->name, sizeof ok->name, "mnist/train"); /* generated: no source file */
+    snprintf(wide->source, sizeof wide->source, "/data/wide.npy");
+    ft_model_t *m = NULL;
+    assert_int_equal(ft_model_new_for_data(&exp.model, small, 10, 0, 1, &ft_ops_cpu, &m),
+                     FT_ECONFIG);
+    assert_null(m);
+    const char *msg = ft_error_message();
+    if (!strstr(msg, "/data/small-images-idx3-ubyte: images are 8x8x1, the model `lenet5` "
+                     "cannot take them: layer 3") ||
+        !strstr(msg, "(model.name at test)"))
+        fail_msg("message: %s", msg);
+    assert_int_equal(ft_model_new_for_data(&exp.model, ok, 10, 1, 1, &ft_ops_cpu, &m), FT_OK);
+    assert_int_equal(ft_model_num_params(m), 431080);
+    ft_model_destroy(&m);
+    assert_int_equal(ft_model_input_match(&exp.model, ok, ok, "the test set"), FT_OK);
+    assert_int_equal(ft_model_input_match(&exp.model, wide, ok, "the test set"), FT_EFORMAT);
+    assert_string_equal(ft_error_message(), "/data/wide.npy: images are 32x28x3, the model "
+                                            "`lenet5` expects 28x28x1 (the test set, mnist/train)");
+    /* Channels alone differ. */
+    wide->c = 1, wide->h = 28;
+    assert_int_equal(ft_model_input_match(&exp.model, wide, ok, "the test set"), FT_OK);
+    ok->c = 3;
+    assert_int_equal(ft_model_input_match(&exp.model, wide, ok, "the test set"), FT_EFORMAT);
+    ok->c = 1;
+    ft_dataset_destroy(&small);
+    ft_dataset_destroy(&ok);
+    ft_dataset_destroy(&wide);
+    ft_config_destroy(&cfg);
 }
 
 static void test_bad_models(void **state)
@@ -858,6 +904,7 @@ int main(void)
         cmocka_unit_test(test_param_counts),
         cmocka_unit_test(test_layout_names),
         cmocka_unit_test(test_bad_models),
+        cmocka_unit_test(test_model_input_names_file),
         cmocka_unit_test(test_init_pytorch_default),
         cmocka_unit_test(test_gradcheck_convnet),
         cmocka_unit_test(test_gradcheck_gap_dropout),

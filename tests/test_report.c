@@ -165,6 +165,34 @@ static void test_render_report(void **state)
     ft_free(html);
 }
 
+/* A rule that does not select: no decisions plot (its detection columns are empty),
+ * but the attackers' share plot and their mean weight in the summary table. */
+static void test_render_shares(void **state)
+{
+    (void)state;
+    if (system("command -v gnuplot >/dev/null 2>&1") != 0)
+        skip();
+    write_file("metrics.csv", "round,main_acc,backdoor_acc,attackers,attackers_kept,"
+                              "honest_dropped,attacker_weight,attacker_norm_share\n"
+                              "1,0.5,0.1,1,,,0.125,0.5\n"
+                              "2,0.6,0.9,0,,,,\n"
+                              "3,0.7,0.4,1,,,0.375,0.25\n");
+    write_file("config.ini", "[model]\nname = mlp\n");
+    const char *runs[] = {dir};
+    assert_int_equal(ft_report_render(runs, 1, dir), FT_OK);
+    char path[512];
+    ft_test_tmpdir_path(path, sizeof path, dir, "shares.svg");
+    assert_true(ft_path_exists(path));
+    ft_test_tmpdir_path(path, sizeof path, dir, "report.html");
+    char *html = NULL;
+    size_t len = 0;
+    assert_int_equal(ft_read_file(path, &html, &len), FT_OK);
+    assert_non_null(strstr(html, "<th>attacker weight</th>"));
+    assert_non_null(strstr(html, "<td>25.0%</td>")); /* (0.125 + 0.375) / 2 */
+    assert_null(strstr(html, "decisions"));
+    ft_free(html);
+}
+
 static void test_render_missing_run_names_file(void **state)
 {
     (void)state;
@@ -229,6 +257,19 @@ static void test_run_summary(void **state)
     /* 2 attacker updates, 1 kept => TPR 0.5; 28 honest, 3 dropped => FPR 3/28. */
     assert_true(fabs(s.detection_tpr - 0.5) < 1e-12);
     assert_true(fabs(s.detection_fpr - 3.0 / 28.0) < 1e-12);
+    assert_true(isnan(s.attacker_weight)); /* a run from before the column */
+
+    /* A rule that does not select: the detection columns are empty, so no rates;
+     * the shares are averaged over the rounds that have them. */
+    write_file("metrics.csv", "round,main_acc,backdoor_acc,attackers,attackers_kept,clients,"
+                              "honest_dropped,attacker_weight,attacker_norm_share\n"
+                              "1,0.5,0.2,1,,10,,0.1,0.5\n"
+                              "2,0.6,0.7,0,,10,,,\n"
+                              "3,0.7,0.3,1,,10,,0.3,0.25\n");
+    assert_int_equal(ft_run_summarise(dir, &s), FT_OK);
+    assert_true(isnan(s.detection_tpr) && isnan(s.detection_fpr));
+    assert_true(fabs(s.attacker_weight - 0.2) < 1e-12);
+    assert_true(fabs(s.attacker_norm_share - 0.375) < 1e-12);
 }
 
 static void test_sweep_variant_axis(void **state)
@@ -260,6 +301,18 @@ static void test_sweep_variant_axis(void **state)
     ft_test_tmpdir_path(path, sizeof path, dir, "vbad.ini");
     assert_int_equal(ft_sweep_load(path, &sw), FT_ECONFIG);
     assert_non_null(strstr(ft_error_message(), "attack.model_replacement"));
+    /* A key twice in one section is an error naming both lines; the same key in
+     * [grid] and [set] is not. */
+    write_file("vdup.ini", "[sweep]\nbase = base.ini\n[grid]\ndefense.name = krum\n"
+                           "[set]\nfederation.rounds = 2\n[grid]\ndefense.name = rfa\n");
+    ft_test_tmpdir_path(path, sizeof path, dir, "vdup.ini");
+    assert_int_equal(ft_sweep_load(path, &sw), FT_ECONFIG);
+    assert_non_null(
+        strstr(ft_error_message(), "vdup.ini:8: key grid.defense.name is already set on line 4"));
+    write_file("vset.ini", "[sweep]\nbase = base.ini\n[grid]\nfederation.rounds = 2, 3\n"
+                           "[set]\nfederation.rounds = 4\n");
+    ft_test_tmpdir_path(path, sizeof path, dir, "vset.ini");
+    assert_int_equal(ft_sweep_load(path, &sw), FT_OK);
 }
 
 /* Mean and sample std (n − 1) against hand-worked values. */
@@ -459,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_verdict),
         cmocka_unit_test(test_verdict_destroyed),
         cmocka_unit_test(test_render_report),
+        cmocka_unit_test(test_render_shares),
         cmocka_unit_test(test_render_missing_run_names_file),
         cmocka_unit_test(test_sweep_grid),
         cmocka_unit_test(test_sweep_bad_values_named),

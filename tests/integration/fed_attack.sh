@@ -64,14 +64,26 @@ for r in rows:
     assert 0 <= float(r["target_class_acc"]) <= 1, r
     if want:
         assert float(r["attacker_norm"]) > 1.5 * float(r["honest_norm_mean"]), r
-        assert int(r["attackers_kept"]) == 1, r  # fedavg keeps everything
+        # fedavg does not select: no detection counts, the attacker's FedAvg share
+        assert float(r["attacker_weight"]) > 0, r
+        assert 0 < float(r["attacker_norm_share"]) <= 1, r
     else:
-        assert r["attacker_norm"] == "", r
-    assert int(r["honest_dropped"]) == 0, r
+        assert r["attacker_norm"] == "" and r["attacker_weight"] == "", r
+    assert r["attackers_kept"] == "" and r["honest_dropped"] == "", r
 s = json.load(open(d + "/summary.json"))
 assert s["completed"] is True and s["rounds"] == 4, s
 assert s["attack"] == "pgd" and s["defense"] == "fedavg", s
-assert s["attacker_updates"] == 2 and s["detection_tpr"] == 0 and s["detection_fpr"] == 0, s
+assert s["defense_selects"] is False, s
+assert s["attacker_updates"] == 2 and s["detection_tpr"] is None and s["detection_fpr"] is None, s
+w = [float(r["attacker_weight"]) for r in rows if r["attacker_weight"]]
+assert abs(s["attacker_weight_mean"] - sum(w) / len(w)) < 1e-6, s
+ev = [json.loads(l) for l in open(d + "/events.jsonl")]
+dec = [e for e in ev if e["event"] == "decision"]
+assert dec and all("detected" not in e and e["decision"] == "kept" for e in dec), dec[:3]
+for r in rows:  # the row's attacker_weight is the attacker's decision weight
+    att = [e for e in dec if e["round"] == int(r["round"]) and e["attacker"]]
+    if att:
+        assert abs(sum(e["weight"] for e in att) - float(r["attacker_weight"])) < 1e-6, (att, r)
 assert s["final_main_acc"] == float(rows[-1]["main_acc"]), s
 assert s["peak_backdoor_acc"] == max(float(r["backdoor_acc"]) for r in rows), s
 ev = [json.loads(l) for l in open(d + "/events.jsonl")]
@@ -103,8 +115,11 @@ for r in rows:
         assert all(e["decision"] == "dropped" and e["detected"] for e in att), att
     honest_dropped = sum(e["decision"] == "dropped" for e in mine if not e["attacker"])
     assert int(r["honest_dropped"]) == honest_dropped, r
+    if att:
+        assert float(r["attacker_weight"]) == 0 and float(r["attacker_norm_share"]) == 0, r
 s = json.load(open(d + "/summary.json"))
-assert s["defense"] == "krum" and s["detection_tpr"] == 1.0, s
+assert s["defense"] == "krum" and s["defense_selects"] is True and s["detection_tpr"] == 1.0, s
+assert s["attacker_weight_mean"] == 0, s
 assert abs(s["detection_fpr"] - s["honest_dropped"] / s["honest_updates"]) < 1e-9, s
 print("krum: tpr", s["detection_tpr"], "fpr", round(s["detection_fpr"], 3))
 PY

@@ -55,16 +55,33 @@ for r in rows:
     assert len(mine) == int(r["clients"]), (t, len(mine))
     att = [e for e in mine if e["attacker"]]
     assert len(att) == int(r["attackers"]) == 1, (t, att)
-    assert int(r["attackers_kept"]) == sum(not e["detected"] for e in att), r
-    assert int(r["honest_dropped"]) == sum(
-        e["decision"] == "dropped" for e in mine if not e["attacker"]), r
-    assert all(e["decision"] in ("kept", "dropped", "reweighted") for e in mine), mine
+    selects = name in ("krum", "multi-krum", "bulyan")
+    if selects:  # detection counts only for rules that keep or drop whole updates
+        assert int(r["attackers_kept"]) == sum(not e["detected"] for e in att), r
+        assert int(r["honest_dropped"]) == sum(
+            e["decision"] == "dropped" for e in mine if not e["attacker"]), r
+    else:
+        assert r["attackers_kept"] == "" and r["honest_dropped"] == "", r
+        assert all("detected" not in e for e in mine), mine
+    assert all(e["decision"] in ("kept", "dropped", "reweighted", "clipped") for e in mine), mine
+    # every rule's weights sum to 1 (centered clipping: at most 1, its centre holds
+    # the rest); the row's attacker_weight is the attacker's
+    total = sum(e["weight"] for e in mine)
+    assert (total <= 1 + 1e-5) if name == "centered-clipping" else abs(total - 1) < 1e-5, total
+    assert abs(float(r["attacker_weight"]) - sum(e["weight"] for e in att)) < 1e-6, r
+    share = float(r["attacker_norm_share"])
+    norms = sum(e["contribution"] for e in mine)
+    assert abs(share - sum(e["contribution"] for e in att) / norms) < 1e-5, (share, norms)
     assert r["backdoor_acc"] != "" and r["main_acc"] != "", r
 s = json.load(open(d + "/summary.json"))
 assert s["defense"] == name and s["completed"] is True and s["attacker_updates"] == 2, s
-tpr = s["detection_tpr"]
-print(f"{name:18s} tpr {tpr:.2f} fpr {s['detection_fpr']:.2f} "
-      f"backdoor {s['final_backdoor_acc']:.2f} main {s['final_main_acc']:.2f}")
+assert s["defense_selects"] is selects, s
+assert (s["detection_tpr"] is not None) == selects, s
+assert (s["detection_fpr"] is not None) == selects, s
+f = lambda v: "  -  " if v is None else f"{v:.2f}"
+print(f"| {name} | {f(s['detection_tpr'])} | {f(s['detection_fpr'])} | "
+      f"{s['attacker_weight_mean']:.3f} | {s['attacker_norm_share_mean']:.3f} | "
+      f"{s['final_backdoor_acc']:.2f} | {s['final_main_acc']:.2f} |")
 PY
 done
 grep -q '"root_size":40' "$WORK/fltrust/events.jsonl" || fail "fltrust: no root set"
