@@ -52,6 +52,13 @@ int ft_cmd_coordinator(int argc, char **argv)
         ft_cli_free(&cli);
         return 2;
     }
+    if (ft_config_str(cli.cfg, "run.seeds")[0]) {
+        /* One coordinator serves one run: several seeds would be silently one. */
+        fprintf(stderr, "fedtail coordinator: run.seeds runs several experiments; a coordinator "
+                        "runs one (set run.seed), fedtail run / sweep run several\n");
+        ft_cli_free(&cli);
+        return 2;
+    }
     ft_log_set_tag("coord");
     if (cli.quiet)
         ft_log_set_level(FT_LOG_WARN);

@@ -17,8 +17,12 @@
  * security.curve = on works without any key set-up: the run makes its own keys
  * in RUN_DIR/keys (ft_local_keys.h, docs/security.md). With run.compare set, each
  * variant (ft_variants.h) runs into DIR/<slug> and the report compares them; with
- * federation.init = pretrain, a cached centralised model is trained or reused
- * first. At the end: plots, report.html and the verdict. */
+ * run.seeds (or --seeds) set, each variant — or the one experiment — runs once per
+ * seed into .../seed-S, finished seeds are skipped when the command is run again,
+ * and the summaries show mean ± sample std over the seeds (ft_seeds.h,
+ * ft_seed_summary.h); with federation.init = pretrain, a cached centralised model is
+ * trained or reused first (per seed: it is a function of run.seed). At the end:
+ * plots, report.html and the verdict. */
 #include "ft_cli.h"
 #include "ft_pretrain_cache.h"
 #include "ft_alloc.h"
@@ -33,8 +37,11 @@
 #include "ft_progress.h"
 #include "ft_report.h"
 #include "ft_scenario.h"
+#include "ft_seed_summary.h"
+#include "ft_seeds.h"
 #include "ft_sha256.h"
 #include "ft_variants.h"
+#include "ft_verdict.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -45,7 +52,7 @@
 static void usage(void)
 {
     printf("usage: fedtail run [EXP.ini] [--set section.key=value ...] [--out DIR] [--procs P]\n"
-           "                   [--quiet] [--json] [--no-report]\n"
+           "                   [--seeds S1,S2,...] [--quiet] [--json] [--no-report]\n"
            "       fedtail run --resume RUN_DIR [--procs P] [--quiet] [--json] [--no-report]\n\n"
            "Runs a federated experiment on this machine: one coordinator and P client\n"
            "processes (default: the number of cores) over ipc://. Without EXP.ini the\n"
@@ -55,6 +62,9 @@ static void usage(void)
            "and compares them; with federation.init = pretrain, trains (or reuses) a\n"
            "centralised model first.\n"
            "  --procs P  client processes\n"
+           "  --seeds S1,S2,...  run every variant once per seed (as run.seeds) into\n"
+           "             DIR/seed-S or DIR/<label>/seed-S; finished seeds are skipped when\n"
+           "             the same command runs again; summaries show mean ± sample std\n"
            "  --resume RUN_DIR  continue a killed or interrupted run from its newest good\n"
            "             checkpoint (run.checkpoint_every), with the run's own config\n"
            "  --quiet    no progress line\n"
@@ -141,6 +151,39 @@ static int run_one(const ft_config_t *cfg_in, const char *out, long procs, const
     return rc;
 }
 
+/* "backdoor test set: 44 images, each 2.3%" for the first of dirs that knows it. */
+static void print_test_set(const char *const *dirs, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char size[96];
+        ft_verdict_test_set(ft_run_backdoor_test_size(dirs[i]), size, sizeof size);
+        if (size[0]) {
+            printf("(%s)\n", size);
+            return;
+        }
+    }
+}
+
+/* A comparison without seeds: its summary.json, each arm as one seed (seed). */
+static void compare_json(const char *out, const char *const *dirs, const ft_variant_t *v, int n,
+                         uint64_t seed)
+{
+    const char *labels[FT_MAX_VARIANTS], *rel[FT_MAX_VARIANTS];
+    ft_seed_summary_t sums[FT_MAX_VARIANTS];
+    for (int i = 0; i < n; i++) {
+        labels[i] = v[i].label;
+        rel[i] = v[i].slug;
+        if (ft_seed_summarise(&dirs[i], 1, &sums[i]) != FT_OK) {
+            fprintf(stderr, "fedtail run: no summary: %s\n", ft_error_message());
+            return;
+        }
+    }
+    char path[2200];
+    snprintf(path, sizeof path, "%s/summary.json", out);
+    if (ft_seed_summary_write_json(path, &seed, 1, labels, rel, sums, n) != FT_OK)
+        fprintf(stderr, "fedtail run: %s\n", ft_error_message());
+}
+
 /* Plots + report.html, and the verdict lines on stdout. */
 static void finish_report(const char *out, const char *const *dirs, const ft_variant_t *v, int n,
                           const ft_cli_t *cli)
@@ -161,14 +204,155 @@ static void finish_report(const char *out, const char *const *dirs, const ft_var
             if (ft_report_verdict_line(dirs[i], line, sizeof line) == FT_OK)
                 printf("  %-22s %s\n", v[i].label, line);
         }
+        print_test_set(dirs, n);
     }
     if (rc == FT_OK)
         printf("plots and report: %s/report.html\n", out);
 }
 
+/* Checks every variant as its coordinator will, before time is spent on any. */
+static int check_variants(const ft_config_t *cfg, const ft_variant_t *v, int n)
+{
+    int rc = FT_OK;
+    for (int i = 0; i < n && rc == FT_OK; i++) {
+        ft_config_t *vc = NULL;
+        ft_experiment_t ve;
+        if ((rc = ft_variant_config(cfg, &v[i], &vc)) == FT_OK &&
+            (rc = ft_experiment_read(vc, &ve)) == FT_OK && (rc = ft_scenario_check(&ve)) == FT_OK)
+            rc = ft_defense_check(&ve.defense, ve.federation.clients_per_round);
+        ft_config_destroy(&vc);
+    }
+    return rc;
+}
+
+/* Directory of seed si of arm a (arms: 0 when there are no variants). */
+static char seed_dirs[FT_MAX_VARIANTS][FT_MAX_SEEDS][2200];
+
+/* Runs every arm (every variant, or the one experiment when nv = 0) once per seed:
+ * seed-major, so that each seed's comparison is whole before the next starts. The
+ * configs are built and every finished seed checked (ft_seed_done) before anything
+ * runs. Fills seed_dirs; counts the runs whose model a round destroyed (skipped ones
+ * included) in *destroyed. FT_OK, FT_EINTR or an error. */
+static int run_seeds(const ft_config_t *base, const ft_variant_t *v, int nv, const uint64_t *seeds,
+                     int ns, const char *out, long procs, const ft_cli_t *cli, int *destroyed)
+{
+    static ft_config_t *cfgs[FT_MAX_SEEDS][FT_MAX_VARIANTS];
+    int arms = nv ? nv : 1, total = arms * ns, rc = FT_OK;
+    memset(cfgs, 0, sizeof cfgs);
+    static int done[FT_MAX_SEEDS][FT_MAX_VARIANTS];
+    for (int si = 0; si < ns && rc == FT_OK; si++) {
+        ft_config_t *seed_cfg = NULL;
+        if ((rc = ft_seed_config(base, seeds[si], &seed_cfg)) != FT_OK)
+            break;
+        /* The starting model is a function of run.seed: the one a plain run with
+         * run.seed = S pre-trains (or finds in the cache). */
+        rc = ft_edge_scores_cached(seed_cfg, cli->quiet);
+        if (rc == FT_OK && strcmp(ft_config_str(seed_cfg, "federation.init"), "pretrain") == 0)
+            rc = ft_pretrain_cached(seed_cfg, cli->quiet);
+        for (int a = 0; a < arms && rc == FT_OK; a++) {
+            char parent[2100];
+            snprintf(parent, sizeof parent, "%s%s%s", out, nv ? "/" : "", nv ? v[a].slug : "");
+            ft_seed_dir(parent, seeds[si], seed_dirs[a][si], sizeof seed_dirs[a][si]);
+            if (nv && (rc = ft_variant_config(seed_cfg, &v[a], &cfgs[si][a])) == FT_OK)
+                rc = ft_edge_scores_cached(cfgs[si][a], cli->quiet);
+            else if (!nv && !(cfgs[si][a] = ft_config_clone(seed_cfg)))
+                rc = ft_error_set(FT_ENOMEM, "out of memory");
+            if (rc == FT_OK) {
+                int d = ft_seed_done(seed_dirs[a][si], cfgs[si][a]);
+                rc = d < 0 ? d : FT_OK;
+                done[si][a] = d == 1;
+            }
+        }
+        ft_config_destroy(&seed_cfg);
+    }
+    for (int si = 0, k = 0; si < ns && rc == FT_OK && !ft_children_stop_requested; si++)
+        for (int a = 0; a < arms && rc == FT_OK && !ft_children_stop_requested; a++) {
+            const char *dir = seed_dirs[a][si];
+            const char *label = nv ? v[a].label : "run";
+            unsigned long long seed = (unsigned long long)seeds[si];
+            k++;
+            if (done[si][a]) {
+                ft_run_summary_t sum;
+                if (ft_run_summarise(dir, &sum) == FT_OK && sum.destroyed_round)
+                    (*destroyed)++;
+                if (!cli->quiet)
+                    fprintf(stderr, "[%d/%d] %s, seed %llu: already complete, skipped\n", k, total,
+                            label, seed);
+                continue;
+            }
+            if (!cli->quiet)
+                fprintf(stderr, "\n== [%d/%d] %s, seed %llu%s%s%s ==\n", k, total, label, seed,
+                        nv ? " (" : "", nv ? v[a].sets + strspn(v[a].sets, " ") : "",
+                        nv ? ")" : "");
+            char top[4096]; /* what a failed start must remove (ft_cli_dir_missing) */
+            int started = 0;
+            ft_cli_dir_missing(dir, top, sizeof top);
+            rc = run_one(cfgs[si][a], dir, procs, cli, 0, &started);
+            if (rc != FT_OK && !started && top[0]) {
+                ft_local_keys_discard(dir);
+                ft_cli_dir_undo(dir, top);
+            }
+            if (rc == FT_ENONFINITE) {
+                fprintf(stderr, "fedtail run: %s, seed %llu: %s\n", label, seed,
+                        ft_error_message());
+                (*destroyed)++;
+                rc = FT_OK;
+            }
+            if (rc == FT_OK)
+                rc = ft_seed_mark_done(dir, cfgs[si][a]);
+        }
+    for (int si = 0; si < ns; si++)
+        for (int a = 0; a < arms; a++)
+            ft_config_destroy(&cfgs[si][a]);
+    return rc;
+}
+
+/* The seeds' summary.json, report.html and verdict (mean ± sample std per arm). */
+static void finish_seeds(const char *out, const ft_variant_t *v, int nv, const uint64_t *seeds,
+                         int ns, const ft_cli_t *cli)
+{
+    int arms = nv ? nv : 1;
+    static const char *dirs[FT_MAX_VARIANTS][FT_MAX_SEEDS];
+    const char *labels[FT_MAX_VARIANTS], *rel[FT_MAX_VARIANTS];
+    ft_report_group_t groups[FT_MAX_VARIANTS];
+    ft_seed_summary_t sums[FT_MAX_VARIANTS];
+    for (int a = 0; a < arms; a++) {
+        for (int si = 0; si < ns; si++)
+            dirs[a][si] = seed_dirs[a][si];
+        labels[a] = nv ? v[a].label : "run";
+        rel[a] = nv ? v[a].slug : ".";
+        groups[a] = (ft_report_group_t){.label = labels[a], .dirs = dirs[a], .n = ns};
+        if (ft_seed_summarise(dirs[a], ns, &sums[a]) != FT_OK) {
+            fprintf(stderr, "fedtail run: no summary: %s\n", ft_error_message());
+            return;
+        }
+    }
+    char path[2200];
+    snprintf(path, sizeof path, "%s/summary.json", out);
+    if (ft_seed_summary_write_json(path, seeds, ns, labels, rel, sums, arms) != FT_OK)
+        fprintf(stderr, "fedtail run: %s\n", ft_error_message());
+    int report = !ft_cli_flag(cli, "--no-report"), rc = FT_OK;
+    if (report && (rc = ft_report_render_seeds(groups, arms, out)) != FT_OK)
+        fprintf(stderr, "fedtail run: report not complete: %s\n", ft_error_message());
+    if (cli->json)
+        return;
+    printf("\nverdict (mean ± sample std over seeds ");
+    for (int si = 0; si < ns; si++)
+        printf("%s%llu", si ? "," : "", (unsigned long long)seeds[si]);
+    printf("; the words from the means):\n");
+    for (int a = 0; a < arms; a++) {
+        char line[512];
+        ft_seed_verdict_line(&sums[a], line, sizeof line);
+        printf("  %-22s %s\n", labels[a], line);
+    }
+    print_test_set(dirs[0], ns);
+    if (report && rc == FT_OK)
+        printf("plots and report: %s/report.html\n", out);
+}
+
 int ft_cmd_run(int argc, char **argv)
 {
-    static const char *const with_value[] = {"--procs", "--resume", NULL};
+    static const char *const with_value[] = {"--procs", "--resume", "--seeds", NULL};
     static const char *const flags[] = {"--no-report", NULL};
     ft_cli_t cli;
     if (ft_cli_parse(argc, argv, with_value, flags, &cli) != FT_OK)
@@ -215,20 +399,47 @@ int ft_cmd_run(int argc, char **argv)
         ft_config_destroy(&cli.cfg);
         rc = ft_coordinator_resume_config(resume, &cli.cfg);
     }
+    const char *seeds_opt = ft_cli_option(&cli, "--seeds");
+    if (rc == FT_OK && seeds_opt && resume)
+        rc = ft_error_set(FT_EINVAL, "--resume takes the run's own config: no --seeds with it");
+    if (rc == FT_OK && seeds_opt && !seeds_opt[0])
+        rc =
+            ft_error_set(FT_ECONFIG, "--seeds: key run.seeds: an empty list (expected e.g. 1,2,3)");
+    if (rc == FT_OK && seeds_opt)
+        rc = ft_config_set_value(cli.cfg, "run.seeds", seeds_opt, "--seeds");
     ft_experiment_t exp; /* the base experiment: each variant is read again when it runs */
     if (rc == FT_OK)
         rc = ft_experiment_read(cli.cfg, &exp);
     if (rc == FT_OK)
         rc = ft_variants_parse(&exp.run, variants, &num_variants);
+    int num_seeds = rc == FT_OK ? exp.run.num_seeds : 0;
+    uint64_t base_seed = rc == FT_OK ? exp.run.seed : 0;
+    uint64_t seeds[FT_MAX_SEEDS];
+    if (num_seeds)
+        memcpy(seeds, exp.run.seeds, sizeof seeds);
     if (rc == FT_OK && resume && num_variants)
         rc = ft_error_set(FT_EINVAL,
                           "%s compares variants: resume one of its variant directories instead",
                           resume);
+    /* An arm may not choose seeds: run.seeds would override its run.seed, and its
+     * run.seeds would be one run's, silently ignored. */
+    for (int i = 0; i < num_variants && rc == FT_OK; i++) {
+        if (!num_seeds && !strstr(variants[i].sets, "run.seeds="))
+            continue;
+        char who[128];
+        snprintf(who, sizeof who, "run.compare (%.63s)", variants[i].label);
+        rc = ft_seeds_check_sets(variants[i].sets, who);
+    }
     if (rc == FT_OK && !resume)
-        rc = ft_cli_out_dir(&cli, num_variants ? "compare" : "run", out, sizeof out);
-    if (rc == FT_OK && !resume)
+        rc = ft_cli_out_dir(&cli,
+                            num_seeds      ? "seeds"
+                            : num_variants ? "compare"
+                                           : "run",
+                            out, sizeof out);
+    /* With seeds, each seed's config mines and pre-trains its own (run_seeds). */
+    if (rc == FT_OK && !resume && !num_seeds)
         rc = ft_edge_scores_cached(cli.cfg, cli.quiet); /* changes cli.cfg: exp is done */
-    if (rc == FT_OK && strcmp(exp.federation.init, "pretrain") == 0)
+    if (rc == FT_OK && !num_seeds && strcmp(exp.federation.init, "pretrain") == 0)
         rc = ft_pretrain_cached(cli.cfg, cli.quiet);
     if (rc != FT_OK) {
         ft_cli_free(&cli);
@@ -242,7 +453,12 @@ int ft_cmd_run(int argc, char **argv)
     int destroyed = 0; /* runs (arms) whose model a round destroyed */
     int started = 0;
     char top[4096]; /* what of out a failed start must remove (ft_cli_dir_missing) */
-    if (num_variants == 0) {
+    if (num_seeds) {
+        rc = check_variants(cli.cfg, variants, num_variants);
+        if (rc == FT_OK)
+            rc = run_seeds(cli.cfg, variants, num_variants, seeds, num_seeds, out, procs, &cli,
+                           &destroyed);
+    } else if (num_variants == 0) {
         ft_cli_dir_missing(out, top, sizeof top);
         rc = run_one(cli.cfg, out, procs, &cli, resume != NULL, &started);
         if (rc != FT_OK && !started && top[0]) {
@@ -255,16 +471,7 @@ int ft_cmd_run(int argc, char **argv)
             rc = FT_OK;
         }
     } else {
-        /* Check every variant as its coordinator will before spending time on any. */
-        for (int i = 0; i < num_variants && rc == FT_OK; i++) {
-            ft_config_t *vc = NULL;
-            ft_experiment_t ve;
-            if ((rc = ft_variant_config(cli.cfg, &variants[i], &vc)) == FT_OK &&
-                (rc = ft_experiment_read(vc, &ve)) == FT_OK &&
-                (rc = ft_scenario_check(&ve)) == FT_OK)
-                rc = ft_defense_check(&ve.defense, ve.federation.clients_per_round);
-            ft_config_destroy(&vc);
-        }
+        rc = check_variants(cli.cfg, variants, num_variants);
         for (int i = 0; i < num_variants && rc == FT_OK && !ft_children_stop_requested; i++) {
             ft_config_t *vc = NULL;
             snprintf(dir_buf[i], sizeof dir_buf[i], "%s/%s", out, variants[i].slug);
@@ -290,7 +497,8 @@ int ft_cmd_run(int argc, char **argv)
         }
     }
     if (rc == FT_EINTR) {
-        fprintf(stderr, "fedtail run: interrupted; %s holds the rounds so far\n", out);
+        fprintf(stderr, "fedtail run: interrupted; %s holds the rounds so far%s\n", out,
+                num_seeds ? " (run the same command again: finished seeds are skipped)" : "");
         ft_cli_free(&cli);
         return 130;
     }
@@ -298,14 +506,21 @@ int ft_cmd_run(int argc, char **argv)
         ft_cli_free(&cli);
         return ft_cli_fail(rc);
     }
-    if (destroyed && num_variants)
+    if (destroyed && num_seeds)
+        fprintf(stderr, "fedtail run: %d of %d runs ended with a destroyed model; results in %s\n",
+                destroyed, num_seeds * (num_variants ? num_variants : 1), out);
+    else if (destroyed && num_variants)
         fprintf(stderr, "fedtail run: %d of %d arms ended with a destroyed model; results in %s\n",
                 destroyed, num_variants, out);
     else if (destroyed)
         fprintf(stderr, "fedtail run: stopped, the model was destroyed; results in %s\n", out);
     else if (!cli.quiet)
         fprintf(stderr, "fedtail run: complete, results in %s\n", out);
-    if (!ft_cli_flag(&cli, "--no-report"))
+    if (!num_seeds && num_variants)
+        compare_json(out, dirs, variants, num_variants, base_seed);
+    if (num_seeds)
+        finish_seeds(out, variants, num_variants, seeds, num_seeds, &cli);
+    else if (!ft_cli_flag(&cli, "--no-report"))
         finish_report(out, dirs, variants, num_variants, &cli);
     ft_cli_free(&cli);
     return destroyed ? FT_EXIT_MODEL_DESTROYED : 0;

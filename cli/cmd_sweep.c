@@ -1,11 +1,22 @@
 /* fedtail sweep GRID.ini [GRID.ini ...]: runs every point of each grid (as many at
  * once as there are cores, one client process each), skips runs already complete
  * (so an interrupted sweep resumes), and writes summary.csv plus heatmaps of the
- * first two grid axes (attack x defense when both are swept). */
+ * first two grid axes (attack x defense when both are swept).
+ *
+ * With seeds (--seeds, or run.seeds in the base experiment or [set]) each cell is one
+ * `fedtail run` that runs its seeds into CELL/seed-S (ft_seeds.h): a cell is complete
+ * when every seed is, an interrupted cell runs only its missing seeds, and the
+ * summaries show mean ± sample std over the seeds (ft_seed_summary.h). */
+#include "ft_alloc.h"
 #include "ft_cli.h"
+#include "ft_config.h"
 #include "ft_error.h"
+#include "ft_experiment.h"
 #include "ft_fileio.h"
 #include "ft_report.h"
+#include "ft_seed_summary.h"
+#include "ft_seeds.h"
+#include "ft_stat.h"
 #include "ft_sweep.h"
 
 #include <fcntl.h>
@@ -24,6 +35,13 @@ typedef struct {
     int run_index; /* which run of the grid */
 } job_t;
 
+/* The seeds every cell of a grid runs (run.seeds as its first cell reads it). */
+typedef struct {
+    int n;                    /* seeds (0: each cell is one run with its run.seed) */
+    uint64_t v[FT_MAX_SEEDS]; /* the seeds */
+    const char *opt;          /* --seeds, passed on to every cell's run, or NULL */
+} grid_seeds_t;
+
 static volatile sig_atomic_t interrupted;
 
 static void on_signal(int sig)
@@ -35,10 +53,12 @@ static void on_signal(int sig)
 static void usage(void)
 {
     printf("usage: fedtail sweep GRID.ini [GRID.ini ...] [--out DIR] [--jobs J] [--procs P]\n"
-           "                    [--dry-run]\n\n"
+           "                    [--seeds S1,S2,...] [--dry-run]\n\n"
            "A grid file has [sweep] base = EXP.ini, [grid] section.key = v1, v2, ... and\n"
            "optionally [set] section.key = v. Runs already complete are skipped. Writes\n"
-           "DIR/summary.csv and heatmaps of the first two grid axes.\n");
+           "DIR/summary.csv and heatmaps of the first two grid axes.\n"
+           "  --seeds S1,S2,...  run every cell once per seed (as run.seeds) into\n"
+           "             CELL/seed-S; the summaries show mean ± sample std over the seeds\n");
 }
 
 /* Name and directory of run i of the grid. */
@@ -58,16 +78,85 @@ static void marker_path(const char *dir, char *buf, size_t len)
     snprintf(buf, len, "%s/sweep-complete", dir);
 }
 
-static int run_complete(const char *dir)
+static int run_complete(const char *dir, const grid_seeds_t *gs)
 {
     char path[1700];
+    for (int k = 0; k < gs->n; k++) {
+        ft_seed_dir(dir, gs->v[k], path, sizeof path);
+        if (!ft_seed_marked(path))
+            return 0;
+    }
+    if (gs->n)
+        return 1;
     marker_path(dir, path, sizeof path);
     return ft_path_exists(path);
 }
 
+/* The seeds of sw's cells: the base experiment with [set], the first cell's values
+ * and --seeds applied, read as its run would read it (so a bad list fails before any
+ * run starts). A seed fixed per cell (a run.seed axis or [set], a variant setting
+ * run.seed or run.seeds) or a run.seeds axis is refused with seeds: run.seeds sets
+ * every run's seed itself. */
+static int grid_seeds(const ft_sweep_t *sw, const char *opt, grid_seeds_t *gs)
+{
+    memset(gs, 0, sizeof *gs);
+    gs->opt = opt;
+    for (int a = 0; a < sw->num_axes; a++) {
+        if (strcmp(sw->axes[a].key, "run.seeds") == 0)
+            return ft_error_set(FT_ECONFIG,
+                                "%s: run.seeds cannot be a grid axis: give the seeds in [set] "
+                                "run.seeds = 1,2,3 or with --seeds",
+                                sw->path);
+        for (int v = 0; strcmp(sw->axes[a].key, "variant") == 0 && v < sw->axes[a].num_values; v++)
+            if (strstr(sw->axes[a].sets[v], "run.seeds="))
+                return ft_error_set(FT_ECONFIG,
+                                    "%s: variant %s sets run.seeds: give the seeds in [set] "
+                                    "run.seeds or with --seeds, for every cell alike",
+                                    sw->path, sw->axes[a].values[v]);
+    }
+    ft_config_t *cfg = ft_config_new();
+    if (!cfg)
+        return ft_error_set(FT_ENOMEM, "out of memory");
+    static char storage[8192];
+    const char *sets[FT_SWEEP_MAX_AXES * 8 + FT_SWEEP_MAX_SETS];
+    int num_sets =
+        ft_sweep_run_sets(sw, 0, storage, sizeof storage, sets, (int)(sizeof sets / sizeof *sets));
+    int rc = ft_config_load_file(cfg, sw->base);
+    for (int i = 0; i < num_sets && rc == FT_OK; i++)
+        rc = ft_config_set(cfg, sets[i], sw->path);
+    if (rc == FT_OK && opt)
+        rc = ft_config_set_value(cfg, "run.seeds", opt, "--seeds");
+    ft_experiment_t exp;
+    if (rc == FT_OK && (rc = ft_experiment_read(cfg, &exp)) == FT_OK) {
+        gs->n = exp.run.num_seeds;
+        memcpy(gs->v, exp.run.seeds, sizeof gs->v);
+    }
+    ft_config_destroy(&cfg);
+    if (rc != FT_OK || gs->n == 0)
+        return rc;
+    for (int a = 0; a < sw->num_axes; a++) {
+        if (strcmp(sw->axes[a].key, "run.seed") == 0)
+            return ft_error_set(FT_ECONFIG,
+                                "%s: grid key run.seed with run.seeds: run.seeds sets every "
+                                "run's seed (drop the run.seed axis)",
+                                sw->path);
+        for (int v = 0; strcmp(sw->axes[a].key, "variant") == 0 && v < sw->axes[a].num_values; v++)
+            if ((rc = ft_seeds_check_sets(sw->axes[a].sets[v], sw->path)) != FT_OK)
+                return rc;
+    }
+    for (int i = 0; i < sw->num_sets; i++)
+        if (strncmp(sw->sets[i], "run.seed=", 9) == 0)
+            return ft_error_set(FT_ECONFIG,
+                                "%s: [set] run.seed with run.seeds: run.seeds sets "
+                                "every run's seed",
+                                sw->path);
+    return FT_OK;
+}
+
 /* Starts `fedtail run BASE --set ... --out DIR --quiet --no-report --procs P` with
  * its output in DIR.log. Returns the child pid or -1. */
-static pid_t start_run(const ft_sweep_t *sw, int i, const char *dir, const char *procs)
+static pid_t start_run(const ft_sweep_t *sw, int i, const char *dir, const char *procs,
+                       const grid_seeds_t *gs)
 {
     char *argv[2 * (FT_SWEEP_MAX_AXES * 8 + FT_SWEEP_MAX_SETS) + 16];
     static char storage[8192];
@@ -88,6 +177,10 @@ static pid_t start_run(const ft_sweep_t *sw, int i, const char *dir, const char 
     argv[argc++] = "--no-report";
     argv[argc++] = "--procs";
     argv[argc++] = (char *)procs;
+    if (gs->opt) {
+        argv[argc++] = "--seeds";
+        argv[argc++] = (char *)gs->opt;
+    }
     argv[argc] = NULL;
     char log_path[1700];
     snprintf(log_path, sizeof log_path, "%s.log", dir);
@@ -105,40 +198,76 @@ static pid_t start_run(const ft_sweep_t *sw, int i, const char *dir, const char 
     return pid;
 }
 
+/* One value as a statistic of one seed (n = 0 where NaN). */
+static ft_stat_t one(double v)
+{
+    return (ft_stat_t){.n = !isnan(v), .mean = v, .std = NAN};
+}
+
+/* The summary of the cell in dir: its seeds folded (ft_seed_summary_of), or without
+ * seeds its one run as it is (a destroyed model's accuracies included, as before
+ * seeds existed). */
+static int cell_summary(const char *dir, const grid_seeds_t *gs, ft_seed_summary_t *s)
+{
+    if (gs->n) {
+        static char seed_dirs[FT_MAX_SEEDS][1700];
+        const char *dirs[FT_MAX_SEEDS];
+        for (int k = 0; k < gs->n; k++) {
+            ft_seed_dir(dir, gs->v[k], seed_dirs[k], sizeof seed_dirs[k]);
+            dirs[k] = seed_dirs[k];
+        }
+        return ft_seed_summarise(dirs, gs->n, s);
+    }
+    ft_run_summary_t r;
+    int rc = ft_run_summarise(dir, &r);
+    if (rc != FT_OK)
+        return rc;
+    *s = (ft_seed_summary_t){.n = 1,
+                             .destroyed = r.destroyed_round != 0,
+                             .rounds = r.rounds,
+                             .destroyed_round = r.destroyed_round,
+                             .backdoor_test = r.backdoor_test,
+                             .final_main = one(r.final_main_acc),
+                             .final_backdoor = one(r.final_backdoor_acc),
+                             .peak_backdoor = one(r.peak_backdoor_acc),
+                             .rounds_to_50 = one(r.rounds_to_50),
+                             .detection_tpr = one(r.detection_tpr),
+                             .detection_fpr = one(r.detection_fpr),
+                             .attacker_weight = one(r.attacker_weight),
+                             .attacker_norm_share = one(r.attacker_norm_share)};
+    return FT_OK;
+}
+
 /* Summary of run i if it is complete: fills name, s and the run's value indices.
  * Returns 0 for runs not (yet) complete or unreadable. */
-static int completed_run(const ft_sweep_t *sw, const char *out_dir, int i, char name[512],
-                         ft_run_summary_t *s, int idx[FT_SWEEP_MAX_AXES])
+static int completed_run(const ft_sweep_t *sw, const char *out_dir, int i, const grid_seeds_t *gs,
+                         char name[512], ft_seed_summary_t *s, int idx[FT_SWEEP_MAX_AXES])
 {
     char dir[1600];
     run_paths(sw, out_dir, i, name, dir);
-    if (!run_complete(dir) || ft_run_summarise(dir, s) != FT_OK)
+    if (!run_complete(dir, gs) || cell_summary(dir, gs, s) != FT_OK)
         return 0;
     ft_sweep_run_values(sw, i, idx);
     return 1;
 }
 
-static void format_pct(char *buf, size_t len, double v)
+/* One cell of a summary table: CSV keeps 4 decimals (the mean; its std in the
+ * *_std columns), markdown shows "mean ± std" (percent where percent). */
+static int table_cell(char *buf, size_t len, const ft_stat_t *v, int markdown, int percent)
 {
-    if (isnan(v))
-        snprintf(buf, len, "-");
-    else
-        snprintf(buf, len, "%.1f%%", 100 * v);
-}
-
-/* One cell of a summary table: CSV keeps 4 decimals, markdown shows percent. */
-static int table_cell(char *buf, size_t len, double v, int markdown, int percent)
-{
-    if (isnan(v))
+    if (v->n == 0)
         return snprintf(buf, len, markdown ? " - |" : ",");
     if (!markdown)
-        return snprintf(buf, len, ",%.4f", v);
-    return percent ? snprintf(buf, len, " %.1f%% |", 100 * v) : snprintf(buf, len, " %.0f |", v);
+        return snprintf(buf, len, ",%.4f", v->mean);
+    char text[64];
+    ft_stat_format(text, sizeof text, v, percent);
+    return snprintf(buf, len, " %s |", text);
 }
 
 /* summary.csv (for scripts) or summary.md (for docs/experiments.md): one row per
  * completed run with its grid values and outcome. */
-static int write_summary(const ft_sweep_t *sw, const char *out_dir, int markdown)
+static int write_summary(const ft_sweep_t *sw, const char *out_dir, const grid_seeds_t *gs,
+                         int markdown)
 {
     char path[1200];
     snprintf(path, sizeof path, "%s/summary.%s", out_dir, markdown ? "md" : "csv");
@@ -151,26 +280,28 @@ static int write_summary(const ft_sweep_t *sw, const char *out_dir, int markdown
     for (int a = 0; a < sw->num_axes; a++)
         n += snprintf(line + n, sizeof line - (size_t)n, "%s%s", sep, sw->axes[a].key);
     if (markdown) {
-        n += snprintf(
-            line + n, sizeof line - (size_t)n,
-            " | final main | final backdoor | peak backdoor | rounds to 50%% | "
-            "detection TPR | detection FPR | rounds | model destroyed in | attacker weight | "
-            "attacker norm share |\n|---|");
-        for (int c = 0; c < sw->num_axes + 10; c++)
+        n += snprintf(line + n, sizeof line - (size_t)n,
+                      " | final main | final backdoor | peak backdoor | rounds to 50%% | "
+                      "detection TPR | detection FPR | rounds | model destroyed in | attacker "
+                      "weight | attacker norm share | seeds |\n|---|");
+        for (int c = 0; c < sw->num_axes + 11; c++)
             n += snprintf(line + n, sizeof line - (size_t)n, "---|");
         n += snprintf(line + n, sizeof line - (size_t)n, "\n");
     } else {
         n += snprintf(line + n, sizeof line - (size_t)n,
                       ",final_main_acc,final_backdoor_acc,peak_backdoor_acc,rounds_to_50,"
                       "detection_tpr,detection_fpr,rounds,model_destroyed_round,attacker_weight,"
-                      "attacker_norm_share\n");
+                      "attacker_norm_share,seeds,final_main_acc_std,final_backdoor_acc_std,"
+                      "peak_backdoor_acc_std,rounds_to_50_std,detection_tpr_std,"
+                      "detection_fpr_std,attacker_weight_std,attacker_norm_share_std,"
+                      "model_destroyed_seeds\n");
     }
     ft_atomic_write(f, line, (size_t)n);
     for (int i = 0; i < ft_sweep_num_runs(sw); i++) {
         char name[512];
-        ft_run_summary_t s;
+        ft_seed_summary_t s;
         int idx[FT_SWEEP_MAX_AXES];
-        if (!completed_run(sw, out_dir, i, name, &s, idx))
+        if (!completed_run(sw, out_dir, i, gs, name, &s, idx))
             continue;
         n = snprintf(line, sizeof line, "%s%s", markdown ? "| " : "", name);
         for (int a = 0; a < sw->num_axes; a++)
@@ -178,23 +309,65 @@ static int write_summary(const ft_sweep_t *sw, const char *out_dir, int markdown
                           sw->axes[a].values[idx[a]]);
         if (markdown)
             n += snprintf(line + n, sizeof line - (size_t)n, " |");
-        double cells[] = {s.final_main_acc, s.final_backdoor_acc, s.peak_backdoor_acc,
-                          s.rounds_to_50,   s.detection_tpr,      s.detection_fpr};
+        const ft_stat_t *cells[] = {&s.final_main,   &s.final_backdoor, &s.peak_backdoor,
+                                    &s.rounds_to_50, &s.detection_tpr,  &s.detection_fpr};
         for (int c = 0; c < 6; c++)
             n += table_cell(line + n, sizeof line - (size_t)n, cells[c], markdown, c != 3);
         n += snprintf(line + n, sizeof line - (size_t)n, markdown ? " %d |" : ",%d", s.rounds);
-        if (s.destroyed_round)
+        if (s.destroyed_round && markdown && s.n > 1)
+            n += snprintf(line + n, sizeof line - (size_t)n, " round %d (%d of %d seeds) |",
+                          s.destroyed_round, s.destroyed, s.n);
+        else if (s.destroyed_round)
             n += snprintf(line + n, sizeof line - (size_t)n, markdown ? " round %d |" : ",%d",
                           s.destroyed_round);
         else
             n += snprintf(line + n, sizeof line - (size_t)n, markdown ? " - |" : ",");
         /* appended: the attackers' effective share, defined for every rule */
-        n += table_cell(line + n, sizeof line - (size_t)n, s.attacker_weight, markdown, 1);
-        n += table_cell(line + n, sizeof line - (size_t)n, s.attacker_norm_share, markdown, 1);
-        n += snprintf(line + n, sizeof line - (size_t)n, "\n");
+        n += table_cell(line + n, sizeof line - (size_t)n, &s.attacker_weight, markdown, 1);
+        n += table_cell(line + n, sizeof line - (size_t)n, &s.attacker_norm_share, markdown, 1);
+        /* appended: the seeds, and each statistic's sample std over them */
+        if (markdown) {
+            n += snprintf(line + n, sizeof line - (size_t)n, " %d |\n", s.n);
+        } else {
+            n += snprintf(line + n, sizeof line - (size_t)n, ",%d", s.n);
+            const ft_stat_t *all[] = {&s.final_main,      &s.final_backdoor,     &s.peak_backdoor,
+                                      &s.rounds_to_50,    &s.detection_tpr,      &s.detection_fpr,
+                                      &s.attacker_weight, &s.attacker_norm_share};
+            for (int c = 0; c < 8; c++)
+                n += isnan(all[c]->std)
+                         ? snprintf(line + n, sizeof line - (size_t)n, ",")
+                         : snprintf(line + n, sizeof line - (size_t)n, ",%.4f", all[c]->std);
+            n += snprintf(line + n, sizeof line - (size_t)n, ",%d\n", s.destroyed);
+        }
         ft_atomic_write(f, line, (size_t)n);
     }
     return ft_atomic_commit(&f);
+}
+
+/* summary.json: every completed cell as an arm of ft_seed_summary_write_json (its
+ * run name as label and directory). */
+static int write_summary_json(const ft_sweep_t *sw, const char *out_dir, const grid_seeds_t *gs)
+{
+    int total = ft_sweep_num_runs(sw), n = 0;
+    char(*names)[512] = ft_calloc((size_t)total, sizeof *names);
+    const char **labels = ft_calloc((size_t)total, sizeof *labels);
+    ft_seed_summary_t *sums = ft_calloc((size_t)total, sizeof *sums);
+    int rc = names && labels && sums ? FT_OK : ft_error_set(FT_ENOMEM, "out of memory");
+    for (int i = 0; i < total && rc == FT_OK; i++) {
+        int idx[FT_SWEEP_MAX_AXES];
+        if (completed_run(sw, out_dir, i, gs, names[n], &sums[n], idx)) {
+            labels[n] = names[n];
+            n++;
+        }
+    }
+    char path[1200];
+    snprintf(path, sizeof path, "%s/summary.json", out_dir);
+    if (rc == FT_OK)
+        rc = ft_seed_summary_write_json(path, gs->v, gs->n, labels, labels, sums, n);
+    ft_free(names);
+    ft_free(labels);
+    ft_free(sums);
+    return rc;
 }
 
 /* Picks the heatmap axes: attack.method x defense.name when both are swept, else
@@ -218,7 +391,7 @@ static int heatmap_axes(const ft_sweep_t *sw, int *row, int *col)
 }
 
 /* Averages a summary field over the other axes into a rows×cols grid. */
-static void draw_heatmaps(const ft_sweep_t *sw, const char *out_dir)
+static void draw_heatmaps(const ft_sweep_t *sw, const char *out_dir, const grid_seeds_t *gs)
 {
     int ra, ca;
     if (!heatmap_axes(sw, &ra, &ca))
@@ -229,13 +402,13 @@ static void draw_heatmaps(const ft_sweep_t *sw, const char *out_dir)
     int count[FT_SWEEP_MAX_VALUES * FT_SWEEP_MAX_VALUES] = {0};
     for (int i = 0; i < ft_sweep_num_runs(sw); i++) {
         char name[512];
-        ft_run_summary_t s;
+        ft_seed_summary_t s;
         int idx[FT_SWEEP_MAX_AXES];
-        if (!completed_run(sw, out_dir, i, name, &s, idx))
+        if (!completed_run(sw, out_dir, i, gs, name, &s, idx) || s.final_main.n == 0)
             continue;
         int cell = idx[ra] * cols + idx[ca];
-        main_sum[cell] += s.final_main_acc;
-        back_sum[cell] += isnan(s.final_backdoor_acc) ? 0 : s.final_backdoor_acc;
+        main_sum[cell] += s.final_main.mean;
+        back_sum[cell] += s.final_backdoor.n ? s.final_backdoor.mean : 0;
         count[cell]++;
     }
     for (int c = 0; c < rows * cols; c++) {
@@ -258,7 +431,7 @@ static void draw_heatmaps(const ft_sweep_t *sw, const char *out_dir)
 /* Runs one grid to completion (or interruption). Returns the number of failed runs,
  * or a negative code. */
 static int run_grid(const ft_sweep_t *sw, const char *out_dir, int jobs, const char *procs,
-                    int dry_run)
+                    const grid_seeds_t *gs, int dry_run)
 {
     int total = ft_sweep_num_runs(sw), failed = 0, done = 0, next = 0;
     job_t slots[MAX_JOBS] = {{0}};
@@ -267,7 +440,7 @@ static int run_grid(const ft_sweep_t *sw, const char *out_dir, int jobs, const c
         while (!interrupted && next < total && running < jobs) {
             char name[512], dir[1600];
             run_paths(sw, out_dir, next, name, dir);
-            if (run_complete(dir)) {
+            if (run_complete(dir, gs)) {
                 printf("[%d/%d] %s: already complete, skipped\n", ++done, total, name);
                 next++;
                 continue;
@@ -277,7 +450,7 @@ static int run_grid(const ft_sweep_t *sw, const char *out_dir, int jobs, const c
                 next++;
                 continue;
             }
-            pid_t pid = start_run(sw, next, dir, procs);
+            pid_t pid = start_run(sw, next, dir, procs, gs);
             if (pid < 0)
                 return ft_error_set(FT_EIO, "cannot start a run");
             for (int j = 0; j < jobs; j++)
@@ -309,17 +482,22 @@ static int run_grid(const ft_sweep_t *sw, const char *out_dir, int jobs, const c
             running--;
             char name[512], dir[1600];
             run_paths(sw, out_dir, slots[j].run_index, name, dir);
-            ft_run_summary_t s;
+            ft_seed_summary_t s;
             char marker[1700];
             marker_path(dir, marker, sizeof marker);
             int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+            /* With seeds, each seed's run marked itself (ft_seeds.h). */
             if ((code == 0 || code == FT_EXIT_MODEL_DESTROYED) &&
-                ft_run_summarise(dir, &s) == FT_OK &&
-                ft_write_file_atomic(marker, "complete\n", 9) == FT_OK) {
-                char m[16], b[16];
-                format_pct(m, sizeof m, s.final_main_acc);
-                format_pct(b, sizeof b, s.final_backdoor_acc);
-                if (s.destroyed_round)
+                cell_summary(dir, gs, &s) == FT_OK &&
+                (gs->n || ft_write_file_atomic(marker, "complete\n", 9) == FT_OK)) {
+                char m[64], b[64], line[512];
+                ft_stat_format(m, sizeof m, &s.final_main, 1);
+                ft_stat_format(b, sizeof b, &s.final_backdoor, 1);
+                if (gs->n)
+                    ft_seed_verdict_line(&s, line, sizeof line);
+                if (gs->n)
+                    printf("[%d/%d] %s: %s\n", ++done, total, name, line);
+                else if (s.destroyed_round)
                     printf("[%d/%d] %s: the model was destroyed in round %d\n", ++done, total, name,
                            s.destroyed_round);
                 else
@@ -340,7 +518,7 @@ int ft_cmd_sweep(int argc, char **argv)
 {
     const char *files[16];
     int num_files = 0, jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), dry_run = 0;
-    const char *out = NULL, *procs = "1";
+    const char *out = NULL, *procs = "1", *seeds_opt = NULL;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage();
@@ -351,6 +529,8 @@ int ft_cmd_sweep(int argc, char **argv)
             jobs = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--procs") == 0 && i + 1 < argc) {
             procs = argv[++i];
+        } else if (strcmp(argv[i], "--seeds") == 0 && i + 1 < argc) {
+            seeds_opt = argv[++i];
         } else if (strcmp(argv[i], "--dry-run") == 0) {
             dry_run = 1;
         } else if (argv[i][0] == '-') {
@@ -363,12 +543,17 @@ int ft_cmd_sweep(int argc, char **argv)
         usage();
         return 2;
     }
+    if (seeds_opt && !seeds_opt[0])
+        return ft_cli_fail(ft_error_set(
+            FT_ECONFIG, "--seeds: key run.seeds: an empty list (expected e.g. 1,2,3)"));
     if (jobs < 1 || jobs > MAX_JOBS)
         return ft_cli_fail(ft_error_set(FT_EINVAL, "sweep: --jobs must be 1..%d", MAX_JOBS));
     /* Validate every grid before running anything. */
     static ft_sweep_t sweeps[16];
+    static grid_seeds_t seeds[16];
     for (int f = 0; f < num_files; f++)
-        if (ft_sweep_load(files[f], &sweeps[f]) != FT_OK)
+        if (ft_sweep_load(files[f], &sweeps[f]) != FT_OK ||
+            grid_seeds(&sweeps[f], seeds_opt, &seeds[f]) != FT_OK)
             return ft_cli_fail(FT_ECONFIG);
     /* No SA_RESTART: a signal must wake the wait() for running runs. */
     struct sigaction sa;
@@ -386,17 +571,24 @@ int ft_cmd_sweep(int argc, char **argv)
             snprintf(out_dir, sizeof out_dir, "%s/%s", out ? out : "runs/sweep", sw->name);
         if (ft_mkdir_p(out_dir) != FT_OK)
             return ft_cli_fail(FT_EIO);
-        printf("sweep %s: %d runs into %s\n", sw->name, ft_sweep_num_runs(sw), out_dir);
-        int rc = run_grid(sw, out_dir, jobs, procs, dry_run);
+        if (seeds[f].n)
+            printf("sweep %s: %d runs of %d seeds each into %s\n", sw->name, ft_sweep_num_runs(sw),
+                   seeds[f].n, out_dir);
+        else
+            printf("sweep %s: %d runs into %s\n", sw->name, ft_sweep_num_runs(sw), out_dir);
+        int rc = run_grid(sw, out_dir, jobs, procs, &seeds[f], dry_run);
         if (rc < 0)
             return ft_cli_fail(rc);
         failed += rc;
         if (dry_run)
             continue;
-        if (write_summary(sw, out_dir, 0) != FT_OK || write_summary(sw, out_dir, 1) != FT_OK)
+        if (write_summary(sw, out_dir, &seeds[f], 0) != FT_OK ||
+            write_summary(sw, out_dir, &seeds[f], 1) != FT_OK ||
+            write_summary_json(sw, out_dir, &seeds[f]) != FT_OK)
             return ft_cli_fail(FT_EIO);
-        draw_heatmaps(sw, out_dir);
-        printf("sweep %s: summary in %s/summary.csv and summary.md\n", sw->name, out_dir);
+        draw_heatmaps(sw, out_dir, &seeds[f]);
+        printf("sweep %s: summary in %s/summary.csv, summary.md and summary.json\n", sw->name,
+               out_dir);
     }
     if (interrupted) {
         fprintf(stderr, "fedtail sweep: interrupted; run it again to resume\n");

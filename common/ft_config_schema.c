@@ -169,6 +169,9 @@ const ft_config_key_t ft_config_schema[] = {
 
     /* [run] */
     {"run.seed", FT_KEY_INT, "1", NULL, "seed of every random stream"},
+    {"run.seeds", FT_KEY_STRING, "", NULL,
+     "run every variant / grid cell once per seed, e.g. '1,2,3' (into seed-S/); summaries "
+     "show mean ± sample std (empty: one run with run.seed)"},
     {"run.threads", FT_KEY_INT, "1", NULL, "BLAS threads per process"},
     {"run.device", FT_KEY_STRING, "cpu", NULL, "cpu or cuda[:N]"},
     {"run.checkpoint_every", FT_KEY_INT, "10", NULL, "write a resumable checkpoint every n rounds"},

@@ -373,11 +373,52 @@ static int check_device(const ft_config_t *cfg, const char *dev)
     return FT_OK;
 }
 
+/* run.seeds: "" (one run with run.seed), or comma-separated distinct integers in
+ * [0, 2^63-1], at most FT_MAX_SEEDS, spaces around each allowed. */
+static int read_seeds(const ft_config_t *cfg, ft_run_cfg_t *r)
+{
+    const char *p = ft_config_str(cfg, "run.seeds");
+    r->num_seeds = 0;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (!*p)
+        return FT_OK;
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        uint64_t v = 0;
+        int digits = 0;
+        for (; *p >= '0' && *p <= '9'; p++, digits++) {
+            if (v > (UINT64_C(0x7fffffffffffffff) - (uint64_t)(*p - '0')) / 10)
+                return ft_config_error(cfg, "run.seeds", "a seed exceeds 2^63-1");
+            v = v * 10 + (uint64_t)(*p - '0');
+        }
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (digits == 0 || (*p && *p != ','))
+            return ft_config_error(cfg, "run.seeds",
+                                   digits ? "expected comma-separated integers"
+                                          : "an empty or non-integer entry (expected e.g. 1,2,3)");
+        for (int i = 0; i < r->num_seeds; i++)
+            if (r->seeds[i] == v)
+                return ft_config_error(cfg, "run.seeds", "seed %llu is listed twice",
+                                       (unsigned long long)v);
+        if (r->num_seeds == FT_MAX_SEEDS)
+            return ft_config_error(cfg, "run.seeds", "at most %d seeds", FT_MAX_SEEDS);
+        r->seeds[r->num_seeds++] = v;
+        if (!*p)
+            return FT_OK;
+        p++; /* the comma */
+    }
+}
+
 static int read_run(const ft_config_t *cfg, ft_run_cfg_t *r)
 {
     int rc;
     r->src = cfg;
     r->seed = (uint64_t)ft_config_int(cfg, "run.seed");
+    if ((rc = read_seeds(cfg, r)) != FT_OK)
+        return rc;
     r->device = ft_config_str(cfg, "run.device");
     r->save_updates = ft_config_bool(cfg, "run.save_updates");
     r->eval_async = ft_config_bool(cfg, "run.eval_async");

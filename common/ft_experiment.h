@@ -195,10 +195,14 @@ typedef enum {
     FT_NONFINITE_CONTINUE = 1, /* record it and run on (the experiment expects it) */
 } ft_nonfinite_policy_t;
 
+#define FT_MAX_SEEDS 32 /* most seeds run.seeds may list */
+
 /* [run] */
 typedef struct {
     const ft_config_t *src;             /* where the values came from */
     uint64_t seed;                      /* seed of every random stream */
+    int num_seeds;                      /* run.seeds entries (0: one run with seed) */
+    uint64_t seeds[FT_MAX_SEEDS];       /* run.seeds: distinct, in the order given */
     int threads;                        /* BLAS threads per process, [1, 1024] */
     const char *device;                 /* "cpu", "reference", "cuda" or "cuda:N" */
     int checkpoint_every;               /* rounds between checkpoints (0: none) */

@@ -5,6 +5,8 @@
 #include "ft_csv.h"
 #include "ft_error.h"
 #include "ft_fileio.h"
+#include "ft_sweep.h"
+#include "ft_verdict.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -227,6 +229,7 @@ typedef struct {
     double peak;         /* highest backdoor accuracy (NaN: none) */
     int destroyed_round; /* first round with NaN/Inf parameters (0: none) */
     double nonfinite;    /* how many parameters it left NaN/Inf */
+    int backdoor_test;   /* images in the backdoor test set (0: unknown) */
 } outcome_t;
 
 static void outcome_of(const ft_csv_t *csv, outcome_t *o)
@@ -265,16 +268,9 @@ static int read_outcome(const char *run_dir, outcome_t *o)
         return ft_error_set(FT_EFORMAT, "%s: no rounds", path);
     }
     outcome_of(csv, o);
+    o->backdoor_test = ft_run_backdoor_test_size(run_dir);
     ft_csv_destroy(&csv);
     return FT_OK;
-}
-
-/* What a backdoor accuracy history means, in words. */
-static const char *backdoor_words(double final_b, double peak)
-{
-    return final_b >= 0.5 ? "the backdoor LANDS"
-           : peak >= 0.5  ? "the backdoor lands at times but does not last"
-                          : "the backdoor is STOPPED";
 }
 
 /* The one-line verdict of o. A destroyed model overrides the accuracies: the numbers
@@ -289,9 +285,12 @@ static void verdict_line(const outcome_t *o, char *buf, size_t len)
     else if (isnan(o->peak))
         snprintf(buf, len, "main %.1f%% after %d rounds (no backdoor measured)", 100 * o->main_acc,
                  o->rounds);
-    else
+    else {
+        char words[96];
+        ft_verdict_words(o->final_b, o->peak, o->rounds, words, sizeof words);
         snprintf(buf, len, "main %.1f%%, backdoor %.1f%% (peak %.1f%%): %s", 100 * o->main_acc,
-                 100 * o->final_b, 100 * o->peak, backdoor_words(o->final_b, o->peak));
+                 100 * o->final_b, 100 * o->peak, words);
+    }
 }
 
 static void summary_row(FILE *html, const run_t *run)
@@ -525,12 +524,18 @@ int ft_report_verdict(const char *run_dir, char *buf, int len)
         snprintf(buf, (size_t)len,
                  "main-task accuracy after %d rounds: %.1f%%\n(no backdoor measured)\n", rounds,
                  100 * main_acc);
-    else
+    else {
+        char words[96], size[96], paren[112] = "";
+        ft_verdict_words(final_b, peak, rounds, words, sizeof words);
+        ft_verdict_test_set(o.backdoor_test, size, sizeof size);
+        if (size[0])
+            snprintf(paren, sizeof paren, " (%s)", size);
         snprintf(buf, (size_t)len,
                  "main-task accuracy after %d rounds: %.1f%%\n"
-                 "backdoor accuracy: peak %.1f%%, final %.1f%%\n"
+                 "backdoor accuracy: peak %.1f%%, final %.1f%%%s\n"
                  "verdict: %s\n",
-                 rounds, 100 * main_acc, 100 * peak, 100 * final_b, backdoor_words(final_b, peak));
+                 rounds, 100 * main_acc, 100 * peak, 100 * final_b, paren, words);
+    }
     return FT_OK;
 }
 
@@ -576,4 +581,30 @@ int ft_report_heatmap(const char *out_dir, const char *stem, const char *title, 
     if (fclose(gp) != 0)
         return ft_error_set(FT_EIO, "%s: write failed", script);
     return run_gnuplot(script);
+}
+
+/* For ft_report_seeds.c (ft_report_internal.h): the page's and plots' shared pieces. */
+void ft_report_html_escape(FILE *f, const char *s)
+{
+    html_escape(f, s);
+}
+
+void ft_report_embed_svg(FILE *html, const char *dir, const char *stem)
+{
+    embed_svg(html, dir, stem);
+}
+
+void ft_report_terminal(FILE *gp, const char *out_dir, const char *stem, int svg)
+{
+    terminal_header(gp, out_dir, stem, svg);
+}
+
+int ft_report_gnuplot(const char *script_path)
+{
+    return run_gnuplot(script_path);
+}
+
+const char *ft_report_colour(int i)
+{
+    return palette[i % 10];
 }

@@ -14,6 +14,20 @@
  * plots, in that case). */
 int ft_report_render(const char *const *runs, int n, const char *out_dir);
 
+/* A variant run once per seed (run.seeds): its label and its seeds' run directories. */
+typedef struct {
+    const char *label;       /* shown in tables and legends */
+    const char *const *dirs; /* n run directories, one per seed */
+    int n;                   /* seeds */
+} ft_report_group_t;
+
+/* report.html of groups[0..n) run over seeds into out_dir (ft_report_seeds.c): first
+ * a table of each group's mean ± sample std over its seeds (n, and the verdict drawn
+ * from the means), then comparison plots of each group's per-round mean with a band
+ * of ±1 std, then every seed's own row and each group's configuration. Errors as
+ * ft_report_render. */
+int ft_report_render_seeds(const ft_report_group_t *groups, int n, const char *out_dir);
+
 /* Three-line verdict of one run (final main accuracy, peak/final backdoor accuracy,
  * whether the backdoor landed) into buf. FT_EIO if metrics.csv is unreadable. */
 int ft_report_verdict(const char *run_dir, char *buf, int len);

@@ -12,7 +12,9 @@
 #include <ini.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
     ft_sweep_t *sweep;  /* being filled */
@@ -262,6 +264,33 @@ void ft_sweep_run_name(const ft_sweep_t *sweep, int i, char *buf, size_t len)
             *p = '-';
 }
 
+int ft_run_backdoor_test_size(const char *run_dir)
+{
+    char path[1024], head[65536];
+    snprintf(path, sizeof path, "%s/events.jsonl", run_dir);
+    int fd = -1;
+    if (ft_open_regular(path, &fd, NULL) != FT_OK)
+        return 0;
+    ssize_t got = 0, r;
+    while (got < (ssize_t)sizeof head - 1 &&
+           (r = read(fd, head + got, sizeof head - 1 - (size_t)got)) > 0)
+        got += r;
+    close(fd);
+    head[got > 0 ? got : 0] = '\0';
+    for (char *line = head; line && *line;) {
+        char *next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        const char *field = strstr(line, "\"backdoor_test\":");
+        if (strstr(line, "\"event\":\"start\"") && field) {
+            long n = strtol(field + strlen("\"backdoor_test\":"), NULL, 10);
+            return n > 0 && n < 1000000000 ? (int)n : 0;
+        }
+        line = next;
+    }
+    return 0;
+}
+
 int ft_run_summarise(const char *run_dir, ft_run_summary_t *out)
 {
     char path[1024];
@@ -310,6 +339,7 @@ int ft_run_summarise(const char *run_dir, ft_run_summary_t *out)
     }
     out->detection_tpr = attackers > 0 ? 1.0 - kept / attackers : NAN;
     out->detection_fpr = honest > 0 ? dropped / honest : NAN;
+    out->backdoor_test = ft_run_backdoor_test_size(run_dir);
     out->attacker_weight = wn ? wsum / wn : NAN;
     out->attacker_norm_share = nn ? nsum / nn : NAN;
     ft_csv_destroy(&csv);

@@ -66,11 +66,16 @@ typedef struct {
     int rounds;                /* rounds recorded */
     int destroyed_round;       /* first round that left NaN/Inf in the global model
                                   (nonfinite_params > 0; 0: none) */
+    int backdoor_test;         /* images in the backdoor test set (0: unknown) */
     double attacker_weight;    /* mean over attacked rounds of the attackers' summed
                                   weight in the aggregate (NaN: none, or an old run) */
     /* the same for their share of the contribution norms */
     double attacker_norm_share;
 } ft_run_summary_t;
+
+/* Images in run_dir's backdoor test set, from the start event of its events.jsonl
+ * (its first 64 KiB); 0 when the file, the event or the field is missing. */
+int ft_run_backdoor_test_size(const char *run_dir);
 
 /* Summarises run_dir/metrics.csv. FT_EIO / FT_EFORMAT. */
 int ft_run_summarise(const char *run_dir, ft_run_summary_t *out);

@@ -36,6 +36,7 @@ for f in out1/plain/metrics.csv out1/robust/metrics.csv out1/report.html out1/co
     [ -s "$f" ] || fail "missing $f"
 done
 grep -q "median" out1/robust/config.ini || fail "variant setting not applied"
+python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["arms"]; assert [x["label"] for x in a] == ["plain", "robust"] and a[1]["n"] == 1 and a[1]["final_main_acc"]["std"] is None, a' out1/summary.json || fail "compare summary.json: $(cat out1/summary.json)"
 grep -q "<svg" out1/report.html || fail "report has no inline plot"
 ls cache/pretrain-mlp-*/model.ckpt >/dev/null || fail "no cached model"
 

@@ -252,6 +252,45 @@ static void test_attack_bounds(void **state)
 }
 
 /* Errors keep the config's form: origin, key, value and why. */
+/* run.seeds: the list read in order with spaces allowed; empty means one run with
+ * run.seed; every bad list (an empty entry, a duplicate, a non-integer, a negative
+ * seed, one past 2^63-1, more than FT_MAX_SEEDS) is refused naming run.seeds. */
+static void test_run_seeds(void **state)
+{
+    (void)state;
+    ft_config_t *cfg = ft_test_config(NULL, (const char *[]){"run.seeds=3, 1 ,2", NULL});
+    ft_experiment_t exp;
+    ft_test_experiment(cfg, &exp);
+    assert_int_equal(exp.run.num_seeds, 3);
+    assert_true(exp.run.seeds[0] == 3 && exp.run.seeds[1] == 1 && exp.run.seeds[2] == 2);
+    ft_config_destroy(&cfg);
+    cfg = ft_test_config(NULL, (const char *[]){"run.seeds=", NULL});
+    ft_test_experiment(cfg, &exp);
+    assert_int_equal(exp.run.num_seeds, 0);
+    ft_config_destroy(&cfg);
+    cfg = ft_test_config(NULL, (const char *[]){"run.seeds=9223372036854775807,0", NULL});
+    ft_test_experiment(cfg, &exp);
+    assert_int_equal(exp.run.num_seeds, 2);
+    assert_true(exp.run.seeds[0] == UINT64_C(9223372036854775807) && exp.run.seeds[1] == 0);
+    ft_config_destroy(&cfg);
+    const char *bad[] = {"run.seeds=1,,2",  "run.seeds=,",   "run.seeds=1,2,",
+                         "run.seeds=1,2,1", "run.seeds=1,a", "run.seeds=1.5",
+                         "run.seeds=-1",    "run.seeds=1 2", "run.seeds=9223372036854775808"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (read_with((const char *[]){bad[i], NULL}, "run.seeds") != FT_ECONFIG)
+            fail_msg("%s accepted", bad[i]);
+    assert_non_null(strstr(
+        (read_with((const char *[]){"run.seeds=4,5,4", NULL}, "run.seeds"), ft_error_message()),
+        "seed 4 is listed twice"));
+    char many[256] = "run.seeds=1";
+    for (int i = 2; i <= FT_MAX_SEEDS; i++)
+        snprintf(many + strlen(many), sizeof many - strlen(many), ",%d", i);
+    assert_int_equal(read_with((const char *[]){many, NULL}, "run.seeds"), FT_OK);
+    snprintf(many + strlen(many), sizeof many - strlen(many), ",%d", FT_MAX_SEEDS + 1);
+    assert_int_equal(read_with((const char *[]){many, NULL}, "run.seeds"), FT_ECONFIG);
+    assert_non_null(strstr(ft_error_message(), "at most 32 seeds"));
+}
+
 static void test_error_names_origin(void **state)
 {
     (void)state;
@@ -270,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_federation_bounds),
         cmocka_unit_test(test_data_run_train_bounds),
         cmocka_unit_test(test_attack_bounds),
+        cmocka_unit_test(test_run_seeds),
         cmocka_unit_test(test_error_names_origin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

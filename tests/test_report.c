@@ -11,7 +11,10 @@
 #include "ft_fileio.h"
 #include "ft_alloc.h"
 #include "ft_report.h"
+#include "ft_seed_summary.h"
+#include "ft_stat.h"
 #include "ft_sweep.h"
+#include "ft_verdict.h"
 #include "ft_test_tmpdir.h"
 
 #include <math.h>
@@ -312,6 +315,195 @@ static void test_sweep_variant_axis(void **state)
     assert_int_equal(ft_sweep_load(path, &sw), FT_OK);
 }
 
+/* Mean and sample std (n − 1) against hand-worked values. */
+static void test_stat_mean_std(void **state)
+{
+    (void)state;
+    ft_stat_t st;
+    char buf[64];
+    /* nothing finite: n 0, no mean, no std, "-" */
+    ft_stat_of((const double[]){NAN, INFINITY}, 2, &st);
+    assert_int_equal(st.n, 0);
+    assert_true(isnan(st.mean) && isnan(st.std));
+    ft_stat_format(buf, sizeof buf, &st, 1);
+    assert_string_equal(buf, "-");
+    /* n = 1: the value, std undefined and omitted */
+    ft_stat_of((const double[]){0.851}, 1, &st);
+    assert_int_equal(st.n, 1);
+    assert_true(st.mean == 0.851);
+    assert_true(isnan(st.std));
+    ft_stat_format(buf, sizeof buf, &st, 1);
+    assert_string_equal(buf, "85.1%");
+    /* n = 2: 0.80, 0.90 -> mean 0.85, std sqrt((0.05² + 0.05²) / 1) = sqrt(0.005) */
+    ft_stat_of((const double[]){0.80, 0.90}, 2, &st);
+    assert_int_equal(st.n, 2);
+    assert_true(fabs(st.mean - 0.85) < 1e-12);
+    assert_true(fabs(st.std - 0.070710678118654752) < 1e-12);
+    ft_stat_format(buf, sizeof buf, &st, 1);
+    assert_string_equal(buf, "85.0 ± 7.1%");
+    /* n = 3, a NaN skipped: 0.2, 0.4, 0.9 -> mean 0.5; (0.09 + 0.01 + 0.16) / 2 = 0.13
+     * (the population std, / 3, would be 0.2944) */
+    ft_stat_of((const double[]){0.2, NAN, 0.4, 0.9}, 4, &st);
+    assert_int_equal(st.n, 3);
+    assert_true(fabs(st.mean - 0.5) < 1e-12);
+    assert_true(fabs(st.std - 0.36055512754639896) < 1e-12);
+    /* identical values: std exactly 0, mean exactly the value (0.1 * 3 / 3 is not) */
+    ft_stat_of((const double[]){0.1, 0.1, 0.1}, 3, &st);
+    assert_true(st.mean == 0.1);
+    assert_true(st.std == 0.0);
+    ft_stat_format(buf, sizeof buf, &st, 1);
+    assert_string_equal(buf, "10.0 ± 0.0%");
+    /* far from 0: 1e9 + 1, 1e9 + 3 -> std sqrt(2), no cancellation */
+    ft_stat_of((const double[]){1e9 + 1, 1e9 + 3}, 2, &st);
+    assert_true(st.mean == 1e9 + 2);
+    assert_true(fabs(st.std - 1.4142135623730951) < 1e-9);
+    /* not percent */
+    ft_stat_of((const double[]){3, 4}, 2, &st);
+    ft_stat_format(buf, sizeof buf, &st, 0);
+    assert_string_equal(buf, "3.5 ± 0.7");
+}
+
+/* The verdict's words at each boundary, and the test set's size. */
+static void test_verdict_words(void **state)
+{
+    (void)state;
+    char buf[128];
+    ft_verdict_words(0.5, 0.5, 2, buf, sizeof buf);
+    assert_string_equal(buf, "the backdoor LANDS");
+    ft_verdict_words(0.49, 0.5, 2, buf, sizeof buf);
+    assert_string_equal(buf, "the backdoor lands at times but does not last");
+    ft_verdict_words(0.49, 0.49, 2, buf, sizeof buf);
+    assert_string_equal(buf, "the backdoor did not land within 2 rounds");
+    ft_verdict_words(0.0, 0.0, 1, buf, sizeof buf);
+    assert_string_equal(buf, "the backdoor did not land within 1 round");
+    ft_verdict_test_set(44, buf, sizeof buf);
+    assert_string_equal(buf, "44 backdoor test images, each 2.3%");
+    ft_verdict_test_set(1, buf, sizeof buf);
+    assert_string_equal(buf, "1 backdoor test image, each 100.0%");
+    ft_verdict_test_set(0, buf, sizeof buf);
+    assert_string_equal(buf, "");
+}
+
+/* Seeds folded: the destroyed seed left out of the accuracies and counted; the
+ * verdict drawn from the means (seed 0 alone LANDS, seed 1 alone does not last; the
+ * mean final 0.55 LANDS). */
+static void test_seed_summary(void **state)
+{
+    (void)state;
+    ft_run_summary_t r[3] = {{.final_main_acc = 0.80,
+                              .final_backdoor_acc = 0.90,
+                              .peak_backdoor_acc = 0.95,
+                              .rounds_to_50 = 2,
+                              .detection_tpr = NAN,
+                              .detection_fpr = 0.0,
+                              .rounds = 5},
+                             {.final_main_acc = 0.90,
+                              .final_backdoor_acc = 0.20,
+                              .peak_backdoor_acc = 0.60,
+                              .rounds_to_50 = NAN,
+                              .detection_tpr = NAN,
+                              .detection_fpr = 0.1,
+                              .rounds = 4},
+                             {.final_main_acc = 0.10,
+                              .final_backdoor_acc = 1.0,
+                              .peak_backdoor_acc = 1.0,
+                              .rounds_to_50 = 1,
+                              .detection_tpr = NAN,
+                              .detection_fpr = 0.5,
+                              .rounds = 5,
+                              .destroyed_round = 3}};
+    ft_seed_summary_t s;
+    ft_seed_summary_of(r, 3, &s);
+    assert_int_equal(s.n, 3);
+    assert_int_equal(s.destroyed, 1);
+    assert_int_equal(s.destroyed_round, 3);
+    assert_int_equal(s.rounds, 4);
+    assert_int_equal(s.final_main.n, 2);
+    assert_true(fabs(s.final_main.mean - 0.85) < 1e-12);
+    assert_true(fabs(s.final_backdoor.mean - 0.55) < 1e-12);
+    assert_true(fabs(s.final_backdoor.std - 0.35 * sqrt(2.0)) < 1e-12);
+    assert_int_equal(s.rounds_to_50.n, 1);
+    assert_true(s.rounds_to_50.mean == 2);
+    assert_int_equal(s.detection_tpr.n, 0);
+    assert_true(fabs(s.detection_fpr.mean - 0.05) < 1e-12);
+    char line[512];
+    ft_seed_verdict_line(&s, line, sizeof line);
+    assert_string_equal(line, "the model was destroyed in 1 of 3 seeds; over the other 2: main "
+                              "85.0 ± 7.1%, backdoor 55.0 ± 49.5% (peak 77.5 ± 24.7%), 2 seeds: "
+                              "the backdoor LANDS");
+    /* seed 1 alone: the mean is its value, no std */
+    ft_seed_summary_of(&r[1], 1, &s);
+    ft_seed_verdict_line(&s, line, sizeof line);
+    assert_string_equal(line, "main 90.0%, backdoor 20.0% (peak 60.0%), 1 seed: the backdoor lands "
+                              "at times but does not last");
+    ft_seed_summary_of(&r[2], 1, &s);
+    ft_seed_verdict_line(&s, line, sizeof line);
+    assert_string_equal(line, "the model was destroyed in round 3: no verdict on the backdoor");
+    ft_seed_summary_of(r, 3, &s);
+    s.destroyed = 3;
+    ft_seed_verdict_line(&s, line, sizeof line);
+    assert_string_equal(line, "the model was destroyed in all 3 seeds: no verdict on the backdoor");
+}
+
+/* Two seed directories read from disk: the summary, the backdoor test set's size from
+ * the start event, the run verdict's wording on a short run, and summary.json. */
+static void test_seed_dirs(void **state)
+{
+    (void)state;
+    const char *m[2] = {"round,main_acc,backdoor_acc,attackers\n1,0.5,0.1,1\n2,0.6,0.2,1\n",
+                        "round,main_acc,backdoor_acc,attackers\n1,0.5,0.3,1\n2,0.8,0.4,1\n"};
+    char d[2][512], path[1200];
+    const char *dirs[2];
+    for (int i = 0; i < 2; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "seed-%d", i + 1);
+        ft_test_tmpdir_path(d[i], sizeof d[i], dir, name);
+        assert_int_equal(ft_mkdir_p(d[i]), FT_OK);
+        snprintf(path, sizeof path, "%s/metrics.csv", d[i]);
+        assert_int_equal(ft_write_file_atomic(path, m[i], strlen(m[i])), FT_OK);
+        dirs[i] = d[i];
+    }
+    const char *ev = "{\"t\":0.1,\"event\":\"start\",\"defense\":\"fedavg\",\"backdoor_test\":44,"
+                     "\"rounds\":2}\n{\"t\":0.2,\"event\":\"round_start\",\"round\":1}\n";
+    snprintf(path, sizeof path, "%s/events.jsonl", d[0]);
+    assert_int_equal(ft_write_file_atomic(path, ev, strlen(ev)), FT_OK);
+    assert_int_equal(ft_run_backdoor_test_size(d[0]), 44);
+    assert_int_equal(ft_run_backdoor_test_size(d[1]), 0); /* no events.jsonl */
+    char buf[512];
+    assert_int_equal(ft_report_verdict(d[0], buf, sizeof buf), FT_OK);
+    assert_non_null(strstr(buf, "(44 backdoor test images, each 2.3%)"));
+    assert_non_null(strstr(buf, "verdict: the backdoor did not land within 2 rounds"));
+    assert_null(strstr(buf, "STOPPED"));
+    ft_seed_summary_t s;
+    assert_int_equal(ft_seed_summarise(dirs, 2, &s), FT_OK);
+    assert_int_equal(s.backdoor_test, 44);
+    assert_true(fabs(s.final_main.mean - 0.7) < 1e-12);
+    assert_true(fabs(s.final_main.std - 0.1 * sqrt(2.0)) < 1e-12);
+    assert_true(fabs(s.peak_backdoor.mean - 0.3) < 1e-12);
+    ft_test_tmpdir_path(path, sizeof path, dir, "summary.json");
+    const char *labels[] = {"a \"quoted\" arm"}, *rel[] = {"."};
+    assert_int_equal(
+        ft_seed_summary_write_json(path, (const uint64_t[]){1, 2}, 2, labels, rel, &s, 1), FT_OK);
+    char *json = NULL;
+    size_t len = 0;
+    assert_int_equal(ft_read_file(path, &json, &len), FT_OK);
+    assert_non_null(strstr(json, "\"seeds\": [1, 2]"));
+    assert_non_null(strstr(json, "\"label\": \"a \\\"quoted\\\" arm\""));
+    assert_non_null(strstr(json, "\"final_main_acc\": {\"mean\": 0.7, \"std\": 0.141421356, "
+                                 "\"n\": 2}"));
+    assert_non_null(strstr(json, "\"rounds_to_50\": {\"mean\": null, \"std\": null, \"n\": 0}"));
+    ft_free(json);
+    /* report.html of the group: the mean ± std row (with or without gnuplot) */
+    ft_report_group_t g = {.label = "arm", .dirs = dirs, .n = 2};
+    int rc = ft_report_render_seeds(&g, 1, dir);
+    assert_true(rc == FT_OK || rc == FT_EUNSUPPORTED);
+    ft_test_tmpdir_path(path, sizeof path, dir, "report.html");
+    assert_int_equal(ft_read_file(path, &json, &len), FT_OK);
+    assert_non_null(strstr(json, "<td>70.0 ± 14.1%</td>"));
+    assert_non_null(strstr(json, "sample standard deviation"));
+    ft_free(json);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +518,10 @@ int main(void)
         cmocka_unit_test(test_sweep_bad_values_named),
         cmocka_unit_test(test_run_summary),
         cmocka_unit_test(test_sweep_variant_axis),
+        cmocka_unit_test(test_stat_mean_std),
+        cmocka_unit_test(test_verdict_words),
+        cmocka_unit_test(test_seed_summary),
+        cmocka_unit_test(test_seed_dirs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
