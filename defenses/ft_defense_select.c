@@ -1,0 +1,57 @@
+/* ft_defense_select: sample-weighted mean of the kept (and clipped) rows, with the
+ * decisions; see ft_defense_select.h. */
+#include "ft_defense_select.h"
+
+#include "ft_defense_util.h"
+#include "ft_error.h"
+
+#include <math.h>
+
+size_t ft_rows_finite(const float *U, size_t K, size_t N, uint8_t *finite)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < K; i++) {
+        const float *x = U + i * N;
+        uint8_t ok = 1;
+        for (size_t j = 0; j < N && ok; j++)
+            ok = isfinite(x[j]) != 0;
+        finite[i] = ok;
+        n += ok;
+    }
+    return n;
+}
+
+int ft_select_mean(const ft_defense_input_t *in, const uint8_t *kept, const double *clip,
+                   float *out, ft_defense_decision_t *dec, double *w)
+{
+    size_t K = in->K;
+    double total = 0;
+    size_t nkept = 0;
+    for (size_t i = 0; i < K; i++) {
+        if (!kept[i])
+            continue;
+        if (!isfinite(in->counts[i]) || in->counts[i] < 0)
+            return ft_error_set(FT_EINVAL, "sample count of update %zu is %g (must be >= 0)", i,
+                                (double)in->counts[i]);
+        total += in->counts[i];
+        nkept++;
+    }
+    if (nkept == 0)
+        return ft_error_set(FT_EINVAL, "no update was kept");
+    if (!(total > 0))
+        return ft_error_set(FT_EINVAL, "the kept updates have no samples");
+    for (size_t i = 0; i < K; i++) {
+        float score = dec[i].score;
+        if (!kept[i]) {
+            dec[i] = (ft_defense_decision_t){FT_DECISION_DROPPED, 1.0f, score, 0.0f};
+            w[i] = 0;
+            continue;
+        }
+        double share = in->counts[i] / total, c = clip ? clip[i] : 1.0;
+        w[i] = share * c;
+        dec[i] = (ft_defense_decision_t){c < 1.0 ? FT_DECISION_REWEIGHTED : FT_DECISION_KEPT,
+                                         (float)c, score, (float)share};
+    }
+    ft_weighted_sum_mat(in->updates, K, in->N, w, out);
+    return FT_OK;
+}
