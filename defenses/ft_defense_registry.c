@@ -31,7 +31,9 @@
     X(ft_defense_rlr)                                                                              \
     X(ft_defense_crfl)                                                                             \
     X(ft_defense_bucketing)                                                                        \
-    X(ft_defense_dnc)
+    X(ft_defense_dnc)                                                                              \
+    X(ft_defense_signguard)                                                                        \
+    X(ft_defense_flame)
 
 #define FT_DEFENSE_DECLARE(sym) extern const ft_defense_t sym;
 #define FT_DEFENSE_ENTRY(sym)   &sym,

@@ -55,3 +55,15 @@ int ft_select_mean(const ft_defense_input_t *in, const uint8_t *kept, const doub
     ft_weighted_sum_mat(in->updates, K, in->N, w, out);
     return FT_OK;
 }
+
+double ft_median_d(double *a, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        double x = a[i];
+        size_t j = i;
+        for (; j > 0 && a[j - 1] > x; j--)
+            a[j] = a[j - 1];
+        a[j] = x;
+    }
+    return n % 2 ? a[n / 2] : 0.5 * (a[n / 2 - 1] + a[n / 2]);
+}

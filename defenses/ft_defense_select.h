@@ -28,4 +28,8 @@ int ft_select_mean(const ft_defense_input_t *in, const uint8_t *kept /* K */,
                    const double *clip /* K or NULL */, float *out /* N */,
                    ft_defense_decision_t *dec /* K */, double *w /* K */);
 
+/* Median of a[0..n) (n >= 1) as numpy.median: the middle value, or the mean of the
+ * two middle values for even n. Sorts a in place (insertion sort: n is a round's K). */
+double ft_median_d(double *a, size_t n);
+
 #endif

@@ -56,7 +56,8 @@ static void inst_open(inst_t *x, const ft_defense_t *d, size_t K, int f, int ide
     const char *common[] = {"defense.beta=0.2", "defense.cc_iters=3", NULL};
     for (int i = 0; common[i]; i++)
         assert_int_equal(ft_config_set(x->cfg, common[i], "test"), FT_OK);
-    const char *ident[] = {"defense.norm_bound=1e6", "defense.stddev=0", "defense.tau=1e6", NULL};
+    const char *ident[] = {"defense.norm_bound=1e6", "defense.stddev=0", "defense.tau=1e6",
+                           "defense.flame_lambda=0", NULL};
     const char *robust[] = {"defense.norm_bound=5", "defense.stddev=0.025", "defense.tau=10", NULL};
     const char **extra = identical ? ident : robust;
     for (int i = 0; extra[i]; i++)
