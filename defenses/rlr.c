@@ -53,7 +53,7 @@ static int rlr_create(const ft_defense_cfg_t *d, size_t max_k, size_t N, size_t 
 static size_t rlr_ws(size_t max_k, size_t N)
 {
     return FT_WS_SLACK + ft_ws_bytes(max_k) + ft_ws_bytes(max_k * sizeof(double)) +
-           ft_ws_bytes(N * sizeof(int32_t)) + ft_ws_bytes(N * sizeof(double));
+           ft_ws_bytes(N * sizeof(int32_t));
 }
 
 static int rlr_aggregate(void *state, const ft_defense_input_t *in, float *out,
@@ -66,28 +66,26 @@ static int rlr_aggregate(void *state, const ft_defense_input_t *in, float *out,
     uint8_t *fin = ft_ws_take(&ws, K);
     double *w = ft_ws_take(&ws, K * sizeof(double));
     int32_t *votes = ft_ws_take(&ws, N * sizeof(int32_t));
-    double *acc = ft_ws_take(&ws, N * sizeof(double));
     ft_rows_finite(in->updates, K, N, fin);
     ft_decisions_init(dec, K, FT_DECISION_KEPT);
     int rc = ft_select_mean(in, fin, NULL, out, dec, w);
     if (rc != FT_OK)
         return rc;
+    /* out holds the FedAvg mean of the finite rows; the votes decide its signs */
     memset(votes, 0, N * sizeof(int32_t));
-    memset(acc, 0, N * sizeof(double));
     for (size_t i = 0; i < K; i++) {
         if (!fin[i])
             continue;
         const float *x = in->updates + i * N;
         for (size_t j = 0; j < N; j++)
             votes[j] += (x[j] > 0) - (x[j] < 0);
-        ft_axpy_d(acc, N, w[i], x);
     }
     size_t flipped = 0;
     for (size_t j = 0; j < N; j++) {
         int32_t a = votes[j] < 0 ? -votes[j] : votes[j];
         int neg = a < s->theta;
         flipped += (size_t)neg;
-        out[j] = (float)(neg ? -acc[j] : acc[j]);
+        out[j] = neg ? -out[j] : out[j];
     }
     double sgn = N ? ((double)(N - flipped) - (double)flipped) / (double)N : 1.0;
     for (size_t i = 0; i < K; i++) {
