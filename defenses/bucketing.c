@@ -216,4 +216,5 @@ const ft_defense_t ft_defense_bucketing = {
     .destroy = bucketing_destroy,
     .workspace_size = bucketing_ws_total,
     .aggregate = bucketing_aggregate,
+    /* a filtering rule: .selects = 1 here once the vtable has the flag (branch fid-share) */
 };

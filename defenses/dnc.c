@@ -204,4 +204,5 @@ const ft_defense_t ft_defense_dnc = {
     .destroy = dnc_destroy,
     .workspace_size = dnc_ws,
     .aggregate = dnc_aggregate,
+    /* a filtering rule: .selects = 1 here once the vtable has the flag (branch fid-share) */
 };

@@ -140,4 +140,5 @@ const ft_defense_t ft_defense_flame = {
     .destroy = ft_defense_free_state,
     .workspace_size = flame_ws,
     .aggregate = flame_aggregate,
+    /* a filtering rule: .selects = 1 here once the vtable has the flag (branch fid-share) */
 };

@@ -197,4 +197,5 @@ const ft_defense_t ft_defense_signguard = {
     .destroy = ft_defense_free_state,
     .workspace_size = sg_ws,
     .aggregate = sg_aggregate,
+    /* a filtering rule: .selects = 1 here once the vtable has the flag (branch fid-share) */
 };
