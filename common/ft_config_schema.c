@@ -138,7 +138,7 @@ const ft_config_key_t ft_config_schema[] = {
     /* [defense] */
     {"defense.name", FT_KEY_STRING, "fedavg", NULL,
      "fedavg|none|norm-clipping|weak-dp|krum|multi-krum|rfa|median|trimmed-mean|bulyan|"
-     "foolsgold|centered-clipping|fltrust|rlr|crfl|bucketing|dnc|signguard|flame"},
+     "foolsgold|centered-clipping|fltrust|rlr|crfl|bucketing|dnc|signguard|flame|rflbat"},
     {"defense.norm_bound", FT_KEY_FLOAT, "2", NULL,
      "norm-clipping/weak-dp: L2 bound M; crfl: model norm bound rho"},
     {"defense.stddev", FT_KEY_FLOAT, "0.025", NULL, "weak-dp/crfl: noise std"},
@@ -163,6 +163,10 @@ const ft_config_key_t ft_config_schema[] = {
     {"defense.sg_upper", FT_KEY_FLOAT, "3", NULL, "signguard: norm filter upper bound R"},
     {"defense.sg_fraction", FT_KEY_FLOAT, "0.1", NULL, "signguard: share of coordinates signed"},
     {"defense.flame_lambda", FT_KEY_FLOAT, "0.001", NULL, "flame: noise level lambda"},
+    {"defense.rflbat_eps1", FT_KEY_FLOAT, "10", NULL,
+     "rflbat: stage-1 outlier threshold (x median)"},
+    {"defense.rflbat_eps2", FT_KEY_FLOAT, "4", NULL,
+     "rflbat: stage-2 outlier threshold (x median)"},
 
     /* [run] */
     {"run.seed", FT_KEY_INT, "1", NULL, "seed of every random stream"},

@@ -326,6 +326,8 @@ static void read_defense(const ft_config_t *cfg, ft_defense_cfg_t *d)
     d->sg_upper = ft_config_float(cfg, "defense.sg_upper");
     d->sg_fraction = ft_config_float(cfg, "defense.sg_fraction");
     d->flame_lambda = ft_config_float(cfg, "defense.flame_lambda");
+    d->rflbat_eps1 = ft_config_float(cfg, "defense.rflbat_eps1");
+    d->rflbat_eps2 = ft_config_float(cfg, "defense.rflbat_eps2");
 }
 
 /* run.device: cpu, reference, cuda or cuda:N (N in [0, 1023]). Whether the device

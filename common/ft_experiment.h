@@ -181,6 +181,8 @@ typedef struct {
     double sg_upper;        /* signguard: norm filter upper bound */
     double sg_fraction;     /* signguard: share of coordinates in the sign statistics */
     double flame_lambda;    /* flame: noise level */
+    double rflbat_eps1;     /* rflbat: stage-1 threshold */
+    double rflbat_eps2;     /* rflbat: stage-2 threshold */
 } ft_defense_cfg_t;
 
 /* run.on_nonfinite: what a global model with NaN/Inf parameters does to the run. */

@@ -303,3 +303,142 @@ int ft_hdbscan(const double *D, size_t n, size_t mcs, size_t min_samples, int al
     }
     return nsel;
 }
+
+void ft_kmeanspp_init(const double *X, size_t n, size_t d, size_t k, ft_rng_t *rng, uint32_t *init,
+                      double *tmp)
+{
+    assert(k >= 1 && k <= n);
+    init[0] = ft_rng_below(rng, (uint32_t)n);
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = INFINITY;
+    for (size_t c = 1; c < k; c++) {
+        const double *p = X + (size_t)init[c - 1] * d;
+        double total = 0;
+        for (size_t i = 0; i < n; i++) {
+            double s = 0;
+            for (size_t t = 0; t < d; t++)
+                s += (X[i * d + t] - p[t]) * (X[i * d + t] - p[t]);
+            tmp[i] = fmin(tmp[i], s);
+            total += tmp[i];
+        }
+        size_t pick = 0;
+        if (total > 0) {
+            double u = ft_rng_uniform(rng) * total, acc = 0;
+            pick = n - 1;
+            for (size_t i = 0; i < n; i++) {
+                acc += tmp[i];
+                if (u < acc && tmp[i] > 0) {
+                    pick = i;
+                    break;
+                }
+            }
+        }
+        init[c] = (uint32_t)pick;
+    }
+}
+
+double ft_kmeans(const double *X, size_t n, size_t d, size_t k, const uint32_t *init,
+                 size_t max_iter, int *labels, double *centers, double *counts)
+{
+    assert(k >= 1);
+    for (size_t c = 0; c < k; c++)
+        memcpy(centers + c * d, X + (size_t)init[c] * d, d * sizeof(double));
+    for (size_t i = 0; i < n; i++)
+        labels[i] = -1;
+    for (size_t it = 0; it < max_iter; it++) {
+        int changed = 0;
+        for (size_t i = 0; i < n; i++) {
+            int best = 0;
+            double bd = INFINITY;
+            for (size_t c = 0; c < k; c++) {
+                double s = 0;
+                for (size_t t = 0; t < d; t++)
+                    s += (X[i * d + t] - centers[c * d + t]) * (X[i * d + t] - centers[c * d + t]);
+                if (s < bd) {
+                    bd = s;
+                    best = (int)c;
+                }
+            }
+            changed |= labels[i] != best;
+            labels[i] = best;
+        }
+        if (!changed)
+            break;
+        for (size_t c = 0; c < k; c++)
+            counts[c] = 0;
+        for (size_t i = 0; i < n; i++)
+            counts[labels[i]] += 1;
+        for (size_t c = 0; c < k; c++)
+            if (counts[c] > 0)
+                for (size_t t = 0; t < d; t++)
+                    centers[c * d + t] = 0;
+        for (size_t i = 0; i < n; i++)
+            for (size_t t = 0; t < d; t++)
+                centers[(size_t)labels[i] * d + t] += X[i * d + t] / counts[labels[i]];
+    }
+    double w = 0;
+    for (size_t i = 0; i < n; i++) {
+        double s = 0;
+        for (size_t t = 0; t < d; t++) {
+            double e = X[i * d + t] - centers[(size_t)labels[i] * d + t];
+            s += e * e;
+        }
+        w += sqrt(s);
+    }
+    return w;
+}
+
+size_t ft_gap_ws(size_t n, size_t d)
+{
+    return 2 * ft_ws_bytes(n * d * sizeof(double)) + 2 * ft_ws_bytes(n * sizeof(double)) +
+           ft_ws_bytes(n * sizeof(uint32_t)) + ft_ws_bytes(n * sizeof(int)) +
+           ft_ws_bytes(n * d * sizeof(double)) + ft_ws_bytes(64 * sizeof(double));
+}
+
+#define GAP_MAX_B    64  /* most reference sets */
+#define GAP_MAX_ITER 300 /* Lloyd steps (scikit-learn's default max_iter) */
+
+size_t ft_gap_statistic(const double *X, size_t n, size_t d, size_t kmax, size_t B, ft_rng_t *rng,
+                        ft_ws_t *ws)
+{
+    assert(n >= 1 && kmax >= 1 && kmax <= n && B >= 1 && B <= GAP_MAX_B);
+    ft_ws_t w = *ws;
+    double *Xc = ft_ws_take(&w, n * d * sizeof(double));
+    double *R = ft_ws_take(&w, n * d * sizeof(double));
+    double *tmp = ft_ws_take(&w, n * sizeof(double));
+    double *cnt = ft_ws_take(&w, n * sizeof(double));
+    uint32_t *init = ft_ws_take(&w, n * sizeof(uint32_t));
+    int *lab = ft_ws_take(&w, n * sizeof(int));
+    double *cen = ft_ws_take(&w, n * d * sizeof(double));
+    double *lw = ft_ws_take(&w, GAP_MAX_B * sizeof(double));
+    for (size_t t = 0; t < d; t++) {
+        double lo = INFINITY, hi = -INFINITY;
+        for (size_t i = 0; i < n; i++) {
+            lo = fmin(lo, X[i * d + t]);
+            hi = fmax(hi, X[i * d + t]);
+        }
+        for (size_t i = 0; i < n; i++)
+            Xc[i * d + t] = hi > lo ? (X[i * d + t] - lo) / (hi - lo) : 0.0;
+    }
+    double prev_gap = 0;
+    for (size_t k = 1; k <= kmax; k++) {
+        ft_kmeanspp_init(Xc, n, d, k, rng, init, tmp);
+        double wk = ft_kmeans(Xc, n, d, k, init, GAP_MAX_ITER, lab, cen, cnt);
+        double mean = 0;
+        for (size_t b = 0; b < B; b++) {
+            for (size_t i = 0; i < n * d; i++)
+                R[i] = ft_rng_uniform(rng);
+            ft_kmeanspp_init(R, n, d, k, rng, init, tmp);
+            lw[b] = log(ft_kmeans(R, n, d, k, init, GAP_MAX_ITER, lab, cen, cnt) + 1e-10);
+            mean += lw[b] / (double)B;
+        }
+        double var = 0;
+        for (size_t b = 0; b < B; b++)
+            var += (lw[b] - mean) * (lw[b] - mean) / (double)B;
+        double gap = mean - log(wk + 1e-10), sk = sqrt(var) * sqrt(1 + 1.0 / (double)B);
+        if (k > 1 && prev_gap >= gap - sk)
+            return k - 1;
+        prev_gap = gap;
+    }
+    return kmax;
+}

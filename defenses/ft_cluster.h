@@ -6,13 +6,17 @@
  *    with the `hdbscan` package's semantics, for FLAME: mutual reachability, minimum
  *    spanning tree (Prim), single-linkage hierarchy, condensed tree, excess-of-mass
  *    cluster selection and its labelling (allow_single_cluster included).
- * Both are O(n²) in the n points (a round's clients) and allocation free. */
+ *  - k-means (Lloyd from given centres, k-means++ seeding from a stream) and the gap
+ *    statistic (Tibshirani, Walther and Hastie, JRSS-B 2001) that picks k, for RFLBAT.
+ * All are O(n²) (or O(n k d) per Lloyd step) in the n points (a round's clients) and
+ * allocation free. */
 #ifndef FT_CLUSTER_H
 #define FT_CLUSTER_H
 
 #include <stddef.h>
 
 #include "ft_defense_util.h"
+#include "ft_rng.h"
 
 /* Bytes ft_dbscan takes for up to n points. */
 size_t ft_dbscan_ws(size_t n);
@@ -36,5 +40,31 @@ size_t ft_hdbscan_ws(size_t n);
  * largest λ = 1/distance, as the package does. Returns the number of clusters. */
 int ft_hdbscan(const double *D, size_t n, size_t mcs, size_t min_samples, int allow_single,
                int *labels, ft_ws_t *ws);
+
+/* k-means++ seeding (Arthur and Vassilvitskii, SODA 2007): the first centre is a
+ * uniform point, each next one a point drawn with probability proportional to its
+ * squared distance to the nearest centre so far (the lowest index once all are 0).
+ * init (k) receives the chosen points' indices. X is n×d, 1 <= k <= n. */
+void ft_kmeanspp_init(const double *X, size_t n, size_t d, size_t k, ft_rng_t *rng,
+                      uint32_t *init /* k */, double *tmp /* n */);
+
+/* Lloyd's k-means from the centres X[init[c]]: assign each point to its nearest centre
+ * (lowest index on ties), move each centre to the mean of its points (a centre
+ * left without points stays where it is), until no assignment changes or max_iter
+ * steps. labels (n), centers (k×d). Returns the within-cluster sum of Euclidean
+ * distances to the centres (the gap statistic's W_k as BackFed computes it). */
+double ft_kmeans(const double *X, size_t n, size_t d, size_t k, const uint32_t *init,
+                 size_t max_iter, int *labels, double *centers, double *counts /* k */);
+
+/* Bytes ft_gap_statistic takes for up to n points in d dimensions. */
+size_t ft_gap_ws(size_t n, size_t d);
+/* The number of clusters of X (n×d, n >= 1) by the gap statistic as BackFed's
+ * gap_statistics (RFLBAT): the data min-max scaled per dimension to [0, 1]; for k =
+ * 1..kmax (kmax <= n) W_k = ft_kmeans's dispersion (k-means++ from rng), and for B
+ * uniform reference sets of n points in [0,1]^d their log W*_k; gap_k = mean log W*_k
+ * - log W_k, s_k = std(log W*_k) sqrt(1 + 1/B); the answer is the first k < kmax with
+ * gap_k >= gap_{k+1} - s_{k+1}, else kmax. */
+size_t ft_gap_statistic(const double *X, size_t n, size_t d, size_t kmax, size_t B, ft_rng_t *rng,
+                        ft_ws_t *ws);
 
 #endif

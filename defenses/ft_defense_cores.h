@@ -35,4 +35,11 @@ int ft_bucketing_core(void *state, const ft_defense_input_t *in, const uint32_t 
 int ft_signguard_core(void *state, const ft_defense_input_t *in, size_t start, float *out /* N */,
                       ft_defense_decision_t *dec /* K */, void *workspace);
 
+/* RFLBAT (rflbat.c): the aggregate with k given (n_clusters > 0; 0: the gap statistic
+ * from in->rng) and the k-means seeds given (init: k indices into the stage-1
+ * accepted points, in row order; NULL: k-means++ from in->rng). */
+int ft_rflbat_core(void *state, const ft_defense_input_t *in, size_t n_clusters,
+                   const uint32_t *init, float *out /* N */, ft_defense_decision_t *dec /* K */,
+                   void *workspace);
+
 #endif

@@ -33,7 +33,8 @@
     X(ft_defense_bucketing)                                                                        \
     X(ft_defense_dnc)                                                                              \
     X(ft_defense_signguard)                                                                        \
-    X(ft_defense_flame)
+    X(ft_defense_flame)                                                                            \
+    X(ft_defense_rflbat)
 
 #define FT_DEFENSE_DECLARE(sym) extern const ft_defense_t sym;
 #define FT_DEFENSE_ENTRY(sym)   &sym,

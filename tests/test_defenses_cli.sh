@@ -62,7 +62,8 @@ grep -q '"decision": "reweighted", "clip_factor": 0.4' "$T/ndc.json" || fail "nd
 
 # Defenses v2 (issue 17) through the command line: a planted blatant attacker (row 4:
 # -10x row 0) among 10 honest updates. rlr and crfl against inline NumPy ports of the
-# references; the filtering rules give the attacker no weight; every output finite.
+# references; the filtering rules (dnc, signguard, flame, rflbat, bucketing+krum) give
+# the attacker no weight; every output finite.
 "$PY" - "$T" <<'PYEOF' || fail "writing v2 inputs"
 import sys, numpy as np
 t = sys.argv[1]
@@ -84,7 +85,7 @@ check "$T/rlr.npy" "$("$PY" -c "import numpy as n,sys; print(','.join('%.9g' % x
 "$FEDTAIL" aggregate --defense crfl --set defense.norm_bound=1 --set defense.stddev=0 \
     --updates "$T/V.npy" --counts "$T/VC.npy" --out "$T/crfl.npy" --quiet || fail "crfl run"
 check "$T/crfl.npy" "$("$PY" -c "import numpy as n,sys; print(','.join('%.9g' % x for x in n.load(sys.argv[1])))" "$T/crfl_want.npy")"
-for spec in "dnc --set defense.f=1 --set defense.dnc_b=20" "signguard" "flame" \
+for spec in "dnc --set defense.f=1 --set defense.dnc_b=20" "signguard" "flame" "rflbat" \
     "bucketing --set defense.inner=krum --set defense.f=1"; do
     name=${spec%% *}
     # shellcheck disable=SC2086

@@ -268,6 +268,64 @@ static void test_hdbscan(void **state)
     }
 }
 
+static void test_kmeans(void **state)
+{
+    (void)state;
+    /* 0, 1, 10, 11 from the centres 0 and 1: the first step puts 1, 10, 11 with the
+     * second centre (mean 22/3); then 1 is nearer 0 (1 < 6.33): centres 0.5, 10.5,
+     * stable. W = four distances of 0.5 = 2. */
+    const double x[4] = {0, 1, 10, 11};
+    const uint32_t init[2] = {0, 1};
+    int lab[4];
+    double cen[2], cnt[2];
+    assert_true(fabs(ft_kmeans(x, 4, 1, 2, init, 300, lab, cen, cnt) - 2) < 1e-12);
+    assert_true(lab[0] == 0 && lab[1] == 0 && lab[2] == 1 && lab[3] == 1);
+    assert_true(fabs(cen[0] - 0.5) < 1e-12 && fabs(cen[1] - 10.5) < 1e-12);
+    /* a tie goes to the lower centre: 5 is 5 from both 0 and 10 */
+    const double y[3] = {0, 10, 5};
+    const uint32_t i2[2] = {0, 1};
+    ft_kmeans(y, 3, 1, 2, i2, 1, lab, cen, cnt);
+    assert_int_equal(lab[2], 0);
+    /* k-means++ never seeds a point twice while distinct points remain */
+    ft_rng_t rng;
+    uint32_t seeds[4];
+    double tmp[4];
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        ft_rng_init(&rng, seed, 0, 0, FT_RNG_TEST);
+        ft_kmeanspp_init(x, 4, 1, 4, &rng, seeds, tmp);
+        for (int a = 0; a < 4; a++)
+            for (int b = a + 1; b < 4; b++)
+                assert_true(seeds[a] != seeds[b]);
+    }
+    /* the gap statistic finds three well-separated blobs, and one for uniform points
+     * (the null it compares against) */
+    static uint8_t buf[1 << 16];
+    double P[2 * 30];
+    ft_rng_t g;
+    ft_rng_init(&g, 8, 0, 0, FT_RNG_TEST);
+    const double cx[3] = {0, 10, 0}, cy[3] = {0, 0, 10};
+    for (int i = 0; i < 30; i++) {
+        P[2 * i] = cx[i % 3] + 0.3 * ft_rng_normal(&g);
+        P[2 * i + 1] = cy[i % 3] + 0.3 * ft_rng_normal(&g);
+    }
+    for (uint64_t seed = 1; seed <= 5; seed++) {
+        ft_ws_t ws;
+        ft_ws_init(&ws, buf, sizeof buf);
+        ft_rng_init(&rng, seed, 0, 0, FT_RNG_TEST);
+        assert_int_equal(ft_gap_statistic(P, 30, 2, 9, 5, &rng, &ws), 3);
+        for (int i = 0; i < 30; i++) { /* uniform */
+            P[2 * i] = ft_rng_uniform(&g);
+            P[2 * i + 1] = ft_rng_uniform(&g);
+        }
+        ft_ws_init(&ws, buf, sizeof buf);
+        assert_int_equal(ft_gap_statistic(P, 30, 2, 9, 5, &rng, &ws), 1);
+        for (int i = 0; i < 30; i++) {
+            P[2 * i] = cx[i % 3] + 0.3 * ft_rng_normal(&g);
+            P[2 * i + 1] = cy[i % 3] + 0.3 * ft_rng_normal(&g);
+        }
+    }
+}
+
 /* ---- golden values ---------------------------------------------------------------- */
 
 static void test_rlr_golden(void **state)
@@ -487,6 +545,30 @@ static void test_flame_golden(void **state)
     rule_close(&r);
 }
 
+static void test_rflbat_golden(void **state)
+{
+    (void)state;
+    const size_t K = FX_RFL_K, N = FX_RFL_N;
+    rule_t r;
+    assert_int_equal(rule_open(&r, "rflbat", K, N, NULL), FT_OK);
+    float U[FX_RFL_K * FX_RFL_N], out[FX_RFL_N];
+    memcpy(U, fx_rfl_U, sizeof U);
+    ft_rng_t rng;
+    ft_defense_input_t in = make_input(K, N, U, fx_rfl_counts, NULL, &rng, 1);
+    assert_int_equal(ft_rflbat_core(r.state, &in, 2, fx_rfl_init, out, r.dec, r.ws), FT_OK);
+    assert_kept(r.dec, fx_rfl_kept, K, "rflbat");
+    assert_close(out, fx_rfl_out, N, 1e-5, "rflbat");
+    /* the whole rule (gap statistic, k-means++: which k it picks varies with the
+     * draws) always drops the far outlier, in stage 1 */
+    for (uint64_t seed = 1; seed <= 5; seed++) {
+        memcpy(U, fx_rfl_U, sizeof U);
+        in = make_input(K, N, U, fx_rfl_counts, NULL, &rng, seed);
+        assert_int_equal(r.d->aggregate(r.state, &in, out, r.dec, r.ws), FT_OK);
+        assert_int_equal(r.dec[6].decision, FT_DECISION_DROPPED);
+    }
+    rule_close(&r);
+}
+
 /* ---- noise, determinism ----------------------------------------------------------- */
 
 /* out - (the same rule without noise) has standard deviation sigma, and the same
@@ -562,6 +644,7 @@ static void test_blatant_attacker(void **state)
         {"dnc", {"defense.f=1", "defense.dnc_b=100", NULL}},
         {"signguard", {NULL}},
         {"flame", {NULL}},
+        {"rflbat", {NULL}},
         {"bucketing", {"defense.inner=krum", "defense.f=1", "defense.bucket_size=2", NULL}},
         {"multi-krum", {"defense.f=1", NULL}},
     };
@@ -587,7 +670,7 @@ static void test_blatant_attacker(void **state)
 static void test_minimum_k(void **state)
 {
     (void)state;
-    const char *v2[] = {"rlr", "crfl", "bucketing", "dnc", "signguard", "flame", NULL};
+    const char *v2[] = {"rlr", "crfl", "bucketing", "dnc", "signguard", "flame", "rflbat", NULL};
     const float x[6] = {1, -2, 3, 0.5f, 0.25f, -1}, counts[2] = {3, 1};
     for (int c = 0; v2[c]; c++)
         for (size_t K = 1; K <= 2; K++) {
@@ -618,6 +701,8 @@ int main(void)
         cmocka_unit_test(test_top_eig),
         cmocka_unit_test(test_dbscan),
         cmocka_unit_test(test_hdbscan),
+        cmocka_unit_test(test_kmeans),
+        cmocka_unit_test(test_rflbat_golden),
         cmocka_unit_test(test_rlr_golden),
         cmocka_unit_test(test_crfl_golden),
         cmocka_unit_test(test_bucketing_golden),
