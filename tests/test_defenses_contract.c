@@ -6,7 +6,10 @@
  *  - finite in, finite out;
  *  - with f updates of +1e30, -1e30, +-1e30 or NaN among K, the robust rules'
  *    output stays finite and bounded, and no rule crashes;
- *  - nothing is allocated per round after create (ft_alloc_count). */
+ *  - nothing is allocated per round after create (ft_alloc_count);
+ *  - two runs on the same random stream agree bit for bit;
+ *  - a blatant attacker (-10x an honest update) gets no weight from any filtering
+ *    rule (issue 17). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -271,6 +274,120 @@ static void test_no_allocation_per_round(void **state)
     }
 }
 
+/* Two fresh instances on the same round and the same random stream agree bit for
+ * bit (the randomised rules draw only from in->rng). */
+static void test_deterministic(void **state)
+{
+    (void)state;
+    const size_t K = 11;
+    static float U[MAXK * N], V[MAXK * N], out[N], out2[N], counts[MAXK], server[N];
+    uint32_t ids[MAXK];
+    for (size_t r = 0; ft_defense_registry[r]; r++) {
+        make_round(40, K, U, counts, ids, server);
+        memcpy(V, U, sizeof V);
+        inst_t a, b;
+        inst_open(&a, ft_defense_registry[r], K, 2, 0);
+        inst_open(&b, ft_defense_registry[r], K, 2, 0);
+        assert_int_equal(inst_run(&a, 2, K, U, counts, ids, server, out), FT_OK);
+        assert_int_equal(inst_run(&b, 2, K, V, counts, ids, server, out2), FT_OK);
+        if (memcmp(out, out2, sizeof out) != 0)
+            fail_msg("%s: two runs on the same stream differ", a.d->name);
+        for (size_t i = 0; i < K; i++)
+            assert_true(a.dec[i].decision == b.dec[i].decision &&
+                        a.dec[i].weight == b.dec[i].weight);
+        inst_close(&a);
+        inst_close(&b);
+    }
+}
+
+/* Issue 17's blatant attacker: one update -10x an honest one (ten times the norm,
+ * opposite direction) among K = 12. Every filtering rule gives it weight 0 (and
+ * marks it dropped); every rule's output stays finite. Rules not listed (averaging,
+ * clipping, coordinate-wise) only need the finite output. */
+static void test_blatant_attacker(void **state)
+{
+    (void)state;
+    enum { KB = 12 };
+    static float U[KB * N], out[N], counts[KB], server[N];
+    uint32_t ids[KB];
+    const struct {
+        const char *name;  /* a filtering rule */
+        const char *extra; /* its settings for K = 12, f = 1 */
+    } filters[] = {
+        {"krum", NULL},
+        {"multi-krum", NULL},
+        {"dnc", "defense.dnc_b=500"},
+        {"signguard", NULL},
+        {"flame", NULL},
+        {"rflbat", NULL},
+        {"bucketing", "defense.inner=krum"},
+        {"fltrust", NULL},
+        {"bulyan", NULL},
+    };
+    for (size_t r = 0; ft_defense_registry[r]; r++) {
+        const ft_defense_t *d = ft_defense_registry[r];
+        const char *extra = NULL;
+        int filtering = 0;
+        for (size_t k = 0; k < sizeof filters / sizeof filters[0]; k++)
+            if (strcmp(filters[k].name, d->name) == 0) {
+                filtering = 1;
+                extra = filters[k].extra;
+            }
+        for (int seed = 0; seed < 3; seed++) {
+            ft_rng_t rng;
+            ft_rng_init(&rng, 50 + (uint64_t)seed, 0, 0, FT_RNG_TEST);
+            float mu[N];
+            for (size_t j = 0; j < N; j++)
+                mu[j] = (float)ft_rng_normal(&rng);
+            for (size_t i = 0; i < KB; i++) {
+                for (size_t j = 0; j < N; j++)
+                    U[i * N + j] = mu[j] + 0.5f * (float)ft_rng_normal(&rng);
+                counts[i] = (float)(1 + i % 5);
+                ids[i] = (uint32_t)i;
+            }
+            for (size_t j = 0; j < N; j++) {
+                U[5 * N + j] = -10.0f * U[2 * N + j];
+                server[j] = mu[j];
+            }
+            ft_config_t *cfg = ft_config_new();
+            assert_non_null(cfg);
+            assert_int_equal(ft_config_set_value(cfg, "defense.name", d->name, "test"), FT_OK);
+            assert_int_equal(ft_config_set(cfg, "federation.clients_per_round=12", "test"), FT_OK);
+            if (extra)
+                assert_int_equal(ft_config_set(cfg, extra, "test"), FT_OK);
+            ft_experiment_t exp;
+            if (ft_experiment_read(cfg, &exp) != FT_OK ||
+                ft_defense_check(&exp.defense, KB) != FT_OK)
+                fail_msg("%s: %s", d->name, ft_error_message());
+            void *st = NULL;
+            assert_int_equal(d->create(&exp.defense, KB, N, KB, &st), FT_OK);
+            void *ws = ft_malloc(d->workspace_size(KB, N));
+            ft_defense_decision_t dec[KB];
+            ft_rng_init(&rng, 7, 1, 0, FT_RNG_NOISE);
+            ft_defense_input_t in = {.round = 1,
+                                     .K = KB,
+                                     .N = N,
+                                     .updates = U,
+                                     .counts = counts,
+                                     .ids = ids,
+                                     .global = NULL,
+                                     .server_update = server,
+                                     .rng = &rng};
+            if (d->aggregate(st, &in, out, dec, ws) != FT_OK)
+                fail_msg("%s: %s", d->name, ft_error_message());
+            for (size_t j = 0; j < N; j++)
+                if (!isfinite(out[j]))
+                    fail_msg("%s: out[%zu] = %g", d->name, j, (double)out[j]);
+            if (filtering && (dec[5].weight != 0 || dec[5].decision != FT_DECISION_DROPPED))
+                fail_msg("%s (seed %d): the blatant attacker has weight %g", d->name, seed,
+                         (double)dec[5].weight);
+            d->destroy(&st);
+            ft_free(ws);
+            ft_config_destroy(&cfg);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,6 +396,8 @@ int main(void)
         cmocka_unit_test(test_finite_in_finite_out),
         cmocka_unit_test(test_attackers_bounded),
         cmocka_unit_test(test_no_allocation_per_round),
+        cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_blatant_attacker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
