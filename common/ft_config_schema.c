@@ -138,7 +138,8 @@ const ft_config_key_t ft_config_schema[] = {
     /* [defense] */
     {"defense.name", FT_KEY_STRING, "fedavg", NULL,
      "fedavg|none|norm-clipping|weak-dp|krum|multi-krum|rfa|median|trimmed-mean|bulyan|"
-     "foolsgold|centered-clipping|fltrust|rlr|crfl|bucketing|dnc|signguard|flame|rflbat"},
+     "foolsgold|centered-clipping|fltrust|rlr|crfl|bucketing|dnc|signguard|flame|rflbat|"
+     "fldetector"},
     {"defense.norm_bound", FT_KEY_FLOAT, "2", NULL,
      "norm-clipping/weak-dp: L2 bound M; crfl: model norm bound rho"},
     {"defense.stddev", FT_KEY_FLOAT, "0.025", NULL, "weak-dp/crfl: noise std"},
@@ -167,6 +168,8 @@ const ft_config_key_t ft_config_schema[] = {
      "rflbat: stage-1 outlier threshold (x median)"},
     {"defense.rflbat_eps2", FT_KEY_FLOAT, "4", NULL,
      "rflbat: stage-2 outlier threshold (x median)"},
+    {"defense.fld_window", FT_KEY_INT, "10", NULL, "fldetector: window N_w (rounds)"},
+    {"defense.fld_start", FT_KEY_INT, "50", NULL, "fldetector: rounds before scoring starts"},
 
     /* [run] */
     {"run.seed", FT_KEY_INT, "1", NULL, "seed of every random stream"},

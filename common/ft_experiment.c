@@ -328,6 +328,8 @@ static void read_defense(const ft_config_t *cfg, ft_defense_cfg_t *d)
     d->flame_lambda = ft_config_float(cfg, "defense.flame_lambda");
     d->rflbat_eps1 = ft_config_float(cfg, "defense.rflbat_eps1");
     d->rflbat_eps2 = ft_config_float(cfg, "defense.rflbat_eps2");
+    d->fld_window = ft_config_int(cfg, "defense.fld_window");
+    d->fld_start = ft_config_int(cfg, "defense.fld_start");
 }
 
 /* run.device: cpu, reference, cuda or cuda:N (N in [0, 1023]). Whether the device

@@ -183,6 +183,8 @@ typedef struct {
     double flame_lambda;    /* flame: noise level */
     double rflbat_eps1;     /* rflbat: stage-1 threshold */
     double rflbat_eps2;     /* rflbat: stage-2 threshold */
+    int64_t fld_window;     /* fldetector: window N_w */
+    int64_t fld_start;      /* fldetector: rounds before scoring */
 } ft_defense_cfg_t;
 
 /* run.on_nonfinite: what a global model with NaN/Inf parameters does to the run. */

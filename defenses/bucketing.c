@@ -111,7 +111,7 @@ static size_t bucketing_ws(size_t max_k, size_t N)
 {
     return FT_WS_SLACK + ft_ws_bytes(max_k * N * sizeof(float)) +
            ft_ws_bytes(max_k * sizeof(float)) + 2 * ft_ws_bytes(max_k * sizeof(uint32_t)) +
-           2 * ft_ws_bytes(max_k * sizeof(uint64_t)) +
+           ft_ws_bytes(max_k * sizeof(uint64_t)) +
            ft_ws_bytes(max_k * sizeof(ft_defense_decision_t)) + ft_ws_bytes(N * sizeof(double));
 }
 
@@ -137,8 +137,8 @@ int ft_bucketing_core(void *state, const ft_defense_input_t *in, const uint32_t 
     ft_ws_init(&ws, workspace, own);
     float *M = ft_ws_take(&ws, K * N * sizeof(float));
     float *cnt = ft_ws_take(&ws, K * sizeof(float));
-    (void)ft_ws_take(&ws, K * sizeof(uint32_t));     /* the permutation (aggregate's) */
-    (void)ft_ws_take(&ws, 2 * K * sizeof(uint64_t)); /* its sort keys */
+    (void)ft_ws_take(&ws, K * sizeof(uint32_t)); /* the permutation (aggregate's) */
+    (void)ft_ws_take(&ws, K * sizeof(uint64_t)); /* its sort keys */
     uint32_t *bid = ft_ws_take(&ws, K * sizeof(uint32_t));
     ft_defense_decision_t *bdec = ft_ws_take(&ws, K * sizeof(ft_defense_decision_t));
     double *acc = ft_ws_take(&ws, N * sizeof(double));
@@ -185,7 +185,7 @@ static int bucketing_aggregate(void *state, const ft_defense_input_t *in, float 
     (void)ft_ws_take(&ws, K * N * sizeof(float));
     (void)ft_ws_take(&ws, K * sizeof(float));
     uint32_t *perm = ft_ws_take(&ws, K * sizeof(uint32_t));
-    uint64_t *key = ft_ws_take(&ws, 2 * K * sizeof(uint64_t));
+    uint64_t *key = ft_ws_take(&ws, K * sizeof(uint64_t));
     uint32_t pk[2] = {ft_rng_u32(in->rng), ft_rng_u32(in->rng)};
     for (size_t i = 0; i < K; i++) {
         uint32_t ctr[4] = {in->ids[i], 0, 0x6275636bu /* "buck" */, 0}, o[4];

@@ -338,7 +338,7 @@ void ft_kmeanspp_init(const double *X, size_t n, size_t d, size_t k, ft_rng_t *r
 }
 
 double ft_kmeans(const double *X, size_t n, size_t d, size_t k, const uint32_t *init,
-                 size_t max_iter, int *labels, double *centers, double *counts)
+                 size_t max_iter, int *labels, double *centers, double *counts, double *inertia)
 {
     assert(k >= 1);
     for (size_t c = 0; c < k; c++)
@@ -376,7 +376,7 @@ double ft_kmeans(const double *X, size_t n, size_t d, size_t k, const uint32_t *
             for (size_t t = 0; t < d; t++)
                 centers[(size_t)labels[i] * d + t] += X[i * d + t] / counts[labels[i]];
     }
-    double w = 0;
+    double w = 0, sq = 0;
     for (size_t i = 0; i < n; i++) {
         double s = 0;
         for (size_t t = 0; t < d; t++) {
@@ -384,7 +384,10 @@ double ft_kmeans(const double *X, size_t n, size_t d, size_t k, const uint32_t *
             s += e * e;
         }
         w += sqrt(s);
+        sq += s;
     }
+    if (inertia)
+        *inertia = sq;
     return w;
 }
 
@@ -398,8 +401,8 @@ size_t ft_gap_ws(size_t n, size_t d)
 #define GAP_MAX_B    64  /* most reference sets */
 #define GAP_MAX_ITER 300 /* Lloyd steps (scikit-learn's default max_iter) */
 
-size_t ft_gap_statistic(const double *X, size_t n, size_t d, size_t kmax, size_t B, ft_rng_t *rng,
-                        ft_ws_t *ws)
+size_t ft_gap_statistic(const double *X, size_t n, size_t d, size_t kmax, size_t B,
+                        ft_gap_kind_t kind, ft_rng_t *rng, ft_ws_t *ws)
 {
     assert(n >= 1 && kmax >= 1 && kmax <= n && B >= 1 && B <= GAP_MAX_B);
     ft_ws_t w = *ws;
@@ -420,25 +423,65 @@ size_t ft_gap_statistic(const double *X, size_t n, size_t d, size_t kmax, size_t
         for (size_t i = 0; i < n; i++)
             Xc[i * d + t] = hi > lo ? (X[i * d + t] - lo) / (hi - lo) : 0.0;
     }
+    int sq = kind == FT_GAP_FLDETECTOR;
     double prev_gap = 0;
     for (size_t k = 1; k <= kmax; k++) {
+        double in;
         ft_kmeanspp_init(Xc, n, d, k, rng, init, tmp);
-        double wk = ft_kmeans(Xc, n, d, k, init, GAP_MAX_ITER, lab, cen, cnt);
-        double mean = 0;
+        double wk = ft_kmeans(Xc, n, d, k, init, GAP_MAX_ITER, lab, cen, cnt, &in);
+        double mean = 0, mean_w = 0;
         for (size_t b = 0; b < B; b++) {
             for (size_t i = 0; i < n * d; i++)
                 R[i] = ft_rng_uniform(rng);
+            double inb;
             ft_kmeanspp_init(R, n, d, k, rng, init, tmp);
-            lw[b] = log(ft_kmeans(R, n, d, k, init, GAP_MAX_ITER, lab, cen, cnt) + 1e-10);
+            double wb = ft_kmeans(R, n, d, k, init, GAP_MAX_ITER, lab, cen, cnt, &inb);
+            lw[b] = sq ? log(inb) : log(wb + 1e-10);
             mean += lw[b] / (double)B;
+            mean_w += (sq ? inb : wb) / (double)B;
         }
         double var = 0;
         for (size_t b = 0; b < B; b++)
             var += (lw[b] - mean) * (lw[b] - mean) / (double)B;
-        double gap = mean - log(wk + 1e-10), sk = sqrt(var) * sqrt(1 + 1.0 / (double)B);
+        double gap = sq ? log(mean_w) - log(in) : mean - log(wk + 1e-10);
+        double sk = sqrt(var) * sqrt(1 + 1.0 / (double)B);
         if (k > 1 && prev_gap >= gap - sk)
             return k - 1;
         prev_gap = gap;
     }
     return kmax;
+}
+
+void ft_two_means_1d(const double *x, size_t n, int *labels, double *tmp)
+{
+    assert(n >= 2);
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = x[i];
+    for (size_t i = 1; i < n; i++) { /* insertion sort: n is a round's K */
+        double v = tmp[i];
+        size_t j = i;
+        for (; j > 0 && tmp[j - 1] > v; j--)
+            tmp[j] = tmp[j - 1];
+        tmp[j] = v;
+    }
+    double total = 0, total2 = 0;
+    for (size_t i = 0; i < n; i++) {
+        total += tmp[i];
+        total2 += tmp[i] * tmp[i];
+    }
+    double best = INFINITY, thr = tmp[0], s = 0, s2 = 0;
+    for (size_t c = 1; c < n; c++) { /* left = tmp[0..c) */
+        s += tmp[c - 1];
+        s2 += tmp[c - 1] * tmp[c - 1];
+        if (tmp[c] == tmp[c - 1])
+            continue; /* a threshold must separate distinct values */
+        double nl = (double)c, nr = (double)(n - c);
+        double sse = (s2 - s * s / nl) + ((total2 - s2) - (total - s) * (total - s) / nr);
+        if (sse < best) {
+            best = sse;
+            thr = tmp[c - 1];
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        labels[i] = isinf(best) ? 0 : x[i] > thr;
 }

@@ -54,17 +54,31 @@ void ft_kmeanspp_init(const double *X, size_t n, size_t d, size_t k, ft_rng_t *r
  * steps. labels (n), centers (k×d). Returns the within-cluster sum of Euclidean
  * distances to the centres (the gap statistic's W_k as BackFed computes it). */
 double ft_kmeans(const double *X, size_t n, size_t d, size_t k, const uint32_t *init,
-                 size_t max_iter, int *labels, double *centers, double *counts /* k */);
+                 size_t max_iter, int *labels, double *centers, double *counts /* k */,
+                 double *inertia /* sum of squared distances, or NULL */);
+
+/* Which gap statistic: the two references compute it differently. */
+typedef enum {
+    FT_GAP_RFLBAT = 0,    /* BackFed (RFLBAT): W = sum of distances, gap = mean log W* - log W */
+    FT_GAP_FLDETECTOR = 1 /* FLPoison (FLDetector): W = inertia, gap = log mean W* - log W */
+} ft_gap_kind_t;
 
 /* Bytes ft_gap_statistic takes for up to n points in d dimensions. */
 size_t ft_gap_ws(size_t n, size_t d);
-/* The number of clusters of X (n×d, n >= 1) by the gap statistic as BackFed's
- * gap_statistics (RFLBAT): the data min-max scaled per dimension to [0, 1]; for k =
- * 1..kmax (kmax <= n) W_k = ft_kmeans's dispersion (k-means++ from rng), and for B
- * uniform reference sets of n points in [0,1]^d their log W*_k; gap_k = mean log W*_k
- * - log W_k, s_k = std(log W*_k) sqrt(1 + 1/B); the answer is the first k < kmax with
- * gap_k >= gap_{k+1} - s_{k+1}, else kmax. */
-size_t ft_gap_statistic(const double *X, size_t n, size_t d, size_t kmax, size_t B, ft_rng_t *rng,
-                        ft_ws_t *ws);
+/* The number of clusters of X (n×d, n >= 1) by the gap statistic (Tibshirani et al.
+ * 2001) as the references compute it: the data min-max scaled per dimension to
+ * [0, 1]; for k = 1..kmax (kmax <= n) W_k of ft_kmeans (k-means++ from rng) and, for
+ * B uniform reference sets of n points in [0,1]^d, W*_k; gap_k and s_k = std(log
+ * W*_k) sqrt(1 + 1/B) as kind says; the answer is the first k < kmax with gap_k >=
+ * gap_{k+1} - s_{k+1}, else kmax (the paper's rule; FLPoison's FLDetector returns
+ * k + 1 there, which makes it detect an attack in every round). */
+size_t ft_gap_statistic(const double *X, size_t n, size_t d, size_t kmax, size_t B,
+                        ft_gap_kind_t kind, ft_rng_t *rng, ft_ws_t *ws);
+
+/* The optimal 2-means split of n >= 2 values x (1-D k-means has an exact solution:
+ * a threshold in sorted order minimising the summed squared error; the lowest such
+ * threshold on ties). labels (n): 1 for the values above the threshold, else 0.
+ * tmp holds n doubles. */
+void ft_two_means_1d(const double *x, size_t n, int *labels, double *tmp);
 
 #endif

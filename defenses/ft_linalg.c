@@ -76,3 +76,48 @@ void ft_center_cols(double *X, size_t K, size_t b)
             X[i * b + j] -= mu;
     }
 }
+
+int ft_lbfgs_hvp(const float *const *S, const float *const *Y, size_t m, size_t N, const float *v,
+                 float *out, double *work)
+{
+    assert(m >= 1);
+    size_t n2 = 2 * m;
+    double *StY = work, *StS = StY + m * m, *M = StS + m * m, *p = M + n2 * n2;
+    lapack_int *ipiv = (lapack_int *)(p + n2);
+    for (size_t a = 0; a < m; a++)
+        for (size_t b = 0; b < m; b++) {
+            StY[a * m + b] = ft_dot(S[a], Y[b], N);
+            StS[a * m + b] = b < a ? StS[b * m + a] : ft_dot(S[a], S[b], N);
+        }
+    double sigma = StY[(m - 1) * m + (m - 1)] / StS[(m - 1) * m + (m - 1)];
+    for (size_t a = 0; a < n2 * n2; a++)
+        M[a] = 0;
+    for (size_t a = 0; a < m; a++)
+        for (size_t b = 0; b < m; b++) {
+            double L = a > b ? StY[a * m + b] : 0.0; /* strictly lower part of SᵀY */
+            M[a * n2 + b] = sigma * StS[a * m + b];
+            M[a * n2 + m + b] = L;
+            M[(m + b) * n2 + a] = L; /* Lᵀ block */
+        }
+    for (size_t a = 0; a < m; a++)
+        M[(m + a) * n2 + m + a] = -StY[a * m + a];
+    for (size_t a = 0; a < m; a++) {
+        p[a] = sigma * ft_dot(S[a], v, N);
+        p[m + a] = ft_dot(Y[a], v, N);
+    }
+    for (size_t a = 0; a < n2 * n2; a++)
+        if (!isfinite(M[a]))
+            return ft_error_set(FT_EINVAL, "L-BFGS: non-finite curvature pairs");
+    /* M is symmetric, so its row-major array is also its column-major one */
+    lapack_int info = LAPACKE_dgesv_work(LAPACK_COL_MAJOR, (lapack_int)n2, 1, M, (lapack_int)n2,
+                                         ipiv, p, (lapack_int)n2);
+    if (info != 0)
+        return ft_error_set(FT_EINVAL, "L-BFGS: singular compact matrix (info %d)", (int)info);
+    for (size_t j = 0; j < N; j++) {
+        double acc = sigma * v[j];
+        for (size_t a = 0; a < m; a++)
+            acc -= sigma * p[a] * S[a][j] + p[m + a] * Y[a][j];
+        out[j] = (float)acc;
+    }
+    return FT_OK;
+}

@@ -30,4 +30,17 @@ void ft_gram_dd(const double *X, size_t K, size_t b, double *G);
 /* Centres the columns of X (K×b) in place: X[i][j] -= mean_i X[i][j]. */
 void ft_center_cols(double *X, size_t K, size_t b);
 
+/* Doubles of scratch ft_lbfgs_hvp needs for m pairs. */
+#define FT_LBFGS_WORK(m) (6 * (m) * (m) + 8 * (m) + 8)
+
+/* The L-BFGS estimate H v of a Hessian-vector product from the m (s, y) pairs S[0..m)
+ * and Y[0..m) (oldest first; N each), by the compact representation (Byrd, Nocedal
+ * and Schnabel, Math. Prog. 1994, Thm 2.2), as FLDetector (Zhang et al. KDD 2022,
+ * Alg. 1) and FLPoison's LBFGS use it: with StY = SᵀY = L + R (R upper triangular
+ * with the diagonal D), σ = y_mᵀs_m / s_mᵀs_m,
+ *   H v = σ v - [σ S, Y] [[σ SᵀS, L], [Lᵀ, -D]]⁻¹ [σ Sᵀ v; Yᵀ v].
+ * out (N) receives it. FT_EINVAL if the 2m×2m system is singular or not finite. */
+int ft_lbfgs_hvp(const float *const *S, const float *const *Y, size_t m, size_t N, const float *v,
+                 float *out, double *work);
+
 #endif

@@ -180,13 +180,14 @@ int ft_rflbat_core(void *state, const ft_defense_input_t *in, size_t n_clusters,
         Xf[2 * q + 1] = P[2 * acc[q] + 1];
     }
     size_t kmax = na < RFLBAT_KMAX ? na : RFLBAT_KMAX;
-    size_t k = n_clusters ? (n_clusters < kmax ? n_clusters : kmax)
-                          : ft_gap_statistic(Xf, na, 2, kmax, RFLBAT_B, in->rng, &ws);
+    size_t k = n_clusters
+                   ? (n_clusters < kmax ? n_clusters : kmax)
+                   : ft_gap_statistic(Xf, na, 2, kmax, RFLBAT_B, FT_GAP_RFLBAT, in->rng, &ws);
     if (init)
         memcpy(seeds, init, k * sizeof(uint32_t));
     else
         ft_kmeanspp_init(Xf, na, 2, k, in->rng, seeds, tmp);
-    ft_kmeans(Xf, na, 2, k, seeds, RFLBAT_ITER, lab, centers, cnt);
+    ft_kmeans(Xf, na, 2, k, seeds, RFLBAT_ITER, lab, centers, cnt, NULL);
     /* 4. the cluster with the lowest median mean cosine similarity */
     size_t best = k;
     double best_score = INFINITY;

@@ -34,7 +34,8 @@ enum { N = 1000, MAXK = 11 };
 static int is_robust(const char *name)
 {
     return strcmp(name, "fedavg") != 0 && strcmp(name, "none") != 0 &&
-           strcmp(name, "foolsgold") != 0 && strcmp(name, "rlr") != 0;
+           strcmp(name, "foolsgold") != 0 && strcmp(name, "rlr") != 0 &&
+           strcmp(name, "fldetector") != 0;
 }
 
 typedef struct {

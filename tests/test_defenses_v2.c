@@ -278,13 +278,13 @@ static void test_kmeans(void **state)
     const uint32_t init[2] = {0, 1};
     int lab[4];
     double cen[2], cnt[2];
-    assert_true(fabs(ft_kmeans(x, 4, 1, 2, init, 300, lab, cen, cnt) - 2) < 1e-12);
+    assert_true(fabs(ft_kmeans(x, 4, 1, 2, init, 300, lab, cen, cnt, NULL) - 2) < 1e-12);
     assert_true(lab[0] == 0 && lab[1] == 0 && lab[2] == 1 && lab[3] == 1);
     assert_true(fabs(cen[0] - 0.5) < 1e-12 && fabs(cen[1] - 10.5) < 1e-12);
     /* a tie goes to the lower centre: 5 is 5 from both 0 and 10 */
     const double y[3] = {0, 10, 5};
     const uint32_t i2[2] = {0, 1};
-    ft_kmeans(y, 3, 1, 2, i2, 1, lab, cen, cnt);
+    ft_kmeans(y, 3, 1, 2, i2, 1, lab, cen, cnt, NULL);
     assert_int_equal(lab[2], 0);
     /* k-means++ never seeds a point twice while distinct points remain */
     ft_rng_t rng;
@@ -312,13 +312,13 @@ static void test_kmeans(void **state)
         ft_ws_t ws;
         ft_ws_init(&ws, buf, sizeof buf);
         ft_rng_init(&rng, seed, 0, 0, FT_RNG_TEST);
-        assert_int_equal(ft_gap_statistic(P, 30, 2, 9, 5, &rng, &ws), 3);
+        assert_int_equal(ft_gap_statistic(P, 30, 2, 9, 5, FT_GAP_RFLBAT, &rng, &ws), 3);
         for (int i = 0; i < 30; i++) { /* uniform */
             P[2 * i] = ft_rng_uniform(&g);
             P[2 * i + 1] = ft_rng_uniform(&g);
         }
         ft_ws_init(&ws, buf, sizeof buf);
-        assert_int_equal(ft_gap_statistic(P, 30, 2, 9, 5, &rng, &ws), 1);
+        assert_int_equal(ft_gap_statistic(P, 30, 2, 9, 5, FT_GAP_RFLBAT, &rng, &ws), 1);
         for (int i = 0; i < 30; i++) {
             P[2 * i] = cx[i % 3] + 0.3 * ft_rng_normal(&g);
             P[2 * i + 1] = cy[i % 3] + 0.3 * ft_rng_normal(&g);
@@ -569,6 +569,97 @@ static void test_rflbat_golden(void **state)
     rule_close(&r);
 }
 
+/* Runs fldetector over the fixture's rounds [from, to) on instance r. */
+static void fld_rounds(rule_t *r, int from, int to, int check)
+{
+    const size_t K = FX_FLD_K, N = FX_FLD_N;
+    for (int t = from; t < to; t++) {
+        float U[FX_FLD_K * FX_FLD_N], out[FX_FLD_N];
+        memcpy(U, fx_fld_U + (size_t)t * K * N, sizeof U);
+        ft_rng_t rng;
+        ft_defense_input_t in = make_input(K, N, U, fx_fld_counts, NULL, &rng, 100 + (uint64_t)t);
+        in.round = t + 1;
+        if (r->d->aggregate(r->state, &in, out, r->dec, r->ws) != FT_OK)
+            fail_msg("round %d: %s", t + 1, ft_error_message());
+        if (!check)
+            continue;
+        char what[32];
+        snprintf(what, sizeof what, "fldetector round %d", t + 1);
+        assert_kept(r->dec, fx_fld_kept + (size_t)t * K, K, what);
+        assert_close(out, fx_fld_out + (size_t)t * N, N, 1e-5, what);
+        for (size_t i = 0; i < K; i++) {
+            double want = fx_fld_score[(size_t)t * K + i];
+            if (!(fabs(r->dec[i].score - want) <= 1e-4 * (1 + want)))
+                fail_msg("%s: client %zu score %.9g, reference %.9g", what, i,
+                         (double)r->dec[i].score, want);
+        }
+    }
+}
+
+static void test_fldetector_golden(void **state)
+{
+    (void)state;
+    const char *extra[] = {"defense.fld_window=3", "defense.fld_start=0", NULL};
+    rule_t r;
+    assert_int_equal(rule_open(&r, "fldetector", FX_FLD_K, FX_FLD_N, extra), FT_OK);
+    fld_rounds(&r, 0, FX_FLD_R, 1);
+    rule_close(&r);
+    /* a checkpoint after round 6, restored into a fresh instance: the same rounds 7+ */
+    rule_t a, b;
+    assert_int_equal(rule_open(&a, "fldetector", FX_FLD_K, FX_FLD_N, extra), FT_OK);
+    assert_int_equal(rule_open(&b, "fldetector", FX_FLD_K, FX_FLD_N, extra), FT_OK);
+    fld_rounds(&a, 0, 6, 0);
+    size_t need = a.d->state_save(a.state, NULL, 0);
+    uint8_t *buf = ft_malloc(need);
+    assert_non_null(buf);
+    assert_int_equal(a.d->state_save(a.state, buf, need), need);
+    /* refused: truncated, wrong magic, a bad flag; b stays usable */
+    assert_int_equal(b.d->state_load(b.state, buf, need - 1), FT_EFORMAT);
+    buf[0] ^= 1;
+    assert_int_equal(b.d->state_load(b.state, buf, need), FT_EFORMAT);
+    buf[0] ^= 1;
+    buf[need - 1] = 7;
+    assert_int_equal(b.d->state_load(b.state, buf, need), FT_EFORMAT);
+    buf[need - 1] = 0;
+    assert_int_equal(a.d->state_save(a.state, buf, need), need);
+    assert_int_equal(b.d->state_load(b.state, buf, need), FT_OK);
+    fld_rounds(&b, 6, FX_FLD_R, 1);
+    ft_free(buf);
+    rule_close(&a);
+    rule_close(&b);
+    /* before fld_start + window rounds nothing is scored: FedAvg, nobody dropped */
+    const char *late[] = {"defense.fld_window=3", "defense.fld_start=8", NULL};
+    assert_int_equal(rule_open(&r, "fldetector", FX_FLD_K, FX_FLD_N, late), FT_OK);
+    fld_rounds(&r, 0, FX_FLD_R, 0);
+    for (size_t i = 0; i < FX_FLD_K; i++)
+        assert_int_equal(r.dec[i].decision, FT_DECISION_KEPT);
+    rule_close(&r);
+    /* the window is bounded at load time */
+    const char *big[] = {"defense.fld_window=65", NULL};
+    assert_int_equal(rule_open(&r, "fldetector", 4, 4, big), FT_ECONFIG);
+    rule_close(&r);
+}
+
+static void test_lbfgs(void **state)
+{
+    (void)state;
+    /* For a quadratic with Hessian H = diag(2, 3) and pairs (s, y = H s) along both
+     * axes, the compact L-BFGS matrix reproduces H exactly on the span: H v for
+     * v = (1, 1) is (2, 3). */
+    const float s1[2] = {1, 0}, y1[2] = {2, 0}, s2[2] = {0, 1}, y2[2] = {0, 3};
+    const float *S[2] = {s1, s2}, *Y[2] = {y1, y2};
+    const float v[2] = {1, 1};
+    float out[2];
+    double work[FT_LBFGS_WORK(2)];
+    assert_int_equal(ft_lbfgs_hvp(S, Y, 2, 2, v, out, work), FT_OK);
+    assert_true(fabsf(out[0] - 2) < 1e-5f && fabsf(out[1] - 3) < 1e-5f);
+    /* one pair: σ = yᵀs/sᵀs = 3 along s2, and on s2's span H v = 3 v */
+    const float *S1[1] = {s2}, *Y1[1] = {y2};
+    const float v2[2] = {0, 2};
+    assert_int_equal(ft_lbfgs_hvp(S1, Y1, 1, 2, v2, out, work), FT_OK);
+    assert_true(fabsf(out[0]) < 1e-5f && fabsf(out[1] - 6) < 1e-5f);
+}
+
 /* ---- noise, determinism ----------------------------------------------------------- */
 
 /* out - (the same rule without noise) has standard deviation sigma, and the same
@@ -670,7 +761,8 @@ static void test_blatant_attacker(void **state)
 static void test_minimum_k(void **state)
 {
     (void)state;
-    const char *v2[] = {"rlr", "crfl", "bucketing", "dnc", "signguard", "flame", "rflbat", NULL};
+    const char *v2[] = {"rlr",   "crfl",   "bucketing",  "dnc", "signguard",
+                        "flame", "rflbat", "fldetector", NULL};
     const float x[6] = {1, -2, 3, 0.5f, 0.25f, -1}, counts[2] = {3, 1};
     for (int c = 0; v2[c]; c++)
         for (size_t K = 1; K <= 2; K++) {
@@ -703,6 +795,8 @@ int main(void)
         cmocka_unit_test(test_hdbscan),
         cmocka_unit_test(test_kmeans),
         cmocka_unit_test(test_rflbat_golden),
+        cmocka_unit_test(test_lbfgs),
+        cmocka_unit_test(test_fldetector_golden),
         cmocka_unit_test(test_rlr_golden),
         cmocka_unit_test(test_crfl_golden),
         cmocka_unit_test(test_bucketing_golden),
