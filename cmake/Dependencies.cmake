@@ -24,6 +24,18 @@ target_include_directories(ft_blas INTERFACE ${OPENBLAS_INCLUDE_DIR})
 target_link_libraries(ft_blas INTERFACE ${OPENBLAS_LIBRARY})
 set(FT_BLAS_DESCRIPTION "OpenBLAS (${OPENBLAS_LIBRARY})")
 
+# LAPACKE (liblapacke-dev): the symmetric eigensolver behind the defenses' SVD/PCA
+# (DnC's top singular vector, RFLBAT's PCA). Its LAPACK is the system one (OpenBLAS'
+# where that is the liblapack.so.3 alternative).
+find_path(LAPACKE_INCLUDE_DIR lapacke.h)
+find_library(LAPACKE_LIBRARY NAMES lapacke)
+if(NOT LAPACKE_INCLUDE_DIR OR NOT LAPACKE_LIBRARY)
+  message(FATAL_ERROR "LAPACKE not found: apt-get install liblapacke-dev")
+endif()
+add_library(ft_lapack INTERFACE)
+target_include_directories(ft_lapack INTERFACE ${LAPACKE_INCLUDE_DIR})
+target_link_libraries(ft_lapack INTERFACE ${LAPACKE_LIBRARY} ft_blas)
+
 # CUDA: auto-detected; everything builds and runs without it.
 set(FT_CUDA_ENABLED OFF)
 if(NOT FT_CUDA STREQUAL "OFF")

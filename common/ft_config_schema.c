@@ -154,8 +154,9 @@ const ft_config_key_t ft_config_schema[] = {
 
     /* [defense] */
     {"defense.name", FT_KEY_STRING, "fedavg", NULL, "the server's aggregation rule"},
-    {"defense.norm_bound", FT_KEY_FLOAT, "2", NULL, "norm-clipping/weak-dp: L2 bound M"},
-    {"defense.stddev", FT_KEY_FLOAT, "0.025", NULL, "weak-dp: noise std"},
+    {"defense.norm_bound", FT_KEY_FLOAT, "2", NULL,
+     "norm-clipping/weak-dp: L2 bound M; crfl: model norm bound rho"},
+    {"defense.stddev", FT_KEY_FLOAT, "0.025", NULL, "weak-dp/crfl: noise std"},
     {"defense.f", FT_KEY_INT, "1", NULL, "krum/multi-krum/bulyan: assumed attackers per round"},
     {"defense.m", FT_KEY_INT, "0", NULL, "multi-krum: updates kept (0: K - f)"},
     {"defense.beta", FT_KEY_FLOAT, "0.1", NULL, "trimmed-mean: share trimmed each side"},
@@ -166,6 +167,23 @@ const ft_config_key_t ft_config_schema[] = {
     {"defense.cc_iters", FT_KEY_INT, "1", NULL, "centered-clipping: iterations"},
     {"defense.root_size", FT_KEY_INT, "100", NULL, "fltrust: root dataset samples"},
     {"defense.fg_confidence", FT_KEY_FLOAT, "1", NULL, "foolsgold: kappa of the logit"},
+    /* Defenses v2 (issue 17) */
+    {"defense.theta", FT_KEY_INT, "4", NULL, "rlr: sign-agreement threshold (votes of K)"},
+    {"defense.inner", FT_KEY_STRING, "median", NULL, "bucketing: the rule run on the bucket means"},
+    {"defense.bucket_size", FT_KEY_INT, "2", NULL, "bucketing: updates averaged per bucket (s)"},
+    {"defense.dnc_iters", FT_KEY_INT, "5", NULL, "dnc: subsampling iterations"},
+    {"defense.dnc_b", FT_KEY_INT, "10000", NULL, "dnc: coordinates per subsample (b, <= N)"},
+    {"defense.dnc_c", FT_KEY_FLOAT, "1", NULL, "dnc: filtering fraction c (drops c*f)"},
+    {"defense.sg_lower", FT_KEY_FLOAT, "0.1", NULL, "signguard: norm filter lower bound L"},
+    {"defense.sg_upper", FT_KEY_FLOAT, "3", NULL, "signguard: norm filter upper bound R"},
+    {"defense.sg_fraction", FT_KEY_FLOAT, "0.1", NULL, "signguard: share of coordinates signed"},
+    {"defense.flame_lambda", FT_KEY_FLOAT, "0.001", NULL, "flame: noise level lambda"},
+    {"defense.rflbat_eps1", FT_KEY_FLOAT, "10", NULL,
+     "rflbat: stage-1 outlier threshold (x median)"},
+    {"defense.rflbat_eps2", FT_KEY_FLOAT, "4", NULL,
+     "rflbat: stage-2 outlier threshold (x median)"},
+    {"defense.fld_window", FT_KEY_INT, "10", NULL, "fldetector: window N_w (rounds)"},
+    {"defense.fld_start", FT_KEY_INT, "50", NULL, "fldetector: rounds before scoring starts"},
 
     /* [run] */
     {"run.seed", FT_KEY_INT, "1", NULL, "seed of every random stream"},

@@ -351,6 +351,20 @@ static void read_defense(const ft_config_t *cfg, ft_defense_cfg_t *d)
     d->cc_iters = ft_config_int(cfg, "defense.cc_iters");
     d->root_size = ft_config_int(cfg, "defense.root_size");
     d->fg_confidence = ft_config_float(cfg, "defense.fg_confidence");
+    d->theta = ft_config_int(cfg, "defense.theta");
+    d->inner = ft_config_str(cfg, "defense.inner");
+    d->bucket_size = ft_config_int(cfg, "defense.bucket_size");
+    d->dnc_iters = ft_config_int(cfg, "defense.dnc_iters");
+    d->dnc_b = ft_config_int(cfg, "defense.dnc_b");
+    d->dnc_c = ft_config_float(cfg, "defense.dnc_c");
+    d->sg_lower = ft_config_float(cfg, "defense.sg_lower");
+    d->sg_upper = ft_config_float(cfg, "defense.sg_upper");
+    d->sg_fraction = ft_config_float(cfg, "defense.sg_fraction");
+    d->flame_lambda = ft_config_float(cfg, "defense.flame_lambda");
+    d->rflbat_eps1 = ft_config_float(cfg, "defense.rflbat_eps1");
+    d->rflbat_eps2 = ft_config_float(cfg, "defense.rflbat_eps2");
+    d->fld_window = ft_config_int(cfg, "defense.fld_window");
+    d->fld_start = ft_config_int(cfg, "defense.fld_start");
 }
 
 /* run.device: cpu, reference, cuda or cuda:N (N in [0, 1023]). Whether the device

@@ -187,6 +187,20 @@ typedef struct {
     int64_t cc_iters;       /* centered-clipping: iterations */
     int64_t root_size;      /* fltrust: root set samples */
     double fg_confidence;   /* foolsgold: kappa */
+    int64_t theta;          /* rlr: sign-agreement threshold */
+    const char *inner;      /* bucketing: inner rule's registry name */
+    int64_t bucket_size;    /* bucketing: s */
+    int64_t dnc_iters;      /* dnc: subsampling iterations */
+    int64_t dnc_b;          /* dnc: coordinates per subsample */
+    double dnc_c;           /* dnc: filtering fraction */
+    double sg_lower;        /* signguard: norm filter lower bound */
+    double sg_upper;        /* signguard: norm filter upper bound */
+    double sg_fraction;     /* signguard: share of coordinates in the sign statistics */
+    double flame_lambda;    /* flame: noise level */
+    double rflbat_eps1;     /* rflbat: stage-1 threshold */
+    double rflbat_eps2;     /* rflbat: stage-2 threshold */
+    int64_t fld_window;     /* fldetector: window N_w */
+    int64_t fld_start;      /* fldetector: rounds before scoring */
 } ft_defense_cfg_t;
 
 /* run.on_nonfinite: what a global model with NaN/Inf parameters does to the run. */

@@ -15,8 +15,9 @@
  * 1 or 0 for Krum, for the median the share of coordinates at which the row is the
  * median (1/2 for each of an even-K middle pair), for the trimmed mean 1/(K - 2b)
  * times the share of coordinates at which it is inside the band, RFA its Weiszfeld
- * weight, and so on. The weights of a round sum to 1 (less only where the rule
- * says so: centered clipping's centre, a coordinate without any finite value).
+ * weight, RLR share x (1 - 2 x its share of flipped coordinates), signed, and so on.
+ * The weights of a round sum to 1 (less only where the rule says so: centered
+ * clipping's centre, RLR's flipped coordinates, a coordinate without any finite value).
  * contrib_norm is the L2 norm of the update's contribution vector (a_ij x_ij)_j,
  * so that a clipped update's influence shows even though its weight is unchanged.
  * A rule fills both for every update (a dropped one: 0 and 0); the helpers

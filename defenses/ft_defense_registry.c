@@ -27,7 +27,15 @@
     X(ft_defense_bulyan)                                                                           \
     X(ft_defense_foolsgold)                                                                        \
     X(ft_defense_centered_clipping)                                                                \
-    X(ft_defense_fltrust)
+    X(ft_defense_fltrust)                                                                          \
+    X(ft_defense_rlr)                                                                              \
+    X(ft_defense_crfl)                                                                             \
+    X(ft_defense_bucketing)                                                                        \
+    X(ft_defense_dnc)                                                                              \
+    X(ft_defense_signguard)                                                                        \
+    X(ft_defense_flame)                                                                            \
+    X(ft_defense_rflbat)                                                                           \
+    X(ft_defense_fldetector)
 
 #define FT_DEFENSE_DECLARE(sym) extern const ft_defense_t sym;
 #define FT_DEFENSE_ENTRY(sym)   &sym,

@@ -1,7 +1,8 @@
 #!/bin/bash
 # `fedtail aggregate` end to end: the issue's golden values (paper code: Krum,
 # Multi-Krum, RFA, NDC) through the command line to 1e-4, the JSON report, and
-# load-time errors (bad f for K, unknown defense, fltrust without a server update).
+# load-time errors (bad f for K, unknown defense, fltrust without a server update),
+# and the Defenses v2 rules (issue 17) on a planted blatant attacker.
 # Inputs are written with /usr/bin/python3 + numpy (python3-numpy); skipped (77)
 # where that is missing.
 set -u
@@ -59,6 +60,47 @@ grep -q '"decision": "clipped", "clip_factor": 0.4' "$T/ndc.json" || fail "ndc r
 grep -q '"selects": false' "$T/ndc.json" || fail "ndc report: selects"
 "$FEDTAIL" aggregate --defense fltrust --updates "$T/U.npy" --counts "$T/C.npy" \
     --server-update "$T/S.npy" --out "$T/flt.npy" --quiet || fail "fltrust run"
+
+# Defenses v2 (issue 17) through the command line: a planted blatant attacker (row 4:
+# -10x row 0) among 10 honest updates. rlr and crfl against inline NumPy ports of the
+# references; the filtering rules (dnc, signguard, flame, rflbat, bucketing+krum) give
+# the attacker no weight; every output finite.
+"$PY" - "$T" <<'PYEOF' || fail "writing v2 inputs"
+import sys, numpy as np
+t = sys.argv[1]
+r = np.random.default_rng(5)
+mu = r.normal(size=40)
+U = (mu + 0.3 * r.normal(size=(11, 40))).astype(np.float32)
+U[4] = -10 * U[0]
+C = r.integers(1, 10, size=11).astype(np.float32)
+np.save(t + "/V.npy", U)
+np.save(t + "/VC.npy", C)
+avg = np.average(U.astype(np.float64), axis=0, weights=C)
+lr = np.where(np.abs(np.sign(U).sum(0)) >= 4, 1.0, -1.0)
+np.save(t + "/rlr_want.npy", lr * avg)
+np.save(t + "/crfl_want.npy", avg * min(1.0, 1.0 / np.linalg.norm(avg)))
+PYEOF
+"$FEDTAIL" aggregate --defense rlr --set defense.theta=4 --updates "$T/V.npy" \
+    --counts "$T/VC.npy" --out "$T/rlr.npy" --quiet || fail "rlr run"
+check "$T/rlr.npy" "$("$PY" -c "import numpy as n,sys; print(','.join('%.9g' % x for x in n.load(sys.argv[1])))" "$T/rlr_want.npy")"
+"$FEDTAIL" aggregate --defense crfl --set defense.norm_bound=1 --set defense.stddev=0 \
+    --updates "$T/V.npy" --counts "$T/VC.npy" --out "$T/crfl.npy" --quiet || fail "crfl run"
+check "$T/crfl.npy" "$("$PY" -c "import numpy as n,sys; print(','.join('%.9g' % x for x in n.load(sys.argv[1])))" "$T/crfl_want.npy")"
+for spec in "dnc --set defense.f=1 --set defense.dnc_b=20" "signguard" "flame" "rflbat" \
+    "bucketing --set defense.inner=krum --set defense.f=1"; do
+    name=${spec%% *}
+    # shellcheck disable=SC2086
+    "$FEDTAIL" aggregate --defense $spec --updates "$T/V.npy" --counts "$T/VC.npy" \
+        --out "$T/$name.npy" --report "$T/$name.json" --quiet || fail "$name run"
+    "$PY" - "$T/$name.npy" "$T/$name.json" <<'PYEOF' || fail "$name: attacker kept or output not finite"
+import sys, json, numpy as np
+out = np.load(sys.argv[1]); r = json.load(open(sys.argv[2]))
+assert out.shape == (40,) and np.all(np.isfinite(out)), out
+c = r["clients"][4]
+assert c["decision"] == "dropped" and c["weight"] == 0, c
+assert abs(sum(x["weight"] for x in r["clients"]) - 1) < 1e-5, r["clients"]
+PYEOF
+done
 
 # Load-time errors: clear messages, non-zero exit, no output file.
 err=$("$FEDTAIL" aggregate --defense krum --set defense.f=2 --updates "$T/U.npy" \

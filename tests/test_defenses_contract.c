@@ -11,7 +11,10 @@
  *    to 1 on random inputs and with NaN/huge rows among them (centered clipping: at
  *    most 1, the rest is its previous centre), a row of NaN gets weight 0, and the
  *    contribution norms are reported, finite, and at least ||out|| in sum (the
- *    contributions add up to the aggregate; weak-dp's noise and the centre aside). */
+ *    contributions add up to the aggregate; weak-dp's noise and the centre aside);
+ *  - two runs on the same random stream agree bit for bit;
+ *  - a blatant attacker (-10x an honest update) gets no weight from any filtering
+ *    rule (issue 17). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,7 +39,8 @@ enum { N = 1000, MAXK = 11 };
 static int is_robust(const char *name)
 {
     return strcmp(name, "fedavg") != 0 && strcmp(name, "none") != 0 &&
-           strcmp(name, "foolsgold") != 0;
+           strcmp(name, "foolsgold") != 0 && strcmp(name, "rlr") != 0 &&
+           strcmp(name, "fldetector") != 0;
 }
 
 typedef struct {
@@ -61,7 +65,8 @@ static void inst_open(inst_t *x, const ft_defense_t *d, size_t K, int f, int ide
     const char *common[] = {"defense.beta=0.2", "defense.cc_iters=3", NULL};
     for (int i = 0; common[i]; i++)
         assert_int_equal(ft_config_set(x->cfg, common[i], "test"), FT_OK);
-    const char *ident[] = {"defense.norm_bound=1e6", "defense.stddev=0", "defense.tau=1e6", NULL};
+    const char *ident[] = {"defense.norm_bound=1e6", "defense.stddev=0", "defense.tau=1e6",
+                           "defense.flame_lambda=0", NULL};
     const char *robust[] = {"defense.norm_bound=5", "defense.stddev=0.025", "defense.tau=10", NULL};
     const char **extra = identical ? ident : robust;
     for (int i = 0; extra[i]; i++)
@@ -126,10 +131,13 @@ static void check_shares(const inst_t *x, size_t K, const float *U, const float 
 {
     const char *name = x->d->name;
     int centred = strcmp(name, "centered-clipping") == 0;
+    /* RLR flips the sign of a coordinate's coefficients: its weights are signed and
+     * sum to 1 - 2 x (the share of flipped coordinates) at most (ft_defense.h). */
+    int signed_weights = strcmp(name, "rlr") == 0;
     double sum = 0, contrib = 0, out2 = 0;
     for (size_t i = 0; i < K; i++) {
         const ft_defense_decision_t *e = &x->dec[i];
-        if (!(isfinite(e->weight) && e->weight >= -1e-7f))
+        if (!(isfinite(e->weight) && e->weight >= (signed_weights ? -1.0f : -1e-7f)))
             fail_msg("%s: weight[%zu] = %g", name, i, (double)e->weight);
         if (!(isfinite(e->contrib_norm) && e->contrib_norm >= 0))
             fail_msg("%s: contrib_norm[%zu] = %g", name, i, (double)e->contrib_norm);
@@ -142,7 +150,7 @@ static void check_shares(const inst_t *x, size_t K, const float *U, const float 
         sum += e->weight;
         contrib += e->contrib_norm;
     }
-    if (centred ? !(sum <= 1 + 1e-6) : !(fabs(sum - 1) <= 1e-6))
+    if (centred || signed_weights ? !(sum <= 1 + 1e-6) : !(fabs(sum - 1) <= 1e-6))
         fail_msg("%s: the weights sum to %.9g", name, sum);
     for (size_t j = 0; j < N; j++)
         out2 += (double)out[j] * out[j];
@@ -197,8 +205,11 @@ static void test_permutation_invariant(void **state)
                 fail_msg("%s: out[%zu] = %.9g, permuted %.9g", a.d->name, j, (double)out[j],
                          (double)outp[j]);
         for (size_t i = 0; i < K; i++) {
-            assert_int_equal(b.dec[i].decision, a.dec[perm[i]].decision);
-            assert_true(fabsf(b.dec[i].weight - a.dec[perm[i]].weight) <= 1e-5f);
+            if (b.dec[i].decision != a.dec[perm[i]].decision ||
+                !(fabsf(b.dec[i].weight - a.dec[perm[i]].weight) <= 1e-5f))
+                fail_msg("%s: update %zu: decision %d weight %g, permuted %d %g", a.d->name, i,
+                         (int)a.dec[perm[i]].decision, (double)a.dec[perm[i]].weight,
+                         (int)b.dec[i].decision, (double)b.dec[i].weight);
         }
         inst_close(&a);
         inst_close(&b);
@@ -307,6 +318,120 @@ static void test_no_allocation_per_round(void **state)
     }
 }
 
+/* Two fresh instances on the same round and the same random stream agree bit for
+ * bit (the randomised rules draw only from in->rng). */
+static void test_deterministic(void **state)
+{
+    (void)state;
+    const size_t K = 11;
+    static float U[MAXK * N], V[MAXK * N], out[N], out2[N], counts[MAXK], server[N];
+    uint32_t ids[MAXK];
+    for (size_t r = 0; ft_defense_registry[r]; r++) {
+        make_round(40, K, U, counts, ids, server);
+        memcpy(V, U, sizeof V);
+        inst_t a, b;
+        inst_open(&a, ft_defense_registry[r], K, 2, 0);
+        inst_open(&b, ft_defense_registry[r], K, 2, 0);
+        assert_int_equal(inst_run(&a, 2, K, U, counts, ids, server, out), FT_OK);
+        assert_int_equal(inst_run(&b, 2, K, V, counts, ids, server, out2), FT_OK);
+        if (memcmp(out, out2, sizeof out) != 0)
+            fail_msg("%s: two runs on the same stream differ", a.d->name);
+        for (size_t i = 0; i < K; i++)
+            assert_true(a.dec[i].decision == b.dec[i].decision &&
+                        a.dec[i].weight == b.dec[i].weight);
+        inst_close(&a);
+        inst_close(&b);
+    }
+}
+
+/* Issue 17's blatant attacker: one update -10x an honest one (ten times the norm,
+ * opposite direction) among K = 12. Every filtering rule gives it weight 0 (and
+ * marks it dropped); every rule's output stays finite. Rules not listed (averaging,
+ * clipping, coordinate-wise) only need the finite output. */
+static void test_blatant_attacker(void **state)
+{
+    (void)state;
+    enum { KB = 12 };
+    static float U[KB * N], out[N], counts[KB], server[N];
+    uint32_t ids[KB];
+    const struct {
+        const char *name;  /* a filtering rule */
+        const char *extra; /* its settings for K = 12, f = 1 */
+    } filters[] = {
+        {"krum", NULL},
+        {"multi-krum", NULL},
+        {"dnc", "defense.dnc_b=500"},
+        {"signguard", NULL},
+        {"flame", NULL},
+        {"rflbat", NULL},
+        {"bucketing", "defense.inner=krum"},
+        {"fltrust", NULL},
+        {"bulyan", NULL},
+    };
+    for (size_t r = 0; ft_defense_registry[r]; r++) {
+        const ft_defense_t *d = ft_defense_registry[r];
+        const char *extra = NULL;
+        int filtering = 0;
+        for (size_t k = 0; k < sizeof filters / sizeof filters[0]; k++)
+            if (strcmp(filters[k].name, d->name) == 0) {
+                filtering = 1;
+                extra = filters[k].extra;
+            }
+        for (int seed = 0; seed < 3; seed++) {
+            ft_rng_t rng;
+            ft_rng_init(&rng, 50 + (uint64_t)seed, 0, 0, FT_RNG_TEST);
+            float mu[N];
+            for (size_t j = 0; j < N; j++)
+                mu[j] = (float)ft_rng_normal(&rng);
+            for (size_t i = 0; i < KB; i++) {
+                for (size_t j = 0; j < N; j++)
+                    U[i * N + j] = mu[j] + 0.5f * (float)ft_rng_normal(&rng);
+                counts[i] = (float)(1 + i % 5);
+                ids[i] = (uint32_t)i;
+            }
+            for (size_t j = 0; j < N; j++) {
+                U[5 * N + j] = -10.0f * U[2 * N + j];
+                server[j] = mu[j];
+            }
+            ft_config_t *cfg = ft_config_new();
+            assert_non_null(cfg);
+            assert_int_equal(ft_config_set_value(cfg, "defense.name", d->name, "test"), FT_OK);
+            assert_int_equal(ft_config_set(cfg, "federation.clients_per_round=12", "test"), FT_OK);
+            if (extra)
+                assert_int_equal(ft_config_set(cfg, extra, "test"), FT_OK);
+            ft_experiment_t exp;
+            if (ft_experiment_read(cfg, &exp) != FT_OK ||
+                ft_defense_check(&exp.defense, KB) != FT_OK)
+                fail_msg("%s: %s", d->name, ft_error_message());
+            void *st = NULL;
+            assert_int_equal(d->create(&exp.defense, KB, N, KB, &st), FT_OK);
+            void *ws = ft_malloc(d->workspace_size(KB, N));
+            ft_defense_decision_t dec[KB];
+            ft_rng_init(&rng, 7, 1, 0, FT_RNG_NOISE);
+            ft_defense_input_t in = {.round = 1,
+                                     .K = KB,
+                                     .N = N,
+                                     .updates = U,
+                                     .counts = counts,
+                                     .ids = ids,
+                                     .global = NULL,
+                                     .server_update = server,
+                                     .rng = &rng};
+            if (d->aggregate(st, &in, out, dec, ws) != FT_OK)
+                fail_msg("%s: %s", d->name, ft_error_message());
+            for (size_t j = 0; j < N; j++)
+                if (!isfinite(out[j]))
+                    fail_msg("%s: out[%zu] = %g", d->name, j, (double)out[j]);
+            if (filtering && (dec[5].weight != 0 || dec[5].decision != FT_DECISION_DROPPED))
+                fail_msg("%s (seed %d): the blatant attacker has weight %g", d->name, seed,
+                         (double)dec[5].weight);
+            d->destroy(&st);
+            ft_free(ws);
+            ft_config_destroy(&cfg);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -315,6 +440,8 @@ int main(void)
         cmocka_unit_test(test_finite_in_finite_out),
         cmocka_unit_test(test_attackers_bounded),
         cmocka_unit_test(test_no_allocation_per_round),
+        cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_blatant_attacker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

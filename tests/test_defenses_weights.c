@@ -90,14 +90,17 @@ static void want_contrib(const ft_defense_decision_t *dec, size_t K, const doubl
             fail_msg("contrib_norm[%zu] = %.9g, want %.9g", i, (double)dec[i].contrib_norm, c[i]);
 }
 
-/* Only Krum, Multi-Krum and Bulyan decide about whole updates. */
+/* Only the rules that keep or drop whole updates select: Krum, Multi-Krum, Bulyan and
+ * the filtering rules of issue 17 (bucketing's inner rule decides about bucket means,
+ * not updates). */
 static void test_selects_flag(void **state)
 {
     (void)state;
-    const char *sel[] = {"krum", "multi-krum", "bulyan"};
+    const char *sel[] = {"krum",      "multi-krum", "bulyan", "dnc",
+                         "signguard", "flame",      "rflbat", "fldetector"};
     for (size_t r = 0; ft_defense_registry[r]; r++) {
         int want = 0;
-        for (size_t i = 0; i < 3; i++)
+        for (size_t i = 0; i < sizeof sel / sizeof *sel; i++)
             want |= strcmp(ft_defense_registry[r]->name, sel[i]) == 0;
         if (ft_defense_registry[r]->selects != want)
             fail_msg("%s: selects = %d", ft_defense_registry[r]->name,

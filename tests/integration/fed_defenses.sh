@@ -55,7 +55,8 @@ for r in rows:
     assert len(mine) == int(r["clients"]), (t, len(mine))
     att = [e for e in mine if e["attacker"]]
     assert len(att) == int(r["attackers"]) == 1, (t, att)
-    selects = name in ("krum", "multi-krum", "bulyan")
+    selects = name in ("krum", "multi-krum", "bulyan", "dnc", "signguard", "flame", "rflbat",
+                       "fldetector")
     if selects:  # detection counts only for rules that keep or drop whole updates
         assert int(r["attackers_kept"]) == sum(not e["detected"] for e in att), r
         assert int(r["honest_dropped"]) == sum(
@@ -67,7 +68,11 @@ for r in rows:
     # every rule's weights sum to 1 (centered clipping: at most 1, its centre holds
     # the rest); the row's attacker_weight is the attacker's
     total = sum(e["weight"] for e in mine)
-    assert (total <= 1 + 1e-5) if name == "centered-clipping" else abs(total - 1) < 1e-5, total
+    # (rlr: signed, 1 - 2 x its share of flipped coordinates)
+    if name in ("centered-clipping", "rlr"):
+        assert total <= 1 + 1e-5, total
+    else:
+        assert abs(total - 1) < 1e-5, total
     assert abs(float(r["attacker_weight"]) - sum(e["weight"] for e in att)) < 1e-6, r
     share = float(r["attacker_norm_share"])
     norms = sum(e["contribution"] for e in mine)
