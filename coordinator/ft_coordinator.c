@@ -32,6 +32,11 @@
 
 /* ---- configuration --------------------------------------------------------------- */
 
+/* Messages libzmq queues per peer before it stops reading that connection (TCP
+ * back-pressure, nothing dropped): an honest process has an update and a few
+ * heartbeats in flight; more would only be memory a peer makes us hold. */
+#define FT_COORD_RCVHWM 100
+
 /* ---- construction ---------------------------------------------------------------- */
 
 /* The connection guard hands the socket's monitor events to the ZAP handler. */
@@ -116,12 +121,22 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
         rc = ft_error_set(FT_ENET, "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
         goto fail;
     }
-    int one = 1, linger = 2000;
+    int one = 1, linger = 2000, hwm = FT_COORD_RCVHWM;
     /* A frame over the limit makes libzmq drop the connection before it is read
-     * into memory; ft_link checks the same limit again per message. */
+     * into memory; ft_link checks the same limit again per message. No client
+     * process sends a frame larger than an update's payload (N floats) or an
+     * envelope (a Hello names at most num_clients ids, 5 bytes each), so neither
+     * may a peer: with at most RCVHWM messages queued per peer, what one peer can
+     * make libzmq hold is RCVHWM frames of that size (docs/security.md). */
     int64_t maxmsg = (int64_t)c->lim.max_payload + (1 << 20);
+    int64_t honest = (int64_t)c->N * 4;
+    int64_t envelope = 5 * (int64_t)c->exp.federation.num_clients + (64 << 10);
+    honest = (honest > envelope ? honest : envelope) + (64 << 10);
+    if (honest < maxmsg)
+        maxmsg = honest;
     if (zmq_setsockopt(c->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
         zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(c->sock, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
         zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0) {
         rc = ft_error_set(FT_ENET, "socket options: %s", zmq_strerror(errno));
         goto fail;

@@ -72,3 +72,11 @@ ft_script_test(fed_diskfull integration/fed_diskfull.sh TIMEOUT 120)
 # valgrind memcheck over a short run (coordinator + client, CURVE, checkpoints,
 # --resume); 77 without valgrind, on ASan or CUDA builds.
 ft_script_test(fed_valgrind integration/fed_valgrind.sh LABELS valgrind TIMEOUT 180)
+
+# Hostile peers for the resource-bound tests below (Hello floods, descriptor floods).
+add_executable(flood_peer ${CMAKE_CURRENT_SOURCE_DIR}/flood_peer.c)
+target_link_libraries(flood_peer PRIVATE ft_proto ft_common)
+# Hello floods (plaintext and CURVE with an authorized key): re-registration, 2^20
+# ids, ids outside the population, the cap on ids held: VmHWM within 2x of start-up,
+# the run completes.
+ft_script_test(fed_flood_hello integration/fed_flood_hello.sh TIMEOUT 120)
