@@ -80,3 +80,7 @@ target_link_libraries(flood_peer PRIVATE ft_proto ft_common)
 # ids, ids outside the population, the cap on ids held: VmHWM within 2x of start-up,
 # the run completes.
 ft_script_test(fed_flood_hello integration/fed_flood_hello.sh TIMEOUT 120)
+# Descriptor floods at an open-file limit of 1024: 1,100 ZeroMQ connections
+# (plaintext), 1,100 raw TCP connects that never handshake (CURVE): the connection
+# guard keeps the coordinator below its limit, within 2x memory, the run complete.
+ft_script_test(fed_flood_fds integration/fed_flood_fds.sh TIMEOUT 180)
