@@ -84,3 +84,6 @@ ft_script_test(fed_flood_hello integration/fed_flood_hello.sh TIMEOUT 120)
 # (plaintext), 1,100 raw TCP connects that never handshake (CURVE): the connection
 # guard keeps the coordinator below its limit, within 2x memory, the run complete.
 ft_script_test(fed_flood_fds integration/fed_flood_fds.sh TIMEOUT 180)
+# The connection guard over real sockets: the bound for an open-file limit, the soft
+# limit raised, 3 of 6 connections kept, the count back to 0 when they leave.
+ft_test(test_peer_guard LIBS ft_proto PkgConfig::ZMQ TIMEOUT 60)
