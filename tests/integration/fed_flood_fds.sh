@@ -13,7 +13,7 @@
 source "$(dirname "$0")/fed_lib.sh"
 CO=""
 FL=""
-trap 'for p in $CO $FL; do kill $p 2> /dev/null; done; rm -rf "$WORK"' EXIT
+trap 'for p in $CO $FL; do kill $p 2> /dev/null || true; done; rm -rf "$WORK"' EXIT
 FLOOD=${FT_BUILD_DIR:-$(dirname "$FEDTAIL")}/tests/flood_peer
 [ -x "$FLOOD" ] || fail "no $FLOOD"
 INI=$(small_ini)
@@ -62,7 +62,7 @@ run() {
     cl=("$@")
     local out=$WORK/$name
     # run is called as $(run ...): a subshell, with its own processes to stop.
-    trap 'for p in $CO $FL; do kill $p 2> /dev/null; done' EXIT
+    trap 'for p in $CO $FL; do kill $p 2> /dev/null || true; done' EXIT
     start_co "$out" "${co[@]}"
     local ep=tcp://127.0.0.1:$PORT
     "$FEDTAIL" client --connect "$ep" "${cl[@]}" --quiet --wait 30 2> "$out.c1.log" &

@@ -13,7 +13,7 @@
 # at start (data and model loaded); then an honest client trains every round.
 source "$(dirname "$0")/fed_lib.sh"
 CO=""
-trap '[ -n "$CO" ] && kill $CO 2> /dev/null; rm -rf "$WORK"' EXIT
+trap '[ -z "$CO" ] || kill $CO 2> /dev/null || true; rm -rf "$WORK"' EXIT
 FLOOD=${FT_BUILD_DIR:-$(dirname "$FEDTAIL")}/tests/flood_peer
 [ -x "$FLOOD" ] || fail "no $FLOOD"
 INI=$(small_ini)
