@@ -149,7 +149,6 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
     size_t max_conns = ft_peer_guard_cap((size_t)c->exp.federation.max_peers, nofile);
     uint32_t pop = (uint32_t)c->exp.federation.num_clients;
     ft_procs_set_limits(&c->procs, max_conns, pop, (size_t)8 * pop);
-    c->lim.max_client_list = pop;
     int hb_ms = (int)(1000 * c->exp.federation.heartbeat_s);
     hb_ms = hb_ms < 1000 ? 1000 : hb_ms > 60000 ? 60000 : hb_ms;
     if ((rc = ft_peer_guard_socket_options(c->sock, hb_ms,

@@ -8,7 +8,9 @@
 #    dropped as too large before they are read;
 #  - 60 Hellos naming id 2^32-1: refused with an Error ("outside the population");
 #  - 150 Hellos from fresh sockets naming all 12 ids: at most 8 ids per client are
-#    held by live processes (8 processes here), the others are refused.
+#    held by live processes (8 processes here), the others are refused;
+#  - a fedtail client for ids 0-20 is told that id 12 is outside the population and
+#    exits.
 # Coordinator VmHWM (/proc/PID/status) after the flood stays within 2x its VmHWM
 # at start (data and model loaded); then an honest client trains every round.
 source "$(dirname "$0")/fed_lib.sh"
@@ -85,6 +87,13 @@ phase() {
     rss=$(kb $CO VmRSS)
     echo "  after the flood: VmHWM $hwm kB, VmRSS $rss kB (start $base kB)"
     [ "$hwm" -le $((2 * base)) ] || fail "$name: VmHWM $hwm kB > 2 x $base kB"
+    # an honest but misconfigured process (ids beyond the population) is told why
+    if timeout 20 "$FEDTAIL" client --connect "$ep" "${cl[@]}" --clients 0-20 --quiet --wait 15 \
+        2> "$out.bad.log"; then
+        fail "$name: a client for ids 0-20 of 12 was accepted"
+    fi
+    grep -q "refused this process: client id 12 outside the population \[0, 12)" "$out.bad.log" ||
+        fail "$name: unexpected: $(cat "$out.bad.log")"
     "$FEDTAIL" client --connect "$ep" "${cl[@]}" --quiet --wait 30 || fail "$name: client exited $?"
     wait $CO || { tail "$out.log"; fail "$name: coordinator exited $?"; }
     grep -q '"completed": true' "$out/summary.json" || fail "$name: run not completed"
