@@ -412,6 +412,15 @@ int ft_cmd_run(int argc, char **argv)
         rc = ft_experiment_read(cli.cfg, &exp);
     if (rc == FT_OK)
         rc = ft_variants_parse(&exp.run, variants, &num_variants);
+    /* The coordinator admits at most max_peers processes; more would only be
+     * refused one by one after they loaded their data. The default (one per CPU)
+     * is cut to fit; an explicit --procs is the user's to reconcile. */
+    if (rc == FT_OK && procs > exp.federation.max_peers && !p)
+        procs = exp.federation.max_peers;
+    if (rc == FT_OK && procs > exp.federation.max_peers)
+        rc = ft_config_error(cli.cfg, "federation.max_peers",
+                             "%d is fewer than --procs %ld: raise it to run that many",
+                             exp.federation.max_peers, procs);
     int num_seeds = rc == FT_OK ? exp.run.num_seeds : 0;
     uint64_t base_seed = rc == FT_OK ? exp.run.seed : 0;
     uint64_t seeds[FT_MAX_SEEDS];

@@ -307,6 +307,18 @@ static int handshake(client_t *c, double timeout_s)
             ft_link_in_clear(&in);
             return 1; /* run already over */
         }
+        if (in.msg.type == FT_MSG_ERROR) {
+            /* FT_EPROTO: the Hello itself was refused (client ids outside the run's
+             * population): waiting cannot help. Others (the coordinator is full, a
+             * stale "not registered") are worth a warning only. */
+            FT_LOG(FT_LOG_WARN, "%s: %s", c->o->connect, in.msg.u.error.reason);
+            if (in.msg.u.error.code == FT_EPROTO) {
+                rc = ft_error_set(FT_EPROTO, "%s refused this process: %s", c->o->connect,
+                                  in.msg.u.error.reason);
+                ft_link_in_clear(&in);
+                return rc;
+            }
+        }
         ft_link_in_clear(&in);
     }
 }

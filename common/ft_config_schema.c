@@ -42,6 +42,9 @@ const ft_config_key_t ft_config_schema[] = {
      "retries of a round that closed with too few updates before the run fails"},
     {"federation.heartbeat_s", FT_KEY_FLOAT, "2", NULL,
      "client heartbeat period; a process silent for 5 periods is presumed dead"},
+    {"federation.max_peers", FT_KEY_INT, "256", NULL,
+     "most connections and live client processes the coordinator admits at once (fewer if "
+     "the open-file limit is lower; docs/security.md)"},
 
     /* [data] */
     {"data.dataset", FT_KEY_ENUM, "fashion-mnist", "fashion-mnist|mnist|emnist|cifar10|synthetic",

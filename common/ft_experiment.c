@@ -107,7 +107,9 @@ static int read_federation(const ft_config_t *cfg, ft_federation_cfg_t *f)
                                "must be in [1, clients_per_round = %lld]", (long long)k);
     f->min_clients = (int)mc;
     if ((rc = read_i(cfg, "federation.max_round_retries", 0, 1000000, "must be >= 0",
-                     &f->max_round_retries)) != FT_OK)
+                     &f->max_round_retries)) != FT_OK ||
+        (rc = read_i(cfg, "federation.max_peers", 1, 1000000, "must be in [1, 1000000]",
+                     &f->max_peers)) != FT_OK)
         return rc;
     return read_nonneg(cfg, "federation.heartbeat_s", 1, "must be > 0", &f->heartbeat_s);
 }

@@ -84,6 +84,7 @@ typedef struct {
     int min_clients;               /* fewest updates a round closes with, [1, K] */
     int max_round_retries;         /* >= 0 */
     double heartbeat_s;            /* client heartbeat period, > 0 */
+    int max_peers;                 /* connections and live processes at once, [1, 1000000] */
 } ft_federation_cfg_t;
 
 /* [data] */

@@ -54,7 +54,6 @@ int ft_coord_setup_curve(ft_coordinator_t *c)
     uint8_t secret[FT_CURVE_KEY_LEN];
     if ((rc = ft_curve_load_secret(secret_path, secret)) != FT_OK ||
         (rc = ft_zap_start(c->zctx, allowed, &c->zap)) != FT_OK ||
-        (rc = ft_zap_watch(c->zap, c->sock)) != FT_OK ||
         (rc = ft_curve_server_setup(c->sock, secret)) != FT_OK)
         goto done;
     FT_LOG(FT_LOG_INFO, "CURVE on: %zu authorized client key(s)", ft_key_set_count(allowed));

@@ -92,8 +92,7 @@ static void mark_dead(ft_coordinator_t *c, int p, const char *reason)
     ft_proc_t *pr = &c->procs.procs[p];
     if (pr->state == FT_PROC_DEAD)
         return;
-    pr->state = FT_PROC_DEAD;
-    pr->slot = -1;
+    ft_procs_set_dead(&c->procs, (size_t)p);
     size_t requeued = c->round->K ? ft_round_requeue_process(c->round, p) : 0;
     ft_events_begin(c->ev, "process_dead");
     ft_events_int(c->ev, "process", pr->id);
@@ -162,7 +161,10 @@ static void on_hello(ft_coordinator_t *c, ft_link_in_t *in)
         mark_dead(c, old, "registered again");
     int p = ft_procs_add(&c->procs, in->peer, in->peer_len, &in->msg.u.hello, ft_now());
     if (p < 0) {
-        reject(c, -1, "hello", ft_error_message());
+        char why[FT_WIRE_REASON_LEN];
+        snprintf(why, sizeof why, "%s", ft_error_message());
+        reject(c, -1, "hello", why);
+        send_error_peer(c, in->peer, in->peer_len, p, why);
         return;
     }
     ft_proc_t *pr = &c->procs.procs[p];
@@ -210,7 +212,15 @@ static void on_update(ft_coordinator_t *c, int p, ft_link_in_t *in)
         return;
     }
     int rc = FT_OK;
-    if (u->num_params != c->N)
+    /* The count is the update's FedAvg weight: a peer that may name any count owns
+     * the round (2^64-1 makes its weight 1). The coordinator derives every
+     * partition itself, so a count other than the expected one is a bad update. */
+    uint64_t expected = ft_scenario_client_samples(c->scn, u->client_id, r->slots[slot].attacker);
+    if (u->num_samples != expected)
+        rc = ft_error_set(FT_EPROTO, "num_samples = %llu, expected %llu (its %s)",
+                          (unsigned long long)u->num_samples, (unsigned long long)expected,
+                          r->slots[slot].attacker ? "D_adv" : "partition");
+    else if (u->num_params != c->N)
         rc = ft_error_set(FT_EPROTO, "N = %llu, expected %zu", (unsigned long long)u->num_params,
                           c->N);
     else if (memcmp(u->layout_hash, ft_global_layout_hash(c->g), 32) != 0)
@@ -241,7 +251,7 @@ static void on_update(ft_coordinator_t *c, int p, ft_link_in_t *in)
     ft_events_int(c->ev, "round", u->round);
     ft_events_int(c->ev, "client", u->client_id);
     ft_events_int(c->ev, "process", pr->id);
-    ft_events_int(c->ev, "samples", (int64_t)u->num_samples);
+    ft_events_uint(c->ev, "samples", u->num_samples);
     ft_events_num(c->ev, "loss", u->train_loss);
     ft_events_num(c->ev, "train_s", u->train_s);
     ft_events_end(c->ev);
@@ -336,6 +346,29 @@ static int drain_socket(ft_coordinator_t *c)
     return FT_OK;
 }
 
+/* A "connections_refused" event when the guard shed connections since the last
+ * one, at most every 10 s (a flood must not fill the disk with events). */
+static void log_guard(ft_coordinator_t *c, double now)
+{
+    if (!c->guard || now - c->guard_logged_at < 10)
+        return;
+    ft_peer_guard_stats_t st;
+    ft_peer_guard_stats(c->guard, &st);
+    if (st.shed == c->guard_logged)
+        return;
+    ft_events_begin(c->ev, "connections_refused");
+    ft_events_uint(c->ev, "refused", st.shed - c->guard_logged);
+    ft_events_uint(c->ev, "open", st.open);
+    ft_events_uint(c->ev, "peak", st.peak);
+    ft_events_uint(c->ev, "max_peers", st.max_conns);
+    ft_events_int(c->ev, "round", c->round->round);
+    ft_events_end(c->ev);
+    FT_LOG(FT_LOG_WARN, "%lu connection(s) over max_peers = %zu refused", st.shed - c->guard_logged,
+           st.max_conns);
+    c->guard_logged = st.shed;
+    c->guard_logged_at = now;
+}
+
 static void check_liveness(ft_coordinator_t *c, double now)
 {
     int p;
@@ -362,6 +395,7 @@ int ft_coord_run_round(ft_coordinator_t *c)
         }
         double now = ft_now();
         ft_coord_log_refusals(c);
+        log_guard(c, now);
         int erc = ft_events_status(c->ev);
         if (erc != FT_OK)
             return erc;

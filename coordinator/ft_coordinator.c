@@ -33,7 +33,18 @@
 
 /* ---- configuration --------------------------------------------------------------- */
 
+/* Messages libzmq queues per peer before it stops reading that connection (TCP
+ * back-pressure, nothing dropped): an honest process has an update and a few
+ * heartbeats in flight; more would only be memory a peer makes us hold. */
+#define FT_COORD_RCVHWM 100
+
 /* ---- construction ---------------------------------------------------------------- */
+
+/* The connection guard hands the socket's monitor events to the ZAP handler. */
+static void zap_note(void *zap, int event, uint32_t value)
+{
+    ft_zap_note_event(zap, event, value);
+}
 
 int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_coordinator_t **out)
 {
@@ -111,17 +122,43 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
         rc = ft_error_set(FT_ENET, "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
         goto fail;
     }
-    int one = 1, linger = 2000;
+    int one = 1, linger = 2000, hwm = FT_COORD_RCVHWM;
     /* A frame over the limit makes libzmq drop the connection before it is read
-     * into memory; ft_link checks the same limit again per message. */
+     * into memory; ft_link checks the same limit again per message. No client
+     * process sends a frame larger than an update's payload (N floats) or an
+     * envelope (a Hello names at most num_clients ids, 5 bytes each), so neither
+     * may a peer: with at most RCVHWM messages queued per peer, what one peer can
+     * make libzmq hold is RCVHWM frames of that size (docs/security.md). */
     int64_t maxmsg = (int64_t)c->lim.max_payload + (1 << 20);
+    int64_t honest = (int64_t)c->N * 4;
+    int64_t envelope = 5 * (int64_t)c->exp.federation.num_clients + (64 << 10);
+    honest = (honest > envelope ? honest : envelope) + (64 << 10);
+    if (honest < maxmsg)
+        maxmsg = honest;
     if (zmq_setsockopt(c->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
         zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(c->sock, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
         zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0) {
         rc = ft_error_set(FT_ENET, "socket options: %s", zmq_strerror(errno));
         goto fail;
     }
+    /* What peers can make the coordinator hold (docs/security.md): connections and
+     * live processes (max_peers, and the open-file limit less a reserve for the run
+     * directory), fixed ids (within the population, 8 per client over all live
+     * processes), handshakes (a deadline), silent connections (ZMTP heartbeats). */
+    size_t nofile = ft_peer_guard_raise_nofile();
+    size_t max_conns = ft_peer_guard_cap((size_t)c->exp.federation.max_peers, nofile);
+    uint32_t pop = (uint32_t)c->exp.federation.num_clients;
+    ft_procs_set_limits(&c->procs, max_conns, pop, (size_t)8 * pop);
+    int hb_ms = (int)(1000 * c->exp.federation.heartbeat_s);
+    hb_ms = hb_ms < 1000 ? 1000 : hb_ms > 60000 ? 60000 : hb_ms;
+    if ((rc = ft_peer_guard_socket_options(c->sock, hb_ms,
+                                           60000 > 10 * hb_ms ? 60000 : 10 * hb_ms)) != FT_OK)
+        goto fail;
     if (c->exp.security.curve && (rc = ft_coord_setup_curve(c)) != FT_OK)
+        goto fail;
+    if ((rc = ft_peer_guard_start(c->zctx, c->sock, max_conns, c->zap ? zap_note : NULL, c->zap,
+                                  &c->guard)) != FT_OK)
         goto fail;
     if (zmq_bind(c->sock, opts->bind) != 0) {
         rc = ft_error_set(FT_ENET, "cannot bind %s: %s", opts->bind, zmq_strerror(errno));
@@ -159,6 +196,8 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
         ft_events_int(c->ev, "root_size", c->scn->root_n);
     ft_events_int(c->ev, "rounds", c->exp.federation.rounds);
     ft_events_int(c->ev, "clients_per_round", c->K);
+    ft_events_int(c->ev, "max_peers", (int64_t)max_conns);
+    ft_events_int(c->ev, "open_files", (int64_t)nofile);
     ft_events_end(c->ev);
     if (c->ckpt.resumed_slot >= 0) {
         ft_events_begin(c->ev, "resumed");
@@ -181,11 +220,9 @@ void ft_coordinator_destroy(ft_coordinator_t **c_p)
     if (!c_p || !*c_p)
         return;
     ft_coordinator_t *c = *c_p;
-    if (c->sock) {
-        if (c->zap)
-            zmq_socket_monitor(c->sock, NULL, 0); /* the ZAP thread's watch */
+    ft_peer_guard_stop(&c->guard); /* its monitor, before the socket closes */
+    if (c->sock)
         zmq_close(c->sock);
-    }
     ft_zap_stop(&c->zap); /* before the context ends */
     ft_link_ctx_term(c->zctx);
     ft_blob_release(&c->model.blob);
@@ -212,6 +249,11 @@ void ft_coordinator_destroy(ft_coordinator_t **c_p)
 const ft_experiment_t *ft_coordinator_experiment(const ft_coordinator_t *c)
 {
     return &c->exp;
+}
+
+uint64_t ft_coordinator_expected_samples(const ft_coordinator_t *c, uint32_t id, int attacker)
+{
+    return ft_scenario_client_samples(c->scn, id, attacker);
 }
 
 int ft_coordinator_rounds_done(const ft_coordinator_t *c)
@@ -244,7 +286,7 @@ static int begin_round(ft_coordinator_t *c, uint32_t t, uint32_t attempt)
     ft_events_int(c->ev, "attempt", attempt);
     ft_events_num(c->ev, "lr", ft_round_lr(c->exp.federation.lr, c->exp.federation.lr_decay, t));
     ft_events_int(c->ev, "attackers", n_att);
-    ft_events_int(c->ev, "round_samples", (int64_t)c->round_samples);
+    ft_events_uint(c->ev, "round_samples", c->round_samples);
     ft_events_int(c->ev, "processes", (int64_t)ft_procs_alive(&c->procs));
     ft_events_end(c->ev);
     return FT_OK;

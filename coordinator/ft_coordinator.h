@@ -76,6 +76,11 @@ int ft_coordinator_resume_config(const char *dir, ft_config_t **cfg);
 /* The experiment the coordinator runs, read from its copy of the config. */
 const ft_experiment_t *ft_coordinator_experiment(const ft_coordinator_t *c);
 
+/* The sample count (FedAvg weight) the coordinator expects in client id's Update:
+ * derived from the partition (honest) or the attack's D_adv (attacker), never taken
+ * from the peer. An Update reporting another count is rejected. */
+uint64_t ft_coordinator_expected_samples(const ft_coordinator_t *c, uint32_t id, int attacker);
+
 /* Rounds completed so far. */
 int ft_coordinator_rounds_done(const ft_coordinator_t *c);
 

@@ -27,6 +27,7 @@
 #include "ft_global.h"
 #include "ft_link.h"
 #include "ft_metrics.h"
+#include "ft_peer_guard.h"
 #include "ft_procs.h"
 #include "ft_root.h"
 #include "ft_round.h"
@@ -91,6 +92,9 @@ struct ft_coordinator {
     void *sock;                 /* the ROUTER socket */
     ft_wire_limits_t lim;       /* receive bounds */
     ft_zap_t *zap;              /* CURVE: the ZAP handler (NULL without security.curve) */
+    ft_peer_guard_t *guard;     /* bounds the socket's connections (ft_peer_guard.h) */
+    unsigned long guard_logged; /* connections refused by the guard, as last logged */
+    double guard_logged_at;     /* when that was */
     ft_procs_t procs;           /* client processes */
     ft_coord_model_msg_t model; /* the global model as sent */
 
@@ -190,7 +194,9 @@ int ft_coord_write_summary(ft_coordinator_t *c, int complete);
 /* ---- CURVE (ft_coord_curve.c) ---------------------------------------------------- */
 
 /* security.curve: the allow-list, the ZAP handler (before bind: libzmq admits every
- * CURVE client while none is bound), the refusal watch, and the server key. On
+ * CURVE client while none is bound), and the server key. The refusals seen on the
+ * socket's monitor reach the handler through the connection guard
+ * (ft_zap_note_event). On
  * error returns FT_ECONFIG naming the key; FT_EIO / FT_ECRYPTO / FT_ENOTFOUND
  * naming a key file or directory; FT_ENET / FT_ESTATE from the ZAP handler;
  * FT_ENOMEM. A started ZAP handler is stopped by ft_coordinator_destroy. */

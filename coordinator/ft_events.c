@@ -182,6 +182,14 @@ void ft_events_int(ft_events_t *ev, const char *k, int64_t v)
     append(ev, "%lld", (long long)v);
 }
 
+void ft_events_uint(ft_events_t *ev, const char *k, uint64_t v)
+{
+    if (!ev)
+        return;
+    key(ev, k);
+    append(ev, "%llu", (unsigned long long)v);
+}
+
 void ft_events_num(ft_events_t *ev, const char *k, double v)
 {
     if (!ev)

@@ -33,6 +33,8 @@ int ft_events_sync(ft_events_t *ev);
  * every call a no-op (for tests and the client side). */
 void ft_events_begin(ft_events_t *ev, const char *event);
 void ft_events_int(ft_events_t *ev, const char *key, int64_t v);
+/* An unsigned count (a sample count a peer reported: printed as it is, never -1). */
+void ft_events_uint(ft_events_t *ev, const char *key, uint64_t v);
 void ft_events_num(ft_events_t *ev, const char *key, double v);
 void ft_events_str(ft_events_t *ev, const char *key, const char *v);
 void ft_events_bool(ft_events_t *ev, const char *key, int v);

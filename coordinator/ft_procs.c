@@ -1,4 +1,4 @@
-/* ft_procs: process table. */
+/* ft_procs: the process table, bounded against what peers send (ft_procs.h). */
 #include "ft_procs.h"
 
 #include "ft_alloc.h"
@@ -20,6 +20,26 @@ void ft_procs_free(ft_procs_t *t)
         ft_free(t->procs[i].clients);
     ft_free(t->procs);
     memset(t, 0, sizeof *t);
+}
+
+void ft_procs_set_limits(ft_procs_t *t, size_t max_procs, uint32_t id_bound, size_t max_ids)
+{
+    t->max_procs = max_procs;
+    t->id_bound = id_bound;
+    t->max_ids = max_ids;
+}
+
+void ft_procs_set_dead(ft_procs_t *t, size_t i)
+{
+    ft_proc_t *p = &t->procs[i];
+    if (p->state == FT_PROC_DEAD)
+        return;
+    p->state = FT_PROC_DEAD;
+    p->slot = -1;
+    t->ids_held -= p->num_clients;
+    ft_free(p->clients);
+    p->clients = NULL;
+    p->num_clients = 0;
 }
 
 int ft_procs_find(const ft_procs_t *t, const uint8_t *peer, size_t peer_len)
@@ -61,34 +81,59 @@ static size_t sort_unique(uint32_t *a, size_t n)
 int ft_procs_add(ft_procs_t *t, const uint8_t *peer, size_t peer_len, const ft_msg_hello_t *h,
                  double now)
 {
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? 2 * t->cap : 16;
-        ft_proc_t *p = ft_realloc(t->procs, cap * sizeof *p);
-        if (!p)
-            return ft_error_set(FT_ENOMEM, "out of memory registering a process");
-        t->procs = p;
-        t->cap = cap;
-    }
+    if (t->max_procs && ft_procs_alive(t) >= t->max_procs)
+        return ft_error_set(FT_ESTATE, "%zu processes registered already (the most at once)",
+                            t->max_procs);
+    if (!h->pool && h->num_clients == 0)
+        return ft_error_set(FT_EPROTO, "neither a pool nor any client id");
+    /* Checked on the peer's list before anything is allocated for it. */
+    for (size_t k = 0; !h->pool && t->id_bound && k < h->num_clients; k++)
+        if (h->clients[k] >= t->id_bound)
+            return ft_error_set(FT_EPROTO, "client id %u outside the population [0, %u)",
+                                h->clients[k], t->id_bound);
     ft_proc_t p;
     memset(&p, 0, sizeof p);
-    if (!h->pool && h->num_clients) {
+    if (!h->pool) {
         p.clients = ft_malloc(h->num_clients * sizeof *p.clients);
         if (!p.clients)
             return ft_error_set(FT_ENOMEM, "out of memory registering a process");
         memcpy(p.clients, h->clients, h->num_clients * sizeof *p.clients);
         p.num_clients = sort_unique(p.clients, h->num_clients);
+        if (t->max_ids && t->ids_held + p.num_clients > t->max_ids) {
+            ft_free(p.clients);
+            return ft_error_set(FT_ESTATE,
+                                "its %zu client ids would make %zu held by live processes "
+                                "(the most: %zu)",
+                                p.num_clients, t->ids_held + p.num_clients, t->max_ids);
+        }
+    }
+    size_t i = 0;
+    while (i < t->n && t->procs[i].state != FT_PROC_DEAD)
+        i++;
+    if (i == t->n && t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 16;
+        ft_proc_t *grown = ft_realloc(t->procs, cap * sizeof *grown);
+        if (!grown) {
+            ft_free(p.clients);
+            return ft_error_set(FT_ENOMEM, "out of memory registering a process");
+        }
+        t->procs = grown;
+        t->cap = cap;
     }
     p.pool = h->pool;
     p.peer_len = peer_len < FT_LINK_MAX_PEER ? peer_len : FT_LINK_MAX_PEER;
     memcpy(p.peer, peer, p.peer_len);
-    p.id = (uint32_t)t->n + 1;
+    p.id = ++t->last_id;
     p.state = FT_PROC_IDLE;
     p.last_seen = now;
     p.slot = -1;
     p.pid = h->pid;
     memcpy(p.host, h->host, sizeof p.host);
-    t->procs[t->n] = p;
-    return (int)t->n++;
+    t->ids_held += p.num_clients;
+    if (i == t->n)
+        t->n++;
+    t->procs[i] = p; /* a dead entry holds no ids: nothing to free */
+    return (int)i;
 }
 
 int ft_proc_can_serve(const void *pv, uint32_t client_id)

@@ -224,6 +224,8 @@ static void peer_address(int fd, char *out, size_t cap)
  * value, then the endpoint). A handshake that fails before ZAP is asked (a
  * plaintext client, a wrong server key) is reported when its connection closes,
  * with the peer address remembered at accept time. */
+static void note_event(ft_zap_t *z, uint16_t event, uint32_t value);
+
 static void watch_event(ft_zap_t *z)
 {
     zmq_msg_t head, addr;
@@ -241,6 +243,17 @@ static void watch_event(ft_zap_t *z)
     memcpy(&value, (uint8_t *)zmq_msg_data(&head) + 2, 4);
     zmq_msg_close(&head);
     zmq_msg_close(&addr);
+    note_event(z, event, value);
+}
+
+void ft_zap_note_event(ft_zap_t *z, int event, uint32_t value)
+{
+    if (z)
+        note_event(z, (uint16_t)event, value);
+}
+
+static void note_event(ft_zap_t *z, uint16_t event, uint32_t value)
+{
     if (event == ZMQ_EVENT_ACCEPTED) {
         size_t slot = (size_t)value % WATCH_CONNS;
         z->conns[slot].fd = (int)value;

@@ -55,6 +55,10 @@ int ft_zap_next_refusal(ft_zap_t *zap, ft_zap_refusal_t *out);
  * zmq_socket_monitor(server_sock, NULL, 0) before closing server_sock, and close
  * server_sock before ft_zap_stop. FT_ENET. */
 int ft_zap_watch(ft_zap_t *zap, void *server_sock);
+/* The same handling for a caller that owns the server socket's monitor itself
+ * (ft_peer_guard) instead of ft_zap_watch: one monitor event (its libzmq event
+ * number and value). Call from one thread only, and never with ft_zap_watch. */
+void ft_zap_note_event(ft_zap_t *zap, int event, uint32_t value);
 /* Stops the thread, unbinds and frees. Call before zmq_ctx_term of its context.
  * Accepts NULL; nulls *zap_p. */
 void ft_zap_stop(ft_zap_t **zap_p);

@@ -76,3 +76,18 @@ ft_script_test(fed_valgrind integration/fed_valgrind.sh LABELS valgrind TIMEOUT 
 # malformed allow-list key, duplicate INI keys, a bad experiment leaving no run
 # directory behind, images whose shape the model does not take.
 ft_script_test(fed_bad_input integration/fed_bad_input.sh TIMEOUT 120)
+
+# Hostile peers for the resource-bound tests below (Hello floods, descriptor floods).
+add_executable(flood_peer ${CMAKE_CURRENT_SOURCE_DIR}/flood_peer.c)
+target_link_libraries(flood_peer PRIVATE ft_proto ft_common)
+# Hello floods (plaintext and CURVE with an authorized key): re-registration, 2^20
+# ids, ids outside the population, the cap on ids held: VmHWM within 2x of start-up,
+# the run completes.
+ft_script_test(fed_flood_hello integration/fed_flood_hello.sh TIMEOUT 120)
+# Descriptor floods at an open-file limit of 1024: 1,100 ZeroMQ connections
+# (plaintext), 1,100 raw TCP connects that never handshake (CURVE): the connection
+# guard keeps the coordinator below its limit, within 2x memory, the run complete.
+ft_script_test(fed_flood_fds integration/fed_flood_fds.sh TIMEOUT 180)
+# The connection guard over real sockets: the bound for an open-file limit, the soft
+# limit raised, 3 of 6 connections kept, the count back to 0 when they leave.
+ft_test(test_peer_guard LIBS ft_proto PkgConfig::ZMQ TIMEOUT 60)

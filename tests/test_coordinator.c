@@ -150,6 +150,59 @@ static void test_procs(void **state)
     ft_procs_free(&t);
 }
 
+/* What a peer can make the table hold: ids within the population, live processes
+ * and fixed ids over them capped, a dead entry's ids released and its entry reused
+ * (a Hello flood cannot grow the table), process numbers never reused. */
+static void test_procs_limits(void **state)
+{
+    (void)state;
+    ft_procs_t t;
+    ft_procs_init(&t);
+    ft_procs_set_limits(&t, 3, 10, 12); /* 3 live, ids < 10, 12 ids held */
+    uint32_t ten[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    uint32_t out_of_range[2] = {3, 10};
+    uint32_t huge[1] = {UINT32_MAX};
+    ft_msg_hello_t h = {.clients = out_of_range, .num_clients = 2};
+    assert_int_equal(ft_procs_add(&t, (const uint8_t *)"x", 1, &h, 0), FT_EPROTO);
+    assert_non_null(strstr(ft_error_message(), "client id 10 outside the population [0, 10)"));
+    h.clients = huge;
+    h.num_clients = 1;
+    assert_int_equal(ft_procs_add(&t, (const uint8_t *)"x", 1, &h, 0), FT_EPROTO);
+    h.num_clients = 0; /* neither pool nor ids */
+    assert_int_equal(ft_procs_add(&t, (const uint8_t *)"x", 1, &h, 0), FT_EPROTO);
+    assert_int_equal(t.n, 0);
+    /* 10 ids held, then 3 more would be 13 > 12; 2 more fit (the boundary) */
+    h.clients = ten;
+    h.num_clients = 10;
+    assert_int_equal(ft_procs_add(&t, (const uint8_t *)"a", 1, &h, 0), 0);
+    h.num_clients = 3;
+    assert_int_equal(ft_procs_add(&t, (const uint8_t *)"b", 1, &h, 0), FT_ESTATE);
+    h.num_clients = 2;
+    assert_int_equal(ft_procs_add(&t, (const uint8_t *)"b", 1, &h, 0), 1);
+    assert_int_equal(t.ids_held, 12);
+    ft_msg_hello_t pool = {.pool = 1};
+    assert_int_equal(ft_procs_add(&t, (const uint8_t *)"c", 1, &pool, 0), 2);
+    /* 3 alive: a fourth is refused */
+    assert_int_equal(ft_procs_add(&t, (const uint8_t *)"d", 1, &pool, 0), FT_ESTATE);
+    /* dead: ids released, entry still findable until reused, then reused */
+    ft_procs_set_dead(&t, 0);
+    assert_int_equal(t.ids_held, 2);
+    assert_null(t.procs[0].clients);
+    assert_int_equal(ft_procs_find_any(&t, (const uint8_t *)"a", 1), 0);
+    ft_procs_set_dead(&t, 0); /* twice: no change */
+    assert_int_equal(t.ids_held, 2);
+    for (int k = 0; k < 1000; k++) { /* a flood of registrations and deaths */
+        int i = ft_procs_add(&t, (const uint8_t *)"d", 1, &h, 0);
+        assert_int_equal(i, 0);
+        ft_procs_set_dead(&t, (size_t)i);
+    }
+    assert_int_equal(t.n, 3);
+    assert_int_equal(t.ids_held, 2);
+    assert_int_equal(ft_procs_add(&t, (const uint8_t *)"e", 1, &h, 0), 0);
+    assert_int_equal(t.procs[0].id, 1004); /* numbers: a 1, b 2, c 3, 1000 floods, e */
+    ft_procs_free(&t);
+}
+
 static void test_id_list(void **state)
 {
     (void)state;
@@ -381,10 +434,11 @@ static void test_global_aggregate(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sampling),    cmocka_unit_test(test_lr_schedule),
-        cmocka_unit_test(test_round_slots), cmocka_unit_test(test_procs),
-        cmocka_unit_test(test_id_list),     cmocka_unit_test(test_metrics_columns),
-        cmocka_unit_test(test_events_json), cmocka_unit_test(test_global_aggregate),
+        cmocka_unit_test(test_sampling),         cmocka_unit_test(test_lr_schedule),
+        cmocka_unit_test(test_round_slots),      cmocka_unit_test(test_procs),
+        cmocka_unit_test(test_procs_limits),     cmocka_unit_test(test_id_list),
+        cmocka_unit_test(test_metrics_columns),  cmocka_unit_test(test_events_json),
+        cmocka_unit_test(test_global_aggregate),
     };
     return cmocka_run_group_tests(tests, make_tmp, remove_tmp);
 }

@@ -46,15 +46,15 @@
 
 /* A scripted run: K = 3 of 4 clients per round; in round r the k-th task handed out
  * is answered with an update whose every entry is values[r-1][k] (with nan_inf,
- * entry 7 of a NaN update is +Inf) and num_samples samples[k]. Round 1 also carries
+ * entry 7 of a NaN update is +Inf) and the client's own sample count (the only one
+ * accepted). Round 1 also carries
  * a 3 MiB frame and two invalid messages. */
 typedef struct {
     const char *defense;      /* defense.name */
     const char *on_nonfinite; /* run.on_nonfinite, NULL: the default */
     int rounds;               /* federation.rounds, <= MAX_ROUNDS */
     float values[MAX_ROUNDS][3];
-    uint64_t samples[3]; /* 0: 1 */
-    int nan_inf;         /* entry 7 of a NaN update is +Inf */
+    int nan_inf; /* entry 7 of a NaN update is +Inf */
 } script_t;
 
 /* What the run left behind. */
@@ -167,6 +167,8 @@ static void scripted_run(const script_t *sc, result_t *out)
             assert_int_equal(in.msg.type, FT_MSG_TASK);
             assert_int_equal(in.msg.u.task.round, r);
             uint32_t client = in.msg.u.task.client_id;
+            uint64_t expected =
+                ft_coordinator_expected_samples(run.c, client, in.msg.u.task.attacker);
             ft_link_in_clear(&in);
             if (r == 1 && k == 1) {
                 /* two invalid messages in round 1: both rejected and counted */
@@ -178,8 +180,7 @@ static void scripted_run(const script_t *sc, result_t *out)
                 delta[i] = v;
             if (sc->nan_inf && isnan(v))
                 delta[7] = INFINITY;
-            send_update(sock, (uint32_t)r, client, sc->samples[k] ? sc->samples[k] : 1, delta,
-                        layout, 0);
+            send_update(sock, (uint32_t)r, client, expected, delta, layout, 0);
         }
         if (!shut)
             out->rounds_served = r;
@@ -385,17 +386,17 @@ static void test_nan_update_fedavg_stops(void **state)
     result_free(&r);
 }
 
-/* Finite updates that overflow: one client with 1000 of the 1002 samples sends
- * 3e38 in every round. After round 1 the model holds ~3e38, the largest values
- * still finite (no event: the boundary); round 2 adds another ~3e38 and the sum
- * overflows to Inf. The stop comes after round 2, before round 3. */
+/* Finite updates that overflow: every client sends 3e38 in rounds 1 and 2 (their
+ * counts are their partitions', the only ones accepted). After round 1 the model
+ * holds ~3e38, the largest values still finite (no event: the boundary); round 2
+ * adds another ~3e38 and the sum overflows to Inf. The stop comes after round 2,
+ * before round 3. */
 static void test_overflow_fedavg(void **state)
 {
     (void)state;
     script_t sc = {.defense = "fedavg",
                    .rounds = 3,
-                   .values = {{3e38f, 0.5f, -0.25f}, {3e38f, 0.5f, -0.25f}, {0, 0, 0}},
-                   .samples = {1000, 1, 1}};
+                   .values = {{3e38f, 3e38f, 3e38f}, {3e38f, 3e38f, 3e38f}, {0, 0, 0}}};
     result_t r;
     scripted_run(&sc, &r);
     assert_int_equal(r.rc, FT_ENONFINITE);

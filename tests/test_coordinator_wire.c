@@ -1,7 +1,8 @@
 /* The coordinator against a scripted client over ipc://: registration, model sent
  * once per round, validation of every update (digest, stale round, unassigned
- * client, unregistered sender, garbage), FedAvg weighting by sample count in
- * client-id order, and the run directory it leaves. */
+ * client, unregistered sender, garbage, a sample count other than the client's
+ * partition size), FedAvg weighting by sample count in client-id order, and the run
+ * directory it leaves. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -42,6 +43,7 @@ static void test_scripted_client(void **state)
                           "model.name=mlp",
                           "model.hidden=16",
                           "federation.num_clients=4",
+                          "federation.partition=dirichlet", /* unequal weights */
                           "federation.clients_per_round=2",
                           "federation.rounds=1",
                           "federation.round_timeout=30",
@@ -96,12 +98,31 @@ static void test_scripted_client(void **state)
     float *delta = malloc(N_MLP * 4);
     for (int i = 0; i < N_MLP; i++)
         delta[i] = 0.5f;
+    uint64_t n_first = ft_coordinator_expected_samples(run.c, first, 0);
+    assert_true(n_first > 0);
     /* corrupted digest: rejected with an Error, the task goes back to the queue */
-    send_update(sock, 1, first, 1, delta, layout, 1);
+    send_update(sock, 1, first, n_first, delta, layout, 1);
     recv_msg(sock, &in);
     assert_int_equal(in.msg.type, FT_MSG_ERROR);
     assert_int_equal(in.msg.u.error.code, FT_EDIGEST);
     ft_link_in_clear(&in);
+
+    /* a sample count that is not the partition's (2^64-1 would take all the weight;
+     * one more or one less is as wrong): rejected with an Error, requeued */
+    const uint64_t bad_counts[] = {UINT64_MAX, n_first + 1, n_first - 1};
+    for (int b = 0; b < 3; b++) {
+        send_simple(sock, FT_MSG_REQUEST);
+        recv_msg(sock, &in);
+        assert_int_equal(in.msg.type, FT_MSG_TASK);
+        assert_int_equal(in.msg.u.task.client_id, first);
+        ft_link_in_clear(&in);
+        send_update(sock, 1, first, bad_counts[b], delta, layout, 0);
+        recv_msg(sock, &in);
+        assert_int_equal(in.msg.type, FT_MSG_ERROR);
+        assert_int_equal(in.msg.u.error.code, FT_EPROTO);
+        assert_non_null(strstr(in.msg.u.error.reason, "num_samples"));
+        ft_link_in_clear(&in);
+    }
 
     /* next task: no model (this process holds it already) */
     send_simple(sock, FT_MSG_REQUEST);
@@ -110,9 +131,9 @@ static void test_scripted_client(void **state)
     assert_false(in.msg.u.task.has_model);
     assert_int_equal(in.msg.u.task.client_id, first); /* requeued, lowest id first */
     ft_link_in_clear(&in);
-    send_update(sock, 2, first, 1, delta, layout, 0);           /* stale round: rejected */
-    send_update(sock, 1, (first + 1) % 4, 1, delta, layout, 0); /* not assigned: rejected */
-    send_update(sock, 1, first, 1, delta, layout, 0);           /* accepted */
+    send_update(sock, 2, first, n_first, delta, layout, 0);           /* stale round */
+    send_update(sock, 1, (first + 1) % 4, n_first, delta, layout, 0); /* not assigned */
+    send_update(sock, 1, first, n_first, delta, layout, 0);           /* accepted */
 
     send_simple(sock, FT_MSG_REQUEST);
     recv_msg(sock, &in);
@@ -123,7 +144,9 @@ static void test_scripted_client(void **state)
     ft_link_in_clear(&in);
     for (int i = 0; i < N_MLP; i++)
         delta[i] = -0.25f;
-    send_update(sock, 1, second, 3, delta, layout, 0);
+    uint64_t n_second = ft_coordinator_expected_samples(run.c, second, 0);
+    assert_true(n_second > 0 && n_second != n_first); /* the weighting shows */
+    send_update(sock, 1, second, n_second, delta, layout, 0);
     send_simple(sock, FT_MSG_REQUEST);
     recv_msg(sock, &in);
     assert_int_equal(in.msg.type, FT_MSG_SHUTDOWN);
@@ -136,14 +159,15 @@ static void test_scripted_client(void **state)
     zmq_close(sock);
     zmq_ctx_term(ctx);
 
-    /* FedAvg by sample count: (0.5 * 1 + (-0.25) * 3) / 4 = -0.0625 */
+    /* FedAvg by sample count: (0.5 n1 - 0.25 n2) / (n1 + n2) */
+    double avg = (0.5 * (double)n_first - 0.25 * (double)n_second) / (double)(n_first + n_second);
     char path[512];
     ft_test_tmpdir_path(path, sizeof path, dir, "final.ckpt");
     ft_checkpoint_t ck;
     assert_int_equal(ft_checkpoint_load(path, layout, &ck), FT_OK);
     assert_int_equal(ck.num_params, N_MLP);
     for (int i = 0; i < N_MLP; i++)
-        assert_float_equal(ck.params[i], global[i] - 0.0625f, 1e-6);
+        assert_float_equal(ck.params[i], global[i] + (float)avg, 1e-6);
     char val[32];
     assert_true(ft_checkpoint_meta(&ck, "complete", val, sizeof val));
     assert_string_equal(val, "1");
@@ -157,6 +181,9 @@ static void test_scripted_client(void **state)
     assert_non_null(strstr(text, "\"message\":\"malformed\""));
     assert_non_null(strstr(text, "digest mismatch"));
     assert_non_null(strstr(text, "stale update for round 2"));
+    /* logged unsigned, never -1 */
+    assert_non_null(strstr(text, "num_samples = 18446744073709551615, expected"));
+    assert_null(strstr(text, "\"samples\":-"));
     assert_non_null(strstr(text, "is not assigned to this process"));
     assert_non_null(strstr(text, "\"event\":\"complete\""));
     ft_free(text);

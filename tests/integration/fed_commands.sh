@@ -28,6 +28,12 @@ if "$FEDTAIL" run --set federation.clients_per_round=200 --quiet --out "$WORK/ba
     fail "bad config accepted"
 fi
 grep -q "federation.clients_per_round" "$WORK/err" || fail "error does not name the key"
+# more client processes than the coordinator admits: refused before anything runs
+if "$FEDTAIL" run "$INI" --procs 3 --set federation.max_peers=2 --quiet --out "$WORK/peers" \
+    2> "$WORK/err"; then
+    fail "--procs 3 with federation.max_peers = 2 accepted"
+fi
+grep -q "federation.max_peers.*fewer than --procs 3" "$WORK/err" || fail "unexpected: $(cat "$WORK/err")"
 # --device is this process's choice: asking for CUDA where there is none is a clear
 # error from the client (the coordinator's experiment says cpu).
 if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi >/dev/null 2>&1; then
