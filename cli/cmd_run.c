@@ -30,6 +30,7 @@
 #include "ft_key_set.h"
 #include "ft_local_keys.h"
 #include "ft_log.h"
+#include "ft_out_dir.h"
 #include "ft_progress.h"
 #include "ft_report.h"
 #include "ft_scenario.h"
@@ -45,7 +46,7 @@
 static void usage(void)
 {
     printf("usage: fedtail run [EXP.ini] [--set section.key=value ...] [--out DIR] [--procs P]\n"
-           "                   [--quiet] [--json] [--no-report]\n"
+           "                   [--force] [--quiet] [--json] [--no-report]\n"
            "       fedtail run --resume RUN_DIR [--procs P] [--quiet] [--json] [--no-report]\n\n"
            "Runs a federated experiment on this machine: one coordinator and P client\n"
            "processes (default: the number of cores) over ipc://. Without EXP.ini the\n"
@@ -55,6 +56,7 @@ static void usage(void)
            "and compares them; with federation.init = pretrain, trains (or reuses) a\n"
            "centralised model first.\n"
            "  --procs P  client processes\n"
+           "  --force    write into an --out that already holds a run (else refused)\n"
            "  --resume RUN_DIR  continue a killed or interrupted run from its newest good\n"
            "             checkpoint (run.checkpoint_every), with the run's own config\n"
            "  --quiet    no progress line\n"
@@ -166,10 +168,24 @@ static void finish_report(const char *out, const char *const *dirs, const ft_var
         printf("plots and report: %s/report.html\n", out);
 }
 
+/* A new run's directory and starting model: refuses an --out holding a run (unless
+ * --force), makes the cache path absolute, and pre-trains one model for all arms. */
+static int prepare_out(ft_cli_t *cli, const char *out, const ft_variant_t *v, int n)
+{
+    int rc = ft_out_dir_check(out, ft_cli_flag(cli, "--force"));
+    if (rc == FT_OK)
+        rc = ft_out_dir_cache(cli->cfg, out);
+    if (rc == FT_OK)
+        rc = ft_edge_scores_cached(cli->cfg, cli->quiet);
+    if (rc == FT_OK)
+        rc = ft_pretrain_for_arms(cli->cfg, v, n, cli->quiet);
+    return rc;
+}
+
 int ft_cmd_run(int argc, char **argv)
 {
     static const char *const with_value[] = {"--procs", "--resume", NULL};
-    static const char *const flags[] = {"--no-report", NULL};
+    static const char *const flags[] = {"--no-report", "--force", NULL};
     ft_cli_t cli;
     if (ft_cli_parse(argc, argv, with_value, flags, &cli) != FT_OK)
         return 2;
@@ -227,9 +243,7 @@ int ft_cmd_run(int argc, char **argv)
     if (rc == FT_OK && !resume)
         rc = ft_cli_out_dir(&cli, num_variants ? "compare" : "run", out, sizeof out);
     if (rc == FT_OK && !resume)
-        rc = ft_edge_scores_cached(cli.cfg, cli.quiet); /* changes cli.cfg: exp is done */
-    if (rc == FT_OK && strcmp(exp.federation.init, "pretrain") == 0)
-        rc = ft_pretrain_cached(cli.cfg, cli.quiet);
+        rc = prepare_out(&cli, out, variants, num_variants); /* changes cli.cfg: exp is done */
     if (rc != FT_OK) {
         ft_cli_free(&cli);
         return ft_cli_fail(rc);
