@@ -88,4 +88,26 @@ grep -q "runs/cmp already holds a run (runs/cmp/[a-z]*/config.ini)" again2.err |
 mkdir -p runs/empty && touch runs/empty/notes.txt
 "$FEDTAIL" run exp.ini --out runs/empty --procs 1 --no-report --set run.compare= \
     >empty.txt 2>empty.err || fail "an --out with no run in it: $(cat empty.err)"
+
+# 3. fedtail report marks incomplete runs, in its output and in report.html.
+"$FEDTAIL" report runs/alone >rep.txt 2>&1 || true
+! grep -q INCOMPLETE rep.txt runs/alone/report.html || fail "a complete run marked incomplete"
+cp -r runs/alone runs/killed       # killed: no summary.json, one round of two
+rm runs/killed/summary.json runs/killed/report.html
+sed -i '$d' runs/killed/metrics.csv
+"$FEDTAIL" report runs/killed >rep.txt 2>&1 || true
+grep -q "runs/killed: INCOMPLETE run (1 of 2 rounds, no summary.json)" rep.txt ||
+    fail "report output: $(cat rep.txt)"
+grep -q "INCOMPLETE (1 of 2 rounds, no summary.json)" runs/killed/report.html ||
+    fail "report.html does not mark the killed run"
+cp -r runs/alone runs/stopped      # interrupted: its summary says not completed
+sed -i 's/"completed": true/"completed": false/' runs/stopped/summary.json
+"$FEDTAIL" report runs/stopped runs/alone --out runs/both >rep.txt 2>&1 || true
+grep -q "runs/stopped: INCOMPLETE run (2 of 2 rounds, not completed)" rep.txt ||
+    fail "report output (not completed): $(cat rep.txt)"
+[ "$(grep -c INCOMPLETE runs/both/report.html)" = 1 ] || fail "compare report marks"
+cp -r runs/alone runs/short        # its metrics end before federation.rounds
+sed -i '$d' runs/short/metrics.csv
+"$FEDTAIL" report runs/short >rep.txt 2>&1 || true
+grep -q "runs/short: INCOMPLETE run (1 of 2 rounds)" rep.txt || fail "short run: $(cat rep.txt)"
 echo "run out dir: ok"
