@@ -43,7 +43,7 @@ int ft_out_dir_check(const char *out, int force)
         return FT_OK;
     return ft_error_set(FT_ESTATE,
                         "%s already holds a run (%s): choose another --out, add --force to "
-                        "overwrite it, or continue it with fedtail run --resume %s",
+                        "overwrite it, or continue it with --resume %s",
                         out, found, out);
 }
 

@@ -82,6 +82,9 @@ if "$FEDTAIL" run exp.ini --out runs/cmp --procs 1 --no-report 2>again2.err; the
 fi
 grep -q "runs/cmp already holds a run (runs/cmp/[a-z]*/config.ini)" again2.err ||
     fail "compare refusal message: $(cat again2.err)"
+if "$FEDTAIL" coordinator exp.ini --bind "ipc://$tmp/c.sock" --out runs/alone \
+    --set run.compare= 2>coord.err; then fail "coordinator overwrote runs/alone"; fi
+grep -q "runs/alone already holds a run" coord.err || fail "coordinator: $(cat coord.err)"
 "$FEDTAIL" run exp.ini --out runs/alone --procs 1 --no-report --set run.compare= --force \
     >force.txt 2>force.err || fail "--force: $(cat force.err)"
 # A directory without a run is fine.
