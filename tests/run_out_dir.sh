@@ -65,6 +65,21 @@ grep -q "\"pool_n\":$((400 - held))[,}]" "$meta" || fail "pool $(cat "$meta"), w
     --set attack.method=blackbox >alone.txt 2>alone.err || fail "single run: $(cat alone.err)"
 grep -q "reusing the pre-trained model" alone.err || fail "single run trained its own model"
 [ "$(init_of runs/alone/config.ini)" = "$clean_init" ] || fail "single run: another model"
+# Two arms with edge sets of two classes: the model saw neither (the union held out).
+"$FEDTAIL" run exp.ini --out runs/two --procs 1 --no-report --set "run.compare=a: \
+attack.method=blackbox attack.source_class=2; b: attack.method=blackbox attack.source_class=3" \
+    >two.txt 2>two.err || fail "two-class compare: $(cat two.err)"
+held_of() {
+    local st
+    st=$(grep '"event":"start"' "$1/events.jsonl")
+    echo $(( $(sed 's/.*"edge_points":\([0-9]*\).*/\1/' <<<"$st") + \
+             $(sed 's/.*"backdoor_test":\([0-9]*\).*/\1/' <<<"$st") ))
+}
+two_init=$(init_of runs/two/a/config.ini)
+[ "$two_init" = "$(init_of runs/two/b/config.ini)" ] || fail "two arms, two models"
+want=$((400 - $(held_of runs/two/a) - $(held_of runs/two/b)))
+grep -q "\"pool_n\":$want[,}]" "$(dirname "$two_init")/pool.json" ||
+    fail "two-class pool $(cat "$(dirname "$two_init")/pool.json"), want $want"
 # An arm may not change what shapes the shared model.
 if "$FEDTAIL" run exp.ini --out runs/bad --set "run.compare=a: train.epochs=2; b: defense.name=median" \
     2>bad.err; then fail "an arm changing train.epochs was accepted"; fi
