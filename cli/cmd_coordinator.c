@@ -5,6 +5,7 @@
  * good checkpoint; with security.curve the socket is a CURVE server
  * (docs/security.md). */
 #include "ft_cli.h"
+#include "ft_out_dir.h"
 #include "ft_coordinator.h"
 #include "ft_error.h"
 #include "ft_log.h"
@@ -25,21 +26,23 @@ static void on_signal(int sig)
 static void usage(void)
 {
     printf("usage: fedtail coordinator [EXP.ini] --bind ENDPOINT [--set section.key=value ...]\n"
-           "                           [--out DIR] [--quiet] [--json]\n"
+           "                           [--out DIR] [--force] [--quiet] [--json]\n"
            "       fedtail coordinator --resume RUN_DIR --bind ENDPOINT [--quiet] [--json]\n\n"
            "Runs the coordinator of a federated experiment on ENDPOINT (e.g. tcp://*:5555)\n"
            "and waits for client processes (fedtail client --connect tcp://HOST:5555).\n"
            "Writes config.ini, metrics.csv, events.jsonl and final.ckpt to DIR (default\n"
            "runs/run-DATE) and exits 0 when every round is complete, 3 when a round left\n"
            "NaN/Inf in the global model (run.on_nonfinite = stop). --resume continues\n"
-           "a killed or interrupted run from its newest good checkpoint, with its own config.\n");
+           "a killed or interrupted run from its newest good checkpoint, with its own config;\n"
+           "an --out that already holds a run is refused unless --force.\n");
 }
 
 int ft_cmd_coordinator(int argc, char **argv)
 {
     static const char *const with_value[] = {"--bind", "--resume", NULL};
     ft_cli_t cli;
-    if (ft_cli_parse(argc, argv, with_value, NULL, &cli) != FT_OK)
+    static const char *const flags[] = {"--force", NULL};
+    if (ft_cli_parse(argc, argv, with_value, flags, &cli) != FT_OK)
         return 2;
     if (cli.help) {
         usage();
@@ -84,6 +87,9 @@ int ft_cmd_coordinator(int argc, char **argv)
     } else if (ft_cli_out_dir(&cli, "run", out, sizeof out) != FT_OK) {
         ft_cli_free(&cli);
         return ft_cli_fail(FT_EIO);
+    } else if (ft_out_dir_check(out, ft_cli_flag(&cli, "--force")) != FT_OK) {
+        ft_cli_free(&cli);
+        return ft_cli_fail(FT_ESTATE);
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

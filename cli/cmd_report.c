@@ -55,6 +55,12 @@ int ft_cmd_report(int argc, char **argv)
             out = out_buf;
         }
     }
+    /* Said before the plots, so nobody reads a partial run as a result. */
+    for (int i = 0; i < n; i++) {
+        char why[128];
+        if (ft_report_incomplete(dirs[i], why, sizeof why) == 1)
+            printf("%s: INCOMPLETE run (%s)\n", dirs[i], why);
+    }
     int rc = ft_report_render(dirs, n, out);
     if (rc != FT_OK)
         return ft_cli_fail(rc);

@@ -34,6 +34,7 @@
 #include "ft_key_set.h"
 #include "ft_local_keys.h"
 #include "ft_log.h"
+#include "ft_out_dir.h"
 #include "ft_progress.h"
 #include "ft_report.h"
 #include "ft_scenario.h"
@@ -52,7 +53,7 @@
 static void usage(void)
 {
     printf("usage: fedtail run [EXP.ini] [--set section.key=value ...] [--out DIR] [--procs P]\n"
-           "                   [--seeds S1,S2,...] [--quiet] [--json] [--no-report]\n"
+           "                   [--seeds S1,S2,...] [--force] [--quiet] [--json] [--no-report]\n"
            "       fedtail run --resume RUN_DIR [--procs P] [--quiet] [--json] [--no-report]\n\n"
            "Runs a federated experiment on this machine: one coordinator and P client\n"
            "processes (default: the number of cores) over ipc://. Without EXP.ini the\n"
@@ -65,6 +66,7 @@ static void usage(void)
            "  --seeds S1,S2,...  run every variant once per seed (as run.seeds) into\n"
            "             DIR/seed-S or DIR/<label>/seed-S; finished seeds are skipped when\n"
            "             the same command runs again; summaries show mean ± sample std\n"
+           "  --force    write into an --out that already holds a run (else refused)\n"
            "  --resume RUN_DIR  continue a killed or interrupted run from its newest good\n"
            "             checkpoint (run.checkpoint_every), with the run's own config\n"
            "  --quiet    no progress line\n"
@@ -244,11 +246,11 @@ static int run_seeds(const ft_config_t *base, const ft_variant_t *v, int nv, con
         ft_config_t *seed_cfg = NULL;
         if ((rc = ft_seed_config(base, seeds[si], &seed_cfg)) != FT_OK)
             break;
-        /* The starting model is a function of run.seed: the one a plain run with
-         * run.seed = S pre-trains (or finds in the cache). */
+        /* The starting model is a function of run.seed: the one a plain run (or
+         * comparison) with run.seed = S pre-trains (or finds in the cache). */
         rc = ft_edge_scores_cached(seed_cfg, cli->quiet);
-        if (rc == FT_OK && strcmp(ft_config_str(seed_cfg, "federation.init"), "pretrain") == 0)
-            rc = ft_pretrain_cached(seed_cfg, cli->quiet);
+        if (rc == FT_OK)
+            rc = ft_pretrain_for_arms(seed_cfg, v, nv, cli->quiet);
         for (int a = 0; a < arms && rc == FT_OK; a++) {
             char parent[2100];
             snprintf(parent, sizeof parent, "%s%s%s", out, nv ? "/" : "", nv ? v[a].slug : "");
@@ -350,10 +352,27 @@ static void finish_seeds(const char *out, const ft_variant_t *v, int nv, const u
         printf("plots and report: %s/report.html\n", out);
 }
 
+/* A new run's directory and starting model: refuses an --out holding a run (unless
+ * --force), makes the cache path absolute, and pre-trains one model for all arms.
+ * With seeds, a rerun of the same command continues in the same directory
+ * (ft_seed_done skips finished seeds and refuses a changed config), and each seed
+ * mines and pre-trains its own (run_seeds). */
+static int prepare_out(ft_cli_t *cli, const char *out, const ft_variant_t *v, int n, int seeded)
+{
+    int rc = seeded ? FT_OK : ft_out_dir_check(out, ft_cli_flag(cli, "--force"));
+    if (rc == FT_OK)
+        rc = ft_out_dir_cache(cli->cfg, out);
+    if (rc == FT_OK && !seeded)
+        rc = ft_edge_scores_cached(cli->cfg, cli->quiet);
+    if (rc == FT_OK && !seeded)
+        rc = ft_pretrain_for_arms(cli->cfg, v, n, cli->quiet);
+    return rc;
+}
+
 int ft_cmd_run(int argc, char **argv)
 {
     static const char *const with_value[] = {"--procs", "--resume", "--seeds", NULL};
-    static const char *const flags[] = {"--no-report", NULL};
+    static const char *const flags[] = {"--no-report", "--force", NULL};
     ft_cli_t cli;
     if (ft_cli_parse(argc, argv, with_value, flags, &cli) != FT_OK)
         return 2;
@@ -445,11 +464,8 @@ int ft_cmd_run(int argc, char **argv)
                             : num_variants ? "compare"
                                            : "run",
                             out, sizeof out);
-    /* With seeds, each seed's config mines and pre-trains its own (run_seeds). */
-    if (rc == FT_OK && !resume && !num_seeds)
-        rc = ft_edge_scores_cached(cli.cfg, cli.quiet); /* changes cli.cfg: exp is done */
-    if (rc == FT_OK && !num_seeds && strcmp(exp.federation.init, "pretrain") == 0)
-        rc = ft_pretrain_cached(cli.cfg, cli.quiet);
+    if (rc == FT_OK && !resume) /* changes cli.cfg: exp is done */
+        rc = prepare_out(&cli, out, variants, num_variants, num_seeds > 0);
     if (rc != FT_OK) {
         ft_cli_free(&cli);
         return ft_cli_fail(rc);

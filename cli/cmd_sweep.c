@@ -175,6 +175,7 @@ static pid_t start_run(const ft_sweep_t *sw, int i, const char *dir, const char 
     argv[argc++] = (char *)dir;
     argv[argc++] = "--quiet";
     argv[argc++] = "--no-report";
+    argv[argc++] = "--force"; /* an incomplete run is run again from the start */
     argv[argc++] = "--procs";
     argv[argc++] = (char *)procs;
     if (gs->opt) {

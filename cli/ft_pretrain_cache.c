@@ -11,6 +11,7 @@
 #include "ft_readers.h"
 #include "ft_scenario.h"
 #include "ft_sha256.h"
+#include "ft_variants.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -60,7 +61,15 @@ static int cached_model(const ft_config_t *cfg, const ft_experiment_t *exp, cons
         fprintf(stderr, "fedtail run: pre-training %s on %s (%d epochs%s) into %s\n",
                 exp->model.name, exp->data.dataset, exp->train.epochs,
                 pool ? ", edge-case points held out" : "", dir);
-    return ft_cli_pretrain(exp, dir, quiet, 0, pool, pool_n);
+    rc = ft_cli_pretrain(exp, dir, quiet, 0, pool, pool_n);
+    if (rc != FT_OK)
+        return rc;
+    /* What the model was trained on, for whoever checks the cache later. */
+    char meta[1200], text[128];
+    snprintf(meta, sizeof meta, "%s/pool.json", dir);
+    int n = pool ? snprintf(text, sizeof text, "{\"held_out\":true,\"pool_n\":%u}\n", pool_n)
+                 : snprintf(text, sizeof text, "{\"held_out\":false}\n");
+    return ft_write_file_atomic(meta, text, (size_t)n);
 }
 
 int ft_pretrain_cached(ft_config_t *cfg, int quiet)
@@ -75,6 +84,83 @@ int ft_pretrain_cached(ft_config_t *cfg, int quiet)
         rc = cached_model(cfg, &exp, pool, pool_n, quiet, ckpt, sizeof ckpt);
     ft_free(pool);
     if (rc != FT_OK)
+        return rc;
+    /* exp points into cfg: it is not used past this change */
+    return ft_config_set_value(cfg, "federation.init", ckpt, "pretrain cache");
+}
+
+/* The indices in both ascending arrays a (replaced by the result) and b (taken);
+ * NULL means every index. */
+static void intersect(uint32_t **a, uint32_t *a_n, uint32_t *b, uint32_t b_n)
+{
+    if (!b)
+        return;
+    if (!*a) {
+        *a = b;
+        *a_n = b_n;
+        return;
+    }
+    uint32_t n = 0;
+    for (uint32_t i = 0, j = 0; i < *a_n && j < b_n;) {
+        if ((*a)[i] < b[j]) {
+            i++;
+        } else if ((*a)[i] > b[j]) {
+            j++;
+        } else {
+            (*a)[n++] = (*a)[i++];
+            j++;
+        }
+    }
+    *a_n = n;
+    ft_free(b);
+}
+
+/* The keys that shape the pre-trained model or say whether there is one. */
+static int shapes_pretrain(const char *k)
+{
+    return !strncmp(k, "data.", 5) || !strncmp(k, "model.", 6) || !strncmp(k, "train.", 6) ||
+           !strcmp(k, "run.seed") || !strcmp(k, "run.cache_dir") || !strcmp(k, "federation.init");
+}
+
+int ft_pretrain_for_arms(ft_config_t *cfg, const ft_variant_t *v, int n, int quiet)
+{
+    ft_experiment_t exp;
+    int rc = ft_experiment_read(cfg, &exp);
+    if (rc != FT_OK)
+        return rc;
+    int pretrain = strcmp(exp.federation.init, "pretrain") == 0;
+    if (n == 0)
+        return pretrain ? ft_pretrain_cached(cfg, quiet) : FT_OK;
+    uint32_t *pool = NULL, pool_n = 0;
+    for (int i = 0; i < n && rc == FT_OK; i++) {
+        ft_config_t *vc = NULL;
+        ft_experiment_t ve;
+        uint32_t *p = NULL, p_n = 0;
+        if ((rc = ft_variant_config(cfg, &v[i], &vc)) != FT_OK)
+            break;
+        /* One model for every arm: an arm may not change what shapes it. */
+        for (int k = 0; ft_config_schema[k].name && rc == FT_OK; k++) {
+            const char *key = ft_config_schema[k].name;
+            if (shapes_pretrain(key) && strcmp(ft_config_text(cfg, key), ft_config_text(vc, key)) &&
+                (pretrain || !strcmp(ft_config_text(vc, "federation.init"), "pretrain")))
+                rc = ft_error_set(FT_ECONFIG,
+                                  "run.compare: arm '%s' sets %s, which shapes the pre-trained "
+                                  "starting model (federation.init = pretrain); every arm starts "
+                                  "from the same model: set %s in the base config instead",
+                                  v[i].label, key, key);
+        }
+        if (rc == FT_OK && pretrain)
+            rc = ft_edge_scores_cached(vc, quiet);
+        if (rc == FT_OK && pretrain && (rc = ft_experiment_read(vc, &ve)) == FT_OK &&
+            (rc = ft_scenario_pretrain_pool(&ve, &p, &p_n)) == FT_OK)
+            intersect(&pool, &pool_n, p, p_n);
+        ft_config_destroy(&vc);
+    }
+    char ckpt[1100];
+    if (rc == FT_OK && pretrain)
+        rc = cached_model(cfg, &exp, pool, pool_n, quiet, ckpt, sizeof ckpt);
+    ft_free(pool);
+    if (rc != FT_OK || !pretrain)
         return rc;
     /* exp points into cfg: it is not used past this change */
     return ft_config_set_value(cfg, "federation.init", ckpt, "pretrain cache");

@@ -203,8 +203,9 @@ const ft_config_key_t ft_config_schema[] = {
      "evaluate round t's model on a coordinator thread while round t+1 trains (same numbers)"},
     {"run.compare", FT_KEY_STRING, "", NULL,
      "variants to run and compare, 'label: k=v k=v; label: k=v' (empty: a single run)"},
-    {"run.cache_dir", FT_KEY_STRING, "runs/cache", NULL,
-     "where federation.init = pretrain keeps pre-trained models for reuse"},
+    {"run.cache_dir", FT_KEY_STRING, "", NULL,
+     "where federation.init = pretrain keeps pre-trained models for reuse ('': 'cache' in the "
+     "run directory's parent, e.g. runs/cache for --out runs/x); made absolute in config.ini"},
     {"run.max_message_mb", FT_KEY_INT, "1024", NULL, "largest accepted network message"},
     {"run.on_nonfinite", FT_KEY_ENUM, "stop", "stop|continue",
      "when aggregation leaves NaN/Inf in the global model: stop the run (exit status 3) or "

@@ -2,6 +2,7 @@
 #include "ft_report.h"
 
 #include "ft_alloc.h"
+#include "ft_config.h"
 #include "ft_csv.h"
 #include "ft_error.h"
 #include "ft_fileio.h"
@@ -293,6 +294,41 @@ static void verdict_line(const outcome_t *o, char *buf, size_t len)
     }
 }
 
+int ft_report_incomplete(const char *run_dir, char *why, size_t len)
+{
+    char path[4096], *summary = NULL;
+    size_t n = 0;
+    ft_csv_t *csv = NULL;
+    snprintf(path, sizeof path, "%s/metrics.csv", run_dir);
+    int rc = ft_csv_read(path, &csv);
+    if (rc != FT_OK)
+        return rc;
+    int done = csv->num_rows ? (int)ft_csv_get(csv, csv->num_rows - 1, "round") : 0;
+    ft_csv_destroy(&csv);
+    long planned = 0;
+    ft_config_t *cfg = ft_config_new();
+    snprintf(path, sizeof path, "%s/config.ini", run_dir);
+    if (cfg && ft_config_load_file(cfg, path) == FT_OK)
+        planned = (long)ft_config_int(cfg, "federation.rounds");
+    ft_config_destroy(&cfg);
+    snprintf(path, sizeof path, "%s/summary.json", run_dir);
+    int have_summary = ft_read_file(path, &summary, &n) == FT_OK;
+    int destroyed = have_summary && !strstr(summary, "\"model_destroyed_round\": null");
+    int completed = have_summary && strstr(summary, "\"completed\": true");
+    ft_free(summary);
+    int short_run = planned > 0 && done < planned;
+    if (destroyed || (completed && !short_run)) {
+        why[0] = '\0';
+        return 0;
+    }
+    const char *state = !have_summary ? ", no summary.json" : completed ? "" : ", not completed";
+    if (planned > 0)
+        snprintf(why, len, "%d of %ld rounds%s", done, planned, state);
+    else
+        snprintf(why, len, "%d rounds%s", done, state);
+    return 1;
+}
+
 static void summary_row(FILE *html, const run_t *run)
 {
     const ft_csv_t *csv = run->csv;
@@ -315,6 +351,12 @@ static void summary_row(FILE *html, const run_t *run)
     }
     fprintf(html, "<tr><td>");
     html_escape(html, run->label);
+    char why[128];
+    if (ft_report_incomplete(run->dir, why, sizeof why) == 1) {
+        fprintf(html, " <strong class=\"incomplete\">INCOMPLETE (");
+        html_escape(html, why);
+        fprintf(html, ")</strong>");
+    }
     fprintf(html, "</td><td>%d</td>", csv->num_rows);
     double cells[] = {ft_csv_get(csv, last, "main_acc"), ft_csv_get(csv, last, "backdoor_acc"),
                       peak};

@@ -7,6 +7,8 @@
 #ifndef FT_REPORT_H
 #define FT_REPORT_H
 
+#include <stddef.h>
+
 /* Renders the report of runs[0..n) into out_dir (created): for one run the plots
  * accuracy, norms and decisions; for several, comparison plots of main and backdoor
  * accuracy, one line per run. Writes out_dir/report.html. FT_EIO naming the file
@@ -31,6 +33,13 @@ int ft_report_render_seeds(const ft_report_group_t *groups, int n, const char *o
 /* Three-line verdict of one run (final main accuracy, peak/final backdoor accuracy,
  * whether the backdoor landed) into buf. FT_EIO if metrics.csv is unreadable. */
 int ft_report_verdict(const char *run_dir, char *buf, int len);
+
+/* Whether run_dir holds an incomplete run — no summary.json, a summary saying it did
+ * not complete, or metrics.csv ending before config.ini's federation.rounds — and
+ * why, in words, into why ("12 of 20 rounds, no summary.json"). A run stopped because
+ * its model was destroyed (run.on_nonfinite = stop) is finished, not incomplete.
+ * Returns 1 (incomplete), 0 (complete) or a negative code (metrics.csv unreadable). */
+int ft_report_incomplete(const char *run_dir, char *why, size_t len);
 
 /* One-line verdict of one run: "main 85.1%, backdoor 94.2% (peak 97.0%): the
  * backdoor LANDS". FT_EIO / FT_EFORMAT if metrics.csv is unreadable. */
