@@ -1,0 +1,29 @@
+/* ft_plot: the gnuplot script of a report and running it. Each plot is written
+ * twice, PNG (pngcairo) and SVG beside it, from metrics.csv columns; a plot whose
+ * columns no run has is left out. The axes follow fixed rules the tests check:
+ *  - x runs from the first to the last round (±0.5 where bars or points sit on
+ *    the rounds), integer round tics;
+ *  - main-task accuracy is zoomed to [floor(min − m), ceil(max + m)] percent,
+ *    m = max(2, 10% of max − min), clamped to [0, 100]: a 3-point cost is visible;
+ *  - backdoor accuracy and shares keep [-3, 103] with the 0% line drawn;
+ *  - client counts have integer tics;
+ *  - rounds with an attacker are shaded on every plot over rounds;
+ *  - a run's line is its defense's colour (ft_palette). */
+#ifndef FT_PLOT_H
+#define FT_PLOT_H
+
+#include "ft_report_run.h"
+
+/* Writes out_dir/plots.gp for runs[0..n) and runs gnuplot on it: for one run
+ * accuracy, backdoor, norms, decisions and shares; for several, compare_main and
+ * compare_backdoor. FT_EIO naming the file, FT_EUNSUPPORTED without gnuplot. */
+int ft_plot_write(const ft_report_run_t *runs, int n, const char *out_dir);
+
+/* Runs gnuplot on script_path. FT_EUNSUPPORTED if gnuplot is missing, FT_EIO with
+ * gnuplot's first message if it fails. */
+int ft_plot_gnuplot(const char *script_path);
+
+/* The zoomed main-accuracy range in percent for values lo..hi (percent). */
+void ft_plot_zoom(double lo, double hi, double *ymin, double *ymax);
+
+#endif

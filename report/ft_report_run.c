@@ -1,0 +1,70 @@
+/* ft_report_run: loading one run directory for a report (see ft_report_run.h). */
+#include "ft_report_run.h"
+
+#include "ft_error.h"
+#include "ft_fileio.h"
+#include "ft_palette.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static void label_of(const char *dir, char *out, size_t len)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    size_t start = n;
+    while (start > 0 && dir[start - 1] != '/')
+        start--;
+    snprintf(out, len, "%.*s", (int)(n - start), dir + start);
+}
+
+int ft_report_run_load(ft_report_run_t *run, const char *dir)
+{
+    memset(run, 0, sizeof *run);
+    run->dir = dir;
+    label_of(dir, run->label, sizeof run->label);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/metrics.csv", dir);
+    int rc = ft_csv_read(path, &run->csv);
+    if (rc != FT_OK)
+        return rc;
+    if (run->csv->num_rows == 0 || ft_csv_col(run->csv, "round") < 0 ||
+        ft_csv_col(run->csv, "main_acc") < 0)
+        return ft_error_set(FT_EFORMAT, "%s: no rounds, or no round/main_acc columns", path);
+    snprintf(path, sizeof path, "%s/config.ini", dir);
+    if (ft_path_exists(path)) {
+        run->cfg = ft_config_new();
+        /* A config from another version (a key since renamed) still gets a report:
+         * the settings are then left out, not the run. */
+        if (run->cfg && ft_config_load_file(run->cfg, path) != FT_OK)
+            ft_config_destroy(&run->cfg);
+        ft_error_clear();
+    }
+    if (run->cfg)
+        snprintf(run->defense, sizeof run->defense, "%s", ft_config_str(run->cfg, "defense.name"));
+    run->colour = ft_palette_defense(run->defense[0] ? run->defense : run->label);
+    return FT_OK;
+}
+
+void ft_report_run_free(ft_report_run_t *run)
+{
+    ft_csv_destroy(&run->csv);
+    ft_config_destroy(&run->cfg);
+}
+
+void ft_report_run_rounds(const ft_report_run_t *run, int *first, int *last)
+{
+    const ft_csv_t *csv = run->csv;
+    *first = (int)ft_csv_get(csv, 0, "round");
+    *last = (int)ft_csv_get(csv, csv->num_rows - 1, "round");
+}
+
+int ft_report_has_data(const ft_csv_t *csv, const char *col)
+{
+    for (int r = 0; r < csv->num_rows; r++)
+        if (!isnan(ft_csv_get(csv, r, col)))
+            return 1;
+    return 0;
+}
