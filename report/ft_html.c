@@ -289,7 +289,7 @@ int ft_html_write(const ft_report_run_t *runs, int n, const char *out_dir, int h
             "<title>fedtail report</title>\n<style>body{font-family:sans-serif;max-width:"
             "1000px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:.5em 0}"
             "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
-            "td:first-child{text-align:left}figure{margin:1em 0}svg{max-width:100%%;"
+            "td:first-child,#settings td{text-align:left}figure{margin:1em 0}svg{max-width:100%%;"
             "height:auto}pre{background:#f6f6f6;padding:1em;overflow:auto}.destroyed{color:#b00;"
             "font-weight:bold}#verdict p{font-size:1.15em;margin:.3em 0}.swatch{display:"
             "inline-block;width:.8em;height:.8em;margin-right:.4em;border-radius:2px}"
