@@ -5,6 +5,7 @@
 #include "ft_error.h"
 #include "ft_fileio.h"
 #include "ft_heatstrip.h"
+#include "ft_plot.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -229,7 +230,29 @@ static void config_diff(FILE *html, const ft_report_run_t *runs, int n)
         fprintf(html, "<p>The arms share every setting.</p>\n");
 }
 
-static void plots(FILE *html, int n, const char *out_dir)
+/* Each arm's own norms, decisions and shares, folded. */
+static void arms(FILE *html, const ft_report_run_t *runs, int n, const char *out_dir)
+{
+    static const char *const stems[] = {"norms", "decisions", "shares"};
+    static const char *const caps[] = {"update norms", "defense decisions, counts per round",
+                                       "attackers' share of the aggregate"};
+    for (int i = 0; i < n; i++) {
+        fprintf(html, "<details class=\"arm\"><summary>");
+        swatch(html, &runs[i]);
+        html_escape(html, runs[i].label);
+        fprintf(html, ": norms, decisions, shares</summary>\n");
+        char prefix[32], stem[64], cap[256];
+        ft_plot_arm_prefix(i, prefix, sizeof prefix);
+        for (int k = 0; k < 3; k++) {
+            snprintf(stem, sizeof stem, "%s%s", prefix, stems[k]);
+            snprintf(cap, sizeof cap, "%s: %s", runs[i].label, caps[k]);
+            embed_svg(html, out_dir, stem, cap);
+        }
+        fprintf(html, "</details>\n");
+    }
+}
+
+static void plots(FILE *html, const ft_report_run_t *runs, int n, const char *out_dir)
 {
     static const char *const shaded = "; shaded: rounds with an attacker";
     char cap[256];
@@ -252,6 +275,7 @@ static void plots(FILE *html, int n, const char *out_dir)
         embed_svg(html, out_dir, "compare_backdoor", cap);
         snprintf(cap, sizeof cap, "main-task accuracy (zoomed axis)%s", shaded);
         embed_svg(html, out_dir, "compare_main", cap);
+        arms(html, runs, n, out_dir);
     }
 }
 
@@ -303,7 +327,7 @@ int ft_html_write(const ft_report_run_t *runs, int n, const char *out_dir, int h
     if (!have_plots)
         fprintf(html, "<h2>Plots</h2>\n<p>No plots: gnuplot was not available.</p>\n");
     else
-        plots(html, n, out_dir);
+        plots(html, runs, n, out_dir);
     ft_heatstrip_write(html, runs, n);
     if (n > 1)
         config_diff(html, runs, n);

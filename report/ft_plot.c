@@ -102,14 +102,16 @@ static void shade_key(FILE *gp, int shaded)
                 ", NaN with boxes fs solid 1.0 noborder lc rgb '" SHADE "' title 'attack round'");
 }
 
-static void terminal_header(FILE *gp, const char *out_dir, const char *stem, int svg)
+/* Starts a plot into out_dir/<prefix><stem>.png or .svg. */
+static void terminal_header(FILE *gp, const char *out_dir, const char *prefix, const char *stem,
+                            int svg)
 {
     fprintf(gp, "reset session\n");
     if (svg)
         fprintf(gp, "set terminal svg size 800,420 dynamic font 'sans,12' background '#ffffff'\n");
     else
         fprintf(gp, "set terminal pngcairo size 900,480 font 'sans,11'\n");
-    fprintf(gp, "set output '%s/%s.%s'\n", out_dir, stem, svg ? "svg" : "png");
+    fprintf(gp, "set output '%s/%s%s.%s'\n", out_dir, prefix, stem, svg ? "svg" : "png");
     fprintf(gp, "set key below\nset grid front lc rgb '#dddddd'\nset xlabel 'round'\n");
 }
 
@@ -142,11 +144,12 @@ static void main_axis(FILE *gp, const ft_report_run_t *runs, int n)
 }
 
 /* Main-task accuracy of one run, attack rounds shaded. */
-static void plot_accuracy(FILE *gp, const ft_report_run_t *run, const char *out_dir, int svg)
+static void plot_accuracy(FILE *gp, const ft_report_run_t *run, const char *out_dir,
+                          const char *prefix, int svg)
 {
     int first, last;
     ft_report_run_rounds(run, &first, &last);
-    terminal_header(gp, out_dir, "accuracy", svg);
+    terminal_header(gp, out_dir, prefix, "accuracy", svg);
     fprintf(gp, "set title 'Main-task accuracy per round: %s'\n", run->label);
     main_axis(gp, run, 1);
     x_axis(gp, first, last, 0);
@@ -159,13 +162,14 @@ static void plot_accuracy(FILE *gp, const ft_report_run_t *run, const char *out_
 }
 
 /* Backdoor accuracy of one run (and the source class's clean accuracy), 0-100. */
-static void plot_backdoor(FILE *gp, const ft_report_run_t *run, const char *out_dir, int svg)
+static void plot_backdoor(FILE *gp, const ft_report_run_t *run, const char *out_dir,
+                          const char *prefix, int svg)
 {
     const ft_csv_t *csv = run->csv;
     int first, last;
     ft_report_run_rounds(run, &first, &last);
     int target = ft_report_has_data(csv, "target_class_acc");
-    terminal_header(gp, out_dir, "backdoor", svg);
+    terminal_header(gp, out_dir, prefix, "backdoor", svg);
     fprintf(gp, "set title 'Backdoor accuracy per round: %s'\nset ylabel 'accuracy (%%)'\n",
             run->label);
     percent_axis(gp);
@@ -183,12 +187,13 @@ static void plot_backdoor(FILE *gp, const ft_report_run_t *run, const char *out_
 }
 
 /* L2 norms of updates: attackers against the honest mean. */
-static void plot_norms(FILE *gp, const ft_report_run_t *run, const char *out_dir, int svg)
+static void plot_norms(FILE *gp, const ft_report_run_t *run, const char *out_dir,
+                       const char *prefix, int svg)
 {
     const ft_csv_t *csv = run->csv;
     int first, last;
     ft_report_run_rounds(run, &first, &last);
-    terminal_header(gp, out_dir, "norms", svg);
+    terminal_header(gp, out_dir, prefix, "norms", svg);
     fprintf(gp, "set title 'Update norms: %s'\nset ylabel 'L2 norm of the update'\n", run->label);
     x_axis(gp, first, last, 1);
     int shaded = shade_attack_rounds(gp, run, 1, first, last);
@@ -220,7 +225,8 @@ static double column_max(const ft_csv_t *csv, const char *const *cols, int ncols
 /* What the defense decided against the ground truth: per round, attackers present
  * (grey) with those kept over them (red) left of the round's tic, honest updates
  * dropped (blue) right of it. */
-static void plot_decisions(FILE *gp, const ft_report_run_t *run, const char *out_dir, int svg)
+static void plot_decisions(FILE *gp, const ft_report_run_t *run, const char *out_dir,
+                           const char *prefix, int svg)
 {
     const ft_csv_t *csv = run->csv;
     int first, last;
@@ -228,7 +234,7 @@ static void plot_decisions(FILE *gp, const ft_report_run_t *run, const char *out
     static const char *const cols[] = {"attackers", "attackers_kept", "honest_dropped"};
     int top = (int)column_max(csv, cols, 3) + 1;
     int step = top <= 10 ? 1 : (top + 9) / 10;
-    terminal_header(gp, out_dir, "decisions", svg);
+    terminal_header(gp, out_dir, prefix, "decisions", svg);
     fprintf(gp,
             "set title 'Defense decisions: %s'\nset ylabel 'clients'\n"
             "set yrange [0:%d]\nset ytics 0, %d\nset format y '%%.0f'\nset mytics 1\n"
@@ -247,13 +253,14 @@ static void plot_decisions(FILE *gp, const ft_report_run_t *run, const char *out
 /* The attackers' effective share of the aggregate, the measure that means the same
  * for every rule (docs/defenses.md): their summed weight and their share of the
  * contribution norms, per attacked round. */
-static void plot_shares(FILE *gp, const ft_report_run_t *run, const char *out_dir, int svg)
+static void plot_shares(FILE *gp, const ft_report_run_t *run, const char *out_dir,
+                        const char *prefix, int svg)
 {
     const ft_csv_t *csv = run->csv;
     int first, last;
     ft_report_run_rounds(run, &first, &last);
     int norm = ft_report_has_data(csv, "attacker_norm_share");
-    terminal_header(gp, out_dir, "shares", svg);
+    terminal_header(gp, out_dir, prefix, "shares", svg);
     fprintf(gp,
             "set title 'Share of the aggregate held by the attackers: %s'\n"
             "set ylabel 'share (%%)'\n",
@@ -279,7 +286,7 @@ static void plot_compare(FILE *gp, const ft_report_run_t *runs, int n, const cha
 {
     int first, last;
     rounds_of(runs, n, &first, &last);
-    terminal_header(gp, out_dir, stem, svg);
+    terminal_header(gp, out_dir, "", stem, svg);
     fprintf(gp, "set title '%s'\n", title);
     if (strcmp(col, "main_acc") == 0)
         main_axis(gp, runs, n);
@@ -304,6 +311,23 @@ static void plot_compare(FILE *gp, const ft_report_run_t *runs, int n, const cha
     }
     shade_key(gp, shaded);
     fprintf(gp, "\n");
+}
+
+/* A run's norms, decisions and shares, where it has their columns. */
+static void plot_run_detail(FILE *gp, const ft_report_run_t *run, const char *out_dir,
+                            const char *prefix, int svg)
+{
+    if (ft_report_has_data(run->csv, "honest_norm_mean"))
+        plot_norms(gp, run, out_dir, prefix, svg);
+    if (ft_report_has_data(run->csv, "attackers_kept"))
+        plot_decisions(gp, run, out_dir, prefix, svg);
+    if (ft_report_has_data(run->csv, "attacker_weight"))
+        plot_shares(gp, run, out_dir, prefix, svg);
+}
+
+void ft_plot_arm_prefix(int i, char *buf, size_t len)
+{
+    snprintf(buf, len, "arm%d_", i + 1);
 }
 
 int ft_plot_gnuplot(const char *script_path)
@@ -336,16 +360,10 @@ int ft_plot_write(const ft_report_run_t *runs, int n, const char *out_dir)
         return ft_error_set(FT_EIO, "%s: cannot write", script);
     for (int svg = 0; svg <= 1; svg++) {
         if (n == 1) {
-            const ft_csv_t *csv = runs[0].csv;
-            plot_accuracy(gp, &runs[0], out_dir, svg);
-            if (ft_report_has_data(csv, "backdoor_acc"))
-                plot_backdoor(gp, &runs[0], out_dir, svg);
-            if (ft_report_has_data(csv, "honest_norm_mean"))
-                plot_norms(gp, &runs[0], out_dir, svg);
-            if (ft_report_has_data(csv, "attackers_kept"))
-                plot_decisions(gp, &runs[0], out_dir, svg);
-            if (ft_report_has_data(csv, "attacker_weight"))
-                plot_shares(gp, &runs[0], out_dir, svg);
+            plot_accuracy(gp, &runs[0], out_dir, "", svg);
+            if (ft_report_has_data(runs[0].csv, "backdoor_acc"))
+                plot_backdoor(gp, &runs[0], out_dir, "", svg);
+            plot_run_detail(gp, &runs[0], out_dir, "", svg);
         } else {
             plot_compare(gp, runs, n, "main_acc", "compare_main", "Main-task accuracy", out_dir,
                          svg);
@@ -356,6 +374,11 @@ int ft_plot_write(const ft_report_run_t *runs, int n, const char *out_dir)
                 plot_compare(gp, runs, n, "backdoor_acc", "compare_backdoor",
                              "Backdoor accuracy (share of edge-case inputs given the target)",
                              out_dir, svg);
+            for (int i = 0; i < n; i++) {
+                char prefix[32];
+                ft_plot_arm_prefix(i, prefix, sizeof prefix);
+                plot_run_detail(gp, &runs[i], out_dir, prefix, svg);
+            }
         }
     }
     if (fclose(gp) != 0)

@@ -14,10 +14,16 @@
 
 #include "ft_report_run.h"
 
+#include <stddef.h>
+
 /* Writes out_dir/plots.gp for runs[0..n) and runs gnuplot on it: for one run
  * accuracy, backdoor, norms, decisions and shares; for several, compare_main and
- * compare_backdoor. FT_EIO naming the file, FT_EUNSUPPORTED without gnuplot. */
+ * compare_backdoor, and each run's norms, decisions and shares prefixed with
+ * ft_plot_arm_prefix. FT_EIO naming the file, FT_EUNSUPPORTED without gnuplot. */
 int ft_plot_write(const ft_report_run_t *runs, int n, const char *out_dir);
+
+/* The stem prefix of run i's own plots in a comparison: "arm1_", "arm2_", ... */
+void ft_plot_arm_prefix(int i, char *buf, size_t len);
 
 /* Runs gnuplot on script_path. FT_EUNSUPPORTED if gnuplot is missing, FT_EIO with
  * gnuplot's first message if it fails. */

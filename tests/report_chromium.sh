@@ -64,6 +64,9 @@ timeout 120 "$browser" "${flags[@]}" --dump-dom "file://$tmp/cmp/report.html" >"
 grep -q "rgb(246, 213, 213)" "$tmp/cmp.html" || fail "comparison plots without attack rounds shaded"
 grep -q '<code>defense.name</code></td><td>fedavg</td><td>median</td>' "$tmp/cmp.html" ||
     fail "comparison: no configuration difference"
+for a in arm1 arm2; do # each arm's own plots, inline
+    grep -q "<figure id=\"plot-${a}_norms\"><svg" "$tmp/cmp.html" || fail "comparison: no $a norms plot"
+done
 timeout 120 "$browser" "${flags[@]}" --window-size=1000,1600 --screenshot="$tmp/shot.png" \
     "$url" >/dev/null 2>"$tmp/shot.err" || fail "chromium --screenshot failed"
 [ "$(stat -c %s "$tmp/shot.png")" -gt 10000 ] || fail "screenshot is empty"
