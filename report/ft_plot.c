@@ -112,7 +112,9 @@ static void terminal_header(FILE *gp, const char *out_dir, const char *prefix, c
     else
         fprintf(gp, "set terminal pngcairo size 900,480 font 'sans,11'\n");
     fprintf(gp, "set output '%s/%s%s.%s'\n", out_dir, prefix, stem, svg ? "svg" : "png");
-    fprintf(gp, "set key below\nset grid front lc rgb '#dddddd'\nset xlabel 'round'\n");
+    /* noenhanced: a run named method=pgd_name=krum keeps its underscores. */
+    fprintf(gp, "set termoption noenhanced\nset key below\nset grid front lc rgb '#dddddd'\nset "
+                "xlabel 'round'\n");
 }
 
 /* The 0-100 axis of the backdoor and shares, its 0% line drawn. */
@@ -150,7 +152,7 @@ static void plot_accuracy(FILE *gp, const ft_report_run_t *run, const char *out_
     int first, last;
     ft_report_run_rounds(run, &first, &last);
     terminal_header(gp, out_dir, prefix, "accuracy", svg);
-    fprintf(gp, "set title 'Main-task accuracy per round: %s'\n", run->label);
+    fprintf(gp, "set title 'Main-task accuracy per round: %s'\n", run->gp_label);
     main_axis(gp, run, 1);
     x_axis(gp, first, last, 0);
     int shaded = shade_attack_rounds(gp, run, 1, first, last);
@@ -171,7 +173,7 @@ static void plot_backdoor(FILE *gp, const ft_report_run_t *run, const char *out_
     int target = ft_report_has_data(csv, "target_class_acc");
     terminal_header(gp, out_dir, prefix, "backdoor", svg);
     fprintf(gp, "set title 'Backdoor accuracy per round: %s'\nset ylabel 'accuracy (%%)'\n",
-            run->label);
+            run->gp_label);
     percent_axis(gp);
     x_axis(gp, first, last, 0);
     int shaded = shade_attack_rounds(gp, run, 1, first, last);
@@ -194,7 +196,8 @@ static void plot_norms(FILE *gp, const ft_report_run_t *run, const char *out_dir
     int first, last;
     ft_report_run_rounds(run, &first, &last);
     terminal_header(gp, out_dir, prefix, "norms", svg);
-    fprintf(gp, "set title 'Update norms: %s'\nset ylabel 'L2 norm of the update'\n", run->label);
+    fprintf(gp, "set title 'Update norms: %s'\nset ylabel 'L2 norm of the update'\n",
+            run->gp_label);
     x_axis(gp, first, last, 1);
     int shaded = shade_attack_rounds(gp, run, 1, first, last);
     write_block(gp, "honest", csv, "honest_norm_mean", 1.0);
@@ -239,7 +242,7 @@ static void plot_decisions(FILE *gp, const ft_report_run_t *run, const char *out
             "set title 'Defense decisions: %s'\nset ylabel 'clients'\n"
             "set yrange [0:%d]\nset ytics 0, %d\nset format y '%%.0f'\nset mytics 1\n"
             "set style fill solid 0.8 noborder\nset boxwidth 0.4 absolute\n",
-            run->label, top, step);
+            run->gp_label, top, step);
     x_axis(gp, first, last, 1);
     write_block(gp, "attackers", csv, "attackers", 1.0);
     write_block(gp, "kept", csv, "attackers_kept", 1.0);
@@ -264,7 +267,7 @@ static void plot_shares(FILE *gp, const ft_report_run_t *run, const char *out_di
     fprintf(gp,
             "set title 'Share of the aggregate held by the attackers: %s'\n"
             "set ylabel 'share (%%)'\n",
-            run->label);
+            run->gp_label);
     percent_axis(gp);
     x_axis(gp, first, last, 1);
     int shaded = shade_attack_rounds(gp, run, 1, first, last);
@@ -307,7 +310,8 @@ static void plot_compare(FILE *gp, const ft_report_run_t *runs, int n, const cha
         for (int j = 0; j < i; j++)
             same += strcmp(runs[j].colour, runs[i].colour) == 0;
         fprintf(gp, "%s$run%d with linespoints lw 2 dt %d pt %d ps 0.5 lc rgb '%s' title '%s'",
-                i ? ", " : "", i, 1 + same % 5, 7 + 2 * (same % 3), runs[i].colour, runs[i].label);
+                i ? ", " : "", i, 1 + same % 5, 7 + 2 * (same % 3), runs[i].colour,
+                runs[i].gp_label);
     }
     shade_key(gp, shaded);
     fprintf(gp, "\n");

@@ -25,6 +25,13 @@ int ft_report_run_load(ft_report_run_t *run, const char *dir)
     memset(run, 0, sizeof *run);
     run->dir = dir;
     label_of(dir, run->label, sizeof run->label);
+    size_t g = 0;
+    for (const char *c = run->label; *c && g + 3 < sizeof run->gp_label; c++) {
+        if (*c == '\'')
+            run->gp_label[g++] = '\'';
+        run->gp_label[g++] = *c;
+    }
+    run->gp_label[g] = 0;
     char path[4096];
     snprintf(path, sizeof path, "%s/metrics.csv", dir);
     int rc = ft_csv_read(path, &run->csv);

@@ -11,6 +11,7 @@
 typedef struct {
     const char *dir;    /* run directory (borrowed) */
     char label[128];    /* legend label: the directory's last component */
+    char gp_label[256]; /* label inside a gnuplot '...' string (' doubled) */
     ft_csv_t *csv;      /* its metrics.csv (at least one row, round and main_acc) */
     ft_config_t *cfg;   /* its config.ini; NULL where absent or unreadable */
     char defense[64];   /* defense.name from cfg ("" without one) */

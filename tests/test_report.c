@@ -372,6 +372,18 @@ static void test_compare_colours_and_markers(void **state)
     for (int i = 0; i < 13; i++)
         for (int j = 0; j < i; j++)
             assert_string_not_equal(ft_palette_defense(rules[i]), ft_palette_defense(rules[j]));
+    /* A label with a quote and underscores still plots, as typed. */
+    char odd[600], out3[600];
+    make_arm("it's_a_run", "krum", a, odd, sizeof odd);
+    ft_test_tmpdir_path(out3, sizeof out3, dir, "cmp3");
+    const char *r3[] = {odd, fedavg};
+    assert_int_equal(ft_report_render(r3, 2, out3), FT_OK);
+    char *gp = NULL, *gend = NULL;
+    const char *gsec = plot_section(out3, "compare_main", &gp, &gend);
+    const char *noenh = strstr(gsec, "set termoption noenhanced");
+    assert_true(noenh && noenh < gend);
+    assert_non_null(strstr(gsec, "title 'it''s_a_run'"));
+    ft_free(gp);
     /* A name outside the table keeps one colour too. */
     assert_string_equal(ft_palette_defense("my_plugin"), ft_palette_defense("my_plugin"));
 
