@@ -176,6 +176,8 @@ int ft_report_heatmap(const char *out_dir, const char *stem, const char *title, 
             fprintf(gp, "set terminal pngcairo size %d,%d font 'sans,11'\n", 260 + 120 * cols,
                     170 + 55 * rows);
         fprintf(gp, "set output '%s/%s.%s'\n", out_dir, stem, svg ? "svg" : "png");
+        /* noenhanced: norm_clipping is not norm with a subscript c */
+        fprintf(gp, "set termoption noenhanced\n");
         fprintf(gp, "set title '%s'\nset xlabel '%s'\nset ylabel '%s'\n", title, col_key, row_key);
         fprintf(gp, "set cbrange [0:100]\nset palette defined (0 '#f7fbff', 50 '#fdae61', "
                     "100 '#d7191c')\nunset key\nset tics nomirror out\n");

@@ -493,6 +493,30 @@ static void test_html_decisions(void **state)
     ft_free(html);
 }
 
+/* The sweep heatmap: PNG and SVG, labels as typed (no enhanced-text subscripts). */
+static void test_heatmap_files(void **state)
+{
+    (void)state;
+    if (system("command -v gnuplot >/dev/null 2>&1") != 0)
+        skip();
+    const char *rows[] = {"pgd", "blackbox"};
+    const char *cols[] = {"norm_clipping", "krum"};
+    const double v[] = {0.5, 0.25, NAN, 1.0};
+    assert_int_equal(ft_report_heatmap(dir, "hm", "Backdoor", "attack.method", rows, 2,
+                                       "defense.name", cols, 2, v),
+                     FT_OK);
+    char path[600];
+    snprintf(path, sizeof path, "%s/hm.png", dir);
+    assert_true(ft_path_exists(path));
+    snprintf(path, sizeof path, "%s/hm.svg", dir);
+    assert_true(ft_path_exists(path));
+    char *svg = NULL;
+    size_t len = 0;
+    assert_int_equal(ft_read_file(path, &svg, &len), FT_OK);
+    assert_non_null(strstr(svg, ">norm_clipping<"));
+    ft_free(svg);
+}
+
 static void test_render_missing_run_names_file(void **state)
 {
     (void)state;
@@ -627,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_plot_axes),
         cmocka_unit_test(test_compare_colours_and_markers),
         cmocka_unit_test(test_html_decisions),
+        cmocka_unit_test(test_heatmap_files),
         cmocka_unit_test(test_render_missing_run_names_file),
         cmocka_unit_test(test_sweep_grid),
         cmocka_unit_test(test_sweep_bad_values_named),
