@@ -28,11 +28,15 @@ typedef struct {
 
 const char *ft_heatstrip_css(void)
 {
-    return "table.strip{border-collapse:collapse;margin:.3em 0 1em}table.strip td{border:0;"
-           "padding:0;width:6px;height:10px}table.strip th{font-weight:normal;font-size:.75em;"
+    return "table.strip{border-collapse:collapse;margin:.3em 0 1em}table.strip td{border:1px "
+           "solid #fff;padding:0;width:9px;min-width:9px;height:11px;background:#fafafa}"
+           "table.strip tr.rounds td{background:none;font-size:.6em;color:#555;"
+           "vertical-align:bottom;overflow:visible;white-space:nowrap}table.strip "
+           "th{font-weight:normal;font-size:.75em;"
            "text-align:right;padding:0 .4em 0 0;border:0}table.strip th.attacker{color:#b00;"
-           "font-weight:bold}td.k{background:#2c7fb8}td.d{background:#222}"
-           "td.c{background:#fdae61}td.r{background:#a1dab4}td.o{background:#f0f0f0}";
+           "font-weight:bold}table.strip td.k{background:#2c7fb8}table.strip td.d{background:#222}"
+           "table.strip td.c{background:#fdae61}table.strip td.r{background:#a1dab4}"
+           "table.strip td.o{background:#f0f0f0}";
 }
 
 /* Parses one line into ev; 0 if it is not a decision event. */
@@ -75,13 +79,15 @@ typedef struct {
     row_t ids[MAX_IDS]; /* clients seen (the first MAX_IDS) */
     int num_ids;        /* entries of ids */
     long first, last;   /* rounds seen */
+    int any;            /* nonzero once an event was seen */
 } scan_t;
 
 static void scan_event(const event_t *ev, void *user)
 {
     scan_t *s = user;
-    if (s->num_ids == 0 && s->first == 0 && s->last == 0)
+    if (!s->any)
         s->first = s->last = ev->round;
+    s->any = 1;
     if (ev->round < s->first)
         s->first = ev->round;
     if (ev->round > s->last)
@@ -157,6 +163,16 @@ static void strip_of(FILE *html, const ft_report_run_t *run, scan_t *s)
             fputc(*c, html);
     fprintf(html, "</h3>\n<table class=\"strip\" data-rounds=\"%d\" data-clients=\"%d\">\n", f.cols,
             f.num_rows);
+    /* Round numbers over the columns: the first round and every fifth. */
+    fprintf(html, "<tr class=\"rounds\"><th>round</th>");
+    for (int c = 0; c < f.cols; c++) {
+        long r = f.first + c;
+        if (c == 0 || r % 5 == 0)
+            fprintf(html, "<td>%ld</td>", r);
+        else
+            fprintf(html, "<td></td>");
+    }
+    fprintf(html, "</tr>\n");
     for (int i = 0; i < f.num_rows; i++) {
         int att = f.rows[i].attacker;
         fprintf(html, "<tr%s><th%s>%s%ld</th>", att ? " class=\"attacker\"" : "",

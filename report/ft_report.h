@@ -7,9 +7,11 @@
 #ifndef FT_REPORT_H
 #define FT_REPORT_H
 
-/* Renders the report of runs[0..n) into out_dir (created): for one run the plots
- * accuracy, norms and decisions; for several, comparison plots of main and backdoor
- * accuracy, one line per run. Writes out_dir/report.html. FT_EIO naming the file
+/* Renders the report of runs[0..n) into out_dir (created): the plots (ft_plot.h:
+ * for one run accuracy, backdoor, norms, decisions and shares; for several,
+ * comparison plots of main and backdoor accuracy, one line per run in its defense's
+ * colour, and each run's own norms, decisions and shares) and out_dir/report.html
+ * (ft_html.h; docs/reports.md). FT_EIO naming the file
  * or FT_EUNSUPPORTED if gnuplot is missing (the HTML is still written, without
  * plots, in that case). */
 int ft_report_render(const char *const *runs, int n, const char *out_dir);

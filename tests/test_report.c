@@ -469,7 +469,10 @@ static void test_html_decisions(void **state)
     assert_non_null(strip);
     /* The attacker (client 7) is the first row, marked; its round 2 is blank (not
      * sampled), round 3 dropped. */
-    const char *row = strstr(strip, "<tr");
+    assert_non_null(strstr(strip, "<tr class=\"rounds\"><th>round</th><td>1</td><td></td><td></td>"
+                                  "</tr>"));
+    const char *row = strstr(strip, "<tr class=\"attacker\"");
+    assert_true(row && row < strstr(strip, "<th>client"));
     assert_non_null(row);
     assert_true(strncmp(row,
                         "<tr class=\"attacker\"><th class=\"attacker\">attacker 7</th>"
