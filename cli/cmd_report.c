@@ -4,6 +4,7 @@
 #include "ft_cli.h"
 #include "ft_error.h"
 #include "ft_report.h"
+#include "ft_report_run.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -14,9 +15,10 @@
 static void usage(void)
 {
     printf("usage: fedtail report RUN_DIR [RUN_DIR ...] [--out DIR]\n\n"
-           "Draws main and backdoor accuracy per round (attack rounds marked), update norms\n"
-           "and defense decisions, and writes report.html. Several runs are compared on one\n"
-           "chart.\n");
+           "Draws main and backdoor accuracy per round (attack rounds shaded), update norms\n"
+           "and defense decisions (PNG and SVG), and writes report.html: verdict, settings,\n"
+           "summary, plots, per-client decisions. Several runs are compared on one chart,\n"
+           "each in its defense's colour (docs/reports.md).\n");
 }
 
 int ft_cmd_report(int argc, char **argv)

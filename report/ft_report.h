@@ -9,9 +9,11 @@
 
 #include <stddef.h>
 
-/* Renders the report of runs[0..n) into out_dir (created): for one run the plots
- * accuracy, norms and decisions; for several, comparison plots of main and backdoor
- * accuracy, one line per run. Writes out_dir/report.html. FT_EIO naming the file
+/* Renders the report of runs[0..n) into out_dir (created): the plots (ft_plot.h:
+ * for one run accuracy, backdoor, norms, decisions and shares; for several,
+ * comparison plots of main and backdoor accuracy, one line per run in its defense's
+ * colour, and each run's own norms, decisions and shares) and out_dir/report.html
+ * (ft_html.h; docs/reports.md). FT_EIO naming the file
  * or FT_EUNSUPPORTED if gnuplot is missing (the HTML is still written, without
  * plots, in that case). */
 int ft_report_render(const char *const *runs, int n, const char *out_dir);
@@ -33,13 +35,6 @@ int ft_report_render_seeds(const ft_report_group_t *groups, int n, const char *o
 /* Three-line verdict of one run (final main accuracy, peak/final backdoor accuracy,
  * whether the backdoor landed) into buf. FT_EIO if metrics.csv is unreadable. */
 int ft_report_verdict(const char *run_dir, char *buf, int len);
-
-/* Whether run_dir holds an incomplete run — no summary.json, a summary saying it did
- * not complete, or metrics.csv ending before config.ini's federation.rounds — and
- * why, in words, into why ("12 of 20 rounds, no summary.json"). A run stopped because
- * its model was destroyed (run.on_nonfinite = stop) is finished, not incomplete.
- * Returns 1 (incomplete), 0 (complete) or a negative code (metrics.csv unreadable). */
-int ft_report_incomplete(const char *run_dir, char *why, size_t len);
 
 /* One-line verdict of one run: "main 85.1%, backdoor 94.2% (peak 97.0%): the
  * backdoor LANDS". FT_EIO / FT_EFORMAT if metrics.csv is unreadable. */

@@ -9,7 +9,9 @@
 #include "ft_csv.h"
 #include "ft_error.h"
 #include "ft_fileio.h"
-#include "ft_report_internal.h"
+#include "ft_html.h"
+#include "ft_palette.h"
+#include "ft_plot.h"
 #include "ft_seed_summary.h"
 #include "ft_stat.h"
 
@@ -61,7 +63,7 @@ static void plot_bands(FILE *gp, const loaded_t *ls, int n, const char *col, con
                        const char *title, const char *out_dir, int svg)
 {
     fprintf(gp, "reset session\n");
-    ft_report_terminal(gp, out_dir, stem, svg);
+    ft_plot_terminal(gp, out_dir, "", stem, svg);
     fprintf(gp,
             "set title '%s (mean over seeds, band: ±1 sample std)'\nset ylabel 'accuracy (%%)'\n"
             "set yrange [0:100]\nset style fill transparent solid 0.15 noborder\n",
@@ -85,7 +87,7 @@ static void plot_bands(FILE *gp, const loaded_t *ls, int n, const char *col, con
         fprintf(gp,
                 "%s$g%d using 1:3:4 with filledcurves lc rgb '%s' notitle, $g%d using 1:2 with "
                 "linespoints lw 2 pt 7 ps 0.4 lc rgb '%s' title '%s (%d seed%s)'",
-                i ? ", " : "", i, ft_report_colour(i), i, ft_report_colour(i), label, ls[i].g->n,
+                i ? ", " : "", i, ft_palette_nth(i), i, ft_palette_nth(i), label, ls[i].g->n,
                 ls[i].g->n == 1 ? "" : "s");
     }
     fprintf(gp, "\n");
@@ -109,7 +111,7 @@ static int write_plots(const loaded_t *ls, int n, const char *out_dir)
     }
     if (fclose(gp) != 0)
         return ft_error_set(FT_EIO, "%s: write failed", script);
-    return ft_report_gnuplot(script);
+    return ft_plot_gnuplot(script);
 }
 
 static void cell(FILE *html, const ft_stat_t *s, int percent)
@@ -130,7 +132,7 @@ static void group_table(FILE *html, const loaded_t *ls, int n)
     for (int i = 0; i < n; i++) {
         const ft_seed_summary_t *s = &ls[i].summary;
         fprintf(html, "<tr><td>");
-        ft_report_html_escape(html, ls[i].g->label);
+        ft_html_escape(html, ls[i].g->label);
         fprintf(html, "</td><td>%d</td><td>%d</td>", s->n, s->rounds);
         cell(html, &s->final_main, 1);
         cell(html, &s->final_backdoor, 1);
@@ -140,7 +142,7 @@ static void group_table(FILE *html, const loaded_t *ls, int n)
         char verdict[512];
         ft_seed_verdict_line(s, verdict, sizeof verdict);
         fprintf(html, s->destroyed ? "<td class=\"destroyed\">" : "<td>");
-        ft_report_html_escape(html, verdict);
+        ft_html_escape(html, verdict);
         fprintf(html, "</td></tr>\n");
     }
     fprintf(html, "</table>\n");
@@ -156,11 +158,11 @@ static void seed_table(FILE *html, const loaded_t *ls, int n)
             if (ft_report_verdict_line(ls[i].g->dirs[s], line, sizeof line) != FT_OK)
                 snprintf(line, sizeof line, "(unreadable)");
             fprintf(html, "<tr><td>");
-            ft_report_html_escape(html, ls[i].g->label);
+            ft_html_escape(html, ls[i].g->label);
             fprintf(html, "</td><td>");
-            ft_report_html_escape(html, ls[i].g->dirs[s]);
+            ft_html_escape(html, ls[i].g->dirs[s]);
             fprintf(html, "</td><td>");
-            ft_report_html_escape(html, line);
+            ft_html_escape(html, line);
             fprintf(html, "</td></tr>\n");
         }
     fprintf(html, "</table>\n");
@@ -188,8 +190,10 @@ static int write_html(const loaded_t *ls, int n, const char *out_dir, int have_p
     if (!have_plots) {
         fprintf(html, "<p>No plots: gnuplot was not available.</p>\n");
     } else {
-        ft_report_embed_svg(html, out_dir, "compare_backdoor");
-        ft_report_embed_svg(html, out_dir, "compare_main");
+        ft_html_embed_svg(html, out_dir, "compare_backdoor",
+                          "Backdoor accuracy, mean ± sample std over seeds");
+        ft_html_embed_svg(html, out_dir, "compare_main",
+                          "Main-task accuracy, mean ± sample std over seeds");
     }
     seed_table(html, ls, n);
     for (int i = 0; i < n; i++) {
@@ -200,9 +204,9 @@ static int write_html(const loaded_t *ls, int n, const char *out_dir, int have_p
         if (ft_read_file(cfg_path, &cfg, &len) != FT_OK)
             continue;
         fprintf(html, "<details><summary>Configuration of ");
-        ft_report_html_escape(html, ls[i].g->label);
+        ft_html_escape(html, ls[i].g->label);
         fprintf(html, " (its first seed)</summary><pre>");
-        ft_report_html_escape(html, cfg);
+        ft_html_escape(html, cfg);
         fprintf(html, "</pre></details>\n");
         ft_free(cfg);
     }

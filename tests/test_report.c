@@ -10,6 +10,7 @@
 #include "ft_error.h"
 #include "ft_fileio.h"
 #include "ft_alloc.h"
+#include "ft_palette.h"
 #include "ft_report.h"
 #include "ft_seed_summary.h"
 #include "ft_stat.h"
@@ -191,6 +192,341 @@ static void test_render_shares(void **state)
     assert_non_null(strstr(html, "<td>25.0%</td>")); /* (0.125 + 0.375) / 2 */
     assert_null(strstr(html, "decisions"));
     ft_free(html);
+}
+
+/* The section of dir/plots.gp that draws stem's PNG: from its "set output" line to
+ * the next "reset session". Caller frees *script. */
+static const char *plot_section(const char *run_dir, const char *stem, char **script, char **end)
+{
+    char path[600], out[700];
+    snprintf(path, sizeof path, "%s/plots.gp", run_dir);
+    size_t len = 0;
+    assert_int_equal(ft_read_file(path, script, &len), FT_OK);
+    snprintf(out, sizeof out, "set output '%s/%s.png'", run_dir, stem);
+    char *start = strstr(*script, out);
+    assert_non_null(start);
+    *end = strstr(start, "reset session");
+    if (!*end)
+        *end = start + strlen(start);
+    return start;
+}
+
+/* Reads "set <axis>range [a:b]" within [start, end). */
+static void range_in(const char *start, const char *end, const char *axis, double *a, double *b)
+{
+    char key[32];
+    snprintf(key, sizeof key, "set %srange [", axis);
+    const char *p = strstr(start, key);
+    assert_non_null(p);
+    assert_true(p < end);
+    assert_int_equal(sscanf(p + strlen(key), "%lf:%lf", a, b), 2);
+}
+
+/* Axes of a one-run report, against values computed here from the metrics below:
+ * main accuracy 81..84% over rounds 1..7, attackers in rounds 3, 4 and 6. */
+static void test_plot_axes(void **state)
+{
+    (void)state;
+    if (system("command -v gnuplot >/dev/null 2>&1") != 0)
+        skip();
+    write_file("metrics.csv", "round,main_acc,backdoor_acc,attackers,clients,attackers_kept,"
+                              "honest_dropped,honest_norm_mean\n"
+                              "1,0.81,0.00,0,10,0,0,1.0\n"
+                              "2,0.82,0.05,0,10,0,1,1.0\n"
+                              "3,0.83,0.20,2,10,1,3,1.0\n"
+                              "4,0.84,0.40,1,10,1,0,1.0\n"
+                              "5,0.83,0.30,0,10,0,0,1.0\n"
+                              "6,0.82,0.60,1,10,0,2,1.0\n"
+                              "7,0.82,0.50,0,10,0,0,1.0\n");
+    write_file("config.ini", "[defense]\nname = krum\n");
+    const char *runs[] = {dir};
+    assert_int_equal(ft_report_render(runs, 1, dir), FT_OK);
+
+    /* Main accuracy zoomed: [floor(81 - 2), ceil(84 + 2)] (margin max(2, 0.3)). */
+    char *script = NULL, *end = NULL;
+    const char *acc = plot_section(dir, "accuracy", &script, &end);
+    double y0, y1, x0, x1;
+    range_in(acc, end, "y", &y0, &y1);
+    assert_true(y0 == 79.0 && y1 == 86.0);
+    /* x from the first to the last round: no autoscaled tail past round 7. */
+    range_in(acc, end, "x", &x0, &x1);
+    assert_true(x0 == 1.0 && x1 == 7.0);
+    /* Attack rounds 3-4 and 6 shaded, as two stretches, and nothing else. */
+    assert_non_null(strstr(acc, "set object rect from 2.5, graph 0 to 4.5, graph 1"));
+    assert_non_null(strstr(acc, "set object rect from 5.5, graph 0 to 6.5, graph 1"));
+    int rects = 0;
+    for (const char *p = acc; (p = strstr(p, "set object rect")) && p < end; p++)
+        rects++;
+    assert_int_equal(rects, 2);
+    /* Drawn in krum's colour, the colour krum has everywhere. */
+    char lc[64];
+    snprintf(lc, sizeof lc, "lc rgb '%s' title 'main task'", ft_palette_defense("krum"));
+    assert_non_null(strstr(acc, lc));
+    ft_free(script);
+
+    /* The backdoor keeps 0-100 with room for the 0% line, and that line is drawn. */
+    const char *bd = plot_section(dir, "backdoor", &script, &end);
+    range_in(bd, end, "y", &y0, &y1);
+    assert_true(y0 < 0 && y1 > 100 && y1 - y0 < 110);
+    const char *zero = strstr(bd, "first 0 to graph 1, first 0 nohead");
+    assert_true(zero && zero < end);
+    range_in(bd, end, "x", &x0, &x1);
+    assert_true(x1 == 7.0);
+    ft_free(script);
+
+    /* Decisions: bars whole at both ends, integer counts up to one above the most
+     * (3 honest dropped in round 3). */
+    const char *dec = plot_section(dir, "decisions", &script, &end);
+    range_in(dec, end, "x", &x0, &x1);
+    assert_true(x0 == 0.5 && x1 == 7.5);
+    range_in(dec, end, "y", &y0, &y1);
+    assert_true(y0 == 0.0 && y1 == 4.0);
+    const char *tics = strstr(dec, "set ytics 0, 1\n");
+    assert_true(tics && tics < end);
+    ft_free(script);
+
+    /* An SVG beside every PNG, and the shading is in the SVG. */
+    const char *stems[] = {"accuracy", "backdoor", "norms", "decisions"};
+    for (int i = 0; i < 4; i++) {
+        char png[600], svg[600];
+        snprintf(png, sizeof png, "%s/%s.png", dir, stems[i]);
+        snprintf(svg, sizeof svg, "%s/%s.svg", dir, stems[i]);
+        assert_true(ft_path_exists(png));
+        assert_true(ft_path_exists(svg));
+    }
+    char path[600];
+    snprintf(path, sizeof path, "%s/accuracy.svg", dir);
+    char *svg = NULL;
+    size_t len = 0;
+    assert_int_equal(ft_read_file(path, &svg, &len), FT_OK);
+    assert_non_null(strstr(svg, "rgb(246, 213, 213)")); /* SHADE, #f6d5d5 */
+    ft_free(svg);
+}
+
+/* Writes a run directory name under dir with a metrics.csv and a config.ini naming
+ * its defense; path receives the directory. */
+static void make_arm(const char *name, const char *defense, const char *csv, char *path, size_t len)
+{
+    ft_test_tmpdir_path(path, len, dir, name);
+    assert_int_equal(ft_mkdir_p(path), FT_OK);
+    char file[700], cfg[128];
+    snprintf(file, sizeof file, "%s/metrics.csv", path);
+    assert_int_equal(ft_write_file_atomic(file, csv, strlen(csv)), FT_OK);
+    snprintf(file, sizeof file, "%s/config.ini", path);
+    snprintf(cfg, sizeof cfg, "[defense]\nname = %s\n[federation]\nrounds = 3\n", defense);
+    assert_int_equal(ft_write_file_atomic(file, cfg, strlen(cfg)), FT_OK);
+}
+
+/* The colour given to a label's line in out/plots.gp's compare_main section. */
+static void colour_of(const char *out, const char *label, char *colour)
+{
+    char *script = NULL, *end = NULL;
+    const char *sec = plot_section(out, "compare_main", &script, &end);
+    char key[160];
+    snprintf(key, sizeof key, "' title '%s'", label);
+    const char *p = strstr(sec, key);
+    assert_true(p && p < end);
+    assert_true(p - sec > 7);
+    memcpy(colour, p - 7, 7); /* "#rrggbb" right before the key */
+    colour[7] = 0;
+    assert_true(colour[0] == '#');
+    ft_free(script);
+}
+
+/* krum is the same colour in two reports that compare it with different rules in
+ * a different order; different rules get different colours; the comparison
+ * plots shade the attack rounds of any arm (a: round 2, b: round 3) and zoom main
+ * accuracy over every arm. */
+static void test_compare_colours_and_markers(void **state)
+{
+    (void)state;
+    if (system("command -v gnuplot >/dev/null 2>&1") != 0)
+        skip();
+    const char *a = "round,main_acc,backdoor_acc,attackers\n1,0.70,0.1,0\n2,0.72,0.5,1\n"
+                    "3,0.74,0.9,0\n";
+    const char *b = "round,main_acc,backdoor_acc,attackers\n1,0.60,0.0,0\n2,0.66,0.0,0\n"
+                    "3,0.69,0.1,1\n";
+    char krum[600], fedavg[600], median[600], rfa[600], out1[600], out2[600];
+    make_arm("arm-krum", "krum", a, krum, sizeof krum);
+    make_arm("arm-fedavg", "fedavg", b, fedavg, sizeof fedavg);
+    make_arm("arm-median", "median", b, median, sizeof median);
+    make_arm("arm-rfa", "rfa", a, rfa, sizeof rfa);
+    ft_test_tmpdir_path(out1, sizeof out1, dir, "cmp1");
+    ft_test_tmpdir_path(out2, sizeof out2, dir, "cmp2");
+    const char *r1[] = {krum, fedavg};
+    const char *r2[] = {median, rfa, krum};
+    assert_int_equal(ft_report_render(r1, 2, out1), FT_OK);
+    assert_int_equal(ft_report_render(r2, 3, out2), FT_OK);
+    char c1[8], c2[8], cf[8], cm[8], cr[8];
+    colour_of(out1, "arm-krum", c1);
+    colour_of(out2, "arm-krum", c2);
+    colour_of(out1, "arm-fedavg", cf);
+    colour_of(out2, "arm-median", cm);
+    colour_of(out2, "arm-rfa", cr);
+    assert_string_equal(c1, c2);
+    assert_string_not_equal(c1, cf);
+    assert_string_not_equal(cm, cr);
+    assert_string_not_equal(cm, c2);
+    /* Every built-in rule its own colour, spelt as the registry does; a sweep's run
+     * name may spell it with '_' and gets the same colour. */
+    const char *rules[] = {
+        "fedavg",  "none",   "norm-clipping", "weak-dp",   "krum",      "multi-krum",
+        "rfa",     "median", "trimmed-mean",  "bulyan",    "foolsgold", "centered-clipping",
+        "fltrust", "rlr",    "crfl",          "bucketing", "dnc",       "signguard",
+        "flame",   "rflbat", "fldetector"};
+    int nrules = (int)(sizeof rules / sizeof rules[0]);
+    for (int i = 0; i < nrules; i++)
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(ft_palette_defense(rules[i]), ft_palette_defense(rules[j]));
+    assert_string_equal(ft_palette_defense("norm-clipping"), ft_palette_defense("norm_clipping"));
+    assert_string_equal(ft_palette_defense("multi_krum"), ft_palette_defense("multi-krum"));
+    assert_string_not_equal(ft_palette_defense("multi-krum"), ft_palette_defense("multi-krum2"));
+    /* A label with a quote and underscores still plots, as typed. */
+    char odd[600], out3[600];
+    make_arm("it's_a_run", "krum", a, odd, sizeof odd);
+    ft_test_tmpdir_path(out3, sizeof out3, dir, "cmp3");
+    const char *r3[] = {odd, fedavg};
+    assert_int_equal(ft_report_render(r3, 2, out3), FT_OK);
+    char *gp = NULL, *gend = NULL;
+    const char *gsec = plot_section(out3, "compare_main", &gp, &gend);
+    const char *noenh = strstr(gsec, "set termoption noenhanced");
+    assert_true(noenh && noenh < gend);
+    assert_non_null(strstr(gsec, "title 'it''s_a_run'"));
+    ft_free(gp);
+    /* A name outside the table keeps one colour too. */
+    assert_string_equal(ft_palette_defense("my_plugin"), ft_palette_defense("my_plugin"));
+
+    char *script = NULL, *end = NULL;
+    const char *sec = plot_section(out2, "compare_main", &script, &end);
+    double y0, y1, x0, x1;
+    range_in(sec, end, "y", &y0, &y1);
+    assert_true(y0 == 58.0 && y1 == 76.0); /* 60..74: margin 2 */
+    range_in(sec, end, "x", &x0, &x1);
+    assert_true(x0 == 1.0 && x1 == 3.0);
+    const char *rect = strstr(sec, "set object rect from 1.5, graph 0 to 3.5, graph 1");
+    assert_true(rect && rect < end);
+    ft_free(script);
+    sec = plot_section(out2, "compare_backdoor", &script, &end);
+    rect = strstr(sec, "set object rect from 1.5, graph 0 to 3.5, graph 1");
+    assert_true(rect && rect < end);
+    ft_free(script);
+
+    /* report.html: the verdict before everything else, each arm's defense, the
+     * keys that differ between arms and only those. */
+    char path[700];
+    snprintf(path, sizeof path, "%s/report.html", out2);
+    char *html = NULL;
+    size_t len = 0;
+    assert_int_equal(ft_read_file(path, &html, &len), FT_OK);
+    const char *verdict = strstr(html, "<section id=\"verdict\">");
+    const char *settings = strstr(html, "<table id=\"settings\">");
+    const char *summary = strstr(html, "<table id=\"summary\">");
+    const char *plots = strstr(html, "<h2>Plots</h2>");
+    assert_true(verdict && settings && summary && plots);
+    assert_true(verdict < settings && settings < summary && summary < plots);
+    assert_non_null(strstr(verdict, "arm-krum</b>: main 74.0%, backdoor 90.0%"));
+    const char *diff = strstr(html, "<table id=\"config-diff\">");
+    assert_non_null(diff);
+    assert_non_null(
+        strstr(diff, "<code>defense.name</code></td><td>median</td><td>rfa</td><td>krum"));
+    assert_null(strstr(diff, "<code>federation.rounds</code>"));
+    assert_non_null(strstr(html, "class=\"attack-rounds\""));
+    ft_free(html);
+}
+
+/* Kept/dropped counts and the effective shares in the summary; the decision strip
+ * from events.jsonl with the attacker's row first and marked. */
+static void test_html_decisions(void **state)
+{
+    (void)state;
+    write_file("metrics.csv", "round,main_acc,backdoor_acc,attackers,clients,attackers_kept,"
+                              "honest_dropped,attacker_weight,attacker_norm_share\n"
+                              "1,0.5,0.1,1,3,1,0,0.25,0.5\n"
+                              "2,0.6,0.2,0,3,0,1,,\n"
+                              "3,0.7,0.3,1,3,0,1,0.0,0.0\n");
+    write_file("config.ini", "[defense]\nname = multi_krum\n[attack]\nmethod = pgd\n");
+    write_file("events.jsonl",
+               "{\"t\":0.1,\"event\":\"round_start\",\"round\":1}\n"
+               "{\"t\":0.2,\"event\":\"decision\",\"round\":1,\"client\":4,\"attacker\":false,"
+               "\"decision\":\"kept\",\"clip\":1}\n"
+               "{\"t\":0.2,\"event\":\"decision\",\"round\":1,\"client\":7,\"attacker\":true,"
+               "\"decision\":\"kept\",\"clip\":1}\n"
+               "{\"t\":0.2,\"event\":\"decision\",\"round\":1,\"client\":2,\"attacker\":false,"
+               "\"decision\":\"kept\",\"clip\":1}\n"
+               "{\"t\":0.3,\"event\":\"decision\",\"round\":2,\"client\":4,\"attacker\":false,"
+               "\"decision\":\"dropped\",\"clip\":1}\n"
+               "{\"t\":0.4,\"event\":\"decision\",\"round\":3,\"client\":7,\"attacker\":true,"
+               "\"decision\":\"dropped\",\"clip\":1}\n"
+               "{\"t\":0.4,\"event\":\"decision\",\"round\":3,\"client\":2,\"attacker\":false,"
+               "\"decision\":\"dropped\",\"clip\":1}\n");
+    const char *runs[] = {dir};
+    int rc = ft_report_render(runs, 1, dir);
+    assert_true(rc == FT_OK || rc == FT_EUNSUPPORTED);
+    char path[512];
+    ft_test_tmpdir_path(path, sizeof path, dir, "report.html");
+    char *html = NULL;
+    size_t len = 0;
+    assert_int_equal(ft_read_file(path, &html, &len), FT_OK);
+    /* 2 attacker updates, 1 kept; 7 honest (9 - 2), 2 dropped. */
+    assert_non_null(strstr(html, "<td class=\"kept\">1 of 2</td>"));
+    assert_non_null(strstr(html, "<td class=\"dropped\">2 of 7</td>"));
+    /* weight (0.25 + 0) / 2, norm share (0.5 + 0) / 2 */
+    assert_non_null(strstr(html, "<td>12.5%</td><td>25.0%</td>"));
+    assert_non_null(strstr(html, "multi_krum"));
+    const char *strip =
+        strstr(html, "<table class=\"strip\" data-rounds=\"3\" data-clients=\"3\">");
+    assert_non_null(strip);
+    /* The attacker (client 7) is the first row, marked; its round 2 is blank (not
+     * sampled), round 3 dropped. */
+    assert_non_null(strstr(strip, "<tr class=\"rounds\"><th>round</th><td>1</td><td></td><td></td>"
+                                  "</tr>"));
+    const char *row = strstr(strip, "<tr class=\"attacker\"");
+    assert_true(row && row < strstr(strip, "<th>client"));
+    assert_non_null(row);
+    assert_true(strncmp(row,
+                        "<tr class=\"attacker\"><th class=\"attacker\">attacker 7</th>"
+                        "<td class=\"k\" title=\"round 1\"></td><td></td>"
+                        "<td class=\"d\" title=\"round 3\"></td></tr>",
+                        strlen("<tr class=\"attacker\"><th class=\"attacker\">attacker 7</th>"
+                               "<td class=\"k\" title=\"round 1\"></td><td></td>"
+                               "<td class=\"d\" title=\"round 3\"></td></tr>")) == 0);
+    assert_non_null(strstr(strip, "<tr><th>client 2</th>"));
+    assert_non_null(strstr(strip, "<tr><th>client 4</th>"));
+    assert_true(strstr(strip, "client 2") < strstr(strip, "client 4"));
+    ft_free(html);
+    /* Without decision events: no strip section at all. */
+    ft_test_tmpdir_path(path, sizeof path, dir, "events.jsonl");
+    remove(path);
+    rc = ft_report_render(runs, 1, dir);
+    assert_true(rc == FT_OK || rc == FT_EUNSUPPORTED);
+    ft_test_tmpdir_path(path, sizeof path, dir, "report.html");
+    assert_int_equal(ft_read_file(path, &html, &len), FT_OK);
+    assert_null(strstr(html, "decisions-strip"));
+    ft_free(html);
+}
+
+/* The sweep heatmap: PNG and SVG, labels as typed (no enhanced-text subscripts). */
+static void test_heatmap_files(void **state)
+{
+    (void)state;
+    if (system("command -v gnuplot >/dev/null 2>&1") != 0)
+        skip();
+    const char *rows[] = {"pgd", "blackbox"};
+    const char *cols[] = {"norm_clipping", "krum"};
+    const double v[] = {0.5, 0.25, NAN, 1.0};
+    assert_int_equal(ft_report_heatmap(dir, "hm", "Backdoor", "attack.method", rows, 2,
+                                       "defense.name", cols, 2, v),
+                     FT_OK);
+    char path[600];
+    snprintf(path, sizeof path, "%s/hm.png", dir);
+    assert_true(ft_path_exists(path));
+    snprintf(path, sizeof path, "%s/hm.svg", dir);
+    assert_true(ft_path_exists(path));
+    char *svg = NULL;
+    size_t len = 0;
+    assert_int_equal(ft_read_file(path, &svg, &len), FT_OK);
+    assert_non_null(strstr(svg, ">norm_clipping<"));
+    ft_free(svg);
 }
 
 static void test_render_missing_run_names_file(void **state)
@@ -513,6 +849,10 @@ int main(void)
         cmocka_unit_test(test_verdict_destroyed),
         cmocka_unit_test(test_render_report),
         cmocka_unit_test(test_render_shares),
+        cmocka_unit_test(test_plot_axes),
+        cmocka_unit_test(test_compare_colours_and_markers),
+        cmocka_unit_test(test_html_decisions),
+        cmocka_unit_test(test_heatmap_files),
         cmocka_unit_test(test_render_missing_run_names_file),
         cmocka_unit_test(test_sweep_grid),
         cmocka_unit_test(test_sweep_bad_values_named),
