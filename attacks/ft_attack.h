@@ -48,6 +48,9 @@ typedef struct {
     ft_edge_set_t *edge;       /* the edge-case set when the attack uses one, else NULL */
     uint32_t clean_pool_n;     /* training samples but the edge points: what the clean
                                   points are drawn from with attack.clean_from = train */
+    double defense_bound;      /* defense.norm_bound M under norm-clipping / weak-dp, else 0:
+                                  what attack.eps = auto sizes the radius from */
+    uint32_t num_clients;      /* federation.num_clients (the fixed pool is the top ids) */
 } ft_attack_env_t;
 
 /* One attacker task. */
@@ -83,6 +86,8 @@ struct ft_attack {
     int uses_edge_set; /* the environment builds an edge-case set (data/ft_edge.h), which
                           is then held out of every honest client's data */
     int trains;        /* 0: no local training (the update is made by transform alone) */
+    int grad_mask;     /* its training masks the gradient (Neurotoxin), whatever
+                          attack.grad_mask says */
     /* Checks keys only this attack uses, when the experiment is loaded: FT_ECONFIG
      * via ft_config_error(exp->attack.src, ...). NULL: nothing to check. */
     int (*check)(const ft_experiment_t *exp);

@@ -17,7 +17,11 @@
     X(ft_sign_flip_attack)                                                                         \
     X(ft_gaussian_attack)                                                                          \
     X(ft_alie_attack)                                                                              \
-    X(ft_ipm_attack)
+    X(ft_ipm_attack)                                                                               \
+    X(ft_neurotoxin_attack)                                                                        \
+    X(ft_dba_attack)                                                                               \
+    X(ft_minmax_attack)                                                                            \
+    X(ft_minsum_attack)
 
 #define DECLARE(a) extern const ft_attack_t a;
 #define ENTRY(a)   &a,
