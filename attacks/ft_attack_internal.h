@@ -74,9 +74,6 @@ int ft_attack_trigger_poison(ft_attack_ctx_t *c, ft_attack_stamp_fn stamp, void 
                              ft_dataset_t **out);
 uint64_t ft_attack_trigger_samples(const ft_attack_env_t *env, uint32_t part_n);
 
-/* DBA: the local pattern the attacker client_id embeds in round (dba.c header). */
-int ft_attack_dba_part(const ft_attack_env_t *env, int round, uint32_t client_id);
-
 /* MinMax / MinSum's update (minmax.c): benign estimates, direction, gamma; into delta. */
 int ft_attack_agr_transform(ft_attack_ctx_t *c, float *delta /* N */, int minsum);
 

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ft_attack.h"
 #include "ft_dataset.h"
 #include "ft_experiment.h"
 #include "ft_ops.h"
@@ -60,6 +61,18 @@ void ft_attack_agr_direction(size_t B, size_t N, const float *benign /* B×N */,
 double ft_attack_agr_gamma(size_t B, size_t N, const float *benign /* B×N */,
                            const float *mean /* N */, const float *dir /* N */, int minsum,
                            float *mal /* N */);
+/* Fang et al. USENIX Security 2020, §3.2 (fang.c): the trim attack — per coordinate a
+ * value beyond the benign min (mean > 0) or max, uniform in [min/2, min] / [2 min, min]
+ * or [max, 2 max] / [max, max/2] by sign — and the Krum attack: -lambda sign(mean),
+ * lambda halved from the paper's bound until Krum (m attacker copies) picks it;
+ * returns the lambda sent (< 0: out of memory). */
+void ft_attack_fang_trim(size_t B, size_t N, const float *benign /* B×N */, ft_rng_t *rng,
+                         float *out /* N */);
+double ft_attack_fang_krum(size_t B, size_t N, const float *benign /* B×N */, size_t m,
+                           float *out /* N */);
+/* Mimic (Karimireddy et al. ICLR 2022, §4; mimic.c): the index of the benign update
+ * most extreme along the top principal direction; work holds B² + 2B + N doubles. */
+size_t ft_attack_mimic_pick(size_t B, size_t N, const float *benign /* B×N */, double *work);
 /* Sign flip (Li et al. AAAI 2019, RSA, "sign-flipping attack"): delta <- -delta.
  * (sign_flip.c) */
 void ft_attack_sign_flip(size_t N, float *delta);
@@ -84,6 +97,7 @@ void ft_attack_stamp_shape(ft_dataset_t *ds, uint32_t i, ft_trigger_t shape, int
 void ft_attack_dba_stamp(ft_dataset_t *ds, uint32_t i, int parts, int part, int size, int row0,
                          int col0);
 /* The part the attacker client_id embeds in round (dba.c header). */
+int ft_attack_dba_part(const ft_attack_env_t *env, int round, uint32_t client_id);
 /* Targeted label flip (Tolpegin et al. ESORICS 2020): labels source -> target.
  * (label_flip.c) */
 void ft_attack_flip_labels(ft_dataset_t *ds, int source, int target);

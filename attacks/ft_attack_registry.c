@@ -21,7 +21,9 @@
     X(ft_neurotoxin_attack)                                                                        \
     X(ft_dba_attack)                                                                               \
     X(ft_minmax_attack)                                                                            \
-    X(ft_minsum_attack)
+    X(ft_minsum_attack)                                                                            \
+    X(ft_fang_attack)                                                                              \
+    X(ft_mimic_attack)
 
 #define DECLARE(a) extern const ft_attack_t a;
 #define ENTRY(a)   &a,
