@@ -135,6 +135,10 @@ uint64_t ft_attack_sample_count(const ft_attack_env_t *env, uint32_t part_n);
 int ft_attack_backdoor_test(const ft_attack_env_t *env, const ft_dataset_t *test,
                             ft_dataset_t **out);
 
+/* DBA (dba.c): the local pattern, in [0, attack.dba_parts), attacker client_id embeds
+ * in round — by its index in the fixed pool, else the parts in turn by round. */
+int ft_attack_dba_part(const ft_attack_env_t *env, int round, uint32_t client_id);
+
 /* ---- the attacker's local update (ft_attack_run.c) ------------------------------ */
 
 /* D_adv of a task: the dataset the attacker trains on (the poison hook's output, or

@@ -9,7 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ft_attack.h"
 #include "ft_dataset.h"
 #include "ft_experiment.h"
 #include "ft_ops.h"
@@ -96,8 +95,6 @@ void ft_attack_stamp_shape(ft_dataset_t *ds, uint32_t i, ft_trigger_t shape, int
  * row0 + (j / q) 3, column col0 + (j % q)(size + 2), q = floor(sqrt(parts)). */
 void ft_attack_dba_stamp(ft_dataset_t *ds, uint32_t i, int parts, int part, int size, int row0,
                          int col0);
-/* The part the attacker client_id embeds in round (dba.c header). */
-int ft_attack_dba_part(const ft_attack_env_t *env, int round, uint32_t client_id);
 /* Targeted label flip (Tolpegin et al. ESORICS 2020): labels source -> target.
  * (label_flip.c) */
 void ft_attack_flip_labels(ft_dataset_t *ds, int source, int target);
