@@ -144,7 +144,7 @@ static int transform(ft_attack_ctx_t *c, float *delta)
 {
     size_t B;
     float *est;
-    int rc = ft_attack_benign_estimates(c, &B, &est);
+    int rc = ft_attack_benign_estimates_full(c, &B, &est);
     if (rc != FT_OK)
         return rc;
     if (c->env->p.fang_krum) {

@@ -88,5 +88,9 @@ uint32_t ft_attack_clean_count(const ft_attack_env_t *env, uint32_t part_n);
  * honest options, into out (B×N). B = min(num_benign_estimates, part_n), returned in
  * *B. New buffer (*out, free with ft_free). FT_ENOMEM, training errors. */
 int ft_attack_benign_estimates(ft_attack_ctx_t *c, size_t *B, float **out /* B×N */);
+/* The same, each chunk trained for B times the honest epochs, so that an estimate takes
+ * as many steps as an honest client and is of an honest update's size (minmax, minsum,
+ * fang, mimic: their bounds are distances between benign updates). */
+int ft_attack_benign_estimates_full(ft_attack_ctx_t *c, size_t *B, float **out /* B×N */);
 
 #endif

@@ -11,7 +11,7 @@
  * start at 10, step 10, halve the step every iteration, move up on success and down on
  * failure, stop when |gamma_succ - gamma| <= 1e-5; torch.std is the unbiased one.
  * Knowledge: as that notebook's "unknown benign gradients" setting (and alie / ipm),
- * the benign updates are the attacker's own benign estimates (ft_attack_benign.c). */
+ * the benign updates are the attacker's own benign estimates, full-size (ft_attack_benign.c). */
 #include "ft_attack_internal.h"
 
 #include "ft_alloc.h"
@@ -106,7 +106,7 @@ int ft_attack_agr_transform(ft_attack_ctx_t *c, float *delta, int minsum)
         rc = ft_error_set(FT_ENOMEM, "%s: out of memory", c->env->attack->name);
         goto done;
     }
-    if ((rc = ft_attack_benign_estimates(c, &B, &est)) != FT_OK)
+    if ((rc = ft_attack_benign_estimates_full(c, &B, &est)) != FT_OK)
         goto done;
     ft_attack_agr_direction(B, N, est, c->env->p.perturbation, mean, dir);
     ft_attack_agr_gamma(B, N, est, mean, dir, minsum, delta);

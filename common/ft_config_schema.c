@@ -74,7 +74,8 @@ const ft_config_key_t ft_config_schema[] = {
 
     /* [attack] */
     {"attack.method", FT_KEY_STRING, "none", NULL,
-     "none|blackbox|pgd|pixel-trigger|label-flip|sign-flip|gaussian|alie|ipm"},
+     "none|blackbox|pgd|pixel-trigger|label-flip|sign-flip|gaussian|alie|ipm|neurotoxin|dba|"
+     "minmax|minsum|fang|mimic"},
     {"attack.attack_case", FT_KEY_ENUM, "edge-case", "edge-case|almost-edge-case|normal-case",
      "the paper's edge-case vs non-edge baselines"},
     {"attack.edge_source", FT_KEY_ENUM, "mined", "mined|file", "where edge-case points come from"},

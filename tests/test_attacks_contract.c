@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "ft_alloc.h"
+#include "ft_config.h"
 #include "ft_dataset_load.h"
 #include "ft_error.h"
 #include "ft_scenario.h"
@@ -241,6 +242,20 @@ static void test_registry(void **state)
     }
     assert_true(n >= 8);
     assert_null(ft_attack_find("none"));
+    /* `fedtail keys` (the attack.method row of the schema) lists every one */
+    const char *help = NULL;
+    for (int k = 0; ft_config_schema[k].name; k++)
+        if (!strcmp(ft_config_schema[k].name, "attack.method"))
+            help = ft_config_schema[k].help;
+    assert_non_null(help);
+    for (int i = 0; ft_attack_registry[i]; i++) {
+        char want[80];
+        snprintf(want, sizeof want, "|%s|", ft_attack_registry[i]->name);
+        char padded[512];
+        snprintf(padded, sizeof padded, "|%s|", help);
+        if (!strstr(padded, want))
+            fail_msg("attack.method's help does not list %s", ft_attack_registry[i]->name);
+    }
 }
 
 static void test_every_attack(void **state)
