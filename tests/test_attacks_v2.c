@@ -544,6 +544,26 @@ static void test_mimic(void **state)
     assert_int_equal(ft_attack_mimic_pick(2, 2, e, work), 0);
 }
 
+/* The benign estimates of minmax / minsum / fang / mimic are honest-sized: mimic sends
+ * one of them, within a factor 2 of the norm of an honest update on the whole
+ * partition (sign-flip sends minus that); a 1/B chunk for the honest epochs gives a
+ * fraction of it. */
+static void test_estimates_full_size(void **state)
+{
+    (void)state;
+    rig_t r;
+    rig_init(&r);
+    ft_attack_task_t k = rig_task(&r);
+    ft_attack_result_t res;
+    ft_attack_env_destroy(&(ft_attack_env_t *){run(&r, &k, &res, "sign-flip", NULL, NULL, NULL)});
+    double honest = res.norm;
+    ft_attack_env_destroy(&(ft_attack_env_t *){
+        run(&r, &k, &res, "mimic", "attack.num_benign_estimates=5", NULL, NULL)});
+    printf("honest %.4f, mimic %.4f\n", honest, res.norm);
+    assert_true(res.norm > 0.5 * honest && res.norm < 2 * honest);
+    rig_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -555,6 +575,7 @@ int main(void)
         cmocka_unit_test(test_minmax_golden),
         cmocka_unit_test(test_fang),
         cmocka_unit_test(test_mimic),
+        cmocka_unit_test(test_estimates_full_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
