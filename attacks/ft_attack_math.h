@@ -37,7 +37,7 @@ double ft_attack_auto_eps(double bound, double scale);
  * for the k = floor(N ratio) coordinates with the smallest |g_j| (ties: the lower index),
  * 0 elsewhere; order is N scratch. Returns k. (neurotoxin.c) */
 size_t ft_attack_neurotoxin_mask(size_t N, const float *g /* N */, double ratio,
-                                 float *mask /* N */, uint32_t *order /* N */);
+                                 float *mask /* N */, uint64_t *order /* N */);
 
 /* Standard normal quantile Phi^{-1}(p), p in (0, 1) (bisection on erfc, |err| < 1e-12).
  * (alie.c) */

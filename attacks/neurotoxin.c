@@ -29,31 +29,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const float *sort_key; /* qsort has no user pointer: the |g| being ranked */
-
-static int by_magnitude(const void *a, const void *b)
+static int cmp_u64(const void *a, const void *b)
 {
-    uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
-    float x = fabsf(sort_key[i]), y = fabsf(sort_key[j]);
-    if (x != y)
-        return x < y ? -1 : 1;
-    return (i > j) - (i < j);
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
 }
 
 size_t ft_attack_neurotoxin_mask(size_t N, const float *g, double ratio, float *mask,
-                                 uint32_t *order)
+                                 uint64_t *order)
 {
     assert(ratio > 0 && ratio <= 1 && N < UINT32_MAX);
     size_t k = (size_t)((double)N * ratio);
+    /* key = the IEEE bits of |g_j| (ordered like the values for |g| >= 0; NaN last) above
+     * the index: one integer sort ranks by |g|, ties by the lower index */
     for (size_t j = 0; j < N; j++) {
-        order[j] = (uint32_t)j;
+        float a = fabsf(g[j]);
+        uint32_t bits;
+        memcpy(&bits, &a, sizeof bits);
+        order[j] = (uint64_t)bits << 32 | (uint64_t)j;
         mask[j] = 0;
     }
-    sort_key = g;
-    qsort(order, N, sizeof *order, by_magnitude);
-    sort_key = NULL;
+    qsort(order, N, sizeof *order, cmp_u64);
     for (size_t r = 0; r < k; r++)
-        mask[order[r]] = 1;
+        mask[order[r] & 0xffffffffu] = 1;
     return k;
 }
 
@@ -82,7 +80,7 @@ int ft_attack_mask_prepare(ft_attack_ctx_t *c, ft_train_hooks_t *hooks)
     const ft_attack_task_t *k = c->task;
     size_t N = c->N;
     float *g = ft_malloc(N * sizeof *g), *mask = ft_malloc(N * sizeof *mask);
-    uint32_t *order = ft_malloc(N * sizeof *order);
+    uint64_t *order = ft_malloc(N * sizeof *order);
     int rc = FT_OK;
     c->mask_dev = c->ops->alloc(N * sizeof(float));
     if (!g || !mask || !order || !c->mask_dev) {

@@ -186,7 +186,7 @@ static void test_neurotoxin_mask(void **state)
     (void)state;
     const float g[6] = {0.5f, -0.1f, 0.3f, -0.1f, 0.0f, 2.0f};
     float mask[6];
-    uint32_t order[6];
+    uint64_t order[6];
     /* |g| ascending: 0 (j4), 0.1 (j1), 0.1 (j3), 0.3 (j2), 0.5 (j0), 2 (j5); ratio 0.5
      * keeps floor(3) = 3: j4, j1, j3 — the top half by |g| is excluded */
     assert_int_equal(ft_attack_neurotoxin_mask(6, g, 0.5, mask, order), 3);
