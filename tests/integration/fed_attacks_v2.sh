@@ -6,7 +6,8 @@
 #  - pgd with attack.eps = auto, model replacement and norm-clipping (M = 1): the
 #    scaled attacker update lands just under M (0.99 M < norm <= M), so the clipping
 #    leaves it whole;
-#  - attack.grad_mask on pixel-trigger (Neurotoxin on the trigger data) runs too.
+#  - attack.grad_mask on pixel-trigger (Neurotoxin on the trigger data) runs too;
+#  - dba with a fixed pool of 4 attackers: several attack in one round.
 source "$(dirname "$0")/fed_lib.sh"
 PY=/usr/bin/python3
 cat > "$WORK/v2.ini" <<INI
@@ -68,6 +69,20 @@ go() { # name backdoor sets...
 }
 go neurotoxin 1 attack.method=neurotoxin
 go dba 1 attack.method=dba
+# dba with the paper's pool of attackers: several in a round, each its own part
+"$FEDTAIL" run "$WORK/v2.ini" --procs 2 --out "$WORK/dba-pool" --quiet --no-report \
+    --set attack.method=dba --set attack.fl_mode=fixed-pool --set attack.attacker_pool_size=4 \
+    >"$WORK/dba-pool.log" 2>&1 || { cat "$WORK/dba-pool.log"; fail "dba pool exited"; }
+$PY - "$WORK/dba-pool" <<'PY' || fail "dba pool run"
+import csv, json, sys
+d = sys.argv[1]
+rows = list(csv.DictReader(open(d + "/metrics.csv")))
+assert max(int(r["attackers"]) for r in rows) >= 2, rows
+ev = [json.loads(l) for l in open(d + "/events.jsonl")]
+att = {e["client"] for e in ev if e["event"] == "task" and e["attacker"]}
+assert att and att <= {4, 5, 6, 7}, att   # the pool: the top 4 of 8 ids
+print("dba pool: attackers per round", [r["attackers"] for r in rows], "ids", sorted(att))
+PY
 for shape in square pattern pixel blended; do
     go "trigger-$shape" 1 attack.method=pixel-trigger attack.trigger_shape=$shape
 done
