@@ -88,7 +88,10 @@ int ft_attack_mask_prepare(ft_attack_ctx_t *c, ft_train_hooks_t *hooks)
         goto done;
     }
     /* The benign gradient at the global model over the attacker's clean points (its
-     * partition if it mixes in none): one pass, lr 0, no momentum or decay. */
+     * partition if it mixes in none): one pass, lr 0, no momentum or decay. It runs
+     * without the client's heartbeat hooks (one forward-backward pass over those
+     * samples, short beside the training it precedes), so that the steps the client
+     * sees are the attack's training alone. */
     ft_train_opts_t o = k->opts;
     o.epochs = 1;
     o.lr = 0;
