@@ -50,6 +50,9 @@ typedef struct {
                                   points are drawn from with attack.clean_from = train */
     ft_augment_mode_t augment; /* the attacker's training on its own data (D_adv, the prox
                                   estimate): data.augment_attack */
+    double defense_bound;      /* defense.norm_bound M under norm-clipping / weak-dp, else 0:
+                                  what attack.eps = auto sizes the radius from */
+    uint32_t num_clients;      /* federation.num_clients (the fixed pool is the top ids) */
 } ft_attack_env_t;
 
 /* One attacker task. */
@@ -85,6 +88,8 @@ struct ft_attack {
     int uses_edge_set; /* the environment builds an edge-case set (data/ft_edge.h), which
                           is then held out of every honest client's data */
     int trains;        /* 0: no local training (the update is made by transform alone) */
+    int grad_mask;     /* its training masks the gradient (Neurotoxin), whatever
+                          attack.grad_mask says */
     /* Checks keys only this attack uses, when the experiment is loaded: FT_ECONFIG
      * via ft_config_error(exp->attack.src, ...). NULL: nothing to check. */
     int (*check)(const ft_experiment_t *exp);
@@ -131,6 +136,10 @@ uint64_t ft_attack_sample_count(const ft_attack_env_t *env, uint32_t part_n);
  * the attack has none (or method none). FT_ENOMEM. */
 int ft_attack_backdoor_test(const ft_attack_env_t *env, const ft_dataset_t *test,
                             ft_dataset_t **out);
+
+/* DBA (dba.c): the local pattern, in [0, attack.dba_parts), attacker client_id embeds
+ * in round — by its index in the fixed pool, else the parts in turn by round. */
+int ft_attack_dba_part(const ft_attack_env_t *env, int round, uint32_t client_id);
 
 /* ---- the attacker's local update (ft_attack_run.c) ------------------------------ */
 

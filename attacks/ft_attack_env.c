@@ -39,6 +39,9 @@ int ft_attack_env_new(const ft_experiment_t *exp, const ft_dataset_t *train, ft_
     e->lr_decay = exp->federation.lr_decay;
     e->clean_pool_n = train->n;
     e->augment = exp->data.augment_attack;
+    e->num_clients = exp->federation.num_clients;
+    if (!strcmp(exp->defense.name, "norm-clipping") || !strcmp(exp->defense.name, "weak-dp"))
+        e->defense_bound = exp->defense.norm_bound;
     /* The paper code's attacker shrinks eps with the lr under Krum and Multi-Krum
      * (ksreenivasan/OOD_Federated_Learning fl_trainer.py:463-466, 823-826): the
      * attacker of its threat model knows the rule. */

@@ -30,6 +30,8 @@ struct ft_attack_ctx {
     int projections;              /* PGD projections that moved the model */
     double eps;                   /* PGD: this round's radius */
     ft_train_hooks_t inner;       /* the attack's hooks of the current training */
+    float *mask_dev;              /* Neurotoxin: N gradient mask (0/1), else NULL */
+    void (*mask_prev)(void *user, ft_model_t *m); /* the before_step the mask follows */
 };
 
 /* Trains from the task's global model on ds (idx NULL: all of ds; else ds samples
@@ -53,6 +55,29 @@ uint64_t ft_attack_edge_samples(const ft_attack_env_t *env, uint32_t part_n);
 int ft_attack_edge_backdoor_test(const ft_attack_env_t *env, const ft_dataset_t *test,
                                  ft_dataset_t **out);
 
+/* PGD (pgd.c), shared with neurotoxin: the round's radius (attack.eps or auto,
+ * adaptive decay), the load-time check of eps = auto, and the projection hooks. */
+double ft_attack_pgd_radius(const ft_attack_env_t *env, const ft_attack_task_t *task);
+int ft_attack_pgd_check(const ft_experiment_t *exp);
+void ft_attack_pgd_constrain(ft_attack_ctx_t *c, ft_train_hooks_t *h);
+
+/* Neurotoxin's gradient mask (neurotoxin.c): computes it from the benign gradient of
+ * the global model on the attacker's clean points and chains it after hooks'
+ * before_step. FT_ENOMEM, training errors. */
+int ft_attack_mask_prepare(ft_attack_ctx_t *c, ft_train_hooks_t *hooks);
+
+/* The trigger attacks' D_adv (pixel_trigger.c, dba.c): the clean points + poison_points
+ * copies of the partition's images outside the target class (seeded order), each
+ * stamped by stamp (user passed on) and labelled target; and |D_adv|. FT_EINVAL (no
+ * such image), FT_ENOMEM. */
+typedef void (*ft_attack_stamp_fn)(const ft_attack_env_t *env, void *user, ft_dataset_t *ds);
+int ft_attack_trigger_poison(ft_attack_ctx_t *c, ft_attack_stamp_fn stamp, void *user,
+                             ft_dataset_t **out);
+uint64_t ft_attack_trigger_samples(const ft_attack_env_t *env, uint32_t part_n);
+
+/* MinMax / MinSum's update (minmax.c): benign estimates, direction, gamma; into delta. */
+int ft_attack_agr_transform(ft_attack_ctx_t *c, float *delta /* N */, int minsum);
+
 /* lr_decay^(t-1): how much the rates of round t are scaled (1 in round 1). */
 double ft_attack_round_decay(const ft_attack_env_t *env, int round);
 
@@ -64,5 +89,9 @@ uint32_t ft_attack_clean_count(const ft_attack_env_t *env, uint32_t part_n);
  * honest options, into out (B×N). B = min(num_benign_estimates, part_n), returned in
  * *B. New buffer (*out, free with ft_free). FT_ENOMEM, training errors. */
 int ft_attack_benign_estimates(ft_attack_ctx_t *c, size_t *B, float **out /* B×N */);
+/* The same, each chunk trained for B times the honest epochs, so that an estimate takes
+ * as many steps as an honest client and is of an honest update's size (minmax, minsum,
+ * fang, mimic: their bounds are distances between benign updates). */
+int ft_attack_benign_estimates_full(ft_attack_ctx_t *c, size_t *B, float **out /* B×N */);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "ft_dataset.h"
+#include "ft_experiment.h"
 #include "ft_ops.h"
 #include "ft_rng.h"
 
@@ -27,6 +28,17 @@ double ft_attack_project_l2(const ft_ops_t *ops, size_t N, float *w, const float
 double ft_attack_replacement_scale(double scale, uint64_t round_samples, uint64_t attacker_samples,
                                    int K);
 
+/* attack.eps = auto (Wang et al. 2020 §4, PGD with replacement against NDC): the radius
+ * 0.999 * bound / scale (scale <= 0: 1) — eps = M n_adv / N_round for the factor
+ * N_round / n_adv — so the scaled update lands just under the norm bound M. (pgd.c) */
+double ft_attack_auto_eps(double bound, double scale);
+
+/* Neurotoxin's mask (Zhang et al. ICML 2022; official helper.py grad_mask_cv): mask_j = 1
+ * for the k = floor(N ratio) coordinates with the smallest |g_j| (ties: the lower index),
+ * 0 elsewhere; order is N scratch. Returns k. (neurotoxin.c) */
+size_t ft_attack_neurotoxin_mask(size_t N, const float *g /* N */, double ratio,
+                                 float *mask /* N */, uint64_t *order /* N */);
+
 /* Standard normal quantile Phi^{-1}(p), p in (0, 1) (bisection on erfc, |err| < 1e-12).
  * (alie.c) */
 double ft_normal_quantile(double p);
@@ -38,6 +50,28 @@ void ft_attack_alie(size_t B, size_t N, const float *benign /* B×N */, double z
 /* IPM (Xie et al. UAI 2019, §3): out = -epsilon * mean of the B benign estimates.
  * (ipm.c) */
 void ft_attack_ipm(size_t B, size_t N, const float *benign /* B×N */, double epsilon, float *out);
+/* MinMax / MinSum (Shejwalkar & Houmansadr NDSS 2021, §IV-B; minmax.c): the mean of B
+ * benign updates and the perturbation direction (unit vector of the mean, unbiased
+ * coordinate-wise std, or sign of the mean). */
+void ft_attack_agr_direction(size_t B, size_t N, const float *benign /* B×N */,
+                             ft_perturbation_t kind, float *mean /* N */, float *dir /* N */);
+/* The authors' binary search for gamma (minmax.c header); mal <- mean - gamma dir.
+ * minsum: the sum-of-distances criterion. Returns gamma. */
+double ft_attack_agr_gamma(size_t B, size_t N, const float *benign /* B×N */,
+                           const float *mean /* N */, const float *dir /* N */, int minsum,
+                           float *mal /* N */);
+/* Fang et al. USENIX Security 2020, §3.2 (fang.c): the trim attack — per coordinate a
+ * value beyond the benign min (mean > 0) or max, uniform in [min/2, min] / [2 min, min]
+ * or [max, 2 max] / [max, max/2] by sign — and the Krum attack: -lambda sign(mean),
+ * lambda halved from the paper's bound until Krum (m attacker copies) picks it;
+ * returns the lambda sent (< 0: out of memory). */
+void ft_attack_fang_trim(size_t B, size_t N, const float *benign /* B×N */, ft_rng_t *rng,
+                         float *out /* N */);
+double ft_attack_fang_krum(size_t B, size_t N, const float *benign /* B×N */, size_t m,
+                           float *out /* N */);
+/* Mimic (Karimireddy et al. ICLR 2022, §4; mimic.c): the index of the benign update
+ * most extreme along the top principal direction; work holds B² + 2B + N doubles. */
+size_t ft_attack_mimic_pick(size_t B, size_t N, const float *benign /* B×N */, double *work);
 /* Sign flip (Li et al. AAAI 2019, RSA, "sign-flipping attack"): delta <- -delta.
  * (sign_flip.c) */
 void ft_attack_sign_flip(size_t N, float *delta);
@@ -48,6 +82,19 @@ void ft_attack_gaussian(size_t N, double std, ft_rng_t *rng, float *delta);
  * (row + col) is even, black elsewhere) one pixel in from the bottom-right corner,
  * in every channel, of sample i of ds (uint8 or float storage). (pixel_trigger.c) */
 void ft_attack_stamp_trigger(ft_dataset_t *ds, uint32_t i, int size);
+/* Pixel (row, col) of every channel of sample i <- v in [0, 1] (uint8: lrint(255 v));
+ * outside the image: nothing. (pixel_trigger.c) */
+void ft_attack_set_pixel(ft_dataset_t *ds, uint32_t i, int row, int col, float v);
+/* The trigger family (pixel_trigger.c header): stamps shape on sample i — size for the
+ * checkerboard and square, top-left (row, col) or, where negative, the shape's default
+ * corner; blended: x' = (1 - alpha) x + alpha key, key uint8 from seed. */
+void ft_attack_stamp_shape(ft_dataset_t *ds, uint32_t i, ft_trigger_t shape, int size, int row,
+                           int col, double alpha, uint64_t seed);
+/* DBA (Xie et al. ICLR 2020; dba.c): stamps local pattern `part` of `parts` (-1: all,
+ * the global trigger) on sample i — part j a white 1 x size line at row
+ * row0 + (j / q) 3, column col0 + (j % q)(size + 2), q = floor(sqrt(parts)). */
+void ft_attack_dba_stamp(ft_dataset_t *ds, uint32_t i, int parts, int part, int size, int row0,
+                         int col0);
 /* Targeted label flip (Tolpegin et al. ESORICS 2020): labels source -> target.
  * (label_flip.c) */
 void ft_attack_flip_labels(ft_dataset_t *ds, int source, int target);

@@ -17,7 +17,13 @@
     X(ft_sign_flip_attack)                                                                         \
     X(ft_gaussian_attack)                                                                          \
     X(ft_alie_attack)                                                                              \
-    X(ft_ipm_attack)
+    X(ft_ipm_attack)                                                                               \
+    X(ft_neurotoxin_attack)                                                                        \
+    X(ft_dba_attack)                                                                               \
+    X(ft_minmax_attack)                                                                            \
+    X(ft_minsum_attack)                                                                            \
+    X(ft_fang_attack)                                                                              \
+    X(ft_mimic_attack)
 
 #define DECLARE(a) extern const ft_attack_t a;
 #define ENTRY(a)   &a,
@@ -39,7 +45,7 @@ int ft_attack_check(const ft_experiment_t *exp)
         return FT_OK;
     const ft_attack_t *a = ft_attack_find(p->method);
     if (!a) {
-        char names[256] = "none";
+        char names[1024] = "none";
         for (int i = 0; ft_attack_registry[i]; i++) {
             size_t l = strlen(names);
             snprintf(names + l, sizeof names - l, "|%s", ft_attack_registry[i]->name);

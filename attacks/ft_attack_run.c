@@ -237,6 +237,8 @@ int ft_attack_local_update(const ft_attack_env_t *env, const ft_attack_task_t *t
             goto done;
         if (a->constrain)
             a->constrain(&c, &hooks);
+        if ((a->grad_mask || p->grad_mask) && (rc = ft_attack_mask_prepare(&c, &hooks)) < 0)
+            goto done;
         rc = ft_attack_train_delta(&c, ds ? ds : task->train, ds ? NULL : task->part_idx,
                                    ds ? ds->n : task->part_n, &c.adv_opts, &hooks, delta,
                                    &res->loss);
@@ -263,5 +265,6 @@ done:
     c.ops->free(c.wg_dev);
     c.ops->free(c.tmp_dev);
     c.ops->free(c.what_dev);
+    c.ops->free(c.mask_dev);
     return rc;
 }

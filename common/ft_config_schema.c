@@ -115,7 +115,9 @@ const ft_config_key_t ft_config_schema[] = {
     {"attack.holder_pool", FT_KEY_ENUM, "copies", "copies|disjoint",
      "almost-edge/normal-case: holders get copies of the attacker's points, or split a disjoint "
      "pool of the same source (the edge points not sampled into D_adv: the paper code)"},
-    {"attack.eps", FT_KEY_FLOAT, "2", NULL, "PGD: radius of the L2 ball around the global model"},
+    {"attack.eps", FT_KEY_STRING, "2", NULL,
+     "PGD: radius of the L2 ball around the global model, or auto: defense.norm_bound / the "
+     "replacement factor (M n_adv / N_round), so the scaled update lands just under the bound"},
     {"attack.adaptive_eps", FT_KEY_ENUM, "auto", "auto|on|off",
      "PGD: shrink eps with the lr, eps * lr_decay^(t-1) (auto: under krum and multi-krum, as "
      "the paper code)"},
@@ -154,6 +156,24 @@ const ft_config_key_t ft_config_schema[] = {
      "kmeans ignores it)"},
     {"attack.poison_points", FT_KEY_INT, "100", NULL,
      "pixel-trigger: triggered, relabelled copies in D_adv"},
+    /* attacks v2 (issue 18) */
+    {"attack.grad_mask", FT_KEY_BOOL, "false", NULL,
+     "Neurotoxin's gradient mask on top of any training attack (always on for neurotoxin)"},
+    {"attack.neurotoxin_ratio", FT_KEY_FLOAT, "0.95", NULL,
+     "neurotoxin: share of coordinates the attacker trains, those smallest in its benign gradient"},
+    {"attack.trigger_shape", FT_KEY_ENUM, "checkerboard",
+     "checkerboard|square|pattern|pixel|blended", "pixel-trigger: trigger stamped on the images"},
+    {"attack.trigger_row", FT_KEY_INT, "-1", NULL,
+     "pixel-trigger: top row of the trigger (-1: the shape's default corner)"},
+    {"attack.trigger_col", FT_KEY_INT, "-1", NULL,
+     "pixel-trigger: left column of the trigger (-1: the shape's default corner)"},
+    {"attack.blend_alpha", FT_KEY_FLOAT, "0.2", NULL, "blended trigger: weight of the key image"},
+    {"attack.dba_parts", FT_KEY_INT, "4", NULL,
+     "dba: local patterns the global trigger is cut into"},
+    {"attack.perturbation", FT_KEY_ENUM, "unit-vec", "unit-vec|std|sign",
+     "minmax/minsum: perturbation direction"},
+    {"attack.fang_rule", FT_KEY_ENUM, "trmean", "trmean|krum",
+     "fang: the rule the attack is tailored to"},
 
     /* [defense] */
     {"defense.name", FT_KEY_STRING, "fedavg", NULL, "the server's aggregation rule"},

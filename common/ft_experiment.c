@@ -264,6 +264,53 @@ static int read_edge(const ft_config_t *cfg, ft_attack_cfg_t *a)
     return FT_OK;
 }
 
+/* attack.eps: a radius > 0, or auto (resolved against the defense by the attack). */
+static int read_eps(const ft_config_t *cfg, ft_attack_cfg_t *a)
+{
+    const char *v = ft_config_str(cfg, "attack.eps");
+    a->eps_auto = !strcmp(v, "auto");
+    a->eps = 0;
+    if (a->eps_auto)
+        return FT_OK;
+    char *end = NULL;
+    double e = strtod(v, &end);
+    if (!*v || *end || !isfinite(e) || !(e > 0))
+        return ft_config_error(cfg, "attack.eps", "must be > 0 or auto, got '%s'", v);
+    a->eps = e;
+    return FT_OK;
+}
+
+/* The keys of the attacks of issue 18 (neurotoxin, trigger shapes, dba, minmax, fang). */
+static int read_attack_v2(const ft_config_t *cfg, ft_attack_cfg_t *a)
+{
+    int rc;
+    a->grad_mask = ft_config_bool(cfg, "attack.grad_mask");
+    a->neurotoxin_ratio = ft_config_float(cfg, "attack.neurotoxin_ratio");
+    if (!(a->neurotoxin_ratio > 0 && a->neurotoxin_ratio <= 1))
+        return ft_config_error(cfg, "attack.neurotoxin_ratio", "must be in (0, 1]");
+    const char *ts = ft_config_str(cfg, "attack.trigger_shape");
+    a->trigger_shape = !strcmp(ts, "square")    ? FT_TRIGGER_SQUARE
+                       : !strcmp(ts, "pattern") ? FT_TRIGGER_PATTERN
+                       : !strcmp(ts, "pixel")   ? FT_TRIGGER_PIXEL
+                       : !strcmp(ts, "blended") ? FT_TRIGGER_BLENDED
+                                                : FT_TRIGGER_CHECKERBOARD;
+    a->blend_alpha = ft_config_float(cfg, "attack.blend_alpha");
+    if (!(a->blend_alpha >= 0 && a->blend_alpha <= 1))
+        return ft_config_error(cfg, "attack.blend_alpha", "must be in [0, 1]");
+    const char *pt = ft_config_str(cfg, "attack.perturbation");
+    a->perturbation = !strcmp(pt, "std")    ? FT_PERTURB_STD
+                      : !strcmp(pt, "sign") ? FT_PERTURB_SIGN
+                                            : FT_PERTURB_UNIT_VEC;
+    a->fang_krum = !strcmp(ft_config_str(cfg, "attack.fang_rule"), "krum");
+    if ((rc = read_i(cfg, "attack.trigger_row", -1, 4095, "must be -1 (default) or a row >= 0",
+                     &a->trigger_row)) != FT_OK ||
+        (rc = read_i(cfg, "attack.trigger_col", -1, 4095, "must be -1 (default) or a column >= 0",
+                     &a->trigger_col)) != FT_OK ||
+        (rc = read_i(cfg, "attack.dba_parts", 1, 64, "must be in [1, 64]", &a->dba_parts)) != FT_OK)
+        return rc;
+    return FT_OK;
+}
+
 static int read_attack(const ft_config_t *cfg, const ft_federation_cfg_t *f, ft_attack_cfg_t *a)
 {
     int rc;
@@ -290,7 +337,7 @@ static int read_attack(const ft_config_t *cfg, const ft_federation_cfg_t *f, ft_
         return ft_config_error(cfg, "attack.honest_edge_holders", "must be in [0, %u]",
                                f->num_clients);
     a->honest_edge_holders = (int)v;
-    if ((rc = read_nonneg(cfg, "attack.eps", 1, "must be > 0", &a->eps)) != FT_OK ||
+    if ((rc = read_eps(cfg, a)) != FT_OK ||
         (rc = read_i(cfg, "attack.project_frequency", 1, 1000000000, "must be >= 1",
                      &a->project_frequency)) != FT_OK ||
         (rc = read_nonneg(cfg, "attack.adv_lr", 0, "must be >= 0 (0: the honest lr)",
@@ -322,7 +369,8 @@ static int read_attack(const ft_config_t *cfg, const ft_federation_cfg_t *f, ft_
             FT_OK ||
         (rc = read_i(cfg, "attack.num_benign_estimates", 1, 1000, "must be in [1, 1000]",
                      &a->num_benign_estimates)) != FT_OK ||
-        (rc = read_schedule(cfg, f, a)) != FT_OK || (rc = read_edge(cfg, a)) != FT_OK)
+        (rc = read_schedule(cfg, f, a)) != FT_OK || (rc = read_edge(cfg, a)) != FT_OK ||
+        (rc = read_attack_v2(cfg, a)) != FT_OK)
         return rc;
     /* Honest holders are the lowest ids, attackers the top ones: they must not meet. */
     int holders = a->honest_edge_holders, n = (int)f->num_clients;

@@ -62,6 +62,20 @@ typedef enum {
     FT_AUGMENT_CROP_FLIP_ZERO = 2,    /* the same with zero (black) padding */
 } ft_augment_mode_t;
 
+typedef enum {
+    FT_TRIGGER_CHECKERBOARD = 0, /* size x size checkerboard, 1 px in from bottom-right */
+    FT_TRIGGER_SQUARE = 1,       /* solid white size x size square */
+    FT_TRIGGER_PATTERN = 2,      /* BackFed's BadNets weight pattern (4x4 / 5x5) */
+    FT_TRIGGER_PIXEL = 3,        /* one white pixel */
+    FT_TRIGGER_BLENDED = 4,      /* whole-image blend with a seeded key image */
+} ft_trigger_t;
+
+typedef enum {
+    FT_PERTURB_UNIT_VEC = 0, /* mean / ||mean|| */
+    FT_PERTURB_STD = 1,      /* coordinate-wise std */
+    FT_PERTURB_SIGN = 2,     /* sign(mean) */
+} ft_perturbation_t;
+
 /* [federation] */
 typedef struct {
     const ft_config_t *src;        /* where the values came from (errors name file:line) */
@@ -139,7 +153,8 @@ typedef struct {
     uint32_t poison_points;         /* pixel-trigger: poisoned copies, >= 1 */
     int honest_edge_holders;        /* ids [0, this) hold copies; 0 without an attack */
     ft_holder_pool_t holder_pool;   /* what the holders hold */
-    double eps;                     /* PGD L2 radius, > 0 */
+    double eps;                     /* PGD L2 radius, > 0 (0 when eps_auto) */
+    int eps_auto;                   /* attack.eps = auto: radius from defense.norm_bound */
     ft_adaptive_eps_t adaptive_eps; /* PGD: eps shrinking with the lr */
     int project_frequency;          /* PGD: project every n batches, >= 1 */
     double adv_lr;                  /* attacker lr in round 1 (0: the honest lr) */
@@ -169,6 +184,15 @@ typedef struct {
     int edge_components;            /* mined: principal components */
     ft_edge_miner_t edge_miner;     /* mined: k-means cluster or lowest density */
     const char *edge_scores;        /* edge_miner = density: log-density .npy ("": none yet) */
+    int grad_mask;                  /* Neurotoxin's mask on any training attack */
+    double neurotoxin_ratio;        /* share of coordinates trained, (0, 1] */
+    ft_trigger_t trigger_shape;     /* pixel-trigger: the stamp */
+    int trigger_row;                /* top row, -1: the shape's default */
+    int trigger_col;                /* left column, -1: the shape's default */
+    double blend_alpha;             /* blended: key weight, [0, 1] */
+    int dba_parts;                  /* dba: local patterns, [1, 64] */
+    ft_perturbation_t perturbation; /* minmax/minsum: direction */
+    int fang_krum;                  /* fang: tailored to Krum (else trimmed mean/median) */
 } ft_attack_cfg_t;
 
 /* [defense]: the aggregation rule and every rule's parameters (each rule checks its

@@ -117,10 +117,12 @@ static void check_ranges(const ft_experiment_t *e)
     if (t->epochs < 1 || t->batch_size < 1 || t->batch_size > 65536 || !(t->lr > 0) ||
         !(t->momentum >= 0 && t->momentum < 1) || !(t->weight_decay >= 0))
         broken("accepted [train] value out of its range");
+    /* attack.eps = auto leaves eps 0 */
+    double eps_ok = a->eps_auto ? 1 : a->eps;
     if (a->source_class < 0 || a->source_class > 255 || a->target_class < 0 ||
         a->target_class > 255 || a->poison_points < 1 || a->honest_edge_holders < 0 ||
         (uint32_t)a->honest_edge_holders > f->num_clients ||
-        (!a->enabled && a->honest_edge_holders) || !(a->eps > 0) || a->project_frequency < 1 ||
+        (!a->enabled && a->honest_edge_holders) || !(eps_ok > 0) || a->project_frequency < 1 ||
         !(a->adv_lr >= 0) || a->adv_epochs < 0 || !(a->scale >= 0) || !(a->prox_mu >= 0) ||
         a->trigger_size < 1 || a->trigger_size > 64 || !(a->noise_std >= 0) || !(a->alie_z >= 0) ||
         !(a->ipm_epsilon >= 0) || a->num_benign_estimates < 1 || a->num_benign_estimates > 1000 ||
