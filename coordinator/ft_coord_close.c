@@ -75,6 +75,12 @@ static int finish_round(ft_coordinator_t *c, ft_metrics_row_t *row, const ft_eva
     }
     if ((rc = ft_metrics_write(c->mt, row)) != FT_OK)
         return rc;
+    if (row->rejected > row->rejected_written) {
+        ft_events_begin(c->ev, "rejected_suppressed");
+        ft_events_int(c->ev, "round", row->round);
+        ft_events_int(c->ev, "count", (int64_t)row->rejected - row->rejected_written);
+        ft_events_end(c->ev);
+    }
     ft_events_begin(c->ev, "round_end");
     ft_events_int(c->ev, "round", row->round);
     ft_events_int(c->ev, "clients", row->clients);

@@ -73,10 +73,46 @@ static void send_error_peer(ft_coordinator_t *c, const uint8_t *peer, size_t len
     c->row.bytes_sent += bytes;
 }
 
-/* Logs a rejected message. p is the process index or -1. */
+/* Whether a rejected message of this type and reason is written out (an event and a
+ * warning) rather than only counted: the first FT_REJECTED_DETAIL of each kind in a
+ * round (ft_reject_log_t). */
+static int reject_written(ft_coordinator_t *c, const char *type, const char *reason)
+{
+    ft_reject_log_t *log = &c->rejects;
+    if (c->row.rejected == 1) /* the row was reset: a new round */
+        log->kinds = 0;
+    uint32_t h = 2166136261u;
+    for (const char *s = type; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    for (const char *s = reason; *s; s++)
+        if (*s < '0' || *s > '9')
+            h = (h ^ (unsigned char)*s) * 16777619u;
+    int k = 0;
+    while (k < log->kinds && log->kind[k] != h)
+        k++;
+    if (k == log->kinds) {
+        if (log->kinds == FT_REJECTED_KINDS)
+            return 0;
+        log->kind[log->kinds] = h;
+        log->written[log->kinds++] = 0;
+    }
+    if (log->written[k] == FT_REJECTED_DETAIL)
+        return 0;
+    if (++log->written[k] == FT_REJECTED_DETAIL)
+        FT_LOG(FT_LOG_WARN, "rejected %s: %s: further ones like it this round are only counted",
+               type, reason);
+    return 1;
+}
+
+/* Counts a rejected message in the round's row and, while reject_written says so,
+ * writes a "rejected" event and a warning; the rest become one rejected_suppressed
+ * event at the round's end (finish_round). p is the process index or -1. */
 static void reject(ft_coordinator_t *c, int p, const char *type, const char *reason)
 {
     c->row.rejected++;
+    if (!reject_written(c, type, reason))
+        return;
+    c->row.rejected_written++;
     ft_events_begin(c->ev, "rejected");
     if (p >= 0)
         ft_events_int(c->ev, "process", c->procs.procs[p].id);

@@ -35,6 +35,19 @@
 #include "ft_wire.h"
 #include "ft_zap.h"
 
+/* Which kinds of message a round has rejected (ft_coord_serve.c reject): each
+ * kind's first FT_REJECTED_DETAIL are an event and a warning each, the rest (and
+ * kinds past FT_REJECTED_KINDS) are only counted, so that a flooding peer cannot
+ * grow events.jsonl or the log without bound while every kind of fault still shows.
+ * A kind is the message type and the reason with its numbers left out. */
+#define FT_REJECTED_DETAIL 5
+#define FT_REJECTED_KINDS  16
+typedef struct {
+    uint32_t kind[FT_REJECTED_KINDS]; /* FNV-1a of the kind */
+    int written[FT_REJECTED_KINDS];   /* of that kind written out this round */
+    int kinds;                        /* entries in use */
+} ft_reject_log_t;
+
 /* The global model as sent to client processes (ft_coord_serve.c). */
 typedef struct {
     ft_blob_t *blob;    /* LE float32, N; shared with sends still in flight */
@@ -102,6 +115,7 @@ struct ft_coordinator {
      * ft_coord_close.c closes it). */
     ft_round_t *round;        /* the current round's slots */
     ft_metrics_row_t row;     /* the current round's metrics */
+    ft_reject_log_t rejects;  /* the round's rejected kinds (reset with row) */
     ft_coord_updates_t upd;   /* per update: id, ground truth, count, decision */
     float *server_update;     /* N: the round's root-set update (with root) */
     uint64_t round_samples;   /* N_round of the current round */

@@ -34,6 +34,7 @@ typedef struct {
     int attackers_kept;        /* attacker updates the defense did not drop (ft_detect.h) */
     int honest_dropped;        /* honest updates the defense dropped */
     int rejected;              /* messages rejected during the round */
+    int rejected_written;      /* of them, written out as events (not a column) */
     uint64_t bytes_sent;       /* bytes the coordinator sent during the round */
     uint64_t bytes_received;   /* bytes it received */
     double train_s;            /* summed client training seconds */
