@@ -186,7 +186,7 @@ int ft_cmd_aggregate(int argc, char **argv)
         goto fail;
     if ((rc = ft_defense_check(&exp.defense, K)) != FT_OK)
         goto fail;
-    d = ft_defense_find(exp.defense.name);
+    d = ft_defense_for(&exp.defense);
     if (d->needs_server_update) {
         if (!spath) {
             rc = ft_error_set(FT_EINVAL,
