@@ -200,7 +200,10 @@ int ft_defense_selftest(const ft_config_t *base, FILE *log)
     for (size_t j = 0; j < ST_N; j++)
         U[ST_N + j] = NAN;
     memcpy(U0, U, 7 * ST_N * sizeof *U);
+    unsigned long allocs = ft_alloc_count();
     rc = inst_run(&a, 1, 7, U, counts, ids, server, out);
+    if (ft_alloc_count() != allocs)
+        FAIL("allocated %lu times in a round with a NaN row", ft_alloc_count() - allocs);
     if (ex.robust) {
         if (rc != FT_OK)
             FAIL("a NaN row: no aggregate: %s", ft_error_message());
