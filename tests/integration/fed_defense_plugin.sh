@@ -104,4 +104,20 @@ rc=$?
 set -e
 [ "$rc" = 1 ] || fail "a contract-breaking plug-in: exit $rc: $(cat badw.txt)"
 grep -q "weights sum to" badw.txt || fail "badw message: $(cat badw.txt)"
+# 4. cmake --install puts the header and fedtail.pc in place; the example builds
+# against the installed header alone, through pkg-config.
+if [ -n "${FT_BUILD_DIR:-}" ] && command -v pkg-config >/dev/null; then
+    cmake --install "$FT_BUILD_DIR" --prefix "$WORK/prefix" >install.log 2>&1 ||
+        fail "cmake --install: $(cat install.log)"
+    [ -f "$WORK/prefix/include/fedtail/defense.h" ] || fail "no installed fedtail/defense.h"
+    export PKG_CONFIG_PATH="$WORK/prefix/lib/pkgconfig"
+    pkg-config --exists fedtail || fail "pkg-config does not find fedtail.pc"
+    cflags=$(echo $(pkg-config --cflags fedtail))
+    [ "$cflags" = "-I$WORK/prefix/include" ] || [ "$(cd "${cflags#-I}" && pwd)" = "$WORK/prefix/include" ] ||
+        fail "fedtail.pc's include dir: $cflags"
+    # shellcheck disable=SC2046
+    cc -shared -fPIC $cflags "$WORK/prefix/share/fedtail/examples/defense_median.c" \
+        -o installed.so $(pkg-config --libs fedtail) || fail "building against the installed header"
+    "$FEDTAIL" selftest-defense ./installed.so >/dev/null 2>&1 || fail "installed build: selftest"
+fi
 echo "ok"
