@@ -11,8 +11,15 @@ SRC=${FT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 command -v cc >/dev/null || { echo "skip: no cc"; exit 77; }
 cd "$WORK"
 
-# 1. The documented build line, the self-test.
-cc -shared -fPIC -O2 -I "$SRC/include" "$SRC/examples/defense_median.c" -o defense_median.so -lm ||
+# 0. The page's example is the file, and its build line is the one below.
+DOC="$SRC/docs/write-a-defense.md"
+sed -n '/^```c$/,/^```$/p' "$DOC" | sed '1d;$d' >doc.c
+cmp -s doc.c "$SRC/examples/defense_median.c" || fail "docs/write-a-defense.md's example is not examples/defense_median.c"
+grep -qxF 'cc -shared -fPIC -O2 -I include examples/defense_median.c -o defense_median.so -lm' "$DOC" ||
+    fail "docs/write-a-defense.md lost the documented cc line"
+
+# 1. The documented build line (from the source tree), the self-test.
+(cd "$SRC" && cc -shared -fPIC -O2 -I include examples/defense_median.c -o "$WORK/defense_median.so" -lm) ||
     fail "the documented cc line does not build the example"
 "$FEDTAIL" selftest-defense ./defense_median.so >st.txt 2>st.err || fail "selftest: $(cat st.txt st.err)"
 grep -q "passes the defense contract" st.txt || fail "selftest output: $(cat st.txt)"
