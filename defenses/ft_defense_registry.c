@@ -85,6 +85,10 @@ int ft_defense_check(const ft_defense_cfg_t *d, size_t K)
     assert(d && d->src && K >= 1);
     if (d->plugin && d->plugin[0])
         return check_plugin(d, K);
+    if (d->name && strcmp(d->name, "plugin") == 0)
+        return ft_config_error(
+            d->src, "defense.name",
+            "a plug-in needs defense.plugin = PATH.so (docs/write-a-defense.md)");
     const ft_defense_t *def = ft_defense_find(d->name);
     if (!def) {
         char names[512];

@@ -98,6 +98,8 @@ expect_error "wrong ABI" "abi.so: defense plug-in ABI version 2, this fedtail sp
 expect_error "defense.name and defense.plugin" "leave defense.name out or say plugin" \
     "$FEDTAIL" run exp.ini --out bad2 --quiet --no-report \
     --set defense.plugin=./defense_median.so --set defense.name=krum
+expect_error "defense.name = plugin without a file" "a plug-in needs defense.plugin" \
+    "$FEDTAIL" selftest-defense --defense plugin
 # defense.name = plugin is accepted (the documented alternative)
 "$FEDTAIL" selftest-defense ./defense_median.so --set defense.name=plugin >/dev/null 2>&1 ||
     fail "defense.name = plugin refused"
