@@ -34,7 +34,8 @@ static void usage(FILE *to)
                 "Applies a defense to saved update vectors: U is K x N float32 (one row per\n"
                 "client), C holds the K sample counts; OUT.npy receives the aggregated delta\n"
                 "(N) and R.json what the defense did with each update. fltrust needs\n"
-                "--server-update (the root-set update, N). Defenses:");
+                "--server-update (the root-set update, N). A defense plug-in instead:\n"
+                "--set defense.plugin=./x.so (docs/write-a-defense.md). Defenses:");
     for (size_t i = 0; ft_defense_registry[i]; i++)
         fprintf(to, "%s %s", i ? "," : "", ft_defense_registry[i]->name);
     fprintf(to, "\n");
@@ -186,7 +187,7 @@ int ft_cmd_aggregate(int argc, char **argv)
         goto fail;
     if ((rc = ft_defense_check(&exp.defense, K)) != FT_OK)
         goto fail;
-    d = ft_defense_find(exp.defense.name);
+    d = ft_defense_for(&exp.defense);
     if (d->needs_server_update) {
         if (!spath) {
             rc = ft_error_set(FT_EINVAL,

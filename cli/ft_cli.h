@@ -71,6 +71,7 @@ int ft_cmd_run(int argc, char **argv);
 int ft_cmd_coordinator(int argc, char **argv);
 int ft_cmd_client(int argc, char **argv);
 int ft_cmd_aggregate(int argc, char **argv);
+int ft_cmd_selftest(int argc, char **argv);
 int ft_cmd_keys(int argc, char **argv);
 int ft_cmd_keygen(int argc, char **argv);
 int ft_cmd_version(int argc, char **argv);

@@ -17,6 +17,7 @@ static const command_t commands[] = {
     {"coordinator", ft_cmd_coordinator, "run only the coordinator (multi-host runs)"},
     {"client", ft_cmd_client, "run a client process that connects to a coordinator"},
     {"aggregate", ft_cmd_aggregate, "apply a defense offline to saved update vectors"},
+    {"selftest-defense", ft_cmd_selftest, "run the defense contract on a plug-in .so or a rule"},
     {"sweep", ft_cmd_sweep, "run a grid of experiments (resumable) with a summary and heatmaps"},
     {"report", ft_cmd_report, "plots and an HTML report of one or more run directories"},
     {"keygen", ft_cmd_keygen, "make a CURVE keypair for encrypted multi-host runs"},
@@ -30,7 +31,7 @@ static void usage(FILE *to)
     fprintf(to, "usage: fedtail COMMAND [EXP.ini] [--set section.key=value ...] [--out DIR]\n"
                 "                       [--quiet] [--help]\n\ncommands:\n");
     for (int i = 0; commands[i].name; i++)
-        fprintf(to, "  %-12s %s\n", commands[i].name, commands[i].summary);
+        fprintf(to, "  %-16s %s\n", commands[i].name, commands[i].summary);
     fprintf(to, "\nWith no EXP.ini the built-in defaults are used (Fashion-MNIST, lenet5).\n");
 }
 

@@ -177,6 +177,8 @@ const ft_config_key_t ft_config_schema[] = {
 
     /* [defense] */
     {"defense.name", FT_KEY_STRING, "fedavg", NULL, "the server's aggregation rule"},
+    {"defense.plugin", FT_KEY_STRING, "", NULL,
+     "a defense plug-in's .so (docs/write-a-defense.md); sets defense.name = plugin"},
     {"defense.norm_bound", FT_KEY_FLOAT, "2", NULL,
      "norm-clipping/weak-dp: L2 bound M; crfl: model norm bound rho"},
     {"defense.stddev", FT_KEY_FLOAT, "0.025", NULL, "weak-dp/crfl: noise std"},

@@ -389,6 +389,9 @@ static void read_defense(const ft_config_t *cfg, ft_defense_cfg_t *d)
 {
     d->src = cfg;
     d->name = ft_config_str(cfg, "defense.name");
+    d->plugin = ft_config_str(cfg, "defense.plugin");
+    if (d->plugin[0]) /* the rule is the plug-in's; ft_defense_check refuses another name */
+        d->name = "plugin";
     d->norm_bound = ft_config_float(cfg, "defense.norm_bound");
     d->stddev = ft_config_float(cfg, "defense.stddev");
     d->f = ft_config_int(cfg, "defense.f");

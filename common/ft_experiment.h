@@ -199,7 +199,8 @@ typedef struct {
  * own against K when the defense is created; defenses/). */
 typedef struct {
     const ft_config_t *src; /* where the values came from */
-    const char *name;       /* a defense registry name */
+    const char *name;       /* a defense registry name ("plugin" with defense.plugin) */
+    const char *plugin;     /* defense.plugin: a plug-in's shared object ("" = none) */
     double norm_bound;      /* norm-clipping / weak-dp: M */
     double stddev;          /* weak-dp: noise std */
     int64_t f;              /* krum family: assumed attackers */

@@ -44,7 +44,7 @@ int ft_global_new(const ft_experiment_t *exp, size_t max_k, ft_global_t **out)
      * names the key; an unknown name lists the registry. */
     if ((rc = ft_defense_check(&exp->defense, exp->federation.clients_per_round)) != FT_OK)
         goto fail;
-    g->def = ft_defense_find(exp->defense.name);
+    g->def = ft_defense_for(&exp->defense);
     /* The device before the data: a missing GPU fails fast. */
     const ft_ops_t *ops;
     if ((rc = ft_ops_for_device(&exp->run, &ops)) != FT_OK)

@@ -119,10 +119,17 @@ extern const ft_defense_t *const ft_defense_registry[];
 /* Finds a defense by name; NULL if unknown. */
 const ft_defense_t *ft_defense_find(const char *name);
 
+/* The rule d names: the loaded plug-in when d->plugin is set (defense.plugin,
+ * ft_defense_plugin.h), else the registry entry for d->name; NULL if neither (call
+ * ft_defense_check first: it says why). */
+const ft_defense_t *ft_defense_for(const ft_defense_cfg_t *d);
+
 /* Validates d->name against the registry and the chosen rule's values against K
  * (federation.clients_per_round, >= 1 as ft_experiment_read guarantees): FT_ECONFIG
  * via ft_config_error(d->src, ...) naming the key; an unknown name lists the
- * registry. */
+ * registry. With d->plugin set, loads the plug-in instead (an error naming the file
+ * if it cannot be loaded, lacks the symbol or speaks another ABI version) and runs
+ * its check; defense.name must then be unset or "plugin". */
 int ft_defense_check(const ft_defense_cfg_t *d, size_t K);
 
 #endif

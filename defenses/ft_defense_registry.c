@@ -4,7 +4,9 @@
  * its own file and cites its paper there; FT_DEFENSES lists them once. */
 #include "ft_defense.h"
 
+#include "ft_defense_plugin.h"
 #include "ft_defense_util.h"
+#include "ft_config.h"
 #include "ft_error.h"
 
 #include <assert.h>
@@ -54,9 +56,39 @@ const ft_defense_t *ft_defense_find(const char *name)
     return NULL;
 }
 
+/* defense.plugin: the plug-in is the rule, and defense.name may only say so. */
+static int check_plugin(const ft_defense_cfg_t *d, size_t K)
+{
+    const char *name = ft_config_str(d->src, "defense.name");
+    if (ft_config_is_set(d->src, "defense.name") && strcmp(name, "plugin") != 0)
+        return ft_config_error(d->src, "defense.name",
+                               "defense.plugin = %s is set: leave defense.name out or say "
+                               "plugin (the plug-in is the rule)",
+                               d->plugin);
+    const ft_defense_t *def;
+    if (ft_defense_plugin_open(d->plugin, &def) != FT_OK)
+        return ft_config_error(d->src, "defense.plugin", "%s", ft_error_message());
+    return def->check_config ? def->check_config(d, K) : FT_OK;
+}
+
+const ft_defense_t *ft_defense_for(const ft_defense_cfg_t *d)
+{
+    if (d->plugin && d->plugin[0]) {
+        const ft_defense_t *def;
+        return ft_defense_plugin_open(d->plugin, &def) == FT_OK ? def : NULL;
+    }
+    return ft_defense_find(d->name);
+}
+
 int ft_defense_check(const ft_defense_cfg_t *d, size_t K)
 {
     assert(d && d->src && K >= 1);
+    if (d->plugin && d->plugin[0])
+        return check_plugin(d, K);
+    if (d->name && strcmp(d->name, "plugin") == 0)
+        return ft_config_error(
+            d->src, "defense.name",
+            "a plug-in needs defense.plugin = PATH.so (docs/write-a-defense.md)");
     const ft_defense_t *def = ft_defense_find(d->name);
     if (!def) {
         char names[512];

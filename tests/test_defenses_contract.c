@@ -6,13 +6,14 @@
  *  - finite in, finite out;
  *  - with f updates of +1e30, -1e30, +-1e30 or NaN among K, the robust rules'
  *    output stays finite and bounded, and no rule crashes;
- *  - nothing is allocated per round after create (ft_alloc_count);
+ *  - nothing is allocated per round after create (ft_alloc_count; in
+ *    ft_defense_selftest, shared with `fedtail selftest-defense`);
  *  - the weights (each row's mean coefficient in the aggregate, ft_defense.h) sum
  *    to 1 on random inputs and with NaN/huge rows among them (centered clipping: at
  *    most 1, the rest is its previous centre), a row of NaN gets weight 0, and the
  *    contribution norms are reported, finite, and at least ||out|| in sum (the
  *    contributions add up to the aggregate; weak-dp's noise and the centre aside);
- *  - two runs on the same random stream agree bit for bit;
+ *  - two runs on the same random stream agree bit for bit (ft_defense_selftest);
  *  - a blatant attacker (-10x an honest update) gets no weight from any filtering
  *    rule (issue 17). */
 #include <setjmp.h>
@@ -24,6 +25,7 @@
 #include "ft_alloc.h"
 #include "ft_config.h"
 #include "ft_defense.h"
+#include "ft_defense_selftest.h"
 #include "ft_error.h"
 #include "ft_experiment.h"
 #include "ft_rng.h"
@@ -297,53 +299,6 @@ static void test_attackers_bounded(void **state)
     }
 }
 
-static void test_no_allocation_per_round(void **state)
-{
-    (void)state;
-    const size_t K = 7;
-    static float U[MAXK * N], out[N], counts[MAXK], server[N];
-    uint32_t ids[MAXK];
-    for (size_t r = 0; ft_defense_registry[r]; r++) {
-        inst_t a;
-        inst_open(&a, ft_defense_registry[r], K, 1, 0);
-        unsigned long before = ft_alloc_count();
-        for (int round = 1; round <= 3; round++) {
-            make_round(30 + (uint64_t)round, K, U, counts, ids, server);
-            U[2 * N + 5] = round == 2 ? NAN : U[2 * N + 5];
-            (void)inst_run(&a, round, K, U, counts, ids, server, out);
-        }
-        if (ft_alloc_count() != before)
-            fail_msg("%s allocated %lu times in 3 rounds", a.d->name, ft_alloc_count() - before);
-        inst_close(&a);
-    }
-}
-
-/* Two fresh instances on the same round and the same random stream agree bit for
- * bit (the randomised rules draw only from in->rng). */
-static void test_deterministic(void **state)
-{
-    (void)state;
-    const size_t K = 11;
-    static float U[MAXK * N], V[MAXK * N], out[N], out2[N], counts[MAXK], server[N];
-    uint32_t ids[MAXK];
-    for (size_t r = 0; ft_defense_registry[r]; r++) {
-        make_round(40, K, U, counts, ids, server);
-        memcpy(V, U, sizeof V);
-        inst_t a, b;
-        inst_open(&a, ft_defense_registry[r], K, 2, 0);
-        inst_open(&b, ft_defense_registry[r], K, 2, 0);
-        assert_int_equal(inst_run(&a, 2, K, U, counts, ids, server, out), FT_OK);
-        assert_int_equal(inst_run(&b, 2, K, V, counts, ids, server, out2), FT_OK);
-        if (memcmp(out, out2, sizeof out) != 0)
-            fail_msg("%s: two runs on the same stream differ", a.d->name);
-        for (size_t i = 0; i < K; i++)
-            assert_true(a.dec[i].decision == b.dec[i].decision &&
-                        a.dec[i].weight == b.dec[i].weight);
-        inst_close(&a);
-        inst_close(&b);
-    }
-}
-
 /* Issue 17's blatant attacker: one update -10x an honest one (ten times the norm,
  * opposite direction) among K = 12. Every filtering rule gives it weight 0 (and
  * marks it dropped); every rule's output stays finite. Rules not listed (averaging,
@@ -432,16 +387,36 @@ static void test_blatant_attacker(void **state)
     }
 }
 
+/* The contract's library half (ft_defense_selftest.h: weights, NaN rows, identical
+ * updates, determinism, no allocation per round), the same code `fedtail
+ * selftest-defense` runs on a plug-in, on every registered rule. */
+static void test_selftest_library(void **state)
+{
+    (void)state;
+    for (size_t r = 0; ft_defense_registry[r]; r++) {
+        ft_config_t *cfg = ft_config_new();
+        assert_non_null(cfg);
+        assert_int_equal(
+            ft_config_set_value(cfg, "defense.name", ft_defense_registry[r]->name, "test"), FT_OK);
+        const char *robust[] = {"defense.beta=0.2",     "defense.cc_iters=3",
+                                "defense.norm_bound=5", "defense.stddev=0.025",
+                                "defense.tau=10",       NULL};
+        for (int i = 0; robust[i]; i++)
+            assert_int_equal(ft_config_set(cfg, robust[i], "test"), FT_OK);
+        int fails = ft_defense_selftest(cfg, stderr);
+        if (fails != 0)
+            fail_msg("%s: %d contract checks failed (%s)", ft_defense_registry[r]->name, fails,
+                     fails < 0 ? ft_error_message() : "above");
+        ft_config_destroy(&cfg);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_identical_unchanged),
-        cmocka_unit_test(test_permutation_invariant),
-        cmocka_unit_test(test_finite_in_finite_out),
-        cmocka_unit_test(test_attackers_bounded),
-        cmocka_unit_test(test_no_allocation_per_round),
-        cmocka_unit_test(test_deterministic),
-        cmocka_unit_test(test_blatant_attacker),
+        cmocka_unit_test(test_identical_unchanged),  cmocka_unit_test(test_permutation_invariant),
+        cmocka_unit_test(test_finite_in_finite_out), cmocka_unit_test(test_attackers_bounded),
+        cmocka_unit_test(test_blatant_attacker),     cmocka_unit_test(test_selftest_library),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
