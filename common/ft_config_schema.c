@@ -184,6 +184,10 @@ const ft_config_key_t ft_config_schema[] = {
      "rflbat: stage-2 outlier threshold (x median)"},
     {"defense.fld_window", FT_KEY_INT, "10", NULL, "fldetector: window N_w (rounds)"},
     {"defense.fld_start", FT_KEY_INT, "50", NULL, "fldetector: rounds before scoring starts"},
+    {"defense.lasa_sparsity", FT_KEY_FLOAT, "0.3", NULL,
+     "lasa: share of weight coordinates zeroed before filtering"},
+    {"defense.lasa_norm_z", FT_KEY_FLOAT, "2", NULL, "lasa: layer norm median z-score bound"},
+    {"defense.lasa_sign_z", FT_KEY_FLOAT, "1", NULL, "lasa: layer sign median z-score bound"},
 
     /* [run] */
     {"run.seed", FT_KEY_INT, "1", NULL, "seed of every random stream"},

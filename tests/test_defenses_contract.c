@@ -367,6 +367,7 @@ static void test_blatant_attacker(void **state)
         {"bucketing", "defense.inner=krum"},
         {"fltrust", NULL},
         {"bulyan", NULL},
+        {"lasa", NULL},
     };
     for (size_t r = 0; ft_defense_registry[r]; r++) {
         const ft_defense_t *d = ft_defense_registry[r];
