@@ -155,8 +155,8 @@ const ft_config_key_t ft_config_schema[] = {
     /* [defense] */
     {"defense.name", FT_KEY_STRING, "fedavg", NULL, "the server's aggregation rule"},
     {"defense.norm_bound", FT_KEY_FLOAT, "2", NULL,
-     "norm-clipping/weak-dp: L2 bound M; crfl: model norm bound rho"},
-    {"defense.stddev", FT_KEY_FLOAT, "0.025", NULL, "weak-dp/crfl: noise std"},
+     "norm-clipping/weak-dp: L2 bound M; crfl: model norm bound rho; local-dp: clients' bound"},
+    {"defense.stddev", FT_KEY_FLOAT, "0.025", NULL, "weak-dp/crfl/local-dp: noise std"},
     {"defense.f", FT_KEY_INT, "1", NULL, "krum/multi-krum/bulyan: assumed attackers per round"},
     {"defense.m", FT_KEY_INT, "0", NULL, "multi-krum: updates kept (0: K - f)"},
     {"defense.beta", FT_KEY_FLOAT, "0.1", NULL, "trimmed-mean: share trimmed each side"},
