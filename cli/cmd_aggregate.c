@@ -2,14 +2,17 @@
  *
  *   fedtail aggregate [EXP.ini] --defense NAME [--set defense.KEY=V ...]
  *                     --updates U.npy --counts C.npy --out OUT.npy [--report R.json]
- *                     [--server-update S.npy] [--round R]
+ *                     [--server-update S.npy] [--round R] [--layers SIZES]
  *
  * U is a K×N float32 array of deltas (what a run writes per round with
  * run.save_updates = true), C the K sample counts. The defense's parameters are
  * checked exactly as when an experiment is loaded, with K = the rows of U. The
  * aggregated delta (N) goes to OUT.npy; the per-client decisions (kept / dropped /
  * reweighted, clip factor, score, weight) to R.json. Client ids are 0..K-1 (the
- * rows' order); weak-dp noise comes from run.seed's noise stream for round R. */
+ * rows' order); weak-dp noise comes from run.seed's noise stream for round R.
+ * --layers tells layer-wise rules (lasa) the model layout: the parameter tensors'
+ * sizes in order, comma-separated, a bias marked by a trailing 'b' ("150,6b,2400,16b");
+ * without it the whole vector is one weight layer. */
 #include "ft_cli.h"
 
 #include "ft_alloc.h"
@@ -30,12 +33,15 @@ static void usage(FILE *to)
 {
     fprintf(to, "usage: fedtail aggregate [EXP.ini] --defense NAME [--set defense.KEY=V ...]\n"
                 "                         --updates U.npy --counts C.npy --out OUT.npy\n"
-                "                         [--report R.json] [--server-update S.npy] [--round R]\n\n"
+                "                         [--report R.json] [--server-update S.npy] [--round R]\n"
+                "                         [--layers SIZES]\n\n"
                 "Applies a defense to saved update vectors: U is K x N float32 (one row per\n"
                 "client), C holds the K sample counts; OUT.npy receives the aggregated delta\n"
                 "(N) and R.json what the defense did with each update. fltrust needs\n"
-                "--server-update (the root-set update, N). A defense plug-in instead:\n"
-                "--set defense.plugin=./x.so (docs/write-a-defense.md). Defenses:");
+                "--server-update (the root-set update, N). --layers gives layer-wise rules\n"
+                "(lasa) the model's tensor sizes, comma-separated, biases marked 'b'\n"
+                "(\"150,6b,2400,16b\", summing to N; default: one layer). A defense plug-in\n"
+                "instead: --set defense.plugin=./x.so (docs/write-a-defense.md). Defenses:");
     for (size_t i = 0; ft_defense_registry[i]; i++)
         fprintf(to, "%s %s", i ? "," : "", ft_defense_registry[i]->name);
     fprintf(to, "\n");
@@ -108,10 +114,45 @@ static int write_report(const char *path, const ft_defense_t *d, int round, size
     return rc;
 }
 
+/* Parses --layers "n1,n2b,...": *L sizes summing to N into ends / is_weight (both
+ * allocated, L entries; the caller frees). FT_EINVAL naming the option otherwise. */
+static int parse_layers(const char *spec, size_t N, size_t **ends, uint8_t **isw, size_t *L)
+{
+    size_t n = 1;
+    for (const char *p = spec; *p; p++)
+        n += *p == ',';
+    *ends = ft_malloc(n * sizeof **ends);
+    *isw = ft_malloc(n);
+    if (!*ends || !*isw)
+        return ft_error_set(FT_ENOMEM, "out of memory for --layers");
+    size_t total = 0;
+    const char *p = spec;
+    for (size_t l = 0; l < n; l++) {
+        char *end;
+        unsigned long long v = strtoull(p, &end, 10);
+        if (end == p || v == 0 || v > N || *p == '-')
+            return ft_error_set(FT_EINVAL, "--layers %s: tensor %zu is not a positive size", spec,
+                                l + 1);
+        (*isw)[l] = *end != 'b';
+        end += *end == 'b';
+        if (*end != (l + 1 < n ? ',' : '\0'))
+            return ft_error_set(FT_EINVAL, "--layers %s: expected sizes like 150,6b,2400", spec);
+        total += (size_t)v;
+        (*ends)[l] = total;
+        p = end + 1;
+    }
+    if (total != N)
+        return ft_error_set(FT_EINVAL,
+                            "--layers %s: the sizes sum to %zu, the updates have N = %zu", spec,
+                            total, N);
+    *L = n;
+    return FT_OK;
+}
+
 int ft_cmd_aggregate(int argc, char **argv)
 {
     static const char *const with_value[] = {"--defense", "--updates",       "--counts", "--report",
-                                             "--round",   "--server-update", NULL};
+                                             "--round",   "--server-update", "--layers", NULL};
     ft_cli_t cli;
     if (ft_cli_parse(argc, argv, with_value, NULL, &cli) != FT_OK)
         return 2;
@@ -126,6 +167,9 @@ int ft_cmd_aggregate(int argc, char **argv)
     const char *rpath = ft_cli_option(&cli, "--report");
     const char *spath = ft_cli_option(&cli, "--server-update");
     const char *rstr = ft_cli_option(&cli, "--round");
+    const char *lstr = ft_cli_option(&cli, "--layers");
+    size_t *lends = NULL, nlayers = 0;
+    uint8_t *lisw = NULL;
     const char *opath = cli.out_dir;
     float *U = NULL, *C = NULL, *S = NULL, *out = NULL;
     uint32_t *ids = NULL;
@@ -204,6 +248,8 @@ int ft_cmd_aggregate(int argc, char **argv)
         }
     }
 
+    if (lstr && (rc = parse_layers(lstr, N, &lends, &lisw, &nlayers)) != FT_OK)
+        goto fail;
     out = ft_malloc(N * sizeof *out);
     dec = ft_calloc(K, sizeof *dec);
     ids = ft_malloc(K * sizeof *ids);
@@ -226,7 +272,10 @@ int ft_cmd_aggregate(int argc, char **argv)
                              .ids = ids,
                              .global = NULL,
                              .server_update = S,
-                             .rng = &rng};
+                             .rng = &rng,
+                             .num_layers = nlayers,
+                             .layer_ends = lends,
+                             .layer_is_weight = lisw};
     if ((rc = d->aggregate(state, &in, out, dec, ws)) != FT_OK)
         goto fail;
     int oshape[1] = {(int)N};
@@ -253,6 +302,8 @@ done:
     if (d && state)
         d->destroy(&state);
     ft_free(ws);
+    ft_free(lends);
+    ft_free(lisw);
     ft_free(ids);
     ft_free(dec);
     ft_free(out);

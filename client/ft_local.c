@@ -8,6 +8,7 @@
 #include "ft_dataset.h"
 #include "ft_device.h"
 #include "ft_error.h"
+#include "ft_local_dp.h"
 #include "ft_model.h"
 #include "ft_model_input.h"
 #include "ft_ops.h"
@@ -168,6 +169,7 @@ int ft_local_train(ft_local_t *l, const ft_local_task_t *task, const float *glob
         return rc;
     ft_model_get_params(l->model, l->params);
     ft_ops_cpu.sub(N, l->params, global, delta);
+    ft_local_dp_apply(l->exp, task->round, task->client_id, delta, N); /* defense local-dp */
     res->num_samples = ft_scenario_client_samples(l->scn, task->client_id, 0);
     res->train_loss = (float)tr.mean_loss;
     res->train_s = ft_now() - t0;

@@ -180,8 +180,8 @@ const ft_config_key_t ft_config_schema[] = {
     {"defense.plugin", FT_KEY_STRING, "", NULL,
      "a defense plug-in's .so (docs/write-a-defense.md); sets defense.name = plugin"},
     {"defense.norm_bound", FT_KEY_FLOAT, "2", NULL,
-     "norm-clipping/weak-dp: L2 bound M; crfl: model norm bound rho"},
-    {"defense.stddev", FT_KEY_FLOAT, "0.025", NULL, "weak-dp/crfl: noise std"},
+     "norm-clipping/weak-dp: L2 bound M; crfl: model norm bound rho; local-dp: clients' bound"},
+    {"defense.stddev", FT_KEY_FLOAT, "0.025", NULL, "weak-dp/crfl/local-dp: noise std"},
     {"defense.f", FT_KEY_INT, "1", NULL, "krum/multi-krum/bulyan: assumed attackers per round"},
     {"defense.m", FT_KEY_INT, "0", NULL, "multi-krum: updates kept (0: K - f)"},
     {"defense.beta", FT_KEY_FLOAT, "0.1", NULL, "trimmed-mean: share trimmed each side"},
@@ -209,6 +209,10 @@ const ft_config_key_t ft_config_schema[] = {
      "rflbat: stage-2 outlier threshold (x median)"},
     {"defense.fld_window", FT_KEY_INT, "10", NULL, "fldetector: window N_w (rounds)"},
     {"defense.fld_start", FT_KEY_INT, "50", NULL, "fldetector: rounds before scoring starts"},
+    {"defense.lasa_sparsity", FT_KEY_FLOAT, "0.3", NULL,
+     "lasa: share of weight coordinates zeroed before filtering"},
+    {"defense.lasa_norm_z", FT_KEY_FLOAT, "2", NULL, "lasa: layer norm median z-score bound"},
+    {"defense.lasa_sign_z", FT_KEY_FLOAT, "1", NULL, "lasa: layer sign median z-score bound"},
 
     /* [run] */
     {"run.seed", FT_KEY_INT, "1", NULL, "seed of every random stream"},

@@ -418,6 +418,9 @@ static void read_defense(const ft_config_t *cfg, ft_defense_cfg_t *d)
     d->rflbat_eps2 = ft_config_float(cfg, "defense.rflbat_eps2");
     d->fld_window = ft_config_int(cfg, "defense.fld_window");
     d->fld_start = ft_config_int(cfg, "defense.fld_start");
+    d->lasa_sparsity = ft_config_float(cfg, "defense.lasa_sparsity");
+    d->lasa_norm_z = ft_config_float(cfg, "defense.lasa_norm_z");
+    d->lasa_sign_z = ft_config_float(cfg, "defense.lasa_sign_z");
 }
 
 /* run.device: cpu, reference, cuda or cuda:N (N in [0, 1023]). Whether the device

@@ -227,6 +227,9 @@ typedef struct {
     double rflbat_eps2;     /* rflbat: stage-2 threshold */
     int64_t fld_window;     /* fldetector: window N_w */
     int64_t fld_start;      /* fldetector: rounds before scoring */
+    double lasa_sparsity;   /* lasa: share of weight coordinates zeroed */
+    double lasa_norm_z;     /* lasa: layer norm MZ-score bound */
+    double lasa_sign_z;     /* lasa: layer sign MZ-score bound */
 } ft_defense_cfg_t;
 
 /* run.on_nonfinite: what a global model with NaN/Inf parameters does to the run. */

@@ -24,6 +24,7 @@ typedef enum {
     FT_RNG_SYNTH = 10,    /* synthetic datasets */
     FT_RNG_TEST = 11,     /* tests and benchmarks */
     FT_RNG_AUGMENT = 12,  /* training-time data augmentation (crops, flips) */
+    FT_RNG_LOCAL_DP = 13, /* a client's local-DP noise (defense.name = local-dp) */
 } ft_rng_purpose_t;
 
 typedef struct {

@@ -29,6 +29,9 @@ struct ft_global {
     void *def_ws;            /* its workspace */
     ft_rng_t def_rng;        /* stream for randomised rules */
     uint64_t seed;           /* run.seed */
+    size_t num_layers;       /* the model's parameter tensors (for layer-wise rules) */
+    size_t *layer_ends;      /* num_layers exclusive ends in the flat vector */
+    uint8_t *layer_weight;   /* num_layers: 1 for a 2-D/4-D weight, 0 for a bias */
 };
 
 int ft_global_new(const ft_experiment_t *exp, size_t max_k, ft_global_t **out)
@@ -109,6 +112,19 @@ int ft_global_new(const ft_experiment_t *exp, size_t max_k, ft_global_t **out)
         rc = ft_error_set(FT_ENOMEM, "out of memory for the defense workspace");
         goto fail;
     }
+    /* The layout for layer-wise rules (LASA), told once. */
+    const ft_layout_t *lay = ft_model_layout(g->model);
+    g->num_layers = (size_t)lay->num_views;
+    g->layer_ends = ft_malloc((g->num_layers ? g->num_layers : 1) * sizeof *g->layer_ends);
+    g->layer_weight = ft_malloc(g->num_layers ? g->num_layers : 1);
+    if (!g->layer_ends || !g->layer_weight) {
+        rc = ft_error_set(FT_ENOMEM, "out of memory for the model layout");
+        goto fail;
+    }
+    for (size_t l = 0; l < g->num_layers; l++) {
+        g->layer_ends[l] = lay->views[l].offset + lay->views[l].count;
+        g->layer_weight[l] = lay->views[l].ndim == 2 || lay->views[l].ndim == 4;
+    }
     ft_rng_init(&g->def_rng, g->seed, 0, 0, FT_RNG_NOISE);
     *out = g;
     return FT_OK;
@@ -125,6 +141,8 @@ void ft_global_destroy(ft_global_t **g_p)
     if (g->def && g->def_state)
         g->def->destroy(&g->def_state);
     ft_free_aligned(g->def_ws);
+    ft_free(g->layer_ends);
+    ft_free(g->layer_weight);
     if (!g->params_in_model)
         ft_free_aligned(g->params);
     ft_free_aligned(g->delta);
@@ -219,6 +237,9 @@ int ft_global_aggregate(ft_global_t *g, uint32_t round, size_t K, const uint32_t
         .global = g->params,
         .server_update = server_update,
         .rng = &g->def_rng,
+        .num_layers = g->num_layers,
+        .layer_ends = g->layer_ends,
+        .layer_is_weight = g->layer_weight,
     };
     /* Weak-DP-style rules draw noise: key their stream by round so that a retried
      * or resumed run draws the same noise, and `fedtail aggregate --round R` replays

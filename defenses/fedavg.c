@@ -8,22 +8,22 @@
  * Not robust: a NaN or Inf inside an update reaches the output (that is the point
  * of the baseline); nothing crashes. Report: every update KEPT with weight n_k / n.
  * It does not select (ft_defense.h), so no detection rates. */
-#include "ft_defense.h"
+#include "ft_defense_fedavg.h"
 #include "ft_defense_util.h"
 #include "ft_error.h"
 
-static size_t fedavg_ws(size_t max_k, size_t N)
+size_t ft_fedavg_workspace_size(size_t max_k, size_t N)
 {
     (void)N;
     return FT_WS_SLACK + ft_ws_bytes(max_k * sizeof(double));
 }
 
-static int fedavg_aggregate(void *state, const ft_defense_input_t *in, float *out,
-                            ft_defense_decision_t *dec, void *workspace)
+int ft_fedavg_aggregate(void *state, const ft_defense_input_t *in, float *out,
+                        ft_defense_decision_t *dec, void *workspace)
 {
     (void)state;
     ft_ws_t ws;
-    ft_ws_init(&ws, workspace, fedavg_ws(in->K, in->N));
+    ft_ws_init(&ws, workspace, ft_fedavg_workspace_size(in->K, in->N));
     double *w = ft_ws_take(&ws, in->K * sizeof(double));
     int rc = ft_count_weights(in->counts, in->K, w);
     if (rc != FT_OK)
@@ -42,8 +42,8 @@ const ft_defense_t ft_defense_fedavg = {
     .check_config = NULL,
     .create = ft_defense_stateless_create,
     .destroy = ft_defense_free_state,
-    .workspace_size = fedavg_ws,
-    .aggregate = fedavg_aggregate,
+    .workspace_size = ft_fedavg_workspace_size,
+    .aggregate = ft_fedavg_aggregate,
 };
 
 const ft_defense_t ft_defense_none = {
@@ -52,6 +52,6 @@ const ft_defense_t ft_defense_none = {
     .check_config = NULL,
     .create = ft_defense_stateless_create,
     .destroy = ft_defense_free_state,
-    .workspace_size = fedavg_ws,
-    .aggregate = fedavg_aggregate,
+    .workspace_size = ft_fedavg_workspace_size,
+    .aggregate = ft_fedavg_aggregate,
 };

@@ -37,7 +37,9 @@
     X(ft_defense_signguard)                                                                        \
     X(ft_defense_flame)                                                                            \
     X(ft_defense_rflbat)                                                                           \
-    X(ft_defense_fldetector)
+    X(ft_defense_fldetector)                                                                       \
+    X(ft_defense_lasa)                                                                             \
+    X(ft_defense_local_dp)
 
 #define FT_DEFENSE_DECLARE(sym) extern const ft_defense_t sym;
 #define FT_DEFENSE_ENTRY(sym)   &sym,

@@ -32,8 +32,8 @@ static expect_t expect_for(const ft_defense_t *d)
                           !!(f & FEDTAIL_DEFENSE_SIGNED_WEIGHTS)};
     }
     const char *n = d->name;
-    int robust = strcmp(n, "fedavg") && strcmp(n, "none") && strcmp(n, "foolsgold") &&
-                 strcmp(n, "rlr") && strcmp(n, "fldetector");
+    int robust = strcmp(n, "fedavg") && strcmp(n, "none") && strcmp(n, "local-dp") &&
+                 strcmp(n, "foolsgold") && strcmp(n, "rlr") && strcmp(n, "fldetector");
     return (expect_t){robust, !strcmp(n, "centered-clipping"), !strcmp(n, "rlr")};
 }
 

@@ -87,7 +87,7 @@ check "$T/rlr.npy" "$("$PY" -c "import numpy as n,sys; print(','.join('%.9g' % x
     --updates "$T/V.npy" --counts "$T/VC.npy" --out "$T/crfl.npy" --quiet || fail "crfl run"
 check "$T/crfl.npy" "$("$PY" -c "import numpy as n,sys; print(','.join('%.9g' % x for x in n.load(sys.argv[1])))" "$T/crfl_want.npy")"
 for spec in "dnc --set defense.f=1 --set defense.dnc_b=20" "signguard" "flame" "rflbat" \
-    "bucketing --set defense.inner=krum --set defense.f=1"; do
+    "bucketing --set defense.inner=krum --set defense.f=1" "lasa" "lasa --layers 20,4b,12,4b"; do
     name=${spec%% *}
     # shellcheck disable=SC2086
     "$FEDTAIL" aggregate --defense $spec --updates "$T/V.npy" --counts "$T/VC.npy" \
@@ -101,6 +101,18 @@ assert c["decision"] == "dropped" and c["weight"] == 0, c
 assert abs(sum(x["weight"] for x in r["clients"]) - 1) < 1e-5, r["clients"]
 PYEOF
 done
+
+# lasa reads --layers (the layer-wise filters then differ from one whole-vector layer),
+# and a layout that does not sum to N is refused with the option named.
+"$FEDTAIL" aggregate --defense lasa --updates "$T/V.npy" --counts "$T/VC.npy" \
+    --out "$T/lasa1.npy" --quiet || fail "lasa one layer"
+"$FEDTAIL" aggregate --defense lasa --layers 20,4b,12,4b --updates "$T/V.npy" \
+    --counts "$T/VC.npy" --out "$T/lasa4.npy" --quiet || fail "lasa four layers"
+"$PY" -c "import numpy as n,sys; sys.exit(n.allclose(n.load(sys.argv[1]), n.load(sys.argv[2])))" \
+    "$T/lasa1.npy" "$T/lasa4.npy" || fail "lasa: --layers changed nothing"
+err=$("$FEDTAIL" aggregate --defense lasa --layers 20,4b,12 --updates "$T/V.npy" \
+    --counts "$T/VC.npy" --out "$T/bad.npy" 2>&1) && fail "lasa: --layers summing to 36 accepted"
+echo "$err" | grep -q "layers.*sum to 36" || fail "lasa --layers message: $err"
 
 # Load-time errors: clear messages, non-zero exit, no output file.
 err=$("$FEDTAIL" aggregate --defense krum --set defense.f=2 --updates "$T/U.npy" \

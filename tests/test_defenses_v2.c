@@ -709,6 +709,77 @@ static void test_noise(void **state)
 
 /* ---- the planted blatant attacker and K at the minimum ------------------------------ */
 
+/* LASA against the NumPy port of FLPoison's lasa.py: kept sets per layer, clip factors,
+ * the layer-wise aggregate, and the weights as mean coefficients. */
+static void test_lasa_golden(void **state)
+{
+    (void)state;
+    const size_t K = FX_LASA_K, N = FX_LASA_N, L = FX_LASA_L;
+    rule_t r;
+    assert_int_equal(rule_open(&r, "lasa", K, N, NULL), FT_OK);
+    float U[FX_LASA_K * FX_LASA_N], out[FX_LASA_N];
+    size_t ends[FX_LASA_L];
+    uint8_t isw[FX_LASA_L];
+    for (size_t l = 0; l < L; l++) {
+        ends[l] = fx_lasa_ends[l];
+        isw[l] = (uint8_t)fx_lasa_isw[l];
+    }
+    memcpy(U, fx_lasa_U, sizeof U);
+    ft_rng_t rng;
+    ft_defense_input_t in = make_input(K, N, U, fx_lasa_counts, NULL, &rng, 1);
+    in.num_layers = L;
+    in.layer_ends = ends;
+    in.layer_is_weight = isw;
+    assert_int_equal(r.d->aggregate(r.state, &in, out, r.dec, r.ws), FT_OK);
+    assert_close(out, fx_lasa_out, N, 1e-5, "lasa");
+    for (size_t i = 0; i < K; i++) {
+        double w = 0, W;
+        size_t in_all = 1, in_any = 0;
+        for (size_t l = 0; l < L; l++) {
+            W = 0;
+            for (size_t q = 0; q < K; q++)
+                W += fx_lasa_kept[l * K + q] ? fx_lasa_counts[q] : 0;
+            size_t n_l = ends[l] - (l ? ends[l - 1] : 0);
+            if (fx_lasa_kept[l * K + i])
+                w += (double)n_l * fx_lasa_counts[i] / W;
+            in_all &= fx_lasa_kept[l * K + i] != 0;
+            in_any |= fx_lasa_kept[l * K + i] != 0;
+        }
+        w /= (double)N;
+        if (fabs(r.dec[i].weight - w) > 1e-6)
+            fail_msg("lasa weight[%zu]: got %g, want %g", i, (double)r.dec[i].weight, w);
+        ft_decision_t want = !in_any                      ? FT_DECISION_DROPPED
+                             : fx_lasa_clip[i] < 1 - 1e-9 ? FT_DECISION_CLIPPED
+                             : !in_all                    ? FT_DECISION_REWEIGHTED
+                                                          : FT_DECISION_KEPT;
+        if (r.dec[i].decision != want)
+            fail_msg("lasa decision[%zu]: got %d, want %d", i, r.dec[i].decision, want);
+        if (in_any)
+            assert_true(fabs(r.dec[i].clip_factor - fx_lasa_clip[i]) < 1e-6);
+    }
+    assert_int_equal(r.dec[2].decision, FT_DECISION_DROPPED); /* the blatant one */
+    /* without sparsifying the biases the kept sets change: the flag is read */
+    uint8_t allw[FX_LASA_L];
+    memset(allw, 1, sizeof allw);
+    in.layer_is_weight = allw;
+    memcpy(U, fx_lasa_U, sizeof U);
+    float out2[FX_LASA_N];
+    assert_int_equal(r.d->aggregate(r.state, &in, out2, r.dec, r.ws), FT_OK);
+    int differs = 0;
+    for (size_t j = 0; j < N; j++)
+        differs |= fabsf(out2[j] - out[j]) > 1e-4f;
+    assert_true(differs);
+    /* a layout that does not end at N is refused */
+    ends[L - 1] = N - 1;
+    in.layer_is_weight = isw;
+    assert_int_equal(r.d->aggregate(r.state, &in, out2, r.dec, r.ws), FT_EINVAL);
+    rule_close(&r);
+    /* sparsity must lie in [0, 1) */
+    const char *bad[] = {"defense.lasa_sparsity=1", NULL};
+    assert_int_equal(rule_open(&r, "lasa", K, N, bad), FT_ECONFIG);
+    rule_close(&r);
+}
+
 static void test_blatant_attacker(void **state)
 {
     (void)state;
@@ -738,6 +809,7 @@ static void test_blatant_attacker(void **state)
         {"rflbat", {NULL}},
         {"bucketing", {"defense.inner=krum", "defense.f=1", "defense.bucket_size=2", NULL}},
         {"multi-krum", {"defense.f=1", NULL}},
+        {"lasa", {NULL}},
     };
     for (size_t c = 0; c < sizeof rules / sizeof rules[0]; c++) {
         rule_t r;
@@ -761,8 +833,8 @@ static void test_blatant_attacker(void **state)
 static void test_minimum_k(void **state)
 {
     (void)state;
-    const char *v2[] = {"rlr",   "crfl",   "bucketing",  "dnc", "signguard",
-                        "flame", "rflbat", "fldetector", NULL};
+    const char *v2[] = {"rlr",   "crfl",   "bucketing",  "dnc",  "signguard",
+                        "flame", "rflbat", "fldetector", "lasa", NULL};
     const float x[6] = {1, -2, 3, 0.5f, 0.25f, -1}, counts[2] = {3, 1};
     for (int c = 0; v2[c]; c++)
         for (size_t K = 1; K <= 2; K++) {
@@ -790,23 +862,15 @@ static void test_minimum_k(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_top_eig),
-        cmocka_unit_test(test_dbscan),
-        cmocka_unit_test(test_hdbscan),
-        cmocka_unit_test(test_kmeans),
-        cmocka_unit_test(test_rflbat_golden),
-        cmocka_unit_test(test_lbfgs),
-        cmocka_unit_test(test_fldetector_golden),
-        cmocka_unit_test(test_rlr_golden),
-        cmocka_unit_test(test_crfl_golden),
-        cmocka_unit_test(test_bucketing_golden),
-        cmocka_unit_test(test_bucketing_checks),
-        cmocka_unit_test(test_dnc_golden),
-        cmocka_unit_test(test_signguard_golden),
-        cmocka_unit_test(test_flame_golden),
-        cmocka_unit_test(test_noise),
-        cmocka_unit_test(test_blatant_attacker),
-        cmocka_unit_test(test_minimum_k),
+        cmocka_unit_test(test_top_eig),           cmocka_unit_test(test_dbscan),
+        cmocka_unit_test(test_hdbscan),           cmocka_unit_test(test_kmeans),
+        cmocka_unit_test(test_rflbat_golden),     cmocka_unit_test(test_lbfgs),
+        cmocka_unit_test(test_fldetector_golden), cmocka_unit_test(test_rlr_golden),
+        cmocka_unit_test(test_crfl_golden),       cmocka_unit_test(test_bucketing_golden),
+        cmocka_unit_test(test_bucketing_checks),  cmocka_unit_test(test_dnc_golden),
+        cmocka_unit_test(test_signguard_golden),  cmocka_unit_test(test_flame_golden),
+        cmocka_unit_test(test_lasa_golden),       cmocka_unit_test(test_noise),
+        cmocka_unit_test(test_blatant_attacker),  cmocka_unit_test(test_minimum_k),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

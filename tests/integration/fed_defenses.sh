@@ -56,7 +56,7 @@ for r in rows:
     att = [e for e in mine if e["attacker"]]
     assert len(att) == int(r["attackers"]) == 1, (t, att)
     selects = name in ("krum", "multi-krum", "bulyan", "dnc", "signguard", "flame", "rflbat",
-                       "fldetector")
+                       "fldetector", "lasa")
     if selects:  # detection counts only for rules that keep or drop whole updates
         assert int(r["attackers_kept"]) == sum(not e["detected"] for e in att), r
         assert int(r["honest_dropped"]) == sum(
