@@ -337,6 +337,11 @@ int ft_html_write(const ft_report_run_t *runs, int n, const char *out_dir, int h
     if (n > 1)
         config_diff(html, runs, n);
     configs(html, runs, n);
+    return ft_html_finish(html, tmp, path);
+}
+
+int ft_html_finish(FILE *html, const char *tmp, const char *path)
+{
     fprintf(html, "</body></html>\n");
     int failed = ferror(html);
     if (fclose(html) != 0 || failed) {

@@ -18,6 +18,10 @@ void ft_html_escape(FILE *f, const char *s);
  * and SVG (its XML prolog dropped); nothing if the file is absent. */
 void ft_html_embed_svg(FILE *html, const char *dir, const char *stem, const char *caption);
 
+/* Ends the page written to tmp (</body></html>), closes it and renames it to path, so
+ * a reader never sees half a page. FT_EIO naming the file (tmp removed). */
+int ft_html_finish(FILE *html, const char *tmp, const char *path);
+
 int ft_html_write(const ft_report_run_t *runs, int n, const char *out_dir, int have_plots);
 
 #endif

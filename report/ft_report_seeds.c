@@ -210,17 +210,7 @@ static int write_html(const loaded_t *ls, int n, const char *out_dir, int have_p
         fprintf(html, "</pre></details>\n");
         ft_free(cfg);
     }
-    fprintf(html, "</body></html>\n");
-    int failed = ferror(html);
-    if (fclose(html) != 0 || failed) {
-        remove(tmp);
-        return ft_error_set(FT_EIO, "%s: write failed", tmp);
-    }
-    if (rename(tmp, path) != 0) {
-        remove(tmp);
-        return ft_error_set(FT_EIO, "%s: cannot rename into place", path);
-    }
-    return FT_OK;
+    return ft_html_finish(html, tmp, path);
 }
 
 int ft_report_render_seeds(const ft_report_group_t *groups, int n, const char *out_dir)
