@@ -140,7 +140,8 @@ for e in ev:
 print(f"rejected (metrics.csv): {sum(int(m['rejected']) for m in metrics)}, "
       f"registered: {kinds['registered']}, process_dead: {kinds['process_dead']}, "
       f"timeouts: {kinds['timeout']}")
-print("rejections by message and reason (top 8):")
+print("rejected events by message and reason (top 8; at most 5 of each kind a round are"
+      " written, the rest counted in metrics.csv):")
 for (m, r), n in reasons.most_common(8):
     print(f"  {n:7d}  {m}: {r}")
 PY
