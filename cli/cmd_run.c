@@ -222,7 +222,8 @@ static int check_variants(const ft_config_t *cfg, const ft_variant_t *v, int n)
     int rc = ft_experiment_read(cfg, &base);
     if (rc == FT_OK && !ft_defense_find(base.defense.name))
         rc = ft_defense_check(&base.defense, base.federation.clients_per_round);
-    if (rc == FT_OK && strcmp(base.attack.method, "none") != 0 && !ft_attack_find(base.attack.method))
+    if (rc == FT_OK && strcmp(base.attack.method, "none") != 0 &&
+        !ft_attack_find(base.attack.method))
         rc = ft_attack_check(&base);
     for (int i = 0; i < n && rc == FT_OK; i++) {
         ft_config_t *vc = NULL;
@@ -491,7 +492,7 @@ int ft_cmd_run(int argc, char **argv)
     char top[4096]; /* what of out a failed start must remove (ft_cli_dir_missing) */
     if (num_seeds) {
         rc = run_seeds(cli.cfg, variants, num_variants, seeds, num_seeds, out, procs, &cli,
-                           &destroyed);
+                       &destroyed);
     } else if (num_variants == 0) {
         ft_cli_dir_missing(out, top, sizeof top);
         rc = run_one(cli.cfg, out, procs, &cli, resume != NULL, &started);

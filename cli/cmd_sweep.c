@@ -1,7 +1,7 @@
 /* fedtail sweep GRID.ini [GRID.ini ...]: runs every point of each grid (as many at
  * once as there are cores, one client process each), skips runs already complete
  * (so an interrupted sweep resumes), and writes summary.csv plus heatmaps of the
- * first two grid axes (attack x defense when both are swept).
+ * first two grid axes (attack x defense when both are swept) and sweep.html.
  *
  * With seeds (--seeds, or run.seeds in the base experiment or [set]) each cell is one
  * `fedtail run` that runs its seeds into CELL/seed-S (ft_seeds.h): a cell is complete
@@ -57,8 +57,9 @@ static void usage(void)
     printf("usage: fedtail sweep GRID.ini [GRID.ini ...] [--out DIR] [--jobs J] [--procs P]\n"
            "                    [--seeds S1,S2,...] [--dry-run]\n\n"
            "A grid file has [sweep] base = EXP.ini, [grid] section.key = v1, v2, ... and\n"
-           "optionally [set] section.key = v. Runs already complete are skipped. Writes\n"
-           "DIR/summary.csv and heatmaps of the first two grid axes.\n"
+           "optionally [set] section.key = v. Runs already complete are skipped. Each run\n"
+           "goes into DIR/key=value,key=value; writes DIR/summary.csv, heatmaps of the first\n"
+           "two grid axes and DIR/sweep.html (every cell linked to its run's report).\n"
            "  --seeds S1,S2,...  run every cell once per seed (as run.seeds) into\n"
            "             CELL/seed-S; the summaries show mean ± sample std over the seeds\n");
 }

@@ -78,7 +78,8 @@ int ft_sweep_page_write(const ft_sweep_t *sw, const ft_sweep_cell_t *cells, cons
     int baseline = 0;
     for (int c = 0; c < cols; c++) {
         col_labels[c] = sw->axes[ca].values[c];
-        if ((strcmp(sw->axes[ca].key, "defense.name") == 0 && strcmp(col_labels[c], "fedavg") == 0) ||
+        if ((strcmp(sw->axes[ca].key, "defense.name") == 0 &&
+             strcmp(col_labels[c], "fedavg") == 0) ||
             (strcmp(sw->axes[ca].key, "attack.method") == 0 && strcmp(col_labels[c], "none") == 0))
             baseline = c;
     }

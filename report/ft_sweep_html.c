@@ -125,8 +125,8 @@ static void table(FILE *f, const ft_sweep_page_t *p, int s, show_t what, const c
                 snprintf(text, sizeof text, diff ? "%+.1f" : "%.1f%%", v);
             fprintf(f, "<td class=\"cell\" style=\"background:%s;color:%s\">", bg,
                     dark(bg) ? "#fff" : "#111");
-            const char *link = p->links[((size_t)s * (size_t)p->rows + (size_t)r) * (size_t)p->cols +
-                                        (size_t)c];
+            const char *link =
+                p->links[((size_t)s * (size_t)p->rows + (size_t)r) * (size_t)p->cols + (size_t)c];
             if (link) {
                 fprintf(f, "<a href=\"");
                 write_href(f, link);
