@@ -99,7 +99,7 @@ static void table(FILE *f, const ft_sweep_page_t *p, int s, show_t what, const c
     ft_html_escape(f, caption);
     fprintf(f, "</caption>\n<tr><th>");
     ft_html_escape(f, p->row_key);
-    fprintf(f, " \\ ");
+    fprintf(f, "%s", p->row_key[0] ? " \\ " : "");
     ft_html_escape(f, p->col_key);
     fprintf(f, "</th>");
     for (int c = 0; c < p->cols; c++) {
