@@ -3,7 +3,8 @@
 # item 9): a client started before its coordinator says it waits for it (the
 # address); a client whose next task cannot come yet says it waits for the next
 # round; each client ends with a line of rounds served, updates sent and seconds;
-# fedtail coordinator ends with the plots, report.html and verdict of fedtail run.
+# fedtail coordinator ends with the plots, report.html and verdict of fedtail run
+# (measuring tests such as fed_flood_fds pass --no-report: their stdout is data).
 source "$(dirname "$0")/fed_lib.sh"
 INI=$(small_ini)
 PORT=$((20000 + RANDOM % 20000))
