@@ -32,7 +32,9 @@ static void usage(void)
            "  --clients LIST  serve only these ids, e.g. 0-9 or 3,5,7-9\n"
            "  --wait SECONDS  how long to wait for the coordinator (default 300)\n"
            "  --device DEV    train on this back end (cpu, cuda, cuda:N), whatever the\n"
-           "                  experiment's run.device says; several processes may share a GPU\n");
+           "                  experiment's run.device says; several processes may share a GPU\n"
+           "  --quiet         warnings only (without it: what the process waits for, its\n"
+           "                  progress and a closing line of rounds served and updates sent)\n");
 }
 
 int ft_cmd_client(int argc, char **argv)
@@ -58,8 +60,9 @@ int ft_cmd_client(int argc, char **argv)
         return 2;
     }
     ft_log_set_tag("client");
-    if (cli.quiet)
-        ft_log_set_level(FT_LOG_WARN);
+    /* An operator's client says what it waits for and how its run went (INFO);
+     * --quiet (as fedtail run starts its own) keeps warnings only. */
+    ft_log_set_level(cli.quiet ? FT_LOG_WARN : FT_LOG_INFO);
     uint32_t *ids = NULL;
     size_t n = 0;
     if (list && ft_parse_id_list(list, &ids, &n) != FT_OK) {

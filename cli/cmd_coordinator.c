@@ -3,13 +3,15 @@
  * the run is complete, 3 when a round destroyed the global model (NaN/Inf, with
  * run.on_nonfinite = stop). --resume RUN_DIR continues a killed run from its newest
  * good checkpoint; with security.curve the socket is a CURVE server
- * (docs/security.md). */
+ * (docs/security.md). At the end it draws the same plots, report.html and verdict
+ * as fedtail run (unless --no-report). */
 #include "ft_cli.h"
 #include "ft_out_dir.h"
 #include "ft_coordinator.h"
 #include "ft_error.h"
 #include "ft_log.h"
 #include "ft_progress.h"
+#include "ft_report.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -26,22 +28,40 @@ static void on_signal(int sig)
 static void usage(void)
 {
     printf("usage: fedtail coordinator [EXP.ini] --bind ENDPOINT [--set section.key=value ...]\n"
-           "                           [--out DIR] [--force] [--quiet] [--json]\n"
-           "       fedtail coordinator --resume RUN_DIR --bind ENDPOINT [--quiet] [--json]\n\n"
+           "                           [--out DIR] [--force] [--quiet] [--json] [--no-report]\n"
+           "       fedtail coordinator --resume RUN_DIR --bind ENDPOINT [--quiet] [--json]\n"
+           "                           [--no-report]\n\n"
            "Runs the coordinator of a federated experiment on ENDPOINT (e.g. tcp://*:5555)\n"
            "and waits for client processes (fedtail client --connect tcp://HOST:5555).\n"
            "Writes config.ini, metrics.csv, events.jsonl and final.ckpt to DIR (default\n"
            "runs/run-DATE) and exits 0 when every round is complete, 3 when a round left\n"
            "NaN/Inf in the global model (run.on_nonfinite = stop). --resume continues\n"
            "a killed or interrupted run from its newest good checkpoint, with its own config;\n"
-           "an --out that already holds a run is refused unless --force.\n");
+           "an --out that already holds a run is refused unless --force. At the end it draws\n"
+           "the plots and DIR/report.html and prints the verdict, as fedtail run does\n"
+           "(--no-report: not).\n");
+}
+
+/* The end of a run that recorded rounds (complete, or stopped by a destroyed model):
+ * plots and report.html in out, and the verdict on stdout (not with --json). */
+static void finish_report(const char *out, int json)
+{
+    const char *runs[] = {out};
+    int rc = ft_report_render(runs, 1, out);
+    if (rc != FT_OK)
+        fprintf(stderr, "fedtail coordinator: report not complete: %s\n", ft_error_message());
+    char verdict[512];
+    if (!json && ft_report_verdict(out, verdict, sizeof verdict) == FT_OK)
+        printf("\n%s", verdict);
+    if (!json && rc == FT_OK)
+        printf("plots and report: %s/report.html\n", out);
 }
 
 int ft_cmd_coordinator(int argc, char **argv)
 {
     static const char *const with_value[] = {"--bind", "--resume", NULL};
     ft_cli_t cli;
-    static const char *const flags[] = {"--force", NULL};
+    static const char *const flags[] = {"--force", "--no-report", NULL};
     if (ft_cli_parse(argc, argv, with_value, flags, &cli) != FT_OK)
         return 2;
     if (cli.help) {
@@ -117,7 +137,15 @@ int ft_cmd_coordinator(int argc, char **argv)
         ft_progress_end(&prog);
     }
     ft_coordinator_destroy(&c);
+    int json = cli.json, report = !ft_cli_flag(&cli, "--no-report");
     ft_cli_free(&cli);
+    if ((rc == FT_OK || rc == FT_ENONFINITE) && report) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", ft_error_message());
+        finish_report(out, json);
+        if (rc != FT_OK)
+            ft_error_set(rc, "%s", why);
+    }
     if (rc == FT_EINTR) {
         fprintf(stderr, "fedtail coordinator: interrupted; %s holds the rounds so far\n", out);
         return 130;

@@ -26,6 +26,7 @@
 #include "ft_cli.h"
 #include "ft_pretrain_cache.h"
 #include "ft_alloc.h"
+#include "ft_attack.h"
 #include "ft_children.h"
 #include "ft_coordinator.h"
 #include "ft_defense.h"
@@ -215,7 +216,15 @@ static void finish_report(const char *out, const char *const *dirs, const ft_var
 /* Checks every variant as its coordinator will, before time is spent on any. */
 static int check_variants(const ft_config_t *cfg, const ft_variant_t *v, int n)
 {
-    int rc = FT_OK;
+    /* The base too, whether or not an arm keeps its value: a typo in a --set or the
+     * file is an error even where every arm overrides the key. */
+    ft_experiment_t base;
+    int rc = ft_experiment_read(cfg, &base);
+    if (rc == FT_OK && !ft_defense_find(base.defense.name))
+        rc = ft_defense_check(&base.defense, base.federation.clients_per_round);
+    if (rc == FT_OK && strcmp(base.attack.method, "none") != 0 &&
+        !ft_attack_find(base.attack.method))
+        rc = ft_attack_check(&base);
     for (int i = 0; i < n && rc == FT_OK; i++) {
         ft_config_t *vc = NULL;
         ft_experiment_t ve;
@@ -458,6 +467,9 @@ int ft_cmd_run(int argc, char **argv)
         snprintf(who, sizeof who, "run.compare (%.63s)", variants[i].label);
         rc = ft_seeds_check_sets(variants[i].sets, who);
     }
+    /* Every arm (and the base) is checked before anything is made or run. */
+    if (rc == FT_OK && num_variants)
+        rc = check_variants(cli.cfg, variants, num_variants);
     if (rc == FT_OK && !resume)
         rc = ft_cli_out_dir(&cli,
                             num_seeds      ? "seeds"
@@ -479,10 +491,8 @@ int ft_cmd_run(int argc, char **argv)
     int started = 0;
     char top[4096]; /* what of out a failed start must remove (ft_cli_dir_missing) */
     if (num_seeds) {
-        rc = check_variants(cli.cfg, variants, num_variants);
-        if (rc == FT_OK)
-            rc = run_seeds(cli.cfg, variants, num_variants, seeds, num_seeds, out, procs, &cli,
-                           &destroyed);
+        rc = run_seeds(cli.cfg, variants, num_variants, seeds, num_seeds, out, procs, &cli,
+                       &destroyed);
     } else if (num_variants == 0) {
         ft_cli_dir_missing(out, top, sizeof top);
         rc = run_one(cli.cfg, out, procs, &cli, resume != NULL, &started);
@@ -496,7 +506,6 @@ int ft_cmd_run(int argc, char **argv)
             rc = FT_OK;
         }
     } else {
-        rc = check_variants(cli.cfg, variants, num_variants);
         for (int i = 0; i < num_variants && rc == FT_OK && !ft_children_stop_requested; i++) {
             ft_config_t *vc = NULL;
             snprintf(dir_buf[i], sizeof dir_buf[i], "%s/%s", out, variants[i].slug);

@@ -1,7 +1,7 @@
 /* fedtail sweep GRID.ini [GRID.ini ...]: runs every point of each grid (as many at
  * once as there are cores, one client process each), skips runs already complete
  * (so an interrupted sweep resumes), and writes summary.csv plus heatmaps of the
- * first two grid axes (attack x defense when both are swept).
+ * first two grid axes (attack x defense when both are swept) and sweep.html.
  *
  * With seeds (--seeds, or run.seeds in the base experiment or [set]) each cell is one
  * `fedtail run` that runs its seeds into CELL/seed-S (ft_seeds.h): a cell is complete
@@ -18,6 +18,7 @@
 #include "ft_seeds.h"
 #include "ft_stat.h"
 #include "ft_sweep.h"
+#include "ft_sweep_page.h"
 
 #include <fcntl.h>
 #include <math.h>
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_JOBS 64
@@ -55,18 +57,66 @@ static void usage(void)
     printf("usage: fedtail sweep GRID.ini [GRID.ini ...] [--out DIR] [--jobs J] [--procs P]\n"
            "                    [--seeds S1,S2,...] [--dry-run]\n\n"
            "A grid file has [sweep] base = EXP.ini, [grid] section.key = v1, v2, ... and\n"
-           "optionally [set] section.key = v. Runs already complete are skipped. Writes\n"
-           "DIR/summary.csv and heatmaps of the first two grid axes.\n"
+           "optionally [set] section.key = v. Runs already complete are skipped. Each run\n"
+           "goes into DIR/key=value,key=value; writes DIR/summary.csv, heatmaps of the first\n"
+           "two grid axes and DIR/sweep.html (every cell linked to its run's report).\n"
            "  --seeds S1,S2,...  run every cell once per seed (as run.seeds) into\n"
            "             CELL/seed-S; the summaries show mean ± sample std over the seeds\n");
 }
 
-/* Name and directory of run i of the grid. */
+/* Name and directory of run i of the grid: ft_sweep_run_name's, unless only a
+ * directory of the name older sweeps gave it exists (ft_sweep_run_name_v1), which is
+ * then kept so that a sweep started before the names changed resumes in place. */
 static void run_paths(const ft_sweep_t *sw, const char *out_dir, int i, char name[512],
                       char dir[1600])
 {
     ft_sweep_run_name(sw, i, name, 512);
     snprintf(dir, 1600, "%s/%s", out_dir, name);
+    if (ft_path_exists(dir))
+        return;
+    char old[512], old_dir[1600];
+    ft_sweep_run_name_v1(sw, i, old, sizeof old);
+    snprintf(old_dir, sizeof old_dir, "%s/%s", out_dir, old);
+    if (strcmp(old, name) != 0 && ft_path_exists(old_dir)) {
+        snprintf(name, 512, "%s", old);
+        snprintf(dir, 1600, "%s", old_dir);
+    }
+}
+
+/* Seconds since an arbitrary start (monotonic). */
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* "1h02m", "3m07s" or "42s". */
+static void fmt_duration(double s, char *buf, size_t len)
+{
+    long t = s < 0 ? 0 : lround(s);
+    if (t >= 3600)
+        snprintf(buf, len, "%ldh%02ldm", t / 3600, t / 60 % 60);
+    else if (t >= 60)
+        snprintf(buf, len, "%ldm%02lds", t / 60, t % 60);
+    else
+        snprintf(buf, len, "%lds", t);
+}
+
+/* The progress over the whole grid after a run ended: done of total, how many
+ * still run, the time so far and the time left at the rate of the runs that ran in
+ * this invocation (skipped ones cost nothing). */
+static void progress_line(const char *sweep, int done, int total, int running, int ran, double t0)
+{
+    double elapsed = now_s() - t0;
+    char el[32], eta[32];
+    fmt_duration(elapsed, el, sizeof el);
+    if (ran > 0 && done < total)
+        fmt_duration(elapsed / ran * (total - done), eta, sizeof eta);
+    else
+        snprintf(eta, sizeof eta, done < total ? "unknown" : "0s");
+    printf("sweep %s: %d/%d done, %d running, %s elapsed, ETA %s\n", sweep, done, total, running,
+           el, eta);
 }
 
 /* A run is complete once `fedtail run` exited 0 for it, or 3 (a round destroyed the
@@ -153,7 +203,7 @@ static int grid_seeds(const ft_sweep_t *sw, const char *opt, grid_seeds_t *gs)
     return FT_OK;
 }
 
-/* Starts `fedtail run BASE --set ... --out DIR --quiet --no-report --procs P` with
+/* Starts `fedtail run BASE --set ... --out DIR --quiet --procs P` with
  * its output in DIR.log. Returns the child pid or -1. */
 static pid_t start_run(const ft_sweep_t *sw, int i, const char *dir, const char *procs,
                        const grid_seeds_t *gs)
@@ -173,8 +223,7 @@ static pid_t start_run(const ft_sweep_t *sw, int i, const char *dir, const char 
     }
     argv[argc++] = "--out";
     argv[argc++] = (char *)dir;
-    argv[argc++] = "--quiet";
-    argv[argc++] = "--no-report";
+    argv[argc++] = "--quiet"; /* its report.html is what sweep.html links to */
     argv[argc++] = "--force"; /* an incomplete run is run again from the start */
     argv[argc++] = "--procs";
     argv[argc++] = (char *)procs;
@@ -371,31 +420,11 @@ static int write_summary_json(const ft_sweep_t *sw, const char *out_dir, const g
     return rc;
 }
 
-/* Picks the heatmap axes: attack.method x defense.name when both are swept, else
- * the first two axes. Returns 0 if the grid has fewer than two axes. */
-static int heatmap_axes(const ft_sweep_t *sw, int *row, int *col)
-{
-    if (sw->num_axes < 2)
-        return 0;
-    *row = 0;
-    *col = 1;
-    for (int a = 0; a < sw->num_axes; a++) {
-        if (strcmp(sw->axes[a].key, "attack.method") == 0 ||
-            strcmp(sw->axes[a].key, "variant") == 0)
-            *row = a;
-        if (strcmp(sw->axes[a].key, "defense.name") == 0)
-            *col = a;
-    }
-    if (*row == *col)
-        *col = *row == 0 ? 1 : 0;
-    return 1;
-}
-
 /* Averages a summary field over the other axes into a rows×cols grid. */
 static void draw_heatmaps(const ft_sweep_t *sw, const char *out_dir, const grid_seeds_t *gs)
 {
     int ra, ca;
-    if (!heatmap_axes(sw, &ra, &ca))
+    if (!ft_sweep_heatmap_axes(sw, &ra, &ca))
         return;
     int rows = sw->axes[ra].num_values, cols = sw->axes[ca].num_values;
     double main_sum[FT_SWEEP_MAX_VALUES * FT_SWEEP_MAX_VALUES] = {0};
@@ -429,12 +458,45 @@ static void draw_heatmaps(const ft_sweep_t *sw, const char *out_dir, const grid_
         fprintf(stderr, "fedtail sweep: heatmaps not drawn: %s\n", ft_error_message());
 }
 
+/* sweep.html (ft_sweep_page.h) from every run's outcome. A completed run from
+ * before sweeps rendered reports (they ran with --no-report) gets its report.html
+ * rendered here, so that its cell links to one. */
+static int write_sweep_html(const ft_sweep_t *sw, const char *out_dir, const grid_seeds_t *gs)
+{
+    int total = ft_sweep_num_runs(sw);
+    ft_sweep_cell_t *cells = ft_calloc((size_t)total, sizeof *cells);
+    if (!cells)
+        return ft_error_set(FT_ENOMEM, "out of memory");
+    for (int i = 0; i < total; i++) {
+        char dir[1600], report[1700];
+        ft_seed_summary_t sum;
+        int idx[FT_SWEEP_MAX_AXES];
+        if (!completed_run(sw, out_dir, i, gs, cells[i].name, &sum, idx))
+            continue;
+        cells[i].done = 1;
+        cells[i].main_acc = sum.final_main.n ? 100 * sum.final_main.mean : NAN;
+        cells[i].backdoor_acc = sum.final_backdoor.n ? 100 * sum.final_backdoor.mean : NAN;
+        snprintf(dir, sizeof dir, "%s/%s", out_dir, cells[i].name);
+        snprintf(report, sizeof report, "%s/report.html", dir);
+        if (!ft_path_exists(report) && !gs->n) {
+            const char *one[] = {dir};
+            if (ft_report_render(one, 1, dir) != FT_OK)
+                ft_error_clear(); /* without gnuplot the page is still written */
+        }
+        cells[i].has_report = ft_path_exists(report);
+    }
+    int rc = ft_sweep_page_write(sw, cells, out_dir);
+    ft_free(cells);
+    return rc;
+}
+
 /* Runs one grid to completion (or interruption). Returns the number of failed runs,
  * or a negative code. */
 static int run_grid(const ft_sweep_t *sw, const char *out_dir, int jobs, const char *procs,
                     const grid_seeds_t *gs, int dry_run)
 {
-    int total = ft_sweep_num_runs(sw), failed = 0, done = 0, next = 0;
+    int total = ft_sweep_num_runs(sw), failed = 0, done = 0, next = 0, ran = 0;
+    double t0 = now_s();
     job_t slots[MAX_JOBS] = {{0}};
     int running = 0;
     while ((next < total || running > 0) && !(interrupted && running == 0)) {
@@ -442,12 +504,14 @@ static int run_grid(const ft_sweep_t *sw, const char *out_dir, int jobs, const c
             char name[512], dir[1600];
             run_paths(sw, out_dir, next, name, dir);
             if (run_complete(dir, gs)) {
-                printf("[%d/%d] %s: already complete, skipped\n", ++done, total, name);
+                ++done;
+                printf("[%d/%d] %s: already complete, skipped\n", next + 1, total, name);
                 next++;
                 continue;
             }
             if (dry_run) {
-                printf("[%d/%d] %s: would run\n", ++done, total, name);
+                ++done;
+                printf("[%d/%d] %s: would run\n", next + 1, total, name);
                 next++;
                 continue;
             }
@@ -486,7 +550,9 @@ static int run_grid(const ft_sweep_t *sw, const char *out_dir, int jobs, const c
             ft_seed_summary_t s;
             char marker[1700];
             marker_path(dir, marker, sizeof marker);
-            int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+            int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1, at = slots[j].run_index + 1;
+            done++;
+            ran++;
             /* With seeds, each seed's run marked itself (ft_seeds.h). */
             if ((code == 0 || code == FT_EXIT_MODEL_DESTROYED) &&
                 cell_summary(dir, gs, &s) == FT_OK &&
@@ -497,18 +563,19 @@ static int run_grid(const ft_sweep_t *sw, const char *out_dir, int jobs, const c
                 if (gs->n)
                     ft_seed_verdict_line(&s, line, sizeof line);
                 if (gs->n)
-                    printf("[%d/%d] %s: %s\n", ++done, total, name, line);
+                    printf("[%d/%d] %s: %s\n", at, total, name, line);
                 else if (s.destroyed_round)
-                    printf("[%d/%d] %s: the model was destroyed in round %d\n", ++done, total, name,
+                    printf("[%d/%d] %s: the model was destroyed in round %d\n", at, total, name,
                            s.destroyed_round);
                 else
-                    printf("[%d/%d] %s: main %s, backdoor %s\n", ++done, total, name, m, b);
+                    printf("[%d/%d] %s: main %s, backdoor %s\n", at, total, name, m, b);
             } else if (interrupted) {
-                printf("[%d/%d] %s: stopped (resumable)\n", ++done, total, name);
+                printf("[%d/%d] %s: stopped (resumable)\n", at, total, name);
             } else {
                 failed++;
-                printf("[%d/%d] %s: FAILED (see %s.log)\n", ++done, total, name, dir);
+                printf("[%d/%d] %s: FAILED (see %s.log)\n", at, total, name, dir);
             }
+            progress_line(sw->name, done, total, running, ran, t0);
             fflush(stdout);
         }
     }
@@ -588,8 +655,11 @@ int ft_cmd_sweep(int argc, char **argv)
             write_summary_json(sw, out_dir, &seeds[f]) != FT_OK)
             return ft_cli_fail(FT_EIO);
         draw_heatmaps(sw, out_dir, &seeds[f]);
-        printf("sweep %s: summary in %s/summary.csv, summary.md and summary.json\n", sw->name,
-               out_dir);
+        if (write_sweep_html(sw, out_dir, &seeds[f]) != FT_OK)
+            fprintf(stderr, "fedtail sweep: sweep.html not written: %s\n", ft_error_message());
+        printf("sweep %s: summary in %s/summary.csv, summary.md and summary.json; report in "
+               "%s/sweep.html\n",
+               sw->name, out_dir, out_dir);
     }
     if (interrupted) {
         fprintf(stderr, "fedtail sweep: interrupted; run it again to resume\n");

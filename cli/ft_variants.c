@@ -45,6 +45,15 @@ int ft_variants_parse(const ft_run_cfg_t *run, ft_variant_t *v, int *n)
     return FT_OK;
 }
 
+/* Nonzero if name is a key of the schema (an unknown one fails in ft_config_set). */
+static int in_schema(const char *name)
+{
+    for (const ft_config_key_t *k = ft_config_schema; k->name; k++)
+        if (strcmp(k->name, name) == 0)
+            return 1;
+    return 0;
+}
+
 int ft_variant_config(const ft_config_t *cfg, const ft_variant_t *v, ft_config_t **out)
 {
     ft_config_t *copy = ft_config_clone(cfg);
@@ -56,6 +65,18 @@ int ft_variant_config(const ft_config_t *cfg, const ft_variant_t *v, ft_config_t
     snprintf(origin, sizeof origin, "run.compare (%s)", v->label);
     char *save = NULL;
     for (char *a = strtok_r(buf, " \t", &save); a; a = strtok_r(NULL, " \t", &save)) {
+        /* A --set the variant overrides again would be silently ignored for this arm. */
+        const char *eq = strchr(a, '=');
+        char key[128];
+        snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - a) : 0, a);
+        const char *was = eq && in_schema(key) ? ft_config_origin(cfg, key) : "";
+        if (strncmp(was, "--set", 5) == 0) {
+            ft_config_destroy(&copy);
+            return ft_error_set(FT_ECONFIG,
+                                "--set %s=%s is overridden by run.compare variant '%s' (%s): "
+                                "drop the --set, or set %s in run.compare's variants",
+                                key, ft_config_text(cfg, key), v->label, a, key);
+        }
         int rc = ft_config_set(copy, a, origin);
         if (rc != FT_OK) {
             ft_config_destroy(&copy);

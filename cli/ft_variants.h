@@ -29,7 +29,8 @@ int ft_variants_parse(const ft_run_cfg_t *run, ft_variant_t *v, int *n);
 /* A copy of cfg with run.compare emptied and the variant's assignments applied,
  * into *out (the caller destroys it with ft_config_destroy). Returns FT_OK, or a
  * negative code with a message (FT_ENOMEM, or the error of a bad assignment) and
- * *out untouched. */
+ * *out untouched. An assignment to a key cfg has from --set is FT_ECONFIG naming the
+ * key, the --set and the variant: the variant would override it silently. */
 int ft_variant_config(const ft_config_t *cfg, const ft_variant_t *v, ft_config_t **out);
 
 #endif

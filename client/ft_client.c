@@ -43,6 +43,10 @@ typedef struct {
     double last_rx;            /* last message received */
     uint32_t busy_round;       /* task in progress (0: idle) */
     uint32_t busy_client;      /* its client */
+    double started;            /* when the process started, for the closing line */
+    uint32_t last_round;       /* round of the last task (0: none yet) */
+    unsigned rounds_served;    /* rounds this process trained in */
+    unsigned updates_sent;     /* updates sent */
 } client_t;
 
 static int send_msg(client_t *c, const ft_msg_t *m, const void *payload, ft_blob_t *blob)
@@ -280,16 +284,22 @@ static int handshake(client_t *c, double timeout_s)
     int rc = send_hello(c);
     if (rc != FT_OK)
         return rc;
-    double end = ft_now() + timeout_s;
+    double start = ft_now(), end = start + timeout_s;
+    FT_LOG(FT_LOG_INFO, "waiting for the coordinator at %s (up to %.0f s)", c->o->connect,
+           timeout_s);
     for (;;) {
         ft_link_in_t in;
         double left = end - ft_now();
         if (left <= 0)
             return ft_error_set(FT_ETIMEOUT, "no welcome from %s within %.0f s", c->o->connect,
                                 timeout_s);
-        rc = wait_msg(c, left, &in);
-        if (rc == FT_ETIMEOUT)
+        rc = wait_msg(c, left < 15 ? left : 15, &in);
+        if (rc == FT_ETIMEOUT) {
+            if (end - ft_now() > 0)
+                FT_LOG(FT_LOG_INFO, "still waiting for the coordinator at %s (%.0f of %.0f s)",
+                       c->o->connect, ft_now() - start, timeout_s);
             continue;
+        }
         if (rc != FT_OK)
             return rc;
         if (in.msg.type == FT_MSG_WELCOME) {
@@ -406,8 +416,14 @@ static void on_task(client_t *c, ft_link_in_t *in)
     m.u.update.prepare_s = prepare;
     ft_wire_digest_floats(delta, c->N, m.u.update.digest);
     m.payload_len = c->N * 4;
-    if (send_msg(c, &m, NULL, c->delta) != FT_OK)
+    if (send_msg(c, &m, NULL, c->delta) != FT_OK) {
         FT_LOG(FT_LOG_WARN, "sending the update failed: %s", ft_error_message());
+        return;
+    }
+    c->updates_sent++;
+    if (t->round != c->last_round)
+        c->rounds_served++;
+    c->last_round = t->round;
 }
 
 static int serve(client_t *c)
@@ -420,13 +436,30 @@ static int serve(client_t *c)
         int rc = send_msg(c, &req, NULL, NULL);
         if (rc != FT_OK)
             return rc;
-        for (;;) { /* wait for an answer to the request */
+        int said_waiting = 0; /* the operator was told what this process waits for */
+        for (;;) {            /* wait for an answer to the request */
             ft_link_in_t in;
             rc = wait_msg(c, c->heartbeat, &in);
             if (rc == FT_ETIMEOUT) {
                 if (ft_now() - c->last_rx > silence_limit)
                     return ft_error_set(FT_ETIMEOUT, "the coordinator has been silent for %.0f s",
                                         ft_now() - c->last_rx);
+                /* A held request is normal between rounds: say so once per wait. */
+                if (!said_waiting++) {
+                    int rounds = c->exp.federation.rounds;
+                    if (c->last_round && (int)c->last_round >= rounds)
+                        FT_LOG(FT_LOG_INFO,
+                               "waiting for a task from %s: round %u of %d done here, waiting "
+                               "for the run to end",
+                               c->o->connect, c->last_round, rounds);
+                    else if (c->last_round)
+                        FT_LOG(FT_LOG_INFO,
+                               "waiting for a task from %s: round %u of %d done here, waiting "
+                               "for round %u or another task",
+                               c->o->connect, c->last_round, rounds, c->last_round + 1);
+                    else
+                        FT_LOG(FT_LOG_INFO, "waiting for a task from %s (none yet)", c->o->connect);
+                }
                 send_heartbeat(c);
                 continue;
             }
@@ -496,6 +529,7 @@ int ft_client_run(const ft_client_opts_t *o)
     memset(&c, 0, sizeof c);
     c.o = o;
     c.heartbeat = 2;
+    c.started = ft_now();
     ft_wire_limits_default(&c.lim, o->max_message_mb > 0 ? o->max_message_mb : 1024);
     int rc;
     c.zctx = zmq_ctx_new();
@@ -541,6 +575,10 @@ int ft_client_run(const ft_client_opts_t *o)
 done:;
     char why[FT_WIRE_REASON_LEN];
     snprintf(why, sizeof why, "%s", ft_error_message());
+    if (c.process_id || c.updates_sent)
+        FT_LOG(FT_LOG_INFO, "process %u done: %u rounds served, %u updates sent, %.1f s (%s)",
+               c.process_id, c.rounds_served, c.updates_sent, ft_now() - c.started,
+               rc == FT_OK ? "the run is over" : why);
     if (c.mon) {
         /* stop the monitor and read what it sent: libzmq 4.3 leaks a monitor message
          * left queued at shutdown */

@@ -211,9 +211,12 @@ static void on_hello(ft_coordinator_t *c, ft_link_in_t *in)
     ft_events_bool(c->ev, "pool", pr->pool);
     ft_events_int(c->ev, "clients", (int64_t)pr->num_clients);
     ft_events_int(c->ev, "threads", in->msg.u.hello.threads);
+    if (in->curve_key[0]) /* security.curve: which authorized key this process holds */
+        ft_events_str(c->ev, "curve_key", in->curve_key);
     ft_events_end(c->ev);
-    FT_LOG(FT_LOG_INFO, "process %u registered (pid %u on %s, %s)", pr->id, pr->pid, pr->host,
-           pr->pool ? "pool" : "fixed clients");
+    FT_LOG(FT_LOG_INFO, "process %u registered (pid %u on %s, %s%s%s)", pr->id, pr->pid, pr->host,
+           pr->pool ? "pool" : "fixed clients", in->curve_key[0] ? ", CURVE key " : "",
+           in->curve_key);
     ft_msg_t m;
     ft_msg_init(&m, FT_MSG_WELCOME);
     m.u.welcome.process_id = pr->id;

@@ -3,10 +3,12 @@
 
 #include "ft_alloc.h"
 #include "ft_error.h"
+#include "ft_zap.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 struct ft_blob {
@@ -134,6 +136,9 @@ int ft_link_recv(void *sock, int router, const ft_wire_limits_t *lim, ft_link_in
             return net_error("receive");
         }
         in->bytes += zmq_msg_size(&f);
+        const char *key = zmq_msg_gets(&f, FT_ZAP_KEY_PROPERTY);
+        if (key)
+            snprintf(in->curve_key, sizeof in->curve_key, "%s", key);
     }
     int more = zmq_msg_more(&f);
     int rc = ft_wire_unpack(zmq_msg_data(&f), zmq_msg_size(&f), lim, &in->msg);

@@ -25,6 +25,8 @@ typedef struct {
     zmq_msg_t payload;              /* payload frame (valid when has_payload) */
     int has_payload;                /* a payload frame was received */
     size_t bytes;                   /* bytes of all frames, for accounting */
+    char curve_key[48];             /* ROUTER: the sender's CURVE public key in Z85, as
+                                       the ZAP handler admitted it ("" without CURVE) */
 } ft_link_in_t;
 
 /* Receives one message without blocking. router: the socket is a ROUTER (expects a

@@ -103,15 +103,29 @@ static void frame_str(zmq_msg_t *f, char *out, size_t cap)
             out[i] = '?';
 }
 
+/* z85: the client's key, sent as metadata property FT_ZAP_KEY_PROPERTY (ZMTP
+ * metadata: a 1-byte name length, the name, a 4-byte big-endian value length, the
+ * value), which libzmq attaches to every frame the peer sends; NULL: none. */
 static void zap_reply(void *rep, zmq_msg_t *request_id, const char *status, const char *text,
-                      const char *user)
+                      const char *user, const char *z85)
 {
     zmq_send(rep, "1.0", 3, ZMQ_SNDMORE);
     zmq_send(rep, zmq_msg_data(request_id), zmq_msg_size(request_id), ZMQ_SNDMORE);
     zmq_send(rep, status, strlen(status), ZMQ_SNDMORE);
     zmq_send(rep, text, strlen(text), ZMQ_SNDMORE);
     zmq_send(rep, user, strlen(user), ZMQ_SNDMORE);
-    zmq_send(rep, "", 0, 0); /* no metadata */
+    uint8_t meta[1 + sizeof FT_ZAP_KEY_PROPERTY + 4 + FT_CURVE_Z85_LEN];
+    size_t n = 0, name_len = strlen(FT_ZAP_KEY_PROPERTY), value_len = z85 ? strlen(z85) : 0;
+    if (z85 && value_len <= FT_CURVE_Z85_LEN) {
+        meta[n++] = (uint8_t)name_len;
+        memcpy(meta + n, FT_ZAP_KEY_PROPERTY, name_len);
+        n += name_len;
+        for (int shift = 24; shift >= 0; shift -= 8)
+            meta[n++] = (uint8_t)(value_len >> shift);
+        memcpy(meta + n, z85, value_len);
+        n += value_len;
+    }
+    zmq_send(rep, meta, n, 0);
 }
 
 /* Queues a refusal for ft_zap_next_refusal (oldest kept when full). */
@@ -162,7 +176,7 @@ static void zap_answer(ft_zap_t *z, zmq_msg_t *f, int n)
         push_refusal(z, address, mechanism, "", "malformed ZAP request");
         zmq_msg_t empty;
         zmq_msg_init(&empty);
-        zap_reply(z->rep, n > ZAP_ID ? &f[ZAP_ID] : &empty, "500", "malformed request", "");
+        zap_reply(z->rep, n > ZAP_ID ? &f[ZAP_ID] : &empty, "500", "malformed request", "", NULL);
         zmq_msg_close(&empty);
         return;
     }
@@ -171,7 +185,7 @@ static void zap_answer(ft_zap_t *z, zmq_msg_t *f, int n)
         FT_LOG(FT_LOG_WARN, "ZAP: refused %s connection from %s (CURVE required)", mechanism,
                address);
         push_refusal(z, address, mechanism, "", "CURVE required");
-        zap_reply(z->rep, &f[ZAP_ID], "400", "CURVE required", "");
+        zap_reply(z->rep, &f[ZAP_ID], "400", "CURVE required", "", NULL);
         return;
     }
     if (n != ZAP_CRED + 1 || zmq_msg_size(&f[ZAP_CRED]) != FT_CURVE_KEY_LEN) {
@@ -179,7 +193,7 @@ static void zap_answer(ft_zap_t *z, zmq_msg_t *f, int n)
         FT_LOG(FT_LOG_WARN, "ZAP: refused CURVE connection from %s (malformed credentials)",
                address);
         push_refusal(z, address, mechanism, "", "malformed credentials");
-        zap_reply(z->rep, &f[ZAP_ID], "400", "malformed credentials", "");
+        zap_reply(z->rep, &f[ZAP_ID], "400", "malformed credentials", "", NULL);
         return;
     }
     const uint8_t *key = zmq_msg_data(&f[ZAP_CRED]);
@@ -190,12 +204,14 @@ static void zap_answer(ft_zap_t *z, zmq_msg_t *f, int n)
         atomic_fetch_add(&z->refused, 1);
         FT_LOG(FT_LOG_WARN, "ZAP: refused unknown client key %s from %s", z85, address);
         push_refusal(z, address, mechanism, z85, "client key not authorized");
-        zap_reply(z->rep, &f[ZAP_ID], "400", "client key not authorized", "");
+        zap_reply(z->rep, &f[ZAP_ID], "400", "client key not authorized", "", NULL);
         return;
     }
     atomic_fetch_add(&z->accepted, 1);
     FT_LOG(FT_LOG_DEBUG, "ZAP: accepted client key '%s' from %s", name, address);
-    zap_reply(z->rep, &f[ZAP_ID], "200", "OK", name);
+    char z85[FT_CURVE_Z85_LEN + 1];
+    ft_curve_encode(key, z85);
+    zap_reply(z->rep, &f[ZAP_ID], "200", "OK", name, z85);
 }
 
 /* "ip:port" of a connected socket, or "unknown" (it may already be closed). */

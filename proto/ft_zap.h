@@ -13,6 +13,9 @@
 
 #define FT_ZAP_ENDPOINT "inproc://zeromq.zap.01" /* where libzmq asks (RFC 27) */
 
+/* The metadata property (zmq_msg_gets) holding an admitted client's Z85 public key. */
+#define FT_ZAP_KEY_PROPERTY "X-Curve-Key"
+
 /* A running ZAP handler: a thread answering libzmq's authentication requests. */
 typedef struct ft_zap ft_zap_t;
 
@@ -25,9 +28,9 @@ typedef struct {
 /* Binds FT_ZAP_ENDPOINT on zmq_ctx and starts a thread that answers each request:
  * status 200 iff the mechanism is CURVE and the client key is in allowed (the reply's
  * user id is the key's name, readable on received frames as the "User-Id"
- * property), else 400; each refusal is logged at WARN with the peer address and the
- * Z85 key. allowed is copied (the caller keeps its set). One handler per context.
- * Errors: FT_ENET (e.g. the endpoint is already bound: another handler runs),
+ * property, and its Z85 form as the FT_ZAP_KEY_PROPERTY one), else 400; each refusal is logged at
+ * WARN with the peer address and the Z85 key. allowed is copied (the caller keeps its set). One
+ * handler per context. Errors: FT_ENET (e.g. the endpoint is already bound: another handler runs),
  * FT_ENOMEM, FT_ESTATE (thread not started); *out is NULL then. */
 int ft_zap_start(void *zmq_ctx, const ft_key_set_t *allowed, ft_zap_t **out);
 /* The handler's counters so far. */

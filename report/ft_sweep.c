@@ -249,6 +249,28 @@ void ft_sweep_run_name(const ft_sweep_t *sweep, int i, char *buf, size_t len)
     if (sweep->num_axes == 0)
         snprintf(buf, len, "run");
     for (int a = 0; a < sweep->num_axes && used < len; a++) {
+        if (strcmp(sweep->axes[a].key, "variant") == 0)
+            used += (size_t)snprintf(buf + used, len - used, "%s%s", a ? "," : "",
+                                     sweep->axes[a].values[idx[a]]);
+        else
+            used += (size_t)snprintf(buf + used, len - used, "%s%s=%s", a ? "," : "",
+                                     sweep->axes[a].key, sweep->axes[a].values[idx[a]]);
+    }
+    /* A directory name on any filesystem, and not a hidden one. */
+    for (char *p = buf; *p; p++)
+        if (!(isalnum((unsigned char)*p) || strchr("._=,+-", *p)) || (p == buf && *p == '.'))
+            *p = '-';
+}
+
+void ft_sweep_run_name_v1(const ft_sweep_t *sweep, int i, char *buf, size_t len)
+{
+    int idx[FT_SWEEP_MAX_AXES];
+    ft_sweep_run_values(sweep, i, idx);
+    size_t used = 0;
+    buf[0] = '\0';
+    if (sweep->num_axes == 0)
+        snprintf(buf, len, "run");
+    for (int a = 0; a < sweep->num_axes && used < len; a++) {
         const char *dot = strchr(sweep->axes[a].key, '.');
         const char *short_key = dot ? dot + 1 : sweep->axes[a].key;
         if (strcmp(sweep->axes[a].key, "variant") == 0)
@@ -258,7 +280,6 @@ void ft_sweep_run_name(const ft_sweep_t *sweep, int i, char *buf, size_t len)
             used += (size_t)snprintf(buf + used, len - used, "%s%s=%s", a ? "_" : "", short_key,
                                      sweep->axes[a].values[idx[a]]);
     }
-    /* Keep names safe as directory names. */
     for (char *p = buf; *p; p++)
         if (*p == '/' || isspace((unsigned char)*p))
             *p = '-';

@@ -51,8 +51,14 @@ int ft_sweep_run_sets(const ft_sweep_t *sweep, int i, char *buf, size_t buf_len,
 int ft_sweep_num_runs(const ft_sweep_t *sweep);
 /* Which value of each axis run i takes (last axis varies fastest). */
 void ft_sweep_run_values(const ft_sweep_t *sweep, int i, int value_index[FT_SWEEP_MAX_AXES]);
-/* Directory name of run i, e.g. "method=pgd_name=krum_seed=1". */
+/* Directory name of run i: each axis as key=value in grid order, joined by ','
+ * ("attack.method=pgd,defense.name=krum"; a variant axis gives its label), every
+ * character but [A-Za-z0-9._=,+-] (and a leading '.') turned into '-'. */
 void ft_sweep_run_name(const ft_sweep_t *sweep, int i, char *buf, size_t len);
+/* The name sweeps gave run i before issue 20 ("method=pgd_name=krum": the section
+ * dropped, '_' between axes). fedtail sweep keeps using a directory of that name
+ * where one exists, so that sweeps started then still resume. */
+void ft_sweep_run_name_v1(const ft_sweep_t *sweep, int i, char *buf, size_t len);
 
 /* What one finished run achieved (NaN where not measured). */
 typedef struct {

@@ -5,7 +5,8 @@
 # decision strip with the attacker rows marked, a screenshot must be drawn, and
 # Chromium must log no page errors. A comparison of that run with a second arm
 # (another defense) must show both verdicts, shaded comparison plots and the
-# configuration difference. Every PNG has its SVG beside it.
+# configuration difference. Every PNG has its SVG beside it. A sweep's sweep.html
+# renders with every heatmap cell linked to its run's report.
 set -euo pipefail
 : "${FEDTAIL:?}"
 browser="$(command -v chromium || command -v chromium-browser || true)"
@@ -70,8 +71,46 @@ done
 timeout 120 "$browser" "${flags[@]}" --window-size=1000,1600 --screenshot="$tmp/shot.png" \
     "$url" >/dev/null 2>"$tmp/shot.err" || fail "chromium --screenshot failed"
 [ "$(stat -c %s "$tmp/shot.png")" -gt 10000 ] || fail "screenshot is empty"
+# sweep.html: a 2x2 sweep; every heatmap cell rendered in the DOM is a link to a
+# report.html that exists, on a coloured background.
+cat >"$tmp/base.ini" <<'INI'
+[federation]
+num_clients = 8
+clients_per_round = 4
+rounds = 2
+local_epochs = 1
+[data]
+dataset = synthetic
+synthetic_train = 400
+synthetic_test = 100
+[model]
+name = mlp
+hidden = 16
+[attack]
+method = pgd
+fl_mode = every-round
+honest_edge_holders = 0
+edge_size = 10
+clean_points = 20
+INI
+printf '[sweep]\nbase = base.ini\nname = s\n[grid]\nattack.eps = 2, 4\ndefense.name = fedavg, median\n' \
+    >"$tmp/grid.ini"
+"$FEDTAIL" sweep "$tmp/grid.ini" --out "$tmp/sweep" --jobs 2 >"$tmp/sweep.txt" 2>&1 ||
+    fail "sweep: $(tail -5 "$tmp/sweep.txt")"
+timeout 120 "$browser" "${flags[@]}" --dump-dom "file://$tmp/sweep/sweep.html" >"$tmp/sweep.dom" \
+    2>"$tmp/sweep.err" || fail "chromium --dump-dom of sweep.html failed"
+cells=$(grep -o '<td class="cell"' "$tmp/sweep.dom" | wc -l)
+[ "$cells" -eq 16 ] || fail "sweep.html: $cells cells, not 4 tables of 2x2"
+hrefs=$(grep -o '<td class="cell" style="background:#[0-9a-f]\{6\};color:#[0-9a-f]*"><a href="[^"]*">' \
+    "$tmp/sweep.dom" | sed 's/.*href="\([^"]*\)".*/\1/')
+[ "$(wc -l <<<"$hrefs")" -eq "$cells" ] || fail "sweep.html: not every cell is a coloured link"
+for h in $hrefs; do
+    [ -s "$tmp/sweep/$h" ] && [[ "$h" == */report.html ]] || fail "sweep.html links to missing $h"
+done
+[ "$(sort -u <<<"$hrefs" | wc -l)" -eq 4 ] || fail "sweep.html: the cells do not link to the 4 runs"
+grep -q '<th>fedavg (baseline)</th>' "$tmp/sweep.dom" || fail "sweep.html: no fedavg baseline column"
 # Page errors (not the browser's own start-up chatter about D-Bus and the like).
-if grep -E "CONSOLE|Uncaught|Failed to load resource|net::ERR_" "$tmp/dom.err" "$tmp/shot.err" "$tmp/cmp.err"; then
+if grep -E "CONSOLE|Uncaught|Failed to load resource|net::ERR_" "$tmp/dom.err" "$tmp/shot.err" "$tmp/cmp.err" "$tmp/sweep.err"; then
     fail "chromium reported page errors"
 fi
 echo "report renders in chromium: ok"

@@ -71,6 +71,20 @@ if "$FEDTAIL" run exp.ini --set "run.compare=x: defense.nam=krum" --out out3 2>b
     fail "bad variant accepted"
 fi
 grep -q "nam" bad.err || fail "bad variant message: $(cat bad.err)"
+# A --set that a variant overrides again is an error naming the key, the --set and
+# the variant (it used to run fedavg for --set defense.name=krumm); a typo in it is
+# caught even though every arm overrides the key.
+if "$FEDTAIL" run exp.ini --set defense.name=median --out out4 2>over.err; then
+    fail "--set overridden by a variant accepted"
+fi
+grep -q "\-\-set defense.name=median is overridden by run.compare variant 'plain' (defense.name=fedavg)" \
+    over.err || fail "override message: $(cat over.err)"
+[ ! -e out4 ] || fail "a refused comparison left its directory"
+if "$FEDTAIL" run exp.ini --set defense.name=krumm --out out5 2>typo.err; then
+    fail "--set typo accepted"
+fi
+grep -q "krumm" typo.err && grep -q "defense.name" typo.err || fail "typo message: $(cat typo.err)"
+grep -q "overridden" typo.err && fail "typo reported as an override, not as a typo: $(cat typo.err)"
 
 cat >grid.ini <<'INI'
 [sweep]
@@ -86,9 +100,37 @@ INI
 [ "$(wc -l <sweep/summary.csv)" -eq 5 ] || fail "summary rows: $(cat sweep/summary.csv)"
 head -1 sweep/summary.csv | grep -q "^run,defense.name,run.seed,final_main_acc" || fail "summary header"
 [ -s sweep/heatmap_main.png ] || fail "no heatmap"
-[ "$(grep -c '^| method\|^| name=' sweep/summary.md)" -eq 4 ] || fail "summary.md rows: $(cat sweep/summary.md)"
+[ "$(grep -c '^| defense.name=' sweep/summary.md)" -eq 4 ] || fail "summary.md rows: $(cat sweep/summary.md)"
+# Run names keep the section; [i/N] is the run's place in the grid whatever order
+# the runs end in; a progress line with the ETA over the whole grid after each.
+grep -q '^\[1/4\] defense.name=fedavg,run.seed=1: main ' sweep1.txt || fail "[1/4] not run 1: $(cat sweep1.txt)"
+grep -q '^\[4/4\] defense.name=trimmed-mean,run.seed=2: main ' sweep1.txt || fail "[4/4] not run 4"
+[ "$(grep -c '^sweep grid: [1-4]/4 done, [0-9] running, .* elapsed, ETA ' sweep1.txt)" -eq 4 ] ||
+    fail "no progress line per run: $(cat sweep1.txt)"
+grep -q '^sweep grid: 4/4 done, 0 running, .*ETA 0s$' sweep1.txt || fail "last progress line"
+for d in fedavg trimmed-mean; do
+    for r in 1 2; do
+        [ -s "sweep/defense.name=$d,run.seed=$r/report.html" ] || fail "no report.html in cell $d,$r"
+    done
+done
+[ -s sweep/sweep.html ] || fail "no sweep.html"
+# 4 tables (backdoor, main, their differences vs run.seed = 1) of 2x2 cells, each linked.
+[ "$(grep -o '<td class="cell"[^>]*><a href="defense.name=[a-z-]*,run.seed=[12]/report.html">' \
+    sweep/sweep.html | wc -l)" -eq 16 ] || fail "sweep.html cells not all linked: $(cat sweep/sweep.html)"
+grep -q '<th>1 (baseline)</th>' sweep/sweep.html || fail "no baseline column (run.seed = 1)"
 "$FEDTAIL" sweep grid.ini --out sweep >sweep2.txt || fail "resumed sweep"
 [ "$(grep -c 'already complete' sweep2.txt)" -eq 4 ] || fail "resume re-ran runs: $(cat sweep2.txt)"
+# A sweep started before run names kept the section resumes in its old directories.
+mkdir old && mv sweep/defense.name=fedavg,run.seed=1 old/name=fedavg_seed=1
+mv sweep/defense.name=fedavg,run.seed=2 old/name=fedavg_seed=2
+rm -rf sweep/defense.name=trimmed-mean,run.seed=2 && mv sweep/defense.name=trimmed-mean,run.seed=1 old/name=trimmed-mean_seed=1
+rm -f old/*/report.html
+"$FEDTAIL" sweep grid.ini --out old --jobs 1 >sweep3.txt || fail "old sweep resumed: $(cat sweep3.txt)"
+[ "$(grep -c 'already complete' sweep3.txt)" -eq 3 ] || fail "old names not recognised: $(cat sweep3.txt)"
+grep -q '^\[1/4\] name=fedavg_seed=1: already complete' sweep3.txt || fail "old name not kept"
+grep -q '^\[4/4\] defense.name=trimmed-mean,run.seed=2: main' sweep3.txt || fail "new cell not run"
+grep -q 'href="name=fedavg_seed=1/report.html"' old/sweep.html || fail "old cell not linked to a rendered report"
+[ "$(grep -c '^name=\|^defense.name=' old/summary.csv)" -eq 4 ] || fail "old summary: $(cat old/summary.csv)"
 
 printf '[sweep]\nbase = exp.ini\n[grid]\nrun.seed = 1, two\n' >badgrid.ini
 if "$FEDTAIL" sweep badgrid.ini --out s2 2>badgrid.err; then fail "bad grid accepted"; fi

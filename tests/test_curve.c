@@ -461,6 +461,12 @@ static void test_zap_handler(void **state)
     const char *user = zmq_msg_gets(&got, "User-Id");
     assert_non_null(user);
     assert_string_equal(user, "alice");
+    /* ... and its key, in Z85, as the FT_ZAP_KEY_PROPERTY property. */
+    const char *key = zmq_msg_gets(&got, FT_ZAP_KEY_PROPERTY);
+    char alice_z85[FT_CURVE_Z85_LEN + 1];
+    assert_non_null(zmq_z85_encode(alice_z85, alice_pub, FT_CURVE_KEY_LEN));
+    assert_non_null(key);
+    assert_string_equal(key, alice_z85);
     zmq_msg_close(&got);
 
     /* An unknown CURVE key: refused by the handler, logged with the peer address. */

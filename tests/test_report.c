@@ -15,6 +15,7 @@
 #include "ft_seed_summary.h"
 #include "ft_stat.h"
 #include "ft_sweep.h"
+#include "ft_sweep_html.h"
 #include "ft_verdict.h"
 #include "ft_test_tmpdir.h"
 
@@ -557,7 +558,44 @@ static void test_sweep_grid(void **state)
     assert_string_equal(sw.sets[0], "federation.rounds=2");
     char name[256];
     ft_sweep_run_name(&sw, 4, name, sizeof name); /* run 4 = (blackbox, krum) */
+    assert_string_equal(name, "attack.method=blackbox,defense.name=krum");
+    ft_sweep_run_name_v1(&sw, 4, name, sizeof name); /* what older sweeps named it */
     assert_string_equal(name, "method=blackbox_name=krum");
+    /* Values that are not filesystem-safe: '/', spaces, quotes, a leading '.'. */
+    write_file("grid2.ini", "[sweep]\nbase = base.ini\n[grid]\nrun.cache_dir = a/b c, x'y\n");
+    ft_test_tmpdir_path(path, sizeof path, dir, "grid2.ini");
+    assert_int_equal(ft_sweep_load(path, &sw), FT_OK);
+    ft_sweep_run_name(&sw, 0, name, sizeof name);
+    assert_string_equal(name, "run.cache_dir=a-b-c");
+    ft_sweep_run_name(&sw, 1, name, sizeof name);
+    assert_string_equal(name, "run.cache_dir=x-y");
+}
+
+/* The colour scales: hand-worked endpoints and midpoints of the stops. */
+static void test_sweep_colors(void **state)
+{
+    (void)state;
+    char hex[8];
+    ft_sweep_color_seq(0, hex);
+    assert_string_equal(hex, "#f7fbff");
+    ft_sweep_color_seq(50, hex);
+    assert_string_equal(hex, "#6baed6");
+    ft_sweep_color_seq(100, hex);
+    assert_string_equal(hex, "#08306b");
+    ft_sweep_color_seq(150, hex); /* clamped */
+    assert_string_equal(hex, "#08306b");
+    ft_sweep_color_seq(NAN, hex);
+    assert_string_equal(hex, "#eeeeee");
+    ft_sweep_color_div(0, 10, hex);
+    assert_string_equal(hex, "#f7f7f7");
+    ft_sweep_color_div(10, 10, hex);
+    assert_string_equal(hex, "#b2182b");
+    ft_sweep_color_div(-20, 10, hex); /* clamped */
+    assert_string_equal(hex, "#2166ac");
+    ft_sweep_color_div(-5, 10, hex); /* halfway from #f7f7f7 to #2166ac */
+    assert_string_equal(hex, "#8cafd2");
+    ft_sweep_color_div(3, 0, hex); /* all cells equal: white */
+    assert_string_equal(hex, "#f7f7f7");
 }
 
 static void test_sweep_bad_values_named(void **state)
@@ -623,7 +661,7 @@ static void test_sweep_variant_axis(void **state)
     assert_int_equal(ft_sweep_num_runs(&sw), 4);
     char name[256];
     ft_sweep_run_name(&sw, 3, name, sizeof name); /* (pgd+mr, rfa) */
-    assert_string_equal(name, "pgd+mr_name=rfa");
+    assert_string_equal(name, "pgd+mr,defense.name=rfa");
     char buf[1024];
     const char *sets[16];
     int n = ft_sweep_run_sets(&sw, 3, buf, sizeof buf, sets, 16);
@@ -855,6 +893,7 @@ int main(void)
         cmocka_unit_test(test_heatmap_files),
         cmocka_unit_test(test_render_missing_run_names_file),
         cmocka_unit_test(test_sweep_grid),
+        cmocka_unit_test(test_sweep_colors),
         cmocka_unit_test(test_sweep_bad_values_named),
         cmocka_unit_test(test_run_summary),
         cmocka_unit_test(test_sweep_variant_axis),

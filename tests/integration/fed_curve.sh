@@ -3,7 +3,8 @@
 #  - a client whose key is in security.authorized_clients trains and the run completes;
 #  - a client with an unknown key and a plaintext client are refused: each exits
 #    non-zero with the reason, and the coordinator logs a "refused" event with the
-#    peer address (and the refused key);
+#    peer address (and the refused key); the admitted one's "registered" event names
+#    its key;
 #  - a secret key file readable by others is refused, naming the file;
 #  - `fedtail run` with security.curve = true and no keys set up just works: it makes
 #    its own keys in RUN_DIR/keys (directory 0700, secrets 0600).
@@ -57,6 +58,11 @@ grep -Eq "mechanism mismatch|keeps failing" "$WORK/plain.log" || { cat "$WORK/pl
 wait $CO || { cat "$WORK/co.log"; fail "coordinator exited $?"; }
 [ "$(wc -l < "$WORK/co/metrics.csv")" -eq 3 ] || fail "expected 2 metric rows"
 grep -q '"event":"start".*"curve":true' "$WORK/co/events.jsonl" || fail "start event does not say curve"
+# The registered event names the key the process was admitted with (Z85).
+alice=$(tr -d '\n' < "$K/alice.pub")
+grep -qF '"event":"registered"' "$WORK/co/events.jsonl" || fail "no registered event"
+grep '"event":"registered"' "$WORK/co/events.jsonl" | grep -vqF "\"curve_key\":\"$alice\"" &&
+    fail "a registered event without alice's key: $(grep registered "$WORK/co/events.jsonl")"
 mallory=$(tr -d '\n' < "$K/mallory.pub")
 python3 - "$WORK/co/events.jsonl" "$mallory" <<'PY' || fail "refused events missing or wrong"
 import json, sys

@@ -36,7 +36,7 @@ start_co() {
     for _ in 1 2 3 4 5; do
         PORT=$((20000 + RANDOM % 30000))
         (ulimit -n 1024 && exec "$FEDTAIL" coordinator "$INI" --bind "tcp://127.0.0.1:$PORT" \
-            --out "$out" --quiet --set federation.rounds=$ROUNDS \
+            --out "$out" --quiet --no-report --set federation.rounds=$ROUNDS \
             --set federation.round_timeout=30 "$@" 2> "$out.log") &
         CO=$!
         for _ in $(seq 1 300); do

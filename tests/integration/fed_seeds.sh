@@ -168,11 +168,11 @@ defense.name = fedavg, median
 run.compare =
 INI
 "$FEDTAIL" sweep grid.ini --out sw --jobs 2 --seeds 1,2 >sw1.out || fail "sweep: $(cat sw1.out)"
-for c in name=fedavg name=median; do
+for c in defense.name=fedavg defense.name=median; do
     for s in 1 2; do [ -s "sw/$c/seed-$s/seed-complete" ] || fail "missing sw/$c/seed-$s"; done
 done
 # The sweep's cell median runs what the comparison's arm robust ran.
-results sw/name=median/seed-2/metrics.csv >s.results
+results sw/defense.name=median/seed-2/metrics.csv >s.results
 cmp a.results s.results || fail "sweep cell differs from the comparison's arm"
 check_sweep() {
     $PY - sw "$1" <<'PY' || fail "sweep summary.csv: $(cat sw/summary.csv)"
@@ -196,12 +196,17 @@ for r in rows:
 PY
 }
 check_sweep 2
+# sweep.html links each cell to the report over its seeds.
+for c in fedavg median; do
+    [ -s "sw/defense.name=$c/report.html" ] || fail "no report.html over the seeds of cell $c"
+    grep -q "href=\"defense.name=$c/report.html\"" sw/sweep.html || fail "sweep.html: cell $c not linked"
+done
 grep -q " ± " sw/summary.md || fail "summary.md has no mean ± std"
 "$FEDTAIL" sweep grid.ini --out sw --jobs 2 --seeds 1,2 >sw2.out || fail "sweep again"
 [ "$(grep -c 'already complete' sw2.out)" = 2 ] || fail "sweep again re-ran: $(cat sw2.out)"
-sha256sum sw/name=fedavg/seed-1/metrics.csv >sw.sha
+sha256sum sw/defense.name=fedavg/seed-1/metrics.csv >sw.sha
 "$FEDTAIL" sweep grid.ini --out sw --jobs 2 --seeds 1,2,3 >sw3.out || fail "sweep with seed 3"
 sha256sum -c --quiet sw.sha || fail "seed 1 ran again"
-[ -s sw/name=fedavg/seed-3/seed-complete ] || fail "seed 3 not run"
+[ -s sw/defense.name=fedavg/seed-3/seed-complete ] || fail "seed 3 not run"
 check_sweep 3
 echo "PASS: seeds layout, determinism, mean ± std recomputed, skip on rerun, sweep --seeds"
