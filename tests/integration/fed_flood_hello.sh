@@ -32,7 +32,8 @@ CURVE_CL=(--set security.curve=true --set "security.server_public_key=$K/server.
 # Under ASan the quarantine holds freed memory back (and the shadow grows with it), so
 # the memory bound is the plain build's to check; everything else is checked here too.
 ASAN=0
-ldd "$FEDTAIL" 2> /dev/null | grep -q libasan && ASAN=1
+libs=$(ldd "$FEDTAIL" 2> /dev/null || true) # (not piped into grep -q: SIGPIPE under pipefail)
+case "$libs" in *libasan*) ASAN=1 ;; esac
 
 kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 
