@@ -319,7 +319,7 @@ static void annotate_lines(ft_config_t *cfg, const char *text, const char *origi
 
 /* Finds the first line that is neither blank, a comment, a [section] header nor a
  * key = value pair (inih keeps going past such lines; we stop at the first). */
-static int check_syntax(const char *text, const char *origin)
+int ft_config_check_syntax(const char *text, const char *origin)
 {
     int lineno = 0, in_section = 0;
     if (strncmp(text, "\xef\xbb\xbf", 3) == 0)
@@ -442,7 +442,7 @@ int ft_config_check_repeats(const char *text, const char *origin)
 
 int ft_config_load_string(ft_config_t *cfg, const char *text, const char *origin)
 {
-    int rc = check_syntax(text, origin);
+    int rc = ft_config_check_syntax(text, origin);
     if (rc == FT_OK)
         rc = ft_config_check_repeats(text, origin);
     if (rc != FT_OK)

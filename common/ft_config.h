@@ -68,6 +68,12 @@ const char *ft_config_origin(const ft_config_t *cfg, const char *name);
  * may still override a key: only repeats within one text are errors. */
 int ft_config_check_repeats(const char *text, const char *origin);
 
+/* FT_ECONFIG naming the file (origin) and line at the first line that is neither
+ * blank, a comment, a [section] header nor a key = value pair, or that is longer than
+ * libinih reads (it would parse the rest as a line of its own: a value cut short);
+ * else FT_OK. ft_config_load_string checks this; sweep files use it too. */
+int ft_config_check_syntax(const char *text, const char *origin);
+
 /* Records a config error naming the key and where its value came from, and returns
  * FT_ECONFIG: `return ft_config_error(cfg, "federation.rounds", "must be >= 1");` */
 int ft_config_error(const ft_config_t *cfg, const char *name, const char *fmt, ...)

@@ -52,10 +52,17 @@ static int check_value(parse_state_t *st, const char *key, const char *value)
     return 0;
 }
 
+/* The limits the messages of parse_variants state. */
+_Static_assert(sizeof((ft_sweep_axis_t *)0)->values[0] == 64, "variant label: 63 characters");
+_Static_assert(sizeof((ft_sweep_axis_t *)0)->sets[0] == 256, "variant settings: 255 characters");
+
 /* [grid] variant = label: k=v k=v; label: k=v — each assignment checked. */
 static int parse_variants(parse_state_t *st, ft_sweep_axis_t *axis, const char *value)
 {
     char list[4096];
+    if (strlen(value) >= sizeof list)
+        return fail(st, FT_ECONFIG, "grid key variant: the list is longer than 4095 characters%s%s",
+                    "", "");
     snprintf(list, sizeof list, "%s", value);
     char *save = NULL;
     for (char *v = strtok_r(list, ";", &save); v; v = strtok_r(NULL, ";", &save)) {
@@ -66,11 +73,17 @@ static int parse_variants(parse_state_t *st, ft_sweep_axis_t *axis, const char *
         trim(v);
         if (axis->num_values >= FT_SWEEP_MAX_VALUES)
             return fail(st, FT_ECONFIG, "too many variants%s%s", "", "");
-        snprintf(axis->values[axis->num_values], sizeof axis->values[0], "%s", v);
         char *sets = colon + 1;
         trim(sets);
+        /* Cut silently, a long variant would run with half its settings. */
+        if (strlen(v) >= sizeof axis->values[0])
+            return fail(st, FT_ECONFIG, "variant label '%s' is longer than 63 characters%s", v, "");
+        if (strlen(sets) >= sizeof axis->sets[0])
+            return fail(st, FT_ECONFIG, "variant %s: its settings are longer than 255 characters%s",
+                        v, "");
+        snprintf(axis->values[axis->num_values], sizeof axis->values[0], "%s", v);
         snprintf(axis->sets[axis->num_values], sizeof axis->sets[0], "%s", sets);
-        char copy[256], *save2 = NULL;
+        char copy[sizeof axis->sets[0]], *save2 = NULL;
         snprintf(copy, sizeof copy, "%s", sets);
         for (char *a = strtok_r(copy, " \t", &save2); a; a = strtok_r(NULL, " \t", &save2)) {
             char *eq = strchr(a, '=');
@@ -159,7 +172,8 @@ int ft_sweep_load(const char *path, ft_sweep_t *sweep)
     }
     /* A key twice in a section (a [grid] axis, a [set] key) would silently give two
      * axes or the last value: an error naming both lines, as in experiment files. */
-    if ((rc = ft_config_check_repeats(text, path)) != FT_OK) {
+    if ((rc = ft_config_check_syntax(text, path)) != FT_OK ||
+        (rc = ft_config_check_repeats(text, path)) != FT_OK) {
         ft_free(text);
         ft_config_destroy(&st.check);
         return rc;

@@ -687,6 +687,25 @@ static void test_sweep_variant_axis(void **state)
                            "[set]\nfederation.rounds = 4\n");
     ft_test_tmpdir_path(path, sizeof path, dir, "vset.ini");
     assert_int_equal(ft_sweep_load(path, &sw), FT_OK);
+    /* A line at libinih's limit (198 characters) loads whole; one more is an error
+     * naming the file and line, never a silently shortened variant. */
+    char grid[1024], line[300];
+    for (int len = 198; len <= 199; len++) {
+        const char *head = "variant = long: attack.method="; /* 30 characters */
+        snprintf(line, sizeof line, "%s%0*d", head, len - 30, 7);
+        assert_int_equal((int)strlen(line), len);
+        snprintf(grid, sizeof grid, "[sweep]\nbase = base.ini\n[grid]\n%s\n", line);
+        write_file("vlong.ini", grid);
+        ft_test_tmpdir_path(path, sizeof path, dir, "vlong.ini");
+        int rc = ft_sweep_load(path, &sw);
+        if (len == 198) {
+            assert_int_equal(rc, FT_OK);
+            assert_string_equal(sw.axes[0].sets[0], line + strlen("variant = long: "));
+        } else {
+            assert_int_equal(rc, FT_ECONFIG);
+            assert_non_null(strstr(ft_error_message(), "vlong.ini:4: line of 199 characters"));
+        }
+    }
 }
 
 /* Mean and sample std (n − 1) against hand-worked values. */
