@@ -18,6 +18,9 @@ FLOOD=${FT_BUILD_DIR:-$(dirname "$FEDTAIL")}/tests/flood_peer
 [ -x "$FLOOD" ] || fail "no $FLOOD"
 INI=$(small_ini)
 ROUNDS=20
+# Rounds long enough (about 0.5 s each on an idle machine) that the flood, started
+# once both clients registered, reaches its peak with rounds to spare.
+EPOCHS=8
 K=$WORK/keys
 "$FEDTAIL" keygen --out "$K" --name server > /dev/null
 "$FEDTAIL" keygen --out "$K" --name alice > /dev/null
@@ -37,7 +40,8 @@ start_co() {
         PORT=$((20000 + RANDOM % 30000))
         (ulimit -n 1024 && exec "$FEDTAIL" coordinator "$INI" --bind "tcp://127.0.0.1:$PORT" \
             --out "$out" --quiet --no-report --set federation.rounds=$ROUNDS \
-            --set federation.round_timeout=30 "$@" 2> "$out.log") &
+            --set federation.round_timeout=30 --set federation.local_epochs=$EPOCHS "$@" \
+            2> "$out.log") &
         CO=$!
         for _ in $(seq 1 300); do
             grep -qs '"event":"start"' "$out/events.jsonl" && return 0
