@@ -11,7 +11,10 @@
 #include <fedtail/defense.h>
 #include <math.h>
 
-typedef struct { float v; size_t i; } cell_t; /* a value and its row */
+typedef struct {
+    float v;
+    size_t i;
+} cell_t; /* a value and its row */
 
 static size_t median_ws(size_t max_k, size_t N)
 {
@@ -52,12 +55,12 @@ static int median_aggregate(void *state, const fedtail_defense_input_t *in, floa
         }
     }
     for (size_t i = 0; i < K; i++)
-        dec[i] = (fedtail_defense_decision_t){
-            .decision = share[i] > 0 ? FEDTAIL_DECISION_REWEIGHTED : FEDTAIL_DECISION_DROPPED,
-            .clip_factor = 1.0f,
-            .score = 0.0f,
-            .weight = (float)(share[i] / (double)N),
-            .contrib_norm = (float)sqrt(sq[i])};
+        dec[i] = (fedtail_defense_decision_t){.decision = share[i] > 0 ? FEDTAIL_DECISION_REWEIGHTED
+                                                                       : FEDTAIL_DECISION_DROPPED,
+                                              .clip_factor = 1.0f,
+                                              .score = 0.0f,
+                                              .weight = (float)(share[i] / (double)N),
+                                              .contrib_norm = (float)sqrt(sq[i])};
     return FEDTAIL_DEFENSE_OK;
 }
 
