@@ -17,6 +17,11 @@ trap 'for p in $CO $FL; do kill $p 2> /dev/null || true; done; rm -rf "$WORK"' E
 FLOOD=${FT_BUILD_DIR:-$(dirname "$FEDTAIL")}/tests/flood_peer
 [ -x "$FLOOD" ] || fail "no $FLOOD"
 INI=$(small_ini)
+# Under ASan the quarantine holds freed memory back, so the 2x memory bound is the
+# plain build's to check (as in fed_flood_hello.sh); everything else is checked here.
+ASAN=0
+libs=$(ldd "$FEDTAIL" 2> /dev/null || true) # (not piped into grep -q: SIGPIPE under pipefail)
+case "$libs" in *libasan*) ASAN=1 ;; esac
 ROUNDS=20
 # Rounds long enough (about 0.5 s each on an idle machine) that the flood, started
 # once both clients registered, reaches its peak with rounds to spare.
@@ -110,7 +115,11 @@ check() {
     echo "$1: peak VmRSS $2 kB (undisturbed $4 kB), peak descriptors $3 of 1024"
     echo "$1: VmRSS $4 -> $2 kB, descriptors $3" >> "$WORK/numbers"
     [ "$3" -lt 1024 ] || fail "$1: the coordinator reached its descriptor limit"
-    [ "$2" -le $((2 * $4)) ] || fail "$1: peak VmRSS $2 kB > 2 x $4 kB"
+    if [ $ASAN = 1 ]; then
+        echo "$1: (ASan build: the 2x memory bound is checked by the plain build)"
+    else
+        [ "$2" -le $((2 * $4)) ] || fail "$1: peak VmRSS $2 kB > 2 x $4 kB"
+    fi
     python3 - "$out/events.jsonl" $ROUNDS <<'PY' || fail "$1: the flood did not overlap the run"
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
