@@ -2,6 +2,7 @@
 #include "ft_client.h"
 
 #include "ft_alloc.h"
+#include "ft_client_secagg.h"
 #include "ft_curve.h"
 #include "ft_error.h"
 #include "ft_link.h"
@@ -15,6 +16,8 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -47,6 +50,8 @@ typedef struct {
     uint32_t last_round;       /* round of the last task (0: none yet) */
     unsigned rounds_served;    /* rounds this process trained in */
     unsigned updates_sent;     /* updates sent */
+    ft_client_sa_t *sa;        /* secure aggregation's held clients (NULL: off) */
+    double secagg_clip_norm;   /* the Welcome's client-side clip (0: none) */
 } client_t;
 
 static int send_msg(client_t *c, const ft_msg_t *m, const void *payload, ft_blob_t *blob)
@@ -254,6 +259,7 @@ static int on_welcome(client_t *c, const ft_msg_welcome_t *w)
     if (rc != FT_OK)
         return rc;
     c->root_set = w->root_set;
+    c->secagg_clip_norm = w->secagg_clip_norm;
     ft_ops_set_threads(c->exp.run.threads);
     c->heartbeat = c->exp.federation.heartbeat_s;
     ft_wire_limits_default(&c->lim, c->exp.run.max_message_mb);
@@ -273,6 +279,9 @@ static int on_welcome(client_t *c, const ft_msg_welcome_t *w)
     c->global = ft_malloc_aligned(c->N * sizeof(float));
     if (!c->global || !update_buffer(c))
         return ft_error_set(FT_ENOMEM, "out of memory");
+    if (c->exp.security.secure_aggregation &&
+        !(c->sa = ft_client_sa_new(c->N, &c->exp.security, c->secagg_clip_norm)))
+        return ft_error_set(FT_ENOMEM, "out of memory for secure aggregation");
     FT_LOG(FT_LOG_INFO, "process %u ready: N = %zu, data loaded in %.1f s", c->process_id, c->N,
            ft_now() - t0);
     return FT_OK;
@@ -343,6 +352,83 @@ static int serves(const client_t *c, uint32_t id)
     return 0;
 }
 
+/* A test hook (tests/integration/fed_secagg_drop.sh): FEDTAIL_SECAGG_KILL =
+ * "ROUND:STAGE:PROCESS" makes process PROCESS SIGKILL itself right after it sent
+ * the secure-aggregation message of stage STAGE (ft_sa_stage_t, e.g. 5 = masked) in
+ * round ROUND, so a test can drop a client at an exact point of the protocol with a
+ * real kill. Unset in normal runs. */
+static void maybe_die(const client_t *c, uint32_t round, uint32_t stage)
+{
+    const char *spec = getenv("FEDTAIL_SECAGG_KILL");
+    unsigned r, s, p;
+    if (spec && sscanf(spec, "%u:%u:%u", &r, &s, &p) == 3 && r == round && s == stage &&
+        p == c->process_id) {
+        FT_LOG(FT_LOG_WARN, "FEDTAIL_SECAGG_KILL: process %u kills itself after %s in round %u",
+               p, ft_sa_stage_name((int)stage), round);
+        usleep(200000); /* let the message leave the socket */
+        raise(SIGKILL);
+    }
+}
+
+/* Secure aggregation: the task's answer is KEYS; the update stays here, encoded. */
+static void send_keys(client_t *c, const ft_msg_task_t *t, const ft_local_result_t *res,
+                      double prepare, float *delta)
+{
+    ft_msg_t m;
+    ft_msg_init(&m, FT_MSG_SECAGG);
+    int rc = ft_client_sa_begin(c->sa, t->round, t->attempt, t->client_id, delta,
+                                res->num_samples, t->round_samples, &m.u.secagg);
+    if (rc != FT_OK) {
+        char why[FT_WIRE_REASON_LEN];
+        snprintf(why, sizeof why, "round %u client %u: %s", t->round, t->client_id,
+                 ft_error_message());
+        send_error(c, rc, t->round, t->client_id, why);
+        return;
+    }
+    ft_msg_secagg_t *a = &m.u.secagg;
+    a->process_id = c->process_id;
+    a->train_loss = res->train_loss;
+    a->train_s = res->train_s;
+    a->prepare_s = prepare;
+    a->num_params = c->N;
+    memcpy(a->layout_hash, ft_local_layout_hash(c->local), 32);
+    if (send_msg(c, &m, NULL, NULL) != FT_OK) {
+        FT_LOG(FT_LOG_WARN, "sending the keys failed: %s", ft_error_message());
+        return;
+    }
+    c->updates_sent++;
+    if (t->round != c->last_round)
+        c->rounds_served++;
+    c->last_round = t->round;
+    maybe_die(c, t->round, FT_SA_STAGE_KEYS);
+}
+
+/* A secure-aggregation stage from the coordinator. Returns 0 when answered (the
+ * process's request stays held), 1 when the client left the round with an Error
+ * (the process asks for work again: the coordinator took the Error as idleness). */
+static int on_secagg(client_t *c, const ft_msg_secagg_t *in)
+{
+    ft_msg_t m;
+    ft_msg_init(&m, FT_MSG_SECAGG);
+    const void *payload = NULL;
+    size_t len = 0;
+    int rc = c->sa ? ft_client_sa_handle(c->sa, in, &m.u.secagg, &payload, &len)
+                   : ft_error_set(FT_EPROTO, "secure aggregation is off in this run");
+    if (rc != FT_OK) {
+        char why[FT_WIRE_REASON_LEN];
+        snprintf(why, sizeof why, "%s", ft_error_message());
+        send_error(c, rc, in->round, in->client_id, why);
+        return 1;
+    }
+    m.u.secagg.process_id = c->process_id;
+    m.payload_len = len;
+    if (send_msg(c, &m, payload, NULL) != FT_OK)
+        FT_LOG(FT_LOG_WARN, "sending %s failed: %s", ft_sa_stage_name((int)m.u.secagg.stage),
+               ft_error_message());
+    maybe_die(c, in->round, m.u.secagg.stage);
+    return 0;
+}
+
 static void on_task(client_t *c, ft_link_in_t *in)
 {
     const ft_msg_task_t *t = &in->msg.u.task;
@@ -400,6 +486,10 @@ static void on_task(client_t *c, ft_link_in_t *in)
         snprintf(why, sizeof why, "round %u client %u: %s", t->round, t->client_id,
                  ft_error_message());
         send_error(c, rc, t->round, t->client_id, why);
+        return;
+    }
+    if (c->sa) {
+        send_keys(c, t, &res, prepare, delta);
         return;
     }
     ft_msg_t m;
@@ -470,6 +560,13 @@ static int serve(client_t *c)
                 on_task(c, &in);
                 ft_link_in_clear(&in);
                 break;
+            }
+            if (type == FT_MSG_SECAGG) {
+                int again = on_secagg(c, &in.msg.u.secagg);
+                ft_link_in_clear(&in);
+                if (again)
+                    break;
+                continue;
             }
             if (type == FT_MSG_SHUTDOWN) {
                 FT_LOG(FT_LOG_INFO, "shutdown: %s", in.msg.u.shutdown.reason);
@@ -599,6 +696,7 @@ done:;
     ft_config_destroy(&c.cfg);
     ft_free_aligned(c.global);
     ft_blob_release(&c.delta);
+    ft_client_sa_destroy(&c.sa);
     if (rc != FT_OK)
         ft_error_set(rc, "%s", why);
     return rc;

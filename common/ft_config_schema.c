@@ -246,6 +246,17 @@ const ft_config_key_t ft_config_schema[] = {
     {"security.client_public_key", FT_KEY_STRING, "", NULL, "client public key file"},
     {"security.authorized_clients", FT_KEY_STRING, "", NULL,
      "directory of allowed client public keys"},
+    {"security.secure_aggregation", FT_KEY_BOOL, "false", NULL,
+     "secure aggregation (Bonawitz et al. CCS 2017): the coordinator learns only the weighted "
+     "sum of the round's updates; only rules that need just the sum may run (docs/security.md)"},
+    {"security.secagg_threshold", FT_KEY_FLOAT, "0.5", NULL,
+     "Shamir threshold t = floor(f * n) + 1 (at least 2) of the n clients that advertised "
+     "keys; fewer than t survivors fail the round, which is retried"},
+    {"security.secagg_scale_bits", FT_KEY_INT, "20", NULL,
+     "fixed-point scale S = 2^bits of the ring Z_2^32 encoding"},
+    {"security.secagg_clip", FT_KEY_FLOAT, "8", NULL,
+     "each client's weighted coordinate (n_c / N_round * delta) is clamped to [-clip, clip]; "
+     "K * (clip * 2^bits + 1/2) must stay below 2^31"},
 
     {NULL, FT_KEY_STRING, NULL, NULL, NULL},
 };

@@ -508,7 +508,8 @@ static int read_run(const ft_config_t *cfg, ft_run_cfg_t *r)
                   &r->max_message_mb);
 }
 
-static void read_security(const ft_config_t *cfg, ft_security_cfg_t *s)
+static int read_security(const ft_config_t *cfg, const ft_federation_cfg_t *f,
+                         const ft_run_cfg_t *r, ft_security_cfg_t *s)
 {
     s->src = cfg;
     s->curve = ft_config_bool(cfg, "security.curve");
@@ -517,6 +518,37 @@ static void read_security(const ft_config_t *cfg, ft_security_cfg_t *s)
     s->client_secret_key = ft_config_str(cfg, "security.client_secret_key");
     s->client_public_key = ft_config_str(cfg, "security.client_public_key");
     s->authorized_clients = ft_config_str(cfg, "security.authorized_clients");
+    s->secure_aggregation = ft_config_bool(cfg, "security.secure_aggregation");
+    s->secagg_threshold = ft_config_float(cfg, "security.secagg_threshold");
+    s->secagg_clip = ft_config_float(cfg, "security.secagg_clip");
+    int rc;
+    if ((rc = read_i(cfg, "security.secagg_scale_bits", 1, 30, "must lie in [1, 30]",
+                     &s->secagg_scale_bits)) != FT_OK)
+        return rc;
+    if (!(s->secagg_threshold > 0 && s->secagg_threshold < 1))
+        return ft_config_error(cfg, "security.secagg_threshold", "must lie in (0, 1)");
+    if (!(s->secagg_clip > 0) || !isfinite(s->secagg_clip))
+        return ft_config_error(cfg, "security.secagg_clip", "must be a positive number");
+    if (!s->secure_aggregation)
+        return FT_OK;
+    /* Shamir over GF(2^8) gives at most 255 share points (secagg/ft_shamir.h), and
+     * one client alone would be its own sum. */
+    if (f->clients_per_round < 2 || f->clients_per_round > 255)
+        return ft_config_error(cfg, "federation.clients_per_round",
+                               "must lie in [2, 255] with security.secure_aggregation (Shamir "
+                               "shares over GF(2^8))");
+    /* The ring sum must not wrap (secagg/ft_fixed.h). */
+    double worst = (double)f->clients_per_round * (s->secagg_clip * ldexp(1.0, s->secagg_scale_bits) + 0.5);
+    if (worst >= 2147483648.0)
+        return ft_config_error(cfg, "security.secagg_clip",
+                               "%u clients at clip %g and scale 2^%d can sum past 2^31 in Z_2^32: "
+                               "lower security.secagg_clip or security.secagg_scale_bits",
+                               f->clients_per_round, s->secagg_clip, s->secagg_scale_bits);
+    if (r->save_updates)
+        return ft_config_error(cfg, "run.save_updates",
+                               "cannot be on with security.secure_aggregation: the coordinator "
+                               "never sees an individual update");
+    return FT_OK;
 }
 
 int ft_experiment_read(const ft_config_t *cfg, ft_experiment_t *exp)
@@ -527,12 +559,12 @@ int ft_experiment_read(const ft_config_t *cfg, ft_experiment_t *exp)
                                   .name = ft_config_str(cfg, "model.name"),
                                   .hidden = ft_config_str(cfg, "model.hidden")};
     read_defense(cfg, &exp->defense);
-    read_security(cfg, &exp->security);
     int rc;
     if ((rc = read_federation(cfg, &exp->federation)) != FT_OK ||
         (rc = read_run(cfg, &exp->run)) != FT_OK || (rc = read_data(cfg, &exp->data)) != FT_OK ||
         (rc = read_train(cfg, &exp->train)) != FT_OK ||
-        (rc = read_attack(cfg, &exp->federation, &exp->attack)) != FT_OK)
+        (rc = read_attack(cfg, &exp->federation, &exp->attack)) != FT_OK ||
+        (rc = read_security(cfg, &exp->federation, &exp->run, &exp->security)) != FT_OK)
         return rc;
     return FT_OK;
 }

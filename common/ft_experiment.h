@@ -267,6 +267,10 @@ typedef struct {
     const char *client_secret_key;  /* client secret key file */
     const char *client_public_key;  /* client public key file */
     const char *authorized_clients; /* directory of allowed client *.pub keys */
+    int secure_aggregation;         /* secure aggregation of the updates (docs/security.md) */
+    double secagg_threshold;        /* t = floor(f n) + 1 of n clients, at least 2 */
+    int secagg_scale_bits;          /* fixed-point scale 2^bits in Z_2^32 */
+    double secagg_clip;             /* clamp of each weighted coordinate */
 } ft_security_cfg_t;
 
 typedef struct {

@@ -132,6 +132,36 @@ static int check_model(ft_coordinator_t *c, uint32_t round, ft_metrics_row_t *ro
     return stop;
 }
 
+/* Secure aggregation: row 0 holds the decoded weighted mean of the k summed updates
+ * (ft_coord_secagg.c); the defense aggregates it as one update of weight 1. The
+ * norms as received are unknown (NaN: the server never sees an update); each
+ * client's decision is the mean's, with its public weight n_c / Σ n and no
+ * contribution norm. Returns the defense's code. */
+static int aggregate_secagg(ft_coordinator_t *c, uint32_t round, size_t k)
+{
+    ft_metrics_row_t *row = &c->row;
+    int attackers = 0;
+    double total = 0;
+    for (size_t i = 0; i < k; i++) {
+        attackers += c->upd.attackers[i] != 0;
+        total += c->upd.counts[i];
+    }
+    row->attackers = attackers;
+    row->attacker_norm = NAN;
+    row->honest_norm_mean = NAN;
+    uint32_t id = k ? c->upd.ids[0] : 0;
+    float one = 1.0f;
+    ft_defense_decision_t mean;
+    int rc = ft_global_aggregate(c->g, round, 1, &id, &one, NULL, ft_coord_idle_model_buffer(c),
+                                 &mean);
+    for (size_t i = 0; i < k; i++) {
+        c->upd.dec[i] = mean;
+        c->upd.dec[i].weight = (float)(c->upd.counts[i] / total);
+        c->upd.dec[i].contrib_norm = NAN;
+    }
+    return rc;
+}
+
 int ft_coord_settle_pending(ft_coordinator_t *c)
 {
     if (!ft_evaluator_pending(c->evaluator))
@@ -153,9 +183,9 @@ int ft_coord_close_round(ft_coordinator_t *c)
     double loss_sum = 0, samples = 0;
     for (size_t i = 0; i < r->K; i++) {
         const ft_slot_t *s = &r->slots[i];
-        if (s->state != FT_SLOT_DONE)
+        if (s->state != FT_SLOT_DONE || (c->sa && !ft_coord_sa_survivor(c->sa, (int)i)))
             continue;
-        if (k != i)
+        if (!c->sa && k != i)
             memcpy(ft_global_row(c->g, k), ft_global_row(c->g, i), c->N * sizeof(float));
         c->upd.ids[k] = s->client_id;
         c->upd.counts[k] = (float)s->num_samples;
@@ -172,20 +202,24 @@ int ft_coord_close_round(ft_coordinator_t *c)
     row->clients = (int)k;
     row->sampled = (int)r->K;
     row->train_loss = samples > 0 ? loss_sum / samples : NAN;
-    /* Norms as received: the defense may clip the rows in place. */
-    ft_round_norms_t norms;
-    ft_measure_norms(k, c->N, ft_global_row(c->g, 0), c->upd.attackers, &norms);
-    row->attackers = norms.attackers;
-    row->attacker_norm = norms.attacker_norm;
-    row->honest_norm_mean = norms.honest_norm_mean;
-    float lr = ft_round_lr(c->exp.federation.lr, c->exp.federation.lr_decay, r->round);
-    if (c->root && (rc = ft_root_update(c->root, r->round, lr, ft_global_params(c->g),
-                                        c->server_update)) != FT_OK)
-        return rc;
-    if (c->exp.run.save_updates && (rc = ft_coord_save_updates(c, r->round, k)) != FT_OK)
-        return rc;
-    rc = ft_global_aggregate(c->g, r->round, k, c->upd.ids, c->upd.counts, c->server_update,
-                             ft_coord_idle_model_buffer(c), c->upd.dec);
+    if (c->sa) {
+        rc = aggregate_secagg(c, r->round, k);
+    } else {
+        /* Norms as received: the defense may clip the rows in place. */
+        ft_round_norms_t norms;
+        ft_measure_norms(k, c->N, ft_global_row(c->g, 0), c->upd.attackers, &norms);
+        row->attackers = norms.attackers;
+        row->attacker_norm = norms.attacker_norm;
+        row->honest_norm_mean = norms.honest_norm_mean;
+        float lr = ft_round_lr(c->exp.federation.lr, c->exp.federation.lr_decay, r->round);
+        if (c->root && (rc = ft_root_update(c->root, r->round, lr, ft_global_params(c->g),
+                                            c->server_update)) != FT_OK)
+            return rc;
+        if (c->exp.run.save_updates && (rc = ft_coord_save_updates(c, r->round, k)) != FT_OK)
+            return rc;
+        rc = ft_global_aggregate(c->g, r->round, k, c->upd.ids, c->upd.counts, c->server_update,
+                                 ft_coord_idle_model_buffer(c), c->upd.dec);
+    }
     if (rc != FT_OK) {
         ft_events_begin(c->ev, "aggregate_failed");
         ft_events_int(c->ev, "round", r->round);

@@ -142,6 +142,16 @@ static void mark_dead(ft_coordinator_t *c, int p, const char *reason)
            pr->pid, pr->host, reason, requeued);
 }
 
+int ft_coord_send(ft_coordinator_t *c, int p, const ft_msg_t *m, ft_blob_t *blob)
+{
+    return send_to(c, p, m, blob);
+}
+
+void ft_coord_reject(ft_coordinator_t *c, int p, const char *type, const char *reason)
+{
+    reject(c, p, type, reason);
+}
+
 /* ---- dispatch ------------------------------------------------------------------ */
 
 static void dispatch(ft_coordinator_t *c)
@@ -225,6 +235,10 @@ static void on_hello(ft_coordinator_t *c, ft_link_in_t *in)
     m.u.welcome.num_params = c->N;
     m.u.welcome.rounds = (uint32_t)c->exp.federation.rounds;
     m.u.welcome.root_set = c->scn->root_n > 0;
+    /* Under secure aggregation a rule that clips each update has its clients clip
+     * (self-enforced: the server cannot check it). */
+    if (c->sa && ft_global_defense(c->g)->secagg == FT_DEFENSE_SECAGG_CLIENT_CLIP)
+        m.u.welcome.secagg_clip_norm = (float)c->exp.defense.norm_bound;
     send_to(c, p, &m, NULL);
 }
 
@@ -307,6 +321,8 @@ static void on_error(ft_coordinator_t *c, int p, const ft_msg_error_t *e)
     ft_events_int(c->ev, "client", e->client_id);
     ft_events_end(c->ev);
     FT_LOG(FT_LOG_WARN, "process %u reports: %s", pr->id, e->reason);
+    if (c->sa)
+        ft_coord_sa_on_error(c, p, e);
     /* Whatever failed, resend the model next time and give its task to someone. */
     pr->has_model = 0;
     if (pr->state == FT_PROC_BUSY && pr->slot >= 0 && e->round == c->round->round &&
@@ -353,6 +369,7 @@ static void handle(ft_coordinator_t *c, ft_link_in_t *in)
         break;
     }
     case FT_MSG_ERROR: on_error(c, p, &in->msg.u.error); break;
+    case FT_MSG_SECAGG: ft_coord_sa_on_msg(c, p, in); break;
     default: reject(c, p, type, "not a message a client process sends"); break;
     }
 }
@@ -468,6 +485,29 @@ int ft_coord_run_round(ft_coordinator_t *c)
                 return rc;
         }
     }
+}
+
+int ft_coord_poll(ft_coordinator_t *c)
+{
+    if (c->opts.stop && *c->opts.stop)
+        return ft_error_set(FT_EINTR, "interrupted");
+    if (c->opts.tick) {
+        int rc = c->opts.tick(c->opts.tick_user);
+        if (rc != 0)
+            return rc;
+    }
+    double now = ft_now();
+    ft_coord_log_refusals(c);
+    log_guard(c, now);
+    int erc = ft_events_status(c->ev);
+    if (erc != FT_OK)
+        return erc;
+    check_liveness(c, now);
+    zmq_pollitem_t pi = {c->sock, 0, ZMQ_POLLIN, 0};
+    int n = zmq_poll(&pi, 1, 100);
+    if (n < 0 && errno != EINTR)
+        return ft_error_set(FT_ENET, "poll: %s", zmq_strerror(errno));
+    return n > 0 ? drain_socket(c) : FT_OK;
 }
 
 void ft_coord_broadcast_shutdown(ft_coordinator_t *c, const char *reason)

@@ -71,9 +71,14 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
     ft_wire_limits_default(&c->lim, c->exp.run.max_message_mb);
     c->totals.final_main_acc = c->totals.final_backdoor_acc = c->totals.peak_backdoor_acc = NAN;
 
-    if ((rc = ft_global_new(&c->exp, c->K, &c->g)) != FT_OK)
+    /* Under secure aggregation the server never holds an individual update: one row
+     * receives the decoded sum (ft_coord_secagg.c). */
+    int secagg = c->exp.security.secure_aggregation;
+    if ((rc = ft_global_new(&c->exp, secagg ? 1 : c->K, &c->g)) != FT_OK)
         goto fail;
     c->N = ft_global_num_params(c->g);
+    if (secagg && (rc = ft_coord_sa_new(c->K, c->N, &c->exp.security, &c->sa)) != FT_OK)
+        goto fail;
     /* The same derivation as every client process: N_round needs the partition, and
      * a rule that needs a server update holds the root set out of it. */
     int root_set = ft_global_defense(c->g)->needs_server_update;
@@ -232,6 +237,7 @@ void ft_coordinator_destroy(ft_coordinator_t **c_p)
     ft_scenario_destroy(&c->scn);
     ft_free_aligned(c->server_update);
     ft_free(c->upd.flagged);
+    ft_coord_sa_destroy(&c->sa);
     ft_round_destroy(&c->round);
     ft_procs_free(&c->procs);
     ft_events_close(&c->ev);
@@ -277,6 +283,8 @@ static int begin_round(ft_coordinator_t *c, uint32_t t, uint32_t attempt)
         c->round_samples += ft_scenario_client_samples(c->scn, c->upd.ids[i], c->upd.attackers[i]);
     ft_round_begin(c->round, t, attempt, c->upd.ids, c->upd.attackers, c->K, ft_now(),
                    c->exp.federation.round_timeout);
+    if (c->sa)
+        ft_coord_sa_begin_round(c->sa);
     /* Processes still busy with an earlier round's task keep that state; their
      * update will be rejected as stale. */
     for (size_t p = 0; p < c->procs.n; p++)
@@ -303,19 +311,40 @@ int ft_coordinator_run(ft_coordinator_t *c)
                 goto end;
             if ((rc = ft_coord_run_round(c)) != FT_OK)
                 goto end;
-            if ((int)c->round->done >= c->exp.federation.min_clients)
+            /* Secure aggregation: below its threshold t the attempt fails like a
+             * round short of min_clients, and is retried with a fresh sample (the
+             * masked inputs alone can never be unmasked). */
+            char sa_why[FT_WIRE_REASON_LEN] = "";
+            int enough = (int)c->round->done >= c->exp.federation.min_clients;
+            if (enough && c->sa) {
+                rc = ft_coord_sa_run(c, &c->sa_weight);
+                if (rc == FT_ESTATE) {
+                    snprintf(sa_why, sizeof sa_why, "%s", ft_error_message());
+                    FT_LOG(FT_LOG_WARN, "round %d attempt %u: %s; retrying", t, attempt, sa_why);
+                    enough = 0;
+                } else if (rc != FT_OK) {
+                    goto end;
+                }
+            }
+            if (enough)
                 break;
             ft_events_begin(c->ev, "round_retry");
             ft_events_int(c->ev, "round", t);
             ft_events_int(c->ev, "attempt", attempt);
             ft_events_int(c->ev, "done", (int64_t)c->round->done);
             ft_events_int(c->ev, "min_clients", c->exp.federation.min_clients);
+            if (sa_why[0])
+                ft_events_str(c->ev, "reason", sa_why);
             ft_events_end(c->ev);
             if ((int)++attempt > c->exp.federation.max_round_retries) {
-                rc = ft_error_set(FT_ETIMEOUT,
-                                  "round %d: fewer than min_clients = %d updates after %d "
-                                  "tries (are client processes running?)",
-                                  t, c->exp.federation.min_clients, attempt);
+                if (sa_why[0])
+                    rc = ft_error_set(FT_ETIMEOUT, "round %d: %s, in each of %d tries", t,
+                                      sa_why, attempt);
+                else
+                    rc = ft_error_set(FT_ETIMEOUT,
+                                      "round %d: fewer than min_clients = %d updates after %d "
+                                      "tries (are client processes running?)",
+                                      t, c->exp.federation.min_clients, attempt);
                 goto end;
             }
         }

@@ -10,7 +10,8 @@
  *                       ground truth, evaluation, finishing the round;
  *   ft_coord_run_dir.c  the run directory: metrics.csv / events.jsonl, resuming,
  *                       checkpoints, saved updates, final.ckpt, summary.json;
- *   ft_coord_curve.c    CURVE set-up and refusal logging.
+ *   ft_coord_curve.c    CURVE set-up and refusal logging;
+ *   ft_coord_secagg.c   secure aggregation's stages (security.secure_aggregation).
  * Functions here keep the contracts they had as file-local helpers; none is
  * called outside the coordinator. */
 #ifndef FT_COORDINATOR_INTERNAL_H
@@ -84,6 +85,9 @@ typedef struct {
     int resumed_slot;       /* checkpoint slot the run resumed from (-1: fresh) */
 } ft_coord_ckpt_t;
 
+/* Secure aggregation's state (ft_coord_secagg.c). */
+typedef struct ft_coord_sa ft_coord_sa_t;
+
 struct ft_coordinator {
     /* The experiment. */
     ft_config_t *cfg;     /* experiment (owned copy) */
@@ -117,6 +121,8 @@ struct ft_coordinator {
     ft_metrics_row_t row;     /* the current round's metrics */
     ft_reject_log_t rejects;  /* the round's rejected kinds (reset with row) */
     ft_coord_updates_t upd;   /* per update: id, ground truth, count, decision */
+    ft_coord_sa_t *sa;        /* secure aggregation (NULL when off) */
+    double sa_weight;         /* secure aggregation: Σ n_c / N_round of the round's sum */
     float *server_update;     /* N: the round's root-set update (with root) */
     uint64_t round_samples;   /* N_round of the current round */
     uint32_t round_attackers; /* attackers sampled in the current round */
@@ -152,6 +158,20 @@ float *ft_coord_idle_model_buffer(ft_coordinator_t *c);
  * FT_EINTR through opts.stop, the code of opts.tick, FT_EIO when events.jsonl
  * cannot be written, FT_ENET / FT_ENOMEM from the socket. */
 int ft_coord_run_round(ft_coordinator_t *c);
+
+/* Sends m (+ blob) to process p; a failed send presumes it dead. FT_OK or the
+ * link's code. */
+int ft_coord_send(ft_coordinator_t *c, int p, const ft_msg_t *m, ft_blob_t *blob);
+
+/* Counts a rejected message (type, reason) from process p (-1: unknown) in the round's
+ * row and, for the first of its kind, writes a "rejected" event (docs/protocol.md). */
+void ft_coord_reject(ft_coordinator_t *c, int p, const char *type, const char *reason);
+
+/* One poll of the socket (at most 100 ms) between the stages of secure
+ * aggregation: interrupts, the run directory's status, liveness, every message
+ * handled; no task is handed out. FT_OK, FT_EINTR, opts.tick's code, FT_EIO, FT_ENET,
+ * FT_ENOMEM. */
+int ft_coord_poll(ft_coordinator_t *c);
 
 /* Sends Shutdown (reason) to every live process; failed sends mark it dead. */
 void ft_coord_broadcast_shutdown(ft_coordinator_t *c, const char *reason);
@@ -204,6 +224,30 @@ int ft_coord_save_final(ft_coordinator_t *c, int complete);
 /* summary.json: the run's outcome and detection rates (ft_detect.h). FT_EIO naming
  * the file; FT_ENOMEM. */
 int ft_coord_write_summary(ft_coordinator_t *c, int complete);
+
+/* ---- secure aggregation (ft_coord_secagg.c) -------------------------------------- */
+
+/* State for rounds of up to K clients of N parameters with sec's encoding.
+ * FT_ENOMEM, FT_ECRYPTO (libsodium). */
+int ft_coord_sa_new(size_t K, size_t N, const ft_security_cfg_t *sec, ft_coord_sa_t **out);
+void ft_coord_sa_destroy(ft_coord_sa_t **sa_p);
+/* A round (attempt) begins: KEYS are awaited. */
+void ft_coord_sa_begin_round(ft_coord_sa_t *sa);
+/* Handles a SecAgg message from process p (validated for its stage; a bad one is
+ * rejected and counted). */
+void ft_coord_sa_on_msg(ft_coordinator_t *c, int p, ft_link_in_t *in);
+/* An Error from process p: the client it names left the round's secure
+ * aggregation (a share failed authentication, a message did not fit its state):
+ * no stage waits for it any more. */
+void ft_coord_sa_on_error(ft_coordinator_t *c, int p, const ft_msg_error_t *e);
+/* After the training part of the round: runs the stages over the DONE slots and
+ * leaves the decoded weighted mean in row 0 of the update matrix, *total_weight =
+ * Σ n_c / N_round over the summed clients. FT_ESTATE when fewer than t clients
+ * answer a stage (the attempt failed: retry), FT_ECRYPTO when revealed shares do not
+ * rebuild a key, or ft_coord_poll's code. */
+int ft_coord_sa_run(ft_coordinator_t *c, double *total_weight);
+/* Whether round slot `slot` is in the last sum (U3). */
+int ft_coord_sa_survivor(const ft_coord_sa_t *sa, int slot);
 
 /* ---- CURVE (ft_coord_curve.c) ---------------------------------------------------- */
 

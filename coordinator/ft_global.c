@@ -48,6 +48,17 @@ int ft_global_new(const ft_experiment_t *exp, size_t max_k, ft_global_t **out)
     if ((rc = ft_defense_check(&exp->defense, exp->federation.clients_per_round)) != FT_OK)
         goto fail;
     g->def = ft_defense_for(&exp->defense);
+    if (exp->security.secure_aggregation && !g->def->secagg) {
+        rc = ft_config_error(exp->defense.src, "defense.name",
+                             "%s cannot run under security.secure_aggregation: it needs each "
+                             "client's update (it selects, weighs or compares updates one by one "
+                             "or per coordinate), and secure aggregation shows the server only "
+                             "their weighted sum; rules that run on the sum: fedavg, none, crfl, "
+                             "local-dp, and norm-clipping / weak-dp with the clipping done by "
+                             "each client (docs/security.md)",
+                             exp->defense.plugin[0] ? "a defense plug-in" : g->def->name);
+        goto fail;
+    }
     /* The device before the data: a missing GPU fails fast. */
     const ft_ops_t *ops;
     if ((rc = ft_ops_for_device(&exp->run, &ops)) != FT_OK)

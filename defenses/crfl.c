@@ -112,4 +112,5 @@ const ft_defense_t ft_defense_crfl = {
     .destroy = ft_defense_free_state,
     .workspace_size = crfl_ws,
     .aggregate = crfl_aggregate,
+    .secagg = FT_DEFENSE_SECAGG_SUM,
 };

@@ -44,6 +44,7 @@ const ft_defense_t ft_defense_fedavg = {
     .destroy = ft_defense_free_state,
     .workspace_size = ft_fedavg_workspace_size,
     .aggregate = ft_fedavg_aggregate,
+    .secagg = FT_DEFENSE_SECAGG_SUM,
 };
 
 const ft_defense_t ft_defense_none = {
@@ -54,4 +55,5 @@ const ft_defense_t ft_defense_none = {
     .destroy = ft_defense_free_state,
     .workspace_size = ft_fedavg_workspace_size,
     .aggregate = ft_fedavg_aggregate,
+    .secagg = FT_DEFENSE_SECAGG_SUM,
 };

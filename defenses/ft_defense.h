@@ -117,7 +117,18 @@ typedef struct ft_defense {
      * detected and TPR/FPR are reported. 0 for rules that clip, reweight or mix per
      * coordinate (their weights are reported instead). */
     int selects;
+    /* How the rule runs under security.secure_aggregation, where the coordinator sees
+     * only the weighted mean of the updates (docs/security.md): 0 (the default) it
+     * cannot — it selects, weighs or mixes individual updates, or compares them per
+     * coordinate — and the run is refused; FT_DEFENSE_SECAGG_SUM it needs only the
+     * mean (given as a single update of weight 1); FT_DEFENSE_SECAGG_CLIENT_CLIP as SUM,
+     * and its per-update L2 clipping to defense.norm_bound moves to the clients
+     * (self-enforced). */
+    int secagg;
 } ft_defense_t;
+
+#define FT_DEFENSE_SECAGG_SUM         1
+#define FT_DEFENSE_SECAGG_CLIENT_CLIP 2
 
 /* The registry, NULL-terminated. */
 extern const ft_defense_t *const ft_defense_registry[];

@@ -33,4 +33,5 @@ const ft_defense_t ft_defense_local_dp = {
     .destroy = ft_defense_free_state,
     .workspace_size = ft_fedavg_workspace_size,
     .aggregate = ft_fedavg_aggregate,
+    .secagg = FT_DEFENSE_SECAGG_SUM,
 };

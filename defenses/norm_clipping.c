@@ -117,4 +117,5 @@ const ft_defense_t ft_defense_norm_clipping = {
     .destroy = ft_defense_free_state,
     .workspace_size = ndc_ws,
     .aggregate = ndc_aggregate,
+    .secagg = FT_DEFENSE_SECAGG_CLIENT_CLIP,
 };

@@ -73,4 +73,5 @@ const ft_defense_t ft_defense_weak_dp = {
     .destroy = ft_defense_free_state,
     .workspace_size = wdp_ws,
     .aggregate = wdp_aggregate,
+    .secagg = FT_DEFENSE_SECAGG_CLIENT_CLIP,
 };

@@ -16,7 +16,17 @@
 
 static const char *const type_names[FT_MSG_COUNT_] = {
     "none", "hello", "welcome", "request", "task", "update", "heartbeat", "error", "shutdown",
+    "secagg",
 };
+
+static const char *const stage_names[FT_SA_STAGE_COUNT_] = {
+    "none", "keys", "roster", "shares", "deliver", "masked", "unmask", "reveal",
+};
+
+const char *ft_sa_stage_name(int stage)
+{
+    return stage > 0 && stage < FT_SA_STAGE_COUNT_ ? stage_names[stage] : "invalid";
+}
 
 const char *ft_msg_type_name(int type)
 {
@@ -46,6 +56,11 @@ void ft_msg_clear(ft_msg_t *m)
         ft_free(m->u.hello.clients);
     else if (m->type == FT_MSG_WELCOME)
         ft_free(m->u.welcome.config_ini);
+    else if (m->type == FT_MSG_SECAGG) {
+        ft_free(m->u.secagg.ids);
+        ft_free(m->u.secagg.dropped);
+        ft_free(m->u.secagg.records);
+    }
     memset(m, 0, sizeof *m);
 }
 
@@ -63,6 +78,7 @@ typedef struct {
     Fedtail__Heartbeat heartbeat;
     Fedtail__Error error;
     Fedtail__Shutdown shutdown;
+    Fedtail__SecAgg secagg;
 } pb_view_t;
 
 static void to_pb(const ft_msg_t *m, pb_view_t *v)
@@ -91,6 +107,7 @@ static void to_pb(const ft_msg_t *m, pb_view_t *v)
         v->welcome.num_params = m->u.welcome.num_params;
         v->welcome.rounds = m->u.welcome.rounds;
         v->welcome.root_set = m->u.welcome.root_set != 0;
+        v->welcome.secagg_clip_norm = m->u.welcome.secagg_clip_norm;
         v->env.body_case = FEDTAIL__ENVELOPE__BODY_WELCOME;
         v->env.welcome = &v->welcome;
         break;
@@ -158,6 +175,39 @@ static void to_pb(const ft_msg_t *m, pb_view_t *v)
         v->env.body_case = FEDTAIL__ENVELOPE__BODY_SHUTDOWN;
         v->env.shutdown = &v->shutdown;
         break;
+    case FT_MSG_SECAGG: {
+        const ft_msg_secagg_t *a = &m->u.secagg;
+        fedtail__sec_agg__init(&v->secagg);
+        v->secagg.secagg_version = FT_WIRE_SECAGG_VERSION;
+        v->secagg.stage = a->stage;
+        v->secagg.round = a->round;
+        v->secagg.attempt = a->attempt;
+        v->secagg.client_id = a->client_id;
+        v->secagg.process_id = a->process_id;
+        v->secagg.threshold = a->threshold;
+        v->secagg.n_ids = a->num_ids;
+        v->secagg.ids = a->ids;
+        v->secagg.n_dropped = a->num_dropped;
+        v->secagg.dropped = a->dropped;
+        v->secagg.records.data = a->records;
+        v->secagg.records.len = a->records_len;
+        v->secagg.num_samples = a->num_samples;
+        v->secagg.train_loss = a->train_loss;
+        v->secagg.train_s = a->train_s;
+        v->secagg.prepare_s = a->prepare_s;
+        v->secagg.num_params = a->num_params;
+        if (a->stage == FT_SA_STAGE_KEYS) {
+            v->secagg.layout_hash.data = (uint8_t *)a->layout_hash;
+            v->secagg.layout_hash.len = FT_WIRE_HASH_LEN;
+        }
+        if (a->stage == FT_SA_STAGE_MASKED) {
+            v->secagg.digest.data = (uint8_t *)a->digest;
+            v->secagg.digest.len = FT_WIRE_HASH_LEN;
+        }
+        v->env.body_case = FEDTAIL__ENVELOPE__BODY_SECAGG;
+        v->env.secagg = &v->secagg;
+        break;
+    }
     default: assert(!"ft_wire_pack: message without a type");
     }
 }
@@ -240,6 +290,116 @@ static int check_vector_len(const char *what, uint64_t payload_len, uint64_t n,
     return FT_OK;
 }
 
+/* A strictly ascending id list of at most FT_WIRE_SA_MAX_IDS, copied. */
+static int get_ids(const uint32_t *src, size_t n, uint32_t **dst, const char *what)
+{
+    if (n > FT_WIRE_SA_MAX_IDS)
+        return ft_error_set(FT_EPROTO, "secagg: %zu %s, at most %d", n, what, FT_WIRE_SA_MAX_IDS);
+    for (size_t i = 1; i < n; i++)
+        if (src[i] <= src[i - 1])
+            return ft_error_set(FT_EPROTO, "secagg: %s not strictly ascending", what);
+    if (!n)
+        return FT_OK;
+    *dst = ft_malloc(n * sizeof **dst);
+    if (!*dst)
+        return ft_error_set(FT_ENOMEM, "out of memory reading a secagg message");
+    memcpy(*dst, src, n * sizeof **dst);
+    return FT_OK;
+}
+
+/* Checks a SecAgg body against its stage: versions, id lists, record sizes, the
+ * payload only where a masked vector is expected. */
+static int secagg_from_pb(const Fedtail__SecAgg *p, ft_msg_t *m, const ft_wire_limits_t *lim)
+{
+    ft_msg_secagg_t *a = &m->u.secagg;
+    m->type = FT_MSG_SECAGG;
+    a->stage = p->stage;
+    a->round = p->round;
+    a->attempt = p->attempt;
+    a->client_id = p->client_id;
+    a->process_id = p->process_id;
+    a->threshold = p->threshold;
+    a->num_samples = p->num_samples;
+    a->train_loss = p->train_loss;
+    a->train_s = p->train_s;
+    a->prepare_s = p->prepare_s;
+    a->num_params = p->num_params;
+    if (p->secagg_version != FT_WIRE_SECAGG_VERSION)
+        return ft_error_set(FT_EPROTO, "secagg: version %u, expected %d", p->secagg_version,
+                            FT_WIRE_SECAGG_VERSION);
+    if (p->stage < FT_SA_STAGE_KEYS || p->stage >= FT_SA_STAGE_COUNT_)
+        return ft_error_set(FT_EPROTO, "secagg: unknown stage %u", p->stage);
+    if (p->round == 0)
+        return bad("secagg", "round 0");
+    int rc;
+    if ((rc = get_ids(p->ids, p->n_ids, &a->ids, "ids")) != FT_OK)
+        return rc;
+    a->num_ids = p->n_ids;
+    if (p->n_dropped && p->stage != FT_SA_STAGE_UNMASK)
+        return bad("secagg", "dropped ids outside an unmask");
+    if ((rc = get_ids(p->dropped, p->n_dropped, &a->dropped, "dropped ids")) != FT_OK)
+        return rc;
+    a->num_dropped = p->n_dropped;
+    for (size_t i = 0, j = 0; i < a->num_ids && j < a->num_dropped;) {
+        if (a->ids[i] == a->dropped[j])
+            return bad("secagg", "a client both survived and dropped out");
+        if (a->ids[i] < a->dropped[j])
+            i++;
+        else
+            j++;
+    }
+    size_t rec = 0, want_ids_min = 1;
+    switch (p->stage) {
+    case FT_SA_STAGE_KEYS:
+        if (p->n_ids)
+            return bad("secagg", "keys with ids");
+        if (p->num_samples == 0)
+            return bad("secagg", "keys: zero samples");
+        if (p->num_params == 0)
+            return bad("secagg", "keys: N = 0");
+        if ((rc = get_hash(&p->layout_hash, a->layout_hash, "secagg keys: layout hash")))
+            return rc;
+        if (p->records.len != FT_WIRE_SA_KEYS_LEN)
+            return bad("secagg", "keys: public keys not 64 bytes");
+        want_ids_min = 0;
+        break;
+    case FT_SA_STAGE_ROSTER:
+        rec = FT_WIRE_SA_KEYS_LEN;
+        want_ids_min = 2;
+        if (p->threshold < 2 || p->threshold > p->n_ids)
+            return bad("secagg", "roster: threshold outside [2, n]");
+        break;
+    case FT_SA_STAGE_SHARES:
+    case FT_SA_STAGE_DELIVER: rec = FT_WIRE_SA_SHARE_LEN; break;
+    case FT_SA_STAGE_MASKED:
+        want_ids_min = 0;
+        if (p->n_ids || p->records.len)
+            return bad("secagg", "masked: ids or records");
+        if ((rc = get_hash(&p->digest, a->digest, "secagg masked: digest")))
+            return rc;
+        return check_vector_len("secagg masked", m->payload_len, p->num_params, lim);
+    case FT_SA_STAGE_UNMASK:
+        if (p->records.len)
+            return bad("secagg", "unmask: records");
+        break;
+    case FT_SA_STAGE_REVEAL: rec = FT_WIRE_SA_REVEAL_LEN; break;
+    }
+    if (p->n_ids < want_ids_min)
+        return bad("secagg", "too few ids for the stage");
+    if (p->stage != FT_SA_STAGE_KEYS && p->records.len != rec * p->n_ids)
+        return ft_error_set(FT_EPROTO, "secagg %s: %zu record bytes for %zu ids (expected %zu)",
+                            ft_sa_stage_name((int)p->stage), p->records.len, p->n_ids,
+                            rec * p->n_ids);
+    if (p->records.len) {
+        a->records = ft_malloc(p->records.len);
+        if (!a->records)
+            return ft_error_set(FT_ENOMEM, "out of memory reading a secagg message");
+        memcpy(a->records, p->records.data, p->records.len);
+        a->records_len = p->records.len;
+    }
+    return m->payload_len ? bad("secagg", "unexpected payload") : FT_OK;
+}
+
 static int from_pb(const Fedtail__Envelope *env, const ft_wire_limits_t *lim, ft_msg_t *m)
 {
     int rc;
@@ -274,6 +434,9 @@ static int from_pb(const Fedtail__Envelope *env, const ft_wire_limits_t *lim, ft
         m->u.welcome.num_params = w->num_params;
         m->u.welcome.rounds = w->rounds;
         m->u.welcome.root_set = w->root_set;
+        m->u.welcome.secagg_clip_norm = w->secagg_clip_norm;
+        if (!(w->secagg_clip_norm >= 0.0f) || w->secagg_clip_norm > 3e38f)
+            return bad("welcome", "secagg_clip_norm not a finite number >= 0");
         if ((rc = get_hash(&w->layout_hash, m->u.welcome.layout_hash, "welcome: layout hash")))
             return rc;
         if (w->num_params == 0)
@@ -356,6 +519,7 @@ static int from_pb(const Fedtail__Envelope *env, const ft_wire_limits_t *lim, ft
         m->type = FT_MSG_SHUTDOWN;
         copy_str(m->u.shutdown.reason, sizeof m->u.shutdown.reason, env->shutdown->reason);
         return m->payload_len ? bad("shutdown", "unexpected payload") : FT_OK;
+    case FEDTAIL__ENVELOPE__BODY_SECAGG: return secagg_from_pb(env->secagg, m, lim);
     default: return bad("envelope", "no message body");
     }
 }

@@ -28,6 +28,7 @@ typedef enum {
     FT_MSG_HEARTBEAT, /* both ways: liveness */
     FT_MSG_ERROR,     /* both ways: a message or task failed */
     FT_MSG_SHUTDOWN,  /* coordinator -> process: exit */
+    FT_MSG_SECAGG,    /* both ways: a secure-aggregation stage (ft_msg_secagg_t) */
     FT_MSG_COUNT_,    /* number of types (not a type) */
 } ft_msg_type_t;
 
@@ -48,6 +49,8 @@ typedef struct {
     uint32_t rounds;                       /* rounds in the run */
     int root_set;                          /* the server holds a root set out of every
                                               client's data (scenario/ft_root_set.h) */
+    float secagg_clip_norm;                /* secure aggregation: clients clip to this L2
+                                              norm before masking (0: none) */
 } ft_msg_welcome_t;
 
 typedef struct {
@@ -99,6 +102,49 @@ typedef struct {
     char reason[64]; /* "complete", "interrupted", "failed" */
 } ft_msg_shutdown_t;
 
+/* Secure aggregation (docs/security.md): the stages of one round, per virtual
+ * client. Odd stages go client -> coordinator, even ones coordinator -> client. */
+#define FT_WIRE_SECAGG_VERSION 1
+#define FT_WIRE_SA_MAX_IDS     255 /* clients in one secure aggregation (Shamir, GF(2^8)) */
+#define FT_WIRE_SA_KEYS_LEN    64  /* c_pk || s_pk */
+#define FT_WIRE_SA_SHARE_LEN   112 /* nonce 24 || ciphertext 72 || tag 16 */
+#define FT_WIRE_SA_REVEAL_LEN  32  /* one Shamir share of a 32-byte secret */
+typedef enum {
+    FT_SA_STAGE_KEYS = 1, /* c -> coord: trained; my two public keys (+ update facts) */
+    FT_SA_STAGE_ROSTER,   /* coord -> c: U1 and their public keys, threshold t */
+    FT_SA_STAGE_SHARES,   /* c -> coord: my encrypted shares, one per member of U1 */
+    FT_SA_STAGE_DELIVER,  /* coord -> c: the shares U2 sent to me */
+    FT_SA_STAGE_MASKED,   /* c -> coord: y = x + masks (payload: N uint32) */
+    FT_SA_STAGE_UNMASK,   /* coord -> c: survivors U3 and dropped U2 \ U3 */
+    FT_SA_STAGE_REVEAL,   /* c -> coord: shares of b (survivors) / of s_sk (dropped) */
+    FT_SA_STAGE_COUNT_,   /* not a stage */
+} ft_sa_stage_t;
+
+typedef struct {
+    uint32_t stage;                        /* ft_sa_stage_t */
+    uint32_t round;                        /* round of the task */
+    uint32_t attempt;                      /* its retry number */
+    uint32_t client_id;                    /* virtual client sending / addressed */
+    uint32_t process_id;                   /* sending process (client side) */
+    uint32_t threshold;                    /* ROSTER: t */
+    uint32_t *ids;                         /* client ids, ascending (owned after unpack) */
+    size_t num_ids;                        /* entries in ids */
+    uint32_t *dropped;                     /* UNMASK: dropped ids (owned after unpack) */
+    size_t num_dropped;                    /* entries in dropped */
+    uint8_t *records;                      /* num_ids (KEYS: 1) records (owned after unpack) */
+    size_t records_len;                    /* bytes in records */
+    uint64_t num_samples;                  /* KEYS: local samples */
+    float train_loss;                      /* KEYS: local loss */
+    double train_s;                        /* KEYS: local training seconds */
+    double prepare_s;                      /* KEYS: seconds before training */
+    uint64_t num_params;                   /* KEYS, MASKED: N */
+    uint8_t layout_hash[FT_WIRE_HASH_LEN]; /* KEYS: layout of the update */
+    uint8_t digest[FT_WIRE_HASH_LEN];      /* MASKED: SHA-256 of the payload */
+} ft_msg_secagg_t;
+
+/* "keys", "roster", ... ("invalid" out of range). */
+const char *ft_sa_stage_name(int stage);
+
 /* One protocol message. Which member of the union is valid is given by type. */
 typedef struct {
     ft_msg_type_t type;   /* body kind */
@@ -113,6 +159,7 @@ typedef struct {
         ft_msg_heartbeat_t heartbeat; /* FT_MSG_HEARTBEAT */
         ft_msg_error_t error;         /* FT_MSG_ERROR */
         ft_msg_shutdown_t shutdown;   /* FT_MSG_SHUTDOWN */
+        ft_msg_secagg_t secagg;       /* FT_MSG_SECAGG */
     } u;                              /* the body */
 } ft_msg_t;
 
@@ -132,8 +179,9 @@ const char *ft_msg_type_name(int type);
 
 /* Zeroes *m and sets its type. */
 void ft_msg_init(ft_msg_t *m, ft_msg_type_t type);
-/* Frees what *m owns (hello.clients, welcome.config_ini) and zeroes it. Accepts an
- * already-cleared message. */
+/* Frees what *m owns (hello.clients, welcome.config_ini, the secagg arrays) and
+ * zeroes it. Accepts an already-cleared message. A secagg message built for sending
+ * may point into the caller's memory: it is not cleared. */
 void ft_msg_clear(ft_msg_t *m);
 
 /* Bytes ft_wire_pack will write for m (with version = FT_WIRE_VERSION). */

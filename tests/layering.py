@@ -18,8 +18,10 @@ ALLOWED = {
     "attacks": {"model", "kernels", "data", "common"},
     "defenses": {"kernels", "common"},
     "scenario": {"attacks", "model", "kernels", "data", "common"},
-    "client": {"scenario", "attacks", "model", "kernels", "data", "proto", "common"},
-    "coordinator": {"scenario", "defenses", "model", "kernels", "data", "proto", "common"},
+    "secagg": {"common"},
+    "client": {"scenario", "attacks", "model", "kernels", "data", "proto", "secagg", "common"},
+    "coordinator": {"scenario", "defenses", "model", "kernels", "data", "proto", "secagg",
+                    "common"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
