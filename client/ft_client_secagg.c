@@ -85,7 +85,7 @@ size_t ft_client_sa_held(const ft_client_sa_t *sa)
 
 int ft_client_sa_begin(ft_client_sa_t *sa, uint32_t round, uint32_t attempt, uint32_t client_id,
                        float *delta, uint64_t num_samples, uint64_t round_samples,
-                       ft_msg_secagg_t *keys)
+                       int self_clip, ft_msg_secagg_t *keys)
 {
     /* A new round (or attempt): what was held for another is of no use now. */
     int slot = -1;
@@ -115,7 +115,7 @@ int ft_client_sa_begin(ft_client_sa_t *sa, uint32_t round, uint32_t attempt, uin
     s->attempt = attempt;
     s->client_id = client_id;
     s->done = FT_SA_STAGE_KEYS;
-    if (sa->clip_norm > 0) { /* self-enforced norm clipping: the server cannot check it */
+    if (self_clip && sa->clip_norm > 0) { /* self-enforced norm clipping: the server cannot check it */
         double sq = 0;
         for (size_t i = 0; i < sa->N; i++)
             sq += (double)delta[i] * delta[i];

@@ -28,12 +28,13 @@ ft_client_sa_t *ft_client_sa_new(size_t N, const ft_security_cfg_t *sec, double 
 void ft_client_sa_destroy(ft_client_sa_t **sa_p);
 
 /* After training: keeps the client's secrets and its encoded update delta (N; it is
- * clipped in place when clip_norm > 0) of weight num_samples / round_samples, and
+ * clipped in place when clip_norm > 0 and self_clip) of weight num_samples /
+ * round_samples, and
  * fills *keys (pointing into the state) with the KEYS body. FT_ENOMEM, FT_ECRYPTO,
  * FT_ESTATE when FT_SA_MAX_N clients are already held for this round. */
 int ft_client_sa_begin(ft_client_sa_t *sa, uint32_t round, uint32_t attempt, uint32_t client_id,
                        float *delta /* N */, uint64_t num_samples, uint64_t round_samples,
-                       ft_msg_secagg_t *keys);
+                       int self_clip, ft_msg_secagg_t *keys);
 
 /* Answers a ROSTER, DELIVER or UNMASK: fills *reply (pointing into the state; for
  * MASKED, *payload and *payload_len give the N little-endian uint32). Returns FT_OK,
