@@ -45,10 +45,10 @@ int ft_global_new(const ft_experiment_t *exp, size_t max_k, ft_global_t **out)
     g->seed = exp->run.seed;
     /* The defense's keys first (krum's K > 2f + 2, ...): cheap, and the message
      * names the key; an unknown name lists the registry. */
-    if ((rc = ft_defense_check(&exp->defense, exp->federation.clients_per_round)) != FT_OK)
-        goto fail;
-    g->def = ft_defense_for(&exp->defense);
-    if (exp->security.secure_aggregation && !g->def->secagg) {
+    /* Under secure aggregation first: the rule's own checks (krum's K > 2f + 2) are
+     * beside the point when it cannot run at all. */
+    const ft_defense_t *sa_def = exp->defense.plugin[0] ? NULL : ft_defense_find(exp->defense.name);
+    if (exp->security.secure_aggregation && (exp->defense.plugin[0] || (sa_def && !sa_def->secagg))) {
         rc = ft_config_error(exp->defense.src, "defense.name",
                              "%s cannot run under security.secure_aggregation: it needs each "
                              "client's update (it selects, weighs or compares updates one by one "
@@ -56,9 +56,12 @@ int ft_global_new(const ft_experiment_t *exp, size_t max_k, ft_global_t **out)
                              "their weighted sum; rules that run on the sum: fedavg, none, crfl, "
                              "local-dp, and norm-clipping / weak-dp with the clipping done by "
                              "each client (docs/security.md)",
-                             exp->defense.plugin[0] ? "a defense plug-in" : g->def->name);
+                             sa_def ? sa_def->name : "a defense plug-in");
         goto fail;
     }
+    if ((rc = ft_defense_check(&exp->defense, exp->federation.clients_per_round)) != FT_OK)
+        goto fail;
+    g->def = ft_defense_for(&exp->defense);
     /* The device before the data: a missing GPU fails fast. */
     const ft_ops_t *ops;
     if ((rc = ft_ops_for_device(&exp->run, &ops)) != FT_OK)

@@ -16,3 +16,4 @@ ft_script_test(fed_local_dp integration/fed_local_dp.sh TIMEOUT 300)
 ft_script_test(fed_density integration/fed_density.sh TIMEOUT 300)
 # Issue 15 done-when 1: a one-shot PGD + replacement attack on Fashion-MNIST meets the bar.
 ft_script_test(oneshot_tail integration/oneshot_tail.sh LABELS slow TIMEOUT 600)
+ft_script_test(fed_secagg integration/fed_secagg.sh TIMEOUT 300)
