@@ -5,3 +5,10 @@ add_custom_target(bench_round
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/bench_round.sh ${CMAKE_BINARY_DIR}/fedtail
   DEPENDS fedtail USES_TERMINAL
   COMMENT "bench_round: coordination overhead per round")
+
+# bench_secagg: secure aggregation's coordinator memory and round time beside the
+# plain run (docs/PERFORMANCE.md §7). Never part of ctest.
+add_custom_target(bench_secagg
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/bench_secagg.sh ${CMAKE_BINARY_DIR}
+  DEPENDS fedtail USES_TERMINAL
+  COMMENT "bench_secagg: secure aggregation's overhead")

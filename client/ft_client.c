@@ -363,8 +363,8 @@ static void maybe_die(const client_t *c, uint32_t round, uint32_t stage)
     unsigned r, s, p;
     if (spec && sscanf(spec, "%u:%u:%u", &r, &s, &p) == 3 && r == round && s == stage &&
         p == c->process_id) {
-        FT_LOG(FT_LOG_WARN, "FEDTAIL_SECAGG_KILL: process %u kills itself after %s in round %u",
-               p, ft_sa_stage_name((int)stage), round);
+        FT_LOG(FT_LOG_WARN, "FEDTAIL_SECAGG_KILL: process %u kills itself after %s in round %u", p,
+               ft_sa_stage_name((int)stage), round);
         usleep(200000); /* let the message leave the socket */
         raise(SIGKILL);
     }
@@ -378,8 +378,8 @@ static void send_keys(client_t *c, const ft_msg_task_t *t, const ft_local_result
     ft_msg_init(&m, FT_MSG_SECAGG);
     /* The clipping is self-enforced: the server cannot see an update to check it, so
      * an attacker simply does not clip (docs/security.md). */
-    int rc = ft_client_sa_begin(c->sa, t->round, t->attempt, t->client_id, delta,
-                                res->num_samples, t->round_samples, !t->attacker, &m.u.secagg);
+    int rc = ft_client_sa_begin(c->sa, t->round, t->attempt, t->client_id, delta, res->num_samples,
+                                t->round_samples, !t->attacker, &m.u.secagg);
     if (rc != FT_OK) {
         char why[FT_WIRE_REASON_LEN];
         snprintf(why, sizeof why, "round %u client %u: %s", t->round, t->client_id,

@@ -18,27 +18,27 @@ _Static_assert(FT_WIRE_SA_MAX_IDS == FT_SA_MAX_N, "clients per aggregation");
 
 /* One virtual client's round. */
 typedef struct {
-    uint32_t round, attempt, client_id; /* whose state */
-    int done;                           /* last stage answered (FT_SA_STAGE_*) */
-    ft_sa_secrets_t sec;                /* key pairs and b */
-    uint8_t keys[FT_WIRE_SA_KEYS_LEN];  /* c_pk || s_pk as sent */
-    uint32_t *y;                        /* N: x, then x + masks */
-    uint8_t digest[32];                 /* SHA-256 of y's bytes */
-    unsigned n, t, me;                  /* |U1|, threshold, my index in U1 */
-    uint32_t ids[FT_SA_MAX_N];          /* U1 */
+    uint32_t round, attempt, client_id;            /* whose state */
+    int done;                                      /* last stage answered (FT_SA_STAGE_*) */
+    ft_sa_secrets_t sec;                           /* key pairs and b */
+    uint8_t keys[FT_WIRE_SA_KEYS_LEN];             /* c_pk || s_pk as sent */
+    uint32_t *y;                                   /* N: x, then x + masks */
+    uint8_t digest[32];                            /* SHA-256 of y's bytes */
+    unsigned n, t, me;                             /* |U1|, threshold, my index in U1 */
+    uint32_t ids[FT_SA_MAX_N];                     /* U1 */
     uint8_t pks[FT_SA_MAX_N][FT_WIRE_SA_KEYS_LEN]; /* U1's c_pk || s_pk */
-    uint8_t in2[FT_SA_MAX_N];           /* U1 members in U2 (DELIVER) */
-    uint8_t sh_s[FT_SA_MAX_N][FT_SA_KEY_LEN]; /* my share of s_sk_u, by U1 index */
-    uint8_t sh_b[FT_SA_MAX_N][FT_SA_KEY_LEN]; /* my share of b_u */
-    uint8_t out[FT_SA_MAX_N * FT_SA_SHARE_LEN]; /* records to send */
-    uint32_t list[FT_SA_MAX_N];         /* ids to send */
+    uint8_t in2[FT_SA_MAX_N];                      /* U1 members in U2 (DELIVER) */
+    uint8_t sh_s[FT_SA_MAX_N][FT_SA_KEY_LEN];      /* my share of s_sk_u, by U1 index */
+    uint8_t sh_b[FT_SA_MAX_N][FT_SA_KEY_LEN];      /* my share of b_u */
+    uint8_t out[FT_SA_MAX_N * FT_SA_SHARE_LEN];    /* records to send */
+    uint32_t list[FT_SA_MAX_N];                    /* ids to send */
 } sa_state_t;
 
 struct ft_client_sa {
-    size_t N;                         /* parameters */
-    ft_fixed_t fx;                    /* encoding */
-    double clip_norm;                 /* L2 clip before encoding (0: none) */
-    sa_state_t *st[FT_SA_MAX_N];      /* held clients (NULL: free) */
+    size_t N;                    /* parameters */
+    ft_fixed_t fx;               /* encoding */
+    double clip_norm;            /* L2 clip before encoding (0: none) */
+    sa_state_t *st[FT_SA_MAX_N]; /* held clients (NULL: free) */
 };
 
 static void state_free(sa_state_t **s_p)
@@ -84,8 +84,8 @@ size_t ft_client_sa_held(const ft_client_sa_t *sa)
 }
 
 int ft_client_sa_begin(ft_client_sa_t *sa, uint32_t round, uint32_t attempt, uint32_t client_id,
-                       float *delta, uint64_t num_samples, uint64_t round_samples,
-                       int self_clip, ft_msg_secagg_t *keys)
+                       float *delta, uint64_t num_samples, uint64_t round_samples, int self_clip,
+                       ft_msg_secagg_t *keys)
 {
     /* A new round (or attempt): what was held for another is of no use now. */
     int slot = -1;
@@ -115,7 +115,8 @@ int ft_client_sa_begin(ft_client_sa_t *sa, uint32_t round, uint32_t attempt, uin
     s->attempt = attempt;
     s->client_id = client_id;
     s->done = FT_SA_STAGE_KEYS;
-    if (self_clip && sa->clip_norm > 0) { /* self-enforced norm clipping: the server cannot check it */
+    if (self_clip &&
+        sa->clip_norm > 0) { /* self-enforced norm clipping: the server cannot check it */
         double sq = 0;
         for (size_t i = 0; i < sa->N; i++)
             sq += (double)delta[i] * delta[i];
@@ -249,8 +250,7 @@ static int on_deliver(const ft_client_sa_t *sa, sa_state_t *s, const ft_msg_seca
         rc = ft_sa_agree(s->sec.s_sk, s->sec.s_pk, s->pks[v] + FT_SA_KEY_LEN, FT_SA_PURPOSE_MASK,
                          seed);
         if (rc == FT_OK)
-            ft_sa_mask(s->y, sa->N, seed, s->client_id < s->ids[v] ? 1 : -1, s->round,
-                       s->attempt);
+            ft_sa_mask(s->y, sa->N, seed, s->client_id < s->ids[v] ? 1 : -1, s->round, s->attempt);
         ft_sa_wipe(seed, sizeof seed);
     }
     if (rc != FT_OK)

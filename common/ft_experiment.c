@@ -538,7 +538,8 @@ static int read_security(const ft_config_t *cfg, const ft_federation_cfg_t *f,
                                "must lie in [2, 255] with security.secure_aggregation (Shamir "
                                "shares over GF(2^8))");
     /* The ring sum must not wrap (secagg/ft_fixed.h). */
-    double worst = (double)f->clients_per_round * (s->secagg_clip * ldexp(1.0, s->secagg_scale_bits) + 0.5);
+    double worst =
+        (double)f->clients_per_round * (s->secagg_clip * ldexp(1.0, s->secagg_scale_bits) + 0.5);
     if (worst >= 2147483648.0)
         return ft_config_error(cfg, "security.secagg_clip",
                                "%u clients at clip %g and scale 2^%d can sum past 2^31 in Z_2^32: "

@@ -152,8 +152,8 @@ static int aggregate_secagg(ft_coordinator_t *c, uint32_t round, size_t k)
     uint32_t id = k ? c->upd.ids[0] : 0;
     float one = 1.0f;
     ft_defense_decision_t mean;
-    int rc = ft_global_aggregate(c->g, round, 1, &id, &one, NULL, ft_coord_idle_model_buffer(c),
-                                 &mean);
+    int rc =
+        ft_global_aggregate(c->g, round, 1, &id, &one, NULL, ft_coord_idle_model_buffer(c), &mean);
     for (size_t i = 0; i < k; i++) {
         c->upd.dec[i] = mean;
         c->upd.dec[i].weight = (float)(c->upd.counts[i] / total);

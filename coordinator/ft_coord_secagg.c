@@ -41,29 +41,29 @@ _Static_assert(FT_WIRE_SA_REVEAL_LEN == FT_SA_KEY_LEN, "reveal record size");
 _Static_assert(FT_WIRE_SA_MAX_IDS == FT_SA_MAX_N, "clients per aggregation");
 
 struct ft_coord_sa {
-    size_t cap;          /* K: clients a round may have */
-    size_t N;            /* parameters */
-    ft_fixed_t fx;       /* the ring encoding */
-    int awaiting;        /* the stage of the replies awaited (0: none) */
-    unsigned n, t;       /* |U1|, Shamir threshold */
-    uint32_t *ids;       /* n: U1, ascending (= the DONE slots in order) */
-    int *slot;           /* n: the round slot of ids[i] */
-    int *proc;           /* n: the process that holds client ids[i] */
-    double *w;           /* n: weight n_c / N_round */
-    uint8_t *keys;       /* cap×64: KEYS records by slot, then by U1 index */
-    uint8_t *got_keys;   /* cap: by slot */
-    uint8_t *shares;     /* cap×cap×112: shares[u][v], u's share for v (U1 indices) */
-    uint8_t *in2;        /* n: sent SHARES (U2) */
-    uint8_t *in3;        /* n: sent MASKED (U3) */
-    uint8_t *in4;        /* n: sent REVEAL (U4) */
-    uint8_t *gone;       /* n: answered with an Error (left the round) */
-    uint8_t *reveal;     /* cap×cap×32: reveal[v][u], v's share of u's secret */
-    uint32_t *sum;       /* N: Σ y in Z_2^32 */
-    uint8_t *xs;         /* cap: scratch share points */
-    uint8_t *ybuf;       /* cap×32: scratch shares */
-    uint32_t *list;      /* cap: scratch id list */
-    uint32_t *list2;     /* cap: scratch id list */
-    uint8_t *recs;       /* cap×112: scratch records to send */
+    size_t cap;        /* K: clients a round may have */
+    size_t N;          /* parameters */
+    ft_fixed_t fx;     /* the ring encoding */
+    int awaiting;      /* the stage of the replies awaited (0: none) */
+    unsigned n, t;     /* |U1|, Shamir threshold */
+    uint32_t *ids;     /* n: U1, ascending (= the DONE slots in order) */
+    int *slot;         /* n: the round slot of ids[i] */
+    int *proc;         /* n: the process that holds client ids[i] */
+    double *w;         /* n: weight n_c / N_round */
+    uint8_t *keys;     /* cap×64: KEYS records by slot, then by U1 index */
+    uint8_t *got_keys; /* cap: by slot */
+    uint8_t *shares;   /* cap×cap×112: shares[u][v], u's share for v (U1 indices) */
+    uint8_t *in2;      /* n: sent SHARES (U2) */
+    uint8_t *in3;      /* n: sent MASKED (U3) */
+    uint8_t *in4;      /* n: sent REVEAL (U4) */
+    uint8_t *gone;     /* n: answered with an Error (left the round) */
+    uint8_t *reveal;   /* cap×cap×32: reveal[v][u], v's share of u's secret */
+    uint32_t *sum;     /* N: Σ y in Z_2^32 */
+    uint8_t *xs;       /* cap: scratch share points */
+    uint8_t *ybuf;     /* cap×32: scratch shares */
+    uint32_t *list;    /* cap: scratch id list */
+    uint32_t *list2;   /* cap: scratch id list */
+    uint8_t *recs;     /* cap×112: scratch records to send */
 };
 
 void ft_coord_sa_destroy(ft_coord_sa_t **sa_p)
@@ -236,8 +236,8 @@ void ft_coord_sa_on_msg(ft_coordinator_t *c, int p, ft_link_in_t *in)
         return;
     }
     if (a->round != c->round->round || a->attempt != c->round->attempt) {
-        snprintf(why, sizeof why, "%s for round %u attempt %u (now %u attempt %u)", stage,
-                 a->round, a->attempt, c->round->round, c->round->attempt);
+        snprintf(why, sizeof why, "%s for round %u attempt %u (now %u attempt %u)", stage, a->round,
+                 a->attempt, c->round->round, c->round->attempt);
         ft_coord_reject(c, p, "secagg", why);
         return;
     }
@@ -274,15 +274,15 @@ void ft_coord_sa_on_msg(ft_coordinator_t *c, int p, ft_link_in_t *in)
         break;
     case FT_SA_STAGE_MASKED: {
         if (s->in3[i] || !s->in2[i]) {
-            ft_coord_reject(c, p, "secagg", s->in3[i] ? "masked input sent twice"
-                                                       : "masked input from outside U2");
+            ft_coord_reject(c, p, "secagg",
+                            s->in3[i] ? "masked input sent twice" : "masked input from outside U2");
             return;
         }
-        int rc = a->num_params == c->N ? ft_wire_check_vector(ft_link_payload(in),
-                                                               ft_link_payload_len(in), c->N,
-                                                               a->digest)
-                                       : ft_error_set(FT_EPROTO, "N = %llu, expected %zu",
-                                                      (unsigned long long)a->num_params, c->N);
+        int rc = a->num_params == c->N
+                     ? ft_wire_check_vector(ft_link_payload(in), ft_link_payload_len(in), c->N,
+                                            a->digest)
+                     : ft_error_set(FT_EPROTO, "N = %llu, expected %zu",
+                                    (unsigned long long)a->num_params, c->N);
         if (rc != FT_OK) {
             snprintf(why, sizeof why, "client %u: masked input: %s", a->client_id,
                      ft_error_message());
@@ -292,16 +292,16 @@ void ft_coord_sa_on_msg(ft_coordinator_t *c, int p, ft_link_in_t *in)
         const uint8_t *b = ft_link_payload(in);
         for (size_t j = 0; j < c->N; j++) {
             const uint8_t *q = b + 4 * j;
-            s->sum[j] += (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 |
-                         (uint32_t)q[3] << 24;
+            s->sum[j] +=
+                (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
         }
         s->in3[i] = 1;
         break;
     }
     case FT_SA_STAGE_REVEAL: {
         if (s->in4[i] || !s->in3[i]) {
-            ft_coord_reject(c, p, "secagg", s->in4[i] ? "shares revealed twice"
-                                                       : "reveal from outside U3");
+            ft_coord_reject(c, p, "secagg",
+                            s->in4[i] ? "shares revealed twice" : "reveal from outside U3");
             return;
         }
         /* The subjects must be exactly U2 (survivors' b, the dropped's s_sk). */

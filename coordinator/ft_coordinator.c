@@ -338,8 +338,8 @@ int ft_coordinator_run(ft_coordinator_t *c)
             ft_events_end(c->ev);
             if ((int)++attempt > c->exp.federation.max_round_retries) {
                 if (sa_why[0])
-                    rc = ft_error_set(FT_ETIMEOUT, "round %d: %s, in each of %d tries", t,
-                                      sa_why, attempt);
+                    rc = ft_error_set(FT_ETIMEOUT, "round %d: %s, in each of %d tries", t, sa_why,
+                                      attempt);
                 else
                     rc = ft_error_set(FT_ETIMEOUT,
                                       "round %d: fewer than min_clients = %d updates after %d "

@@ -48,7 +48,8 @@ int ft_global_new(const ft_experiment_t *exp, size_t max_k, ft_global_t **out)
     /* Under secure aggregation first: the rule's own checks (krum's K > 2f + 2) are
      * beside the point when it cannot run at all. */
     const ft_defense_t *sa_def = exp->defense.plugin[0] ? NULL : ft_defense_find(exp->defense.name);
-    if (exp->security.secure_aggregation && (exp->defense.plugin[0] || (sa_def && !sa_def->secagg))) {
+    if (exp->security.secure_aggregation &&
+        (exp->defense.plugin[0] || (sa_def && !sa_def->secagg))) {
         rc = ft_config_error(exp->defense.src, "defense.name",
                              "%s cannot run under security.secure_aggregation: it needs each "
                              "client's update (it selects, weighs or compares updates one by one "

@@ -15,8 +15,8 @@
 #include <string.h>
 
 static const char *const type_names[FT_MSG_COUNT_] = {
-    "none", "hello", "welcome", "request", "task", "update", "heartbeat", "error", "shutdown",
-    "secagg",
+    "none",   "hello",     "welcome", "request",  "task",
+    "update", "heartbeat", "error",   "shutdown", "secagg",
 };
 
 static const char *const stage_names[FT_SA_STAGE_COUNT_] = {

@@ -63,8 +63,8 @@ int ft_sa_agree(const uint8_t my_sk[FT_SA_KEY_LEN], const uint8_t my_pk[FT_SA_KE
     return FT_OK;
 }
 
-void ft_sa_mask(uint32_t *y, size_t N, const uint8_t seed[FT_SA_KEY_LEN], int sign,
-                uint32_t round, uint32_t attempt)
+void ft_sa_mask(uint32_t *y, size_t N, const uint8_t seed[FT_SA_KEY_LEN], int sign, uint32_t round,
+                uint32_t attempt)
 {
     assert(sign == 1 || sign == -1);
     enum { WORDS = 1024 }; /* 4 KiB: 64 ChaCha20 blocks */
@@ -109,8 +109,8 @@ static void make_ad(uint8_t ad[20], uint32_t round, uint32_t attempt, uint32_t f
     put_u32(ad + 16, to);
 }
 
-void ft_sa_share_seal(const ft_sa_share_t *share, const uint8_t key[FT_SA_KEY_LEN],
-                      uint32_t round, uint32_t attempt, uint8_t out[FT_SA_SHARE_LEN])
+void ft_sa_share_seal(const ft_sa_share_t *share, const uint8_t key[FT_SA_KEY_LEN], uint32_t round,
+                      uint32_t attempt, uint8_t out[FT_SA_SHARE_LEN])
 {
     uint8_t pt[FT_SA_SHARE_PT], ad[20];
     put_u32(pt, share->from);
@@ -121,8 +121,8 @@ void ft_sa_share_seal(const ft_sa_share_t *share, const uint8_t key[FT_SA_KEY_LE
     uint8_t *nonce = out, *ct = out + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
     randombytes_buf(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
     unsigned long long clen = 0;
-    crypto_aead_xchacha20poly1305_ietf_encrypt(ct, &clen, pt, sizeof pt, ad, sizeof ad, NULL,
-                                               nonce, key);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(ct, &clen, pt, sizeof pt, ad, sizeof ad, NULL, nonce,
+                                               key);
     assert(clen == FT_SA_SHARE_PT + crypto_aead_xchacha20poly1305_ietf_ABYTES);
     sodium_memzero(pt, sizeof pt);
 }
@@ -137,8 +137,8 @@ int ft_sa_share_open(const uint8_t rec[FT_SA_SHARE_LEN], const uint8_t key[FT_SA
     unsigned long long plen = 0;
     memset(share, 0, sizeof *share);
     if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-            pt, &plen, NULL, ct, FT_SA_SHARE_LEN - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
-            ad, sizeof ad, nonce, key) != 0 ||
+            pt, &plen, NULL, ct, FT_SA_SHARE_LEN - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, ad,
+            sizeof ad, nonce, key) != 0 ||
         plen != FT_SA_SHARE_PT || get_u32(pt) != from || get_u32(pt + 4) != to) {
         sodium_memzero(pt, sizeof pt);
         return ft_error_set(FT_ECRYPTO,

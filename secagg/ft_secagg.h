@@ -23,10 +23,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FT_SA_KEY_LEN    32                     /* X25519 keys, seeds, agreed keys */
-#define FT_SA_SHARE_PT   (8 + 2 * FT_SA_KEY_LEN) /* u, v, share of s_sk, share of b */
-#define FT_SA_SHARE_LEN  (24 + FT_SA_SHARE_PT + 16) /* nonce || ciphertext || tag */
-#define FT_SA_MAX_N      255                    /* clients in one aggregation (ft_shamir) */
+#define FT_SA_KEY_LEN   32                         /* X25519 keys, seeds, agreed keys */
+#define FT_SA_SHARE_PT  (8 + 2 * FT_SA_KEY_LEN)    /* u, v, share of s_sk, share of b */
+#define FT_SA_SHARE_LEN (24 + FT_SA_SHARE_PT + 16) /* nonce || ciphertext || tag */
+#define FT_SA_MAX_N     255                        /* clients in one aggregation (ft_shamir) */
 
 /* One client's secrets for one round. */
 typedef struct {
@@ -39,10 +39,10 @@ typedef struct {
 
 /* What a share record holds once decrypted. */
 typedef struct {
-    uint32_t from;                 /* u: whose secrets these are shares of */
-    uint32_t to;                   /* v: the holder */
-    uint8_t s_sk[FT_SA_KEY_LEN];   /* v's share of s_sk_u */
-    uint8_t b[FT_SA_KEY_LEN];      /* v's share of b_u */
+    uint32_t from;               /* u: whose secrets these are shares of */
+    uint32_t to;                 /* v: the holder */
+    uint8_t s_sk[FT_SA_KEY_LEN]; /* v's share of s_sk_u */
+    uint8_t b[FT_SA_KEY_LEN];    /* v's share of b_u */
 } ft_sa_share_t;
 
 /* libsodium's sodium_init (idempotent). FT_ECRYPTO if it fails. */
@@ -75,8 +75,8 @@ void ft_sa_mask(uint32_t *y /* N */, size_t N, const uint8_t seed[FT_SA_KEY_LEN]
 
 /* Encrypts share under key (KA of the two encryption keys) into out
  * (FT_SA_SHARE_LEN bytes) with (round, attempt, from, to) as associated data. */
-void ft_sa_share_seal(const ft_sa_share_t *share, const uint8_t key[FT_SA_KEY_LEN],
-                      uint32_t round, uint32_t attempt, uint8_t out[FT_SA_SHARE_LEN]);
+void ft_sa_share_seal(const ft_sa_share_t *share, const uint8_t key[FT_SA_KEY_LEN], uint32_t round,
+                      uint32_t attempt, uint8_t out[FT_SA_SHARE_LEN]);
 
 /* Decrypts a share record expected from `from` to `to` in (round, attempt).
  * FT_ECRYPTO ("share from client u: authentication failed") when it was tampered

@@ -46,8 +46,10 @@ int ft_shamir_split(const uint8_t *secret, size_t len, unsigned t, unsigned n, c
                     uint8_t *shares)
 {
     if (t < 1 || t > n || n > FT_SHAMIR_MAX_N || !points_ok(xs, n))
-        return ft_error_set(FT_EINVAL, "shamir: need 1 <= t = %u <= n = %u <= %d distinct nonzero "
-                                       "points", t, n, FT_SHAMIR_MAX_N);
+        return ft_error_set(FT_EINVAL,
+                            "shamir: need 1 <= t = %u <= n = %u <= %d distinct nonzero "
+                            "points",
+                            t, n, FT_SHAMIR_MAX_N);
     uint8_t coef[FT_SHAMIR_MAX_N]; /* f's coefficients 1..t-1 for one byte */
     for (size_t b = 0; b < len; b++) {
         randombytes_buf(coef, t - 1 ? t - 1 : 1);

@@ -7,7 +7,7 @@ while IFS= read -r -d '' f; do
         echo "not clang-formatted: $f"
         bad=1
     fi
-done < <(find common proto data kernels model attacks defenses scenario client coordinator cli report fuzz tests bench \
+done < <(find common proto data kernels model attacks defenses scenario secagg client coordinator cli report fuzz tests bench \
     examples include \
     \( -name '*.c' -o -name '*.h' -o -name '*.cu' -o -name '*.cuh' \) -print0 2>/dev/null)
 exit $bad

@@ -28,16 +28,18 @@ static const uint64_t samples[NC] = {10, 20, 30, 40};
 typedef struct {
     ft_client_sa_t *sa;
     ft_security_cfg_t sec;
-    float delta[NC][N];                   /* as trained */
-    uint8_t keys[NC * 64];                /* U1's c_pk || s_pk */
+    float delta[NC][N];                      /* as trained */
+    uint8_t keys[NC * 64];                   /* U1's c_pk || s_pk */
     uint8_t shares[NC][NC][FT_SA_SHARE_LEN]; /* [from][to] */
 } fixture_t;
 
 static int setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof *f);
-    f->sec = (ft_security_cfg_t){.secure_aggregation = 1, .secagg_threshold = 0.5,
-                                 .secagg_scale_bits = 20, .secagg_clip = 8};
+    f->sec = (ft_security_cfg_t){.secure_aggregation = 1,
+                                 .secagg_threshold = 0.5,
+                                 .secagg_scale_bits = 20,
+                                 .secagg_clip = 8};
     f->sa = ft_client_sa_new(N, &f->sec, 0);
     assert_non_null(f->sa);
     srand(11);
@@ -70,8 +72,7 @@ static void advertise_and_share(fixture_t *f, uint32_t round, int n, unsigned t)
         float copy[N];
         memcpy(copy, f->delta[u], sizeof copy);
         ft_msg_secagg_t k;
-        assert_int_equal(ft_client_sa_begin(f->sa, round, 0, ids[u], copy, samples[u], 100, 1,
-                                            &k),
+        assert_int_equal(ft_client_sa_begin(f->sa, round, 0, ids[u], copy, samples[u], 100, 1, &k),
                          FT_OK);
         assert_int_equal(k.stage, FT_SA_STAGE_KEYS);
         assert_int_equal(k.records_len, 64);

@@ -82,8 +82,8 @@ static void test_shamir_any_t(void **state)
     (void)state;
     check_sharing(3, 5);
     check_sharing(2, 2);
-    check_sharing(5, 5);  /* t = n */
-    check_sharing(1, 4);  /* t = 1: every share is the secret */
+    check_sharing(5, 5);    /* t = n */
+    check_sharing(1, 4);    /* t = 1: every share is the secret */
     check_sharing(86, 255); /* the largest round */
 }
 
@@ -197,9 +197,9 @@ static void test_masks_cancel_and_dropout(void **state)
             if (v == u)
                 continue;
             uint8_t seed[32];
-            assert_int_equal(ft_sa_agree(sec[u].s_sk, sec[u].s_pk, sec[v].s_pk,
-                                         FT_SA_PURPOSE_MASK, seed),
-                             FT_OK);
+            assert_int_equal(
+                ft_sa_agree(sec[u].s_sk, sec[u].s_pk, sec[v].s_pk, FT_SA_PURPOSE_MASK, seed),
+                FT_OK);
             ft_sa_mask(y[u], N, seed, ids[u] < ids[v] ? 1 : -1, 1, 0);
         }
     }
@@ -353,8 +353,8 @@ static void test_fixed_clip_and_nonfinite(void **state)
     /* rounding to the nearest step: 1/16 */
     const float y[2] = {0.03f, -0.04f};
     ft_fixed_encode(&fx, y, 1.0, 2, q);
-    assert_int_equal(q[0], 0u);                /* 0.48 steps -> 0 */
-    assert_int_equal(q[1], (uint32_t)-1);      /* -0.64 steps -> -1 */
+    assert_int_equal(q[0], 0u);           /* 0.48 steps -> 0 */
+    assert_int_equal(q[1], (uint32_t)-1); /* -0.64 steps -> -1 */
     /* a negative sum of many clients decodes through the wrap */
     uint32_t s = 0;
     for (int k = 0; k < 100; k++)
@@ -387,7 +387,7 @@ static void test_threshold(void **state)
     assert_int_equal(ft_sa_threshold(0.5, 4), 3);
     assert_int_equal(ft_sa_threshold(0.5, 5), 3);
     assert_int_equal(ft_sa_threshold(0.5, 10), 6);
-    assert_int_equal(ft_sa_threshold(0.01, 10), 2); /* at least 2 */
+    assert_int_equal(ft_sa_threshold(0.01, 10), 2);  /* at least 2 */
     assert_int_equal(ft_sa_threshold(0.99, 10), 10); /* at most n */
 }
 
