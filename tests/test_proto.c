@@ -175,6 +175,132 @@ static void test_update_validation(void **state)
     unpack_fails(&m, FT_EPROTO, "payload of 0 bytes");
 }
 
+/* The SecAgg message: each stage's shape is checked on receipt (docs/protocol.md). */
+static void test_secagg_validation(void **state)
+{
+    (void)state;
+    ft_msg_t m, out;
+    uint32_t ids[3] = {2, 5, 9}, dropped[1] = {7};
+    uint8_t recs[3 * FT_WIRE_SA_SHARE_LEN];
+    for (size_t i = 0; i < sizeof recs; i++)
+        recs[i] = (uint8_t)i;
+    /* roster: 64-byte keys per id, threshold in [2, n] */
+    ft_msg_init(&m, FT_MSG_SECAGG);
+    ft_msg_secagg_t *a = &m.u.secagg;
+    a->stage = FT_SA_STAGE_ROSTER;
+    a->round = 3;
+    a->attempt = 1;
+    a->client_id = 5;
+    a->threshold = 2;
+    a->ids = ids;
+    a->num_ids = 3;
+    a->records = recs;
+    a->records_len = 3 * FT_WIRE_SA_KEYS_LEN;
+    roundtrip(&m, &out);
+    assert_int_equal(out.u.secagg.stage, FT_SA_STAGE_ROSTER);
+    assert_int_equal(out.u.secagg.attempt, 1);
+    assert_int_equal(out.u.secagg.num_ids, 3);
+    assert_int_equal(out.u.secagg.ids[2], 9);
+    assert_memory_equal(out.u.secagg.records, recs, 3 * FT_WIRE_SA_KEYS_LEN);
+    ft_msg_clear(&out);
+    a->threshold = 4;
+    unpack_fails(&m, FT_EPROTO, "threshold");
+    a->threshold = 1;
+    unpack_fails(&m, FT_EPROTO, "threshold");
+    a->threshold = 2;
+    a->records_len = 3 * FT_WIRE_SA_KEYS_LEN - 1;
+    unpack_fails(&m, FT_EPROTO, "record bytes");
+    a->records_len = 3 * FT_WIRE_SA_KEYS_LEN;
+    uint32_t unsorted[3] = {2, 9, 5}, dup[3] = {2, 5, 5};
+    a->ids = unsorted;
+    unpack_fails(&m, FT_EPROTO, "ascending");
+    a->ids = dup;
+    unpack_fails(&m, FT_EPROTO, "ascending");
+    a->ids = ids;
+    /* shares / deliver: 112 bytes per id */
+    a->stage = FT_SA_STAGE_DELIVER;
+    a->records_len = 3 * FT_WIRE_SA_SHARE_LEN;
+    roundtrip(&m, &out);
+    ft_msg_clear(&out);
+    a->records_len = 2 * FT_WIRE_SA_SHARE_LEN;
+    unpack_fails(&m, FT_EPROTO, "record bytes");
+    /* unmask: ids and dropped disjoint, no records; dropped nowhere else */
+    a->stage = FT_SA_STAGE_UNMASK;
+    a->records = NULL;
+    a->records_len = 0;
+    a->dropped = dropped;
+    a->num_dropped = 1;
+    roundtrip(&m, &out);
+    assert_int_equal(out.u.secagg.num_dropped, 1);
+    assert_int_equal(out.u.secagg.dropped[0], 7);
+    ft_msg_clear(&out);
+    dropped[0] = 5;
+    unpack_fails(&m, FT_EPROTO, "both survived and dropped");
+    dropped[0] = 7;
+    a->stage = FT_SA_STAGE_REVEAL;
+    a->records = recs;
+    a->records_len = 3 * FT_WIRE_SA_REVEAL_LEN;
+    unpack_fails(&m, FT_EPROTO, "dropped ids outside an unmask");
+    a->dropped = NULL;
+    a->num_dropped = 0;
+    roundtrip(&m, &out);
+    ft_msg_clear(&out);
+    /* masked: a payload of N uint32, a digest, nothing else */
+    ft_msg_init(&m, FT_MSG_SECAGG);
+    a->stage = FT_SA_STAGE_MASKED;
+    a->round = 3;
+    a->num_params = 10;
+    memset(a->digest, 0x44, 32);
+    m.payload_len = 40;
+    roundtrip(&m, &out);
+    assert_memory_equal(out.u.secagg.digest, a->digest, 32);
+    ft_msg_clear(&out);
+    m.payload_len = 36;
+    unpack_fails(&m, FT_EPROTO, "payload of 36 bytes");
+    m.payload_len = 40;
+    a->ids = ids;
+    a->num_ids = 3;
+    unpack_fails(&m, FT_EPROTO, "masked: ids");
+    /* keys: one 64-byte record, samples, N, layout hash; no payload */
+    ft_msg_init(&m, FT_MSG_SECAGG);
+    a->stage = FT_SA_STAGE_KEYS;
+    a->round = 1;
+    a->num_samples = 60;
+    a->num_params = 10;
+    a->records = recs;
+    a->records_len = 64;
+    memset(a->layout_hash, 0x55, 32);
+    roundtrip(&m, &out);
+    assert_int_equal(out.u.secagg.num_samples, 60);
+    ft_msg_clear(&out);
+    a->num_samples = 0;
+    unpack_fails(&m, FT_EPROTO, "zero samples");
+    a->num_samples = 60;
+    a->records_len = 63;
+    unpack_fails(&m, FT_EPROTO, "64 bytes");
+    a->records_len = 64;
+    m.payload_len = 40;
+    unpack_fails(&m, FT_EPROTO, "unexpected payload");
+    m.payload_len = 0;
+    a->round = 0;
+    unpack_fails(&m, FT_EPROTO, "round 0");
+    a->round = 1;
+    a->stage = 8;
+    unpack_fails(&m, FT_EPROTO, "unknown stage");
+    /* too many ids */
+    static uint32_t many[256];
+    for (uint32_t i = 0; i < 256; i++)
+        many[i] = i;
+    a->stage = FT_SA_STAGE_UNMASK;
+    a->records = NULL;
+    a->records_len = 0;
+    a->ids = many;
+    a->num_ids = 256;
+    unpack_fails(&m, FT_EPROTO, "at most 255");
+    assert_string_equal(ft_sa_stage_name(FT_SA_STAGE_REVEAL), "reveal");
+    assert_string_equal(ft_sa_stage_name(0), "invalid");
+}
+
 static void test_small_messages(void **state)
 {
     (void)state;
@@ -411,15 +537,11 @@ static void test_link(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hello_roundtrip),
-        cmocka_unit_test(test_welcome_roundtrip),
-        cmocka_unit_test(test_task_validation),
-        cmocka_unit_test(test_update_validation),
-        cmocka_unit_test(test_small_messages),
-        cmocka_unit_test(test_hand_encoded),
-        cmocka_unit_test(test_vectors),
-        cmocka_unit_test(test_unpack_oom),
-        cmocka_unit_test(test_link),
+        cmocka_unit_test(test_hello_roundtrip),   cmocka_unit_test(test_welcome_roundtrip),
+        cmocka_unit_test(test_task_validation),   cmocka_unit_test(test_update_validation),
+        cmocka_unit_test(test_secagg_validation), cmocka_unit_test(test_small_messages),
+        cmocka_unit_test(test_hand_encoded),      cmocka_unit_test(test_vectors),
+        cmocka_unit_test(test_unpack_oom),        cmocka_unit_test(test_link),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
