@@ -1,6 +1,7 @@
 /* fuzz_wire_seeds: writes the seed corpus of fuzz_wire — one valid envelope frame
  * of every message type (and the edge cases the validator distinguishes: pool and
- * fixed-id hellos, tasks with and without a model, an update), packed by ft_wire.
+ * fixed-id hellos, tasks with and without a model, an update, secure-aggregation
+ * stages), packed by ft_wire.
  *
  *   fuzz_wire_seeds DIR     (the committed corpus is fuzz/corpus/fuzz_wire)
  *
@@ -119,5 +120,27 @@ int main(int argc, char **argv)
     ft_msg_init(&m, FT_MSG_SHUTDOWN);
     strcpy(m.u.shutdown.reason, "complete");
     bad |= write_seed(dir, "shutdown", &m);
+
+    /* secure aggregation: a roster (ids + 64-byte records) and an unmask (dropped) */
+    uint32_t sa_ids[3] = {2, 5, 9}, dropped[1] = {7};
+    uint8_t recs[3 * FT_WIRE_SA_KEYS_LEN];
+    for (size_t i = 0; i < sizeof recs; i++)
+        recs[i] = (uint8_t)(i * 7);
+    ft_msg_init(&m, FT_MSG_SECAGG);
+    m.u.secagg.stage = FT_SA_STAGE_ROSTER;
+    m.u.secagg.round = 2;
+    m.u.secagg.client_id = 5;
+    m.u.secagg.threshold = 2;
+    m.u.secagg.ids = sa_ids;
+    m.u.secagg.num_ids = 3;
+    m.u.secagg.records = recs;
+    m.u.secagg.records_len = sizeof recs;
+    bad |= write_seed(dir, "secagg_roster", &m);
+    m.u.secagg.stage = FT_SA_STAGE_UNMASK;
+    m.u.secagg.records = NULL;
+    m.u.secagg.records_len = 0;
+    m.u.secagg.dropped = dropped;
+    m.u.secagg.num_dropped = 1;
+    bad |= write_seed(dir, "secagg_unmask", &m);
     return bad;
 }
