@@ -352,16 +352,16 @@ static int serves(const client_t *c, uint32_t id)
     return 0;
 }
 
-/* A test hook (tests/integration/fed_secagg_drop.sh): FEDTAIL_SECAGG_KILL =
- * "ROUND:STAGE:PROCESS" makes process PROCESS SIGKILL itself right after it sent
- * the secure-aggregation message of stage STAGE (ft_sa_stage_t, e.g. 5 = masked) in
- * round ROUND, so a test can drop a client at an exact point of the protocol with a
- * real kill. Unset in normal runs. */
+/* A test hook (tests/integration/fed_secagg.sh): FEDTAIL_SECAGG_KILL =
+ * "ROUND:STAGE:PROCESS" makes process PROCESS SIGKILL itself right after the first
+ * secure-aggregation message of stage STAGE (ft_sa_stage_t, e.g. 5 = masked) it sends
+ * in round ROUND or later, so a test can drop a client at an exact point of the
+ * protocol with a real kill. Unset in normal runs. */
 static void maybe_die(const client_t *c, uint32_t round, uint32_t stage)
 {
     const char *spec = getenv("FEDTAIL_SECAGG_KILL");
     unsigned r, s, p;
-    if (spec && sscanf(spec, "%u:%u:%u", &r, &s, &p) == 3 && r == round && s == stage &&
+    if (spec && sscanf(spec, "%u:%u:%u", &r, &s, &p) == 3 && round >= r && s == stage &&
         p == c->process_id) {
         FT_LOG(FT_LOG_WARN, "FEDTAIL_SECAGG_KILL: process %u kills itself after %s in round %u", p,
                ft_sa_stage_name((int)stage), round);

@@ -255,6 +255,41 @@ static void test_roster_without_own_keys(void **state)
     assert_int_equal(ft_client_sa_handle(f->sa, &in, &out, &pl, &len), FT_EPROTO);
 }
 
+/* The Welcome's clip: an honest client clips its update to the L2 bound before
+ * encoding; one that does not self-clip (an attacker) sends it whole. */
+static void test_self_enforced_clip(void **state)
+{
+    fixture_t *f = *state;
+    ft_client_sa_t *sa = ft_client_sa_new(N, &f->sec, 0.5);
+    assert_non_null(sa);
+    static float d[N];
+    for (size_t i = 0; i < N; i++)
+        d[i] = (i % 2 ? 0.1f : -0.1f); /* norm 0.1 sqrt(700) = 2.65 */
+    ft_msg_secagg_t k;
+    assert_int_equal(ft_client_sa_begin(sa, 1, 0, 2, d, 10, 10, 1, &k), FT_OK);
+    double sq = 0;
+    for (size_t i = 0; i < N; i++)
+        sq += (double)d[i] * d[i];
+    assert_true(fabs(sqrt(sq) - 0.5) < 1e-5);
+    for (size_t i = 0; i < N; i++)
+        d[i] = (i % 2 ? 0.1f : -0.1f);
+    assert_int_equal(ft_client_sa_begin(sa, 1, 0, 5, d, 10, 10, 0, &k), FT_OK);
+    assert_true(d[0] == -0.1f && d[1] == 0.1f);
+    /* a norm under the bound is left alone */
+    for (size_t i = 0; i < N; i++)
+        d[i] = i == 0 ? 0.25f : 0.0f;
+    assert_int_equal(ft_client_sa_begin(sa, 1, 0, 7, d, 10, 10, 1, &k), FT_OK);
+    assert_true(d[0] == 0.25f);
+    assert_int_equal(ft_client_sa_held(sa), 3);
+    /* a new round drops the old states */
+    assert_int_equal(ft_client_sa_begin(sa, 2, 0, 7, d, 10, 10, 1, &k), FT_OK);
+    assert_int_equal(ft_client_sa_held(sa), 1);
+    /* more samples than the round holds is refused */
+    assert_int_equal(ft_client_sa_begin(sa, 2, 0, 9, d, 11, 10, 1, &k), FT_EPROTO);
+    ft_client_sa_destroy(&sa);
+    assert_null(sa);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -264,6 +299,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tampered_share_leaves_round, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unmask_must_split_u2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roster_without_own_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_self_enforced_clip, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
