@@ -7,7 +7,7 @@ add_custom_target(bench_round
   COMMENT "bench_round: coordination overhead per round")
 
 # bench_secagg: secure aggregation's coordinator memory and round time beside the
-# plain run (docs/PERFORMANCE.md §7). Never part of ctest.
+# plain run (docs/PERFORMANCE.md §6). Never part of ctest.
 add_custom_target(bench_secagg
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/bench_secagg.sh ${CMAKE_BINARY_DIR}
   DEPENDS fedtail USES_TERMINAL
