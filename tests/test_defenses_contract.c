@@ -184,6 +184,41 @@ static void test_identical_unchanged(void **state)
     }
 }
 
+/* A rule that runs under secure aggregation (ft_defense_t.secagg) gets the round's
+ * weighted mean as one update of weight 1 (coordinator/ft_coord_close.c): it must
+ * neither select nor need a server update, and, with nothing to clip (norm bounds
+ * far away) and no noise, give that update back. Everything else is refused. */
+static void test_secagg_rules_take_the_mean(void **state)
+{
+    (void)state;
+    static float U[MAXK * N], out[N], x[N], counts[MAXK], server[N];
+    uint32_t ids[MAXK];
+    make_round(13, 1, U, counts, ids, server);
+    memcpy(x, U, sizeof x);
+    const float one = 1.0f;
+    int runs = 0;
+    for (size_t r = 0; ft_defense_registry[r]; r++) {
+        const ft_defense_t *d = ft_defense_registry[r];
+        if (!d->secagg)
+            continue;
+        assert_true(d->secagg == FT_DEFENSE_SECAGG_SUM ||
+                    d->secagg == FT_DEFENSE_SECAGG_CLIENT_CLIP);
+        assert_false(d->selects);
+        assert_false(d->needs_server_update);
+        inst_t in;
+        inst_open(&in, d, 2, 0, 1);
+        memcpy(U, x, sizeof x);
+        assert_int_equal(inst_run(&in, 1, 1, U, &one, ids, NULL, out), FT_OK);
+        for (size_t j = 0; j < N; j++)
+            if (!(fabsf(out[j] - x[j]) <= 1e-6f * (1 + fabsf(x[j]))))
+                fail_msg("%s: out[%zu] = %.9g, mean %.9g", d->name, j, (double)out[j],
+                         (double)x[j]);
+        inst_close(&in);
+        runs++;
+    }
+    assert_int_equal(runs, 6); /* fedavg none norm-clipping weak-dp crfl local-dp */
+}
+
 static void test_permutation_invariant(void **state)
 {
     (void)state;
@@ -416,9 +451,13 @@ static void test_selftest_library(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_identical_unchanged),  cmocka_unit_test(test_permutation_invariant),
-        cmocka_unit_test(test_finite_in_finite_out), cmocka_unit_test(test_attackers_bounded),
-        cmocka_unit_test(test_blatant_attacker),     cmocka_unit_test(test_selftest_library),
+        cmocka_unit_test(test_identical_unchanged),
+        cmocka_unit_test(test_permutation_invariant),
+        cmocka_unit_test(test_finite_in_finite_out),
+        cmocka_unit_test(test_attackers_bounded),
+        cmocka_unit_test(test_blatant_attacker),
+        cmocka_unit_test(test_selftest_library),
+        cmocka_unit_test(test_secagg_rules_take_the_mean),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
