@@ -225,6 +225,15 @@ static int same_ids(const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
     return na == nb && (na == 0 || memcmp(a, b, na * sizeof *a) == 0);
 }
 
+/* A stage message of client i (of U1, from its own process) that fails its checks:
+ * rejected, and the client leaves the round (no stage waits for it: a tampered or
+ * repeated message is not followed by a good one). */
+static void reject_client(ft_coordinator_t *c, int p, int i, const char *why)
+{
+    c->sa->gone[i] = 1;
+    ft_coord_reject(c, p, "secagg", why);
+}
+
 void ft_coord_sa_on_msg(ft_coordinator_t *c, int p, ft_link_in_t *in)
 {
     ft_coord_sa_t *s = c->sa;
@@ -261,12 +270,12 @@ void ft_coord_sa_on_msg(ft_coordinator_t *c, int p, ft_link_in_t *in)
     switch (a->stage) {
     case FT_SA_STAGE_SHARES:
         if (s->in2[i]) {
-            ft_coord_reject(c, p, "secagg", "shares sent twice");
+            reject_client(c, p, i, "shares sent twice");
             return;
         }
         if (!same_ids(a->ids, a->num_ids, s->ids, s->n)) {
             snprintf(why, sizeof why, "client %u: shares not for this round's U1", a->client_id);
-            ft_coord_reject(c, p, "secagg", why);
+            reject_client(c, p, i, why);
             return;
         }
         memcpy(s->shares + (size_t)i * s->cap * FT_SA_SHARE_LEN, a->records, a->records_len);
@@ -274,8 +283,8 @@ void ft_coord_sa_on_msg(ft_coordinator_t *c, int p, ft_link_in_t *in)
         break;
     case FT_SA_STAGE_MASKED: {
         if (s->in3[i] || !s->in2[i]) {
-            ft_coord_reject(c, p, "secagg",
-                            s->in3[i] ? "masked input sent twice" : "masked input from outside U2");
+            reject_client(c, p, i,
+                          s->in3[i] ? "masked input sent twice" : "masked input from outside U2");
             return;
         }
         int rc = a->num_params == c->N
@@ -286,7 +295,7 @@ void ft_coord_sa_on_msg(ft_coordinator_t *c, int p, ft_link_in_t *in)
         if (rc != FT_OK) {
             snprintf(why, sizeof why, "client %u: masked input: %s", a->client_id,
                      ft_error_message());
-            ft_coord_reject(c, p, "secagg", why);
+            reject_client(c, p, i, why);
             return;
         }
         const uint8_t *b = ft_link_payload(in);
@@ -300,8 +309,7 @@ void ft_coord_sa_on_msg(ft_coordinator_t *c, int p, ft_link_in_t *in)
     }
     case FT_SA_STAGE_REVEAL: {
         if (s->in4[i] || !s->in3[i]) {
-            ft_coord_reject(c, p, "secagg",
-                            s->in4[i] ? "shares revealed twice" : "reveal from outside U3");
+            reject_client(c, p, i, s->in4[i] ? "shares revealed twice" : "reveal from outside U3");
             return;
         }
         /* The subjects must be exactly U2 (survivors' b, the dropped's s_sk). */
@@ -312,7 +320,7 @@ void ft_coord_sa_on_msg(ft_coordinator_t *c, int p, ft_link_in_t *in)
         if (!same_ids(a->ids, a->num_ids, s->list, m)) {
             snprintf(why, sizeof why, "client %u: revealed shares not of this round's U2",
                      a->client_id);
-            ft_coord_reject(c, p, "secagg", why);
+            reject_client(c, p, i, why);
             return;
         }
         for (size_t k = 0; k < m; k++) {
@@ -325,7 +333,7 @@ void ft_coord_sa_on_msg(ft_coordinator_t *c, int p, ft_link_in_t *in)
     }
     default:
         snprintf(why, sizeof why, "%s is not a stage a client sends", stage);
-        ft_coord_reject(c, p, "secagg", why);
+        reject_client(c, p, i, why);
         return;
     }
 }

@@ -28,7 +28,7 @@ static void *run_thread(void *arg)
     return NULL;
 }
 
-static void recv_msg(void *sock, ft_link_in_t *in)
+static inline void recv_msg(void *sock, ft_link_in_t *in)
 {
     zmq_pollitem_t pi = {sock, 0, ZMQ_POLLIN, 0};
     for (;;) {
@@ -43,7 +43,7 @@ static void recv_msg(void *sock, ft_link_in_t *in)
     }
 }
 
-static void send_simple(void *sock, ft_msg_type_t type)
+static inline void send_simple(void *sock, ft_msg_type_t type)
 {
     ft_msg_t m;
     ft_msg_init(&m, type);
@@ -52,8 +52,8 @@ static void send_simple(void *sock, ft_msg_type_t type)
     assert_int_equal(ft_link_send(sock, NULL, 0, &m, NULL, NULL, NULL), FT_OK);
 }
 
-static void send_update(void *sock, uint32_t round, uint32_t client, uint64_t samples,
-                        const float *delta, const uint8_t layout[32], int corrupt)
+static inline void send_update(void *sock, uint32_t round, uint32_t client, uint64_t samples,
+                               const float *delta, const uint8_t layout[32], int corrupt)
 {
     ft_msg_t m;
     ft_msg_init(&m, FT_MSG_UPDATE);

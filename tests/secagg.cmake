@@ -3,3 +3,4 @@
 # coordinator.
 ft_test(test_secagg LIBS ft_secagg ft_common PkgConfig::SODIUM TIMEOUT 60)
 ft_test(test_client_secagg LIBS ft_client ft_secagg PkgConfig::SODIUM TIMEOUT 60)
+ft_test(test_coordinator_secagg LIBS ft_coordinator ft_client ft_proto Threads::Threads TIMEOUT 60)
