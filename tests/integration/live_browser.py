@@ -112,7 +112,11 @@ def main():
         for step in steps:
             expr, out = step.rsplit("=", 1)
             until = time.time() + 60
-            while not page.eval(f"(() => {{ try {{ return !!({expr}); }} catch (e) {{ return false; }} }})()"):
+            # The check and the dump in one evaluation: the DOM written is the one
+            # that met the condition, whatever events arrive meanwhile.
+            probe = ("(() => { let ok = false; try { ok = !!(" + expr + "); } catch (e) {} "
+                     "return ok ? document.documentElement.outerHTML : null; })()")
+            while (dom := page.eval(probe)) is None:
                 if time.time() > until:
                     print(f"timed out waiting for: {expr}", file=sys.stderr)
                     open(out + ".timeout.html", "w").write(
@@ -123,7 +127,7 @@ def main():
                 shot = page.call("Page.captureScreenshot", format="png")
                 open(out, "wb").write(base64.b64decode(shot["data"]))
             else:
-                open(out, "w").write(page.eval("document.documentElement.outerHTML"))
+                open(out, "w").write(dom)
             print(f"{out}: written", file=sys.stderr)
         if page.errors:
             print("page errors:\n" + "\n".join(page.errors), file=sys.stderr)

@@ -1,0 +1,4 @@
+# The live view (issue 24): coordinator/ft_live (the feed) as a unit, and --serve end
+# to end: headless Chromium on a loopback run, and a non-loopback bind inside a
+# network namespace (the token, hostile requests, a connection flood).
+ft_script_test(fed_live integration/fed_live.sh TIMEOUT 300)
