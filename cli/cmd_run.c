@@ -487,15 +487,12 @@ int ft_cmd_run(int argc, char **argv)
                             : num_variants ? "compare"
                                            : "run",
                             out, sizeof out);
-    if (rc == FT_OK && !resume) /* changes cli.cfg: exp is done */
-        rc = prepare_out(&cli, out, variants, num_variants, num_seeds > 0);
-    if (rc != FT_OK) {
-        ft_cli_free(&cli);
-        return ft_cli_fail(rc);
-    }
-
     const char *serve_spec = ft_cli_option(&cli, "--serve");
-    if (serve_spec) {
+    /* Before the pre-training, so the page is up (its arms waiting) while it runs;
+     * after the check that out holds no run, which live.url must not survive. */
+    if (rc == FT_OK && !resume && !num_seeds && serve_spec)
+        rc = ft_out_dir_check(out, ft_cli_flag(&cli, "--force"));
+    if (rc == FT_OK && serve_spec) {
         /* One arm per run, in the order they run: seed-major, as run_seeds. */
         static char label_buf[FT_LIVE_MAX_ARMS][96];
         const char *labels[FT_LIVE_MAX_ARMS];
@@ -512,11 +509,16 @@ int ft_cmd_run(int argc, char **argv)
                 labels[arms] = label_buf[arms];
                 arms++;
             }
-        if ((rc = ft_serve_start(&serve, serve_spec, out, labels, arms, "fedtail run")) != FT_OK) {
-            ft_cli_free(&cli);
-            return ft_cli_fail(rc);
-        }
+        rc = ft_serve_start(&serve, serve_spec, out, labels, arms, "fedtail run");
     }
+    if (rc == FT_OK && !resume) /* changes cli.cfg: exp is done */
+        rc = prepare_out(&cli, out, variants, num_variants, num_seeds > 0);
+    if (rc != FT_OK) {
+        ft_serve_stop(&serve);
+        ft_cli_free(&cli);
+        return ft_cli_fail(rc);
+    }
+
     ft_children_catch_signals();
 
     static char dir_buf[FT_MAX_VARIANTS][2200];

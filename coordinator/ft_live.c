@@ -296,6 +296,8 @@ static void put_strip(const live_client_t *s, int cnt, int closed, char *buf, si
 {
     put(buf, cap, n, "\"clients\":[");
     for (int i = 0; i < cnt; i++) {
+        if (cap - *n < 512) /* never with FT_LIVE_EVENT_CAP: a shorter strip, not none */
+            break;
         put(buf, cap, n, "%s{\"id\":%u", i ? "," : "", s[i].id);
         if (closed) {
             put(buf, cap, n, ",\"attacker\":%s,\"decision\":\"%s\",\"clip\":",

@@ -28,8 +28,9 @@
 #define FT_LIVE_MAX_ROUNDS 100000 /* rows kept per arm (federation.rounds beyond: the first) */
 #define FT_LIVE_MAX_STRIP  1024   /* sampled clients shown per round (K beyond: the first) */
 /* Room a reader needs for any one event (ft_live_next): a strip of
- * FT_LIVE_MAX_STRIP clients at under 96 bytes each. */
-#define FT_LIVE_EVENT_CAP (FT_LIVE_MAX_STRIP * 96 + 4096)
+ * FT_LIVE_MAX_STRIP clients at under 160 bytes each (the longest: a 10-digit id,
+ * "reweighted" and three numbers of 15 characters). */
+#define FT_LIVE_EVENT_CAP (FT_LIVE_MAX_STRIP * 160 + 4096)
 
 typedef struct ft_live ft_live_t;
 
