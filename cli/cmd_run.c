@@ -498,8 +498,7 @@ int ft_cmd_run(int argc, char **argv)
         const char *labels[FT_LIVE_MAX_ARMS];
         int arms = 0;
         for (int si = 0; si < (num_seeds ? num_seeds : 1); si++)
-            for (int a = 0; a < (num_variants ? num_variants : 1) && arms < FT_LIVE_MAX_ARMS;
-                 a++) {
+            for (int a = 0; a < (num_variants ? num_variants : 1) && arms < FT_LIVE_MAX_ARMS; a++) {
                 const char *base = num_variants ? variants[a].label : "run";
                 if (num_seeds)
                     snprintf(label_buf[arms], sizeof label_buf[arms], "%.63s, seed %llu", base,

@@ -18,7 +18,8 @@ int ft_serve_start(ft_serve_t *s, const char *spec, const char *out, const char 
         if ((rc = ft_live_add_arm(s->live, labels[i]) < 0 ? FT_EINVAL : FT_OK) == FT_OK)
             s->arms++;
     if (rc == FT_OK)
-        rc = ft_live_http_start(s->live, spec, (const char *)ft_live_page, ft_live_page_len, &s->http);
+        rc = ft_live_http_start(s->live, spec, (const char *)ft_live_page, ft_live_page_len,
+                                &s->http);
     if (rc == FT_OK)
         rc = ft_mkdir_p(out);
     if (rc == FT_OK) {

@@ -19,12 +19,12 @@
 
 /* One sampled client as the page shows it. */
 typedef struct {
-    uint32_t id;          /* client id */
-    uint8_t attacker;     /* ground truth (closed rounds only) */
-    uint8_t decision;     /* ft_decision_t (closed rounds only) */
-    float clip;           /* the defense's clip factor */
-    float weight;         /* its weight in the aggregate */
-    float contrib;        /* its contribution norm */
+    uint32_t id;      /* client id */
+    uint8_t attacker; /* ground truth (closed rounds only) */
+    uint8_t decision; /* ft_decision_t (closed rounds only) */
+    float clip;       /* the defense's clip factor */
+    float weight;     /* its weight in the aggregate */
+    float contrib;    /* its contribution norm */
 } live_client_t;
 
 /* One arm: one run of the coordinator. */
@@ -42,18 +42,18 @@ typedef struct {
     live_client_t *cur;     /* strip_cap: the current round's sample */
     live_client_t *closed;  /* strip_cap: the last closed round */
     int strip_cap;          /* room in cur and closed */
-    int cur_n, cur_round, cur_attempt;  /* the current round */
-    int closed_n, closed_round;         /* the last closed round */
+    int cur_n, cur_round, cur_attempt;      /* the current round */
+    int closed_n, closed_round;             /* the last closed round */
     uint64_t meta_ver, cur_ver, closed_ver; /* change counters (0: never) */
 } live_arm_t;
 
 struct ft_live {
-    pthread_mutex_t mu;            /* guards everything below */
-    pthread_cond_t changed;        /* broadcast on every change */
+    pthread_mutex_t mu;                /* guards everything below */
+    pthread_cond_t changed;            /* broadcast on every change */
     live_arm_t arms[FT_LIVE_MAX_ARMS]; /* declared arms */
-    int n_arms;                    /* arms declared */
-    uint64_t version;              /* bumped on every change */
-    int finished;                  /* ft_live_finish was called */
+    int n_arms;                        /* arms declared */
+    uint64_t version;                  /* bumped on every change */
+    int finished;                      /* ft_live_finish was called */
 };
 
 int ft_live_new(ft_live_t **out)
@@ -123,8 +123,8 @@ int ft_live_add_arm(ft_live_t *lv, const char *label)
     return i;
 }
 
-int ft_live_arm_start(ft_live_t *lv, int arm, int rounds, int K, const char *defense,
-                      int selects, int rounds_done)
+int ft_live_arm_start(ft_live_t *lv, int arm, int rounds, int K, const char *defense, int selects,
+                      int rounds_done)
 {
     if (arm < 0 || arm >= lv->n_arms || rounds < 0 || K < 0)
         return ft_error_set(FT_EINVAL, "live view: no arm %d", arm);
@@ -278,7 +278,8 @@ static void arm_meta(const live_arm_t *a, int i, char *buf, size_t cap, size_t *
     put_str(buf, cap, n, a->label);
     put(buf, cap, n, ",\"rounds\":%d,\"k\":%d,\"defense\":", a->rounds, a->K);
     put_str(buf, cap, n, a->defense);
-    put(buf, cap, n, ",\"selects\":%s,\"rounds_done\":%d,\"status\":", a->selects ? "true" : "false",
+    put(buf, cap, n,
+        ",\"selects\":%s,\"rounds_done\":%d,\"status\":", a->selects ? "true" : "false",
         a->rounds_done);
     put_str(buf, cap, n, a->status);
     put(buf, cap, n, "}");
@@ -291,8 +292,7 @@ static void put_row_json(const ft_metrics_row_t *row, char *buf, size_t cap, siz
     put(buf, cap, n, "%s", w > 0 ? j : "null");
 }
 
-static void put_strip(const live_client_t *s, int cnt, int closed, char *buf, size_t cap,
-                      size_t *n)
+static void put_strip(const live_client_t *s, int cnt, int closed, char *buf, size_t cap, size_t *n)
 {
     put(buf, cap, n, "\"clients\":[");
     for (int i = 0; i < cnt; i++) {
@@ -300,8 +300,8 @@ static void put_strip(const live_client_t *s, int cnt, int closed, char *buf, si
             break;
         put(buf, cap, n, "%s{\"id\":%u", i ? "," : "", s[i].id);
         if (closed) {
-            put(buf, cap, n, ",\"attacker\":%s,\"decision\":\"%s\",\"clip\":",
-                s[i].attacker ? "true" : "false",
+            put(buf, cap, n,
+                ",\"attacker\":%s,\"decision\":\"%s\",\"clip\":", s[i].attacker ? "true" : "false",
                 ft_detect_decision_name((ft_decision_t)s[i].decision));
             put_num(buf, cap, n, s[i].clip);
             put(buf, cap, n, ",\"weight\":");
@@ -336,8 +336,7 @@ static size_t next_event(ft_live_t *lv, ft_live_cursor_t *c, char *buf, size_t c
             c->closed_seen[i] = a->closed_ver;
             if (!a->closed_round)
                 continue;
-            put(buf, cap, &n, "event: closed\ndata: {\"arm\":%d,\"round\":%d,", i,
-                a->closed_round);
+            put(buf, cap, &n, "event: closed\ndata: {\"arm\":%d,\"round\":%d,", i, a->closed_round);
             put_strip(a->closed, a->closed_n, 1, buf, cap, &n);
             put(buf, cap, &n, "}");
         } else if (c->cur_seen[i] != a->cur_ver) {

@@ -59,8 +59,8 @@ int ft_live_add_arm(ft_live_t *lv, const char *label);
  * shows the rounds from there on). Makes the arm's room (the only allocation);
  * called again for the same arm (a second run into it) starts it afresh. FT_ENOMEM,
  * FT_EINVAL for an unknown arm. */
-int ft_live_arm_start(ft_live_t *lv, int arm, int rounds, int K, const char *defense,
-                      int selects, int rounds_done);
+int ft_live_arm_start(ft_live_t *lv, int arm, int rounds, int K, const char *defense, int selects,
+                      int rounds_done);
 
 /* The round loop (no allocation, one short lock each): round begins with the sorted
  * sample ids (K; the attackers are not shown until the round closes) ... */

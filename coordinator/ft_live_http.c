@@ -134,9 +134,8 @@ static enum MHD_Result reply_stream(ft_live_http_t *h, struct MHD_Connection *co
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     (void)upload_data;
@@ -154,8 +153,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                               "fedtail printed, ending in ?token=...)\n");
     }
     if (strcmp(url, "/") == 0) {
-        struct MHD_Response *r = MHD_create_response_from_buffer(h->page_len, (void *)h->page,
-                                                                 MHD_RESPMEM_PERSISTENT);
+        struct MHD_Response *r =
+            MHD_create_response_from_buffer(h->page_len, (void *)h->page, MHD_RESPMEM_PERSISTENT);
         if (!r)
             return MHD_NO;
         common_headers(r, "text/html; charset=utf-8");
@@ -195,8 +194,7 @@ static int parse_spec(const char *spec, struct sockaddr_in *sa, char *host, size
     char *end;
     long port = strtol(port_s, &end, 10);
     if (!*port_s || *end || port < 0 || port > 65535)
-        return ft_error_set(FT_EINVAL, "--serve %s: the port must be a number in [0, 65535]",
-                            spec);
+        return ft_error_set(FT_EINVAL, "--serve %s: the port must be a number in [0, 65535]", spec);
     if (strcmp(addr, "localhost") == 0)
         snprintf(addr, sizeof addr, "127.0.0.1");
     if (strcmp(addr, "*") == 0) {
@@ -251,9 +249,8 @@ int ft_live_http_start(ft_live_t *lv, const char *spec, const char *page, size_t
         flags, ntohs(sa.sin_port), NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT, (unsigned)FT_LIVE_HTTP_CONNS,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)FT_LIVE_HTTP_REQ_BYTES,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)FT_LIVE_HTTP_IDLE_S,
-        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 << 10), MHD_OPTION_LISTEN_BACKLOG_SIZE,
-        (unsigned)16, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)FT_LIVE_HTTP_IDLE_S, MHD_OPTION_THREAD_STACK_SIZE,
+        (size_t)(256 << 10), MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)16, MHD_OPTION_END);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!h->d) {
         ft_free(h);

@@ -11,6 +11,6 @@
 #include <stddef.h>
 
 extern const unsigned char ft_live_page[]; /* the page (UTF-8), NUL-terminated */
-extern const size_t ft_live_page_len; /* its bytes, without the NUL */
+extern const size_t ft_live_page_len;      /* its bytes, without the NUL */
 
 #endif

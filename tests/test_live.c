@@ -90,7 +90,8 @@ static void test_history_then_live(void **state)
     next(lv, &c, name, 0);
     assert_string_equal(name, "closed");
     assert_non_null(strstr(buf, "{\"id\":3,\"attacker\":false,\"decision\":\"kept\""));
-    assert_non_null(strstr(buf, "{\"id\":7,\"attacker\":true,\"decision\":\"clipped\",\"clip\":0.25"));
+    assert_non_null(
+        strstr(buf, "{\"id\":7,\"attacker\":true,\"decision\":\"clipped\",\"clip\":0.25"));
     assert_non_null(strstr(buf, "\"contribution\":null")); /* NaN is no JSON number */
     next(lv, &c, name, 0);
     assert_string_equal(name, "round");

@@ -4,10 +4,10 @@ standard library only) for the live-view tests: opens URL, and for each STEP wai
 until the page's JavaScript expression holds, then writes the rendered DOM (and,
 for a step ending in .png, a screenshot) to the given file.
 
-usage: live_browser.py CHROMIUM URL PROFILE_DIR [--size WxH] EXPR=FILE [EXPR=FILE ...]
+usage: live_browser.py CHROMIUM URL PROFILE_DIR [--size WxH] [--wait S] EXPR=FILE ...
 
-Each EXPR is evaluated in the page every 0.2 s until it is true (60 s at most:
-then exit 1 naming it). Exit 0 when every step was written. Console errors and
+Each EXPR is evaluated in the page every 0.2 s until it is true (S seconds at most,
+default 60: then exit 1 naming it). Exit 0 when every step was written. Console errors and
 uncaught exceptions of the page are printed and make the exit status 2."""
 import base64, json, os, re, socket, struct, subprocess, sys, threading, time, urllib.request
 
@@ -84,6 +84,11 @@ def main():
         i = args.index("--size")
         size = args[i + 1]
         del args[i:i + 2]
+    wait = 60.0
+    if "--wait" in args:
+        i = args.index("--wait")
+        wait = float(args[i + 1])
+        del args[i:i + 2]
     browser, url, profile, steps = args[0], args[1], args[2], args[3:]
     w, h = size.split("x")
     proc = subprocess.Popen([browser, "--headless", "--no-sandbox", "--disable-gpu",
@@ -111,7 +116,7 @@ def main():
         page.call("Page.navigate", url=url)
         for step in steps:
             expr, out = step.rsplit("=", 1)
-            until = time.time() + 60
+            until = time.time() + wait
             # The check and the dump in one evaluation: the DOM written is the one
             # that met the condition, whatever events arrive meanwhile.
             probe = ("(() => { let ok = false; try { ok = !!(" + expr + "); } catch (e) {} "
