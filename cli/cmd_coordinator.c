@@ -118,8 +118,9 @@ int ft_cmd_coordinator(int argc, char **argv)
     ft_serve_t serve = {0};
     const char *serve_spec = ft_cli_option(&cli, "--serve");
     const char *const label[] = {"run"};
-    int src = serve_spec ? ft_serve_start(&serve, serve_spec, out, label, 1, "fedtail coordinator")
-                         : FT_OK;
+    int src = serve_spec
+                  ? ft_serve_start(&serve, serve_spec, out, label, 1, 0, "fedtail coordinator")
+                  : FT_OK;
     if (src != FT_OK) {
         ft_cli_free(&cli);
         return ft_cli_fail(src);

@@ -508,7 +508,8 @@ int ft_cmd_run(int argc, char **argv)
                 labels[arms] = label_buf[arms];
                 arms++;
             }
-        rc = ft_serve_start(&serve, serve_spec, out, labels, arms, "fedtail run");
+        rc = ft_serve_start(&serve, serve_spec, out, labels, arms, exp.federation.rounds,
+                            "fedtail run");
     }
     if (rc == FT_OK && !resume) /* changes cli.cfg: exp is done */
         rc = prepare_out(&cli, out, variants, num_variants, num_seeds > 0);

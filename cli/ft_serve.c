@@ -10,12 +10,12 @@
 #include <unistd.h>
 
 int ft_serve_start(ft_serve_t *s, const char *spec, const char *out, const char *const *labels,
-                   int n, const char *who)
+                   int n, int rounds, const char *who)
 {
     memset(s, 0, sizeof *s);
     int rc = ft_live_new(&s->live);
     for (int i = 0; i < n && i < FT_LIVE_MAX_ARMS && rc == FT_OK; i++)
-        if ((rc = ft_live_add_arm(s->live, labels[i]) < 0 ? FT_EINVAL : FT_OK) == FT_OK)
+        if ((rc = ft_live_add_arm(s->live, labels[i], rounds) < 0 ? FT_EINVAL : FT_OK) == FT_OK)
             s->arms++;
     if (rc == FT_OK)
         rc = ft_live_http_start(s->live, spec, (const char *)ft_live_page, ft_live_page_len,

@@ -20,12 +20,12 @@ typedef struct {
 } ft_serve_t;
 
 /* Starts serving spec for the arms labels (n of them, at most FT_LIVE_MAX_ARMS; the
- * rest are not shown) of a command writing into out (made if missing). who prefixes
- * the printed line ("fedtail run"). On error returns the code of ft_live_http_start
- * (FT_EINVAL naming spec, FT_ENET naming the address) or FT_EIO naming live.url;
+ * rest are not shown; each planning rounds until it starts) of a command writing into out (made if
+ * missing). who prefixes the printed line ("fedtail run"). On error returns the code of
+ * ft_live_http_start (FT_EINVAL naming spec, FT_ENET naming the address) or FT_EIO naming live.url;
  * s is then zeroed. */
 int ft_serve_start(ft_serve_t *s, const char *spec, const char *out, const char *const *labels,
-                   int n, const char *who);
+                   int n, int rounds, const char *who);
 
 /* The feed for arm (NULL when not serving or past FT_LIVE_MAX_ARMS). */
 ft_live_t *ft_serve_live(const ft_serve_t *s, int arm);

@@ -104,7 +104,7 @@ static void changed(ft_live_t *lv)
     pthread_cond_broadcast(&lv->changed);
 }
 
-int ft_live_add_arm(ft_live_t *lv, const char *label)
+int ft_live_add_arm(ft_live_t *lv, const char *label, int rounds)
 {
     pthread_mutex_lock(&lv->mu);
     int i = lv->n_arms;
@@ -116,6 +116,7 @@ int ft_live_add_arm(ft_live_t *lv, const char *label)
     memset(a, 0, sizeof *a);
     snprintf(a->label, sizeof a->label, "%s", label);
     snprintf(a->status, sizeof a->status, "waiting");
+    a->rounds = rounds;
     a->meta_ver = lv->version + 1;
     lv->n_arms++;
     changed(lv);

@@ -49,10 +49,11 @@ int ft_live_new(ft_live_t **out);
  * nulls *lv_p. */
 void ft_live_destroy(ft_live_t **lv_p);
 
-/* Declares an arm (label: e.g. a run.compare label; copied, cut to 63 bytes) before
- * it runs, so the page shows every arm from the start. Returns its index (0, 1, ...)
- * or FT_EINVAL past FT_LIVE_MAX_ARMS. */
-int ft_live_add_arm(ft_live_t *lv, const char *label);
+/* Declares an arm (label: e.g. a run.compare label; copied, cut to 63 bytes; rounds:
+ * the rounds it plans, for the page's progress until it starts) before it runs, so
+ * the page shows every arm from the start. Returns its index (0, 1, ...) or FT_EINVAL
+ * past FT_LIVE_MAX_ARMS. */
+int ft_live_add_arm(ft_live_t *lv, const char *label, int rounds);
 
 /* The arm's coordinator starts: rounds planned, K clients per round, the defense's
  * name and whether it selects, the rounds already done (a resumed run: the page

@@ -62,8 +62,8 @@ static void test_history_then_live(void **state)
     (void)state;
     ft_live_t *lv = NULL;
     assert_int_equal(ft_live_new(&lv), FT_OK);
-    assert_int_equal(ft_live_add_arm(lv, "no defense"), 0);
-    assert_int_equal(ft_live_add_arm(lv, "krum"), 1);
+    assert_int_equal(ft_live_add_arm(lv, "no defense", 3), 0);
+    assert_int_equal(ft_live_add_arm(lv, "krum", 3), 1);
     assert_int_equal(ft_live_arm_start(lv, 0, 3, 2, "fedavg", 0, 0), FT_OK);
     uint32_t ids[2] = {3, 7};
     uint8_t att[2] = {0, 1};
@@ -99,7 +99,7 @@ static void test_history_then_live(void **state)
     assert_null(strstr(buf, "attacker")); /* not shown before the round closes */
     next(lv, &c, name, 0);
     assert_string_equal(name, "arm");
-    assert_non_null(strstr(buf, "\"label\":\"krum\""));
+    assert_non_null(strstr(buf, "\"label\":\"krum\",\"rounds\":3,")); /* planned */
     assert_non_null(strstr(buf, "\"status\":\"waiting\""));
     assert_int_equal(next(lv, &c, name, 0), 0);
     assert_int_equal(next(lv, &c, name, 50), 0); /* waits, then nothing */
@@ -162,7 +162,7 @@ static void test_csv_is_metrics_csv(void **state)
     assert_int_equal(ft_metrics_open(path, &mt), FT_OK);
     ft_live_t *lv = NULL;
     assert_int_equal(ft_live_new(&lv), FT_OK);
-    assert_int_equal(ft_live_add_arm(lv, "run"), 0);
+    assert_int_equal(ft_live_add_arm(lv, "run", 60), 0);
     assert_int_equal(ft_live_arm_start(lv, 0, 60, 2, "fedavg", 0, 0), FT_OK);
     for (int r = 1; r <= 60; r++) {
         ft_metrics_row_t row = row_for(r);
@@ -204,9 +204,9 @@ static void test_csv_arms(void **state)
     (void)state;
     ft_live_t *lv = NULL;
     assert_int_equal(ft_live_new(&lv), FT_OK);
-    ft_live_add_arm(lv, "say \"hi\", ok");
-    ft_live_add_arm(lv, "b");
-    ft_live_add_arm(lv, "never started");
+    ft_live_add_arm(lv, "say \"hi\", ok", 2);
+    ft_live_add_arm(lv, "b", 2);
+    ft_live_add_arm(lv, "never started", 2);
     ft_live_arm_start(lv, 0, 2, 2, "fedavg", 0, 0);
     ft_live_arm_start(lv, 1, 2, 2, "krum", 1, 0);
     ft_metrics_row_t r = row_for(1);
@@ -234,8 +234,8 @@ static void test_bounds(void **state)
     ft_live_t *lv = NULL;
     assert_int_equal(ft_live_new(&lv), FT_OK);
     for (int i = 0; i < FT_LIVE_MAX_ARMS; i++)
-        assert_int_equal(ft_live_add_arm(lv, "arm"), i);
-    assert_int_equal(ft_live_add_arm(lv, "one too many"), FT_EINVAL);
+        assert_int_equal(ft_live_add_arm(lv, "arm", 2), i);
+    assert_int_equal(ft_live_add_arm(lv, "one too many", 2), FT_EINVAL);
     assert_int_equal(ft_live_arm_start(lv, FT_LIVE_MAX_ARMS, 2, 2, "x", 0, 0), FT_EINVAL);
     /* Before its start an arm takes nothing (the round loop's calls are no-ops). */
     ft_metrics_row_t r = row_for(1);
