@@ -128,4 +128,31 @@ PY
     fail "metrics with --serve differ from metrics without"
 [ "$(wc -l <"$WORK/live/metrics.csv")" -eq 13 ] || fail "expected 12 rounds"
 [ "$(cd "$WORK/live" && ls)" = "$(cd "$WORK/plain" && ls)" ] || fail "run directories differ"
+# A comparison (as experiments/demo.ini): every arm on the one page, the arm not yet
+# run announced from the start; /metrics.json holds the first arm's rows while the
+# second runs, /metrics.csv an arm column.
+"$FEDTAIL" run "$INI" --set federation.rounds=4 --set run.eval_async=false \
+    --set "run.compare=plain: defense.name=fedavg; median: defense.name=median" \
+    --out "$WORK/cmp" --procs 2 --quiet --no-report --serve 127.0.0.1:0 >"$WORK/cmp.out" 2>&1 &
+CMP=$!
+for _ in $(seq 300); do [ -s "$WORK/cmp/live.url" ] && break; sleep 0.1; done
+python3 - "$(cat "$WORK/cmp/live.url")" <<'PY' || fail "comparison page"
+import json, sys, time, urllib.request
+url = sys.argv[1]
+get = lambda p: urllib.request.urlopen(url + p, timeout=10).read()
+arms = json.loads(get("metrics.json"))["arms"]
+assert [a["label"] for a in arms] == ["plain", "median"], arms
+assert arms[1]["rounds"] == 4, arms[1]   # planned, before it starts
+for _ in range(600):
+    arms = json.loads(get("metrics.json"))["arms"]
+    if arms[1]["rows"]:
+        break
+    time.sleep(0.05)
+assert arms[0]["status"] == "complete" and len(arms[0]["rows"]) == 4, arms[0]["status"]
+assert arms[1]["defense"] == "median" and arms[1]["status"] == "running", arms[1]
+csv = get("metrics.csv").decode().splitlines()
+assert csv[0].startswith("arm,round,main_acc,"), csv[0]
+assert [l.split(",")[0] for l in csv[1:5]] == ['"plain"'] * 4 and csv[5].startswith('"median",1,')
+PY
+wait $CMP || fail "comparison run: $(tail -5 "$WORK/cmp.out")"
 echo "PASS: the live page grew while the run went on; metrics identical with and without --serve"
