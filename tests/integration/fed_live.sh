@@ -32,31 +32,8 @@ URL=$(cat "$WORK/live/live.url")
 grep -q "live view on $URL" "$WORK/live.err" || fail "the address was not printed: $(cat "$WORK/live.err")"
 case "$URL" in http://127.0.0.1:*/) ;; *) fail "loopback URL expected, got $URL" ;; esac
 
-# Scripts' routes, mid-run, once a row is in.
-python3 - "$URL" "$WORK/mid.csv" "$WORK/mid.json" <<'PY' || fail "HTTP routes"
-import json, sys, time, urllib.request, urllib.error
-url, csv_out, json_out = sys.argv[1:]
-for _ in range(300):
-    if urllib.request.urlopen(url + "metrics.csv", timeout=10).read().count(b"\n") >= 2:
-        break
-    time.sleep(0.1)
-open(csv_out, "wb").write(urllib.request.urlopen(url + "metrics.csv", timeout=10).read())
-doc = json.load(urllib.request.urlopen(url + "metrics.json", timeout=10))
-json.dump(doc, open(json_out, "w"))
-for path, code in (("nope", 404), ("..%2fconfig.ini", 404), ("../config.ini", 404)):
-    try:
-        urllib.request.urlopen(url + path, timeout=10)
-        sys.exit(f"/{path} served")
-    except urllib.error.HTTPError as e:
-        assert e.code == code, (path, e.code)
-req = urllib.request.Request(url + "metrics.csv", data=b"x=1", method="POST")
-try:
-    urllib.request.urlopen(req, timeout=10)
-    sys.exit("POST served")
-except urllib.error.HTTPError as e:
-    assert e.code == 405, e.code
-PY
 # While the run goes: two DOM dumps, the second once the curve has 2 more points.
+# Chromium starts as soon as the server is up, so that it is certainly in time.
 pts='+document.querySelector("polyline.main").getAttribute("data-points")'
 python3 "$HERE/live_browser.py" "$browser" "$URL" "$WORK/profile" \
     "(window.first = $pts) >= 1 && document.querySelector(\".strip.current .client\")=$WORK/dom1.html" \
@@ -91,6 +68,30 @@ open(sys.argv[3], "w").write(f"{r} {' '.join(i for _, i in cur)}\n{rc} " +
                              " ".join(i + ("*" if "attacker" in c else "") for c, i in closed) + "\n")
 PY
 
+# Scripts' routes, mid-run, once a row is in.
+python3 - "$URL" "$WORK/mid.csv" "$WORK/mid.json" <<'PY' || fail "HTTP routes"
+import json, sys, time, urllib.request, urllib.error
+url, csv_out, json_out = sys.argv[1:]
+for _ in range(300):
+    if urllib.request.urlopen(url + "metrics.csv", timeout=10).read().count(b"\n") >= 2:
+        break
+    time.sleep(0.1)
+open(csv_out, "wb").write(urllib.request.urlopen(url + "metrics.csv", timeout=10).read())
+doc = json.load(urllib.request.urlopen(url + "metrics.json", timeout=10))
+json.dump(doc, open(json_out, "w"))
+for path, code in (("nope", 404), ("..%2fconfig.ini", 404), ("../config.ini", 404)):
+    try:
+        urllib.request.urlopen(url + path, timeout=10)
+        sys.exit(f"/{path} served")
+    except urllib.error.HTTPError as e:
+        assert e.code == code, (path, e.code)
+req = urllib.request.Request(url + "metrics.csv", data=b"x=1", method="POST")
+try:
+    urllib.request.urlopen(req, timeout=10)
+    sys.exit("POST served")
+except urllib.error.HTTPError as e:
+    assert e.code == 405, e.code
+PY
 wait $RUN || fail "run exited $?: $(tail -5 "$WORK/live.err")"
 # The strips are what events.jsonl says: the round's tasks, the attackers marked.
 python3 - "$WORK/live/events.jsonl" "$WORK/strip.txt" <<'PY' || fail "strip vs events.jsonl"
