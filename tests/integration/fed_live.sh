@@ -22,7 +22,7 @@ honest_edge_holders = 0
 edge_size = 10
 clean_points = 20
 INI
-sets=(--set federation.rounds=12 --set run.eval_async=false)
+sets=(--set federation.rounds=16 --set run.eval_async=false)
 "$FEDTAIL" run "$INI" "${sets[@]}" --out "$WORK/live" --procs 2 --quiet --no-report \
     --serve 127.0.0.1:0 >"$WORK/live.out" 2>"$WORK/live.err" &
 RUN=$!
@@ -32,6 +32,31 @@ URL=$(cat "$WORK/live/live.url")
 grep -q "live view on $URL" "$WORK/live.err" || fail "the address was not printed: $(cat "$WORK/live.err")"
 case "$URL" in http://127.0.0.1:*/) ;; *) fail "loopback URL expected, got $URL" ;; esac
 
+# Scripts' routes, mid-run, once a row is in (beside the browser: both start at once).
+python3 - "$URL" "$WORK/mid.csv" "$WORK/mid.json" <<'PY' &
+import json, sys, time, urllib.request, urllib.error
+url, csv_out, json_out = sys.argv[1:]
+for _ in range(300):
+    if urllib.request.urlopen(url + "metrics.csv", timeout=10).read().count(b"\n") >= 2:
+        break
+    time.sleep(0.1)
+open(csv_out, "wb").write(urllib.request.urlopen(url + "metrics.csv", timeout=10).read())
+doc = json.load(urllib.request.urlopen(url + "metrics.json", timeout=10))
+json.dump(doc, open(json_out, "w"))
+for path, code in (("nope", 404), ("..%2fconfig.ini", 404), ("../config.ini", 404)):
+    try:
+        urllib.request.urlopen(url + path, timeout=10)
+        sys.exit(f"/{path} served")
+    except urllib.error.HTTPError as e:
+        assert e.code == code, (path, e.code)
+req = urllib.request.Request(url + "metrics.csv", data=b"x=1", method="POST")
+try:
+    urllib.request.urlopen(req, timeout=10)
+    sys.exit("POST served")
+except urllib.error.HTTPError as e:
+    assert e.code == 405, e.code
+PY
+ROUTES=$!
 # While the run goes: two DOM dumps, the second once the curve has 2 more points.
 # Chromium starts as soon as the server is up, so that it is certainly in time.
 pts='+document.querySelector("polyline.main").getAttribute("data-points")'
@@ -68,30 +93,7 @@ open(sys.argv[3], "w").write(f"{r} {' '.join(i for _, i in cur)}\n{rc} " +
                              " ".join(i + ("*" if "attacker" in c else "") for c, i in closed) + "\n")
 PY
 
-# Scripts' routes, mid-run, once a row is in.
-python3 - "$URL" "$WORK/mid.csv" "$WORK/mid.json" <<'PY' || fail "HTTP routes"
-import json, sys, time, urllib.request, urllib.error
-url, csv_out, json_out = sys.argv[1:]
-for _ in range(300):
-    if urllib.request.urlopen(url + "metrics.csv", timeout=10).read().count(b"\n") >= 2:
-        break
-    time.sleep(0.1)
-open(csv_out, "wb").write(urllib.request.urlopen(url + "metrics.csv", timeout=10).read())
-doc = json.load(urllib.request.urlopen(url + "metrics.json", timeout=10))
-json.dump(doc, open(json_out, "w"))
-for path, code in (("nope", 404), ("..%2fconfig.ini", 404), ("../config.ini", 404)):
-    try:
-        urllib.request.urlopen(url + path, timeout=10)
-        sys.exit(f"/{path} served")
-    except urllib.error.HTTPError as e:
-        assert e.code == code, (path, e.code)
-req = urllib.request.Request(url + "metrics.csv", data=b"x=1", method="POST")
-try:
-    urllib.request.urlopen(req, timeout=10)
-    sys.exit("POST served")
-except urllib.error.HTTPError as e:
-    assert e.code == 405, e.code
-PY
+wait $ROUTES || fail "HTTP routes"
 wait $RUN || fail "run exited $?: $(tail -5 "$WORK/live.err")"
 # The strips are what events.jsonl says: the round's tasks, the attackers marked.
 python3 - "$WORK/live/events.jsonl" "$WORK/strip.txt" <<'PY' || fail "strip vs events.jsonl"
@@ -113,7 +115,7 @@ import csv, json, sys
 doc = json.load(open(sys.argv[1]))
 rows = list(csv.DictReader(open(sys.argv[2])))
 arm = doc["arms"][0]
-assert arm["label"] == "run" and arm["rounds"] == 12 and arm["k"] == 4, arm
+assert arm["label"] == "run" and arm["rounds"] == 16 and arm["k"] == 4, arm
 assert len(arm["rows"]) == len(rows), (len(arm["rows"]), len(rows))
 for j, c in zip(arm["rows"], rows):
     for k, v in c.items():
@@ -127,7 +129,7 @@ PY
     >"$WORK/plain.out" 2>&1 || fail "plain run: $(tail -5 "$WORK/plain.out")"
 [ "$(results "$WORK/live/metrics.csv")" = "$(results "$WORK/plain/metrics.csv")" ] ||
     fail "metrics with --serve differ from metrics without"
-[ "$(wc -l <"$WORK/live/metrics.csv")" -eq 13 ] || fail "expected 12 rounds"
+[ "$(wc -l <"$WORK/live/metrics.csv")" -eq 17 ] || fail "expected 16 rounds"
 [ "$(cd "$WORK/live" && ls)" = "$(cd "$WORK/plain" && ls)" ] || fail "run directories differ"
 # A comparison (as experiments/demo.ini): every arm on the one page, the arm not yet
 # run announced from the start; /metrics.json holds the first arm's rows while the
