@@ -12,6 +12,7 @@
 #include "ft_log.h"
 #include "ft_progress.h"
 #include "ft_report.h"
+#include "ft_serve.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -29,8 +30,9 @@ static void usage(void)
 {
     printf("usage: fedtail coordinator [EXP.ini] --bind ENDPOINT [--set section.key=value ...]\n"
            "                           [--out DIR] [--force] [--quiet] [--json] [--no-report]\n"
+           "                           [--serve [ADDR:]PORT]\n"
            "       fedtail coordinator --resume RUN_DIR --bind ENDPOINT [--quiet] [--json]\n"
-           "                           [--no-report]\n\n"
+           "                           [--no-report] [--serve [ADDR:]PORT]\n\n"
            "Runs the coordinator of a federated experiment on ENDPOINT (e.g. tcp://*:5555)\n"
            "and waits for client processes (fedtail client --connect tcp://HOST:5555).\n"
            "Writes config.ini, metrics.csv, events.jsonl and final.ckpt to DIR (default\n"
@@ -39,7 +41,9 @@ static void usage(void)
            "a killed or interrupted run from its newest good checkpoint, with its own config;\n"
            "an --out that already holds a run is refused unless --force. At the end it draws\n"
            "the plots and DIR/report.html and prints the verdict, as fedtail run does\n"
-           "(--no-report: not).\n");
+           "(--no-report: not). --serve [ADDR:]PORT serves a live web page of the run on\n"
+           "http://127.0.0.1:PORT/ (with ADDR on that address, behind a token printed at\n"
+           "start and written to DIR/live.url; docs/security.md).\n");
 }
 
 /* The end of a run that recorded rounds (complete, or stopped by a destroyed model):
@@ -59,7 +63,7 @@ static void finish_report(const char *out, int json)
 
 int ft_cmd_coordinator(int argc, char **argv)
 {
-    static const char *const with_value[] = {"--bind", "--resume", NULL};
+    static const char *const with_value[] = {"--bind", "--resume", "--serve", NULL};
     ft_cli_t cli;
     static const char *const flags[] = {"--force", "--no-report", NULL};
     if (ft_cli_parse(argc, argv, with_value, flags, &cli) != FT_OK)
@@ -111,6 +115,16 @@ int ft_cmd_coordinator(int argc, char **argv)
         ft_cli_free(&cli);
         return ft_cli_fail(FT_ESTATE);
     }
+    ft_serve_t serve = {0};
+    const char *serve_spec = ft_cli_option(&cli, "--serve");
+    const char *const label[] = {"run"};
+    int src = serve_spec
+                  ? ft_serve_start(&serve, serve_spec, out, label, 1, 0, "fedtail coordinator")
+                  : FT_OK;
+    if (src != FT_OK) {
+        ft_cli_free(&cli);
+        return ft_cli_fail(src);
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -123,7 +137,8 @@ int ft_cmd_coordinator(int argc, char **argv)
                             .stop = &stop_flag,
                             .progress = ft_progress_round,
                             .progress_user = &prog,
-                            .resume = resume != NULL};
+                            .resume = resume != NULL,
+                            .live = ft_serve_live(&serve, 0)};
     ft_coordinator_t *c = NULL;
     char top[4096]; /* what of out the coordinator makes, removed if it cannot start */
     ft_cli_dir_missing(out, top, sizeof top);
@@ -137,6 +152,7 @@ int ft_cmd_coordinator(int argc, char **argv)
         ft_progress_end(&prog);
     }
     ft_coordinator_destroy(&c);
+    ft_serve_stop(&serve);
     int json = cli.json, report = !ft_cli_flag(&cli, "--no-report");
     ft_cli_free(&cli);
     if ((rc == FT_OK || rc == FT_ENONFINITE) && report) {

@@ -41,6 +41,7 @@
 #include "ft_scenario.h"
 #include "ft_seed_summary.h"
 #include "ft_seeds.h"
+#include "ft_serve.h"
 #include "ft_sha256.h"
 #include "ft_variants.h"
 #include "ft_verdict.h"
@@ -55,7 +56,9 @@ static void usage(void)
 {
     printf("usage: fedtail run [EXP.ini] [--set section.key=value ...] [--out DIR] [--procs P]\n"
            "                   [--seeds S1,S2,...] [--force] [--quiet] [--json] [--no-report]\n"
-           "       fedtail run --resume RUN_DIR [--procs P] [--quiet] [--json] [--no-report]\n\n"
+           "                   [--serve [ADDR:]PORT]\n"
+           "       fedtail run --resume RUN_DIR [--procs P] [--quiet] [--json] [--no-report]\n"
+           "                   [--serve [ADDR:]PORT]\n\n"
            "Runs a federated experiment on this machine: one coordinator and P client\n"
            "processes (default: the number of cores) over ipc://. Without EXP.ini the\n"
            "built-in defaults are used (Fashion-MNIST, lenet5, FedAvg). Writes config.ini,\n"
@@ -70,6 +73,9 @@ static void usage(void)
            "  --force    write into an --out that already holds a run (else refused)\n"
            "  --resume RUN_DIR  continue a killed or interrupted run from its newest good\n"
            "             checkpoint (run.checkpoint_every), with the run's own config\n"
+           "  --serve [ADDR:]PORT  a live web page of the run (every arm) on\n"
+           "             http://127.0.0.1:PORT/ (ADDR: another address, then the printed URL\n"
+           "             carries a token that every request needs; docs/security.md)\n"
            "  --quiet    no progress line\n"
            "  --json     one JSON object per round on stdout\n"
            "  --no-report  skip the plots and report.html\n\n"
@@ -83,8 +89,11 @@ static void usage(void)
  * destroyed the model; the run directory is complete up to it) or an error;
  * *started says whether the coordinator was set up (before that the run has written
  * nothing but, with security.curve, its keys). */
+/* The live view (--serve), for every run of the command. */
+static ft_serve_t serve;
+
 static int run_one(const ft_config_t *cfg_in, const char *out, long procs, const ft_cli_t *cli,
-                   int resume, int *started)
+                   int resume, int arm, int *started)
 {
     char abs[PATH_MAX], endpoint[2 * PATH_MAX + 16];
     *started = 0;
@@ -122,7 +131,9 @@ static int run_one(const ft_config_t *cfg_in, const char *out, long procs, const
                             .progress = ft_progress_round,
                             .progress_user = &prog,
                             .resume = resume,
-                            .extra_clients = keys.allowed};
+                            .extra_clients = keys.allowed,
+                            .live = ft_serve_live(&serve, arm),
+                            .live_arm = arm};
     ft_coordinator_t *c = NULL;
     int rc = ft_coordinator_new(cfg, &opts, &c);
     if (rc == FT_OK) {
@@ -298,7 +309,7 @@ static int run_seeds(const ft_config_t *base, const ft_variant_t *v, int nv, con
             char top[4096]; /* what a failed start must remove (ft_cli_dir_missing) */
             int started = 0;
             ft_cli_dir_missing(dir, top, sizeof top);
-            rc = run_one(cfgs[si][a], dir, procs, cli, 0, &started);
+            rc = run_one(cfgs[si][a], dir, procs, cli, 0, k - 1, &started);
             if (rc != FT_OK && !started && top[0]) {
                 ft_local_keys_discard(dir);
                 ft_cli_dir_undo(dir, top);
@@ -380,7 +391,7 @@ static int prepare_out(ft_cli_t *cli, const char *out, const ft_variant_t *v, in
 
 int ft_cmd_run(int argc, char **argv)
 {
-    static const char *const with_value[] = {"--procs", "--resume", "--seeds", NULL};
+    static const char *const with_value[] = {"--procs", "--resume", "--seeds", "--serve", NULL};
     static const char *const flags[] = {"--no-report", "--force", NULL};
     ft_cli_t cli;
     if (ft_cli_parse(argc, argv, with_value, flags, &cli) != FT_OK)
@@ -476,9 +487,34 @@ int ft_cmd_run(int argc, char **argv)
                             : num_variants ? "compare"
                                            : "run",
                             out, sizeof out);
+    const char *serve_spec = ft_cli_option(&cli, "--serve");
+    /* Before the pre-training, so the page is up (its arms waiting) while it runs;
+     * after the check that out holds no run, which live.url must not survive. */
+    if (rc == FT_OK && !resume && !num_seeds && serve_spec)
+        rc = ft_out_dir_check(out, ft_cli_flag(&cli, "--force"));
+    if (rc == FT_OK && serve_spec) {
+        /* One arm per run, in the order they run: seed-major, as run_seeds. */
+        static char label_buf[FT_LIVE_MAX_ARMS][96];
+        const char *labels[FT_LIVE_MAX_ARMS];
+        int arms = 0;
+        for (int si = 0; si < (num_seeds ? num_seeds : 1); si++)
+            for (int a = 0; a < (num_variants ? num_variants : 1) && arms < FT_LIVE_MAX_ARMS; a++) {
+                const char *base = num_variants ? variants[a].label : "run";
+                if (num_seeds)
+                    snprintf(label_buf[arms], sizeof label_buf[arms], "%.63s, seed %llu", base,
+                             (unsigned long long)seeds[si]);
+                else
+                    snprintf(label_buf[arms], sizeof label_buf[arms], "%.63s", base);
+                labels[arms] = label_buf[arms];
+                arms++;
+            }
+        rc = ft_serve_start(&serve, serve_spec, out, labels, arms, exp.federation.rounds,
+                            "fedtail run");
+    }
     if (rc == FT_OK && !resume) /* changes cli.cfg: exp is done */
         rc = prepare_out(&cli, out, variants, num_variants, num_seeds > 0);
     if (rc != FT_OK) {
+        ft_serve_stop(&serve);
         ft_cli_free(&cli);
         return ft_cli_fail(rc);
     }
@@ -495,7 +531,7 @@ int ft_cmd_run(int argc, char **argv)
                        &destroyed);
     } else if (num_variants == 0) {
         ft_cli_dir_missing(out, top, sizeof top);
-        rc = run_one(cli.cfg, out, procs, &cli, resume != NULL, &started);
+        rc = run_one(cli.cfg, out, procs, &cli, resume != NULL, 0, &started);
         if (rc != FT_OK && !started && top[0]) {
             ft_local_keys_discard(out);
             ft_cli_dir_undo(out, top);
@@ -516,7 +552,7 @@ int ft_cmd_run(int argc, char **argv)
             ft_cli_dir_missing(dirs[i], top, sizeof top);
             if ((rc = ft_variant_config(cli.cfg, &variants[i], &vc)) == FT_OK &&
                 (rc = ft_edge_scores_cached(vc, cli.quiet)) == FT_OK)
-                rc = run_one(vc, dirs[i], procs, &cli, 0, &started);
+                rc = run_one(vc, dirs[i], procs, &cli, 0, i, &started);
             if (rc != FT_OK && !started && top[0]) {
                 ft_local_keys_discard(dirs[i]);
                 ft_cli_dir_undo(dirs[i], top);
@@ -530,6 +566,7 @@ int ft_cmd_run(int argc, char **argv)
             }
         }
     }
+    ft_serve_stop(&serve); /* the runs are over: every page gets its "end" */
     if (rc == FT_EINTR) {
         fprintf(stderr, "fedtail run: interrupted; %s holds the rounds so far%s\n", out,
                 num_seeds ? " (run the same command again: finished seeds are skipped)" : "");

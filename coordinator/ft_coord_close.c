@@ -36,6 +36,9 @@ static void join_decisions(ft_coordinator_t *c, uint32_t round, size_t k)
     c->row.honest_dropped = (int)d.honest_dropped;
     c->row.attacker_weight = sh.attacker_weight;
     c->row.attacker_norm_share = sh.attacker_norm_share;
+    if (c->opts.live)
+        ft_live_round_closed(c->opts.live, c->opts.live_arm, (int)round, c->upd.ids,
+                             c->upd.attackers, c->upd.dec, k);
     for (size_t i = 0; i < k; i++) {
         const ft_defense_decision_t *e = &c->upd.dec[i];
         ft_events_begin(c->ev, "decision");
@@ -75,6 +78,8 @@ static int finish_round(ft_coordinator_t *c, ft_metrics_row_t *row, const ft_eva
     }
     if ((rc = ft_metrics_write(c->mt, row)) != FT_OK)
         return rc;
+    if (c->opts.live) /* the row as metrics.csv now holds it */
+        ft_live_row(c->opts.live, c->opts.live_arm, row);
     if (row->rejected > row->rejected_written) {
         ft_events_begin(c->ev, "rejected_suppressed");
         ft_events_int(c->ev, "round", row->round);

@@ -211,6 +211,11 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
                       c->ckpt.resumed_slot ? "checkpoint-b.ckpt" : "checkpoint-a.ckpt");
         ft_events_end(c->ev);
     }
+    if (opts->live &&
+        (rc = ft_live_arm_start(opts->live, opts->live_arm, c->exp.federation.rounds, (int)c->K,
+                                ft_global_defense(c->g)->name, ft_global_defense(c->g)->selects,
+                                c->rounds_done)) != FT_OK)
+        goto fail;
     FT_LOG(FT_LOG_INFO, "coordinator on %s: N = %zu, %d rounds, %u of %u clients per round",
            opts->bind, c->N, c->exp.federation.rounds, c->K, c->exp.federation.num_clients);
     *out = c;
@@ -297,6 +302,8 @@ static int begin_round(ft_coordinator_t *c, uint32_t t, uint32_t attempt)
     ft_events_uint(c->ev, "round_samples", c->round_samples);
     ft_events_int(c->ev, "processes", (int64_t)ft_procs_alive(&c->procs));
     ft_events_end(c->ev);
+    if (c->opts.live)
+        ft_live_round_begin(c->opts.live, c->opts.live_arm, (int)t, (int)attempt, c->upd.ids, c->K);
     return FT_OK;
 }
 
@@ -384,6 +391,8 @@ end:;
                          : rc == FT_ENONFINITE ? "model destroyed"
                                                : "failed";
     ft_coord_broadcast_shutdown(c, reason);
+    if (c->opts.live)
+        ft_live_arm_end(c->opts.live, c->opts.live_arm, rc == FT_ENONFINITE ? "destroyed" : reason);
     ft_events_begin(c->ev, rc == FT_OK ? "complete" : "stopped");
     ft_events_int(c->ev, "rounds", c->rounds_done);
     ft_events_str(c->ev, "reason", rc == FT_OK ? reason : why);

@@ -17,6 +17,7 @@
 #include "ft_config.h"
 #include "ft_experiment.h"
 #include "ft_key_set.h"
+#include "ft_live.h"
 #include "ft_metrics.h"
 
 typedef struct {
@@ -34,6 +35,9 @@ typedef struct {
     const ft_key_set_t *extra_clients;  /* with security.curve: client keys allowed besides
                                            security.authorized_clients (fedtail run's own
                                            ephemeral key); may be NULL */
+    ft_live_t *live;                    /* the live view's feed (--serve, ft_live.h): every
+                                           round is copied into it; may be NULL */
+    int live_arm;                       /* the arm of live this run is (ft_live_add_arm) */
 } ft_coord_opts_t;
 
 typedef struct ft_coordinator ft_coordinator_t;

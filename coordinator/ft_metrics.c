@@ -132,41 +132,78 @@ static void put(char *buf, size_t cap, size_t *n, const char *fmt, ...)
         *n = *n + (size_t)w < cap ? *n + (size_t)w : cap;
 }
 
-int ft_metrics_write(ft_metrics_t *mt, const ft_metrics_row_t *row)
+/* One column's value as metrics.csv prints it into buf[*n..cap); nothing for an empty
+ * cell. Returns 1 if something was printed. */
+static int put_cell(char *buf, size_t cap, size_t *n, const column_t *c,
+                    const ft_metrics_row_t *row)
 {
     const char *base = (const char *)row;
-    char line[2048];
+    switch (c->type) {
+    case COL_SEL_INT:
+        if (!row->selects)
+            return 0;
+        /* fall through */
+    case COL_INT: put(buf, cap, n, "%d", *(const int *)(base + c->offset)); return 1;
+    case COL_U64:
+        put(buf, cap, n, "%llu", (unsigned long long)*(const uint64_t *)(base + c->offset));
+        return 1;
+    case COL_EVAL_NUM:
+        if (!row->evaluated)
+            return 0;
+        /* fall through */
+    case COL_NUM: {
+        double v = *(const double *)(base + c->offset);
+        if (isnan(v))
+            return 0;
+        put(buf, cap, n, "%.8g", v);
+        return 1;
+    }
+    }
+    return 0;
+}
+
+int ft_metrics_format(const ft_metrics_row_t *row, char *line, size_t cap)
+{
     size_t n = 0;
     for (size_t i = 0; i < NUM_COLUMNS; i++) {
-        const column_t *c = &columns[i];
         if (i)
-            put(line, sizeof line, &n, ",");
-        switch (c->type) {
-        case COL_SEL_INT:
-            if (!row->selects)
-                break;
-            /* fall through */
-        case COL_INT: put(line, sizeof line, &n, "%d", *(const int *)(base + c->offset)); break;
-        case COL_U64:
-            put(line, sizeof line, &n, "%llu",
-                (unsigned long long)*(const uint64_t *)(base + c->offset));
-            break;
-        case COL_EVAL_NUM:
-            if (!row->evaluated)
-                break;
-            /* fall through */
-        case COL_NUM: {
-            double v = *(const double *)(base + c->offset);
-            if (!isnan(v))
-                put(line, sizeof line, &n, "%.8g", v);
-            break;
-        }
-        }
+            put(line, cap, &n, ",");
+        put_cell(line, cap, &n, &columns[i], row);
     }
-    put(line, sizeof line, &n, "\n");
-    if (n >= sizeof line)
+    put(line, cap, &n, "\n");
+    if (n >= cap)
+        return ft_error_set(FT_EINVAL, "metrics row too long (%zu bytes of room)", cap);
+    return (int)n;
+}
+
+int ft_metrics_format_json(const ft_metrics_row_t *row, char *out, size_t cap)
+{
+    size_t n = 0;
+    put(out, cap, &n, "{");
+    for (size_t i = 0; i < NUM_COLUMNS; i++) {
+        put(out, cap, &n, "%s\"%s\":", i ? "," : "", columns[i].name);
+        size_t at = n;
+        /* Inf is no JSON number: null, as an empty cell (ft_json's rule). */
+        const column_t *c = &columns[i];
+        int num = c->type == COL_NUM || c->type == COL_EVAL_NUM;
+        if (num && isinf(*(const double *)((const char *)row + c->offset)))
+            put(out, cap, &n, "null");
+        else if (!put_cell(out, cap, &n, c, row) && n == at)
+            put(out, cap, &n, "null");
+    }
+    put(out, cap, &n, "}");
+    if (n >= cap)
+        return ft_error_set(FT_EINVAL, "metrics row too long for JSON (%zu bytes of room)", cap);
+    return (int)n;
+}
+
+int ft_metrics_write(ft_metrics_t *mt, const ft_metrics_row_t *row)
+{
+    char line[2048];
+    int n = ft_metrics_format(row, line, sizeof line);
+    if (n < 0)
         return ft_error_set(FT_EINVAL, "%s: row too long", ft_linefile_path(mt->lf));
-    return ft_linefile_append(mt->lf, line, n);
+    return ft_linefile_append(mt->lf, line, (size_t)n);
 }
 
 int64_t ft_metrics_offset(const ft_metrics_t *mt)

@@ -9,6 +9,7 @@
 #ifndef FT_METRICS_H
 #define FT_METRICS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Everything recorded about one round. Fields are NaN/0 when not measured. */
@@ -60,6 +61,14 @@ int ft_metrics_open_at(const char *path, int64_t resume_at, ft_metrics_t **out);
 /* Appends one row. FT_EIO naming the file and the system error if the write failed
  * (the file then ends with the previous row). */
 int ft_metrics_write(ft_metrics_t *mt, const ft_metrics_row_t *row);
+/* The row as metrics.csv holds it (the same column table: one line ending in a
+ * newline, an empty cell for a value not measured) into line (cap bytes, NUL
+ * terminated). Returns its length, or FT_EINVAL when cap is too small. */
+int ft_metrics_format(const ft_metrics_row_t *row, char *line, size_t cap);
+/* The row as one JSON object {"round":1,"main_acc":0.83,...}: the columns of
+ * metrics.csv in order, an empty cell (and NaN/Inf) as null. Returns its length, or
+ * FT_EINVAL when cap is too small. */
+int ft_metrics_format_json(const ft_metrics_row_t *row, char *out, size_t cap);
 /* Bytes of the header and complete rows written so far. */
 int64_t ft_metrics_offset(const ft_metrics_t *mt);
 /* fsync of the file (before a checkpoint that records its offset). FT_EIO. */
