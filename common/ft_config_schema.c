@@ -219,6 +219,8 @@ const ft_config_key_t ft_config_schema[] = {
     {"defense.ds_samples", FT_KEY_INT, "64", NULL, "deepsight: noise inputs per set"},
     {"defense.flare_k", FT_KEY_FLOAT, "0.5", NULL,
      "flare: nearest neighbours each client counts, as a share of K (rounded)"},
+    {"defense.flare_sigma", FT_KEY_FLOAT, "0", NULL,
+     "flare: Gaussian kernel width (0: the median distance of the global model's representations)"},
     {"defense.flare_samples", FT_KEY_INT, "32", NULL,
      "flare: server samples whose representations are compared (<= defense.root_size)"},
 

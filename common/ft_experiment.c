@@ -426,6 +426,7 @@ static void read_defense(const ft_config_t *cfg, ft_defense_cfg_t *d)
     d->ds_samples = ft_config_int(cfg, "defense.ds_samples");
     d->flare_k = ft_config_float(cfg, "defense.flare_k");
     d->flare_samples = ft_config_int(cfg, "defense.flare_samples");
+    d->flare_sigma = ft_config_float(cfg, "defense.flare_sigma");
 }
 
 /* run.device: cpu, reference, cuda or cuda:N (N in [0, 1023]). Whether the device

@@ -235,6 +235,7 @@ typedef struct {
     int64_t ds_samples;     /* deepsight: noise inputs per set */
     double flare_k;         /* flare: neighbours counted, share of K */
     int64_t flare_samples;  /* flare: server samples compared */
+    double flare_sigma;     /* flare: kernel width (0: median heuristic) */
 } ft_defense_cfg_t;
 
 /* run.on_nonfinite: what a global model with NaN/Inf parameters does to the run. */

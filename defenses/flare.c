@@ -8,9 +8,14 @@
  *  1. PLRs: the penultimate-layer representations F_i (S×D) of the first
  *     S = defense.flare_samples server samples under model G + Δ_i;
  *  2. MMD (Eq. 1, BackFed's estimator): with the Gaussian kernel k(x, y) =
- *     exp(-||x - y||² / 2) (σ = 1), MMD²(F_i, F_j) = Σ k(F_i, F_i) / (S(S-1)) +
+ *     exp(-||x - y||² / (2σ²)), MMD²(F_i, F_j) = Σ k(F_i, F_i) / (S(S-1)) +
  *     Σ k(F_j, F_j) / (S(S-1)) - 2 Σ k(F_i, F_j) / S², the sums over all pairs
- *     (the diagonal included, as BackFed);
+ *     (the diagonal included, as BackFed). σ = defense.flare_sigma; 0 (the default)
+ *     takes the median heuristic (Gretton et al., JMLR 2012, §8): σ = the median
+ *     distance between the global model's representations of the S samples. BackFed
+ *     fixes σ = 1, which on representations spread over more than a few units makes
+ *     every kernel value vanish and the MMD nothing but the self terms (a blatant
+ *     outlier then looks as near as anyone; tests/test_defenses_contract.c);
  *  3. nearest-neighbour counts (Eq. 2): each client counts the k = round(K ·
  *     defense.flare_k) others nearest in MMD (ties by client order; k at most K - 1);
  *     c_i = how often client i is counted;
@@ -32,6 +37,7 @@
 #include <math.h>
 
 typedef struct {
+    double sigma;   /* defense.flare_sigma (0: median heuristic) */
     double k_share; /* defense.flare_k */
     size_t samples; /* defense.flare_samples */
 } flare_t;
@@ -40,6 +46,9 @@ static int flare_check(const ft_defense_cfg_t *d, size_t max_k)
 {
     (void)max_k;
     int rc = ft_check_float_range(d->src, "defense.flare_k", d->flare_k, 0, 0, 1, 1);
+    if (rc == FT_OK)
+        rc = ft_check_float_range(d->src, "defense.flare_sigma", d->flare_sigma, 0, 1, INFINITY,
+                                  0);
     if (rc == FT_OK)
         rc = ft_check_int_range(d->src, "defense.flare_samples", d->flare_samples, 2, 1 << 16,
                                 NULL);
@@ -61,6 +70,7 @@ static int flare_create(const ft_defense_cfg_t *d, size_t max_k, size_t N, size_
     if (!s)
         return ft_error_set(FT_ENOMEM, "flare: out of memory");
     s->k_share = d->flare_k;
+    s->sigma = d->flare_sigma;
     s->samples = (size_t)d->flare_samples;
     *state = s;
     return FT_OK;
@@ -76,22 +86,28 @@ static size_t flare_ws(size_t max_k, size_t N)
 
 static size_t flare_probe_ws(size_t max_k, const ft_defense_probe_t *p)
 {
-    return FT_WS_SLACK + ft_ws_bytes(max_k * p->server_n * p->feat_dim * sizeof(float));
+    size_t S = p->server_n;
+    return FT_WS_SLACK + ft_ws_bytes((max_k + 1) * S * p->feat_dim * sizeof(float)) +
+           ft_ws_bytes(S * S * sizeof(double));
 }
 
-/* Σ_a Σ_b exp(-||X_a - Y_b||² / 2) over S×D representations X, Y. */
-static double kernel_sum(const float *X, const float *Y, size_t S, size_t D)
+static double sqdist(const float *x, const float *y, size_t D)
+{
+    double d2 = 0;
+    for (size_t k = 0; k < D; k++) {
+        double t = (double)x[k] - y[k];
+        d2 += t * t;
+    }
+    return d2;
+}
+
+/* Σ_a Σ_b exp(-||X_a - Y_b||² g) over S×D representations X, Y; g = 1 / (2σ²). */
+static double kernel_sum(const float *X, const float *Y, size_t S, size_t D, double g)
 {
     double sum = 0;
     for (size_t a = 0; a < S; a++)
-        for (size_t b = 0; b < S; b++) {
-            double d2 = 0;
-            for (size_t k = 0; k < D; k++) {
-                double t = (double)X[a * D + k] - Y[b * D + k];
-                d2 += t * t;
-            }
-            sum += exp(-d2 / 2);
-        }
+        for (size_t b = 0; b < S; b++)
+            sum += exp(-sqdist(X + a * D, Y + b * D, D) * g);
     return sum;
 }
 
@@ -120,8 +136,29 @@ static int flare_aggregate(void *state, const ft_defense_input_t *in, float *out
     double *w = ft_ws_take(&ws, K * sizeof(double));
     double *M = ft_ws_take(&ws, K * K * sizeof(double));
     float *F = ft_ws_take(&ws, K * S * D * sizeof(float));
+    float *FG = ft_ws_take(&ws, S * D * sizeof(float));
+    double *pd = ft_ws_take(&ws, S * S * sizeof(double));
 
-    /* 1. representations of the server samples, batch by batch */
+    /* 1. representations of the server samples, batch by batch (the global model's
+     * first when σ comes from them) */
+    double sigma = s->sigma;
+    if (sigma == 0) {
+        for (size_t first = 0; first < S; first += p->max_batch) {
+            size_t nb = S - first < p->max_batch ? S - first : p->max_batch;
+            int rc = p->run(p->ctx, in->global, NULL, p->server_x + first * I, nb, NULL,
+                            FG + first * D);
+            if (rc != FT_OK)
+                return rc;
+        }
+        size_t m = 0;
+        for (size_t a = 0; a < S; a++)
+            for (size_t b = a + 1; b < S; b++)
+                pd[m++] = sqrt(sqdist(FG + a * D, FG + b * D, D));
+        sigma = ft_median_d(pd, m);
+        if (!(sigma > 0 && isfinite(sigma)))
+            sigma = 1; /* a constant (or broken) global representation: BackFed's σ */
+    }
+    double g = 1 / (2 * sigma * sigma);
     ft_rows_finite(in->updates, K, N, fin);
     size_t n = 0;
     for (size_t i = 0; i < K; i++) {
@@ -145,12 +182,12 @@ static int flare_aggregate(void *state, const ft_defense_input_t *in, float *out
     /* 2. pairwise MMD */
     double ss = (double)S * (double)(S - 1), s2 = (double)S * (double)S;
     for (size_t a = 0; a < n; a++)
-        self[a] = kernel_sum(F + a * S * D, F + a * S * D, S, D);
+        self[a] = kernel_sum(F + a * S * D, F + a * S * D, S, D, g);
     for (size_t a = 0; a < n; a++) {
         M[a * n + a] = 0;
         for (size_t b = a + 1; b < n; b++)
             M[a * n + b] = M[b * n + a] = self[a] / ss + self[b] / ss -
-                                          2 * kernel_sum(F + a * S * D, F + b * S * D, S, D) / s2;
+                                          2 * kernel_sum(F + a * S * D, F + b * S * D, S, D, g) / s2;
     }
     /* 3. each client counts its k nearest others */
     size_t k = (size_t)nearbyint((double)n * s->k_share);

@@ -85,3 +85,11 @@ void ft_probe_mlp_init(ft_probe_mlp_t *m, size_t I, size_t H, size_t C, uint64_t
                                     .run = mlp_run,
                                     .noise = mlp_noise};
 }
+
+void ft_probe_mlp_standard(ft_probe_mlp_t *m, uint64_t seed)
+{
+    ft_probe_mlp_init(m, FT_PROBE_STD_I, FT_PROBE_STD_H, FT_PROBE_STD_C, seed, NULL, 0);
+    ft_probe_noise(seed, 1000, 0, FT_PROBE_STD_S, FT_PROBE_STD_I, m->own_server);
+    m->probe.server_x = m->own_server;
+    m->probe.server_n = FT_PROBE_STD_S;
+}

@@ -17,6 +17,9 @@
 
 #include "ft_defense.h"
 
+/* The standard test probe's sizes (ft_probe_mlp_standard). */
+enum { FT_PROBE_STD_I = 6, FT_PROBE_STD_H = 8, FT_PROBE_STD_C = 5, FT_PROBE_STD_S = 16 };
+
 typedef struct {
     ft_defense_probe_t probe; /* the probe handed to a rule (probe.ctx = this) */
     size_t I, H, C;           /* inputs, hidden units, classes */
@@ -24,6 +27,7 @@ typedef struct {
     const float *noise_x;     /* given noise inputs, noise_sets × noise_per_set × I, or NULL */
     size_t noise_sets;        /* sets in noise_x */
     size_t noise_per_set;     /* samples per set in noise_x */
+    float own_server[FT_PROBE_STD_S * FT_PROBE_STD_I]; /* the standard probe's server set */
 } ft_probe_mlp_t;
 
 /* Parameters the MLP reads: H·I + H + C·H + C. */
@@ -33,6 +37,11 @@ size_t ft_probe_mlp_params(size_t I, size_t H, size_t C);
  * noise inputs are drawn from seed as ft_probe_noise does. */
 void ft_probe_mlp_init(ft_probe_mlp_t *m, size_t I, size_t H, size_t C, uint64_t seed,
                        const float *server_x, size_t server_n);
+
+/* The probe the contract test and `fedtail selftest-defense` give every rule: the MLP
+ * 6 -> 8 -> 5 (101 parameters, the first of any N >= 101) with a server set of 16
+ * samples, set 1000 of ft_probe_noise(seed), held in m itself. */
+void ft_probe_mlp_standard(ft_probe_mlp_t *m, uint64_t seed);
 
 /* DeepSight's noise inputs x (B×I): sample s of set `set` is I uniform [0, 1) values
  * from stream (seed, set, s, FT_RNG_DEFENSE), so a sample does not depend on the
