@@ -12,6 +12,7 @@ ft_script_test(fed_netns integration/fed_netns.sh TIMEOUT 300)
 ft_test(test_coordinator_attack LIBS ft_coordinator TIMEOUT 60)
 ft_script_test(fed_attack integration/fed_attack.sh TIMEOUT 300)
 ft_script_test(fed_defenses integration/fed_defenses.sh TIMEOUT 300)
+ft_script_test(fed_probe_replay integration/fed_probe_replay.sh TIMEOUT 300)
 ft_script_test(fed_local_dp integration/fed_local_dp.sh TIMEOUT 300)
 ft_script_test(fed_density integration/fed_density.sh TIMEOUT 300)
 # Issue 15 done-when 1: a one-shot PGD + replacement attack on Fashion-MNIST meets the bar.
