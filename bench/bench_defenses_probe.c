@@ -90,7 +90,8 @@ int main(int argc, char **argv)
         ft_dataset_destroy(&ds);
         for (size_t k = 0; k < 3; k++) {
             size_t K = Ks[k];
-            float *U = ft_malloc_aligned(K * N * sizeof(float)), *V = ft_malloc(K * N * sizeof(float));
+            float *U = ft_malloc_aligned(K * N * sizeof(float)),
+                  *V = ft_malloc(K * N * sizeof(float));
             float *out = ft_malloc(N * sizeof(float)), counts[100];
             uint32_t ids[100];
             ft_defense_decision_t dec[100];

@@ -198,9 +198,9 @@ static int make_probe(const ft_experiment_t *exp, const ft_defense_t *d, const c
 
 int ft_cmd_aggregate(int argc, char **argv)
 {
-    static const char *const with_value[] = {"--defense", "--updates",       "--counts", "--report",
-                                             "--round",   "--server-update", "--layers",
-                                             "--global",  NULL};
+    static const char *const with_value[] = {"--defense", "--updates", "--counts",
+                                             "--report",  "--round",   "--server-update",
+                                             "--layers",  "--global",  NULL};
     ft_cli_t cli;
     if (ft_cli_parse(argc, argv, with_value, NULL, &cli) != FT_OK)
         return 2;

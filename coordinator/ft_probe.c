@@ -102,11 +102,12 @@ int ft_probe_new(const ft_experiment_t *exp, int c, int h, int w, int num_classe
     p->N = lay->num_params;
     p->cut_n = ft_model_num_params(p->cut);
     if (p->N != N || lay->num_views < 2 || p->cut_n > N) {
-        rc = ft_error_set(FT_ESTATE, "probe: model %s has %zu parameters, the run %zu", name,
-                          p->N, N);
+        rc = ft_error_set(FT_ESTATE, "probe: model %s has %zu parameters, the run %zu", name, p->N,
+                          N);
         goto fail;
     }
-    const ft_param_view_t *wv = &lay->views[lay->num_views - 2], *bv = &lay->views[lay->num_views - 1];
+    const ft_param_view_t *wv = &lay->views[lay->num_views - 2],
+                          *bv = &lay->views[lay->num_views - 1];
     p->relu = relu;
     p->seed = exp->run.seed;
     p->server_cap = server_cap;
@@ -155,8 +156,7 @@ const ft_defense_probe_t *ft_probe_get(const ft_probe_t *p)
 int ft_probe_set_server(ft_probe_t *p, const ft_dataset_t *ds, const uint32_t *idx, size_t n)
 {
     if (n > p->server_cap)
-        return ft_error_set(FT_EINVAL, "probe: %zu server samples, room for %zu", n,
-                            p->server_cap);
+        return ft_error_set(FT_EINVAL, "probe: %zu server samples, room for %zu", n, p->server_cap);
     if (ft_dataset_sample_size(ds) != p->probe.in_dim)
         return ft_error_set(FT_EINVAL, "probe: %s samples have %zu values, the model takes %zu",
                             ds->name, ft_dataset_sample_size(ds), p->probe.in_dim);

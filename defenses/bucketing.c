@@ -57,8 +57,7 @@ static int bucketing_check(const ft_defense_cfg_t *d, size_t max_k)
                                "bucketing)",
                                d->inner);
     if (in->needs_server_update || in->state_save || in->needs_probe)
-        return ft_config_error(d->src, "defense.inner", "'%s' %s; bucket means have none",
-                               d->inner,
+        return ft_config_error(d->src, "defense.inner", "'%s' %s; bucket means have none", d->inner,
                                in->needs_server_update ? "needs a server update"
                                : in->needs_probe       ? "judges each client's model"
                                                        : "keeps per-client history");

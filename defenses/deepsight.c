@@ -40,9 +40,9 @@
 enum { DS_MAX_SEEDS = 16, DS_BATCH = 64, DS_MCS = 5, DS_MIN_SAMPLES = 3 };
 
 typedef struct {
-    double tau;       /* defense.ds_tau */
-    size_t seeds;     /* defense.ds_seeds */
-    size_t samples;   /* defense.ds_samples */
+    double tau;     /* defense.ds_tau */
+    size_t seeds;   /* defense.ds_seeds */
+    size_t samples; /* defense.ds_samples */
 } deepsight_t;
 
 static int ds_check(const ft_defense_cfg_t *d, size_t max_k)
@@ -149,8 +149,9 @@ static int ds_aggregate(void *state, const ft_defense_input_t *in, float *out,
                                        "on noise inputs at the server)");
     size_t C = p->num_classes, D = p->feat_dim, I = p->in_dim, B = batch_of(p);
     if (C < 2 || p->head_b + C > N || p->head_w + C * D > N)
-        return ft_error_set(FT_EINVAL, "deepsight: the probe's classifier (%zu classes at %zu, "
-                                       "%zu) lies outside the %zu parameters",
+        return ft_error_set(FT_EINVAL,
+                            "deepsight: the probe's classifier (%zu classes at %zu, "
+                            "%zu) lies outside the %zu parameters",
                             C, p->head_w, p->head_b, N);
     ft_ws_t ws;
     ft_ws_init(&ws, workspace, ds_ws(K, N) + ds_probe_ws(K, p));
@@ -217,8 +218,7 @@ static int ds_aggregate(void *state, const ft_defense_input_t *in, float *out,
             for (size_t i = 0; i < K; i++) {
                 if (!fin[i])
                     continue;
-                if ((rc = p->run(p->ctx, in->global, in->updates + i * N, x, nb, z, NULL)) !=
-                    FT_OK)
+                if ((rc = p->run(p->ctx, in->global, in->updates + i * N, x, nb, z, NULL)) != FT_OK)
                     return rc;
                 /* the local model's softmax, sample by sample */
                 for (size_t b = 0; b < nb; b++) {

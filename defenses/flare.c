@@ -47,11 +47,10 @@ static int flare_check(const ft_defense_cfg_t *d, size_t max_k)
     (void)max_k;
     int rc = ft_check_float_range(d->src, "defense.flare_k", d->flare_k, 0, 0, 1, 1);
     if (rc == FT_OK)
-        rc = ft_check_float_range(d->src, "defense.flare_sigma", d->flare_sigma, 0, 1, INFINITY,
-                                  0);
+        rc = ft_check_float_range(d->src, "defense.flare_sigma", d->flare_sigma, 0, 1, INFINITY, 0);
     if (rc == FT_OK)
-        rc = ft_check_int_range(d->src, "defense.flare_samples", d->flare_samples, 2, 1 << 16,
-                                NULL);
+        rc =
+            ft_check_int_range(d->src, "defense.flare_samples", d->flare_samples, 2, 1 << 16, NULL);
     if (rc == FT_OK && d->flare_samples > d->root_size)
         rc = ft_config_error(d->src, "defense.flare_samples",
                              "%lld server samples, but the server holds defense.root_size = "
@@ -120,8 +119,7 @@ static int flare_aggregate(void *state, const ft_defense_input_t *in, float *out
     if (!p || !p->run || !p->server_x)
         return ft_error_set(FT_EINVAL, "flare: no model probe with a server set given (it "
                                        "compares the models' representations of the root set)");
-    size_t S = s->samples < p->server_n ? s->samples : p->server_n, D = p->feat_dim,
-           I = p->in_dim;
+    size_t S = s->samples < p->server_n ? s->samples : p->server_n, D = p->feat_dim, I = p->in_dim;
     if (S < 2)
         return ft_error_set(FT_EINVAL, "flare: %zu server samples (at least 2 needed)", S);
     ft_ws_t ws;
@@ -145,8 +143,8 @@ static int flare_aggregate(void *state, const ft_defense_input_t *in, float *out
     if (sigma == 0) {
         for (size_t first = 0; first < S; first += p->max_batch) {
             size_t nb = S - first < p->max_batch ? S - first : p->max_batch;
-            int rc = p->run(p->ctx, in->global, NULL, p->server_x + first * I, nb, NULL,
-                            FG + first * D);
+            int rc =
+                p->run(p->ctx, in->global, NULL, p->server_x + first * I, nb, NULL, FG + first * D);
             if (rc != FT_OK)
                 return rc;
         }
@@ -186,8 +184,9 @@ static int flare_aggregate(void *state, const ft_defense_input_t *in, float *out
     for (size_t a = 0; a < n; a++) {
         M[a * n + a] = 0;
         for (size_t b = a + 1; b < n; b++)
-            M[a * n + b] = M[b * n + a] = self[a] / ss + self[b] / ss -
-                                          2 * kernel_sum(F + a * S * D, F + b * S * D, S, D, g) / s2;
+            M[a * n + b] = M[b * n + a] =
+                self[a] / ss + self[b] / ss -
+                2 * kernel_sum(F + a * S * D, F + b * S * D, S, D, g) / s2;
     }
     /* 3. each client counts its k nearest others */
     size_t k = (size_t)nearbyint((double)n * s->k_share);

@@ -113,10 +113,10 @@ typedef struct {
     ft_rng_t *rng;              /* stream for randomised rules (weak DP noise) */
     /* The model's layout, for layer-wise rules (LASA): its parameter tensors in the
      * order of the flat vector. layer_ends NULL (num_layers 0): one layer, all of N. */
-    size_t num_layers;              /* tensors (weights and biases each count) */
-    const size_t *layer_ends;       /* num_layers exclusive ends, increasing, the last = N */
-    const uint8_t *layer_is_weight; /* num_layers: 1 for a 2-D/4-D weight, 0 for a bias;
-                                       NULL: every layer is a weight */
+    size_t num_layers;               /* tensors (weights and biases each count) */
+    const size_t *layer_ends;        /* num_layers exclusive ends, increasing, the last = N */
+    const uint8_t *layer_is_weight;  /* num_layers: 1 for a 2-D/4-D weight, 0 for a bias;
+                                        NULL: every layer is a weight */
     const ft_defense_probe_t *probe; /* the model probe (rules with needs_probe), or NULL */
 } ft_defense_input_t;
 

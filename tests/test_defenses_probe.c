@@ -223,8 +223,8 @@ static void test_minimum_and_nonfinite(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_deepsight_golden),    cmocka_unit_test(test_deepsight_tau),
-        cmocka_unit_test(test_flare_golden),        cmocka_unit_test(test_no_probe),
+        cmocka_unit_test(test_deepsight_golden),      cmocka_unit_test(test_deepsight_tau),
+        cmocka_unit_test(test_flare_golden),          cmocka_unit_test(test_no_probe),
         cmocka_unit_test(test_minimum_and_nonfinite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
