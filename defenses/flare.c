@@ -33,6 +33,7 @@
 #include "ft_defense_select.h"
 #include "ft_defense_util.h"
 #include "ft_error.h"
+#include "ft_ops.h"
 
 #include <math.h>
 
@@ -87,7 +88,8 @@ static size_t flare_probe_ws(size_t max_k, const ft_defense_probe_t *p)
 {
     size_t S = p->server_n;
     return FT_WS_SLACK + ft_ws_bytes((max_k + 1) * S * p->feat_dim * sizeof(float)) +
-           ft_ws_bytes(S * S * sizeof(double));
+           ft_ws_bytes(S * S * sizeof(double)) + ft_ws_bytes(S * S * sizeof(float)) +
+           ft_ws_bytes(max_k * S * sizeof(double));
 }
 
 static double sqdist(const float *x, const float *y, size_t D)
@@ -100,13 +102,19 @@ static double sqdist(const float *x, const float *y, size_t D)
     return d2;
 }
 
-/* Σ_a Σ_b exp(-||X_a - Y_b||² g) over S×D representations X, Y; g = 1 / (2σ²). */
-static double kernel_sum(const float *X, const float *Y, size_t S, size_t D, double g)
+/* Σ_a Σ_b exp(-||X_a - Y_b||² g) over S×D representations X, Y (squared norms nx,
+ * ny: S each), g = 1 / (2σ²): the cross products X Yᵀ in one sgemm into XY (S×S),
+ * ||x - y||² = ||x||² + ||y||² - 2 x·y (clamped at 0). */
+static double kernel_sum(const float *X, const float *Y, const double *nx, const double *ny,
+                         size_t S, size_t D, double g, float *XY)
 {
+    ft_sgemm(0, 1, (int)S, (int)S, (int)D, 1.0f, X, (int)D, Y, (int)D, 0.0f, XY, (int)S);
     double sum = 0;
     for (size_t a = 0; a < S; a++)
-        for (size_t b = 0; b < S; b++)
-            sum += exp(-sqdist(X + a * D, Y + b * D, D) * g);
+        for (size_t b = 0; b < S; b++) {
+            double d2 = nx[a] + ny[b] - 2 * (double)XY[a * S + b];
+            sum += exp(-(d2 > 0 ? d2 : 0) * g);
+        }
     return sum;
 }
 
@@ -136,6 +144,8 @@ static int flare_aggregate(void *state, const ft_defense_input_t *in, float *out
     float *F = ft_ws_take(&ws, K * S * D * sizeof(float));
     float *FG = ft_ws_take(&ws, S * D * sizeof(float));
     double *pd = ft_ws_take(&ws, S * S * sizeof(double));
+    float *XY = ft_ws_take(&ws, S * S * sizeof(float));
+    double *n2 = ft_ws_take(&ws, K * S * sizeof(double));
 
     /* 1. representations of the server samples, batch by batch (the global model's
      * first when σ comes from them) */
@@ -179,14 +189,17 @@ static int flare_aggregate(void *state, const ft_defense_input_t *in, float *out
         return ft_error_set(FT_EINVAL, "flare: no update is finite");
     /* 2. pairwise MMD */
     double ss = (double)S * (double)(S - 1), s2 = (double)S * (double)S;
+    for (size_t q = 0; q < n * S; q++)
+        n2[q] = ft_sumsq(F + q * D, D);
     for (size_t a = 0; a < n; a++)
-        self[a] = kernel_sum(F + a * S * D, F + a * S * D, S, D, g);
+        self[a] = kernel_sum(F + a * S * D, F + a * S * D, n2 + a * S, n2 + a * S, S, D, g, XY);
     for (size_t a = 0; a < n; a++) {
         M[a * n + a] = 0;
         for (size_t b = a + 1; b < n; b++)
             M[a * n + b] = M[b * n + a] =
                 self[a] / ss + self[b] / ss -
-                2 * kernel_sum(F + a * S * D, F + b * S * D, S, D, g) / s2;
+                2 * kernel_sum(F + a * S * D, F + b * S * D, n2 + a * S, n2 + b * S, S, D, g, XY) /
+                    s2;
     }
     /* 3. each client counts its k nearest others */
     size_t k = (size_t)nearbyint((double)n * s->k_share);
