@@ -2,6 +2,7 @@
 # integration runs with real processes on loopback.
 ft_test(test_proto LIBS ft_proto PkgConfig::ZMQ TIMEOUT 60)
 ft_test(test_coordinator LIBS ft_coordinator TIMEOUT 60)
+ft_test(test_probe LIBS ft_coordinator)
 ft_test(test_coordinator_wire LIBS ft_coordinator ft_proto Threads::Threads TIMEOUT 60)
 ft_script_test(fed_identity integration/fed_identity.sh TIMEOUT 300)
 ft_script_test(fed_kill integration/fed_kill.sh TIMEOUT 300)
