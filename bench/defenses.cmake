@@ -7,3 +7,11 @@ target_link_libraries(bench_defenses PRIVATE ft_defenses ft_data ft_kernels ft_c
                       ${MATH_LIBRARY})
 target_compile_definitions(bench_defenses PRIVATE FT_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
 set_target_properties(bench_defenses PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
+
+# bench_defenses_probe: the probe rules (deepsight, flare) beside fedavg and flame at
+# K = 10/30/100 for lenet5 and paper-lenet, through the coordinator's model probe.
+add_executable(bench_defenses_probe ${CMAKE_CURRENT_SOURCE_DIR}/bench_defenses_probe.c)
+target_link_libraries(bench_defenses_probe PRIVATE ft_coordinator ft_defenses ft_model ft_data
+                      ft_kernels ft_common ${MATH_LIBRARY})
+set_target_properties(bench_defenses_probe PROPERTIES RUNTIME_OUTPUT_DIRECTORY
+                      ${CMAKE_BINARY_DIR}/bench)

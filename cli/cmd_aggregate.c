@@ -3,6 +3,7 @@
  *   fedtail aggregate [EXP.ini] --defense NAME [--set defense.KEY=V ...]
  *                     --updates U.npy --counts C.npy --out OUT.npy [--report R.json]
  *                     [--server-update S.npy] [--round R] [--layers SIZES]
+ *                     [--global G.npy]
  *
  * U is a K×N float32 array of deltas (what a run writes per round with
  * run.save_updates = true), C the K sample counts. The defense's parameters are
@@ -12,8 +13,16 @@
  * rows' order); weak-dp noise comes from run.seed's noise stream for round R.
  * --layers tells layer-wise rules (lasa) the model layout: the parameter tensors'
  * sizes in order, comma-separated, a bias marked by a trailing 'b' ("150,6b,2400,16b");
- * without it the whole vector is one weight layer. */
+ * without it the whole vector is one weight layer. The probe rules (deepsight, flare)
+ * run the models G + U_i: they need --global (the global model before the round, N
+ * floats, e.g. a checkpoint's parameters) and EXP.ini's [model] and [data] (the
+ * model's input shape comes from the data set; flare's server set is the root set a
+ * run of EXP.ini holds out, drawn the same way). */
 #include "ft_cli.h"
+
+#include "ft_dataset_load.h"
+#include "ft_probe.h"
+#include "ft_scenario.h"
 
 #include "ft_alloc.h"
 #include "ft_dataset.h"
@@ -34,13 +43,15 @@ static void usage(FILE *to)
     fprintf(to, "usage: fedtail aggregate [EXP.ini] --defense NAME [--set defense.KEY=V ...]\n"
                 "                         --updates U.npy --counts C.npy --out OUT.npy\n"
                 "                         [--report R.json] [--server-update S.npy] [--round R]\n"
-                "                         [--layers SIZES]\n\n"
+                "                         [--layers SIZES] [--global G.npy]\n\n"
                 "Applies a defense to saved update vectors: U is K x N float32 (one row per\n"
                 "client), C holds the K sample counts; OUT.npy receives the aggregated delta\n"
                 "(N) and R.json what the defense did with each update. fltrust needs\n"
                 "--server-update (the root-set update, N). --layers gives layer-wise rules\n"
                 "(lasa) the model's tensor sizes, comma-separated, biases marked 'b'\n"
-                "(\"150,6b,2400,16b\", summing to N; default: one layer). A defense plug-in\n"
+                "(\"150,6b,2400,16b\", summing to N; default: one layer). deepsight and flare\n"
+                "run the models: they need --global G.npy (the global model, N) and EXP.ini's\n"
+                "[model] and [data] (flare: its root set is the server set). A defense plug-in\n"
                 "instead: --set defense.plugin=./x.so (docs/write-a-defense.md). Defenses:");
     for (size_t i = 0; ft_defense_registry[i]; i++)
         fprintf(to, "%s %s", i ? "," : "", ft_defense_registry[i]->name);
@@ -149,10 +160,47 @@ static int parse_layers(const char *spec, size_t N, size_t **ends, uint8_t **isw
     return FT_OK;
 }
 
+/* The model probe of a rule that runs the models: the global model from gpath (N
+ * floats), the experiment's model on its data set's input shape, and the root set as
+ * the server set when the rule needs one. */
+static int make_probe(const ft_experiment_t *exp, const ft_defense_t *d, const char *gpath,
+                      size_t N, float **G, ft_probe_t **probe)
+{
+    if (!gpath)
+        return ft_error_set(FT_EINVAL,
+                            "defense %s runs the models: it needs --global G.npy (the global "
+                            "model before the round, N = %zu floats) and EXP.ini's [model] and "
+                            "[data]",
+                            d->name, N);
+    size_t ng = 0;
+    int shape[4], ndim;
+    int rc = ft_npy_read_floats(gpath, G, &ng, shape, &ndim);
+    if (rc != FT_OK)
+        return rc;
+    if (ng != N)
+        return ft_error_set(FT_EFORMAT, "%s: %zu values, the updates have N = %zu", gpath, ng, N);
+    ft_dataset_t *test = NULL;
+    ft_scenario_t *scn = NULL;
+    int server = (d->needs_probe & FT_PROBE_SERVER_SET) != 0;
+    if ((rc = ft_dataset_load(&exp->data, exp->run.seed, 0, &test)) != FT_OK)
+        return rc;
+    rc = ft_probe_new(exp, test->c, test->h, test->w, test->num_classes, N,
+                      server ? (size_t)exp->defense.root_size : 0, probe);
+    if (rc == FT_OK && server) {
+        rc = ft_scenario_new(exp, NULL, 1, &scn);
+        if (rc == FT_OK)
+            rc = ft_probe_set_server(*probe, scn->train, scn->root_idx, scn->root_n);
+    }
+    ft_scenario_destroy(&scn);
+    ft_dataset_destroy(&test);
+    return rc;
+}
+
 int ft_cmd_aggregate(int argc, char **argv)
 {
-    static const char *const with_value[] = {"--defense", "--updates",       "--counts", "--report",
-                                             "--round",   "--server-update", "--layers", NULL};
+    static const char *const with_value[] = {"--defense", "--updates", "--counts",
+                                             "--report",  "--round",   "--server-update",
+                                             "--layers",  "--global",  NULL};
     ft_cli_t cli;
     if (ft_cli_parse(argc, argv, with_value, NULL, &cli) != FT_OK)
         return 2;
@@ -168,6 +216,9 @@ int ft_cmd_aggregate(int argc, char **argv)
     const char *spath = ft_cli_option(&cli, "--server-update");
     const char *rstr = ft_cli_option(&cli, "--round");
     const char *lstr = ft_cli_option(&cli, "--layers");
+    const char *gpath = ft_cli_option(&cli, "--global");
+    float *G = NULL;
+    ft_probe_t *probe = NULL;
     size_t *lends = NULL, nlayers = 0;
     uint8_t *lisw = NULL;
     const char *opath = cli.out_dir;
@@ -250,10 +301,12 @@ int ft_cmd_aggregate(int argc, char **argv)
 
     if (lstr && (rc = parse_layers(lstr, N, &lends, &lisw, &nlayers)) != FT_OK)
         goto fail;
+    if (d->needs_probe && (rc = make_probe(&exp, d, gpath, N, &G, &probe)) != FT_OK)
+        goto fail;
     out = ft_malloc(N * sizeof *out);
     dec = ft_calloc(K, sizeof *dec);
     ids = ft_malloc(K * sizeof *ids);
-    ws = ft_malloc(d->workspace_size(K, N) + 1);
+    ws = ft_malloc(ft_defense_workspace(d, K, N, probe ? ft_probe_get(probe) : NULL) + 1);
     if (!out || !dec || !ids || !ws) {
         rc = ft_error_set(FT_ENOMEM, "out of memory for %zu x %zu updates", K, N);
         goto fail;
@@ -270,12 +323,13 @@ int ft_cmd_aggregate(int argc, char **argv)
                              .updates = U,
                              .counts = C,
                              .ids = ids,
-                             .global = NULL,
+                             .global = G,
                              .server_update = S,
                              .rng = &rng,
                              .num_layers = nlayers,
                              .layer_ends = lends,
-                             .layer_is_weight = lisw};
+                             .layer_is_weight = lisw,
+                             .probe = probe ? ft_probe_get(probe) : NULL};
     if ((rc = d->aggregate(state, &in, out, dec, ws)) != FT_OK)
         goto fail;
     int oshape[1] = {(int)N};
@@ -302,6 +356,8 @@ done:
     if (d && state)
         d->destroy(&state);
     ft_free(ws);
+    ft_probe_destroy(&probe);
+    ft_free(G);
     ft_free(lends);
     ft_free(lisw);
     ft_free(ids);

@@ -213,6 +213,16 @@ const ft_config_key_t ft_config_schema[] = {
      "lasa: share of weight coordinates zeroed before filtering"},
     {"defense.lasa_norm_z", FT_KEY_FLOAT, "2", NULL, "lasa: layer norm median z-score bound"},
     {"defense.lasa_sign_z", FT_KEY_FLOAT, "1", NULL, "lasa: layer sign median z-score bound"},
+    {"defense.ds_tau", FT_KEY_FLOAT, "0.33", NULL,
+     "deepsight: a cluster is accepted below this share of suspicious members"},
+    {"defense.ds_seeds", FT_KEY_INT, "3", NULL, "deepsight: noise sets (DDifs per client)"},
+    {"defense.ds_samples", FT_KEY_INT, "64", NULL, "deepsight: noise inputs per set"},
+    {"defense.flare_k", FT_KEY_FLOAT, "0.5", NULL,
+     "flare: nearest neighbours each client counts, as a share of K (rounded)"},
+    {"defense.flare_sigma", FT_KEY_FLOAT, "0", NULL,
+     "flare: Gaussian kernel width (0: the median distance of the global model's representations)"},
+    {"defense.flare_samples", FT_KEY_INT, "32", NULL,
+     "flare: server samples whose representations are compared (<= defense.root_size)"},
 
     /* [run] */
     {"run.seed", FT_KEY_INT, "1", NULL, "seed of every random stream"},

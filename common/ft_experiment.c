@@ -421,6 +421,12 @@ static void read_defense(const ft_config_t *cfg, ft_defense_cfg_t *d)
     d->lasa_sparsity = ft_config_float(cfg, "defense.lasa_sparsity");
     d->lasa_norm_z = ft_config_float(cfg, "defense.lasa_norm_z");
     d->lasa_sign_z = ft_config_float(cfg, "defense.lasa_sign_z");
+    d->ds_tau = ft_config_float(cfg, "defense.ds_tau");
+    d->ds_seeds = ft_config_int(cfg, "defense.ds_seeds");
+    d->ds_samples = ft_config_int(cfg, "defense.ds_samples");
+    d->flare_k = ft_config_float(cfg, "defense.flare_k");
+    d->flare_samples = ft_config_int(cfg, "defense.flare_samples");
+    d->flare_sigma = ft_config_float(cfg, "defense.flare_sigma");
 }
 
 /* run.device: cpu, reference, cuda or cuda:N (N in [0, 1023]). Whether the device

@@ -230,6 +230,12 @@ typedef struct {
     double lasa_sparsity;   /* lasa: share of weight coordinates zeroed */
     double lasa_norm_z;     /* lasa: layer norm MZ-score bound */
     double lasa_sign_z;     /* lasa: layer sign MZ-score bound */
+    double ds_tau;          /* deepsight: suspicious share bound of an accepted cluster */
+    int64_t ds_seeds;       /* deepsight: noise sets */
+    int64_t ds_samples;     /* deepsight: noise inputs per set */
+    double flare_k;         /* flare: neighbours counted, share of K */
+    int64_t flare_samples;  /* flare: server samples compared */
+    double flare_sigma;     /* flare: kernel width (0: median heuristic) */
 } ft_defense_cfg_t;
 
 /* run.on_nonfinite: what a global model with NaN/Inf parameters does to the run. */

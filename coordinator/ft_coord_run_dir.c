@@ -226,6 +226,13 @@ int ft_coord_save_updates(ft_coordinator_t *c, uint32_t round, size_t K)
         if ((rc = ft_npy_write_floats(path, c->server_update, shape + 1, 1)) != FT_OK)
             return rc;
     }
+    /* a rule that runs the models (deepsight, flare) judges G + U_i: the global model
+     * before the round, for `fedtail aggregate --global` */
+    if (ft_global_defense(c->g)->needs_probe) {
+        snprintf(path, sizeof path, "%s/updates/round_%04u_global.npy", c->opts.out_dir, round);
+        if ((rc = ft_npy_write_floats(path, ft_global_params(c->g), shape + 1, 1)) != FT_OK)
+            return rc;
+    }
     return FT_OK;
 }
 

@@ -81,11 +81,16 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
         goto fail;
     /* The same derivation as every client process: N_round needs the partition, and
      * a rule that needs a server update holds the root set out of it. */
-    int root_set = ft_global_defense(c->g)->needs_server_update;
+    const ft_defense_t *def = ft_global_defense(c->g);
+    int root_set = def->needs_server_update || (def->needs_probe & FT_PROBE_SERVER_SET);
     if ((rc = ft_scenario_new(&c->exp, ft_global_test(c->g), root_set, &c->scn)) != FT_OK ||
         (rc = ft_evaluator_new(c->g, c->scn, &c->evaluator)) != FT_OK)
         goto fail;
-    if (root_set) {
+    /* FLARE's server set is the root set too (its samples, before they are released) */
+    if (root_set && (rc = ft_global_set_server_set(c->g, c->scn->train, c->scn->root_idx,
+                                                   c->scn->root_n)) != FT_OK)
+        goto fail;
+    if (def->needs_server_update) {
         const ft_ops_t *ops;
         if ((rc = ft_ops_for_device(&c->exp.run, &ops)) != FT_OK ||
             (rc = ft_root_new(&c->exp, c->scn, ops, &c->root)) != FT_OK)

@@ -1,6 +1,8 @@
 /* ft_global: global model, update matrix, defense and evaluation. */
 #include "ft_global.h"
 
+#include "ft_probe.h"
+
 #include "ft_alloc.h"
 #include "ft_checkpoint.h"
 #include "ft_dataset_load.h"
@@ -32,6 +34,7 @@ struct ft_global {
     size_t num_layers;       /* the model's parameter tensors (for layer-wise rules) */
     size_t *layer_ends;      /* num_layers exclusive ends in the flat vector */
     uint8_t *layer_weight;   /* num_layers: 1 for a 2-D/4-D weight, 0 for a bias */
+    ft_probe_t *probe;       /* the model probe (a rule with needs_probe), or NULL */
 };
 
 int ft_global_new(const ft_experiment_t *exp, size_t max_k, ft_global_t **out)
@@ -121,7 +124,15 @@ int ft_global_new(const ft_experiment_t *exp, size_t max_k, ft_global_t **out)
     rc = g->def->create(&exp->defense, max_k, g->N, exp->federation.num_clients, &g->def_state);
     if (rc != FT_OK)
         goto fail;
-    size_t ws = g->def->workspace_size(max_k, g->N);
+    if (g->def->needs_probe) {
+        int c, h, w;
+        ft_model_input_shape(g->model, &c, &h, &w);
+        size_t cap = g->def->needs_probe & FT_PROBE_SERVER_SET ? (size_t)exp->defense.root_size : 0;
+        if ((rc = ft_probe_new(exp, c, h, w, ft_model_num_classes(g->model), g->N, cap,
+                               &g->probe)) != FT_OK)
+            goto fail;
+    }
+    size_t ws = ft_defense_workspace(g->def, max_k, g->N, g->probe ? ft_probe_get(g->probe) : NULL);
     g->def_ws = ft_malloc_aligned(ws ? ws : 64);
     if (!g->def_ws) {
         rc = ft_error_set(FT_ENOMEM, "out of memory for the defense workspace");
@@ -163,6 +174,7 @@ void ft_global_destroy(ft_global_t **g_p)
     ft_free_aligned(g->delta);
     ft_free_aligned(g->updates);
     ft_model_destroy(&g->model);
+    ft_probe_destroy(&g->probe);
     ft_dataset_destroy(&g->test);
     ft_free(g);
     *g_p = NULL;
@@ -183,6 +195,11 @@ static void release_updates(ft_global_t *g)
     size_t bytes = g->max_k * g->N * sizeof(float);
     if (bytes >= FT_HUGE_FROM)
         ft_release_pages(g->updates, bytes);
+}
+
+int ft_global_set_server_set(ft_global_t *g, const ft_dataset_t *ds, const uint32_t *idx, size_t n)
+{
+    return g->probe ? ft_probe_set_server(g->probe, ds, idx, n) : FT_OK;
 }
 
 size_t ft_global_num_params(const ft_global_t *g)
@@ -255,6 +272,7 @@ int ft_global_aggregate(ft_global_t *g, uint32_t round, size_t K, const uint32_t
         .num_layers = g->num_layers,
         .layer_ends = g->layer_ends,
         .layer_is_weight = g->layer_weight,
+        .probe = g->probe ? ft_probe_get(g->probe) : NULL,
     };
     /* Weak-DP-style rules draw noise: key their stream by round so that a retried
      * or resumed run draws the same noise, and `fedtail aggregate --round R` replays

@@ -28,6 +28,10 @@ typedef struct ft_global ft_global_t;
 int ft_global_new(const ft_experiment_t *exp, size_t max_k, ft_global_t **out);
 void ft_global_destroy(ft_global_t **g_p);
 
+/* The server set of a rule whose probe needs one (FLARE): samples idx[0..n) of ds,
+ * the root set (n <= defense.root_size). Nothing for other rules. FT_EINVAL. */
+int ft_global_set_server_set(ft_global_t *g, const ft_dataset_t *ds, const uint32_t *idx, size_t n);
+
 size_t ft_global_num_params(const ft_global_t *g);
 const uint8_t *ft_global_layout_hash(const ft_global_t *g); /* 32 bytes */
 const float *ft_global_params(const ft_global_t *g);        /* N, host */

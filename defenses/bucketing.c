@@ -56,10 +56,11 @@ static int bucketing_check(const ft_defense_cfg_t *d, size_t max_k)
                                "'%s' is not a rule bucketing can run (any defense.name but "
                                "bucketing)",
                                d->inner);
-    if (in->needs_server_update || in->state_save)
-        return ft_config_error(
-            d->src, "defense.inner", "'%s' %s; bucket means have neither", d->inner,
-            in->needs_server_update ? "needs a server update" : "keeps per-client history");
+    if (in->needs_server_update || in->state_save || in->needs_probe)
+        return ft_config_error(d->src, "defense.inner", "'%s' %s; bucket means have none", d->inner,
+                               in->needs_server_update ? "needs a server update"
+                               : in->needs_probe       ? "judges each client's model"
+                                                       : "keeps per-client history");
     size_t B = n_buckets(max_k, (size_t)d->bucket_size);
     rc = in->check_config ? in->check_config(d, B) : FT_OK;
     if (rc != FT_OK) {

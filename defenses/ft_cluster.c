@@ -235,8 +235,11 @@ int ft_hdbscan(const double *D, size_t n, size_t mcs, size_t min_samples, int al
             birth[ct[t].child - n] = ct[t].lambda;
     for (size_t t = 0; t < nct; t++) {
         size_t p = ct[t].parent - n;
-        double dl = ct[t].lambda - birth[p];
-        stab[p] += (isinf(dl) ? 0.0 : dl) * ct[t].size;
+        /* a point that leaves at distance 0 (a duplicate) adds an infinite stability,
+         * as in the package (DeepSight's 0/1 cluster distances are full of them); only
+         * inf - inf, a cluster born and left at distance 0, adds nothing */
+        double dl = isinf(ct[t].lambda) && isinf(birth[p]) ? 0.0 : ct[t].lambda - birth[p];
+        stab[p] += dl * ct[t].size;
     }
 
     /* 6. excess of mass, children before parents (descending ids) */

@@ -64,6 +64,41 @@ typedef struct {
                                rule does not say */
 } ft_defense_decision_t;
 
+/* The model probe: what a rule that judges updates by the model's behaviour
+ * (DeepSight's DDifs, FLARE's penultimate-layer representations) may run at the
+ * server. The coordinator fills one over model/ (coordinator/ft_probe.h), `fedtail
+ * aggregate` over the experiment's model, and the tests and the self-test a tiny MLP
+ * (ft_defense_probe_mlp.h); a rule that does not ask for one (needs_probe 0) never
+ * sees it. Dimension letters: B probe samples, C classes, D penultimate features,
+ * I = in_dim floats per input sample, S server samples. */
+typedef struct ft_defense_probe {
+    void *ctx;             /* the provider's state: pass to run and noise */
+    size_t in_dim;         /* I: floats per input sample (C×H×W of the model's input) */
+    size_t num_classes;    /* C: logits per sample (>= 2) */
+    size_t feat_dim;       /* D: penultimate features per sample (the classifier's input) */
+    size_t max_batch;      /* most samples one run call takes (>= 1) */
+    size_t head_w;         /* offset in the flat vector of the classifier weight (C×D) */
+    size_t head_b;         /* offset of the classifier bias (C) */
+    const float *server_x; /* S×I inputs the server holds (FLARE: the FLTrust root set,
+                              normalised as the model sees them), or NULL */
+    size_t server_n;       /* S (0 when none; the most the provider will ever hold when
+                              the workspace is sized) */
+    /* The model with parameters global + delta (each N, NULL = zeros) on x (B×I,
+     * B <= max_batch): logits (B×C) and/or features (B×D, after the ReLU that follows
+     * the penultimate layer); either output may be NULL. Must not allocate. Returns
+     * FT_OK or a negative code (the rule then fails the round). */
+    int (*run)(void *ctx, const float *global, const float *delta, const float *x, size_t B,
+               float *logits, float *features);
+    /* Probe inputs x (B×I) of DeepSight's noise set `set`, samples first..first+B:
+     * uniform [0, 1) values (torch.rand, as the references draw them), a pure function
+     * of (run.seed, set, sample index), the same every round. */
+    void (*noise)(void *ctx, uint32_t set, size_t first, size_t B, float *x);
+} ft_defense_probe_t;
+
+/* needs_probe bits. */
+#define FT_PROBE_MODEL      1u /* run / noise: the model on probe inputs */
+#define FT_PROBE_SERVER_SET 2u /* server_x: the server holds a root set (as FLTrust) */
+
 /* Inputs of one aggregation. */
 typedef struct {
     int round;                  /* 1-based round */
@@ -78,10 +113,11 @@ typedef struct {
     ft_rng_t *rng;              /* stream for randomised rules (weak DP noise) */
     /* The model's layout, for layer-wise rules (LASA): its parameter tensors in the
      * order of the flat vector. layer_ends NULL (num_layers 0): one layer, all of N. */
-    size_t num_layers;              /* tensors (weights and biases each count) */
-    const size_t *layer_ends;       /* num_layers exclusive ends, increasing, the last = N */
-    const uint8_t *layer_is_weight; /* num_layers: 1 for a 2-D/4-D weight, 0 for a bias;
-                                       NULL: every layer is a weight */
+    size_t num_layers;               /* tensors (weights and biases each count) */
+    const size_t *layer_ends;        /* num_layers exclusive ends, increasing, the last = N */
+    const uint8_t *layer_is_weight;  /* num_layers: 1 for a 2-D/4-D weight, 0 for a bias;
+                                        NULL: every layer is a weight */
+    const ft_defense_probe_t *probe; /* the model probe (rules with needs_probe), or NULL */
 } ft_defense_input_t;
 
 typedef struct ft_defense {
@@ -125,6 +161,11 @@ typedef struct ft_defense {
      * and its per-update L2 clipping to defense.norm_bound moves to the clients
      * (self-enforced). */
     int secagg;
+    /* FT_PROBE_* bits: the rule needs in->probe (0 for most rules). */
+    unsigned needs_probe;
+    /* Bytes of scratch aggregate() needs beyond workspace_size for the probe's
+     * dimensions (probe filled, server_n at its most); NULL when none. */
+    size_t (*probe_workspace_size)(size_t max_k, const ft_defense_probe_t *probe);
 } ft_defense_t;
 
 #define FT_DEFENSE_SECAGG_SUM         1
@@ -132,6 +173,11 @@ typedef struct ft_defense {
 
 /* The registry, NULL-terminated. */
 extern const ft_defense_t *const ft_defense_registry[];
+
+/* The whole workspace d needs for max_k updates of N with probe (NULL when the
+ * caller has none): workspace_size plus probe_workspace_size. */
+size_t ft_defense_workspace(const ft_defense_t *d, size_t max_k, size_t N,
+                            const ft_defense_probe_t *probe);
 
 /* Finds a defense by name; NULL if unknown. */
 const ft_defense_t *ft_defense_find(const char *name);

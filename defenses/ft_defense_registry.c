@@ -39,7 +39,9 @@
     X(ft_defense_rflbat)                                                                           \
     X(ft_defense_fldetector)                                                                       \
     X(ft_defense_lasa)                                                                             \
-    X(ft_defense_local_dp)
+    X(ft_defense_local_dp)                                                                         \
+    X(ft_defense_deepsight)                                                                        \
+    X(ft_defense_flare)
 
 #define FT_DEFENSE_DECLARE(sym) extern const ft_defense_t sym;
 #define FT_DEFENSE_ENTRY(sym)   &sym,
@@ -47,6 +49,15 @@
 FT_DEFENSES(FT_DEFENSE_DECLARE)
 
 const ft_defense_t *const ft_defense_registry[] = {FT_DEFENSES(FT_DEFENSE_ENTRY) NULL};
+
+size_t ft_defense_workspace(const ft_defense_t *d, size_t max_k, size_t N,
+                            const ft_defense_probe_t *probe)
+{
+    size_t ws = d->workspace_size(max_k, N);
+    if (probe && d->probe_workspace_size)
+        ws += d->probe_workspace_size(max_k, probe);
+    return ws;
+}
 
 const ft_defense_t *ft_defense_find(const char *name)
 {

@@ -7,6 +7,7 @@
 #include "ft_alloc.h"
 #include "ft_defense.h"
 #include "ft_defense_plugin.h"
+#include "ft_defense_probe_mlp.h"
 #include "ft_error.h"
 #include "ft_experiment.h"
 #include "ft_rng.h"
@@ -33,7 +34,8 @@ static expect_t expect_for(const ft_defense_t *d)
     }
     const char *n = d->name;
     int robust = strcmp(n, "fedavg") && strcmp(n, "none") && strcmp(n, "local-dp") &&
-                 strcmp(n, "foolsgold") && strcmp(n, "rlr") && strcmp(n, "fldetector");
+                 strcmp(n, "foolsgold") && strcmp(n, "rlr") && strcmp(n, "fldetector") &&
+                 strcmp(n, "flare");
     return (expect_t){robust, !strcmp(n, "centered-clipping"), !strcmp(n, "rlr")};
 }
 
@@ -44,6 +46,7 @@ typedef struct {
     void *state;                        /* its state */
     void *ws;                           /* its workspace */
     ft_defense_decision_t dec[ST_MAXK]; /* decisions */
+    ft_probe_mlp_t probe;               /* the tiny model probe (rules with needs_probe) */
 } inst_t;
 
 static int inst_open(inst_t *x, const ft_config_t *base, size_t K, int f, int identical)
@@ -70,7 +73,8 @@ static int inst_open(inst_t *x, const ft_config_t *base, size_t K, int f, int id
     x->d = ft_defense_for(&x->exp.defense);
     if ((rc = x->d->create(&x->exp.defense, K, ST_N, ST_MAXK, &x->state)))
         return rc;
-    size_t ws = x->d->workspace_size(K, ST_N);
+    ft_probe_mlp_standard(&x->probe, 5);
+    size_t ws = ft_defense_workspace(x->d, K, ST_N, &x->probe.probe);
     if (!(x->ws = ft_malloc_aligned(ws ? ws : 64)))
         return ft_error_set(FT_ENOMEM, "out of memory for a %zu-byte workspace", ws);
     return FT_OK;
@@ -99,7 +103,8 @@ static int inst_run(inst_t *x, int round, size_t K, float *U, const float *count
                              .ids = ids,
                              .global = NULL,
                              .server_update = server,
-                             .rng = &rng};
+                             .rng = &rng,
+                             .probe = &x->probe.probe};
     return x->d->aggregate(x->state, &in, out, x->dec, x->ws);
 }
 

@@ -4,6 +4,7 @@
 ft_test(test_defenses LIBS ft_defenses)
 ft_test(test_defenses_contract LIBS ft_defenses)
 ft_test(test_defenses_v2 LIBS ft_defenses)
+ft_test(test_defenses_probe LIBS ft_defenses)
 ft_script_test(test_defenses_cli test_defenses_cli.sh)
 ft_test(test_defenses_weights LIBS ft_defenses)
 ft_script_test(fed_resume_fldetector integration/fed_resume_fldetector.sh TIMEOUT 300)

@@ -25,6 +25,7 @@
 #include "ft_alloc.h"
 #include "ft_config.h"
 #include "ft_defense.h"
+#include "ft_defense_probe_mlp.h"
 #include "ft_defense_selftest.h"
 #include "ft_error.h"
 #include "ft_experiment.h"
@@ -38,12 +39,15 @@ enum { N = 1000, MAXK = 11 };
 
 /* Rules that promise a bounded output under f outliers. fedavg/none are the
  * undefended baseline; FoolsGold targets sybils, not magnitudes; local-dp's server
- * averages (the honest clients clip; an attacker does not). */
+ * averages (the honest clients clip; an attacker does not); FLARE weights whole rows by
+ * trust and clips nothing (a 1e30 row its MMD happens to place near one client keeps a
+ * softmax share). */
 static int is_robust(const char *name)
 {
     return strcmp(name, "fedavg") != 0 && strcmp(name, "none") != 0 &&
            strcmp(name, "foolsgold") != 0 && strcmp(name, "rlr") != 0 &&
-           strcmp(name, "fldetector") != 0 && strcmp(name, "local-dp") != 0;
+           strcmp(name, "fldetector") != 0 && strcmp(name, "local-dp") != 0 &&
+           strcmp(name, "flare") != 0;
 }
 
 typedef struct {
@@ -52,6 +56,7 @@ typedef struct {
     void *state;                /* its state */
     void *ws;                   /* its workspace */
     ft_defense_decision_t *dec; /* decisions */
+    ft_probe_mlp_t probe;       /* the model probe (deepsight, flare) */
 } inst_t;
 
 static void inst_open(inst_t *x, const ft_defense_t *d, size_t K, int f, int identical)
@@ -79,7 +84,8 @@ static void inst_open(inst_t *x, const ft_defense_t *d, size_t K, int f, int ide
         ft_defense_check(&exp.defense, exp.federation.clients_per_round) != FT_OK)
         fail_msg("%s: %s", d->name, ft_error_message());
     assert_int_equal(d->create(&exp.defense, K, N, MAXK, &x->state), FT_OK);
-    x->ws = ft_malloc(d->workspace_size(K, N));
+    ft_probe_mlp_standard(&x->probe, 5);
+    x->ws = ft_malloc(ft_defense_workspace(d, K, N, &x->probe.probe));
     x->dec = ft_calloc(K, sizeof *x->dec);
     assert_non_null(x->ws);
     assert_non_null(x->dec);
@@ -106,7 +112,8 @@ static int inst_run(inst_t *x, int round, size_t K, float *U, const float *count
                              .ids = ids,
                              .global = NULL,
                              .server_update = server,
-                             .rng = &rng};
+                             .rng = &rng,
+                             .probe = &x->probe.probe};
     return x->d->aggregate(x->state, &in, out, x->dec, x->ws);
 }
 
@@ -343,7 +350,7 @@ static void test_blatant_attacker(void **state)
 {
     (void)state;
     enum { KB = 12 };
-    static float U[KB * N], out[N], counts[KB], server[N];
+    static float U[KB * N], out[N], counts[KB], server[N], global[N];
     uint32_t ids[KB];
     const struct {
         const char *name;  /* a filtering rule */
@@ -359,6 +366,7 @@ static void test_blatant_attacker(void **state)
         {"fltrust", NULL},
         {"bulyan", NULL},
         {"lasa", NULL},
+        {"flare", NULL},
     };
     for (size_t r = 0; ft_defense_registry[r]; r++) {
         const ft_defense_t *d = ft_defense_registry[r];
@@ -384,6 +392,7 @@ static void test_blatant_attacker(void **state)
             for (size_t j = 0; j < N; j++) {
                 U[5 * N + j] = -10.0f * U[2 * N + j];
                 server[j] = mu[j];
+                global[j] = 3.0f * (float)ft_rng_normal(&rng);
             }
             ft_config_t *cfg = ft_config_new();
             assert_non_null(cfg);
@@ -397,7 +406,9 @@ static void test_blatant_attacker(void **state)
                 fail_msg("%s: %s", d->name, ft_error_message());
             void *st = NULL;
             assert_int_equal(d->create(&exp.defense, KB, N, KB, &st), FT_OK);
-            void *ws = ft_malloc(d->workspace_size(KB, N));
+            ft_probe_mlp_t probe;
+            ft_probe_mlp_standard(&probe, 7);
+            void *ws = ft_malloc(ft_defense_workspace(d, KB, N, &probe.probe));
             ft_defense_decision_t dec[KB];
             ft_rng_init(&rng, 7, 1, 0, FT_RNG_NOISE);
             ft_defense_input_t in = {.round = 1,
@@ -406,14 +417,23 @@ static void test_blatant_attacker(void **state)
                                      .updates = U,
                                      .counts = counts,
                                      .ids = ids,
-                                     .global = NULL,
+                                     /* the probe rules judge the models G + U_i */
+                                     .global = d->needs_probe ? global : NULL,
                                      .server_update = server,
-                                     .rng = &rng};
+                                     .rng = &rng,
+                                     .probe = &probe.probe};
             if (d->aggregate(st, &in, out, dec, ws) != FT_OK)
                 fail_msg("%s: %s", d->name, ft_error_message());
             for (size_t j = 0; j < N; j++)
                 if (!isfinite(out[j]))
                     fail_msg("%s: out[%zu] = %g", d->name, j, (double)out[j]);
+            /* DeepSight's filter looks for backdoors (homogeneous training data in the
+             * NEUPs), and a lone outlier is a noise point of every HDBSCAN run, its own
+             * cluster in the paper and BackFed: its clipping layer is what bounds it,
+             * to the median norm (clip factor about 1/10 here). */
+            if (strcmp(d->name, "deepsight") == 0 && !(dec[5].clip_factor <= 0.12f))
+                fail_msg("deepsight (seed %d): the blatant attacker is clipped by %g only", seed,
+                         (double)dec[5].clip_factor);
             if (filtering && (dec[5].weight != 0 || dec[5].decision != FT_DECISION_DROPPED))
                 fail_msg("%s (seed %d): the blatant attacker has weight %g", d->name, seed,
                          (double)dec[5].weight);

@@ -96,8 +96,8 @@ static void want_contrib(const ft_defense_decision_t *dec, size_t K, const doubl
 static void test_selects_flag(void **state)
 {
     (void)state;
-    const char *sel[] = {"krum",  "multi-krum", "bulyan",     "dnc", "signguard",
-                         "flame", "rflbat",     "fldetector", "lasa"};
+    const char *sel[] = {"krum",   "multi-krum", "bulyan", "dnc",       "signguard", "flame",
+                         "rflbat", "fldetector", "lasa",   "deepsight", "flare"};
     for (size_t r = 0; ft_defense_registry[r]; r++) {
         int want = 0;
         for (size_t i = 0; i < sizeof sel / sizeof *sel; i++)

@@ -3,7 +3,8 @@
 # registry) completes a short federated run under a pgd + model-replacement attack,
 # with one decision event per update joined with the ground truth, the
 # attackers_kept / honest_dropped columns consistent with them, and summary.json.
-# FLTrust runs with its root set held out of the clients. A defense whose keys do
+# FLTrust and FLARE run with the root set held out of the clients; DeepSight and FLARE
+# with the coordinator's model probe. A defense whose keys do
 # not fit K (krum with K <= 2f + 2) fails when the experiment is loaded, naming the
 # key, before any round.
 source "$(dirname "$0")/fed_lib.sh"
@@ -56,7 +57,7 @@ for r in rows:
     att = [e for e in mine if e["attacker"]]
     assert len(att) == int(r["attackers"]) == 1, (t, att)
     selects = name in ("krum", "multi-krum", "bulyan", "dnc", "signguard", "flame", "rflbat",
-                       "fldetector", "lasa")
+                       "fldetector", "lasa", "deepsight", "flare")
     if selects:  # detection counts only for rules that keep or drop whole updates
         assert int(r["attackers_kept"]) == sum(not e["detected"] for e in att), r
         assert int(r["honest_dropped"]) == sum(
@@ -90,6 +91,7 @@ print(f"| {name} | {f(s['detection_tpr'])} | {f(s['detection_fpr'])} | "
 PY
 done
 grep -q '"root_size":40' "$WORK/fltrust/events.jsonl" || fail "fltrust: no root set"
+grep -q '"root_size":40' "$WORK/flare/events.jsonl" || fail "flare: no server set"
 # load-time check: krum needs K > 2f + 2
 if "$FEDTAIL" run "$WORK/def.ini" --procs 1 --out "$WORK/bad" --quiet --set defense.name=krum \
     --set federation.clients_per_round=4 >/dev/null 2>"$WORK/bad.err"; then
