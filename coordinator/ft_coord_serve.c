@@ -438,24 +438,45 @@ static void check_liveness(ft_coordinator_t *c, double now)
 
 /* ---- running a round ------------------------------------------------------------- */
 
+/* One pass of the work every wait does between polls: the stop flag, the caller's
+ * tick, the refusal and guard logs, the events file's health and peer liveness. */
+static int housekeeping(ft_coordinator_t *c, double *now)
+{
+    if (c->opts.stop && *c->opts.stop)
+        return ft_error_set(FT_EINTR, "interrupted");
+    if (c->opts.tick) {
+        int rc = c->opts.tick(c->opts.tick_user);
+        if (rc != 0)
+            return rc;
+    }
+    *now = ft_now();
+    ft_coord_log_refusals(c);
+    log_guard(c, *now);
+    int erc = ft_events_status(c->ev);
+    if (erc != FT_OK)
+        return erc;
+    check_liveness(c, *now);
+    return FT_OK;
+}
+
+/* Waits up to timeout_ms for the socket and drains what arrived. */
+static int poll_socket(ft_coordinator_t *c, long timeout_ms)
+{
+    zmq_pollitem_t pi = {c->sock, 0, ZMQ_POLLIN, 0};
+    int n = zmq_poll(&pi, 1, timeout_ms);
+    if (n < 0 && errno != EINTR)
+        return ft_error_set(FT_ENET, "poll: %s", zmq_strerror(errno));
+    return n > 0 ? drain_socket(c) : FT_OK;
+}
+
 int ft_coord_run_round(ft_coordinator_t *c)
 {
     ft_round_t *r = c->round;
     for (;;) {
-        if (c->opts.stop && *c->opts.stop)
-            return ft_error_set(FT_EINTR, "interrupted");
-        if (c->opts.tick) {
-            int rc = c->opts.tick(c->opts.tick_user);
-            if (rc != 0)
-                return rc;
-        }
-        double now = ft_now();
-        ft_coord_log_refusals(c);
-        log_guard(c, now);
-        int erc = ft_events_status(c->ev);
-        if (erc != FT_OK)
-            return erc;
-        check_liveness(c, now);
+        double now;
+        int hrc = housekeeping(c, &now);
+        if (hrc != FT_OK)
+            return hrc;
         dispatch(c);
         if (ft_round_finished(r))
             return FT_OK;
@@ -475,39 +496,19 @@ int ft_coord_run_round(ft_coordinator_t *c)
             wait = 0.1;
         if (wait < 0.001)
             wait = 0.001;
-        zmq_pollitem_t pi = {c->sock, 0, ZMQ_POLLIN, 0};
-        int n = zmq_poll(&pi, 1, (long)(wait * 1000));
-        if (n < 0 && errno != EINTR)
-            return ft_error_set(FT_ENET, "poll: %s", zmq_strerror(errno));
-        if (n > 0) {
-            int rc = drain_socket(c);
-            if (rc != FT_OK)
-                return rc;
-        }
+        int rc = poll_socket(c, (long)(wait * 1000));
+        if (rc != FT_OK)
+            return rc;
     }
 }
 
 int ft_coord_poll(ft_coordinator_t *c)
 {
-    if (c->opts.stop && *c->opts.stop)
-        return ft_error_set(FT_EINTR, "interrupted");
-    if (c->opts.tick) {
-        int rc = c->opts.tick(c->opts.tick_user);
-        if (rc != 0)
-            return rc;
-    }
-    double now = ft_now();
-    ft_coord_log_refusals(c);
-    log_guard(c, now);
-    int erc = ft_events_status(c->ev);
-    if (erc != FT_OK)
-        return erc;
-    check_liveness(c, now);
-    zmq_pollitem_t pi = {c->sock, 0, ZMQ_POLLIN, 0};
-    int n = zmq_poll(&pi, 1, 100);
-    if (n < 0 && errno != EINTR)
-        return ft_error_set(FT_ENET, "poll: %s", zmq_strerror(errno));
-    return n > 0 ? drain_socket(c) : FT_OK;
+    double now;
+    int rc = housekeeping(c, &now);
+    if (rc != FT_OK)
+        return rc;
+    return poll_socket(c, 100);
 }
 
 void ft_coord_broadcast_shutdown(ft_coordinator_t *c, const char *reason)
