@@ -203,20 +203,9 @@ static void on_keys(ft_coordinator_t *c, int p, const ft_msg_secagg_t *a)
     }
     memcpy(s->keys + (size_t)slot * FT_WIRE_SA_KEYS_LEN, a->records, FT_WIRE_SA_KEYS_LEN);
     s->got_keys[slot] = 1;
-    ft_round_complete(r, slot, a->num_samples, a->train_loss, a->train_s);
+    ft_coord_accept_update(c, p, slot, a->round, a->client_id, a->num_samples, a->train_loss,
+                           a->train_s, 1);
     r->slots[slot].process = p; /* who holds the client's secrets (DONE slots only here) */
-    pr->state = FT_PROC_IDLE;
-    pr->slot = -1;
-    pr->tasks++;
-    ft_events_begin(c->ev, "update");
-    ft_events_int(c->ev, "round", a->round);
-    ft_events_int(c->ev, "client", a->client_id);
-    ft_events_int(c->ev, "process", pr->id);
-    ft_events_uint(c->ev, "samples", a->num_samples);
-    ft_events_num(c->ev, "loss", a->train_loss);
-    ft_events_num(c->ev, "train_s", a->train_s);
-    ft_events_bool(c->ev, "masked", 1);
-    ft_events_end(c->ev);
 }
 
 /* Whether two id lists are equal. */

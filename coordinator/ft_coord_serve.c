@@ -296,17 +296,28 @@ static void on_update(ft_coordinator_t *c, int p, ft_link_in_t *in)
         return;
     }
     ft_wire_get_floats(ft_global_row(c->g, (size_t)slot), ft_link_payload(in), c->N);
-    ft_round_complete(r, slot, u->num_samples, u->train_loss, u->train_s);
+    ft_coord_accept_update(c, p, slot, u->round, u->client_id, u->num_samples, u->train_loss,
+                           u->train_s, 0);
+}
+
+void ft_coord_accept_update(ft_coordinator_t *c, int p, int slot, uint32_t round,
+                            uint32_t client_id, uint64_t num_samples, double train_loss,
+                            double train_s, int masked)
+{
+    ft_proc_t *pr = &c->procs.procs[p];
+    ft_round_complete(c->round, slot, num_samples, train_loss, train_s);
     pr->state = FT_PROC_IDLE;
     pr->slot = -1;
     pr->tasks++;
     ft_events_begin(c->ev, "update");
-    ft_events_int(c->ev, "round", u->round);
-    ft_events_int(c->ev, "client", u->client_id);
+    ft_events_int(c->ev, "round", round);
+    ft_events_int(c->ev, "client", client_id);
     ft_events_int(c->ev, "process", pr->id);
-    ft_events_uint(c->ev, "samples", u->num_samples);
-    ft_events_num(c->ev, "loss", u->train_loss);
-    ft_events_num(c->ev, "train_s", u->train_s);
+    ft_events_uint(c->ev, "samples", num_samples);
+    ft_events_num(c->ev, "loss", train_loss);
+    ft_events_num(c->ev, "train_s", train_s);
+    if (masked)
+        ft_events_bool(c->ev, "masked", 1);
     ft_events_end(c->ev);
 }
 

@@ -167,6 +167,14 @@ int ft_coord_send(ft_coordinator_t *c, int p, const ft_msg_t *m, ft_blob_t *blob
  * row and, for the first of its kind, writes a "rejected" event (docs/protocol.md). */
 void ft_coord_reject(ft_coordinator_t *c, int p, const char *type, const char *reason);
 
+/* An update from process p for the round's slot arrived and passed every check
+ * (plain: its floats are in the slot's row; masked: secure aggregation holds it):
+ * completes the slot, frees the process for the next task and writes the
+ * "update" event. */
+void ft_coord_accept_update(ft_coordinator_t *c, int p, int slot, uint32_t round,
+                            uint32_t client_id, uint64_t num_samples, double train_loss,
+                            double train_s, int masked);
+
 /* One poll of the socket (at most 100 ms) between the stages of secure
  * aggregation: interrupts, the run directory's status, liveness, every message
  * handled; no task is handed out. FT_OK, FT_EINTR, opts.tick's code, FT_EIO, FT_ENET,
