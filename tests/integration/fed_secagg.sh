@@ -58,7 +58,7 @@ for a, b in zip(p, s):
 PY
 
 # 3. A client process SIGKILLed from round 2 on right after its first masked input
-#    (stage 5), and one right after its shares (stage 3): the round completes. (t = 2
+#    (stage 5), and one right after its first shares (stage 3): the round completes. (t = 2
 #    of 6, so the round survives however many clients the process held.)
 for stage in 5 3; do
     FEDTAIL_SECAGG_KILL=2:$stage:1 "$FEDTAIL" run "$INI" --procs 3 --out "$WORK/k$stage" \
@@ -75,17 +75,26 @@ hit = [e for e in sa if e["u4"] < e["u1"]]
 assert hit, "nobody dropped"
 e = hit[0]
 print(f"stage {sys.argv[2]} kill in round {e['round']}: U1 {e['u1']} U2 {e['u2']} U3 {e['u3']} U4 {e['u4']} t {e['threshold']}")
+# The process dies right after the first message of the stage it sends: that
+# client's message arrives, and none after it. Whether the process held a second
+# client in the round (whose message of that stage then never leaves) depends on
+# how the pull queue handed out the tasks, so only the first client is certain.
 if sys.argv[2] == "3":
-    assert e["u2"] < e["u1"], "the killed client's shares arrived"
+    # in U2 (its shares arrived), not in U3: the dropped-after-shares path, s_sk rebuilt
+    assert e["u3"] < e["u2"], "the killed client's masked input arrived"
 else:
-    assert e["u2"] == e["u1"] and e["u4"] < e["u2"], "the kill came at the wrong stage"
+    # in U3 (its masked input counts), not in U4: its b is rebuilt from the others
+    assert e["u2"] == e["u1"] and e["u4"] < e["u3"], "the kill came at the wrong stage"
 rows = list(csv.DictReader(open(sys.argv[1] + "/metrics.csv")))
 assert len(rows) == 4
 r = rows[e["round"] - 1]
-assert int(r["clients"]) == e["u3"] < 6, r["clients"]
-# masks left in would make the model noise of +-2^11 per parameter
+# the round averages exactly U3; after a stage-5 kill that may still be all six
+assert int(r["clients"]) == e["u3"], (r["clients"], e["u3"])
+# Masks left in would make the model noise of +-2^11 per parameter, a loss in the
+# thousands. A round averaged over the two or three survivors of a Dirichlet(0.5)
+# split is honestly worse than chance (measured up to 5.2), hence the wide margin.
 for r in rows:
-    assert r["nonfinite_params"] == "0" and float(r["main_loss"]) < 5, r["main_loss"]
+    assert r["nonfinite_params"] == "0" and float(r["main_loss"]) < 50, r["main_loss"]
 PY
 done
 
