@@ -318,6 +318,16 @@ static int trigger_search(ft_attack_ctx_t *c, float *trigger /* S */)
 
 /* ---- the plug-in ------------------------------------------------------------------- */
 
+static int check(const ft_experiment_t *exp)
+{
+    if (exp->security.secure_aggregation)
+        return ft_config_error(exp->attack.src, "attack.method",
+                               "a3fl cannot run under security.secure_aggregation: the backdoor "
+                               "is measured with the attacker's trigger, which a masked update "
+                               "does not carry");
+    return FT_OK;
+}
+
 static int poison(ft_attack_ctx_t *c, ft_dataset_t **out)
 {
     size_t S = state_floats(c->env);
@@ -367,6 +377,7 @@ const ft_attack_t ft_a3fl_attack = {
     .cite = "Zhang et al., NeurIPS 2023 (A3FL, Algorithm 1): a trigger optimised against the "
             "global model and a copy of it trained to unlearn the trigger",
     .trains = 1,
+    .check = check,
     .backdoor_test = backdoor_test,
     .sample_count = ft_attack_trigger_samples,
     .poison = poison,
