@@ -24,3 +24,5 @@ ft_script_test(fed_secagg integration/fed_secagg.sh TIMEOUT 300)
 # and through mpirun; the launcher's option errors. FT_REQUIRE_CLUSTER_TESTS=1 (the CI)
 # turns their skip into a failure.
 ft_script_test(fed_slurm integration/fed_slurm.sh LABELS "slurm;slow" TIMEOUT 300)
+ft_script_test(fed_mpirun integration/fed_mpirun.sh LABELS slow TIMEOUT 120)
+ft_script_test(launcher_cli integration/launcher_cli.sh TIMEOUT 60)
