@@ -365,8 +365,8 @@ static int slurm_script(const ft_launch_t *l, const char *out, const char *cmd, 
                      out, l->nodes, l->nodes * l->procs_per_node, out, out);
     /* --ntasks alone on one node: so that --overcommit can place more tasks than cores. */
     if (l->nodes > 1)
-        n += snprintf(buf + n, len - (size_t)n, "#SBATCH --ntasks-per-node=%d\n",
-                      l->procs_per_node);
+        n +=
+            snprintf(buf + n, len - (size_t)n, "#SBATCH --ntasks-per-node=%d\n", l->procs_per_node);
     if (l->partition[0])
         n += snprintf(buf + n, len - (size_t)n, "#SBATCH --partition=%s\n", l->partition);
     if (l->time[0])
