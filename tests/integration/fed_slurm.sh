@@ -66,4 +66,29 @@ rows=$(($(wc -l < "$WORK/cancel/metrics.csv") - 1))
     || { cat "$WORK/resume.err" "$WORK"/cancel/launch/slurm-*.out >&2; fail "resumed job failed"; }
 [ "$(results "$WORK/local6/metrics.csv")" = "$(results "$WORK/cancel/metrics.csv")" ] \
     || fail "cancelled + resumed metrics differ from the uninterrupted run's"
-echo "fed_slurm: OK (job $job cancelled after $rows rounds, resumed)"
+
+# A 2x2 sweep as a job array: one cell finished beforehand is skipped; --status shows
+# every cell done; the dependent job built the summary and sweep.html.
+cp "$ini" "$WORK/base.ini"
+cat > "$WORK/grid.ini" <<INI
+[sweep]
+base = base.ini
+[grid]
+defense.name = fedavg, median
+run.seed = 1, 2
+INI
+(cd "$WORK" && "$FEDTAIL" sweep grid.ini --out "$WORK/sweep" --procs 1 --dry-run > "$WORK/dry_local.out")
+first=$(sed -n 's/^\[1\/4\] \(.*\): would run$/\1/p' "$WORK/dry_local.out")
+[ -n "$first" ] || fail "no first cell name in: $(cat "$WORK/dry_local.out")"
+"$FEDTAIL" run "$ini" --set defense.name=fedavg --set run.seed=1 --out "$WORK/sweep/$first" --procs 1 \
+    --quiet --no-report >/dev/null 2>&1 || fail "first cell by hand failed"
+echo complete > "$WORK/sweep/$first/sweep-complete"
+(cd "$WORK" && "$FEDTAIL" sweep grid.ini --out "$WORK/sweep" --procs 1 --launcher slurm \
+    --max-parallel 2 > "$WORK/sweep.out" 2> "$WORK/sweep.err") \
+    || { cat "$WORK/sweep.out" "$WORK/sweep.err" "$WORK"/sweep/launch/*.out >&2; fail "slurm sweep failed"; }
+grep -q "#SBATCH --array=1,2,3%2" "$WORK/sweep/launch/sweep.sh" || fail "the finished cell was not skipped: $(grep array "$WORK/sweep/launch/sweep.sh")"
+"$FEDTAIL" sweep --status "$WORK/sweep" > "$WORK/status.out"
+grep -q "4 done, 0 running, 0 failed, 0 pending" "$WORK/status.out" || fail "status: $(cat "$WORK/status.out")"
+[ -f "$WORK/sweep/summary.csv" ] && [ -f "$WORK/sweep/sweep.html" ] || fail "the report job built no summary"
+[ "$(grep -c '^name=\|^defense.name=' "$WORK/sweep/summary.csv")" -eq 4 ] || fail "summary: $(cat "$WORK/sweep/summary.csv")"
+echo "fed_slurm: OK (job $job cancelled after $rows rounds, resumed; sweep array of 3 cells)"
