@@ -56,7 +56,9 @@ static int accept_checkpoint(void *user, const char *path, const ft_resume_t *r)
                             "(NaN/Inf parameters); resuming would only repeat that. Start it "
                             "again with run.on_nonfinite = continue to see the rounds after it",
                             c->opts.out_dir, r->point.destroyed_round);
-    int rc = ft_global_restore(c->g, r->params, r->defense_state, r->defense_len);
+    int rc = ft_coord_attack_state_restore(c, r->attack_state, r->attack_state_n);
+    if (rc == FT_OK)
+        rc = ft_global_restore(c->g, r->params, r->defense_state, r->defense_len);
     if (rc == FT_EFORMAT) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", ft_error_message());
@@ -192,7 +194,8 @@ int ft_coord_write_checkpoint(ft_coordinator_t *c)
                             .destroyed_round = c->totals.destroyed_round};
     rc = ft_resume_save(c->opts.out_dir, c->ckpt.slot, ft_global_layout_hash(c->g),
                         ft_global_params(c->g), c->N, c->exp.run.seed,
-                        ft_global_defense(c->g)->name, &pt, c->config_ini, state, state_len);
+                        ft_global_defense(c->g)->name, &pt, c->config_ini, state, state_len,
+                        c->ast.has_cur ? c->ast.cur : NULL, c->ast.n);
     ft_free(state);
     if (rc != FT_OK)
         return rc;
