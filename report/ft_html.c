@@ -238,17 +238,18 @@ static void config_diff(FILE *html, const ft_report_run_t *runs, int n)
 /* Each arm's own norms, decisions and shares, folded. */
 static void arms(FILE *html, const ft_report_run_t *runs, int n, const char *out_dir)
 {
-    static const char *const stems[] = {"norms", "decisions", "shares"};
-    static const char *const caps[] = {"update norms", "defense decisions, counts per round",
-                                       "attackers' share of the aggregate"};
+    static const char *const stems[] = {"norms", "norm_dist", "decisions", "shares"};
+    static const char *const caps[] = {
+        "update norms", "update norms per round: honest boxes, attackers red",
+        "defense decisions, counts per round", "attackers' share of the aggregate"};
     for (int i = 0; i < n; i++) {
         fprintf(html, "<details class=\"arm\"><summary>");
         swatch(html, &runs[i]);
         ft_html_escape(html, runs[i].label);
-        fprintf(html, ": norms, decisions, shares</summary>\n");
+        fprintf(html, ": norms, their distribution, decisions, shares</summary>\n");
         char prefix[32], stem[64], cap[256];
         ft_plot_arm_prefix(i, prefix, sizeof prefix);
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < 4; k++) {
             snprintf(stem, sizeof stem, "%s%s", prefix, stems[k]);
             snprintf(cap, sizeof cap, "%s: %s", runs[i].label, caps[k]);
             ft_html_embed_svg(html, out_dir, stem, cap);
@@ -271,6 +272,11 @@ static void plots(FILE *html, const ft_report_run_t *runs, int n, const char *ou
         ft_html_embed_svg(html, out_dir, "backdoor", cap);
         snprintf(cap, sizeof cap, "update norms%s", shaded);
         ft_html_embed_svg(html, out_dir, "norms", cap);
+        snprintf(cap, sizeof cap,
+                 "update norms as received per round: honest updates' quartiles (box), "
+                 "median and range; each attacker update in red%s",
+                 shaded);
+        ft_html_embed_svg(html, out_dir, "norm_dist", cap);
         ft_html_embed_svg(html, out_dir, "decisions", "defense decisions, counts per round");
         snprintf(cap, sizeof cap, "attackers' share of the aggregate%s", shaded);
         ft_html_embed_svg(html, out_dir, "shares", cap);
