@@ -1,10 +1,14 @@
 /* fedtail report RUN_DIR [RUN_DIR ...] [--out DIR]: plots (PNG + SVG) and a
  * self-contained report.html. One run: written into its own directory; several:
- * comparison plots into --out (default runs/compare-<time>). */
+ * comparison plots into --out (default runs/compare-<time>). A directory a run with
+ * run.seeds wrote (seed-S subdirectories, or <arm>/seed-S) is drawn as that run drew
+ * it: mean ± sample std over the seeds per arm (ft_seed_layout.h). */
 #include "ft_cli.h"
 #include "ft_error.h"
+#include "ft_fileio.h"
 #include "ft_report.h"
 #include "ft_report_run.h"
+#include "ft_seed_layout.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -18,7 +22,45 @@ static void usage(void)
            "Draws main and backdoor accuracy per round (attack rounds shaded), update norms\n"
            "and defense decisions (PNG and SVG), and writes report.html: verdict, settings,\n"
            "summary, plots, per-client decisions. Several runs are compared on one chart,\n"
-           "each in its defense's colour (docs/reports.md).\n");
+           "each in its defense's colour (docs/reports.md). A directory of a run with\n"
+           "run.seeds (DIR/seed-S or DIR/<arm>/seed-S) gets mean ± std over its seeds.\n");
+}
+
+/* The label of a seeds directory given alone among several: its last component. */
+static void base_label(const char *dir, char *out, size_t len)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    size_t start = n;
+    while (start > 0 && dir[start - 1] != '/')
+        start--;
+    snprintf(out, len, "%.*s", (int)(n - start), dir + start);
+}
+
+/* The report over seeds of dirs[0..n), each a seeds directory (layouts[i]). */
+static int report_seeds(const char *const *dirs, ft_seed_layout_t *layouts, int n, const char *out)
+{
+    ft_report_group_t groups[MAX_DIRS * FT_MAX_VARIANTS];
+    int ng = 0;
+    for (int i = 0; i < n; i++)
+        for (int g = 0; g < layouts[i].n; g++) {
+            ft_seed_group_t *sg = &layouts[i].groups[g];
+            /* several single-experiment directories: name each by its directory */
+            if (n > 1 && layouts[i].n == 1 && strcmp(sg->label, "run") == 0)
+                base_label(dirs[i], sg->label, sizeof sg->label);
+            for (int s = 0; s < sg->n; s++) {
+                char why[128];
+                if (ft_report_incomplete(sg->dirs[s], why, sizeof why) == 1)
+                    printf("%s: INCOMPLETE run (%s)\n", sg->dirs[s], why);
+            }
+            groups[ng++] = (ft_report_group_t){
+                .label = sg->label, .dirs = (const char *const *)sg->dirs, .n = sg->n};
+        }
+    if (ng > FT_MAX_VARIANTS)
+        return ft_error_set(FT_EINVAL, "report: at most %d arms over seeds (%d given)",
+                            FT_MAX_VARIANTS, ng);
+    return ft_report_render_seeds(groups, ng, out);
 }
 
 int ft_cmd_report(int argc, char **argv)
@@ -57,13 +99,37 @@ int ft_cmd_report(int argc, char **argv)
             out = out_buf;
         }
     }
+    /* Seeds directories (no metrics.csv of their own) are drawn over their seeds. */
+    static ft_seed_layout_t layouts[MAX_DIRS];
+    int seeded = 0, rc = FT_OK;
+    for (int i = 0; i < n && rc >= 0; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/metrics.csv", dirs[i]);
+        if (!ft_path_exists(path) && (rc = ft_seed_layout_find(dirs[i], &layouts[i])) > 0)
+            seeded++;
+    }
+    if (rc >= 0 && seeded && seeded != n)
+        rc = ft_error_set(FT_EINVAL,
+                          "report: %d of the %d directories hold runs over seeds and the others "
+                          "single runs; report them apart",
+                          seeded, n);
+    if (rc >= 0 && seeded)
+        rc = report_seeds(dirs, layouts, n, out);
+    for (int i = 0; i < n; i++)
+        ft_seed_layout_free(&layouts[i]);
+    if (rc < 0)
+        return ft_cli_fail(rc);
+    if (seeded) {
+        printf("report: %s/report.html (mean ± sample std over the seeds)\n", out);
+        return 0;
+    }
     /* Said before the plots, so nobody reads a partial run as a result. */
     for (int i = 0; i < n; i++) {
         char why[128];
         if (ft_report_incomplete(dirs[i], why, sizeof why) == 1)
             printf("%s: INCOMPLETE run (%s)\n", dirs[i], why);
     }
-    int rc = ft_report_render(dirs, n, out);
+    rc = ft_report_render(dirs, n, out);
     if (rc != FT_OK)
         return ft_cli_fail(rc);
     printf("report: %s/report.html\n", out);
