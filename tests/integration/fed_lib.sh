@@ -33,6 +33,41 @@ INI
     echo "$WORK/small.ini"
 }
 
+# The [federation], [data] and [model] sections most federation tests share — a small
+# mlp on synthetic data, quick rounds, a short heartbeat — into FILE; the caller
+# appends its own [attack], [defense], [run] (cat >> FILE). Settings as key=value:
+# clients (federation.num_clients, 12), per_round (clients_per_round, 8), rounds (2),
+# train and test (synthetic sizes, 480 and 100), shape (1,12,12), hidden (16).
+mlp_ini() { # FILE [key=value ...]
+    local file=$1 kv clients=12 per_round=8 rounds=2 train=480 test=100 shape=1,12,12 hidden=16
+    shift
+    for kv in "$@"; do
+        case ${kv%%=*} in
+            clients | per_round | rounds | train | test | shape | hidden) local "$kv" ;;
+            *) fail "mlp_ini: unknown setting $kv" ;;
+        esac
+    done
+    cat > "$file" <<INI
+[federation]
+num_clients = $clients
+clients_per_round = $per_round
+rounds = $rounds
+local_epochs = 1
+batch_size = 16
+lr = 0.05
+heartbeat_s = 0.2
+round_timeout = 60
+[data]
+dataset = synthetic
+synthetic_train = $train
+synthetic_test = $test
+synthetic_shape = $shape
+[model]
+name = mlp
+hidden = $hidden
+INI
+}
+
 # The columns of metrics.csv that must not depend on processes or timing.
 results() {
     /usr/bin/env python3 - "$1" <<'PY'
