@@ -224,13 +224,19 @@ static void finish_report(const char *out, const char *const *dirs, const ft_var
         printf("plots and report: %s/report.html\n", out);
 }
 
-/* Checks every variant as its coordinator will, before time is spent on any. */
+/* Checks every variant (n = 0: the single experiment) as its coordinator will, before
+ * time is spent on any — the pre-training, the edge mining, a process. */
 static int check_variants(const ft_config_t *cfg, const ft_variant_t *v, int n)
 {
     /* The base too, whether or not an arm keeps its value: a typo in a --set or the
      * file is an error even where every arm overrides the key. */
     ft_experiment_t base;
     int rc = ft_experiment_read(cfg, &base);
+    if (n == 0) {
+        if (rc == FT_OK && (rc = ft_scenario_check(&base)) == FT_OK)
+            rc = ft_defense_check(&base.defense, base.federation.clients_per_round);
+        return rc;
+    }
     if (rc == FT_OK && !ft_defense_find(base.defense.name))
         rc = ft_defense_check(&base.defense, base.federation.clients_per_round);
     if (rc == FT_OK && strcmp(base.attack.method, "none") != 0 &&
@@ -479,7 +485,7 @@ int ft_cmd_run(int argc, char **argv)
         rc = ft_seeds_check_sets(variants[i].sets, who);
     }
     /* Every arm (and the base) is checked before anything is made or run. */
-    if (rc == FT_OK && num_variants)
+    if (rc == FT_OK && !resume)
         rc = check_variants(cli.cfg, variants, num_variants);
     if (rc == FT_OK && !resume)
         rc = ft_cli_out_dir(&cli,

@@ -85,6 +85,19 @@ if "$FEDTAIL" run exp.ini --set defense.name=krumm --out out5 2>typo.err; then
 fi
 grep -q "krumm" typo.err && grep -q "defense.name" typo.err || fail "typo message: $(cat typo.err)"
 grep -q "overridden" typo.err && fail "typo reported as an override, not as a typo: $(cat typo.err)"
+# A single run (no run.compare) is checked as whole before its pre-training too: a
+# typo in a value, a rule its K cannot run, an unknown attack — each refused with
+# nothing pre-trained, mined or made.
+for bad in defense.name=krumm defense.f=3 attack.method=pgdd; do
+    if "$FEDTAIL" run exp.ini --set run.compare= --set defense.name=krum \
+        --set attack.honest_edge_holders=0 --set "$bad" \
+        --set run.cache_dir=cache_single --out out6 2>single.err; then
+        fail "single run with $bad accepted"
+    fi
+    grep -q "key ${bad%%=*}" single.err || fail "single run, $bad: $(cat single.err)"
+    grep -q "pre-training" single.err && fail "single run, $bad: pre-trained before the check"
+    [ ! -e cache_single ] && [ ! -e out6 ] || fail "single run, $bad: left a cache or a directory"
+done
 
 cat >grid.ini <<'INI'
 [sweep]
