@@ -148,4 +148,18 @@ grep -q 'href="name=fedavg_seed=1/report.html"' old/sweep.html || fail "old cell
 printf '[sweep]\nbase = exp.ini\n[grid]\nrun.seed = 1, two\n' >badgrid.ini
 if "$FEDTAIL" sweep badgrid.ini --out s2 2>badgrid.err; then fail "bad grid accepted"; fi
 grep -q "badgrid.ini:4" badgrid.err || fail "bad grid message: $(cat badgrid.err)"
+# A grid value the run would refuse (a typo, a rule its K cannot run) fails the sweep
+# before any cell runs, naming the cell — not after the cells before it ran.
+for set in "" "defense.f = 3"; do
+    bad=krum
+    [ -n "$set" ] || bad=krumm
+    printf "[sweep]\nbase = exp.ini\n[grid]\ndefense.name = fedavg, %s\n[set]\nrun.compare =\n%s\n" \
+        "$bad" "$set" >typogrid.ini
+    if "$FEDTAIL" sweep typogrid.ini --out s3 >typogrid.out 2>typogrid.err; then
+        fail "sweep with a bad cell ($bad, $set) accepted"
+    fi
+    grep -q "typogrid.ini: run defense.name=$bad (2 of 2): .*; nothing was run" typogrid.err ||
+        fail "bad cell message: $(cat typogrid.err)"
+    [ ! -e s3 ] || fail "a refused sweep ran or made its directory: $(ls s3)"
+done
 echo "run compare + sweep: ok"
