@@ -24,6 +24,16 @@ void ft_html_escape(FILE *f, const char *s)
     }
 }
 
+void ft_html_incomplete_mark(FILE *html, const char *run_dir)
+{
+    char why[128];
+    if (ft_report_incomplete(run_dir, why, sizeof why) == 1) {
+        fprintf(html, " <strong class=\"incomplete\">INCOMPLETE (");
+        ft_html_escape(html, why);
+        fprintf(html, ")</strong>");
+    }
+}
+
 void ft_html_embed_svg(FILE *html, const char *dir, const char *stem, const char *caption)
 {
     char path[4096];
@@ -154,12 +164,7 @@ static void summary_row(FILE *html, const ft_report_run_t *run)
     fprintf(html, "<tr><td>");
     swatch(html, run);
     ft_html_escape(html, run->label);
-    char why[128];
-    if (ft_report_incomplete(run->dir, why, sizeof why) == 1) {
-        fprintf(html, " <strong class=\"incomplete\">INCOMPLETE (");
-        ft_html_escape(html, why);
-        fprintf(html, ")</strong>");
-    }
+    ft_html_incomplete_mark(html, run->dir);
     fprintf(html, "</td><td>%d</td>", csv->num_rows);
     percent_cell(html, ft_csv_get(csv, last, "main_acc"));
     percent_cell(html, ft_csv_get(csv, last, "backdoor_acc"));

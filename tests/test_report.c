@@ -987,7 +987,11 @@ static void test_seed_dirs(void **state)
                                  "\"n\": 2}"));
     assert_non_null(strstr(json, "\"rounds_to_50\": {\"mean\": null, \"std\": null, \"n\": 0}"));
     ft_free(json);
-    /* report.html of the group: the mean ± std row (with or without gnuplot) */
+    /* report.html of the group: the mean ± std row (with or without gnuplot), and the
+     * seed that did not finish (seed-2: no summary.json) marked where it is listed */
+    const char *done = "{\n  \"completed\": true,\n  \"model_destroyed_round\": null\n}\n";
+    snprintf(path, sizeof path, "%s/summary.json", d[0]);
+    assert_int_equal(ft_write_file_atomic(path, done, strlen(done)), FT_OK);
     ft_report_group_t g = {.label = "arm", .dirs = dirs, .n = 2};
     int rc = ft_report_render_seeds(&g, 1, dir);
     assert_true(rc == FT_OK || rc == FT_EUNSUPPORTED);
@@ -995,6 +999,12 @@ static void test_seed_dirs(void **state)
     assert_int_equal(ft_read_file(path, &json, &len), FT_OK);
     assert_non_null(strstr(json, "<td>70.0 ± 14.1%</td>"));
     assert_non_null(strstr(json, "sample standard deviation"));
+    const char *mark = strstr(json, "INCOMPLETE (");
+    assert_non_null(mark);
+    assert_null(strstr(mark + 1, "INCOMPLETE (")); /* seed-1 finished */
+    const char *row = strstr(json, "seed-2</td>");
+    assert_non_null(row);
+    assert_true(row < mark && strstr(row, "</tr>") > mark); /* in seed-2's row */
     ft_free(json);
 }
 
