@@ -6,6 +6,7 @@
 #include "ft_attack.h"
 #include "ft_defense.h"
 #include "ft_error.h"
+#include "ft_global.h"
 #include "ft_scenario.h"
 
 #include <stdio.h>
@@ -99,7 +100,7 @@ int ft_variants_check(const ft_config_t *cfg, const ft_variant_t *v, int n)
     int rc = ft_experiment_read(cfg, &base);
     if (n == 0) {
         if (rc == FT_OK && (rc = ft_scenario_check(&base)) == FT_OK)
-            rc = ft_defense_check(&base.defense, base.federation.clients_per_round);
+            rc = ft_global_check(&base);
         return rc;
     }
     if (rc == FT_OK && !ft_defense_find(base.defense.name))
@@ -112,7 +113,7 @@ int ft_variants_check(const ft_config_t *cfg, const ft_variant_t *v, int n)
         ft_experiment_t ve;
         if ((rc = ft_variant_config(cfg, &v[i], &vc)) == FT_OK &&
             (rc = ft_experiment_read(vc, &ve)) == FT_OK && (rc = ft_scenario_check(&ve)) == FT_OK)
-            rc = ft_defense_check(&ve.defense, ve.federation.clients_per_round);
+            rc = ft_global_check(&ve);
         ft_config_destroy(&vc);
     }
     return rc;
