@@ -188,7 +188,11 @@ const float *ft_model_forward(ft_model_t *m, const float *x, int B)
     return cur;
 }
 
-float ft_model_forward_backward(ft_model_t *m, const float *x, const int32_t *labels, int B)
+/* Forward + loss + backward. dx_input NULL: the backward stops at the first layer with
+ * parameters (nothing before it needs a gradient); else it runs to the input and
+ * leaves dL/dx there. */
+static float forward_backward(ft_model_t *m, const float *x, const int32_t *labels, int B,
+                              float *dx_input)
 {
     assert(!m->inference && "ft_model_forward_backward on an inference model");
     const ft_ops_t *ops = m->ops;
@@ -201,11 +205,11 @@ float ft_model_forward_backward(ft_model_t *m, const float *x, const int32_t *la
         ft_layer_t *L = &m->layers[i];
         const ft_layer_spec_t *s = &L->spec;
         const float *in = layer_input(m, i);
-        int first = 1; /* nothing before this layer needs a gradient */
-        for (int j = 0; j < i; j++)
+        int first = !dx_input; /* nothing before this layer needs a gradient */
+        for (int j = 0; j < i && first; j++)
             if (m->layers[j].weight_view >= 0)
                 first = 0;
-        float *dx = first ? NULL : m->dbuf[which ^ 1];
+        float *dx = first ? NULL : i == 0 ? dx_input : m->dbuf[which ^ 1];
         switch (s->kind) {
         case FT_LAYER_CONV2D: {
             const ft_param_view_t *wv = &m->layout.views[L->weight_view];
@@ -257,7 +261,22 @@ float ft_model_forward_backward(ft_model_t *m, const float *x, const int32_t *la
             dy = dx;
         }
     }
+    /* a first layer that passes the gradient through (flatten, eval dropout) */
+    if (dx_input && dy != dx_input)
+        ops->copy(dx_input, dy, (size_t)B * m->layers[0].in_size * sizeof(float));
     return loss;
+}
+
+float ft_model_forward_backward(ft_model_t *m, const float *x, const int32_t *labels, int B)
+{
+    return forward_backward(m, x, labels, B, NULL);
+}
+
+float ft_model_forward_backward_input(ft_model_t *m, const float *x, const int32_t *labels, int B,
+                                      float *dx)
+{
+    assert(dx);
+    return forward_backward(m, x, labels, B, dx);
 }
 
 /* --- evaluation ---------------------------------------------------------------- */

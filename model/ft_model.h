@@ -104,6 +104,10 @@ const float *ft_model_forward(ft_model_t *m, const float *x, int B);
 /* Forward + softmax cross-entropy + backward: overwrites the gradient buffer and
  * returns the mean loss. labels: B (back-end memory). */
 float ft_model_forward_backward(ft_model_t *m, const float *x, const int32_t *labels, int B);
+/* The same, and the gradient of the mean loss with respect to the input into dx
+ * (B×C×H×W, back-end memory, not x): what an attack optimising a trigger needs. */
+float ft_model_forward_backward_input(ft_model_t *m, const float *x, const int32_t *labels, int B,
+                                      float *dx);
 
 /* Evaluation result over a dataset. */
 typedef struct {

@@ -39,6 +39,7 @@ typedef struct {
     float *logits;   /* B×10 */
     float *grads;    /* ceil(N / stride) */
     float *final;    /* ceil(N / 97) */
+    float *dx;       /* B×1×28×28: d loss / d input */
 } fixture_t;
 
 static void *read_raw(const char *tag, const char *suffix, size_t expect_bytes)
@@ -93,6 +94,7 @@ static void load_fixture(const char *tag, fixture_t *fx)
     size_t ng = (fx->N + (size_t)fx->stride - 1) / (size_t)fx->stride;
     fx->grads = read_raw(tag, "_grads.f32", ng * sizeof(float));
     fx->final = read_raw(tag, "_final.f32", (fx->N + 96) / 97 * sizeof(float));
+    fx->dx = read_raw(tag, "_dx.f32", B * 784 * sizeof(float));
     uint16_t *w16 = read_raw(tag, "_weights.f16", fx->N * sizeof(uint16_t));
     fx->weights = malloc(fx->N * sizeof(float));
     assert_non_null(fx->weights);
@@ -109,6 +111,7 @@ static void free_fixture(fixture_t *fx)
     free(fx->logits);
     free(fx->grads);
     free(fx->final);
+    free(fx->dx);
 }
 
 static void check_close(const char *what, size_t i, float got, float want, double abs_tol,
@@ -150,6 +153,24 @@ static void compare_with_torch(const char *tag, const char *backend)
     ops->download(g, ft_model_grads(m), fx.N * sizeof(float));
     for (size_t i = 0, k = 0; i < fx.N; i += (size_t)fx.stride, k++)
         check_close("grad", i, g[i], fx.grads[k], 1e-5, 1e-3);
+
+    /* The input gradient (trigger optimisation): the same loss and parameter
+     * gradient, and d loss / d x as torch's x.grad. */
+    float *dx_dev = ops->alloc(xbytes), *dx = malloc(xbytes), *g2 = malloc(fx.N * sizeof(float));
+    assert_true(dx_dev && dx && g2);
+    assert_true(ft_model_forward_backward_input(m, x, y, fx.B, dx_dev) == loss);
+    ops->download(g2, ft_model_grads(m), fx.N * sizeof(float));
+    assert_memory_equal(g2, g, fx.N * sizeof(float));
+    ops->download(dx, dx_dev, xbytes);
+    double dmax = 0.0;
+    for (int i = 0; i < fx.B * 784; i++) {
+        check_close("dx", (size_t)i, dx[i], fx.dx[i], 1e-6, 1e-3);
+        dmax = fmax(dmax, fabs(fx.dx[i]));
+    }
+    assert_true(dmax > 1e-4); /* the fixture's gradient is not all zeros */
+    free(g2);
+    free(dx);
+    ops->free(dx_dev);
 
     ft_sgd_t *sgd = ft_sgd_new(m, 0.9f, 5e-4f);
     assert_non_null(sgd);
