@@ -38,6 +38,10 @@ done
 grep -q "median" out1/robust/config.ini || fail "variant setting not applied"
 python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["arms"]; assert [x["label"] for x in a] == ["plain", "robust"] and a[1]["n"] == 1 and a[1]["final_main_acc"]["std"] is None, a' out1/summary.json || fail "compare summary.json: $(cat out1/summary.json)"
 grep -q "<svg" out1/report.html || fail "report has no inline plot"
+# fedtail report on the comparison's directory draws the comparison the run drew.
+"$FEDTAIL" report out1 --out rep1 >rep1.txt 2>&1 || fail "report on the comparison: $(cat rep1.txt)"
+cmp rep1/report.html out1/report.html || fail "fedtail report's comparison differs from the run's"
+[ -s rep1/compare_main.svg ] && [ -s rep1/arm2_norm_dist.svg ] || fail "report: comparison plots missing"
 ls cache/pretrain-mlp-*/model.ckpt >/dev/null || fail "no cached model"
 
 "$FEDTAIL" run exp.ini --out out2 --procs 1 --no-report >run2.txt 2>run2.err || fail "second run"

@@ -1,5 +1,5 @@
-/* ft_seed_layout: the runs of a run.seeds directory (see ft_seed_layout.h). */
-#include "ft_seed_layout.h"
+/* ft_run_layout: the runs of a directory fedtail run wrote (see ft_run_layout.h). */
+#include "ft_run_layout.h"
 
 #include "ft_alloc.h"
 #include "ft_error.h"
@@ -33,7 +33,7 @@ static int by_seed(const void *a, const void *b)
 
 /* The seeds of parent (seed-S holding a metrics.csv) into g, by seed. Returns their
  * number, FT_ENOMEM, or FT_EINVAL when there are more than a run makes. */
-static int seeds_of(const char *parent, ft_seed_group_t *g)
+static int seeds_of(const char *parent, ft_run_group_t *g)
 {
     DIR *d = opendir(parent);
     if (!d)
@@ -75,25 +75,38 @@ static int seeds_of(const char *parent, ft_seed_group_t *g)
     return n;
 }
 
-/* Adds the arm dir/sub labelled label when it holds seeds. 1 added, 0 not, < 0 error. */
-static int add_arm(const char *dir, const char *sub, const char *label, ft_seed_layout_t *out)
+/* Adds the arm dir/sub labelled label when it holds seeds or a run of its own. 1 added,
+ * 0 not, < 0 error. */
+static int add_arm(const char *dir, const char *sub, const char *label, ft_run_layout_t *out)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, sub);
     size_t pl = strlen(path);
     for (int i = 0; i < out->n; i++) /* listed already, by summary.json */
         if (strcmp(out->groups[i].label, label) == 0 ||
-            (strncmp(out->groups[i].dirs[0], path, pl) == 0 && out->groups[i].dirs[0][pl] == '/'))
+            (strncmp(out->groups[i].dirs[0], path, pl) == 0 &&
+             (out->groups[i].dirs[0][pl] == '/' || out->groups[i].dirs[0][pl] == '\0')))
             return 0;
-    ft_seed_group_t g;
+    ft_run_group_t g;
     memset(&g, 0, sizeof g);
     int rc = seeds_of(path, &g);
-    if (rc <= 0)
+    if (rc < 0)
         return rc;
+    g.seeded = rc > 0;
+    if (rc == 0) { /* an arm without seeds: its one run */
+        char mpath[4200];
+        snprintf(mpath, sizeof mpath, "%s/metrics.csv", path);
+        if (!ft_path_exists(mpath))
+            return 0;
+        if (!(g.dirs[0] = ft_malloc(pl + 1)))
+            return ft_error_set(FT_ENOMEM, "out of memory");
+        memcpy(g.dirs[0], path, pl + 1);
+        g.n = 1;
+    }
     if (out->n == FT_MAX_VARIANTS) {
         for (int s = 0; s < g.n; s++)
             ft_free(g.dirs[s]);
-        return ft_error_set(FT_EINVAL, "%s: more than %d arms with seeds", dir, FT_MAX_VARIANTS);
+        return ft_error_set(FT_EINVAL, "%s: more than %d arms", dir, FT_MAX_VARIANTS);
     }
     snprintf(g.label, sizeof g.label, "%s", label);
     out->groups[out->n++] = g;
@@ -102,7 +115,7 @@ static int add_arm(const char *dir, const char *sub, const char *label, ft_seed_
 
 /* The arms summary.json lists, in its order: each "label": "L" with the "dir": "D"
  * after it (the file ft_seed_summary_write_json writes). */
-static int arms_of_summary(const char *dir, ft_seed_layout_t *out)
+static int arms_of_summary(const char *dir, ft_run_layout_t *out)
 {
     char path[4096], *text = NULL;
     size_t len = 0;
@@ -132,12 +145,13 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int ft_seed_layout_find(const char *dir, ft_seed_layout_t *out)
+int ft_run_layout_find(const char *dir, ft_run_layout_t *out)
 {
     memset(out, 0, sizeof *out);
     int rc = seeds_of(dir, &out->groups[0]);
     if (rc > 0) {
         snprintf(out->groups[0].label, sizeof out->groups[0].label, "run");
+        out->groups[0].seeded = 1;
         out->n = 1;
         return 1;
     }
@@ -162,13 +176,20 @@ int ft_seed_layout_find(const char *dir, ft_seed_layout_t *out)
     }
     if (rc < 0)
         goto fail;
+    for (int i = 1; i < out->n; i++)
+        if (out->groups[i].seeded != out->groups[0].seeded) {
+            int s = out->groups[0].seeded ? 0 : i, p = s ? 0 : i;
+            rc = ft_error_set(FT_EINVAL, "%s: arm %s has seeds (seed-S) and arm %s does not", dir,
+                              out->groups[s].label, out->groups[p].label);
+            goto fail;
+        }
     return out->n > 0;
 fail:
-    ft_seed_layout_free(out);
+    ft_run_layout_free(out);
     return rc;
 }
 
-void ft_seed_layout_free(ft_seed_layout_t *l)
+void ft_run_layout_free(ft_run_layout_t *l)
 {
     for (int i = 0; i < l->n; i++)
         for (int s = 0; s < l->groups[i].n; s++)
