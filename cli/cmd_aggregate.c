@@ -159,7 +159,9 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-/* The detection figures of a replay with ground truth, as a JSON object. */
+/* The detection figures of a replay with ground truth, as a JSON object; its counts
+ * partition the updates by decision as summary.json's do (attackers_kept: decision
+ * kept), where the printed line follows metrics.csv (attackers_kept: not dropped). */
 static void json_detection(FILE *f, const ft_detect_counts_t *c, const ft_detect_shares_t *sh)
 {
     fprintf(f,
