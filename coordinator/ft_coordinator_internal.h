@@ -64,6 +64,7 @@ typedef struct {
     float *counts;              /* K sample counts */
     ft_defense_decision_t *dec; /* K defense decisions */
     uint8_t *flagged;           /* K: the defense detected update i (ft_detect) */
+    double *norms;              /* K L2 norms as received (NaN: unknown, secure agg.) */
 } ft_coord_updates_t;
 
 /* The run's outcome so far: what summary.json reports and a checkpoint restores. */

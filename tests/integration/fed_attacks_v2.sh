@@ -12,24 +12,8 @@
 #    and in its checkpoints (a killed run resumes with it).
 source "$(dirname "$0")/fed_lib.sh"
 PY=/usr/bin/python3
-cat > "$WORK/v2.ini" <<INI
-[federation]
-num_clients = 8
-clients_per_round = 4
-rounds = 2
-local_epochs = 1
-batch_size = 16
-lr = 0.05
-heartbeat_s = 0.2
-round_timeout = 60
-[data]
-dataset = synthetic
-synthetic_train = 480
-synthetic_test = 160
-synthetic_shape = 1,28,28
-[model]
-name = mlp
-hidden = 32
+mlp_ini "$WORK/v2.ini" clients=8 per_round=4 test=160 shape=1,28,28 hidden=32
+cat >> "$WORK/v2.ini" <<INI
 [attack]
 fl_mode = every-round
 edge_size = 5
