@@ -28,18 +28,6 @@ static void usage(void)
            "DIR/<arm>/seed-S), as mean ± std over its seeds.\n");
 }
 
-/* The label of a seeds directory given alone among several: its last component. */
-static void base_label(const char *dir, char *out, size_t len)
-{
-    size_t n = strlen(dir);
-    while (n > 1 && dir[n - 1] == '/')
-        n--;
-    size_t start = n;
-    while (start > 0 && dir[start - 1] != '/')
-        start--;
-    snprintf(out, len, "%.*s", (int)(n - start), dir + start);
-}
-
 /* The report over seeds of dirs[0..n), each a seeds directory (layouts[i]). */
 static int report_seeds(const char *const *dirs, ft_run_layout_t *layouts, int n, const char *out)
 {
@@ -50,7 +38,7 @@ static int report_seeds(const char *const *dirs, ft_run_layout_t *layouts, int n
             ft_run_group_t *sg = &layouts[i].groups[g];
             /* several single-experiment directories: name each by its directory */
             if (n > 1 && layouts[i].n == 1 && strcmp(sg->label, "run") == 0)
-                base_label(dirs[i], sg->label, sizeof sg->label);
+                ft_report_dir_label(dirs[i], sg->label, sizeof sg->label); /* its last component */
             for (int s = 0; s < sg->n; s++) {
                 char why[128];
                 if (ft_report_incomplete(sg->dirs[s], why, sizeof why) == 1)

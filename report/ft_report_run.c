@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static void label_of(const char *dir, char *out, size_t len)
+void ft_report_dir_label(const char *dir, char *out, size_t len)
 {
     size_t n = strlen(dir);
     while (n > 1 && dir[n - 1] == '/')
@@ -27,7 +27,7 @@ int ft_report_run_load(ft_report_run_t *run, const char *dir)
 {
     memset(run, 0, sizeof *run);
     run->dir = dir;
-    label_of(dir, run->label, sizeof run->label);
+    ft_report_dir_label(dir, run->label, sizeof run->label);
     size_t g = 0;
     for (const char *c = run->label; *c && g + 3 < sizeof run->gp_label; c++) {
         if (*c == '\'')

@@ -28,6 +28,8 @@ typedef struct {
  * missing or unreadable config.ini or events.jsonl is not an error (cfg stays NULL,
  * norms empty). */
 int ft_report_run_load(ft_report_run_t *run, const char *dir);
+/* A run directory's label: its last path component (trailing slashes ignored). */
+void ft_report_dir_label(const char *dir, char *out, size_t len);
 /* Frees what ft_report_run_load allocated; safe on a zeroed or freed run. */
 void ft_report_run_free(ft_report_run_t *run);
 

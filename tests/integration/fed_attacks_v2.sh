@@ -100,15 +100,7 @@ A3R="$A3 --set federation.rounds=4 --set run.checkpoint_every=1"
     >"$WORK/a3ref.log" 2>&1 || { cat "$WORK/a3ref.log"; fail "a3fl reference exited"; }
 "$FEDTAIL" run "$WORK/v2.ini" --procs 2 --out "$WORK/a3kill" --quiet --no-report $A3R \
     >"$WORK/a3kill.log" 2>&1 &
-RUN=$!
-for _ in $(seq 1 3000); do
-    n=$( (wc -l < "$WORK/a3kill/metrics.csv") 2>/dev/null || echo 0)
-    [ "$n" -gt 2 ] && break
-    kill -0 $RUN 2>/dev/null || break
-    sleep 0.01
-done
-kill -9 $RUN 2>/dev/null || fail "the a3fl run ended before the kill"
-wait $RUN 2>/dev/null || true
+kill_after_rows $! "$WORK/a3kill" 2
 sleep 0.3
 "$FEDTAIL" run --resume "$WORK/a3kill" --procs 2 --quiet --no-report >"$WORK/a3res.log" 2>&1 ||
     { cat "$WORK/a3res.log"; fail "a3fl resume failed"; }

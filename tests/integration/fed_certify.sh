@@ -10,24 +10,8 @@
 source "$(dirname "$0")/fed_lib.sh"
 PY=/usr/bin/python3
 FIX=${FT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/fixtures/defenses
-cat > "$WORK/c.ini" <<INI
-[federation]
-num_clients = 12
-clients_per_round = 8
-rounds = 3
-local_epochs = 1
-batch_size = 16
-lr = 0.05
-heartbeat_s = 0.2
-round_timeout = 60
-[data]
-dataset = synthetic
-synthetic_train = 480
-synthetic_test = 100
-synthetic_shape = 1,12,12
-[model]
-name = mlp
-hidden = 16
+mlp_ini "$WORK/c.ini" rounds=3
+cat >> "$WORK/c.ini" <<INI
 [defense]
 name = crfl
 norm_bound = 20

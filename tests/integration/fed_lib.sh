@@ -103,3 +103,18 @@ PY
 }
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# kill_after_rows PID RUN_DIR ROWS: SIGKILLs the coordinator PID once RUN_DIR's
+# metrics.csv holds more than ROWS rows (polling for at most a minute) and reaps it;
+# fails when the run ended before.
+kill_after_rows() {
+    local pid=$1 dir=$2 rows=$3 n
+    for _ in $(seq 1 6000); do
+        n=$( (wc -l < "$dir/metrics.csv") 2>/dev/null || echo 0)
+        [ "$n" -gt "$rows" ] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.01
+    done
+    kill -9 "$pid" 2>/dev/null || fail "the run in $dir ended before the kill after $rows rows"
+    wait "$pid" 2>/dev/null || true
+}
