@@ -50,6 +50,13 @@ struct ft_model {
     uint64_t dropout_counter; /* next Philox counter; advances per dropout layer call */
 };
 
+/* Appends a parameter view of the given shape at the end of lay (lay->views has room
+ * for it): its offset is the current N, which grows by its element count. Shared by
+ * every model family (sequential nets here, the LSTM in ft_model_lstm.c). */
+void ft_layout_add_view(ft_layout_t *lay, const char *name, int ndim, const int *shape, int fan_in);
+/* Fills lay->hash from the canonical layout text (ft_model.h). FT_ENOMEM. */
+int ft_layout_hash(ft_layout_t *lay);
+
 /* The conv shape of conv layer L run on a batch of B: what the build sizes the
  * workspace for and what the passes hand the back end. */
 static inline ft_conv2d_shape_t ft_model_conv_shape(const ft_layer_t *L, int B)
