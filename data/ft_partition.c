@@ -308,6 +308,45 @@ done:
     return rc;
 }
 
+/* By class, in pool order: with K clients and F classes, when K <= F client j holds
+ * every class f with f mod K == j; when K > F the clients j with j mod F == f share
+ * class f, each a contiguous block of its samples. */
+static int make_natural(const ft_partition_spec_t *spec, const uint8_t *labels, int F,
+                        const uint32_t *pool, uint32_t n, ft_partition_t *p)
+{
+    int K = spec->num_clients;
+    uint32_t at = 0;
+    for (int j = 0; j < K; j++) {
+        p->offsets[j] = at;
+        if (K <= F) {
+            for (uint32_t t = 0; t < n; t++)
+                if (labels[pool[t]] % K == j)
+                    p->indices[at++] = pool[t];
+        } else {
+            int f = j % F, sharers = (K - 1 - f) / F + 1, rank = j / F;
+            uint32_t count = 0;
+            for (uint32_t t = 0; t < n; t++)
+                count += labels[pool[t]] == f;
+            uint64_t lo = (uint64_t)count * rank / sharers;
+            uint64_t hi = (uint64_t)count * (rank + 1) / sharers;
+            uint32_t k = 0;
+            for (uint32_t t = 0; t < n; t++)
+                if (labels[pool[t]] == f) {
+                    if (k >= lo && k < hi)
+                        p->indices[at++] = pool[t];
+                    k++;
+                }
+        }
+        if (at == p->offsets[j])
+            return ft_error_set(FT_EINVAL,
+                                "natural partition: client %d of %d gets no sample (%d classes or "
+                                "source files, %u samples)",
+                                j, K, F, n);
+    }
+    p->offsets[K] = at;
+    return FT_OK;
+}
+
 int ft_partition_make(const ft_partition_spec_t *spec, const uint8_t *labels, int num_classes,
                       const uint32_t *pool, uint32_t pool_n, ft_partition_t **out)
 {
@@ -346,6 +385,7 @@ int ft_partition_make(const ft_partition_spec_t *spec, const uint8_t *labels, in
     ft_rng_init(&rng, spec->seed, 0, 0, FT_RNG_PARTITION);
     switch (spec->kind) {
     case FT_PARTITION_IID: rc = make_iid(spec, &rng, pool, pool_n, p); break;
+    case FT_PARTITION_NATURAL: rc = make_natural(spec, labels, num_classes, pool, pool_n, p); break;
     case FT_PARTITION_DIRICHLET:
         rc = make_dirichlet(spec, &rng, labels, num_classes, pool, pool_n, p);
         break;

@@ -102,42 +102,6 @@ int ft_text_seqs_make(const ft_text_corpus_t *c, const ft_text_vocab_t *v, const
     return FT_OK;
 }
 
-static int partition_natural(const ft_text_seqs_t *s, int K, ft_partition_t *p)
-{
-    int F = s->num_sources;
-    uint32_t at = 0;
-    for (int j = 0; j < K; j++) {
-        p->offsets[j] = at;
-        if (K <= F) {
-            for (uint32_t i = 0; i < s->n; i++)
-                if ((int)(s->source[i] % (uint32_t)K) == j)
-                    p->indices[at++] = i;
-        } else {
-            /* clients f, f+F, f+2F, ... share source f in contiguous blocks */
-            int f = j % F, sharers = (K - 1 - f) / F + 1, rank = j / F;
-            uint32_t count = 0;
-            for (uint32_t i = 0; i < s->n; i++)
-                count += s->source[i] == (uint32_t)f;
-            uint64_t lo = (uint64_t)count * rank / sharers,
-                     hi = (uint64_t)count * (rank + 1) / sharers;
-            uint32_t k = 0;
-            for (uint32_t i = 0; i < s->n; i++)
-                if (s->source[i] == (uint32_t)f) {
-                    if (k >= lo && k < hi)
-                        p->indices[at++] = i;
-                    k++;
-                }
-        }
-        if (at == p->offsets[j])
-            return ft_error_set(FT_EINVAL,
-                                "natural partition: client %d of %d gets no text sequence "
-                                "(%d source files, %u sequences)",
-                                j, K, F, s->n);
-    }
-    p->offsets[K] = at;
-    return FT_OK;
-}
-
 int ft_text_partition(const ft_partition_spec_t *spec, int natural, const ft_text_seqs_t *s,
                       ft_partition_t **out)
 {
@@ -145,37 +109,23 @@ int ft_text_partition(const ft_partition_spec_t *spec, int natural, const ft_tex
     int K = spec->num_clients;
     if (K < 1)
         return ft_error_set(FT_EINVAL, "a partition needs at least one client");
-    if (!natural) {
-        if (s->num_sources > 256)
-            return ft_error_set(FT_EINVAL,
-                                "%d source files: iid/dirichlet text partitions "
-                                "take at most 256",
-                                s->num_sources);
-        uint8_t *labels = ft_malloc(s->n);
-        uint32_t *pool = ft_malloc((size_t)s->n * sizeof *pool);
-        int rc = FT_OK;
-        if (!labels || !pool)
-            rc = ft_error_set(FT_ENOMEM, "out of memory partitioning %u sequences", s->n);
-        for (uint32_t i = 0; rc == FT_OK && i < s->n; i++)
-            labels[i] = (uint8_t)s->source[i], pool[i] = i;
-        if (rc == FT_OK)
-            rc = ft_partition_make(spec, labels, s->num_sources, pool, s->n, out);
-        ft_free(labels);
-        ft_free(pool);
-        return rc;
-    }
-    ft_partition_t *p = ft_calloc(1, sizeof *p);
-    if (!p || !(p->offsets = ft_calloc((size_t)K + 1, sizeof *p->offsets)) ||
-        !(p->indices = ft_malloc((size_t)s->n * sizeof *p->indices))) {
-        ft_partition_destroy(&p);
-        return ft_error_set(FT_ENOMEM, "out of memory partitioning %u sequences", s->n);
-    }
-    p->num_clients = K;
-    int rc = partition_natural(s, K, p);
-    if (rc) {
-        ft_partition_destroy(&p);
-        return rc;
-    }
-    *out = p;
-    return FT_OK;
+    if (s->num_sources > 256)
+        return ft_error_set(FT_EINVAL,
+                            "%d source files: text partitions take at most 256 (one class each)",
+                            s->num_sources);
+    ft_partition_spec_t sp = *spec;
+    if (natural)
+        sp.kind = FT_PARTITION_NATURAL;
+    uint8_t *labels = ft_malloc(s->n);
+    uint32_t *pool = ft_malloc((size_t)s->n * sizeof *pool);
+    int rc = FT_OK;
+    if (!labels || !pool)
+        rc = ft_error_set(FT_ENOMEM, "out of memory partitioning %u sequences", s->n);
+    for (uint32_t i = 0; rc == FT_OK && i < s->n; i++)
+        labels[i] = (uint8_t)s->source[i], pool[i] = i;
+    if (rc == FT_OK)
+        rc = ft_partition_make(&sp, labels, s->num_sources, pool, s->n, out);
+    ft_free(labels);
+    ft_free(pool);
+    return rc;
 }

@@ -319,11 +319,14 @@ static void test_partition_natural(void **state)
     assert_memory_equal(p->offsets, off5, sizeof off5);
     assert_memory_equal(p->indices, want5, sizeof want5);
     ft_partition_destroy(&p);
-    /* 13 clients: source 0's four sequences cannot go round five sharers */
-    spec.num_clients = 13;
+    /* 6 clients over sources of 10, 1 and 1 sequences: source 1's single sequence
+     * cannot go round its two sharers (clients 1 and 4) */
+    for (uint32_t i = 0; i < 12; i++)
+        src[i] = i < 10 ? 0 : i - 9;
+    spec.num_clients = 6;
     assert_int_equal(ft_text_partition(&spec, 1, s, &p), FT_EINVAL);
     assert_null(p);
-    assert_non_null(strstr(ft_error_message(), "gets no text sequence"));
+    assert_non_null(strstr(ft_error_message(), "gets no sample"));
 }
 
 /* iid and dirichlet go through ft_partition_make with the source as the class: every
