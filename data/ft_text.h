@@ -30,6 +30,22 @@
 /* The longest token kept; longer runs are cut into pieces of this length. */
 #define FT_TEXT_MAX_TOKEN 63
 
+/* How a token id is stored in a float sample (ft_text_to_dataset): the id itself, or
+ * -(id + 1) for a token whose prediction evaluation does not score (float holds
+ * every id below 2^24 exactly). */
+static inline float ft_text_unscored(int32_t id)
+{
+    return -(float)id - 1.0f;
+}
+static inline int32_t ft_text_id(float v)
+{
+    return v >= 0.0f ? (int32_t)v : (int32_t)(-v - 1.0f);
+}
+static inline int ft_text_is_scored(float v)
+{
+    return v >= 0.0f;
+}
+
 /* A tokenised corpus: entries of token strings, each from one source file. */
 typedef struct {
     int num_sources;         /* files read */
@@ -77,6 +93,7 @@ void ft_text_split(const ft_text_corpus_t *c, double test_fraction, uint64_t see
 
 /* A vocabulary: V token strings, id i is words[i]; ids 0 and 1 are <unk> and <eos>. */
 typedef struct {
+    int refs;       /* holders (datasets share one vocabulary); destroy drops one */
     int size;       /* V */
     char **words;   /* V strings */
     uint32_t *hash; /* open-addressing table of 2^k slots: id+1, 0 = empty */
@@ -89,7 +106,10 @@ typedef struct {
  * FT_ENOMEM. */
 int ft_text_vocab_build(const ft_text_corpus_t *c, const uint8_t *is_test, int size,
                         ft_text_vocab_t **out);
+/* Drops the caller's reference (frees at the last one) and nulls *v_p. */
 void ft_text_vocab_destroy(ft_text_vocab_t **v_p);
+/* Takes another reference to v and returns it. */
+ft_text_vocab_t *ft_text_vocab_retain(ft_text_vocab_t *v);
 /* The id of word, FT_TEXT_UNK if it is not in the vocabulary. */
 int32_t ft_text_vocab_id(const ft_text_vocab_t *v, const char *word);
 
@@ -117,10 +137,10 @@ void ft_text_seqs_destroy(ft_text_seqs_t **s_p);
  * file — with K clients and F sources, when K <= F client j holds every source f with
  * f mod K == j; when K > F the clients j with j mod F == f share source f, each taking
  * a contiguous block of its sequences (a client's text stays one topic), sequence
- * order kept. natural = 0: spec's iid or dirichlet scheme (ft_partition.h) with each
- * sequence's source file as its class (dirichlet then skews clients' topic mix).
- * FT_EINVAL if a client would get no sequence (natural) or the scheme cannot split
- * the sequences, FT_ENOMEM. */
+ * order kept; sources without sequences are skipped. natural = 0: spec's iid or dirichlet scheme
+ * (ft_partition.h) with each sequence's source file as its class (dirichlet then skews clients'
+ * topic mix). FT_EINVAL if a client would get no sequence (natural) or the scheme cannot split the
+ * sequences, FT_ENOMEM. */
 int ft_text_partition(const ft_partition_spec_t *spec, int natural, const ft_text_seqs_t *s,
                       ft_partition_t **out);
 

@@ -25,12 +25,20 @@ void ft_text_vocab_destroy(ft_text_vocab_t **v_p)
     if (!v_p || !*v_p)
         return;
     ft_text_vocab_t *v = *v_p;
+    *v_p = NULL;
+    if (--v->refs > 0)
+        return;
     for (int i = 0; i < v->size; i++)
         ft_free(v->words[i]);
     ft_free(v->words);
     ft_free(v->hash);
     ft_free(v);
-    *v_p = NULL;
+}
+
+ft_text_vocab_t *ft_text_vocab_retain(ft_text_vocab_t *v)
+{
+    v->refs++;
+    return v;
 }
 
 int32_t ft_text_vocab_id(const ft_text_vocab_t *v, const char *word)
@@ -84,6 +92,7 @@ int ft_text_vocab_build(const ft_text_corpus_t *c, const uint8_t *is_test, int s
     size_t distinct = 0;
     if (!slots || !wc || !v)
         goto fail;
+    v->refs = 1;
     for (uint32_t e = 0; e < c->num_entries; e++) {
         if (is_test && is_test[e])
             continue;

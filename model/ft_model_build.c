@@ -399,6 +399,11 @@ void ft_model_destroy(ft_model_t **m_p)
     if (!m_p || !*m_p)
         return;
     ft_model_t *m = *m_p;
+    if (m->lstm) {
+        ft_model_text_destroy(m);
+        *m_p = NULL;
+        return;
+    }
     const ft_ops_t *ops = m->ops;
     const float *prev = NULL;
     for (int i = 0; !m->inference && m->layers && i < m->num_layers; i++) {

@@ -262,6 +262,11 @@ void ft_lstm_set_dropout_stream(ft_lstm_model_t *m, uint64_t seed, uint64_t coun
     m->dropout_counter = counter;
 }
 
+uint64_t ft_lstm_dropout_counter(const ft_lstm_model_t *m)
+{
+    return m->dropout_counter;
+}
+
 /* y = dropout(x) with a fresh mask, or a copy when dropout is off. */
 static void drop(ft_lstm_model_t *m, size_t n, const float *x, float *y, float *mask)
 {

@@ -64,6 +64,7 @@ void ft_lstm_init(ft_lstm_model_t *m, ft_rng_t *rng);
  * advances by one per dropout application, L+1 per pass). */
 void ft_lstm_set_training(ft_lstm_model_t *m, int training);
 void ft_lstm_set_dropout_stream(ft_lstm_model_t *m, uint64_t seed, uint64_t counter);
+uint64_t ft_lstm_dropout_counter(const ft_lstm_model_t *m);
 
 /* Forward pass of B <= max_batch sequences ids (B×(T+1)); returns the logits, T×B×V
  * time-major (row t*B + b predicts ids[b][t+1]), valid until the next call. */
@@ -88,5 +89,14 @@ typedef struct {
  * ids; idx NULL: the first n) in batches of max_batch, over every target. */
 void ft_lstm_evaluate(ft_lstm_model_t *m, const int32_t *ids, const uint32_t *idx, uint32_t n,
                       ft_lstm_eval_t *out);
+
+/* The lstm behind the ft_model_t interface (ft_model.h), which is what training,
+ * clients, attacks and the coordinator use: inputs are B×1×1×(T+1) floats holding the
+ * token ids (ft_text.h's encoding: a negative value marks a target not to score),
+ * labels are ignored (the targets are in the sequence), ft_model_forward returns T×B×V
+ * logits, ft_model_evaluate scores next-word top-1 accuracy and mean loss over the
+ * scored targets (ft_eval_t's per-class counts stay zero). FT_ECONFIG, FT_EUNSUPPORTED,
+ * FT_ENOMEM as ft_lstm_new. */
+int ft_model_new_lstm(const ft_lstm_spec_t *spec, const ft_ops_t *ops, ft_model_t **out);
 
 #endif
