@@ -306,6 +306,9 @@ const float *ft_lstm_forward(ft_lstm_model_t *m, const int32_t *ids, int B)
         lstm_layer_t *L = &m->layers[l];
         const float *w_ih = view(m, m->params, L->w_ih), *w_hh = view(m, m->params, L->w_hh);
         const float *b_ih = view(m, m->params, L->b_ih), *b_hh = view(m, m->params, L->b_hh);
+        /* the zero start state: a pass with another B wrote its steps over these rows */
+        memset(L->h, 0, (size_t)B * H * sizeof(float));
+        memset(L->c, 0, (size_t)B * H * sizeof(float));
         for (int t = 0; t < T; t++) {
             size_t row = (size_t)t * B;
             m->lops->lstm_step_forward(

@@ -200,12 +200,13 @@ static void test_config_and_registry(void **state)
         for (int j = 0; j < i; j++)
             assert_string_not_equal(ft_attack_registry[j]->name, a->name);
     }
-    assert_int_equal(n, 14);
+    assert_int_equal(n, 16);
     assert_null(ft_attack_find("none"));
-    const char *names[] = {"blackbox", "pgd",    "pixel-trigger", "label-flip", "sign-flip",
-                           "gaussian", "alie",   "ipm",           "neurotoxin", "dba",
-                           "minmax",   "minsum", "fang",          "mimic"};
-    for (int i = 0; i < 14; i++)
+    const char *names[] = {"blackbox",   "pgd",      "pixel-trigger", "label-flip",
+                           "sign-flip",  "gaussian", "alie",          "ipm",
+                           "neurotoxin", "dba",      "minmax",        "minsum",
+                           "fang",       "mimic",    "phrase",        "phrase-pgd"};
+    for (int i = 0; i < 16; i++)
         assert_non_null(ft_attack_find(names[i]));
 }
 
