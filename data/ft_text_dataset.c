@@ -62,3 +62,32 @@ done:
     ft_text_corpus_destroy(&c);
     return rc;
 }
+
+double ft_text_unigram_baseline(const ft_dataset_t *train, const ft_dataset_t *test, int32_t *word)
+{
+    int V = train->vocab ? train->vocab->size : 0, W = train->w;
+    uint64_t *count = ft_calloc((size_t)V + 1, sizeof *count);
+    *word = FT_TEXT_UNK;
+    if (!count)
+        return 0.0;
+    for (uint32_t i = 0; i < train->n; i++)
+        for (int t = 1; t < W; t++) {
+            int32_t id = ft_text_id(train->values[(size_t)i * W + t]);
+            if (id >= 0 && id < V)
+                count[id]++;
+        }
+    for (int v = 1; v < V; v++)
+        if (count[v] > count[*word])
+            *word = v;
+    ft_free(count);
+    uint64_t hit = 0, all = 0;
+    for (uint32_t i = 0; i < test->n; i++)
+        for (int t = 1; t < test->w; t++) {
+            float x = test->values[(size_t)i * test->w + t];
+            if (!ft_text_is_scored(x))
+                continue;
+            all++;
+            hit += ft_text_id(x) == *word;
+        }
+    return all ? (double)hit / (double)all : 0.0;
+}

@@ -27,4 +27,9 @@ int ft_text_to_dataset(const ft_text_seqs_t *s, ft_text_vocab_t *vocab, ft_datas
 int ft_text_load_fortunes(const char *dir, int vocab_size, int seq_len, double test_fraction,
                           uint64_t seed, int train, ft_dataset_t **out);
 
+/* The most-frequent-word baseline of next-word accuracy: the id most frequent among
+ * train's targets (every position but the first of each sequence; ties to the lower
+ * id) into *word, and the share of test's scored targets equal to it. */
+double ft_text_unigram_baseline(const ft_dataset_t *train, const ft_dataset_t *test, int32_t *word);
+
 #endif

@@ -17,6 +17,7 @@
 #include "ft_error.h"
 #include "ft_test_tmpdir.h"
 #include "ft_text.h"
+#include "ft_text_dataset.h"
 
 #define FORTUNES_DIR "/usr/share/games/fortunes"
 
@@ -352,6 +353,33 @@ static void test_partition_iid_dirichlet(void **state)
     }
 }
 
+/* The baseline, worked by hand: training targets 5 5 7 | 7 5 9 -> word 5 (3 of 6);
+ * test targets 5 7 (unscored 5) 5 -> 2 of 3 scored. */
+static void test_unigram_baseline(void **state)
+{
+    (void)state;
+    ft_text_vocab_t v = {.refs = 1, .size = 10};
+    ft_text_seqs_t tr = {.n = 2, .seq_len = 3, .num_sources = 1};
+    int32_t tr_ids[8] = {2, 5, 5, 7, 3, 7, 5, 9};
+    uint32_t src[2] = {0, 0};
+    tr.ids = tr_ids, tr.source = src;
+    ft_dataset_t *a, *b;
+    assert_int_equal(ft_text_to_dataset(&tr, &v, &a), FT_OK);
+    int32_t te_ids[8] = {1, 5, 7, 5, 9, 9, 9, 9};
+    tr.ids = te_ids;
+    assert_int_equal(ft_text_to_dataset(&tr, &v, &b), FT_OK);
+    b->values[3] = ft_text_unscored(5);
+    b->values[5] = ft_text_unscored(9), b->values[6] = ft_text_unscored(9);
+    b->values[7] = 5;
+    int32_t word;
+    assert_float_equal(ft_text_unigram_baseline(a, b, &word), 2.0 / 3.0, 1e-12);
+    assert_int_equal(word, 5);
+    assert_int_equal(v.refs, 3); /* each dataset holds a reference */
+    ft_dataset_destroy(&a);
+    ft_dataset_destroy(&b);
+    assert_int_equal(v.refs, 1);
+}
+
 /* The embedded corpus as the package installs it. */
 static void test_fortunes_corpus(void **state)
 {
@@ -375,6 +403,19 @@ static void test_fortunes_corpus(void **state)
     ft_text_vocab_destroy(&v);
     ft_free(is_test);
     ft_text_corpus_destroy(&c);
+    /* the most-frequent-word baseline at experiments/text/fortunes-nextword.ini's
+     * settings (what docs/experiments.md quotes) */
+    ft_dataset_t *tr, *te;
+    assert_int_equal(ft_text_load_fortunes(FORTUNES_DIR, 2000, 16, 0.1, 1, 1, &tr), FT_OK);
+    assert_int_equal(ft_text_load_fortunes(FORTUNES_DIR, 2000, 16, 0.1, 1, 0, &te), FT_OK);
+    int32_t word;
+    double base = ft_text_unigram_baseline(tr, te, &word);
+    printf("fortunes (V 2000, T 16, seed 1): %u train / %u test sequences, most frequent "
+           "target '%s', baseline top-1 %.2f%%\n",
+           tr->n, te->n, tr->vocab->words[word], 100 * base);
+    assert_true(base > 0.01 && base < 0.5);
+    ft_dataset_destroy(&tr);
+    ft_dataset_destroy(&te);
 }
 
 int main(void)
@@ -390,6 +431,7 @@ int main(void)
         cmocka_unit_test(test_split_deterministic),
         cmocka_unit_test(test_partition_natural),
         cmocka_unit_test(test_partition_iid_dirichlet),
+        cmocka_unit_test(test_unigram_baseline),
         cmocka_unit_test(test_fortunes_corpus),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
