@@ -59,6 +59,8 @@ typedef struct {
     char *chars;             /* every token's text, NUL-terminated, back to back */
     size_t chars_len;        /* bytes used in chars */
     size_t chars_cap;        /* bytes allocated for chars */
+    size_t tok_cap;          /* token_start capacity */
+    size_t ent_cap;          /* entry arrays' capacity */
 } ft_text_corpus_t;
 
 /* Splits text[0..len) of file path (line numbers from first_line) into tokens, calling
@@ -78,6 +80,13 @@ int ft_text_corpus_read(const char *const *paths, int num_paths, ft_text_corpus_
  * dir cannot be opened or holds none; otherwise as ft_text_corpus_read. */
 int ft_text_corpus_read_dir(const char *dir, ft_text_corpus_t **out);
 void ft_text_corpus_destroy(ft_text_corpus_t **c_p);
+/* An empty corpus of the given sources (names for messages), for readers of other
+ * formats to fill with ft_text_corpus_add. FT_ENOMEM. */
+int ft_text_corpus_new(const char *const *sources, int num_sources, ft_text_corpus_t **out);
+/* Tokenises text[0..len) (UTF-8, first line `line` of source `source`) as one more
+ * entry; an entry without tokens is not added. Errors as ft_text_tokenize, FT_ENOMEM. */
+int ft_text_corpus_add(ft_text_corpus_t *c, int source, uint32_t line, const char *text,
+                       size_t len);
 
 /* The text of token t. */
 static inline const char *ft_text_token(const ft_text_corpus_t *c, size_t t)

@@ -35,8 +35,6 @@ void ft_text_corpus_destroy(ft_text_corpus_t **c_p)
 /* Growth state of the arrays while reading. */
 typedef struct {
     ft_text_corpus_t *c; /* corpus being filled */
-    size_t tok_cap;      /* token_start capacity */
-    uint32_t ent_cap;    /* entry arrays capacity */
 } builder_t;
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -59,7 +57,7 @@ static int add_token(const char *token, void *user)
     ft_text_corpus_t *c = b->c;
     size_t n = strlen(token) + 1;
     int rc;
-    if ((rc = grow((void **)&c->token_start, &b->tok_cap, c->num_tokens + 1, sizeof(uint32_t))) ||
+    if ((rc = grow((void **)&c->token_start, &c->tok_cap, c->num_tokens + 1, sizeof(uint32_t))) ||
         (rc = grow((void **)&c->chars, &c->chars_cap, c->chars_len + n, 1)))
         return rc;
     if (c->chars_len + n > UINT32_MAX)
@@ -82,16 +80,16 @@ static int add_entry(builder_t *b, int src, uint32_t line, const char *text, siz
     if (c->num_tokens == before)
         return FT_OK;
     /* the three entry arrays grow in step: each is sized for num_entries + 2 */
-    size_t cap = b->ent_cap;
+    size_t cap = c->ent_cap;
     if ((rc = grow((void **)&c->entry_source, &cap, c->num_entries + 2, sizeof(uint32_t))))
         return rc;
-    cap = b->ent_cap;
+    cap = c->ent_cap;
     if ((rc = grow((void **)&c->entry_line, &cap, c->num_entries + 2, sizeof(uint32_t))))
         return rc;
-    cap = b->ent_cap;
+    cap = c->ent_cap;
     if ((rc = grow((void **)&c->entry_offsets, &cap, c->num_entries + 2, sizeof(uint32_t))))
         return rc;
-    b->ent_cap = (uint32_t)cap;
+    c->ent_cap = cap;
     if (c->num_tokens > UINT32_MAX)
         return ft_error_set(FT_ENOMEM, "text corpus past 2^32 tokens");
     c->entry_source[c->num_entries] = (uint32_t)src;
@@ -136,6 +134,30 @@ static int read_source(builder_t *b, int src)
     if (rc == FT_OK && b->c->num_entries == entries_before)
         rc = ft_error_set(FT_EFORMAT, "%s: empty text file (no entry holds a token)", path);
     return rc;
+}
+
+int ft_text_corpus_add(ft_text_corpus_t *c, int source, uint32_t line, const char *text, size_t len)
+{
+    builder_t b = {c};
+    return add_entry(&b, source, line, text, len);
+}
+
+int ft_text_corpus_new(const char *const *paths, int num_paths, ft_text_corpus_t **out)
+{
+    *out = NULL;
+    ft_text_corpus_t *c = ft_calloc(1, sizeof *c);
+    if (!c || !(c->source_paths = ft_calloc((size_t)num_paths, sizeof *c->source_paths)))
+        goto oom;
+    for (int i = 0; i < num_paths; i++) {
+        if (!(c->source_paths[i] = ft_strdup(paths[i])))
+            goto oom;
+        c->num_sources = i + 1;
+    }
+    *out = c;
+    return FT_OK;
+oom:
+    ft_text_corpus_destroy(&c);
+    return ft_error_set(FT_ENOMEM, "out of memory for a text corpus");
 }
 
 int ft_text_corpus_read(const char *const *paths, int num_paths, ft_text_corpus_t **out)
