@@ -320,6 +320,15 @@ static void test_partition_natural(void **state)
     assert_memory_equal(p->offsets, off5, sizeof off5);
     assert_memory_equal(p->indices, want5, sizeof want5);
     ft_partition_destroy(&p);
+    /* a source without sequences is skipped: sources 0 and 2 only, K = 2 gives one
+     * each (ranks 0 and 1), not client 1 nothing */
+    for (uint32_t i = 0; i < 12; i++)
+        src[i] = i < 4 ? 0 : 2;
+    spec.num_clients = 2;
+    assert_int_equal(ft_text_partition(&spec, 1, s, &p), FT_OK);
+    assert_int_equal(p->offsets[1], 4);
+    assert_int_equal(p->offsets[2], 12);
+    ft_partition_destroy(&p);
     /* 6 clients over sources of 10, 1 and 1 sequences: source 1's single sequence
      * cannot go round its two sharers (clients 1 and 4) */
     for (uint32_t i = 0; i < 12; i++)
