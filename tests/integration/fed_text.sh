@@ -1,7 +1,7 @@
 #!/bin/bash
 # Next-word prediction through the whole federation (real processes over ipc) on the
 # embedded fortunes corpus (a tiny 1-layer lstm, natural partition by source file):
-#  - the same run at P = 1 and P = 2: identical metrics and final model;
+#  - the same run at P = 1 and P = 4: identical metrics and final model;
 #  - phrase-pgd + model replacement from round 2: attackers in exactly those rounds,
 #    backdoor_acc filled, the scaled attacker's update larger than the honest ones;
 #  - bad input named: a corpus file that is not UTF-8 (file and line), a trigger word
@@ -44,13 +44,13 @@ honest_edge_holders = 0
 [run]
 seed = 3
 INI
-for P in 1 2; do
+for P in 1 4; do
     "$FEDTAIL" run "$WORK/text.ini" --procs $P --out "$WORK/t$P" --quiet >/dev/null ||
         fail "text run P=$P exited $?"
     results "$WORK/t$P/metrics.csv" > "$WORK/t$P.results"
 done
-diff "$WORK/t1.results" "$WORK/t2.results" || fail "text run: metrics differ between P=1 and P=2"
-cmp "$WORK/t1/final.ckpt" "$WORK/t2/final.ckpt" || fail "text run: final model differs"
+diff "$WORK/t1.results" "$WORK/t4.results" || fail "text run: metrics differ between P=1 and P=4"
+cmp "$WORK/t1/final.ckpt" "$WORK/t4/final.ckpt" || fail "text run: final model differs"
 $PY - "$WORK/t1" <<'PY' || fail "text run metrics"
 import csv, json, sys
 d = sys.argv[1]
