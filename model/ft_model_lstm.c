@@ -97,6 +97,11 @@ static int check_spec(const ft_lstm_spec_t *s)
         return ft_error_set(FT_ECONFIG,
                             "lstm: tied weights need embedding == hidden (got %d and %d)", s->emb,
                             s->hidden);
+    if (s->classes == 1 || s->classes < 0 || s->classes > 65536 || (s->classes && s->tied))
+        return ft_error_set(FT_ECONFIG,
+                            "lstm: %d classes (0: next-word; a classifier needs >= 2 and no tied "
+                            "weights)",
+                            s->classes);
     if (s->seq_len < 1 || s->max_batch < 1 || (size_t)s->seq_len * s->max_batch > (1u << 24))
         return ft_error_set(FT_ECONFIG, "lstm: sequence length %d x batch %d out of range",
                             s->seq_len, s->max_batch);
@@ -133,10 +138,10 @@ static int build_layout(ft_lstm_model_t *m)
     m->dec_w = m->enc;
     if (!s->tied) {
         m->dec_w = lay->num_views;
-        ft_layout_add_view(lay, "decoder.weight", 2, (int[]){V, H}, H);
+        ft_layout_add_view(lay, "decoder.weight", 2, (int[]){s->classes ? s->classes : V, H}, H);
     }
     m->dec_b = lay->num_views;
-    ft_layout_add_view(lay, "decoder.bias", 1, (int[]){V}, H);
+    ft_layout_add_view(lay, "decoder.bias", 1, (int[]){s->classes ? s->classes : V}, H);
     return ft_layout_hash(lay);
 }
 
@@ -286,20 +291,13 @@ static void undrop(const ft_lstm_model_t *m, size_t n, const float *dy, const fl
         memcpy(dx, dy, n * sizeof *dx);
 }
 
-const float *ft_lstm_forward(ft_lstm_model_t *m, const int32_t *ids, int B)
+/* Embedding, dropout and the LSTM layers over m->in_ids (T×B): fills m->top. */
+static void run_layers(ft_lstm_model_t *m, int B)
 {
     const ft_lstm_spec_t *s = &m->spec;
-    assert(B >= 1 && B <= s->max_batch);
-    int T = s->seq_len, E = s->emb, H = s->hidden, V = s->vocab;
+    int T = s->seq_len, E = s->emb, H = s->hidden;
     size_t TB = (size_t)T * B;
     m->B = B;
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++) {
-            int32_t in = ids[(size_t)b * (T + 1) + t], tg = ids[(size_t)b * (T + 1) + t + 1];
-            assert(in >= 0 && in < V && tg >= 0 && tg < V);
-            m->in_ids[(size_t)t * B + b] = in;
-            m->tgt_ids[(size_t)t * B + b] = tg;
-        }
     m->lops->embedding_forward((int)TB, E, m->in_ids, view(m, m->params, m->enc), m->emb);
     drop(m, TB * E, m->emb, m->layers[0].x, m->layers[0].x_mask);
     for (int l = 0; l < s->layers; l++) {
@@ -321,26 +319,15 @@ const float *ft_lstm_forward(ft_lstm_model_t *m, const int32_t *ids, int B)
         else
             drop(m, TB * H, out, m->top, m->top_mask);
     }
-    m->ops->linear_forward((int)TB, H, V, m->top, view(m, m->params, m->dec_w),
-                           view(m, m->params, m->dec_b), m->logits);
-    return m->logits;
 }
 
-float ft_lstm_forward_backward(ft_lstm_model_t *m, const int32_t *ids, int B)
+/* Backpropagation through time from m->dx = d loss / d top (T×B×H) down to the
+ * embedding's gradient (g_enc already holds the decoder's share when tied, else 0). */
+static void backprop_layers(ft_lstm_model_t *m, int B)
 {
     const ft_lstm_spec_t *s = &m->spec;
-    int T = s->seq_len, E = s->emb, H = s->hidden, V = s->vocab;
+    int T = s->seq_len, E = s->emb, H = s->hidden;
     size_t TB = (size_t)T * B;
-    ft_lstm_forward(m, ids, B);
-    float loss = m->ops->softmax_xent_forward((int)TB, V, m->logits, m->tgt_ids, m->probs);
-    /* d loss / d logits overwrites the logits (no back end may alias probs and it) */
-    m->ops->softmax_xent_backward((int)TB, V, m->probs, m->tgt_ids, m->logits);
-    float *g_enc = view(m, m->grads, m->enc);
-    if (!s->tied)
-        memset(g_enc, 0, (size_t)V * E * sizeof *g_enc);
-    /* decoder: with tied weights its dW lands in the embedding's slot (overwritten) */
-    m->ops->linear_backward((int)TB, H, V, m->top, view(m, m->params, m->dec_w), m->logits, m->dx,
-                            view(m, m->grads, m->dec_w), view(m, m->grads, m->dec_b));
     undrop(m, TB * H, m->dx, m->top_mask, m->dseq);
     for (int l = s->layers - 1; l >= 0; l--) {
         lstm_layer_t *L = &m->layers[l];
@@ -365,7 +352,79 @@ float ft_lstm_forward_backward(ft_lstm_model_t *m, const int32_t *ids, int B)
         undrop(m, TB * L->in, m->dx, L->x_mask, m->dseq);
     }
     /* dseq now holds d loss / d embedding output (T×B×E) */
-    m->lops->embedding_backward((int)TB, E, m->in_ids, m->dseq, g_enc);
+    m->lops->embedding_backward((int)TB, E, m->in_ids, m->dseq, view(m, m->grads, m->enc));
+}
+
+const float *ft_lstm_forward(ft_lstm_model_t *m, const int32_t *ids, int B)
+{
+    const ft_lstm_spec_t *s = &m->spec;
+    assert(B >= 1 && B <= s->max_batch && !s->classes);
+    int T = s->seq_len, H = s->hidden, V = s->vocab;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            int32_t in = ids[(size_t)b * (T + 1) + t], tg = ids[(size_t)b * (T + 1) + t + 1];
+            assert(in >= 0 && in < V && tg >= 0 && tg < V);
+            m->in_ids[(size_t)t * B + b] = in;
+            m->tgt_ids[(size_t)t * B + b] = tg;
+        }
+    run_layers(m, B);
+    m->ops->linear_forward(T * B, H, V, m->top, view(m, m->params, m->dec_w),
+                           view(m, m->params, m->dec_b), m->logits);
+    return m->logits;
+}
+
+float ft_lstm_forward_backward(ft_lstm_model_t *m, const int32_t *ids, int B)
+{
+    const ft_lstm_spec_t *s = &m->spec;
+    int T = s->seq_len, E = s->emb, H = s->hidden, V = s->vocab;
+    size_t TB = (size_t)T * B;
+    ft_lstm_forward(m, ids, B);
+    float loss = m->ops->softmax_xent_forward((int)TB, V, m->logits, m->tgt_ids, m->probs);
+    /* d loss / d logits overwrites the logits (no back end may alias probs and it) */
+    m->ops->softmax_xent_backward((int)TB, V, m->probs, m->tgt_ids, m->logits);
+    if (!s->tied)
+        memset(view(m, m->grads, m->enc), 0, (size_t)V * E * sizeof(float));
+    /* decoder: with tied weights its dW lands in the embedding's slot (overwritten) */
+    m->ops->linear_backward((int)TB, H, V, m->top, view(m, m->params, m->dec_w), m->logits, m->dx,
+                            view(m, m->grads, m->dec_w), view(m, m->grads, m->dec_b));
+    backprop_layers(m, B);
+    return loss;
+}
+
+const float *ft_lstm_classify(ft_lstm_model_t *m, const int32_t *ids, int B)
+{
+    const ft_lstm_spec_t *s = &m->spec;
+    assert(B >= 1 && B <= s->max_batch && s->classes);
+    int T = s->seq_len, H = s->hidden;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            int32_t in = ids[(size_t)b * T + t];
+            assert(in >= 0 && in < s->vocab);
+            m->in_ids[(size_t)t * B + b] = in;
+        }
+    run_layers(m, B);
+    const float *last = m->top + (size_t)(T - 1) * B * H; /* the last step's outputs */
+    m->ops->linear_forward(B, H, s->classes, last, view(m, m->params, m->dec_w),
+                           view(m, m->params, m->dec_b), m->logits);
+    return m->logits;
+}
+
+float ft_lstm_classify_backward(ft_lstm_model_t *m, const int32_t *ids, const int32_t *labels,
+                                int B)
+{
+    const ft_lstm_spec_t *s = &m->spec;
+    int T = s->seq_len, E = s->emb, H = s->hidden, C = s->classes;
+    ft_lstm_classify(m, ids, B);
+    float loss = m->ops->softmax_xent_forward(B, C, m->logits, labels, m->probs);
+    m->ops->softmax_xent_backward(B, C, m->probs, labels, m->logits);
+    memset(view(m, m->grads, m->enc), 0, (size_t)s->vocab * E * sizeof(float));
+    /* only the last step feeds the classifier: the other steps' d top is zero */
+    memset(m->dx, 0, (size_t)(T - 1) * B * H * sizeof(float));
+    const float *last = m->top + (size_t)(T - 1) * B * H;
+    m->ops->linear_backward(B, H, C, last, view(m, m->params, m->dec_w), m->logits,
+                            m->dx + (size_t)(T - 1) * B * H, view(m, m->grads, m->dec_w),
+                            view(m, m->grads, m->dec_b));
+    backprop_layers(m, B);
     return loss;
 }
 

@@ -37,6 +37,8 @@ typedef struct {
     int tied;      /* 1: the decoder's weight is the embedding (E == H) */
     int seq_len;   /* T >= 1 */
     int max_batch; /* largest B a pass may use */
+    int classes;   /* 0: next-word (decoder to V on every step); C >= 2: a classifier on the
+                      last step's output (the paper's Sentiment140 model), decoder C×H */
 } ft_lstm_spec_t;
 
 typedef struct ft_lstm_model ft_lstm_model_t;
@@ -72,6 +74,13 @@ const float *ft_lstm_forward(ft_lstm_model_t *m, const int32_t *ids, int B);
 /* Forward, mean cross-entropy over the B×T targets, backward: overwrites the gradient
  * buffer and returns the loss. */
 float ft_lstm_forward_backward(ft_lstm_model_t *m, const int32_t *ids, int B);
+
+/* Classifier mode (classes C >= 2): the logits B×C of B sequences ids (B×T, every id
+ * an input) from the top layer's output at the last step; and forward + mean
+ * cross-entropy against labels (B) + backward, overwriting the gradient buffer. */
+const float *ft_lstm_classify(ft_lstm_model_t *m, const int32_t *ids, int B);
+float ft_lstm_classify_backward(ft_lstm_model_t *m, const int32_t *ids, const int32_t *labels,
+                                int B);
 
 /* PyTorch's clip_grad_norm_: when the gradient's L2 norm exceeds max_norm, scales it
  * by max_norm / (norm + 1e-6). Returns the norm before clipping. */

@@ -1,6 +1,7 @@
 /* test_model_lstm: the `lstm` next-word model against PyTorch 1.13 (fixtures in
  * tests/fixtures/torch, written by gen_lstm.py: torch's RNNModel with its own seeded
- * initial weights, untied 2-layer and tied 1-layer), on the reference and cpu back
+ * initial weights, untied 2-layer and tied 1-layer next-word models and a 2-layer
+ * classifier on the last step, the Sentiment140 shape), on the reference and cpu back
  * ends: layout (names, N), logits, loss, every element of the flat gradient, and the
  * gradient norm clip_grad_norm_ reports. Dropout, which the fixture leaves out, is
  * checked by central finite differences of the whole model's loss with the dropout
@@ -145,6 +146,53 @@ static void test_tied_matches_torch(void **state)
     agree("tied");
 }
 
+/* Classifier mode (the paper's Sentiment140 model shape) against torch: logits from
+ * the last step, loss, every gradient element, on both back ends. */
+static void test_classifier_matches_torch(void **state)
+{
+    (void)state;
+    const char *src = getenv("FT_SOURCE_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/fixtures/torch/lstm_cls.txt", src ? src : ".");
+    FILE *f = fopen(path, "r");
+    if (!f)
+        fail_msg("cannot open fixture %s", path);
+    ft_lstm_spec_t s = {0};
+    int B;
+    size_t N;
+    double loss, gnorm;
+    assert_int_equal(fscanf(f, "%d %d %d %d %d %d %d %zu %lf %lf %d", &s.vocab, &s.emb, &s.hidden,
+                            &s.layers, &s.tied, &s.seq_len, &B, &N, &loss, &gnorm, &s.classes),
+                     11);
+    fclose(f);
+    s.max_batch = B;
+    int32_t *ids = read_raw("cls", "_ids.i32", (size_t)B * s.seq_len * sizeof(int32_t));
+    int32_t *labels = read_raw("cls", "_labels.i32", (size_t)B * sizeof(int32_t));
+    float *w = read_raw("cls", "_weights.f32", N * sizeof(float));
+    float *logits = read_raw("cls", "_logits.f32", (size_t)B * s.classes * sizeof(float));
+    float *grads = read_raw("cls", "_grads.f32", N * sizeof(float));
+    const ft_ops_t *all[] = {&ft_ops_reference, &ft_ops_cpu};
+    for (int k = 0; k < 2; k++) {
+        ft_lstm_model_t *m;
+        assert_int_equal(ft_lstm_new(&s, all[k], &m), FT_OK);
+        assert_int_equal(ft_lstm_num_params(m), N);
+        memcpy(ft_lstm_params(m), w, N * sizeof(float));
+        const float *z = ft_lstm_classify(m, ids, B);
+        for (int i = 0; i < B * s.classes; i++)
+            assert_float_equal(z[i], logits[i], 1e-5 + 1e-4 * fabs(logits[i]));
+        ft_lstm_classify_backward(m, ids + s.seq_len, labels + 1, 1); /* a smaller batch first */
+        float l = ft_lstm_classify_backward(m, ids, labels, B);
+        assert_float_equal(l, loss, 1e-5 * loss);
+        const float *g = ft_lstm_grads(m);
+        for (size_t i = 0; i < N; i++)
+            if (!(fabsf(g[i] - grads[i]) <= 2e-6f + 1e-3f * fabsf(grads[i])))
+                fail_msg("cls/%s gradient %zu: %g, torch %g", all[k]->name, i, g[i], grads[i]);
+        assert_float_equal(ft_lstm_clip_grad(m, 1e9), gnorm, 1e-5 * gnorm);
+        ft_lstm_destroy(&m);
+    }
+    free(ids), free(labels), free(w), free(logits), free(grads);
+}
+
 /* Top-1 accuracy and loss over the fixture's batch, from torch's logits. */
 static void test_evaluate(void **state)
 {
@@ -272,6 +320,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_untied_matches_torch),
         cmocka_unit_test(test_tied_matches_torch),
+        cmocka_unit_test(test_classifier_matches_torch),
         cmocka_unit_test(test_evaluate),
         cmocka_unit_test(test_dropout_gradient_finite_differences),
         cmocka_unit_test(test_bad_specs_and_init),
