@@ -62,11 +62,13 @@ static void stamp_all(const ft_attack_env_t *env, void *user, ft_dataset_t *ds)
 static int poison(ft_attack_ctx_t *c, ft_dataset_t **out)
 {
     int part = ft_attack_dba_part(c->env, c->task->round, c->task->client_id);
-    return ft_attack_trigger_poison(c, stamp_all, &part, out);
+    return ft_attack_trigger_poison(c, stamp_all, &part, 0, out);
 }
 
-static int backdoor_test(const ft_attack_env_t *env, const ft_dataset_t *test, ft_dataset_t **out)
+static int backdoor_test(const ft_attack_env_t *env, const ft_dataset_t *test, const float *state,
+                         ft_dataset_t **out)
 {
+    (void)state; /* a fixed trigger */
     int rc = ft_dataset_select_label(test, env->p.target_class, 0, out);
     int whole = -1;
     if (rc == FT_OK) {

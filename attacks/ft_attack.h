@@ -53,6 +53,7 @@ typedef struct {
     double defense_bound;      /* defense.norm_bound M under norm-clipping / weak-dp, else 0:
                                   what attack.eps = auto sizes the radius from */
     uint32_t num_clients;      /* federation.num_clients (the fixed pool is the top ids) */
+    int c, h, w;               /* the training set's sample shape */
 } ft_attack_env_t;
 
 /* One attacker task. */
@@ -70,6 +71,10 @@ typedef struct {
     const ft_train_hooks_t *outer; /* the client's own hooks (heartbeats), run after the
                                       attack's at every step of every training the attack
                                       does; may be NULL */
+    const float *state;            /* the attack's latest state (ft_attack_state_floats
+                                      floats), NULL: its initial one */
+    float *state_out;              /* where the attack leaves its new state (as many
+                                      floats); NULL: not wanted */
 } ft_attack_task_t;
 
 /* What the attacker did. */
@@ -95,8 +100,16 @@ struct ft_attack {
      * via ft_config_error(exp->attack.src, ...). NULL: nothing to check. */
     int (*check)(const ft_experiment_t *exp);
     /* The backdoor test set, every sample labelled target_class, from the clean test
-     * set (or the environment). NULL: the attack has no backdoor to measure. */
-    int (*backdoor_test)(const ft_attack_env_t *env, const ft_dataset_t *test, ft_dataset_t **out);
+     * set (or the environment) and the attack's state (NULL: none yet, or an attack
+     * that keeps none). NULL: the attack has no backdoor to measure. */
+    int (*backdoor_test)(const ft_attack_env_t *env, const ft_dataset_t *test, const float *state,
+                         ft_dataset_t **out);
+    /* Floats of the state an attack carries from one attack round to the next (A3FL's
+     * optimised trigger), for a training set of sample shape c x h x w. The attacker
+     * gets the latest state in its task and returns the new one; the coordinator keeps
+     * it between rounds and measures the backdoor with it (the attackers share it, as
+     * one adversary). NULL: the attack keeps no state. */
+    size_t (*state_floats)(const ft_attack_env_t *env);
     /* |D_adv| for a client holding part_n partition samples. NULL: part_n. */
     uint64_t (*sample_count)(const ft_attack_env_t *env, uint32_t part_n);
     /* D_adv: a new dataset to train on (all of it). NULL: the client's partition. */
@@ -133,10 +146,13 @@ void ft_attack_env_destroy(ft_attack_env_t **env_p);
 /* The sample count an attacker holding part_n partition samples reports (|D_adv|). */
 uint64_t ft_attack_sample_count(const ft_attack_env_t *env, uint32_t part_n);
 
-/* The attack's backdoor test set (named "backdoor-test/<attack>"), or *out NULL when
- * the attack has none (or method none). FT_ENOMEM. */
+/* The attack's backdoor test set (named "backdoor-test/<attack>") for its state
+ * (NULL: the initial one), or *out NULL when the attack has none (or method none).
+ * FT_ENOMEM. */
 int ft_attack_backdoor_test(const ft_attack_env_t *env, const ft_dataset_t *test,
-                            ft_dataset_t **out);
+                            const float *state, ft_dataset_t **out);
+/* Floats of the attack's state (ft_attack_t.state_floats), 0 for attacks without. */
+size_t ft_attack_state_floats(const ft_attack_env_t *env);
 
 /* DBA (dba.c): the local pattern, in [0, attack.dba_parts), attacker client_id embeds
  * in round — by its index in the fixed pool, else the parts in turn by round. */

@@ -21,8 +21,8 @@ uint64_t ft_attack_edge_samples(const ft_attack_env_t *env, uint32_t part_n)
 }
 
 int ft_attack_edge_backdoor_test(const ft_attack_env_t *env, const ft_dataset_t *test,
-                                 ft_dataset_t **out)
+                                 const float *state, ft_dataset_t **out)
 {
-    (void)test; /* the backdoor test set is the held-out part of the edge set */
+    (void)test, (void)state; /* the backdoor test set is the held-out part of the edge set */
     return ft_dataset_clone(env->edge->test, out);
 }

@@ -40,6 +40,7 @@ int ft_attack_env_new(const ft_experiment_t *exp, const ft_dataset_t *train, ft_
     e->clean_pool_n = train->n;
     e->augment = exp->data.augment_attack;
     e->num_clients = exp->federation.num_clients;
+    e->c = train->c, e->h = train->h, e->w = train->w;
     if (!strcmp(exp->defense.name, "norm-clipping") || !strcmp(exp->defense.name, "weak-dp"))
         e->defense_bound = exp->defense.norm_bound;
     /* The paper code's attacker shrinks eps with the lr under Krum and Multi-Krum
@@ -76,13 +77,18 @@ uint64_t ft_attack_sample_count(const ft_attack_env_t *env, uint32_t part_n)
     return env->attack->sample_count(env, part_n);
 }
 
+size_t ft_attack_state_floats(const ft_attack_env_t *env)
+{
+    return env->attack && env->attack->state_floats ? env->attack->state_floats(env) : 0;
+}
+
 int ft_attack_backdoor_test(const ft_attack_env_t *env, const ft_dataset_t *test,
-                            ft_dataset_t **out)
+                            const float *state, ft_dataset_t **out)
 {
     *out = NULL;
     if (!env->attack || !env->attack->backdoor_test)
         return FT_OK;
-    int rc = env->attack->backdoor_test(env, test, out);
+    int rc = env->attack->backdoor_test(env, test, state, out);
     if (rc == FT_OK && *out)
         snprintf((*out)->name, sizeof(*out)->name, "backdoor-test/%s", env->attack->name);
     return rc;

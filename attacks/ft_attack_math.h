@@ -11,6 +11,7 @@
 
 #include "ft_dataset.h"
 #include "ft_experiment.h"
+#include "ft_model.h"
 #include "ft_ops.h"
 #include "ft_rng.h"
 
@@ -98,5 +99,14 @@ void ft_attack_dba_stamp(ft_dataset_t *ds, uint32_t i, int parts, int part, int 
 /* Targeted label flip (Tolpegin et al. ESORICS 2020): labels source -> target.
  * (label_flip.c) */
 void ft_attack_flip_labels(ft_dataset_t *ds, int source, int target);
+/* A3FL (Zhang et al. NeurIPS 2023; a3fl.c): the trigger's 0/1 mask (C×H×W floats of
+ * the training set's shape), a trigger_size square at (trigger_row, trigger_col),
+ * default (2, 2), every channel. */
+void ft_attack_a3fl_mask(const ft_attack_cfg_t *p, int c, int h, int w, float *mask);
+/* A3FL's weight of the unlearning model (attacker.py:55-63): the mean over the layout's
+ * tensors named "conv*" (all tensors when none is) of cos(adv_grad, G), each cosine
+ * a.b / max(|a| |b|, 1e-8). */
+double ft_attack_a3fl_weight(const ft_layout_t *layout, const float *adv_grad /* N */,
+                             const float *G /* N */);
 
 #endif

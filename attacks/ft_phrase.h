@@ -12,6 +12,6 @@ int ft_attack_phrase_ids(const ft_attack_env_t *env, const ft_dataset_t *ds, int
 uint64_t ft_attack_phrase_samples(const ft_attack_env_t *env, uint32_t part_n);
 int ft_attack_phrase_poison(ft_attack_ctx_t *c, ft_dataset_t **out);
 int ft_attack_phrase_backdoor_test(const ft_attack_env_t *env, const ft_dataset_t *test,
-                                   ft_dataset_t **out);
+                                   const float *state, ft_dataset_t **out);
 
 #endif

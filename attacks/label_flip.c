@@ -21,8 +21,10 @@ static int poison(ft_attack_ctx_t *c, ft_dataset_t **out)
     return rc;
 }
 
-static int backdoor_test(const ft_attack_env_t *env, const ft_dataset_t *test, ft_dataset_t **out)
+static int backdoor_test(const ft_attack_env_t *env, const ft_dataset_t *test, const float *state,
+                         ft_dataset_t **out)
 {
+    (void)state; /* it keeps none */
     int rc = ft_dataset_select_label(test, env->p.source_class, 1, out);
     if (rc == FT_OK)
         memset((*out)->labels, env->p.target_class, (*out)->n);

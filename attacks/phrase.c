@@ -146,8 +146,9 @@ done:
 }
 
 int ft_attack_phrase_backdoor_test(const ft_attack_env_t *env, const ft_dataset_t *test,
-                                   ft_dataset_t **out)
+                                   const float *state, ft_dataset_t **out)
 {
+    (void)state; /* the phrase is fixed: no attack state */
     *out = NULL;
     int32_t ids[FT_PHRASE_MAX];
     int n;

@@ -117,7 +117,7 @@ static void trigger_all(const ft_attack_env_t *env, void *user, ft_dataset_t *ds
     memset(ds->labels, p->target_class, ds->n);
 }
 
-int ft_attack_trigger_poison(ft_attack_ctx_t *c, ft_attack_stamp_fn stamp, void *user,
+int ft_attack_trigger_poison(ft_attack_ctx_t *c, ft_attack_stamp_fn stamp, void *user, int as_float,
                              ft_dataset_t **out)
 {
     const ft_attack_task_t *k = c->task;
@@ -145,6 +145,13 @@ int ft_attack_trigger_poison(ft_attack_ctx_t *c, ft_attack_stamp_fn stamp, void 
         pick[i] = cand[i % nc];
     if ((rc = ft_dataset_subset(k->train, pick, p->poison_points, &trig)) < 0)
         goto done;
+    if (as_float && !trig->values) {
+        ft_dataset_t *f = NULL;
+        if ((rc = ft_dataset_to_float(trig, &f)) < 0)
+            goto done;
+        ft_dataset_destroy(&trig);
+        trig = f;
+    }
     stamp(c->env, user, trig);
     memset(trig->labels, p->target_class, trig->n);
     rc = ft_attack_clean_set(c, &clean);
@@ -165,11 +172,13 @@ uint64_t ft_attack_trigger_samples(const ft_attack_env_t *env, uint32_t part_n)
 
 static int poison(ft_attack_ctx_t *c, ft_dataset_t **out)
 {
-    return ft_attack_trigger_poison(c, trigger_all, NULL, out);
+    return ft_attack_trigger_poison(c, trigger_all, NULL, 0, out);
 }
 
-static int backdoor_test(const ft_attack_env_t *env, const ft_dataset_t *test, ft_dataset_t **out)
+static int backdoor_test(const ft_attack_env_t *env, const ft_dataset_t *test, const float *state,
+                         ft_dataset_t **out)
 {
+    (void)state; /* a fixed trigger */
     int rc = ft_dataset_select_label(test, env->p.target_class, 0, out);
     if (rc == FT_OK)
         trigger_all(env, NULL, *out);

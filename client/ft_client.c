@@ -470,7 +470,9 @@ static void on_task(client_t *c, ft_link_in_t *in)
                             .lr = t->lr,
                             .attacker = t->attacker,
                             .round_samples = t->round_samples,
-                            .round_attackers = t->round_attackers};
+                            .round_attackers = t->round_attackers,
+                            .attack_state = t->attack_state,
+                            .attack_state_n = t->attack_state_n};
     ft_local_result_t res;
     ft_train_hooks_t hooks = {.after_step = after_step, .user = c};
     c->busy_round = t->round;
@@ -506,6 +508,8 @@ static void on_task(client_t *c, ft_link_in_t *in)
     memcpy(m.u.update.layout_hash, ft_local_layout_hash(c->local), 32);
     m.u.update.train_s = res.train_s;
     m.u.update.prepare_s = prepare;
+    m.u.update.attack_state = (float *)res.attack_state; /* aliased for packing */
+    m.u.update.attack_state_n = res.attack_state_n;
     ft_wire_digest_floats(delta, c->N, m.u.update.digest);
     m.payload_len = c->N * 4;
     if (send_msg(c, &m, NULL, c->delta) != FT_OK) {

@@ -26,6 +26,7 @@ struct ft_local {
     float *params;              /* N host staging for the trained model */
     uint64_t seed;              /* run.seed */
     ft_train_opts_t opts;       /* epochs, batch, momentum, weight decay (lr per task) */
+    float *attack_state;        /* the attack's new state (ft_attack_state_floats), or NULL */
 };
 
 int ft_local_new(const ft_experiment_t *exp, int root_set, ft_local_t **out)
@@ -71,6 +72,7 @@ void ft_local_destroy(ft_local_t **l_p)
     ft_model_destroy(&l->model);
     ft_scenario_destroy(&l->scn);
     ft_free_aligned(l->params);
+    ft_free(l->attack_state);
     ft_free(l);
     *l_p = NULL;
 }
@@ -112,10 +114,24 @@ static int attack_train(ft_local_t *l, const ft_local_task_t *task, const float 
         .outer = hooks,
     };
     at.opts.lr = task->lr;
+    /* A stateful attack (A3FL) starts from the state the coordinator kept, and its
+     * new state goes back with the update. */
+    size_t n = ft_attack_state_floats(env);
+    if (task->attack_state_n && task->attack_state_n != n)
+        return ft_error_set(FT_EPROTO,
+                            "round %u: the task carries an attack state of %zu floats, %s "
+                            "keeps %zu",
+                            task->round, task->attack_state_n, env->attack->name, n);
+    if (n && !l->attack_state && !(l->attack_state = ft_malloc(n * sizeof(float))))
+        return ft_error_set(FT_ENOMEM, "out of memory for the attack's state");
+    at.state = task->attack_state_n ? task->attack_state : NULL;
+    at.state_out = n ? l->attack_state : NULL;
     ft_attack_result_t ar;
     int rc = ft_attack_local_update(env, &at, l->model, l->trainer, delta, &ar);
     if (rc != FT_OK)
         return rc;
+    res->attack_state = at.state_out;
+    res->attack_state_n = n;
     res->num_samples = ar.sample_count;
     res->train_loss = (float)ar.loss;
     return FT_OK;

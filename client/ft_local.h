@@ -24,19 +24,25 @@ typedef struct ft_local ft_local_t;
 
 /* What to train. */
 typedef struct {
-    uint32_t round;           /* 1-based round */
-    uint32_t client_id;       /* virtual client */
-    float lr;                 /* learning rate (decided by the coordinator) */
-    int attacker;             /* the client attacks this round */
-    uint64_t round_samples;   /* N_round from the coordinator (0: unknown) */
-    uint32_t round_attackers; /* attackers in the round (0: unknown) */
+    uint32_t round;            /* 1-based round */
+    uint32_t client_id;        /* virtual client */
+    float lr;                  /* learning rate (decided by the coordinator) */
+    int attacker;              /* the client attacks this round */
+    uint64_t round_samples;    /* N_round from the coordinator (0: unknown) */
+    uint32_t round_attackers;  /* attackers in the round (0: unknown) */
+    const float *attack_state; /* attackers: the attack's latest state from the
+                                  coordinator (NULL: its initial one) */
+    size_t attack_state_n;     /* its floats */
 } ft_local_task_t;
 
 /* What training produced. */
 typedef struct {
-    uint64_t num_samples; /* samples to report (FedAvg weight): ft_scenario_client_samples */
-    float train_loss;     /* mean batch loss of the last epoch */
-    double train_s;       /* seconds of training */
+    uint64_t num_samples;      /* samples to report (FedAvg weight): ft_scenario_client_samples */
+    float train_loss;          /* mean batch loss of the last epoch */
+    double train_s;            /* seconds of training */
+    const float *attack_state; /* attackers whose attack keeps state: the new one (valid
+                                  until the next ft_local_train), else NULL */
+    size_t attack_state_n;     /* its floats */
 } ft_local_result_t;
 
 /* Derives the scenario (ft_scenario_new: training set, attack environment, root set
@@ -56,7 +62,8 @@ uint32_t ft_local_num_samples(const ft_local_t *l, uint32_t client_id);
  * delta (N, host). hooks (may be NULL) run after every step — the client process
  * sends heartbeats from them (for attackers, after the attack's own hooks).
  * FT_EINVAL for an unknown client id or one without samples; FT_ECONFIG for an
- * attacker task while attack.method = none; FT_ENOMEM. */
+ * attacker task while attack.method = none; FT_EPROTO for an attack state of the
+ * wrong size; FT_ENOMEM. */
 int ft_local_train(ft_local_t *l, const ft_local_task_t *task, const float *global /* N */,
                    float *delta /* N */, const ft_train_hooks_t *hooks, ft_local_result_t *res);
 

@@ -192,6 +192,14 @@ const ft_config_key_t ft_config_schema[] = {
      "minmax/minsum: perturbation direction"},
     {"attack.fang_rule", FT_KEY_ENUM, "trmean", "trmean|krum",
      "fang: the rule the attack is tailored to"},
+    {"attack.a3fl_iterations", FT_KEY_INT, "200", NULL,
+     "a3fl: trigger search passes over the attacker's data per attack round"},
+    {"attack.a3fl_adv_epochs", FT_KEY_INT, "5", NULL,
+     "a3fl: epochs of the copy of the global model that unlearns the trigger (0: none)"},
+    {"attack.a3fl_trigger_lr", FT_KEY_FLOAT, "0.01", NULL,
+     "a3fl: sign-gradient step of the trigger, in normalised pixel units"},
+    {"attack.a3fl_lambda", FT_KEY_FLOAT, "0.01", NULL,
+     "a3fl: weight of the unlearning model's loss in the trigger's objective"},
 
     /* [defense] */
     {"defense.name", FT_KEY_STRING, "fedavg", NULL, "the server's aggregation rule"},

@@ -314,7 +314,15 @@ static int read_attack_v2(const ft_config_t *cfg, ft_attack_cfg_t *a)
                      &a->trigger_row)) != FT_OK ||
         (rc = read_i(cfg, "attack.trigger_col", -1, 4095, "must be -1 (default) or a column >= 0",
                      &a->trigger_col)) != FT_OK ||
-        (rc = read_i(cfg, "attack.dba_parts", 1, 64, "must be in [1, 64]", &a->dba_parts)) != FT_OK)
+        (rc = read_i(cfg, "attack.dba_parts", 1, 64, "must be in [1, 64]", &a->dba_parts)) !=
+            FT_OK ||
+        (rc = read_i(cfg, "attack.a3fl_iterations", 1, 100000, "must be in [1, 100000]",
+                     &a->a3fl_iterations)) != FT_OK ||
+        (rc = read_i(cfg, "attack.a3fl_adv_epochs", 0, 1000, "must be in [0, 1000]",
+                     &a->a3fl_adv_epochs)) != FT_OK ||
+        (rc = read_nonneg(cfg, "attack.a3fl_trigger_lr", 1, "must be > 0", &a->a3fl_trigger_lr)) !=
+            FT_OK ||
+        (rc = read_nonneg(cfg, "attack.a3fl_lambda", 0, "must be >= 0", &a->a3fl_lambda)) != FT_OK)
         return rc;
     return FT_OK;
 }

@@ -207,6 +207,10 @@ typedef struct {
     int dba_parts;                  /* dba: local patterns, [1, 64] */
     ft_perturbation_t perturbation; /* minmax/minsum: direction */
     int fang_krum;                  /* fang: tailored to Krum (else trimmed mean/median) */
+    int a3fl_iterations;            /* a3fl: trigger search passes per attack round, >= 1 */
+    int a3fl_adv_epochs;            /* a3fl: epochs of the unlearning model (0: none) */
+    double a3fl_trigger_lr;         /* a3fl: sign step of the trigger, > 0 */
+    double a3fl_lambda;             /* a3fl: weight of the unlearning model's loss, >= 0 */
 } ft_attack_cfg_t;
 
 /* [defense]: the aggregation rule and every rule's parameters (each rule checks its

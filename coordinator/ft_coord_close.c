@@ -179,6 +179,9 @@ int ft_coord_settle_pending(ft_coordinator_t *c)
 int ft_coord_close_round(ft_coordinator_t *c)
 {
     int rc = ft_coord_settle_pending(c);
+    /* no evaluation reads the backdoor test set now: the attack's new state may replace it */
+    if (rc == FT_OK)
+        rc = ft_coord_attack_state_commit(c);
     if (rc != FT_OK)
         return rc;
     ft_round_t *r = c->round;

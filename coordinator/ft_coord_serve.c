@@ -173,6 +173,10 @@ static void dispatch(ft_coordinator_t *c)
         m.u.task.attacker = r->slots[slot].attacker;
         m.u.task.round_samples = c->round_samples;
         m.u.task.round_attackers = c->round_attackers;
+        if (m.u.task.attacker && c->ast.has_cur) { /* aliased for packing */
+            m.u.task.attack_state = c->ast.cur;
+            m.u.task.attack_state_n = c->ast.n;
+        }
         memcpy(m.u.task.model_digest, c->model.digest, 32);
         m.u.task.num_params = c->N;
         int send_model = !(pr->has_model && memcmp(pr->model, c->model.digest, 32) == 0);
@@ -278,7 +282,7 @@ static void on_update(ft_coordinator_t *c, int p, ft_link_in_t *in)
                           c->N);
     else if (memcmp(u->layout_hash, ft_global_layout_hash(c->g), 32) != 0)
         rc = ft_error_set(FT_EPROTO, "model layout hash differs from the coordinator's");
-    else
+    else if ((rc = ft_coord_attack_state_check(c, slot, u->attack_state_n)) == FT_OK)
         rc = ft_wire_check_vector(ft_link_payload(in), ft_link_payload_len(in), c->N, u->digest);
     if (rc != FT_OK) {
         snprintf(why, sizeof why, "client %u: %s", u->client_id, ft_error_message());
@@ -296,6 +300,7 @@ static void on_update(ft_coordinator_t *c, int p, ft_link_in_t *in)
         return;
     }
     ft_wire_get_floats(ft_global_row(c->g, (size_t)slot), ft_link_payload(in), c->N);
+    ft_coord_attack_state_offer(c, u->client_id, u->attack_state, u->attack_state_n);
     ft_coord_accept_update(c, p, slot, u->round, u->client_id, u->num_samples, u->train_loss,
                            u->train_s, 0);
 }

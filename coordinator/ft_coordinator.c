@@ -84,7 +84,8 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
     const ft_defense_t *def = ft_global_defense(c->g);
     int root_set = def->needs_server_update || (def->needs_probe & FT_PROBE_SERVER_SET);
     if ((rc = ft_scenario_new(&c->exp, ft_global_test(c->g), root_set, &c->scn)) != FT_OK ||
-        (rc = ft_evaluator_new(c->g, c->scn, &c->evaluator)) != FT_OK)
+        (rc = ft_evaluator_new(c->g, c->scn, &c->evaluator)) != FT_OK ||
+        (rc = ft_coord_attack_state_init(c)) != FT_OK)
         goto fail;
     /* FLARE's server set is the root set too (its samples, before they are released) */
     if (root_set && (rc = ft_global_set_server_set(c->g, c->scn->train, c->scn->root_idx,
@@ -248,6 +249,7 @@ void ft_coordinator_destroy(ft_coordinator_t **c_p)
     ft_free_aligned(c->server_update);
     ft_free(c->upd.flagged);
     ft_coord_sa_destroy(&c->sa);
+    ft_coord_attack_state_free(c);
     ft_round_destroy(&c->round);
     ft_procs_free(&c->procs);
     ft_events_close(&c->ev);
@@ -295,6 +297,7 @@ static int begin_round(ft_coordinator_t *c, uint32_t t, uint32_t attempt)
                    c->exp.federation.round_timeout);
     if (c->sa)
         ft_coord_sa_begin_round(c->sa);
+    c->ast.has_next = 0; /* a failed attempt's state is dropped with its updates */
     /* Processes still busy with an earlier round's task keep that state; their
      * update will be rejected as stale. */
     for (size_t p = 0; p < c->procs.n; p++)

@@ -88,6 +88,18 @@ typedef struct {
 /* Secure aggregation's state (ft_coord_secagg.c). */
 typedef struct ft_coord_sa ft_coord_sa_t;
 
+/* The attack's state between rounds (ft_coord_attack_state.c): what a stateful attack
+ * (A3FL's trigger) returned in its last attack round. The next attackers get it in
+ * their tasks, and the backdoor is measured with it; the defense never sees it. */
+typedef struct {
+    size_t n;             /* floats (ft_attack_state_floats; 0: the attack keeps none) */
+    float *cur;           /* n: the state in force, sent to this round's attackers */
+    int has_cur;          /* cur holds a state (else the attack's initial one) */
+    float *next;          /* n: this round's candidate, from its lowest-id attacker */
+    uint32_t next_client; /* that attacker */
+    int has_next;         /* next holds one */
+} ft_coord_attack_state_t;
+
 struct ft_coordinator {
     /* The experiment. */
     ft_config_t *cfg;     /* experiment (owned copy) */
@@ -117,16 +129,17 @@ struct ft_coordinator {
 
     /* The current round (ft_coordinator.c begins it, ft_coord_serve.c runs it,
      * ft_coord_close.c closes it). */
-    ft_round_t *round;        /* the current round's slots */
-    ft_metrics_row_t row;     /* the current round's metrics */
-    ft_reject_log_t rejects;  /* the round's rejected kinds (reset with row) */
-    ft_coord_updates_t upd;   /* per update: id, ground truth, count, decision */
-    ft_coord_sa_t *sa;        /* secure aggregation (NULL when off) */
-    double sa_weight;         /* secure aggregation: Σ n_c / N_round of the round's sum */
-    float *server_update;     /* N: the round's root-set update (with root) */
-    uint64_t round_samples;   /* N_round of the current round */
-    uint32_t round_attackers; /* attackers sampled in the current round */
-    ft_metrics_row_t pending; /* the round whose evaluation is running */
+    ft_round_t *round;           /* the current round's slots */
+    ft_metrics_row_t row;        /* the current round's metrics */
+    ft_reject_log_t rejects;     /* the round's rejected kinds (reset with row) */
+    ft_coord_updates_t upd;      /* per update: id, ground truth, count, decision */
+    ft_coord_sa_t *sa;           /* secure aggregation (NULL when off) */
+    ft_coord_attack_state_t ast; /* the attack's state between rounds */
+    double sa_weight;            /* secure aggregation: Σ n_c / N_round of the round's sum */
+    float *server_update;        /* N: the round's root-set update (with root) */
+    uint64_t round_samples;      /* N_round of the current round */
+    uint32_t round_attackers;    /* attackers sampled in the current round */
+    ft_metrics_row_t pending;    /* the round whose evaluation is running */
 
     /* The run so far (restored when resuming). */
     double t0;                /* run start */
@@ -174,6 +187,20 @@ void ft_coord_reject(ft_coordinator_t *c, int p, const char *type, const char *r
 void ft_coord_accept_update(ft_coordinator_t *c, int p, int slot, uint32_t round,
                             uint32_t client_id, uint64_t num_samples, double train_loss,
                             double train_s, int masked);
+
+/* The attack's state (ft_coord_attack_state.c). _init sizes it for the run's attack
+ * (FT_ENOMEM); _check vets what an update carries for slot before it is accepted
+ * (FT_EPROTO: a state from a client that does not attack this round, or of the wrong
+ * size); _offer keeps it as the round's candidate when its client has the lowest id
+ * of those that sent one (so the result does not depend on arrival order); _commit,
+ * when the round closes and no evaluation runs, puts the candidate in force and
+ * rebuilds the backdoor test set with it (an "attack_state" event). _free. */
+int ft_coord_attack_state_init(ft_coordinator_t *c);
+int ft_coord_attack_state_check(const ft_coordinator_t *c, int slot, size_t n);
+void ft_coord_attack_state_offer(ft_coordinator_t *c, uint32_t client_id, const float *state,
+                                 size_t n);
+int ft_coord_attack_state_commit(ft_coordinator_t *c);
+void ft_coord_attack_state_free(ft_coordinator_t *c);
 
 /* One poll of the socket (at most 100 ms) between the stages of secure
  * aggregation: interrupts, the run directory's status, liveness, every message

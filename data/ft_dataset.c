@@ -177,6 +177,19 @@ int ft_dataset_concat(const ft_dataset_t *a, const ft_dataset_t *b, ft_dataset_t
     return FT_OK;
 }
 
+int ft_dataset_to_float(const ft_dataset_t *src, ft_dataset_t **out)
+{
+    *out = NULL;
+    ft_dataset_t *ds = NULL;
+    int rc = new_like(src, src->n, 1, &ds);
+    if (rc < 0)
+        return rc;
+    ds->num_classes = src->num_classes;
+    copy_into(ds, 0, src);
+    *out = ds;
+    return FT_OK;
+}
+
 void ft_dataset_transpose_hw(ft_dataset_t *ds)
 {
     assert(ds->h == ds->w);

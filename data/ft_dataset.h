@@ -40,6 +40,9 @@ int ft_dataset_clone(const ft_dataset_t *src, ft_dataset_t **out);
 int ft_dataset_select_label(const ft_dataset_t *src, int label, int keep, ft_dataset_t **out);
 /* New dataset = a followed by b (same shape; storage converted to float if mixed). */
 int ft_dataset_concat(const ft_dataset_t *a, const ft_dataset_t *b, ft_dataset_t **out);
+/* New dataset holding all of src stored as floats (pixel/255 for uint8 storage): for
+ * writing values a byte cannot hold (an optimised trigger). */
+int ft_dataset_to_float(const ft_dataset_t *src, ft_dataset_t **out);
 void ft_dataset_destroy(ft_dataset_t **ds_p);
 
 /* Transposes every H×W plane in place (square images only; EMNIST's files hold the

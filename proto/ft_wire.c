@@ -11,6 +11,7 @@
 #include "ft_sha256.h"
 
 #include <assert.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -56,6 +57,10 @@ void ft_msg_clear(ft_msg_t *m)
         ft_free(m->u.hello.clients);
     else if (m->type == FT_MSG_WELCOME)
         ft_free(m->u.welcome.config_ini);
+    else if (m->type == FT_MSG_TASK)
+        ft_free(m->u.task.attack_state);
+    else if (m->type == FT_MSG_UPDATE)
+        ft_free(m->u.update.attack_state);
     else if (m->type == FT_MSG_SECAGG) {
         ft_free(m->u.secagg.ids);
         ft_free(m->u.secagg.dropped);
@@ -130,6 +135,8 @@ static void to_pb(const ft_msg_t *m, pb_view_t *v)
         v->task.num_params = m->u.task.num_params;
         v->task.round_samples = m->u.task.round_samples;
         v->task.round_attackers = m->u.task.round_attackers;
+        v->task.attack_state.data = (uint8_t *)m->u.task.attack_state;
+        v->task.attack_state.len = m->u.task.attack_state_n * sizeof(float);
         v->env.body_case = FEDTAIL__ENVELOPE__BODY_TASK;
         v->env.task = &v->task;
         break;
@@ -148,6 +155,8 @@ static void to_pb(const ft_msg_t *m, pb_view_t *v)
         v->update.layout_hash.len = FT_WIRE_HASH_LEN;
         v->update.train_s = m->u.update.train_s;
         v->update.prepare_s = m->u.update.prepare_s;
+        v->update.attack_state.data = (uint8_t *)m->u.update.attack_state;
+        v->update.attack_state.len = m->u.update.attack_state_n * sizeof(float);
         v->env.body_case = FEDTAIL__ENVELOPE__BODY_UPDATE;
         v->env.update = &v->update;
         break;
@@ -266,6 +275,31 @@ static int get_hash(const ProtobufCBinaryData *b, uint8_t out[FT_WIRE_HASH_LEN],
         return ft_error_set(FT_EPROTO, "%s of %zu bytes, expected %d", what, b->len,
                             FT_WIRE_HASH_LEN);
     memcpy(out, b->data, FT_WIRE_HASH_LEN);
+    return FT_OK;
+}
+
+/* An attack's state: whole float32s, at most FT_WIRE_MAX_ATTACK_STATE, every one
+ * finite (it becomes a trigger stamped on test images); a new copy, or NULL if empty. */
+static int get_attack_state(const ProtobufCBinaryData *b, const char *what, float **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (b->len == 0)
+        return FT_OK;
+    if (b->len % sizeof(float) || b->len / sizeof(float) > FT_WIRE_MAX_ATTACK_STATE)
+        return ft_error_set(FT_EPROTO, "%s: attack state of %zu bytes (whole floats, at most %u)",
+                            what, b->len, FT_WIRE_MAX_ATTACK_STATE);
+    float *v = ft_malloc(b->len);
+    if (!v)
+        return ft_error_set(FT_ENOMEM, "out of memory reading a %s", what);
+    memcpy(v, b->data, b->len);
+    for (size_t j = 0; j < b->len / sizeof(float); j++)
+        if (!isfinite(v[j])) {
+            ft_free(v);
+            return ft_error_set(FT_EPROTO, "%s: attack state value %zu is not finite", what, j);
+        }
+    *out = v;
+    *n = b->len / sizeof(float);
     return FT_OK;
 }
 
@@ -469,6 +503,9 @@ static int from_pb(const Fedtail__Envelope *env, const ft_wire_limits_t *lim, ft
         m->u.task.round_attackers = t->round_attackers;
         if ((rc = get_hash(&t->model_digest, m->u.task.model_digest, "task: model digest")))
             return rc;
+        if ((rc = get_attack_state(&t->attack_state, "task", &m->u.task.attack_state,
+                                   &m->u.task.attack_state_n)))
+            return rc;
         if (t->round == 0)
             return bad("task", "round 0");
         if (!(t->lr > 0.0f) || t->lr > 1e6f)
@@ -494,6 +531,9 @@ static int from_pb(const Fedtail__Envelope *env, const ft_wire_limits_t *lim, ft
         if ((rc = get_hash(&u->digest, m->u.update.digest, "update: digest")))
             return rc;
         if ((rc = get_hash(&u->layout_hash, m->u.update.layout_hash, "update: layout hash")))
+            return rc;
+        if ((rc = get_attack_state(&u->attack_state, "update", &m->u.update.attack_state,
+                                   &m->u.update.attack_state_n)))
             return rc;
         if (u->round == 0)
             return bad("update", "round 0");

@@ -68,6 +68,9 @@ typedef struct {
     uint64_t num_params;                    /* N */
     uint64_t round_samples;                 /* N_round: summed sample counts of the round */
     uint32_t round_attackers;               /* attackers in the round */
+    float *attack_state;                    /* attackers: the attack's state, or NULL
+                                               (owned after unpack) */
+    size_t attack_state_n;                  /* its floats */
 } ft_msg_task_t;
 
 typedef struct {
@@ -82,6 +85,9 @@ typedef struct {
     uint8_t layout_hash[FT_WIRE_HASH_LEN]; /* layout of the delta */
     double train_s;                        /* local training seconds */
     double prepare_s;                      /* seconds before training */
+    float *attack_state;                   /* attackers: the attack's new state, or NULL
+                                              (owned after unpack) */
+    size_t attack_state_n;                 /* its floats */
 } ft_msg_update_t;
 
 typedef struct {
@@ -104,11 +110,13 @@ typedef struct {
 
 /* Secure aggregation (docs/security.md): the stages of one round, per virtual
  * client. Odd stages go client -> coordinator, even ones coordinator -> client. */
-#define FT_WIRE_SECAGG_VERSION 1
-#define FT_WIRE_SA_MAX_IDS     255 /* clients in one secure aggregation (Shamir, GF(2^8)) */
-#define FT_WIRE_SA_KEYS_LEN    64  /* c_pk || s_pk */
-#define FT_WIRE_SA_SHARE_LEN   112 /* nonce 24 || ciphertext 72 || tag 16 */
-#define FT_WIRE_SA_REVEAL_LEN  32  /* one Shamir share of a 32-byte secret */
+/* The most floats an attack's state may hold on the wire (a 3x512x512 trigger). */
+#define FT_WIRE_MAX_ATTACK_STATE (3u * 512u * 512u)
+#define FT_WIRE_SECAGG_VERSION   1
+#define FT_WIRE_SA_MAX_IDS       255 /* clients in one secure aggregation (Shamir, GF(2^8)) */
+#define FT_WIRE_SA_KEYS_LEN      64  /* c_pk || s_pk */
+#define FT_WIRE_SA_SHARE_LEN     112 /* nonce 24 || ciphertext 72 || tag 16 */
+#define FT_WIRE_SA_REVEAL_LEN    32  /* one Shamir share of a 32-byte secret */
 typedef enum {
     FT_SA_STAGE_KEYS = 1, /* c -> coord: trained; my two public keys (+ update facts) */
     FT_SA_STAGE_ROSTER,   /* coord -> c: U1 and their public keys, threshold t */

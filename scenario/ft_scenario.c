@@ -58,7 +58,7 @@ int ft_scenario_new(const ft_experiment_t *exp, const ft_dataset_t *test, int ro
     if (rc == FT_OK)
         rc = ft_holdings_new(s->attack, &s->holdings);
     if (rc == FT_OK && test)
-        rc = ft_attack_backdoor_test(s->attack, test, &s->backdoor_test);
+        rc = ft_attack_backdoor_test(s->attack, test, NULL, &s->backdoor_test);
     ft_free(pool);
     if (rc != FT_OK) {
         ft_scenario_destroy(&s);

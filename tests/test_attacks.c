@@ -200,13 +200,13 @@ static void test_config_and_registry(void **state)
         for (int j = 0; j < i; j++)
             assert_string_not_equal(ft_attack_registry[j]->name, a->name);
     }
-    assert_int_equal(n, 16);
+    assert_int_equal(n, 17);
     assert_null(ft_attack_find("none"));
-    const char *names[] = {"blackbox",   "pgd",      "pixel-trigger", "label-flip",
-                           "sign-flip",  "gaussian", "alie",          "ipm",
-                           "neurotoxin", "dba",      "minmax",        "minsum",
-                           "fang",       "mimic",    "phrase",        "phrase-pgd"};
-    for (int i = 0; i < 16; i++)
+    const char *names[] = {"blackbox", "pgd",       "pixel-trigger", "label-flip", "sign-flip",
+                           "gaussian", "alie",      "ipm",           "neurotoxin", "dba",
+                           "minmax",   "minsum",    "fang",          "mimic",      "a3fl",
+                           "phrase",   "phrase-pgd"};
+    for (int i = 0; i < 17; i++)
         assert_non_null(ft_attack_find(names[i]));
 }
 
@@ -264,7 +264,7 @@ static void test_env_edge(void **state)
     assert_true(e->num_excluded >= 20);
     /* The backdoor test set is the held-out edge points, labelled target. */
     ft_dataset_t *bt = NULL;
-    assert_int_equal(ft_attack_backdoor_test(env, d->test, &bt), FT_OK);
+    assert_int_equal(ft_attack_backdoor_test(env, d->test, NULL, &bt), FT_OK);
     assert_int_equal(bt->n, e->test->n);
     for (uint32_t i = 0; i < bt->n; i++)
         assert_int_equal(bt->labels[i], 3);
@@ -292,7 +292,7 @@ static void test_env_edge(void **state)
     assert_null(env->attack);
     assert_null(env->edge);
     assert_int_equal(ft_attack_sample_count(env, 123), 123);
-    assert_int_equal(ft_attack_backdoor_test(env, d->test, &bt), FT_OK);
+    assert_int_equal(ft_attack_backdoor_test(env, d->test, NULL, &bt), FT_OK);
     assert_null(bt);
     ft_attack_env_destroy(&env);
     ft_config_destroy(&cfg);
@@ -324,7 +324,7 @@ static void test_env_backdoor_sets(void **state)
     assert_int_equal(ft_attack_env_new(&exp, d->train, &env), FT_OK);
     assert_null(env->edge);
     ft_dataset_t *bt = NULL;
-    assert_int_equal(ft_attack_backdoor_test(env, d->test, &bt), FT_OK);
+    assert_int_equal(ft_attack_backdoor_test(env, d->test, NULL, &bt), FT_OK);
     assert_int_equal(bt->n, non_target);
     for (uint32_t i = 0; i < non_target; i++) {
         assert_int_equal(bt->labels[i], 3);
@@ -338,7 +338,7 @@ static void test_env_backdoor_sets(void **state)
     ft_config_destroy(&cfg);
     edge_experiment("label-flip", NULL, NULL, &cfg, &exp);
     assert_int_equal(ft_attack_env_new(&exp, d->train, &env), FT_OK);
-    assert_int_equal(ft_attack_backdoor_test(env, d->test, &bt), FT_OK);
+    assert_int_equal(ft_attack_backdoor_test(env, d->test, NULL, &bt), FT_OK);
     assert_int_equal(bt->n, source);
     for (uint32_t i = 0; i < bt->n; i++)
         assert_int_equal(bt->labels[i], 3);
@@ -575,7 +575,7 @@ static void test_official_dadv(void **state)
     ft_dataset_destroy(&dadv);
     /* the backdoor test set is the test file, labelled target */
     ft_dataset_t *bt = NULL;
-    assert_int_equal(ft_attack_backdoor_test(env, d->test, &bt), FT_OK);
+    assert_int_equal(ft_attack_backdoor_test(env, d->test, NULL, &bt), FT_OK);
     assert_int_equal(bt->n, 12);
     for (uint32_t i = 0; i < 12; i++) {
         assert_int_equal(bt->labels[i], 3);

@@ -172,8 +172,20 @@ static void check_attack(const ft_attack_t *a)
     float *d1 = ft_malloc(r.N * sizeof(float)), *d2 = ft_malloc(r.N * sizeof(float));
     ft_attack_result_t res1, res2;
     int steps1, steps2;
+    /* an attack's state (A3FL's trigger) comes back whole, finite and deterministic */
+    size_t S = ft_attack_state_floats(r.s->attack);
+    assert_int_equal(S != 0, a->state_floats != NULL);
+    float *s1 = ft_calloc(S + 1, sizeof(float)), *s2 = ft_calloc(S + 1, sizeof(float));
+    s1[S] = s2[S] = 1234.0f; /* a guard: nothing past S is written */
+    r.k.state_out = S ? s1 : NULL;
     run(&r, d1, &res1, &steps1);
+    r.k.state_out = S ? s2 : NULL;
     run(&r, d2, &res2, &steps2);
+    r.k.state_out = NULL;
+    assert_memory_equal(s1, s2, (S + 1) * sizeof(float));
+    assert_true(s1[S] == 1234.0f);
+    for (size_t j = 0; j < S; j++)
+        assert_true(isfinite(s1[j]));
 
     /* deterministic */
     assert_memory_equal(d1, d2, r.N * sizeof(float));
@@ -194,7 +206,8 @@ static void check_attack(const ft_attack_t *a)
      * reports is the data it trained on */
     if (a->trains)
         assert_true(steps1 > 0);
-    if (a->trains && !a->transform) {
+    /* (an attack with state, A3FL, first optimises it with passes of its own) */
+    if (a->trains && !a->transform && !a->state_floats) {
         uint64_t B = (uint64_t)r.k.opts.batch_size;
         assert_int_equal(steps1, r.k.opts.epochs * (int)((res1.sample_count + B - 1) / B));
     }
@@ -215,7 +228,7 @@ static void check_attack(const ft_attack_t *a)
     /* its backdoor test set, if any: non-empty, the test set's shape, all target */
     ft_dataset_t *test = NULL, *bt = NULL;
     assert_int_equal(ft_dataset_load(&exp.data, exp.run.seed, 0, &test), FT_OK);
-    assert_int_equal(ft_attack_backdoor_test(r.s->attack, test, &bt), FT_OK);
+    assert_int_equal(ft_attack_backdoor_test(r.s->attack, test, S ? s1 : NULL, &bt), FT_OK);
     assert_int_equal(a->backdoor_test != NULL, bt != NULL);
     if (bt) {
         assert_true(bt->n > 0);
@@ -226,6 +239,8 @@ static void check_attack(const ft_attack_t *a)
     }
     ft_dataset_destroy(&bt);
     ft_dataset_destroy(&test);
+    ft_free(s1);
+    ft_free(s2);
 
     /* the schedule marks it in rounds 1, 3, 5 (attack_freq 2) and never in 2, 4, 6 */
     for (int t = 1; t <= 6; t++) {

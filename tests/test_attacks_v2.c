@@ -424,7 +424,7 @@ static void test_dba_partition(void **state)
     /* the backdoor test set carries the whole trigger (4 parts of 1x4 here = 12 white
      * pixels in rows 0 and 3 with 3 parts: q = 1, rows 0, 3, 6, columns 0..3) */
     ft_dataset_t *bt = NULL;
-    assert_int_equal(ft_attack_backdoor_test(env, tr, &bt), FT_OK);
+    assert_int_equal(ft_attack_backdoor_test(env, tr, NULL, &bt), FT_OK);
     assert_true(bt->n > 0);
     for (int r = 0; r < 12; r++)
         for (int c = 0; c < 4; c++)

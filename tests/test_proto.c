@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ft_alloc.h"
@@ -173,6 +174,64 @@ static void test_update_validation(void **state)
     m.u.update.num_samples = 600;
     m.payload_len = 0;
     unpack_fails(&m, FT_EPROTO, "payload of 0 bytes");
+}
+
+/* An attack's state (A3FL's trigger) rides on a Task and an Update: whole finite
+ * float32s, bounded; empty means none. */
+static void test_attack_state(void **state)
+{
+    (void)state;
+    float st[5] = {0.5f, -2.0f, 1.25f, 0.0f, 2.0f};
+    ft_msg_t m, out;
+    ft_msg_init(&m, FT_MSG_UPDATE);
+    m.u.update.round = 3;
+    m.u.update.num_samples = 10;
+    m.u.update.num_params = 2;
+    m.payload_len = 8;
+    roundtrip(&m, &out);
+    assert_null(out.u.update.attack_state); /* none sent: none read */
+    assert_int_equal(out.u.update.attack_state_n, 0);
+    ft_msg_clear(&out);
+    m.u.update.attack_state = st;
+    m.u.update.attack_state_n = 5;
+    roundtrip(&m, &out);
+    assert_int_equal(out.u.update.attack_state_n, 5);
+    assert_memory_equal(out.u.update.attack_state, st, sizeof st);
+    assert_ptr_not_equal(out.u.update.attack_state, st); /* a copy it owns */
+    ft_msg_clear(&out);
+    st[3] = NAN;
+    unpack_fails(&m, FT_EPROTO, "attack state value 3 is not finite");
+    st[3] = INFINITY;
+    unpack_fails(&m, FT_EPROTO, "not finite");
+    st[3] = 0.0f;
+
+    ft_msg_init(&m, FT_MSG_TASK);
+    m.u.task.round = 1;
+    m.u.task.lr = 0.1f;
+    m.u.task.num_params = 2;
+    m.u.task.attacker = 1;
+    m.u.task.attack_state = st;
+    m.u.task.attack_state_n = 5;
+    roundtrip(&m, &out);
+    assert_int_equal(out.u.task.attack_state_n, 5);
+    assert_memory_equal(out.u.task.attack_state, st, sizeof st);
+    ft_msg_clear(&out);
+    /* the bound: one float past it is refused (the envelope limit is raised so that
+     * only the state's own bound can refuse) */
+    size_t big = FT_WIRE_MAX_ATTACK_STATE + 1;
+    float *v = calloc(big, sizeof(float));
+    assert_non_null(v);
+    m.u.task.attack_state = v;
+    m.u.task.attack_state_n = big;
+    size_t env_limit = lim.max_envelope;
+    lim.max_envelope = 64u << 20;
+    unpack_fails(&m, FT_EPROTO, "attack state of");
+    m.u.task.attack_state_n = big - 1;
+    roundtrip(&m, &out);
+    assert_int_equal(out.u.task.attack_state_n, big - 1);
+    ft_msg_clear(&out);
+    lim.max_envelope = env_limit;
+    free(v);
 }
 
 /* The SecAgg message: each stage's shape is checked on receipt (docs/protocol.md). */
@@ -537,11 +596,17 @@ static void test_link(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hello_roundtrip),   cmocka_unit_test(test_welcome_roundtrip),
-        cmocka_unit_test(test_task_validation),   cmocka_unit_test(test_update_validation),
-        cmocka_unit_test(test_secagg_validation), cmocka_unit_test(test_small_messages),
-        cmocka_unit_test(test_hand_encoded),      cmocka_unit_test(test_vectors),
-        cmocka_unit_test(test_unpack_oom),        cmocka_unit_test(test_link),
+        cmocka_unit_test(test_attack_state),
+        cmocka_unit_test(test_hello_roundtrip),
+        cmocka_unit_test(test_welcome_roundtrip),
+        cmocka_unit_test(test_task_validation),
+        cmocka_unit_test(test_update_validation),
+        cmocka_unit_test(test_secagg_validation),
+        cmocka_unit_test(test_small_messages),
+        cmocka_unit_test(test_hand_encoded),
+        cmocka_unit_test(test_vectors),
+        cmocka_unit_test(test_unpack_oom),
+        cmocka_unit_test(test_link),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -7,7 +7,8 @@
 #    scaled attacker update lands just under M (0.99 M < norm <= M), so the clipping
 #    leaves it whole;
 #  - attack.grad_mask on pixel-trigger (Neurotoxin on the trigger data) runs too;
-#  - dba with a fixed pool of 4 attackers: several attack in one round.
+#  - dba with a fixed pool of 4 attackers: several attack in one round;
+#  - a3fl's trigger kept by the coordinator between rounds, independent of processes.
 source "$(dirname "$0")/fed_lib.sh"
 PY=/usr/bin/python3
 cat > "$WORK/v2.ini" <<INI
@@ -83,6 +84,36 @@ att = {e["client"] for e in ev if e["event"] == "task" and e["attacker"]}
 assert att and att <= {4, 5, 6, 7}, att   # the pool: the top 4 of 8 ids
 print("dba pool: attackers per round", [r["attackers"] for r in rows], "ids", sorted(att))
 PY
+# a3fl: the trigger travels through the coordinator. Each attack round's state is
+# put in force ("attack_state" events, the lowest-id attacker's); with a pool of two
+# attackers per round the run is the same whatever the number of processes.
+A3="--set attack.method=a3fl --set attack.a3fl_iterations=3 --set attack.trigger_size=5"
+A3="$A3 --set attack.fl_mode=fixed-pool --set attack.attacker_pool_size=2"
+for p in 1 3; do
+    "$FEDTAIL" run "$WORK/v2.ini" --procs $p --out "$WORK/a3fl$p" --quiet --no-report $A3 \
+        >"$WORK/a3fl$p.log" 2>&1 || { cat "$WORK/a3fl$p.log"; fail "a3fl with $p processes exited"; }
+done
+[ "$(results "$WORK/a3fl1/metrics.csv")" = "$(results "$WORK/a3fl3/metrics.csv")" ] ||
+    fail "a3fl: the metrics depend on the number of processes"
+$PY - "$WORK/a3fl1" "$WORK/a3fl3" <<'PY' || fail "a3fl state"
+import csv, json, sys
+def states(d):
+    return [(e["round"], e["client"], e["floats"], e["norm"]) for e in map(json.loads, open(d + "/events.jsonl"))
+            if e["event"] == "attack_state"]
+a, b = states(sys.argv[1]), states(sys.argv[2])
+assert len(a) == 2 and a == b, (a, b)
+assert all(f == 784 for _, _, f, _ in a)
+assert {c for _, c, _, _ in a} == {6}, a   # the lower id of the pool {6, 7}
+rows = list(csv.DictReader(open(sys.argv[1] + "/metrics.csv")))
+assert all(r["backdoor_acc"] != "" and int(r["attackers"]) >= 1 for r in rows), rows
+print("a3fl states", a)
+PY
+# the trigger cannot reach the coordinator through masked updates: refused, naming the key
+if "$FEDTAIL" run "$WORK/v2.ini" --out "$WORK/a3fl-sa" --quiet $A3 \
+    --set security.secure_aggregation=on >"$WORK/a3fl-sa.log" 2>&1; then
+    fail "a3fl under secure aggregation was accepted"
+fi
+grep -q "attack.method.*secure_aggregation" "$WORK/a3fl-sa.log" || fail "a3fl refusal unclear"
 for shape in square pattern pixel blended; do
     go "trigger-$shape" 1 attack.method=pixel-trigger attack.trigger_shape=$shape
 done
