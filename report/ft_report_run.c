@@ -55,6 +55,9 @@ int ft_report_run_load(ft_report_run_t *run, const char *dir)
     if (run->cfg)
         snprintf(run->defense, sizeof run->defense, "%s", ft_config_str(run->cfg, "defense.name"));
     run->colour = ft_palette_defense(run->defense[0] ? run->defense : run->label);
+    /* without the events the plot is left out, not the report */
+    if (ft_norm_dist_load(dir, &run->norms) != FT_OK)
+        ft_error_clear();
     return FT_OK;
 }
 
@@ -62,6 +65,7 @@ void ft_report_run_free(ft_report_run_t *run)
 {
     ft_csv_destroy(&run->csv);
     ft_config_destroy(&run->cfg);
+    ft_norm_dist_free(&run->norms);
 }
 
 void ft_report_run_rounds(const ft_report_run_t *run, int *first, int *last)
