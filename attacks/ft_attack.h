@@ -93,6 +93,7 @@ struct ft_attack {
     int uses_edge_set; /* the environment builds an edge-case set (data/ft_edge.h), which
                           is then held out of every honest client's data */
     int trains;        /* 0: no local training (the update is made by transform alone) */
+    int text;          /* 1: backdoors a next-word model, runs on text datasets only */
     int grad_mask;     /* its training masks the gradient (Neurotoxin), whatever
                           attack.grad_mask says */
     /* Checks keys only this attack uses, when the experiment is loaded: FT_ECONFIG

@@ -24,7 +24,9 @@
     X(ft_minsum_attack)                                                                            \
     X(ft_fang_attack)                                                                              \
     X(ft_mimic_attack)                                                                             \
-    X(ft_a3fl_attack)
+    X(ft_a3fl_attack)                                                                              \
+    X(ft_phrase_attack)                                                                            \
+    X(ft_phrase_pgd_attack)
 
 #define DECLARE(a) extern const ft_attack_t a;
 #define ENTRY(a)   &a,

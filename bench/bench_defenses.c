@@ -14,7 +14,12 @@
  * carry their state across those runs as they would across rounds.
  *
  * usage: bench_defenses [--quick] [--no-peer] [--threads T] [--reps R] [--only A,B]
- *   --only  time just the named defenses (e.g. krum,multi-krum) */
+ *                       [--sizes K:N,...] [--warmup W] [--set key=value ...]
+ *   --only    time just the named defenses (e.g. krum,multi-krum)
+ *   --sizes   the (K, N) pairs instead of the issue's three (e.g. 10:431080 for lenet5)
+ *   --warmup  untimed rounds before the timed ones (default 1; a stateful rule's later
+ *             rounds, e.g. fldetector once it scores)
+ *   --set     one more experiment key for every rule (repeatable, at most 8) */
 #include "ft_alloc.h"
 #include "ft_blas_setup.h"
 #include "ft_config.h"
@@ -113,7 +118,10 @@ int main(int argc, char **argv)
 {
     ft_blas_setup(argv);
     int quick = 0, peer = 1, threads = 1, reps = 3;
-    const char *only = NULL; /* comma-separated defense names, NULL: all */
+    const char *only = NULL;      /* comma-separated defense names, NULL: all */
+    const char *sizes_arg = NULL; /* "K:N,K:N..." or NULL: the sizes */
+    const char *sets[8];          /* extra "key=value"s */
+    int nsets = 0, warmup = 1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
@@ -125,9 +133,16 @@ int main(int argc, char **argv)
             reps = atoi(argv[++i]);
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = argv[++i];
+        else if (strcmp(argv[i], "--sizes") == 0 && i + 1 < argc)
+            sizes_arg = argv[++i];
+        else if (strcmp(argv[i], "--warmup") == 0 && i + 1 < argc)
+            warmup = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc && nsets < 8)
+            sets[nsets++] = argv[++i];
         else {
             fprintf(stderr, "usage: bench_defenses [--quick] [--no-peer] [--threads T] "
-                            "[--reps R] [--only A,B]\n");
+                            "[--reps R] [--only A,B] [--sizes K:N,...] [--warmup W] "
+                            "[--set key=value ...]\n");
             return 2;
         }
     }
@@ -137,15 +152,31 @@ int main(int argc, char **argv)
      * seconds. */
     int peer_reps = reps < 3 ? reps : 3;
     ft_ops_set_threads(threads);
-    const struct {
+    if (warmup < 0)
+        warmup = 1;
+    struct {
         size_t K, N;
-    } sizes[] = {{10, 9200000}, {30, 1200000}, {100, 1200000}};
+    } sizes[16] = {{10, 9200000}, {30, 1200000}, {100, 1200000}};
+    size_t nsizes = 3;
+    if (sizes_arg) {
+        nsizes = 0;
+        for (const char *p = sizes_arg; p && *p && nsizes < 16;
+             p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+            unsigned long k, n;
+            if (sscanf(p, "%lu:%lu", &k, &n) != 2 || k < 1 || n < 1) {
+                fprintf(stderr, "bench_defenses: --sizes wants K:N[,K:N...], not '%s'\n", p);
+                return 2;
+            }
+            sizes[nsizes].K = k;
+            sizes[nsizes++].N = n;
+        }
+    }
     const int f = 1;
     printf("bench_defenses: BLAS %s, %d thread(s)%s\n", ft_blas_corename(), threads,
            quick ? ", --quick (N / 10)" : "");
     printf("%5s %9s  %-18s %10s %10s\n", "K", "N", "defense", "seconds", "vs numpy");
     int failed = 0;
-    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+    for (size_t s = 0; s < nsizes; s++) {
         size_t K = sizes[s].K, N = quick ? sizes[s].N / 10 : sizes[s].N;
         /* allocated as the coordinator allocates its update matrix (ft_global.c) */
         float *U = ft_malloc_aligned(K * N * sizeof(float));
@@ -175,6 +206,11 @@ int main(int argc, char **argv)
             ft_config_set_value(cfg, "federation.clients_per_round", kv, "bench");
             ft_config_set_value(cfg, "federation.num_clients", kv, "bench");
             ft_config_set_value(cfg, "defense.f", "1", "bench");
+            for (int k = 0; k < nsets; k++)
+                if (ft_config_set(cfg, sets[k], "bench") != FT_OK) {
+                    fprintf(stderr, "bench_defenses: --set %s: %s\n", sets[k], ft_error_message());
+                    return 2;
+                }
             void *state = NULL;
             ft_experiment_t exp;
             if (ft_experiment_read(cfg, &exp) != FT_OK ||
@@ -188,10 +224,11 @@ int main(int argc, char **argv)
             void *ws = ft_malloc(d->workspace_size(K, N));
             double t[65];
             int rc = FT_OK;
-            for (int rep = -1; rep < r_here; rep++) { /* rep -1 warms caches and BLAS */
+            /* the warm-up rounds (rep < 0) warm caches and BLAS, and a stateful rule */
+            for (int rep = -warmup; rep < r_here; rep++) {
                 ft_rng_t rng;
-                ft_rng_init(&rng, 1, (uint32_t)(rep + 2), 0, FT_RNG_NOISE);
-                ft_defense_input_t in = {.round = rep + 2,
+                ft_rng_init(&rng, 1, (uint32_t)(rep + warmup + 1), 0, FT_RNG_NOISE);
+                ft_defense_input_t in = {.round = rep + warmup + 1,
                                          .K = K,
                                          .N = N,
                                          .updates = U,

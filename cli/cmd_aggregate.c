@@ -3,7 +3,7 @@
  *   fedtail aggregate [EXP.ini] --defense NAME [--set defense.KEY=V ...]
  *                     --updates U.npy --counts C.npy --out OUT.npy [--report R.json]
  *                     [--server-update S.npy] [--round R] [--layers SIZES]
- *                     [--global G.npy]
+ *                     [--global G.npy] [--truth T.json]
  *
  * U is a K×N float32 array of deltas (what a run writes per round with
  * run.save_updates = true), C the K sample counts. The defense's parameters are
@@ -17,11 +17,20 @@
  * run the models G + U_i: they need --global (the global model before the round, N
  * floats, e.g. a checkpoint's parameters) and EXP.ini's [model] and [data] (the
  * model's input shape comes from the data set; flare's server set is the root set a
- * run of EXP.ini holds out, drawn the same way). */
+ * run of EXP.ini holds out, drawn the same way).
+ *
+ * The ground truth of a saved round (updates/round_NNNN.json beside round_NNNN.npy,
+ * or --truth T.json; ft_round_truth.h) gives the rows their client ids and round and
+ * says which rows are attackers: the decisions are then joined with it as the live
+ * run joined them (ft_detect.h), and the detection figures printed and written to
+ * R.json — the round's attackers_kept, honest_dropped, attacker_weight and
+ * attacker_norm_share of metrics.csv, and TPR / FPR for a rule that selects. */
 #include "ft_cli.h"
 
 #include "ft_dataset_load.h"
+#include "ft_detect.h"
 #include "ft_probe.h"
+#include "ft_round_truth.h"
 #include "ft_scenario.h"
 
 #include "ft_alloc.h"
@@ -34,6 +43,7 @@
 #include "ft_json.h"
 #include "ft_rng.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +53,7 @@ static void usage(FILE *to)
     fprintf(to, "usage: fedtail aggregate [EXP.ini] --defense NAME [--set defense.KEY=V ...]\n"
                 "                         --updates U.npy --counts C.npy --out OUT.npy\n"
                 "                         [--report R.json] [--server-update S.npy] [--round R]\n"
-                "                         [--layers SIZES] [--global G.npy]\n\n"
+                "                         [--layers SIZES] [--global G.npy] [--truth T.json]\n\n"
                 "Applies a defense to saved update vectors: U is K x N float32 (one row per\n"
                 "client), C holds the K sample counts; OUT.npy receives the aggregated delta\n"
                 "(N) and R.json what the defense did with each update. fltrust needs\n"
@@ -52,7 +62,11 @@ static void usage(FILE *to)
                 "(\"150,6b,2400,16b\", summing to N; default: one layer). deepsight and flare\n"
                 "run the models: they need --global G.npy (the global model, N) and EXP.ini's\n"
                 "[model] and [data] (flare: its root set is the server set). A defense plug-in\n"
-                "instead: --set defense.plugin=./x.so (docs/write-a-defense.md). Defenses:");
+                "instead: --set defense.plugin=./x.so (docs/write-a-defense.md). The ground\n"
+                "truth of a saved round (round_NNNN.json beside round_NNNN.npy, or --truth)\n"
+                "names the rows' clients and attackers: the detection figures of the run's\n"
+                "metrics.csv (attackers kept, honest dropped, TPR/FPR, attacker weight and\n"
+                "norm share) are printed and written to R.json. Defenses:");
     for (size_t i = 0; ft_defense_registry[i]; i++)
         fprintf(to, "%s %s", i ? "," : "", ft_defense_registry[i]->name);
     fprintf(to, "\n");
@@ -76,6 +90,61 @@ static void json_num(FILE *f, double v)
     fputs(ft_json_num(num, sizeof num, v, -1), f);
 }
 
+/* A figure as metrics.csv writes it ("%.8g"), "n/a" where its cell is empty. */
+static const char *figure(char *buf, size_t cap, double v)
+{
+    if (isnan(v))
+        snprintf(buf, cap, "n/a");
+    else
+        snprintf(buf, cap, "%.8g", v);
+    return buf;
+}
+
+/* One line of the round's detection figures, named as metrics.csv's columns, so a
+ * replay can be read against the run's row for the round. */
+static void print_detection(const ft_round_truth_t *t, const char *tpath, int selects,
+                            const ft_detect_counts_t *c, const ft_detect_shares_t *sh)
+{
+    char a[32], b[32], w[32], ns[32], tp[32], fp[32];
+    printf("round %u (%s): attackers=%lld attackers_kept=%s honest_dropped=%s "
+           "attacker_weight=%s attacker_norm_share=%s tpr=%s fpr=%s\n",
+           t->round, tpath, (long long)c->attackers,
+           figure(a, sizeof a, selects ? (double)(c->attackers - c->attackers_dropped) : NAN),
+           figure(b, sizeof b, selects ? (double)c->honest_dropped : NAN),
+           figure(w, sizeof w, sh->attacker_weight), figure(ns, sizeof ns, sh->attacker_norm_share),
+           figure(tp, sizeof tp, ft_detect_tpr(c)), figure(fp, sizeof fp, ft_detect_fpr(c)));
+}
+
+/* The ground truth of the saved round U.npy: tpath (--truth), else U's sibling
+ * round_NNNN.json when it exists (NULL: none). into buf. */
+static const char *truth_path(const char *tpath, const char *upath, char *buf, size_t cap)
+{
+    if (tpath)
+        return tpath;
+    size_t n = strlen(upath);
+    if (n < 4 || strcmp(upath + n - 4, ".npy") != 0 || n + 2 > cap)
+        return NULL;
+    snprintf(buf, cap, "%.*s.json", (int)(n - 4), upath);
+    return ft_path_exists(buf) ? buf : NULL;
+}
+
+/* Checks the truth t (from tpath) against the K rows and counts C (from cpath) and
+ * the --round given (0: none). FT_EFORMAT / FT_EINVAL naming both files. */
+static int check_truth(const ft_round_truth_t *t, const char *tpath, size_t K, const char *upath,
+                       const float *C, const char *cpath, int round_given)
+{
+    if (t->k != K)
+        return ft_error_set(FT_EFORMAT, "%s: %zu clients for the %zu rows of %s", tpath, t->k, K,
+                            upath);
+    for (size_t i = 0; i < K; i++)
+        if (t->samples[i] != C[i])
+            return ft_error_set(FT_EFORMAT, "%s: row %zu has %.0f samples, %s says %.0f", tpath, i,
+                                (double)t->samples[i], cpath, (double)C[i]);
+    if (round_given && (uint32_t)round_given != t->round)
+        return ft_error_set(FT_EINVAL, "--round %d: %s is round %u", round_given, tpath, t->round);
+    return FT_OK;
+}
+
 static void json_str(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -90,8 +159,33 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* The detection figures of a replay with ground truth, as a JSON object; its counts
+ * partition the updates by decision as summary.json's do (attackers_kept: decision
+ * kept), where the printed line follows metrics.csv (attackers_kept: not dropped). */
+static void json_detection(FILE *f, const ft_detect_counts_t *c, const ft_detect_shares_t *sh)
+{
+    fprintf(f,
+            ",\n  \"detection\": {\"attackers\": %lld, \"attackers_kept\": %lld, "
+            "\"attackers_dropped\": %lld, \"attackers_reduced\": %lld, \"honest\": %lld, "
+            "\"honest_dropped\": %lld, \"honest_reduced\": %lld, \"tpr\": ",
+            (long long)c->attackers, (long long)c->attackers_kept, (long long)c->attackers_dropped,
+            (long long)c->attackers_reduced, (long long)c->honest, (long long)c->honest_dropped,
+            (long long)c->honest_reduced);
+    json_num(f, ft_detect_tpr(c));
+    fprintf(f, ", \"fpr\": ");
+    json_num(f, ft_detect_fpr(c));
+    fprintf(f, ", \"attacker_weight\": ");
+    json_num(f, sh->attacker_weight);
+    fprintf(f, ", \"attacker_norm_share\": ");
+    json_num(f, sh->attacker_norm_share);
+    fprintf(f, "}");
+}
+
+/* R.json: the rule, and per row its decision (with the ground truth when t is not
+ * NULL: the row's client, attacker, detected, and the round's detection figures). */
 static int write_report(const char *path, const ft_defense_t *d, int round, size_t K, size_t N,
-                        const ft_defense_decision_t *dec)
+                        const ft_defense_decision_t *dec, const ft_round_truth_t *t,
+                        const ft_detect_counts_t *counts, const ft_detect_shares_t *shares)
 {
     char *text = NULL;
     size_t len = 0;
@@ -103,12 +197,17 @@ static int write_report(const char *path, const ft_defense_t *d, int round, size
     fprintf(f, ",\n  \"cite\": ");
     json_str(f, d->cite);
     fprintf(f, ",\n  \"selects\": %s", d->selects ? "true" : "false");
-    fprintf(f, ",\n  \"round\": %d,\n  \"K\": %zu,\n  \"N\": %zu,\n  \"clients\": [\n", round, K,
-            N);
+    fprintf(f, ",\n  \"round\": %d,\n  \"K\": %zu,\n  \"N\": %zu", round, K, N);
+    if (t)
+        json_detection(f, counts, shares);
+    fprintf(f, ",\n  \"clients\": [\n");
     for (size_t i = 0; i < K; i++) {
-        fprintf(f,
-                "    {\"index\": %zu, \"client\": %zu, \"decision\": \"%s\", \"clip_factor\": ", i,
-                i, decision_name(dec[i].decision));
+        fprintf(f, "    {\"index\": %zu, \"client\": %lu, \"decision\": \"%s\", ", i,
+                t ? (unsigned long)t->ids[i] : (unsigned long)i, decision_name(dec[i].decision));
+        if (t)
+            fprintf(f, "\"attacker\": %s, \"detected\": %s, ", t->attackers[i] ? "true" : "false",
+                    ft_detect_flagged(&dec[i], d->selects) ? "true" : "false");
+        fprintf(f, "\"clip_factor\": ");
         json_num(f, dec[i].clip_factor);
         fprintf(f, ", \"score\": ");
         json_num(f, dec[i].score);
@@ -198,9 +297,9 @@ static int make_probe(const ft_experiment_t *exp, const ft_defense_t *d, const c
 
 int ft_cmd_aggregate(int argc, char **argv)
 {
-    static const char *const with_value[] = {"--defense", "--updates", "--counts",
-                                             "--report",  "--round",   "--server-update",
-                                             "--layers",  "--global",  NULL};
+    static const char *const with_value[] = {
+        "--defense",       "--updates", "--counts", "--report", "--round",
+        "--server-update", "--layers",  "--global", "--truth",  NULL};
     ft_cli_t cli;
     if (ft_cli_parse(argc, argv, with_value, NULL, &cli) != FT_OK)
         return 2;
@@ -217,6 +316,12 @@ int ft_cmd_aggregate(int argc, char **argv)
     const char *rstr = ft_cli_option(&cli, "--round");
     const char *lstr = ft_cli_option(&cli, "--layers");
     const char *gpath = ft_cli_option(&cli, "--global");
+    const char *tpath = ft_cli_option(&cli, "--truth");
+    char tbuf[4096];
+    ft_round_truth_t truth = {0};
+    int have_truth = 0;
+    ft_detect_counts_t counts;
+    ft_detect_shares_t shares;
     float *G = NULL;
     ft_probe_t *probe = NULL;
     size_t *lends = NULL, nlayers = 0;
@@ -237,7 +342,7 @@ int ft_cmd_aggregate(int argc, char **argv)
     }
     if (name && (rc = ft_config_set_value(cli.cfg, "defense.name", name, "--defense")) != FT_OK)
         goto fail;
-    int round = 1;
+    int round = 1, round_given = 0;
     if (rstr) {
         char *end;
         long r = strtol(rstr, &end, 10);
@@ -245,7 +350,7 @@ int ft_cmd_aggregate(int argc, char **argv)
             rc = ft_error_set(FT_EINVAL, "--round %s: must be a positive integer", rstr);
             goto fail;
         }
-        round = (int)r;
+        round = round_given = (int)r;
     }
 
     size_t nu = 0, nc = 0, ns = 0;
@@ -264,6 +369,14 @@ int ft_cmd_aggregate(int argc, char **argv)
         rc = ft_error_set(FT_EFORMAT, "%s: %zu sample counts for %zu updates in %s", cpath, nc, K,
                           upath);
         goto fail;
+    }
+
+    if ((tpath = truth_path(tpath, upath, tbuf, sizeof tbuf))) {
+        if ((rc = ft_round_truth_read(tpath, &truth)) != FT_OK ||
+            (rc = check_truth(&truth, tpath, K, upath, C, cpath, round_given)) != FT_OK)
+            goto fail;
+        have_truth = 1;
+        round = (int)truth.round;
     }
 
     /* The rule's constraints are checked against this file's K. */
@@ -311,8 +424,8 @@ int ft_cmd_aggregate(int argc, char **argv)
         rc = ft_error_set(FT_ENOMEM, "out of memory for %zu x %zu updates", K, N);
         goto fail;
     }
-    for (size_t i = 0; i < K; i++)
-        ids[i] = (uint32_t)i;
+    for (size_t i = 0; i < K; i++) /* the run's ids where known: rules may key on them */
+        ids[i] = have_truth ? truth.ids[i] : (uint32_t)i;
     if ((rc = d->create(&exp.defense, K, N, K, &state)) != FT_OK)
         goto fail;
     ft_rng_t rng;
@@ -335,7 +448,10 @@ int ft_cmd_aggregate(int argc, char **argv)
     int oshape[1] = {(int)N};
     if ((rc = ft_npy_write_floats(opath, out, oshape, 1)) != FT_OK)
         goto fail;
-    if (rpath && (rc = write_report(rpath, d, round, K, N, dec)) != FT_OK)
+    if (have_truth)
+        ft_detect_join(K, truth.attackers, dec, d->selects, NULL, &counts, &shares);
+    if (rpath && (rc = write_report(rpath, d, round, K, N, dec, have_truth ? &truth : NULL, &counts,
+                                    &shares)) != FT_OK)
         goto fail;
     if (!cli.quiet) {
         size_t count[4] = {0, 0, 0, 0};
@@ -346,6 +462,8 @@ int ft_cmd_aggregate(int argc, char **argv)
                "%zu)\n",
                d->name, K, N, opath, count[FT_DECISION_KEPT], count[FT_DECISION_DROPPED],
                count[FT_DECISION_REWEIGHTED], count[FT_DECISION_CLIPPED]);
+        if (have_truth)
+            print_detection(&truth, tpath, d->selects, &counts, &shares);
     }
     exit_code = 0;
     goto done;
@@ -356,6 +474,7 @@ done:
     if (d && state)
         d->destroy(&state);
     ft_free(ws);
+    ft_round_truth_free(&truth);
     ft_probe_destroy(&probe);
     ft_free(G);
     ft_free(lends);

@@ -26,10 +26,8 @@
 #include "ft_cli.h"
 #include "ft_pretrain_cache.h"
 #include "ft_alloc.h"
-#include "ft_attack.h"
 #include "ft_children.h"
 #include "ft_coordinator.h"
-#include "ft_defense.h"
 #include "ft_error.h"
 #include "ft_fileio.h"
 #include "ft_key_set.h"
@@ -39,7 +37,6 @@
 #include "ft_out_dir.h"
 #include "ft_progress.h"
 #include "ft_report.h"
-#include "ft_scenario.h"
 #include "ft_seed_summary.h"
 #include "ft_seeds.h"
 #include "ft_serve.h"
@@ -230,29 +227,6 @@ static void finish_report(const char *out, const char *const *dirs, const ft_var
         printf("plots and report: %s/report.html\n", out);
 }
 
-/* Checks every variant as its coordinator will, before time is spent on any. */
-static int check_variants(const ft_config_t *cfg, const ft_variant_t *v, int n)
-{
-    /* The base too, whether or not an arm keeps its value: a typo in a --set or the
-     * file is an error even where every arm overrides the key. */
-    ft_experiment_t base;
-    int rc = ft_experiment_read(cfg, &base);
-    if (rc == FT_OK && !ft_defense_find(base.defense.name))
-        rc = ft_defense_check(&base.defense, base.federation.clients_per_round);
-    if (rc == FT_OK && strcmp(base.attack.method, "none") != 0 &&
-        !ft_attack_find(base.attack.method))
-        rc = ft_attack_check(&base);
-    for (int i = 0; i < n && rc == FT_OK; i++) {
-        ft_config_t *vc = NULL;
-        ft_experiment_t ve;
-        if ((rc = ft_variant_config(cfg, &v[i], &vc)) == FT_OK &&
-            (rc = ft_experiment_read(vc, &ve)) == FT_OK && (rc = ft_scenario_check(&ve)) == FT_OK)
-            rc = ft_defense_check(&ve.defense, ve.federation.clients_per_round);
-        ft_config_destroy(&vc);
-    }
-    return rc;
-}
-
 /* Directory of seed si of arm a (arms: 0 when there are no variants). */
 static char seed_dirs[FT_MAX_VARIANTS][FT_MAX_SEEDS][2200];
 
@@ -432,7 +406,7 @@ static int launch_run(ft_cli_t *cli, const ft_launch_t *l, const char *out_in, i
     int rc = FT_OK;
     if (!resume && (rc = ft_out_dir_check(out, ft_cli_flag(cli, "--force"))) == FT_OK &&
         (rc = ft_out_dir_cache(cli->cfg, out)) == FT_OK)
-        rc = check_variants(cli->cfg, NULL, 0);
+        rc = ft_variants_check(cli->cfg, NULL, 0);
     if (rc != FT_OK)
         return rc;
     return ft_launch_run(l, cli->cfg, out, resume, ft_cli_option(cli, "--serve"), cli->quiet);
@@ -546,8 +520,8 @@ int ft_cmd_run(int argc, char **argv)
         rc = ft_seeds_check_sets(variants[i].sets, who);
     }
     /* Every arm (and the base) is checked before anything is made or run. */
-    if (rc == FT_OK && num_variants)
-        rc = check_variants(cli.cfg, variants, num_variants);
+    if (rc == FT_OK && !resume)
+        rc = ft_variants_check(cli.cfg, variants, num_variants);
     if (rc == FT_OK && !resume)
         rc = ft_cli_out_dir(&cli,
                             num_seeds      ? "seeds"

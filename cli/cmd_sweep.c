@@ -20,6 +20,7 @@
 #include "ft_sweep.h"
 #include "ft_sweep_page.h"
 #include "ft_sweep_launch.h"
+#include "ft_variants.h"
 
 #include <fcntl.h>
 #include <math.h>
@@ -208,6 +209,44 @@ static int grid_seeds(const ft_sweep_t *sw, const char *opt, grid_seeds_t *gs)
                                 "every run's seed",
                                 sw->path);
     return FT_OK;
+}
+
+/* Checks every cell's experiment as its `fedtail run` will (ft_variants_check), before
+ * any runs: a typo in a grid value or [set] fails the sweep at once, naming the cell,
+ * rather than after the cells before it have run. The cell's assignments are applied
+ * as start_run passes them, as --set. FT_ECONFIG (or the cell's error). */
+static int check_cells(const ft_sweep_t *sw, const grid_seeds_t *gs)
+{
+    int rc = FT_OK;
+    for (int i = 0; i < ft_sweep_num_runs(sw) && rc == FT_OK; i++) {
+        static char storage[8192];
+        const char *sets[FT_SWEEP_MAX_AXES * 8 + FT_SWEEP_MAX_SETS];
+        int num_sets = ft_sweep_run_sets(sw, i, storage, sizeof storage, sets,
+                                         (int)(sizeof sets / sizeof sets[0]));
+        ft_config_t *cfg = ft_config_new();
+        if (!cfg)
+            return ft_error_set(FT_ENOMEM, "out of memory");
+        rc = ft_config_load_file(cfg, sw->base);
+        for (int k = 0; k < num_sets && rc == FT_OK; k++)
+            rc = ft_config_set(cfg, sets[k], "--set");
+        if (rc == FT_OK && gs->opt)
+            rc = ft_config_set_value(cfg, "run.seeds", gs->opt, "--seeds");
+        ft_experiment_t exp;
+        ft_variant_t v[FT_MAX_VARIANTS];
+        int nv = 0;
+        if (rc == FT_OK && (rc = ft_experiment_read(cfg, &exp)) == FT_OK &&
+            (rc = ft_variants_parse(&exp.run, v, &nv)) == FT_OK)
+            rc = ft_variants_check(cfg, v, nv);
+        ft_config_destroy(&cfg);
+        if (rc != FT_OK) {
+            char name[512], why[1024];
+            ft_sweep_run_name(sw, i, name, sizeof name);
+            snprintf(why, sizeof why, "%s", ft_error_message());
+            rc = ft_error_set(rc, "%s: run %s (%d of %d): %s; nothing was run", sw->path, name,
+                              i + 1, ft_sweep_num_runs(sw), why);
+        }
+    }
+    return rc;
 }
 
 /* Starts `fedtail run BASE --set ... --out DIR --quiet --procs P` with
@@ -659,10 +698,14 @@ int ft_cmd_sweep(int argc, char **argv)
     /* Validate every grid before running anything. */
     static ft_sweep_t sweeps[16];
     static grid_seeds_t seeds[16];
-    for (int f = 0; f < num_files; f++)
+    for (int f = 0; f < num_files; f++) {
         if (ft_sweep_load(files[f], &sweeps[f]) != FT_OK ||
             grid_seeds(&sweeps[f], seeds_opt, &seeds[f]) != FT_OK)
             return ft_cli_fail(FT_ECONFIG);
+        int rc = check_cells(&sweeps[f], &seeds[f]);
+        if (rc != FT_OK)
+            return ft_cli_fail(rc);
+    }
     /* No SA_RESTART: a signal must wake the wait() for running runs. */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

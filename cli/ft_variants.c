@@ -1,8 +1,13 @@
 /* ft_variants: run.compare, parsed into labelled variants (with the directory name
- * each runs into), and the config a variant runs with. */
+ * each runs into), the config a variant runs with, and the check of them all before a
+ * run. */
 #include "ft_variants.h"
 
+#include "ft_attack.h"
+#include "ft_defense.h"
 #include "ft_error.h"
+#include "ft_global.h"
+#include "ft_scenario.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -85,4 +90,31 @@ int ft_variant_config(const ft_config_t *cfg, const ft_variant_t *v, ft_config_t
     }
     *out = copy;
     return FT_OK;
+}
+
+int ft_variants_check(const ft_config_t *cfg, const ft_variant_t *v, int n)
+{
+    /* The base too, whether or not an arm keeps its value: a typo in a --set or the
+     * file is an error even where every arm overrides the key. */
+    ft_experiment_t base;
+    int rc = ft_experiment_read(cfg, &base);
+    if (n == 0) {
+        if (rc == FT_OK && (rc = ft_scenario_check(&base)) == FT_OK)
+            rc = ft_global_check(&base);
+        return rc;
+    }
+    if (rc == FT_OK && !ft_defense_find(base.defense.name))
+        rc = ft_defense_check(&base.defense, base.federation.clients_per_round);
+    if (rc == FT_OK && strcmp(base.attack.method, "none") != 0 &&
+        !ft_attack_find(base.attack.method))
+        rc = ft_attack_check(&base);
+    for (int i = 0; i < n && rc == FT_OK; i++) {
+        ft_config_t *vc = NULL;
+        ft_experiment_t ve;
+        if ((rc = ft_variant_config(cfg, &v[i], &vc)) == FT_OK &&
+            (rc = ft_experiment_read(vc, &ve)) == FT_OK && (rc = ft_scenario_check(&ve)) == FT_OK)
+            rc = ft_global_check(&ve);
+        ft_config_destroy(&vc);
+    }
+    return rc;
 }

@@ -33,4 +33,11 @@ int ft_variants_parse(const ft_run_cfg_t *run, ft_variant_t *v, int *n);
  * key, the --set and the variant: the variant would override it silently. */
 int ft_variant_config(const ft_config_t *cfg, const ft_variant_t *v, ft_config_t **out);
 
+/* Checks the experiment cfg and each of its n variants v (n = 0: cfg alone) as their
+ * coordinators will — the config, the attack and its keys, the defense and its keys
+ * against K — so that a typo is refused before time goes into any pre-training,
+ * edge mining or run. The base is checked even where every variant overrides a key.
+ * Returns FT_OK or the first error (FT_ECONFIG naming the key). */
+int ft_variants_check(const ft_config_t *cfg, const ft_variant_t *v, int n);
+
 #endif

@@ -17,6 +17,7 @@ static const command_t commands[] = {
     {"coordinator", ft_cmd_coordinator, "run only the coordinator (multi-host runs)"},
     {"client", ft_cmd_client, "run a client process that connects to a coordinator"},
     {"aggregate", ft_cmd_aggregate, "apply a defense offline to saved update vectors"},
+    {"certify", ft_cmd_certify, "CRFL: certified radius and accuracy of a model trained with crfl"},
     {"selftest-defense", ft_cmd_selftest, "run the defense contract on a plug-in .so or a rule"},
     {"sweep", ft_cmd_sweep, "run a grid of experiments (resumable) with a summary and heatmaps"},
     {"report", ft_cmd_report, "plots and an HTML report of one or more run directories"},

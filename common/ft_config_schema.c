@@ -22,8 +22,9 @@ const ft_config_key_t ft_config_schema[] = {
     {"federation.lr_decay", FT_KEY_FLOAT, "1.0", NULL, "lr in round t is lr * lr_decay^(t-1)"},
     {"federation.momentum", FT_KEY_FLOAT, "0.9", NULL, "local SGD momentum"},
     {"federation.weight_decay", FT_KEY_FLOAT, "0", NULL, "local SGD weight decay (L2)"},
-    {"federation.partition", FT_KEY_ENUM, "iid", "iid|dirichlet|shards",
-     "how the training set is split among clients"},
+    {"federation.partition", FT_KEY_ENUM, "iid", "iid|dirichlet|shards|natural",
+     "how the training set is split among clients (natural: by class, i.e. by source file for "
+     "text)"},
     {"federation.alpha", FT_KEY_FLOAT, "0.5", NULL,
      "Dirichlet concentration (partition=dirichlet)"},
     {"federation.min_size", FT_KEY_INT, "10", NULL,
@@ -47,8 +48,14 @@ const ft_config_key_t ft_config_schema[] = {
      "the open-file limit is lower; docs/security.md)"},
 
     /* [data] */
-    {"data.dataset", FT_KEY_ENUM, "fashion-mnist", "fashion-mnist|mnist|emnist|cifar10|synthetic",
-     "dataset"},
+    {"data.dataset", FT_KEY_ENUM, "fashion-mnist",
+     "fashion-mnist|mnist|emnist|cifar10|synthetic|fortunes",
+     "dataset (fortunes: next-word prediction on /usr/share/games/fortunes)"},
+    {"data.vocab_size", FT_KEY_INT, "5000", NULL,
+     "text: vocabulary size, <unk> and <eos> included (most frequent training tokens)"},
+    {"data.seq_len", FT_KEY_INT, "32", NULL, "text: tokens per sequence (T)"},
+    {"data.text_test_fraction", FT_KEY_FLOAT, "0.1", NULL,
+     "text: share of entries held out as the test split (seeded by run.seed)"},
     {"data.path", FT_KEY_STRING, "", NULL,
      "dataset directory (default for fashion-mnist: /usr/share/datasets/fashion-mnist)"},
     {"data.mean", FT_KEY_STRING, "", NULL,
@@ -76,8 +83,15 @@ const ft_config_key_t ft_config_schema[] = {
      "pixels of padding on each side before the random crop (reflect: below the image size)"},
 
     /* [model] */
-    {"model.name", FT_KEY_ENUM, "lenet5", "lenet5|paper-lenet|vgg9|mlp", "model architecture"},
-    {"model.hidden", FT_KEY_STRING, "200,200", NULL, "mlp: hidden layer sizes, comma-separated"},
+    {"model.name", FT_KEY_ENUM, "lenet5", "lenet5|paper-lenet|vgg9|mlp|lstm",
+     "model architecture (lstm: next-word, text datasets only)"},
+    {"model.hidden", FT_KEY_STRING, "200,200", NULL,
+     "mlp: hidden layer sizes, comma-separated; lstm: one size H for every layer"},
+    {"model.embedding", FT_KEY_INT, "200", NULL, "lstm: embedding size E"},
+    {"model.layers", FT_KEY_INT, "2", NULL, "lstm: stacked LSTM layers"},
+    {"model.dropout", FT_KEY_FLOAT, "0.2", NULL,
+     "lstm: dropout on the embedding, between layers and on the output"},
+    {"model.tied", FT_KEY_BOOL, "false", NULL, "lstm: the decoder shares the embedding (E = H)"},
 
     /* [train] centralised training (fedtail train) */
     {"train.epochs", FT_KEY_INT, "2", NULL, "epochs"},
@@ -138,6 +152,10 @@ const ft_config_key_t ft_config_schema[] = {
     {"attack.attack_until", FT_KEY_INT, "0", NULL, "last round that may be attacked (0: last)"},
     {"attack.attacker_pool_size", FT_KEY_INT, "1", NULL, "fixed-pool: attacker ids among all"},
     {"attack.trigger_size", FT_KEY_INT, "4", NULL, "pixel-trigger: square side in pixels"},
+    {"attack.trigger_phrase", FT_KEY_STRING, "windows is", NULL,
+     "phrase: the trigger words (tokenised like the corpus)"},
+    {"attack.target_word", FT_KEY_STRING, "perfect", NULL,
+     "phrase: the word the attacker wants after the trigger"},
     {"attack.noise_std", FT_KEY_FLOAT, "1", NULL, "gaussian: std of the noise update"},
     {"attack.alie_z", FT_KEY_FLOAT, "0", NULL, "alie: z (0: from Baruch et al.'s formula)"},
     {"attack.ipm_epsilon", FT_KEY_FLOAT, "0.5", NULL, "ipm: epsilon of Xie et al."},

@@ -88,6 +88,7 @@ static int read_federation(const ft_config_t *cfg, ft_federation_cfg_t *f)
     const char *kind = ft_config_str(cfg, "federation.partition");
     f->partition = !strcmp(kind, "dirichlet") ? FT_PARTITION_DIRICHLET
                    : !strcmp(kind, "shards")  ? FT_PARTITION_SHARDS
+                   : !strcmp(kind, "natural") ? FT_PARTITION_NATURAL
                                               : FT_PARTITION_IID;
     if ((rc = read_nonneg(cfg, "federation.alpha", 1, "must be a positive number", &f->alpha)) !=
             FT_OK ||
@@ -162,8 +163,15 @@ static int read_data(const ft_config_t *cfg, ft_data_cfg_t *d)
         (rc = read_u(cfg, "data.synthetic_train", 1, 10000000, "must be in [1, 10000000]",
                      &d->synthetic_train)) != FT_OK ||
         (rc = read_u(cfg, "data.synthetic_test", 1, 10000000, "must be in [1, 10000000]",
-                     &d->synthetic_test)) != FT_OK)
+                     &d->synthetic_test)) != FT_OK ||
+        (rc = read_i(cfg, "data.vocab_size", 3, 1000000, "must be in [3, 1000000]",
+                     &d->vocab_size)) != FT_OK ||
+        (rc = read_i(cfg, "data.seq_len", 1, 4096, "must be in [1, 4096]", &d->seq_len)) != FT_OK ||
+        (rc = read_nonneg(cfg, "data.text_test_fraction", 0, "must be in [0, 1)",
+                          &d->text_test_fraction)) != FT_OK)
         return rc;
+    if (d->text_test_fraction >= 1.0)
+        return ft_config_error(cfg, "data.text_test_fraction", "must be in [0, 1)");
     double shape[3];
     int k = ft_config_float_list(cfg, "data.synthetic_shape", shape, 3);
     if (k < 0)
@@ -365,6 +373,8 @@ static int read_attack(const ft_config_t *cfg, const ft_federation_cfg_t *f, ft_
                          ? FT_HOLDER_POOL_DISJOINT
                          : FT_HOLDER_POOL_COPIES;
     a->prox = ft_config_bool(cfg, "attack.prox");
+    a->trigger_phrase = ft_config_str(cfg, "attack.trigger_phrase");
+    a->target_word = ft_config_str(cfg, "attack.target_word");
     if ((rc = read_nonneg(cfg, "attack.scale", 0, "must be >= 0 (0: N_round / n_adv)",
                           &a->scale)) != FT_OK ||
         (rc = read_nonneg(cfg, "attack.prox_mu", 0, "must be >= 0", &a->prox_mu)) != FT_OK ||
@@ -572,9 +582,19 @@ int ft_experiment_read(const ft_config_t *cfg, ft_experiment_t *exp)
     exp->src = cfg;
     exp->model = (ft_model_cfg_t){.src = cfg,
                                   .name = ft_config_str(cfg, "model.name"),
-                                  .hidden = ft_config_str(cfg, "model.hidden")};
+                                  .hidden = ft_config_str(cfg, "model.hidden"),
+                                  .tied = ft_config_bool(cfg, "model.tied")};
     read_defense(cfg, &exp->defense);
     int rc;
+    if ((rc = read_i(cfg, "model.embedding", 1, 65536, "must be in [1, 65536]",
+                     &exp->model.embedding)) != FT_OK ||
+        (rc = read_i(cfg, "model.layers", 1, 16, "must be in [1, 16]", &exp->model.layers)) !=
+            FT_OK ||
+        (rc = read_nonneg(cfg, "model.dropout", 0, "must be in [0, 1)", &exp->model.dropout)) !=
+            FT_OK)
+        return rc;
+    if (exp->model.dropout >= 1.0)
+        return ft_config_error(cfg, "model.dropout", "must be in [0, 1)");
     if ((rc = read_federation(cfg, &exp->federation)) != FT_OK ||
         (rc = read_run(cfg, &exp->run)) != FT_OK || (rc = read_data(cfg, &exp->data)) != FT_OK ||
         (rc = read_train(cfg, &exp->train)) != FT_OK ||

@@ -24,7 +24,12 @@
 
 #define FT_MAX_LR 1e6 /* most lr a task may carry, any round (the wire's bound) */
 
-typedef enum { FT_PARTITION_IID, FT_PARTITION_DIRICHLET, FT_PARTITION_SHARDS } ft_partition_kind_t;
+typedef enum {
+    FT_PARTITION_IID,
+    FT_PARTITION_DIRICHLET,
+    FT_PARTITION_SHARDS,
+    FT_PARTITION_NATURAL, /* by class: a text corpus's source files */
+} ft_partition_kind_t;
 typedef enum { FT_EDGE_MINED = 0, FT_EDGE_FILE = 1 } ft_edge_source_t;
 typedef enum { FT_EDGE_MINER_KMEANS = 0, FT_EDGE_MINER_DENSITY = 1 } ft_edge_miner_t;
 
@@ -121,13 +126,20 @@ typedef struct {
     ft_augment_mode_t augment_attack; /* the attacker's training on its own data */
     ft_augment_mode_t augment_train;  /* centralised pre-training */
     int augment_pad;                  /* padding before the random crop, [0, 64] */
+    int vocab_size;                   /* text: vocabulary size V, [3, 1000000] */
+    int seq_len;                      /* text: tokens per sequence T, [1, 4096] */
+    double text_test_fraction;        /* text: entries held out for testing, [0, 1) */
 } ft_data_cfg_t;
 
 /* [model] */
 typedef struct {
     const ft_config_t *src; /* where the values came from */
     const char *name;       /* model.name (a schema choice) */
-    const char *hidden;     /* mlp hidden sizes, checked when the model is built */
+    const char *hidden;     /* mlp hidden sizes / lstm H, checked when the model is built */
+    int embedding;          /* lstm: E, [1, 65536] */
+    int layers;             /* lstm: L, [1, 16] */
+    double dropout;         /* lstm: [0, 1) */
+    int tied;               /* lstm: decoder weight = embedding */
 } ft_model_cfg_t;
 
 /* [train]: centralised training (fedtail train, federation.init = pretrain). */
@@ -164,6 +176,8 @@ typedef struct {
     int prox;                       /* the paper's prox variant */
     double prox_mu;                 /* weight of the proximal term, >= 0 */
     int trigger_size;               /* pixel-trigger square side, [1, 64] */
+    const char *trigger_phrase;     /* phrase: trigger words */
+    const char *target_word;        /* phrase: the word wanted after them */
     double noise_std;               /* gaussian: std, >= 0 */
     double alie_z;                  /* alie: z (0: Baruch et al.'s z_max) */
     double ipm_epsilon;             /* ipm: epsilon, >= 0 */

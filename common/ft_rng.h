@@ -25,6 +25,7 @@ typedef enum {
     FT_RNG_TEST = 11,     /* tests and benchmarks */
     FT_RNG_AUGMENT = 12,  /* training-time data augmentation (crops, flips) */
     FT_RNG_LOCAL_DP = 13, /* a client's local-DP noise (defense.name = local-dp) */
+    FT_RNG_CERTIFY = 14,  /* fedtail certify: the noisy copies of a model (CRFL smoothing) */
 } ft_rng_purpose_t;
 
 typedef struct {

@@ -57,17 +57,42 @@ void ft_coord_attack_state_offer(ft_coordinator_t *c, uint32_t client_id, const 
     a->has_next = 1;
 }
 
+/* Measures the backdoor with state from now on. */
+static int rebuild_backdoor_test(ft_coordinator_t *c, const float *state)
+{
+    ft_dataset_t *bt = NULL;
+    int rc = ft_attack_backdoor_test(c->scn->attack, ft_global_test(c->g), state, &bt);
+    if (rc != FT_OK)
+        return rc;
+    ft_dataset_destroy(&c->scn->backdoor_test);
+    c->scn->backdoor_test = bt;
+    return FT_OK;
+}
+
+int ft_coord_attack_state_restore(ft_coordinator_t *c, const float *state, size_t n)
+{
+    ft_coord_attack_state_t *a = &c->ast;
+    if (n == 0)
+        return FT_OK;
+    if (n != a->n)
+        return ft_error_set(FT_EFORMAT, "field attack_state_floats = %zu, the attack keeps %zu", n,
+                            a->n);
+    int rc = rebuild_backdoor_test(c, state);
+    if (rc != FT_OK)
+        return rc;
+    memcpy(a->cur, state, n * sizeof(float));
+    a->has_cur = 1;
+    return FT_OK;
+}
+
 int ft_coord_attack_state_commit(ft_coordinator_t *c)
 {
     ft_coord_attack_state_t *a = &c->ast;
     if (!a->has_next)
         return FT_OK;
-    ft_dataset_t *bt = NULL;
-    int rc = ft_attack_backdoor_test(c->scn->attack, ft_global_test(c->g), a->next, &bt);
+    int rc = rebuild_backdoor_test(c, a->next);
     if (rc != FT_OK)
         return rc;
-    ft_dataset_destroy(&c->scn->backdoor_test);
-    c->scn->backdoor_test = bt;
     float *t = a->cur;
     a->cur = a->next;
     a->next = t;

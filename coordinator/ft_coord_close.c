@@ -50,6 +50,8 @@ static void join_decisions(ft_coordinator_t *c, uint32_t round, size_t k)
         ft_events_num(c->ev, "score", e->score);
         ft_events_num(c->ev, "weight", e->weight);
         ft_events_num(c->ev, "contribution", e->contrib_norm);
+        if (!c->sa) /* as received, before the defense; the server never sees a masked one */
+            ft_events_num(c->ev, "norm", c->upd.norms[i]);
         if (selects) /* only a rule that selects accuses anyone */
             ft_events_bool(c->ev, "detected", c->upd.flagged[i]);
         ft_events_end(c->ev);
@@ -154,6 +156,8 @@ static int aggregate_secagg(ft_coordinator_t *c, uint32_t round, size_t k)
     row->attackers = attackers;
     row->attacker_norm = NAN;
     row->honest_norm_mean = NAN;
+    for (size_t i = 0; i < k; i++)
+        c->upd.norms[i] = NAN;
     uint32_t id = k ? c->upd.ids[0] : 0;
     float one = 1.0f;
     ft_defense_decision_t mean;
@@ -215,7 +219,7 @@ int ft_coord_close_round(ft_coordinator_t *c)
     } else {
         /* Norms as received: the defense may clip the rows in place. */
         ft_round_norms_t norms;
-        ft_measure_norms(k, c->N, ft_global_row(c->g, 0), c->upd.attackers, &norms);
+        ft_measure_norms(k, c->N, ft_global_row(c->g, 0), c->upd.attackers, c->upd.norms, &norms);
         row->attackers = norms.attackers;
         row->attacker_norm = norms.attacker_norm;
         row->honest_norm_mean = norms.honest_norm_mean;

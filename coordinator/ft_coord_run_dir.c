@@ -1,7 +1,7 @@
 /* ft_coord_run_dir: the coordinator's run directory — config.ini, metrics.csv and
  * events.jsonl (fresh, or cut back to a checkpoint's round when resuming), the two
- * resumable checkpoints (ft_resume.h), updates/ (run.save_updates), final.ckpt and
- * summary.json.
+ * resumable checkpoints (ft_resume.h), updates/ (run.save_updates: rows, counts and
+ * ground truth), final.ckpt and summary.json.
  *
  * Everything the run leaves on disk is written here, so what a run directory holds
  * and when each file is complete can be read in one place (docs/protocol.md, "Run
@@ -17,6 +17,7 @@
 #include "ft_json.h"
 #include "ft_log.h"
 #include "ft_resume.h"
+#include "ft_round_truth.h"
 #include "ft_timer.h"
 
 #include <math.h>
@@ -56,7 +57,9 @@ static int accept_checkpoint(void *user, const char *path, const ft_resume_t *r)
                             "(NaN/Inf parameters); resuming would only repeat that. Start it "
                             "again with run.on_nonfinite = continue to see the rounds after it",
                             c->opts.out_dir, r->point.destroyed_round);
-    int rc = ft_global_restore(c->g, r->params, r->defense_state, r->defense_len);
+    int rc = ft_coord_attack_state_restore(c, r->attack_state, r->attack_state_n);
+    if (rc == FT_OK)
+        rc = ft_global_restore(c->g, r->params, r->defense_state, r->defense_len);
     if (rc == FT_EFORMAT) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", ft_error_message());
@@ -192,7 +195,8 @@ int ft_coord_write_checkpoint(ft_coordinator_t *c)
                             .destroyed_round = c->totals.destroyed_round};
     rc = ft_resume_save(c->opts.out_dir, c->ckpt.slot, ft_global_layout_hash(c->g),
                         ft_global_params(c->g), c->N, c->exp.run.seed,
-                        ft_global_defense(c->g)->name, &pt, c->config_ini, state, state_len);
+                        ft_global_defense(c->g)->name, &pt, c->config_ini, state, state_len,
+                        c->ast.has_cur ? c->ast.cur : NULL, c->ast.n);
     ft_free(state);
     if (rc != FT_OK)
         return rc;
@@ -220,6 +224,13 @@ int ft_coord_save_updates(ft_coordinator_t *c, uint32_t round, size_t K)
         return rc;
     snprintf(path, sizeof path, "%s/updates/round_%04u_counts.npy", c->opts.out_dir, round);
     if ((rc = ft_npy_write_floats(path, c->upd.counts, shape, 1)) != FT_OK)
+        return rc;
+    /* who attacked, beside the rows: an offline replay joins a rule's decisions with
+     * it as join_decisions does (ft_round_truth.h) */
+    snprintf(path, sizeof path, "%s/updates/round_%04u.json", c->opts.out_dir, round);
+    if ((rc =
+             ft_round_truth_write(path, round, (uint32_t)c->round->K, ft_global_defense(c->g)->name,
+                                  K, c->upd.ids, c->upd.attackers, c->upd.counts)) != FT_OK)
         return rc;
     if (c->server_update) {
         snprintf(path, sizeof path, "%s/updates/round_%04u_server.npy", c->opts.out_dir, round);

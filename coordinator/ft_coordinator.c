@@ -113,8 +113,9 @@ int ft_coordinator_new(const ft_config_t *cfg, const ft_coord_opts_t *opts, ft_c
     c->upd.counts = ft_calloc(c->K, sizeof *c->upd.counts);
     c->upd.dec = ft_calloc(c->K, sizeof *c->upd.dec);
     c->upd.flagged = ft_calloc(c->K, 1);
+    c->upd.norms = ft_calloc(c->K, sizeof *c->upd.norms);
     if (!c->round || !c->upd.ids || !c->upd.attackers || !c->upd.counts || !c->upd.dec ||
-        !c->upd.flagged) {
+        !c->upd.flagged || !c->upd.norms) {
         rc = ft_error_set(FT_ENOMEM, "out of memory");
         goto fail;
     }
@@ -248,6 +249,7 @@ void ft_coordinator_destroy(ft_coordinator_t **c_p)
     ft_scenario_destroy(&c->scn);
     ft_free_aligned(c->server_update);
     ft_free(c->upd.flagged);
+    ft_free(c->upd.norms);
     ft_coord_sa_destroy(&c->sa);
     ft_coord_attack_state_free(c);
     ft_round_destroy(&c->round);

@@ -64,6 +64,7 @@ typedef struct {
     float *counts;              /* K sample counts */
     ft_defense_decision_t *dec; /* K defense decisions */
     uint8_t *flagged;           /* K: the defense detected update i (ft_detect) */
+    double *norms;              /* K L2 norms as received (NaN: unknown, secure agg.) */
 } ft_coord_updates_t;
 
 /* The run's outcome so far: what summary.json reports and a checkpoint restores. */
@@ -194,12 +195,15 @@ void ft_coord_accept_update(ft_coordinator_t *c, int p, int slot, uint32_t round
  * size); _offer keeps it as the round's candidate when its client has the lowest id
  * of those that sent one (so the result does not depend on arrival order); _commit,
  * when the round closes and no evaluation runs, puts the candidate in force and
- * rebuilds the backdoor test set with it (an "attack_state" event). _free. */
+ * rebuilds the backdoor test set with it (an "attack_state" event); _restore puts a
+ * resumed checkpoint's state in force (n 0: none; FT_EFORMAT for a size the attack
+ * does not keep). _free. */
 int ft_coord_attack_state_init(ft_coordinator_t *c);
 int ft_coord_attack_state_check(const ft_coordinator_t *c, int slot, size_t n);
 void ft_coord_attack_state_offer(ft_coordinator_t *c, uint32_t client_id, const float *state,
                                  size_t n);
 int ft_coord_attack_state_commit(ft_coordinator_t *c);
+int ft_coord_attack_state_restore(ft_coordinator_t *c, const float *state, size_t n);
 void ft_coord_attack_state_free(ft_coordinator_t *c);
 
 /* One poll of the socket (at most 100 ms) between the stages of secure

@@ -37,6 +37,25 @@ struct ft_global {
     ft_probe_t *probe;       /* the model probe (a rule with needs_probe), or NULL */
 };
 
+int ft_global_check(const ft_experiment_t *exp)
+{
+    /* Under secure aggregation first: the rule's own checks (krum's K > 2f + 2) are
+     * beside the point when it cannot run at all. */
+    const ft_defense_t *sa_def = exp->defense.plugin[0] ? NULL : ft_defense_find(exp->defense.name);
+    if (exp->security.secure_aggregation && (exp->defense.plugin[0] || (sa_def && !sa_def->secagg)))
+        return ft_config_error(exp->defense.src, "defense.name",
+                               "%s cannot run under security.secure_aggregation: it needs each "
+                               "client's update (it selects, weighs or compares updates one by one "
+                               "or per coordinate), and secure aggregation shows the server only "
+                               "their weighted sum; rules that run on the sum: fedavg, none, crfl, "
+                               "local-dp, and norm-clipping / weak-dp with the clipping done by "
+                               "each client (docs/security.md)",
+                               sa_def ? sa_def->name : "a defense plug-in");
+    /* Then the defense's keys (krum's K > 2f + 2, ...): cheap, and the message names
+     * the key; an unknown name lists the registry. */
+    return ft_defense_check(&exp->defense, exp->federation.clients_per_round);
+}
+
 int ft_global_new(const ft_experiment_t *exp, size_t max_k, ft_global_t **out)
 {
     *out = NULL;
@@ -46,24 +65,7 @@ int ft_global_new(const ft_experiment_t *exp, size_t max_k, ft_global_t **out)
         return ft_error_set(FT_ENOMEM, "out of memory");
     g->max_k = max_k;
     g->seed = exp->run.seed;
-    /* The defense's keys first (krum's K > 2f + 2, ...): cheap, and the message
-     * names the key; an unknown name lists the registry. */
-    /* Under secure aggregation first: the rule's own checks (krum's K > 2f + 2) are
-     * beside the point when it cannot run at all. */
-    const ft_defense_t *sa_def = exp->defense.plugin[0] ? NULL : ft_defense_find(exp->defense.name);
-    if (exp->security.secure_aggregation &&
-        (exp->defense.plugin[0] || (sa_def && !sa_def->secagg))) {
-        rc = ft_config_error(exp->defense.src, "defense.name",
-                             "%s cannot run under security.secure_aggregation: it needs each "
-                             "client's update (it selects, weighs or compares updates one by one "
-                             "or per coordinate), and secure aggregation shows the server only "
-                             "their weighted sum; rules that run on the sum: fedavg, none, crfl, "
-                             "local-dp, and norm-clipping / weak-dp with the clipping done by "
-                             "each client (docs/security.md)",
-                             sa_def ? sa_def->name : "a defense plug-in");
-        goto fail;
-    }
-    if ((rc = ft_defense_check(&exp->defense, exp->federation.clients_per_round)) != FT_OK)
+    if ((rc = ft_global_check(exp)) != FT_OK)
         goto fail;
     g->def = ft_defense_for(&exp->defense);
     /* The device before the data: a missing GPU fails fast. */

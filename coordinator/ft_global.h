@@ -26,6 +26,11 @@ typedef struct ft_global ft_global_t;
  * failing module's code (FT_EIO, FT_ECONFIG, FT_EINVAL, FT_ENOMEM...) with its
  * message; *out stays NULL. */
 int ft_global_new(const ft_experiment_t *exp, size_t max_k, ft_global_t **out);
+/* The defense checks ft_global_new makes before it loads anything, for callers that
+ * check an experiment before its run (fedtail run, fedtail sweep): the rule can run
+ * under security.secure_aggregation when that is on, then its values against K
+ * (ft_defense_check). FT_ECONFIG naming defense.name or the key. */
+int ft_global_check(const ft_experiment_t *exp);
 void ft_global_destroy(ft_global_t **g_p);
 
 /* The server set of a rule whose probe needs one (FLARE): samples idx[0..n) of ds,

@@ -44,21 +44,26 @@ static uint64_t get_u64(const uint8_t *p)
 int ft_resume_save(const char *dir, int slot, const uint8_t layout_hash[32], const float *params,
                    size_t num_params, uint64_t seed, const char *defense,
                    const ft_resume_point_t *pt, const char *config_ini,
-                   const uint8_t *defense_state, size_t defense_len)
+                   const uint8_t *defense_state, size_t defense_len, const float *attack_state,
+                   size_t attack_state_n)
 {
     char path[4096];
     int rc = ft_resume_path(dir, slot, path, sizeof path);
     if (rc != FT_OK)
         return rc;
-    size_t cfg_len = strlen(config_ini);
-    size_t extra_len = 8 + cfg_len + defense_len;
+    /* extra = u64 config length | config | attack state (meta attack_state_floats
+     * float32s; absent from older checkpoints) | defense state (the rest) */
+    size_t cfg_len = strlen(config_ini), att_len = attack_state ? attack_state_n * 4 : 0;
+    size_t extra_len = 8 + cfg_len + att_len + defense_len;
     uint8_t *extra = ft_malloc(extra_len);
     if (!extra)
         return ft_error_set(FT_ENOMEM, "%s: out of memory", path);
     put_u64(extra, cfg_len);
     memcpy(extra + 8, config_ini, cfg_len);
+    if (att_len)
+        memcpy(extra + 8 + cfg_len, attack_state, att_len); /* little-endian hosts */
     if (defense_len)
-        memcpy(extra + 8 + cfg_len, defense_state, defense_len);
+        memcpy(extra + 8 + cfg_len + att_len, defense_state, defense_len);
     uint8_t digest[FT_SHA256_LEN];
     char hex[2 * FT_SHA256_LEN + 1];
     ft_sha256(config_ini, cfg_len, digest);
@@ -73,12 +78,12 @@ int ft_resume_save(const char *dir, int slot, const uint8_t layout_hash[32], con
              ",%" PRId64 "\n"
              "shares=%a,%" PRId64 ",%a,%" PRId64 "\n"
              "final_main_acc=%a\nfinal_backdoor_acc=%a\npeak_backdoor_acc=%a\n"
-             "model_destroyed_round=%d\nconfig_sha256=%s\n",
+             "model_destroyed_round=%d\nconfig_sha256=%s\nattack_state_floats=%zu\n",
              pt->round, (unsigned long long)seed, defense, pt->metrics_bytes, pt->events_bytes,
              pt->elapsed, d->attackers, d->attackers_kept, d->attackers_dropped,
              d->attackers_reduced, d->honest, d->honest_dropped, d->honest_reduced, d->weight_sum,
              d->weight_rounds, d->norm_share_sum, d->norm_rounds, pt->final_main_acc,
-             pt->final_backdoor_acc, pt->peak_backdoor_acc, pt->destroyed_round, hex);
+             pt->final_backdoor_acc, pt->peak_backdoor_acc, pt->destroyed_round, hex, att_len / 4);
     rc = ft_checkpoint_save(path, layout_hash, params, num_params, meta, extra, extra_len);
     ft_free(extra);
     return rc;
@@ -347,12 +352,32 @@ static int parse(const char *dir, const char *path, ft_checkpoint_t *ck, ft_resu
     if (pt->destroyed_round != pt->round && (rc = ft_checkpoint_check_finite(path, ck)) != FT_OK)
         return rc;
 
-    r->defense_len = ck->extra_len - 8 - cfg_len;
+    /* The attack's state, when the meta names one (older checkpoints do not). */
+    size_t att_n = 0, rest = ck->extra_len - 8 - cfg_len;
+    if (ft_checkpoint_meta(ck, "attack_state_floats", v, sizeof v)) {
+        int64_t x;
+        if (!parse_i64(v, &x) || x < 0 || x > (int64_t)(rest / 4) || x > (1 << 24))
+            return bad_field(path, "attack_state_floats", v,
+                             "not a float count that fits the checkpoint");
+        att_n = (size_t)x;
+    }
+    if (att_n) {
+        r->attack_state = ft_malloc(att_n * sizeof(float));
+        if (!r->attack_state)
+            return ft_error_set(FT_ENOMEM, "out of memory");
+        memcpy(r->attack_state, ck->extra + 8 + cfg_len, att_n * sizeof(float));
+        r->attack_state_n = att_n;
+        for (size_t j = 0; j < att_n; j++)
+            if (!isfinite(r->attack_state[j]))
+                return ft_error_set(FT_EFORMAT, "%s: field attack state: value %zu is not finite",
+                                    path, j);
+    }
+    r->defense_len = rest - att_n * 4;
     if (r->defense_len) {
         r->defense_state = ft_malloc(r->defense_len);
         if (!r->defense_state)
             return ft_error_set(FT_ENOMEM, "out of memory");
-        memcpy(r->defense_state, ck->extra + 8 + cfg_len, r->defense_len);
+        memcpy(r->defense_state, ck->extra + 8 + cfg_len + att_n * 4, r->defense_len);
     }
     r->params = ck->params;
     ck->params = NULL;
@@ -476,6 +501,7 @@ void ft_resume_free(ft_resume_t *r)
     ft_free(r->params);
     ft_free(r->config_ini);
     ft_free(r->defense_state);
+    ft_free(r->attack_state);
     int slot = r->slot;
     memset(r, 0, sizeof *r);
     r->slot = slot;

@@ -58,18 +58,22 @@ typedef struct {
     char *config_ini;        /* the run's resolved config (owned, NUL-terminated) */
     uint8_t *defense_state;  /* the defense's state_save bytes (owned; NULL if none) */
     size_t defense_len;      /* bytes of defense_state */
+    float *attack_state;     /* the attack's state in force (owned; NULL if none) */
+    size_t attack_state_n;   /* its floats */
 } ft_resume_t;
 
 /* "DIR/checkpoint-a.ckpt" or "-b" for slot 0/1 into buf. FT_EINVAL if too long. */
 int ft_resume_path(const char *dir, int slot, char *buf, size_t len);
 
 /* Writes slot's checkpoint in dir atomically. config_ini is the resolved config;
- * defense_state may be NULL. FT_EIO naming the file (the file previously in that
- * slot is left intact), FT_ENOMEM. */
+ * defense_state and attack_state (a stateful attack's state in force, A3FL's
+ * trigger) may be NULL. FT_EIO naming the file (the file previously in that slot is
+ * left intact), FT_ENOMEM. */
 int ft_resume_save(const char *dir, int slot, const uint8_t layout_hash[32], const float *params,
                    size_t num_params, uint64_t seed, const char *defense,
                    const ft_resume_point_t *point, const char *config_ini,
-                   const uint8_t *defense_state, size_t defense_len);
+                   const uint8_t *defense_state, size_t defense_len, const float *attack_state,
+                   size_t attack_state_n);
 
 /* Called by ft_resume_find on each checkpoint that passed its own checks, newest
  * first, until one returns FT_OK: the caller's checks (the model's N and layout, the

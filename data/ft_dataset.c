@@ -44,6 +44,7 @@ void ft_dataset_destroy(ft_dataset_t **ds_p)
     ft_free(ds->pixels);
     ft_free(ds->values);
     ft_free(ds->labels);
+    ft_text_vocab_destroy(&ds->vocab);
     ft_free(ds);
     *ds_p = NULL;
 }
@@ -74,6 +75,8 @@ static int new_like(const ft_dataset_t *src, uint32_t n, int as_float, ft_datase
     memcpy(ds->std, src->std, sizeof ds->std);
     memcpy(ds->name, src->name, sizeof ds->name);
     memcpy(ds->source, src->source, sizeof ds->source);
+    if (src->vocab)
+        ds->vocab = ft_text_vocab_retain(src->vocab);
     *out = ds;
     return FT_OK;
 }

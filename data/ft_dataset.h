@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "ft_experiment.h" /* FT_MAX_CHANNELS */
+#include "ft_text.h"       /* ft_text_vocab_t */
 
 typedef struct {
     uint32_t n;                  /* number of samples */
@@ -24,6 +25,8 @@ typedef struct {
     float std[FT_MAX_CHANNELS];  /* per-channel normalisation std */
     char name[64];               /* "fashion-mnist/train", for messages */
     char source[1024];           /* the file the images came from ("" if generated) */
+    ft_text_vocab_t *vocab;      /* text: the vocabulary the token ids index (a reference
+                                    of its own, shared by subsets); NULL for images */
 } ft_dataset_t;
 
 /* Empty dataset with room for n samples of the given shape (pixels, zeroed). */

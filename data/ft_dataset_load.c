@@ -5,6 +5,7 @@
  * Fashion-MNIST too — and for CIFAR-10 mean = [125.3, 123.0, 113.9]/255,
  * std = [63.0, 62.1, 66.7]/255. */
 #include "ft_dataset_load.h"
+#include "ft_text_dataset.h"
 
 #include "ft_error.h"
 #include "ft_fileio.h"
@@ -136,8 +137,11 @@ int ft_dataset_load(const ft_data_cfg_t *d, uint64_t seed, int train, ft_dataset
     const char *dir = d->path;
     uint32_t limit = train ? d->train_limit : d->test_limit;
     int is_synth = !strcmp(dataset, "synthetic");
+    int is_text = !strcmp(dataset, "fortunes");
     if (!dir[0] && !strcmp(dataset, "fashion-mnist"))
         dir = FT_FASHION_MNIST_DIR;
+    if (!dir[0] && is_text)
+        dir = FT_FORTUNES_DIR;
     if (!dir[0] && !is_synth)
         return ft_config_error(d->src, "data.path",
                                "dataset %s needs data.path: the directory holding its files",
@@ -146,7 +150,8 @@ int ft_dataset_load(const ft_data_cfg_t *d, uint64_t seed, int train, ft_dataset
         return ft_error_set(FT_EIO, "data.path = %s: directory not found%s", dir,
                             !strcmp(dataset, "fashion-mnist")
                                 ? " (apt-get install dataset-fashion-mnist, or set data.path)"
-                                : "");
+                            : is_text ? " (apt-get install fortunes, or set data.path)"
+                                      : "");
 
     ft_dataset_t *ds = NULL;
     int rc;
@@ -169,6 +174,15 @@ int ft_dataset_load(const ft_data_cfg_t *d, uint64_t seed, int train, ft_dataset
         }
     } else if (!strcmp(dataset, "cifar10")) {
         rc = load_cifar(dir, train, &ds);
+    } else if (is_text) {
+        if (d->augment != FT_AUGMENT_NONE || d->augment_attack != FT_AUGMENT_NONE ||
+            d->augment_train != FT_AUGMENT_NONE)
+            return ft_config_error(d->src, "data.augment", "image augmentation on a text dataset");
+        if (d->num_mean || d->num_std)
+            return ft_config_error(d->src, d->num_mean ? "data.mean" : "data.std",
+                                   "a text dataset holds token ids: no normalisation");
+        rc = ft_text_load_fortunes(dir, d->vocab_size, d->seq_len, d->text_test_fraction, seed,
+                                   train, &ds);
     } else if (is_synth) {
         rc = load_synthetic(d, seed, train, &ds);
     } else {
@@ -179,7 +193,8 @@ int ft_dataset_load(const ft_data_cfg_t *d, uint64_t seed, int train, ft_dataset
 
     if (limit > 0 && limit < ds->n)
         ds->n = (uint32_t)limit; /* the tail stays allocated; it is never read */
-    ft_dataset_default_norm(dataset, ds->c, ds->mean, ds->std);
+    if (!is_text)
+        ft_dataset_default_norm(dataset, ds->c, ds->mean, ds->std);
     rc = apply_norm_override(d, "data.mean", d->mean, d->num_mean, ds->c, ds->mean);
     if (rc == FT_OK)
         rc = apply_norm_override(d, "data.std", d->std, d->num_std, ds->c, ds->std);

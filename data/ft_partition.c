@@ -308,6 +308,51 @@ done:
     return rc;
 }
 
+/* By class, in pool order, over the F classes present in the pool (ranked by label):
+ * when K <= F client j holds every class of rank f with f mod K == j; when K > F the
+ * clients j with j mod F == f share the class of rank f, each a contiguous block of
+ * its samples. */
+static int make_natural(const ft_partition_spec_t *spec, const uint8_t *labels, int num_classes,
+                        const uint32_t *pool, uint32_t n, ft_partition_t *p)
+{
+    int K = spec->num_clients, F = 0;
+    int rank[256];
+    uint32_t count[256] = {0};
+    for (uint32_t t = 0; t < n; t++)
+        count[labels[pool[t]]]++;
+    for (int c = 0; c < num_classes; c++)
+        rank[c] = count[c] ? F++ : -1;
+    uint32_t at = 0;
+    for (int j = 0; j < K; j++) {
+        p->offsets[j] = at;
+        if (K <= F) {
+            for (uint32_t t = 0; t < n; t++)
+                if (rank[labels[pool[t]]] % K == j)
+                    p->indices[at++] = pool[t];
+        } else {
+            int f = j % F, sharers = (K - 1 - f) / F + 1, r = j / F, cls = 0;
+            while (rank[cls] != f)
+                cls++;
+            uint64_t lo = (uint64_t)count[cls] * r / sharers;
+            uint64_t hi = (uint64_t)count[cls] * (r + 1) / sharers;
+            uint32_t k = 0;
+            for (uint32_t t = 0; t < n; t++)
+                if (labels[pool[t]] == cls) {
+                    if (k >= lo && k < hi)
+                        p->indices[at++] = pool[t];
+                    k++;
+                }
+        }
+        if (at == p->offsets[j])
+            return ft_error_set(FT_EINVAL,
+                                "natural partition: client %d of %d gets no sample (%d classes or "
+                                "source files hold %u samples)",
+                                j, K, F, n);
+    }
+    p->offsets[K] = at;
+    return FT_OK;
+}
+
 int ft_partition_make(const ft_partition_spec_t *spec, const uint8_t *labels, int num_classes,
                       const uint32_t *pool, uint32_t pool_n, ft_partition_t **out)
 {
@@ -346,6 +391,7 @@ int ft_partition_make(const ft_partition_spec_t *spec, const uint8_t *labels, in
     ft_rng_init(&rng, spec->seed, 0, 0, FT_RNG_PARTITION);
     switch (spec->kind) {
     case FT_PARTITION_IID: rc = make_iid(spec, &rng, pool, pool_n, p); break;
+    case FT_PARTITION_NATURAL: rc = make_natural(spec, labels, num_classes, pool, pool_n, p); break;
     case FT_PARTITION_DIRICHLET:
         rc = make_dirichlet(spec, &rng, labels, num_classes, pool, pool_n, p);
         break;

@@ -12,6 +12,11 @@
  *    random shards. Shards are cut within classes (each class gets shards in
  *    proportion to its size, at least one), so a shard holds one label and a client
  *    at most shards_per_client labels; S must be >= the number of labels present.
+ *  - natural: by class, which for a text corpus is its source file (data/ft_text.h):
+ *    with K clients and the F classes present in the pool ranked by label, client j
+ *    holds every class of rank f with f mod K == j when K <= F; when K > F the clients
+ *    j with j mod F == f share the class of rank f, each a contiguous block of its
+ *    samples (pool order kept). No randomness.
  *
  * All randomness comes from the stream (seed, round 0, client 0, FT_RNG_PARTITION). */
 #ifndef FT_PARTITION_H

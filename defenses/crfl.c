@@ -13,7 +13,8 @@
  *
  * NaN/Inf: rows holding them are dropped before the mean (weights renormalised), so
  * the output is finite and of norm at most ρ + noise (plus ||G||). The certified
- * radius (test-time smoothing) is not computed here.
+ * radius (test-time smoothing, Theorem 1) is `fedtail certify`'s (cli/cmd_certify.c,
+ * defenses/ft_crfl_certify.c).
  *
  * Decisions: finite rows kept with weight = share; clip_factor = the scale the
  * clipping applied to the mean (REWEIGHTED when < 1); score = the clipped norm's

@@ -26,6 +26,9 @@
  * min(3, K - 1) (the ports would label everything noise and average nothing); one
  * finite update is accepted alone. NaN/Inf: a row holding them, or whose model gives
  * non-finite NEUPs or DDifs (a huge row), is dropped before everything else.
+ * A scaled, sign-flipped copy of an honest update (issue 17's blatant attacker) has its
+ * source's NEUPs and TE, so it is not suspicious and its cluster is accepted, as in the
+ * reference: step 5 is what bounds it (docs/defenses.md, "The blatant attacker").
  * Decisions: dropped, or kept / reweighted (clipped) with clip_factor = min(1, S/||Δ_i||);
  * score = the final cluster label (-1: noise or a dropped row). */
 #include "ft_alloc.h"

@@ -1,6 +1,7 @@
 /* ft_defense_selftest: the aggregation-rule contract (see the header), on one rule.
- * The rounds are honest updates around a common direction mu (client noise 0.3, as
- * in tests/test_defenses_contract.c), K = 7 with f = 1 and K = 11 with f = 2. */
+ * The rounds are honest updates around a common direction mu (client noise 0.3;
+ * ft_defense_selftest_round, which tests/test_defenses_contract.c uses too), K = 7
+ * with f = 1 and K = 11 with f = 2. */
 #include "ft_defense_selftest.h"
 
 #include "fedtail/defense.h"
@@ -15,45 +16,31 @@
 #include <math.h>
 #include <string.h>
 
-enum { ST_N = 1000, ST_MAXK = 11 };
-
-typedef struct {
-    int robust;  /* output stays finite with a NaN row among K */
-    int partial; /* weights may sum below 1 */
-    int signedw; /* weights may be negative */
-} expect_t;
-
 /* Built-in rules by name (the lists the contract test always used); plug-ins by flags. */
-static expect_t expect_for(const ft_defense_t *d)
+ft_defense_selftest_expect_t ft_defense_selftest_expect(const ft_defense_t *d)
 {
     if (ft_defense_is_plugin(d)) {
         uint32_t f = ft_defense_plugin_flags(d);
-        return (expect_t){!(f & FEDTAIL_DEFENSE_NOT_ROBUST),
-                          !!(f & FEDTAIL_DEFENSE_PARTIAL_WEIGHTS),
-                          !!(f & FEDTAIL_DEFENSE_SIGNED_WEIGHTS)};
+        return (ft_defense_selftest_expect_t){!(f & FEDTAIL_DEFENSE_NOT_ROBUST),
+                                              !!(f & FEDTAIL_DEFENSE_PARTIAL_WEIGHTS),
+                                              !!(f & FEDTAIL_DEFENSE_SIGNED_WEIGHTS)};
     }
     const char *n = d->name;
     int robust = strcmp(n, "fedavg") && strcmp(n, "none") && strcmp(n, "local-dp") &&
                  strcmp(n, "foolsgold") && strcmp(n, "rlr") && strcmp(n, "fldetector") &&
                  strcmp(n, "flare");
-    return (expect_t){robust, !strcmp(n, "centered-clipping"), !strcmp(n, "rlr")};
+    return (ft_defense_selftest_expect_t){robust, !strcmp(n, "centered-clipping"),
+                                          !strcmp(n, "rlr")};
 }
 
-typedef struct {
-    ft_config_t *cfg;                   /* the clone, with K and f set */
-    ft_experiment_t exp;                /* read from it */
-    const ft_defense_t *d;              /* the rule */
-    void *state;                        /* its state */
-    void *ws;                           /* its workspace */
-    ft_defense_decision_t dec[ST_MAXK]; /* decisions */
-    ft_probe_mlp_t probe;               /* the tiny model probe (rules with needs_probe) */
-} inst_t;
-
-static int inst_open(inst_t *x, const ft_config_t *base, size_t K, int f, int identical)
+int ft_defense_selftest_open(ft_defense_selftest_inst_t *x, const ft_config_t *base, size_t K,
+                             int f, int identical)
 {
     memset(x, 0, sizeof *x);
     char v[32];
     int rc = FT_ENOMEM;
+    if (K > FT_SELFTEST_MAXK)
+        return ft_error_set(FT_EINVAL, "selftest: K = %zu, at most %d", K, FT_SELFTEST_MAXK);
     if (!(x->cfg = ft_config_clone(base)))
         return ft_error_set(rc, "out of memory");
     snprintf(v, sizeof v, "%zu", K);
@@ -71,25 +58,27 @@ static int inst_open(inst_t *x, const ft_config_t *base, size_t K, int f, int id
     if ((rc = ft_experiment_read(x->cfg, &x->exp)) || (rc = ft_defense_check(&x->exp.defense, K)))
         return rc;
     x->d = ft_defense_for(&x->exp.defense);
-    if ((rc = x->d->create(&x->exp.defense, K, ST_N, ST_MAXK, &x->state)))
+    if ((rc = x->d->create(&x->exp.defense, K, FT_SELFTEST_N, FT_SELFTEST_MAXK, &x->state)))
         return rc;
     ft_probe_mlp_standard(&x->probe, 5);
-    size_t ws = ft_defense_workspace(x->d, K, ST_N, &x->probe.probe);
+    size_t ws = ft_defense_workspace(x->d, K, FT_SELFTEST_N, &x->probe.probe);
     if (!(x->ws = ft_malloc_aligned(ws ? ws : 64)))
         return ft_error_set(FT_ENOMEM, "out of memory for a %zu-byte workspace", ws);
     return FT_OK;
 }
 
-static void inst_close(inst_t *x)
+void ft_defense_selftest_close(ft_defense_selftest_inst_t *x)
 {
     if (x->d && x->state)
         x->d->destroy(&x->state);
     ft_free_aligned(x->ws);
+    x->ws = NULL;
     ft_config_destroy(&x->cfg);
 }
 
-static int inst_run(inst_t *x, int round, size_t K, float *U, const float *counts,
-                    const uint32_t *ids, const float *server, float *out)
+int ft_defense_selftest_run(ft_defense_selftest_inst_t *x, int round, size_t K, float *U,
+                            const float *counts, const uint32_t *ids, const float *server,
+                            float *out)
 {
     ft_rng_t rng;
     ft_rng_init(&rng, 5, (uint32_t)round, 0, FT_RNG_NOISE);
@@ -97,7 +86,7 @@ static int inst_run(inst_t *x, int round, size_t K, float *U, const float *count
         x->dec[i] = (ft_defense_decision_t){.clip_factor = 1, .contrib_norm = NAN};
     ft_defense_input_t in = {.round = round,
                              .K = K,
-                             .N = ST_N,
+                             .N = FT_SELFTEST_N,
                              .updates = U,
                              .counts = counts,
                              .ids = ids,
@@ -108,21 +97,21 @@ static int inst_run(inst_t *x, int round, size_t K, float *U, const float *count
     return x->d->aggregate(x->state, &in, out, x->dec, x->ws);
 }
 
-static void make_round(uint64_t seed, size_t K, float scale, float *U, float *counts, uint32_t *ids,
-                       float *server)
+void ft_defense_selftest_round(uint64_t seed, size_t K, float scale, float *U, float *counts,
+                               uint32_t *ids, float *server)
 {
     ft_rng_t rng;
     ft_rng_init(&rng, seed, 0, 0, FT_RNG_TEST);
-    static float mu[ST_N];
-    for (size_t j = 0; j < ST_N; j++)
+    static float mu[FT_SELFTEST_N];
+    for (size_t j = 0; j < FT_SELFTEST_N; j++)
         mu[j] = (float)ft_rng_normal(&rng);
     for (size_t i = 0; i < K; i++) {
-        for (size_t j = 0; j < ST_N; j++)
-            U[i * ST_N + j] = scale * (mu[j] + 0.3f * (float)ft_rng_normal(&rng));
+        for (size_t j = 0; j < FT_SELFTEST_N; j++)
+            U[i * FT_SELFTEST_N + j] = scale * (mu[j] + 0.3f * (float)ft_rng_normal(&rng));
         counts[i] = (float)(1 + ft_rng_below(&rng, 20));
         ids[i] = (uint32_t)i;
     }
-    for (size_t j = 0; j < ST_N; j++)
+    for (size_t j = 0; j < FT_SELFTEST_N; j++)
         server[j] = scale * (mu[j] + 0.3f * (float)ft_rng_normal(&rng));
 }
 
@@ -135,8 +124,8 @@ static void make_round(uint64_t seed, size_t K, float scale, float *U, float *co
     } while (0)
 
 /* Weights and contributions of one round (U as the rule received it). */
-static int check_shares(const char *name, const expect_t *ex, const inst_t *x, size_t K,
-                        const float *U, FILE *log)
+static int check_shares(const char *name, const ft_defense_selftest_expect_t *ex,
+                        const ft_defense_selftest_inst_t *x, size_t K, const float *U, FILE *log)
 {
     int fails = 0;
     double sum = 0;
@@ -147,8 +136,8 @@ static int check_shares(const char *name, const expect_t *ex, const inst_t *x, s
         if (!(isfinite(e->contrib_norm) && e->contrib_norm >= 0))
             FAIL("contrib_norm[%zu] = %g (not reported?)", i, (double)e->contrib_norm);
         int all_nan = 1;
-        for (size_t j = 0; j < ST_N && all_nan; j++)
-            all_nan = isnan(U[i * ST_N + j]);
+        for (size_t j = 0; j < FT_SELFTEST_N && all_nan; j++)
+            all_nan = isnan(U[i * FT_SELFTEST_N + j]);
         if (all_nan && e->weight != 0)
             FAIL("a NaN row has weight %g", (double)e->weight);
         sum += e->weight;
@@ -160,34 +149,36 @@ static int check_shares(const char *name, const expect_t *ex, const inst_t *x, s
 
 int ft_defense_selftest(const ft_config_t *base, FILE *log)
 {
-    static float U[ST_MAXK * ST_N], U0[ST_MAXK * ST_N], out[ST_N], out2[ST_N], x1[ST_N];
-    static float counts[ST_MAXK], server[ST_N];
-    uint32_t ids[ST_MAXK];
+    static float U[FT_SELFTEST_MAXK * FT_SELFTEST_N], U0[FT_SELFTEST_MAXK * FT_SELFTEST_N],
+        out[FT_SELFTEST_N], out2[FT_SELFTEST_N], x1[FT_SELFTEST_N];
+    static float counts[FT_SELFTEST_MAXK], server[FT_SELFTEST_N];
+    uint32_t ids[FT_SELFTEST_MAXK];
     int fails = 0, rc;
-    inst_t a, b;
+    ft_defense_selftest_inst_t a, b;
     char name[128];
-    if ((rc = inst_open(&a, base, 7, 1, 0)) != FT_OK) {
-        inst_close(&a);
+    if ((rc = ft_defense_selftest_open(&a, base, 7, 1, 0)) != FT_OK) {
+        ft_defense_selftest_close(&a);
         return rc;
     }
     snprintf(name, sizeof name, "%s", a.d->name);
-    expect_t ex = expect_for(a.d);
-    inst_close(&a);
+    ft_defense_selftest_expect_t ex = ft_defense_selftest_expect(a.d);
+    ft_defense_selftest_close(&a);
     /* finite in, finite out, the weights; K = 7, f = 1 and K = 11, f = 2, 3 rounds */
-    for (size_t K = 7; K <= ST_MAXK; K += 4) {
-        if ((rc = inst_open(&a, base, K, K == 7 ? 1 : 2, 0)) != FT_OK)
+    for (size_t K = 7; K <= FT_SELFTEST_MAXK; K += 4) {
+        if ((rc = ft_defense_selftest_open(&a, base, K, K == 7 ? 1 : 2, 0)) != FT_OK)
             goto setup;
         unsigned long allocs = ft_alloc_count();
         for (int round = 1; round <= 3; round++) {
-            make_round(13 + K + (uint64_t)round, K, 1, U, counts, ids, server);
-            memcpy(U0, U, K * ST_N * sizeof *U);
-            if ((rc = inst_run(&a, round, K, U, counts, ids, server, out)) != FT_OK) {
+            ft_defense_selftest_round(13 + K + (uint64_t)round, K, 1, U, counts, ids, server);
+            memcpy(U0, U, K * FT_SELFTEST_N * sizeof *U);
+            if ((rc = ft_defense_selftest_run(&a, round, K, U, counts, ids, server, out)) !=
+                FT_OK) {
                 FAIL("K %zu round %d: no aggregate on finite input: %s", K, round,
                      ft_error_message());
                 continue;
             }
             fails += check_shares(name, &ex, &a, K, U0, log);
-            for (size_t j = 0; j < ST_N; j++)
+            for (size_t j = 0; j < FT_SELFTEST_N; j++)
                 if (!isfinite(out[j])) {
                     FAIL("K %zu round %d: out[%zu] = %g on finite input", K, round, j,
                          (double)out[j]);
@@ -196,17 +187,17 @@ int ft_defense_selftest(const ft_config_t *base, FILE *log)
         }
         if (ft_alloc_count() != allocs)
             FAIL("allocated %lu times in 3 rounds (K %zu)", ft_alloc_count() - allocs, K);
-        inst_close(&a);
+        ft_defense_selftest_close(&a);
     }
     /* a NaN row (client 1) among 7 */
-    if ((rc = inst_open(&a, base, 7, 1, 0)) != FT_OK)
+    if ((rc = ft_defense_selftest_open(&a, base, 7, 1, 0)) != FT_OK)
         goto setup;
-    make_round(21, 7, 1, U, counts, ids, server);
-    for (size_t j = 0; j < ST_N; j++)
-        U[ST_N + j] = NAN;
-    memcpy(U0, U, 7 * ST_N * sizeof *U);
+    ft_defense_selftest_round(21, 7, 1, U, counts, ids, server);
+    for (size_t j = 0; j < FT_SELFTEST_N; j++)
+        U[FT_SELFTEST_N + j] = NAN;
+    memcpy(U0, U, 7 * FT_SELFTEST_N * sizeof *U);
     unsigned long allocs = ft_alloc_count();
-    rc = inst_run(&a, 1, 7, U, counts, ids, server, out);
+    rc = ft_defense_selftest_run(&a, 1, 7, U, counts, ids, server, out);
     if (ft_alloc_count() != allocs)
         FAIL("allocated %lu times in a round with a NaN row", ft_alloc_count() - allocs);
     if (ex.robust) {
@@ -214,51 +205,52 @@ int ft_defense_selftest(const ft_config_t *base, FILE *log)
             FAIL("a NaN row: no aggregate: %s", ft_error_message());
         else {
             fails += check_shares(name, &ex, &a, 7, U0, log);
-            for (size_t j = 0; j < ST_N; j++)
+            for (size_t j = 0; j < FT_SELFTEST_N; j++)
                 if (!isfinite(out[j])) {
                     FAIL("a NaN row: out[%zu] = %g", j, (double)out[j]);
                     break;
                 }
         }
     }
-    inst_close(&a);
+    ft_defense_selftest_close(&a);
     /* identical updates come back unchanged (small, inside every bound) */
-    if ((rc = inst_open(&a, base, 7, 1, 1)) != FT_OK)
+    if ((rc = ft_defense_selftest_open(&a, base, 7, 1, 1)) != FT_OK)
         goto setup;
-    make_round(11, 7, 0.01f, U, counts, ids, server);
+    ft_defense_selftest_round(11, 7, 0.01f, U, counts, ids, server);
     memcpy(x1, U, sizeof x1);
     for (size_t i = 0; i < 7; i++)
-        memcpy(U + i * ST_N, x1, sizeof x1);
+        memcpy(U + i * FT_SELFTEST_N, x1, sizeof x1);
     int noisy = ft_defense_is_plugin(a.d) && (ft_defense_plugin_flags(a.d) & FEDTAIL_DEFENSE_NOISY);
-    if ((rc = inst_run(&a, 1, 7, U, counts, ids, x1, out)) != FT_OK)
+    if ((rc = ft_defense_selftest_run(&a, 1, 7, U, counts, ids, x1, out)) != FT_OK)
         FAIL("identical updates: no aggregate: %s", ft_error_message());
     else
-        for (size_t j = 0; j < ST_N && !noisy; j++)
+        for (size_t j = 0; j < FT_SELFTEST_N && !noisy; j++)
             if (!(fabsf(out[j] - x1[j]) <= 1e-6f * (1 + fabsf(x1[j])))) {
                 FAIL("identical updates: out[%zu] = %.9g, update %.9g", j, (double)out[j],
                      (double)x1[j]);
                 break;
             }
-    inst_close(&a);
+    ft_defense_selftest_close(&a);
     /* determinism: two fresh instances, same rounds, same stream */
     memset(&b, 0, sizeof b);
-    if ((rc = inst_open(&a, base, 11, 2, 0)) != FT_OK || (rc = inst_open(&b, base, 11, 2, 0)))
+    if ((rc = ft_defense_selftest_open(&a, base, 11, 2, 0)) != FT_OK ||
+        (rc = ft_defense_selftest_open(&b, base, 11, 2, 0)))
         goto setup2;
     for (int round = 1; round <= 2; round++) {
-        make_round(40 + (uint64_t)round, 11, 1, U, counts, ids, server);
+        ft_defense_selftest_round(40 + (uint64_t)round, 11, 1, U, counts, ids, server);
         memcpy(U0, U, sizeof U0);
-        int ra = inst_run(&a, round, 11, U, counts, ids, server, out);
-        int rb = inst_run(&b, round, 11, U0, counts, ids, server, out2);
+        int ra = ft_defense_selftest_run(&a, round, 11, U, counts, ids, server, out);
+        int rb = ft_defense_selftest_run(&b, round, 11, U0, counts, ids, server, out2);
         if (ra != rb || (ra == FT_OK && memcmp(out, out2, sizeof out) != 0) ||
             memcmp(a.dec, b.dec, 11 * sizeof a.dec[0]) != 0)
             FAIL("round %d: two instances on the same input disagree", round);
     }
-    inst_close(&a);
-    inst_close(&b);
+    ft_defense_selftest_close(&a);
+    ft_defense_selftest_close(&b);
     return fails;
 setup2:
-    inst_close(&b);
+    ft_defense_selftest_close(&b);
 setup:
-    inst_close(&a);
+    ft_defense_selftest_close(&a);
     return rc;
 }

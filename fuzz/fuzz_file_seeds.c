@@ -198,7 +198,7 @@ static void resume_seed(const char *dir, const char *name, int round, double acc
                             .peak_backdoor_acc = acc};
     char made[4096];
     if (ft_resume_save(dir, 0, hash, params, 24, 42, "foolsgold", &pt, resume_config, state,
-                       state_len) != FT_OK ||
+                       state_len, NULL, 0) != FT_OK ||
         ft_resume_path(dir, 0, made, sizeof made) != FT_OK) {
         bad = 1;
         return;

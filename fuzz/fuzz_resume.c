@@ -102,7 +102,8 @@ static void check_rewrite(const ft_resume_t *r, const ft_checkpoint_t *ck)
     fuzz_path(path, "checkpoint-a.ckpt"); /* slot 0's file, for the clean-up */
     if (ft_resume_save(fuzz_dir(), 0, r->layout_hash, r->params, r->num_params,
                        strtoull(seed, NULL, 10), defense, &r->point, r->config_ini,
-                       r->defense_state, r->defense_len) != FT_OK)
+                       r->defense_state, r->defense_len, r->attack_state,
+                       r->attack_state_n) != FT_OK)
         broken("cannot write the checkpoint back");
     char *back = NULL;
     size_t back_len = 0;
@@ -115,6 +116,9 @@ static void check_rewrite(const ft_resume_t *r, const ft_checkpoint_t *ck)
         broken("the rewritten checkpoint has another resume point");
     if (strcmp(again.config_ini, r->config_ini) != 0 || again.defense_len != r->defense_len ||
         (r->defense_len && memcmp(again.defense_state, r->defense_state, r->defense_len) != 0) ||
+        again.attack_state_n != r->attack_state_n ||
+        (r->attack_state_n &&
+         memcmp(again.attack_state, r->attack_state, r->attack_state_n * 4) != 0) ||
         again.num_params != r->num_params ||
         (r->num_params && memcmp(again.params, r->params, r->num_params * 4) != 0))
         broken("the rewritten checkpoint has another model, config or defense state");

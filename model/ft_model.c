@@ -73,6 +73,10 @@ void ft_model_set_params(ft_model_t *m, const float *host)
 
 void ft_model_init(ft_model_t *m, ft_rng_t *rng)
 {
+    if (m->lstm) {
+        ft_model_text_init(m, rng);
+        return;
+    }
     /* PyTorch's nn.Conv2d / nn.Linear reset_parameters(): kaiming_uniform_(a=sqrt(5))
      * gives bound = gain * sqrt(3 / fan_in) with gain = sqrt(2 / (1 + 5)), i.e.
      * 1/sqrt(fan_in); the bias uses the same bound. Drawn in buffer order and staged
@@ -96,6 +100,8 @@ void ft_model_set_training(ft_model_t *m, int training)
 {
     assert(!(training && m->inference)); /* no dropout masks, no backward */
     m->training = training != 0;
+    if (m->lstm)
+        ft_model_text_set_training(m);
 }
 int ft_model_training(const ft_model_t *m)
 {
@@ -106,11 +112,13 @@ void ft_model_set_dropout_stream(ft_model_t *m, uint64_t seed, uint64_t counter)
 {
     m->dropout_seed = seed;
     m->dropout_counter = counter;
+    if (m->lstm)
+        ft_model_text_set_dropout_stream(m);
 }
 
 uint64_t ft_model_dropout_counter(const ft_model_t *m)
 {
-    return m->dropout_counter;
+    return m->lstm ? ft_model_text_dropout_counter(m) : m->dropout_counter;
 }
 
 /* --- forward / backward -------------------------------------------------------- */
@@ -133,6 +141,8 @@ static int dropout_active(const ft_model_t *m, const ft_layer_t *L)
 const float *ft_model_forward(ft_model_t *m, const float *x, int B)
 {
     assert(B >= 1 && B <= m->max_batch);
+    if (m->lstm)
+        return ft_model_text_forward(m, x, B);
     const ft_ops_t *ops = m->ops;
     m->input = x;
     const float *cur = x;
@@ -269,13 +279,15 @@ static float forward_backward(ft_model_t *m, const float *x, const int32_t *labe
 
 float ft_model_forward_backward(ft_model_t *m, const float *x, const int32_t *labels, int B)
 {
+    if (m->lstm)
+        return ft_model_text_forward_backward(m, x, B);
     return forward_backward(m, x, labels, B, NULL);
 }
 
 float ft_model_forward_backward_input(ft_model_t *m, const float *x, const int32_t *labels, int B,
                                       float *dx)
 {
-    assert(dx);
+    assert(dx && !m->lstm); /* token ids have no gradient */
     return forward_backward(m, x, labels, B, dx);
 }
 
@@ -285,6 +297,8 @@ int ft_model_evaluate(ft_model_t *m, const ft_dataset_t *ds, const uint32_t *idx
                       ft_eval_t *out)
 {
     memset(out, 0, sizeof *out);
+    if (m->lstm)
+        return ft_model_text_evaluate(m, ds, idx, n, out);
     if (ds->c != m->c || ds->h != m->h || ds->w != m->w)
         return ft_error_set(FT_EINVAL, "%s: samples are %dx%dx%d, the model takes %dx%dx%d",
                             ds->name, ds->c, ds->h, ds->w, m->c, m->h, m->w);

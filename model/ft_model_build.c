@@ -64,7 +64,7 @@ int ft_model_new_inference(const char *name, const char *hidden, int c, int h, i
 
 /* --- construction ---------------------------------------------------------- */
 
-static void add_view(ft_layout_t *lay, const char *name, int ndim, const int *shape, int fan_in)
+void ft_layout_add_view(ft_layout_t *lay, const char *name, int ndim, const int *shape, int fan_in)
 {
     ft_param_view_t *v = &lay->views[lay->num_views++];
     memset(v, 0, sizeof *v);
@@ -82,7 +82,7 @@ static void add_view(ft_layout_t *lay, const char *name, int ndim, const int *sh
 
 /* The canonical layout text hashed into layout.hash: a version line, then one line
  * per view "name dim0xdim1... offset", then N. Independent of back end and host. */
-static int layout_hash(ft_layout_t *lay)
+int ft_layout_hash(ft_layout_t *lay)
 {
     size_t cap = 64 + (size_t)lay->num_views * 96;
     char *text = ft_malloc(cap);
@@ -135,10 +135,10 @@ static int resolve(ft_model_t *m, const ft_layer_spec_t *specs)
             int wshape[4] = {s->out, c, s->kernel, s->kernel};
             snprintf(name, sizeof name, "conv%d.weight", nconv);
             L->weight_view = lay->num_views;
-            add_view(lay, name, 4, wshape, fan_in);
+            ft_layout_add_view(lay, name, 4, wshape, fan_in);
             snprintf(name, sizeof name, "conv%d.bias", nconv);
             L->bias_view = lay->num_views;
-            add_view(lay, name, 1, &s->out, fan_in);
+            ft_layout_add_view(lay, name, 1, &s->out, fan_in);
             c = s->out, h = ho, w = wo;
             break;
         }
@@ -172,10 +172,10 @@ static int resolve(ft_model_t *m, const ft_layer_spec_t *specs)
             int wshape[2] = {outf, c};
             snprintf(name, sizeof name, "fc%d.weight", nlin);
             L->weight_view = lay->num_views;
-            add_view(lay, name, 2, wshape, c);
+            ft_layout_add_view(lay, name, 2, wshape, c);
             snprintf(name, sizeof name, "fc%d.bias", nlin);
             L->bias_view = lay->num_views;
-            add_view(lay, name, 1, &outf, c);
+            ft_layout_add_view(lay, name, 1, &outf, c);
             c = outf;
             break;
         }
@@ -189,7 +189,7 @@ static int resolve(ft_model_t *m, const ft_layer_spec_t *specs)
         c != m->num_classes || h != 1 || w != 1)
         return ft_error_set(FT_ECONFIG, "model must end in a linear layer with %d outputs",
                             m->num_classes);
-    return layout_hash(lay);
+    return ft_layout_hash(lay);
 }
 
 /* ops->alloc that counts the bytes into m->bytes. */
@@ -399,6 +399,11 @@ void ft_model_destroy(ft_model_t **m_p)
     if (!m_p || !*m_p)
         return;
     ft_model_t *m = *m_p;
+    if (m->lstm) {
+        ft_model_text_destroy(m);
+        *m_p = NULL;
+        return;
+    }
     const ft_ops_t *ops = m->ops;
     const float *prev = NULL;
     for (int i = 0; !m->inference && m->layers && i < m->num_layers; i++) {

@@ -6,13 +6,73 @@
 
 #include "ft_config.h"
 #include "ft_error.h"
+#include "ft_model_lstm.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* model.hidden for the lstm: one size H, or a list of equal sizes (one per layer,
+ * as "200,200" reads; nn.LSTM has one H for all layers). */
+static int lstm_hidden(const ft_model_cfg_t *mc, int *H)
+{
+    const char *s = mc->hidden;
+    long first = -1;
+    while (*s) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < 1 || v > 65536 || (first >= 0 && v != first) || (*end && *end != ','))
+            return ft_config_error(mc->src, "model.hidden",
+                                   "lstm: one hidden size in [1, 65536] (or equal sizes, one per "
+                                   "layer), got \"%s\"",
+                                   mc->hidden);
+        first = v;
+        s = *end ? end + 1 : end;
+    }
+    if (first < 0)
+        return ft_config_error(mc->src, "model.hidden", "lstm: needs a hidden size");
+    *H = (int)first;
+    return FT_OK;
+}
+
+/* Largest batch an evaluation-only lstm takes: its logits are T×B×V floats, which
+ * at the batch sizes image evaluation uses would be gigabytes. */
+#define FT_LSTM_EVAL_BATCH 32
+
+static int new_lstm(const ft_model_cfg_t *mc, const ft_dataset_t *ds, int inference, int max_batch,
+                    const ft_ops_t *ops, ft_model_t **out)
+{
+    if (inference && max_batch > FT_LSTM_EVAL_BATCH)
+        max_batch = FT_LSTM_EVAL_BATCH;
+    if (!ds->vocab)
+        return ft_config_error(mc->src, "model.name",
+                               "lstm is a next-word model: it needs a text dataset (data.dataset "
+                               "= fortunes), %s holds images",
+                               ft_dataset_source(ds));
+    ft_lstm_spec_t spec = {.vocab = ds->vocab->size,
+                           .emb = mc->embedding,
+                           .layers = mc->layers,
+                           .dropout = (float)mc->dropout,
+                           .tied = mc->tied,
+                           .seq_len = ds->w - 1,
+                           .max_batch = max_batch};
+    int rc = lstm_hidden(mc, &spec.hidden);
+    if (rc == FT_OK && spec.tied && spec.emb != spec.hidden)
+        rc = ft_config_error(mc->src, "model.tied",
+                             "tied weights need model.embedding (%d) = the hidden size (%d)",
+                             spec.emb, spec.hidden);
+    return rc ? rc : ft_model_new_lstm(&spec, ops, out);
+}
 
 int ft_model_new_for_data(const ft_model_cfg_t *mc, const ft_dataset_t *ds, int num_classes,
                           int inference, int max_batch, const ft_ops_t *ops, ft_model_t **out)
 {
+    if (!strcmp(mc->name, "lstm"))
+        return new_lstm(mc, ds, inference, max_batch, ops, out);
+    if (ds->vocab)
+        return ft_config_error(mc->src, "model.name",
+                               "%s holds text (token ids): the model for it is lstm, not %s",
+                               ft_dataset_source(ds), mc->name);
     int rc = inference ? ft_model_new_inference(mc->name, mc->hidden, ds->c, ds->h, ds->w,
                                                 num_classes, max_batch, ops, out)
                        : ft_model_new(mc->name, mc->hidden, ds->c, ds->h, ds->w, num_classes,

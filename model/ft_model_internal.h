@@ -26,29 +26,51 @@ typedef struct {
 } ft_layer_t;
 
 struct ft_model {
-    const ft_ops_t *ops;      /* back end everything below lives on */
-    int num_layers;           /* layers */
-    ft_layer_t *layers;       /* num_layers resolved layers */
-    ft_layout_t layout;       /* parameter views and hash */
-    int c, h, w;              /* input sample shape */
-    int num_classes;          /* output features */
-    int max_batch;            /* largest B a pass may use */
-    float *params;            /* N parameters (back end) */
-    float *grads;             /* N gradients (back end) */
-    float *probs;             /* max_batch × num_classes softmax output (back end) */
-    float *dbuf[2];           /* gradient ping-pong buffers (back end) */
-    size_t dbuf_len;          /* floats in each dbuf */
-    float *ws;                /* conv workspace (back end) */
-    size_t ws_len;            /* floats in ws */
-    int inference;            /* forward only: no grads/dbuf, activations in arena */
-    float *arena;             /* inference: the activations (back end), see ft_model_build.c */
-    int32_t *pool_argmax;     /* inference: maxpool argmax scratch shared by all pools */
-    size_t bytes;             /* back-end bytes this model allocated */
-    const float *input;       /* x of the last forward (caller memory) */
-    int training;             /* dropout active */
-    uint64_t dropout_seed;    /* Philox key of the dropout stream */
-    uint64_t dropout_counter; /* next Philox counter; advances per dropout layer call */
+    const ft_ops_t *ops;        /* back end everything below lives on */
+    int num_layers;             /* layers */
+    ft_layer_t *layers;         /* num_layers resolved layers */
+    ft_layout_t layout;         /* parameter views and hash */
+    int c, h, w;                /* input sample shape */
+    int num_classes;            /* output features */
+    int max_batch;              /* largest B a pass may use */
+    float *params;              /* N parameters (back end) */
+    float *grads;               /* N gradients (back end) */
+    float *probs;               /* max_batch × num_classes softmax output (back end) */
+    float *dbuf[2];             /* gradient ping-pong buffers (back end) */
+    size_t dbuf_len;            /* floats in each dbuf */
+    float *ws;                  /* conv workspace (back end) */
+    size_t ws_len;              /* floats in ws */
+    int inference;              /* forward only: no grads/dbuf, activations in arena */
+    float *arena;               /* inference: the activations (back end), see ft_model_build.c */
+    int32_t *pool_argmax;       /* inference: maxpool argmax scratch shared by all pools */
+    size_t bytes;               /* back-end bytes this model allocated */
+    const float *input;         /* x of the last forward (caller memory) */
+    int training;               /* dropout active */
+    uint64_t dropout_seed;      /* Philox key of the dropout stream */
+    uint64_t dropout_counter;   /* next Philox counter; advances per dropout layer call */
+    struct ft_lstm_model *lstm; /* the lstm this model is (ft_model_text.c), else NULL */
+    int32_t *text_ids;          /* lstm: max_batch×(T+1) ids decoded from the input */
 };
+
+/* The lstm behind ft_model_t (ft_model_text.c): what the passes and evaluation of
+ * ft_model.c hand over to when m->lstm is set. */
+const float *ft_model_text_forward(ft_model_t *m, const float *x, int B);
+float ft_model_text_forward_backward(ft_model_t *m, const float *x, int B);
+int ft_model_text_evaluate(ft_model_t *m, const ft_dataset_t *ds, const uint32_t *idx, uint32_t n,
+                           ft_eval_t *out);
+void ft_model_text_destroy(ft_model_t *m);
+void ft_model_text_init(ft_model_t *m, ft_rng_t *rng);
+/* m->training and m->dropout_seed/counter passed on to the lstm. */
+void ft_model_text_set_training(ft_model_t *m);
+void ft_model_text_set_dropout_stream(ft_model_t *m);
+uint64_t ft_model_text_dropout_counter(const ft_model_t *m);
+
+/* Appends a parameter view of the given shape at the end of lay (lay->views has room
+ * for it): its offset is the current N, which grows by its element count. Shared by
+ * every model family (sequential nets here, the LSTM in ft_model_lstm.c). */
+void ft_layout_add_view(ft_layout_t *lay, const char *name, int ndim, const int *shape, int fan_in);
+/* Fills lay->hash from the canonical layout text (ft_model.h). FT_ENOMEM. */
+int ft_layout_hash(ft_layout_t *lay);
 
 /* The conv shape of conv layer L run on a batch of B: what the build sizes the
  * workspace for and what the passes hand the back end. */

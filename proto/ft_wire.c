@@ -8,6 +8,7 @@
 #include "fedtail.pb-c.h"
 #include "ft_alloc.h"
 #include "ft_error.h"
+#include "ft_experiment.h" /* FT_MAX_LR, the bound a task's lr is checked against */
 #include "ft_sha256.h"
 
 #include <assert.h>
@@ -508,7 +509,7 @@ static int from_pb(const Fedtail__Envelope *env, const ft_wire_limits_t *lim, ft
             return rc;
         if (t->round == 0)
             return bad("task", "round 0");
-        if (!(t->lr > 0.0f) || t->lr > 1e6f)
+        if (!(t->lr > 0.0f) || t->lr > FT_MAX_LR)
             return bad("task", "learning rate not a positive finite number");
         if (t->has_model)
             return check_vector_len("task", m->payload_len, t->num_params, lim);

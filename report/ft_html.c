@@ -24,6 +24,16 @@ void ft_html_escape(FILE *f, const char *s)
     }
 }
 
+void ft_html_incomplete_mark(FILE *html, const char *run_dir)
+{
+    char why[128];
+    if (ft_report_incomplete(run_dir, why, sizeof why) == 1) {
+        fprintf(html, " <strong class=\"incomplete\">INCOMPLETE (");
+        ft_html_escape(html, why);
+        fprintf(html, ")</strong>");
+    }
+}
+
 void ft_html_embed_svg(FILE *html, const char *dir, const char *stem, const char *caption)
 {
     char path[4096];
@@ -154,12 +164,7 @@ static void summary_row(FILE *html, const ft_report_run_t *run)
     fprintf(html, "<tr><td>");
     swatch(html, run);
     ft_html_escape(html, run->label);
-    char why[128];
-    if (ft_report_incomplete(run->dir, why, sizeof why) == 1) {
-        fprintf(html, " <strong class=\"incomplete\">INCOMPLETE (");
-        ft_html_escape(html, why);
-        fprintf(html, ")</strong>");
-    }
+    ft_html_incomplete_mark(html, run->dir);
     fprintf(html, "</td><td>%d</td>", csv->num_rows);
     percent_cell(html, ft_csv_get(csv, last, "main_acc"));
     percent_cell(html, ft_csv_get(csv, last, "backdoor_acc"));
@@ -238,17 +243,18 @@ static void config_diff(FILE *html, const ft_report_run_t *runs, int n)
 /* Each arm's own norms, decisions and shares, folded. */
 static void arms(FILE *html, const ft_report_run_t *runs, int n, const char *out_dir)
 {
-    static const char *const stems[] = {"norms", "decisions", "shares"};
-    static const char *const caps[] = {"update norms", "defense decisions, counts per round",
-                                       "attackers' share of the aggregate"};
+    static const char *const stems[] = {"norms", "norm_dist", "decisions", "shares"};
+    static const char *const caps[] = {
+        "update norms", "update norms per round: honest boxes, attackers red",
+        "defense decisions, counts per round", "attackers' share of the aggregate"};
     for (int i = 0; i < n; i++) {
         fprintf(html, "<details class=\"arm\"><summary>");
         swatch(html, &runs[i]);
         ft_html_escape(html, runs[i].label);
-        fprintf(html, ": norms, decisions, shares</summary>\n");
+        fprintf(html, ": norms, their distribution, decisions, shares</summary>\n");
         char prefix[32], stem[64], cap[256];
         ft_plot_arm_prefix(i, prefix, sizeof prefix);
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < 4; k++) {
             snprintf(stem, sizeof stem, "%s%s", prefix, stems[k]);
             snprintf(cap, sizeof cap, "%s: %s", runs[i].label, caps[k]);
             ft_html_embed_svg(html, out_dir, stem, cap);
@@ -271,6 +277,11 @@ static void plots(FILE *html, const ft_report_run_t *runs, int n, const char *ou
         ft_html_embed_svg(html, out_dir, "backdoor", cap);
         snprintf(cap, sizeof cap, "update norms%s", shaded);
         ft_html_embed_svg(html, out_dir, "norms", cap);
+        snprintf(cap, sizeof cap,
+                 "update norms as received per round: honest updates' quartiles (box), "
+                 "median and range; each attacker update in red%s",
+                 shaded);
+        ft_html_embed_svg(html, out_dir, "norm_dist", cap);
         ft_html_embed_svg(html, out_dir, "decisions", "defense decisions, counts per round");
         snprintf(cap, sizeof cap, "attackers' share of the aggregate%s", shaded);
         ft_html_embed_svg(html, out_dir, "shares", cap);

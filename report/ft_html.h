@@ -14,6 +14,9 @@
 
 /* s into f with <, >, & and " escaped. */
 void ft_html_escape(FILE *f, const char *s);
+/* " INCOMPLETE (why)" after a run's name where run_dir holds an incomplete run
+ * (ft_report_incomplete); nothing for a finished one. */
+void ft_html_incomplete_mark(FILE *html, const char *run_dir);
 /* dir/stem.svg inline in a <figure id="plot-stem"> with caption and links to the PNG
  * and SVG (its XML prolog dropped); nothing if the file is absent. */
 void ft_html_embed_svg(FILE *html, const char *dir, const char *stem, const char *caption);

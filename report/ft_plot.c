@@ -210,6 +210,52 @@ static void plot_norms(FILE *gp, const ft_report_run_t *run, const char *out_dir
     fprintf(gp, "\n");
 }
 
+/* The norms' distribution per round (ft_norm_dist.h): on each round the honest
+ * updates' box (quartiles, the median a dark bar, whiskers to the smallest and largest
+ * norm), every attacker update a red point over it; a log axis where the norms span
+ * more than two decades (a boosted attacker would flatten the boxes). */
+static void plot_norm_dist(FILE *gp, const ft_report_run_t *run, const char *out_dir,
+                           const char *prefix, int svg)
+{
+    const ft_norm_dist_t *d = &run->norms;
+    int first, last;
+    ft_report_run_rounds(run, &first, &last);
+    ft_plot_terminal(gp, out_dir, prefix, "norm_dist", svg);
+    fprintf(gp, "set title 'Update norms as received, per round: %s'\nset ylabel 'L2 norm'\n",
+            run->gp_label);
+    if (d->lo > 0 && d->hi / d->lo > 100)
+        fprintf(gp, "set logscale y\n");
+    else
+        fprintf(gp, "set yrange [0:*]\n");
+    x_axis(gp, first, last, 1);
+    int shaded = shade_attack_rounds(gp, run, 1, first, last);
+    fprintf(gp, "set boxwidth 0.5 absolute\nset style fill solid 0.35\n");
+    /* round min q1 median q3 max n */
+    fprintf(gp, "$boxes << EOD\n");
+    for (int i = 0; i < d->num_boxes; i++) {
+        const ft_norm_box_t *b = &d->boxes[i];
+        fprintf(gp, "%d %.9g %.9g %.9g %.9g %.9g %d\n", b->round, b->min, b->q1, b->median, b->q3,
+                b->max, b->n);
+    }
+    /* round norm client */
+    fprintf(gp, "EOD\n$attackers << EOD\n");
+    for (int i = 0; i < d->num_attackers; i++)
+        fprintf(gp, "%d %.9g %ld\n", d->attackers[i].round, d->attackers[i].norm,
+                d->attackers[i].client);
+    fprintf(gp, "EOD\nplot ");
+    if (d->num_boxes)
+        fprintf(gp, "$boxes using 1:3:2:6:5 with candlesticks whiskerbars lc rgb '#1f77b4' "
+                    "title 'honest: quartiles, whiskers min to max', $boxes using 1:4:4:4:4 "
+                    "with candlesticks lw 2 lc rgb '#08306b' title 'honest median'");
+    if (d->num_attackers)
+        fprintf(gp,
+                "%s$attackers using 1:2 with points pt 9 ps 1.3 lc rgb '#d62728' title "
+                "'attacker update'",
+                d->num_boxes ? ", " : "");
+    shade_key(gp, shaded);
+    fprintf(gp, "\n");
+}
+
 /* Largest value of the columns, for integer count axes. */
 static double column_max(const ft_csv_t *csv, const char *const *cols, int ncols)
 {
@@ -321,6 +367,8 @@ static void plot_run_detail(FILE *gp, const ft_report_run_t *run, const char *ou
 {
     if (ft_report_has_data(run->csv, "honest_norm_mean"))
         plot_norms(gp, run, out_dir, prefix, svg);
+    if (run->norms.num_boxes || run->norms.num_attackers)
+        plot_norm_dist(gp, run, out_dir, prefix, svg);
     if (ft_report_has_data(run->csv, "attackers_kept"))
         plot_decisions(gp, run, out_dir, prefix, svg);
     if (ft_report_has_data(run->csv, "attacker_weight"))

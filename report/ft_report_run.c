@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static void label_of(const char *dir, char *out, size_t len)
+void ft_report_dir_label(const char *dir, char *out, size_t len)
 {
     size_t n = strlen(dir);
     while (n > 1 && dir[n - 1] == '/')
@@ -27,7 +27,7 @@ int ft_report_run_load(ft_report_run_t *run, const char *dir)
 {
     memset(run, 0, sizeof *run);
     run->dir = dir;
-    label_of(dir, run->label, sizeof run->label);
+    ft_report_dir_label(dir, run->label, sizeof run->label);
     size_t g = 0;
     for (const char *c = run->label; *c && g + 3 < sizeof run->gp_label; c++) {
         if (*c == '\'')
@@ -55,6 +55,9 @@ int ft_report_run_load(ft_report_run_t *run, const char *dir)
     if (run->cfg)
         snprintf(run->defense, sizeof run->defense, "%s", ft_config_str(run->cfg, "defense.name"));
     run->colour = ft_palette_defense(run->defense[0] ? run->defense : run->label);
+    /* without the events the plot is left out, not the report */
+    if (ft_norm_dist_load(dir, &run->norms) != FT_OK)
+        ft_error_clear();
     return FT_OK;
 }
 
@@ -62,6 +65,7 @@ void ft_report_run_free(ft_report_run_t *run)
 {
     ft_csv_destroy(&run->csv);
     ft_config_destroy(&run->cfg);
+    ft_norm_dist_free(&run->norms);
 }
 
 void ft_report_run_rounds(const ft_report_run_t *run, int *first, int *last)

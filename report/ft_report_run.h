@@ -6,25 +6,30 @@
 
 #include "ft_config.h"
 #include "ft_csv.h"
+#include "ft_norm_dist.h"
 
 #include <stddef.h>
 
 /* One run loaded for reporting. */
 typedef struct {
-    const char *dir;    /* run directory (borrowed) */
-    char label[128];    /* legend label: the directory's last component */
-    char gp_label[256]; /* label inside a gnuplot '...' string (' doubled) */
-    ft_csv_t *csv;      /* its metrics.csv (at least one row, round and main_acc) */
-    ft_config_t *cfg;   /* its config.ini; NULL where absent or unreadable */
-    char defense[64];   /* defense.name from cfg ("" without one) */
-    const char *colour; /* line colour: a function of the defense's name */
-    char verdict[256];  /* the one-line verdict (filled by ft_report.c) */
-    int destroyed;      /* nonzero if a round left NaN/Inf parameters */
+    const char *dir;      /* run directory (borrowed) */
+    char label[128];      /* legend label: the directory's last component */
+    char gp_label[256];   /* label inside a gnuplot '...' string (' doubled) */
+    ft_csv_t *csv;        /* its metrics.csv (at least one row, round and main_acc) */
+    ft_config_t *cfg;     /* its config.ini; NULL where absent or unreadable */
+    char defense[64];     /* defense.name from cfg ("" without one) */
+    const char *colour;   /* line colour: a function of the defense's name */
+    char verdict[256];    /* the one-line verdict (filled by ft_report.c) */
+    int destroyed;        /* nonzero if a round left NaN/Inf parameters */
+    ft_norm_dist_t norms; /* update norms per round from events.jsonl (empty: none) */
 } ft_report_run_t;
 
 /* Loads dir into run (zeroed first). FT_EIO / FT_EFORMAT naming metrics.csv; a
- * missing or unreadable config.ini is not an error (cfg stays NULL). */
+ * missing or unreadable config.ini or events.jsonl is not an error (cfg stays NULL,
+ * norms empty). */
 int ft_report_run_load(ft_report_run_t *run, const char *dir);
+/* A run directory's label: its last path component (trailing slashes ignored). */
+void ft_report_dir_label(const char *dir, char *out, size_t len);
 /* Frees what ft_report_run_load allocated; safe on a zeroed or freed run. */
 void ft_report_run_free(ft_report_run_t *run);
 

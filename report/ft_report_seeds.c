@@ -12,6 +12,7 @@
 #include "ft_html.h"
 #include "ft_palette.h"
 #include "ft_plot.h"
+#include "ft_report_run.h"
 #include "ft_seed_summary.h"
 #include "ft_stat.h"
 
@@ -163,6 +164,8 @@ static void seed_table(FILE *html, const loaded_t *ls, int n)
             ft_html_escape(html, ls[i].g->dirs[s]);
             fprintf(html, "</td><td>");
             ft_html_escape(html, line);
+            /* a seed that did not finish is in the means: say so where it is listed */
+            ft_html_incomplete_mark(html, ls[i].g->dirs[s]);
             fprintf(html, "</td></tr>\n");
         }
     fprintf(html, "</table>\n");

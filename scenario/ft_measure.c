@@ -28,7 +28,7 @@ int ft_measure_backdoor(ft_model_t *m, const ft_dataset_t *backdoor_test, int so
 }
 
 void ft_measure_norms(size_t K, size_t N, const float *updates, const uint8_t *is_attacker,
-                      ft_round_norms_t *out)
+                      double *row_norms, ft_round_norms_t *out)
 {
     memset(out, 0, sizeof *out);
     double an = 0, hn = 0;
@@ -38,6 +38,8 @@ void ft_measure_norms(size_t K, size_t N, const float *updates, const uint8_t *i
         const float *u = updates + k * N;
         for (size_t j = 0; j < N; j++)
             s += (double)u[j] * u[j];
+        if (row_norms)
+            row_norms[k] = sqrt(s);
         if (is_attacker && is_attacker[k]) {
             an += sqrt(s);
             out->attackers++;

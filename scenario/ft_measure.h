@@ -30,8 +30,10 @@ typedef struct {
 } ft_round_norms_t;
 
 /* Norms of a round's K×N updates (host) joined with the ground truth (is_attacker may
- * be NULL: all honest). */
+ * be NULL: all honest); each row's L2 norm into row_norms when it is not NULL (the
+ * report's norm distributions). */
 void ft_measure_norms(size_t K, size_t N, const float *updates /* K×N */,
-                      const uint8_t *is_attacker /* K */, ft_round_norms_t *out);
+                      const uint8_t *is_attacker /* K */, double *row_norms /* K or NULL */,
+                      ft_round_norms_t *out);
 
 #endif

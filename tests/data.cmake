@@ -4,3 +4,7 @@ ft_test(test_data LIBS ft_data)
 ft_test(test_data_partition LIBS ft_data)
 ft_test(test_data_fmnist LIBS ft_data)
 ft_test(test_augment LIBS ft_data)
+# text corpora for next-word prediction: tokeniser, fortune files, vocabulary, sequences
+ft_test(test_text LIBS ft_data)
+# the Sentiment140 CSV reader (generated files in its format)
+ft_test(test_sentiment140 LIBS ft_data)

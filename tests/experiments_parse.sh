@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$FT_SOURCE_DIR"
 n=0
 for f in experiments/*.ini experiments/tutorial/*.ini experiments/presets/*.ini \
-    experiments/paper/base/*.ini; do
+    experiments/paper/base/*.ini experiments/text/*.ini; do
     # --help stops after the experiment is loaded and checked.
     "$FEDTAIL" run "$f" --help >/dev/null 2>"/tmp/experiments_parse.$$" || {
         echo "FAIL: $f: $(cat "/tmp/experiments_parse.$$")"

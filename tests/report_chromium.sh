@@ -2,7 +2,8 @@
 # report.html renders in headless Chromium (Debian's chromium) without errors: a
 # real run's report is loaded, its DOM must hold the verdict (before the summary
 # table), the inline SVG plots with the attack rounds shaded, the per-client
-# decision strip with the attacker rows marked, a screenshot must be drawn, and
+# decision strip with the attacker rows marked, the update-norm distribution with the
+# attackers' updates marked, a screenshot must be drawn, and
 # Chromium must log no page errors. A comparison of that run with a second arm
 # (another defense) must show both verdicts, shaded comparison plots and the
 # configuration difference. Every PNG has its SVG beside it. A sweep's sweep.html
@@ -58,6 +59,17 @@ grep -q "rgb(246, 213, 213)" "$dom" || fail "no attack-round shading in the plot
 grep -q 'class="attack-rounds"' "$dom" || fail "no attack-round legend"
 grep -q '<table class="strip"' "$dom" || fail "no per-client decision strip"
 grep -q '<tr class="attacker"><th class="attacker">attacker ' "$dom" || fail "no attacker row in the strip"
+# the update-norm distribution: honest boxes per round, the attacker's updates in red
+python3 - "$dom" <<'PY' || fail "no norm distribution with the attackers marked"
+import re, sys
+dom = open(sys.argv[1]).read()
+m = re.search(r'<figure id="plot-norm_dist"><svg(.*?)</figure>', dom, re.S)
+assert m, "no norm_dist figure"
+fig = m.group(1)
+assert "attacker update" in fig and "honest median" in fig, "legend"
+assert re.search(r"rgb\(214,\s*39,\s*40\)", fig), "no red attacker points"
+assert re.search(r"rgb\(\s*31,\s*119,\s*180\)", fig), "no honest boxes"
+PY
 timeout 120 "$browser" "${flags[@]}" --dump-dom "file://$tmp/cmp/report.html" >"$tmp/cmp.html" \
     2>"$tmp/cmp.err" || fail "chromium --dump-dom of the comparison failed"
 [ "$(grep -c 'class="verdict"' "$tmp/cmp.html")" -eq 2 ] || fail "comparison: not one verdict per arm"
@@ -67,6 +79,8 @@ grep -q '<code>defense.name</code></td><td>fedavg</td><td>median</td>' "$tmp/cmp
     fail "comparison: no configuration difference"
 for a in arm1 arm2; do # each arm's own plots, inline
     grep -q "<figure id=\"plot-${a}_norms\"><svg" "$tmp/cmp.html" || fail "comparison: no $a norms plot"
+    grep -q "<figure id=\"plot-${a}_norm_dist\"><svg" "$tmp/cmp.html" ||
+        fail "comparison: no $a norm distribution"
 done
 timeout 120 "$browser" "${flags[@]}" --window-size=1000,1600 --screenshot="$tmp/shot.png" \
     "$url" >/dev/null 2>"$tmp/shot.err" || fail "chromium --screenshot failed"

@@ -38,6 +38,10 @@ done
 grep -q "median" out1/robust/config.ini || fail "variant setting not applied"
 python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["arms"]; assert [x["label"] for x in a] == ["plain", "robust"] and a[1]["n"] == 1 and a[1]["final_main_acc"]["std"] is None, a' out1/summary.json || fail "compare summary.json: $(cat out1/summary.json)"
 grep -q "<svg" out1/report.html || fail "report has no inline plot"
+# fedtail report on the comparison's directory draws the comparison the run drew.
+"$FEDTAIL" report out1 --out rep1 >rep1.txt 2>&1 || fail "report on the comparison: $(cat rep1.txt)"
+cmp rep1/report.html out1/report.html || fail "fedtail report's comparison differs from the run's"
+[ -s rep1/compare_main.svg ] && [ -s rep1/arm2_norm_dist.svg ] || fail "report: comparison plots missing"
 ls cache/pretrain-mlp-*/model.ckpt >/dev/null || fail "no cached model"
 
 "$FEDTAIL" run exp.ini --out out2 --procs 1 --no-report >run2.txt 2>run2.err || fail "second run"
@@ -85,6 +89,19 @@ if "$FEDTAIL" run exp.ini --set defense.name=krumm --out out5 2>typo.err; then
 fi
 grep -q "krumm" typo.err && grep -q "defense.name" typo.err || fail "typo message: $(cat typo.err)"
 grep -q "overridden" typo.err && fail "typo reported as an override, not as a typo: $(cat typo.err)"
+# A single run (no run.compare) is checked as whole before its pre-training too: a
+# typo in a value, a rule its K cannot run, an unknown attack — each refused with
+# nothing pre-trained, mined or made.
+for bad in defense.name=krumm defense.f=3 attack.method=pgdd; do
+    if "$FEDTAIL" run exp.ini --set run.compare= --set defense.name=krum \
+        --set attack.honest_edge_holders=0 --set "$bad" \
+        --set run.cache_dir=cache_single --out out6 2>single.err; then
+        fail "single run with $bad accepted"
+    fi
+    grep -q "key ${bad%%=*}" single.err || fail "single run, $bad: $(cat single.err)"
+    grep -q "pre-training" single.err && fail "single run, $bad: pre-trained before the check"
+    [ ! -e cache_single ] && [ ! -e out6 ] || fail "single run, $bad: left a cache or a directory"
+done
 
 cat >grid.ini <<'INI'
 [sweep]
@@ -135,4 +152,18 @@ grep -q 'href="name=fedavg_seed=1/report.html"' old/sweep.html || fail "old cell
 printf '[sweep]\nbase = exp.ini\n[grid]\nrun.seed = 1, two\n' >badgrid.ini
 if "$FEDTAIL" sweep badgrid.ini --out s2 2>badgrid.err; then fail "bad grid accepted"; fi
 grep -q "badgrid.ini:4" badgrid.err || fail "bad grid message: $(cat badgrid.err)"
+# A grid value the run would refuse (a typo, a rule its K cannot run) fails the sweep
+# before any cell runs, naming the cell — not after the cells before it ran.
+for set in "" "defense.f = 3"; do
+    bad=krum
+    [ -n "$set" ] || bad=krumm
+    printf "[sweep]\nbase = exp.ini\n[grid]\ndefense.name = fedavg, %s\n[set]\nrun.compare =\n%s\n" \
+        "$bad" "$set" >typogrid.ini
+    if "$FEDTAIL" sweep typogrid.ini --out s3 >typogrid.out 2>typogrid.err; then
+        fail "sweep with a bad cell ($bad, $set) accepted"
+    fi
+    grep -q "typogrid.ini: run defense.name=$bad (2 of 2): .*; nothing was run" typogrid.err ||
+        fail "bad cell message: $(cat typogrid.err)"
+    [ ! -e s3 ] || fail "a refused sweep ran or made its directory: $(ls s3)"
+done
 echo "run compare + sweep: ok"

@@ -24,6 +24,7 @@
 #include "ft_config.h"
 #include "ft_dataset_load.h"
 #include "ft_error.h"
+#include "ft_model_input.h"
 #include "ft_scenario.h"
 #include "ft_sha256.h"
 #include "ft_test_experiment.h"
@@ -35,6 +36,22 @@ static const char *const base[] = {
     "attack.clean_points=40",     "attack.poison_points=30",  "attack.num_benign_estimates=2",
     "attack.source_class=2",      "attack.target_class=3",    "attack.fl_mode=fixed-freq",
     "attack.attack_freq=2",       "federation.rounds=6",      NULL};
+
+/* What a text attack (ft_attack_t.text) runs on instead: a small next-word task on
+ * the fortunes corpus with a tiny lstm. */
+static const char *const text_keys[] = {"data.dataset=fortunes",
+                                        "data.vocab_size=300",
+                                        "data.seq_len=8",
+                                        "data.train_limit=600",
+                                        "data.test_limit=200",
+                                        "model.name=lstm",
+                                        "model.embedding=8",
+                                        "model.hidden=8",
+                                        "model.layers=1",
+                                        "model.dropout=0",
+                                        "attack.target_word=the",
+                                        "attack.trigger_phrase=it is",
+                                        NULL};
 
 /* One attacker task of client `id` on scenario s. */
 typedef struct {
@@ -57,9 +74,14 @@ static void rig_new(const ft_experiment_t *exp, rig_t *r)
     memset(r, 0, sizeof *r);
     assert_int_equal(ft_scenario_new(exp, NULL, 0, &r->s), FT_OK);
     const ft_dataset_t *tr = r->s->train;
-    assert_int_equal(
-        ft_model_new("mlp", "16", tr->c, tr->h, tr->w, tr->num_classes, 16, &ft_ops_cpu, &r->m),
-        FT_OK);
+    if (tr->vocab)
+        assert_int_equal(
+            ft_model_new_for_data(&exp->model, tr, tr->num_classes, 0, 16, &ft_ops_cpu, &r->m),
+            FT_OK);
+    else
+        assert_int_equal(
+            ft_model_new("mlp", "16", tr->c, tr->h, tr->w, tr->num_classes, 16, &ft_ops_cpu, &r->m),
+            FT_OK);
     r->t = ft_trainer_new(r->m, 16);
     assert_non_null(r->t);
     r->N = ft_model_num_params(r->m);
@@ -97,7 +119,11 @@ static void digest(const void *p, size_t n, uint8_t out[32])
 static void dataset_digest(const ft_dataset_t *d, uint8_t out[32])
 {
     uint8_t a[32], b[32];
-    digest(d->pixels, (size_t)d->n * ft_dataset_sample_size(d), a);
+    size_t n = (size_t)d->n * ft_dataset_sample_size(d);
+    if (d->pixels)
+        digest(d->pixels, n, a);
+    else
+        digest(d->values, n * sizeof(float), a);
     digest(d->labels, d->n, b);
     for (int i = 0; i < 32; i++)
         out[i] = a[i] ^ (uint8_t)(b[i] * 31);
@@ -128,6 +154,8 @@ static void check_attack(const ft_attack_t *a)
     char method[64];
     snprintf(method, sizeof method, "attack.method=%s", a->name);
     ft_config_t *cfg = ft_test_config(base, (const char *[]){method, NULL});
+    for (int i = 0; a->text && text_keys[i]; i++)
+        ft_test_set(cfg, text_keys[i]);
     ft_experiment_t exp;
     ft_test_experiment(cfg, &exp);
     assert_int_equal(ft_attack_check(&exp), FT_OK);

@@ -27,24 +27,6 @@
 
 #define S 64 /* the state: one 1x8x8 trigger */
 
-static void send_update_state(void *sock, uint32_t round, uint32_t client, uint64_t samples,
-                              const float *delta, const uint8_t layout[32], const float *st,
-                              size_t n)
-{
-    ft_msg_t m;
-    ft_msg_init(&m, FT_MSG_UPDATE);
-    m.u.update.round = round;
-    m.u.update.client_id = client;
-    m.u.update.num_samples = samples;
-    m.u.update.num_params = N_MLP;
-    memcpy(m.u.update.layout_hash, layout, 32);
-    ft_wire_digest_floats(delta, N_MLP, m.u.update.digest);
-    m.u.update.attack_state = (float *)st;
-    m.u.update.attack_state_n = n;
-    m.payload_len = N_MLP * 4;
-    assert_int_equal(ft_link_send(sock, NULL, 0, &m, delta, NULL, NULL), FT_OK);
-}
-
 /* Requests a task; returns it in in (the caller clears it). */
 static void next_task(void *sock, ft_link_in_t *in)
 {
@@ -67,18 +49,7 @@ static void expect_error(void *sock, const char *needle)
 static void test_state_between_rounds(void **state)
 {
     (void)state;
-    ft_wire_limits_default(&lim, 64);
-    char dir[FT_TEST_TMPDIR_MAX];
-    assert_int_equal(ft_test_tmpdir_make(dir, sizeof dir, "astate"), 0);
-    char endpoint[FT_TEST_TMPDIR_MAX + 16];
-    snprintf(endpoint, sizeof endpoint, "ipc://%s/c.sock", dir);
-    ft_config_t *cfg = ft_config_new();
-    const char *sets[] = {"data.dataset=synthetic",
-                          "data.synthetic_train=200",
-                          "data.synthetic_test=50",
-                          "data.synthetic_shape=1,8,8",
-                          "model.name=mlp",
-                          "model.hidden=16",
+    const char *sets[] = {SCRIPTED_MLP_SETS,
                           "federation.num_clients=4",
                           "federation.clients_per_round=2",
                           "federation.rounds=3",
@@ -89,26 +60,14 @@ static void test_state_between_rounds(void **state)
                           "attack.fl_mode=every-round",
                           "attack.honest_edge_holders=0",
                           "attack.poison_points=4",
-                          "attack.target_class=1"};
-    for (size_t i = 0; i < sizeof sets / sizeof *sets; i++)
-        assert_int_equal(ft_config_set(cfg, sets[i], "test"), FT_OK);
-    ft_coord_opts_t opts = {.bind = endpoint, .out_dir = dir};
-    run_t run = {0};
-    assert_int_equal(ft_coordinator_new(cfg, &opts, &run.c), FT_OK);
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, run_thread, &run), 0);
-
-    void *ctx = zmq_ctx_new();
-    void *sock = zmq_socket(ctx, ZMQ_DEALER);
-    assert_int_equal(zmq_connect(sock, endpoint), 0);
-    ft_link_in_t in;
-    send_simple(sock, FT_MSG_HELLO);
-    recv_msg(sock, &in);
-    assert_int_equal(in.msg.type, FT_MSG_WELCOME);
+                          "attack.target_class=1",
+                          NULL};
+    scripted_t sc;
+    scripted_start(&sc, "astate", sets);
+    void *sock = sc.sock;
     uint8_t layout[32];
-    memcpy(layout, in.msg.u.welcome.layout_hash, 32);
-    ft_link_in_clear(&in);
-
+    scripted_hello(&sc, layout);
+    ft_link_in_t in;
     float *delta = calloc(N_MLP, sizeof(float)), prev[S], st[S];
     for (int j = 0; j < S; j++)
         st[j] = 0.5f;
@@ -119,18 +78,18 @@ static void test_state_between_rounds(void **state)
             assert_int_equal(k->round, round);
             uint32_t id = k->client_id;
             int att = k->attacker;
-            uint64_t n = ft_coordinator_expected_samples(run.c, id, att);
+            uint64_t n = ft_coordinator_expected_samples(sc.run.c, id, att);
             if (!att) {
                 assert_null(k->attack_state); /* honest clients never see it */
                 ft_link_in_clear(&in);
                 if (round == 1) { /* an honest client may not send one */
-                    send_update_state(sock, round, id, n, delta, layout, st, S);
+                    send_update_state(sock, round, id, n, delta, layout, 0, st, S);
                     expect_error(sock, "does not attack");
                     next_task(sock, &in);
                     assert_int_equal(in.msg.u.task.client_id, id);
                     ft_link_in_clear(&in);
                 }
-                send_update_state(sock, round, id, n, delta, layout, NULL, 0);
+                send_update_state(sock, round, id, n, delta, layout, 0, NULL, 0);
                 continue;
             }
             if (round == 1) {
@@ -143,13 +102,13 @@ static void test_state_between_rounds(void **state)
             for (int j = 0; j < S; j++)
                 st[j] = 0.1f * (float)round + 0.001f * (float)j;
             if (round == 2) { /* the wrong size: refused, the task requeued */
-                send_update_state(sock, round, id, n, delta, layout, st, S - 1);
+                send_update_state(sock, round, id, n, delta, layout, 0, st, S - 1);
                 expect_error(sock, "attack state of 63 floats, the attack keeps 64");
                 next_task(sock, &in);
                 assert_int_equal(in.msg.u.task.client_id, id);
                 ft_link_in_clear(&in);
             }
-            send_update_state(sock, round, id, n, delta, layout, st, S);
+            send_update_state(sock, round, id, n, delta, layout, 0, st, S);
             memcpy(prev, st, sizeof st);
         }
     }
@@ -157,15 +116,11 @@ static void test_state_between_rounds(void **state)
     recv_msg(sock, &in);
     assert_int_equal(in.msg.type, FT_MSG_SHUTDOWN);
     ft_link_in_clear(&in);
-    pthread_join(th, NULL);
-    assert_int_equal(run.rc, FT_OK);
-    ft_coordinator_destroy(&run.c);
-    zmq_close(sock);
-    zmq_ctx_term(ctx);
+    scripted_finish(&sc);
 
     char path[512], *text;
     size_t len;
-    ft_test_tmpdir_path(path, sizeof path, dir, "events.jsonl");
+    ft_test_tmpdir_path(path, sizeof path, sc.dir, "events.jsonl");
     assert_int_equal(ft_read_file(path, &text, &len), FT_OK);
     int events = 0;
     for (const char *p = text; (p = strstr(p, "\"event\":\"attack_state\"")); p++)
@@ -174,8 +129,7 @@ static void test_state_between_rounds(void **state)
     assert_non_null(strstr(text, "\"event\":\"attack_state\",\"round\":3"));
     ft_free(text);
     free(delta);
-    ft_config_destroy(&cfg);
-    assert_int_equal(ft_test_tmpdir_remove(dir), 0);
+    scripted_remove(&sc);
 }
 
 int main(void)

@@ -134,7 +134,8 @@ static void save_slot(int slot, int round, const char *config_ini, const uint8_t
         .final_backdoor_acc = NAN,
         .peak_backdoor_acc = NAN};
     assert_int_equal(
-        ft_resume_save(dir, slot, hash, params, n, 7, "fedavg", &pt, config_ini, NULL, 0), FT_OK);
+        ft_resume_save(dir, slot, hash, params, n, 7, "fedavg", &pt, config_ini, NULL, 0, NULL, 0),
+        FT_OK);
 }
 
 static void fake_model(uint8_t hash[32], float params[NP])
@@ -214,6 +215,43 @@ static void expect_accepted(const char *what)
     ft_resume_free(&r);
 }
 
+/* A stateful attack's state (A3FL's trigger) comes back from a checkpoint whole,
+ * beside the defense's state; a non-finite value makes the slot damaged. */
+static void test_resume_attack_state(void **state)
+{
+    (void)state;
+    ft_config_t *cfg = run_config();
+    char *ini = ft_config_to_ini(cfg);
+    two_slots(ini);
+    uint8_t hash[32];
+    float params[NP];
+    fake_model(hash, params);
+    ft_resume_point_t pt = {.round = 4,
+                            .metrics_bytes = metrics_len(4),
+                            .events_bytes = events_len(5),
+                            .final_main_acc = 0.5,
+                            .final_backdoor_acc = NAN,
+                            .peak_backdoor_acc = NAN};
+    const uint8_t junk[5] = {9, 8, 7, 6, 5};
+    float st[3] = {1.5f, -2.0f, 0.25f};
+    assert_int_equal(
+        ft_resume_save(dir, 1, hash, params, NP, 7, "fedavg", &pt, ini, junk, 5, st, 3), FT_OK);
+    ft_resume_t r;
+    assert_int_equal(ft_resume_find(dir, NULL, NULL, &r), FT_OK);
+    assert_int_equal(r.slot, 1);
+    assert_int_equal(r.attack_state_n, 3);
+    assert_memory_equal(r.attack_state, st, sizeof st);
+    assert_int_equal(r.defense_len, 5);
+    assert_memory_equal(r.defense_state, junk, 5);
+    ft_resume_free(&r);
+    st[1] = NAN;
+    assert_int_equal(
+        ft_resume_save(dir, 1, hash, params, NP, 7, "fedavg", &pt, ini, junk, 5, st, 3), FT_OK);
+    expect_fallback("attack state NaN", "field attack state: value 1 is not finite");
+    free(ini);
+    ft_config_destroy(&cfg);
+}
+
 static void test_resume_fields(void **state)
 {
     (void)state;
@@ -261,6 +299,10 @@ static void test_resume_fields(void **state)
         {"peak_backdoor_acc", "-0x1p-20", "field peak_backdoor_acc"},
         {"seed", "8", "field seed = 8"},
         {"defense", "median", "field defense = median"},
+        /* no state in the file: one float would read past its end */
+        {"attack_state_floats", "1", "field attack_state_floats = 1"},
+        {"attack_state_floats", "-1", "field attack_state_floats = -1"},
+        {"attack_state_floats", "2x", "field attack_state_floats = 2x"},
     };
     for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
         two_slots(ini);
@@ -287,6 +329,7 @@ static void test_resume_fields(void **state)
         {"shares", "0x1p+2,4,0x1p-1,4"}, /* weight 1 in each of 4 rounds */
         {"final_main_acc", "0x1p+0"},
         {"final_backdoor_acc", "0x0p+0"},
+        {"attack_state_floats", "0"},
         {"events_bytes", ""}, /* filled below: 4 lines, one per round */
     };
     char ev_least[32];
@@ -384,8 +427,8 @@ static void test_coordinator_falls_back(void **state)
                             .final_backdoor_acc = NAN,
                             .peak_backdoor_acc = NAN};
     const uint8_t junk[5] = {1, 2, 3, 4, 5};
-    assert_int_equal(ft_resume_save(dir, 1, hash, params, n, 7, "fedavg", &pt, ini, junk, 5),
-                     FT_OK);
+    assert_int_equal(
+        ft_resume_save(dir, 1, hash, params, n, 7, "fedavg", &pt, ini, junk, 5, NULL, 0), FT_OK);
     logged[0] = '\0';
     assert_int_equal(resumed_rounds(cfg), 2);
     assert_non_null(strstr(logged, "checkpoint-b.ckpt: field defense state"));
@@ -467,6 +510,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resume_fields),
+        cmocka_unit_test(test_resume_attack_state),
         cmocka_unit_test(test_coordinator_falls_back),
         cmocka_unit_test(test_init_checkpoint),
     };

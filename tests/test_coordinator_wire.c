@@ -30,36 +30,19 @@
 static void test_scripted_client(void **state)
 {
     (void)state;
-    ft_wire_limits_default(&lim, 64);
-    char dir[FT_TEST_TMPDIR_MAX];
-    assert_int_equal(ft_test_tmpdir_make(dir, sizeof dir, "wire"), 0);
-    char endpoint[FT_TEST_TMPDIR_MAX + 16]; /* ipc://<dir>/c.sock */
-    snprintf(endpoint, sizeof endpoint, "ipc://%s/c.sock", dir);
-    ft_config_t *cfg = ft_config_new();
-    const char *sets[] = {"data.dataset=synthetic",
-                          "data.synthetic_train=200",
-                          "data.synthetic_test=50",
-                          "data.synthetic_shape=1,8,8",
-                          "model.name=mlp",
-                          "model.hidden=16",
+    const char *sets[] = {SCRIPTED_MLP_SETS,
                           "federation.num_clients=4",
                           "federation.partition=dirichlet", /* unequal weights */
                           "federation.clients_per_round=2",
                           "federation.rounds=1",
                           "federation.round_timeout=30",
                           "federation.heartbeat_s=10",
-                          "federation.lr=0.05"};
-    for (size_t i = 0; i < sizeof sets / sizeof *sets; i++)
-        assert_int_equal(ft_config_set(cfg, sets[i], "test"), FT_OK);
-    ft_coord_opts_t opts = {.bind = endpoint, .out_dir = dir};
-    run_t run = {0};
-    assert_int_equal(ft_coordinator_new(cfg, &opts, &run.c), FT_OK);
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, run_thread, &run), 0);
-
-    void *ctx = zmq_ctx_new();
-    void *sock = zmq_socket(ctx, ZMQ_DEALER);
-    assert_int_equal(zmq_connect(sock, endpoint), 0);
+                          "federation.lr=0.05",
+                          NULL};
+    scripted_t sc;
+    scripted_start(&sc, "wire", sets);
+    void *sock = sc.sock;
+    const char *dir = sc.dir;
     ft_link_in_t in;
 
     /* not registered yet: an Error asking for hello */
@@ -98,7 +81,7 @@ static void test_scripted_client(void **state)
     float *delta = malloc(N_MLP * 4);
     for (int i = 0; i < N_MLP; i++)
         delta[i] = 0.5f;
-    uint64_t n_first = ft_coordinator_expected_samples(run.c, first, 0);
+    uint64_t n_first = ft_coordinator_expected_samples(sc.run.c, first, 0);
     assert_true(n_first > 0);
     /* corrupted digest: rejected with an Error, the task goes back to the queue */
     send_update(sock, 1, first, n_first, delta, layout, 1);
@@ -144,7 +127,7 @@ static void test_scripted_client(void **state)
     ft_link_in_clear(&in);
     for (int i = 0; i < N_MLP; i++)
         delta[i] = -0.25f;
-    uint64_t n_second = ft_coordinator_expected_samples(run.c, second, 0);
+    uint64_t n_second = ft_coordinator_expected_samples(sc.run.c, second, 0);
     assert_true(n_second > 0 && n_second != n_first); /* the weighting shows */
     send_update(sock, 1, second, n_second, delta, layout, 0);
     send_simple(sock, FT_MSG_REQUEST);
@@ -153,11 +136,7 @@ static void test_scripted_client(void **state)
     assert_string_equal(in.msg.u.shutdown.reason, "complete");
     ft_link_in_clear(&in);
 
-    pthread_join(th, NULL);
-    assert_int_equal(run.rc, FT_OK);
-    ft_coordinator_destroy(&run.c);
-    zmq_close(sock);
-    zmq_ctx_term(ctx);
+    scripted_finish(&sc);
 
     /* FedAvg by sample count: (0.5 n1 - 0.25 n2) / (n1 + n2) */
     double avg = (0.5 * (double)n_first - 0.25 * (double)n_second) / (double)(n_first + n_second);
@@ -197,8 +176,7 @@ static void test_scripted_client(void **state)
     assert_true(ft_path_exists(path));
     free(global);
     free(delta);
-    ft_config_destroy(&cfg);
-    assert_int_equal(ft_test_tmpdir_remove(dir), 0);
+    scripted_remove(&sc);
 }
 
 int main(void)

@@ -35,109 +35,41 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { N = 1000, MAXK = 11 };
+enum { N = FT_SELFTEST_N, MAXK = FT_SELFTEST_MAXK };
 
-/* Rules that promise a bounded output under f outliers. fedavg/none are the
- * undefended baseline; FoolsGold targets sybils, not magnitudes; local-dp's server
- * averages (the honest clients clip; an attacker does not); FLARE weights whole rows by
- * trust and clips nothing (a 1e30 row its MMD happens to place near one client keeps a
- * softmax share). */
-static int is_robust(const char *name)
+/* Rules that promise a bounded output under f outliers (ft_defense_selftest_expect):
+ * fedavg/none are the undefended baseline; FoolsGold targets sybils, not magnitudes;
+ * local-dp's server averages (the honest clients clip; an attacker does not); FLARE
+ * weights whole rows by trust and clips nothing (a 1e30 row its MMD happens to place
+ * near one client keeps a softmax share). */
+static int is_robust(const ft_defense_t *d)
 {
-    return strcmp(name, "fedavg") != 0 && strcmp(name, "none") != 0 &&
-           strcmp(name, "foolsgold") != 0 && strcmp(name, "rlr") != 0 &&
-           strcmp(name, "fldetector") != 0 && strcmp(name, "local-dp") != 0 &&
-           strcmp(name, "flare") != 0;
+    return ft_defense_selftest_expect(d).robust;
 }
 
-typedef struct {
-    const ft_defense_t *d;      /* the rule */
-    ft_config_t *cfg;           /* its config */
-    void *state;                /* its state */
-    void *ws;                   /* its workspace */
-    ft_defense_decision_t *dec; /* decisions */
-    ft_probe_mlp_t probe;       /* the model probe (deepsight, flare) */
-} inst_t;
-
-static void inst_open(inst_t *x, const ft_defense_t *d, size_t K, int f, int identical)
+/* The library's instance of d with K, f, and this test's parameters: beta and the
+ * centred-clipping iterations always, and unless identical (where the library sets
+ * bounds that keep identical updates unchanged) bounds and noise a robust round has. */
+static void open_rule(ft_defense_selftest_inst_t *x, const ft_defense_t *d, size_t K, int f,
+                      int identical)
 {
-    x->d = d;
-    x->cfg = ft_config_new();
-    assert_non_null(x->cfg);
-    char v[64];
-    assert_int_equal(ft_config_set_value(x->cfg, "defense.name", d->name, "test"), FT_OK);
-    snprintf(v, sizeof v, "%zu", K);
-    assert_int_equal(ft_config_set_value(x->cfg, "federation.clients_per_round", v, "test"), FT_OK);
-    snprintf(v, sizeof v, "%d", f);
-    assert_int_equal(ft_config_set_value(x->cfg, "defense.f", v, "test"), FT_OK);
+    ft_config_t *base = ft_config_new();
+    assert_non_null(base);
+    assert_int_equal(ft_config_set_value(base, "defense.name", d->name, "test"), FT_OK);
     const char *common[] = {"defense.beta=0.2", "defense.cc_iters=3", NULL};
     for (int i = 0; common[i]; i++)
-        assert_int_equal(ft_config_set(x->cfg, common[i], "test"), FT_OK);
-    const char *ident[] = {"defense.norm_bound=1e6", "defense.stddev=0", "defense.tau=1e6",
-                           "defense.flame_lambda=0", NULL};
+        assert_int_equal(ft_config_set(base, common[i], "test"), FT_OK);
     const char *robust[] = {"defense.norm_bound=5", "defense.stddev=0.025", "defense.tau=10", NULL};
-    const char **extra = identical ? ident : robust;
-    for (int i = 0; extra[i]; i++)
-        assert_int_equal(ft_config_set(x->cfg, extra[i], "test"), FT_OK);
-    ft_experiment_t exp;
-    if (ft_experiment_read(x->cfg, &exp) != FT_OK ||
-        ft_defense_check(&exp.defense, exp.federation.clients_per_round) != FT_OK)
+    for (int i = 0; !identical && robust[i]; i++)
+        assert_int_equal(ft_config_set(base, robust[i], "test"), FT_OK);
+    if (ft_defense_selftest_open(x, base, K, f, identical) != FT_OK)
         fail_msg("%s: %s", d->name, ft_error_message());
-    assert_int_equal(d->create(&exp.defense, K, N, MAXK, &x->state), FT_OK);
-    ft_probe_mlp_standard(&x->probe, 5);
-    x->ws = ft_malloc(ft_defense_workspace(d, K, N, &x->probe.probe));
-    x->dec = ft_calloc(K, sizeof *x->dec);
-    assert_non_null(x->ws);
-    assert_non_null(x->dec);
-}
-
-static void inst_close(inst_t *x)
-{
-    x->d->destroy(&x->state);
-    ft_free(x->ws);
-    ft_free(x->dec);
-    ft_config_destroy(&x->cfg);
-}
-
-static int inst_run(inst_t *x, int round, size_t K, float *U, const float *counts,
-                    const uint32_t *ids, const float *server, float *out)
-{
-    ft_rng_t rng;
-    ft_rng_init(&rng, 5, (uint32_t)round, 0, FT_RNG_NOISE);
-    ft_defense_input_t in = {.round = round,
-                             .K = K,
-                             .N = N,
-                             .updates = U,
-                             .counts = counts,
-                             .ids = ids,
-                             .global = NULL,
-                             .server_update = server,
-                             .rng = &rng,
-                             .probe = &x->probe.probe};
-    return x->d->aggregate(x->state, &in, out, x->dec, x->ws);
-}
-
-/* Honest updates: a common direction mu plus client noise, as in a real round. */
-static void make_round(uint64_t seed, size_t K, float *U, float *counts, uint32_t *ids,
-                       float *server)
-{
-    ft_rng_t rng;
-    ft_rng_init(&rng, seed, 0, 0, FT_RNG_TEST);
-    float mu[N];
-    for (size_t j = 0; j < N; j++)
-        mu[j] = (float)ft_rng_normal(&rng);
-    for (size_t i = 0; i < K; i++) {
-        for (size_t j = 0; j < N; j++)
-            U[i * N + j] = mu[j] + 0.3f * (float)ft_rng_normal(&rng);
-        counts[i] = (float)(1 + ft_rng_below(&rng, 20));
-        ids[i] = (uint32_t)i;
-    }
-    for (size_t j = 0; j < N; j++)
-        server[j] = mu[j] + 0.3f * (float)ft_rng_normal(&rng);
+    ft_config_destroy(&base);
 }
 
 /* The share invariants above, after a round of x over U (K×N, as given to it). */
-static void check_shares(const inst_t *x, size_t K, const float *U, const float *out, int noise)
+static void check_shares(const ft_defense_selftest_inst_t *x, size_t K, const float *U,
+                         const float *out, int noise)
 {
     const char *name = x->d->name;
     int centred = strcmp(name, "centered-clipping") == 0;
@@ -174,20 +106,20 @@ static void test_identical_unchanged(void **state)
     const size_t K = 7;
     static float U[MAXK * N], out[N], x[N], counts[MAXK], server[N];
     uint32_t ids[MAXK];
-    make_round(11, K, U, counts, ids, server);
+    ft_defense_selftest_round(11, K, 1, U, counts, ids, server);
     memcpy(x, U, sizeof x);
     for (size_t r = 0; ft_defense_registry[r]; r++) {
-        inst_t in;
-        inst_open(&in, ft_defense_registry[r], K, 1, 1);
+        ft_defense_selftest_inst_t in;
+        open_rule(&in, ft_defense_registry[r], K, 1, 1);
         for (size_t i = 0; i < K; i++)
             memcpy(U + i * N, x, sizeof x);
-        assert_int_equal(inst_run(&in, 1, K, U, counts, ids, x, out), FT_OK);
+        assert_int_equal(ft_defense_selftest_run(&in, 1, K, U, counts, ids, x, out), FT_OK);
         check_shares(&in, K, U, out, 0);
         for (size_t j = 0; j < N; j++)
             if (!(fabsf(out[j] - x[j]) <= 1e-6f * (1 + fabsf(x[j]))))
                 fail_msg("%s: out[%zu] = %.9g, update %.9g", in.d->name, j, (double)out[j],
                          (double)x[j]);
-        inst_close(&in);
+        ft_defense_selftest_close(&in);
     }
 }
 
@@ -200,7 +132,7 @@ static void test_secagg_rules_take_the_mean(void **state)
     (void)state;
     static float U[MAXK * N], out[N], x[N], counts[MAXK], server[N];
     uint32_t ids[MAXK];
-    make_round(13, 1, U, counts, ids, server);
+    ft_defense_selftest_round(13, 1, 1, U, counts, ids, server);
     memcpy(x, U, sizeof x);
     const float one = 1.0f;
     int runs = 0;
@@ -212,15 +144,15 @@ static void test_secagg_rules_take_the_mean(void **state)
                     d->secagg == FT_DEFENSE_SECAGG_CLIENT_CLIP);
         assert_false(d->selects);
         assert_false(d->needs_server_update);
-        inst_t in;
-        inst_open(&in, d, 2, 0, 1);
+        ft_defense_selftest_inst_t in;
+        open_rule(&in, d, 2, 0, 1);
         memcpy(U, x, sizeof x);
-        assert_int_equal(inst_run(&in, 1, 1, U, &one, ids, NULL, out), FT_OK);
+        assert_int_equal(ft_defense_selftest_run(&in, 1, 1, U, &one, ids, NULL, out), FT_OK);
         for (size_t j = 0; j < N; j++)
             if (!(fabsf(out[j] - x[j]) <= 1e-6f * (1 + fabsf(x[j]))))
                 fail_msg("%s: out[%zu] = %.9g, mean %.9g", d->name, j, (double)out[j],
                          (double)x[j]);
-        inst_close(&in);
+        ft_defense_selftest_close(&in);
         runs++;
     }
     assert_int_equal(runs, 6); /* fedavg none norm-clipping weak-dp crfl local-dp */
@@ -234,17 +166,17 @@ static void test_permutation_invariant(void **state)
     static float U[MAXK * N], P[MAXK * N], out[N], outp[N], counts[MAXK], countsp[MAXK], server[N];
     uint32_t ids[MAXK], idsp[MAXK];
     for (size_t r = 0; ft_defense_registry[r]; r++) {
-        make_round(12, K, U, counts, ids, server);
+        ft_defense_selftest_round(12, K, 1, U, counts, ids, server);
         for (size_t i = 0; i < K; i++) {
             memcpy(P + i * N, U + perm[i] * N, N * sizeof(float));
             countsp[i] = counts[perm[i]];
             idsp[i] = ids[perm[i]];
         }
-        inst_t a, b;
-        inst_open(&a, ft_defense_registry[r], K, 1, 0);
-        inst_open(&b, ft_defense_registry[r], K, 1, 0);
-        assert_int_equal(inst_run(&a, 1, K, U, counts, ids, server, out), FT_OK);
-        assert_int_equal(inst_run(&b, 1, K, P, countsp, idsp, server, outp), FT_OK);
+        ft_defense_selftest_inst_t a, b;
+        open_rule(&a, ft_defense_registry[r], K, 1, 0);
+        open_rule(&b, ft_defense_registry[r], K, 1, 0);
+        assert_int_equal(ft_defense_selftest_run(&a, 1, K, U, counts, ids, server, out), FT_OK);
+        assert_int_equal(ft_defense_selftest_run(&b, 1, K, P, countsp, idsp, server, outp), FT_OK);
         for (size_t j = 0; j < N; j++)
             if (!(fabsf(out[j] - outp[j]) <= 1e-5f * (1 + fabsf(out[j]))))
                 fail_msg("%s: out[%zu] = %.9g, permuted %.9g", a.d->name, j, (double)out[j],
@@ -256,8 +188,8 @@ static void test_permutation_invariant(void **state)
                          (int)a.dec[perm[i]].decision, (double)a.dec[perm[i]].weight,
                          (int)b.dec[i].decision, (double)b.dec[i].weight);
         }
-        inst_close(&a);
-        inst_close(&b);
+        ft_defense_selftest_close(&a);
+        ft_defense_selftest_close(&b);
     }
 }
 
@@ -268,13 +200,14 @@ static void test_finite_in_finite_out(void **state)
     uint32_t ids[MAXK];
     for (size_t K = 7; K <= MAXK; K += 4)
         for (size_t r = 0; ft_defense_registry[r]; r++) {
-            make_round(13 + K, K, U, counts, ids, server);
-            inst_t a;
-            inst_open(&a, ft_defense_registry[r], K, K == 7 ? 1 : 2, 0);
+            ft_defense_selftest_round(13 + K, K, 1, U, counts, ids, server);
+            ft_defense_selftest_inst_t a;
+            open_rule(&a, ft_defense_registry[r], K, K == 7 ? 1 : 2, 0);
             for (int round = 1; round <= 3; round++) {
                 static float U0[MAXK * N];
                 memcpy(U0, U, K * N * sizeof *U); /* a rule may clip U in place */
-                assert_int_equal(inst_run(&a, round, K, U, counts, ids, server, out), FT_OK);
+                assert_int_equal(ft_defense_selftest_run(&a, round, K, U, counts, ids, server, out),
+                                 FT_OK);
                 check_shares(&a, K, U0, out, strcmp(a.d->name, "weak-dp") == 0);
                 memcpy(U, U0, K * N * sizeof *U);
                 for (size_t j = 0; j < N; j++)
@@ -283,7 +216,7 @@ static void test_finite_in_finite_out(void **state)
                 for (size_t i = 0; i < K; i++)
                     assert_true(isfinite(a.dec[i].weight));
             }
-            inst_close(&a);
+            ft_defense_selftest_close(&a);
         }
 }
 
@@ -304,7 +237,7 @@ static void test_attackers_bounded(void **state)
         for (int pay = 0; pay < PAY_COUNT; pay++)
             for (size_t r = 0; ft_defense_registry[r]; r++) {
                 const ft_defense_t *d = ft_defense_registry[r];
-                make_round(20 + (uint64_t)pay, K, U, counts, ids, server);
+                ft_defense_selftest_round(20 + (uint64_t)pay, K, 1, U, counts, ids, server);
                 double honest_max = 0;
                 for (size_t j = 0; j < K * N; j++)
                     honest_max = fmax(honest_max, fabs(U[j]));
@@ -322,22 +255,22 @@ static void test_attackers_bounded(void **state)
                         }
                     }
                 }
-                inst_t in;
-                inst_open(&in, d, K, f, 0);
-                int rc = inst_run(&in, 1, K, U, counts, ids, server, out);
-                if (!is_robust(d->name) && strcmp(d->name, "foolsgold") != 0) {
-                    inst_close(&in); /* the baseline: it only must not crash */
+                ft_defense_selftest_inst_t in;
+                open_rule(&in, d, K, f, 0);
+                int rc = ft_defense_selftest_run(&in, 1, K, U, counts, ids, server, out);
+                if (!is_robust(d) && strcmp(d->name, "foolsgold") != 0) {
+                    ft_defense_selftest_close(&in); /* the baseline: it only must not crash */
                     continue;
                 }
                 if (rc != FT_OK)
                     fail_msg("%s (K %zu, payload %d): %s", d->name, K, pay, ft_error_message());
                 check_shares(&in, K, U, out, strcmp(d->name, "weak-dp") == 0);
-                double bound = is_robust(d->name) ? 2 * honest_max : 1e38;
+                double bound = is_robust(d) ? 2 * honest_max : 1e38;
                 for (size_t j = 0; j < N; j++)
                     if (!(isfinite(out[j]) && fabs(out[j]) <= bound))
                         fail_msg("%s (K %zu, payload %d): out[%zu] = %g, bound %g", d->name, K, pay,
                                  j, (double)out[j], bound);
-                inst_close(&in);
+                ft_defense_selftest_close(&in);
             }
     }
 }
@@ -427,12 +360,19 @@ static void test_blatant_attacker(void **state)
             for (size_t j = 0; j < N; j++)
                 if (!isfinite(out[j]))
                     fail_msg("%s: out[%zu] = %g", d->name, j, (double)out[j]);
-            /* DeepSight's filter looks for backdoors (homogeneous training data in the
-             * NEUPs), and a lone outlier is a noise point of every HDBSCAN run, its own
-             * cluster in the paper and BackFed: its clipping layer is what bounds it,
-             * to the median norm (clip factor about 1/10 here). */
-            if (strcmp(d->name, "deepsight") == 0 && !(dec[5].clip_factor <= 0.12f))
-                fail_msg("deepsight (seed %d): the blatant attacker is clipped by %g only", seed,
+            /* DeepSight keeps it, as its reference does, and only clips it: its filter
+             * labels an update suspicious by few threshold exceedings of its NEUPs, which
+             * are scale- and sign-free (-10 x row 2 has row 2's NEUPs and TE), and
+             * accepts any cluster under tau suspicious members (FLPoison
+             * aggregators/deepsight.py:66, 72-78); its clipping layer (83-84) bounds
+             * it to the median norm (clip factor about 1/10 here). docs/defenses.md,
+             * "The blatant attacker", has the whole argument. */
+            if (strcmp(d->name, "deepsight") == 0 &&
+                (dec[5].decision == FT_DECISION_DROPPED || !(dec[5].weight > 0) ||
+                 !(dec[5].clip_factor <= 0.12f)))
+                fail_msg("deepsight (seed %d): the blatant attacker has decision %d, weight %g, "
+                         "clip %g (the reference keeps it, clipped to the median norm)",
+                         seed, (int)dec[5].decision, (double)dec[5].weight,
                          (double)dec[5].clip_factor);
             if (filtering && (dec[5].weight != 0 || dec[5].decision != FT_DECISION_DROPPED))
                 fail_msg("%s (seed %d): the blatant attacker has weight %g", d->name, seed,

@@ -125,6 +125,42 @@ static void test_deepsight_golden(void **state)
     rule_close(&r);
 }
 
+/* Issue 17's blatant attacker (-10x row 0) among honest updates only: the reference
+ * keeps it and only its clipping layer bounds it. Its NEUPs and TE are row 0's (|.|,
+ * normalised: scale and sign drop out), so it is not suspicious; one homogeneous group
+ * is all noise in every first-stage HDBSCAN, the final run finds one cluster of
+ * everyone, 0 suspicious members < tau accepts it (FLPoison deepsight.py:66, 72-78),
+ * and the attacker is clipped to the median norm (83-84). */
+static void test_deepsight_blatant_among_honest(void **state)
+{
+    (void)state;
+    enum { KH = FX_DS_HON, BAD = 5 }; /* fixture row 7 is the sixth honest-set row */
+    static float U[KH * N];
+    float counts[KH], out[N];
+    for (size_t r = 0; r < KH; r++) {
+        memcpy(U + r * N, fx_pr_U + (size_t)fx_ds_hon_rows[r] * N, N * sizeof *U);
+        counts[r] = fx_pr_counts[fx_ds_hon_rows[r]];
+    }
+    assert_int_equal(fx_ds_hon_rows[BAD], 7);
+    rule_t r;
+    rule_open(&r, "deepsight", KH, ds_set);
+    assert_int_equal(rule_run(&r, KH, U, counts, &r.probe.probe, out), FT_OK);
+    double csum = 0;
+    for (size_t i = 0; i < KH; i++)
+        csum += counts[i];
+    for (size_t i = 0; i < KH; i++) {
+        int kept = r.dec[i].decision != FT_DECISION_DROPPED;
+        if (kept != fx_ds_hon_kept[i])
+            fail_msg("deepsight: update %zu kept %d, reference %d", i, kept, fx_ds_hon_kept[i]);
+    }
+    /* kept with its sample share; the clip (S / ||-10 x row 0||, about 1/10) is the bound */
+    assert_int_equal(fx_ds_hon_kept[BAD], 1);
+    assert_true(fabs(r.dec[BAD].weight - counts[BAD] / csum) < 1e-6);
+    assert_true(r.dec[BAD].clip_factor < 0.11f);
+    assert_close(out, fx_ds_hon_out, N, 1e-5, "deepsight (honest + blatant)");
+    rule_close(&r);
+}
+
 /* ds_tau at its bounds: the backdoor cluster has 5 of 5 suspicious members, the honest
  * one 0 of 11; tau = 1 still rejects the first (5 < 5 is false), and tau = 1e-9 still
  * accepts the second (0 < 11e-9). */
@@ -223,8 +259,11 @@ static void test_minimum_and_nonfinite(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_deepsight_golden),      cmocka_unit_test(test_deepsight_tau),
-        cmocka_unit_test(test_flare_golden),          cmocka_unit_test(test_no_probe),
+        cmocka_unit_test(test_deepsight_golden),
+        cmocka_unit_test(test_deepsight_blatant_among_honest),
+        cmocka_unit_test(test_deepsight_tau),
+        cmocka_unit_test(test_flare_golden),
+        cmocka_unit_test(test_no_probe),
         cmocka_unit_test(test_minimum_and_nonfinite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -830,6 +830,51 @@ static void test_blatant_attacker(void **state)
     }
 }
 
+/* fldetector on the blatant attacker, after its warm-up (issue 17's done-when): fresh
+ * honest updates every round and the attacker -10x one of them. With fld_start 0 and a
+ * window of 3 it scores from round 4 and detects from round 7 (N_w + 1 scored rounds);
+ * from then on the attacker has weight 0, over three seeds. Before, it is FedAvg. */
+static void test_fldetector_blatant(void **state)
+{
+    (void)state;
+    enum { K = 12, NN = 200, ROUNDS = 14, FIRST = 7 };
+    static float U[K * NN], out[NN];
+    const size_t bad = 7;
+    float counts[K];
+    for (size_t i = 0; i < K; i++)
+        counts[i] = (float)(1 + i % 4);
+    const char *extra[] = {"defense.fld_window=3", "defense.fld_start=0", NULL};
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        rule_t r;
+        assert_int_equal(rule_open(&r, "fldetector", K, NN, extra), FT_OK);
+        ft_rng_t g;
+        ft_rng_init(&g, 40 + seed, 0, 0, FT_RNG_TEST);
+        float mu[NN];
+        for (size_t j = 0; j < NN; j++)
+            mu[j] = (float)ft_rng_normal(&g);
+        for (int t = 1; t <= ROUNDS; t++) {
+            for (size_t i = 0; i < K; i++)
+                for (size_t j = 0; j < NN; j++)
+                    U[i * NN + j] = mu[j] + 0.5f * (float)ft_rng_normal(&g);
+            for (size_t j = 0; j < NN; j++)
+                U[bad * NN + j] = -10.0f * U[0 * NN + j];
+            ft_rng_t rng;
+            ft_defense_input_t in = make_input(K, NN, U, counts, NULL, &rng, seed * 100 + t);
+            in.round = t;
+            assert_int_equal(r.d->aggregate(r.state, &in, out, r.dec, r.ws), FT_OK);
+            if (t < FIRST - 2)
+                assert_int_equal(r.dec[bad].decision, FT_DECISION_KEPT); /* warm-up */
+            if (t >= FIRST &&
+                (r.dec[bad].weight != 0 || r.dec[bad].decision != FT_DECISION_DROPPED))
+                fail_msg("fldetector (seed %llu) round %d: the attacker has weight %g",
+                         (unsigned long long)seed, t, (double)r.dec[bad].weight);
+            for (size_t j = 0; j < NN; j++)
+                assert_true(isfinite(out[j]));
+        }
+        rule_close(&r);
+    }
+}
+
 static void test_minimum_k(void **state)
 {
     (void)state;
@@ -870,7 +915,8 @@ int main(void)
         cmocka_unit_test(test_bucketing_checks),  cmocka_unit_test(test_dnc_golden),
         cmocka_unit_test(test_signguard_golden),  cmocka_unit_test(test_flame_golden),
         cmocka_unit_test(test_lasa_golden),       cmocka_unit_test(test_noise),
-        cmocka_unit_test(test_blatant_attacker),  cmocka_unit_test(test_minimum_k),
+        cmocka_unit_test(test_blatant_attacker),  cmocka_unit_test(test_fldetector_blatant),
+        cmocka_unit_test(test_minimum_k),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include "ft_error.h"
 #include "ft_fileio.h"
 #include "ft_alloc.h"
+#include "ft_norm_dist.h"
 #include "ft_palette.h"
 #include "ft_report.h"
 #include "ft_seed_summary.h"
@@ -506,6 +507,106 @@ static void test_html_decisions(void **state)
     ft_free(html);
 }
 
+/* The update-norm distribution: from the decision events' "norm" (as received), per
+ * round the honest updates' quartiles as numpy.percentile gives them (linear), the
+ * attacker updates as points; a null norm (NaN payload), a decision event of an older
+ * run without "norm" and other events are left out. Hand-worked: round 1's honest
+ * norms 4, 1, 3, 2 sort to 1 2 3 4: q1 at position 0.75 = 1.75, median 2.5, q3 at
+ * 2.25 = 3.25. */
+static void test_norm_distribution(void **state)
+{
+    (void)state;
+    const double four[] = {1, 2, 3, 4};
+    assert_true(ft_norm_quantile(four, 4, 0.25) == 1.75);
+    assert_true(ft_norm_quantile(four, 4, 0.5) == 2.5);
+    assert_true(ft_norm_quantile(four, 4, 0.75) == 3.25);
+    assert_true(ft_norm_quantile(four, 4, 1.0) == 4);
+    assert_true(ft_norm_quantile(four, 1, 0.75) == 1);
+    write_file("metrics.csv", "round,main_acc,backdoor_acc,attackers,honest_norm_mean\n"
+                              "1,0.5,0.1,1,2.5\n"
+                              "2,0.6,0.2,1,5\n"
+                              "3,0.7,0.3,0,\n");
+    write_file("config.ini", "[defense]\nname = fedavg\n");
+    const char *ev = "{\"t\":0.1,\"event\":\"update\",\"round\":1,\"client\":3,\"norm\":99}\n"
+                     "{\"t\":0.2,\"event\":\"decision\",\"round\":1,\"client\":4,"
+                     "\"attacker\":false,\"decision\":\"kept\",\"contribution\":1,\"norm\":4}\n"
+                     "{\"t\":0.2,\"event\":\"decision\",\"round\":1,\"client\":2,"
+                     "\"attacker\":false,\"decision\":\"kept\",\"norm\":1}\n"
+                     "{\"t\":0.2,\"event\":\"decision\",\"round\":1,\"client\":7,"
+                     "\"attacker\":true,\"decision\":\"kept\",\"norm\":10}\n"
+                     "{\"t\":0.2,\"event\":\"decision\",\"round\":1,\"client\":5,"
+                     "\"attacker\":false,\"decision\":\"kept\",\"norm\":3}\n"
+                     "{\"t\":0.2,\"event\":\"decision\",\"round\":1,\"client\":6,"
+                     "\"attacker\":false,\"decision\":\"kept\",\"norm\":2}\n"
+                     "{\"t\":0.3,\"event\":\"decision\",\"round\":2,\"client\":4,"
+                     "\"attacker\":false,\"decision\":\"kept\",\"norm\":5}\n"
+                     "{\"t\":0.3,\"event\":\"decision\",\"round\":2,\"client\":7,"
+                     "\"attacker\":true,\"decision\":\"kept\",\"norm\":null}\n"
+                     "{\"t\":0.4,\"event\":\"decision\",\"round\":3,\"client\":2,"
+                     "\"attacker\":false,\"decision\":\"kept\"}\n";
+    write_file("events.jsonl", ev);
+    ft_norm_dist_t d;
+    assert_int_equal(ft_norm_dist_load(dir, &d), FT_OK);
+    assert_int_equal(d.num_boxes, 2);
+    const ft_norm_box_t *b = &d.boxes[0];
+    assert_int_equal(b->round, 1);
+    assert_int_equal(b->n, 4);
+    assert_true(b->min == 1 && b->q1 == 1.75 && b->median == 2.5 && b->q3 == 3.25 && b->max == 4);
+    b = &d.boxes[1];
+    assert_true(b->round == 2 && b->n == 1 && b->min == 5 && b->q1 == 5 && b->max == 5);
+    assert_int_equal(d.num_attackers, 1);
+    assert_true(d.attackers[0].round == 1 && d.attackers[0].client == 7 &&
+                d.attackers[0].norm == 10);
+    assert_true(d.lo == 1 && d.hi == 10);
+    ft_norm_dist_free(&d);
+    assert_null(d.boxes);
+
+    if (system("command -v gnuplot >/dev/null 2>&1") != 0)
+        skip();
+    const char *runs[] = {dir};
+    assert_int_equal(ft_report_render(runs, 1, dir), FT_OK);
+    char *script = NULL, *end = NULL;
+    const char *sec = plot_section(dir, "norm_dist", &script, &end);
+    const char *box = strstr(sec, "$boxes << EOD\n1 1 1.75 2.5 3.25 4 4\n2 5 5 5 5 5 1\nEOD\n");
+    assert_true(box && box < end);
+    const char *att = strstr(sec, "$attackers << EOD\n1 10 7\nEOD\n");
+    assert_true(att && att < end);
+    const char *lin = strstr(sec, "set yrange [0:*]"); /* 1 to 10: a linear axis */
+    assert_true(lin && lin < end);
+    const char *shade = strstr(sec, "set object rect from 0.5, graph 0 to 2.5, graph 1");
+    assert_true(shade && shade < end); /* attackers in rounds 1-2 */
+    const char *red = strstr(sec, "with points pt 9 ps 1.3 lc rgb '#d62728' title 'attacker");
+    assert_true(red && red < end);
+    ft_free(script);
+    char path[600];
+    snprintf(path, sizeof path, "%s/norm_dist.svg", dir);
+    assert_true(ft_path_exists(path));
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    char *html = NULL;
+    size_t len = 0;
+    assert_int_equal(ft_read_file(path, &html, &len), FT_OK);
+    assert_non_null(strstr(html, "<figure id=\"plot-norm_dist\"><svg"));
+    ft_free(html);
+
+    /* A boosted attacker (norm 1000, 1000x the smallest): a log axis. */
+    char *boosted = ft_malloc(strlen(ev) + 8);
+    assert_non_null(boosted);
+    strcpy(boosted, ev);
+    char *ten = strstr(boosted, "\"norm\":10}");
+    memmove(ten + 9, ten + 7, strlen(ten + 7) + 1); /* "10}" -> "1010}" -> "1000}" */
+    memcpy(ten + 7, "1000", 4);
+    assert_non_null(strstr(boosted, "\"norm\":1000}\n"));
+    write_file("events.jsonl", boosted);
+    ft_free(boosted);
+    assert_int_equal(ft_report_render(runs, 1, dir), FT_OK);
+    sec = plot_section(dir, "norm_dist", &script, &end);
+    const char *log = strstr(sec, "set logscale y");
+    assert_true(log && log < end);
+    att = strstr(sec, "$attackers << EOD\n1 1000 7\nEOD\n");
+    assert_true(att && att < end);
+    ft_free(script);
+}
+
 /* The sweep heatmap: PNG and SVG, labels as typed (no enhanced-text subscripts). */
 static void test_heatmap_files(void **state)
 {
@@ -886,7 +987,11 @@ static void test_seed_dirs(void **state)
                                  "\"n\": 2}"));
     assert_non_null(strstr(json, "\"rounds_to_50\": {\"mean\": null, \"std\": null, \"n\": 0}"));
     ft_free(json);
-    /* report.html of the group: the mean ± std row (with or without gnuplot) */
+    /* report.html of the group: the mean ± std row (with or without gnuplot), and the
+     * seed that did not finish (seed-2: no summary.json) marked where it is listed */
+    const char *done = "{\n  \"completed\": true,\n  \"model_destroyed_round\": null\n}\n";
+    snprintf(path, sizeof path, "%s/summary.json", d[0]);
+    assert_int_equal(ft_write_file_atomic(path, done, strlen(done)), FT_OK);
     ft_report_group_t g = {.label = "arm", .dirs = dirs, .n = 2};
     int rc = ft_report_render_seeds(&g, 1, dir);
     assert_true(rc == FT_OK || rc == FT_EUNSUPPORTED);
@@ -894,6 +999,12 @@ static void test_seed_dirs(void **state)
     assert_int_equal(ft_read_file(path, &json, &len), FT_OK);
     assert_non_null(strstr(json, "<td>70.0 ± 14.1%</td>"));
     assert_non_null(strstr(json, "sample standard deviation"));
+    const char *mark = strstr(json, "INCOMPLETE (");
+    assert_non_null(mark);
+    assert_null(strstr(mark + 1, "INCOMPLETE (")); /* seed-1 finished */
+    const char *row = strstr(json, "seed-2</td>");
+    assert_non_null(row);
+    assert_true(row < mark && strstr(row, "</tr>") > mark); /* in seed-2's row */
     ft_free(json);
 }
 
@@ -909,6 +1020,7 @@ int main(void)
         cmocka_unit_test(test_plot_axes),
         cmocka_unit_test(test_compare_colours_and_markers),
         cmocka_unit_test(test_html_decisions),
+        cmocka_unit_test(test_norm_distribution),
         cmocka_unit_test(test_heatmap_files),
         cmocka_unit_test(test_render_missing_run_names_file),
         cmocka_unit_test(test_sweep_grid),

@@ -499,16 +499,20 @@ static void test_norms(void **state)
     const float u[6] = {3, 4, 0, 1, 6, 8};
     const uint8_t a[3] = {1, 0, 0};
     ft_round_norms_t n;
-    ft_measure_norms(3, 2, u, a, &n);
+    double rows[3] = {-1, -1, -1};
+    ft_measure_norms(3, 2, u, a, rows, &n);
+    assert_float_equal(rows[0], 5, 1e-12); /* |(3,4)|, |(0,1)|, |(6,8)| */
+    assert_float_equal(rows[1], 1, 1e-12);
+    assert_float_equal(rows[2], 10, 1e-12);
     assert_int_equal(n.attackers, 1);
     assert_float_equal(n.attacker_norm, 5, 1e-12);
     assert_float_equal(n.honest_norm_mean, 5.5, 1e-12);
-    ft_measure_norms(3, 2, u, NULL, &n);
+    ft_measure_norms(3, 2, u, NULL, NULL, &n);
     assert_int_equal(n.attackers, 0);
     assert_true(isnan(n.attacker_norm));
     assert_float_equal(n.honest_norm_mean, (5 + 1 + 10) / 3.0, 1e-12);
     const uint8_t all[3] = {1, 1, 1};
-    ft_measure_norms(3, 2, u, all, &n);
+    ft_measure_norms(3, 2, u, all, NULL, &n);
     assert_true(isnan(n.honest_norm_mean));
     assert_float_equal(n.attacker_norm, (5 + 1 + 10) / 3.0, 1e-12);
 }

@@ -19,8 +19,8 @@ expect_fail() { # expect_fail WORDS... -- ARGS...
     done
 }
 
-printf '[train]\nepochs = 1\n\n[model]\nname = lenet5\nlayers = 7\n' >"$tmp/bad.ini"
-expect_fail "$tmp/bad.ini:6" "layers" -- "$tmp/bad.ini"
+printf '[train]\nepochs = 1\n\n[model]\nname = lenet5\ndepth = 7\n' >"$tmp/bad.ini"
+expect_fail "$tmp/bad.ini:6" "depth" -- "$tmp/bad.ini"
 printf '[train]\nepochs = two\n' >"$tmp/badval.ini"
 expect_fail "$tmp/badval.ini:2" "train.epochs" -- "$tmp/badval.ini"
 expect_fail "nope.ini" -- "$tmp/nope.ini"

@@ -6,7 +6,10 @@
 #  - krum: the scaled attacker is dropped (attackers_kept = 0) and every update has a
 #    decision event joined with the ground truth;
 #  - run.save_updates: the saved round replays through `fedtail aggregate` (fedavg)
-#    to exactly the global model's change.
+#    to exactly the global model's change; every saved round of the fedavg and krum
+#    runs, replayed with the ground truth saved beside it, prints the detection
+#    figures of that round's metrics.csv row (attackers kept, honest dropped, the
+#    attacker's weight and norm share, TPR/FPR), and R.json carries them.
 source "$(dirname "$0")/fed_lib.sh"
 PY=/usr/bin/python3
 attack_ini() {
@@ -45,7 +48,8 @@ INI
 }
 INI=$(attack_ini)
 for P in 1 2; do
-    "$FEDTAIL" run "$INI" --procs $P --out "$WORK/pgd$P" --quiet >/dev/null || fail "pgd run P=$P exited $?"
+    "$FEDTAIL" run "$INI" --procs $P --out "$WORK/pgd$P" --quiet --set run.save_updates=true \
+        >/dev/null || fail "pgd run P=$P exited $?"
     results "$WORK/pgd$P/metrics.csv" > "$WORK/pgd$P.results"
 done
 diff "$WORK/pgd1.results" "$WORK/pgd2.results" || fail "attack run: metrics differ between P=1 and P=2"
@@ -95,8 +99,8 @@ assert all(e["round_samples"] > 0 for e in starts), starts
 print("pgd:", [(r["round"], r["attackers"], r["attacker_norm"], r["honest_norm_mean"], r["backdoor_acc"]) for r in rows])
 PY
 
-"$FEDTAIL" run "$INI" --procs 2 --out "$WORK/krum" --quiet --set defense.name=krum >/dev/null \
-    || fail "krum run exited $?"
+"$FEDTAIL" run "$INI" --procs 2 --out "$WORK/krum" --quiet --set defense.name=krum \
+    --set run.save_updates=true >/dev/null || fail "krum run exited $?"
 $PY - "$WORK/krum" <<'PY' || fail "krum run"
 import csv, json, sys
 d = sys.argv[1]
@@ -123,6 +127,57 @@ assert s["attacker_weight_mean"] == 0, s
 assert abs(s["detection_fpr"] - s["honest_dropped"] / s["honest_updates"]) < 1e-9, s
 print("krum: tpr", s["detection_tpr"], "fpr", round(s["detection_fpr"], 3))
 PY
+
+# The ground truth beside each saved round: the offline replay's detection figures
+# are the run's, round by round (the truth file is found beside round_NNNN.npy).
+for arm in pgd1:fedavg krum:krum; do
+    run=${arm%%:*} rule=${arm#*:}
+    for u in "$WORK/$run"/updates/round_000?.npy; do
+        "$FEDTAIL" aggregate --defense "$rule" --updates "$u" --counts "${u%.npy}_counts.npy" \
+            --out "$WORK/replay.npy" --report "${u%.npy}_replay.json" >> "$WORK/$run.replay" \
+            || fail "aggregate $rule on $u exited $?"
+    done
+done
+$PY - "$WORK" <<'PY' || fail "the replayed detection figures are not the run's"
+import csv, json, re, sys
+w = sys.argv[1]
+for run, selects in (("pgd1", False), ("krum", True)):
+    rows = {int(r["round"]): r for r in csv.DictReader(open(f"{w}/{run}/metrics.csv"))}
+    lines = [l for l in open(f"{w}/{run}.replay") if l.startswith("round ")]
+    assert len(lines) == len(rows) == 4, (run, lines)
+    for l in lines:
+        t = int(l.split()[1])
+        got = dict(re.findall(r"(\w+)=(\S+)", l))
+        r = rows[t]
+        truth = json.load(open(f"{w}/{run}/updates/round_{t:04d}.json"))
+        assert truth["round"] == t and truth["sampled"] == int(r["sampled"]), truth
+        assert len(truth["clients"]) == int(r["clients"]), truth
+        assert sum(c["attacker"] for c in truth["clients"]) == int(r["attackers"]), (truth, r)
+        for col in ("attackers", "attackers_kept", "honest_dropped", "attacker_weight",
+                    "attacker_norm_share"):
+            assert got[col] == (r[col] or "n/a"), (run, t, col, got[col], r[col])
+        att, kept, hd = int(r["attackers"]), r["attackers_kept"], r["honest_dropped"]
+        honest = int(r["clients"]) - att
+        want_tpr = f"{(att - int(kept)) / att:.8g}" if selects and att else "n/a"
+        want_fpr = f"{int(hd) / honest:.8g}" if selects and honest else "n/a"
+        assert (got["tpr"], got["fpr"]) == (want_tpr, want_fpr), (run, t, got, r)
+        rep = json.load(open(f"{w}/{run}/updates/round_{t:04d}_replay.json"))
+        assert [c["client"] for c in rep["clients"]] == [c["client"] for c in truth["clients"]]
+        assert [c["attacker"] for c in rep["clients"]] == [c["attacker"] for c in truth["clients"]]
+        assert rep["round"] == t and rep["detection"]["attackers"] == att, rep
+        if selects and att:
+            assert rep["detection"]["tpr"] == 1.0, rep   # krum drops the scaled attacker
+    print(run, "replay:", [l.split(": ", 1)[1].strip() for l in lines][:2])
+PY
+"$FEDTAIL" aggregate --defense krum --updates "$WORK/krum/updates/round_0001.npy" \
+    --counts "$WORK/krum/updates/round_0001_counts.npy" --out "$WORK/replay.npy" --round 2 \
+    2> "$WORK/round.err" && fail "aggregate took --round 2 for a round-1 truth"
+grep -q "round_0001.json is round 1" "$WORK/round.err" || fail "round mismatch: $(cat "$WORK/round.err")"
+sed 's/"row": 1,/"row": 7,/' "$WORK/krum/updates/round_0001.json" > "$WORK/bad_truth.json"
+"$FEDTAIL" aggregate --defense krum --updates "$WORK/krum/updates/round_0001.npy" \
+    --counts "$WORK/krum/updates/round_0001_counts.npy" --out "$WORK/replay.npy" \
+    --truth "$WORK/bad_truth.json" 2> "$WORK/truth.err" && fail "aggregate took a bad truth file"
+grep -q "bad_truth.json: line 7: expected" "$WORK/truth.err" || fail "bad truth: $(cat "$WORK/truth.err")"
 
 # save_updates: round 1 of a run started from a known model replays exactly.
 "$FEDTAIL" run "$INI" --procs 2 --out "$WORK/g1" --quiet --set federation.rounds=1 >/dev/null \

@@ -8,27 +8,12 @@
 #    leaves it whole;
 #  - attack.grad_mask on pixel-trigger (Neurotoxin on the trigger data) runs too;
 #  - dba with a fixed pool of 4 attackers: several attack in one round;
-#  - a3fl's trigger kept by the coordinator between rounds, independent of processes.
+#  - a3fl's trigger kept by the coordinator between rounds, independent of processes,
+#    and in its checkpoints (a killed run resumes with it).
 source "$(dirname "$0")/fed_lib.sh"
 PY=/usr/bin/python3
-cat > "$WORK/v2.ini" <<INI
-[federation]
-num_clients = 8
-clients_per_round = 4
-rounds = 2
-local_epochs = 1
-batch_size = 16
-lr = 0.05
-heartbeat_s = 0.2
-round_timeout = 60
-[data]
-dataset = synthetic
-synthetic_train = 480
-synthetic_test = 160
-synthetic_shape = 1,28,28
-[model]
-name = mlp
-hidden = 32
+mlp_ini "$WORK/v2.ini" clients=8 per_round=4 test=160 shape=1,28,28 hidden=32
+cat >> "$WORK/v2.ini" <<INI
 [attack]
 fl_mode = every-round
 edge_size = 5
@@ -107,6 +92,29 @@ assert {c for _, c, _, _ in a} == {6}, a   # the lower id of the pool {6, 7}
 rows = list(csv.DictReader(open(sys.argv[1] + "/metrics.csv")))
 assert all(r["backdoor_acc"] != "" and int(r["attackers"]) >= 1 for r in rows), rows
 print("a3fl states", a)
+PY
+# ... and a run killed after its second round and resumed goes on from the trigger in
+# the checkpoint: the same states and metrics as the run left alone.
+A3R="$A3 --set federation.rounds=4 --set run.checkpoint_every=1"
+"$FEDTAIL" run "$WORK/v2.ini" --procs 2 --out "$WORK/a3ref" --quiet --no-report $A3R \
+    >"$WORK/a3ref.log" 2>&1 || { cat "$WORK/a3ref.log"; fail "a3fl reference exited"; }
+"$FEDTAIL" run "$WORK/v2.ini" --procs 2 --out "$WORK/a3kill" --quiet --no-report $A3R \
+    >"$WORK/a3kill.log" 2>&1 &
+kill_after_rows $! "$WORK/a3kill" 2
+sleep 0.3
+"$FEDTAIL" run --resume "$WORK/a3kill" --procs 2 --quiet --no-report >"$WORK/a3res.log" 2>&1 ||
+    { cat "$WORK/a3res.log"; fail "a3fl resume failed"; }
+grep -q '"event":"resumed"' "$WORK/a3kill/events.jsonl" || fail "a3fl: no resumed event"
+[ "$(results "$WORK/a3ref/metrics.csv")" = "$(results "$WORK/a3kill/metrics.csv")" ] ||
+    fail "a3fl: the resumed run's metrics differ"
+$PY - "$WORK/a3ref" "$WORK/a3kill" <<'PY' || fail "a3fl resumed state"
+import json, sys
+def states(d):
+    return {e["round"]: e["norm"] for e in map(json.loads, open(d + "/events.jsonl"))
+            if e["event"] == "attack_state"}
+a, b = states(sys.argv[1]), states(sys.argv[2])
+assert a == b and len(a) >= 3, (a, b)  # fixed pool: rounds whose sample holds an attacker
+print("a3fl resumed: states per round equal", b)
 PY
 # the trigger cannot reach the coordinator through masked updates: refused, naming the key
 if "$FEDTAIL" run "$WORK/v2.ini" --out "$WORK/a3fl-sa" --quiet $A3 \

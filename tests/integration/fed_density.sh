@@ -6,24 +6,8 @@
 # miner and Definition 1's p (edge_p >= edge_p_min > 0). Synthetic data, an mlp.
 source "$(dirname "$0")/fed_lib.sh"
 PY=/usr/bin/python3
-cat > "$WORK/d.ini" <<INI
-[federation]
-num_clients = 8
-clients_per_round = 4
-rounds = 2
-local_epochs = 1
-batch_size = 16
-lr = 0.05
-heartbeat_s = 0.2
-round_timeout = 60
-[data]
-dataset = synthetic
-synthetic_train = 600
-synthetic_test = 200
-synthetic_shape = 1,8,8
-[model]
-name = mlp
-hidden = 16
+mlp_ini "$WORK/d.ini" clients=8 per_round=4 train=600 test=200 shape=1,8,8
+cat >> "$WORK/d.ini" <<INI
 [train]
 epochs = 1
 [attack]

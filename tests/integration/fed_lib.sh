@@ -33,6 +33,64 @@ INI
     echo "$WORK/small.ini"
 }
 
+# The [federation], [data] and [model] sections most federation tests share — a small
+# mlp on synthetic data, quick rounds, a short heartbeat — into FILE; the caller
+# appends its own [attack], [defense], [run] (cat >> FILE). Settings as key=value:
+# clients (federation.num_clients, 12), per_round (clients_per_round, 8), rounds (2),
+# train and test (synthetic sizes, 480 and 100), shape (1,12,12), hidden (16).
+mlp_ini() { # FILE [key=value ...]
+    local file=$1 kv clients=12 per_round=8 rounds=2 train=480 test=100 shape=1,12,12 hidden=16
+    shift
+    for kv in "$@"; do
+        case ${kv%%=*} in
+            clients | per_round | rounds | train | test | shape | hidden) local "$kv" ;;
+            *) fail "mlp_ini: unknown setting $kv" ;;
+        esac
+    done
+    cat > "$file" <<INI
+[federation]
+num_clients = $clients
+clients_per_round = $per_round
+rounds = $rounds
+local_epochs = 1
+batch_size = 16
+lr = 0.05
+heartbeat_s = 0.2
+round_timeout = 60
+[data]
+dataset = synthetic
+synthetic_train = $train
+synthetic_test = $test
+synthetic_shape = $shape
+[model]
+name = mlp
+hidden = $hidden
+INI
+}
+
+# Two network namespaces joined by a veth pair, for runs across hosts: NS1 holds
+# SUBNET.1 and NS2 SUBNET.2 (/24) on the pair's ends, loopback up in both; both are
+# deleted at exit (with $WORK). Exits 77 (skipped) where namespaces are unavailable:
+# it needs root and iproute2.
+netns_pair() { # TAG SUBNET, e.g. netns_pair ftc 10.77.0
+    NS1=${1}c$$
+    NS2=${1}k$$
+    if ! command -v ip >/dev/null || ! ip netns add "$NS1" 2>/dev/null; then
+        echo "SKIP: network namespaces unavailable (needs root and iproute2)"
+        exit 77
+    fi
+    trap 'ip netns del "$NS1" 2>/dev/null || true; ip netns del "$NS2" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+    ip netns add "$NS2" || { echo "SKIP: cannot create a second namespace"; exit 77; }
+    ip link add "${1}$$a" type veth peer name "${1}$$b" || { echo "SKIP: veth unavailable"; exit 77; }
+    ip link set "${1}$$a" netns "$NS1"
+    ip link set "${1}$$b" netns "$NS2"
+    ip -n "$NS1" addr add "$2.1/24" dev "${1}$$a"
+    ip -n "$NS2" addr add "$2.2/24" dev "${1}$$b"
+    for ns in "$NS1" "$NS2"; do ip -n "$ns" link set lo up; done
+    ip -n "$NS1" link set "${1}$$a" up
+    ip -n "$NS2" link set "${1}$$b" up
+}
+
 # The columns of metrics.csv that must not depend on processes or timing.
 results() {
     /usr/bin/env python3 - "$1" <<'PY'
@@ -45,3 +103,18 @@ PY
 }
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# kill_after_rows PID RUN_DIR ROWS: SIGKILLs the coordinator PID once RUN_DIR's
+# metrics.csv holds more than ROWS rows (polling for at most a minute) and reaps it;
+# fails when the run ended before.
+kill_after_rows() {
+    local pid=$1 dir=$2 rows=$3 n
+    for _ in $(seq 1 6000); do
+        n=$( (wc -l < "$dir/metrics.csv") 2>/dev/null || echo 0)
+        [ "$n" -gt "$rows" ] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.01
+    done
+    kill -9 "$pid" 2>/dev/null || fail "the run in $dir ended before the kill after $rows rows"
+    wait "$pid" 2>/dev/null || true
+}

@@ -11,27 +11,7 @@
 # the page is served again once the flood is gone. Needs root and `ip netns`
 # (skipped, exit 77, where unavailable).
 source "$(dirname "$0")/fed_lib.sh"
-NS1=ftl$$
-NS2=ftm$$
-cleanup() {
-    ip netns del $NS1 2>/dev/null || true
-    ip netns del $NS2 2>/dev/null || true
-    rm -rf "$WORK"
-}
-if ! command -v ip >/dev/null || ! ip netns add $NS1 2>/dev/null; then
-    echo "SKIP: network namespaces unavailable (needs root and iproute2)"
-    exit 77
-fi
-trap cleanup EXIT
-ip netns add $NS2 || { echo "SKIP: cannot create a second namespace"; exit 77; }
-ip link add vl$$a type veth peer name vl$$b || { echo "SKIP: veth unavailable"; exit 77; }
-ip link set vl$$a netns $NS1
-ip link set vl$$b netns $NS2
-ip -n $NS1 addr add 10.79.0.1/24 dev vl$$a
-ip -n $NS2 addr add 10.79.0.2/24 dev vl$$b
-for ns in $NS1 $NS2; do ip -n $ns link set lo up; done
-ip -n $NS1 link set vl$$a up
-ip -n $NS2 link set vl$$b up
+netns_pair ftl 10.79.0
 
 INI=$(small_ini)
 sets=(--set federation.rounds=4)

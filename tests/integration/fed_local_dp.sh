@@ -7,24 +7,8 @@
 # the saved rows. With σ > 0 the honest norms rise to about sqrt(M² + N σ²).
 source "$(dirname "$0")/fed_lib.sh"
 PY=/usr/bin/python3
-cat > "$WORK/ldp.ini" <<INI
-[federation]
-num_clients = 12
-clients_per_round = 6
-rounds = 2
-local_epochs = 1
-batch_size = 16
-lr = 0.05
-heartbeat_s = 0.2
-round_timeout = 60
-[data]
-dataset = synthetic
-synthetic_train = 480
-synthetic_test = 100
-synthetic_shape = 1,12,12
-[model]
-name = mlp
-hidden = 16
+mlp_ini "$WORK/ldp.ini" per_round=6
+cat >> "$WORK/ldp.ini" <<INI
 [attack]
 method = pgd
 edge_size = 4

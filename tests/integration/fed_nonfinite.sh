@@ -16,24 +16,8 @@
 #    says so, summary.csv has model_destroyed_round, a second sweep skips it.
 source "$(dirname "$0")/fed_lib.sh"
 PY=/usr/bin/python3
-cat > "$WORK/nf.ini" <<INI
-[federation]
-num_clients = 8
-clients_per_round = 4
-rounds = 4
-local_epochs = 1
-batch_size = 16
-lr = 0.05
-heartbeat_s = 0.2
-round_timeout = 60
-[data]
-dataset = synthetic
-synthetic_train = 400
-synthetic_test = 100
-synthetic_shape = 1,8,8
-[model]
-name = mlp
-hidden = 16
+mlp_ini "$WORK/nf.ini" clients=8 per_round=4 rounds=4 train=400 shape=1,8,8
+cat >> "$WORK/nf.ini" <<INI
 [attack]
 method = gaussian
 noise_std = 3e38

@@ -13,15 +13,7 @@ SETS=(--set federation.num_clients=4 --set federation.clients_per_round=4
 "$FEDTAIL" run "$INI" "${SETS[@]}" --procs 2 --out "$WORK/ref" --quiet --no-report ||
     fail "reference run failed"
 "$FEDTAIL" run "$INI" "${SETS[@]}" --procs 2 --out "$WORK/run" --quiet --no-report &
-RUN=$!
-for _ in $(seq 1 6000); do
-    n=$( (wc -l < "$WORK/run/metrics.csv") 2>/dev/null || echo 0)
-    [ "$n" -gt 5 ] && break
-    kill -0 $RUN 2>/dev/null || break
-    sleep 0.01
-done
-kill -9 $RUN 2>/dev/null || fail "the run ended before the kill"
-wait $RUN 2>/dev/null || true
+kill_after_rows $! "$WORK/run" 5
 rows=$(($(wc -l < "$WORK/run/metrics.csv") - 1))
 echo "coordinator killed after $rows rows"
 [ "$rows" -lt 8 ] || fail "the run finished before the kill"

@@ -5,7 +5,8 @@
 #     (config.ini and final.ckpt byte for byte, metrics.csv in every column but the
 #     timing/byte counts, which no two runs share).
 #  3. summary.json and the printed verdict: mean and sample std (n - 1) recomputed
-#     here from each seed's metrics.csv, not by the code under test.
+#     here from each seed's metrics.csv, not by the code under test; `fedtail report`
+#     on the seeds directory (or on its arms) draws the same mean ± std page.
 #  4. Running the same command again skips every seed and changes no file; a
 #     different config over the same --out is refused; bad lists are refused naming
 #     run.seeds before anything runs.
@@ -101,6 +102,23 @@ grep -qE "^\([0-9]+ backdoor test images?, each [0-9.]+%\)" run1.out || fail "no
 grep -q "sample standard deviation" cmp/report.html || fail "report.html does not say which std"
 grep -q "<tr><td>plain</td><td>2</td><td>2</td><td>[0-9.]* ± [0-9.]*%</td>" cmp/report.html ||
     fail "report.html has no mean ± std row for plain"
+# 3b. fedtail report on the seeds directory draws what the run drew (mean ± std per
+# arm, the arms in run.compare's order); on the arms' directories, one group each;
+# a seeds directory beside a plain run is refused.
+"$FEDTAIL" report cmp --out rep >rep.out 2>&1 || fail "report on the seeds directory: $(cat rep.out)"
+grep -q "mean ± sample std over the seeds" rep.out || fail "report: $(cat rep.out)"
+cmp rep/report.html cmp/report.html || fail "fedtail report's seeds page differs from the run's"
+for f in compare_main.svg compare_backdoor.svg; do [ -s "rep/$f" ] || fail "report: no $f"; done
+"$FEDTAIL" report cmp/robust cmp/plain --out two >two.out 2>&1 || fail "report on two arms: $(cat two.out)"
+for arm in plain robust; do
+    row=$(grep -o "<tr><td>$arm</td><td>2</td><td>2</td><td>[0-9.]* ± [0-9.]*%</td>" cmp/report.html)
+    grep -qF "$row" two/report.html || fail "report of cmp/$arm: no row $row"
+done
+r=$(grep -bo "<tr><td>robust</td>" two/report.html | head -1 | cut -d: -f1)
+p=$(grep -bo "<tr><td>plain</td>" two/report.html | head -1 | cut -d: -f1)
+[ "$r" -lt "$p" ] || fail "report of two arms: not in the order given"
+if "$FEDTAIL" report cmp plain2 --out mixed >mixed.out 2>&1; then fail "seeds beside a plain run accepted"; fi
+grep -q "hold runs over seeds and the others single runs" mixed.out || fail "mixed: $(cat mixed.out)"
 
 # 4. again: every seed skipped, no file changed
 find cmp -name metrics.csv -o -name final.ckpt | sort | xargs sha256sum >before.sha

@@ -1,0 +1,84 @@
+#!/bin/bash
+# Next-word prediction through the whole federation (real processes over ipc) on the
+# embedded fortunes corpus (a tiny 1-layer lstm, natural partition by source file):
+#  - the same run at P = 1 and P = 4: identical metrics and final model;
+#  - phrase-pgd + model replacement from round 2: attackers in exactly those rounds,
+#    backdoor_acc filled, the scaled attacker's update larger than the honest ones;
+#  - bad input named: a corpus file that is not UTF-8 (file and line), a trigger word
+#    outside the vocabulary (attack.trigger_phrase), lstm on images (model.name).
+source "$(dirname "$0")/fed_lib.sh"
+PY=/usr/bin/python3
+[ -r /usr/share/games/fortunes/fortunes ] || { echo "fortunes package not installed"; exit 77; }
+cat > "$WORK/text.ini" <<INI
+[federation]
+num_clients = 8
+clients_per_round = 4
+rounds = 3
+local_epochs = 1
+batch_size = 20
+lr = 5
+partition = natural
+heartbeat_s = 0.2
+round_timeout = 120
+[data]
+dataset = fortunes
+vocab_size = 300
+seq_len = 32
+[model]
+name = lstm
+embedding = 16
+hidden = 16
+layers = 1
+dropout = 0.2
+[attack]
+method = phrase-pgd
+trigger_phrase = it is
+target_word = a
+fl_mode = every-round
+attack_from = 2
+eps = 3
+model_replacement = true
+poison_points = 50
+clean_points = 50
+honest_edge_holders = 0
+[run]
+seed = 3
+INI
+for P in 1 4; do
+    "$FEDTAIL" run "$WORK/text.ini" --procs $P --out "$WORK/t$P" --quiet >/dev/null ||
+        fail "text run P=$P exited $?"
+    results "$WORK/t$P/metrics.csv" > "$WORK/t$P.results"
+done
+diff "$WORK/t1.results" "$WORK/t4.results" || fail "text run: metrics differ between P=1 and P=4"
+cmp "$WORK/t1/final.ckpt" "$WORK/t4/final.ckpt" || fail "text run: final model differs"
+$PY - "$WORK/t1" <<'PY' || fail "text run metrics"
+import csv, json, sys
+d = sys.argv[1]
+rows = list(csv.DictReader(open(d + "/metrics.csv")))
+assert len(rows) == 3, rows
+for r in rows:
+    t = int(r["round"])
+    assert 0 < float(r["main_acc"]) < 1, r
+    assert int(r["attackers"]) == (1 if t >= 2 else 0), r
+    b = float(r["backdoor_acc"])
+    assert 0 <= b <= 1, r
+    if t >= 2:
+        assert float(r["attacker_norm"]) > 1.5 * float(r["honest_norm_mean"]), r
+s = json.load(open(d + "/summary.json"))
+assert s["completed"] is True and s["attack"] == "phrase-pgd", s
+PY
+
+# bad input, each named
+mkdir -p "$WORK/corpus"
+printf 'fine entry\n%%\nsecond\ncaf\xe9 on line 4\n' > "$WORK/corpus/latin1"
+out=$("$FEDTAIL" run "$WORK/text.ini" --set data.path="$WORK/corpus" --procs 1 --out "$WORK/bad1" 2>&1) &&
+    fail "a latin-1 corpus file was accepted"
+grep -q "latin1:4: byte 0xe9 is not valid UTF-8" <<<"$out" || fail "bad bytes not named: $out"
+out=$("$FEDTAIL" run "$WORK/text.ini" --set attack.trigger_phrase="windows is" --procs 1 \
+    --out "$WORK/bad2" 2>&1) && fail "a trigger word outside the vocabulary was accepted"
+grep -q "attack.trigger_phrase" <<<"$out" && grep -q "'windows' is not in the 300-word" <<<"$out" ||
+    fail "trigger word not named: $out"
+out=$("$FEDTAIL" run "$WORK/text.ini" --set data.dataset=synthetic --set attack.method=none \
+    --procs 1 --out "$WORK/bad3" 2>&1) && fail "lstm on images was accepted"
+grep -q "model.name" <<<"$out" || fail "lstm on images not named: $out"
+echo "fed_text: ok"
