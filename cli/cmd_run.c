@@ -31,6 +31,7 @@
 #include "ft_error.h"
 #include "ft_fileio.h"
 #include "ft_key_set.h"
+#include "ft_launcher.h"
 #include "ft_local_keys.h"
 #include "ft_log.h"
 #include "ft_out_dir.h"
@@ -75,7 +76,12 @@ static void usage(void)
            "             carries a token that every request needs; docs/security.md)\n"
            "  --quiet    no progress line\n"
            "  --json     one JSON object per round on stdout\n"
-           "  --no-report  skip the plots and report.html\n\n"
+           "  --no-report  skip the plots and report.html\n"
+           "  --launcher slurm|mpirun|local  start the run as a fleet of the scheduler's\n"
+           "             tasks (task 0 the coordinator, the others client processes) with\n"
+           "             --nodes N --procs-per-node P (tasks per node, default 2)\n"
+           "             --gpus-per-proc G --partition X --time T (Slurm) --port PORT\n"
+           "             --wait S --dry-run --no-wait (Slurm); docs/cluster.md\n\n"
            "Exit status: 0 complete, 1 error, 2 bad usage, 130 interrupted, 3 a round left\n"
            "NaN/Inf in the global model (run.on_nonfinite = stop; with run.compare, every\n"
            "arm still runs and 3 means at least one arm's model was destroyed).\n");
@@ -363,10 +369,65 @@ static int prepare_out(ft_cli_t *cli, const char *out, const ft_variant_t *v, in
     return rc;
 }
 
+/* The launcher options of a run (ft_launcher.h): an earlier launch's options file
+ * (a resumed run's) applies where the command line says nothing. */
+static int launch_options(const ft_cli_t *cli, ft_launch_t *l)
+{
+    const char *resume = ft_cli_option(cli, "--resume");
+    char path[PATH_MAX + 32], *saved = NULL;
+    size_t n;
+    snprintf(path, sizeof path, "%s/launch/options", resume ? resume : "");
+    if (resume && ft_path_exists(path) && ft_read_file(path, &saved, &n) != FT_OK)
+        return FT_EIO;
+    int rc = ft_launch_parse(cli, saved, l);
+    free(saved);
+    return rc;
+}
+
+/* fedtail run --launcher slurm|mpirun: the one experiment in cli->cfg (or the run
+ * resumed) as a fleet of the launcher's tasks. out: the run directory. */
+static int launch_run(ft_cli_t *cli, const ft_launch_t *l, const char *out_in, int resume,
+                      int num_variants, int num_seeds)
+{
+    if (num_variants || num_seeds)
+        return ft_error_set(FT_EINVAL,
+                            "--launcher runs one experiment: %s runs several (fedtail sweep "
+                            "GRID.ini --launcher slurm runs a grid as a job array)",
+                            num_variants ? "run.compare" : "run.seeds");
+    if (ft_cli_option(cli, "--procs"))
+        return ft_error_set(FT_EINVAL, "--procs is for local runs: with --launcher the tasks "
+                                       "are --nodes × --procs-per-node (task 0 the coordinator)");
+    char out[PATH_MAX], cwd[PATH_MAX];
+    if (out_in[0] == '/')
+        snprintf(out, sizeof out, "%s", out_in);
+    else if (!getcwd(cwd, sizeof cwd) ||
+             (size_t)snprintf(out, sizeof out, "%s/%s", cwd, out_in) >= sizeof out)
+        return ft_error_set(FT_EINVAL, "%s: cannot make the path absolute", out_in);
+    int rc = FT_OK;
+    if (!resume && (rc = ft_out_dir_check(out, ft_cli_flag(cli, "--force"))) == FT_OK &&
+        (rc = ft_out_dir_cache(cli->cfg, out)) == FT_OK)
+        rc = ft_variants_check(cli->cfg, NULL, 0);
+    if (rc != FT_OK)
+        return rc;
+    return ft_launch_run(l, cli->cfg, out, resume, ft_cli_option(cli, "--serve"), cli->quiet);
+}
+
 int ft_cmd_run(int argc, char **argv)
 {
-    static const char *const with_value[] = {"--procs", "--resume", "--seeds", "--serve", NULL};
-    static const char *const flags[] = {"--no-report", "--force", NULL};
+    static const char *const own_values[] = {"--procs", "--resume", "--seeds", "--serve"};
+    static const char *const own_flags[] = {"--no-report", "--force"};
+    const char *with_value[16], *flags[8];
+    int nv = 0, nf = 0;
+    for (size_t i = 0; i < sizeof own_values / sizeof *own_values; i++)
+        with_value[nv++] = own_values[i];
+    for (int i = 0; ft_launch_value_options[i]; i++)
+        with_value[nv++] = ft_launch_value_options[i];
+    with_value[nv] = NULL;
+    for (size_t i = 0; i < sizeof own_flags / sizeof *own_flags; i++)
+        flags[nf++] = own_flags[i];
+    for (int i = 0; ft_launch_flag_options[i]; i++)
+        flags[nf++] = ft_launch_flag_options[i];
+    flags[nf] = NULL;
     ft_cli_t cli;
     if (ft_cli_parse(argc, argv, with_value, flags, &cli) != FT_OK)
         return 2;
@@ -374,6 +435,12 @@ int ft_cmd_run(int argc, char **argv)
         usage();
         ft_cli_free(&cli);
         return 0;
+    }
+    ft_launch_t launch;
+    if (launch_options(&cli, &launch) != FT_OK) {
+        fprintf(stderr, "fedtail run: %s\n", ft_error_message());
+        ft_cli_free(&cli);
+        return 2;
     }
     long procs = sysconf(_SC_NPROCESSORS_ONLN);
     const char *p = ft_cli_option(&cli, "--procs");
@@ -461,6 +528,11 @@ int ft_cmd_run(int argc, char **argv)
                             : num_variants ? "compare"
                                            : "run",
                             out, sizeof out);
+    if (rc == FT_OK && launch.kind != FT_LAUNCH_LOCAL) {
+        rc = launch_run(&cli, &launch, out, resume != NULL, num_variants, num_seeds);
+        ft_cli_free(&cli);
+        return rc < 0 ? ft_cli_fail(rc) : rc;
+    }
     const char *serve_spec = ft_cli_option(&cli, "--serve");
     /* Before the pre-training, so the page is up (its arms waiting) while it runs;
      * after the check that out holds no run, which live.url must not survive. */

@@ -19,6 +19,7 @@
 #include "ft_stat.h"
 #include "ft_sweep.h"
 #include "ft_sweep_page.h"
+#include "ft_sweep_launch.h"
 #include "ft_variants.h"
 
 #include <fcntl.h>
@@ -62,7 +63,13 @@ static void usage(void)
            "goes into DIR/key=value,key=value; writes DIR/summary.csv, heatmaps of the first\n"
            "two grid axes and DIR/sweep.html (every cell linked to its run's report).\n"
            "  --seeds S1,S2,...  run every cell once per seed (as run.seeds) into\n"
-           "             CELL/seed-S; the summaries show mean ± sample std over the seeds\n");
+           "             CELL/seed-S; the summaries show mean ± sample std over the seeds\n"
+           "  --launcher slurm [--max-parallel M] [--partition X] [--time T]\n"
+           "             [--gpus-per-proc G] [--no-wait]  the cells not yet complete as one\n"
+           "             job array (M at once), each task one cell, and a job after it that\n"
+           "             builds the summary and report (docs/cluster.md)\n"
+           "  --status DIR  each cell of a launched sweep: done, running, failed, pending\n"
+           "  --report-only  the summary, heatmaps and sweep.html of the cells done so far\n");
 }
 
 /* Name and directory of run i of the grid: ft_sweep_run_name's, unless only a
@@ -532,7 +539,7 @@ static int write_sweep_html(const ft_sweep_t *sw, const char *out_dir, const gri
 /* Runs one grid to completion (or interruption). Returns the number of failed runs,
  * or a negative code. */
 static int run_grid(const ft_sweep_t *sw, const char *out_dir, int jobs, const char *procs,
-                    const grid_seeds_t *gs, int dry_run)
+                    const grid_seeds_t *gs, int dry_run, int only)
 {
     int total = ft_sweep_num_runs(sw), failed = 0, done = 0, next = 0, ran = 0;
     double t0 = now_s();
@@ -541,6 +548,10 @@ static int run_grid(const ft_sweep_t *sw, const char *out_dir, int jobs, const c
     while ((next < total || running > 0) && !(interrupted && running == 0)) {
         while (!interrupted && next < total && running < jobs) {
             char name[512], dir[1600];
+            if (only >= 0 && next != only) { /* --cell: one array task's cell */
+                next++;
+                continue;
+            }
             run_paths(sw, out_dir, next, name, dir);
             if (run_complete(dir, gs)) {
                 ++done;
@@ -626,10 +637,27 @@ int ft_cmd_sweep(int argc, char **argv)
     const char *files[16];
     int num_files = 0, jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), dry_run = 0;
     const char *out = NULL, *procs = "1", *seeds_opt = NULL;
+    int cell = -1, report_only = 0;
+    ft_cli_t lc; /* the launcher's options, for ft_launch_parse */
+    memset(&lc, 0, sizeof lc);
     for (int i = 0; i < argc; i++) {
+        int is_value = 0;
+        for (int k = 0; ft_launch_value_options[k]; k++)
+            is_value |= strcmp(argv[i], ft_launch_value_options[k]) == 0;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage();
             return 0;
+        } else if (is_value && i + 1 < argc && lc.argc_extra + 2 <= FT_CLI_MAX_EXTRA) {
+            lc.argv_extra[lc.argc_extra++] = argv[i];
+            lc.argv_extra[lc.argc_extra++] = argv[++i];
+        } else if (strcmp(argv[i], "--no-wait") == 0 && lc.argc_extra < FT_CLI_MAX_EXTRA) {
+            lc.argv_extra[lc.argc_extra++] = argv[i];
+        } else if (strcmp(argv[i], "--status") == 0 && i + 1 < argc) {
+            return ft_sweep_status(argv[i + 1]);
+        } else if (strcmp(argv[i], "--cell") == 0 && i + 1 < argc) {
+            cell = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--report-only") == 0) {
+            report_only = 1;
         } else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
             out = argv[++i];
         } else if (strcmp(argv[i], "--jobs") == 0 && i + 1 < argc) {
@@ -655,6 +683,18 @@ int ft_cmd_sweep(int argc, char **argv)
             FT_ECONFIG, "--seeds: key run.seeds: an empty list (expected e.g. 1,2,3)"));
     if (jobs < 1 || jobs > MAX_JOBS)
         return ft_cli_fail(ft_error_set(FT_EINVAL, "sweep: --jobs must be 1..%d", MAX_JOBS));
+    if (dry_run && ft_cli_option(&lc, "--launcher"))
+        lc.argv_extra[lc.argc_extra++] = "--dry-run";
+    ft_launch_t launch;
+    if (ft_launch_parse(&lc, NULL, &launch) != FT_OK)
+        return ft_cli_fail(FT_EINVAL);
+    if (launch.kind == FT_LAUNCH_MPIRUN)
+        return ft_cli_fail(ft_error_set(FT_EINVAL,
+                                        "sweep: --launcher mpirun runs one fleet: "
+                                        "a grid is a Slurm job array (--launcher slurm)"));
+    if (launch.kind == FT_LAUNCH_SLURM && num_files != 1)
+        return ft_cli_fail(
+            ft_error_set(FT_EINVAL, "sweep --launcher slurm: one GRID.ini per submission"));
     /* Validate every grid before running anything. */
     static ft_sweep_t sweeps[16];
     static grid_seeds_t seeds[16];
@@ -687,10 +727,45 @@ int ft_cmd_sweep(int argc, char **argv)
                    seeds[f].n, out_dir);
         else
             printf("sweep %s: %d runs into %s\n", sw->name, ft_sweep_num_runs(sw), out_dir);
-        int rc = run_grid(sw, out_dir, jobs, procs, &seeds[f], dry_run);
+        if (launch.kind == FT_LAUNCH_SLURM && cell < 0 && !report_only) {
+            int total = ft_sweep_num_runs(sw), n = 0;
+            char(*names)[512] = ft_calloc((size_t)total, sizeof *names);
+            int *todo = ft_calloc((size_t)total, sizeof *todo);
+            if (!names || !todo) {
+                ft_free(names);
+                ft_free(todo);
+                return ft_cli_fail(ft_error_set(FT_ENOMEM, "out of memory"));
+            }
+            for (int i = 0; i < total; i++) {
+                char dir[1600];
+                run_paths(sw, out_dir, i, names[i], dir);
+                if (!run_complete(dir, &seeds[f]))
+                    todo[n++] = i;
+            }
+            int code = 0;
+            if (n == 0)
+                printf("sweep %s: every cell is complete\n", sw->name);
+            else
+                code = ft_sweep_launch(&launch, files[f], out_dir, names, total, todo, n, procs,
+                                       seeds_opt);
+            ft_free(names);
+            ft_free(todo);
+            if (n > 0)
+                return code;
+        }
+        int rc = report_only ? 0 : run_grid(sw, out_dir, jobs, procs, &seeds[f], dry_run, cell);
         if (rc < 0)
             return ft_cli_fail(rc);
         failed += rc;
+        if (cell >= 0) { /* one array task: its cell's marker, with seeds too (--status) */
+            char name[512], dir[1600], marker[1700];
+            run_paths(sw, out_dir, cell, name, dir);
+            marker_path(dir, marker, sizeof marker);
+            if (run_complete(dir, &seeds[f]) && !ft_path_exists(marker) &&
+                ft_write_file_atomic(marker, "complete\n", 9) != FT_OK)
+                return ft_cli_fail(FT_EIO);
+            return rc ? 1 : 0;
+        }
         if (dry_run)
             continue;
         if (write_summary(sw, out_dir, &seeds[f], 0) != FT_OK ||

@@ -77,6 +77,7 @@ int ft_cmd_keygen(int argc, char **argv);
 int ft_cmd_version(int argc, char **argv);
 int ft_cmd_report(int argc, char **argv);
 int ft_cmd_sweep(int argc, char **argv);
+int ft_cmd_fleet_task(int argc, char **argv);
 int ft_cmd_certify(int argc, char **argv);
 
 #endif

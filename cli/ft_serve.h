@@ -17,6 +17,7 @@ typedef struct {
     ft_live_http_t *http; /* the server */
     int arms;             /* arms declared in live */
     char url_file[4200];  /* OUT/live.url ("" if not written) */
+    char url[512];        /* the page's address as printed */
 } ft_serve_t;
 
 /* Starts serving spec for the arms labels (n of them, at most FT_LIVE_MAX_ARMS; the
@@ -26,6 +27,16 @@ typedef struct {
  * s is then zeroed. */
 int ft_serve_start(ft_serve_t *s, const char *spec, const char *out, const char *const *labels,
                    int n, int rounds, const char *who);
+
+/* ft_serve_start for a server whose printed and written address names host instead of
+ * 0.0.0.0 when spec binds every interface (a batch job's coordinator: host is the
+ * node's name, which the user can reach). host NULL: as ft_serve_start. */
+int ft_serve_start_on_host(ft_serve_t *s, const char *spec, const char *out,
+                           const char *const *labels, int n, int rounds, const char *who,
+                           const char *host);
+
+/* The address the page is served on, as printed and written to live.url. */
+const char *ft_serve_url(const ft_serve_t *s);
 
 /* The feed for arm (NULL when not serving or past FT_LIVE_MAX_ARMS). */
 ft_live_t *ft_serve_live(const ft_serve_t *s, int arm);

@@ -23,6 +23,8 @@ static const command_t commands[] = {
     {"report", ft_cmd_report, "plots and an HTML report of one or more run directories"},
     {"keygen", ft_cmd_keygen, "make a CURVE keypair for encrypted multi-host runs"},
     {"keys", ft_cmd_keys, "list every experiment key with its default and meaning"},
+    {"fleet-task", ft_cmd_fleet_task,
+     "one task of a fleet that fedtail run --launcher slurm|mpirun started"},
     {"version", ft_cmd_version, "print the version and the compute back ends in use"},
     {NULL, NULL, NULL},
 };

@@ -281,6 +281,14 @@ int ft_coordinator_rounds_done(const ft_coordinator_t *c)
     return c->rounds_done;
 }
 
+int ft_coordinator_bound_endpoint(const ft_coordinator_t *c, char *buf, size_t len)
+{
+    size_t n = len;
+    if (zmq_getsockopt(c->sock, ZMQ_LAST_ENDPOINT, buf, &n) != 0)
+        return ft_error_set(FT_ENET, "cannot read the bound endpoint: %s", zmq_strerror(errno));
+    return FT_OK;
+}
+
 /* ---- rounds -------------------------------------------------------------------- */
 
 static int begin_round(ft_coordinator_t *c, uint32_t t, uint32_t attempt)

@@ -88,6 +88,11 @@ uint64_t ft_coordinator_expected_samples(const ft_coordinator_t *c, uint32_t id,
 /* Rounds completed so far. */
 int ft_coordinator_rounds_done(const ft_coordinator_t *c);
 
+/* The endpoint the socket is bound to, as ZeroMQ resolved it ("tcp://0.0.0.0:41234"
+ * for a bind to tcp://\*:0, whose port the kernel chose), into buf (len bytes, 256
+ * is enough). FT_ENET with a message when it does not fit or cannot be read. */
+int ft_coordinator_bound_endpoint(const ft_coordinator_t *c, char *buf, size_t len);
+
 /* Closes the socket (waiting up to 2 s for queued messages) and frees everything.
  * Accepts NULL; nulls *c_p. */
 void ft_coordinator_destroy(ft_coordinator_t **c_p);

@@ -21,3 +21,9 @@ ft_script_test(fed_density integration/fed_density.sh TIMEOUT 300)
 # Issue 15 done-when 1: a one-shot PGD + replacement attack on Fashion-MNIST meets the bar.
 ft_script_test(oneshot_tail integration/oneshot_tail.sh LABELS slow TIMEOUT 600)
 ft_script_test(fed_secagg integration/fed_secagg.sh TIMEOUT 300)
+# Issue 22: the fleet through a real single-node Slurm (the test starts and stops it)
+# and through mpirun; the launcher's option errors. FT_REQUIRE_CLUSTER_TESTS=1 (the CI)
+# turns their skip into a failure.
+ft_script_test(fed_slurm integration/fed_slurm.sh LABELS "slurm;slow" TIMEOUT 300)
+ft_script_test(fed_mpirun integration/fed_mpirun.sh LABELS slow TIMEOUT 120)
+ft_script_test(launcher_cli integration/launcher_cli.sh TIMEOUT 60)
