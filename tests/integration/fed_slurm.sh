@@ -2,8 +2,9 @@
 # fedtail run --launcher slurm against a REAL single-node Slurm cluster that this
 # script starts (slurm_cluster.sh) and stops: a 3-round run through sbatch with 2
 # client tasks gives metrics identical to the same run on this machine; its live
-# page (--serve) answers while the job runs, at the address written to live.url; a
-# run cancelled (scancel) mid-way resumes with --resume and ends with the same
+# page (--serve) answers while the job runs, at the address written to live.url; with
+# security.curve the keys are made in RUN_DIR/keys (secrets 0600) and the metrics are
+# the same; a run cancelled (scancel) mid-way resumes with --resume and ends with the same
 # metrics. Without sbatch/slurmctld/munged it skips (77), unless
 # FT_REQUIRE_CLUSTER_TESTS=1 (the CI): then it fails, since a skip is not a pass.
 source "$(dirname "$0")/fed_lib.sh"
@@ -44,6 +45,23 @@ grep -q "live view on http://$(hostname):" "$WORK/slurm.err" || fail "the page's
 [ -x "$WORK/slurm/launch/job.sh" ] || fail "the batch script was not saved"
 [ "$(results "$WORK/local/metrics.csv")" = "$(results "$WORK/slurm/metrics.csv")" ] \
     || fail "slurm metrics differ from the local run's"
+
+# CURVE on the cluster: the coordinator task makes the keys in RUN_DIR/keys (secrets
+# 0600), the clients use them, and the run is the local one still.
+"$FEDTAIL" run "$ini" --launcher slurm --procs-per-node 3 --out "$WORK/curve" --no-report \
+    --set security.curve=true > "$WORK/curve.out" 2> "$WORK/curve.err" ||
+    { cat "$WORK/curve.err" "$WORK"/curve/launch/slurm-*.out >&2; fail "slurm run with CURVE failed"; }
+grep -q '"event":"start".*"curve":true' "$WORK/curve/events.jsonl" || fail "CURVE was not on"
+[ -d "$WORK/curve/keys" ] || fail "no RUN_DIR/keys"
+n_secret=0
+for f in "$WORK"/curve/keys/*secret*; do
+    [ -e "$f" ] || continue
+    n_secret=$((n_secret + 1))
+    [ "$(stat -c %a "$f")" = 600 ] || fail "$f is mode $(stat -c %a "$f"), not 0600"
+done
+[ "$n_secret" -ge 2 ] || fail "expected the server's and the clients' secret keys, found $n_secret"
+[ "$(results "$WORK/local/metrics.csv")" = "$(results "$WORK/curve/metrics.csv")" ] \
+    || fail "slurm metrics with CURVE differ from the local run's"
 
 # Cancelled mid-way, then resumed: the same metrics as the uninterrupted run.
 slow_ini="$WORK/slow.ini"
