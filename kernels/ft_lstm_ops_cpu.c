@@ -1,8 +1,8 @@
 /* ft_lstm_ops_cpu: the LSTM ops on the fast CPU path — a step's four gates as one
  * GEMM over the batch (x W_ih^T then += h' W_hh^T into the B×4H pre-activations,
  * cuDNN's and PyTorch's layout), the element-wise cell in one pass, and the backward
- * step's four products (dW_ih, dW_hh accumulated, dx, dh') as GEMMs. Embedding rows
- * are copied/added as in the reference (that is all they are). */
+ * step's four products (dW_ih, dW_hh accumulated, dx, dh') as GEMMs. The embedding
+ * rows are the reference's (ft_lstm_host_embedding_*: that is all they are). */
 #include <math.h>
 #include <string.h>
 
@@ -12,22 +12,6 @@
 static float sigmoid(float a)
 {
     return 1.0f / (1.0f + expf(-a));
-}
-
-static void cpu_embedding_forward(int B, int E, const int32_t *ids, const float *table, float *y)
-{
-    for (int b = 0; b < B; b++)
-        memcpy(y + (size_t)b * E, table + (size_t)ids[b] * E, sizeof(float) * E);
-}
-
-static void cpu_embedding_backward(int B, int E, const int32_t *ids, const float *dy, float *dtable)
-{
-    for (int b = 0; b < B; b++) {
-        float *row = dtable + (size_t)ids[b] * E;
-        const float *d = dy + (size_t)b * E;
-        for (int e = 0; e < E; e++)
-            row[e] += d[e];
-    }
 }
 
 static void cpu_step_forward(int B, int In, int H, const float *x, const float *h_prev,
@@ -91,8 +75,8 @@ static void cpu_step_backward(int B, int In, int H, const float *x, const float 
 
 const ft_lstm_ops_t ft_lstm_ops_cpu = {
     .name = "cpu",
-    .embedding_forward = cpu_embedding_forward,
-    .embedding_backward = cpu_embedding_backward,
+    .embedding_forward = ft_lstm_host_embedding_forward,
+    .embedding_backward = ft_lstm_host_embedding_backward,
     .lstm_step_forward = cpu_step_forward,
     .lstm_step_backward = cpu_step_backward,
 };

@@ -11,13 +11,14 @@ static float sigmoid(float a)
     return 1.0f / (1.0f + expf(-a));
 }
 
-static void ref_embedding_forward(int B, int E, const int32_t *ids, const float *table, float *y)
+void ft_lstm_host_embedding_forward(int B, int E, const int32_t *ids, const float *table, float *y)
 {
     for (int b = 0; b < B; b++)
         memcpy(y + (size_t)b * E, table + (size_t)ids[b] * E, sizeof(float) * E);
 }
 
-static void ref_embedding_backward(int B, int E, const int32_t *ids, const float *dy, float *dtable)
+void ft_lstm_host_embedding_backward(int B, int E, const int32_t *ids, const float *dy,
+                                     float *dtable)
 {
     for (int b = 0; b < B; b++)
         for (int e = 0; e < E; e++)
@@ -107,8 +108,8 @@ static void ref_step_backward(int B, int In, int H, const float *x, const float 
 
 const ft_lstm_ops_t ft_lstm_ops_reference = {
     .name = "reference",
-    .embedding_forward = ref_embedding_forward,
-    .embedding_backward = ref_embedding_backward,
+    .embedding_forward = ft_lstm_host_embedding_forward,
+    .embedding_backward = ft_lstm_host_embedding_backward,
     .lstm_step_forward = ref_step_forward,
     .lstm_step_backward = ref_step_backward,
 };

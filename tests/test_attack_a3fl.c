@@ -23,6 +23,7 @@
 #include "ft_ops.h"
 #include "ft_test_experiment.h"
 #include "ft_train.h"
+#include "ft_test_fixture.h"
 
 /* ---- the weight: mean cosine over the conv tensors ------------------------------- */
 
@@ -92,12 +93,7 @@ static void read_floats(FILE *f, float *v, size_t n)
 
 static void load(fixture_t *fx)
 {
-    const char *src = getenv("FT_SOURCE_DIR");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/fixtures/attacks/a3fl.txt", src ? src : ".");
-    FILE *f = fopen(path, "r");
-    if (!f)
-        fail_msg("cannot open %s (is FT_SOURCE_DIR set?)", path);
+    FILE *f = ft_test_fixture_open("attacks/a3fl.txt", "r");
     assert_int_equal(fscanf(f, "%d %d %d %d %d %d %d %d %d %d %d %lf %lf %lf %lf", &fx->n, &fx->c,
                             &fx->h, &fx->w, &fx->k, &fx->target, &fx->size, &fx->row, &fx->col,
                             &fx->iters, &fx->adv_epochs, &fx->lr, &fx->lambda, &fx->mean, &fx->std),

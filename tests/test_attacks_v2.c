@@ -26,6 +26,7 @@
 #include "ft_readers.h"
 #include "ft_test_experiment.h"
 #include "ft_train.h"
+#include "ft_test_fixture.h"
 
 /* ---- a small attacker on synthetic 1x12x12 data ------------------------------------ */
 
@@ -441,12 +442,7 @@ static void test_dba_partition(void **state)
 static void test_minmax_golden(void **state)
 {
     (void)state;
-    const char *src = getenv("FT_SOURCE_DIR");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/fixtures/attacks/minmax.txt", src ? src : ".");
-    FILE *f = fopen(path, "r");
-    if (!f)
-        fail_msg("cannot open %s", path);
+    FILE *f = ft_test_fixture_open("attacks/minmax.txt", "r");
     size_t B, N;
     assert_int_equal(fscanf(f, "%zu %zu", &B, &N), 2);
     float *U = ft_malloc(B * N * sizeof *U), *mean = ft_malloc(N * 4), *dir = ft_malloc(N * 4);

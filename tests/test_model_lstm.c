@@ -25,6 +25,7 @@
 #include "ft_error.h"
 #include "ft_model_lstm.h"
 #include "ft_rng.h"
+#include "ft_test_fixture.h"
 
 /* One fixture's scalars and tensors. */
 typedef struct {
@@ -41,29 +42,16 @@ typedef struct {
 
 static void *read_raw(const char *tag, const char *suffix, size_t bytes)
 {
-    const char *src = getenv("FT_SOURCE_DIR");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/fixtures/torch/lstm_%s%s", src ? src : ".", tag, suffix);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open fixture %s (is FT_SOURCE_DIR set?)", path);
-    void *buf = malloc(bytes + 1);
-    assert_non_null(buf);
-    size_t got = fread(buf, 1, bytes + 1, f);
-    fclose(f);
-    if (got != bytes)
-        fail_msg("%s: %zu bytes, expected %zu", path, got, bytes);
-    return buf;
+    char rel[256];
+    snprintf(rel, sizeof rel, "torch/lstm_%s%s", tag, suffix);
+    return ft_test_fixture_read(rel, bytes);
 }
 
 static void load_fixture(const char *tag, fixture_t *fx)
 {
-    const char *src = getenv("FT_SOURCE_DIR");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/fixtures/torch/lstm_%s.txt", src ? src : ".", tag);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        fail_msg("cannot open fixture %s", path);
+    char rel[256];
+    snprintf(rel, sizeof rel, "torch/lstm_%s.txt", tag);
+    FILE *f = ft_test_fixture_open(rel, "r");
     memset(fx, 0, sizeof *fx);
     ft_lstm_spec_t *s = &fx->spec;
     assert_int_equal(fscanf(f, "%d %d %d %d %d %d %d %zu %lf %lf", &s->vocab, &s->emb, &s->hidden,
@@ -151,12 +139,7 @@ static void test_tied_matches_torch(void **state)
 static void test_classifier_matches_torch(void **state)
 {
     (void)state;
-    const char *src = getenv("FT_SOURCE_DIR");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/fixtures/torch/lstm_cls.txt", src ? src : ".");
-    FILE *f = fopen(path, "r");
-    if (!f)
-        fail_msg("cannot open fixture %s", path);
+    FILE *f = ft_test_fixture_open("torch/lstm_cls.txt", "r");
     ft_lstm_spec_t s = {0};
     int B;
     size_t N;

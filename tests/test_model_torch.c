@@ -20,6 +20,7 @@
 #include "ft_alloc.h"
 #include "ft_model.h"
 #include "ft_sgd.h"
+#include "ft_test_fixture.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -44,19 +45,9 @@ typedef struct {
 
 static void *read_raw(const char *tag, const char *suffix, size_t expect_bytes)
 {
-    const char *src = getenv("FT_SOURCE_DIR");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/fixtures/torch/%s%s", src ? src : ".", tag, suffix);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open fixture %s (is FT_SOURCE_DIR set?)", path);
-    void *buf = malloc(expect_bytes + 1);
-    assert_non_null(buf);
-    size_t got = fread(buf, 1, expect_bytes + 1, f);
-    fclose(f);
-    if (got != expect_bytes)
-        fail_msg("%s: %zu bytes, expected %zu", path, got, expect_bytes);
-    return buf;
+    char rel[256];
+    snprintf(rel, sizeof rel, "torch/%s%s", tag, suffix);
+    return ft_test_fixture_read(rel, expect_bytes);
 }
 
 /* IEEE half to float, subnormals included. */
@@ -76,12 +67,9 @@ static float half_to_float(uint16_t h)
 static void load_fixture(const char *tag, fixture_t *fx)
 {
     memset(fx, 0, sizeof *fx);
-    const char *src = getenv("FT_SOURCE_DIR");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/fixtures/torch/%s.txt", src ? src : ".", tag);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        fail_msg("cannot open %s", path);
+    char rel[256];
+    snprintf(rel, sizeof rel, "torch/%s.txt", tag);
+    FILE *f = ft_test_fixture_open(rel, "r");
     assert_int_equal(fscanf(f, " B %d N %zu stride %d loss %f steps %f %f %f %f %f", &fx->B, &fx->N,
                             &fx->stride, &fx->loss, &fx->steps[0], &fx->steps[1], &fx->steps[2],
                             &fx->steps[3], &fx->steps[4]),
