@@ -46,8 +46,7 @@ typedef struct {
 
 /* The embedding rows on host memory, copied / added (ft_lstm_ops_reference.c): both
  * CPU back ends use them, since a row copy is all the op is. */
-void ft_lstm_host_embedding_forward(int B, int E, const int32_t *ids, const float *table,
-                                    float *y);
+void ft_lstm_host_embedding_forward(int B, int E, const int32_t *ids, const float *table, float *y);
 void ft_lstm_host_embedding_backward(int B, int E, const int32_t *ids, const float *dy,
                                      float *dtable);
 
