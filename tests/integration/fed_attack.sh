@@ -47,13 +47,7 @@ INI
     echo "$WORK/attack.ini"
 }
 INI=$(attack_ini)
-for P in 1 2; do
-    "$FEDTAIL" run "$INI" --procs $P --out "$WORK/pgd$P" --quiet --set run.save_updates=true \
-        >/dev/null || fail "pgd run P=$P exited $?"
-    results "$WORK/pgd$P/metrics.csv" > "$WORK/pgd$P.results"
-done
-diff "$WORK/pgd1.results" "$WORK/pgd2.results" || fail "attack run: metrics differ between P=1 and P=2"
-cmp "$WORK/pgd1/final.ckpt" "$WORK/pgd2/final.ckpt" || fail "attack run: final model differs"
+same_at_procs pgd 1 2 "$INI" --set run.save_updates=true
 $PY - "$WORK/pgd1" <<'PY' || fail "pgd + replacement run"
 import csv, json, math, sys
 d = sys.argv[1]

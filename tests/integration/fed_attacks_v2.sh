@@ -74,12 +74,7 @@ PY
 # attackers per round the run is the same whatever the number of processes.
 A3="--set attack.method=a3fl --set attack.a3fl_iterations=3 --set attack.trigger_size=5"
 A3="$A3 --set attack.fl_mode=fixed-pool --set attack.attacker_pool_size=2"
-for p in 1 3; do
-    "$FEDTAIL" run "$WORK/v2.ini" --procs $p --out "$WORK/a3fl$p" --quiet --no-report $A3 \
-        >"$WORK/a3fl$p.log" 2>&1 || { cat "$WORK/a3fl$p.log"; fail "a3fl with $p processes exited"; }
-done
-[ "$(results "$WORK/a3fl1/metrics.csv")" = "$(results "$WORK/a3fl3/metrics.csv")" ] ||
-    fail "a3fl: the metrics depend on the number of processes"
+same_at_procs a3fl 1 3 "$WORK/v2.ini" --no-report $A3
 $PY - "$WORK/a3fl1" "$WORK/a3fl3" <<'PY' || fail "a3fl state"
 import csv, json, sys
 def states(d):

@@ -118,3 +118,19 @@ kill_after_rows() {
     kill -9 "$pid" 2>/dev/null || fail "the run in $dir ended before the kill after $rows rows"
     wait "$pid" 2>/dev/null || true
 }
+
+# same_at_procs NAME P1 P2 RUN_ARGS...: `fedtail run RUN_ARGS` with P1 and with P2
+# client processes (into $WORK/NAME<P>); fails unless the metrics that must not depend
+# on processes (results) and the final model are the same.
+same_at_procs() {
+    local name=$1 p1=$2 p2=$3 p
+    shift 3
+    for p in "$p1" "$p2"; do
+        "$FEDTAIL" run "$@" --procs "$p" --out "$WORK/$name$p" --quiet >"$WORK/$name$p.log" 2>&1 ||
+            { cat "$WORK/$name$p.log"; fail "$name with $p processes exited"; }
+    done
+    [ "$(results "$WORK/$name$p1/metrics.csv")" = "$(results "$WORK/$name$p2/metrics.csv")" ] ||
+        fail "$name: metrics differ between $p1 and $p2 processes"
+    cmp -s "$WORK/$name$p1/final.ckpt" "$WORK/$name$p2/final.ckpt" ||
+        fail "$name: the final model differs between $p1 and $p2 processes"
+}

@@ -44,13 +44,7 @@ honest_edge_holders = 0
 [run]
 seed = 3
 INI
-for P in 1 4; do
-    "$FEDTAIL" run "$WORK/text.ini" --procs $P --out "$WORK/t$P" --quiet >/dev/null ||
-        fail "text run P=$P exited $?"
-    results "$WORK/t$P/metrics.csv" > "$WORK/t$P.results"
-done
-diff "$WORK/t1.results" "$WORK/t4.results" || fail "text run: metrics differ between P=1 and P=4"
-cmp "$WORK/t1/final.ckpt" "$WORK/t4/final.ckpt" || fail "text run: final model differs"
+same_at_procs t 1 4 "$WORK/text.ini"
 $PY - "$WORK/t1" <<'PY' || fail "text run metrics"
 import csv, json, sys
 d = sys.argv[1]
