@@ -25,24 +25,8 @@ grep -qxF 'cc -shared -fPIC -O2 -I include examples/defense_median.c -o defense_
 grep -q "passes the defense contract" st.txt || fail "selftest output: $(cat st.txt)"
 
 # 2. A federated run with the plug-in equals one with the built-in median.
-cat > exp.ini <<INI
-[federation]
-num_clients = 10
-clients_per_round = 5
-rounds = 2
-local_epochs = 1
-batch_size = 16
-lr = 0.05
-heartbeat_s = 0.2
-round_timeout = 60
-[data]
-dataset = synthetic
-synthetic_train = 400
-synthetic_test = 100
-synthetic_shape = 1,12,12
-[model]
-name = mlp
-hidden = 16
+mlp_ini exp.ini clients=10 per_round=5 train=400
+cat >> exp.ini <<INI
 [run]
 seed = 5
 INI
