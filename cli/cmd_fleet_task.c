@@ -117,6 +117,16 @@ static int coordinator_task(const ft_cli_t *cli, const char *out, const char *id
     if (rc == FT_OK && serve_spec)
         rc = ft_serve_start_on_host(&serve, serve_spec, out, label, 1, exp.federation.rounds,
                                     "fedtail fleet-task", host);
+    /* The page's address also goes into the launch record, which stays when the run
+     * ends: the submitting command polls the job, and a short run's live.url can come
+     * and go between two of its looks. */
+    if (rc == FT_OK && serve_spec) {
+        char line[600], rec[PATH_MAX + 64];
+        int n = snprintf(line, sizeof line, "%s\n", ft_serve_url(&serve));
+        launch_file(out, "live.url", rec, sizeof rec);
+        if (ft_write_file_atomic(rec, line, (size_t)n) != FT_OK)
+            ft_error_clear(); /* only a record: the page serves whatever */
+    }
     snprintf(bind, sizeof bind, "tcp://*:%s", port ? port : "0");
     ft_coord_opts_t opts = {.bind = bind,
                             .out_dir = out,

@@ -545,7 +545,11 @@ int ft_launch_run(const ft_launch_t *l, const ft_config_t *cfg, const char *out,
             fprintf(stderr, "fedtail run: mpirun exited %d\n", code);
         return outcome(l, out, launch, id, log, 0);
     }
-    char job[64];
+    char job[64], url[PATH_MAX + 32];
+    /* The page's address as the coordinator task records it (launch/live.url); an
+     * earlier launch's is not this job's. */
+    snprintf(url, sizeof url, "%s/live.url", launch);
+    unlink(url);
     if ((rc = ft_launch_sbatch(path, NULL, job, sizeof job)) != FT_OK)
         return rc;
     snprintf(path, sizeof path, "%s/job_id", launch);
@@ -563,8 +567,6 @@ int ft_launch_run(const ft_launch_t *l, const ft_config_t *cfg, const char *out,
                 log, job, job, out);
         return 0;
     }
-    char url[PATH_MAX + 32];
-    snprintf(url, sizeof url, "%s/live.url", out);
     if (ft_launch_slurm_wait(job, serve_spec ? url : NULL, "fedtail run: live view on ", quiet) ==
         FT_EINTR) {
         fprintf(stderr,
