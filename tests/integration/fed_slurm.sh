@@ -42,6 +42,8 @@ python3 -c 'import sys,urllib.request; d=urllib.request.urlopen(sys.argv[1], tim
 wait $pid || { cat "$WORK/slurm.err" "$WORK"/slurm/launch/slurm-*.out >&2; fail "slurm run failed"; }
 grep -q "submitted job" "$WORK/slurm.err" || fail "no job id printed"
 grep -q "live view on http://$(hostname):" "$WORK/slurm.err" || fail "the page's address was not printed"
+[ "$(head -n1 "$WORK/slurm/launch/live.url" 2>/dev/null)" = "$url" ] ||
+    fail "launch/live.url does not keep the page's address"
 [ -x "$WORK/slurm/launch/job.sh" ] || fail "the batch script was not saved"
 [ "$(results "$WORK/local/metrics.csv")" = "$(results "$WORK/slurm/metrics.csv")" ] \
     || fail "slurm metrics differ from the local run's"
