@@ -128,5 +128,8 @@ template <> void channel_sum<true>(int B, int C, int P, const float *dy, float *
  * vector ops; ft_cuda_nn.cu: conv, linear, pooling). */
 template <bool H> void ft_cuda_fill_ops(ft_ops_t *t);
 template <bool H> void ft_cuda_fill_nn(ft_ops_t *t);
+/* Points t->lstm at the back end's text ops (ft_cuda_lstm.cu: embedding, LSTM steps,
+ * row scoring; ft_lstm_ops.h). */
+template <bool H> void ft_cuda_fill_lstm(ft_ops_t *t);
 
 #endif
