@@ -23,43 +23,44 @@
 #include "ft_model_internal.h"
 #include "ft_model_lstm.h"
 
-/* One LSTM layer's views and activations. */
+/* One LSTM layer's views and activations (back-end memory). */
 typedef struct {
     int in;         /* input features: E for layer 0, H above */
     int w_ih, w_hh; /* view indices */
     int b_ih, b_hh; /* view indices */
-    float *x;       /* T×B×in: the (dropped-out) input of the layer (back end) */
-    float *x_mask;  /* T×B×in: the dropout mask that made x (back end) */
-    float *gates;   /* T×B×4H activated gates (back end) */
-    float *h;       /* (T+1)×B×H: h[0] the zero start state (back end) */
-    float *c;       /* (T+1)×B×H (back end) */
+    float *x;       /* T×B×in: the (dropped-out) input of the layer */
+    float *x_mask;  /* T×B×in: the dropout mask that made x */
+    float *gates;   /* T×B×4H activated gates */
+    float *h;       /* (T+1)×B×H: h[0] the zero start state */
+    float *c;       /* (T+1)×B×H */
 } lstm_layer_t;
 
+/* Buffers live in the back end's memory unless marked host. */
 struct ft_lstm_model {
     ft_lstm_spec_t spec;       /* sizes */
     const ft_ops_t *ops;       /* linear, dropout, softmax, reductions */
     const ft_lstm_ops_t *lops; /* embedding and LSTM steps */
     ft_layout_t layout;        /* views and hash */
-    float *params;             /* N (back end) */
-    float *grads;              /* N (back end) */
+    float *params;             /* N */
+    float *grads;              /* N */
     int enc, dec_w, dec_b;     /* view indices (dec_w = enc when tied) */
     lstm_layer_t *layers;      /* L layers */
-    float *emb;                /* T×B×E embedding before dropout (back end) */
-    float *top;                /* T×B×H: the decoder's (dropped-out) input (back end) */
-    float *top_mask;           /* T×B×H (back end) */
-    float *logits;             /* T×B×V (back end) */
-    float *probs;              /* T×B×V softmax, then d loss / d logits (back end) */
-    int32_t *in_ids;           /* T×B inputs, time-major (back end) */
-    int32_t *tgt_ids;          /* T×B targets, time-major (back end) */
+    float *emb;                /* T×B×E embedding before dropout */
+    float *top;                /* T×B×H: the decoder's (dropped-out) input */
+    float *top_mask;           /* T×B×H */
+    float *logits;             /* T×B×V */
+    float *probs;              /* T×B×V softmax, then d loss / d logits */
+    int32_t *in_ids;           /* T×B inputs, time-major */
+    int32_t *tgt_ids;          /* T×B targets, time-major */
     int32_t *in_ids_h;         /* T×B inputs, time-major (host staging) */
     int32_t *tgt_ids_h;        /* T×B targets, time-major (host staging) */
     int32_t *eval_ids;         /* B×(T+1): one evaluation batch gathered (host) */
-    int32_t *best, *best_h;    /* T×B top-1 per logits row (back end, host) */
-    double *rloss, *rloss_h;   /* T×B cross-entropy per logits row (back end, host) */
-    float *dseq;               /* T×B×max(E,H): gradient into a layer's output (back end) */
-    float *dx;                 /* T×B×max(E,H): gradient out of a layer's input (back end) */
-    float *dh, *dh_next, *dc;  /* B×H each (back end) */
-    float *dgates;             /* B×4H (back end) */
+    int32_t *best, *best_h;    /* T×B top-1 per logits row (back end; host) */
+    double *rloss, *rloss_h;   /* T×B cross-entropy per logits row (back end; host) */
+    float *dseq;               /* T×B×max(E,H): gradient into a layer's output */
+    float *dx;                 /* T×B×max(E,H): gradient out of a layer's input */
+    float *dh, *dh_next, *dc;  /* B×H each */
+    float *dgates;             /* B×4H */
     int training;              /* dropout active */
     uint64_t dropout_seed;     /* Philox key */
     uint64_t dropout_counter;  /* next counter */
