@@ -17,8 +17,9 @@
  *     the fast CPU path is held to in test_lstm_ops;
  *   - row scoring: top-1 exact; loss (device expf/logf within 1 ulp of glibc's, a
  *     float sum over V terms) atol 1e-5, rtol 1e-6;
- *   - softmax cross-entropy over a large vocabulary: atol 1e-7, rtol 1e-6 as in
- *     test_kernels_cuda;
+ *   - softmax cross-entropy over a vocabulary (one block per row from 256 classes,
+ *     kernels/cuda/ft_cuda_softmax.cu; double sums in another order, device exp/log):
+ *     atol 1e-7, rtol 1e-6 as in test_kernels_cuda;
  *   - embedding forward and backward are bit-identical by construction (row copies;
  *     the scatter-add sums in the reference's order) and compared bitwise;
  *   - the model vs the CPU model: logits atol 1e-5, rtol 1e-4; loss rtol 1e-5;
@@ -301,36 +302,56 @@ static void test_score_rows(void **state)
     ft_free(z);
 }
 
-/* The decoder's softmax cross-entropy (ft_ops.h) at a large vocabulary: 70 rows (T×B)
- * of 50,000 logits, forward (probabilities, mean loss) and backward. */
+/* The decoder's softmax cross-entropy (ft_ops.h) at vocabulary sizes: 70 rows (T×B)
+ * of 50,000 logits, and both sides of the switch from one thread per row to one
+ * block per row (255 | 256 classes, 257, a single row), rows near -1000 and with a
+ * spike of 900 (the maximum must be subtracted), forward (probabilities, mean loss)
+ * and backward; then a NaN in one row of a vocabulary-sized batch, which makes
+ * that row's probabilities and the loss NaN, as in the reference. */
 static void test_softmax_large_vocab(void **state)
 {
     (void)state;
-    enum { ROWS = 70, V = 50000 };
-    size_t n = (size_t)ROWS * V;
-    ft_rng_t rng;
-    ft_rng_init(&rng, 51, 0, 0, FT_RNG_TEST);
-    float *z = ft_malloc(n * 4), *p = ft_malloc(n * 4), *d = ft_malloc(n * 4);
-    assert_true(z && p && d);
-    fill(z, n, &rng, 6.0f);
-    int32_t labels[ROWS];
-    for (int r = 0; r < ROWS; r++)
-        labels[r] = r == 0 ? V - 1 : (int32_t)ft_rng_below(&rng, V);
-    float loss = ft_ops_reference.softmax_xent_forward(ROWS, V, z, labels, p);
-    ft_ops_reference.softmax_xent_backward(ROWS, V, p, labels, d);
-    float *g_z = up(z, n * 4), *g_p = G->alloc(n * 4), *g_d = G->alloc(n * 4);
-    int32_t *g_l = up(labels, sizeof labels);
-    float g_loss = G->softmax_xent_forward(ROWS, V, g_z, g_l, g_p);
-    assert_float_equal(g_loss, loss, 1e-7 + 1e-6 * fabs(loss));
-    float *t = down(g_p, n);
-    assert_close("probs", t, p, n, 1e-7, 1e-6);
-    ft_free(t);
-    G->softmax_xent_backward(ROWS, V, g_p, g_l, g_d);
-    t = down(g_d, n);
-    assert_close("dlogits", t, d, n, 1e-7 / ROWS, 1e-6);
-    ft_free(t);
-    G->free(g_z), G->free(g_p), G->free(g_d), G->free(g_l);
-    ft_free(z), ft_free(p), ft_free(d);
+    const int shapes[][2] = {{70, 50000}, {3, 255}, {3, 256}, {1, 257}, {5, 1000}};
+    for (int k = 0; k < 6; k++) {
+        int rows = k < 5 ? shapes[k][0] : 4, V = k < 5 ? shapes[k][1] : 3000;
+        size_t n = (size_t)rows * V;
+        ft_rng_t rng;
+        ft_rng_init(&rng, 51, (uint64_t)k, 0, FT_RNG_TEST);
+        float *z = ft_malloc(n * 4), *p = ft_malloc(n * 4), *d = ft_malloc(n * 4);
+        int32_t *labels = ft_malloc((size_t)rows * sizeof(int32_t));
+        assert_true(z && p && d && labels);
+        fill(z, n, &rng, 6.0f);
+        for (int r = 0; r < rows; r++)
+            labels[r] = r == 0 ? V - 1 : (int32_t)ft_rng_below(&rng, (uint32_t)V);
+        if (k == 4) { /* stability: exp(z) over- or underflows unless the max is subtracted */
+            for (int c = 0; c < V; c++)
+                z[c] -= 1000.0f, z[(size_t)V + c] += 80.0f;
+            z[(size_t)V + V - 1] = 900.0f; /* the last column of row 1 */
+        }
+        if (k == 5)
+            z[(size_t)2 * V + 1234] = NAN; /* row 2 */
+        float loss = ft_ops_reference.softmax_xent_forward(rows, V, z, labels, p);
+        ft_ops_reference.softmax_xent_backward(rows, V, p, labels, d);
+        float *g_z = up(z, n * 4), *g_p = G->alloc(n * 4), *g_d = G->alloc(n * 4);
+        int32_t *g_l = up(labels, (size_t)rows * sizeof(int32_t));
+        float g_loss = G->softmax_xent_forward(rows, V, g_z, g_l, g_p);
+        if (k == 5)
+            assert_true(isnan(loss) && isnan(g_loss));
+        else
+            assert_float_equal(g_loss, loss, 1e-7 + 1e-6 * fabs(loss));
+        float *t = down(g_p, n);
+        assert_close("probs", t, p, n, 1e-7, 1e-6); /* NaN where the reference has NaN */
+        if (k == 5)
+            for (int c = 0; c < V; c++)
+                assert_true(isnan(t[(size_t)2 * V + c]) && !isnan(t[(size_t)1 * V + c]));
+        ft_free(t);
+        G->softmax_xent_backward(rows, V, g_p, g_l, g_d);
+        t = down(g_d, n);
+        assert_close("dlogits", t, d, n, 1e-7 / rows, 1e-6);
+        ft_free(t);
+        G->free(g_z), G->free(g_p), G->free(g_d), G->free(g_l);
+        ft_free(z), ft_free(p), ft_free(d), ft_free(labels);
+    }
 }
 
 /* ---- the model -------------------------------------------------------------- */
