@@ -11,7 +11,8 @@
 #      CIFAR-shaped data; the lstm on the fortunes corpus), CPU vs GPU,
 #   6. runs 5 rounds of federated next-word prediction (the lstm,
 #      experiments/text/fortunes-nextword.ini) on the GPU and on the CPU: main
-#      accuracy within 1 point (skipped where the fortunes corpus is not installed).
+#      accuracy within 1 point, and the same final model at 1 and 2 GPU client
+#      processes (skipped where the fortunes corpus is not installed).
 # It stops at the first failing step with the step's log tail. Sized to finish in
 # under 5 minutes on one H200 with 16 cores. docs/gpu.md explains the numbers.
 #
@@ -174,6 +175,13 @@ if [ $HAVE_FORTUNES = 1 ]; then
         printf "%s %.2f", d <= 1 ? "ok" : "MISMATCH", d }')
     echo "federated fortunes next-word, round 5 main_acc: GPU $acc_gpu, CPU $acc_cpu (difference ${verdict#* } points)"
     [ "${verdict%% *}" = ok ] || fail "GPU and CPU next-word accuracy differ by more than 1 point"
+    # No atomics anywhere in the lstm's CUDA path (docs/gpu.md "Text ops") and cuBLAS on
+    # one stream: the same run with one client process must give the same final model.
+    step fed-text-cuda-p1 150 "$FEDTAIL" run "${TEXT[@]}" --set run.device=cuda --procs 1 \
+        --out "$WORK/fed-text-cuda-p1" --quiet
+    cmp -s "$WORK/fed-text-cuda/final.ckpt" "$WORK/fed-text-cuda-p1/final.ckpt" ||
+        fail "the CUDA next-word run's final model differs between 2 and 1 client processes"
+    echo "   CUDA next-word run: the same final model at 1 and 2 client processes"
 else
     echo "federated next-word run skipped: /usr/share/games/fortunes not installed"
 fi
