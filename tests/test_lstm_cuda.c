@@ -557,7 +557,10 @@ int main(int argc, char **argv)
     }
     if (!emulate)
         printf("test_lstm_cuda: device %s\n", ft_cuda_device_info());
-    assert_non_null(G->lstm);
+    if (!G->lstm) {
+        printf("test_lstm_cuda: the %s table has no LSTM ops\n", G->name);
+        return 1;
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_embedding),
         cmocka_unit_test(test_step),
