@@ -14,7 +14,8 @@
 #      accuracy within 1 point, and the same final model at 1 and 2 GPU client
 #      processes (skipped where the fortunes corpus is not installed).
 # It stops at the first failing step with the step's log tail. Sized to finish in
-# under 5 minutes on one H200 with 16 cores. docs/gpu.md explains the numbers.
+# under 5 minutes on one H200 with 16 cores before step 5's lstm and step 6 were added
+# (an estimated 1-2 minutes more). docs/gpu.md explains the numbers.
 #
 # Usage: tests/gpu/check.sh            (from anywhere; BUILD=dir to build elsewhere)
 set -euo pipefail
