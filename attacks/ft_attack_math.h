@@ -109,4 +109,18 @@ void ft_attack_a3fl_mask(const ft_attack_cfg_t *p, int c, int h, int w, float *m
 double ft_attack_a3fl_weight(const ft_layout_t *layout, const float *adv_grad /* N */,
                              const float *G /* N */);
 
+/* Chameleon (Dai & Li, ICML 2023; chameleon.c): the supervised contrastive loss of a
+ * batch (losses.py:22-109, contrast_mode all, base temperature = temperature) on the
+ * features u (B×D, L2-normalised inside with F.normalize's eps 1e-12) with labels y:
+ * anchors of the target class weigh their positives scale times. Returns the loss
+ * and writes d loss / d u into du (B×D); work holds ft_attack_chameleon_work(B, D)
+ * doubles (no allocation: it runs every step). */
+double ft_attack_chameleon_supcon(const float *u /* B×D */, const int32_t *y /* B */, int B, int D,
+                                  int target, double temperature, double scale, float *du /* B×D */,
+                                  double *work);
+size_t ft_attack_chameleon_work(int B, int D);
+/* The contrastive stage's rate in epoch (1-based): lr times 0.005 per milestone 3, 5,
+ * 7, 9 reached (MultiStepLR stepped before each epoch, training.py:137-140). */
+double ft_attack_chameleon_lr(double lr, int epoch);
+
 #endif

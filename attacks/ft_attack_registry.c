@@ -25,6 +25,7 @@
     X(ft_fang_attack)                                                                              \
     X(ft_mimic_attack)                                                                             \
     X(ft_a3fl_attack)                                                                              \
+    X(ft_chameleon_attack)                                                                         \
     X(ft_phrase_attack)                                                                            \
     X(ft_phrase_pgd_attack)
 

@@ -200,6 +200,14 @@ const ft_config_key_t ft_config_schema[] = {
      "a3fl: sign-gradient step of the trigger, in normalised pixel units"},
     {"attack.a3fl_lambda", FT_KEY_FLOAT, "0.01", NULL,
      "a3fl: weight of the unlearning model's loss in the trigger's objective"},
+    {"attack.chameleon_epochs", FT_KEY_INT, "10", NULL,
+     "chameleon: epochs of the contrastive stage that trains the encoder (0: none)"},
+    {"attack.chameleon_lr", FT_KEY_FLOAT, "0.05", NULL,
+     "chameleon: the contrastive stage's learning rate (x0.005 at epochs 3, 5, 7, 9)"},
+    {"attack.chameleon_temperature", FT_KEY_FLOAT, "0.07", NULL,
+     "chameleon: temperature of the supervised contrastive loss"},
+    {"attack.chameleon_scale", FT_KEY_FLOAT, "6", NULL,
+     "chameleon: weight of the target class's anchors in the contrastive loss"},
 
     /* [defense] */
     {"defense.name", FT_KEY_STRING, "fedavg", NULL, "the server's aggregation rule"},

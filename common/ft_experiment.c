@@ -322,7 +322,16 @@ static int read_attack_v2(const ft_config_t *cfg, ft_attack_cfg_t *a)
                      &a->a3fl_adv_epochs)) != FT_OK ||
         (rc = read_nonneg(cfg, "attack.a3fl_trigger_lr", 1, "must be > 0", &a->a3fl_trigger_lr)) !=
             FT_OK ||
-        (rc = read_nonneg(cfg, "attack.a3fl_lambda", 0, "must be >= 0", &a->a3fl_lambda)) != FT_OK)
+        (rc = read_nonneg(cfg, "attack.a3fl_lambda", 0, "must be >= 0", &a->a3fl_lambda)) !=
+            FT_OK ||
+        (rc = read_i(cfg, "attack.chameleon_epochs", 0, 1000, "must be in [0, 1000]",
+                     &a->chameleon_epochs)) != FT_OK ||
+        (rc = read_nonneg(cfg, "attack.chameleon_lr", 1, "must be > 0", &a->chameleon_lr)) !=
+            FT_OK ||
+        (rc = read_nonneg(cfg, "attack.chameleon_temperature", 1, "must be > 0",
+                          &a->chameleon_temperature)) != FT_OK ||
+        (rc = read_nonneg(cfg, "attack.chameleon_scale", 1, "must be > 0", &a->chameleon_scale)) !=
+            FT_OK)
         return rc;
     return FT_OK;
 }

@@ -211,6 +211,10 @@ typedef struct {
     int a3fl_adv_epochs;            /* a3fl: epochs of the unlearning model (0: none) */
     double a3fl_trigger_lr;         /* a3fl: sign step of the trigger, > 0 */
     double a3fl_lambda;             /* a3fl: weight of the unlearning model's loss, >= 0 */
+    int chameleon_epochs;           /* chameleon: contrastive epochs, [0, 1000] */
+    double chameleon_lr;            /* chameleon: contrastive learning rate, > 0 */
+    double chameleon_temperature;   /* chameleon: contrastive temperature, > 0 */
+    double chameleon_scale;         /* chameleon: target anchors' weight, > 0 */
 } ft_attack_cfg_t;
 
 /* [defense]: the aggregation rule and every rule's parameters (each rule checks its
