@@ -26,10 +26,15 @@
  *   2. the classifier alone is trained on D_adv with cross-entropy, the encoder frozen
  *      (is_frozen_params, training.py:304-308): the attacker's usual training
  *      (attack.adv_lr, adv_epochs: the reference's poison_lr 0.01 for 3 epochs) from
- *      the stage-1 model, every step restoring the encoder.
+ *      the stage-1 model, every step undoing the optimiser's change of the encoder.
+ * After every step of either stage the model is projected onto the ball of radius
+ * chameleon_norm around the global model, w <- w_g + (w - w_g) min(1, r / |w - w_g|),
+ * every tensor (the frozen encoder too: the reference rescales .data of every layer),
+ * as the reference does with diff_privacy(_contrastive) on (training.py:255-270 and
+ * :507-524, s_norm = 5); chameleon_norm = 0 leaves the model unprojected.
  *
- * The update is the stage-2 model minus the global one (model replacement, PGD-free).
- * The backdoor test set is pixel-trigger's.
+ * The update is the stage-2 model minus the global one (then model replacement if
+ * asked). The backdoor test set is pixel-trigger's.
  *
  * Where fedtail differs from the code, and why (docs/attacks.md):
  *   - mask_cross_feature (contrastive_loss_down_scale_weight) is left out: every
@@ -37,8 +42,6 @@
  *   - the reference adds N(0, 0.01) noise to its poisoned images (noise_level) and
  *     places them at fixed batch positions; here D_adv's order is shuffled, without
  *     noise, as every fedtail trigger attack;
- *   - the reference clips the stage-1 model to a norm ball (s_norm_contrastive); here
- *     stage 1 is unconstrained: attack.method = pgd is the attack that projects;
  *   - stage 2 uses the attacker's options (attack.adv_lr, adv_epochs, the honest
  *     momentum and weight decay), not the reference's own schedule. */
 #include "ft_attack_internal.h"
@@ -53,6 +56,22 @@
 #define CHAM_DECAY    5e-4f /* decay_contrastive */
 #define CHAM_GAMMA    0.005 /* lr_gamma_contrastive */
 #define CHAM_NORM_EPS 1e-12 /* F.normalize's eps */
+
+/* w <- w_g + (w - w_g) min(1, r / |w - w_g|) on the model's parameters (r = 0: none). */
+static void project(ft_attack_ctx_t *c, ft_model_t *m)
+{
+    double r = c->env->p.chameleon_norm;
+    if (r <= 0)
+        return;
+    float *w = ft_model_params(m);
+    c->ops->sub(c->N, w, c->wg_dev, c->tmp_dev);
+    double d = c->ops->norm2(c->N, c->tmp_dev);
+    if (d > r) {
+        c->ops->scale(c->N, (float)(r / d), c->tmp_dev);
+        c->ops->copy(w, c->wg_dev, c->N * sizeof(float));
+        c->ops->axpy(c->N, 1.0f, c->tmp_dev, w);
+    }
+}
 
 static const int milestones[] = {3, 5, 7, 9}; /* milestones_conrtastive */
 
@@ -186,6 +205,7 @@ static void contrast_epochs(contrast_t *s, const ft_dataset_t *ds)
             /* the encoder's prefix only: the classifier is not in this optimiser */
             c->ops->sgd_step(s->enc, ft_model_params(m), ft_model_grads(m), s->mom_dev, lr,
                              CHAM_MOMENTUM, CHAM_DECAY);
+            project(c, m);
             if (k->outer && k->outer->after_step) /* heartbeats */
                 k->outer->after_step(k->outer->user, e - 1, (int)b, m);
         }
@@ -260,14 +280,18 @@ static int poison(ft_attack_ctx_t *c, ft_dataset_t **out)
     return rc;
 }
 
-/* Stage 2: the encoder frozen at its stage-1 values. */
+/* Stage 2: the optimiser's step leaves the encoder as it was (c->start_dev holds it,
+ * as the last projection left it); then the projection. */
 static void freeze_encoder(void *user, int epoch, int batch, ft_model_t *m)
 {
     ft_attack_ctx_t *c = user;
     (void)epoch, (void)batch;
-    if (c->start_dev)
-        c->ops->copy(ft_model_params(m), c->start_dev,
-                     ft_model_classifier_offset(m) * sizeof(float));
+    if (!c->start_dev)
+        return;
+    size_t enc = ft_model_classifier_offset(m) * sizeof(float);
+    c->ops->copy(ft_model_params(m), c->start_dev, enc);
+    project(c, m);
+    c->ops->copy(c->start_dev, ft_model_params(m), enc);
 }
 
 static void constrain(ft_attack_ctx_t *c, ft_train_hooks_t *h)

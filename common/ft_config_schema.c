@@ -208,6 +208,8 @@ const ft_config_key_t ft_config_schema[] = {
      "chameleon: temperature of the supervised contrastive loss"},
     {"attack.chameleon_scale", FT_KEY_FLOAT, "6", NULL,
      "chameleon: weight of the target class's anchors in the contrastive loss"},
+    {"attack.chameleon_norm", FT_KEY_FLOAT, "5", NULL,
+     "chameleon: radius of the ball around the global model each step projects onto (0: none)"},
 
     /* [defense] */
     {"defense.name", FT_KEY_STRING, "fedavg", NULL, "the server's aggregation rule"},

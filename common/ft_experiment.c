@@ -331,6 +331,8 @@ static int read_attack_v2(const ft_config_t *cfg, ft_attack_cfg_t *a)
         (rc = read_nonneg(cfg, "attack.chameleon_temperature", 1, "must be > 0",
                           &a->chameleon_temperature)) != FT_OK ||
         (rc = read_nonneg(cfg, "attack.chameleon_scale", 1, "must be > 0", &a->chameleon_scale)) !=
+            FT_OK ||
+        (rc = read_nonneg(cfg, "attack.chameleon_norm", 0, "must be >= 0", &a->chameleon_norm)) !=
             FT_OK)
         return rc;
     return FT_OK;

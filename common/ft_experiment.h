@@ -215,6 +215,7 @@ typedef struct {
     double chameleon_lr;            /* chameleon: contrastive learning rate, > 0 */
     double chameleon_temperature;   /* chameleon: contrastive temperature, > 0 */
     double chameleon_scale;         /* chameleon: target anchors' weight, > 0 */
+    double chameleon_norm;          /* chameleon: projection radius, >= 0 (0: none) */
 } ft_attack_cfg_t;
 
 /* [defense]: the aggregation rule and every rule's parameters (each rule checks its

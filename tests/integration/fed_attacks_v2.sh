@@ -9,7 +9,9 @@
 #  - attack.grad_mask on pixel-trigger (Neurotoxin on the trigger data) runs too;
 #  - dba with a fixed pool of 4 attackers: several attack in one round;
 #  - a3fl's trigger kept by the coordinator between rounds, independent of processes,
-#    and in its checkpoints (a killed run resumes with it).
+#    and in its checkpoints (a killed run resumes with it);
+#  - chameleon's two stages (contrastive encoder, then the classifier), the same at 1
+#    and 3 processes, its update within the projection radius chameleon_norm.
 source "$(dirname "$0")/fed_lib.sh"
 PY=/usr/bin/python3
 mlp_ini "$WORK/v2.ini" clients=8 per_round=4 test=160 shape=1,28,28 hidden=32
@@ -117,6 +119,12 @@ if "$FEDTAIL" run "$WORK/v2.ini" --out "$WORK/a3fl-sa" --quiet $A3 \
     fail "a3fl under secure aggregation was accepted"
 fi
 grep -q "attack.method.*secure_aggregation" "$WORK/a3fl-sa.log" || fail "a3fl refusal unclear"
+# chameleon: the contrastive stage and the classifier's, each step projected onto the
+# ball of radius chameleon_norm: the update's norm is at most 0.5 (and reaches it)
+CH="--set attack.method=chameleon --set attack.chameleon_epochs=2 --set attack.trigger_shape=square"
+CH="$CH --set attack.trigger_size=5 --set attack.chameleon_norm=0.5"
+same_at_procs chameleon 1 3 "$WORK/v2.ini" --no-report $CH
+check "$WORK/chameleon1" 1 0.5000001 0.49
 for shape in square pattern pixel blended; do
     go "trigger-$shape" 1 attack.method=pixel-trigger attack.trigger_shape=$shape
 done
