@@ -9,7 +9,8 @@
  *     anchors weigh scale times), and its gradient against central differences;
  *   - the contrastive stage's rate schedule (x0.005 at epochs 3, 5, 7, 9);
  *   - the attack's two stages: with no contrastive epoch the encoder stays the global
- *     one (stage 2 trains the classifier alone), with some it moves.
+ *     one (stage 2 trains the classifier alone), with some it moves; with a radius
+ *     below the unprojected update's norm the update stays within it.
  *
  * Tolerances: the model runs in float32 against torch's float64 — features and the
  * feature gradient |d| <= 1e-5 + 1e-4 |torch|, the loss 1e-5 relative, the parameter
@@ -207,10 +208,11 @@ static void test_lr_schedule(void **state)
 
 /* ---- the two stages on a small synthetic task ------------------------------------- */
 
-static void run_attack(int contrastive_epochs, float *delta, size_t *N, size_t *enc)
+static void run_attack(int contrastive_epochs, double radius, float *delta, size_t *N, size_t *enc)
 {
-    char ep[64];
+    char ep[64], rad[64];
     snprintf(ep, sizeof ep, "attack.chameleon_epochs=%d", contrastive_epochs);
+    snprintf(rad, sizeof rad, "attack.chameleon_norm=%.9g", radius);
     const char *sets[] = {"attack.method=chameleon",
                           "attack.target_class=1",
                           "attack.poison_points=16",
@@ -219,6 +221,7 @@ static void run_attack(int contrastive_epochs, float *delta, size_t *N, size_t *
                           "attack.trigger_size=2",
                           "federation.batch_size=8",
                           ep,
+                          rad,
                           NULL};
     ft_config_t *cfg = ft_test_config(ft_test_population, sets);
     ft_experiment_t exp;
@@ -270,7 +273,7 @@ static void test_stages(void **state)
     (void)state;
     float d0[512], d2[512];
     size_t N, enc;
-    run_attack(0, d0, &N, &enc);
+    run_attack(0, 0, d0, &N, &enc);
     assert_true(N <= 512 && enc > 0 && enc < N);
     double e0 = 0, c0 = 0, e2 = 0;
     for (size_t j = 0; j < enc; j++)
@@ -279,10 +282,19 @@ static void test_stages(void **state)
         c0 += fabsf(d0[j]);
     assert_true(e0 == 0.0); /* stage 2 alone: the encoder frozen at the global model */
     assert_true(c0 > 0.0);  /* the classifier trained */
-    run_attack(2, d2, &N, &enc);
+    run_attack(2, 0, d2, &N, &enc);
+    double n2 = 0;
     for (size_t j = 0; j < enc; j++)
         e2 += fabsf(d2[j]);
+    for (size_t j = 0; j < N; j++)
+        n2 += (double)d2[j] * d2[j];
     assert_true(e2 > 0.0); /* stage 1 moved the encoder */
+    /* a radius below that update's norm: every step projected, the update within it */
+    double r = sqrt(n2) / 4, nr = 0;
+    run_attack(2, r, d2, &N, &enc);
+    for (size_t j = 0; j < N; j++)
+        nr += (double)d2[j] * d2[j];
+    assert_true(sqrt(nr) <= r * (1 + 1e-5) && sqrt(nr) > 0);
 }
 
 int main(void)
