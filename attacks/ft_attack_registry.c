@@ -26,6 +26,7 @@
     X(ft_mimic_attack)                                                                             \
     X(ft_a3fl_attack)                                                                              \
     X(ft_chameleon_attack)                                                                         \
+    X(ft_iba_attack)                                                                               \
     X(ft_phrase_attack)                                                                            \
     X(ft_phrase_pgd_attack)
 

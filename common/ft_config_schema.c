@@ -210,6 +210,12 @@ const ft_config_key_t ft_config_schema[] = {
      "chameleon: weight of the target class's anchors in the contrastive loss"},
     {"attack.chameleon_norm", FT_KEY_FLOAT, "5", NULL,
      "chameleon: radius of the ball around the global model each step projects onto (0: none)"},
+    {"attack.iba_eps", FT_KEY_FLOAT, "0.06", NULL,
+     "iba: bound of the generator's perturbation per pixel, in pixel units ([0, 1] range)"},
+    {"attack.iba_lr", FT_KEY_FLOAT, "0.01", NULL, "iba: Adam learning rate of the generator"},
+    {"attack.iba_epochs", FT_KEY_INT, "100", NULL,
+     "iba: most generator epochs per attack round (stops once 70% of its images hit the target)"},
+    {"attack.iba_hidden", FT_KEY_INT, "64", NULL, "iba: hidden units of the generator"},
 
     /* [defense] */
     {"defense.name", FT_KEY_STRING, "fedavg", NULL, "the server's aggregation rule"},

@@ -333,8 +333,16 @@ static int read_attack_v2(const ft_config_t *cfg, ft_attack_cfg_t *a)
         (rc = read_nonneg(cfg, "attack.chameleon_scale", 1, "must be > 0", &a->chameleon_scale)) !=
             FT_OK ||
         (rc = read_nonneg(cfg, "attack.chameleon_norm", 0, "must be >= 0", &a->chameleon_norm)) !=
+            FT_OK ||
+        (rc = read_nonneg(cfg, "attack.iba_eps", 1, "must be in (0, 1]", &a->iba_eps)) != FT_OK ||
+        (rc = read_nonneg(cfg, "attack.iba_lr", 1, "must be > 0", &a->iba_lr)) != FT_OK ||
+        (rc = read_i(cfg, "attack.iba_epochs", 0, 10000, "must be in [0, 10000]",
+                     &a->iba_epochs)) != FT_OK ||
+        (rc = read_i(cfg, "attack.iba_hidden", 1, 4096, "must be in [1, 4096]", &a->iba_hidden)) !=
             FT_OK)
         return rc;
+    if (a->iba_eps > 1)
+        return ft_config_error(cfg, "attack.iba_eps", "must be in (0, 1]");
     return FT_OK;
 }
 

@@ -216,6 +216,10 @@ typedef struct {
     double chameleon_temperature;   /* chameleon: contrastive temperature, > 0 */
     double chameleon_scale;         /* chameleon: target anchors' weight, > 0 */
     double chameleon_norm;          /* chameleon: projection radius, >= 0 (0: none) */
+    double iba_eps;                 /* iba: perturbation bound (pixel units), (0, 1] */
+    double iba_lr;                  /* iba: generator Adam rate, > 0 */
+    int iba_epochs;                 /* iba: most generator epochs per round, [0, 10000] */
+    int iba_hidden;                 /* iba: generator hidden units, [1, 4096] */
 } ft_attack_cfg_t;
 
 /* [defense]: the aggregation rule and every rule's parameters (each rule checks its
