@@ -4,7 +4,7 @@
  *     encoder's parameter gradient through the model equal the PyTorch port of the
  *     reference (tests/fixtures/attacks/gen_chameleon.py: a tiny conv net, a batch
  *     with a target class of four, a class of three and an anchor without positives),
- *     on the reference and cpu back ends;
+ *     on the reference and cpu back ends (and cuda where present);
  *   - the loss on a hand-worked case (an anchor without positives adds 0; the target's
  *     anchors weigh scale times), and its gradient against central differences;
  *   - the contrastive stage's rate schedule (x0.005 at epochs 3, 5, 7, 9);
@@ -156,6 +156,19 @@ static void test_contrastive_step_matches_torch(void **state)
     unload(&fx);
 }
 
+/* The same on the CUDA back end; skipped where it is not built or no GPU is present. */
+static void test_contrastive_step_cuda(void **state)
+{
+    (void)state;
+    const ft_ops_t *ops = ft_ops_find("cuda");
+    if (!ops)
+        skip();
+    fixture_t fx;
+    load(&fx);
+    check_backend(&fx, ops);
+    unload(&fx);
+}
+
 /* u1 = (1, 0), u2 = (0, 1), u3 = (2, 0) (normalised: (1, 0)); labels 0, 0, 1; T = 1.
  * Anchor 1: z12 = 0, z13 = 1, positive 2: loss = log(e^0 + e^1) - 0.
  * Anchor 2: z21 = z23 = 0, positive 1: loss = log 2.
@@ -301,6 +314,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_contrastive_step_matches_torch),
+        cmocka_unit_test(test_contrastive_step_cuda),
         cmocka_unit_test(test_supcon_by_hand),
         cmocka_unit_test(test_lr_schedule),
         cmocka_unit_test(test_stages),

@@ -147,6 +147,19 @@ static void test_generator_step_matches_torch(void **state)
     unload(&fx);
 }
 
+/* The same on the CUDA back end; skipped where it is not built or no GPU is present. */
+static void test_generator_step_cuda(void **state)
+{
+    (void)state;
+    const ft_ops_t *ops = ft_ops_find("cuda");
+    if (!ops)
+        skip();
+    fixture_t fx;
+    load(&fx);
+    check_backend(&fx, ops);
+    unload(&fx);
+}
+
 static void test_perturbation_by_hand(void **state)
 {
     (void)state;
@@ -237,6 +250,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_generator_step_matches_torch),
+        cmocka_unit_test(test_generator_step_cuda),
         cmocka_unit_test(test_perturbation_by_hand),
         cmocka_unit_test(test_backdoor_test_uses_state),
     };
