@@ -96,6 +96,8 @@ struct ft_attack {
     int text;          /* 1: backdoors a next-word model, runs on text datasets only */
     int grad_mask;     /* its training masks the gradient (Neurotoxin), whatever
                           attack.grad_mask says */
+    int own_passes;    /* its poison hook trains passes of its own before the training
+                          on D_adv (Chameleon's encoder): more steps than D_adv's */
     /* Checks keys only this attack uses, when the experiment is loaded: FT_ECONFIG
      * via ft_config_error(exp->attack.src, ...). NULL: nothing to check. */
     int (*check)(const ft_experiment_t *exp);

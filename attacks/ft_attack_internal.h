@@ -32,14 +32,16 @@ struct ft_attack_ctx {
     ft_train_hooks_t inner;       /* the attack's hooks of the current training */
     float *mask_dev;              /* Neurotoxin: N gradient mask (0/1), else NULL */
     void (*mask_prev)(void *user, ft_model_t *m); /* the before_step the mask follows */
+    float *start_dev; /* N back-end floats the attack's main training starts from (its
+                         poison hook sets them: Chameleon's encoder), NULL: the global */
 };
 
-/* Trains from the task's global model on ds (idx NULL: all of ds; else ds samples
- * idx[0..n)) with options o and the attack's hooks (may be NULL) chained with the
- * client's, and writes the update (trained minus global, N host floats) into delta;
- * the epoch's mean loss into *loss (may be NULL). Minibatch order from the stream
- * (seed, round, client, FT_RNG_SHUFFLE), augmentation (o->augment) from (seed, round,
- * client, FT_RNG_AUGMENT). Training errors (FT_EINVAL, FT_ENOMEM). */
+/* Trains from the task's global model (c->start_dev when set) on ds (idx NULL: all of ds; else ds
+ * samples idx[0..n)) with options o and the attack's hooks (may be NULL) chained with the client's,
+ * and writes the update (trained minus global, N host floats) into delta; the epoch's mean loss
+ * into *loss (may be NULL). Minibatch order from the stream (seed, round, client, FT_RNG_SHUFFLE),
+ * augmentation (o->augment) from (seed, round, client, FT_RNG_AUGMENT). Training errors (FT_EINVAL,
+ * FT_ENOMEM). */
 int ft_attack_train_delta(ft_attack_ctx_t *c, const ft_dataset_t *ds, const uint32_t *idx,
                           uint32_t n, const ft_train_opts_t *o, const ft_train_hooks_t *hooks,
                           float *delta /* N */, double *loss);

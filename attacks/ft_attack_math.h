@@ -109,4 +109,56 @@ void ft_attack_a3fl_mask(const ft_attack_cfg_t *p, int c, int h, int w, float *m
 double ft_attack_a3fl_weight(const ft_layout_t *layout, const float *adv_grad /* N */,
                              const float *G /* N */);
 
+/* IBA (Nguyen et al., NeurIPS 2023; iba.c): x' = clamp(x + eps tanh(o), 0, 1) for n
+ * pixels x (pixel units) and generator outputs o; and its backward: d loss / d o from
+ * d loss / d x' (0 where the clamp cuts, as torch.clamp's gradient; dout may be dxp). */
+void ft_attack_iba_perturb(const float *x, const float *o, size_t n, double eps, float *xp);
+void ft_attack_iba_perturb_backward(const float *x, const float *o, size_t n, double eps,
+                                    const float *dxp, float *dout);
+/* One torch.optim.Adam step (betas 0.9, 0.999, eps 1e-8, no weight decay) of n
+ * parameters p with gradient g, moments m and v (zero before step t = 1), step t >= 1. */
+void ft_attack_adam_step(size_t n, float *p, const float *g, float *m, float *v, int t, double lr);
+/* IBA's generator: the engine's mlp C·H·W -> iba_hidden -> C·H·W on ops. */
+int ft_attack_iba_generator_new(const ft_attack_cfg_t *p, int c, int h, int w, int max_batch,
+                                const ft_ops_t *ops, ft_model_t **out);
+/* One generator step against a frozen classifier: buffers for batches of up to Bmax. */
+typedef struct {
+    ft_model_t *gen, *cls; /* the generator (trained) and the classifier (eval mode) */
+    int c;                 /* channels */
+    size_t S;              /* floats per sample */
+    int target;            /* the target class */
+    double eps, lr;        /* perturbation bound (pixel units), Adam's rate */
+    float mean[FT_MAX_CHANNELS], std[FT_MAX_CHANNELS]; /* the classifier's normalisation */
+    float *o, *xp, *xn;     /* Bmax×S host: generator output, x', norm(x') then gradients */
+    float *logits;          /* Bmax×K host: logits, then d loss / d logits */
+    float *grad, *params;   /* G host: the generator's gradient and parameters */
+    float *adam_m, *adam_v; /* G host: Adam's moments */
+    float *x_dev, *xn_dev, *dl_dev, *dx_dev, *dl_gen_dev; /* back-end copies */
+    int t;                                                /* Adam steps taken */
+    double loss;                                          /* the last step's mean CE */
+} ft_attack_iba_step_t;
+/* FT_ENOMEM (nothing left allocated). */
+int ft_attack_iba_step_init(ft_attack_iba_step_t *s, ft_model_t *gen, ft_model_t *cls, int Bmax,
+                            const float *mean, const float *std, int target, double eps, double lr);
+void ft_attack_iba_step_free(ft_attack_iba_step_t *s);
+/* x (B×S host, pixel units): the generator's outputs, x' (s->xp), CE(cls(norm(x')),
+ * target) (s->loss), its gradient through the classifier and the generator, one Adam
+ * step of the generator. Returns how many of the B the classifier (before the step)
+ * calls target. */
+int ft_attack_iba_step(ft_attack_iba_step_t *s, const float *x /* B×S */, int B);
+
+/* Chameleon (Dai & Li, ICML 2023; chameleon.c): the supervised contrastive loss of a
+ * batch (losses.py:22-109, contrast_mode all, base temperature = temperature) on the
+ * features u (B×D, L2-normalised inside with F.normalize's eps 1e-12) with labels y:
+ * anchors of the target class weigh their positives scale times. Returns the loss
+ * and writes d loss / d u into du (B×D); work holds ft_attack_chameleon_work(B, D)
+ * doubles (no allocation: it runs every step). */
+double ft_attack_chameleon_supcon(const float *u /* B×D */, const int32_t *y /* B */, int B, int D,
+                                  int target, double temperature, double scale, float *du /* B×D */,
+                                  double *work);
+size_t ft_attack_chameleon_work(int B, int D);
+/* The contrastive stage's rate in epoch (1-based): lr times 0.005 per milestone 3, 5,
+ * 7, 9 reached (MultiStepLR stepped before each epoch, training.py:137-140). */
+double ft_attack_chameleon_lr(double lr, int epoch);
+
 #endif

@@ -25,6 +25,8 @@
     X(ft_fang_attack)                                                                              \
     X(ft_mimic_attack)                                                                             \
     X(ft_a3fl_attack)                                                                              \
+    X(ft_chameleon_attack)                                                                         \
+    X(ft_iba_attack)                                                                               \
     X(ft_phrase_attack)                                                                            \
     X(ft_phrase_pgd_attack)
 

@@ -60,7 +60,10 @@ int ft_attack_train_delta(ft_attack_ctx_t *c, const ft_dataset_t *ds, const uint
                           float *delta, double *loss)
 {
     const ft_attack_task_t *k = c->task;
-    ft_model_set_params(c->m, k->global);
+    if (c->start_dev)
+        c->ops->copy(ft_model_params(c->m), c->start_dev, c->N * sizeof(float));
+    else
+        ft_model_set_params(c->m, k->global);
     ft_rng_t rng;
     ft_rng_init(&rng, c->env->seed, (uint32_t)k->round, k->client_id, FT_RNG_SHUFFLE);
     ft_rng_t aug;
@@ -266,5 +269,6 @@ done:
     c.ops->free(c.tmp_dev);
     c.ops->free(c.what_dev);
     c.ops->free(c.mask_dev);
+    c.ops->free(c.start_dev);
     return rc;
 }

@@ -322,8 +322,27 @@ static int read_attack_v2(const ft_config_t *cfg, ft_attack_cfg_t *a)
                      &a->a3fl_adv_epochs)) != FT_OK ||
         (rc = read_nonneg(cfg, "attack.a3fl_trigger_lr", 1, "must be > 0", &a->a3fl_trigger_lr)) !=
             FT_OK ||
-        (rc = read_nonneg(cfg, "attack.a3fl_lambda", 0, "must be >= 0", &a->a3fl_lambda)) != FT_OK)
+        (rc = read_nonneg(cfg, "attack.a3fl_lambda", 0, "must be >= 0", &a->a3fl_lambda)) !=
+            FT_OK ||
+        (rc = read_i(cfg, "attack.chameleon_epochs", 0, 1000, "must be in [0, 1000]",
+                     &a->chameleon_epochs)) != FT_OK ||
+        (rc = read_nonneg(cfg, "attack.chameleon_lr", 1, "must be > 0", &a->chameleon_lr)) !=
+            FT_OK ||
+        (rc = read_nonneg(cfg, "attack.chameleon_temperature", 1, "must be > 0",
+                          &a->chameleon_temperature)) != FT_OK ||
+        (rc = read_nonneg(cfg, "attack.chameleon_scale", 1, "must be > 0", &a->chameleon_scale)) !=
+            FT_OK ||
+        (rc = read_nonneg(cfg, "attack.chameleon_norm", 0, "must be >= 0", &a->chameleon_norm)) !=
+            FT_OK ||
+        (rc = read_nonneg(cfg, "attack.iba_eps", 1, "must be in (0, 1]", &a->iba_eps)) != FT_OK ||
+        (rc = read_nonneg(cfg, "attack.iba_lr", 1, "must be > 0", &a->iba_lr)) != FT_OK ||
+        (rc = read_i(cfg, "attack.iba_epochs", 0, 10000, "must be in [0, 10000]",
+                     &a->iba_epochs)) != FT_OK ||
+        (rc = read_i(cfg, "attack.iba_hidden", 1, 4096, "must be in [1, 4096]", &a->iba_hidden)) !=
+            FT_OK)
         return rc;
+    if (a->iba_eps > 1)
+        return ft_config_error(cfg, "attack.iba_eps", "must be in (0, 1]");
     return FT_OK;
 }
 

@@ -211,6 +211,15 @@ typedef struct {
     int a3fl_adv_epochs;            /* a3fl: epochs of the unlearning model (0: none) */
     double a3fl_trigger_lr;         /* a3fl: sign step of the trigger, > 0 */
     double a3fl_lambda;             /* a3fl: weight of the unlearning model's loss, >= 0 */
+    int chameleon_epochs;           /* chameleon: contrastive epochs, [0, 1000] */
+    double chameleon_lr;            /* chameleon: contrastive learning rate, > 0 */
+    double chameleon_temperature;   /* chameleon: contrastive temperature, > 0 */
+    double chameleon_scale;         /* chameleon: target anchors' weight, > 0 */
+    double chameleon_norm;          /* chameleon: projection radius, >= 0 (0: none) */
+    double iba_eps;                 /* iba: perturbation bound (pixel units), (0, 1] */
+    double iba_lr;                  /* iba: generator Adam rate, > 0 */
+    int iba_epochs;                 /* iba: most generator epochs per round, [0, 10000] */
+    int iba_hidden;                 /* iba: generator hidden units, [1, 4096] */
 } ft_attack_cfg_t;
 
 /* [defense]: the aggregation rule and every rule's parameters (each rule checks its

@@ -198,20 +198,16 @@ const float *ft_model_forward(ft_model_t *m, const float *x, int B)
     return cur;
 }
 
-/* Forward + loss + backward. dx_input NULL: the backward stops at the first layer with
- * parameters (nothing before it needs a gradient); else it runs to the input and
- * leaves dL/dx there. */
-static float forward_backward(ft_model_t *m, const float *x, const int32_t *labels, int B,
-                              float *dx_input)
+/* The backward pass from layer `top` down: dy (back-end memory, B × the output of
+ * layer top, in m->dbuf[which]) is the loss's gradient w.r.t. that layer's output.
+ * Writes the gradient of every parameter of layers 0..top. dx_input NULL: stops at the
+ * first layer with parameters (nothing before it needs a gradient); else runs to the
+ * input and leaves dL/dx there. */
+static void backward_from(ft_model_t *m, int top, int which, int B, float *dx_input)
 {
-    assert(!m->inference && "ft_model_forward_backward on an inference model");
     const ft_ops_t *ops = m->ops;
-    const float *logits = ft_model_forward(m, x, B);
-    float loss = ops->softmax_xent_forward(B, m->num_classes, logits, labels, m->probs);
-    int which = 0;
     float *dy = m->dbuf[which];
-    ops->softmax_xent_backward(B, m->num_classes, m->probs, labels, dy);
-    for (int i = m->num_layers - 1; i >= 0; i--) {
+    for (int i = top; i >= 0; i--) {
         ft_layer_t *L = &m->layers[i];
         const ft_layer_spec_t *s = &L->spec;
         const float *in = layer_input(m, i);
@@ -274,6 +270,18 @@ static float forward_backward(ft_model_t *m, const float *x, const int32_t *labe
     /* a first layer that passes the gradient through (flatten, eval dropout) */
     if (dx_input && dy != dx_input)
         ops->copy(dx_input, dy, (size_t)B * m->layers[0].in_size * sizeof(float));
+}
+
+/* Forward + loss + backward (dx_input as backward_from's). */
+static float forward_backward(ft_model_t *m, const float *x, const int32_t *labels, int B,
+                              float *dx_input)
+{
+    assert(!m->inference && "ft_model_forward_backward on an inference model");
+    const ft_ops_t *ops = m->ops;
+    const float *logits = ft_model_forward(m, x, B);
+    float loss = ops->softmax_xent_forward(B, m->num_classes, logits, labels, m->probs);
+    ops->softmax_xent_backward(B, m->num_classes, m->probs, labels, m->dbuf[0]);
+    backward_from(m, m->num_layers - 1, 0, B, dx_input);
     return loss;
 }
 
@@ -289,6 +297,58 @@ float ft_model_forward_backward_input(ft_model_t *m, const float *x, const int32
 {
     assert(dx && !m->lstm); /* token ids have no gradient */
     return forward_backward(m, x, labels, B, dx);
+}
+
+/* --- features: the classifier's input ------------------------------------------ */
+
+/* The classifier: the last linear layer (the engine ends every model in one). */
+static int classifier_layer(const ft_model_t *m)
+{
+    int cls = -1;
+    for (int i = 0; i < m->num_layers; i++)
+        if (m->layers[i].spec.kind == FT_LAYER_LINEAR)
+            cls = i;
+    assert(cls >= 0);
+    return cls;
+}
+
+int ft_model_feature_dim(const ft_model_t *m)
+{
+    assert(!m->lstm);
+    return (int)m->layers[classifier_layer(m)].in_size;
+}
+
+size_t ft_model_classifier_offset(const ft_model_t *m)
+{
+    assert(!m->lstm);
+    return m->layout.views[m->layers[classifier_layer(m)].weight_view].offset;
+}
+
+const float *ft_model_forward_features(ft_model_t *m, const float *x, int B)
+{
+    assert(!m->lstm && !m->inference);
+    ft_model_forward(m, x, B);
+    return layer_input(m, classifier_layer(m));
+}
+
+void ft_model_backward_features(ft_model_t *m, const float *dfeat, int B)
+{
+    assert(!m->lstm && !m->inference && B >= 1 && B <= m->max_batch);
+    int cls = classifier_layer(m);
+    size_t off = ft_model_classifier_offset(m);
+    /* The classifier's own parameters get no gradient from a loss on its input; the
+     * views after its weight (its bias) end the buffer. */
+    m->ops->zero(m->grads + off, (m->layout.num_params - off) * sizeof(float));
+    m->ops->copy(m->dbuf[0], dfeat, (size_t)B * m->layers[cls].in_size * sizeof(float));
+    if (cls > 0)
+        backward_from(m, cls - 1, 0, B, NULL);
+}
+
+void ft_model_backward_output(ft_model_t *m, const float *dy, int B, float *dx)
+{
+    assert(!m->lstm && !m->inference && B >= 1 && B <= m->max_batch);
+    m->ops->copy(m->dbuf[0], dy, (size_t)B * m->num_classes * sizeof(float));
+    backward_from(m, m->num_layers - 1, 0, B, dx);
 }
 
 /* --- evaluation ---------------------------------------------------------------- */

@@ -109,6 +109,28 @@ float ft_model_forward_backward(ft_model_t *m, const float *x, const int32_t *la
 float ft_model_forward_backward_input(ft_model_t *m, const float *x, const int32_t *labels, int B,
                                       float *dx);
 
+/* The features: the classifier's input (the last linear layer's; lenet5: the 500 ReLU
+ * units after fc1), D = ft_model_feature_dim floats per sample. What an attack with a
+ * loss on the learned representation needs (Chameleon's contrastive encoder). Image
+ * models with gradients only (assert: no lstm, no inference model). */
+int ft_model_feature_dim(const ft_model_t *m);
+/* First element of the classifier's parameters in the flat buffer: the encoder (every
+ * layer before it) is the prefix [0, offset), the classifier the rest. */
+size_t ft_model_classifier_offset(const ft_model_t *m);
+/* Forward pass of B samples x (B×C×H×W, back-end memory); returns the features B×D
+ * (back-end memory, valid until the next pass). The logits are computed too. */
+const float *ft_model_forward_features(ft_model_t *m, const float *x, int B);
+/* Backward from dfeat (B×D, back-end memory), the gradient of a loss w.r.t. the
+ * features of the last forward pass (of the same B samples): overwrites the gradient
+ * buffer, the encoder's entries with d loss / d params, the classifier's with 0. */
+void ft_model_backward_features(ft_model_t *m, const float *dfeat /* B×D */, int B);
+/* Backward from dy (B×num_classes, back-end memory), the gradient of a loss w.r.t.
+ * the outputs of the last forward pass: overwrites the gradient buffer; dx (B×C×H×W,
+ * back-end memory) gets the gradient w.r.t. the input, or NULL: not wanted. For a net
+ * whose output is not a class score (IBA's trigger generator). */
+void ft_model_backward_output(ft_model_t *m, const float *dy /* B×num_classes */, int B,
+                              float *dx /* B×C×H×W or NULL */);
+
 /* Evaluation result over a dataset. */
 typedef struct {
     double loss;                 /* mean cross-entropy */

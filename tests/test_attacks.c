@@ -200,13 +200,13 @@ static void test_config_and_registry(void **state)
         for (int j = 0; j < i; j++)
             assert_string_not_equal(ft_attack_registry[j]->name, a->name);
     }
-    assert_int_equal(n, 17);
+    assert_int_equal(n, 19);
     assert_null(ft_attack_find("none"));
-    const char *names[] = {"blackbox", "pgd",       "pixel-trigger", "label-flip", "sign-flip",
-                           "gaussian", "alie",      "ipm",           "neurotoxin", "dba",
-                           "minmax",   "minsum",    "fang",          "mimic",      "a3fl",
-                           "phrase",   "phrase-pgd"};
-    for (int i = 0; i < 17; i++)
+    const char *names[] = {"blackbox",  "pgd",    "pixel-trigger", "label-flip", "sign-flip",
+                           "gaussian",  "alie",   "ipm",           "neurotoxin", "dba",
+                           "minmax",    "minsum", "fang",          "mimic",      "a3fl",
+                           "chameleon", "iba",    "phrase",        "phrase-pgd"};
+    for (int i = 0; i < 19; i++)
         assert_non_null(ft_attack_find(names[i]));
 }
 

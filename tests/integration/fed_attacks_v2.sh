@@ -9,7 +9,11 @@
 #  - attack.grad_mask on pixel-trigger (Neurotoxin on the trigger data) runs too;
 #  - dba with a fixed pool of 4 attackers: several attack in one round;
 #  - a3fl's trigger kept by the coordinator between rounds, independent of processes,
-#    and in its checkpoints (a killed run resumes with it).
+#    and in its checkpoints (a killed run resumes with it);
+#  - chameleon's two stages (contrastive encoder, then the classifier), the same at 1
+#    and 3 processes, its update within the projection radius chameleon_norm;
+#  - iba's generator weights kept by the coordinator between rounds as a3fl's trigger
+#    is, the same at 1 and 3 processes; refused under secure aggregation.
 source "$(dirname "$0")/fed_lib.sh"
 PY=/usr/bin/python3
 mlp_ini "$WORK/v2.ini" clients=8 per_round=4 test=160 shape=1,28,28 hidden=32
@@ -117,6 +121,35 @@ if "$FEDTAIL" run "$WORK/v2.ini" --out "$WORK/a3fl-sa" --quiet $A3 \
     fail "a3fl under secure aggregation was accepted"
 fi
 grep -q "attack.method.*secure_aggregation" "$WORK/a3fl-sa.log" || fail "a3fl refusal unclear"
+# chameleon: the contrastive stage and the classifier's, each step projected onto the
+# ball of radius chameleon_norm: the update's norm is at most 0.5 (and reaches it)
+CH="--set attack.method=chameleon --set attack.chameleon_epochs=2 --set attack.trigger_shape=square"
+CH="$CH --set attack.trigger_size=5 --set attack.chameleon_norm=0.5"
+same_at_procs chameleon 1 3 "$WORK/v2.ini" --no-report $CH
+check "$WORK/chameleon1" 1 0.5000001 0.49
+# iba: the generator's weights travel through the coordinator (784·8 + 8 + 8·784 + 784
+# floats for iba_hidden = 8) and change from one attack round to the next
+IB="--set attack.method=iba --set attack.iba_hidden=8 --set attack.iba_epochs=3"
+IB="$IB --set attack.iba_eps=0.2 --set attack.fl_mode=fixed-pool --set attack.attacker_pool_size=2"
+same_at_procs iba 1 3 "$WORK/v2.ini" --no-report $IB
+$PY - "$WORK/iba1" "$WORK/iba3" <<'PY' || fail "iba state"
+import csv, json, sys
+def states(d):
+    return [(e["round"], e["client"], e["floats"], e["norm"]) for e in map(json.loads, open(d + "/events.jsonl"))
+            if e["event"] == "attack_state"]
+a, b = states(sys.argv[1]), states(sys.argv[2])
+assert len(a) == 2 and a == b, (a, b)
+assert all(f == 784 * 8 + 8 + 8 * 784 + 784 for _, _, f, _ in a), a
+assert a[0][3] != a[1][3], a   # the second round trained the generator further
+rows = list(csv.DictReader(open(sys.argv[1] + "/metrics.csv")))
+assert all(r["backdoor_acc"] != "" and int(r["attackers"]) >= 1 for r in rows), rows
+print("iba states", a)
+PY
+if "$FEDTAIL" run "$WORK/v2.ini" --out "$WORK/iba-sa" --quiet $IB \
+    --set security.secure_aggregation=on >"$WORK/iba-sa.log" 2>&1; then
+    fail "iba under secure aggregation was accepted"
+fi
+grep -q "attack.method.*secure_aggregation" "$WORK/iba-sa.log" || fail "iba refusal unclear"
 for shape in square pattern pixel blended; do
     go "trigger-$shape" 1 attack.method=pixel-trigger attack.trigger_shape=$shape
 done
