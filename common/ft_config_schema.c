@@ -49,11 +49,13 @@ const ft_config_key_t ft_config_schema[] = {
 
     /* [data] */
     {"data.dataset", FT_KEY_ENUM, "fashion-mnist",
-     "fashion-mnist|mnist|emnist|cifar10|synthetic|fortunes",
-     "dataset (fortunes: next-word prediction on /usr/share/games/fortunes)"},
+     "fashion-mnist|mnist|emnist|cifar10|synthetic|fortunes|sentiment140",
+     "dataset (fortunes: next-word prediction on /usr/share/games/fortunes; sentiment140: "
+     "tweets, data.path = the directory of the Sentiment140 CSV files)"},
     {"data.vocab_size", FT_KEY_INT, "5000", NULL,
      "text: vocabulary size, <unk> and <eos> included (most frequent training tokens)"},
-    {"data.seq_len", FT_KEY_INT, "32", NULL, "text: tokens per sequence (T)"},
+    {"data.seq_len", FT_KEY_INT, "32", NULL,
+     "text: tokens per sequence (T; sentiment140: a tweet's first T tokens, left-padded)"},
     {"data.text_test_fraction", FT_KEY_FLOAT, "0.1", NULL,
      "text: share of entries held out as the test split (seeded by run.seed)"},
     {"data.path", FT_KEY_STRING, "", NULL,
@@ -83,14 +85,16 @@ const ft_config_key_t ft_config_schema[] = {
      "pixels of padding on each side before the random crop (reflect: below the image size)"},
 
     /* [model] */
-    {"model.name", FT_KEY_ENUM, "lenet5", "lenet5|paper-lenet|vgg9|mlp|lstm",
-     "model architecture (lstm: next-word, text datasets only)"},
+    {"model.name", FT_KEY_ENUM, "lenet5", "lenet5|paper-lenet|vgg9|mlp|lstm|lstm-sentiment",
+     "model architecture (lstm: next-word on fortunes or reddit; lstm-sentiment: the paper's "
+     "Sentiment140 classifier, one sigmoid logit on the last step)"},
     {"model.hidden", FT_KEY_STRING, "200,200", NULL,
      "mlp: hidden layer sizes, comma-separated; lstm: one size H for every layer"},
     {"model.embedding", FT_KEY_INT, "200", NULL, "lstm: embedding size E"},
     {"model.layers", FT_KEY_INT, "2", NULL, "lstm: stacked LSTM layers"},
     {"model.dropout", FT_KEY_FLOAT, "0.2", NULL,
-     "lstm: dropout on the embedding, between layers and on the output"},
+     "lstm: dropout on the embedding, between layers and on the output (lstm-sentiment: between "
+     "layers and before the output layer)"},
     {"model.tied", FT_KEY_BOOL, "false", NULL, "lstm: the decoder shares the embedding (E = H)"},
 
     /* [train] centralised training (fedtail train) */

@@ -601,5 +601,12 @@ int ft_experiment_read(const ft_config_t *cfg, ft_experiment_t *exp)
         (rc = read_attack(cfg, &exp->federation, &exp->attack)) != FT_OK ||
         (rc = read_security(cfg, &exp->federation, &exp->run, &exp->security)) != FT_OK)
         return rc;
+    /* tweets are classified, other text is predicted word by word */
+    int sent_model = !strcmp(exp->model.name, "lstm-sentiment");
+    if (sent_model != !strcmp(exp->data.dataset, "sentiment140"))
+        return ft_config_error(cfg, "model.name",
+                               sent_model ? "lstm-sentiment needs data.dataset = sentiment140"
+                                          : "data.dataset = sentiment140 needs model.name = "
+                                            "lstm-sentiment");
     return FT_OK;
 }

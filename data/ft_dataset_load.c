@@ -5,6 +5,7 @@
  * Fashion-MNIST too — and for CIFAR-10 mean = [125.3, 123.0, 113.9]/255,
  * std = [63.0, 62.1, 66.7]/255. */
 #include "ft_dataset_load.h"
+#include "ft_sentiment.h"
 #include "ft_text_dataset.h"
 
 #include "ft_error.h"
@@ -137,10 +138,11 @@ int ft_dataset_load(const ft_data_cfg_t *d, uint64_t seed, int train, ft_dataset
     const char *dir = d->path;
     uint32_t limit = train ? d->train_limit : d->test_limit;
     int is_synth = !strcmp(dataset, "synthetic");
-    int is_text = !strcmp(dataset, "fortunes");
+    int is_sent = !strcmp(dataset, "sentiment140");
+    int is_text = !strcmp(dataset, "fortunes") || is_sent;
     if (!dir[0] && !strcmp(dataset, "fashion-mnist"))
         dir = FT_FASHION_MNIST_DIR;
-    if (!dir[0] && is_text)
+    if (!dir[0] && is_text && !is_sent)
         dir = FT_FORTUNES_DIR;
     if (!dir[0] && !is_synth)
         return ft_config_error(d->src, "data.path",
@@ -181,8 +183,9 @@ int ft_dataset_load(const ft_data_cfg_t *d, uint64_t seed, int train, ft_dataset
         if (d->num_mean || d->num_std)
             return ft_config_error(d->src, d->num_mean ? "data.mean" : "data.std",
                                    "a text dataset holds token ids: no normalisation");
-        rc = ft_text_load_fortunes(dir, d->vocab_size, d->seq_len, d->text_test_fraction, seed,
-                                   train, &ds);
+        rc = is_sent ? ft_sentiment_load(dir, d->vocab_size, d->seq_len, train, &ds)
+                     : ft_text_load_fortunes(dir, d->vocab_size, d->seq_len, d->text_test_fraction,
+                                             seed, train, &ds);
     } else if (is_synth) {
         rc = load_synthetic(d, seed, train, &ds);
     } else {

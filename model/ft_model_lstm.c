@@ -97,11 +97,18 @@ static int check_spec(const ft_lstm_spec_t *s)
         return ft_error_set(FT_ECONFIG,
                             "lstm: tied weights need embedding == hidden (got %d and %d)", s->emb,
                             s->hidden);
-    if (s->classes == 1 || s->classes < 0 || s->classes > 65536 || (s->classes && s->tied))
+    if (s->classes < 0 || s->classes > 65536 || (s->classes && s->tied))
         return ft_error_set(FT_ECONFIG,
-                            "lstm: %d classes (0: next-word; a classifier needs >= 2 and no tied "
-                            "weights)",
+                            "lstm: %d classes (0: next-word; 1: one sigmoid logit; a classifier "
+                            "has no tied weights)",
                             s->classes);
+    if ((s->arch != FT_LSTM_WORD && s->arch != FT_LSTM_SENTIMENT) ||
+        (s->arch == FT_LSTM_SENTIMENT && s->classes != 1))
+        return ft_error_set(FT_ECONFIG, "lstm: architecture %d (the sentiment model has one logit)",
+                            s->arch);
+    if (s->pad_id < 0 || s->pad_id >= s->vocab)
+        return ft_error_set(FT_ECONFIG, "lstm: padding id %d outside the vocabulary of %d",
+                            s->pad_id, s->vocab);
     if (s->seq_len < 1 || s->max_batch < 1 || (size_t)s->seq_len * s->max_batch > (1u << 24))
         return ft_error_set(FT_ECONFIG, "lstm: sequence length %d x batch %d out of range",
                             s->seq_len, s->max_batch);
@@ -117,31 +124,38 @@ static int build_layout(ft_lstm_model_t *m)
         return ft_error_set(FT_ENOMEM, "out of memory for the lstm layout");
     ft_layout_t *lay = &m->layout;
     char name[32];
+    /* each architecture's state_dict names (ft_model_lstm.h) */
+    int sent = s->arch == FT_LSTM_SENTIMENT;
+    const char *enc = sent ? "embedding" : "encoder", *rnn = sent ? "lstm" : "rnn";
+    const char *dec = sent ? "fc" : "decoder";
     m->enc = lay->num_views;
-    ft_layout_add_view(lay, "encoder.weight", 2, (int[]){V, E}, E);
+    snprintf(name, sizeof name, "%s.weight", enc);
+    ft_layout_add_view(lay, name, 2, (int[]){V, E}, E);
     for (int l = 0; l < s->layers; l++) {
         lstm_layer_t *L = &m->layers[l];
         L->in = l ? H : E;
-        snprintf(name, sizeof name, "rnn.weight_ih_l%d", l);
+        snprintf(name, sizeof name, "%s.weight_ih_l%d", rnn, l);
         L->w_ih = lay->num_views;
         ft_layout_add_view(lay, name, 2, (int[]){4 * H, L->in}, H);
-        snprintf(name, sizeof name, "rnn.weight_hh_l%d", l);
+        snprintf(name, sizeof name, "%s.weight_hh_l%d", rnn, l);
         L->w_hh = lay->num_views;
         ft_layout_add_view(lay, name, 2, (int[]){4 * H, H}, H);
-        snprintf(name, sizeof name, "rnn.bias_ih_l%d", l);
+        snprintf(name, sizeof name, "%s.bias_ih_l%d", rnn, l);
         L->b_ih = lay->num_views;
         ft_layout_add_view(lay, name, 1, (int[]){4 * H}, H);
-        snprintf(name, sizeof name, "rnn.bias_hh_l%d", l);
+        snprintf(name, sizeof name, "%s.bias_hh_l%d", rnn, l);
         L->b_hh = lay->num_views;
         ft_layout_add_view(lay, name, 1, (int[]){4 * H}, H);
     }
     m->dec_w = m->enc;
     if (!s->tied) {
         m->dec_w = lay->num_views;
-        ft_layout_add_view(lay, "decoder.weight", 2, (int[]){s->classes ? s->classes : V, H}, H);
+        snprintf(name, sizeof name, "%s.weight", dec);
+        ft_layout_add_view(lay, name, 2, (int[]){s->classes ? s->classes : V, H}, H);
     }
     m->dec_b = lay->num_views;
-    ft_layout_add_view(lay, "decoder.bias", 1, (int[]){s->classes ? s->classes : V}, H);
+    snprintf(name, sizeof name, "%s.bias", dec);
+    ft_layout_add_view(lay, name, 1, (int[]){s->classes ? s->classes : V}, H);
     return ft_layout_hash(lay);
 }
 
@@ -244,16 +258,25 @@ static void uniform(float *a, size_t n, float bound, ft_rng_t *rng)
 void ft_lstm_init(ft_lstm_model_t *m, ft_rng_t *rng)
 {
     float lstm_bound = 1.0f / sqrtf((float)m->spec.hidden);
+    int sent = m->spec.arch == FT_LSTM_SENTIMENT;
     for (int v = 0; v < m->layout.num_views; v++) {
         const ft_param_view_t *pv = &m->layout.views[v];
         float *p = m->params + pv->offset;
-        if (v == m->enc || v == m->dec_w)
+        if (sent && v == m->enc) /* nn.Embedding's default: N(0, 1) */
+            for (size_t i = 0; i < pv->count; i++)
+                p[i] = (float)ft_rng_normal(rng);
+        else if (sent) /* nn.LSTM's and nn.Linear's defaults: U(-1/sqrt(H), 1/sqrt(H)) */
+            uniform(p, pv->count, lstm_bound, rng);
+        else if (v == m->enc || v == m->dec_w)
             uniform(p, pv->count, 0.1f, rng);
         else if (v == m->dec_b)
             memset(p, 0, pv->count * sizeof *p);
         else
             uniform(p, pv->count, lstm_bound, rng);
     }
+    if (m->spec.pad_id > 0) /* nn.Embedding(padding_idx) zeroes the row */
+        memset(view(m, m->params, m->enc) + (size_t)m->spec.pad_id * m->spec.emb, 0,
+               (size_t)m->spec.emb * sizeof(float));
 }
 
 void ft_lstm_set_training(ft_lstm_model_t *m, int training)
@@ -299,7 +322,10 @@ static void run_layers(ft_lstm_model_t *m, int B)
     size_t TB = (size_t)T * B;
     m->B = B;
     m->lops->embedding_forward((int)TB, E, m->in_ids, view(m, m->params, m->enc), m->emb);
-    drop(m, TB * E, m->emb, m->layers[0].x, m->layers[0].x_mask);
+    if (s->arch == FT_LSTM_SENTIMENT) /* its embedding feeds the LSTM undropped */
+        memcpy(m->layers[0].x, m->emb, TB * E * sizeof(float));
+    else
+        drop(m, TB * E, m->emb, m->layers[0].x, m->layers[0].x_mask);
     for (int l = 0; l < s->layers; l++) {
         lstm_layer_t *L = &m->layers[l];
         const float *w_ih = view(m, m->params, L->w_ih), *w_hh = view(m, m->params, L->w_hh);
@@ -349,10 +375,16 @@ static void backprop_layers(ft_lstm_model_t *m, int B)
                 L->gates + row * 4 * H, L->c + (row + B) * H, m->dh, m->dc, m->dgates,
                 m->dx + row * L->in, m->dh_next, gw_ih, gw_hh, gb_ih, gb_hh);
         }
-        undrop(m, TB * L->in, m->dx, L->x_mask, m->dseq);
+        if (l == 0 && s->arch == FT_LSTM_SENTIMENT)
+            memcpy(m->dseq, m->dx, TB * L->in * sizeof(float));
+        else
+            undrop(m, TB * L->in, m->dx, L->x_mask, m->dseq);
     }
     /* dseq now holds d loss / d embedding output (T×B×E) */
-    m->lops->embedding_backward((int)TB, E, m->in_ids, m->dseq, view(m, m->grads, m->enc));
+    float *g_enc = view(m, m->grads, m->enc);
+    m->lops->embedding_backward((int)TB, E, m->in_ids, m->dseq, g_enc);
+    if (s->pad_id > 0) /* padding_idx: the row gets no gradient */
+        memset(g_enc + (size_t)s->pad_id * E, 0, (size_t)E * sizeof(float));
 }
 
 const float *ft_lstm_forward(ft_lstm_model_t *m, const int32_t *ids, int B)
@@ -409,14 +441,31 @@ const float *ft_lstm_classify(ft_lstm_model_t *m, const int32_t *ids, int B)
     return m->logits;
 }
 
+/* Mean binary cross-entropy of sigmoid(z) against y over B logits, in the stable
+ * form of BCEWithLogitsLoss, max(z, 0) - z y + log(1 + exp(-|z|)); overwrites z with
+ * d loss / d z = (sigmoid(z) - y) / B. (Host memory: the lstm's back ends are.) */
+static float bce_logits(float *z /* B */, const int32_t *y /* B */, int B)
+{
+    double loss = 0;
+    for (int b = 0; b < B; b++) {
+        double x = z[b], t = y[b] ? 1.0 : 0.0;
+        loss += (x > 0 ? x : 0) - x * t + log1p(exp(-fabs(x)));
+        double sig = x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
+        z[b] = (float)((sig - t) / B);
+    }
+    return (float)(loss / B);
+}
+
 float ft_lstm_classify_backward(ft_lstm_model_t *m, const int32_t *ids, const int32_t *labels,
                                 int B)
 {
     const ft_lstm_spec_t *s = &m->spec;
     int T = s->seq_len, E = s->emb, H = s->hidden, C = s->classes;
     ft_lstm_classify(m, ids, B);
-    float loss = m->ops->softmax_xent_forward(B, C, m->logits, labels, m->probs);
-    m->ops->softmax_xent_backward(B, C, m->probs, labels, m->logits);
+    float loss = C == 1 ? bce_logits(m->logits, labels, B)
+                        : m->ops->softmax_xent_forward(B, C, m->logits, labels, m->probs);
+    if (C > 1)
+        m->ops->softmax_xent_backward(B, C, m->probs, labels, m->logits);
     memset(view(m, m->grads, m->enc), 0, (size_t)s->vocab * E * sizeof(float));
     /* only the last step feeds the classifier: the other steps' d top is zero */
     memset(m->dx, 0, (size_t)(T - 1) * B * H * sizeof(float));

@@ -38,8 +38,25 @@ typedef struct {
     int seq_len;   /* T >= 1 */
     int max_batch; /* largest B a pass may use */
     int classes;   /* 0: next-word (decoder to V on every step); C >= 2: a classifier on the
-                      last step's output (the paper's Sentiment140 model), decoder C×H */
+                      last step's output, decoder C×H, softmax cross-entropy; 1: one logit on
+                      the last step, sigmoid + binary cross-entropy (lstm-sentiment) */
+    int arch;      /* FT_LSTM_WORD or FT_LSTM_SENTIMENT (below) */
+    int pad_id;    /* > 0: nn.Embedding's padding_idx — that row starts at zero and gets no
+                      gradient; 0: no padding id */
 } ft_lstm_spec_t;
+
+/* The two reference architectures over the same code. */
+enum {
+    /* PyTorch word_language_model RNNModel: views encoder/rnn/decoder, dropout on the
+     * embedding too, init U(-0.1, 0.1) for encoder and decoder, decoder bias 0. */
+    FT_LSTM_WORD = 0,
+    /* The paper's Sentiment140 model (ksreenivasan/OOD_Federated_Learning,
+     * language-tasks-fl/src/models/text_binary_classification.py:20-37):
+     * views embedding/lstm/fc, no dropout on the embedding (nn.LSTM's dropout between
+     * layers, nn.Dropout before fc), PyTorch's default init (embedding N(0, 1),
+     * fc U(-1/sqrt(H), 1/sqrt(H))). Needs classes = 1. */
+    FT_LSTM_SENTIMENT = 1,
+};
 
 typedef struct ft_lstm_model ft_lstm_model_t;
 
@@ -63,7 +80,7 @@ float *ft_lstm_grads(ft_lstm_model_t *m);
 void ft_lstm_init(ft_lstm_model_t *m, ft_rng_t *rng);
 
 /* Dropout active (1, new models) or identity (0), and its Philox stream (the counter
- * advances by one per dropout application, L+1 per pass). */
+ * advances by one per dropout application, L+1 per pass, L for FT_LSTM_SENTIMENT). */
 void ft_lstm_set_training(ft_lstm_model_t *m, int training);
 void ft_lstm_set_dropout_stream(ft_lstm_model_t *m, uint64_t seed, uint64_t counter);
 uint64_t ft_lstm_dropout_counter(const ft_lstm_model_t *m);
@@ -75,9 +92,12 @@ const float *ft_lstm_forward(ft_lstm_model_t *m, const int32_t *ids, int B);
  * buffer and returns the loss. */
 float ft_lstm_forward_backward(ft_lstm_model_t *m, const int32_t *ids, int B);
 
-/* Classifier mode (classes C >= 2): the logits B×C of B sequences ids (B×T, every id
- * an input) from the top layer's output at the last step; and forward + mean
- * cross-entropy against labels (B) + backward, overwriting the gradient buffer. */
+/* Classifier mode (classes C >= 1): the logits B×C of B sequences ids (B×T, every id
+ * an input) from the top layer's output at the last step; and forward + loss against
+ * labels (B) + backward, overwriting the gradient buffer. The loss is the mean
+ * softmax cross-entropy for C >= 2; for C = 1 the mean binary cross-entropy of
+ * sigmoid(z) against labels in {0, 1} (nn.BCELoss(nn.Sigmoid(z)), computed in the
+ * stable form max(z, 0) - z y + log(1 + exp(-|z|)) of BCEWithLogitsLoss). */
 const float *ft_lstm_classify(ft_lstm_model_t *m, const int32_t *ids, int B);
 float ft_lstm_classify_backward(ft_lstm_model_t *m, const int32_t *ids, const int32_t *labels,
                                 int B);
