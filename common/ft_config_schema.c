@@ -22,6 +22,10 @@ const ft_config_key_t ft_config_schema[] = {
     {"federation.lr_decay", FT_KEY_FLOAT, "1.0", NULL, "lr in round t is lr * lr_decay^(t-1)"},
     {"federation.momentum", FT_KEY_FLOAT, "0.9", NULL, "local SGD momentum"},
     {"federation.weight_decay", FT_KEY_FLOAT, "0", NULL, "local SGD weight decay (L2)"},
+    {"federation.clip_grad_norm", FT_KEY_FLOAT, "0", NULL,
+     "every client's local training (honest and attacker): before each step, scale the "
+     "gradient by max / (norm + 1e-6) when that is below 1, as torch.nn.utils.clip_grad_norm_ "
+     "(the paper code's Sentiment140 clients: 5); 0: off"},
     {"federation.partition", FT_KEY_ENUM, "iid", "iid|dirichlet|shards|natural",
      "how the training set is split among clients (natural: by class, i.e. by source file for "
      "text)"},
@@ -103,6 +107,8 @@ const ft_config_key_t ft_config_schema[] = {
     {"train.lr", FT_KEY_FLOAT, "0.01", NULL, "learning rate"},
     {"train.momentum", FT_KEY_FLOAT, "0.9", NULL, "SGD momentum"},
     {"train.weight_decay", FT_KEY_FLOAT, "0", NULL, "SGD weight decay (L2)"},
+    {"train.clip_grad_norm", FT_KEY_FLOAT, "0", NULL,
+     "total-norm gradient clipping before each step, as federation.clip_grad_norm; 0: off"},
 
     /* [attack] */
     {"attack.method", FT_KEY_STRING, "none", NULL, "the attack the attacker clients run"},

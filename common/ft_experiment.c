@@ -71,7 +71,9 @@ static int read_federation(const ft_config_t *cfg, ft_federation_cfg_t *f)
         (rc = read_nonneg(cfg, "federation.lr_decay", 1, "must be > 0", &f->lr_decay)) != FT_OK ||
         (rc = read_nonneg(cfg, "federation.momentum", 0, "must be >= 0", &f->momentum)) != FT_OK ||
         (rc = read_nonneg(cfg, "federation.weight_decay", 0, "must be >= 0", &f->weight_decay)) !=
-            FT_OK)
+            FT_OK ||
+        (rc = read_nonneg(cfg, "federation.clip_grad_norm", 0, "must be >= 0 (0: off)",
+                          &f->clip_grad_norm)) != FT_OK)
         return rc;
     /* The lr each task carries, as the float the wire holds, must be one a client
      * takes (proto/ft_wire.c refuses a task outside (0, FT_MAX_LR]): lr * decay^(t-1)
@@ -195,7 +197,10 @@ static int read_train(const ft_config_t *cfg, ft_train_cfg_t *t)
         (rc = read_i(cfg, "train.batch_size", 1, 65536, "must lie in 1..65536", &t->batch_size)) !=
             FT_OK ||
         (rc = read_nonneg(cfg, "train.lr", 1, "must be > 0", &t->lr)) != FT_OK ||
-        (rc = read_nonneg(cfg, "train.weight_decay", 0, "must be >= 0", &t->weight_decay)) != FT_OK)
+        (rc = read_nonneg(cfg, "train.weight_decay", 0, "must be >= 0", &t->weight_decay)) !=
+            FT_OK ||
+        (rc = read_nonneg(cfg, "train.clip_grad_norm", 0, "must be >= 0 (0: off)",
+                          &t->clip_grad_norm)) != FT_OK)
         return rc;
     t->momentum = ft_config_float(cfg, "train.momentum");
     if (!(t->momentum >= 0 && t->momentum < 1))

@@ -93,6 +93,7 @@ typedef struct {
     double lr_decay;               /* lr of round t is lr * lr_decay^(t-1), also bounded */
     double momentum;               /* >= 0 */
     double weight_decay;           /* >= 0 */
+    double clip_grad_norm;         /* local training's total-norm clip, >= 0 (0: off) */
     ft_partition_kind_t partition; /* how the training set is split */
     double alpha;                  /* dirichlet concentration, > 0 */
     int min_size;                  /* dirichlet: fewest samples a client may get, >= 0 */
@@ -150,6 +151,7 @@ typedef struct {
     double lr;              /* > 0 */
     double momentum;        /* [0, 1) */
     double weight_decay;    /* >= 0 */
+    double clip_grad_norm;  /* total-norm clip, >= 0 (0: off) */
 } ft_train_cfg_t;
 
 /* [attack]: what the attacker does, its schedule and its edge-case set. */
