@@ -28,7 +28,7 @@ const ft_config_key_t ft_config_schema[] = {
      "(the paper code's Sentiment140 clients: 5); 0: off"},
     {"federation.partition", FT_KEY_ENUM, "iid", "iid|dirichlet|shards|natural",
      "how the training set is split among clients (natural: by class, i.e. by source file for "
-     "text)"},
+     "fortunes, by author for sentiment140 and reddit)"},
     {"federation.alpha", FT_KEY_FLOAT, "0.5", NULL,
      "Dirichlet concentration (partition=dirichlet)"},
     {"federation.min_size", FT_KEY_INT, "10", NULL,
@@ -53,9 +53,11 @@ const ft_config_key_t ft_config_schema[] = {
 
     /* [data] */
     {"data.dataset", FT_KEY_ENUM, "fashion-mnist",
-     "fashion-mnist|mnist|emnist|cifar10|synthetic|fortunes|sentiment140",
+     "fashion-mnist|mnist|emnist|cifar10|synthetic|fortunes|sentiment140|reddit",
      "dataset (fortunes: next-word prediction on /usr/share/games/fortunes; sentiment140: "
-     "tweets, data.path = the directory of the Sentiment140 CSV files)"},
+     "tweets, data.path = the directory of the Sentiment140 CSV files; reddit: next-word "
+     "prediction, data.path = a JSON-lines file of comments with \"author\" and \"body\", "
+     "clients by author)"},
     {"data.vocab_size", FT_KEY_INT, "5000", NULL,
      "text: vocabulary size, <unk> and <eos> included (most frequent training tokens)"},
     {"data.seq_len", FT_KEY_INT, "32", NULL,
