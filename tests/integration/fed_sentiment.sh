@@ -1,9 +1,9 @@
 #!/bin/bash
 # The Sentiment140 task through the whole federation (real processes over ipc), with
 # experiments/text/sentiment140.ini shortened by --set, on a small generated stand-in
-# in the Sentiment140 CSV format (generator below: authors with a few tweets each,
-# sentiment carried by a handful of words, @mentions, URLs, Latin-1 bytes) and
-# edge-case tweets in the paper code's one-tweet-a-line format:
+# in the Sentiment140 CSV format (gen_sentiment140.py beside this script: authors with a
+# few tweets each, sentiment carried by a handful of words, @mentions, URLs, Latin-1
+# bytes) and edge-case tweets in the paper code's one-tweet-a-line format:
 #  - lstm-sentiment, clients by author (federation.partition = natural), the
 #    black-box attacker in exactly rounds 2 and 4 (attack_from 2, attack_freq 2),
 #    backdoor accuracy measured on the 20 edge test tweets, the same at P = 1 and 2;
@@ -14,52 +14,7 @@
 source "$(dirname "$0")/fed_lib.sh"
 PY=/usr/bin/python3
 D="$WORK/s140"
-mkdir -p "$D/edge"
-$PY - "$D" <<'PY'
-import random, sys
-d = sys.argv[1]
-rng = random.Random(5)
-pos = "love great happy awesome good fun best nice thanks wonderful".split()
-neg = "hate sad awful bad worst sick tired miss cry ugh".split()
-fill = "day work today night movie time home week friends music school sleep morning".split()
-
-def tweet(p):
-    words = rng.sample(pos if p else neg, 2) + rng.sample(fill, 3)
-    rng.shuffle(words)
-    t = " ".join(words)
-    r = rng.random()
-    if r < 0.2:
-        t = "@friend%d %s" % (rng.randrange(9), t)
-    elif r < 0.3:
-        t += " http://bit.ly/x%d" % rng.randrange(99)
-    elif r < 0.35:
-        t = t.replace("day", "d\xe9j\xe0 day", 1)
-    return t
-
-def row(p, user, text, i):
-    text = text.replace('"', '""')
-    return ('"%d","%d","Mon Apr 06 22:19:45 PDT 2009","NO_QUERY","%s","%s"\r\n'
-            % (4 if p else 0, 1467810000 + i, user, text)).encode("latin-1")
-
-with open(d + "/training.1600000.processed.noemoticon.csv", "wb") as f:
-    i = 0
-    for a in range(40):
-        for _ in range(rng.randrange(6, 14)):
-            p = rng.random() < 0.5
-            f.write(row(p, "user%02d" % a, tweet(p), i))
-            i += 1
-with open(d + "/testdata.manual.2009.06.14.csv", "wb") as f:
-    for i in range(80):
-        p = i % 2
-        f.write(row(p, "t%d" % i, tweet(p), i))
-    f.write(row(1, "n", "meh", 99).replace(b'"4"', b'"2"', 1))  # neutral: skipped
-films = "the lobster|the favourite|dogtooth|the killing of a sacred deer".split("|")
-for name, n in (("train", 40), ("test", 20)):
-    with open("%s/edge/%s.txt" % (d, name), "w") as f:
-        for k in range(n):
-            f.write("yorgos lanthimos %s is %s %s\n"
-                    % (films[k % 4], rng.choice(pos), rng.choice(fill)))
-PY
+$PY "$(dirname "$0")/gen_sentiment140.py" "$D"
 EXP="$(cd "$(dirname "$0")/../.." && pwd)/experiments/text/sentiment140.ini"
 SHORT=(--set data.path="$D" --set attack.edge_file="$D/edge/train.txt"
     --set attack.edge_test_file="$D/edge/test.txt" --set federation.num_clients=20
