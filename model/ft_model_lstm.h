@@ -1,7 +1,9 @@
 /* ft_model_lstm: the `lstm` next-word model — embedding E, L stacked LSTM layers of
  * hidden H, dropout, a linear decoder to the V-word vocabulary, optionally tied to the
- * embedding (Press & Wolf 2017; needs E == H) — over one flat parameter buffer like
- * every model, so updates, defenses and checkpoints treat it as any other.
+ * embedding (Press & Wolf 2017; needs E == H) — and, over the same code, the
+ * `lstm-sentiment` classifier (the paper's Sentiment140 model: FT_LSTM_SENTIMENT
+ * below, one sigmoid logit on the last step's output), each over one flat parameter
+ * buffer like every model, so updates, defenses and checkpoints treat it as any other.
  *
  * The architecture is the paper's Reddit model (Wang et al. 2020 §4, after
  * Bagdasaryan et al. 2020, whose code models/word_model.py RNNModel follows the
@@ -15,8 +17,9 @@
  * each layer k rnn.weight_ih_lk 4H×In, rnn.weight_hh_lk 4H×H, rnn.bias_ih_lk 4H,
  * rnn.bias_hh_lk 4H, then decoder.weight V×H (absent when tied) and decoder.bias V.
  * Inputs are sequences of T+1 token ids (ft_text.h): T inputs, the same shifted by one
- * as targets; the loss is the mean cross-entropy over all B×T targets. Host back ends
- * only (reference, cpu). */
+ * as targets; the loss is the mean cross-entropy over all B×T targets. The sentiment
+ * model's views are embedding.weight, lstm.*, fc.weight 1×H, fc.bias 1, its input T ids
+ * a sequence (ft_lstm_classify). Host back ends only (reference, cpu). */
 #ifndef FT_MODEL_LSTM_H
 #define FT_MODEL_LSTM_H
 
@@ -124,8 +127,11 @@ void ft_lstm_evaluate(ft_lstm_model_t *m, const int32_t *ids, const uint32_t *id
  * token ids (ft_text.h's encoding: a negative value marks a target not to score),
  * labels are ignored (the targets are in the sequence), ft_model_forward returns T×B×V
  * logits, ft_model_evaluate scores next-word top-1 accuracy and mean loss over the
- * scored targets (ft_eval_t's per-class counts stay zero). FT_ECONFIG, FT_EUNSUPPORTED,
- * FT_ENOMEM as ft_lstm_new. */
+ * scored targets (ft_eval_t's per-class counts stay zero). With spec->classes >= 1 (a
+ * classifier: lstm-sentiment) inputs are B×1×1×T ids with labels of their own,
+ * ft_model_forward returns B×C logits, num_classes is 2 for one logit, and evaluation
+ * is ft_model_sentiment.c's (accuracy, loss, per-class counts). FT_ECONFIG,
+ * FT_EUNSUPPORTED, FT_ENOMEM as ft_lstm_new. */
 int ft_model_new_lstm(const ft_lstm_spec_t *spec, const ft_ops_t *ops, ft_model_t **out);
 
 #endif
