@@ -64,6 +64,9 @@ const ft_config_key_t ft_config_schema[] = {
      "text: tokens per sequence (T; sentiment140: a tweet's first T tokens, left-padded)"},
     {"data.text_test_fraction", FT_KEY_FLOAT, "0.1", NULL,
      "text: share of entries held out as the test split (seeded by run.seed)"},
+    {"data.fraction_of_train", FT_KEY_FLOAT, "1", NULL,
+     "sentiment140: each training tweet is kept with this probability (seeded by run.seed), "
+     "the paper code's random sample of the file (fractionOfTrain: 0.25)"},
     {"data.path", FT_KEY_STRING, "", NULL,
      "dataset directory (default for fashion-mnist: /usr/share/datasets/fashion-mnist)"},
     {"data.mean", FT_KEY_STRING, "", NULL,

@@ -174,6 +174,14 @@ static int read_data(const ft_config_t *cfg, ft_data_cfg_t *d)
         return rc;
     if (d->text_test_fraction >= 1.0)
         return ft_config_error(cfg, "data.text_test_fraction", "must be in [0, 1)");
+    if ((rc = read_nonneg(cfg, "data.fraction_of_train", 1, "must be in (0, 1]",
+                          &d->fraction_of_train)) != FT_OK)
+        return rc;
+    if (d->fraction_of_train > 1.0)
+        return ft_config_error(cfg, "data.fraction_of_train", "must be in (0, 1]");
+    if (d->fraction_of_train < 1.0 && strcmp(d->dataset, "sentiment140"))
+        return ft_config_error(cfg, "data.fraction_of_train",
+                               "only data.dataset = sentiment140 samples its training file");
     double shape[3];
     int k = ft_config_float_list(cfg, "data.synthetic_shape", shape, 3);
     if (k < 0)

@@ -130,6 +130,7 @@ typedef struct {
     int vocab_size;                   /* text: vocabulary size V, [3, 1000000] */
     int seq_len;                      /* text: tokens per sequence T, [1, 4096] */
     double text_test_fraction;        /* text: entries held out for testing, [0, 1) */
+    double fraction_of_train;         /* sentiment140: share of training tweets drawn, (0, 1] */
 } ft_data_cfg_t;
 
 /* [model] */

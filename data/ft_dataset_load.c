@@ -190,7 +190,8 @@ int ft_dataset_load(const ft_data_cfg_t *d, uint64_t seed, int train, ft_dataset
         if (d->num_mean || d->num_std)
             return ft_config_error(d->src, d->num_mean ? "data.mean" : "data.std",
                                    "a text dataset holds token ids: no normalisation");
-        rc = is_sent     ? ft_sentiment_load(dir, d->vocab_size, d->seq_len, train, &ds)
+        rc = is_sent ? ft_sentiment_load(dir, d->vocab_size, d->seq_len, d->fraction_of_train, seed,
+                                         train, &ds)
              : is_reddit ? ft_reddit_load(dir, d->vocab_size, d->seq_len, d->text_test_fraction,
                                           seed, train, &ds)
                          : ft_text_load_fortunes(dir, d->vocab_size, d->seq_len,

@@ -7,6 +7,7 @@
 #include "ft_alloc.h"
 #include "ft_error.h"
 #include "ft_fileio.h"
+#include "ft_rng.h"
 #include "ft_sentiment140.h"
 #include "ft_tweet.h"
 
@@ -50,7 +51,8 @@ static int kept(const ft_text_corpus_t *c, uint32_t e)
     return 1;
 }
 
-int ft_sentiment_load(const char *dir, int vocab_size, int seq_len, int train, ft_dataset_t **out)
+int ft_sentiment_load(const char *dir, int vocab_size, int seq_len, double fraction, uint64_t seed,
+                      int train, ft_dataset_t **out)
 {
     *out = NULL;
     char path[4096];
@@ -79,6 +81,11 @@ int ft_sentiment_load(const char *dir, int vocab_size, int seq_len, int train, f
         renum[a] = UINT32_MAX;
     for (uint32_t e = 0; e < c->num_entries; e++) {
         drop[e] = !kept(c, e);
+        if (fraction < 1.0 && !drop[e]) {
+            ft_rng_t rng;
+            ft_rng_init(&rng, seed, 1, e, FT_RNG_PARTITION);
+            drop[e] = !(ft_rng_uniform(&rng) < fraction);
+        }
         if (drop[e])
             continue;
         n++;

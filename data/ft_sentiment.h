@@ -40,9 +40,14 @@
 /* The training (train = 1) or test split of the Sentiment140 files in dir, with the
  * vocabulary of vocab_size words from the kept training tweets (both splits read the
  * training file, so a process that loads only one has the same vocabulary), each
- * tweet seq_len ids. FT_EIO naming a missing file, FT_EFORMAT for bad lines (file
- * and line named, ft_sentiment140.h) or no training tweet kept, FT_ENOMEM. */
-int ft_sentiment_load(const char *dir, int vocab_size, int seq_len, int train, ft_dataset_t **out);
+ * tweet seq_len ids. fraction < 1 keeps a random share of the training file first, as
+ * the reference's dfTrain.sample(frac = fractionOfTrain) (build_twitter_dataset.py:
+ * 56-58): tweet e (0-based, the file's kept order) is drawn when a uniform draw from
+ * the stream (seed, round 1, client e, FT_RNG_PARTITION) is below fraction. FT_EIO
+ * naming a missing file, FT_EFORMAT for bad lines (file and line named,
+ * ft_sentiment140.h) or no training tweet kept, FT_ENOMEM. */
+int ft_sentiment_load(const char *dir, int vocab_size, int seq_len, double fraction, uint64_t seed,
+                      int train, ft_dataset_t **out);
 
 /* Tweets one per line from path (UTF-8; blank lines skipped) as samples of seq_len
  * ids over vocab, every one labelled label, num_classes 2. FT_EIO (unreadable),

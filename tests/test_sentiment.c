@@ -102,7 +102,7 @@ static void test_dataset(void **state)
     (void)state;
     write_dir();
     ft_dataset_t *tr, *te;
-    assert_int_equal(ft_sentiment_load(dir, 6, 3, 1, &tr), FT_OK);
+    assert_int_equal(ft_sentiment_load(dir, 6, 3, 1.0, 1, 1, &tr), FT_OK);
     /* kept: ann's first, bob's two, dan's (ann's "great" has one token, carl's is greek) */
     assert_int_equal(tr->n, 4);
     assert_int_equal(tr->c * tr->h, 1);
@@ -128,7 +128,7 @@ static void test_dataset(void **state)
     }
     assert_int_equal(tr->num_groups, 3); /* carl has no kept tweet */
 
-    assert_int_equal(ft_sentiment_load(dir, 6, 3, 0, &te), FT_OK);
+    assert_int_equal(ft_sentiment_load(dir, 6, 3, 1.0, 1, 0, &te), FT_OK);
     assert_int_equal(te->n, 2); /* the neutral one skipped */
     assert_ids(te, 0, P, P, 2);
     assert_ids(te, 1, P, P, 5);
@@ -177,6 +177,39 @@ static void test_dataset(void **state)
     ft_dataset_destroy(&te);
 }
 
+/* data.fraction_of_train: a seeded share of the training tweets (the reference's
+ * dfTrain.sample(frac)): the share kept lies within 4.5 standard deviations of the
+ * fraction, the same seed keeps the same tweets, another seed others, 1 keeps all. */
+static void test_fraction(void **state)
+{
+    (void)state;
+    char p[FT_TEST_TMPDIR_MAX + 64];
+    static char csv[2000 * 80];
+    size_t at = 0;
+    for (int i = 0; i < 2000; i++)
+        at += (size_t)snprintf(csv + at, sizeof csv - at,
+                               "\"%d\",\"%d\",\"d\",\"q\",\"u%d\",\"word%d love hate\"\n",
+                               i % 2 ? 4 : 0, i, i % 300, i);
+    write_file(p, sizeof p, FT_SENTIMENT140_TRAIN, csv, at);
+    ft_dataset_t *all, *a, *b, *c;
+    assert_int_equal(ft_sentiment_load(dir, 50, 3, 1.0, 7, 1, &all), FT_OK);
+    assert_int_equal(all->n, 2000);
+    assert_int_equal(ft_sentiment_load(dir, 50, 3, 0.25, 7, 1, &a), FT_OK);
+    assert_int_equal(ft_sentiment_load(dir, 50, 3, 0.25, 7, 1, &b), FT_OK);
+    assert_int_equal(ft_sentiment_load(dir, 50, 3, 0.25, 8, 1, &c), FT_OK);
+    assert_true(a->n >= 500 - 88 && a->n <= 500 + 88); /* sd = sqrt(2000 * 0.25 * 0.75) = 19.4 */
+    assert_int_equal(a->n, b->n);
+    assert_memory_equal(a->values, b->values, (size_t)a->n * 3 * sizeof(float));
+    assert_memory_equal(a->labels, b->labels, a->n);
+    assert_true(a->n != c->n ||
+                memcmp(a->values, c->values, (size_t)a->n * 3 * sizeof(float)) != 0);
+    ft_dataset_destroy(&all);
+    ft_dataset_destroy(&a);
+    ft_dataset_destroy(&b);
+    ft_dataset_destroy(&c);
+    write_dir(); /* the other tests' files again */
+}
+
 static void expect(int rc, int want, const char *what)
 {
     assert_int_equal(rc, want);
@@ -192,25 +225,25 @@ static void test_bad_input(void **state)
     /* no training file */
     char empty[FT_TEST_TMPDIR_MAX + 64];
     ft_test_tmpdir_path(empty, sizeof empty, dir, "none");
-    expect(ft_sentiment_load(empty, 10, 4, 1, &ds), FT_EIO, FT_SENTIMENT140_TRAIN);
+    expect(ft_sentiment_load(empty, 10, 4, 1.0, 1, 1, &ds), FT_EIO, FT_SENTIMENT140_TRAIN);
     assert_null(ds);
     /* no test file beside it */
     write_dir();
     remove(ft_test_tmpdir_path(p, sizeof p, dir, FT_SENTIMENT140_TEST));
-    expect(ft_sentiment_load(dir, 10, 4, 0, &ds), FT_EIO, FT_SENTIMENT140_TEST);
+    expect(ft_sentiment_load(dir, 10, 4, 1.0, 1, 0, &ds), FT_EIO, FT_SENTIMENT140_TEST);
     /* a NUL byte (a zip given as the CSV), named by line */
     const char nul[] = ROW("0", "a", "fine words") "PK\x03\x04\0\0junk\n";
     write_file(p, sizeof p, FT_SENTIMENT140_TRAIN, nul, sizeof nul - 1);
-    expect(ft_sentiment_load(dir, 10, 4, 1, &ds), FT_EFORMAT,
+    expect(ft_sentiment_load(dir, 10, 4, 1.0, 1, 1, &ds), FT_EFORMAT,
            FT_SENTIMENT140_TRAIN ":2: byte 0x00");
     /* no training tweet left */
     const char *few = ROW("0", "a", "one") ROW("4", "b", "greek food");
     write_file(p, sizeof p, FT_SENTIMENT140_TRAIN, few, strlen(few));
-    expect(ft_sentiment_load(dir, 10, 4, 1, &ds), FT_EFORMAT, "no training tweet");
+    expect(ft_sentiment_load(dir, 10, 4, 1.0, 1, 1, &ds), FT_EFORMAT, "no training tweet");
     /* edge files: invalid UTF-8 on line 2, and an empty one */
     write_dir();
     ft_dataset_t *tr;
-    assert_int_equal(ft_sentiment_load(dir, 10, 4, 1, &tr), FT_OK);
+    assert_int_equal(ft_sentiment_load(dir, 10, 4, 1.0, 1, 1, &tr), FT_OK);
     const char *bad = "fine\nbad \xff byte\n";
     expect(ft_sentiment_lines(write_file(p, sizeof p, "bad.txt", bad, strlen(bad)), tr->vocab, 4, 0,
                               &ds),
@@ -229,6 +262,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clean),
         cmocka_unit_test(test_dataset),
+        cmocka_unit_test(test_fraction),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

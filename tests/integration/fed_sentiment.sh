@@ -10,7 +10,7 @@
 #  - the verdict counts "backdoor test tweets";
 #  - FedAvg without the attack learns the stand-in's sentiment (main accuracy >= 0.75);
 #  - bad input named: wrong column count, a NUL byte, an empty CSV, an empty edge file,
-#    a model for the wrong task.
+#    a model for the wrong task, data.fraction_of_train on another dataset.
 source "$(dirname "$0")/fed_lib.sh"
 PY=/usr/bin/python3
 D="$WORK/s140"
@@ -23,7 +23,7 @@ SHORT=(--set data.path="$D" --set attack.edge_file="$D/edge/train.txt"
     --set federation.heartbeat_s=0.2 --set federation.round_timeout=120
     --set data.vocab_size=100 --set data.seq_len=12 --set model.embedding=16
     --set model.hidden=16 --set attack.attack_from=2 --set attack.attack_freq=2
-    --set attack.edge_points=20 --set attack.clean_points=20)
+    --set attack.edge_points=20 --set attack.clean_points=20 --set data.fraction_of_train=1)
 same_at_procs s 1 2 "$EXP" "${SHORT[@]}"
 $PY - "$WORK/s1" <<'PY' || fail "sentiment run metrics"
 import csv, json, sys
@@ -83,4 +83,6 @@ bad edge_bytes "latin1.txt:1: byte 0xe9 is not valid UTF-8" --set attack.edge_fi
 : >"$WORK/none.txt"
 bad edge_empty "none.txt: no tweet" --set attack.edge_file="$WORK/none.txt"
 bad model "data.dataset = sentiment140 needs model.name = lstm-sentiment" --set model.name=lstm
+bad fraction "data.fraction_of_train" --set data.dataset=fortunes --set model.name=lstm \
+    --set data.path=/usr/share/games/fortunes --set attack.method=none --set data.fraction_of_train=0.5
 echo "fed_sentiment: ok"
