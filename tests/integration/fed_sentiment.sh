@@ -83,6 +83,7 @@ bad edge_bytes "latin1.txt:1: byte 0xe9 is not valid UTF-8" --set attack.edge_fi
 : >"$WORK/none.txt"
 bad edge_empty "none.txt: no tweet" --set attack.edge_file="$WORK/none.txt"
 bad model "data.dataset = sentiment140 needs model.name = lstm-sentiment" --set model.name=lstm
+bad phrase "phrase backdoors a next-word model" --set attack.method=phrase
 bad fraction "data.fraction_of_train" --set data.dataset=fortunes --set model.name=lstm \
     --set data.path=/usr/share/games/fortunes --set attack.method=none --set data.fraction_of_train=0.5
 echo "fed_sentiment: ok"
