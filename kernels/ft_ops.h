@@ -24,6 +24,8 @@ typedef struct {
 /* Fills Ho/Wo from the other fields. */
 void ft_conv2d_shape(ft_conv2d_shape_t *s);
 
+struct ft_lstm_ops; /* ft_lstm_ops.h */
+
 typedef struct ft_ops {
     const char *name; /* "reference", "cpu", "cuda" */
 
@@ -105,6 +107,11 @@ typedef struct ft_ops {
      * (dy where y > 0 or NaN, else 0), i.e. relu_backward folded in. */
     void (*relu_maxpool2d_backward)(int B, int C, int H, int W, int k, int stride, const float *y,
                                     const float *dy, const int32_t *argmax, float *dx);
+
+    /* The text ops (embedding, LSTM steps, row scoring) on this back end's memory
+     * (ft_lstm_ops.h), or NULL where the back end has none. Kept here so that the
+     * CUDA module's table (and its host emulation) brings its own. */
+    const struct ft_lstm_ops *lstm;
 } ft_ops_t;
 
 /* The plain, obviously-correct reference: loops only. */

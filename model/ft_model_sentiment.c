@@ -7,7 +7,8 @@
  * z > 0 (torch.round(0.5) is 0), the loss the binary cross-entropy, here averaged per
  * tweet (the reference averages per batch). The per-class counts of ft_eval_t are
  * filled, so a backdoor test set of tweets labelled negative is scored as the share
- * classified negative. */
+ * classified negative. The model's buffers are in its back end's memory: inputs are
+ * downloaded to be decoded, and evaluation reads the B logits of a batch on the host. */
 #include <math.h>
 #include <string.h>
 
@@ -16,12 +17,13 @@
 #include "ft_model_lstm.h"
 #include "ft_text.h"
 
-/* x B×T floats -> m->text_ids. */
+/* x B×T floats (back-end memory) -> m->text_ids (host: the lstm takes its ids there). */
 static const int32_t *decode(ft_model_t *m, const float *x, int B)
 {
     size_t n = (size_t)B * m->w;
+    m->ops->download(m->text_x, x, n * sizeof *x);
     for (size_t i = 0; i < n; i++)
-        m->text_ids[i] = ft_text_id(x[i]);
+        m->text_ids[i] = ft_text_id(m->text_x[i]);
     return m->text_ids;
 }
 
@@ -77,7 +79,7 @@ int ft_model_sentiment_evaluate(ft_model_t *m, const ft_dataset_t *ds, const uin
             for (int t = 0; t < T; t++)
                 m->text_ids[(size_t)b * T + t] = ft_text_id(ds->values[(size_t)i * T + t]);
         }
-        const float *z = ft_lstm_classify(m->lstm, m->text_ids, B);
+        const float *z = ft_lstm_classify_host(m->lstm, m->text_ids, B);
         for (int b = 0; b < B; b++) {
             uint32_t i = idx ? idx[at + b] : at + (uint32_t)b;
             int y = ds->labels[i];
