@@ -58,5 +58,11 @@ int ft_attack_check(const ft_experiment_t *exp)
         return ft_config_error(p->src, "attack.method", "unknown attack '%s' (expected %s)",
                                p->method, names);
     }
+    /* a next-word backdoor has no next word to set in a classified tweet */
+    if (a->text && !strcmp(exp->data.dataset, "sentiment140"))
+        return ft_config_error(p->src, "attack.method",
+                               "%s backdoors a next-word model; on sentiment140 the edge-case "
+                               "attacks (blackbox, pgd) take the edge tweets of attack.edge_file",
+                               a->name);
     return a->check ? a->check(exp) : FT_OK;
 }

@@ -173,7 +173,8 @@ static void print_test_set(const char *const *dirs, int n)
 {
     for (int i = 0; i < n; i++) {
         char size[96];
-        ft_verdict_test_set(ft_run_backdoor_test_size(dirs[i]), size, sizeof size);
+        ft_verdict_test_set(ft_run_backdoor_test_size(dirs[i]), ft_run_backdoor_unit(dirs[i]), size,
+                            sizeof size);
         if (size[0]) {
             printf("(%s)\n", size);
             return;

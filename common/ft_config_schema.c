@@ -22,9 +22,13 @@ const ft_config_key_t ft_config_schema[] = {
     {"federation.lr_decay", FT_KEY_FLOAT, "1.0", NULL, "lr in round t is lr * lr_decay^(t-1)"},
     {"federation.momentum", FT_KEY_FLOAT, "0.9", NULL, "local SGD momentum"},
     {"federation.weight_decay", FT_KEY_FLOAT, "0", NULL, "local SGD weight decay (L2)"},
+    {"federation.clip_grad_norm", FT_KEY_FLOAT, "0", NULL,
+     "every client's local training (honest and attacker): before each step, scale the "
+     "gradient by max / (norm + 1e-6) when that is below 1, as torch.nn.utils.clip_grad_norm_ "
+     "(the paper code's Sentiment140 clients: 5); 0: off"},
     {"federation.partition", FT_KEY_ENUM, "iid", "iid|dirichlet|shards|natural",
      "how the training set is split among clients (natural: by class, i.e. by source file for "
-     "text)"},
+     "fortunes, by author for sentiment140 and reddit)"},
     {"federation.alpha", FT_KEY_FLOAT, "0.5", NULL,
      "Dirichlet concentration (partition=dirichlet)"},
     {"federation.min_size", FT_KEY_INT, "10", NULL,
@@ -49,13 +53,20 @@ const ft_config_key_t ft_config_schema[] = {
 
     /* [data] */
     {"data.dataset", FT_KEY_ENUM, "fashion-mnist",
-     "fashion-mnist|mnist|emnist|cifar10|synthetic|fortunes",
-     "dataset (fortunes: next-word prediction on /usr/share/games/fortunes)"},
+     "fashion-mnist|mnist|emnist|cifar10|synthetic|fortunes|sentiment140|reddit",
+     "dataset (fortunes: next-word prediction on /usr/share/games/fortunes; sentiment140: "
+     "tweets, data.path = the directory of the Sentiment140 CSV files; reddit: next-word "
+     "prediction, data.path = a JSON-lines file of comments with \"author\" and \"body\", "
+     "clients by author)"},
     {"data.vocab_size", FT_KEY_INT, "5000", NULL,
      "text: vocabulary size, <unk> and <eos> included (most frequent training tokens)"},
-    {"data.seq_len", FT_KEY_INT, "32", NULL, "text: tokens per sequence (T)"},
+    {"data.seq_len", FT_KEY_INT, "32", NULL,
+     "text: tokens per sequence (T; sentiment140: a tweet's first T tokens, left-padded)"},
     {"data.text_test_fraction", FT_KEY_FLOAT, "0.1", NULL,
      "text: share of entries held out as the test split (seeded by run.seed)"},
+    {"data.fraction_of_train", FT_KEY_FLOAT, "1", NULL,
+     "sentiment140: each training tweet is kept with this probability (seeded by run.seed), "
+     "the paper code's random sample of the file (fractionOfTrain: 0.25)"},
     {"data.path", FT_KEY_STRING, "", NULL,
      "dataset directory (default for fashion-mnist: /usr/share/datasets/fashion-mnist)"},
     {"data.mean", FT_KEY_STRING, "", NULL,
@@ -83,14 +94,16 @@ const ft_config_key_t ft_config_schema[] = {
      "pixels of padding on each side before the random crop (reflect: below the image size)"},
 
     /* [model] */
-    {"model.name", FT_KEY_ENUM, "lenet5", "lenet5|paper-lenet|vgg9|mlp|lstm",
-     "model architecture (lstm: next-word, text datasets only)"},
+    {"model.name", FT_KEY_ENUM, "lenet5", "lenet5|paper-lenet|vgg9|mlp|lstm|lstm-sentiment",
+     "model architecture (lstm: next-word on fortunes or reddit; lstm-sentiment: the paper's "
+     "Sentiment140 classifier, one sigmoid logit on the last step)"},
     {"model.hidden", FT_KEY_STRING, "200,200", NULL,
      "mlp: hidden layer sizes, comma-separated; lstm: one size H for every layer"},
     {"model.embedding", FT_KEY_INT, "200", NULL, "lstm: embedding size E"},
     {"model.layers", FT_KEY_INT, "2", NULL, "lstm: stacked LSTM layers"},
     {"model.dropout", FT_KEY_FLOAT, "0.2", NULL,
-     "lstm: dropout on the embedding, between layers and on the output"},
+     "lstm: dropout on the embedding, between layers and on the output (lstm-sentiment: between "
+     "layers and before the output layer)"},
     {"model.tied", FT_KEY_BOOL, "false", NULL, "lstm: the decoder shares the embedding (E = H)"},
 
     /* [train] centralised training (fedtail train) */
@@ -99,6 +112,8 @@ const ft_config_key_t ft_config_schema[] = {
     {"train.lr", FT_KEY_FLOAT, "0.01", NULL, "learning rate"},
     {"train.momentum", FT_KEY_FLOAT, "0.9", NULL, "SGD momentum"},
     {"train.weight_decay", FT_KEY_FLOAT, "0", NULL, "SGD weight decay (L2)"},
+    {"train.clip_grad_norm", FT_KEY_FLOAT, "0", NULL,
+     "total-norm gradient clipping before each step, as federation.clip_grad_norm; 0: off"},
 
     /* [attack] */
     {"attack.method", FT_KEY_STRING, "none", NULL, "the attack the attacker clients run"},

@@ -71,7 +71,9 @@ static int read_federation(const ft_config_t *cfg, ft_federation_cfg_t *f)
         (rc = read_nonneg(cfg, "federation.lr_decay", 1, "must be > 0", &f->lr_decay)) != FT_OK ||
         (rc = read_nonneg(cfg, "federation.momentum", 0, "must be >= 0", &f->momentum)) != FT_OK ||
         (rc = read_nonneg(cfg, "federation.weight_decay", 0, "must be >= 0", &f->weight_decay)) !=
-            FT_OK)
+            FT_OK ||
+        (rc = read_nonneg(cfg, "federation.clip_grad_norm", 0, "must be >= 0 (0: off)",
+                          &f->clip_grad_norm)) != FT_OK)
         return rc;
     /* The lr each task carries, as the float the wire holds, must be one a client
      * takes (proto/ft_wire.c refuses a task outside (0, FT_MAX_LR]): lr * decay^(t-1)
@@ -172,6 +174,14 @@ static int read_data(const ft_config_t *cfg, ft_data_cfg_t *d)
         return rc;
     if (d->text_test_fraction >= 1.0)
         return ft_config_error(cfg, "data.text_test_fraction", "must be in [0, 1)");
+    if ((rc = read_nonneg(cfg, "data.fraction_of_train", 1, "must be in (0, 1]",
+                          &d->fraction_of_train)) != FT_OK)
+        return rc;
+    if (d->fraction_of_train > 1.0)
+        return ft_config_error(cfg, "data.fraction_of_train", "must be in (0, 1]");
+    if (d->fraction_of_train < 1.0 && strcmp(d->dataset, "sentiment140"))
+        return ft_config_error(cfg, "data.fraction_of_train",
+                               "only data.dataset = sentiment140 samples its training file");
     double shape[3];
     int k = ft_config_float_list(cfg, "data.synthetic_shape", shape, 3);
     if (k < 0)
@@ -195,7 +205,10 @@ static int read_train(const ft_config_t *cfg, ft_train_cfg_t *t)
         (rc = read_i(cfg, "train.batch_size", 1, 65536, "must lie in 1..65536", &t->batch_size)) !=
             FT_OK ||
         (rc = read_nonneg(cfg, "train.lr", 1, "must be > 0", &t->lr)) != FT_OK ||
-        (rc = read_nonneg(cfg, "train.weight_decay", 0, "must be >= 0", &t->weight_decay)) != FT_OK)
+        (rc = read_nonneg(cfg, "train.weight_decay", 0, "must be >= 0", &t->weight_decay)) !=
+            FT_OK ||
+        (rc = read_nonneg(cfg, "train.clip_grad_norm", 0, "must be >= 0 (0: off)",
+                          &t->clip_grad_norm)) != FT_OK)
         return rc;
     t->momentum = ft_config_float(cfg, "train.momentum");
     if (!(t->momentum >= 0 && t->momentum < 1))
@@ -620,5 +633,12 @@ int ft_experiment_read(const ft_config_t *cfg, ft_experiment_t *exp)
         (rc = read_attack(cfg, &exp->federation, &exp->attack)) != FT_OK ||
         (rc = read_security(cfg, &exp->federation, &exp->run, &exp->security)) != FT_OK)
         return rc;
+    /* tweets are classified, other text is predicted word by word */
+    int sent_model = !strcmp(exp->model.name, "lstm-sentiment");
+    if (sent_model != !strcmp(exp->data.dataset, "sentiment140"))
+        return ft_config_error(cfg, "model.name",
+                               sent_model ? "lstm-sentiment needs data.dataset = sentiment140"
+                                          : "data.dataset = sentiment140 needs model.name = "
+                                            "lstm-sentiment");
     return FT_OK;
 }

@@ -93,6 +93,7 @@ typedef struct {
     double lr_decay;               /* lr of round t is lr * lr_decay^(t-1), also bounded */
     double momentum;               /* >= 0 */
     double weight_decay;           /* >= 0 */
+    double clip_grad_norm;         /* local training's total-norm clip, >= 0 (0: off) */
     ft_partition_kind_t partition; /* how the training set is split */
     double alpha;                  /* dirichlet concentration, > 0 */
     int min_size;                  /* dirichlet: fewest samples a client may get, >= 0 */
@@ -129,6 +130,7 @@ typedef struct {
     int vocab_size;                   /* text: vocabulary size V, [3, 1000000] */
     int seq_len;                      /* text: tokens per sequence T, [1, 4096] */
     double text_test_fraction;        /* text: entries held out for testing, [0, 1) */
+    double fraction_of_train;         /* sentiment140: share of training tweets drawn, (0, 1] */
 } ft_data_cfg_t;
 
 /* [model] */
@@ -150,6 +152,7 @@ typedef struct {
     double lr;              /* > 0 */
     double momentum;        /* [0, 1) */
     double weight_decay;    /* >= 0 */
+    double clip_grad_norm;  /* total-norm clip, >= 0 (0: off) */
 } ft_train_cfg_t;
 
 /* [attack]: what the attacker does, its schedule and its edge-case set. */

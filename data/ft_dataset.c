@@ -44,6 +44,7 @@ void ft_dataset_destroy(ft_dataset_t **ds_p)
     ft_free(ds->pixels);
     ft_free(ds->values);
     ft_free(ds->labels);
+    ft_free(ds->group);
     ft_text_vocab_destroy(&ds->vocab);
     ft_free(ds);
     *ds_p = NULL;

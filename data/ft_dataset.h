@@ -27,6 +27,10 @@ typedef struct {
     char source[1024];           /* the file the images came from ("" if generated) */
     ft_text_vocab_t *vocab;      /* text: the vocabulary the token ids index (a reference
                                     of its own, shared by subsets); NULL for images */
+    uint32_t *group;             /* n: each sample's author (Sentiment140, Reddit), which
+                                    federation.partition = natural splits by; NULL when
+                                    the natural split is by label (subsets leave it NULL) */
+    uint32_t num_groups;         /* authors: group ids lie in [0, num_groups) */
 } ft_dataset_t;
 
 /* Empty dataset with room for n samples of the given shape (pixels, zeroed). */

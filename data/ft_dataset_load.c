@@ -5,6 +5,8 @@
  * Fashion-MNIST too — and for CIFAR-10 mean = [125.3, 123.0, 113.9]/255,
  * std = [63.0, 62.1, 66.7]/255. */
 #include "ft_dataset_load.h"
+#include "ft_reddit.h"
+#include "ft_sentiment.h"
 #include "ft_text_dataset.h"
 
 #include "ft_error.h"
@@ -137,10 +139,16 @@ int ft_dataset_load(const ft_data_cfg_t *d, uint64_t seed, int train, ft_dataset
     const char *dir = d->path;
     uint32_t limit = train ? d->train_limit : d->test_limit;
     int is_synth = !strcmp(dataset, "synthetic");
-    int is_text = !strcmp(dataset, "fortunes");
+    int is_sent = !strcmp(dataset, "sentiment140");
+    int is_reddit = !strcmp(dataset, "reddit");
+    int is_text = !strcmp(dataset, "fortunes") || is_sent || is_reddit;
     if (!dir[0] && !strcmp(dataset, "fashion-mnist"))
         dir = FT_FASHION_MNIST_DIR;
-    if (!dir[0] && is_text)
+    if (!dir[0] && is_reddit)
+        return ft_config_error(d->src, "data.path",
+                               "dataset reddit needs data.path: the JSON-lines file of comments "
+                               "(one {\"author\": ..., \"body\": ...} object a line)");
+    if (!dir[0] && is_text && !is_sent)
         dir = FT_FORTUNES_DIR;
     if (!dir[0] && !is_synth)
         return ft_config_error(d->src, "data.path",
@@ -150,8 +158,9 @@ int ft_dataset_load(const ft_data_cfg_t *d, uint64_t seed, int train, ft_dataset
         return ft_error_set(FT_EIO, "data.path = %s: directory not found%s", dir,
                             !strcmp(dataset, "fashion-mnist")
                                 ? " (apt-get install dataset-fashion-mnist, or set data.path)"
-                            : is_text ? " (apt-get install fortunes, or set data.path)"
-                                      : "");
+                            : is_text && !is_sent && !is_reddit
+                                ? " (apt-get install fortunes, or set data.path)"
+                                : "");
 
     ft_dataset_t *ds = NULL;
     int rc;
@@ -181,8 +190,12 @@ int ft_dataset_load(const ft_data_cfg_t *d, uint64_t seed, int train, ft_dataset
         if (d->num_mean || d->num_std)
             return ft_config_error(d->src, d->num_mean ? "data.mean" : "data.std",
                                    "a text dataset holds token ids: no normalisation");
-        rc = ft_text_load_fortunes(dir, d->vocab_size, d->seq_len, d->text_test_fraction, seed,
-                                   train, &ds);
+        rc = is_sent ? ft_sentiment_load(dir, d->vocab_size, d->seq_len, d->fraction_of_train, seed,
+                                         train, &ds)
+             : is_reddit ? ft_reddit_load(dir, d->vocab_size, d->seq_len, d->text_test_fraction,
+                                          seed, train, &ds)
+                         : ft_text_load_fortunes(dir, d->vocab_size, d->seq_len,
+                                                 d->text_test_fraction, seed, train, &ds);
     } else if (is_synth) {
         rc = load_synthetic(d, seed, train, &ds);
     } else {

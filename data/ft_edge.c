@@ -19,6 +19,7 @@
 #include "ft_edge_density.h"
 #include "ft_error.h"
 #include "ft_rng.h"
+#include "ft_sentiment.h"
 #include "ft_timer.h"
 
 /* Sub-streams of FT_RNG_EDGE (the client field of the stream key). */
@@ -516,10 +517,16 @@ done:
 static int read_edge_file(const char *path, const ft_edge_spec_t *spec, const ft_dataset_t *train,
                           uint32_t at_least, ft_dataset_t **out)
 {
-    int rc = ft_npy_read_images(path, train->c, spec->target_class, out);
+    /* a text training set takes sentences, one a line (the paper code's edge tweets) */
+    int rc = train->vocab
+                 ? ft_sentiment_lines(path, train->vocab, train->w, spec->target_class, out)
+                 : ft_npy_read_images(path, train->c, spec->target_class, out);
     if (rc < 0)
         return rc;
-    if ((*out)->h != train->h || (*out)->w != train->w)
+    if (train->vocab && (*out)->n < at_least)
+        rc = ft_error_set(FT_EFORMAT, "%s: an edge-case file needs at least %u tweet%s", path,
+                          at_least, at_least == 1 ? "" : "s");
+    else if ((*out)->h != train->h || (*out)->w != train->w)
         rc = ft_error_set(FT_EFORMAT, "%s: images are %dx%d, the training set's are %dx%d", path,
                           (*out)->h, (*out)->w, train->h, train->w);
     else if ((*out)->n < at_least)

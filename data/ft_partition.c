@@ -353,6 +353,45 @@ static int make_natural(const ft_partition_spec_t *spec, const uint8_t *labels, 
     return FT_OK;
 }
 
+int ft_partition_by_group(int num_clients, const uint32_t *group, const uint32_t *pool,
+                          uint32_t pool_n, ft_partition_t **out)
+{
+    assert(num_clients >= 1);
+    *out = NULL;
+    ft_partition_t *p = NULL;
+    uint32_t *count = ft_calloc((size_t)num_clients + 1, sizeof *count);
+    int rc = count ? alloc_partition(num_clients, pool_n, &p)
+                   : ft_error_set(FT_ENOMEM, "out of memory partitioning by author");
+    if (rc < 0) {
+        ft_free(count);
+        return rc;
+    }
+    for (uint32_t t = 0; t < pool_n; t++)
+        if (group[pool[t]] < (uint32_t)num_clients)
+            count[group[pool[t]] + 1]++;
+    for (int j = 0; j < num_clients; j++) {
+        if (!count[j + 1]) {
+            rc = ft_error_set(FT_EINVAL,
+                              "natural partition by author: client %d of %d gets no sample "
+                              "(the training set has fewer authors with a sample)",
+                              j, num_clients);
+            break;
+        }
+        count[j + 1] += count[j];
+    }
+    if (rc == FT_OK) {
+        memcpy(p->offsets, count, ((size_t)num_clients + 1) * sizeof *count);
+        for (uint32_t t = 0; t < pool_n; t++) /* a stable counting sort: pool order kept */
+            if (group[pool[t]] < (uint32_t)num_clients)
+                p->indices[count[group[pool[t]]]++] = pool[t];
+    }
+    ft_free(count);
+    if (rc < 0)
+        ft_partition_destroy(&p);
+    *out = p;
+    return rc;
+}
+
 int ft_partition_make(const ft_partition_spec_t *spec, const uint8_t *labels, int num_classes,
                       const uint32_t *pool, uint32_t pool_n, ft_partition_t **out)
 {

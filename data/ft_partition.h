@@ -53,6 +53,16 @@ int ft_partition_make(const ft_partition_spec_t *spec, const uint8_t *labels, in
                       const uint32_t *pool, uint32_t pool_n, ft_partition_t **out);
 void ft_partition_destroy(ft_partition_t **p);
 
+/* The natural partition by author, as the paper's Sentiment140 code makes its clients
+ * (ksreenivasan/OOD_Federated_Learning, language-tasks-fl/src/dataset/
+ * sentiment140_data.py:27-51, buildUserData): client j holds the samples of
+ * pool[0..pool_n) whose group (author) is j, in pool order — authors numbered in the
+ * order of their first sample — and the samples of authors >= num_clients belong to
+ * no client. FT_EINVAL naming the client if one gets no sample (fewer authors than
+ * clients), FT_ENOMEM. */
+int ft_partition_by_group(int num_clients, const uint32_t *group, const uint32_t *pool,
+                          uint32_t pool_n, ft_partition_t **out);
+
 /* Number of samples client i holds. */
 uint32_t ft_partition_size(const ft_partition_t *p, int client);
 

@@ -8,6 +8,7 @@
 #include "ft_error.h"
 #include "ft_fileio.h"
 #include "ft_sentiment140.h"
+#include "ft_tweet.h"
 
 #define FIELDS 6
 
@@ -144,9 +145,15 @@ static size_t latin1_to_utf8(const char *in, char *out)
 }
 
 static int read_line(reader_t *r, const char *path, uint32_t line, const char *text, size_t len,
-                     char *buf, char *utf8)
+                     char *buf, char *utf8, int clean)
 {
     char *f[FIELDS + 1];
+    const char *nul = memchr(text, '\0', len);
+    if (nul) /* a binary file (a .zip or .gz given as the CSV): its bytes are no text */
+        return ft_error_set(FT_EFORMAT,
+                            "%s:%u: byte 0x00 at column %zu: not a text file (the CSV as "
+                            "unzipped, Latin-1)",
+                            path, line, (size_t)(nul - text) + 1);
     int n = split(text, len, buf, f);
     if (n < 0)
         return ft_error_set(FT_EFORMAT, "%s:%u: unterminated quote", path, line);
@@ -163,8 +170,14 @@ static int read_line(reader_t *r, const char *path, uint32_t line, const char *t
         return FT_OK; /* neutral */
     ft_sentiment140_t *s = r->s;
     uint32_t before = s->tweets->num_entries;
-    size_t ulen = latin1_to_utf8(f[5], utf8);
-    int rc = ft_text_corpus_add(s->tweets, 0, line, utf8, ulen);
+    size_t ulen = 0;
+    int rc = FT_OK;
+    if (clean)
+        rc = ft_tweet_clean(path, line, f[5], strlen(f[5]), 1, utf8, &ulen);
+    else
+        ulen = latin1_to_utf8(f[5], utf8);
+    if (rc == FT_OK)
+        rc = ft_text_corpus_add(s->tweets, 0, line, utf8, ulen);
     if (rc || s->tweets->num_entries == before)
         return rc; /* a tweet without a token is dropped */
     uint32_t a = 0;
@@ -180,6 +193,11 @@ static int read_line(reader_t *r, const char *path, uint32_t line, const char *t
 
 int ft_sentiment140_read(const char *path, ft_sentiment140_t **out)
 {
+    return ft_sentiment140_read_as(path, 0, out);
+}
+
+int ft_sentiment140_read_as(const char *path, int clean, ft_sentiment140_t **out)
+{
     *out = NULL;
     char *data = NULL, *buf = NULL, *utf8 = NULL;
     size_t len = 0;
@@ -190,8 +208,14 @@ int ft_sentiment140_read(const char *path, ft_sentiment140_t **out)
     ft_sentiment140_t *s = r.s = ft_calloc(1, sizeof *s);
     r.table = ft_calloc(16, sizeof *r.table);
     r.mask = 15;
-    buf = ft_malloc(len + 2);
-    utf8 = ft_malloc(2 * len + 2);
+    size_t longest = 0; /* the longest line: ft_tweet_clean's room is 3x a text's */
+    for (size_t i = 0, at = 0; i <= len; i++)
+        if (i == len || data[i] == '\n') {
+            longest = i - at > longest ? i - at : longest;
+            at = i + 1;
+        }
+    buf = ft_malloc(longest + 2);
+    utf8 = ft_malloc(3 * longest + 3);
     if (!s || !r.table || !buf || !utf8 ||
         (rc = ft_text_corpus_new((const char *[]){path}, 1, &s->tweets)) != FT_OK) {
         rc = rc ? rc : ft_error_set(FT_ENOMEM, "out of memory reading %s", path);
@@ -206,7 +230,7 @@ int ft_sentiment140_read(const char *path, ft_sentiment140_t **out)
         if (l && data[i + l - 1] == '\r')
             l--;
         if (l)
-            rc = read_line(&r, path, line, data + i, l, buf, utf8);
+            rc = read_line(&r, path, line, data + i, l, buf, utf8, clean);
         i = eol + 1;
     }
     if (rc == FT_OK && s->tweets->num_entries == 0)

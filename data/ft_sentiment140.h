@@ -24,9 +24,12 @@ typedef struct {
     char **authors;           /* num_authors user names, in order of first tweet */
 } ft_sentiment140_t;
 
-/* Reads the CSV at path. FT_EIO (unreadable), FT_EFORMAT (bad line, or no tweet at
- * all), FT_ENOMEM; *out NULL on error. */
+/* Reads the CSV at path. FT_EIO (unreadable), FT_EFORMAT (bad line, a NUL byte, or
+ * no tweet at all), FT_ENOMEM; *out NULL on error. clean = 0: each text converted
+ * from Latin-1 to UTF-8 and tokenised (ft_text.h); clean = 1: cleaned and tokenised
+ * as the paper's code (ft_tweet.h). ft_sentiment140_read is clean = 0. */
 int ft_sentiment140_read(const char *path, ft_sentiment140_t **out);
+int ft_sentiment140_read_as(const char *path, int clean, ft_sentiment140_t **out);
 void ft_sentiment140_destroy(ft_sentiment140_t **s_p);
 
 #endif

@@ -288,7 +288,7 @@ static float forward_backward(ft_model_t *m, const float *x, const int32_t *labe
 float ft_model_forward_backward(ft_model_t *m, const float *x, const int32_t *labels, int B)
 {
     if (m->lstm)
-        return ft_model_text_forward_backward(m, x, B);
+        return ft_model_text_forward_backward(m, x, labels, B);
     return forward_backward(m, x, labels, B, NULL);
 }
 

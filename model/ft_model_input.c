@@ -7,6 +7,7 @@
 #include "ft_config.h"
 #include "ft_error.h"
 #include "ft_model_lstm.h"
+#include "ft_sentiment.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,20 +43,30 @@ static int lstm_hidden(const ft_model_cfg_t *mc, int *H)
 static int new_lstm(const ft_model_cfg_t *mc, const ft_dataset_t *ds, int inference, int max_batch,
                     const ft_ops_t *ops, ft_model_t **out)
 {
+    int sent = !strcmp(mc->name, "lstm-sentiment");
     if (inference && max_batch > FT_LSTM_EVAL_BATCH)
         max_batch = FT_LSTM_EVAL_BATCH;
     if (!ds->vocab)
         return ft_config_error(mc->src, "model.name",
-                               "lstm is a next-word model: it needs a text dataset (data.dataset "
-                               "= fortunes), %s holds images",
+                               sent ? "lstm-sentiment classifies tweets: it needs data.dataset = "
+                                      "sentiment140, %s holds images"
+                                    : "lstm is a next-word model: it needs a text dataset "
+                                      "(data.dataset = fortunes or reddit), %s holds images",
                                ft_dataset_source(ds));
+    if (sent && mc->tied)
+        return ft_config_error(mc->src, "model.tied", "lstm-sentiment has no decoder to tie");
+    /* the sentiment model reads T ids and pads with FT_SENTIMENT_PAD (ft_sentiment.h);
+     * the next-word model reads T+1 (inputs and targets) */
     ft_lstm_spec_t spec = {.vocab = ds->vocab->size,
                            .emb = mc->embedding,
                            .layers = mc->layers,
                            .dropout = (float)mc->dropout,
                            .tied = mc->tied,
-                           .seq_len = ds->w - 1,
-                           .max_batch = max_batch};
+                           .seq_len = sent ? ds->w : ds->w - 1,
+                           .max_batch = max_batch,
+                           .classes = sent ? 1 : 0,
+                           .arch = sent ? FT_LSTM_SENTIMENT : FT_LSTM_WORD,
+                           .pad_id = sent ? FT_SENTIMENT_PAD : 0};
     int rc = lstm_hidden(mc, &spec.hidden);
     if (rc == FT_OK && spec.tied && spec.emb != spec.hidden)
         rc = ft_config_error(mc->src, "model.tied",
@@ -67,11 +78,12 @@ static int new_lstm(const ft_model_cfg_t *mc, const ft_dataset_t *ds, int infere
 int ft_model_new_for_data(const ft_model_cfg_t *mc, const ft_dataset_t *ds, int num_classes,
                           int inference, int max_batch, const ft_ops_t *ops, ft_model_t **out)
 {
-    if (!strcmp(mc->name, "lstm"))
+    if (!strcmp(mc->name, "lstm") || !strcmp(mc->name, "lstm-sentiment"))
         return new_lstm(mc, ds, inference, max_batch, ops, out);
     if (ds->vocab)
         return ft_config_error(mc->src, "model.name",
-                               "%s holds text (token ids): the model for it is lstm, not %s",
+                               "%s holds text (token ids): the model for it is lstm or "
+                               "lstm-sentiment, not %s",
                                ft_dataset_source(ds), mc->name);
     int rc = inference ? ft_model_new_inference(mc->name, mc->hidden, ds->c, ds->h, ds->w,
                                                 num_classes, max_batch, ops, out)

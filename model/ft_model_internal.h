@@ -56,10 +56,17 @@ struct ft_model {
 /* The lstm behind ft_model_t (ft_model_text.c): what the passes and evaluation of
  * ft_model.c hand over to when m->lstm is set. */
 const float *ft_model_text_forward(ft_model_t *m, const float *x, int B);
-float ft_model_text_forward_backward(ft_model_t *m, const float *x, int B);
+float ft_model_text_forward_backward(ft_model_t *m, const float *x, const int32_t *labels, int B);
 int ft_model_text_evaluate(ft_model_t *m, const ft_dataset_t *ds, const uint32_t *idx, uint32_t n,
                            ft_eval_t *out);
 void ft_model_text_destroy(ft_model_t *m);
+/* The same for an lstm with a classifier head (lstm-sentiment, ft_model_sentiment.c):
+ * inputs B×T ids, labels B, logits B×classes. */
+const float *ft_model_sentiment_forward(ft_model_t *m, const float *x, int B);
+float ft_model_sentiment_forward_backward(ft_model_t *m, const float *x, const int32_t *labels,
+                                          int B);
+int ft_model_sentiment_evaluate(ft_model_t *m, const ft_dataset_t *ds, const uint32_t *idx,
+                                uint32_t n, ft_eval_t *out);
 void ft_model_text_init(ft_model_t *m, ft_rng_t *rng);
 /* m->training and m->dropout_seed/counter passed on to the lstm. */
 void ft_model_text_set_training(ft_model_t *m);

@@ -55,6 +55,8 @@ struct ft_lstm_model {
     int32_t *in_ids_h;         /* T×B inputs, time-major (host staging) */
     int32_t *tgt_ids_h;        /* T×B targets, time-major (host staging) */
     int32_t *eval_ids;         /* B×(T+1): one evaluation batch gathered (host) */
+    float *cls_h;              /* B×max(C,1): a classifier's logits or d loss / d logits (host) */
+    int32_t *lab_h;            /* B labels (host) */
     int32_t *best, *best_h;    /* T×B top-1 per logits row (back end; host) */
     double *rloss, *rloss_h;   /* T×B cross-entropy per logits row (back end; host) */
     float *dseq;               /* T×B×max(E,H): gradient into a layer's output */
@@ -92,6 +94,7 @@ void ft_lstm_destroy(ft_lstm_model_t **m_p)
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         ops->free(bufs[i]);
     ft_free(m->in_ids_h), ft_free(m->tgt_ids_h), ft_free(m->eval_ids);
+    ft_free(m->cls_h), ft_free(m->lab_h);
     ft_free(m->best_h), ft_free(m->rloss_h);
     ft_free(m);
     *m_p = NULL;
@@ -112,11 +115,18 @@ static int check_spec(const ft_lstm_spec_t *s)
         return ft_error_set(FT_ECONFIG,
                             "lstm: tied weights need embedding == hidden (got %d and %d)", s->emb,
                             s->hidden);
-    if (s->classes == 1 || s->classes < 0 || s->classes > 65536 || (s->classes && s->tied))
+    if (s->classes < 0 || s->classes > 65536 || (s->classes && s->tied))
         return ft_error_set(FT_ECONFIG,
-                            "lstm: %d classes (0: next-word; a classifier needs >= 2 and no tied "
-                            "weights)",
+                            "lstm: %d classes (0: next-word; 1: one sigmoid logit; a classifier "
+                            "has no tied weights)",
                             s->classes);
+    if ((s->arch != FT_LSTM_WORD && s->arch != FT_LSTM_SENTIMENT) ||
+        (s->arch == FT_LSTM_SENTIMENT && s->classes != 1))
+        return ft_error_set(FT_ECONFIG, "lstm: architecture %d (the sentiment model has one logit)",
+                            s->arch);
+    if (s->pad_id < 0 || s->pad_id >= s->vocab)
+        return ft_error_set(FT_ECONFIG, "lstm: padding id %d outside the vocabulary of %d",
+                            s->pad_id, s->vocab);
     if (s->seq_len < 1 || s->max_batch < 1 || (size_t)s->seq_len * s->max_batch > (1u << 24))
         return ft_error_set(FT_ECONFIG, "lstm: sequence length %d x batch %d out of range",
                             s->seq_len, s->max_batch);
@@ -132,31 +142,38 @@ static int build_layout(ft_lstm_model_t *m)
         return ft_error_set(FT_ENOMEM, "out of memory for the lstm layout");
     ft_layout_t *lay = &m->layout;
     char name[32];
+    /* each architecture's state_dict names (ft_model_lstm.h) */
+    int sent = s->arch == FT_LSTM_SENTIMENT;
+    const char *enc = sent ? "embedding" : "encoder", *rnn = sent ? "lstm" : "rnn";
+    const char *dec = sent ? "fc" : "decoder";
     m->enc = lay->num_views;
-    ft_layout_add_view(lay, "encoder.weight", 2, (int[]){V, E}, E);
+    snprintf(name, sizeof name, "%s.weight", enc);
+    ft_layout_add_view(lay, name, 2, (int[]){V, E}, E);
     for (int l = 0; l < s->layers; l++) {
         lstm_layer_t *L = &m->layers[l];
         L->in = l ? H : E;
-        snprintf(name, sizeof name, "rnn.weight_ih_l%d", l);
+        snprintf(name, sizeof name, "%s.weight_ih_l%d", rnn, l);
         L->w_ih = lay->num_views;
         ft_layout_add_view(lay, name, 2, (int[]){4 * H, L->in}, H);
-        snprintf(name, sizeof name, "rnn.weight_hh_l%d", l);
+        snprintf(name, sizeof name, "%s.weight_hh_l%d", rnn, l);
         L->w_hh = lay->num_views;
         ft_layout_add_view(lay, name, 2, (int[]){4 * H, H}, H);
-        snprintf(name, sizeof name, "rnn.bias_ih_l%d", l);
+        snprintf(name, sizeof name, "%s.bias_ih_l%d", rnn, l);
         L->b_ih = lay->num_views;
         ft_layout_add_view(lay, name, 1, (int[]){4 * H}, H);
-        snprintf(name, sizeof name, "rnn.bias_hh_l%d", l);
+        snprintf(name, sizeof name, "%s.bias_hh_l%d", rnn, l);
         L->b_hh = lay->num_views;
         ft_layout_add_view(lay, name, 1, (int[]){4 * H}, H);
     }
     m->dec_w = m->enc;
     if (!s->tied) {
         m->dec_w = lay->num_views;
-        ft_layout_add_view(lay, "decoder.weight", 2, (int[]){s->classes ? s->classes : V, H}, H);
+        snprintf(name, sizeof name, "%s.weight", dec);
+        ft_layout_add_view(lay, name, 2, (int[]){s->classes ? s->classes : V, H}, H);
     }
     m->dec_b = lay->num_views;
-    ft_layout_add_view(lay, "decoder.bias", 1, (int[]){s->classes ? s->classes : V}, H);
+    snprintf(name, sizeof name, "%s.bias", dec);
+    ft_layout_add_view(lay, name, 1, (int[]){s->classes ? s->classes : V}, H);
     return ft_layout_hash(lay);
 }
 
@@ -200,6 +217,8 @@ int ft_lstm_new(const ft_lstm_spec_t *spec, const ft_ops_t *ops, ft_lstm_model_t
     m->in_ids_h = ft_malloc(TB * sizeof(int32_t));
     m->tgt_ids_h = ft_malloc(TB * sizeof(int32_t));
     m->eval_ids = ft_malloc((TB + B) * sizeof(int32_t));
+    m->cls_h = ft_malloc(B * (size_t)(spec->classes > 1 ? spec->classes : 1) * sizeof(float));
+    m->lab_h = ft_malloc(B * sizeof(int32_t));
     m->best_h = ft_malloc(TB * sizeof(int32_t));
     m->rloss_h = ft_malloc(TB * sizeof(double));
     m->dseq = ops->alloc(TB * wide * sizeof(float));
@@ -210,8 +229,8 @@ int ft_lstm_new(const ft_lstm_spec_t *spec, const ft_ops_t *ops, ft_lstm_model_t
     m->dgates = ops->alloc(B * 4 * H * sizeof(float));
     int ok = m->params && m->grads && m->emb && m->top && m->top_mask && m->logits && m->probs &&
              m->in_ids && m->tgt_ids && m->best && m->rloss && m->in_ids_h && m->tgt_ids_h &&
-             m->eval_ids && m->best_h && m->rloss_h && m->dseq && m->dx && m->dh && m->dh_next &&
-             m->dc && m->dgates;
+             m->eval_ids && m->cls_h && m->lab_h && m->best_h && m->rloss_h && m->dseq && m->dx &&
+             m->dh && m->dh_next && m->dc && m->dgates;
     for (int l = 0; ok && l < spec->layers; l++) {
         lstm_layer_t *L = &m->layers[l];
         L->x = ops->alloc(TB * L->in * sizeof(float));
@@ -272,19 +291,41 @@ static void uniform(const ft_ops_t *ops, float *a, size_t n, float bound, ft_rng
     }
 }
 
+/* n draws N(0, 1) into back-end memory a, staged as uniform() stages. */
+static void normal(const ft_ops_t *ops, float *a, size_t n, ft_rng_t *rng)
+{
+    enum { CHUNK = 4096 };
+    float chunk[CHUNK];
+    for (size_t done = 0; done < n;) {
+        size_t k = n - done < CHUNK ? n - done : CHUNK;
+        for (size_t i = 0; i < k; i++)
+            chunk[i] = (float)ft_rng_normal(rng);
+        ops->upload(a + done, chunk, k * sizeof(float));
+        done += k;
+    }
+}
+
 void ft_lstm_init(ft_lstm_model_t *m, ft_rng_t *rng)
 {
     float lstm_bound = 1.0f / sqrtf((float)m->spec.hidden);
+    int sent = m->spec.arch == FT_LSTM_SENTIMENT;
     for (int v = 0; v < m->layout.num_views; v++) {
         const ft_param_view_t *pv = &m->layout.views[v];
         float *p = m->params + pv->offset;
-        if (v == m->enc || v == m->dec_w)
+        if (sent && v == m->enc) /* nn.Embedding's default: N(0, 1) */
+            normal(m->ops, p, pv->count, rng);
+        else if (sent) /* nn.LSTM's and nn.Linear's defaults: U(-1/sqrt(H), 1/sqrt(H)) */
+            uniform(m->ops, p, pv->count, lstm_bound, rng);
+        else if (v == m->enc || v == m->dec_w)
             uniform(m->ops, p, pv->count, 0.1f, rng);
         else if (v == m->dec_b)
             m->ops->zero(p, pv->count * sizeof *p);
         else
             uniform(m->ops, p, pv->count, lstm_bound, rng);
     }
+    if (m->spec.pad_id > 0) /* nn.Embedding(padding_idx) zeroes the row */
+        m->ops->zero(view(m, m->params, m->enc) + (size_t)m->spec.pad_id * m->spec.emb,
+                     (size_t)m->spec.emb * sizeof(float));
 }
 
 void ft_lstm_set_training(ft_lstm_model_t *m, int training)
@@ -330,7 +371,10 @@ static void run_layers(ft_lstm_model_t *m, int B)
     size_t TB = (size_t)T * B;
     m->B = B;
     m->lops->embedding_forward((int)TB, E, m->in_ids, view(m, m->params, m->enc), m->emb);
-    drop(m, TB * E, m->emb, m->layers[0].x, m->layers[0].x_mask);
+    if (s->arch == FT_LSTM_SENTIMENT) /* its embedding feeds the LSTM undropped */
+        m->ops->copy(m->layers[0].x, m->emb, TB * E * sizeof(float));
+    else
+        drop(m, TB * E, m->emb, m->layers[0].x, m->layers[0].x_mask);
     for (int l = 0; l < s->layers; l++) {
         lstm_layer_t *L = &m->layers[l];
         const float *w_ih = view(m, m->params, L->w_ih), *w_hh = view(m, m->params, L->w_hh);
@@ -382,10 +426,16 @@ static void backprop_layers(ft_lstm_model_t *m, int B)
                 L->gates + row * 4 * H, L->c + (row + B) * H, m->dh, m->dc, m->dgates,
                 m->dx + row * L->in, m->dh_next, gw_ih, gw_hh, gb_ih, gb_hh);
         }
-        undrop(m, TB * L->in, m->dx, L->x_mask, m->dseq);
+        if (l == 0 && s->arch == FT_LSTM_SENTIMENT)
+            m->ops->copy(m->dseq, m->dx, TB * L->in * sizeof(float));
+        else
+            undrop(m, TB * L->in, m->dx, L->x_mask, m->dseq);
     }
     /* dseq now holds d loss / d embedding output (T×B×E) */
-    m->lops->embedding_backward((int)TB, E, m->in_ids, m->dseq, view(m, m->grads, m->enc));
+    float *g_enc = view(m, m->grads, m->enc);
+    m->lops->embedding_backward((int)TB, E, m->in_ids, m->dseq, g_enc);
+    if (s->pad_id > 0) /* padding_idx: the row gets no gradient */
+        m->ops->zero(g_enc + (size_t)s->pad_id * E, (size_t)E * sizeof(float));
 }
 
 const float *ft_lstm_forward(ft_lstm_model_t *m, const int32_t *ids, int B)
@@ -445,14 +495,37 @@ const float *ft_lstm_classify(ft_lstm_model_t *m, const int32_t *ids, int B)
     return m->logits;
 }
 
+/* Mean binary cross-entropy of sigmoid(z) against y over the B logits in m->logits, in
+ * the stable form of BCEWithLogitsLoss, max(z, 0) - z y + log(1 + exp(-|z|)); overwrites
+ * them with d loss / d z = (sigmoid(z) - y) / B. Logits and labels are back-end memory:
+ * B of each cross to the host and back (a step's only host arithmetic). */
+static float bce_logits(ft_lstm_model_t *m, const int32_t *labels /* B */, int B)
+{
+    float *z = m->cls_h;
+    int32_t *y = m->lab_h;
+    m->ops->download(z, m->logits, (size_t)B * sizeof(float));
+    m->ops->download(y, labels, (size_t)B * sizeof(int32_t));
+    double loss = 0;
+    for (int b = 0; b < B; b++) {
+        double x = z[b], t = y[b] ? 1.0 : 0.0;
+        loss += (x > 0 ? x : 0) - x * t + log1p(exp(-fabs(x)));
+        double sig = x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
+        z[b] = (float)((sig - t) / B);
+    }
+    m->ops->upload(m->logits, z, (size_t)B * sizeof(float));
+    return (float)(loss / B);
+}
+
 float ft_lstm_classify_backward(ft_lstm_model_t *m, const int32_t *ids, const int32_t *labels,
                                 int B)
 {
     const ft_lstm_spec_t *s = &m->spec;
     int T = s->seq_len, E = s->emb, H = s->hidden, C = s->classes;
     ft_lstm_classify(m, ids, B);
-    float loss = m->ops->softmax_xent_forward(B, C, m->logits, labels, m->probs);
-    m->ops->softmax_xent_backward(B, C, m->probs, labels, m->logits);
+    float loss = C == 1 ? bce_logits(m, labels, B)
+                        : m->ops->softmax_xent_forward(B, C, m->logits, labels, m->probs);
+    if (C > 1)
+        m->ops->softmax_xent_backward(B, C, m->probs, labels, m->logits);
     m->ops->zero(view(m, m->grads, m->enc), (size_t)s->vocab * E * sizeof(float));
     /* only the last step feeds the classifier: the other steps' d top is zero */
     m->ops->zero(m->dx, (size_t)(T - 1) * B * H * sizeof(float));
@@ -462,6 +535,14 @@ float ft_lstm_classify_backward(ft_lstm_model_t *m, const int32_t *ids, const in
                             view(m, m->grads, m->dec_b));
     backprop_layers(m, B);
     return loss;
+}
+
+const float *ft_lstm_classify_host(ft_lstm_model_t *m, const int32_t *ids, int B)
+{
+    int C = m->spec.classes;
+    ft_lstm_classify(m, ids, B);
+    m->ops->download(m->cls_h, m->logits, (size_t)B * C * sizeof(float));
+    return m->cls_h;
 }
 
 double ft_lstm_clip_grad(ft_lstm_model_t *m, double max_norm)

@@ -1,7 +1,9 @@
 /* ft_model_lstm: the `lstm` next-word model — embedding E, L stacked LSTM layers of
  * hidden H, dropout, a linear decoder to the V-word vocabulary, optionally tied to the
- * embedding (Press & Wolf 2017; needs E == H) — over one flat parameter buffer like
- * every model, so updates, defenses and checkpoints treat it as any other.
+ * embedding (Press & Wolf 2017; needs E == H) — and, over the same code, the
+ * `lstm-sentiment` classifier (the paper's Sentiment140 model: FT_LSTM_SENTIMENT
+ * below, one sigmoid logit on the last step's output), each over one flat parameter
+ * buffer like every model, so updates, defenses and checkpoints treat it as any other.
  *
  * The architecture is the paper's Reddit model (Wang et al. 2020 §4, after
  * Bagdasaryan et al. 2020, whose code models/word_model.py RNNModel follows the
@@ -15,10 +17,11 @@
  * each layer k rnn.weight_ih_lk 4H×In, rnn.weight_hh_lk 4H×H, rnn.bias_ih_lk 4H,
  * rnn.bias_hh_lk 4H, then decoder.weight V×H (absent when tied) and decoder.bias V.
  * Inputs are sequences of T+1 token ids (ft_text.h): T inputs, the same shifted by one
- * as targets; the loss is the mean cross-entropy over all B×T targets. Runs on any
- * back end with LSTM ops (ft_ops_t.lstm: reference, cpu, cuda); parameters, gradients,
- * activations and logits live in that back end's memory, token ids are given on the
- * host. */
+ * as targets; the loss is the mean cross-entropy over all B×T targets. The sentiment
+ * model's views are embedding.weight, lstm.*, fc.weight 1×H, fc.bias 1, its input T ids
+ * a sequence (ft_lstm_classify). Runs on any back end with LSTM ops (ft_ops_t.lstm:
+ * reference, cpu, cuda); parameters, gradients, activations and logits live in that
+ * back end's memory, token ids are given on the host. */
 #ifndef FT_MODEL_LSTM_H
 #define FT_MODEL_LSTM_H
 
@@ -40,8 +43,25 @@ typedef struct {
     int seq_len;   /* T >= 1 */
     int max_batch; /* largest B a pass may use */
     int classes;   /* 0: next-word (decoder to V on every step); C >= 2: a classifier on the
-                      last step's output (the paper's Sentiment140 model), decoder C×H */
+                      last step's output, decoder C×H, softmax cross-entropy; 1: one logit on
+                      the last step, sigmoid + binary cross-entropy (lstm-sentiment) */
+    int arch;      /* FT_LSTM_WORD or FT_LSTM_SENTIMENT (below) */
+    int pad_id;    /* > 0: nn.Embedding's padding_idx — that row starts at zero and gets no
+                      gradient; 0: no padding id */
 } ft_lstm_spec_t;
+
+/* The two reference architectures over the same code. */
+enum {
+    /* PyTorch word_language_model RNNModel: views encoder/rnn/decoder, dropout on the
+     * embedding too, init U(-0.1, 0.1) for encoder and decoder, decoder bias 0. */
+    FT_LSTM_WORD = 0,
+    /* The paper's Sentiment140 model (ksreenivasan/OOD_Federated_Learning,
+     * language-tasks-fl/src/models/text_binary_classification.py:20-37):
+     * views embedding/lstm/fc, no dropout on the embedding (nn.LSTM's dropout between
+     * layers, nn.Dropout before fc), PyTorch's default init (embedding N(0, 1),
+     * fc U(-1/sqrt(H), 1/sqrt(H))). Needs classes = 1. */
+    FT_LSTM_SENTIMENT = 1,
+};
 
 typedef struct ft_lstm_model ft_lstm_model_t;
 
@@ -66,7 +86,7 @@ float *ft_lstm_grads(ft_lstm_model_t *m);
 void ft_lstm_init(ft_lstm_model_t *m, ft_rng_t *rng);
 
 /* Dropout active (1, new models) or identity (0), and its Philox stream (the counter
- * advances by one per dropout application, L+1 per pass). */
+ * advances by one per dropout application, L+1 per pass, L for FT_LSTM_SENTIMENT). */
 void ft_lstm_set_training(ft_lstm_model_t *m, int training);
 void ft_lstm_set_dropout_stream(ft_lstm_model_t *m, uint64_t seed, uint64_t counter);
 uint64_t ft_lstm_dropout_counter(const ft_lstm_model_t *m);
@@ -79,11 +99,17 @@ const float *ft_lstm_forward(ft_lstm_model_t *m, const int32_t *ids, int B);
  * buffer and returns the loss. */
 float ft_lstm_forward_backward(ft_lstm_model_t *m, const int32_t *ids, int B);
 
-/* Classifier mode (classes C >= 2): the logits B×C (back-end memory) of B sequences
+/* Classifier mode (classes C >= 1): the logits B×C (back-end memory) of B sequences
  * ids (B×T host, every id an input) from the top layer's output at the last step; and
- * forward + mean cross-entropy against labels (B, back-end memory, as
- * ft_model_forward_backward's) + backward, overwriting the gradient buffer. */
+ * forward + loss against labels (B, back-end memory, as ft_model_forward_backward's) +
+ * backward, overwriting the gradient buffer. The loss is the mean softmax
+ * cross-entropy for C >= 2; for C = 1 the mean binary cross-entropy of sigmoid(z)
+ * against labels in {0, 1} (nn.BCELoss(nn.Sigmoid(z)), computed in the stable form
+ * max(z, 0) - z y + log(1 + exp(-|z|)) of BCEWithLogitsLoss; B logits and labels cross
+ * to the host for it). ft_lstm_classify_host is ft_lstm_classify with the logits
+ * copied to host memory (valid until the next pass). */
 const float *ft_lstm_classify(ft_lstm_model_t *m, const int32_t *ids, int B);
+const float *ft_lstm_classify_host(ft_lstm_model_t *m, const int32_t *ids, int B);
 float ft_lstm_classify_backward(ft_lstm_model_t *m, const int32_t *ids, const int32_t *labels,
                                 int B);
 
@@ -117,8 +143,11 @@ void ft_lstm_evaluate(ft_lstm_model_t *m, const int32_t *ids, const uint32_t *id
  * token ids (ft_text.h's encoding: a negative value marks a target not to score),
  * labels are ignored (the targets are in the sequence), ft_model_forward returns T×B×V
  * logits, ft_model_evaluate scores next-word top-1 accuracy and mean loss over the
- * scored targets (ft_eval_t's per-class counts stay zero). FT_ECONFIG, FT_EUNSUPPORTED,
- * FT_ENOMEM as ft_lstm_new. */
+ * scored targets (ft_eval_t's per-class counts stay zero). With spec->classes >= 1 (a
+ * classifier: lstm-sentiment) inputs are B×1×1×T ids with labels of their own,
+ * ft_model_forward returns B×C logits, num_classes is 2 for one logit, and evaluation
+ * is ft_model_sentiment.c's (accuracy, loss, per-class counts). FT_ECONFIG,
+ * FT_EUNSUPPORTED, FT_ENOMEM as ft_lstm_new. */
 int ft_model_new_lstm(const ft_lstm_spec_t *spec, const ft_ops_t *ops, ft_model_t **out);
 
 #endif

@@ -42,8 +42,9 @@ int ft_model_new_lstm(const ft_lstm_spec_t *spec, const ft_ops_t *ops, ft_model_
     m->layout = *ft_lstm_layout(lstm); /* views borrowed from the lstm */
     m->params = ft_lstm_params(lstm);
     m->grads = ft_lstm_grads(lstm);
-    m->c = 1, m->h = 1, m->w = spec->seq_len + 1;
-    m->num_classes = spec->vocab;
+    /* a classifier reads T ids and has labels of its own; one logit is two classes */
+    m->c = 1, m->h = 1, m->w = spec->seq_len + (spec->classes ? 0 : 1);
+    m->num_classes = spec->classes ? (spec->classes == 1 ? 2 : spec->classes) : spec->vocab;
     m->max_batch = spec->max_batch;
     m->training = 1;
     m->bytes = ft_lstm_num_params(lstm) * 2 * sizeof(float);
@@ -91,11 +92,16 @@ static const int32_t *decode(ft_model_t *m, const float *x, int B)
 
 const float *ft_model_text_forward(ft_model_t *m, const float *x, int B)
 {
+    if (ft_lstm_spec(m->lstm)->classes)
+        return ft_model_sentiment_forward(m, x, B);
     return ft_lstm_forward(m->lstm, decode(m, x, B), B);
 }
 
-float ft_model_text_forward_backward(ft_model_t *m, const float *x, int B)
+float ft_model_text_forward_backward(ft_model_t *m, const float *x, const int32_t *labels, int B)
 {
+    if (ft_lstm_spec(m->lstm)->classes)
+        return ft_model_sentiment_forward_backward(m, x, labels, B);
+    (void)labels; /* next-word: the targets are the sequence shifted by one */
     return ft_lstm_forward_backward(m->lstm, decode(m, x, B), B);
 }
 
@@ -103,6 +109,8 @@ int ft_model_text_evaluate(ft_model_t *m, const ft_dataset_t *ds, const uint32_t
                            ft_eval_t *out)
 {
     memset(out, 0, sizeof *out);
+    if (ft_lstm_spec(m->lstm)->classes)
+        return ft_model_sentiment_evaluate(m, ds, idx, n, out);
     if (ds->c != 1 || ds->h != 1 || ds->w != m->w || !ds->values)
         return ft_error_set(FT_EINVAL, "%s: not sequences of %d token ids (the lstm's input)",
                             ds->name, m->w);

@@ -178,6 +178,7 @@ int ft_pretrain(const ft_experiment_t *exp, const char *out_dir, const uint32_t 
         .lr = (float)tc->lr,
         .momentum = (float)tc->momentum,
         .weight_decay = (float)tc->weight_decay,
+        .clip_grad_norm = tc->clip_grad_norm,
         /* The paper code's CIFAR-10 checkpoint was trained with zero-padded crops and
          * flips (main.py:120-124): data.augment_train. */
         .augment = {.mode = exp->data.augment_train, .pad = exp->data.augment_pad},

@@ -18,7 +18,20 @@ ft_train_opts_t ft_train_opts_honest(const ft_experiment_t *exp)
                              .batch_size = f->batch_size,
                              .momentum = (float)f->momentum,
                              .weight_decay = (float)f->weight_decay,
+                             .clip_grad_norm = f->clip_grad_norm,
                              .augment = {.mode = exp->data.augment, .pad = exp->data.augment_pad}};
+}
+
+double ft_train_clip_grad_norm(ft_model_t *m, double max_norm)
+{
+    const ft_ops_t *ops = ft_model_ops(m);
+    size_t N = ft_model_num_params(m);
+    float *g = ft_model_grads(m);
+    double norm = ops->norm2(N, g);
+    double coef = max_norm / (norm + 1e-6);
+    if (coef < 1.0)
+        ops->scale(N, (float)coef, g);
+    return norm;
 }
 
 struct ft_trainer {
@@ -148,6 +161,10 @@ int ft_train_run(ft_trainer_t *t, const ft_dataset_t *ds, const uint32_t *idx, u
             t->last_loss = ft_model_forward_backward(m, t->x_dev, t->y_dev, B);
             t->epoch_sum += t->last_loss;
             t->epoch_batches++;
+            /* the paper code clips right after backward, before anything else touches the
+             * gradient (text_bc_training.py:43-46) */
+            if (opts->clip_grad_norm > 0)
+                ft_train_clip_grad_norm(m, opts->clip_grad_norm);
             if (hooks && hooks->before_step)
                 hooks->before_step(hooks->user, m);
             ft_sgd_step(t->sgd, opts->lr);

@@ -32,14 +32,24 @@ typedef struct {
     float lr;              /* learning rate */
     float momentum;        /* SGD momentum */
     float weight_decay;    /* SGD weight decay */
+    double clip_grad_norm; /* > 0: ft_train_clip_grad_norm before each step (and before
+                              the before_step hook); 0: off */
     ft_augment_t augment;  /* per-sample augmentation ({0}: none) */
     ft_rng_t *augment_rng; /* the stream augment draws from (advanced; the caller keys
                               it (seed, round, client, FT_RNG_AUGMENT)); may be NULL
                               when augment.mode is none */
 } ft_train_opts_t;
 
+/* torch.nn.utils.clip_grad_norm_ (PyTorch 1.13, torch/nn/utils/clip_grad.py:
+ * clip_coef = max_norm / (total_norm + 1e-6), clamped to at most 1, grads *= it) over
+ * the model's whole flat gradient: scales it by max_norm / (norm + 1e-6) when that
+ * is below 1, i.e. when norm > max_norm - 1e-6, and leaves it unchanged otherwise.
+ * Returns the L2 norm before clipping (NaN passes through: a NaN norm clips
+ * nothing, as comparisons with NaN are false). */
+double ft_train_clip_grad_norm(ft_model_t *m, double max_norm);
+
 /* What every honest client trains with (and FLTrust's server on its root set):
- * federation.local_epochs, batch_size, momentum, weight_decay, data.augment and
+ * federation.local_epochs, batch_size, momentum, weight_decay, clip_grad_norm, data.augment and
  * augment_pad. lr is 0 and augment_rng NULL: the round's rate and stream are the
  * caller's to set. */
 ft_train_opts_t ft_train_opts_honest(const ft_experiment_t *exp);

@@ -28,7 +28,8 @@ typedef struct {
     double peak;         /* highest backdoor accuracy (NaN: none) */
     int destroyed_round; /* first round with NaN/Inf parameters (0: none) */
     double nonfinite;    /* how many parameters it left NaN/Inf */
-    int backdoor_test;   /* images in the backdoor test set (0: unknown) */
+    int backdoor_test;   /* samples in the backdoor test set (0: unknown) */
+    const char *unit;    /* what a sample is: "image", "sentence", "tweet" */
 } outcome_t;
 
 static void outcome_of(const ft_csv_t *csv, outcome_t *o)
@@ -68,6 +69,7 @@ static int read_outcome(const char *run_dir, outcome_t *o)
     }
     outcome_of(csv, o);
     o->backdoor_test = ft_run_backdoor_test_size(run_dir);
+    o->unit = ft_run_backdoor_unit(run_dir);
     ft_csv_destroy(&csv);
     return FT_OK;
 }
@@ -153,7 +155,7 @@ int ft_report_verdict(const char *run_dir, char *buf, int len)
     else {
         char words[96], size[96], paren[112] = "";
         ft_verdict_words(final_b, peak, rounds, words, sizeof words);
-        ft_verdict_test_set(o.backdoor_test, size, sizeof size);
+        ft_verdict_test_set(o.backdoor_test, o.unit, size, sizeof size);
         if (size[0])
             snprintf(paren, sizeof paren, " (%s)", size);
         snprintf(buf, (size_t)len,

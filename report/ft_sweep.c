@@ -326,6 +326,24 @@ int ft_run_backdoor_test_size(const char *run_dir)
     return 0;
 }
 
+const char *ft_run_backdoor_unit(const char *run_dir)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/config.ini", run_dir);
+    ft_config_t *cfg = ft_config_new();
+    const char *unit = "image";
+    if (cfg && ft_config_load_file(cfg, path) == FT_OK) {
+        const char *d = ft_config_str(cfg, "data.dataset");
+        unit = !strcmp(d, "sentiment140")                       ? "tweet"
+               : !strcmp(d, "fortunes") || !strcmp(d, "reddit") ? "sentence"
+                                                                : "image";
+    } else {
+        ft_error_clear();
+    }
+    ft_config_destroy(&cfg);
+    return unit;
+}
+
 int ft_run_summarise(const char *run_dir, ft_run_summary_t *out)
 {
     char path[1024];

@@ -83,6 +83,11 @@ typedef struct {
  * (its first 64 KiB); 0 when the file, the event or the field is missing. */
 int ft_run_backdoor_test_size(const char *run_dir);
 
+/* What one backdoor test sample of the run in run_dir is, from data.dataset in its
+ * config.ini: "tweet" (sentiment140), "sentence" (the next-word corpora), else
+ * "image" (also when the file cannot be read). */
+const char *ft_run_backdoor_unit(const char *run_dir);
+
 /* Summarises run_dir/metrics.csv. FT_EIO / FT_EFORMAT. */
 int ft_run_summarise(const char *run_dir, ft_run_summary_t *out);
 

@@ -15,11 +15,11 @@ void ft_verdict_words(double final_b, double peak, int rounds, char *buf, size_t
                  rounds == 1 ? "" : "s");
 }
 
-void ft_verdict_test_set(int images, char *buf, size_t len)
+void ft_verdict_test_set(int n, const char *unit, char *buf, size_t len)
 {
-    if (images <= 0)
+    if (n <= 0)
         snprintf(buf, len, "%s", "");
     else
-        snprintf(buf, len, "%d backdoor test image%s, each %.1f%%", images, images == 1 ? "" : "s",
-                 100.0 / images);
+        snprintf(buf, len, "%d backdoor test %s%s, each %.1f%%", n, unit, n == 1 ? "" : "s",
+                 100.0 / n);
 }

@@ -15,7 +15,9 @@
  * does not last" (peak >= 50%), else "the backdoor did not land within N rounds". */
 void ft_verdict_words(double final_b, double peak, int rounds, char *buf, size_t len);
 
-/* "44 backdoor test images, each 2.3%" into buf; "" when images <= 0 (unknown). */
-void ft_verdict_test_set(int images, char *buf, size_t len);
+/* "44 backdoor test images, each 2.3%" into buf, with unit the singular of what a
+ * test sample is ("image", "sentence", "tweet": ft_run_backdoor_unit); "" when
+ * n <= 0 (unknown). */
+void ft_verdict_test_set(int n, const char *unit, char *buf, size_t len);
 
 #endif

@@ -52,8 +52,11 @@ int ft_scenario_new(const ft_experiment_t *exp, const ft_dataset_t *test, int ro
         rc = ft_root_set_draw(exp, pool, &pool_n, &s->root_idx, &s->root_n);
     if (rc == FT_OK) {
         ft_partition_spec_t spec = ft_partition_spec(&exp->federation, exp->run.seed);
-        rc = ft_partition_make(&spec, s->train->labels, s->train->num_classes, pool, pool_n,
-                               &s->part);
+        if (spec.kind == FT_PARTITION_NATURAL && s->train->group) /* by author */
+            rc = ft_partition_by_group(spec.num_clients, s->train->group, pool, pool_n, &s->part);
+        else
+            rc = ft_partition_make(&spec, s->train->labels, s->train->num_classes, pool, pool_n,
+                                   &s->part);
     }
     if (rc == FT_OK)
         rc = ft_holdings_new(s->attack, &s->holdings);

@@ -8,3 +8,7 @@ ft_test(test_augment LIBS ft_data)
 ft_test(test_text LIBS ft_data)
 # the Sentiment140 CSV reader (generated files in its format)
 ft_test(test_sentiment140 LIBS ft_data)
+# the Sentiment140 dataset: tweet cleaning, vocabulary, padding, authors, edge tweets
+ft_test(test_sentiment LIBS ft_data)
+# Reddit-style JSON-lines comments: the field extractor, the reader, per-author sequences
+ft_test(test_reddit LIBS ft_data)

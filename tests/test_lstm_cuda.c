@@ -498,6 +498,43 @@ static void test_model_classifier(void **state)
     free_fixture(&fx);
 }
 
+/* lstm-sentiment (one sigmoid logit, BCE, padding row, no embedding dropout) against the
+ * CPU model, dropout 0.5 on both (the same Philox masks): logits, loss, every gradient
+ * element (the padding row's zero), the host copy of the logits; labels in back-end
+ * memory. */
+static void test_model_sentiment(void **state)
+{
+    (void)state;
+    fixture_t fx;
+    load_fixture("sent", &fx); /* its 11th value is the padding id, not a class count */
+    fx.spec.pad_id = fx.spec.classes;
+    fx.spec.classes = 1, fx.spec.arch = FT_LSTM_SENTIMENT;
+    free(fx.labels);
+    fx.labels = ft_test_fixture_read("torch/lstm_sent_labels.i32", (size_t)fx.B * sizeof(int32_t));
+    int B = fx.B, T = fx.spec.seq_len;
+    ft_lstm_model_t *g = model_on(&fx, G, 0.5f), *c = model_on(&fx, &ft_ops_cpu, 0.5f);
+    int32_t *g_labels = up(fx.labels, (size_t)B * sizeof(int32_t));
+    ft_lstm_set_training(g, 0), ft_lstm_set_training(c, 0);
+    const float *zh = ft_lstm_classify_host(g, fx.ids, B);
+    assert_close("sentiment logits", zh, ft_lstm_classify(c, fx.ids, B), (size_t)B, 1e-5, 1e-4);
+    ft_lstm_set_training(g, 1), ft_lstm_set_training(c, 1);
+    ft_lstm_classify_backward(g, fx.ids + T, g_labels + 1, 1); /* a smaller batch first */
+    ft_lstm_classify_backward(c, fx.ids + T, fx.labels + 1, 1);
+    float lg = ft_lstm_classify_backward(g, fx.ids, g_labels, B);
+    float lc = ft_lstm_classify_backward(c, fx.ids, fx.labels, B);
+    assert_float_equal(lg, lc, 1e-5 * lc);
+    assert_int_equal(ft_lstm_dropout_counter(g), ft_lstm_dropout_counter(c));
+    compare_grads("sent", g, c, fx.N);
+    float *gg = down(ft_lstm_grads(g), fx.N);
+    for (int e = 0; e < fx.spec.emb; e++)
+        assert_true(gg[(size_t)fx.spec.pad_id * fx.spec.emb + e] == 0.0f);
+    ft_free(gg);
+    G->free(g_labels);
+    ft_lstm_destroy(&g);
+    ft_lstm_destroy(&c);
+    free_fixture(&fx);
+}
+
 /* The lstm behind ft_model_t, as training and the coordinator use it: inputs as
  * floats in back-end memory (downloaded and decoded), the gradient, and
  * ft_model_evaluate's scored-only top-1 and loss (two targets marked not scored). */
@@ -570,6 +607,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_model_untied),
         cmocka_unit_test(test_model_tied),
         cmocka_unit_test(test_model_classifier),
+        cmocka_unit_test(test_model_sentiment),
         cmocka_unit_test(test_model_interface),
     };
     return cmocka_run_group_tests_name(emulate ? "lstm_cuda_emulated" : "lstm_cuda", tests, NULL,

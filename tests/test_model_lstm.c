@@ -1,7 +1,8 @@
 /* test_model_lstm: the `lstm` next-word model against PyTorch 1.13 (fixtures in
  * tests/fixtures/torch, written by gen_lstm.py: torch's RNNModel with its own seeded
  * initial weights, untied 2-layer and tied 1-layer next-word models and a 2-layer
- * classifier on the last step, the Sentiment140 shape), on the reference and cpu back
+ * classifier on the last step, and the paper's Sentiment140 model itself — one logit,
+ * sigmoid + BCE, left-padded input with a padding id), on the reference and cpu back
  * ends: layout (names, N), logits, loss, every element of the flat gradient, and the
  * gradient norm clip_grad_norm_ reports. Dropout, which the fixture leaves out, is
  * checked by central finite differences of the whole model's loss with the dropout
@@ -176,6 +177,178 @@ static void test_classifier_matches_torch(void **state)
     free(ids), free(labels), free(w), free(logits), free(grads);
 }
 
+/* The sentiment fixture: spec, tensors. */
+typedef struct {
+    ft_lstm_spec_t s;
+    int B;
+    size_t N;
+    double loss, gnorm;
+    int32_t *ids, *labels;
+    float *w, *logits, *grads;
+} sent_fixture_t;
+
+static void load_sent(sent_fixture_t *fx)
+{
+    memset(fx, 0, sizeof *fx);
+    FILE *f = ft_test_fixture_open("torch/lstm_sent.txt", "r");
+    ft_lstm_spec_t *s = &fx->s;
+    assert_int_equal(fscanf(f, "%d %d %d %d %d %d %d %zu %lf %lf %d", &s->vocab, &s->emb,
+                            &s->hidden, &s->layers, &s->tied, &s->seq_len, &fx->B, &fx->N,
+                            &fx->loss, &fx->gnorm, &s->pad_id),
+                     11);
+    fclose(f);
+    s->classes = 1, s->arch = FT_LSTM_SENTIMENT, s->max_batch = fx->B;
+    fx->ids = read_raw("sent", "_ids.i32", (size_t)fx->B * s->seq_len * sizeof(int32_t));
+    fx->labels = read_raw("sent", "_labels.i32", (size_t)fx->B * sizeof(int32_t));
+    fx->w = read_raw("sent", "_weights.f32", fx->N * sizeof(float));
+    fx->logits = read_raw("sent", "_logits.f32", (size_t)fx->B * sizeof(float));
+    fx->grads = read_raw("sent", "_grads.f32", fx->N * sizeof(float));
+}
+
+static void free_sent(sent_fixture_t *fx)
+{
+    free(fx->ids), free(fx->labels), free(fx->w), free(fx->logits), free(fx->grads);
+}
+
+/* lstm-sentiment against torch (text_binary_classification.py's model with its BCE
+ * loss): the reference's parameter names, the last step's logit, loss, every gradient
+ * element (the padding row's is zero: padding_idx), the norm clip_grad_norm_ reports,
+ * on both back ends. */
+static void test_sentiment_matches_torch(void **state)
+{
+    (void)state;
+    sent_fixture_t fx;
+    load_sent(&fx);
+    const ft_ops_t *all[] = {&ft_ops_reference, &ft_ops_cpu};
+    int E = fx.s.emb;
+    for (int k = 0; k < 2; k++) {
+        ft_lstm_model_t *m;
+        assert_int_equal(ft_lstm_new(&fx.s, all[k], &m), FT_OK);
+        assert_int_equal(ft_lstm_num_params(m), fx.N);
+        const ft_layout_t *lay = ft_lstm_layout(m);
+        assert_string_equal(lay->views[0].name, "embedding.weight");
+        assert_string_equal(lay->views[1].name, "lstm.weight_ih_l0");
+        assert_string_equal(lay->views[8].name, "lstm.bias_hh_l1");
+        assert_string_equal(lay->views[9].name, "fc.weight");
+        assert_string_equal(lay->views[10].name, "fc.bias");
+        assert_int_equal(lay->num_views, 11);
+        memcpy(ft_lstm_params(m), fx.w, fx.N * sizeof(float));
+        const float *z = ft_lstm_classify(m, fx.ids, fx.B);
+        for (int i = 0; i < fx.B; i++)
+            assert_float_equal(z[i], fx.logits[i], 1e-5 + 1e-4 * fabs(fx.logits[i]));
+        ft_lstm_classify_backward(m, fx.ids + fx.s.seq_len, fx.labels + 1, 1); /* smaller B first */
+        float l = ft_lstm_classify_backward(m, fx.ids, fx.labels, fx.B);
+        assert_float_equal(l, fx.loss, 1e-5 * fx.loss);
+        const float *g = ft_lstm_grads(m);
+        for (size_t i = 0; i < fx.N; i++)
+            if (!(fabsf(g[i] - fx.grads[i]) <= 2e-6f + 1e-3f * fabsf(fx.grads[i])))
+                fail_msg("sent/%s gradient %zu: %g, torch %g", all[k]->name, i, g[i], fx.grads[i]);
+        for (int e = 0; e < E; e++)
+            assert_true(g[(size_t)fx.s.pad_id * E + e] == 0.0f);
+        assert_float_equal(ft_lstm_clip_grad(m, 1e9), fx.gnorm, 1e-5 * fx.gnorm);
+        ft_lstm_destroy(&m);
+    }
+    free_sent(&fx);
+}
+
+/* The sentiment model with dropout 0.5 (between the layers and before fc, none on the
+ * embedding: L = 2 masks a pass): analytic gradient = central differences with the
+ * masks fixed; eval mode gives torch's loss again. */
+static void test_sentiment_dropout_finite_differences(void **state)
+{
+    (void)state;
+    sent_fixture_t fx;
+    load_sent(&fx);
+    fx.s.dropout = 0.5f;
+    ft_lstm_model_t *m;
+    assert_int_equal(ft_lstm_new(&fx.s, &ft_ops_reference, &m), FT_OK);
+    float *p = ft_lstm_params(m);
+    memcpy(p, fx.w, fx.N * sizeof(float));
+    ft_lstm_set_dropout_stream(m, 91, 0);
+    float l0 = ft_lstm_classify_backward(m, fx.ids, fx.labels, fx.B);
+    assert_int_equal(ft_lstm_dropout_counter(m), 2); /* no mask on the embedding */
+    assert_true(fabs(l0 - fx.loss) > 1e-5);
+    float *g = malloc(fx.N * sizeof *g);
+    assert_non_null(g);
+    memcpy(g, ft_lstm_grads(m), fx.N * sizeof *g);
+    ft_rng_t rng;
+    ft_rng_init(&rng, 6, 0, 0, FT_RNG_TEST);
+    int checked = 0;
+    for (int trial = 0; trial < 200 && checked < 25; trial++) {
+        size_t i = ft_rng_below(&rng, (uint32_t)fx.N);
+        if (fabsf(g[i]) < 1e-4f)
+            continue;
+        float keep = p[i];
+        double l[2];
+        for (int s = 0; s < 2; s++) {
+            p[i] = keep + (s ? -1e-2f : 1e-2f);
+            ft_lstm_set_dropout_stream(m, 91, 0);
+            l[s] = ft_lstm_classify_backward(m, fx.ids, fx.labels, fx.B);
+        }
+        p[i] = keep;
+        double fd = (l[0] - l[1]) / 2e-2;
+        if (fabs(fd - g[i]) > 2e-5 + 3e-2 * fabs(g[i]))
+            fail_msg("sentiment parameter %zu: finite difference %g, analytic %g", i, fd, g[i]);
+        checked++;
+    }
+    assert_true(checked >= 10);
+    ft_lstm_set_training(m, 0);
+    assert_float_equal(ft_lstm_classify_backward(m, fx.ids, fx.labels, fx.B), fx.loss,
+                       1e-5 * fx.loss);
+    free(g);
+    ft_lstm_destroy(&m);
+    free_sent(&fx);
+}
+
+/* The sentiment model's init (PyTorch defaults): embedding N(0, 1) with the padding
+ * row zero, everything else U(-1/sqrt(H), 1/sqrt(H)); bad sentiment specs refused. */
+static void test_sentiment_init_and_specs(void **state)
+{
+    (void)state;
+    ft_lstm_spec_t s = {.vocab = 400,
+                        .emb = 10,
+                        .hidden = 16,
+                        .layers = 2,
+                        .seq_len = 5,
+                        .max_batch = 2,
+                        .classes = 1,
+                        .arch = FT_LSTM_SENTIMENT,
+                        .pad_id = 1};
+    ft_lstm_model_t *m;
+    ft_lstm_spec_t bad = s;
+    bad.classes = 2;
+    assert_int_equal(ft_lstm_new(&bad, &ft_ops_cpu, &m), FT_ECONFIG);
+    bad = s, bad.pad_id = 400;
+    assert_int_equal(ft_lstm_new(&bad, &ft_ops_cpu, &m), FT_ECONFIG);
+    bad = s, bad.arch = 2;
+    assert_int_equal(ft_lstm_new(&bad, &ft_ops_cpu, &m), FT_ECONFIG);
+    assert_int_equal(ft_lstm_new(&s, &ft_ops_cpu, &m), FT_OK);
+    ft_rng_t rng;
+    ft_rng_init(&rng, 2, 0, 0, FT_RNG_INIT);
+    ft_lstm_init(m, &rng);
+    const ft_layout_t *lay = ft_lstm_layout(m);
+    const float *p = ft_lstm_params(m);
+    double sum = 0, sq = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < lay->views[0].count; i++) {
+        if (i / 10 == 1) {
+            assert_true(p[i] == 0.0f); /* the padding row */
+            continue;
+        }
+        sum += p[i], sq += (double)p[i] * p[i], n++;
+    }
+    double mean = sum / n, sd = sqrt(sq / n - mean * mean);
+    assert_true(fabs(mean) < 0.1 && fabs(sd - 1.0) < 0.1);
+    for (int v = 1; v < lay->num_views; v++) {
+        const ft_param_view_t *pv = &lay->views[v];
+        float maxabs = 0;
+        for (size_t i = 0; i < pv->count; i++)
+            maxabs = fmaxf(maxabs, fabsf(p[pv->offset + i]));
+        assert_true(maxabs <= 0.25f && (pv->count < 4 || maxabs > 0.1f));
+    }
+    ft_lstm_destroy(&m);
+}
+
 /* Top-1 accuracy and loss over the fixture's batch, from torch's logits. */
 static void test_evaluate(void **state)
 {
@@ -304,6 +477,9 @@ int main(void)
         cmocka_unit_test(test_untied_matches_torch),
         cmocka_unit_test(test_tied_matches_torch),
         cmocka_unit_test(test_classifier_matches_torch),
+        cmocka_unit_test(test_sentiment_matches_torch),
+        cmocka_unit_test(test_sentiment_dropout_finite_differences),
+        cmocka_unit_test(test_sentiment_init_and_specs),
         cmocka_unit_test(test_evaluate),
         cmocka_unit_test(test_dropout_gradient_finite_differences),
         cmocka_unit_test(test_bad_specs_and_init),

@@ -906,12 +906,16 @@ static void test_verdict_words(void **state)
     assert_string_equal(buf, "the backdoor did not land within 2 rounds");
     ft_verdict_words(0.0, 0.0, 1, buf, sizeof buf);
     assert_string_equal(buf, "the backdoor did not land within 1 round");
-    ft_verdict_test_set(44, buf, sizeof buf);
+    ft_verdict_test_set(44, "image", buf, sizeof buf);
     assert_string_equal(buf, "44 backdoor test images, each 2.3%");
-    ft_verdict_test_set(1, buf, sizeof buf);
+    ft_verdict_test_set(1, "image", buf, sizeof buf);
     assert_string_equal(buf, "1 backdoor test image, each 100.0%");
-    ft_verdict_test_set(0, buf, sizeof buf);
+    ft_verdict_test_set(0, "image", buf, sizeof buf);
     assert_string_equal(buf, "");
+    ft_verdict_test_set(119, "tweet", buf, sizeof buf);
+    assert_string_equal(buf, "119 backdoor test tweets, each 0.8%");
+    ft_verdict_test_set(1, "sentence", buf, sizeof buf);
+    assert_string_equal(buf, "1 backdoor test sentence, each 100.0%");
 }
 
 /* Seeds folded: the destroyed seed left out of the accuracies and counted; the
@@ -1004,6 +1008,20 @@ static void test_seed_dirs(void **state)
     assert_non_null(strstr(buf, "(44 backdoor test images, each 2.3%)"));
     assert_non_null(strstr(buf, "verdict: the backdoor did not land within 2 rounds"));
     assert_null(strstr(buf, "STOPPED"));
+    /* a text task's run says what its test samples are (data.dataset in config.ini) */
+    assert_string_equal(ft_run_backdoor_unit(d[0]), "image"); /* no config.ini */
+    const char *text_cfg[3] = {"[data]\ndataset = fortunes\n", "[data]\ndataset = sentiment140\n",
+                               "[data]\ndataset = cifar10\n"};
+    const char *unit[3] = {"sentence", "tweet", "image"};
+    snprintf(path, sizeof path, "%s/config.ini", d[0]);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ft_write_file_atomic(path, text_cfg[i], strlen(text_cfg[i])), FT_OK);
+        assert_string_equal(ft_run_backdoor_unit(d[0]), unit[i]);
+    }
+    assert_int_equal(ft_write_file_atomic(path, text_cfg[0], strlen(text_cfg[0])), FT_OK);
+    assert_int_equal(ft_report_verdict(d[0], buf, sizeof buf), FT_OK);
+    assert_non_null(strstr(buf, "(44 backdoor test sentences, each 2.3%)"));
+    remove(path);
     ft_seed_summary_t s;
     assert_int_equal(ft_seed_summarise(dirs, 2, &s), FT_OK);
     assert_int_equal(s.backdoor_test, 44);

@@ -5,7 +5,9 @@
 #  - phrase-pgd + model replacement from round 2: attackers in exactly those rounds,
 #    backdoor_acc filled, the scaled attacker's update larger than the honest ones;
 #  - bad input named: a corpus file that is not UTF-8 (file and line), a trigger word
-#    outside the vocabulary (attack.trigger_phrase), lstm on images (model.name).
+#    outside the vocabulary (attack.trigger_phrase), lstm on images (model.name);
+#  - the same on Reddit-style JSON-lines comments (data.dataset = reddit, clients by
+#    author), and a malformed JSON line named by file, line and column.
 source "$(dirname "$0")/fed_lib.sh"
 PY=/usr/bin/python3
 [ -r /usr/share/games/fortunes/fortunes ] || { echo "fortunes package not installed"; exit 77; }
@@ -75,4 +77,33 @@ grep -q "attack.trigger_phrase" <<<"$out" && grep -q "'windows' is not in the 30
 out=$("$FEDTAIL" run "$WORK/text.ini" --set data.dataset=synthetic --set attack.method=none \
     --procs 1 --out "$WORK/bad3" 2>&1) && fail "lstm on images was accepted"
 grep -q "model.name" <<<"$out" || fail "lstm on images not named: $out"
+# Reddit-style comments (JSON lines, "author" and "body"), clients by author, the same
+# task and attack over real processes; and a malformed line named by file and line
+$PY - "$WORK/rc.jsonl" <<'PY'
+import json, random, sys
+rng = random.Random(4)
+words = "it is a the cat dog sat on mat and ran far away today very good bad".split()
+with open(sys.argv[1], "w") as f:
+    for i in range(360):
+        body = " ".join(rng.choice(words) for _ in range(rng.randrange(8, 30)))
+        f.write(json.dumps({"author": "user%d" % (i % 12), "body": body, "score": i,
+                            "edited": False, "gildings": {}}) + "\n")
+    f.write(json.dumps({"author": "[deleted]", "body": "[removed]"}) + "\n")
+PY
+"$FEDTAIL" run "$WORK/text.ini" --set data.dataset=reddit --set data.path="$WORK/rc.jsonl" \
+    --set data.vocab_size=40 --set data.seq_len=16 --procs 2 --out "$WORK/reddit" --quiet \
+    >"$WORK/reddit.log" 2>&1 || { cat "$WORK/reddit.log"; fail "the reddit run exited"; }
+$PY - "$WORK/reddit" <<'PY' || fail "reddit run metrics"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1] + "/metrics.csv")))
+assert len(rows) == 3, rows
+for r in rows:
+    assert 0 < float(r["main_acc"]) < 1, r
+    assert int(r["attackers"]) == (1 if int(r["round"]) >= 2 else 0), r
+    assert 0 <= float(r["backdoor_acc"]) <= 1, r
+PY
+{ head -n 5 "$WORK/rc.jsonl"; echo '{"author": "x", "body": "no end}'; } >"$WORK/bad.jsonl"
+out=$("$FEDTAIL" run "$WORK/text.ini" --set data.dataset=reddit --set data.path="$WORK/bad.jsonl" \
+    --procs 1 --out "$WORK/bad4" 2>&1) && fail "a malformed JSON line was accepted"
+grep -q "bad.jsonl:6: column 33: unterminated string" <<<"$out" || fail "bad JSON not named: $out"
 echo "fed_text: ok"

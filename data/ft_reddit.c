@@ -1,0 +1,280 @@
+/* ft_reddit: Reddit-style JSON-lines comments (ft_reddit.h) — the reader, and the
+ * per-author sequences behind data.dataset = reddit. */
+#include "ft_reddit.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ft_alloc.h"
+#include "ft_error.h"
+#include "ft_fileio.h"
+#include "ft_jsonl.h"
+
+void ft_reddit_destroy(ft_reddit_t **r_p)
+{
+    if (!r_p || !*r_p)
+        return;
+    ft_reddit_t *r = *r_p;
+    ft_text_corpus_destroy(&r->comments);
+    for (uint32_t a = 0; a < r->num_authors; a++)
+        ft_free(r->authors[a]);
+    ft_free(r->authors);
+    ft_free(r->author);
+    ft_free(r);
+    *r_p = NULL;
+}
+
+static uint32_t fnv1a(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* The growing state of a read. */
+typedef struct {
+    ft_reddit_t *r;  /* result */
+    uint32_t *table; /* author slots: index + 1, 0 empty */
+    uint32_t mask;   /* table size - 1 */
+    size_t acap;     /* authors capacity */
+    size_t ecap;     /* author (per comment) capacity */
+} reader_t;
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return FT_OK;
+    size_t n = *cap ? *cap * 2 : 1024;
+    while (n < need)
+        n *= 2;
+    void *q = ft_realloc(*p, n * elem);
+    if (!q)
+        return ft_error_set(FT_ENOMEM, "out of memory reading comments");
+    *p = q, *cap = n;
+    return FT_OK;
+}
+
+static int author_of(reader_t *rd, const char *name, uint32_t *out)
+{
+    ft_reddit_t *r = rd->r;
+    if (2 * ((size_t)r->num_authors + 1) > (size_t)rd->mask + 1) { /* rehash at load 1/2 */
+        uint32_t size = (rd->mask + 1) * 2;
+        uint32_t *t = ft_calloc(size, sizeof *t);
+        if (!t)
+            return ft_error_set(FT_ENOMEM, "out of memory reading comments");
+        for (uint32_t a = 0; a < r->num_authors; a++) {
+            uint32_t h = fnv1a(r->authors[a]) & (size - 1);
+            while (t[h])
+                h = (h + 1) & (size - 1);
+            t[h] = a + 1;
+        }
+        ft_free(rd->table);
+        rd->table = t, rd->mask = size - 1;
+    }
+    uint32_t h = fnv1a(name) & rd->mask;
+    while (rd->table[h] && strcmp(r->authors[rd->table[h] - 1], name))
+        h = (h + 1) & rd->mask;
+    if (!rd->table[h]) {
+        int rc = grow((void **)&r->authors, &rd->acap, (size_t)r->num_authors + 1, sizeof(char *));
+        if (rc)
+            return rc;
+        if (!(r->authors[r->num_authors] = ft_strdup(name)))
+            return ft_error_set(FT_ENOMEM, "out of memory reading comments");
+        rd->table[h] = ++r->num_authors;
+    }
+    *out = rd->table[h] - 1;
+    return FT_OK;
+}
+
+static int read_line(reader_t *rd, const char *path, uint32_t line, const char *text, size_t len,
+                     char *buf)
+{
+    ft_jsonl_field_t f[2] = {{.name = "author"}, {.name = "body"}};
+    int rc = ft_jsonl_fields(path, line, text, len, f, 2, buf);
+    if (rc)
+        return rc;
+    for (int i = 0; i < 2; i++)
+        if (!f[i].value)
+            return ft_error_set(FT_EFORMAT,
+                                "%s:%u: no \"%s\" string (one comment a line: {\"author\": "
+                                "\"...\", \"body\": \"...\"})",
+                                path, line, f[i].name);
+    if (!strcmp(f[0].value, "[deleted]") || !strcmp(f[1].value, "[deleted]") ||
+        !strcmp(f[1].value, "[removed]"))
+        return FT_OK;
+    ft_reddit_t *r = rd->r;
+    uint32_t before = r->comments->num_entries, a = 0;
+    if ((rc = ft_text_corpus_add(r->comments, 0, line, f[1].value, f[1].len)) ||
+        r->comments->num_entries == before)
+        return rc; /* a comment without a token is dropped */
+    if ((rc = grow((void **)&r->author, &rd->ecap, (size_t)before + 1, sizeof *r->author)) ||
+        (rc = author_of(rd, f[0].value, &a)))
+        return rc;
+    r->author[before] = a;
+    return FT_OK;
+}
+
+int ft_reddit_read(const char *path, ft_reddit_t **out)
+{
+    *out = NULL;
+    char *data = NULL, *buf = NULL;
+    size_t len = 0;
+    int rc = ft_read_file(path, &data, &len);
+    if (rc)
+        return rc;
+    reader_t rd = {0};
+    ft_reddit_t *r = rd.r = ft_calloc(1, sizeof *r);
+    rd.table = ft_calloc(16, sizeof *rd.table);
+    rd.mask = 15;
+    size_t longest = 0;
+    for (size_t i = 0, at = 0; i <= len; i++)
+        if (i == len || data[i] == '\n') {
+            longest = i - at > longest ? i - at : longest;
+            at = i + 1;
+        }
+    buf = ft_malloc(2 * (longest + 1)); /* two fields' room (ft_jsonl_fields) */
+    if (!r || !rd.table || !buf ||
+        (rc = ft_text_corpus_new((const char *[]){path}, 1, &r->comments)) != FT_OK) {
+        rc = rc ? rc : ft_error_set(FT_ENOMEM, "out of memory reading %s", path);
+        goto done;
+    }
+    uint32_t line = 1;
+    for (size_t i = 0; i < len && rc == FT_OK; line++) {
+        size_t eol = i;
+        while (eol < len && data[eol] != '\n')
+            eol++;
+        size_t l = eol - i;
+        if (l && data[i + l - 1] == '\r')
+            l--;
+        size_t k = 0;
+        while (k < l && (data[i + k] == ' ' || data[i + k] == '\t'))
+            k++;
+        if (k < l) /* blank lines are skipped */
+            rc = read_line(&rd, path, line, data + i, l, buf);
+        i = eol + 1;
+    }
+    if (rc == FT_OK && r->comments->num_entries == 0)
+        rc = ft_error_set(FT_EFORMAT,
+                          "%s: no comment (an empty file, or only deleted ones; one JSON object "
+                          "a line expected)",
+                          path);
+done:
+    ft_free(data);
+    ft_free(buf);
+    ft_free(rd.table);
+    if (rc)
+        ft_reddit_destroy(&r);
+    *out = r;
+    return rc;
+}
+
+int ft_reddit_load(const char *path, int vocab_size, int seq_len, double test_fraction,
+                   uint64_t seed, int train, ft_dataset_t **out)
+{
+    *out = NULL;
+    ft_reddit_t *r = NULL;
+    ft_text_vocab_t *v = NULL;
+    uint8_t *is_test = NULL;
+    uint32_t *order = NULL, *start = NULL, *renum = NULL, *seq_author = NULL;
+    int32_t *stream = NULL, *ids = NULL;
+    int rc = ft_reddit_read(path, &r);
+    if (rc)
+        return rc;
+    const ft_text_corpus_t *c = r->comments;
+    uint32_t E = c->num_entries, A = r->num_authors;
+    size_t W = (size_t)seq_len + 1, nseq = 0, cap = 0;
+    is_test = ft_malloc(E + 1);
+    order = ft_malloc(((size_t)E + 1) * sizeof *order);
+    start = ft_calloc((size_t)A + 1, sizeof *start);
+    renum = ft_malloc(((size_t)A + 1) * sizeof *renum);
+    stream = ft_malloc((c->num_tokens + E + 1) * sizeof *stream);
+    if (!is_test || !order || !start || !renum || !stream) {
+        rc = ft_error_set(FT_ENOMEM, "out of memory reading %s", path);
+        goto done;
+    }
+    ft_text_split(c, test_fraction, seed, is_test);
+    if ((rc = ft_text_vocab_build(c, is_test, vocab_size, &v)))
+        goto done;
+    /* the split's comments grouped by author (a stable counting sort) */
+    for (uint32_t e = 0; e < E; e++)
+        if (is_test[e] == !train)
+            start[r->author[e] + 1]++;
+    for (uint32_t a = 0; a < A; a++)
+        start[a + 1] += start[a];
+    for (uint32_t e = 0; e < E; e++)
+        if (is_test[e] == !train)
+            order[start[r->author[e]]++] = e;
+    for (uint32_t a = A; a > 0; a--) /* start[a] is the end of author a's run: shift back */
+        start[a] = start[a - 1];
+    start[0] = 0;
+    uint32_t groups = 0;
+    for (uint32_t a = 0; a < A; a++) {
+        size_t len = 0;
+        for (uint32_t k = start[a]; k < start[a + 1]; k++) {
+            uint32_t e = order[k];
+            for (uint32_t t = c->entry_offsets[e]; t < c->entry_offsets[e + 1]; t++)
+                stream[len++] = ft_text_vocab_id(v, ft_text_token(c, t));
+            stream[len++] = FT_TEXT_EOS;
+        }
+        renum[a] = UINT32_MAX;
+        for (size_t s = 0; s + W <= len; s += (size_t)seq_len) {
+            if (nseq == cap) {
+                size_t nc = cap ? 2 * cap : 1024;
+                int32_t *ni = ft_realloc(ids, nc * W * sizeof *ids);
+                uint32_t *na = ni ? ft_realloc(seq_author, nc * sizeof *na) : NULL;
+                if (ni)
+                    ids = ni;
+                if (!ni || !na) {
+                    rc = ft_error_set(FT_ENOMEM, "out of memory for the sequences of %s", path);
+                    goto done;
+                }
+                seq_author = na, cap = nc;
+            }
+            if (renum[a] == UINT32_MAX)
+                renum[a] = groups++;
+            memcpy(ids + nseq * W, stream + s, W * sizeof *ids);
+            seq_author[nseq++] = renum[a];
+        }
+    }
+    if (nseq == 0) {
+        rc = ft_error_set(FT_EINVAL,
+                          "%s: no %s sequence of data.seq_len + 1 = %zu tokens from one author",
+                          path, train ? "training" : "test", W);
+        goto done;
+    }
+    int classes = groups < 2 ? 2 : groups > 256 ? 256 : (int)groups;
+    if ((rc = ft_dataset_new((uint32_t)nseq, 1, 1, (int)W, classes, out)))
+        goto done;
+    ft_dataset_t *ds = *out;
+    ft_free(ds->pixels);
+    ds->pixels = NULL;
+    ds->values = ft_malloc(nseq * W * sizeof(float));
+    if (!ds->values) {
+        rc = ft_error_set(FT_ENOMEM, "out of memory for %zu sequences", nseq);
+        goto done;
+    }
+    for (size_t i = 0; i < nseq * W; i++)
+        ds->values[i] = (float)ids[i];
+    for (size_t i = 0; i < nseq; i++)
+        ds->labels[i] = (uint8_t)(seq_author[i] % 256);
+    ds->vocab = ft_text_vocab_retain(v);
+    if (train) {
+        ds->group = seq_author, seq_author = NULL;
+        ds->num_groups = groups;
+    }
+    snprintf(ds->source, sizeof ds->source, "%.1000s", path);
+done:
+    if (rc)
+        ft_dataset_destroy(out);
+    ft_reddit_destroy(&r);
+    ft_text_vocab_destroy(&v);
+    ft_free(is_test);
+    ft_free(order);
+    ft_free(start);
+    ft_free(renum);
+    ft_free(stream);
+    ft_free(ids);
+    ft_free(seq_author);
+    return rc;
+}
