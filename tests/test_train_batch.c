@@ -37,9 +37,12 @@
 #include "ft_ops_cuda.h"
 #endif
 
-/* Batched vs sequential on CUDA: GEMMs summed over padded rows and in another
- * association than the CPU's BLAS, after a few dozen SGD steps. */
+/* Batched vs one by one on the GPU: cuBLAS may sum a strided-batched GEMM (over
+ * padded rows) in another order than the single one, and a few dozen SGD steps
+ * carry that on. In host emulation (double-accumulating GEMMs) against the CPU's
+ * float BLAS the differences seen are ~3e-8; EMU_TOL leaves room. */
 #define GEMM_TOL 2e-4
+#define EMU_TOL  1e-6
 
 #define L_CONV(o, k, s, p)                                                                         \
     {                                                                                              \
@@ -209,6 +212,13 @@ static void run_case(const case_t *cs)
                     fail_msg("client %d parameter %zu: batched %.9g, alone %.9g", k, i,
                              (double)got[k][i], (double)want[k][i]);
         } else {
+            double worst = 0;
+            for (size_t i = 0; i < N; i++) {
+                double d = fabs((double)got[k][i] - want[k][i]) / (1.0 + fabs((double)want[k][i]));
+                worst = d > worst ? d : worst;
+            }
+            printf("    client %d: largest parameter difference %.3g (relative + absolute)\n", k,
+                   worst);
             assert_true(fabs(res[k].mean_loss - want_loss[k]) <= g_tol * (1 + fabs(want_loss[k])));
             for (size_t i = 0; i < N; i++) {
                 double d = fabs((double)got[k][i] - want[k][i]);
@@ -376,6 +386,7 @@ int main(int argc, char **argv)
     if (emulate) {
         g_batch_ops = ft_ops_cuda_host_emulation();
         which = "cuda host emulation";
+        g_tol = EMU_TOL;
     } else {
         g_batch_ops = g_seq_ops = ft_ops_cuda(); /* batched vs one by one, both on the GPU */
         if (!g_batch_ops) {
@@ -383,8 +394,8 @@ int main(int argc, char **argv)
             return 77;
         }
         which = ft_cuda_device_info();
+        g_tol = GEMM_TOL;
     }
-    g_tol = GEMM_TOL;
 #endif
     printf("batched on: %s, one by one on: %s (tolerance %g)\n", which, g_seq_ops->name, g_tol);
     const struct CMUnitTest tests[] = {

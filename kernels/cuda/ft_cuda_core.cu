@@ -337,6 +337,7 @@ static void dev_init(void)
     t->zero = dev_zero;
     ft_cuda_fill_ops<false>(t);
     ft_cuda_fill_nn<false>(t);
+    ft_cuda_fill_batch<false>(t);
     g_dev_found = t;
 
     /* FT_CUDA_TRACE=FILE: each process that starts the back end appends a line, so
@@ -386,6 +387,7 @@ static void host_init(void)
     t->zero = host_zero;
     ft_cuda_fill_ops<true>(t);
     ft_cuda_fill_nn<true>(t);
+    ft_cuda_fill_batch<true>(t);
 }
 
 extern "C" const ft_ops_t *ft_ops_cuda_host_emulation(void)

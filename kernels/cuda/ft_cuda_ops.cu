@@ -100,20 +100,8 @@ static float softmax_xent_forward(int B, int C, const float *logits, const int32
     assert(B > 0 && C > 0);
     double *rows = (double *)ft_cuda_scratch<H>(2 * (size_t)B * sizeof(double));
     each<H>((size_t)B, [=] FT_HD(size_t b) {
-        const float *z = logits + b * C;
-        float *pr = probs + b * C;
-        double m = z[0];
-        for (int c = 1; c < C; c++)
-            if (z[c] > m)
-                m = z[c];
-        double sum = 0;
-        for (int c = 0; c < C; c++)
-            sum += exp(z[c] - m);
-        for (int c = 0; c < C; c++)
-            pr[c] = (float)(exp(z[c] - m) / sum);
-        int32_t label = labels[b];
-        int bad = label < 0 || label >= C;
-        rows[b] = bad ? 0.0 : log(sum) + m - z[label];
+        int bad;
+        rows[b] = ft_cuda_xent_row(C, logits + b * C, labels[b], probs + b * C, &bad);
         rows[B + b] = bad ? 1.0 : 0.0;
     });
     double host_rows[512];
