@@ -24,7 +24,15 @@
 #include <unistd.h>
 #include <zmq.h>
 
-typedef struct {
+/* A process serving several tasks at once (--batch-clients K, run.batch_clients)
+ * registers K times: lane 0 is the process's first registration and owns the data
+ * and model; lanes 1..K-1 are further DEALER sockets of the same process, each one
+ * more registered process to the coordinator, which therefore hands this process up
+ * to K tasks of a round without knowing (the protocol is unchanged). Each lane
+ * holds its own request, model copy and update buffer. */
+typedef struct client client_t;
+
+struct client {
     const ft_client_opts_t *o; /* options */
     void *zctx;                /* ZeroMQ context */
     void *sock;                /* DEALER socket */
@@ -52,7 +60,17 @@ typedef struct {
     unsigned updates_sent;     /* updates sent */
     ft_client_sa_t *sa;        /* secure aggregation's held clients (NULL: off) */
     double secagg_clip_norm;   /* the Welcome's client-side clip (0: none) */
-} client_t;
+    client_t *lanes;           /* lane 0: lanes[0..num_lanes) are the others (NULL: none) */
+    int num_lanes;             /* lane 0: further lanes */
+    int requested;             /* batched serving: this lane's request is held */
+    int pending;               /* batched serving: task_in holds an accepted task */
+    ft_link_in_t task_in;      /* that task (its attack state and payload live here) */
+    double task_t0;            /* when it arrived */
+    client_t *head;            /* lanes 1..K-1: lane 0 (NULL on lane 0) */
+    int said_attackers;        /* lane 0: the attacker fallback was logged */
+};
+
+static void lanes_heartbeat(client_t *c);
 
 static int send_msg(client_t *c, const ft_msg_t *m, const void *payload, ft_blob_t *blob)
 {
@@ -99,8 +117,7 @@ static void after_step(void *user, int epoch, int batch, ft_model_t *m)
     (void)batch;
     (void)m;
     client_t *c = user;
-    if (ft_now() - c->last_tx >= c->heartbeat)
-        send_heartbeat(c);
+    lanes_heartbeat(c->head ? c->head : c);
 }
 
 static int send_hello(client_t *c)
@@ -431,21 +448,22 @@ static int on_secagg(client_t *c, const ft_msg_secagg_t *in)
     return 0;
 }
 
-static void on_task(client_t *c, ft_link_in_t *in)
+/* Validates a task and takes its model: 0 when it can be trained, -1 when it was
+ * answered with an Error. */
+static int accept_task(client_t *c, ft_link_in_t *in)
 {
     const ft_msg_task_t *t = &in->msg.u.task;
     char why[FT_WIRE_REASON_LEN];
-    double t0 = ft_now();
     if (t->num_params != c->N) {
         snprintf(why, sizeof why, "task N = %llu, model here has N = %zu",
                  (unsigned long long)t->num_params, c->N);
         send_error(c, FT_EPROTO, t->round, t->client_id, why);
-        return;
+        return -1;
     }
     if (!serves(c, t->client_id)) {
         snprintf(why, sizeof why, "client %u is not in this process's set", t->client_id);
         send_error(c, FT_EINVAL, t->round, t->client_id, why);
-        return;
+        return -1;
     }
     if (t->has_model) {
         int rc = ft_wire_check_vector(ft_link_payload(in), ft_link_payload_len(in), c->N,
@@ -454,7 +472,7 @@ static void on_task(client_t *c, ft_link_in_t *in)
             c->has_model = 0;
             snprintf(why, sizeof why, "global model: %s", ft_error_message());
             send_error(c, rc, t->round, t->client_id, why);
-            return;
+            return -1;
         }
         ft_wire_get_floats(c->global, ft_link_payload(in), c->N);
         memcpy(c->model, t->model_digest, 32);
@@ -463,16 +481,32 @@ static void on_task(client_t *c, ft_link_in_t *in)
         snprintf(why, sizeof why, "task for round %u names a model this process does not hold",
                  t->round);
         send_error(c, FT_ESTATE, t->round, t->client_id, why);
-        return;
+        return -1;
     }
-    ft_local_task_t task = {.round = t->round,
-                            .client_id = t->client_id,
-                            .lr = t->lr,
-                            .attacker = t->attacker,
-                            .round_samples = t->round_samples,
-                            .round_attackers = t->round_attackers,
-                            .attack_state = t->attack_state,
-                            .attack_state_n = t->attack_state_n};
+    return 0;
+}
+
+static ft_local_task_t local_task(const ft_msg_task_t *t)
+{
+    return (ft_local_task_t){.round = t->round,
+                             .client_id = t->client_id,
+                             .lr = t->lr,
+                             .attacker = t->attacker,
+                             .round_samples = t->round_samples,
+                             .round_attackers = t->round_attackers,
+                             .attack_state = t->attack_state,
+                             .attack_state_n = t->attack_state_n};
+}
+
+static void send_update(client_t *c, const ft_msg_task_t *t, const ft_local_result_t *res,
+                        double prepare, float *delta);
+
+/* Trains an accepted task alone and answers it (t0: when it arrived). */
+static void train_accepted(client_t *c, ft_link_in_t *in, double t0)
+{
+    const ft_msg_task_t *t = &in->msg.u.task;
+    char why[FT_WIRE_REASON_LEN];
+    ft_local_task_t task = local_task(t);
     ft_local_result_t res;
     ft_train_hooks_t hooks = {.after_step = after_step, .user = c};
     c->busy_round = t->round;
@@ -496,20 +530,34 @@ static void on_task(client_t *c, ft_link_in_t *in)
         send_keys(c, t, &res, prepare, delta);
         return;
     }
+    send_update(c, t, &res, prepare, delta);
+}
+
+static void on_task(client_t *c, ft_link_in_t *in)
+{
+    double t0 = ft_now();
+    if (accept_task(c, in) == 0)
+        train_accepted(c, in, t0);
+}
+
+/* The Update of task t: delta (the lane's update buffer) with its digest. */
+static void send_update(client_t *c, const ft_msg_task_t *t, const ft_local_result_t *res,
+                        double prepare, float *delta)
+{
     ft_msg_t m;
     ft_msg_init(&m, FT_MSG_UPDATE);
     m.u.update.round = t->round;
     m.u.update.client_id = t->client_id;
     m.u.update.process_id = c->process_id;
     m.u.update.attempt = t->attempt;
-    m.u.update.num_samples = res.num_samples;
-    m.u.update.train_loss = res.train_loss;
+    m.u.update.num_samples = res->num_samples;
+    m.u.update.train_loss = res->train_loss;
     m.u.update.num_params = c->N;
     memcpy(m.u.update.layout_hash, ft_local_layout_hash(c->local), 32);
-    m.u.update.train_s = res.train_s;
+    m.u.update.train_s = res->train_s;
     m.u.update.prepare_s = prepare;
-    m.u.update.attack_state = (float *)res.attack_state; /* aliased for packing */
-    m.u.update.attack_state_n = res.attack_state_n;
+    m.u.update.attack_state = (float *)res->attack_state; /* aliased for packing */
+    m.u.update.attack_state_n = res->attack_state_n;
     ft_wire_digest_floats(delta, c->N, m.u.update.digest);
     m.payload_len = c->N * 4;
     if (send_msg(c, &m, NULL, c->delta) != FT_OK) {
@@ -597,6 +645,203 @@ static int serve(client_t *c)
     }
 }
 
+/* ---- batched serving (several lanes, see client_t) -------------------------------- */
+
+/* How long to wait for more tasks once one is in: a round's tasks for this
+ * process's waiting lanes leave the coordinator in one dispatch pass. */
+#define GATHER_S 0.02
+
+static client_t *lane_at(client_t *c, int i)
+{
+    return i == 0 ? c : &c->lanes[i - 1];
+}
+
+/* Heartbeats on every lane of c's process whose last message is a period old. */
+static void lanes_heartbeat(client_t *c)
+{
+    for (int i = 0; i <= c->num_lanes; i++) {
+        client_t *ln = lane_at(c, i);
+        if (ft_now() - ln->last_tx >= ln->heartbeat)
+            send_heartbeat(ln);
+    }
+}
+
+static void batch_tick(void *user)
+{
+    lanes_heartbeat(user);
+}
+
+static void drop_pending(client_t *ln)
+{
+    ft_link_in_clear(&ln->task_in);
+    ln->pending = 0;
+    ln->busy_round = ln->busy_client = 0;
+}
+
+/* Trains every lane's pending task: the honest ones of one model together, the
+ * rest (attackers, a lone task) one by one, then answers each on its lane. */
+static void train_pending(client_t *c)
+{
+    client_t *batch[FT_CLIENT_MAX_BATCH];
+    ft_local_task_t tasks[FT_CLIENT_MAX_BATCH];
+    float *deltas[FT_CLIENT_MAX_BATCH];
+    ft_local_result_t res[FT_CLIENT_MAX_BATCH];
+    int m = 0;
+    for (int i = 0; i <= c->num_lanes; i++) {
+        client_t *ln = lane_at(c, i);
+        if (!ln->pending)
+            continue;
+        const ft_msg_task_t *t = &ln->task_in.msg.u.task;
+        if (t->attacker) {
+            if (!c->said_attackers++)
+                FT_LOG(FT_LOG_INFO, "batched clients: attacker tasks train one at a time");
+        } else if (m == 0 || memcmp(batch[0]->model, ln->model, 32) == 0) {
+            batch[m++] = ln;
+            continue;
+        }
+        train_accepted(ln, &ln->task_in, ln->task_t0);
+        drop_pending(ln);
+    }
+    if (m == 1) {
+        train_accepted(batch[0], &batch[0]->task_in, batch[0]->task_t0);
+        drop_pending(batch[0]);
+        m = 0;
+    }
+    if (m == 0)
+        return;
+    double now = ft_now();
+    int rc = FT_OK;
+    for (int j = 0; j < m; j++) {
+        const ft_msg_task_t *t = &batch[j]->task_in.msg.u.task;
+        tasks[j] = local_task(t);
+        batch[j]->busy_round = t->round;
+        batch[j]->busy_client = t->client_id;
+        if (!(deltas[j] = update_buffer(batch[j])))
+            rc = ft_error_set(FT_ENOMEM, "out of memory for the update");
+    }
+    if (rc == FT_OK)
+        rc = ft_local_train_batch(c->local, tasks, m, batch[0]->global, deltas, batch_tick, c, res);
+    char why[FT_WIRE_REASON_LEN];
+    if (rc != FT_OK)
+        snprintf(why, sizeof why, "round %u, %d batched tasks: %s", tasks[0].round, m,
+                 ft_error_message());
+    for (int j = 0; j < m; j++) {
+        const ft_msg_task_t *t = &batch[j]->task_in.msg.u.task;
+        batch[j]->busy_round = batch[j]->busy_client = 0;
+        if (rc != FT_OK)
+            send_error(batch[j], rc, t->round, t->client_id, why);
+        else
+            send_update(batch[j], t, &res[j], now - batch[j]->task_t0, deltas[j]);
+        drop_pending(batch[j]);
+    }
+}
+
+/* One message on lane ln. Returns 1 when the process is to stop (*rc says how),
+ * else 0; *task is set when it brought a task. */
+static int lane_message(client_t *ln, ft_link_in_t *in, int *task, int *rc)
+{
+    ft_msg_type_t type = in->msg.type;
+    if (type == FT_MSG_TASK) {
+        ln->requested = 0; /* the request is answered, whatever the task holds */
+        if (!ln->pending && accept_task(ln, in) == 0) {
+            ln->task_in = *in; /* kept until trained: the task points into it */
+            ln->pending = 1;
+            ln->task_t0 = ft_now();
+            *task = 1;
+            return 0;
+        }
+    } else if (type == FT_MSG_SHUTDOWN) {
+        FT_LOG(FT_LOG_INFO, "shutdown: %s", in->msg.u.shutdown.reason);
+        *rc = FT_OK;
+        ft_link_in_clear(in);
+        return 1;
+    } else if (type == FT_MSG_ERROR) {
+        int code = in->msg.u.error.code;
+        FT_LOG(FT_LOG_WARN, "coordinator: %s", in->msg.u.error.reason);
+        ln->requested = 0;
+        if (code == FT_ESTATE) { /* presumed dead: register again */
+            ft_link_in_clear(in);
+            int h = handshake(ln, ln->o->connect_timeout_s);
+            if (h == 1 || h != FT_OK) {
+                *rc = h == 1 ? FT_OK : h;
+                return 1;
+            }
+            return 0;
+        }
+    }
+    ft_link_in_clear(in); /* heartbeat echo, stray welcome */
+    return 0;
+}
+
+/* serve() for a process with lanes: each lane holds a request; the tasks that come
+ * in together are trained together (train_pending). */
+static int serve_batch(client_t *c)
+{
+    const int n = c->num_lanes + 1;
+    double silence_limit = 10 * c->heartbeat > 60 ? 10 * c->heartbeat : 60;
+    zmq_pollitem_t items[FT_CLIENT_MAX_BATCH];
+    for (;;) {
+        int pending = 0;
+        for (int i = 0; i < n; i++) {
+            client_t *ln = lane_at(c, i);
+            if (!ln->requested && !ln->pending) {
+                ft_msg_t req;
+                ft_msg_init(&req, FT_MSG_REQUEST);
+                req.u.request.process_id = ln->process_id;
+                int rc = send_msg(ln, &req, NULL, NULL);
+                if (rc != FT_OK)
+                    return rc;
+                ln->requested = 1;
+            }
+            pending += ln->pending;
+            items[i] = (zmq_pollitem_t){ln->sock, 0, ZMQ_POLLIN, 0};
+        }
+        double wait = pending ? GATHER_S : c->heartbeat < 0.1 ? c->heartbeat : 0.1;
+        zmq_poll(items, n, (long)(wait * 1000) + 1);
+        int got_task = 0;
+        for (int i = 0; i < n; i++) {
+            client_t *ln = lane_at(c, i);
+            for (;;) {
+                ft_link_in_t in;
+                int rc = ft_link_recv(ln->sock, 0, &ln->lim, &in);
+                if (rc == FT_ETIMEOUT || rc == FT_EINTR)
+                    break;
+                ln->last_rx = ft_now();
+                if (rc == FT_EPROTO) {
+                    FT_LOG(FT_LOG_WARN, "rejected a message from the coordinator: %s",
+                           ft_error_message());
+                    continue;
+                }
+                if (rc != FT_OK)
+                    return rc;
+                int stop_rc = FT_OK;
+                if (lane_message(ln, &in, &got_task, &stop_rc))
+                    return stop_rc;
+            }
+            if (ln->mon) {
+                int rc = check_handshake(ln);
+                if (rc != FT_OK)
+                    return rc;
+            }
+        }
+        if (c->o->stop && *c->o->stop)
+            return ft_error_set(FT_EINTR, "interrupted");
+        double last_rx = 0;
+        pending = 0;
+        for (int i = 0; i < n; i++) {
+            client_t *ln = lane_at(c, i);
+            last_rx = ln->last_rx > last_rx ? ln->last_rx : last_rx;
+            pending += ln->pending;
+        }
+        if (ft_now() - last_rx > silence_limit)
+            return ft_error_set(FT_ETIMEOUT, "the coordinator has been silent for %.0f s",
+                                ft_now() - last_rx);
+        lanes_heartbeat(c);
+        if (pending && (pending == n || !got_task))
+            train_pending(c);
+    }
+}
+
 /* security.curve (from the command line: the keys are needed before the
  * coordinator's config arrives): this client's keypair and the coordinator's
  * public key, set on the socket before it connects. */
@@ -626,6 +871,118 @@ static int setup_curve(client_t *c)
     return FT_OK;
 }
 
+/* Creates c's DEALER socket on c->zctx (options, CURVE, handshake monitor) and
+ * connects it. FT_ENET or a key error with a message. */
+static int open_socket(client_t *c)
+{
+    const ft_client_opts_t *o = c->o;
+    int rc;
+    c->sock = c->zctx ? zmq_socket(c->zctx, ZMQ_DEALER) : NULL;
+    if (!c->sock)
+        return ft_error_set(FT_ENET, "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
+    int linger = 2000;
+    int64_t maxmsg = (int64_t)c->lim.max_payload + (1 << 20);
+    if (zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0)
+        return ft_error_set(FT_ENET, "socket options: %s", zmq_strerror(errno));
+    if (o->security && o->security->curve && (rc = setup_curve(c)) != FT_OK)
+        return rc;
+    /* Watch the handshake: a refusal should end this process with a reason, not
+     * leave it retrying until --wait runs out. */
+    char mon_ep[64];
+    snprintf(mon_ep, sizeof mon_ep, "inproc://fedtail-client-mon-%p", (void *)c);
+    if (zmq_socket_monitor(c->sock, mon_ep,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
+        c->mon = zmq_socket(c->zctx, ZMQ_PAIR);
+        if (c->mon && zmq_connect(c->mon, mon_ep) != 0) {
+            zmq_close(c->mon);
+            c->mon = NULL;
+        }
+    }
+    if (zmq_connect(c->sock, o->connect) != 0)
+        return ft_error_set(FT_ENET, "cannot connect to %s: %s", o->connect, zmq_strerror(errno));
+    c->last_rx = ft_now();
+    return FT_OK;
+}
+
+static void close_socket(client_t *c)
+{
+    if (c->mon) {
+        /* stop the monitor and read what it sent: libzmq 4.3 leaks a monitor message
+         * left queued at shutdown */
+        zmq_socket_monitor(c->sock, NULL, 0);
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        while (zmq_msg_recv(&m, c->mon, ZMQ_DONTWAIT) >= 0)
+            ;
+        zmq_msg_close(&m);
+        int zero = 0;
+        zmq_setsockopt(c->mon, ZMQ_LINGER, &zero, sizeof zero);
+        zmq_close(c->mon);
+        c->mon = NULL;
+    }
+    if (c->sock)
+        zmq_close(c->sock);
+    c->sock = NULL;
+}
+
+/* --batch-clients / run.batch_clients: how many tasks to train at once, cut to 1
+ * (with the reason logged) where batching cannot be used. */
+static int batch_size_wanted(const client_t *c)
+{
+    int k = c->o->batch_clients > 0 ? c->o->batch_clients : c->exp.run.batch_clients;
+    if (k <= 1)
+        return 1;
+    if (!ft_local_can_batch(c->local)) {
+        FT_LOG(FT_LOG_INFO,
+               "batched clients: model %s cannot be batched; training one task at a "
+               "time",
+               c->exp.model.name);
+        return 1;
+    }
+    if (c->sa) {
+        FT_LOG(FT_LOG_INFO, "batched clients: not with secure aggregation; training one task at "
+                            "a time");
+        return 1;
+    }
+    return k;
+}
+
+/* Registers the further lanes of a batching process (see client_t). */
+static int open_lanes(client_t *c, int k)
+{
+    if (!(c->lanes = ft_calloc((size_t)(k - 1), sizeof *c->lanes)))
+        return ft_error_set(FT_ENOMEM, "out of memory");
+    for (int i = 0; i < k - 1; i++) {
+        client_t *ln = &c->lanes[i];
+        *ln = *c; /* the run's config, data and model: lane 0's (borrowed) */
+        ln->lanes = NULL;
+        ln->num_lanes = 0;
+        ln->sock = ln->mon = NULL;
+        ln->process_id = 0;
+        ln->has_model = 0;
+        ln->delta = NULL;
+        ln->sa = NULL;
+        ln->updates_sent = ln->rounds_served = ln->last_round = 0;
+        ln->head = c;
+        ln->global = ft_malloc_aligned(c->N * sizeof(float));
+        c->num_lanes = i + 1;
+        if (!ln->global || !update_buffer(ln))
+            return ft_error_set(FT_ENOMEM, "out of memory");
+        int rc = open_socket(ln);
+        if (rc == FT_OK)
+            rc = handshake(ln, c->o->connect_timeout_s);
+        if (rc == 1)
+            return 1;
+        if (rc != FT_OK)
+            return rc;
+    }
+    FT_LOG(FT_LOG_INFO, "batched clients: up to %d tasks at once (processes %u..%u)", k,
+           c->process_id, c->lanes[k - 2].process_id);
+    return FT_OK;
+}
+
 int ft_client_run(const ft_client_opts_t *o)
 {
     client_t c;
@@ -636,45 +993,22 @@ int ft_client_run(const ft_client_opts_t *o)
     ft_wire_limits_default(&c.lim, o->max_message_mb > 0 ? o->max_message_mb : 1024);
     int rc;
     c.zctx = zmq_ctx_new();
-    c.sock = c.zctx ? zmq_socket(c.zctx, ZMQ_DEALER) : NULL;
-    if (!c.sock) {
-        rc = ft_error_set(FT_ENET, "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
+    if ((rc = open_socket(&c)) != FT_OK)
         goto done;
-    }
-    int linger = 2000;
-    int64_t maxmsg = (int64_t)c.lim.max_payload + (1 << 20);
-    if (zmq_setsockopt(c.sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
-        zmq_setsockopt(c.sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0) {
-        rc = ft_error_set(FT_ENET, "socket options: %s", zmq_strerror(errno));
-        goto done;
-    }
-    if (o->security && o->security->curve && (rc = setup_curve(&c)) != FT_OK)
-        goto done;
-    /* Watch the handshake: a refusal should end this process with a reason, not
-     * leave it retrying until --wait runs out. */
-    char mon_ep[64];
-    snprintf(mon_ep, sizeof mon_ep, "inproc://fedtail-client-mon-%p", (void *)&c);
-    if (zmq_socket_monitor(c.sock, mon_ep,
-                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
-        c.mon = zmq_socket(c.zctx, ZMQ_PAIR);
-        if (c.mon && zmq_connect(c.mon, mon_ep) != 0) {
-            zmq_close(c.mon);
-            c.mon = NULL;
-        }
-    }
-    if (zmq_connect(c.sock, o->connect) != 0) {
-        rc = ft_error_set(FT_ENET, "cannot connect to %s: %s", o->connect, zmq_strerror(errno));
-        goto done;
-    }
-    c.last_rx = ft_now();
     rc = handshake(&c, o->connect_timeout_s);
     if (rc == 1) {
         rc = FT_OK;
         goto done;
     }
+    if (rc == FT_OK) {
+        int k = batch_size_wanted(&c);
+        if (k > 1 && (rc = open_lanes(&c, k)) == 1) {
+            rc = FT_OK;
+            goto done;
+        }
+    }
     if (rc == FT_OK)
-        rc = serve(&c);
+        rc = c.num_lanes ? serve_batch(&c) : serve(&c);
 done:;
     char why[FT_WIRE_REASON_LEN];
     snprintf(why, sizeof why, "%s", ft_error_message());
@@ -682,21 +1016,16 @@ done:;
         FT_LOG(FT_LOG_INFO, "process %u done: %u rounds served, %u updates sent, %.1f s (%s)",
                c.process_id, c.rounds_served, c.updates_sent, ft_now() - c.started,
                rc == FT_OK ? "the run is over" : why);
-    if (c.mon) {
-        /* stop the monitor and read what it sent: libzmq 4.3 leaks a monitor message
-         * left queued at shutdown */
-        zmq_socket_monitor(c.sock, NULL, 0);
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        while (zmq_msg_recv(&m, c.mon, ZMQ_DONTWAIT) >= 0)
-            ;
-        zmq_msg_close(&m);
-        int zero = 0;
-        zmq_setsockopt(c.mon, ZMQ_LINGER, &zero, sizeof zero);
-        zmq_close(c.mon);
+    for (int i = 0; i < c.num_lanes; i++) {
+        client_t *ln = &c.lanes[i];
+        close_socket(ln);
+        ft_link_in_clear(&ln->task_in);
+        ft_free_aligned(ln->global);
+        ft_blob_release(&ln->delta);
     }
-    if (c.sock)
-        zmq_close(c.sock);
+    ft_free(c.lanes);
+    ft_link_in_clear(&c.task_in);
+    close_socket(&c);
     ft_link_ctx_term(c.zctx);
     ft_local_destroy(&c.local);
     ft_config_destroy(&c.cfg);

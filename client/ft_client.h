@@ -30,7 +30,13 @@ typedef struct {
     double connect_timeout_s;          /* how long to wait for a Welcome */
     const char *device;                /* this process's run.device ("cuda:1"), overriding
                                           the coordinator's; NULL keeps it */
+    int batch_clients;                 /* tasks of a round to train at once (registers as
+                                          that many processes; docs/gpu.md); 0: the run's
+                                          run.batch_clients */
 } ft_client_opts_t;
+
+/* Most tasks a process trains at once (run.batch_clients' bound). */
+#define FT_CLIENT_MAX_BATCH 256
 
 /* Runs the process until the coordinator says Shutdown (FT_OK). Errors: FT_ETIMEOUT
  * (no Welcome in time, or the coordinator silent for max(60 s, 10 heartbeat
