@@ -13,6 +13,7 @@ if(TARGET ft_kernels_cuda)
   ft_test(test_train_batch_cuda LIBS ft_kernels_cuda ft_model ft_data ft_kernels LABELS gpu
           TIMEOUT 120)
   add_test(NAME test_train_batch_emulated COMMAND test_train_batch_cuda --emulate)
-  set_tests_properties(test_train_batch_emulated PROPERTIES
+  add_test(NAME test_train_batch_emulated_exact COMMAND test_train_batch_cuda --emulate-exact)
+  set_tests_properties(test_train_batch_emulated test_train_batch_emulated_exact PROPERTIES
     SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS "cuda")
 endif()
