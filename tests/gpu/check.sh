@@ -16,7 +16,8 @@
 #      with run.batch_clients = 5 in one process: main_acc within 1 point of the
 #      one-by-one GPU run, every round.
 # It stops at the first failing step with the step's log tail. Sized to finish in
-# under 5 minutes on one H200 with 16 cores. docs/gpu.md explains the numbers.
+# about 6 minutes on one H200 with 16 cores (5 without step 6). docs/gpu.md
+# explains the numbers.
 #
 # Usage: tests/gpu/check.sh            (from anywhere; BUILD=dir to build elsewhere)
 set -euo pipefail
