@@ -28,6 +28,7 @@
 #include "ft_error.h"
 #include "ft_model.h"
 #include "ft_model_batch.h"
+#include "ft_model_lstm.h"
 #include "ft_ops.h"
 #include "ft_readers.h"
 #include "ft_rng.h"
@@ -310,6 +311,26 @@ static void test_equal_clients_mlp(void **state)
     run_case(&cs);
 }
 
+#ifdef FT_TEST_CUDA
+/* The batched convolution over several chunks of images (dw accumulated across
+ * them, col2im at each chunk's offset): 3 images a chunk for batches of 8. */
+static void test_conv_chunks(void **state)
+{
+    (void)state;
+    ft_cuda_set_conv_chunk(3);
+    case_t cs = {.net = NET_CONV,
+                 .c = 3,
+                 .h = 8,
+                 .w = 8,
+                 .slots = 3,
+                 .tasks = 3,
+                 .n = {19, 8, 13},
+                 .epochs = 1};
+    run_case(&cs);
+    ft_cuda_set_conv_chunk(0);
+}
+#endif
+
 static void test_lenet5(void **state)
 {
     (void)state;
@@ -341,6 +362,15 @@ static void test_refusals(void **state)
     assert_int_equal(ft_model_batch_new(inf, 2, BATCH, &mb), FT_EUNSUPPORTED);
     assert_null(mb);
     ft_model_destroy(&inf);
+    /* the lstm: its callers train one by one */
+    ft_lstm_spec_t ls = {
+        .vocab = 12, .emb = 4, .hidden = 4, .layers = 1, .seq_len = 3, .max_batch = 2};
+    ft_model_t *lstm = NULL;
+    assert_int_equal(ft_model_new_lstm(&ls, &ft_ops_cpu, &lstm), FT_OK);
+    assert_false(ft_model_batch_supported(lstm));
+    assert_int_equal(ft_model_batch_new(lstm, 2, 2, &mb), FT_EUNSUPPORTED);
+    assert_null(mb);
+    ft_model_destroy(&lstm);
     /* a batch size above the slots' rows */
     assert_int_equal(ft_model_batch_new(m, 2, 4, &mb), FT_OK);
     ft_train_batch_t *tb = ft_train_batch_new(mb);
@@ -417,6 +447,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_equal_clients_mlp),
         cmocka_unit_test(test_lenet5),
         cmocka_unit_test(test_refusals),
+#ifdef FT_TEST_CUDA
+        cmocka_unit_test(test_conv_chunks),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

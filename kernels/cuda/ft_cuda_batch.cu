@@ -30,6 +30,9 @@ static int batch_chunk(int K, const ft_conv2d_shape_t *s)
     size_t bc = per_image ? FT_BATCH_WS_TARGET / per_image : (size_t)s->B;
     if (bc < 1)
         bc = 1;
+    int cap = ft_cuda_conv_chunk_cap();
+    if (cap > 0 && bc > (size_t)cap)
+        bc = (size_t)cap;
     if (bc > (size_t)s->B)
         bc = (size_t)s->B;
     return (int)bc;

@@ -69,6 +69,10 @@ extern ft_cuda_ctx_t ft_cuda_ctx;
  * emulation); grows on demand, kept for the life of the process. */
 template <bool H> void *ft_cuda_scratch(size_t bytes);
 
+/* ft_cuda_set_conv_chunk()'s cap on the images per convolution chunk (0: none);
+ * the batched convolution (ft_cuda_batch.cu) honours it too. */
+int ft_cuda_conv_chunk_cap(void);
+
 /* Threads per block for the element-wise kernels. */
 #define FT_CUDA_THREADS 256
 
