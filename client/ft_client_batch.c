@@ -225,16 +225,16 @@ static int batch_wanted(const ft_client_proc_t *c)
     int k = c->o->batch_clients > 0 ? c->o->batch_clients : c->exp.run.batch_clients;
     if (k <= 1)
         return 1;
+    /* a warning: batching was asked for and the run goes on without it */
     if (!ft_local_can_batch(c->local)) {
-        FT_LOG(FT_LOG_INFO,
-               "batched clients: model %s cannot be batched; training one task at a "
-               "time",
+        FT_LOG(FT_LOG_WARN,
+               "batched clients: model %s cannot be batched; training one task at a time",
                c->exp.model.name);
         return 1;
     }
     if (c->sa) {
-        FT_LOG(FT_LOG_INFO, "batched clients: not with secure aggregation; training one task at "
-                            "a time");
+        FT_LOG(FT_LOG_WARN,
+               "batched clients: not with secure aggregation; training one task at a time");
         return 1;
     }
     return k;

@@ -8,6 +8,8 @@
 #      were trained together (the updates of a batch report the same train_s).
 #   2. mlp with a pgd attacker every round, 2 processes with 3 lanes each vs 1 by 1:
 #      the attacker's task falls back to one-by-one training inside the batch loop.
+#   3. the lstm (where the fortunes corpus is installed) cannot be batched: the
+#      process says so, registers once and trains one task at a time.
 source "$(dirname "$0")/fed_lib.sh"
 PY=/usr/bin/python3
 
@@ -59,4 +61,36 @@ INI
 same_batched att 3 "$WORK/att.ini" --procs 2
 batched_evidence "$WORK/att3" 2 3
 grep -q '"attacker":true' "$WORK/att3/events.jsonl" || fail "att: no attacker task ran"
+if [ -r /usr/share/games/fortunes/fortunes ]; then
+    cat > "$WORK/text.ini" <<INI
+[federation]
+num_clients = 6
+clients_per_round = 3
+rounds = 2
+local_epochs = 1
+batch_size = 20
+lr = 5
+partition = natural
+heartbeat_s = 0.2
+round_timeout = 120
+[data]
+dataset = fortunes
+vocab_size = 200
+seq_len = 16
+[model]
+name = lstm
+embedding = 8
+hidden = 8
+layers = 1
+[run]
+seed = 3
+INI
+    same_batched text 3 "$WORK/text.ini" --procs 1
+    grep -q "model lstm cannot be batched; training one task at a time" "$WORK/text3.log" ||
+        fail "text: the lstm fallback was not logged"
+    [ "$(grep -c '"registered"' "$WORK/text3/events.jsonl")" = 1 ] ||
+        fail "text: the lstm process registered lanes"
+else
+    echo "(fortunes corpus not installed: the lstm fallback part skipped)"
+fi
 echo "PASS: batched clients give the one-by-one metrics and final model"
