@@ -302,7 +302,7 @@ int ft_client_handshake(ft_client_proc_t *c, double timeout_s)
              * population): waiting cannot help. Others (the coordinator is full, a
              * stale "not registered") are worth a warning only. */
             FT_LOG(FT_LOG_WARN, "%s: %s", c->o->connect, in.msg.u.error.reason);
-            if (in.msg.u.error.code == FT_EPROTO) {
+            if (in.msg.u.error.code == FT_EPROTO || c->refuse_ends_hello) {
                 rc = ft_error_set(FT_EPROTO, "%s refused this process: %s", c->o->connect,
                                   in.msg.u.error.reason);
                 ft_link_in_clear(&in);

@@ -241,6 +241,16 @@ static int batch_wanted(const ft_client_proc_t *c)
 }
 
 /* Registers the further lanes of a batching process (see ft_client_proc_t). */
+/* How long a further lane waits for its Welcome: lane 0 is already registered, so
+ * the coordinator is there; a lane it does not answer (its connections are capped,
+ * federation.max_peers) is given up before lane 0, silent meanwhile, is presumed
+ * dead. */
+static double lane_wait(const ft_client_proc_t *c)
+{
+    double t = 2 * c->heartbeat;
+    return t < c->o->connect_timeout_s ? t : c->o->connect_timeout_s;
+}
+
 static int open_lanes(ft_client_proc_t *c, int k)
 {
     if (!(c->lanes = ft_calloc((size_t)(k - 1), sizeof *c->lanes)))
@@ -261,13 +271,31 @@ static int open_lanes(ft_client_proc_t *c, int k)
         c->num_lanes = i + 1;
         if (!ln->global || !ft_client_update_buffer(ln))
             return ft_error_set(FT_ENOMEM, "out of memory");
+        ln->refuse_ends_hello = 1;
         int rc = ft_client_open_socket(ln);
         if (rc == FT_OK)
-            rc = ft_client_handshake(ln, c->o->connect_timeout_s);
+            rc = ft_client_handshake(ln, lane_wait(c));
+        ln->refuse_ends_hello = 0;
         if (rc == 1)
             return 1;
-        if (rc != FT_OK)
+        if (rc == FT_EINTR)
             return rc;
+        if (rc != FT_OK) {
+            /* e.g. the coordinator holds its most processes: batch what is open */
+            FT_LOG(FT_LOG_WARN,
+                   "batched clients: lane %d not registered (%s); training up to %d "
+                   "tasks at once",
+                   i + 1, ft_error_message(), i + 1);
+            ft_client_close_socket(ln);
+            ft_free_aligned(ln->global);
+            ft_blob_release(&ln->delta);
+            c->num_lanes = i;
+            if (i == 0) {
+                ft_free(c->lanes);
+                c->lanes = NULL;
+            }
+            return FT_OK;
+        }
     }
     FT_LOG(FT_LOG_INFO, "batched clients: up to %d tasks at once (processes %u..%u)", k,
            c->process_id, c->lanes[k - 2].process_id);

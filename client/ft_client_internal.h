@@ -56,6 +56,7 @@ struct ft_client_proc {
     double task_t0;            /* when it arrived */
     ft_client_proc_t *head;    /* lanes 1..K-1: lane 0 (NULL on lane 0) */
     int said_attackers;        /* lane 0: the attacker fallback was logged */
+    int refuse_ends_hello;     /* a lane registering: any Error to its Hello ends the try */
 };
 
 /* ---- ft_client.c ---- */

@@ -8,7 +8,10 @@
 #      were trained together (the updates of a batch report the same train_s).
 #   2. mlp with a pgd attacker every round, 2 processes with 3 lanes each vs 1 by 1:
 #      the attacker's task falls back to one-by-one training inside the batch loop.
-#   3. the lstm (where the fortunes corpus is installed) cannot be batched: the
+#   3. a coordinator that takes fewer connections (federation.max_peers = 2) than
+#      the lanes asked for (4): the process warns, batches what registered, and the
+#      run's results are still the one-by-one ones.
+#   4. the lstm (where the fortunes corpus is installed) cannot be batched: the
 #      process says so, registers once and trains one task at a time.
 source "$(dirname "$0")/fed_lib.sh"
 PY=/usr/bin/python3
@@ -61,6 +64,16 @@ INI
 same_batched att 3 "$WORK/att.ini" --procs 2
 batched_evidence "$WORK/att3" 2 3
 grep -q '"attacker":true' "$WORK/att3/events.jsonl" || fail "att: no attacker task ran"
+"$FEDTAIL" run "$WORK/att.ini" --procs 1 --set run.batch_clients=4 --set federation.max_peers=2 \
+    --out "$WORK/capped" --quiet >"$WORK/capped.log" 2>&1 ||
+    { cat "$WORK/capped.log"; fail "capped: exited"; }
+grep -q "batched clients: lane 2 not registered" "$WORK/capped.log" ||
+    fail "capped: no warning that a lane did not register"
+[ "$(grep -c '"event":"registered"' "$WORK/capped/events.jsonl")" = 2 ] ||
+    fail "capped: expected 2 registrations"
+[ "$(results "$WORK/att1/metrics.csv")" = "$(results "$WORK/capped/metrics.csv")" ] ||
+    fail "capped: metrics differ from one by one"
+
 if [ -r /usr/share/games/fortunes/fortunes ]; then
     cat > "$WORK/text.ini" <<INI
 [federation]
@@ -88,7 +101,7 @@ INI
     same_batched text 3 "$WORK/text.ini" --procs 1
     grep -q "model lstm cannot be batched; training one task at a time" "$WORK/text3.log" ||
         fail "text: the lstm fallback was not logged"
-    [ "$(grep -c '"registered"' "$WORK/text3/events.jsonl")" = 1 ] ||
+    [ "$(grep -c '"event":"registered"' "$WORK/text3/events.jsonl")" = 1 ] ||
         fail "text: the lstm process registered lanes"
 else
     echo "(fortunes corpus not installed: the lstm fallback part skipped)"
