@@ -149,8 +149,7 @@ FT_CUDA_TRACE=$WORK/fed-batched.trace step fed-cuda-batched 150 "$FEDTAIL" run "
     --set run.device=cuda --set run.batch_clients=5 --procs 1 --out "$WORK/fed-cuda-batched" \
     --quiet
 [ -s "$WORK/fed-batched.trace" ] || fail "the batched federated run never started the CUDA back end"
-grep -q '"registered"' "$WORK/fed-cuda-batched/events.jsonl" &&
-    [ "$(grep -c '"registered"' "$WORK/fed-cuda-batched/events.jsonl")" -ge 5 ] ||
+[ "$(grep -c '"event":"registered"' "$WORK/fed-cuda-batched/events.jsonl")" -ge 5 ] ||
     fail "run.batch_clients=5: the client process did not register 5 lanes"
 paste -d, "$WORK/fed-cuda/metrics.csv" "$WORK/fed-cuda-batched/metrics.csv" | awk -F, '
     NR == 1 { for (i = 1; i <= NF; i++) if ($i == "main_acc") { a = a ? a : i; b = i } next }
