@@ -7,7 +7,12 @@
  * momentum buffer (row k of one K×N block, zero at the start). Step s of the batch
  * is step s of every client that has one; a client whose batches are exhausted is
  * masked out (its parameters and momentum stay as they are) while the others go
- * on, as FedJAX pads a round's clients. So on a back end without batched ops each
+ * on, as FedJAX pads a round's clients (Ro, Suresh, Wu, "FedJAX: Federated
+ * learning simulation with JAX", arXiv:2108.02117, 2021: client datasets padded to
+ * one batch shape with a per-example mask, fedjax/core/client_datasets.py
+ * padded_batch; its for_each_client runs a round's clients in one jitted step).
+ * Here padding is per example within a step (the short last batch) and per client
+ * across steps (the mask). So on a back end without batched ops each
  * client's result is bit-identical to ft_train_run's (tests/test_train_batch.c); on
  * CUDA within the tolerance docs/gpu.md states. Hooks other than a per-step tick
  * are not offered: attacks (which constrain steps) train one by one. */

@@ -8,7 +8,8 @@
  * bit for bit (loss and every parameter), for K = 1, for clients with different
  * numbers of batches and a short last batch (the masking), for fewer tasks than
  * slots, and for per-client learning rates; momentum and weight decay are on, so a
- * masked client that were stepped anyway would move. Built a second time with the
+ * masked client that were stepped anyway would move (test_train_batch_reference:
+ * the same on the reference back end). Built a second time with the
  * CUDA back end (test_train_batch_cuda --emulate), the batched path of the CUDA ops
  * (padded rows, strided-batched GEMMs) runs in host emulation and must agree with
  * the CPU's sequential result within GEMM_TOL (the tolerance docs/gpu.md states). */
@@ -405,14 +406,11 @@ int main(int argc, char **argv)
     g_tol = 0;
     g_bitwise = 1;
     const char *which = "cpu";
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--reference") == 0) {
-            /* per client over other kernels than the CPU golden path: this checks
-             * the tolerance path's logic, not exactness */
-            g_batch_ops = &ft_ops_reference;
-            g_tol = GEMM_TOL;
-            which = "reference";
-        }
+    if (argc > 1 && strcmp(argv[1], "--reference") == 0) {
+        /* the reference back end's batch against its own one by one */
+        g_batch_ops = g_seq_ops = &ft_ops_reference;
+        which = "reference";
+    }
 #ifdef FT_TEST_CUDA
     /* this build: the device unless --emulate */
     int emulate = argc > 1 && strcmp(argv[1], "--emulate") == 0;
