@@ -26,7 +26,7 @@ typedef struct {
     double last_epoch;           /* mean batch loss of its last finished epoch */
     uint64_t samples;            /* samples processed */
     float fill[FT_MAX_CHANNELS]; /* zero padding's fill for its data set */
-} lane_t;
+} slot_t;
 
 struct ft_train_batch {
     ft_model_batch_t *mb; /* the K models (not owned) */
@@ -42,7 +42,7 @@ struct ft_train_batch {
     float *momentum;      /* K×N momentum buffers (back end) */
     int *Bk;              /* K rows of each client in the current step (host) */
     float *loss;          /* K losses of the current step (host) */
-    lane_t *lanes;        /* K */
+    slot_t *slots;        /* K */
 };
 
 ft_train_batch_t *ft_train_batch_new(ft_model_batch_t *mb)
@@ -65,9 +65,9 @@ ft_train_batch_t *ft_train_batch_new(ft_model_batch_t *mb)
     tb->momentum = ops->alloc((size_t)tb->K * tb->N * sizeof(float));
     tb->Bk = ft_calloc((size_t)tb->K, sizeof *tb->Bk);
     tb->loss = ft_calloc((size_t)tb->K, sizeof *tb->loss);
-    tb->lanes = ft_calloc((size_t)tb->K, sizeof *tb->lanes);
+    tb->slots = ft_calloc((size_t)tb->K, sizeof *tb->slots);
     if (!tb->x_host || !tb->y_host || !tb->aug || !tb->x_dev || !tb->y_dev || !tb->momentum ||
-        !tb->Bk || !tb->loss || !tb->lanes)
+        !tb->Bk || !tb->loss || !tb->slots)
         ft_train_batch_destroy(&tb);
     return tb;
 }
@@ -86,18 +86,18 @@ void ft_train_batch_destroy(ft_train_batch_t **tb_p)
     ops->free(tb->momentum);
     ft_free(tb->Bk);
     ft_free(tb->loss);
-    for (int k = 0; tb->lanes && k < tb->K; k++)
-        ft_free(tb->lanes[k].perm);
-    ft_free(tb->lanes);
+    for (int k = 0; tb->slots && k < tb->K; k++)
+        ft_free(tb->slots[k].perm);
+    ft_free(tb->slots);
     ft_free(tb);
     *tb_p = NULL;
 }
 
-/* Checks task k and readies its lane. */
-static int start_lane(ft_train_batch_t *tb, int k, const ft_train_batch_task_t *t,
+/* Checks task k and readies its slot. */
+static int start_slot(ft_train_batch_t *tb, int k, const ft_train_batch_task_t *t,
                       const ft_train_opts_t *opts)
 {
-    lane_t *ln = &tb->lanes[k];
+    slot_t *ln = &tb->slots[k];
     if (ft_dataset_sample_size(t->ds) != tb->S)
         return ft_error_set(FT_EINVAL,
                             "batched task %d: %s: samples are %dx%dx%d, not what the "
@@ -142,7 +142,7 @@ int ft_train_batch_run(ft_train_batch_t *tb, const ft_train_batch_task_t *tasks,
         return ft_error_set(FT_EINVAL, "batch size %d outside 1..%d", opts->batch_size, Bm);
     int rc;
     for (int k = 0; k < K; k++)
-        if ((rc = start_lane(tb, k, &tasks[k], opts)) != FT_OK)
+        if ((rc = start_slot(tb, k, &tasks[k], opts)) != FT_OK)
             return rc;
     /* a fresh optimizer for every client (ft_local_train passes fresh_optimizer) */
     ops->zero(tb->momentum, (size_t)tb->K * N * sizeof(float));
@@ -152,7 +152,7 @@ int ft_train_batch_run(ft_train_batch_t *tb, const ft_train_batch_task_t *tasks,
     for (;;) {
         int active = 0, same_lr = 1;
         for (int k = 0; k < K; k++) {
-            lane_t *ln = &tb->lanes[k];
+            slot_t *ln = &tb->slots[k];
             const ft_train_batch_task_t *t = &tasks[k];
             tb->Bk[k] = 0;
             if (ln->epoch >= opts->epochs)
@@ -197,7 +197,7 @@ int ft_train_batch_run(ft_train_batch_t *tb, const ft_train_batch_task_t *tasks,
                                   tb->momentum + (size_t)k * N, tasks[k].lr, opts->momentum,
                                   opts->weight_decay);
         for (int k = 0; k < K; k++) {
-            lane_t *ln = &tb->lanes[k];
+            slot_t *ln = &tb->slots[k];
             if (!tb->Bk[k])
                 continue;
             ln->epoch_sum += tb->loss[k];
@@ -216,8 +216,8 @@ int ft_train_batch_run(ft_train_batch_t *tb, const ft_train_batch_task_t *tasks,
     double secs = ft_now() - t0;
     for (int k = 0; k < K; k++) {
         ft_model_batch_get_params(mb, k, out[k]);
-        res[k].mean_loss = tb->lanes[k].last_epoch;
-        res[k].samples = tb->lanes[k].samples;
+        res[k].mean_loss = tb->slots[k].last_epoch;
+        res[k].samples = tb->slots[k].samples;
         res[k].seconds = secs;
     }
     return FT_OK;
