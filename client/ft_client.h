@@ -32,11 +32,14 @@ typedef struct {
                                           the coordinator's; NULL keeps it */
     int batch_clients;                 /* tasks of a round to train at once (registers as
                                           that many processes; docs/gpu.md); 0: the run's
-                                          run.batch_clients */
+                                          run.batch_clients; FT_CLIENT_BATCH_AUTO: as many
+                                          as fit the device's memory */
 } ft_client_opts_t;
 
 /* Most tasks a process trains at once (run.batch_clients' bound). */
 #define FT_CLIENT_MAX_BATCH 256
+/* ft_client_opts_t.batch_clients: size the batch by the device's free memory. */
+#define FT_CLIENT_BATCH_AUTO (-1)
 
 /* Runs the process until the coordinator says Shutdown (FT_OK). Errors: FT_ETIMEOUT
  * (no Welcome in time, or the coordinator silent for max(60 s, 10 heartbeat

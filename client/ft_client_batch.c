@@ -222,8 +222,9 @@ int ft_client_serve_batch(ft_client_proc_t *c)
  * (with the reason logged) where batching cannot be used. */
 static int batch_wanted(const ft_client_proc_t *c)
 {
-    int k = c->o->batch_clients > 0 ? c->o->batch_clients : c->exp.run.batch_clients;
-    if (k <= 1)
+    int opt = c->o->batch_clients;
+    int k = opt > 0 ? opt : opt == FT_CLIENT_BATCH_AUTO ? 0 : c->exp.run.batch_clients;
+    if (k == 1)
         return 1;
     /* a warning: batching was asked for and the run goes on without it */
     if (!ft_local_can_batch(c->local)) {
@@ -236,6 +237,14 @@ static int batch_wanted(const ft_client_proc_t *c)
         FT_LOG(FT_LOG_WARN,
                "batched clients: not with secure aggregation; training one task at a time");
         return 1;
+    }
+    if (k == 0) { /* auto: what fits the device, at most a round's clients */
+        int cap = c->exp.federation.clients_per_round;
+        cap = cap < FT_CLIENT_MAX_BATCH ? cap : FT_CLIENT_MAX_BATCH;
+        size_t avail;
+        k = ft_local_batch_auto(c->local, cap, &avail);
+        FT_LOG(FT_LOG_INFO, "batched clients: auto: %d at once (%s %.1f GiB free)", k,
+               avail ? "device memory" : "no device memory to size by:", (double)avail / (1 << 30));
     }
     return k;
 }

@@ -203,6 +203,16 @@ int ft_local_can_batch(const ft_local_t *l)
     return ft_model_batch_supported(l->model);
 }
 
+int ft_local_batch_auto(const ft_local_t *l, int cap, size_t *avail)
+{
+    const ft_ops_t *ops = ft_model_ops(l->model);
+    *avail = ops->mem_available ? ops->mem_available() : 0;
+    if (!*avail)
+        return 1;
+    return ft_model_batch_fit(*avail, ft_model_batch_client_bytes(l->model, l->opts.batch_size),
+                              cap);
+}
+
 int ft_local_train_batch(ft_local_t *l, const ft_local_task_t *tasks, int K, const float *global,
                          float *const *deltas, void (*tick)(void *user), void *user,
                          ft_local_result_t *res)

@@ -71,6 +71,12 @@ int ft_local_train(ft_local_t *l, const ft_local_task_t *task, const float *glob
  * (ft_model_batch_supported: the feed-forward models, not the lstm). */
 int ft_local_can_batch(const ft_local_t *l);
 
+/* run.batch_clients = 0: the K that fits the back end's free memory
+ * (ft_model_batch_fit of ft_model_batch_client_bytes), at most cap; 1 where the
+ * back end cannot say (host back ends: batching there is for exactness, not speed).
+ * *avail receives the free bytes (0: unknown). */
+int ft_local_batch_auto(const ft_local_t *l, int cap, size_t *avail);
+
 /* Trains the K honest tasks tasks[0..K) (same round, all from global; none an
  * attacker: attacks train one by one with ft_local_train) at once on K models in
  * lock step (model/ft_train_batch.h) and writes delta k (N host floats) and res[k]

@@ -34,6 +34,9 @@ typedef struct ft_ops {
     void (*download)(void *dst_host, const void *src, size_t bytes);
     void (*copy)(void *dst, const void *src, size_t bytes);
     void (*zero)(void *dst, size_t bytes);
+    /* Optional: bytes alloc could still give (a device's free memory), for sizing
+     * batches (run.batch_clients = 0); NULL where that is unknown (host back ends). */
+    size_t (*mem_available)(void);
 
     /* Scratch floats conv2d needs for shape s (im2col buffers etc.). */
     size_t (*conv2d_workspace)(const ft_conv2d_shape_t *s);

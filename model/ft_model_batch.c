@@ -39,6 +39,25 @@ int ft_model_batch_supported(const ft_model_t *m)
     return m && !m->lstm && !m->inference;
 }
 
+size_t ft_model_batch_client_bytes(const ft_model_t *m, int max_batch)
+{
+    size_t N = m->layout.num_params;
+    size_t single = ft_model_memory_bytes(m); /* params, grads, buffers for m->max_batch */
+    size_t fixed = 2 * N * sizeof(float) + m->ws_len * sizeof(float);
+    size_t rows = single > fixed ? single - fixed : 0; /* activations for max_batch rows */
+    if (m->max_batch > 0 && max_batch != m->max_batch)
+        rows = rows / (size_t)m->max_batch * (size_t)max_batch;
+    return 3 * N * sizeof(float) + rows;
+}
+
+int ft_model_batch_fit(size_t avail, size_t per_client, int cap)
+{
+    if (cap < 1)
+        return 1;
+    size_t k = per_client ? avail / 4 * 3 / per_client : (size_t)cap;
+    return k < 1 ? 1 : k > (size_t)cap ? cap : (int)k;
+}
+
 static int has_batched_ops(const ft_ops_t *o)
 {
     return o->conv2d_workspace_batched && o->conv2d_forward_batched && o->conv2d_backward_batched &&

@@ -40,6 +40,17 @@ void ft_model_batch_destroy(ft_model_batch_t **mb_p);
 /* 1 when m's network can be batched (feed-forward, training model), else 0. */
 int ft_model_batch_supported(const ft_model_t *m);
 
+/* Back-end bytes one more client of a batch of m's network costs: its rows of the
+ * parameter, gradient and momentum blocks (3 N floats) and the activations,
+ * softmax and gradient buffers of max_batch rows (what a single model of that batch
+ * size holds beyond its N parameters and gradients). An estimate for sizing. */
+size_t ft_model_batch_client_bytes(const ft_model_t *m, int max_batch);
+
+/* The K to use where the batch size is left to memory: as many clients as fit
+ * three quarters of avail bytes at per_client each (the rest for the convolution
+ * workspace, the back end's own use and fragmentation), within 1..cap. */
+int ft_model_batch_fit(size_t avail, size_t per_client, int cap);
+
 int ft_model_batch_k(const ft_model_batch_t *mb);
 int ft_model_batch_max_batch(const ft_model_batch_t *mb);
 size_t ft_model_batch_num_params(const ft_model_batch_t *mb);

@@ -400,6 +400,37 @@ static void test_refusals(void **state)
     ft_model_destroy(&m);
 }
 
+/* Sizing by memory (run.batch_clients = 0): three quarters of what is free, in
+ * whole clients, within 1..cap; and the per-client estimate covers what one more
+ * client of a real batch costs (measured from two batches K = 2 and K = 3, plus its
+ * momentum row), without being more than a quarter above it. */
+static void test_sizing(void **state)
+{
+    (void)state;
+    assert_int_equal(ft_model_batch_fit(0, 100, 10), 1);       /* nothing free */
+    assert_int_equal(ft_model_batch_fit(400, 100, 10), 3);     /* 300 / 100 */
+    assert_int_equal(ft_model_batch_fit(399, 100, 10), 2);     /* 299 / 100 */
+    assert_int_equal(ft_model_batch_fit(100000, 100, 10), 10); /* capped */
+    assert_int_equal(ft_model_batch_fit(100, 1000, 10), 1);    /* not even one */
+    assert_int_equal(ft_model_batch_fit(1000, 0, 7), 7);       /* free clients */
+    assert_int_equal(ft_model_batch_fit(1000, 10, 0), 1);      /* no cap: 1 */
+    ft_model_t *m = build(NET_CONV, 3, 8, 8, &ft_ops_cpu);
+    size_t N = ft_model_num_params(m);
+    size_t est = ft_model_batch_client_bytes(m, BATCH);
+    ft_model_batch_t *b2 = NULL, *b3 = NULL;
+    assert_int_equal(ft_model_batch_new(m, 2, BATCH, &b2), FT_OK);
+    assert_int_equal(ft_model_batch_new(m, 3, BATCH, &b3), FT_OK);
+    size_t real =
+        ft_model_batch_memory_bytes(b3) - ft_model_batch_memory_bytes(b2) + N * sizeof(float);
+    assert_true(est >= real);
+    assert_true(est <= real + real / 4);
+    /* twice the rows: the activation part doubles */
+    assert_true(ft_model_batch_client_bytes(m, 2 * BATCH) > est);
+    ft_model_batch_destroy(&b2);
+    ft_model_batch_destroy(&b3);
+    ft_model_destroy(&m);
+}
+
 int main(int argc, char **argv)
 {
     g_batch_ops = g_seq_ops = &ft_ops_cpu;
@@ -445,6 +476,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_equal_clients_mlp),
         cmocka_unit_test(test_lenet5),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_sizing),
 #ifdef FT_TEST_CUDA
         cmocka_unit_test(test_conv_chunks),
 #endif

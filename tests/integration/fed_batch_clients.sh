@@ -11,7 +11,9 @@
 #   3. a coordinator that takes fewer connections (federation.max_peers = 2) than
 #      the lanes asked for (4): the process warns, batches what registered, and the
 #      run's results are still the one-by-one ones.
-#   4. the lstm (where the fortunes corpus is installed) cannot be batched: the
+#   4. run.batch_clients = 0 (as many as fit the device's memory) on the CPU, which
+#      cannot say how much it has: one task at a time, one registration a process.
+#   5. the lstm (where the fortunes corpus is installed) cannot be batched: the
 #      process says so, registers once and trains one task at a time.
 source "$(dirname "$0")/fed_lib.sh"
 PY=/usr/bin/python3
@@ -73,6 +75,13 @@ grep -q "batched clients: lane 2 not registered" "$WORK/capped.log" ||
     fail "capped: expected 2 registrations"
 [ "$(results "$WORK/att1/metrics.csv")" = "$(results "$WORK/capped/metrics.csv")" ] ||
     fail "capped: metrics differ from one by one"
+
+"$FEDTAIL" run "$WORK/att.ini" --procs 2 --set run.batch_clients=0 --out "$WORK/auto" --quiet \
+    >"$WORK/auto.log" 2>&1 || { cat "$WORK/auto.log"; fail "auto: exited"; }
+[ "$(grep -c '"event":"registered"' "$WORK/auto/events.jsonl")" -le 2 ] ||
+    fail "auto: a CPU process registered lanes"
+[ "$(results "$WORK/att1/metrics.csv")" = "$(results "$WORK/auto/metrics.csv")" ] ||
+    fail "auto: metrics differ from one by one"
 
 if [ -r /usr/share/games/fortunes/fortunes ]; then
     cat > "$WORK/text.ini" <<INI
