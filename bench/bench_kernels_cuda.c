@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "ft_alloc.h"
+#include "ft_lstm_ops.h"
 #include "ft_ops.h"
 #include "ft_ops_cuda.h"
 #include "ft_rng.h"
@@ -332,6 +333,93 @@ static void bench_softmax(int B, int C)
     ft_free(labels);
 }
 
+/* One LSTM step forward and backward (B sequences, In inputs, H hidden: the gate
+ * GEMMs and the cell kernels) and the embedding gradient over TB = T·B rows of E
+ * columns, each checked against the reference LSTM ops (tolerances of
+ * tests/test_lstm_cuda.c) before it is timed. */
+static void bench_lstm(int B, int In, int H, int T, int E, int V)
+{
+    const ft_lstm_ops_t *RL = &ft_lstm_ops_reference, *GL = G->lstm;
+    int Gs = 4 * H;
+    size_t nx = (size_t)B * In, nh = (size_t)B * H, ng = (size_t)B * Gs;
+    size_t nwi = (size_t)Gs * In, nwh = (size_t)Gs * H;
+    float *x = host_uniform(nx, 20, -1, 1), *hp = host_uniform(nh, 21, -1, 1);
+    float *cp = host_uniform(nh, 22, -1, 1), *wih = host_uniform(nwi, 23, -0.1f, 0.1f);
+    float *whh = host_uniform(nwh, 24, -0.1f, 0.1f),
+          *bih = host_uniform((size_t)Gs, 25, -0.1f, 0.1f);
+    float *bhh = host_uniform((size_t)Gs, 26, -0.1f, 0.1f), *dh = host_uniform(nh, 27, -1, 1);
+    float *dc = host_uniform(nh, 28, -1, 1);
+    float *gates = ft_calloc(ng, 4), *h = ft_calloc(nh, 4), *c = ft_calloc(nh, 4);
+    float *dg = ft_calloc(ng, 4), *dx = ft_calloc(nx, 4), *dhp = ft_calloc(nh, 4);
+    float *dwi = ft_calloc(nwi, 4), *dwh = ft_calloc(nwh, 4), *dbi = ft_calloc(Gs, 4);
+    float *dbh = ft_calloc(Gs, 4);
+    float *g_x = dev(x, nx * 4), *g_hp = dev(hp, nh * 4), *g_cp = dev(cp, nh * 4);
+    float *g_wih = dev(wih, nwi * 4), *g_whh = dev(whh, nwh * 4), *g_bih = dev(bih, Gs * 4);
+    float *g_bhh = dev(bhh, Gs * 4), *g_dh = dev(dh, nh * 4), *g_dc = dev(dc, nh * 4);
+    float *g_gates = dev(NULL, ng * 4), *g_h = dev(NULL, nh * 4), *g_c = dev(NULL, nh * 4);
+    float *g_dg = dev(NULL, ng * 4), *g_dx = dev(NULL, nx * 4), *g_dhp = dev(NULL, nh * 4);
+    float *g_dwi = dev(NULL, nwi * 4), *g_dwh = dev(NULL, nwh * 4), *g_dbi = dev(NULL, Gs * 4);
+    float *g_dbh = dev(NULL, Gs * 4);
+    char shape[64];
+    snprintf(shape, sizeof shape, "B%d In%d H%d", B, In, H);
+    RL->lstm_step_forward(B, In, H, x, hp, cp, wih, whh, bih, bhh, gates, h, c);
+    GL->lstm_step_forward(B, In, H, g_x, g_hp, g_cp, g_wih, g_whh, g_bih, g_bhh, g_gates, g_h, g_c);
+    double e = fmax(check("lstm gates", g_gates, gates, ng, 1e-5, 1e-4),
+                    check("lstm h", g_h, h, nh, 1e-5, 1e-4));
+    double flops = 2.0 * B * Gs * (In + H);
+    if (e <= 1) {
+        double secs;
+        TIME_IT(secs, GL->lstm_step_forward(B, In, H, g_x, g_hp, g_cp, g_wih, g_whh, g_bih, g_bhh,
+                                            g_gates, g_h, g_c));
+        row("lstm step fwd", shape, secs, flops, "GFLOP/s", e);
+    }
+    /* backward from the same forward state; dc is in/out, so checked on one call */
+    G->upload(g_gates, gates, ng * 4);
+    G->upload(g_c, c, nh * 4);
+    RL->lstm_step_backward(B, In, H, x, hp, cp, wih, whh, gates, c, dh, dc, dg, dx, dhp, dwi, dwh,
+                           dbi, dbh);
+    GL->lstm_step_backward(B, In, H, g_x, g_hp, g_cp, g_wih, g_whh, g_gates, g_c, g_dh, g_dc, g_dg,
+                           g_dx, g_dhp, g_dwi, g_dwh, g_dbi, g_dbh);
+    e = fmax(fmax(check("lstm dx", g_dx, dx, nx, 1e-5, 1e-4),
+                  check("lstm dh_prev", g_dhp, dhp, nh, 1e-5, 1e-4)),
+             check("lstm dw_hh", g_dwh, dwh, nwh, 1e-5, 1e-4));
+    if (e <= 1) {
+        double secs;
+        TIME_IT(secs,
+                GL->lstm_step_backward(B, In, H, g_x, g_hp, g_cp, g_wih, g_whh, g_gates, g_c, g_dh,
+                                       g_dc, g_dg, g_dx, g_dhp, g_dwi, g_dwh, g_dbi, g_dbh));
+        row("lstm step bwd", shape, secs, 2.0 * flops, "GFLOP/s", e);
+    }
+    /* the embedding gradient: T·B rows, ids drawn from the first V/8 words so that they
+     * repeat, as a corpus's frequent words do */
+    int TB = T * B;
+    int32_t *ids = ft_malloc((size_t)TB * 4);
+    float *dy = host_uniform((size_t)TB * E, 29, -1, 1), *dt = ft_calloc((size_t)V * E, 4);
+    ft_rng_t rng;
+    ft_rng_init(&rng, 7, 30, 0, FT_RNG_TEST);
+    for (int i = 0; i < TB; i++)
+        ids[i] = (int32_t)ft_rng_below(&rng, (uint32_t)(V / 8 > 0 ? V / 8 : 1));
+    int32_t *g_ids = dev(ids, (size_t)TB * 4);
+    float *g_dy = dev(dy, (size_t)TB * E * 4), *g_dt = dev(NULL, (size_t)V * E * 4);
+    RL->embedding_backward(TB, E, ids, dy, dt);
+    GL->embedding_backward(TB, E, g_ids, g_dy, g_dt);
+    e = check("embedding backward", g_dt, dt, (size_t)V * E, 0, 0);
+    snprintf(shape, sizeof shape, "TB%d E%d V%d", TB, E, V);
+    if (e <= 1) {
+        double secs;
+        TIME_IT(secs, GL->embedding_backward(TB, E, g_ids, g_dy, g_dt));
+        row("embedding bwd", shape, secs, 4.0 * 3 * TB * E, "GB/s", e);
+    }
+    void *d[] = {g_x, g_hp, g_cp, g_wih, g_whh, g_bih, g_bhh, g_dh,  g_dc,  g_gates, g_h,
+                 g_c, g_dg, g_dx, g_dhp, g_dwi, g_dwh, g_dbi, g_dbh, g_ids, g_dy,    g_dt};
+    for (size_t i = 0; i < sizeof d / sizeof *d; i++)
+        G->free(d[i]);
+    void *hs[] = {x, hp, cp, wih, whh, bih, bhh, dh,  dc,  gates, h,
+                  c, dg, dx, dhp, dwi, dwh, dbi, dbh, ids, dy,    dt};
+    for (size_t i = 0; i < sizeof hs / sizeof *hs; i++)
+        ft_free(hs[i]);
+}
+
 int main(int argc, char **argv)
 {
     g_small = argc > 1 && strcmp(argv[1], "--emulate") == 0;
@@ -353,6 +441,11 @@ int main(int argc, char **argv)
     bench_linear("linear vgg9.fc", g_small ? 4 : 64, g_small ? 64 : 512, g_small ? 64 : 512);
     bench_maxpool(B, g_small ? 4 : 64, g_small ? 8 : 32, g_small ? 8 : 32);
     bench_softmax(g_small ? 16 : 4096, 10);
+    /* a next-word decoder's rows: T·B = 64·20 over the paper's 50,000-word vocabulary */
+    bench_softmax(g_small ? 4 : 1280, g_small ? 300 : 50000);
+    /* the paper's Reddit LSTM (E = H = 200, batch 20, T 64) */
+    bench_lstm(g_small ? 3 : 20, g_small ? 5 : 200, g_small ? 4 : 200, g_small ? 3 : 64,
+               g_small ? 6 : 200, g_small ? 40 : 50000);
     bench_vector(g_small ? 4099 : (size_t)1 << 24);
     if (g_failed) {
         printf("bench_kernels_cuda: %d check(s) disagreed with the reference; not timed\n",

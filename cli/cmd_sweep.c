@@ -10,6 +10,7 @@
 #include "ft_alloc.h"
 #include "ft_cli.h"
 #include "ft_config.h"
+#include "ft_csv.h"
 #include "ft_error.h"
 #include "ft_experiment.h"
 #include "ft_fileio.h"
@@ -399,10 +400,15 @@ static int write_summary(const ft_sweep_t *sw, const char *out_dir, const grid_s
         int idx[FT_SWEEP_MAX_AXES];
         if (!completed_run(sw, out_dir, i, gs, name, &s, idx))
             continue;
-        n = snprintf(line, sizeof line, "%s%s", markdown ? "| " : "", name);
-        for (int a = 0; a < sw->num_axes; a++)
-            n += snprintf(line + n, sizeof line - (size_t)n, "%s%s", sep,
-                          sw->axes[a].values[idx[a]]);
+        /* a run name (key=value,key=value) or a value may hold commas: CSV quotes them */
+        n = markdown ? snprintf(line, sizeof line, "| %s", name)
+                     : ft_csv_cell(line, sizeof line, name);
+        for (int a = 0; a < sw->num_axes; a++) {
+            n += snprintf(line + n, sizeof line - (size_t)n, "%s", sep);
+            const char *v = sw->axes[a].values[idx[a]];
+            n += markdown ? snprintf(line + n, sizeof line - (size_t)n, "%s", v)
+                          : ft_csv_cell(line + n, sizeof line - (size_t)n, v);
+        }
         if (markdown)
             n += snprintf(line + n, sizeof line - (size_t)n, " |");
         const ft_stat_t *cells[] = {&s.final_main,   &s.final_backdoor, &s.peak_backdoor,

@@ -79,4 +79,5 @@ const ft_lstm_ops_t ft_lstm_ops_cpu = {
     .embedding_backward = ft_lstm_host_embedding_backward,
     .lstm_step_forward = cpu_step_forward,
     .lstm_step_backward = cpu_step_backward,
+    .score_rows = ft_lstm_host_score_rows,
 };

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ft_lstm_ops.h"
+#include "ft_ops.h"
 
 static float sigmoid(float a)
 {
@@ -23,6 +24,30 @@ void ft_lstm_host_embedding_backward(int B, int E, const int32_t *ids, const flo
     for (int b = 0; b < B; b++)
         for (int e = 0; e < E; e++)
             dtable[(size_t)ids[b] * E + e] += dy[(size_t)b * E + e];
+}
+
+void ft_lstm_host_score_rows(int R, int V, const float *logits, const int32_t *targets,
+                             int32_t *best, double *loss)
+{
+    for (int r = 0; r < R; r++) {
+        const float *row = logits + (size_t)r * V;
+        int k_best = 0;
+        for (int k = 1; k < V; k++)
+            if (row[k] > row[k_best])
+                k_best = k;
+        best[r] = k_best;
+        if (!loss)
+            continue;
+        int32_t y = targets[r];
+        if (y < 0 || y >= V) {
+            loss[r] = 0.0;
+            continue;
+        }
+        float mx = row[k_best], se = 0.0f; /* float sum: terms in (0, 1] */
+        for (int k = 0; k < V; k++)
+            se += expf(row[k] - mx);
+        loss[r] = (double)logf(se) + mx - row[y];
+    }
 }
 
 static void ref_step_forward(int B, int In, int H, const float *x, const float *h_prev,
@@ -112,9 +137,16 @@ const ft_lstm_ops_t ft_lstm_ops_reference = {
     .embedding_backward = ft_lstm_host_embedding_backward,
     .lstm_step_forward = ref_step_forward,
     .lstm_step_backward = ref_step_backward,
+    .score_rows = ft_lstm_host_score_rows,
 };
 
 const ft_lstm_ops_t *ft_lstm_ops_for(const char *ops_name)
 {
-    return ops_name && !strcmp(ops_name, "reference") ? &ft_lstm_ops_reference : &ft_lstm_ops_cpu;
+    if (ops_name && !strcmp(ops_name, "reference"))
+        return &ft_lstm_ops_reference;
+    if (ops_name && !strcmp(ops_name, "cuda")) {
+        const ft_ops_t *cuda = ft_ops_find("cuda");
+        return cuda ? cuda->lstm : NULL;
+    }
+    return &ft_lstm_ops_cpu;
 }

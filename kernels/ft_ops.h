@@ -24,6 +24,8 @@ typedef struct {
 /* Fills Ho/Wo from the other fields. */
 void ft_conv2d_shape(ft_conv2d_shape_t *s);
 
+struct ft_lstm_ops; /* ft_lstm_ops.h */
+
 typedef struct ft_ops {
     const char *name; /* "reference", "cpu", "cuda" */
 
@@ -136,6 +138,10 @@ typedef struct ft_ops {
      * does, so each equals softmax_xent_forward(Bk[k], ...) on that block. */
     void (*softmax_xent_forward_batched)(int K, int B, const int *Bk, int C, const float *logits,
                                          const int32_t *labels, float *probs, float *loss);
+    /* The text ops (embedding, LSTM steps, row scoring) on this back end's memory
+     * (ft_lstm_ops.h), or NULL where the back end has none. Kept here so that the
+     * CUDA module's table (and its host emulation) brings its own. */
+    const struct ft_lstm_ops *lstm;
 } ft_ops_t;
 
 /* The plain, obviously-correct reference: loops only. */

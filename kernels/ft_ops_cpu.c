@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ft_cpu_internal.h"
+#include "ft_lstm_ops.h"
 #include "ft_ops.h"
 #include "ft_ops_host.h"
 
@@ -171,4 +172,5 @@ const ft_ops_t ft_ops_cpu = {
     .sub = ft_host_sub,
     .relu_maxpool2d_forward = ft_cpu_relu_maxpool2d_forward,
     .relu_maxpool2d_backward = ft_cpu_relu_maxpool2d_backward,
+    .lstm = &ft_lstm_ops_cpu,
 };

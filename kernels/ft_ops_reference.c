@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ft_lstm_ops.h"
 #include "ft_ops.h"
 #include "ft_ops_host.h"
 
@@ -335,4 +336,5 @@ const ft_ops_t ft_ops_reference = {
     .sub = ft_host_sub,
     .relu_maxpool2d_forward = ref_relu_maxpool2d_forward,
     .relu_maxpool2d_backward = ref_relu_maxpool2d_backward,
+    .lstm = &ft_lstm_ops_reference,
 };

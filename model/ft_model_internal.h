@@ -50,6 +50,7 @@ struct ft_model {
     uint64_t dropout_counter;   /* next Philox counter; advances per dropout layer call */
     struct ft_lstm_model *lstm; /* the lstm this model is (ft_model_text.c), else NULL */
     int32_t *text_ids;          /* lstm: max_batch×(T+1) ids decoded from the input */
+    float *text_x;              /* lstm: max_batch×(T+1) input floats downloaded (host) */
 };
 
 /* The lstm behind ft_model_t (ft_model_text.c): what the passes and evaluation of

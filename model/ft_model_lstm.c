@@ -6,7 +6,13 @@
  * Backward walks the layers top down and each layer's steps from T-1 to 0, carrying
  * dh and dc back through time; the step op accumulates the layer's weight gradients.
  * With tied weights the decoder's weight gradient is written into the embedding's
- * slot first and the embedding's sparse row gradients are added on top. */
+ * slot first and the embedding's sparse row gradients are added on top.
+ *
+ * Every buffer the ops touch lives in the back end's memory (device memory on CUDA):
+ * token ids are checked and laid out time-major on the host, then uploaded once per
+ * pass; the passes touch back-end memory only through the ops (zero, copy, axpy), and
+ * evaluation scores rows with the back end's score_rows, downloading two numbers per
+ * row rather than T×B×V logits. */
 #include <assert.h>
 #include <math.h>
 #include <stdio.h>
@@ -17,7 +23,7 @@
 #include "ft_model_internal.h"
 #include "ft_model_lstm.h"
 
-/* One LSTM layer's views and activations. */
+/* One LSTM layer's views and activations (back-end memory). */
 typedef struct {
     int in;         /* input features: E for layer 0, H above */
     int w_ih, w_hh; /* view indices */
@@ -29,6 +35,7 @@ typedef struct {
     float *c;       /* (T+1)×B×H */
 } lstm_layer_t;
 
+/* Buffers live in the back end's memory unless marked host. */
 struct ft_lstm_model {
     ft_lstm_spec_t spec;       /* sizes */
     const ft_ops_t *ops;       /* linear, dropout, softmax, reductions */
@@ -45,7 +52,11 @@ struct ft_lstm_model {
     float *probs;              /* T×B×V softmax, then d loss / d logits */
     int32_t *in_ids;           /* T×B inputs, time-major */
     int32_t *tgt_ids;          /* T×B targets, time-major */
-    int32_t *eval_ids;         /* B×(T+1): one evaluation batch gathered */
+    int32_t *in_ids_h;         /* T×B inputs, time-major (host staging) */
+    int32_t *tgt_ids_h;        /* T×B targets, time-major (host staging) */
+    int32_t *eval_ids;         /* B×(T+1): one evaluation batch gathered (host) */
+    int32_t *best, *best_h;    /* T×B top-1 per logits row (back end; host) */
+    double *rloss, *rloss_h;   /* T×B cross-entropy per logits row (back end; host) */
     float *dseq;               /* T×B×max(E,H): gradient into a layer's output */
     float *dx;                 /* T×B×max(E,H): gradient out of a layer's input */
     float *dh, *dh_next, *dc;  /* B×H each */
@@ -66,18 +77,22 @@ void ft_lstm_destroy(ft_lstm_model_t **m_p)
     if (!m_p || !*m_p)
         return;
     ft_lstm_model_t *m = *m_p;
+    const ft_ops_t *ops = m->ops;
     if (m->layers)
         for (int l = 0; l < m->spec.layers; l++) {
             lstm_layer_t *L = &m->layers[l];
-            ft_free(L->x), ft_free(L->x_mask), ft_free(L->gates), ft_free(L->h), ft_free(L->c);
+            ops->free(L->x), ops->free(L->x_mask), ops->free(L->gates);
+            ops->free(L->h), ops->free(L->c);
         }
     ft_free(m->layers);
     ft_free(m->layout.views);
-    void *bufs[] = {m->params, m->grads,   m->emb,     m->top,      m->top_mask, m->logits,
-                    m->probs,  m->in_ids,  m->tgt_ids, m->eval_ids, m->dseq,     m->dx,
-                    m->dh,     m->dh_next, m->dc,      m->dgates};
+    void *bufs[] = {m->params, m->grads,  m->emb,     m->top,  m->top_mask, m->logits,
+                    m->probs,  m->in_ids, m->tgt_ids, m->best, m->rloss,    m->dseq,
+                    m->dx,     m->dh,     m->dh_next, m->dc,   m->dgates};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
-        ft_free(bufs[i]);
+        ops->free(bufs[i]);
+    ft_free(m->in_ids_h), ft_free(m->tgt_ids_h), ft_free(m->eval_ids);
+    ft_free(m->best_h), ft_free(m->rloss_h);
     ft_free(m);
     *m_p = NULL;
 }
@@ -151,15 +166,14 @@ int ft_lstm_new(const ft_lstm_spec_t *spec, const ft_ops_t *ops, ft_lstm_model_t
     int rc = check_spec(spec);
     if (rc)
         return rc;
-    if (strcmp(ops->name, "reference") && strcmp(ops->name, "cpu"))
-        return ft_error_set(FT_EUNSUPPORTED, "lstm: no %s back end yet (reference and cpu only)",
-                            ops->name);
+    if (!ops->lstm)
+        return ft_error_set(FT_EUNSUPPORTED, "lstm: the %s back end has no LSTM ops", ops->name);
     ft_lstm_model_t *m = ft_calloc(1, sizeof *m);
     if (!m)
         return ft_error_set(FT_ENOMEM, "out of memory for an lstm model");
     m->spec = *spec;
     m->ops = ops;
-    m->lops = ft_lstm_ops_for(ops->name);
+    m->lops = ops->lstm;
     m->training = 1;
     if (!(m->layers = ft_calloc((size_t)spec->layers, sizeof *m->layers))) {
         rc = ft_error_set(FT_ENOMEM, "out of memory for an lstm model");
@@ -171,32 +185,40 @@ int ft_lstm_new(const ft_lstm_spec_t *spec, const ft_ops_t *ops, ft_lstm_model_t
     size_t TB = (size_t)spec->seq_len * spec->max_batch, B = (size_t)spec->max_batch;
     size_t E = (size_t)spec->emb, H = (size_t)spec->hidden, V = (size_t)spec->vocab;
     size_t wide = E > H ? E : H;
-    m->params = ft_calloc(N, sizeof(float));
-    m->grads = ft_calloc(N, sizeof(float));
-    m->emb = ft_malloc(TB * E * sizeof(float));
-    m->top = ft_malloc(TB * H * sizeof(float));
-    m->top_mask = ft_malloc(TB * H * sizeof(float));
-    m->logits = ft_malloc(TB * V * sizeof(float));
-    m->probs = ft_malloc(TB * V * sizeof(float));
-    m->in_ids = ft_malloc(TB * sizeof(int32_t));
-    m->tgt_ids = ft_malloc(TB * sizeof(int32_t));
+    /* ops->alloc returns zeroed memory */
+    m->params = ops->alloc(N * sizeof(float));
+    m->grads = ops->alloc(N * sizeof(float));
+    m->emb = ops->alloc(TB * E * sizeof(float));
+    m->top = ops->alloc(TB * H * sizeof(float));
+    m->top_mask = ops->alloc(TB * H * sizeof(float));
+    m->logits = ops->alloc(TB * V * sizeof(float));
+    m->probs = ops->alloc(TB * V * sizeof(float));
+    m->in_ids = ops->alloc(TB * sizeof(int32_t));
+    m->tgt_ids = ops->alloc(TB * sizeof(int32_t));
+    m->best = ops->alloc(TB * sizeof(int32_t));
+    m->rloss = ops->alloc(TB * sizeof(double));
+    m->in_ids_h = ft_malloc(TB * sizeof(int32_t));
+    m->tgt_ids_h = ft_malloc(TB * sizeof(int32_t));
     m->eval_ids = ft_malloc((TB + B) * sizeof(int32_t));
-    m->dseq = ft_malloc(TB * wide * sizeof(float));
-    m->dx = ft_malloc(TB * wide * sizeof(float));
-    m->dh = ft_malloc(B * H * sizeof(float));
-    m->dh_next = ft_malloc(B * H * sizeof(float));
-    m->dc = ft_malloc(B * H * sizeof(float));
-    m->dgates = ft_malloc(B * 4 * H * sizeof(float));
+    m->best_h = ft_malloc(TB * sizeof(int32_t));
+    m->rloss_h = ft_malloc(TB * sizeof(double));
+    m->dseq = ops->alloc(TB * wide * sizeof(float));
+    m->dx = ops->alloc(TB * wide * sizeof(float));
+    m->dh = ops->alloc(B * H * sizeof(float));
+    m->dh_next = ops->alloc(B * H * sizeof(float));
+    m->dc = ops->alloc(B * H * sizeof(float));
+    m->dgates = ops->alloc(B * 4 * H * sizeof(float));
     int ok = m->params && m->grads && m->emb && m->top && m->top_mask && m->logits && m->probs &&
-             m->in_ids && m->tgt_ids && m->eval_ids && m->dseq && m->dx && m->dh && m->dh_next &&
+             m->in_ids && m->tgt_ids && m->best && m->rloss && m->in_ids_h && m->tgt_ids_h &&
+             m->eval_ids && m->best_h && m->rloss_h && m->dseq && m->dx && m->dh && m->dh_next &&
              m->dc && m->dgates;
     for (int l = 0; ok && l < spec->layers; l++) {
         lstm_layer_t *L = &m->layers[l];
-        L->x = ft_malloc(TB * L->in * sizeof(float));
-        L->x_mask = ft_malloc(TB * L->in * sizeof(float));
-        L->gates = ft_malloc(TB * 4 * H * sizeof(float));
-        L->h = ft_calloc((TB + B) * H, sizeof(float)); /* h[0] stays zero */
-        L->c = ft_calloc((TB + B) * H, sizeof(float));
+        L->x = ops->alloc(TB * L->in * sizeof(float));
+        L->x_mask = ops->alloc(TB * L->in * sizeof(float));
+        L->gates = ops->alloc(TB * 4 * H * sizeof(float));
+        L->h = ops->alloc((TB + B) * H * sizeof(float)); /* h[0] stays zero */
+        L->c = ops->alloc((TB + B) * H * sizeof(float));
         ok = L->x && L->x_mask && L->gates && L->h && L->c;
     }
     if (!ok) {
@@ -235,10 +257,19 @@ float *ft_lstm_grads(ft_lstm_model_t *m)
     return m->grads;
 }
 
-static void uniform(float *a, size_t n, float bound, ft_rng_t *rng)
+/* n draws U(-bound, bound) into back-end memory a, staged through a fixed host chunk
+ * (so init allocates nothing). */
+static void uniform(const ft_ops_t *ops, float *a, size_t n, float bound, ft_rng_t *rng)
 {
-    for (size_t i = 0; i < n; i++)
-        a[i] = (float)((ft_rng_uniform(rng) * 2.0 - 1.0) * bound);
+    enum { CHUNK = 4096 };
+    float chunk[CHUNK];
+    for (size_t done = 0; done < n;) {
+        size_t k = n - done < CHUNK ? n - done : CHUNK;
+        for (size_t i = 0; i < k; i++)
+            chunk[i] = (float)((ft_rng_uniform(rng) * 2.0 - 1.0) * bound);
+        ops->upload(a + done, chunk, k * sizeof(float));
+        done += k;
+    }
 }
 
 void ft_lstm_init(ft_lstm_model_t *m, ft_rng_t *rng)
@@ -248,11 +279,11 @@ void ft_lstm_init(ft_lstm_model_t *m, ft_rng_t *rng)
         const ft_param_view_t *pv = &m->layout.views[v];
         float *p = m->params + pv->offset;
         if (v == m->enc || v == m->dec_w)
-            uniform(p, pv->count, 0.1f, rng);
+            uniform(m->ops, p, pv->count, 0.1f, rng);
         else if (v == m->dec_b)
-            memset(p, 0, pv->count * sizeof *p);
+            m->ops->zero(p, pv->count * sizeof *p);
         else
-            uniform(p, pv->count, lstm_bound, rng);
+            uniform(m->ops, p, pv->count, lstm_bound, rng);
     }
 }
 
@@ -279,7 +310,7 @@ static void drop(ft_lstm_model_t *m, size_t n, const float *x, float *y, float *
         m->ops->dropout_forward(n, m->spec.dropout, m->dropout_seed, m->dropout_counter++, x, y,
                                 mask);
     else
-        memcpy(y, x, n * sizeof *y);
+        m->ops->copy(y, x, n * sizeof *y);
 }
 
 static void undrop(const ft_lstm_model_t *m, size_t n, const float *dy, const float *mask,
@@ -288,7 +319,7 @@ static void undrop(const ft_lstm_model_t *m, size_t n, const float *dy, const fl
     if (m->training && m->spec.dropout > 0.0f)
         m->ops->dropout_backward(n, dy, mask, dx);
     else
-        memcpy(dx, dy, n * sizeof *dx);
+        m->ops->copy(dx, dy, n * sizeof *dx);
 }
 
 /* Embedding, dropout and the LSTM layers over m->in_ids (T×B): fills m->top. */
@@ -305,8 +336,8 @@ static void run_layers(ft_lstm_model_t *m, int B)
         const float *w_ih = view(m, m->params, L->w_ih), *w_hh = view(m, m->params, L->w_hh);
         const float *b_ih = view(m, m->params, L->b_ih), *b_hh = view(m, m->params, L->b_hh);
         /* the zero start state: a pass with another B wrote its steps over these rows */
-        memset(L->h, 0, (size_t)B * H * sizeof(float));
-        memset(L->c, 0, (size_t)B * H * sizeof(float));
+        m->ops->zero(L->h, (size_t)B * H * sizeof(float));
+        m->ops->zero(L->c, (size_t)B * H * sizeof(float));
         for (int t = 0; t < T; t++) {
             size_t row = (size_t)t * B;
             m->lops->lstm_step_forward(
@@ -334,16 +365,18 @@ static void backprop_layers(ft_lstm_model_t *m, int B)
         const float *w_ih = view(m, m->params, L->w_ih), *w_hh = view(m, m->params, L->w_hh);
         float *gw_ih = view(m, m->grads, L->w_ih), *gw_hh = view(m, m->grads, L->w_hh);
         float *gb_ih = view(m, m->grads, L->b_ih), *gb_hh = view(m, m->grads, L->b_hh);
-        memset(gw_ih, 0, (size_t)4 * H * L->in * sizeof(float));
-        memset(gw_hh, 0, (size_t)4 * H * H * sizeof(float));
-        memset(gb_ih, 0, (size_t)4 * H * sizeof(float));
-        memset(gb_hh, 0, (size_t)4 * H * sizeof(float));
-        memset(m->dh_next, 0, (size_t)B * H * sizeof(float));
-        memset(m->dc, 0, (size_t)B * H * sizeof(float));
+        const ft_ops_t *ops = m->ops;
+        ops->zero(gw_ih, (size_t)4 * H * L->in * sizeof(float));
+        ops->zero(gw_hh, (size_t)4 * H * H * sizeof(float));
+        ops->zero(gb_ih, (size_t)4 * H * sizeof(float));
+        ops->zero(gb_hh, (size_t)4 * H * sizeof(float));
+        ops->zero(m->dh_next, (size_t)B * H * sizeof(float));
+        ops->zero(m->dc, (size_t)B * H * sizeof(float));
         for (int t = T - 1; t >= 0; t--) {
             size_t row = (size_t)t * B;
-            for (size_t k = 0; k < (size_t)B * H; k++)
-                m->dh[k] = m->dseq[row * H + k] + m->dh_next[k];
+            /* dh = d top + dh from step t+1 (1 * x is exact: the same sum as a loop) */
+            ops->copy(m->dh, m->dseq + row * H, (size_t)B * H * sizeof(float));
+            ops->axpy((size_t)B * H, 1.0f, m->dh_next, m->dh);
             m->lops->lstm_step_backward(
                 B, L->in, H, L->x + row * L->in, L->h + row * H, L->c + row * H, w_ih, w_hh,
                 L->gates + row * 4 * H, L->c + (row + B) * H, m->dh, m->dc, m->dgates,
@@ -364,9 +397,11 @@ const float *ft_lstm_forward(ft_lstm_model_t *m, const int32_t *ids, int B)
         for (int t = 0; t < T; t++) {
             int32_t in = ids[(size_t)b * (T + 1) + t], tg = ids[(size_t)b * (T + 1) + t + 1];
             assert(in >= 0 && in < V && tg >= 0 && tg < V);
-            m->in_ids[(size_t)t * B + b] = in;
-            m->tgt_ids[(size_t)t * B + b] = tg;
+            m->in_ids_h[(size_t)t * B + b] = in;
+            m->tgt_ids_h[(size_t)t * B + b] = tg;
         }
+    m->ops->upload(m->in_ids, m->in_ids_h, (size_t)T * B * sizeof(int32_t));
+    m->ops->upload(m->tgt_ids, m->tgt_ids_h, (size_t)T * B * sizeof(int32_t));
     run_layers(m, B);
     m->ops->linear_forward(T * B, H, V, m->top, view(m, m->params, m->dec_w),
                            view(m, m->params, m->dec_b), m->logits);
@@ -383,7 +418,7 @@ float ft_lstm_forward_backward(ft_lstm_model_t *m, const int32_t *ids, int B)
     /* d loss / d logits overwrites the logits (no back end may alias probs and it) */
     m->ops->softmax_xent_backward((int)TB, V, m->probs, m->tgt_ids, m->logits);
     if (!s->tied)
-        memset(view(m, m->grads, m->enc), 0, (size_t)V * E * sizeof(float));
+        m->ops->zero(view(m, m->grads, m->enc), (size_t)V * E * sizeof(float));
     /* decoder: with tied weights its dW lands in the embedding's slot (overwritten) */
     m->ops->linear_backward((int)TB, H, V, m->top, view(m, m->params, m->dec_w), m->logits, m->dx,
                             view(m, m->grads, m->dec_w), view(m, m->grads, m->dec_b));
@@ -400,8 +435,9 @@ const float *ft_lstm_classify(ft_lstm_model_t *m, const int32_t *ids, int B)
         for (int t = 0; t < T; t++) {
             int32_t in = ids[(size_t)b * T + t];
             assert(in >= 0 && in < s->vocab);
-            m->in_ids[(size_t)t * B + b] = in;
+            m->in_ids_h[(size_t)t * B + b] = in;
         }
+    m->ops->upload(m->in_ids, m->in_ids_h, (size_t)T * B * sizeof(int32_t));
     run_layers(m, B);
     const float *last = m->top + (size_t)(T - 1) * B * H; /* the last step's outputs */
     m->ops->linear_forward(B, H, s->classes, last, view(m, m->params, m->dec_w),
@@ -417,9 +453,9 @@ float ft_lstm_classify_backward(ft_lstm_model_t *m, const int32_t *ids, const in
     ft_lstm_classify(m, ids, B);
     float loss = m->ops->softmax_xent_forward(B, C, m->logits, labels, m->probs);
     m->ops->softmax_xent_backward(B, C, m->probs, labels, m->logits);
-    memset(view(m, m->grads, m->enc), 0, (size_t)s->vocab * E * sizeof(float));
+    m->ops->zero(view(m, m->grads, m->enc), (size_t)s->vocab * E * sizeof(float));
     /* only the last step feeds the classifier: the other steps' d top is zero */
-    memset(m->dx, 0, (size_t)(T - 1) * B * H * sizeof(float));
+    m->ops->zero(m->dx, (size_t)(T - 1) * B * H * sizeof(float));
     const float *last = m->top + (size_t)(T - 1) * B * H;
     m->ops->linear_backward(B, H, C, last, view(m, m->params, m->dec_w), m->logits,
                             m->dx + (size_t)(T - 1) * B * H, view(m, m->grads, m->dec_w),
@@ -436,6 +472,19 @@ double ft_lstm_clip_grad(ft_lstm_model_t *m, double max_norm)
     if (coef < 1.0)
         m->ops->scale(N, (float)coef, m->grads);
     return norm;
+}
+
+void ft_lstm_score(ft_lstm_model_t *m, const int32_t *targets, const int32_t **best,
+                   const double **loss)
+{
+    size_t rows = (size_t)m->spec.seq_len * m->B;
+    /* the forward's targets are not needed again until the next forward */
+    m->ops->upload(m->tgt_ids, targets, rows * sizeof(int32_t));
+    m->lops->score_rows((int)rows, m->spec.vocab, m->logits, m->tgt_ids, m->best, m->rloss);
+    m->ops->download(m->best_h, m->best, rows * sizeof(int32_t));
+    m->ops->download(m->rloss_h, m->rloss, rows * sizeof(double));
+    *best = m->best_h;
+    *loss = m->rloss_h;
 }
 
 void ft_lstm_evaluate(ft_lstm_model_t *m, const int32_t *ids, const uint32_t *idx, uint32_t n,
@@ -461,14 +510,10 @@ void ft_lstm_evaluate(ft_lstm_model_t *m, const int32_t *ids, const uint32_t *id
         loss +=
             (double)m->ops->softmax_xent_forward((int)rows, V, m->logits, m->tgt_ids, m->probs) *
             (double)rows;
-        for (size_t r = 0; r < rows; r++) {
-            const float *z = m->logits + r * V;
-            int best = 0;
-            for (int v = 1; v < V; v++)
-                if (z[v] > z[best])
-                    best = v;
-            correct += best == m->tgt_ids[r];
-        }
+        m->lops->score_rows((int)rows, V, m->logits, NULL, m->best, NULL);
+        m->ops->download(m->best_h, m->best, rows * sizeof(int32_t));
+        for (size_t r = 0; r < rows; r++)
+            correct += m->best_h[r] == m->tgt_ids_h[r];
         out->count += rows;
     }
     m->training = was;

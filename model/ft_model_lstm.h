@@ -15,8 +15,10 @@
  * each layer k rnn.weight_ih_lk 4H×In, rnn.weight_hh_lk 4H×H, rnn.bias_ih_lk 4H,
  * rnn.bias_hh_lk 4H, then decoder.weight V×H (absent when tied) and decoder.bias V.
  * Inputs are sequences of T+1 token ids (ft_text.h): T inputs, the same shifted by one
- * as targets; the loss is the mean cross-entropy over all B×T targets. Host back ends
- * only (reference, cpu). */
+ * as targets; the loss is the mean cross-entropy over all B×T targets. Runs on any
+ * back end with LSTM ops (ft_ops_t.lstm: reference, cpu, cuda); parameters, gradients,
+ * activations and logits live in that back end's memory, token ids are given on the
+ * host. */
 #ifndef FT_MODEL_LSTM_H
 #define FT_MODEL_LSTM_H
 
@@ -43,17 +45,18 @@ typedef struct {
 
 typedef struct ft_lstm_model ft_lstm_model_t;
 
-/* Builds the model on a host back end (ops "reference" or "cpu"; the LSTM ops follow
- * it). Parameters start at zero: call ft_lstm_init or set them. FT_ECONFIG for a bad
- * spec (tied with E != H, sizes out of range), FT_EUNSUPPORTED for a device back end,
- * FT_ENOMEM. */
+/* Builds the model on a back end (the LSTM ops are ops->lstm). Parameters start at
+ * zero: call ft_lstm_init or set them. FT_ECONFIG for a bad spec (tied with E != H,
+ * sizes out of range), FT_EUNSUPPORTED for a back end without LSTM ops, FT_ENOMEM
+ * (host or device memory). */
 int ft_lstm_new(const ft_lstm_spec_t *spec, const ft_ops_t *ops, ft_lstm_model_t **out);
 void ft_lstm_destroy(ft_lstm_model_t **m_p);
 
 const ft_layout_t *ft_lstm_layout(const ft_lstm_model_t *m);
 const ft_lstm_spec_t *ft_lstm_spec(const ft_lstm_model_t *m);
 size_t ft_lstm_num_params(const ft_lstm_model_t *m);
-/* The flat parameter and gradient buffers, length N (host memory). */
+/* The flat parameter and gradient buffers, length N (back-end memory: ops->upload /
+ * download to reach them from the host on a device). */
 float *ft_lstm_params(ft_lstm_model_t *m);
 float *ft_lstm_grads(ft_lstm_model_t *m);
 
@@ -68,16 +71,18 @@ void ft_lstm_set_training(ft_lstm_model_t *m, int training);
 void ft_lstm_set_dropout_stream(ft_lstm_model_t *m, uint64_t seed, uint64_t counter);
 uint64_t ft_lstm_dropout_counter(const ft_lstm_model_t *m);
 
-/* Forward pass of B <= max_batch sequences ids (B×(T+1)); returns the logits, T×B×V
- * time-major (row t*B + b predicts ids[b][t+1]), valid until the next call. */
+/* Forward pass of B <= max_batch sequences ids (B×(T+1), host); returns the logits,
+ * T×B×V time-major (row t*B + b predicts ids[b][t+1]; back-end memory), valid until
+ * the next call. */
 const float *ft_lstm_forward(ft_lstm_model_t *m, const int32_t *ids, int B);
 /* Forward, mean cross-entropy over the B×T targets, backward: overwrites the gradient
  * buffer and returns the loss. */
 float ft_lstm_forward_backward(ft_lstm_model_t *m, const int32_t *ids, int B);
 
-/* Classifier mode (classes C >= 2): the logits B×C of B sequences ids (B×T, every id
- * an input) from the top layer's output at the last step; and forward + mean
- * cross-entropy against labels (B) + backward, overwriting the gradient buffer. */
+/* Classifier mode (classes C >= 2): the logits B×C (back-end memory) of B sequences
+ * ids (B×T host, every id an input) from the top layer's output at the last step; and
+ * forward + mean cross-entropy against labels (B, back-end memory, as
+ * ft_model_forward_backward's) + backward, overwriting the gradient buffer. */
 const float *ft_lstm_classify(ft_lstm_model_t *m, const int32_t *ids, int B);
 float ft_lstm_classify_backward(ft_lstm_model_t *m, const int32_t *ids, const int32_t *labels,
                                 int B);
@@ -85,6 +90,14 @@ float ft_lstm_classify_backward(ft_lstm_model_t *m, const int32_t *ids, const in
 /* PyTorch's clip_grad_norm_: when the gradient's L2 norm exceeds max_norm, scales it
  * by max_norm / (norm + 1e-6). Returns the norm before clipping. */
 double ft_lstm_clip_grad(ft_lstm_model_t *m, double max_norm);
+
+/* After ft_lstm_forward of B sequences: scores its T×B logits rows r (time-major)
+ * against targets[r] (T×B, host; outside [0, V): not scored) on the back end
+ * (ft_lstm_ops_t.score_rows), so only two numbers per row reach the host: *best
+ * (T×B top-1 ids) and *loss (T×B cross-entropies, 0 where not scored), host arrays
+ * the model owns, valid until the next call. */
+void ft_lstm_score(ft_lstm_model_t *m, const int32_t *targets, const int32_t **best,
+                   const double **loss);
 
 /* Next-word evaluation over sequences. */
 typedef struct {

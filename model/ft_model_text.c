@@ -4,7 +4,9 @@
  * token ids of a sequence as floats (data/ft_text.h's ft_text_to_dataset); a negative
  * value -(id+1) is token id whose prediction is not scored by evaluation (how a
  * backdoor test sequence scores only the word after its trigger). Training uses every
- * target. The parameters, gradients and layout are the lstm's own (host memory). */
+ * target. The parameters, gradients and layout are the lstm's own (back-end memory);
+ * inputs arrive in back-end memory like an image batch and are downloaded to be
+ * decoded, since the lstm takes its token ids on the host. */
 #include <assert.h>
 #include <math.h>
 #include <string.h>
@@ -23,16 +25,20 @@ int ft_model_new_lstm(const ft_lstm_spec_t *spec, const ft_ops_t *ops, ft_model_
     if (rc)
         return rc;
     ft_model_t *m = ft_calloc(1, sizeof *m);
-    int32_t *ids = ft_malloc((size_t)spec->max_batch * (spec->seq_len + 1) * sizeof *ids);
-    if (!m || !ids) {
+    size_t cells = (size_t)spec->max_batch * (spec->seq_len + 1);
+    int32_t *ids = ft_malloc(cells * sizeof *ids);
+    float *xs = ft_malloc(cells * sizeof *xs);
+    if (!m || !ids || !xs) {
         ft_free(m);
         ft_free(ids);
+        ft_free(xs);
         ft_lstm_destroy(&lstm);
         return ft_error_set(FT_ENOMEM, "out of memory for an lstm model");
     }
     m->ops = ops;
     m->lstm = lstm;
     m->text_ids = ids;
+    m->text_x = xs;
     m->layout = *ft_lstm_layout(lstm); /* views borrowed from the lstm */
     m->params = ft_lstm_params(lstm);
     m->grads = ft_lstm_grads(lstm);
@@ -49,6 +55,7 @@ void ft_model_text_destroy(ft_model_t *m)
 {
     ft_lstm_destroy(&m->lstm);
     ft_free(m->text_ids);
+    ft_free(m->text_x);
     ft_free(m);
 }
 
@@ -72,12 +79,13 @@ uint64_t ft_model_text_dropout_counter(const ft_model_t *m)
     return ft_lstm_dropout_counter(m->lstm);
 }
 
-/* x B×(T+1) floats -> m->text_ids. */
+/* x B×(T+1) floats (back-end memory) -> m->text_ids. */
 static const int32_t *decode(ft_model_t *m, const float *x, int B)
 {
     size_t n = (size_t)B * m->w;
+    m->ops->download(m->text_x, x, n * sizeof *x);
     for (size_t i = 0; i < n; i++)
-        m->text_ids[i] = ft_text_id(x[i]);
+        m->text_ids[i] = ft_text_id(m->text_x[i]);
     return m->text_ids;
 }
 
@@ -100,7 +108,7 @@ int ft_model_text_evaluate(ft_model_t *m, const ft_dataset_t *ds, const uint32_t
                             ds->name, m->w);
     if (!idx)
         n = ds->n;
-    int T = m->w - 1, V = m->num_classes, Bmax = m->max_batch;
+    int T = m->w - 1, Bmax = m->max_batch;
     int was = m->training;
     ft_model_set_training(m, 0);
     double loss = 0;
@@ -113,27 +121,29 @@ int ft_model_text_evaluate(ft_model_t *m, const ft_dataset_t *ds, const uint32_t
                 m->text_ids[(size_t)b * (T + 1) + t] =
                     ft_text_id(ds->values[(size_t)i * (T + 1) + t]);
         }
-        const float *z = ft_lstm_forward(m->lstm, m->text_ids, B);
+        ft_lstm_forward(m->lstm, m->text_ids, B);
+        /* the ids are consumed: text_ids now holds the T×B targets, -1 where not scored */
+        int32_t *targets = m->text_ids;
         for (int b = 0; b < B; b++) {
             uint32_t i = idx ? idx[at + b] : at + (uint32_t)b;
             for (int t = 0; t < T; t++) {
                 float v = ds->values[(size_t)i * (T + 1) + t + 1];
-                if (!ft_text_is_scored(v))
-                    continue;
-                int32_t y = ft_text_id(v);
-                const float *row = z + ((size_t)t * B + b) * V;
-                int best = 0;
-                for (int k = 1; k < V; k++)
-                    if (row[k] > row[best])
-                        best = k;
-                float mx = row[best], se = 0.0f; /* float sum: terms in (0, 1] */
-                for (int k = 0; k < V; k++)
-                    se += expf(row[k] - mx);
-                loss += (double)logf(se) + mx - row[y];
-                correct += best == y;
-                scored++;
+                targets[(size_t)t * B + b] = ft_text_is_scored(v) ? ft_text_id(v) : -1;
             }
         }
+        const int32_t *best;
+        const double *row_loss;
+        ft_lstm_score(m->lstm, targets, &best, &row_loss);
+        /* in (b, t) order, as the rows were summed before the back end scored them */
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < T; t++) {
+                size_t r = (size_t)t * B + b;
+                if (targets[r] < 0)
+                    continue;
+                loss += row_loss[r];
+                correct += best[r] == targets[r];
+                scored++;
+            }
     }
     ft_model_set_training(m, was);
     out->count = (uint32_t)(scored < UINT32_MAX ? scored : UINT32_MAX);

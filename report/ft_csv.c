@@ -1,5 +1,6 @@
-/* ft_csv: a small strict CSV reader (no quoting: fedtail never writes commas
- * inside cells). */
+/* ft_csv: a small strict CSV reader and the one cell writer fedtail's CSV files use:
+ * a cell with a comma or a quote is quoted as RFC 4180 says (sweep run names are
+ * key=value,key=value), and read back unquoted. */
 #include "ft_csv.h"
 
 #include "ft_alloc.h"
@@ -7,35 +8,91 @@
 #include "ft_fileio.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Where the cell starting at p (before end) ends: the next comma outside quotes, or
+ * end. A cell that starts with a double quote runs to its closing quote ("" inside
+ * is one quote), RFC 4180 without line breaks inside cells. */
+static const char *cell_end(const char *p, const char *end)
+{
+    if (p < end && *p == '"') {
+        for (p++; p < end; p++)
+            if (*p == '"') {
+                if (p + 1 < end && p[1] == '"')
+                    p++;
+                else
+                    break;
+            }
+    }
+    const char *comma = p < end ? memchr(p, ',', (size_t)(end - p)) : NULL;
+    return comma ? comma : end;
+}
+
 static int count_cells(const char *line, size_t len)
 {
+    const char *p = line, *end = line + len;
     int n = 1;
-    for (size_t i = 0; i < len; i++)
-        n += line[i] == ',';
+    for (p = cell_end(p, end); p < end; p = cell_end(p + 1, end))
+        n++;
     return n;
 }
 
-/* Splits line[0..len) at commas into freshly allocated strings cells[0..n). */
+/* Splits line[0..len) at commas into freshly allocated strings cells[0..n), quotes
+ * removed. */
 static int split_cells(const char *line, size_t len, char **cells, int n)
 {
     const char *p = line, *end = line + len;
     for (int i = 0; i < n; i++) {
-        const char *comma = memchr(p, ',', (size_t)(end - p));
-        const char *stop = comma ? comma : end;
+        const char *stop = cell_end(p, end);
         size_t cell_len = (size_t)(stop - p);
         if (cell_len > 0 && p[cell_len - 1] == '\r')
             cell_len--;
         cells[i] = ft_malloc(cell_len + 1);
         if (!cells[i])
             return FT_ENOMEM;
-        memcpy(cells[i], p, cell_len);
-        cells[i][cell_len] = '\0';
+        if (cell_len >= 2 && p[0] == '"' && p[cell_len - 1] == '"') {
+            size_t k = 0;
+            for (size_t j = 1; j + 1 < cell_len; j++) {
+                cells[i][k++] = p[j];
+                if (p[j] == '"' && p[j + 1] == '"')
+                    j++;
+            }
+            cells[i][k] = '\0';
+        } else {
+            memcpy(cells[i], p, cell_len);
+            cells[i][cell_len] = '\0';
+        }
         p = stop + 1;
     }
     return FT_OK;
+}
+
+int ft_csv_cell(char *buf, size_t len, const char *text)
+{
+    if (!strpbrk(text, ",\"\n\r"))
+        return snprintf(buf, len, "%s", text);
+    size_t k = 0;
+    if (k < len)
+        buf[k] = '"';
+    k++;
+    for (const char *c = text; *c; c++) {
+        if (*c == '"') {
+            if (k < len)
+                buf[k] = '"';
+            k++;
+        }
+        if (k < len)
+            buf[k] = (*c == '\n' || *c == '\r') ? ' ' : *c;
+        k++;
+    }
+    if (k < len)
+        buf[k] = '"';
+    k++;
+    if (len > 0)
+        buf[k < len ? k : len - 1] = '\0';
+    return (int)k;
 }
 
 static double parse_number(const char *s)

@@ -19,6 +19,12 @@ typedef struct {
 int ft_csv_read(const char *path, ft_csv_t **out);
 void ft_csv_destroy(ft_csv_t **csv_p);
 
+/* Writes text into buf as one CSV cell, quoted (RFC 4180; a line break becomes a
+ * space) when it holds a comma, a quote or a line break. Returns what snprintf would:
+ * the cell's length, even when len was too small (buf then holds a truncated,
+ * NUL-terminated prefix). */
+int ft_csv_cell(char *buf, size_t len, const char *text);
+
 /* Index of the named column, or -1. */
 int ft_csv_col(const ft_csv_t *csv, const char *name);
 /* Value at (row, named column); NaN if the column is absent. */

@@ -17,3 +17,12 @@ if(TARGET ft_kernels_cuda)
   set_tests_properties(test_train_batch_emulated test_train_batch_emulated_exact PROPERTIES
     SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS "cuda")
 endif()
+# The CUDA text ops (kernels/cuda/ft_cuda_lstm.cu) against the reference LSTM ops, and
+# the lstm model on the CUDA back end against the CPU model; same two runs.
+if(TARGET ft_kernels_cuda)
+  ft_test(test_lstm_cuda LIBS ft_kernels_cuda ft_model ft_kernels LABELS gpu TIMEOUT 120)
+  add_test(NAME test_lstm_cuda_emulated COMMAND test_lstm_cuda --emulate)
+  set_tests_properties(test_lstm_cuda_emulated PROPERTIES
+    ENVIRONMENT "FT_SOURCE_DIR=${CMAKE_SOURCE_DIR};FT_BUILD_DIR=${CMAKE_BINARY_DIR}"
+    SKIP_RETURN_CODE 77 TIMEOUT 120 LABELS "cuda")
+endif()

@@ -116,6 +116,15 @@ INI
 "$FEDTAIL" sweep grid.ini --out sweep --jobs 2 >sweep1.txt || fail "sweep exited $?"
 [ "$(wc -l <sweep/summary.csv)" -eq 5 ] || fail "summary rows: $(cat sweep/summary.csv)"
 head -1 sweep/summary.csv | grep -q "^run,defense.name,run.seed,final_main_acc" || fail "summary header"
+# Run names hold commas: summary.csv quotes them, so a CSV reader sees one cell each.
+python3 - sweep/summary.csv <<'PY' || fail "summary.csv cells: $(cat sweep/summary.csv)"
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+assert all(len(r) == len(rows[0]) for r in rows), rows
+names = sorted(r[0] for r in rows[1:])
+assert names == [f"defense.name={d},run.seed={s}" for d in ("fedavg", "trimmed-mean") for s in (1, 2)], names
+assert all(r[1] in ("fedavg", "trimmed-mean") and r[2] in ("1", "2") for r in rows[1:]), rows
+PY
 [ -s sweep/heatmap_main.png ] || fail "no heatmap"
 [ "$(grep -c '^| defense.name=' sweep/summary.md)" -eq 4 ] || fail "summary.md rows: $(cat sweep/summary.md)"
 # Run names keep the section; [i/N] is the run's place in the grid whatever order
@@ -147,7 +156,7 @@ rm -f old/*/report.html
 grep -q '^\[1/4\] name=fedavg_seed=1: already complete' sweep3.txt || fail "old name not kept"
 grep -q '^\[4/4\] defense.name=trimmed-mean,run.seed=2: main' sweep3.txt || fail "new cell not run"
 grep -q 'href="name=fedavg_seed=1/report.html"' old/sweep.html || fail "old cell not linked to a rendered report"
-[ "$(grep -c '^name=\|^defense.name=' old/summary.csv)" -eq 4 ] || fail "old summary: $(cat old/summary.csv)"
+[ "$(grep -c '^"\?name=\|^"\?defense.name=' old/summary.csv)" -eq 4 ] || fail "old summary: $(cat old/summary.csv)"
 
 printf '[sweep]\nbase = exp.ini\n[grid]\nrun.seed = 1, two\n' >badgrid.ini
 if "$FEDTAIL" sweep badgrid.ini --out s2 2>badgrid.err; then fail "bad grid accepted"; fi

@@ -219,6 +219,31 @@ static void test_nan_propagates(void **state)
     }
 }
 
+/* Row scoring worked by hand: row 0 = (1, 3, 3, 2) has its maximum twice (the first,
+ * index 1, is top-1) and target 0: loss = log(e^-2 + 1 + 1 + e^-1) + 3 - 1; row 1 =
+ * (0, 0, 0, 5) has top-1 3 and an unscored target (-1, then V): loss 0. Both CPU
+ * tables use the same function. */
+static void test_score_rows_by_hand(void **state)
+{
+    (void)state;
+    const float z[8] = {1, 3, 3, 2, 0, 0, 0, 5};
+    int32_t targets[2] = {0, -1}, best[2] = {-7, -7};
+    double loss[2] = {-7, -7};
+    assert_ptr_equal(ft_lstm_ops_reference.score_rows, ft_lstm_ops_cpu.score_rows);
+    ft_lstm_ops_reference.score_rows(2, 4, z, targets, best, loss);
+    assert_int_equal(best[0], 1);
+    assert_int_equal(best[1], 3);
+    assert_float_equal(loss[0], log(exp(-2.0) + 2.0 + exp(-1.0)) + 2.0, 1e-6);
+    assert_true(loss[1] == 0.0);
+    targets[1] = 4; /* V: outside the vocabulary, not scored either */
+    ft_lstm_ops_cpu.score_rows(2, 4, z, targets, best, loss);
+    assert_true(loss[1] == 0.0);
+    best[0] = best[1] = -7;
+    ft_lstm_ops_cpu.score_rows(2, 4, z, NULL, best, NULL); /* top-1 only */
+    assert_int_equal(best[0], 1);
+    assert_int_equal(best[1], 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_cpu_matches_reference),
         cmocka_unit_test(test_embedding),
         cmocka_unit_test(test_nan_propagates),
+        cmocka_unit_test(test_score_rows_by_hand),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -83,6 +83,42 @@ static void test_csv_ragged_row_is_error(void **state)
     assert_non_null(strstr(ft_error_message(), "bad.csv:3"));
 }
 
+/* RFC 4180 cells: the writer quotes what holds a comma or a quote (a sweep's run name
+ * "a=1,b=2"), doubles inner quotes, and the reader takes them back; plain cells stay
+ * unquoted, and a short buffer gets the length snprintf would return. */
+static void test_csv_quoted_cells(void **state)
+{
+    (void)state;
+    char cell[64];
+    assert_int_equal(ft_csv_cell(cell, sizeof cell, "plain"), 5);
+    assert_string_equal(cell, "plain");
+    assert_int_equal(ft_csv_cell(cell, sizeof cell, "a=1,b=2"), 9);
+    assert_string_equal(cell, "\"a=1,b=2\"");
+    assert_int_equal(ft_csv_cell(cell, sizeof cell, "say \"hi\""), 12);
+    assert_string_equal(cell, "\"say \"\"hi\"\"\"");
+    assert_int_equal(ft_csv_cell(cell, sizeof cell, "two\nlines"), 11);
+    assert_string_equal(cell, "\"two lines\"");
+    assert_int_equal(ft_csv_cell(cell, 4, "a=1,b=2"), 9);
+    assert_string_equal(cell, "\"a=");
+    assert_int_equal(ft_csv_cell(cell, sizeof cell, ""), 0);
+    assert_string_equal(cell, "");
+
+    write_file("q.csv", "run,x,final\n\"a=1,b=2\",\"say \"\"hi\"\"\",0.5\n\"\",,\"1,5\"\n");
+    char path[512];
+    ft_test_tmpdir_path(path, sizeof path, dir, "q.csv");
+    ft_csv_t *csv = NULL;
+    assert_int_equal(ft_csv_read(path, &csv), FT_OK);
+    assert_int_equal(csv->num_cols, 3);
+    assert_int_equal(csv->num_rows, 2);
+    assert_string_equal(csv->text[0], "a=1,b=2");
+    assert_string_equal(csv->text[1], "say \"hi\"");
+    assert_true(ft_csv_get(csv, 0, "final") == 0.5);
+    assert_string_equal(csv->text[3], "");
+    assert_string_equal(csv->text[5], "1,5");
+    assert_true(isnan(ft_csv_get(csv, 1, "final")));
+    ft_csv_destroy(&csv);
+}
+
 static void test_verdict(void **state)
 {
     (void)state;
@@ -1013,6 +1049,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_csv_reads_columns_and_nan),
         cmocka_unit_test(test_csv_ragged_row_is_error),
+        cmocka_unit_test(test_csv_quoted_cells),
         cmocka_unit_test(test_verdict),
         cmocka_unit_test(test_verdict_destroyed),
         cmocka_unit_test(test_render_report),

@@ -185,9 +185,9 @@ static void linear_backward_batched(int K, size_t pstride, int B, int In, int Ou
                 In, (long long)B * In, K);
 }
 
-/* One thread per row of all K·B rows; the per-row losses come back in one copy per
- * 256 rows and each client's first Bk[t] are summed in row order, in double, as
- * softmax_xent_forward sums its B. */
+/* One thread per row of all K·B rows (a block per row from FT_SOFTMAX_BLOCK_CLASSES
+ * classes, as the single op); the per-row losses come back in one copy per 256 rows and each
+ * client's first Bk[t] are summed in row order, in double, as softmax_xent_forward sums its B. */
 template <bool H>
 static void softmax_xent_forward_batched(int K, int B, const int *Bk, int C, const float *logits,
                                          const int32_t *labels, float *probs, float *loss)
@@ -195,7 +195,11 @@ static void softmax_xent_forward_batched(int K, int B, const int *Bk, int C, con
     assert(K > 0 && B > 0 && C > 0);
     const size_t R = (size_t)K * B;
     double *rows = (double *)ft_cuda_scratch<H>(2 * R * sizeof(double));
-    each<H>(R, [=] FT_HD(size_t r) {
+    /* as softmax_xent_forward: a block per row for a vocabulary-sized C */
+    const int wide = C >= FT_SOFTMAX_BLOCK_CLASSES;
+    if (wide)
+        ft_cuda_softmax_rows<H>((int)R, C, logits, labels, probs, rows);
+    each<H>(wide ? 0 : R, [=] FT_HD(size_t r) {
         int bad;
         rows[r] = ft_cuda_xent_row(C, logits + r * C, labels[r], probs + r * C, &bad);
         rows[R + r] = bad ? 1.0 : 0.0;

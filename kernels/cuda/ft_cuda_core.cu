@@ -346,6 +346,7 @@ static void dev_init(void)
     ft_cuda_fill_ops<false>(t);
     ft_cuda_fill_nn<false>(t);
     ft_cuda_fill_batch<false>(t);
+    ft_cuda_fill_lstm<false>(t);
     g_dev_found = t;
 
     /* FT_CUDA_TRACE=FILE: each process that starts the back end appends a line, so
@@ -396,6 +397,7 @@ static void host_init(void)
     ft_cuda_fill_ops<true>(t);
     ft_cuda_fill_nn<true>(t);
     ft_cuda_fill_batch<true>(t);
+    ft_cuda_fill_lstm<true>(t);
 }
 
 extern "C" const ft_ops_t *ft_ops_cuda_host_emulation(void)

@@ -115,6 +115,21 @@ template <bool H> double dot(size_t n, const float *a, const float *b);
 /* db[c] = sum over b < B, p < P of dy[(b*C + c)*P + p], accumulated in double. */
 template <bool H> void channel_sum(int B, int C, int P, const float *dy, float *db);
 
+/* Softmax cross-entropy forward rows of C >= FT_SOFTMAX_BLOCK_CLASSES classes (a
+ * vocabulary), one block per row (ft_cuda_softmax.cu): probs B×C, rows[b] the row
+ * loss and rows[B + b] 1 for a label outside [0, C), as ft_cuda_ops.cu's
+ * softmax_xent_forward expects them. */
+#define FT_SOFTMAX_BLOCK_CLASSES 256
+template <bool H>
+void ft_cuda_softmax_rows(int B, int C, const float *logits, const int32_t *labels, float *probs,
+                          double *rows);
+template <>
+void ft_cuda_softmax_rows<false>(int B, int C, const float *logits, const int32_t *labels,
+                                 float *probs, double *rows);
+template <>
+void ft_cuda_softmax_rows<true>(int B, int C, const float *logits, const int32_t *labels,
+                                float *probs, double *rows);
+
 /* Both variants of each executor are explicit specialisations in ft_cuda_core.cu. */
 template <> void *ft_cuda_scratch<false>(size_t bytes);
 template <> void *ft_cuda_scratch<true>(size_t bytes);
@@ -154,5 +169,8 @@ template <bool H> void ft_cuda_fill_ops(ft_ops_t *t);
 template <bool H> void ft_cuda_fill_nn(ft_ops_t *t);
 /* ft_cuda_batch.cu: the *_batched ops (K clients' parameters at once). */
 template <bool H> void ft_cuda_fill_batch(ft_ops_t *t);
+/* Points t->lstm at the back end's text ops (ft_cuda_lstm.cu: embedding, LSTM steps,
+ * row scoring; ft_lstm_ops.h). */
+template <bool H> void ft_cuda_fill_lstm(ft_ops_t *t);
 
 #endif

@@ -92,14 +92,20 @@ static void dropout_backward(size_t n, const float *dy, const float *mask, float
 
 /* One thread per row: B rows of C logits (C is small: classes). Per-row losses go
  * to scratch and are summed in row order on the host, in double, as the reference
- * does; a label outside [0, C) is flagged and trips an assert (programmer error). */
+ * does; a label outside [0, C) is flagged and trips an assert (programmer error).
+ * From FT_SOFTMAX_BLOCK_CLASSES classes up (a vocabulary) the rows take one block
+ * each instead (ft_cuda_softmax.cu), filling the same scratch. */
 template <bool H>
 static float softmax_xent_forward(int B, int C, const float *logits, const int32_t *labels,
                                   float *probs)
 {
     assert(B > 0 && C > 0);
     double *rows = (double *)ft_cuda_scratch<H>(2 * (size_t)B * sizeof(double));
-    each<H>((size_t)B, [=] FT_HD(size_t b) {
+    const int wide = C >= FT_SOFTMAX_BLOCK_CLASSES;
+    if (wide)
+        ft_cuda_softmax_rows<H>(B, C, logits, labels, probs, rows);
+    /* the rows here, one thread each, unless done above (0 rows) */
+    each<H>(wide ? 0 : (size_t)B, [=] FT_HD(size_t b) {
         int bad;
         rows[b] = ft_cuda_xent_row(C, logits + b * C, labels[b], probs + b * C, &bad);
         rows[B + b] = bad ? 1.0 : 0.0;

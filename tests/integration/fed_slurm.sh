@@ -110,5 +110,5 @@ grep -q "#SBATCH --array=1,2,3%2" "$WORK/sweep/launch/sweep.sh" || fail "the fin
 "$FEDTAIL" sweep --status "$WORK/sweep" > "$WORK/status.out"
 grep -q "4 done, 0 running, 0 failed, 0 pending" "$WORK/status.out" || fail "status: $(cat "$WORK/status.out")"
 [ -f "$WORK/sweep/summary.csv" ] && [ -f "$WORK/sweep/sweep.html" ] || fail "the report job built no summary"
-[ "$(grep -c '^name=\|^defense.name=' "$WORK/sweep/summary.csv")" -eq 4 ] || fail "summary: $(cat "$WORK/sweep/summary.csv")"
+[ "$(grep -c '^"\?name=\|^"\?defense.name=' "$WORK/sweep/summary.csv")" -eq 4 ] || fail "summary: $(cat "$WORK/sweep/summary.csv")"
 echo "fed_slurm: OK (job $job cancelled after $rows rounds, resumed; sweep array of 3 cells)"
