@@ -77,7 +77,7 @@
 
 enum { BATCH = 8, MAXK = 6 };
 
-typedef enum { NET_CONV, NET_GAP, NET_MLP, NET_LENET5 } net_t;
+typedef enum { NET_CONV, NET_GAP, NET_MLP, NET_LENET5, NET_WIDE } net_t;
 
 static const ft_ops_t *g_batch_ops; /* the back end the batch runs on */
 static const ft_ops_t *g_seq_ops;   /* the back end of the golden one-by-one runs */
@@ -104,6 +104,8 @@ static ft_model_t *build(net_t net, int c, int h, int w, const ft_ops_t *ops)
     case NET_CONV: rc = ft_model_new_from_spec(conv, 10, c, h, w, 10, BATCH, ops, &m); break;
     case NET_GAP: rc = ft_model_new_from_spec(gap, 4, c, h, w, 10, BATCH, ops, &m); break;
     case NET_MLP: rc = ft_model_new("mlp", "16,12", c, h, w, 10, BATCH, ops, &m); break;
+    /* 300 outputs: CUDA's softmax takes a block per row from 256 classes up */
+    case NET_WIDE: rc = ft_model_new("mlp", "8", c, h, w, 300, BATCH, ops, &m); break;
     default: rc = ft_model_new("lenet5", "", c, h, w, 10, BATCH, ops, &m); break;
     }
     if (rc != FT_OK)
@@ -332,6 +334,21 @@ static void test_conv_chunks(void **state)
 }
 #endif
 
+/* A softmax over 300 classes (labels 0..9 of them). */
+static void test_wide_softmax(void **state)
+{
+    (void)state;
+    case_t cs = {.net = NET_WIDE,
+                 .c = 1,
+                 .h = 4,
+                 .w = 4,
+                 .slots = 3,
+                 .tasks = 3,
+                 .n = {12, 8, 3},
+                 .epochs = 2};
+    run_case(&cs);
+}
+
 static void test_lenet5(void **state)
 {
     (void)state;
@@ -477,6 +494,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_lenet5),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_sizing),
+        cmocka_unit_test(test_wide_softmax),
 #ifdef FT_TEST_CUDA
         cmocka_unit_test(test_conv_chunks),
 #endif
