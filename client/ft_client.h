@@ -6,7 +6,9 @@
  * Task [+ global model, once per round] -> local training (heartbeats from the
  * training hook) -> Update (delta + SHA-256) -> Request ... until Shutdown. Every
  * received message is validated; a bad task is answered with an Error and the
- * process asks for the next one. */
+ * process asks for the next one. With batch_clients K > 1 the process registers K
+ * times over K sockets and trains the tasks they bring together
+ * (ft_client_batch.c, docs/gpu.md "Batched clients"). */
 #ifndef FT_CLIENT_H
 #define FT_CLIENT_H
 

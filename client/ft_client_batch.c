@@ -21,8 +21,6 @@
 #include <string.h>
 #include <zmq.h>
 
-/* ---- batched serving (several lanes, see ft_client_proc_t) -------------------------------- */
-
 /* How long to wait for more tasks once one is in: a round's tasks for this
  * process's waiting lanes leave the coordinator in one dispatch pass. */
 #define GATHER_S 0.02
