@@ -25,7 +25,7 @@ static void usage(void)
 {
     printf("usage: fedtail client --connect ENDPOINT [--pool | --clients LIST] [--wait SECONDS]\n"
            "                      [--device cpu|cuda[:N]] [EXP.ini] [--set run.max_message_mb=N]\n"
-           "                      [--quiet]\n\n"
+           "                      [--batch-clients K|auto] [--quiet]\n\n"
            "Connects to a coordinator (e.g. tcp://host:5555), receives the experiment from\n"
            "it, derives its data partitions locally and trains tasks until the run is over.\n"
            "  --pool          serve any client id (default)\n"
@@ -33,13 +33,18 @@ static void usage(void)
            "  --wait SECONDS  how long to wait for the coordinator (default 300)\n"
            "  --device DEV    train on this back end (cpu, cuda, cuda:N), whatever the\n"
            "                  experiment's run.device says; several processes may share a GPU\n"
+           "  --batch-clients K  train up to K tasks of a round at once (K models in lock\n"
+           "                  step, the same updates as one by one; the process registers\n"
+           "                  K times; auto: as many as fit the GPU's free memory);\n"
+           "                  default: the experiment's run.batch_clients\n"
            "  --quiet         warnings only (without it: what the process waits for, its\n"
            "                  progress and a closing line of rounds served and updates sent)\n");
 }
 
 int ft_cmd_client(int argc, char **argv)
 {
-    static const char *const with_value[] = {"--connect", "--clients", "--wait", "--device", NULL};
+    static const char *const with_value[] = {"--connect", "--clients",       "--wait",
+                                             "--device",  "--batch-clients", NULL};
     static const char *const flags[] = {"--pool", NULL};
     ft_cli_t cli;
     if (ft_cli_parse(argc, argv, with_value, flags, &cli) != FT_OK)
@@ -52,6 +57,21 @@ int ft_cmd_client(int argc, char **argv)
     const char *connect = ft_cli_option(&cli, "--connect");
     const char *list = ft_cli_option(&cli, "--clients");
     const char *wait = ft_cli_option(&cli, "--wait");
+    const char *batch = ft_cli_option(&cli, "--batch-clients");
+    long batch_k = 0; /* the experiment's run.batch_clients */
+    if (batch && strcmp(batch, "auto") == 0) {
+        batch_k = FT_CLIENT_BATCH_AUTO;
+    } else if (batch) {
+        char *end;
+        batch_k = strtol(batch, &end, 10);
+        if (*end || batch_k < 1 || batch_k > FT_CLIENT_MAX_BATCH) {
+            fprintf(stderr,
+                    "fedtail client: --batch-clients %s: must be auto or an integer in 1..%d\n",
+                    batch, FT_CLIENT_MAX_BATCH);
+            ft_cli_free(&cli);
+            return 2;
+        }
+    }
     if (!connect || (list && ft_cli_flag(&cli, "--pool"))) {
         fprintf(stderr, "fedtail client: %s (see --help)\n",
                 !connect ? "--connect ENDPOINT is required"
@@ -88,7 +108,8 @@ int ft_cmd_client(int argc, char **argv)
                           .max_message_mb = exp.run.max_message_mb,
                           .stop = &stop_flag,
                           .connect_timeout_s = wait ? atof(wait) : 300,
-                          .device = ft_cli_option(&cli, "--device")};
+                          .device = ft_cli_option(&cli, "--device"),
+                          .batch_clients = (int)batch_k};
     int rc = ft_client_run(&o);
     ft_free(ids);
     ft_cli_free(&cli);

@@ -2,6 +2,7 @@
 #include "ft_client.h"
 
 #include "ft_alloc.h"
+#include "ft_client_internal.h"
 #include "ft_client_secagg.h"
 #include "ft_curve.h"
 #include "ft_error.h"
@@ -24,37 +25,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-typedef struct {
-    const ft_client_opts_t *o; /* options */
-    void *zctx;                /* ZeroMQ context */
-    void *sock;                /* DEALER socket */
-    void *mon;                 /* PAIR: handshake events of sock (zmq_socket_monitor) */
-    int broken_handshakes;     /* handshakes the peer broke off without a reason */
-    ft_wire_limits_t lim;      /* receive bounds */
-    ft_config_t *cfg;          /* the coordinator's config */
-    ft_experiment_t exp;       /* cfg read into its sections (valid once cfg is set) */
-    int root_set;              /* the Welcome says the server holds a root set */
-    ft_local_t *local;         /* data, partition, model */
-    uint32_t process_id;       /* assigned in Welcome */
-    size_t N;                  /* parameters */
-    float *global;             /* N: the global model held */
-    ft_blob_t *delta;          /* N floats: the update, sent zero-copy from here */
-    int has_model;             /* global holds the model with digest model */
-    uint8_t model[32];         /* its digest */
-    double heartbeat;          /* heartbeat period */
-    double last_tx;            /* last message sent */
-    double last_rx;            /* last message received */
-    uint32_t busy_round;       /* task in progress (0: idle) */
-    uint32_t busy_client;      /* its client */
-    double started;            /* when the process started, for the closing line */
-    uint32_t last_round;       /* round of the last task (0: none yet) */
-    unsigned rounds_served;    /* rounds this process trained in */
-    unsigned updates_sent;     /* updates sent */
-    ft_client_sa_t *sa;        /* secure aggregation's held clients (NULL: off) */
-    double secagg_clip_norm;   /* the Welcome's client-side clip (0: none) */
-} client_t;
-
-static int send_msg(client_t *c, const ft_msg_t *m, const void *payload, ft_blob_t *blob)
+int ft_client_send(ft_client_proc_t *c, const ft_msg_t *m, const void *payload, ft_blob_t *blob)
 {
     int rc = ft_link_send(c->sock, NULL, 0, m, payload, blob, NULL);
     c->last_tx = ft_now();
@@ -64,12 +35,12 @@ static int send_msg(client_t *c, const ft_msg_t *m, const void *payload, ft_blob
 /* The update buffer, writable (ft_blob_writable: allocated once per process while
  * no send still reads it). A 37 MB vgg9 update copied into a fresh message for every
  * send cost ~9,000 page faults a send (docs/PERFORMANCE.md §3). NULL on OOM. */
-static float *update_buffer(client_t *c)
+float *ft_client_update_buffer(ft_client_proc_t *c)
 {
     return ft_blob_writable(&c->delta, c->N * sizeof(float));
 }
 
-static void send_heartbeat(client_t *c)
+void ft_client_heartbeat(ft_client_proc_t *c)
 {
     ft_msg_t m;
     ft_msg_init(&m, FT_MSG_HEARTBEAT);
@@ -77,10 +48,11 @@ static void send_heartbeat(client_t *c)
     m.u.heartbeat.round = c->busy_round;
     m.u.heartbeat.client_id = c->busy_client;
     m.u.heartbeat.busy = c->busy_round != 0;
-    send_msg(c, &m, NULL, NULL);
+    ft_client_send(c, &m, NULL, NULL);
 }
 
-static void send_error(client_t *c, int code, uint32_t round, uint32_t client, const char *why)
+void ft_client_send_error(ft_client_proc_t *c, int code, uint32_t round, uint32_t client,
+                          const char *why)
 {
     ft_msg_t m;
     ft_msg_init(&m, FT_MSG_ERROR);
@@ -88,7 +60,7 @@ static void send_error(client_t *c, int code, uint32_t round, uint32_t client, c
     m.u.error.round = round;
     m.u.error.client_id = client;
     snprintf(m.u.error.reason, sizeof m.u.error.reason, "%s", why);
-    send_msg(c, &m, NULL, NULL);
+    ft_client_send(c, &m, NULL, NULL);
     FT_LOG(FT_LOG_WARN, "%s", why);
 }
 
@@ -98,12 +70,11 @@ static void after_step(void *user, int epoch, int batch, ft_model_t *m)
     (void)epoch;
     (void)batch;
     (void)m;
-    client_t *c = user;
-    if (ft_now() - c->last_tx >= c->heartbeat)
-        send_heartbeat(c);
+    ft_client_proc_t *c = user;
+    ft_client_lanes_heartbeat(c->head ? c->head : c);
 }
 
-static int send_hello(client_t *c)
+static int send_hello(ft_client_proc_t *c)
 {
     ft_msg_t m;
     ft_msg_init(&m, FT_MSG_HELLO);
@@ -113,13 +84,13 @@ static int send_hello(client_t *c)
     m.u.hello.clients = (uint32_t *)c->o->clients;
     m.u.hello.num_clients = c->o->pool ? 0 : c->o->num_clients;
     m.u.hello.threads = c->cfg ? (uint32_t)c->exp.run.threads : 1;
-    return send_msg(c, &m, NULL, NULL);
+    return ft_client_send(c, &m, NULL, NULL);
 }
 
 /* A failed handshake is permanent (a refused key, CURVE on one side only, a wrong
  * server key): libzmq would retry forever, so give up with a message that says
  * which. FT_OK while nothing failed. */
-static int check_handshake(client_t *c)
+int ft_client_check_handshake(ft_client_proc_t *c)
 {
     for (;;) {
         zmq_msg_t head, addr;
@@ -167,7 +138,7 @@ static int check_handshake(client_t *c)
 }
 
 /* Waits up to timeout_s for one message. FT_ETIMEOUT if none. */
-static int wait_msg(client_t *c, double timeout_s, ft_link_in_t *in)
+static int wait_msg(ft_client_proc_t *c, double timeout_s, ft_link_in_t *in)
 {
     double end = ft_now() + timeout_s;
     for (;;) {
@@ -185,7 +156,7 @@ static int wait_msg(client_t *c, double timeout_s, ft_link_in_t *in)
         }
         if (rc != FT_ETIMEOUT && rc != FT_EINTR)
             return rc;
-        if (c->mon && (rc = check_handshake(c)) != FT_OK)
+        if (c->mon && (rc = ft_client_check_handshake(c)) != FT_OK)
             return rc;
         double left = end - ft_now();
         if (left <= 0)
@@ -219,7 +190,7 @@ static void *setup_thread(void *arg)
 /* Loads the data, partition, edge set and model (seconds for a large data set) while
  * this thread keeps sending heartbeats, so that the coordinator does not presume a
  * process that is still setting up dead. */
-static int build_local(client_t *c)
+static int build_local(ft_client_proc_t *c)
 {
     setup_job_t job = {.exp = &c->exp, .root_set = c->root_set};
     atomic_init(&job.done, 0);
@@ -229,7 +200,7 @@ static int build_local(client_t *c)
     while (!atomic_load(&job.done)) {
         usleep(10000);
         if (ft_now() - c->last_tx >= c->heartbeat)
-            send_heartbeat(c);
+            ft_client_heartbeat(c);
     }
     pthread_join(thread, NULL);
     c->local = job.local;
@@ -237,7 +208,7 @@ static int build_local(client_t *c)
 }
 
 /* Handles a Welcome: config, data, model, and the layout check. */
-static int on_welcome(client_t *c, const ft_msg_welcome_t *w)
+static int on_welcome(ft_client_proc_t *c, const ft_msg_welcome_t *w)
 {
     c->process_id = w->process_id;
     ft_log_set_tag("client");
@@ -277,7 +248,7 @@ static int on_welcome(client_t *c, const ft_msg_welcome_t *w)
                             (unsigned long long)w->num_params, a, c->N, b);
     }
     c->global = ft_malloc_aligned(c->N * sizeof(float));
-    if (!c->global || !update_buffer(c))
+    if (!c->global || !ft_client_update_buffer(c))
         return ft_error_set(FT_ENOMEM, "out of memory");
     if (c->exp.security.secure_aggregation &&
         !(c->sa = ft_client_sa_new(c->N, &c->exp.security, c->secagg_clip_norm)))
@@ -288,7 +259,7 @@ static int on_welcome(client_t *c, const ft_msg_welcome_t *w)
 }
 
 /* Handshake: Hello until Welcome. */
-static int handshake(client_t *c, double timeout_s)
+int ft_client_handshake(ft_client_proc_t *c, double timeout_s)
 {
     int rc = send_hello(c);
     if (rc != FT_OK)
@@ -317,7 +288,7 @@ static int handshake(client_t *c, double timeout_s)
             if (rc != FT_OK) {
                 char why[FT_WIRE_REASON_LEN];
                 snprintf(why, sizeof why, "%s", ft_error_message());
-                send_error(c, rc, 0, 0, why);
+                ft_client_send_error(c, rc, 0, 0, why);
                 ft_error_set(rc, "%s", why);
             }
             return rc;
@@ -331,7 +302,7 @@ static int handshake(client_t *c, double timeout_s)
              * population): waiting cannot help. Others (the coordinator is full, a
              * stale "not registered") are worth a warning only. */
             FT_LOG(FT_LOG_WARN, "%s: %s", c->o->connect, in.msg.u.error.reason);
-            if (in.msg.u.error.code == FT_EPROTO) {
+            if (in.msg.u.error.code == FT_EPROTO || c->refuse_ends_hello) {
                 rc = ft_error_set(FT_EPROTO, "%s refused this process: %s", c->o->connect,
                                   in.msg.u.error.reason);
                 ft_link_in_clear(&in);
@@ -342,7 +313,7 @@ static int handshake(client_t *c, double timeout_s)
     }
 }
 
-static int serves(const client_t *c, uint32_t id)
+static int serves(const ft_client_proc_t *c, uint32_t id)
 {
     if (c->o->pool)
         return 1;
@@ -357,7 +328,7 @@ static int serves(const client_t *c, uint32_t id)
  * secure-aggregation message of stage STAGE (ft_sa_stage_t, e.g. 5 = masked) it sends
  * in round ROUND or later, so a test can drop a client at an exact point of the
  * protocol with a real kill. Unset in normal runs. */
-static void maybe_die(const client_t *c, uint32_t round, uint32_t stage)
+static void maybe_die(const ft_client_proc_t *c, uint32_t round, uint32_t stage)
 {
     const char *spec = getenv("FEDTAIL_SECAGG_KILL");
     unsigned r, s, p;
@@ -371,7 +342,7 @@ static void maybe_die(const client_t *c, uint32_t round, uint32_t stage)
 }
 
 /* Secure aggregation: the task's answer is KEYS; the update stays here, encoded. */
-static void send_keys(client_t *c, const ft_msg_task_t *t, const ft_local_result_t *res,
+static void send_keys(ft_client_proc_t *c, const ft_msg_task_t *t, const ft_local_result_t *res,
                       double prepare, float *delta)
 {
     ft_msg_t m;
@@ -384,7 +355,7 @@ static void send_keys(client_t *c, const ft_msg_task_t *t, const ft_local_result
         char why[FT_WIRE_REASON_LEN];
         snprintf(why, sizeof why, "round %u client %u: %s", t->round, t->client_id,
                  ft_error_message());
-        send_error(c, rc, t->round, t->client_id, why);
+        ft_client_send_error(c, rc, t->round, t->client_id, why);
         return;
     }
     ft_msg_secagg_t *a = &m.u.secagg;
@@ -394,7 +365,7 @@ static void send_keys(client_t *c, const ft_msg_task_t *t, const ft_local_result
     a->prepare_s = prepare;
     a->num_params = c->N;
     memcpy(a->layout_hash, ft_local_layout_hash(c->local), 32);
-    if (send_msg(c, &m, NULL, NULL) != FT_OK) {
+    if (ft_client_send(c, &m, NULL, NULL) != FT_OK) {
         FT_LOG(FT_LOG_WARN, "sending the keys failed: %s", ft_error_message());
         return;
     }
@@ -408,7 +379,7 @@ static void send_keys(client_t *c, const ft_msg_task_t *t, const ft_local_result
 /* A secure-aggregation stage from the coordinator. Returns 0 when answered (the
  * process's request stays held), 1 when the client left the round with an Error
  * (the process asks for work again: the coordinator took the Error as idleness). */
-static int on_secagg(client_t *c, const ft_msg_secagg_t *in)
+static int on_secagg(ft_client_proc_t *c, const ft_msg_secagg_t *in)
 {
     ft_msg_t m;
     ft_msg_init(&m, FT_MSG_SECAGG);
@@ -419,33 +390,34 @@ static int on_secagg(client_t *c, const ft_msg_secagg_t *in)
     if (rc != FT_OK) {
         char why[FT_WIRE_REASON_LEN];
         snprintf(why, sizeof why, "%s", ft_error_message());
-        send_error(c, rc, in->round, in->client_id, why);
+        ft_client_send_error(c, rc, in->round, in->client_id, why);
         return 1;
     }
     m.u.secagg.process_id = c->process_id;
     m.payload_len = len;
-    if (send_msg(c, &m, payload, NULL) != FT_OK)
+    if (ft_client_send(c, &m, payload, NULL) != FT_OK)
         FT_LOG(FT_LOG_WARN, "sending %s failed: %s", ft_sa_stage_name((int)m.u.secagg.stage),
                ft_error_message());
     maybe_die(c, in->round, m.u.secagg.stage);
     return 0;
 }
 
-static void on_task(client_t *c, ft_link_in_t *in)
+/* Validates a task and takes its model: 0 when it can be trained, -1 when it was
+ * answered with an Error. */
+int ft_client_accept_task(ft_client_proc_t *c, ft_link_in_t *in)
 {
     const ft_msg_task_t *t = &in->msg.u.task;
     char why[FT_WIRE_REASON_LEN];
-    double t0 = ft_now();
     if (t->num_params != c->N) {
         snprintf(why, sizeof why, "task N = %llu, model here has N = %zu",
                  (unsigned long long)t->num_params, c->N);
-        send_error(c, FT_EPROTO, t->round, t->client_id, why);
-        return;
+        ft_client_send_error(c, FT_EPROTO, t->round, t->client_id, why);
+        return -1;
     }
     if (!serves(c, t->client_id)) {
         snprintf(why, sizeof why, "client %u is not in this process's set", t->client_id);
-        send_error(c, FT_EINVAL, t->round, t->client_id, why);
-        return;
+        ft_client_send_error(c, FT_EINVAL, t->round, t->client_id, why);
+        return -1;
     }
     if (t->has_model) {
         int rc = ft_wire_check_vector(ft_link_payload(in), ft_link_payload_len(in), c->N,
@@ -453,8 +425,8 @@ static void on_task(client_t *c, ft_link_in_t *in)
         if (rc != FT_OK) {
             c->has_model = 0;
             snprintf(why, sizeof why, "global model: %s", ft_error_message());
-            send_error(c, rc, t->round, t->client_id, why);
-            return;
+            ft_client_send_error(c, rc, t->round, t->client_id, why);
+            return -1;
         }
         ft_wire_get_floats(c->global, ft_link_payload(in), c->N);
         memcpy(c->model, t->model_digest, 32);
@@ -462,25 +434,38 @@ static void on_task(client_t *c, ft_link_in_t *in)
     } else if (!c->has_model || memcmp(c->model, t->model_digest, 32) != 0) {
         snprintf(why, sizeof why, "task for round %u names a model this process does not hold",
                  t->round);
-        send_error(c, FT_ESTATE, t->round, t->client_id, why);
-        return;
+        ft_client_send_error(c, FT_ESTATE, t->round, t->client_id, why);
+        return -1;
     }
-    ft_local_task_t task = {.round = t->round,
-                            .client_id = t->client_id,
-                            .lr = t->lr,
-                            .attacker = t->attacker,
-                            .round_samples = t->round_samples,
-                            .round_attackers = t->round_attackers,
-                            .attack_state = t->attack_state,
-                            .attack_state_n = t->attack_state_n};
+    return 0;
+}
+
+ft_local_task_t ft_client_local_task(const ft_msg_task_t *t)
+{
+    return (ft_local_task_t){.round = t->round,
+                             .client_id = t->client_id,
+                             .lr = t->lr,
+                             .attacker = t->attacker,
+                             .round_samples = t->round_samples,
+                             .round_attackers = t->round_attackers,
+                             .attack_state = t->attack_state,
+                             .attack_state_n = t->attack_state_n};
+}
+
+/* Trains an accepted task alone and answers it (t0: when it arrived). */
+void ft_client_train_accepted(ft_client_proc_t *c, ft_link_in_t *in, double t0)
+{
+    const ft_msg_task_t *t = &in->msg.u.task;
+    char why[FT_WIRE_REASON_LEN];
+    ft_local_task_t task = ft_client_local_task(t);
     ft_local_result_t res;
     ft_train_hooks_t hooks = {.after_step = after_step, .user = c};
     c->busy_round = t->round;
     c->busy_client = t->client_id;
     double prepare = ft_now() - t0;
-    float *delta = update_buffer(c);
+    float *delta = ft_client_update_buffer(c);
     if (!delta) {
-        send_error(c, FT_ENOMEM, t->round, t->client_id, "out of memory for the update");
+        ft_client_send_error(c, FT_ENOMEM, t->round, t->client_id, "out of memory for the update");
         return;
     }
     int rc = ft_local_train(c->local, &task, c->global, delta, &hooks, &res);
@@ -489,30 +474,44 @@ static void on_task(client_t *c, ft_link_in_t *in)
     if (rc != FT_OK) {
         snprintf(why, sizeof why, "round %u client %u: %s", t->round, t->client_id,
                  ft_error_message());
-        send_error(c, rc, t->round, t->client_id, why);
+        ft_client_send_error(c, rc, t->round, t->client_id, why);
         return;
     }
     if (c->sa) {
         send_keys(c, t, &res, prepare, delta);
         return;
     }
+    ft_client_send_update(c, t, &res, prepare, delta);
+}
+
+static void on_task(ft_client_proc_t *c, ft_link_in_t *in)
+{
+    double t0 = ft_now();
+    if (ft_client_accept_task(c, in) == 0)
+        ft_client_train_accepted(c, in, t0);
+}
+
+/* The Update of task t: delta (the lane's update buffer) with its digest. */
+void ft_client_send_update(ft_client_proc_t *c, const ft_msg_task_t *t,
+                           const ft_local_result_t *res, double prepare, float *delta)
+{
     ft_msg_t m;
     ft_msg_init(&m, FT_MSG_UPDATE);
     m.u.update.round = t->round;
     m.u.update.client_id = t->client_id;
     m.u.update.process_id = c->process_id;
     m.u.update.attempt = t->attempt;
-    m.u.update.num_samples = res.num_samples;
-    m.u.update.train_loss = res.train_loss;
+    m.u.update.num_samples = res->num_samples;
+    m.u.update.train_loss = res->train_loss;
     m.u.update.num_params = c->N;
     memcpy(m.u.update.layout_hash, ft_local_layout_hash(c->local), 32);
-    m.u.update.train_s = res.train_s;
+    m.u.update.train_s = res->train_s;
     m.u.update.prepare_s = prepare;
-    m.u.update.attack_state = (float *)res.attack_state; /* aliased for packing */
-    m.u.update.attack_state_n = res.attack_state_n;
+    m.u.update.attack_state = (float *)res->attack_state; /* aliased for packing */
+    m.u.update.attack_state_n = res->attack_state_n;
     ft_wire_digest_floats(delta, c->N, m.u.update.digest);
     m.payload_len = c->N * 4;
-    if (send_msg(c, &m, NULL, c->delta) != FT_OK) {
+    if (ft_client_send(c, &m, NULL, c->delta) != FT_OK) {
         FT_LOG(FT_LOG_WARN, "sending the update failed: %s", ft_error_message());
         return;
     }
@@ -522,14 +521,14 @@ static void on_task(client_t *c, ft_link_in_t *in)
     c->last_round = t->round;
 }
 
-static int serve(client_t *c)
+static int serve(ft_client_proc_t *c)
 {
     double silence_limit = 10 * c->heartbeat > 60 ? 10 * c->heartbeat : 60;
     for (;;) {
         ft_msg_t req;
         ft_msg_init(&req, FT_MSG_REQUEST);
         req.u.request.process_id = c->process_id;
-        int rc = send_msg(c, &req, NULL, NULL);
+        int rc = ft_client_send(c, &req, NULL, NULL);
         if (rc != FT_OK)
             return rc;
         int said_waiting = 0; /* the operator was told what this process waits for */
@@ -556,7 +555,7 @@ static int serve(client_t *c)
                     else
                         FT_LOG(FT_LOG_INFO, "waiting for a task from %s (none yet)", c->o->connect);
                 }
-                send_heartbeat(c);
+                ft_client_heartbeat(c);
                 continue;
             }
             if (rc != FT_OK)
@@ -584,7 +583,7 @@ static int serve(client_t *c)
                 FT_LOG(FT_LOG_WARN, "coordinator: %s", in.msg.u.error.reason);
                 ft_link_in_clear(&in);
                 if (code == FT_ESTATE) { /* presumed dead: register again */
-                    rc = handshake(c, c->o->connect_timeout_s);
+                    rc = ft_client_handshake(c, c->o->connect_timeout_s);
                     if (rc == 1)
                         return FT_OK;
                     if (rc != FT_OK)
@@ -600,7 +599,7 @@ static int serve(client_t *c)
 /* security.curve (from the command line: the keys are needed before the
  * coordinator's config arrives): this client's keypair and the coordinator's
  * public key, set on the socket before it connects. */
-static int setup_curve(client_t *c)
+static int setup_curve(ft_client_proc_t *c)
 {
     const ft_security_cfg_t *sec_cfg = c->o->security;
     const ft_config_t *cfg = sec_cfg->src;
@@ -626,9 +625,65 @@ static int setup_curve(client_t *c)
     return FT_OK;
 }
 
+/* Creates c's DEALER socket on c->zctx (options, CURVE, handshake monitor) and
+ * connects it. FT_ENET or a key error with a message. */
+int ft_client_open_socket(ft_client_proc_t *c)
+{
+    const ft_client_opts_t *o = c->o;
+    int rc;
+    c->sock = c->zctx ? zmq_socket(c->zctx, ZMQ_DEALER) : NULL;
+    if (!c->sock)
+        return ft_error_set(FT_ENET, "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
+    int linger = 2000;
+    int64_t maxmsg = (int64_t)c->lim.max_payload + (1 << 20);
+    if (zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0)
+        return ft_error_set(FT_ENET, "socket options: %s", zmq_strerror(errno));
+    if (o->security && o->security->curve && (rc = setup_curve(c)) != FT_OK)
+        return rc;
+    /* Watch the handshake: a refusal should end this process with a reason, not
+     * leave it retrying until --wait runs out. */
+    char mon_ep[64];
+    snprintf(mon_ep, sizeof mon_ep, "inproc://fedtail-client-mon-%p", (void *)c);
+    if (zmq_socket_monitor(c->sock, mon_ep,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
+        c->mon = zmq_socket(c->zctx, ZMQ_PAIR);
+        if (c->mon && zmq_connect(c->mon, mon_ep) != 0) {
+            zmq_close(c->mon);
+            c->mon = NULL;
+        }
+    }
+    if (zmq_connect(c->sock, o->connect) != 0)
+        return ft_error_set(FT_ENET, "cannot connect to %s: %s", o->connect, zmq_strerror(errno));
+    c->last_rx = ft_now();
+    return FT_OK;
+}
+
+void ft_client_close_socket(ft_client_proc_t *c)
+{
+    if (c->mon) {
+        /* stop the monitor and read what it sent: libzmq 4.3 leaks a monitor message
+         * left queued at shutdown */
+        zmq_socket_monitor(c->sock, NULL, 0);
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        while (zmq_msg_recv(&m, c->mon, ZMQ_DONTWAIT) >= 0)
+            ;
+        zmq_msg_close(&m);
+        int zero = 0;
+        zmq_setsockopt(c->mon, ZMQ_LINGER, &zero, sizeof zero);
+        zmq_close(c->mon);
+        c->mon = NULL;
+    }
+    if (c->sock)
+        zmq_close(c->sock);
+    c->sock = NULL;
+}
+
 int ft_client_run(const ft_client_opts_t *o)
 {
-    client_t c;
+    ft_client_proc_t c;
     memset(&c, 0, sizeof c);
     c.o = o;
     c.heartbeat = 2;
@@ -636,45 +691,19 @@ int ft_client_run(const ft_client_opts_t *o)
     ft_wire_limits_default(&c.lim, o->max_message_mb > 0 ? o->max_message_mb : 1024);
     int rc;
     c.zctx = zmq_ctx_new();
-    c.sock = c.zctx ? zmq_socket(c.zctx, ZMQ_DEALER) : NULL;
-    if (!c.sock) {
-        rc = ft_error_set(FT_ENET, "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
+    if ((rc = ft_client_open_socket(&c)) != FT_OK)
         goto done;
-    }
-    int linger = 2000;
-    int64_t maxmsg = (int64_t)c.lim.max_payload + (1 << 20);
-    if (zmq_setsockopt(c.sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
-        zmq_setsockopt(c.sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0) {
-        rc = ft_error_set(FT_ENET, "socket options: %s", zmq_strerror(errno));
-        goto done;
-    }
-    if (o->security && o->security->curve && (rc = setup_curve(&c)) != FT_OK)
-        goto done;
-    /* Watch the handshake: a refusal should end this process with a reason, not
-     * leave it retrying until --wait runs out. */
-    char mon_ep[64];
-    snprintf(mon_ep, sizeof mon_ep, "inproc://fedtail-client-mon-%p", (void *)&c);
-    if (zmq_socket_monitor(c.sock, mon_ep,
-                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
-        c.mon = zmq_socket(c.zctx, ZMQ_PAIR);
-        if (c.mon && zmq_connect(c.mon, mon_ep) != 0) {
-            zmq_close(c.mon);
-            c.mon = NULL;
-        }
-    }
-    if (zmq_connect(c.sock, o->connect) != 0) {
-        rc = ft_error_set(FT_ENET, "cannot connect to %s: %s", o->connect, zmq_strerror(errno));
-        goto done;
-    }
-    c.last_rx = ft_now();
-    rc = handshake(&c, o->connect_timeout_s);
+    rc = ft_client_handshake(&c, o->connect_timeout_s);
     if (rc == 1) {
         rc = FT_OK;
         goto done;
     }
+    if (rc == FT_OK && (rc = ft_client_open_lanes(&c)) == 1) {
+        rc = FT_OK;
+        goto done;
+    }
     if (rc == FT_OK)
-        rc = serve(&c);
+        rc = c.num_lanes ? ft_client_serve_batch(&c) : serve(&c);
 done:;
     char why[FT_WIRE_REASON_LEN];
     snprintf(why, sizeof why, "%s", ft_error_message());
@@ -682,21 +711,9 @@ done:;
         FT_LOG(FT_LOG_INFO, "process %u done: %u rounds served, %u updates sent, %.1f s (%s)",
                c.process_id, c.rounds_served, c.updates_sent, ft_now() - c.started,
                rc == FT_OK ? "the run is over" : why);
-    if (c.mon) {
-        /* stop the monitor and read what it sent: libzmq 4.3 leaks a monitor message
-         * left queued at shutdown */
-        zmq_socket_monitor(c.sock, NULL, 0);
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        while (zmq_msg_recv(&m, c.mon, ZMQ_DONTWAIT) >= 0)
-            ;
-        zmq_msg_close(&m);
-        int zero = 0;
-        zmq_setsockopt(c.mon, ZMQ_LINGER, &zero, sizeof zero);
-        zmq_close(c.mon);
-    }
-    if (c.sock)
-        zmq_close(c.sock);
+    ft_client_close_lanes(&c);
+    ft_link_in_clear(&c.task_in);
+    ft_client_close_socket(&c);
     ft_link_ctx_term(c.zctx);
     ft_local_destroy(&c.local);
     ft_config_destroy(&c.cfg);

@@ -6,7 +6,9 @@
  * Task [+ global model, once per round] -> local training (heartbeats from the
  * training hook) -> Update (delta + SHA-256) -> Request ... until Shutdown. Every
  * received message is validated; a bad task is answered with an Error and the
- * process asks for the next one. */
+ * process asks for the next one. With batch_clients K > 1 the process registers K
+ * times over K sockets and trains the tasks they bring together
+ * (ft_client_batch.c, docs/gpu.md "Batched clients"). */
 #ifndef FT_CLIENT_H
 #define FT_CLIENT_H
 
@@ -30,7 +32,16 @@ typedef struct {
     double connect_timeout_s;          /* how long to wait for a Welcome */
     const char *device;                /* this process's run.device ("cuda:1"), overriding
                                           the coordinator's; NULL keeps it */
+    int batch_clients;                 /* tasks of a round to train at once (registers as
+                                          that many processes; docs/gpu.md); 0: the run's
+                                          run.batch_clients; FT_CLIENT_BATCH_AUTO: as many
+                                          as fit the device's memory */
 } ft_client_opts_t;
+
+/* Most tasks a process trains at once (run.batch_clients' bound). */
+#define FT_CLIENT_MAX_BATCH 256
+/* ft_client_opts_t.batch_clients: size the batch by the device's free memory. */
+#define FT_CLIENT_BATCH_AUTO (-1)
 
 /* Runs the process until the coordinator says Shutdown (FT_OK). Errors: FT_ETIMEOUT
  * (no Welcome in time, or the coordinator silent for max(60 s, 10 heartbeat

@@ -10,11 +10,13 @@
 #include "ft_error.h"
 #include "ft_local_dp.h"
 #include "ft_model.h"
+#include "ft_model_batch.h"
 #include "ft_model_input.h"
 #include "ft_ops.h"
 #include "ft_rng.h"
 #include "ft_scenario.h"
 #include "ft_timer.h"
+#include "ft_train_batch.h"
 
 #include <string.h>
 
@@ -27,6 +29,8 @@ struct ft_local {
     uint64_t seed;              /* run.seed */
     ft_train_opts_t opts;       /* epochs, batch, momentum, weight decay (lr per task) */
     float *attack_state;        /* the attack's new state (ft_attack_state_floats), or NULL */
+    ft_model_batch_t *batch;    /* batched tasks: K models in lock step (NULL until used) */
+    ft_train_batch_t *tbatch;   /* their staging buffers and momentum */
 };
 
 int ft_local_new(const ft_experiment_t *exp, int root_set, ft_local_t **out)
@@ -68,6 +72,8 @@ void ft_local_destroy(ft_local_t **l_p)
     if (!l_p || !*l_p)
         return;
     ft_local_t *l = *l_p;
+    ft_train_batch_destroy(&l->tbatch);
+    ft_model_batch_destroy(&l->batch);
     ft_trainer_destroy(&l->trainer);
     ft_model_destroy(&l->model);
     ft_scenario_destroy(&l->scn);
@@ -189,5 +195,90 @@ int ft_local_train(ft_local_t *l, const ft_local_task_t *task, const float *glob
     res->num_samples = ft_scenario_client_samples(l->scn, task->client_id, 0);
     res->train_loss = (float)tr.mean_loss;
     res->train_s = ft_now() - t0;
+    return FT_OK;
+}
+
+int ft_local_can_batch(const ft_local_t *l)
+{
+    return ft_model_batch_supported(l->model);
+}
+
+int ft_local_batch_auto(const ft_local_t *l, int cap, size_t *avail)
+{
+    const ft_ops_t *ops = ft_model_ops(l->model);
+    *avail = ops->mem_available ? ops->mem_available() : 0;
+    if (!*avail)
+        return 1;
+    return ft_model_batch_fit(*avail, ft_model_batch_client_bytes(l->model, l->opts.batch_size),
+                              cap);
+}
+
+int ft_local_train_batch(ft_local_t *l, const ft_local_task_t *tasks, int K, const float *global,
+                         float *const *deltas, void (*tick)(void *user), void *user,
+                         ft_local_result_t *res)
+{
+    enum { MAX_K = 256 }; /* run.batch_clients' bound */
+    if (K < 1 || K > MAX_K)
+        return ft_error_set(FT_EINVAL, "batched training of %d tasks (1..%d)", K, MAX_K);
+    for (int k = 0; k < K; k++) {
+        memset(&res[k], 0, sizeof res[k]);
+        if (tasks[k].attacker)
+            return ft_error_set(FT_EINVAL, "client %u attacks: attacks train one by one",
+                                tasks[k].client_id);
+        if (ft_local_num_samples(l, tasks[k].client_id) == 0)
+            return ft_error_set(FT_EINVAL, "client %u: no training samples (population %u)",
+                                tasks[k].client_id, l->scn->num_clients);
+    }
+    int rc;
+    if (!l->batch || ft_model_batch_k(l->batch) < K) {
+        ft_train_batch_destroy(&l->tbatch);
+        ft_model_batch_destroy(&l->batch);
+        if ((rc = ft_model_batch_new(l->model, K, l->opts.batch_size, &l->batch)) != FT_OK)
+            return rc;
+        if (!(l->tbatch = ft_train_batch_new(l->batch)))
+            return ft_error_set(FT_ENOMEM, "out of memory for a batch of %d tasks", K);
+    }
+    double t0 = ft_now();
+    size_t N = ft_local_num_params(l);
+    ft_train_batch_task_t bt[MAX_K];
+    ft_rng_t shuffle[MAX_K], aug[MAX_K];
+    ft_dataset_t *own[MAX_K] = {0}; /* almost/normal-case baselines: partition + edge copies */
+    ft_train_result_t tr[MAX_K];
+    rc = FT_OK;
+    for (int k = 0; k < K && rc == FT_OK; k++) {
+        const ft_local_task_t *t = &tasks[k];
+        /* the streams ft_local_train keys for the task alone */
+        ft_rng_t drop;
+        ft_rng_init(&drop, l->seed, t->round, t->client_id, FT_RNG_DROPOUT);
+        ft_rng_init(&shuffle[k], l->seed, t->round, t->client_id, FT_RNG_SHUFFLE);
+        ft_rng_init(&aug[k], l->seed, t->round, t->client_id, FT_RNG_AUGMENT);
+        rc = ft_scenario_honest_dataset(l->scn, t->client_id, &own[k]);
+        bt[k] = (ft_train_batch_task_t){
+            .ds = own[k] ? own[k] : l->scn->train,
+            .idx = own[k] ? NULL : ft_scenario_part_idx(l->scn, t->client_id),
+            .n = ft_local_num_samples(l, t->client_id),
+            .lr = t->lr,
+            .shuffle_rng = &shuffle[k],
+            .augment_rng = &aug[k],
+            .dropout_seed = ft_rng_u64(&drop),
+            .start = global,
+        };
+    }
+    /* the trained models land in the delta buffers, then become deltas in place */
+    if (rc == FT_OK)
+        rc = ft_train_batch_run(l->tbatch, bt, K, &l->opts, tick, user, deltas, tr);
+    for (int k = 0; k < K; k++)
+        ft_dataset_destroy(&own[k]);
+    if (rc != FT_OK)
+        return rc;
+    double secs = ft_now() - t0; /* the batch's: every task of it took that long */
+    for (int k = 0; k < K; k++) {
+        const ft_local_task_t *t = &tasks[k];
+        ft_ops_cpu.sub(N, deltas[k], global, deltas[k]);
+        ft_local_dp_apply(l->exp, t->round, t->client_id, deltas[k], N); /* defense local-dp */
+        res[k].num_samples = ft_scenario_client_samples(l->scn, t->client_id, 0);
+        res[k].train_loss = (float)tr[k].mean_loss;
+        res[k].train_s = secs;
+    }
     return FT_OK;
 }

@@ -67,4 +67,27 @@ uint32_t ft_local_num_samples(const ft_local_t *l, uint32_t client_id);
 int ft_local_train(ft_local_t *l, const ft_local_task_t *task, const float *global /* N */,
                    float *delta /* N */, const ft_train_hooks_t *hooks, ft_local_result_t *res);
 
+/* Nonzero when this process's model can train several tasks at once
+ * (ft_model_batch_supported: the feed-forward models, not the lstm). */
+int ft_local_can_batch(const ft_local_t *l);
+
+/* run.batch_clients = 0: the K that fits the back end's free memory
+ * (ft_model_batch_fit of ft_model_batch_client_bytes), at most cap; 1 where the
+ * back end cannot say (host back ends: batching there is for exactness, not speed).
+ * *avail receives the free bytes (0: unknown). */
+int ft_local_batch_auto(const ft_local_t *l, int cap, size_t *avail);
+
+/* Trains the K honest tasks tasks[0..K) (same round, all from global; none an
+ * attacker: attacks train one by one with ft_local_train) at once on K models in
+ * lock step (model/ft_train_batch.h) and writes delta k (N host floats) and res[k]
+ * as ft_local_train would for task k alone — bit for bit on the CPU, within
+ * docs/gpu.md's tolerance on CUDA. tick (may be NULL) runs after every batched
+ * step (heartbeats). The batch's models are built on the first call and again when
+ * K exceeds what they hold. Errors: FT_EINVAL (unknown client id or one without
+ * samples, message names it), FT_EUNSUPPORTED (the model cannot be batched),
+ * FT_ENOMEM; on error no delta is defined. */
+int ft_local_train_batch(ft_local_t *l, const ft_local_task_t *tasks, int K,
+                         const float *global /* N */, float *const *deltas /* K × N */,
+                         void (*tick)(void *user), void *user, ft_local_result_t *res /* K */);
+
 #endif

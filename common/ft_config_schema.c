@@ -288,6 +288,9 @@ const ft_config_key_t ft_config_schema[] = {
      "show mean ± sample std (empty: one run with run.seed)"},
     {"run.threads", FT_KEY_INT, "1", NULL, "BLAS threads per process"},
     {"run.device", FT_KEY_STRING, "cpu", NULL, "cpu or cuda[:N]"},
+    {"run.batch_clients", FT_KEY_INT, "1", NULL,
+     "tasks of a round a client process trains at once (K models in lock step; 1: one by one; "
+     "0: as many as fit the GPU's free memory, at most clients_per_round)"},
     {"run.checkpoint_every", FT_KEY_INT, "10", NULL, "write a resumable checkpoint every n rounds"},
     {"run.save_updates", FT_KEY_BOOL, "false", NULL, "save each round's K x N updates as .npy"},
     {"run.eval_batch", FT_KEY_INT, "64", NULL,

@@ -555,6 +555,9 @@ static int read_run(const ft_config_t *cfg, ft_run_cfg_t *r)
                           : FT_NONFINITE_STOP;
     if ((rc = read_i(cfg, "run.threads", 1, 1024, "must lie in 1..1024", &r->threads)) != FT_OK ||
         (rc = check_device(cfg, r->device)) != FT_OK ||
+        (rc = read_i(cfg, "run.batch_clients", 0, 256,
+                     "must lie in 0..256 (1: one by one, 0: as many as fit the GPU's memory)",
+                     &r->batch_clients)) != FT_OK ||
         (rc = read_i(cfg, "run.checkpoint_every", 0, 1000000000, "must be >= 0 (0: no checkpoints)",
                      &r->checkpoint_every)) != FT_OK ||
         (rc = read_i(cfg, "run.eval_batch", 1, 65536, "must lie in 1..65536", &r->eval_batch)) !=

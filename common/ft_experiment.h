@@ -284,6 +284,8 @@ typedef struct {
     uint64_t seeds[FT_MAX_SEEDS];       /* run.seeds: distinct, in the order given */
     int threads;                        /* BLAS threads per process, [1, 1024] */
     const char *device;                 /* "cpu", "reference", "cuda" or "cuda:N" */
+    int batch_clients;                  /* tasks a client process trains at once, [0, 256]
+                                           (0: as many as fit the device's memory) */
     int checkpoint_every;               /* rounds between checkpoints (0: none) */
     int save_updates;                   /* save each round's K×N updates */
     int eval_batch;                     /* evaluation batch size, [1, 65536] */

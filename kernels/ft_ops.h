@@ -36,6 +36,9 @@ typedef struct ft_ops {
     void (*download)(void *dst_host, const void *src, size_t bytes);
     void (*copy)(void *dst, const void *src, size_t bytes);
     void (*zero)(void *dst, size_t bytes);
+    /* Optional: bytes alloc could still give (a device's free memory), for sizing
+     * batches (run.batch_clients = 0); NULL where that is unknown (host back ends). */
+    size_t (*mem_available)(void);
 
     /* Scratch floats conv2d needs for shape s (im2col buffers etc.). */
     size_t (*conv2d_workspace)(const ft_conv2d_shape_t *s);
@@ -108,6 +111,33 @@ typedef struct ft_ops {
     void (*relu_maxpool2d_backward)(int B, int C, int H, int W, int k, int stride, const float *y,
                                     const float *dy, const int32_t *argmax, float *dx);
 
+    /* Optional batched ops: one call for K clients that each hold their own
+     * parameters (model/ft_model_batch.c). Client k's weights, biases and
+     * gradients are at w/b/dw/db + k*pstride (pstride = N: the K×N parameter
+     * block); its activations are B rows at x/y/dx/dy + k*B*(floats per row).
+     * All K clients run B rows (the shorter ones padded with zero rows, whose
+     * dy is zero). NULL in a back end that lacks them: the model then loops over
+     * the clients with the single-client ops (exact by construction), which is
+     * what the CPU back ends do. */
+    /* floats of ws conv2d_forward_batched/backward_batched need for K clients */
+    size_t (*conv2d_workspace_batched)(int K, const ft_conv2d_shape_t *s);
+    void (*conv2d_forward_batched)(int K, size_t pstride, const ft_conv2d_shape_t *s,
+                                   const float *x, const float *w, const float *b, float *y,
+                                   float *ws);
+    void (*conv2d_backward_batched)(int K, size_t pstride, const ft_conv2d_shape_t *s,
+                                    const float *x, const float *w, const float *dy, float *dx,
+                                    float *dw, float *db, float *ws);
+    void (*linear_forward_batched)(int K, size_t pstride, int B, int In, int Out, const float *x,
+                                   const float *w, const float *b, float *y);
+    void (*linear_backward_batched)(int K, size_t pstride, int B, int In, int Out, const float *x,
+                                    const float *w, const float *dy, float *dx, float *dw,
+                                    float *db);
+    /* Softmax cross-entropy of K clients' B-row blocks (logits K×B×C, labels K×B):
+     * probs K×B×C; loss[k] (host, K) = the mean over client k's first Bk[k] rows
+     * (Bk host, K, 0..B; 0 gives 0), summed in row order as softmax_xent_forward
+     * does, so each equals softmax_xent_forward(Bk[k], ...) on that block. */
+    void (*softmax_xent_forward_batched)(int K, int B, const int *Bk, int C, const float *logits,
+                                         const int32_t *labels, float *probs, float *loss);
     /* The text ops (embedding, LSTM steps, row scoring) on this back end's memory
      * (ft_lstm_ops.h), or NULL where the back end has none. Kept here so that the
      * CUDA module's table (and its host emulation) brings its own. */

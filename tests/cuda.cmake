@@ -8,6 +8,15 @@ if(TARGET ft_kernels_cuda)
   set_tests_properties(test_kernels_cuda_emulated PROPERTIES
     SKIP_RETURN_CODE 77 TIMEOUT 120 LABELS "cuda")
 endif()
+# batched clients (model/ft_model_batch.c) on the CUDA ops' batched path, emulated
+if(TARGET ft_kernels_cuda)
+  ft_test(test_train_batch_cuda LIBS ft_kernels_cuda ft_model ft_data ft_kernels LABELS gpu
+          TIMEOUT 120)
+  add_test(NAME test_train_batch_emulated COMMAND test_train_batch_cuda --emulate)
+  add_test(NAME test_train_batch_emulated_exact COMMAND test_train_batch_cuda --emulate-exact)
+  set_tests_properties(test_train_batch_emulated test_train_batch_emulated_exact PROPERTIES
+    SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS "cuda")
+endif()
 # The CUDA text ops (kernels/cuda/ft_cuda_lstm.cu) against the reference LSTM ops, and
 # the lstm model on the CUDA back end against the CPU model; same two runs.
 if(TARGET ft_kernels_cuda)

@@ -18,6 +18,8 @@ ft_script_test(fed_sentiment integration/fed_sentiment.sh TIMEOUT 300)
 ft_script_test(fed_defenses integration/fed_defenses.sh TIMEOUT 300)
 ft_script_test(fed_probe_replay integration/fed_probe_replay.sh TIMEOUT 300)
 ft_script_test(fed_local_dp integration/fed_local_dp.sh TIMEOUT 300)
+# run.batch_clients: K tasks at once give the one-by-one run (client/ft_client.c lanes)
+ft_script_test(fed_batch_clients integration/fed_batch_clients.sh TIMEOUT 300)
 ft_script_test(fed_density integration/fed_density.sh TIMEOUT 300)
 # Issue 15 done-when 1: a one-shot PGD + replacement attack on Fashion-MNIST meets the bar.
 ft_script_test(oneshot_tail integration/oneshot_tail.sh LABELS slow TIMEOUT 600)

@@ -10,3 +10,7 @@ ft_test(test_train_augment LIBS ft_model ft_data ft_kernels TIMEOUT 60)
 ft_test(test_model_lstm LIBS ft_model ft_kernels TIMEOUT 120)
 # total-norm gradient clipping (federation/train.clip_grad_norm) at its boundary
 ft_test(test_clip_grad LIBS ft_model ft_data ft_kernels TIMEOUT 60)
+# K clients trained at once equal K trainings one by one (model/ft_train_batch.c)
+ft_test(test_train_batch LIBS ft_model ft_data ft_kernels TIMEOUT 120)
+add_test(NAME test_train_batch_reference COMMAND test_train_batch --reference)
+set_tests_properties(test_train_batch_reference PROPERTIES TIMEOUT 120)

@@ -257,6 +257,13 @@ static void dev_copy(void *dst, const void *src, size_t bytes)
         FT_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice));
 }
 
+static size_t dev_mem_available(void)
+{
+    size_t free_b = 0, total_b = 0;
+    FT_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+    return free_b;
+}
+
 static void dev_zero(void *dst, size_t bytes)
 {
     if (bytes)
@@ -335,8 +342,10 @@ static void dev_init(void)
     t->download = dev_download;
     t->copy = dev_copy;
     t->zero = dev_zero;
+    t->mem_available = dev_mem_available;
     ft_cuda_fill_ops<false>(t);
     ft_cuda_fill_nn<false>(t);
+    ft_cuda_fill_batch<false>(t);
     ft_cuda_fill_lstm<false>(t);
     g_dev_found = t;
 
@@ -387,6 +396,7 @@ static void host_init(void)
     t->zero = host_zero;
     ft_cuda_fill_ops<true>(t);
     ft_cuda_fill_nn<true>(t);
+    ft_cuda_fill_batch<true>(t);
     ft_cuda_fill_lstm<true>(t);
 }
 

@@ -21,6 +21,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,6 +68,10 @@ extern ft_cuda_ctx_t ft_cuda_ctx;
 /* Scratch of at least bytes in the back end's memory (device, or host in
  * emulation); grows on demand, kept for the life of the process. */
 template <bool H> void *ft_cuda_scratch(size_t bytes);
+
+/* ft_cuda_set_conv_chunk()'s cap on the images per convolution chunk (0: none);
+ * the batched convolution (ft_cuda_batch.cu) honours it too. */
+int ft_cuda_conv_chunk_cap(void);
 
 /* Threads per block for the element-wise kernels. */
 #define FT_CUDA_THREADS 256
@@ -139,10 +144,31 @@ template <> double dot<true>(size_t n, const float *a, const float *b);
 template <> void channel_sum<false>(int B, int C, int P, const float *dy, float *db);
 template <> void channel_sum<true>(int B, int C, int P, const float *dy, float *db);
 
+/* One row of the softmax cross-entropy (softmax_xent_forward in ft_cuda_ops.cu and
+ * its batched form in ft_cuda_batch.cu): probs of the C logits z, and the row's loss
+ * (0 with *bad = 1 for a label outside [0, C)). In double, as the reference. */
+static FT_HD inline double ft_cuda_xent_row(int C, const float *z, int32_t label, float *pr,
+                                            int *bad)
+{
+    double m = z[0];
+    for (int c = 1; c < C; c++)
+        if (z[c] > m)
+            m = z[c];
+    double sum = 0;
+    for (int c = 0; c < C; c++)
+        sum += exp(z[c] - m);
+    for (int c = 0; c < C; c++)
+        pr[c] = (float)(exp(z[c] - m) / sum);
+    *bad = label < 0 || label >= C;
+    return *bad ? 0.0 : log(sum) + m - z[label];
+}
+
 /* Fill the op slots of an ops table (ft_cuda_ops.cu: element-wise, loss, SGD and
  * vector ops; ft_cuda_nn.cu: conv, linear, pooling). */
 template <bool H> void ft_cuda_fill_ops(ft_ops_t *t);
 template <bool H> void ft_cuda_fill_nn(ft_ops_t *t);
+/* ft_cuda_batch.cu: the *_batched ops (K clients' parameters at once). */
+template <bool H> void ft_cuda_fill_batch(ft_ops_t *t);
 /* Points t->lstm at the back end's text ops (ft_cuda_lstm.cu: embedding, LSTM steps,
  * row scoring; ft_lstm_ops.h). */
 template <bool H> void ft_cuda_fill_lstm(ft_ops_t *t);

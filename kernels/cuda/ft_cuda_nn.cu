@@ -30,6 +30,11 @@ extern "C" {
 
 static int g_chunk_cap; /* ft_cuda_set_conv_chunk(); 0: no cap */
 
+int ft_cuda_conv_chunk_cap(void)
+{
+    return g_chunk_cap;
+}
+
 extern "C" void ft_cuda_set_conv_chunk(int max_images)
 {
     assert(max_images >= 0);

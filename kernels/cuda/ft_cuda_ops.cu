@@ -106,20 +106,8 @@ static float softmax_xent_forward(int B, int C, const float *logits, const int32
         ft_cuda_softmax_rows<H>(B, C, logits, labels, probs, rows);
     /* the rows here, one thread each, unless done above (0 rows) */
     each<H>(wide ? 0 : (size_t)B, [=] FT_HD(size_t b) {
-        const float *z = logits + b * C;
-        float *pr = probs + b * C;
-        double m = z[0];
-        for (int c = 1; c < C; c++)
-            if (z[c] > m)
-                m = z[c];
-        double sum = 0;
-        for (int c = 0; c < C; c++)
-            sum += exp(z[c] - m);
-        for (int c = 0; c < C; c++)
-            pr[c] = (float)(exp(z[c] - m) / sum);
-        int32_t label = labels[b];
-        int bad = label < 0 || label >= C;
-        rows[b] = bad ? 0.0 : log(sum) + m - z[label];
+        int bad;
+        rows[b] = ft_cuda_xent_row(C, logits + b * C, labels[b], probs + b * C, &bad);
         rows[B + b] = bad ? 1.0 : 0.0;
     });
     double host_rows[512];
