@@ -21,11 +21,17 @@ slurm_cluster_start "$WORK/cluster" || fail "the test cluster did not start"
 export SBATCH_OVERCOMMIT=1
 
 ini=$(small_ini)
-"$FEDTAIL" run "$ini" --procs 2 --out "$WORK/local" --quiet --no-report >/dev/null 2>&1 \
+# The page and CURVE jobs run 15 rounds, not small_ini's 3: the page is asked while the
+# job runs, and a 3-round job could end (and close its page) between live.url appearing
+# and the request.
+live_ini="$WORK/live.ini"
+sed 's/^rounds = 3$/rounds = 15/' "$ini" > "$live_ini"
+grep -q '^rounds = 15$' "$live_ini" || fail "small_ini changed: set live.ini's rounds here"
+"$FEDTAIL" run "$live_ini" --procs 2 --out "$WORK/local" --quiet --no-report >/dev/null 2>&1 \
     || fail "local run failed"
 
 # The same run as a Slurm job: 1 coordinator task + 2 client tasks, with the page.
-"$FEDTAIL" run "$ini" --launcher slurm --procs-per-node 3 --out "$WORK/slurm" --no-report \
+"$FEDTAIL" run "$live_ini" --launcher slurm --procs-per-node 3 --out "$WORK/slurm" --no-report \
     --serve '*:0' > "$WORK/slurm.out" 2> "$WORK/slurm.err" &
 pid=$!
 url=""
@@ -50,7 +56,7 @@ grep -q "live view on http://$(hostname):" "$WORK/slurm.err" || fail "the page's
 
 # CURVE on the cluster: the coordinator task makes the keys in RUN_DIR/keys (secrets
 # 0600), the clients use them, and the run is the local one still.
-"$FEDTAIL" run "$ini" --launcher slurm --procs-per-node 3 --out "$WORK/curve" --no-report \
+"$FEDTAIL" run "$live_ini" --launcher slurm --procs-per-node 3 --out "$WORK/curve" --no-report \
     --set security.curve=true > "$WORK/curve.out" 2> "$WORK/curve.err" ||
     { cat "$WORK/curve.err" "$WORK"/curve/launch/slurm-*.out >&2; fail "slurm run with CURVE failed"; }
 grep -q '"event":"start".*"curve":true' "$WORK/curve/events.jsonl" || fail "CURVE was not on"
