@@ -8,6 +8,7 @@
 #include "ft_alloc.h"
 #include "ft_error.h"
 #include "ft_fileio.h"
+#include "ft_grow.h"
 #include "ft_jsonl.h"
 
 void ft_reddit_destroy(ft_reddit_t **r_p)
@@ -41,20 +42,6 @@ typedef struct {
     size_t ecap;     /* author (per comment) capacity */
 } reader_t;
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return FT_OK;
-    size_t n = *cap ? *cap * 2 : 1024;
-    while (n < need)
-        n *= 2;
-    void *q = ft_realloc(*p, n * elem);
-    if (!q)
-        return ft_error_set(FT_ENOMEM, "out of memory reading comments");
-    *p = q, *cap = n;
-    return FT_OK;
-}
-
 static int author_of(reader_t *rd, const char *name, uint32_t *out)
 {
     ft_reddit_t *r = rd->r;
@@ -76,7 +63,8 @@ static int author_of(reader_t *rd, const char *name, uint32_t *out)
     while (rd->table[h] && strcmp(r->authors[rd->table[h] - 1], name))
         h = (h + 1) & rd->mask;
     if (!rd->table[h]) {
-        int rc = grow((void **)&r->authors, &rd->acap, (size_t)r->num_authors + 1, sizeof(char *));
+        int rc = ft_grow((void **)&r->authors, &rd->acap, (size_t)r->num_authors + 1,
+                         sizeof(char *), "comments");
         if (rc)
             return rc;
         if (!(r->authors[r->num_authors] = ft_strdup(name)))
@@ -108,7 +96,8 @@ static int read_line(reader_t *rd, const char *path, uint32_t line, const char *
     if ((rc = ft_text_corpus_add(r->comments, 0, line, f[1].value, f[1].len)) ||
         r->comments->num_entries == before)
         return rc; /* a comment without a token is dropped */
-    if ((rc = grow((void **)&r->author, &rd->ecap, (size_t)before + 1, sizeof *r->author)) ||
+    if ((rc = ft_grow((void **)&r->author, &rd->ecap, (size_t)before + 1, sizeof *r->author,
+                      "comments")) ||
         (rc = author_of(rd, f[0].value, &a)))
         return rc;
     r->author[before] = a;

@@ -7,6 +7,7 @@
 #include "ft_alloc.h"
 #include "ft_error.h"
 #include "ft_fileio.h"
+#include "ft_grow.h"
 #include "ft_sentiment140.h"
 #include "ft_tweet.h"
 
@@ -81,20 +82,6 @@ typedef struct {
     size_t acap;          /* authors capacity */
 } reader_t;
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return FT_OK;
-    size_t n = *cap ? *cap * 2 : 1024;
-    while (n < need)
-        n *= 2;
-    void *q = ft_realloc(*p, n * elem);
-    if (!q)
-        return ft_error_set(FT_ENOMEM, "out of memory reading Sentiment140");
-    *p = q, *cap = n;
-    return FT_OK;
-}
-
 /* The index of author name, added if new. */
 static int author_of(reader_t *r, const char *name, uint32_t *out)
 {
@@ -117,7 +104,8 @@ static int author_of(reader_t *r, const char *name, uint32_t *out)
     while (r->table[h] && strcmp(s->authors[r->table[h] - 1], name))
         h = (h + 1) & r->mask;
     if (!r->table[h]) {
-        int rc = grow((void **)&s->authors, &r->acap, (size_t)s->num_authors + 1, sizeof(char *));
+        int rc = ft_grow((void **)&s->authors, &r->acap, (size_t)s->num_authors + 1, sizeof(char *),
+                         "Sentiment140");
         if (rc)
             return rc;
         if (!(s->authors[s->num_authors] = ft_strdup(name)))
@@ -181,9 +169,10 @@ static int read_line(reader_t *r, const char *path, uint32_t line, const char *t
     if (rc || s->tweets->num_entries == before)
         return rc; /* a tweet without a token is dropped */
     uint32_t a = 0;
-    if ((rc = grow((void **)&s->label, &r->lcap, (size_t)before + 1, 1)) != FT_OK ||
-        (rc = grow((void **)&s->author, &r->tcap, (size_t)before + 1, sizeof *s->author)) !=
+    if ((rc = ft_grow((void **)&s->label, &r->lcap, (size_t)before + 1, 1, "Sentiment140")) !=
             FT_OK ||
+        (rc = ft_grow((void **)&s->author, &r->tcap, (size_t)before + 1, sizeof *s->author,
+                      "Sentiment140")) != FT_OK ||
         (rc = author_of(r, f[4], &a)) != FT_OK)
         return rc;
     s->label[before] = pol[0] == '4';
