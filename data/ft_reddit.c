@@ -10,6 +10,7 @@
 #include "ft_fileio.h"
 #include "ft_grow.h"
 #include "ft_jsonl.h"
+#include "ft_name_index.h"
 
 void ft_reddit_destroy(ft_reddit_t **r_p)
 {
@@ -25,55 +26,12 @@ void ft_reddit_destroy(ft_reddit_t **r_p)
     *r_p = NULL;
 }
 
-static uint32_t fnv1a(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
 /* The growing state of a read. */
 typedef struct {
-    ft_reddit_t *r;  /* result */
-    uint32_t *table; /* author slots: index + 1, 0 empty */
-    uint32_t mask;   /* table size - 1 */
-    size_t acap;     /* authors capacity */
-    size_t ecap;     /* author (per comment) capacity */
+    ft_reddit_t *r;           /* result */
+    ft_name_index_t *authors; /* author names -> ids, handed to r->authors at the end */
+    size_t ecap;              /* author (per comment) capacity */
 } reader_t;
-
-static int author_of(reader_t *rd, const char *name, uint32_t *out)
-{
-    ft_reddit_t *r = rd->r;
-    if (2 * ((size_t)r->num_authors + 1) > (size_t)rd->mask + 1) { /* rehash at load 1/2 */
-        uint32_t size = (rd->mask + 1) * 2;
-        uint32_t *t = ft_calloc(size, sizeof *t);
-        if (!t)
-            return ft_error_set(FT_ENOMEM, "out of memory reading comments");
-        for (uint32_t a = 0; a < r->num_authors; a++) {
-            uint32_t h = fnv1a(r->authors[a]) & (size - 1);
-            while (t[h])
-                h = (h + 1) & (size - 1);
-            t[h] = a + 1;
-        }
-        ft_free(rd->table);
-        rd->table = t, rd->mask = size - 1;
-    }
-    uint32_t h = fnv1a(name) & rd->mask;
-    while (rd->table[h] && strcmp(r->authors[rd->table[h] - 1], name))
-        h = (h + 1) & rd->mask;
-    if (!rd->table[h]) {
-        int rc = ft_grow((void **)&r->authors, &rd->acap, (size_t)r->num_authors + 1,
-                         sizeof(char *), "comments");
-        if (rc)
-            return rc;
-        if (!(r->authors[r->num_authors] = ft_strdup(name)))
-            return ft_error_set(FT_ENOMEM, "out of memory reading comments");
-        rd->table[h] = ++r->num_authors;
-    }
-    *out = rd->table[h] - 1;
-    return FT_OK;
-}
 
 static int read_line(reader_t *rd, const char *path, uint32_t line, const char *text, size_t len,
                      char *buf)
@@ -98,7 +56,7 @@ static int read_line(reader_t *rd, const char *path, uint32_t line, const char *
         return rc; /* a comment without a token is dropped */
     if ((rc = ft_grow((void **)&r->author, &rd->ecap, (size_t)before + 1, sizeof *r->author,
                       "comments")) ||
-        (rc = author_of(rd, f[0].value, &a)))
+        (rc = ft_name_index_add(rd->authors, f[0].value, "comments", &a)))
         return rc;
     r->author[before] = a;
     return FT_OK;
@@ -114,8 +72,6 @@ int ft_reddit_read(const char *path, ft_reddit_t **out)
         return rc;
     reader_t rd = {0};
     ft_reddit_t *r = rd.r = ft_calloc(1, sizeof *r);
-    rd.table = ft_calloc(16, sizeof *rd.table);
-    rd.mask = 15;
     size_t longest = 0;
     for (size_t i = 0, at = 0; i <= len; i++)
         if (i == len || data[i] == '\n') {
@@ -123,7 +79,7 @@ int ft_reddit_read(const char *path, ft_reddit_t **out)
             at = i + 1;
         }
     buf = ft_malloc(2 * (longest + 1)); /* two fields' room (ft_jsonl_fields) */
-    if (!r || !rd.table || !buf ||
+    if (!r || !buf || (rc = ft_name_index_new(&rd.authors)) != FT_OK ||
         (rc = ft_text_corpus_new((const char *[]){path}, 1, &r->comments)) != FT_OK) {
         rc = rc ? rc : ft_error_set(FT_ENOMEM, "out of memory reading %s", path);
         goto done;
@@ -148,10 +104,12 @@ int ft_reddit_read(const char *path, ft_reddit_t **out)
                           "%s: no comment (an empty file, or only deleted ones; one JSON object "
                           "a line expected)",
                           path);
+    if (rc == FT_OK)
+        r->authors = ft_name_index_take(rd.authors, &r->num_authors);
 done:
     ft_free(data);
     ft_free(buf);
-    ft_free(rd.table);
+    ft_name_index_destroy(&rd.authors);
     if (rc)
         ft_reddit_destroy(&r);
     *out = r;
