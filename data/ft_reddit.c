@@ -10,6 +10,7 @@
 #include "ft_fileio.h"
 #include "ft_grow.h"
 #include "ft_jsonl.h"
+#include "ft_lines.h"
 #include "ft_name_index.h"
 
 void ft_reddit_destroy(ft_reddit_t **r_p)
@@ -72,32 +73,22 @@ int ft_reddit_read(const char *path, ft_reddit_t **out)
         return rc;
     reader_t rd = {0};
     ft_reddit_t *r = rd.r = ft_calloc(1, sizeof *r);
-    size_t longest = 0;
-    for (size_t i = 0, at = 0; i <= len; i++)
-        if (i == len || data[i] == '\n') {
-            longest = i - at > longest ? i - at : longest;
-            at = i + 1;
-        }
+    size_t longest = ft_lines_longest(data, len);
     buf = ft_malloc(2 * (longest + 1)); /* two fields' room (ft_jsonl_fields) */
     if (!r || !buf || (rc = ft_name_index_new(&rd.authors)) != FT_OK ||
         (rc = ft_text_corpus_new((const char *[]){path}, 1, &r->comments)) != FT_OK) {
         rc = rc ? rc : ft_error_set(FT_ENOMEM, "out of memory reading %s", path);
         goto done;
     }
-    uint32_t line = 1;
-    for (size_t i = 0; i < len && rc == FT_OK; line++) {
-        size_t eol = i;
-        while (eol < len && data[eol] != '\n')
-            eol++;
-        size_t l = eol - i;
-        if (l && data[i + l - 1] == '\r')
-            l--;
+    ft_lines_t it = ft_lines(data, len);
+    const char *text;
+    size_t l;
+    while (rc == FT_OK && ft_lines_next(&it, &text, &l)) {
         size_t k = 0;
-        while (k < l && (data[i + k] == ' ' || data[i + k] == '\t'))
+        while (k < l && (text[k] == ' ' || text[k] == '\t'))
             k++;
         if (k < l) /* blank lines are skipped */
-            rc = read_line(&rd, path, line, data + i, l, buf);
-        i = eol + 1;
+            rc = read_line(&rd, path, it.line, text, l, buf);
     }
     if (rc == FT_OK && r->comments->num_entries == 0)
         rc = ft_error_set(FT_EFORMAT,

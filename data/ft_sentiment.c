@@ -7,6 +7,7 @@
 #include "ft_alloc.h"
 #include "ft_error.h"
 #include "ft_fileio.h"
+#include "ft_lines.h"
 #include "ft_rng.h"
 #include "ft_sentiment140.h"
 #include "ft_tweet.h"
@@ -160,18 +161,14 @@ int ft_sentiment_lines(const char *path, ft_text_vocab_t *vocab, int seq_len, in
     }
     if ((rc = ft_text_corpus_new((const char *[]){path}, 1, &c)))
         goto done;
-    uint32_t line = 1;
-    for (size_t i = 0; i < len && rc == FT_OK; line++) {
-        size_t eol = i;
-        while (eol < len && data[eol] != '\n')
-            eol++;
-        size_t l = eol - i, blen = 0;
-        if (l && data[i + l - 1] == '\r')
-            l--;
-        rc = ft_tweet_clean(path, line, data + i, l, 0, buf, &blen);
+    ft_lines_t it = ft_lines(data, len);
+    const char *text;
+    size_t l;
+    while (rc == FT_OK && ft_lines_next(&it, &text, &l)) {
+        size_t blen = 0;
+        rc = ft_tweet_clean(path, it.line, text, l, 0, buf, &blen);
         if (rc == FT_OK && blen)
-            rc = ft_text_corpus_add(c, 0, line, buf, blen);
-        i = eol + 1;
+            rc = ft_text_corpus_add(c, 0, it.line, buf, blen);
     }
     if (rc == FT_OK && c->num_entries == 0)
         rc = ft_error_set(FT_EFORMAT, "%s: no tweet (an empty file: one tweet a line expected)",

@@ -8,6 +8,7 @@
 #include "ft_error.h"
 #include "ft_fileio.h"
 #include "ft_grow.h"
+#include "ft_lines.h"
 #include "ft_name_index.h"
 #include "ft_sentiment140.h"
 #include "ft_tweet.h"
@@ -152,12 +153,8 @@ int ft_sentiment140_read_as(const char *path, int clean, ft_sentiment140_t **out
         return rc;
     reader_t r = {0};
     ft_sentiment140_t *s = r.s = ft_calloc(1, sizeof *s);
-    size_t longest = 0; /* the longest line: ft_tweet_clean's room is 3x a text's */
-    for (size_t i = 0, at = 0; i <= len; i++)
-        if (i == len || data[i] == '\n') {
-            longest = i - at > longest ? i - at : longest;
-            at = i + 1;
-        }
+    /* the longest line: ft_tweet_clean's room is 3x a text's */
+    size_t longest = ft_lines_longest(data, len);
     buf = ft_malloc(longest + 2);
     utf8 = ft_malloc(3 * longest + 3);
     if (!s || !buf || !utf8 || (rc = ft_name_index_new(&r.authors)) != FT_OK ||
@@ -165,18 +162,12 @@ int ft_sentiment140_read_as(const char *path, int clean, ft_sentiment140_t **out
         rc = rc ? rc : ft_error_set(FT_ENOMEM, "out of memory reading %s", path);
         goto done;
     }
-    uint32_t line = 1;
-    for (size_t i = 0; i < len && rc == FT_OK; line++) {
-        size_t eol = i;
-        while (eol < len && data[eol] != '\n')
-            eol++;
-        size_t l = eol - i;
-        if (l && data[i + l - 1] == '\r')
-            l--;
+    ft_lines_t it = ft_lines(data, len);
+    const char *text;
+    size_t l;
+    while (rc == FT_OK && ft_lines_next(&it, &text, &l))
         if (l)
-            rc = read_line(&r, path, line, data + i, l, buf, utf8, clean);
-        i = eol + 1;
-    }
+            rc = read_line(&r, path, it.line, text, l, buf, utf8, clean);
     if (rc == FT_OK && s->tweets->num_entries == 0)
         rc = ft_error_set(FT_EFORMAT, "%s: no tweet (empty file, or only neutral ones)", path);
     if (rc == FT_OK)
