@@ -12,6 +12,7 @@
 #include "ft_jsonl.h"
 #include "ft_lines.h"
 #include "ft_name_index.h"
+#include "ft_text_dataset.h"
 
 void ft_reddit_destroy(ft_reddit_t **r_p)
 {
@@ -182,21 +183,13 @@ int ft_reddit_load(const char *path, int vocab_size, int seq_len, double test_fr
         goto done;
     }
     int classes = groups < 2 ? 2 : groups > 256 ? 256 : (int)groups;
-    if ((rc = ft_dataset_new((uint32_t)nseq, 1, 1, (int)W, classes, out)))
+    if ((rc = ft_text_dataset_new((uint32_t)nseq, (int)W, classes, v, "sequences", out)))
         goto done;
     ft_dataset_t *ds = *out;
-    ft_free(ds->pixels);
-    ds->pixels = NULL;
-    ds->values = ft_malloc(nseq * W * sizeof(float));
-    if (!ds->values) {
-        rc = ft_error_set(FT_ENOMEM, "out of memory for %zu sequences", nseq);
-        goto done;
-    }
     for (size_t i = 0; i < nseq * W; i++)
         ds->values[i] = (float)ids[i];
     for (size_t i = 0; i < nseq; i++)
         ds->labels[i] = (uint8_t)(seq_author[i] % 256);
-    ds->vocab = ft_text_vocab_retain(v);
     if (train) {
         ds->group = seq_author, seq_author = NULL;
         ds->num_groups = groups;

@@ -10,6 +10,7 @@
 #include "ft_lines.h"
 #include "ft_rng.h"
 #include "ft_sentiment140.h"
+#include "ft_text_dataset.h"
 #include "ft_tweet.h"
 
 void ft_sentiment_pad(const ft_text_corpus_t *c, uint32_t e, const ft_text_vocab_t *v, int seq_len,
@@ -26,18 +27,7 @@ void ft_sentiment_pad(const ft_text_corpus_t *c, uint32_t e, const ft_text_vocab
 /* A dataset of n tweets of seq_len ids (float storage, 2 classes). */
 static int new_tweets(uint32_t n, int seq_len, ft_text_vocab_t *v, ft_dataset_t **out)
 {
-    int rc = ft_dataset_new(n, 1, 1, seq_len, 2, out);
-    if (rc)
-        return rc;
-    ft_free((*out)->pixels);
-    (*out)->pixels = NULL;
-    (*out)->values = ft_malloc((size_t)n * seq_len * sizeof(float) + 1);
-    if (!(*out)->values) {
-        ft_dataset_destroy(out);
-        return ft_error_set(FT_ENOMEM, "out of memory for %u tweets", n);
-    }
-    (*out)->vocab = ft_text_vocab_retain(v);
-    return FT_OK;
+    return ft_text_dataset_new(n, seq_len, 2, v, "tweets", out);
 }
 
 /* Whether training tweet e is kept: two tokens or more, none containing "greek". */
