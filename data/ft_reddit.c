@@ -8,7 +8,11 @@
 #include "ft_alloc.h"
 #include "ft_error.h"
 #include "ft_fileio.h"
+#include "ft_grow.h"
 #include "ft_jsonl.h"
+#include "ft_lines.h"
+#include "ft_name_index.h"
+#include "ft_text_dataset.h"
 
 void ft_reddit_destroy(ft_reddit_t **r_p)
 {
@@ -24,68 +28,12 @@ void ft_reddit_destroy(ft_reddit_t **r_p)
     *r_p = NULL;
 }
 
-static uint32_t fnv1a(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
 /* The growing state of a read. */
 typedef struct {
-    ft_reddit_t *r;  /* result */
-    uint32_t *table; /* author slots: index + 1, 0 empty */
-    uint32_t mask;   /* table size - 1 */
-    size_t acap;     /* authors capacity */
-    size_t ecap;     /* author (per comment) capacity */
+    ft_reddit_t *r;           /* result */
+    ft_name_index_t *authors; /* author names -> ids, handed to r->authors at the end */
+    size_t ecap;              /* author (per comment) capacity */
 } reader_t;
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return FT_OK;
-    size_t n = *cap ? *cap * 2 : 1024;
-    while (n < need)
-        n *= 2;
-    void *q = ft_realloc(*p, n * elem);
-    if (!q)
-        return ft_error_set(FT_ENOMEM, "out of memory reading comments");
-    *p = q, *cap = n;
-    return FT_OK;
-}
-
-static int author_of(reader_t *rd, const char *name, uint32_t *out)
-{
-    ft_reddit_t *r = rd->r;
-    if (2 * ((size_t)r->num_authors + 1) > (size_t)rd->mask + 1) { /* rehash at load 1/2 */
-        uint32_t size = (rd->mask + 1) * 2;
-        uint32_t *t = ft_calloc(size, sizeof *t);
-        if (!t)
-            return ft_error_set(FT_ENOMEM, "out of memory reading comments");
-        for (uint32_t a = 0; a < r->num_authors; a++) {
-            uint32_t h = fnv1a(r->authors[a]) & (size - 1);
-            while (t[h])
-                h = (h + 1) & (size - 1);
-            t[h] = a + 1;
-        }
-        ft_free(rd->table);
-        rd->table = t, rd->mask = size - 1;
-    }
-    uint32_t h = fnv1a(name) & rd->mask;
-    while (rd->table[h] && strcmp(r->authors[rd->table[h] - 1], name))
-        h = (h + 1) & rd->mask;
-    if (!rd->table[h]) {
-        int rc = grow((void **)&r->authors, &rd->acap, (size_t)r->num_authors + 1, sizeof(char *));
-        if (rc)
-            return rc;
-        if (!(r->authors[r->num_authors] = ft_strdup(name)))
-            return ft_error_set(FT_ENOMEM, "out of memory reading comments");
-        rd->table[h] = ++r->num_authors;
-    }
-    *out = rd->table[h] - 1;
-    return FT_OK;
-}
 
 static int read_line(reader_t *rd, const char *path, uint32_t line, const char *text, size_t len,
                      char *buf)
@@ -108,8 +56,9 @@ static int read_line(reader_t *rd, const char *path, uint32_t line, const char *
     if ((rc = ft_text_corpus_add(r->comments, 0, line, f[1].value, f[1].len)) ||
         r->comments->num_entries == before)
         return rc; /* a comment without a token is dropped */
-    if ((rc = grow((void **)&r->author, &rd->ecap, (size_t)before + 1, sizeof *r->author)) ||
-        (rc = author_of(rd, f[0].value, &a)))
+    if ((rc = ft_grow((void **)&r->author, &rd->ecap, (size_t)before + 1, sizeof *r->author,
+                      "comments")) ||
+        (rc = ft_name_index_add(rd->authors, f[0].value, "comments", &a)))
         return rc;
     r->author[before] = a;
     return FT_OK;
@@ -125,44 +74,34 @@ int ft_reddit_read(const char *path, ft_reddit_t **out)
         return rc;
     reader_t rd = {0};
     ft_reddit_t *r = rd.r = ft_calloc(1, sizeof *r);
-    rd.table = ft_calloc(16, sizeof *rd.table);
-    rd.mask = 15;
-    size_t longest = 0;
-    for (size_t i = 0, at = 0; i <= len; i++)
-        if (i == len || data[i] == '\n') {
-            longest = i - at > longest ? i - at : longest;
-            at = i + 1;
-        }
+    size_t longest = ft_lines_longest(data, len);
     buf = ft_malloc(2 * (longest + 1)); /* two fields' room (ft_jsonl_fields) */
-    if (!r || !rd.table || !buf ||
+    if (!r || !buf || (rc = ft_name_index_new(&rd.authors)) != FT_OK ||
         (rc = ft_text_corpus_new((const char *[]){path}, 1, &r->comments)) != FT_OK) {
         rc = rc ? rc : ft_error_set(FT_ENOMEM, "out of memory reading %s", path);
         goto done;
     }
-    uint32_t line = 1;
-    for (size_t i = 0; i < len && rc == FT_OK; line++) {
-        size_t eol = i;
-        while (eol < len && data[eol] != '\n')
-            eol++;
-        size_t l = eol - i;
-        if (l && data[i + l - 1] == '\r')
-            l--;
+    ft_lines_t it = ft_lines(data, len);
+    const char *text;
+    size_t l;
+    while (rc == FT_OK && ft_lines_next(&it, &text, &l)) {
         size_t k = 0;
-        while (k < l && (data[i + k] == ' ' || data[i + k] == '\t'))
+        while (k < l && (text[k] == ' ' || text[k] == '\t'))
             k++;
         if (k < l) /* blank lines are skipped */
-            rc = read_line(&rd, path, line, data + i, l, buf);
-        i = eol + 1;
+            rc = read_line(&rd, path, it.line, text, l, buf);
     }
     if (rc == FT_OK && r->comments->num_entries == 0)
         rc = ft_error_set(FT_EFORMAT,
                           "%s: no comment (an empty file, or only deleted ones; one JSON object "
                           "a line expected)",
                           path);
+    if (rc == FT_OK)
+        r->authors = ft_name_index_take(rd.authors, &r->num_authors);
 done:
     ft_free(data);
     ft_free(buf);
-    ft_free(rd.table);
+    ft_name_index_destroy(&rd.authors);
     if (rc)
         ft_reddit_destroy(&r);
     *out = r;
@@ -244,21 +183,13 @@ int ft_reddit_load(const char *path, int vocab_size, int seq_len, double test_fr
         goto done;
     }
     int classes = groups < 2 ? 2 : groups > 256 ? 256 : (int)groups;
-    if ((rc = ft_dataset_new((uint32_t)nseq, 1, 1, (int)W, classes, out)))
+    if ((rc = ft_text_dataset_new((uint32_t)nseq, (int)W, classes, v, "sequences", out)))
         goto done;
     ft_dataset_t *ds = *out;
-    ft_free(ds->pixels);
-    ds->pixels = NULL;
-    ds->values = ft_malloc(nseq * W * sizeof(float));
-    if (!ds->values) {
-        rc = ft_error_set(FT_ENOMEM, "out of memory for %zu sequences", nseq);
-        goto done;
-    }
     for (size_t i = 0; i < nseq * W; i++)
         ds->values[i] = (float)ids[i];
     for (size_t i = 0; i < nseq; i++)
         ds->labels[i] = (uint8_t)(seq_author[i] % 256);
-    ds->vocab = ft_text_vocab_retain(v);
     if (train) {
         ds->group = seq_author, seq_author = NULL;
         ds->num_groups = groups;

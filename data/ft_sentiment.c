@@ -7,8 +7,10 @@
 #include "ft_alloc.h"
 #include "ft_error.h"
 #include "ft_fileio.h"
+#include "ft_lines.h"
 #include "ft_rng.h"
 #include "ft_sentiment140.h"
+#include "ft_text_dataset.h"
 #include "ft_tweet.h"
 
 void ft_sentiment_pad(const ft_text_corpus_t *c, uint32_t e, const ft_text_vocab_t *v, int seq_len,
@@ -25,18 +27,7 @@ void ft_sentiment_pad(const ft_text_corpus_t *c, uint32_t e, const ft_text_vocab
 /* A dataset of n tweets of seq_len ids (float storage, 2 classes). */
 static int new_tweets(uint32_t n, int seq_len, ft_text_vocab_t *v, ft_dataset_t **out)
 {
-    int rc = ft_dataset_new(n, 1, 1, seq_len, 2, out);
-    if (rc)
-        return rc;
-    ft_free((*out)->pixels);
-    (*out)->pixels = NULL;
-    (*out)->values = ft_malloc((size_t)n * seq_len * sizeof(float) + 1);
-    if (!(*out)->values) {
-        ft_dataset_destroy(out);
-        return ft_error_set(FT_ENOMEM, "out of memory for %u tweets", n);
-    }
-    (*out)->vocab = ft_text_vocab_retain(v);
-    return FT_OK;
+    return ft_text_dataset_new(n, seq_len, 2, v, "tweets", out);
 }
 
 /* Whether training tweet e is kept: two tokens or more, none containing "greek". */
@@ -160,18 +151,14 @@ int ft_sentiment_lines(const char *path, ft_text_vocab_t *vocab, int seq_len, in
     }
     if ((rc = ft_text_corpus_new((const char *[]){path}, 1, &c)))
         goto done;
-    uint32_t line = 1;
-    for (size_t i = 0; i < len && rc == FT_OK; line++) {
-        size_t eol = i;
-        while (eol < len && data[eol] != '\n')
-            eol++;
-        size_t l = eol - i, blen = 0;
-        if (l && data[i + l - 1] == '\r')
-            l--;
-        rc = ft_tweet_clean(path, line, data + i, l, 0, buf, &blen);
+    ft_lines_t it = ft_lines(data, len);
+    const char *text;
+    size_t l;
+    while (rc == FT_OK && ft_lines_next(&it, &text, &l)) {
+        size_t blen = 0;
+        rc = ft_tweet_clean(path, it.line, text, l, 0, buf, &blen);
         if (rc == FT_OK && blen)
-            rc = ft_text_corpus_add(c, 0, line, buf, blen);
-        i = eol + 1;
+            rc = ft_text_corpus_add(c, 0, it.line, buf, blen);
     }
     if (rc == FT_OK && c->num_entries == 0)
         rc = ft_error_set(FT_EFORMAT, "%s: no tweet (an empty file: one tweet a line expected)",

@@ -1,12 +1,15 @@
 /* ft_sentiment140: reading the Sentiment140 CSV (format in ft_sentiment140.h) into a
  * tokenised corpus with a label and an author per tweet. Authors are found through an
- * open-addressing table (FNV-1a) so a 1.6M-line file reads in one pass. */
+ * index (ft_name_index.h) so a 1.6M-line file reads in one pass. */
 #include <stdio.h>
 #include <string.h>
 
 #include "ft_alloc.h"
 #include "ft_error.h"
 #include "ft_fileio.h"
+#include "ft_grow.h"
+#include "ft_lines.h"
+#include "ft_name_index.h"
 #include "ft_sentiment140.h"
 #include "ft_tweet.h"
 
@@ -63,70 +66,13 @@ static int split(const char *line, size_t len, char *buf, char *f[FIELDS + 1])
     }
 }
 
-static uint32_t fnv1a(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
 /* Growing state of a read. */
 typedef struct {
-    ft_sentiment140_t *s; /* result */
-    size_t lcap;          /* label capacity */
-    size_t tcap;          /* author (per tweet) capacity */
-    uint32_t *table;      /* author slots: index + 1, 0 empty */
-    uint32_t mask;        /* table size - 1 */
-    size_t acap;          /* authors capacity */
+    ft_sentiment140_t *s;     /* result */
+    size_t lcap;              /* label capacity */
+    size_t tcap;              /* author (per tweet) capacity */
+    ft_name_index_t *authors; /* user names -> ids, handed to s->authors at the end */
 } reader_t;
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return FT_OK;
-    size_t n = *cap ? *cap * 2 : 1024;
-    while (n < need)
-        n *= 2;
-    void *q = ft_realloc(*p, n * elem);
-    if (!q)
-        return ft_error_set(FT_ENOMEM, "out of memory reading Sentiment140");
-    *p = q, *cap = n;
-    return FT_OK;
-}
-
-/* The index of author name, added if new. */
-static int author_of(reader_t *r, const char *name, uint32_t *out)
-{
-    ft_sentiment140_t *s = r->s;
-    if (2 * ((size_t)s->num_authors + 1) > (size_t)r->mask + 1) { /* rehash at load 1/2 */
-        uint32_t size = (r->mask + 1) * 2;
-        uint32_t *t = ft_calloc(size, sizeof *t);
-        if (!t)
-            return ft_error_set(FT_ENOMEM, "out of memory reading Sentiment140");
-        for (uint32_t a = 0; a < s->num_authors; a++) {
-            uint32_t h = fnv1a(s->authors[a]) & (size - 1);
-            while (t[h])
-                h = (h + 1) & (size - 1);
-            t[h] = a + 1;
-        }
-        ft_free(r->table);
-        r->table = t, r->mask = size - 1;
-    }
-    uint32_t h = fnv1a(name) & r->mask;
-    while (r->table[h] && strcmp(s->authors[r->table[h] - 1], name))
-        h = (h + 1) & r->mask;
-    if (!r->table[h]) {
-        int rc = grow((void **)&s->authors, &r->acap, (size_t)s->num_authors + 1, sizeof(char *));
-        if (rc)
-            return rc;
-        if (!(s->authors[s->num_authors] = ft_strdup(name)))
-            return ft_error_set(FT_ENOMEM, "out of memory reading Sentiment140");
-        r->table[h] = ++s->num_authors;
-    }
-    *out = r->table[h] - 1;
-    return FT_OK;
-}
 
 /* Latin-1 to UTF-8 (out has room for 2 * strlen(in) + 1). */
 static size_t latin1_to_utf8(const char *in, char *out)
@@ -181,10 +127,11 @@ static int read_line(reader_t *r, const char *path, uint32_t line, const char *t
     if (rc || s->tweets->num_entries == before)
         return rc; /* a tweet without a token is dropped */
     uint32_t a = 0;
-    if ((rc = grow((void **)&s->label, &r->lcap, (size_t)before + 1, 1)) != FT_OK ||
-        (rc = grow((void **)&s->author, &r->tcap, (size_t)before + 1, sizeof *s->author)) !=
+    if ((rc = ft_grow((void **)&s->label, &r->lcap, (size_t)before + 1, 1, "Sentiment140")) !=
             FT_OK ||
-        (rc = author_of(r, f[4], &a)) != FT_OK)
+        (rc = ft_grow((void **)&s->author, &r->tcap, (size_t)before + 1, sizeof *s->author,
+                      "Sentiment140")) != FT_OK ||
+        (rc = ft_name_index_add(r->authors, f[4], "Sentiment140", &a)) != FT_OK)
         return rc;
     s->label[before] = pol[0] == '4';
     s->author[before] = a;
@@ -206,40 +153,30 @@ int ft_sentiment140_read_as(const char *path, int clean, ft_sentiment140_t **out
         return rc;
     reader_t r = {0};
     ft_sentiment140_t *s = r.s = ft_calloc(1, sizeof *s);
-    r.table = ft_calloc(16, sizeof *r.table);
-    r.mask = 15;
-    size_t longest = 0; /* the longest line: ft_tweet_clean's room is 3x a text's */
-    for (size_t i = 0, at = 0; i <= len; i++)
-        if (i == len || data[i] == '\n') {
-            longest = i - at > longest ? i - at : longest;
-            at = i + 1;
-        }
+    /* the longest line: ft_tweet_clean's room is 3x a text's */
+    size_t longest = ft_lines_longest(data, len);
     buf = ft_malloc(longest + 2);
     utf8 = ft_malloc(3 * longest + 3);
-    if (!s || !r.table || !buf || !utf8 ||
+    if (!s || !buf || !utf8 || (rc = ft_name_index_new(&r.authors)) != FT_OK ||
         (rc = ft_text_corpus_new((const char *[]){path}, 1, &s->tweets)) != FT_OK) {
         rc = rc ? rc : ft_error_set(FT_ENOMEM, "out of memory reading %s", path);
         goto done;
     }
-    uint32_t line = 1;
-    for (size_t i = 0; i < len && rc == FT_OK; line++) {
-        size_t eol = i;
-        while (eol < len && data[eol] != '\n')
-            eol++;
-        size_t l = eol - i;
-        if (l && data[i + l - 1] == '\r')
-            l--;
+    ft_lines_t it = ft_lines(data, len);
+    const char *text;
+    size_t l;
+    while (rc == FT_OK && ft_lines_next(&it, &text, &l))
         if (l)
-            rc = read_line(&r, path, line, data + i, l, buf, utf8, clean);
-        i = eol + 1;
-    }
+            rc = read_line(&r, path, it.line, text, l, buf, utf8, clean);
     if (rc == FT_OK && s->tweets->num_entries == 0)
         rc = ft_error_set(FT_EFORMAT, "%s: no tweet (empty file, or only neutral ones)", path);
+    if (rc == FT_OK)
+        s->authors = ft_name_index_take(r.authors, &s->num_authors);
 done:
     ft_free(data);
     ft_free(buf);
     ft_free(utf8);
-    ft_free(r.table);
+    ft_name_index_destroy(&r.authors);
     if (rc)
         ft_sentiment140_destroy(&s);
     *out = s;

@@ -13,6 +13,7 @@
 #include "ft_alloc.h"
 #include "ft_error.h"
 #include "ft_fileio.h"
+#include "ft_grow.h"
 #include "ft_text.h"
 
 void ft_text_corpus_destroy(ft_text_corpus_t **c_p)
@@ -39,16 +40,7 @@ typedef struct {
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
 {
-    if (need <= *cap)
-        return FT_OK;
-    size_t n = *cap ? *cap : 1024;
-    while (n < need)
-        n *= 2;
-    void *q = ft_realloc(*p, n * elem);
-    if (!q)
-        return ft_error_set(FT_ENOMEM, "out of memory reading a text corpus");
-    *p = q, *cap = n;
-    return FT_OK;
+    return ft_grow(p, cap, need, elem, "a text corpus");
 }
 
 static int add_token(const char *token, void *user)

@@ -7,6 +7,24 @@
 #include "ft_error.h"
 #include "ft_text_dataset.h"
 
+int ft_text_dataset_new(uint32_t n, int w, int num_classes, ft_text_vocab_t *vocab,
+                        const char *what, ft_dataset_t **out)
+{
+    int rc = ft_dataset_new(n, 1, 1, w, num_classes, out);
+    if (rc)
+        return rc;
+    ft_dataset_t *ds = *out;
+    ft_free(ds->pixels);
+    ds->pixels = NULL;
+    ds->values = ft_malloc((size_t)n * w * sizeof(float) + 1);
+    if (!ds->values) {
+        ft_dataset_destroy(out);
+        return ft_error_set(FT_ENOMEM, "out of memory for %u %s", n, what);
+    }
+    ds->vocab = ft_text_vocab_retain(vocab);
+    return FT_OK;
+}
+
 int ft_text_to_dataset(const ft_text_seqs_t *s, ft_text_vocab_t *vocab, ft_dataset_t **out)
 {
     *out = NULL;
@@ -15,21 +33,13 @@ int ft_text_to_dataset(const ft_text_seqs_t *s, ft_text_vocab_t *vocab, ft_datas
                             s->num_sources);
     ft_dataset_t *ds = NULL;
     int W = s->seq_len + 1;
-    int rc = ft_dataset_new(s->n, 1, 1, W, s->num_sources, &ds);
+    int rc = ft_text_dataset_new(s->n, W, s->num_sources, vocab, "text sequences", &ds);
     if (rc)
         return rc;
-    ft_free(ds->pixels);
-    ds->pixels = NULL;
-    ds->values = ft_malloc((size_t)s->n * W * sizeof(float) + 1);
-    if (!ds->values) {
-        ft_dataset_destroy(&ds);
-        return ft_error_set(FT_ENOMEM, "out of memory for %u text sequences", s->n);
-    }
     for (size_t i = 0; i < (size_t)s->n * W; i++)
         ds->values[i] = (float)s->ids[i];
     for (uint32_t i = 0; i < s->n; i++)
         ds->labels[i] = (uint8_t)s->source[i];
-    ds->vocab = ft_text_vocab_retain(vocab);
     *out = ds;
     return FT_OK;
 }

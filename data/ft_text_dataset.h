@@ -12,6 +12,14 @@
 /* Where Debian's fortunes package puts its files. */
 #define FT_FORTUNES_DIR "/usr/share/games/fortunes"
 
+/* A dataset of n samples of w token ids each as floats (C = H = 1, W = w, mean 0,
+ * std 1 so gathering leaves them as they are), num_classes classes, with a reference
+ * to vocab: what ft_text_to_dataset, ft_reddit.h and ft_sentiment.h fill. values holds
+ * the n×w floats (not yet set), pixels is NULL, labels are 0. FT_ENOMEM ("out of
+ * memory for N WHAT": what names the samples, as "tweets") with *out NULL. */
+int ft_text_dataset_new(uint32_t n, int w, int num_classes, ft_text_vocab_t *vocab,
+                        const char *what, ft_dataset_t **out);
+
 /* Text sequences as a dataset: sample i is the T+1 ids of sequence i as floats
  * (C = H = 1, W = T+1, mean 0, std 1 so gathering leaves them as they are), label i
  * its source file, num_classes the corpus's source count; takes a reference to

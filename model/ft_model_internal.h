@@ -67,6 +67,13 @@ float ft_model_sentiment_forward_backward(ft_model_t *m, const float *x, const i
                                           int B);
 int ft_model_sentiment_evaluate(ft_model_t *m, const ft_dataset_t *ds, const uint32_t *idx,
                                 uint32_t n, ft_eval_t *out);
+/* The token ids of both heads, decoded into m->text_ids (host) and returned: from x,
+ * B samples of m->w floats in back-end memory (downloaded through m->text_x first) ... */
+const int32_t *ft_model_text_decode(ft_model_t *m, const float *x /* B×w */, int B);
+/* ... or from samples at, at+1, ... at+B-1 of idx (of ds itself when idx is NULL), ds on
+ * the host, as evaluation reads them. */
+const int32_t *ft_model_text_gather(ft_model_t *m, const ft_dataset_t *ds, const uint32_t *idx,
+                                    uint32_t at, int B);
 void ft_model_text_init(ft_model_t *m, ft_rng_t *rng);
 /* m->training and m->dropout_seed/counter passed on to the lstm. */
 void ft_model_text_set_training(ft_model_t *m);

@@ -15,27 +15,16 @@
 #include "ft_error.h"
 #include "ft_model_internal.h"
 #include "ft_model_lstm.h"
-#include "ft_text.h"
-
-/* x B×T floats (back-end memory) -> m->text_ids (host: the lstm takes its ids there). */
-static const int32_t *decode(ft_model_t *m, const float *x, int B)
-{
-    size_t n = (size_t)B * m->w;
-    m->ops->download(m->text_x, x, n * sizeof *x);
-    for (size_t i = 0; i < n; i++)
-        m->text_ids[i] = ft_text_id(m->text_x[i]);
-    return m->text_ids;
-}
 
 const float *ft_model_sentiment_forward(ft_model_t *m, const float *x, int B)
 {
-    return ft_lstm_classify(m->lstm, decode(m, x, B), B);
+    return ft_lstm_classify(m->lstm, ft_model_text_decode(m, x, B), B);
 }
 
 float ft_model_sentiment_forward_backward(ft_model_t *m, const float *x, const int32_t *labels,
                                           int B)
 {
-    return ft_lstm_classify_backward(m->lstm, decode(m, x, B), labels, B);
+    return ft_lstm_classify_backward(m->lstm, ft_model_text_decode(m, x, B), labels, B);
 }
 
 /* Loss of one tweet and its predicted class from the head's logits z (C of them). */
@@ -67,19 +56,14 @@ int ft_model_sentiment_evaluate(ft_model_t *m, const ft_dataset_t *ds, const uin
     if (!idx)
         n = ds->n;
     const ft_lstm_spec_t *s = ft_lstm_spec(m->lstm);
-    int T = m->w, C = s->classes, Bmax = m->max_batch;
+    int C = s->classes, Bmax = m->max_batch;
     int was = m->training;
     ft_model_set_training(m, 0);
     double loss = 0;
     uint32_t correct = 0;
     for (uint32_t at = 0; at < n; at += (uint32_t)Bmax) {
         int B = n - at < (uint32_t)Bmax ? (int)(n - at) : Bmax;
-        for (int b = 0; b < B; b++) {
-            uint32_t i = idx ? idx[at + b] : at + (uint32_t)b;
-            for (int t = 0; t < T; t++)
-                m->text_ids[(size_t)b * T + t] = ft_text_id(ds->values[(size_t)i * T + t]);
-        }
-        const float *z = ft_lstm_classify_host(m->lstm, m->text_ids, B);
+        const float *z = ft_lstm_classify_host(m->lstm, ft_model_text_gather(m, ds, idx, at, B), B);
         for (int b = 0; b < B; b++) {
             uint32_t i = idx ? idx[at + b] : at + (uint32_t)b;
             int y = ds->labels[i];

@@ -80,8 +80,8 @@ uint64_t ft_model_text_dropout_counter(const ft_model_t *m)
     return ft_lstm_dropout_counter(m->lstm);
 }
 
-/* x B×(T+1) floats (back-end memory) -> m->text_ids. */
-static const int32_t *decode(ft_model_t *m, const float *x, int B)
+/* The next-word lstm reads B×(T+1) ids (w = T+1), the classifier B×T (w = T). */
+const int32_t *ft_model_text_decode(ft_model_t *m, const float *x, int B)
 {
     size_t n = (size_t)B * m->w;
     m->ops->download(m->text_x, x, n * sizeof *x);
@@ -90,11 +90,23 @@ static const int32_t *decode(ft_model_t *m, const float *x, int B)
     return m->text_ids;
 }
 
+const int32_t *ft_model_text_gather(ft_model_t *m, const ft_dataset_t *ds, const uint32_t *idx,
+                                    uint32_t at, int B)
+{
+    size_t W = (size_t)m->w;
+    for (int b = 0; b < B; b++) {
+        uint32_t i = idx ? idx[at + b] : at + (uint32_t)b;
+        for (size_t t = 0; t < W; t++)
+            m->text_ids[(size_t)b * W + t] = ft_text_id(ds->values[(size_t)i * W + t]);
+    }
+    return m->text_ids;
+}
+
 const float *ft_model_text_forward(ft_model_t *m, const float *x, int B)
 {
     if (ft_lstm_spec(m->lstm)->classes)
         return ft_model_sentiment_forward(m, x, B);
-    return ft_lstm_forward(m->lstm, decode(m, x, B), B);
+    return ft_lstm_forward(m->lstm, ft_model_text_decode(m, x, B), B);
 }
 
 float ft_model_text_forward_backward(ft_model_t *m, const float *x, const int32_t *labels, int B)
@@ -102,7 +114,7 @@ float ft_model_text_forward_backward(ft_model_t *m, const float *x, const int32_
     if (ft_lstm_spec(m->lstm)->classes)
         return ft_model_sentiment_forward_backward(m, x, labels, B);
     (void)labels; /* next-word: the targets are the sequence shifted by one */
-    return ft_lstm_forward_backward(m->lstm, decode(m, x, B), B);
+    return ft_lstm_forward_backward(m->lstm, ft_model_text_decode(m, x, B), B);
 }
 
 int ft_model_text_evaluate(ft_model_t *m, const ft_dataset_t *ds, const uint32_t *idx, uint32_t n,
@@ -123,13 +135,7 @@ int ft_model_text_evaluate(ft_model_t *m, const ft_dataset_t *ds, const uint32_t
     uint64_t scored = 0, correct = 0;
     for (uint32_t at = 0; at < n; at += (uint32_t)Bmax) {
         int B = n - at < (uint32_t)Bmax ? (int)(n - at) : Bmax;
-        for (int b = 0; b < B; b++) {
-            uint32_t i = idx ? idx[at + b] : at + (uint32_t)b;
-            for (int t = 0; t <= T; t++)
-                m->text_ids[(size_t)b * (T + 1) + t] =
-                    ft_text_id(ds->values[(size_t)i * (T + 1) + t]);
-        }
-        ft_lstm_forward(m->lstm, m->text_ids, B);
+        ft_lstm_forward(m->lstm, ft_model_text_gather(m, ds, idx, at, B), B);
         /* the ids are consumed: text_ids now holds the T×B targets, -1 where not scored */
         int32_t *targets = m->text_ids;
         for (int b = 0; b < B; b++) {

@@ -49,6 +49,17 @@ const char *ft_test_tmpdir_path(char *out, size_t cap, const char *dir, const ch
     return out;
 }
 
+const char *ft_test_tmpdir_write(char *out, size_t cap, const char *dir, const char *name,
+                                 const void *bytes, size_t len)
+{
+    ft_test_tmpdir_path(out, cap, dir, name);
+    FILE *f = fopen(out, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(bytes, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+    return out;
+}
+
 static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
     (void)st, (void)type, (void)ftw;

@@ -23,6 +23,13 @@ int ft_test_tmpdir_make(char *dir, size_t cap, const char *name);
  * fit fails the running test (cmocka assert). */
 const char *ft_test_tmpdir_path(char *out, size_t cap, const char *dir, const char *name);
 
+/* Writes the len bytes at bytes to "<dir>/<name>" (created or truncated), its path
+ * into out (cap bytes), and returns out: the generated input files of the reader
+ * tests. A path that does not fit, or a file that cannot be written whole, fails the
+ * running test (cmocka assert). */
+const char *ft_test_tmpdir_write(char *out, size_t cap, const char *dir, const char *name,
+                                 const void *bytes, size_t len);
+
 /* Removes dir and everything under it, without following symbolic links. Returns 0,
  * or -1 with errno set: dir cannot be walked (a dir that does not exist is an
  * error), or an entry cannot be removed (named on stderr; removal stops there).

@@ -34,12 +34,7 @@ static int teardown(void **state)
 
 static const char *write_file(char *path, size_t cap, const char *name, const char *text)
 {
-    ft_test_tmpdir_path(path, cap, dir, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    return path;
+    return ft_test_tmpdir_write(path, cap, dir, name, text, strlen(text));
 }
 
 static int fields(const char *json, ft_jsonl_field_t *f, char *buf)

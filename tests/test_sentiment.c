@@ -37,12 +37,7 @@ static int teardown(void **state)
 static const char *write_file(char *path, size_t cap, const char *name, const char *text,
                               size_t len)
 {
-    ft_test_tmpdir_path(path, cap, dir, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fwrite(text, 1, len, f);
-    fclose(f);
-    return path;
+    return ft_test_tmpdir_write(path, cap, dir, name, text, len);
 }
 
 static void cleaned(const char *text, int clean, const char *want)

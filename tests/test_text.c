@@ -39,12 +39,7 @@ static int teardown(void **state)
 static const char *write_file(char *path, size_t cap, const char *name, const char *bytes,
                               size_t len)
 {
-    ft_test_tmpdir_path(path, cap, dir, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(bytes, 1, len, f), len);
-    fclose(f);
-    return path;
+    return ft_test_tmpdir_write(path, cap, dir, name, bytes, len);
 }
 
 /* Collects emitted tokens joined by '|'. */
