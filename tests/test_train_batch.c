@@ -46,35 +46,6 @@
 #define GEMM_TOL 2e-4
 #define EMU_TOL  1e-6
 
-#define L_CONV(o, k, s, p)                                                                         \
-    {                                                                                              \
-        FT_LAYER_CONV2D, (o), (k), (s), (p), 0.0f                                                  \
-    }
-#define L_POOL(k)                                                                                  \
-    {                                                                                              \
-        FT_LAYER_MAXPOOL, 0, (k), (k), 0, 0.0f                                                     \
-    }
-#define L_GAP                                                                                      \
-    {                                                                                              \
-        FT_LAYER_AVGPOOL_GLOBAL, 0, 0, 0, 0, 0.0f                                                  \
-    }
-#define L_RELU                                                                                     \
-    {                                                                                              \
-        FT_LAYER_RELU, 0, 0, 0, 0, 0.0f                                                            \
-    }
-#define L_LIN(o)                                                                                   \
-    {                                                                                              \
-        FT_LAYER_LINEAR, (o), 0, 0, 0, 0.0f                                                        \
-    }
-#define L_FLAT                                                                                     \
-    {                                                                                              \
-        FT_LAYER_FLATTEN, 0, 0, 0, 0, 0.0f                                                         \
-    }
-#define L_DROP(p)                                                                                  \
-    {                                                                                              \
-        FT_LAYER_DROPOUT, 0, 0, 0, 0, (p)                                                          \
-    }
-
 enum { BATCH = 8, MAXK = 6 };
 
 typedef enum { NET_CONV, NET_GAP, NET_MLP, NET_LENET5, NET_WIDE } net_t;
@@ -87,17 +58,17 @@ static int g_bitwise;               /* exact means the same bits, -0 and +0 apar
 static ft_model_t *build(net_t net, int c, int h, int w, const ft_ops_t *ops)
 {
     /* relu + pool (fused where the back end has it), an unfused relu, dropout */
-    static const ft_layer_spec_t conv[] = {L_CONV(4, 3, 1, 1),
-                                           L_RELU,
-                                           L_POOL(2),
-                                           L_CONV(6, 3, 1, 0),
-                                           L_RELU,
-                                           L_FLAT,
-                                           L_LIN(16),
-                                           L_RELU,
-                                           L_DROP(0.3f),
-                                           L_LIN(0)};
-    static const ft_layer_spec_t gap[] = {L_CONV(5, 3, 2, 1), L_RELU, L_GAP, L_LIN(0)};
+    static const ft_layer_spec_t conv[] = {FT_L_CONV(4, 3, 1, 1),
+                                           FT_L_RELU,
+                                           FT_L_POOL(2),
+                                           FT_L_CONV(6, 3, 1, 0),
+                                           FT_L_RELU,
+                                           FT_L_FLAT,
+                                           FT_L_LIN(16),
+                                           FT_L_RELU,
+                                           FT_L_DROP(0.3f),
+                                           FT_L_LIN(0)};
+    static const ft_layer_spec_t gap[] = {FT_L_CONV(5, 3, 2, 1), FT_L_RELU, FT_L_GAP, FT_L_LIN(0)};
     ft_model_t *m = NULL;
     int rc;
     switch (net) {
