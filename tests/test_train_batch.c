@@ -95,6 +95,17 @@ typedef struct {
     ft_augment_mode_t aug; /* augmentation */
 } case_t;
 
+/* Client k's streams (run seed 9, round 1), the same for the golden run and the batch:
+ * its shuffle and augmentation generators, and the dropout seed it returns. */
+static uint64_t client_streams(int k, ft_rng_t *shuf, ft_rng_t *aug)
+{
+    ft_rng_t drop;
+    ft_rng_init(&drop, 9, 1, (uint32_t)k, FT_RNG_DROPOUT);
+    ft_rng_init(shuf, 9, 1, (uint32_t)k, FT_RNG_SHUFFLE);
+    ft_rng_init(aug, 9, 1, (uint32_t)k, FT_RNG_AUGMENT);
+    return ft_rng_u64(&drop);
+}
+
 static void run_case(const case_t *cs)
 {
     ft_dataset_t *ds = NULL;
@@ -130,11 +141,8 @@ static void run_case(const case_t *cs)
         got[k] = ft_malloc(N * sizeof(float));
         ft_model_set_params(seq, start);
         ft_model_set_training(seq, 1);
-        ft_rng_t drop, shuf, aug;
-        ft_rng_init(&drop, 9, 1, (uint32_t)k, FT_RNG_DROPOUT);
-        ft_model_set_dropout_stream(seq, ft_rng_u64(&drop), 0);
-        ft_rng_init(&shuf, 9, 1, (uint32_t)k, FT_RNG_SHUFFLE);
-        ft_rng_init(&aug, 9, 1, (uint32_t)k, FT_RNG_AUGMENT);
+        ft_rng_t shuf, aug;
+        ft_model_set_dropout_stream(seq, client_streams(k, &shuf, &aug), 0);
         ft_train_opts_t o = opts;
         o.lr = cs->lr[k] ? cs->lr[k] : 0.05f;
         o.augment_rng = &aug;
@@ -161,17 +169,14 @@ static void run_case(const case_t *cs)
     ft_rng_t shuf[MAXK], aug[MAXK];
     off = 0;
     for (int k = 0; k < cs->tasks; k++) {
-        ft_rng_t drop;
-        ft_rng_init(&drop, 9, 1, (uint32_t)k, FT_RNG_DROPOUT);
-        ft_rng_init(&shuf[k], 9, 1, (uint32_t)k, FT_RNG_SHUFFLE);
-        ft_rng_init(&aug[k], 9, 1, (uint32_t)k, FT_RNG_AUGMENT);
+        const uint64_t dropout_seed = client_streams(k, &shuf[k], &aug[k]);
         tasks[k] = (ft_train_batch_task_t){.ds = ds,
                                            .idx = idx + off,
                                            .n = cs->n[k],
                                            .lr = cs->lr[k] ? cs->lr[k] : 0.05f,
                                            .shuffle_rng = &shuf[k],
                                            .augment_rng = &aug[k],
-                                           .dropout_seed = ft_rng_u64(&drop),
+                                           .dropout_seed = dropout_seed,
                                            .start = start};
         off += cs->n[k];
     }
