@@ -40,6 +40,19 @@ float *ft_client_update_buffer(ft_client_proc_t *c)
     return ft_blob_writable(&c->delta, c->N * sizeof(float));
 }
 
+int ft_client_send_request(ft_client_proc_t *c)
+{
+    ft_msg_t req;
+    ft_msg_init(&req, FT_MSG_REQUEST);
+    req.u.request.process_id = c->process_id;
+    return ft_client_send(c, &req, NULL, NULL);
+}
+
+double ft_client_silence_limit(const ft_client_proc_t *c)
+{
+    return 10 * c->heartbeat > 60 ? 10 * c->heartbeat : 60;
+}
+
 void ft_client_heartbeat(ft_client_proc_t *c)
 {
     ft_msg_t m;
@@ -523,12 +536,9 @@ void ft_client_send_update(ft_client_proc_t *c, const ft_msg_task_t *t,
 
 static int serve(ft_client_proc_t *c)
 {
-    double silence_limit = 10 * c->heartbeat > 60 ? 10 * c->heartbeat : 60;
+    const double silence_limit = ft_client_silence_limit(c);
     for (;;) {
-        ft_msg_t req;
-        ft_msg_init(&req, FT_MSG_REQUEST);
-        req.u.request.process_id = c->process_id;
-        int rc = ft_client_send(c, &req, NULL, NULL);
+        int rc = ft_client_send_request(c);
         if (rc != FT_OK)
             return rc;
         int said_waiting = 0; /* the operator was told what this process waits for */

@@ -152,17 +152,14 @@ static int lane_message(ft_client_proc_t *ln, ft_link_in_t *in, int *task, int *
 int ft_client_serve_batch(ft_client_proc_t *c)
 {
     const int n = c->num_lanes + 1;
-    double silence_limit = 10 * c->heartbeat > 60 ? 10 * c->heartbeat : 60;
+    const double silence_limit = ft_client_silence_limit(c);
     zmq_pollitem_t items[FT_CLIENT_MAX_BATCH];
     for (;;) {
         int pending = 0;
         for (int i = 0; i < n; i++) {
             ft_client_proc_t *ln = lane_at(c, i);
             if (!ln->requested && !ln->pending) {
-                ft_msg_t req;
-                ft_msg_init(&req, FT_MSG_REQUEST);
-                req.u.request.process_id = ln->process_id;
-                int rc = ft_client_send(ln, &req, NULL, NULL);
+                int rc = ft_client_send_request(ln);
                 if (rc != FT_OK)
                     return rc;
                 ln->requested = 1;

@@ -63,6 +63,12 @@ struct ft_client_proc {
 
 /* Sends m (+ payload or blob) on c's socket and notes the time. */
 int ft_client_send(ft_client_proc_t *c, const ft_msg_t *m, const void *payload, ft_blob_t *blob);
+/* Asks for work: a Request naming c's process id on c's socket. FT_OK or the
+ * send's error code (ft_client_send). */
+int ft_client_send_request(ft_client_proc_t *c);
+/* Seconds the coordinator may stay silent before c's work loop gives up: ten
+ * heartbeat periods, at least 60. */
+double ft_client_silence_limit(const ft_client_proc_t *c);
 /* c's update buffer, writable; NULL on OOM. */
 float *ft_client_update_buffer(ft_client_proc_t *c);
 void ft_client_heartbeat(ft_client_proc_t *c);

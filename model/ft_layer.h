@@ -22,4 +22,37 @@ typedef struct {
     float p;              /* dropout drop probability */
 } ft_layer_spec_t;
 
+/* Initialisers for one ft_layer_spec_t each, so that architecture tables (the zoo's,
+ * the tests') read as a list of layers: conv with out channels o, kernel k, stride s,
+ * pad p; max-pool with window and stride k; global average pool; ReLU; linear with o
+ * outputs (0: num_classes where it is the last); flatten; dropout with probability p. */
+#define FT_L_CONV(o, k, s, p)                                                                      \
+    {                                                                                              \
+        FT_LAYER_CONV2D, (o), (k), (s), (p), 0.0f                                                  \
+    }
+#define FT_L_POOL(k)                                                                               \
+    {                                                                                              \
+        FT_LAYER_MAXPOOL, 0, (k), (k), 0, 0.0f                                                     \
+    }
+#define FT_L_GAP                                                                                   \
+    {                                                                                              \
+        FT_LAYER_AVGPOOL_GLOBAL, 0, 0, 0, 0, 0.0f                                                  \
+    }
+#define FT_L_RELU                                                                                  \
+    {                                                                                              \
+        FT_LAYER_RELU, 0, 0, 0, 0, 0.0f                                                            \
+    }
+#define FT_L_LIN(o)                                                                                \
+    {                                                                                              \
+        FT_LAYER_LINEAR, (o), 0, 0, 0, 0.0f                                                        \
+    }
+#define FT_L_FLAT                                                                                  \
+    {                                                                                              \
+        FT_LAYER_FLATTEN, 0, 0, 0, 0, 0.0f                                                         \
+    }
+#define FT_L_DROP(p)                                                                               \
+    {                                                                                              \
+        FT_LAYER_DROPOUT, 0, 0, 0, 0, (p)                                                          \
+    }
+
 #endif

@@ -225,6 +225,69 @@ static int rows(const ft_model_batch_t *mb, const int *Bk, int k)
     return mb->padded ? mb->Bm : Bk[k];
 }
 
+/* The forward of a pool or ReLU layer L over R rows: from in (R × L's input) into L's
+ * output and argmax at element off (R × L's output) — all K·Bm rows at off 0 in the
+ * batched way, one client's slot one by one. Convolution, linear, dropout and
+ * flatten are the caller's. */
+static void pointwise_forward(const ft_ops_t *ops, const ft_layer_t *L, int fused_pool, int R,
+                              size_t off, const float *in)
+{
+    const ft_layer_spec_t *s = &L->spec;
+    switch (s->kind) {
+    case FT_LAYER_MAXPOOL:
+        if (fused_pool)
+            ops->relu_maxpool2d_forward(R, L->in_c, L->in_h, L->in_w, s->kernel, s->stride, in,
+                                        L->out + off, L->argmax + off);
+        else
+            ops->maxpool2d_forward(R, L->in_c, L->in_h, L->in_w, s->kernel, s->stride, in,
+                                   L->out + off, L->argmax + off);
+        break;
+    case FT_LAYER_AVGPOOL_GLOBAL:
+        ops->avgpool_global_forward(R, L->in_c, L->in_h, L->in_w, in, L->out + off);
+        break;
+    case FT_LAYER_RELU:
+        if (!L->fused)
+            ops->relu_forward((size_t)R * L->out_size, in, L->out + off);
+        break;
+    case FT_LAYER_CONV2D:
+    case FT_LAYER_LINEAR:
+    case FT_LAYER_DROPOUT:
+    case FT_LAYER_FLATTEN: break;
+    }
+}
+
+/* The backward of a pool, ReLU or dropout layer L over R rows: dx (R × L's input;
+ * NULL: nothing to write) from dy (R × L's output), with L's output, argmax and mask
+ * at element off (as pointwise_forward). Convolution, linear and flatten are the
+ * caller's. */
+static void pointwise_backward(const ft_ops_t *ops, const ft_layer_t *L, int fused_pool, int R,
+                               size_t off, const float *dy, float *dx)
+{
+    const ft_layer_spec_t *s = &L->spec;
+    if (!dx)
+        return;
+    switch (s->kind) {
+    case FT_LAYER_MAXPOOL:
+        if (fused_pool)
+            ops->relu_maxpool2d_backward(R, L->in_c, L->in_h, L->in_w, s->kernel, s->stride,
+                                         L->out + off, dy, L->argmax + off, dx);
+        else
+            ops->maxpool2d_backward(R, L->in_c, L->in_h, L->in_w, s->kernel, s->stride, dy,
+                                    L->argmax + off, dx);
+        break;
+    case FT_LAYER_AVGPOOL_GLOBAL:
+        ops->avgpool_global_backward(R, L->in_c, L->in_h, L->in_w, dy, dx);
+        break;
+    case FT_LAYER_RELU: ops->relu_backward((size_t)R * L->out_size, L->out + off, dy, dx); break;
+    case FT_LAYER_DROPOUT:
+        ops->dropout_backward((size_t)R * L->out_size, dy, L->mask + off, dx);
+        break;
+    case FT_LAYER_CONV2D:
+    case FT_LAYER_LINEAR:
+    case FT_LAYER_FLATTEN: break;
+    }
+}
+
 static void forward(ft_model_batch_t *mb, const float *x, const int *Bk)
 {
     const ft_ops_t *ops = mb->ops;
@@ -253,20 +316,8 @@ static void forward(ft_model_batch_t *mb, const float *x, const int *Bk)
                                             mb->params + woff, mb->params + boff, L->out);
                 break;
             case FT_LAYER_MAXPOOL:
-                if (fused_pool)
-                    ops->relu_maxpool2d_forward(R, L->in_c, L->in_h, L->in_w, s->kernel, s->stride,
-                                                cur, L->out, L->argmax);
-                else
-                    ops->maxpool2d_forward(R, L->in_c, L->in_h, L->in_w, s->kernel, s->stride, cur,
-                                           L->out, L->argmax);
-                break;
             case FT_LAYER_AVGPOOL_GLOBAL:
-                ops->avgpool_global_forward(R, L->in_c, L->in_h, L->in_w, cur, L->out);
-                break;
-            case FT_LAYER_RELU:
-                if (!L->fused)
-                    ops->relu_forward((size_t)R * L->out_size, cur, L->out);
-                break;
+            case FT_LAYER_RELU: pointwise_forward(ops, L, fused_pool, R, 0, cur); break;
             case FT_LAYER_DROPOUT: break; /* per client, below */
             case FT_LAYER_FLATTEN: break;
             }
@@ -300,19 +351,9 @@ static void forward(ft_model_batch_t *mb, const float *x, const int *Bk)
                 ops->linear_forward(B, (int)L->in_size, s->out, xin, pk + woff, pk + boff, yo);
                 break;
             case FT_LAYER_MAXPOOL:
-                if (fused_pool)
-                    ops->relu_maxpool2d_forward(B, L->in_c, L->in_h, L->in_w, s->kernel, s->stride,
-                                                xin, yo, L->argmax + (size_t)k * out_slot);
-                else
-                    ops->maxpool2d_forward(B, L->in_c, L->in_h, L->in_w, s->kernel, s->stride, xin,
-                                           yo, L->argmax + (size_t)k * out_slot);
-                break;
             case FT_LAYER_AVGPOOL_GLOBAL:
-                ops->avgpool_global_forward(B, L->in_c, L->in_h, L->in_w, xin, yo);
-                break;
             case FT_LAYER_RELU:
-                if (!L->fused)
-                    ops->relu_forward((size_t)B * L->out_size, xin, yo);
+                pointwise_forward(ops, L, fused_pool, B, (size_t)k * out_slot, xin);
                 break;
             case FT_LAYER_DROPOUT:
             case FT_LAYER_FLATTEN: break;
@@ -384,25 +425,9 @@ void ft_model_batch_forward_backward(ft_model_batch_t *mb, const float *x, const
                                              mb->grads + boff);
                 break;
             case FT_LAYER_MAXPOOL:
-                if (dx && fused_pool)
-                    ops->relu_maxpool2d_backward(R, L->in_c, L->in_h, L->in_w, s->kernel, s->stride,
-                                                 L->out, dy, L->argmax, dx);
-                else if (dx)
-                    ops->maxpool2d_backward(R, L->in_c, L->in_h, L->in_w, s->kernel, s->stride, dy,
-                                            L->argmax, dx);
-                break;
             case FT_LAYER_AVGPOOL_GLOBAL:
-                if (dx)
-                    ops->avgpool_global_backward(R, L->in_c, L->in_h, L->in_w, dy, dx);
-                break;
             case FT_LAYER_RELU:
-                if (dx)
-                    ops->relu_backward((size_t)R * L->out_size, L->out, dy, dx);
-                break;
-            case FT_LAYER_DROPOUT:
-                if (dx)
-                    ops->dropout_backward((size_t)R * L->out_size, dy, L->mask, dx);
-                break;
+            case FT_LAYER_DROPOUT: pointwise_backward(ops, L, fused_pool, R, 0, dy, dx); break;
             case FT_LAYER_FLATTEN: break;
             }
         } else {
@@ -428,25 +453,10 @@ void ft_model_batch_forward_backward(ft_model_batch_t *mb, const float *x, const
                                          gk + woff, gk + boff);
                     break;
                 case FT_LAYER_MAXPOOL:
-                    if (dxk && fused_pool)
-                        ops->relu_maxpool2d_backward(B, L->in_c, L->in_h, L->in_w, s->kernel,
-                                                     s->stride, L->out + ok, dyk, L->argmax + ok,
-                                                     dxk);
-                    else if (dxk)
-                        ops->maxpool2d_backward(B, L->in_c, L->in_h, L->in_w, s->kernel, s->stride,
-                                                dyk, L->argmax + ok, dxk);
-                    break;
                 case FT_LAYER_AVGPOOL_GLOBAL:
-                    if (dxk)
-                        ops->avgpool_global_backward(B, L->in_c, L->in_h, L->in_w, dyk, dxk);
-                    break;
                 case FT_LAYER_RELU:
-                    if (dxk)
-                        ops->relu_backward((size_t)B * L->out_size, L->out + ok, dyk, dxk);
-                    break;
                 case FT_LAYER_DROPOUT:
-                    if (dxk)
-                        ops->dropout_backward((size_t)B * L->out_size, dyk, L->mask + ok, dxk);
+                    pointwise_backward(ops, L, fused_pool, B, ok, dyk, dxk);
                     break;
                 case FT_LAYER_FLATTEN: break;
                 }

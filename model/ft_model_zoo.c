@@ -23,30 +23,13 @@
 
 /* --- layer shorthands ------------------------------------------------------- */
 
-#define CONV(o, k, p)                                                                              \
-    {                                                                                              \
-        FT_LAYER_CONV2D, (o), (k), 1, (p), 0.0f                                                    \
-    }
-#define POOL2                                                                                      \
-    {                                                                                              \
-        FT_LAYER_MAXPOOL, 0, 2, 2, 0, 0.0f                                                         \
-    }
-#define RELU                                                                                       \
-    {                                                                                              \
-        FT_LAYER_RELU, 0, 0, 0, 0, 0.0f                                                            \
-    }
-#define LIN(o)                                                                                     \
-    {                                                                                              \
-        FT_LAYER_LINEAR, (o), 0, 0, 0, 0.0f                                                        \
-    }
-#define FLAT                                                                                       \
-    {                                                                                              \
-        FT_LAYER_FLATTEN, 0, 0, 0, 0, 0.0f                                                         \
-    }
-#define DROP(p)                                                                                    \
-    {                                                                                              \
-        FT_LAYER_DROPOUT, 0, 0, 0, 0, (p)                                                          \
-    }
+/* The zoo's convolutions are all stride 1 and its pools 2×2 / 2. */
+#define CONV(o, k, p) FT_L_CONV((o), (k), 1, (p))
+#define POOL2         FT_L_POOL(2)
+#define RELU          FT_L_RELU
+#define LIN(o)        FT_L_LIN(o)
+#define FLAT          FT_L_FLAT
+#define DROP(p)       FT_L_DROP(p)
 
 /* --- the architectures ------------------------------------------------------ */
 

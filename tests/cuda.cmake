@@ -20,7 +20,8 @@ endif()
 # The CUDA text ops (kernels/cuda/ft_cuda_lstm.cu) against the reference LSTM ops, and
 # the lstm model on the CUDA back end against the CPU model; same two runs.
 if(TARGET ft_kernels_cuda)
-  ft_test(test_lstm_cuda LIBS ft_kernels_cuda ft_model ft_kernels LABELS gpu TIMEOUT 120)
+  ft_test(test_lstm_cuda LIBS ft_kernels_cuda ft_model ft_kernels LABELS gpu TIMEOUT 120
+          SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/ft_test_lstm_fixture.c)
   add_test(NAME test_lstm_cuda_emulated COMMAND test_lstm_cuda --emulate)
   set_tests_properties(test_lstm_cuda_emulated PROPERTIES
     ENVIRONMENT "FT_SOURCE_DIR=${CMAKE_SOURCE_DIR};FT_BUILD_DIR=${CMAKE_BINARY_DIR}"

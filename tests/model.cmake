@@ -7,7 +7,8 @@ ft_script_test(train_smoke train_smoke.sh TIMEOUT 300)
 ft_script_test(train_bad_config train_bad_config.sh TIMEOUT 60)
 ft_test(test_train_augment LIBS ft_model ft_data ft_kernels TIMEOUT 60)
 # the lstm next-word model against PyTorch (fixtures: tests/fixtures/torch/gen_lstm.py)
-ft_test(test_model_lstm LIBS ft_model ft_kernels TIMEOUT 120)
+ft_test(test_model_lstm LIBS ft_model ft_kernels TIMEOUT 120
+        SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/ft_test_lstm_fixture.c)
 # total-norm gradient clipping (federation/train.clip_grad_norm) at its boundary
 ft_test(test_clip_grad LIBS ft_model ft_data ft_kernels TIMEOUT 60)
 # K clients trained at once equal K trainings one by one (model/ft_train_batch.c)

@@ -45,6 +45,7 @@
 #include "ft_ops_cuda.h"
 #include "ft_rng.h"
 #include "ft_test_fixture.h"
+#include "ft_test_lstm_fixture.h"
 #include "ft_text.h"
 
 static const ft_ops_t *G;                                     /* the back end under test */
@@ -369,17 +370,11 @@ typedef struct {
 static void load_fixture(const char *tag, fixture_t *fx)
 {
     char rel[256];
-    snprintf(rel, sizeof rel, "torch/lstm_%s.txt", tag);
-    FILE *f = ft_test_fixture_open(rel, "r");
     memset(fx, 0, sizeof *fx);
     ft_lstm_spec_t *s = &fx->spec;
     double loss, gnorm;
-    assert_int_equal(fscanf(f, "%d %d %d %d %d %d %d %zu %lf %lf", &s->vocab, &s->emb, &s->hidden,
-                            &s->layers, &s->tied, &s->seq_len, &fx->B, &fx->N, &loss, &gnorm),
-                     10);
-    if (fscanf(f, "%d", &s->classes) != 1)
+    if (!ft_test_lstm_fixture_header(tag, s, &fx->B, &fx->N, &loss, &gnorm, &s->classes))
         s->classes = 0;
-    fclose(f);
     s->max_batch = fx->B;
     size_t per = (size_t)s->seq_len + (s->classes ? 0 : 1);
     snprintf(rel, sizeof rel, "torch/lstm_%s_ids.i32", tag);

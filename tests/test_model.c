@@ -25,35 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CONV(o, k, s, p)                                                                           \
-    {                                                                                              \
-        FT_LAYER_CONV2D, (o), (k), (s), (p), 0.0f                                                  \
-    }
-#define POOL(k)                                                                                    \
-    {                                                                                              \
-        FT_LAYER_MAXPOOL, 0, (k), (k), 0, 0.0f                                                     \
-    }
-#define GAP                                                                                        \
-    {                                                                                              \
-        FT_LAYER_AVGPOOL_GLOBAL, 0, 0, 0, 0, 0.0f                                                  \
-    }
-#define RELU                                                                                       \
-    {                                                                                              \
-        FT_LAYER_RELU, 0, 0, 0, 0, 0.0f                                                            \
-    }
-#define LIN(o)                                                                                     \
-    {                                                                                              \
-        FT_LAYER_LINEAR, (o), 0, 0, 0, 0.0f                                                        \
-    }
-#define FLAT                                                                                       \
-    {                                                                                              \
-        FT_LAYER_FLATTEN, 0, 0, 0, 0, 0.0f                                                         \
-    }
-#define DROP(p)                                                                                    \
-    {                                                                                              \
-        FT_LAYER_DROPOUT, 0, 0, 0, 0, (p)                                                          \
-    }
-
 static ft_model_t *build(const char *name, const char *hidden, int c, int h, int w, int B)
 {
     ft_model_t *m = NULL;
@@ -204,13 +175,13 @@ static void test_bad_models(void **state)
     assert_int_equal(ft_model_new("mlp", "20,x", 1, 8, 8, 10, 1, &ft_ops_cpu, &m), FT_ECONFIG);
     assert_non_null(strstr(ft_error_message(), "model.hidden"));
     assert_int_equal(ft_model_new("mlp", "0", 1, 8, 8, 10, 1, &ft_ops_cpu, &m), FT_ECONFIG);
-    static const ft_layer_spec_t no_head[] = {CONV(4, 3, 1, 0), RELU};
+    static const ft_layer_spec_t no_head[] = {FT_L_CONV(4, 3, 1, 0), FT_L_RELU};
     assert_int_equal(ft_model_new_from_spec(no_head, 2, 1, 8, 8, 10, 1, &ft_ops_cpu, &m),
                      FT_ECONFIG);
-    static const ft_layer_spec_t no_flatten[] = {CONV(4, 3, 1, 0), LIN(0)};
+    static const ft_layer_spec_t no_flatten[] = {FT_L_CONV(4, 3, 1, 0), FT_L_LIN(0)};
     assert_int_equal(ft_model_new_from_spec(no_flatten, 2, 1, 8, 8, 10, 1, &ft_ops_cpu, &m),
                      FT_ECONFIG);
-    static const ft_layer_spec_t bad_drop[] = {FLAT, DROP(1.0f), LIN(0)};
+    static const ft_layer_spec_t bad_drop[] = {FT_L_FLAT, FT_L_DROP(1.0f), FT_L_LIN(0)};
     assert_int_equal(ft_model_new_from_spec(bad_drop, 3, 1, 8, 8, 10, 1, &ft_ops_cpu, &m),
                      FT_ECONFIG);
     assert_null(m);
@@ -361,8 +332,9 @@ static void test_gradcheck_convnet(void **state)
 {
     (void)state;
     /* conv (pad, stride) + relu + maxpool + conv + relu + flatten + linear + relu + linear */
-    static const ft_layer_spec_t spec[] = {
-        CONV(3, 3, 1, 1), RELU, POOL(2), CONV(4, 2, 2, 0), RELU, FLAT, LIN(6), RELU, LIN(0)};
+    static const ft_layer_spec_t spec[] = {FT_L_CONV(3, 3, 1, 1), FT_L_RELU, FT_L_POOL(2),
+                                           FT_L_CONV(4, 2, 2, 0), FT_L_RELU, FT_L_FLAT,
+                                           FT_L_LIN(6),           FT_L_RELU, FT_L_LIN(0)};
     gradcheck(spec, 9, 2, 8, 8, 3, 3, 1);
 }
 
@@ -370,18 +342,21 @@ static void test_gradcheck_gap_dropout(void **state)
 {
     (void)state;
     /* global average pool and an active dropout layer (fixed stream) */
-    static const ft_layer_spec_t spec[] = {CONV(5, 3, 1, 0), RELU, GAP,        FLAT,
-                                           LIN(8),           RELU, DROP(0.4f), LIN(0)};
+    static const ft_layer_spec_t spec[] = {
+        FT_L_CONV(5, 3, 1, 0), FT_L_RELU, FT_L_GAP,        FT_L_FLAT,
+        FT_L_LIN(8),           FT_L_RELU, FT_L_DROP(0.4f), FT_L_LIN(0)};
     gradcheck(spec, 8, 2, 6, 6, 4, 4, 1);
 }
 
 static void test_gradcheck_mlp(void **state)
 {
     (void)state;
-    static const ft_layer_spec_t spec[] = {FLAT, LIN(7), RELU, LIN(5), RELU, LIN(0)};
+    static const ft_layer_spec_t spec[] = {FT_L_FLAT,   FT_L_LIN(7), FT_L_RELU,
+                                           FT_L_LIN(5), FT_L_RELU,   FT_L_LIN(0)};
     gradcheck(spec, 6, 1, 4, 3, 3, 5, 1);
     /* eval mode: dropout is the identity in forward and backward */
-    static const ft_layer_spec_t spec2[] = {FLAT, DROP(0.5f), LIN(6), RELU, LIN(0)};
+    static const ft_layer_spec_t spec2[] = {FT_L_FLAT, FT_L_DROP(0.5f), FT_L_LIN(6), FT_L_RELU,
+                                            FT_L_LIN(0)};
     gradcheck(spec2, 5, 1, 3, 3, 3, 2, 0);
 }
 
@@ -390,7 +365,7 @@ static void test_gradcheck_mlp(void **state)
 /* flatten -> dropout(p) -> identity linear: the logits are the dropout output. */
 static void dropout_model(const ft_ops_t *ops, float p, int K, int B, ft_model_t **out)
 {
-    ft_layer_spec_t spec[] = {FLAT, DROP(p), LIN(0)};
+    ft_layer_spec_t spec[] = {FT_L_FLAT, FT_L_DROP(p), FT_L_LIN(0)};
     assert_int_equal(ft_model_new_from_spec(spec, 3, 1, 1, K, K, B, ops, out), 0);
     float *w = calloc((size_t)K * K + K, sizeof(float));
     for (int i = 0; i < K; i++)
@@ -497,8 +472,9 @@ static ft_dataset_t *synth(uint32_t n, int c, int h, int w, int split)
 static void train_small(uint64_t seed, const ft_dataset_t *ds, const ft_ops_t *ops, float *out,
                         size_t *n_out)
 {
-    static const ft_layer_spec_t spec[] = {CONV(4, 3, 1, 1), RELU,    POOL(2), FLAT,
-                                           DROP(0.25f),      LIN(16), RELU,    LIN(0)};
+    static const ft_layer_spec_t spec[] = {
+        FT_L_CONV(4, 3, 1, 1), FT_L_RELU,    FT_L_POOL(2), FT_L_FLAT,
+        FT_L_DROP(0.25f),      FT_L_LIN(16), FT_L_RELU,    FT_L_LIN(0)};
     ft_model_t *m = NULL;
     assert_int_equal(ft_model_new_from_spec(spec, 8, ds->c, ds->h, ds->w, 10, 16, ops, &m), 0);
     ft_rng_t init, shuffle, drop;
@@ -652,7 +628,8 @@ static void test_evaluate_matches_forward(void **state)
     (void)state;
     ft_dataset_t *ds = synth(103, 1, 6, 6, 1);
     ft_model_t *m = NULL;
-    static const ft_layer_spec_t spec[] = {FLAT, DROP(0.5f), LIN(12), RELU, LIN(0)};
+    static const ft_layer_spec_t spec[] = {FT_L_FLAT, FT_L_DROP(0.5f), FT_L_LIN(12), FT_L_RELU,
+                                           FT_L_LIN(0)};
     assert_int_equal(ft_model_new_from_spec(spec, 5, 1, 6, 6, 10, 16, &ft_ops_cpu, &m), 0);
     ft_rng_t rng;
     ft_rng_init(&rng, 8, 0, 0, FT_RNG_INIT);
@@ -760,14 +737,30 @@ static void step_on(const ft_layer_spec_t *spec, int nl, const ft_ops_t *ops, in
 static void test_fused_relu_pool_matches_unfused(void **state)
 {
     (void)state;
-    static const ft_layer_spec_t lenet[] = {
-        CONV(20, 5, 1, 0), RELU, POOL(2), CONV(50, 5, 1, 0), RELU, POOL(2), FLAT,
-        LIN(500),          RELU, LIN(0)};
-    static const ft_layer_spec_t paper[] = {
-        CONV(32, 3, 1, 0), RELU, CONV(64, 3, 1, 0), RELU,  POOL(2), DROP(0.25f), FLAT,
-        LIN(128),          RELU, DROP(0.5f),        LIN(0)};
-    static const ft_layer_spec_t first[] = {RELU, POOL(2), CONV(4, 3, 1, 1), RELU, POOL(2),
-                                            FLAT, LIN(0)};
+    static const ft_layer_spec_t lenet[] = {FT_L_CONV(20, 5, 1, 0),
+                                            FT_L_RELU,
+                                            FT_L_POOL(2),
+                                            FT_L_CONV(50, 5, 1, 0),
+                                            FT_L_RELU,
+                                            FT_L_POOL(2),
+                                            FT_L_FLAT,
+                                            FT_L_LIN(500),
+                                            FT_L_RELU,
+                                            FT_L_LIN(0)};
+    static const ft_layer_spec_t paper[] = {FT_L_CONV(32, 3, 1, 0),
+                                            FT_L_RELU,
+                                            FT_L_CONV(64, 3, 1, 0),
+                                            FT_L_RELU,
+                                            FT_L_POOL(2),
+                                            FT_L_DROP(0.25f),
+                                            FT_L_FLAT,
+                                            FT_L_LIN(128),
+                                            FT_L_RELU,
+                                            FT_L_DROP(0.5f),
+                                            FT_L_LIN(0)};
+    static const ft_layer_spec_t first[] = {FT_L_RELU,  FT_L_POOL(2), FT_L_CONV(4, 3, 1, 1),
+                                            FT_L_RELU,  FT_L_POOL(2), FT_L_FLAT,
+                                            FT_L_LIN(0)};
     const struct {
         const ft_layer_spec_t *spec;
         int nl;
@@ -859,10 +852,16 @@ static void check_inference_same(const ft_layer_spec_t *spec, int nl, const char
 static void test_inference_model(void **state)
 {
     (void)state;
-    static const ft_layer_spec_t relu_first[] = {
-        RELU, CONV(4, 3, 1, 1), RELU, POOL(2), CONV(6, 3, 1, 0), GAP, FLAT, LIN(0)};
-    static const ft_layer_spec_t drop_first[] = {DROP(0.5f), FLAT,        LIN(16),
-                                                 RELU,       DROP(0.25f), LIN(0)};
+    static const ft_layer_spec_t relu_first[] = {FT_L_RELU,
+                                                 FT_L_CONV(4, 3, 1, 1),
+                                                 FT_L_RELU,
+                                                 FT_L_POOL(2),
+                                                 FT_L_CONV(6, 3, 1, 0),
+                                                 FT_L_GAP,
+                                                 FT_L_FLAT,
+                                                 FT_L_LIN(0)};
+    static const ft_layer_spec_t drop_first[] = {FT_L_DROP(0.5f), FT_L_FLAT,        FT_L_LIN(16),
+                                                 FT_L_RELU,       FT_L_DROP(0.25f), FT_L_LIN(0)};
     check_inference_same(relu_first, 8, NULL, 2, 8, 8, 16);
     check_inference_same(drop_first, 6, NULL, 1, 6, 6, 16);
     check_inference_same(NULL, 0, "lenet5", 1, 28, 28, 16);

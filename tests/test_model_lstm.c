@@ -27,6 +27,7 @@
 #include "ft_model_lstm.h"
 #include "ft_rng.h"
 #include "ft_test_fixture.h"
+#include "ft_test_lstm_fixture.h"
 
 /* One fixture's scalars and tensors. */
 typedef struct {
@@ -50,16 +51,9 @@ static void *read_raw(const char *tag, const char *suffix, size_t bytes)
 
 static void load_fixture(const char *tag, fixture_t *fx)
 {
-    char rel[256];
-    snprintf(rel, sizeof rel, "torch/lstm_%s.txt", tag);
-    FILE *f = ft_test_fixture_open(rel, "r");
     memset(fx, 0, sizeof *fx);
     ft_lstm_spec_t *s = &fx->spec;
-    assert_int_equal(fscanf(f, "%d %d %d %d %d %d %d %zu %lf %lf", &s->vocab, &s->emb, &s->hidden,
-                            &s->layers, &s->tied, &s->seq_len, &fx->B, &fx->N, &fx->loss,
-                            &fx->grad_norm),
-                     10);
-    fclose(f);
+    ft_test_lstm_fixture_header(tag, s, &fx->B, &fx->N, &fx->loss, &fx->grad_norm, NULL);
     s->max_batch = fx->B;
     size_t TB = (size_t)s->seq_len * fx->B;
     fx->ids = read_raw(tag, "_ids.i32", (TB + fx->B) * sizeof(int32_t));
@@ -140,15 +134,11 @@ static void test_tied_matches_torch(void **state)
 static void test_classifier_matches_torch(void **state)
 {
     (void)state;
-    FILE *f = ft_test_fixture_open("torch/lstm_cls.txt", "r");
     ft_lstm_spec_t s = {0};
     int B;
     size_t N;
     double loss, gnorm;
-    assert_int_equal(fscanf(f, "%d %d %d %d %d %d %d %zu %lf %lf %d", &s.vocab, &s.emb, &s.hidden,
-                            &s.layers, &s.tied, &s.seq_len, &B, &N, &loss, &gnorm, &s.classes),
-                     11);
-    fclose(f);
+    assert_int_equal(ft_test_lstm_fixture_header("cls", &s, &B, &N, &loss, &gnorm, &s.classes), 1);
     s.max_batch = B;
     int32_t *ids = read_raw("cls", "_ids.i32", (size_t)B * s.seq_len * sizeof(int32_t));
     int32_t *labels = read_raw("cls", "_labels.i32", (size_t)B * sizeof(int32_t));
@@ -190,13 +180,10 @@ typedef struct {
 static void load_sent(sent_fixture_t *fx)
 {
     memset(fx, 0, sizeof *fx);
-    FILE *f = ft_test_fixture_open("torch/lstm_sent.txt", "r");
     ft_lstm_spec_t *s = &fx->s;
-    assert_int_equal(fscanf(f, "%d %d %d %d %d %d %d %zu %lf %lf %d", &s->vocab, &s->emb,
-                            &s->hidden, &s->layers, &s->tied, &s->seq_len, &fx->B, &fx->N,
-                            &fx->loss, &fx->gnorm, &s->pad_id),
-                     11);
-    fclose(f);
+    assert_int_equal(
+        ft_test_lstm_fixture_header("sent", s, &fx->B, &fx->N, &fx->loss, &fx->gnorm, &s->pad_id),
+        1);
     s->classes = 1, s->arch = FT_LSTM_SENTIMENT, s->max_batch = fx->B;
     fx->ids = read_raw("sent", "_ids.i32", (size_t)fx->B * s->seq_len * sizeof(int32_t));
     fx->labels = read_raw("sent", "_labels.i32", (size_t)fx->B * sizeof(int32_t));

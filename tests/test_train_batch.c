@@ -46,35 +46,6 @@
 #define GEMM_TOL 2e-4
 #define EMU_TOL  1e-6
 
-#define L_CONV(o, k, s, p)                                                                         \
-    {                                                                                              \
-        FT_LAYER_CONV2D, (o), (k), (s), (p), 0.0f                                                  \
-    }
-#define L_POOL(k)                                                                                  \
-    {                                                                                              \
-        FT_LAYER_MAXPOOL, 0, (k), (k), 0, 0.0f                                                     \
-    }
-#define L_GAP                                                                                      \
-    {                                                                                              \
-        FT_LAYER_AVGPOOL_GLOBAL, 0, 0, 0, 0, 0.0f                                                  \
-    }
-#define L_RELU                                                                                     \
-    {                                                                                              \
-        FT_LAYER_RELU, 0, 0, 0, 0, 0.0f                                                            \
-    }
-#define L_LIN(o)                                                                                   \
-    {                                                                                              \
-        FT_LAYER_LINEAR, (o), 0, 0, 0, 0.0f                                                        \
-    }
-#define L_FLAT                                                                                     \
-    {                                                                                              \
-        FT_LAYER_FLATTEN, 0, 0, 0, 0, 0.0f                                                         \
-    }
-#define L_DROP(p)                                                                                  \
-    {                                                                                              \
-        FT_LAYER_DROPOUT, 0, 0, 0, 0, (p)                                                          \
-    }
-
 enum { BATCH = 8, MAXK = 6 };
 
 typedef enum { NET_CONV, NET_GAP, NET_MLP, NET_LENET5, NET_WIDE } net_t;
@@ -87,17 +58,17 @@ static int g_bitwise;               /* exact means the same bits, -0 and +0 apar
 static ft_model_t *build(net_t net, int c, int h, int w, const ft_ops_t *ops)
 {
     /* relu + pool (fused where the back end has it), an unfused relu, dropout */
-    static const ft_layer_spec_t conv[] = {L_CONV(4, 3, 1, 1),
-                                           L_RELU,
-                                           L_POOL(2),
-                                           L_CONV(6, 3, 1, 0),
-                                           L_RELU,
-                                           L_FLAT,
-                                           L_LIN(16),
-                                           L_RELU,
-                                           L_DROP(0.3f),
-                                           L_LIN(0)};
-    static const ft_layer_spec_t gap[] = {L_CONV(5, 3, 2, 1), L_RELU, L_GAP, L_LIN(0)};
+    static const ft_layer_spec_t conv[] = {FT_L_CONV(4, 3, 1, 1),
+                                           FT_L_RELU,
+                                           FT_L_POOL(2),
+                                           FT_L_CONV(6, 3, 1, 0),
+                                           FT_L_RELU,
+                                           FT_L_FLAT,
+                                           FT_L_LIN(16),
+                                           FT_L_RELU,
+                                           FT_L_DROP(0.3f),
+                                           FT_L_LIN(0)};
+    static const ft_layer_spec_t gap[] = {FT_L_CONV(5, 3, 2, 1), FT_L_RELU, FT_L_GAP, FT_L_LIN(0)};
     ft_model_t *m = NULL;
     int rc;
     switch (net) {
@@ -123,6 +94,17 @@ typedef struct {
     int epochs;            /* local epochs */
     ft_augment_mode_t aug; /* augmentation */
 } case_t;
+
+/* Client k's streams (run seed 9, round 1), the same for the golden run and the batch:
+ * its shuffle and augmentation generators, and the dropout seed it returns. */
+static uint64_t client_streams(int k, ft_rng_t *shuf, ft_rng_t *aug)
+{
+    ft_rng_t drop;
+    ft_rng_init(&drop, 9, 1, (uint32_t)k, FT_RNG_DROPOUT);
+    ft_rng_init(shuf, 9, 1, (uint32_t)k, FT_RNG_SHUFFLE);
+    ft_rng_init(aug, 9, 1, (uint32_t)k, FT_RNG_AUGMENT);
+    return ft_rng_u64(&drop);
+}
 
 static void run_case(const case_t *cs)
 {
@@ -159,11 +141,8 @@ static void run_case(const case_t *cs)
         got[k] = ft_malloc(N * sizeof(float));
         ft_model_set_params(seq, start);
         ft_model_set_training(seq, 1);
-        ft_rng_t drop, shuf, aug;
-        ft_rng_init(&drop, 9, 1, (uint32_t)k, FT_RNG_DROPOUT);
-        ft_model_set_dropout_stream(seq, ft_rng_u64(&drop), 0);
-        ft_rng_init(&shuf, 9, 1, (uint32_t)k, FT_RNG_SHUFFLE);
-        ft_rng_init(&aug, 9, 1, (uint32_t)k, FT_RNG_AUGMENT);
+        ft_rng_t shuf, aug;
+        ft_model_set_dropout_stream(seq, client_streams(k, &shuf, &aug), 0);
         ft_train_opts_t o = opts;
         o.lr = cs->lr[k] ? cs->lr[k] : 0.05f;
         o.augment_rng = &aug;
@@ -190,17 +169,14 @@ static void run_case(const case_t *cs)
     ft_rng_t shuf[MAXK], aug[MAXK];
     off = 0;
     for (int k = 0; k < cs->tasks; k++) {
-        ft_rng_t drop;
-        ft_rng_init(&drop, 9, 1, (uint32_t)k, FT_RNG_DROPOUT);
-        ft_rng_init(&shuf[k], 9, 1, (uint32_t)k, FT_RNG_SHUFFLE);
-        ft_rng_init(&aug[k], 9, 1, (uint32_t)k, FT_RNG_AUGMENT);
+        const uint64_t dropout_seed = client_streams(k, &shuf[k], &aug[k]);
         tasks[k] = (ft_train_batch_task_t){.ds = ds,
                                            .idx = idx + off,
                                            .n = cs->n[k],
                                            .lr = cs->lr[k] ? cs->lr[k] : 0.05f,
                                            .shuffle_rng = &shuf[k],
                                            .augment_rng = &aug[k],
-                                           .dropout_seed = ft_rng_u64(&drop),
+                                           .dropout_seed = dropout_seed,
                                            .start = start};
         off += cs->n[k];
     }

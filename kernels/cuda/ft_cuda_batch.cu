@@ -194,44 +194,20 @@ static void softmax_xent_forward_batched(int K, int B, const int *Bk, int C, con
 {
     assert(K > 0 && B > 0 && C > 0);
     const size_t R = (size_t)K * B;
-    double *rows = (double *)ft_cuda_scratch<H>(2 * R * sizeof(double));
-    /* as softmax_xent_forward: a block per row for a vocabulary-sized C */
-    const int wide = C >= FT_SOFTMAX_BLOCK_CLASSES;
-    if (wide)
-        ft_cuda_softmax_rows<H>((int)R, C, logits, labels, probs, rows);
-    each<H>(wide ? 0 : R, [=] FT_HD(size_t r) {
-        int bad;
-        rows[r] = ft_cuda_xent_row(C, logits + r * C, labels[r], probs + r * C, &bad);
-        rows[R + r] = bad ? 1.0 : 0.0;
-    });
-    double host_rows[512];
+    const double *rows = ft_cuda_xent_rows<H>(R, C, logits, labels, probs);
     double total = 0;
-    for (size_t r0 = 0; r0 < R; r0 += 256) {
-        size_t nr = R - r0 < 256 ? R - r0 : 256;
-        if constexpr (H) {
-            for (size_t i = 0; i < nr; i++) {
-                host_rows[i] = rows[r0 + i];
-                host_rows[256 + i] = rows[R + r0 + i];
-            }
-        } else {
-            FT_CUDA_CHECK(
-                cudaMemcpy(host_rows, rows + r0, nr * sizeof(double), cudaMemcpyDeviceToHost));
-            FT_CUDA_CHECK(cudaMemcpy(host_rows + 256, rows + R + r0, nr * sizeof(double),
-                                     cudaMemcpyDeviceToHost));
+    ft_cuda_xent_rows_each<H>(rows, R, [&](size_t r, double row_loss, int bad) {
+        size_t t = r / B, b = r % B;
+        if (b == 0)
+            total = 0;
+        if ((int)b < Bk[t]) {
+            assert(!bad && "softmax_xent_forward_batched: label out of range");
+            total += row_loss;
         }
-        for (size_t i = 0; i < nr; i++) {
-            size_t r = r0 + i, t = r / B, b = r % B;
-            if (b == 0)
-                total = 0;
-            if ((int)b < Bk[t]) {
-                assert(host_rows[256 + i] == 0.0 &&
-                       "softmax_xent_forward_batched: label out of range");
-                total += host_rows[i];
-            }
-            if (b == (size_t)B - 1)
-                loss[t] = Bk[t] ? (float)(total / Bk[t]) : 0.0f;
-        }
-    }
+        (void)bad;
+        if (b == (size_t)B - 1)
+            loss[t] = Bk[t] ? (float)(total / Bk[t]) : 0.0f;
+    });
 }
 
 template <bool H> void ft_cuda_fill_batch(ft_ops_t *t)

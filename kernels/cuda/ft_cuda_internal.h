@@ -144,9 +144,9 @@ template <> double dot<true>(size_t n, const float *a, const float *b);
 template <> void channel_sum<false>(int B, int C, int P, const float *dy, float *db);
 template <> void channel_sum<true>(int B, int C, int P, const float *dy, float *db);
 
-/* One row of the softmax cross-entropy (softmax_xent_forward in ft_cuda_ops.cu and
- * its batched form in ft_cuda_batch.cu): probs of the C logits z, and the row's loss
- * (0 with *bad = 1 for a label outside [0, C)). In double, as the reference. */
+/* One row of the softmax cross-entropy (the one-thread-per-row path of
+ * ft_cuda_xent_rows below): probs of the C logits z, and the row's loss (0 with
+ * *bad = 1 for a label outside [0, C)). In double, as the reference. */
 static FT_HD inline double ft_cuda_xent_row(int C, const float *z, int32_t label, float *pr,
                                             int *bad)
 {
@@ -161,6 +161,56 @@ static FT_HD inline double ft_cuda_xent_row(int C, const float *z, int32_t label
         pr[c] = (float)(exp(z[c] - m) / sum);
     *bad = label < 0 || label >= C;
     return *bad ? 0.0 : log(sum) + m - z[label];
+}
+
+/* The softmax cross-entropy forward of R rows of C classes that softmax_xent_forward
+ * (ft_cuda_ops.cu) and its batched form (ft_cuda_batch.cu) share: writes probs (R×C)
+ * and returns the back end's scratch (device memory, or host in emulation) holding
+ * rows[r], row r's loss in double, and rows[R + r], 1 for a label outside [0, C). From
+ * FT_SOFTMAX_BLOCK_CLASSES classes up (a vocabulary) a block per row
+ * (ft_cuda_softmax_rows), below that one thread per row. The scratch is valid until
+ * the next op that uses it. */
+template <bool H>
+static inline const double *ft_cuda_xent_rows(size_t R, int C, const float *logits,
+                                              const int32_t *labels, float *probs)
+{
+    double *rows = (double *)ft_cuda_scratch<H>(2 * R * sizeof(double));
+    const int wide = C >= FT_SOFTMAX_BLOCK_CLASSES;
+    if (wide)
+        ft_cuda_softmax_rows<H>((int)R, C, logits, labels, probs, rows);
+    /* the rows here, one thread each, unless done above (0 rows) */
+    each<H>(wide ? 0 : R, [=] FT_HD(size_t r) {
+        int bad;
+        rows[r] = ft_cuda_xent_row(C, logits + r * C, labels[r], probs + r * C, &bad);
+        rows[R + r] = bad ? 1.0 : 0.0;
+    });
+    return rows;
+}
+
+/* Brings ft_cuda_xent_rows' R rows to the host, one copy per 256 rows, and calls
+ * row(r, loss, bad) for r = 0, 1, ..., R-1 in that order (bad nonzero for a label out
+ * of range: the caller asserts where the row counts), so the caller sums the losses
+ * in row order, as the reference does. A failed copy aborts (FT_CUDA_CHECK). */
+template <bool H, typename F>
+static inline void ft_cuda_xent_rows_each(const double *rows, size_t R, F row)
+{
+    double host_rows[512];
+    for (size_t r0 = 0; r0 < R; r0 += 256) {
+        size_t nr = R - r0 < 256 ? R - r0 : 256;
+        if constexpr (H) {
+            for (size_t i = 0; i < nr; i++) {
+                host_rows[i] = rows[r0 + i];
+                host_rows[256 + i] = rows[R + r0 + i];
+            }
+        } else {
+            FT_CUDA_CHECK(
+                cudaMemcpy(host_rows, rows + r0, nr * sizeof(double), cudaMemcpyDeviceToHost));
+            FT_CUDA_CHECK(cudaMemcpy(host_rows + 256, rows + R + r0, nr * sizeof(double),
+                                     cudaMemcpyDeviceToHost));
+        }
+        for (size_t i = 0; i < nr; i++)
+            row(r0 + i, host_rows[i], host_rows[256 + i] != 0.0);
+    }
 }
 
 /* Fill the op slots of an ops table (ft_cuda_ops.cu: element-wise, loss, SGD and

@@ -100,36 +100,13 @@ static float softmax_xent_forward(int B, int C, const float *logits, const int32
                                   float *probs)
 {
     assert(B > 0 && C > 0);
-    double *rows = (double *)ft_cuda_scratch<H>(2 * (size_t)B * sizeof(double));
-    const int wide = C >= FT_SOFTMAX_BLOCK_CLASSES;
-    if (wide)
-        ft_cuda_softmax_rows<H>(B, C, logits, labels, probs, rows);
-    /* the rows here, one thread each, unless done above (0 rows) */
-    each<H>(wide ? 0 : (size_t)B, [=] FT_HD(size_t b) {
-        int bad;
-        rows[b] = ft_cuda_xent_row(C, logits + b * C, labels[b], probs + b * C, &bad);
-        rows[B + b] = bad ? 1.0 : 0.0;
-    });
-    double host_rows[512];
+    const double *rows = ft_cuda_xent_rows<H>((size_t)B, C, logits, labels, probs);
     double total = 0;
-    for (int b0 = 0; b0 < B; b0 += 256) {
-        int nb = B - b0 < 256 ? B - b0 : 256;
-        if constexpr (H) {
-            for (int i = 0; i < nb; i++) {
-                host_rows[i] = rows[b0 + i];
-                host_rows[256 + i] = rows[B + b0 + i];
-            }
-        } else {
-            FT_CUDA_CHECK(
-                cudaMemcpy(host_rows, rows + b0, nb * sizeof(double), cudaMemcpyDeviceToHost));
-            FT_CUDA_CHECK(cudaMemcpy(host_rows + 256, rows + B + b0, nb * sizeof(double),
-                                     cudaMemcpyDeviceToHost));
-        }
-        for (int i = 0; i < nb; i++) {
-            assert(host_rows[256 + i] == 0.0 && "softmax_xent_forward: label out of range");
-            total += host_rows[i];
-        }
-    }
+    ft_cuda_xent_rows_each<H>(rows, (size_t)B, [&](size_t, double loss, int bad) {
+        assert(!bad && "softmax_xent_forward: label out of range");
+        (void)bad;
+        total += loss;
+    });
     return (float)(total / B);
 }
 

@@ -68,6 +68,14 @@ last_value() {
         fail "$1 has no column '$2'"
 }
 
+# "ok D" or "MISMATCH D": the GPU and CPU accuracies G and C (main_acc, which may be a
+# fraction or a percentage) differ by D points, ok when at most 1.
+points_verdict() { # G C
+    awk -v g="$1" -v c="$2" 'BEGIN {
+        s = (g <= 1 && c <= 1) ? 100 : 1; d = (g - c) * s; if (d < 0) d = -d;
+        printf "%s %.2f", d <= 1 ? "ok" : "MISMATCH", d }'
+}
+
 if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L >"$WORK/gpus.txt" 2>&1; then
     fail "no NVIDIA GPU visible (nvidia-smi -L failed); this script needs one"
 fi
@@ -114,10 +122,7 @@ step fed-cpu 150 "$FEDTAIL" run "${FED[@]}" --set run.device=cpu --procs 5 \
     --out "$WORK/fed-cpu" --quiet
 acc_gpu=$(last_value "$WORK/fed-cuda/metrics.csv" main_acc)
 acc_cpu=$(last_value "$WORK/fed-cpu/metrics.csv" main_acc)
-# main_acc may be a fraction or a percentage; compare in points.
-verdict=$(awk -v g="$acc_gpu" -v c="$acc_cpu" 'BEGIN {
-    s = (g <= 1 && c <= 1) ? 100 : 1; d = (g - c) * s; if (d < 0) d = -d;
-    printf "%s %.2f", d <= 1 ? "ok" : "MISMATCH", d }')
+verdict=$(points_verdict "$acc_gpu" "$acc_cpu")
 echo "federated Fashion-MNIST, last round main_acc: GPU $acc_gpu, CPU $acc_cpu (difference ${verdict#* } points)"
 [ "${verdict%% *}" = ok ] || fail "GPU and CPU main accuracy differ by more than 1 point"
 
@@ -180,9 +185,7 @@ if [ $HAVE_FORTUNES = 1 ]; then
         --out "$WORK/fed-text-cpu" --quiet
     acc_gpu=$(last_value "$WORK/fed-text-cuda/metrics.csv" main_acc)
     acc_cpu=$(last_value "$WORK/fed-text-cpu/metrics.csv" main_acc)
-    verdict=$(awk -v g="$acc_gpu" -v c="$acc_cpu" 'BEGIN {
-        s = (g <= 1 && c <= 1) ? 100 : 1; d = (g - c) * s; if (d < 0) d = -d;
-        printf "%s %.2f", d <= 1 ? "ok" : "MISMATCH", d }')
+    verdict=$(points_verdict "$acc_gpu" "$acc_cpu")
     echo "federated fortunes next-word, round 5 main_acc: GPU $acc_gpu, CPU $acc_cpu (difference ${verdict#* } points)"
     [ "${verdict%% *}" = ok ] || fail "GPU and CPU next-word accuracy differ by more than 1 point"
     # No atomics anywhere in the lstm's CUDA path (docs/gpu.md "Text ops") and cuBLAS on

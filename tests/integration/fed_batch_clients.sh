@@ -84,26 +84,9 @@ grep -q "batched clients: lane 2 not registered" "$WORK/capped.log" ||
     fail "auto: metrics differ from one by one"
 
 if [ -r /usr/share/games/fortunes/fortunes ]; then
-    cat > "$WORK/text.ini" <<INI
-[federation]
-num_clients = 6
-clients_per_round = 3
-rounds = 2
-local_epochs = 1
-batch_size = 20
-lr = 5
-partition = natural
-heartbeat_s = 0.2
-round_timeout = 120
-[data]
-dataset = fortunes
-vocab_size = 200
-seq_len = 16
-[model]
-name = lstm
-embedding = 8
-hidden = 8
-layers = 1
+    fortunes_ini "$WORK/text.ini" clients=6 per_round=3 rounds=2 vocab=200 seq_len=16 emb=8 \
+        hidden=8
+    cat >> "$WORK/text.ini" <<INI
 [run]
 seed = 3
 INI

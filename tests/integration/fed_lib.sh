@@ -68,6 +68,43 @@ hidden = $hidden
 INI
 }
 
+# The [federation], [data] and [model] sections of a next-word run on the fortunes
+# corpus (natural partition, one file a client) with a tiny 1-layer lstm into FILE; the
+# caller appends the rest (more [model] keys first, then its own sections). Settings
+# as key=value: clients (federation.num_clients, 8), per_round (clients_per_round, 4),
+# rounds (3), vocab (data.vocab_size, 300), seq_len (32), emb and hidden (16).
+fortunes_ini() { # FILE [key=value ...]
+    local file=$1 kv clients=8 per_round=4 rounds=3 vocab=300 seq_len=32 emb=16 hidden=16
+    shift
+    for kv in "$@"; do
+        case ${kv%%=*} in
+            clients | per_round | rounds | vocab | seq_len | emb | hidden) local "$kv" ;;
+            *) fail "fortunes_ini: unknown setting $kv" ;;
+        esac
+    done
+    cat > "$file" <<INI
+[federation]
+num_clients = $clients
+clients_per_round = $per_round
+rounds = $rounds
+local_epochs = 1
+batch_size = 20
+lr = 5
+partition = natural
+heartbeat_s = 0.2
+round_timeout = 120
+[data]
+dataset = fortunes
+vocab_size = $vocab
+seq_len = $seq_len
+[model]
+name = lstm
+embedding = $emb
+hidden = $hidden
+layers = 1
+INI
+}
+
 # Two network namespaces joined by a veth pair, for runs across hosts: NS1 holds
 # SUBNET.1 and NS2 SUBNET.2 (/24) on the pair's ends, loopback up in both; both are
 # deleted at exit (with $WORK). Exits 77 (skipped) where namespaces are unavailable:

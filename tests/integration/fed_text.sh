@@ -11,26 +11,8 @@
 source "$(dirname "$0")/fed_lib.sh"
 PY=/usr/bin/python3
 [ -r /usr/share/games/fortunes/fortunes ] || { echo "fortunes package not installed"; exit 77; }
-cat > "$WORK/text.ini" <<INI
-[federation]
-num_clients = 8
-clients_per_round = 4
-rounds = 3
-local_epochs = 1
-batch_size = 20
-lr = 5
-partition = natural
-heartbeat_s = 0.2
-round_timeout = 120
-[data]
-dataset = fortunes
-vocab_size = 300
-seq_len = 32
-[model]
-name = lstm
-embedding = 16
-hidden = 16
-layers = 1
+fortunes_ini "$WORK/text.ini"
+cat >> "$WORK/text.ini" <<INI
 dropout = 0.2
 [attack]
 method = phrase-pgd
