@@ -170,6 +170,25 @@ uint64_t ft_attack_trigger_samples(const ft_attack_env_t *env, uint32_t part_n)
     return (uint64_t)ft_attack_clean_count(env, part_n) + env->p.poison_points;
 }
 
+int ft_attack_trigger_test_set(const ft_attack_env_t *env, const ft_dataset_t *test,
+                               ft_attack_stamp_fn stamp, void *user, int as_float,
+                               ft_dataset_t **out)
+{
+    ft_dataset_t *others = NULL;
+    *out = NULL;
+    int rc = ft_dataset_select_label(test, env->p.target_class, 0, &others);
+    if (rc == FT_OK && as_float)
+        rc = ft_dataset_to_float(others, out);
+    else if (rc == FT_OK)
+        *out = others, others = NULL;
+    if (rc == FT_OK) {
+        stamp(env, user, *out);
+        memset((*out)->labels, env->p.target_class, (*out)->n);
+    }
+    ft_dataset_destroy(&others);
+    return rc;
+}
+
 static int poison(ft_attack_ctx_t *c, ft_dataset_t **out)
 {
     return ft_attack_trigger_poison(c, trigger_all, NULL, 0, out);
@@ -179,10 +198,7 @@ static int backdoor_test(const ft_attack_env_t *env, const ft_dataset_t *test, c
                          ft_dataset_t **out)
 {
     (void)state; /* a fixed trigger */
-    int rc = ft_dataset_select_label(test, env->p.target_class, 0, out);
-    if (rc == FT_OK)
-        trigger_all(env, NULL, *out);
-    return rc;
+    return ft_attack_trigger_test_set(env, test, trigger_all, NULL, 0, out);
 }
 
 const ft_attack_t ft_pixel_trigger_attack = {
