@@ -106,8 +106,7 @@ void ft_attack_stamp_shape(ft_dataset_t *ds, uint32_t i, ft_trigger_t shape, int
         }
 }
 
-/* Stamps every sample of ds with the configured trigger and labels it target. */
-static void trigger_all(const ft_attack_env_t *env, void *user, ft_dataset_t *ds)
+void ft_attack_trigger_stamp_all(const ft_attack_env_t *env, void *user, ft_dataset_t *ds)
 {
     (void)user;
     const ft_attack_cfg_t *p = &env->p;
@@ -189,16 +188,16 @@ int ft_attack_trigger_test_set(const ft_attack_env_t *env, const ft_dataset_t *t
     return rc;
 }
 
-static int poison(ft_attack_ctx_t *c, ft_dataset_t **out)
-{
-    return ft_attack_trigger_poison(c, trigger_all, NULL, 0, out);
-}
-
-static int backdoor_test(const ft_attack_env_t *env, const ft_dataset_t *test, const float *state,
-                         ft_dataset_t **out)
+int ft_attack_trigger_backdoor_test(const ft_attack_env_t *env, const ft_dataset_t *test,
+                                    const float *state, ft_dataset_t **out)
 {
     (void)state; /* a fixed trigger */
-    return ft_attack_trigger_test_set(env, test, trigger_all, NULL, 0, out);
+    return ft_attack_trigger_test_set(env, test, ft_attack_trigger_stamp_all, NULL, 0, out);
+}
+
+static int poison(ft_attack_ctx_t *c, ft_dataset_t **out)
+{
+    return ft_attack_trigger_poison(c, ft_attack_trigger_stamp_all, NULL, 0, out);
 }
 
 const ft_attack_t ft_pixel_trigger_attack = {
@@ -206,7 +205,7 @@ const ft_attack_t ft_pixel_trigger_attack = {
     .cite = "Gu et al. 2017 (BadNets; checkerboard/square/pattern/pixel as BackFed) and Chen et "
             "al. 2017 (blended): a trigger stamped on clean images, relabelled to the target",
     .trains = 1,
-    .backdoor_test = backdoor_test,
+    .backdoor_test = ft_attack_trigger_backdoor_test,
     .sample_count = ft_attack_trigger_samples,
     .poison = poison,
 };
