@@ -352,21 +352,14 @@ static int backdoor_test(const ft_attack_env_t *env, const ft_dataset_t *test, c
 {
     *out = NULL;
     size_t S = state_floats(env);
-    ft_dataset_t *others = NULL;
     float *t = ft_malloc(S * sizeof *t), *mask = ft_malloc(S * sizeof *mask);
     int rc = t && mask ? FT_OK : ft_error_set(FT_ENOMEM, "a3fl: out of memory for the trigger");
-    if (rc == FT_OK)
-        rc = ft_dataset_select_label(test, env->p.target_class, 0, &others);
-    if (rc == FT_OK)
-        rc = ft_dataset_to_float(others, out);
     if (rc == FT_OK) {
         trigger_of(env, state, t);
         mask_of(env, mask);
         stamp_t st = {t, mask};
-        stamp_all(env, &st, *out);
-        memset((*out)->labels, env->p.target_class, (*out)->n);
+        rc = ft_attack_trigger_test_set(env, test, stamp_all, &st, 1, out);
     }
-    ft_dataset_destroy(&others);
     ft_free(t);
     ft_free(mask);
     return rc;

@@ -252,16 +252,6 @@ static int contrast(ft_attack_ctx_t *c, const ft_dataset_t *ds)
 
 /* ---- the plug-in ------------------------------------------------------------------- */
 
-static void stamp_all(const ft_attack_env_t *env, void *user, ft_dataset_t *ds)
-{
-    (void)user;
-    const ft_attack_cfg_t *p = &env->p;
-    for (uint32_t i = 0; i < ds->n; i++)
-        ft_attack_stamp_shape(ds, i, p->trigger_shape, p->trigger_size, p->trigger_row,
-                              p->trigger_col, p->blend_alpha, env->seed);
-    memset(ds->labels, p->target_class, ds->n);
-}
-
 static int check(const ft_experiment_t *exp)
 {
     if (!strcmp(exp->model.name, "lstm"))
@@ -273,7 +263,7 @@ static int check(const ft_experiment_t *exp)
 
 static int poison(ft_attack_ctx_t *c, ft_dataset_t **out)
 {
-    int rc = ft_attack_trigger_poison(c, stamp_all, NULL, 0, out);
+    int rc = ft_attack_trigger_poison(c, ft_attack_trigger_stamp_all, NULL, 0, out);
     /* (ft_attack_dadv asks for D_adv alone: no model, no training) */
     if (rc == FT_OK && c->m)
         rc = contrast(c, *out);
@@ -300,16 +290,6 @@ static void constrain(ft_attack_ctx_t *c, ft_train_hooks_t *h)
     h->user = c;
 }
 
-static int backdoor_test(const ft_attack_env_t *env, const ft_dataset_t *test, const float *state,
-                         ft_dataset_t **out)
-{
-    (void)state; /* a fixed trigger */
-    int rc = ft_dataset_select_label(test, env->p.target_class, 0, out);
-    if (rc == FT_OK)
-        stamp_all(env, NULL, *out);
-    return rc;
-}
-
 const ft_attack_t ft_chameleon_attack = {
     .name = "chameleon",
     .cite = "Dai & Li, ICML 2023 (Chameleon, Algorithm 1): the encoder trained with a "
@@ -318,7 +298,7 @@ const ft_attack_t ft_chameleon_attack = {
     .trains = 1,
     .own_passes = 1,
     .check = check,
-    .backdoor_test = backdoor_test,
+    .backdoor_test = ft_attack_trigger_backdoor_test,
     .sample_count = ft_attack_trigger_samples,
     .poison = poison,
     .constrain = constrain,

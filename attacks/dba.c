@@ -17,7 +17,6 @@
 #include "ft_attack_internal.h"
 
 #include <math.h>
-#include <string.h>
 
 #define FT_DBA_GAP 2 /* pixels between local patterns (distributed.py "gap": [2, 2]) */
 
@@ -69,13 +68,8 @@ static int backdoor_test(const ft_attack_env_t *env, const ft_dataset_t *test, c
                          ft_dataset_t **out)
 {
     (void)state; /* a fixed trigger */
-    int rc = ft_dataset_select_label(test, env->p.target_class, 0, out);
     int whole = -1;
-    if (rc == FT_OK) {
-        stamp_all(env, &whole, *out);
-        memset((*out)->labels, env->p.target_class, (*out)->n);
-    }
-    return rc;
+    return ft_attack_trigger_test_set(env, test, stamp_all, &whole, 0, out);
 }
 
 const ft_attack_t ft_dba_attack = {

@@ -68,15 +68,29 @@ void ft_attack_pgd_constrain(ft_attack_ctx_t *c, ft_train_hooks_t *h);
  * before_step. FT_ENOMEM, training errors. */
 int ft_attack_mask_prepare(ft_attack_ctx_t *c, ft_train_hooks_t *hooks);
 
-/* The trigger attacks' D_adv (pixel_trigger.c, dba.c, a3fl.c): the clean points +
- * poison_points copies of the partition's images outside the target class (seeded
- * order), each stamped by stamp (user passed on; as_float: on a float copy, for
- * values a byte cannot hold) and labelled target; and |D_adv|. FT_EINVAL (no such
- * image), FT_ENOMEM. */
+/* The trigger attacks' D_adv (pixel_trigger.c, dba.c, a3fl.c, iba.c, chameleon.c): the
+ * clean points + poison_points copies of the partition's images outside the target
+ * class (seeded order), each stamped by stamp (user passed on; as_float: on a float
+ * copy, for values a byte cannot hold) and labelled target; and |D_adv|. FT_EINVAL (no
+ * such image), FT_ENOMEM. */
 typedef void (*ft_attack_stamp_fn)(const ft_attack_env_t *env, void *user, ft_dataset_t *ds);
 int ft_attack_trigger_poison(ft_attack_ctx_t *c, ft_attack_stamp_fn stamp, void *user, int as_float,
                              ft_dataset_t **out);
 uint64_t ft_attack_trigger_samples(const ft_attack_env_t *env, uint32_t part_n);
+/* The trigger attacks' backdoor test set (pixel_trigger.c, dba.c, a3fl.c, iba.c,
+ * chameleon.c): every image of test outside the target class, in order (on a float copy
+ * when as_float), stamped by stamp (user passed on) and labelled target, as a new
+ * dataset in *out. On error *out is NULL: FT_ENOMEM. */
+int ft_attack_trigger_test_set(const ft_attack_env_t *env, const ft_dataset_t *test,
+                               ft_attack_stamp_fn stamp, void *user, int as_float,
+                               ft_dataset_t **out);
+/* The configured trigger (attack.trigger_shape, trigger_size, trigger_row / trigger_col,
+ * blend_alpha) stamped on every sample of ds, labelled target (user unused); and the
+ * backdoor test hook of that fixed trigger (state unused). pixel-trigger's and
+ * chameleon's. */
+void ft_attack_trigger_stamp_all(const ft_attack_env_t *env, void *user, ft_dataset_t *ds);
+int ft_attack_trigger_backdoor_test(const ft_attack_env_t *env, const ft_dataset_t *test,
+                                    const float *state, ft_dataset_t **out);
 
 /* MinMax / MinSum's update (minmax.c): benign estimates, direction, gamma; into delta. */
 int ft_attack_agr_transform(ft_attack_ctx_t *c, float *delta /* N */, int minsum);

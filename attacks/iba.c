@@ -369,18 +369,10 @@ static int backdoor_test(const ft_attack_env_t *env, const ft_dataset_t *test, c
                          ft_dataset_t **out)
 {
     *out = NULL;
-    ft_dataset_t *others = NULL;
     stamp_t st;
     int rc = stamp_new(env, state, &ft_ops_cpu, 64, &st);
     if (rc == FT_OK)
-        rc = ft_dataset_select_label(test, env->p.target_class, 0, &others);
-    if (rc == FT_OK)
-        rc = ft_dataset_to_float(others, out);
-    if (rc == FT_OK) {
-        stamp_all(env, &st, *out);
-        memset((*out)->labels, env->p.target_class, (*out)->n);
-    }
-    ft_dataset_destroy(&others);
+        rc = ft_attack_trigger_test_set(env, test, stamp_all, &st, 1, out);
     stamp_free(&st);
     return rc;
 }

@@ -106,8 +106,7 @@ void ft_attack_stamp_shape(ft_dataset_t *ds, uint32_t i, ft_trigger_t shape, int
         }
 }
 
-/* Stamps every sample of ds with the configured trigger and labels it target. */
-static void trigger_all(const ft_attack_env_t *env, void *user, ft_dataset_t *ds)
+void ft_attack_trigger_stamp_all(const ft_attack_env_t *env, void *user, ft_dataset_t *ds)
 {
     (void)user;
     const ft_attack_cfg_t *p = &env->p;
@@ -170,19 +169,35 @@ uint64_t ft_attack_trigger_samples(const ft_attack_env_t *env, uint32_t part_n)
     return (uint64_t)ft_attack_clean_count(env, part_n) + env->p.poison_points;
 }
 
-static int poison(ft_attack_ctx_t *c, ft_dataset_t **out)
+int ft_attack_trigger_test_set(const ft_attack_env_t *env, const ft_dataset_t *test,
+                               ft_attack_stamp_fn stamp, void *user, int as_float,
+                               ft_dataset_t **out)
 {
-    return ft_attack_trigger_poison(c, trigger_all, NULL, 0, out);
+    ft_dataset_t *others = NULL;
+    *out = NULL;
+    int rc = ft_dataset_select_label(test, env->p.target_class, 0, &others);
+    if (rc == FT_OK && as_float)
+        rc = ft_dataset_to_float(others, out);
+    else if (rc == FT_OK)
+        *out = others, others = NULL;
+    if (rc == FT_OK) {
+        stamp(env, user, *out);
+        memset((*out)->labels, env->p.target_class, (*out)->n);
+    }
+    ft_dataset_destroy(&others);
+    return rc;
 }
 
-static int backdoor_test(const ft_attack_env_t *env, const ft_dataset_t *test, const float *state,
-                         ft_dataset_t **out)
+int ft_attack_trigger_backdoor_test(const ft_attack_env_t *env, const ft_dataset_t *test,
+                                    const float *state, ft_dataset_t **out)
 {
     (void)state; /* a fixed trigger */
-    int rc = ft_dataset_select_label(test, env->p.target_class, 0, out);
-    if (rc == FT_OK)
-        trigger_all(env, NULL, *out);
-    return rc;
+    return ft_attack_trigger_test_set(env, test, ft_attack_trigger_stamp_all, NULL, 0, out);
+}
+
+static int poison(ft_attack_ctx_t *c, ft_dataset_t **out)
+{
+    return ft_attack_trigger_poison(c, ft_attack_trigger_stamp_all, NULL, 0, out);
 }
 
 const ft_attack_t ft_pixel_trigger_attack = {
@@ -190,7 +205,7 @@ const ft_attack_t ft_pixel_trigger_attack = {
     .cite = "Gu et al. 2017 (BadNets; checkerboard/square/pattern/pixel as BackFed) and Chen et "
             "al. 2017 (blended): a trigger stamped on clean images, relabelled to the target",
     .trains = 1,
-    .backdoor_test = backdoor_test,
+    .backdoor_test = ft_attack_trigger_backdoor_test,
     .sample_count = ft_attack_trigger_samples,
     .poison = poison,
 };

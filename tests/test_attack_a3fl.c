@@ -85,12 +85,6 @@ typedef struct {
     size_t N, S;
 } fixture_t;
 
-static void read_floats(FILE *f, float *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        assert_int_equal(fscanf(f, "%f", &v[i]), 1);
-}
-
 static void load(fixture_t *fx)
 {
     FILE *f = ft_test_fixture_open("attacks/a3fl.txt", "r");
@@ -100,17 +94,13 @@ static void load(fixture_t *fx)
                      15);
     fx->S = (size_t)fx->c * fx->h * fx->w;
     fx->N = (size_t)2 * fx->c * 9 + 2 + (size_t)fx->k * 2 * (fx->h - 2) * (fx->w - 2) + fx->k;
-    fx->x = malloc((size_t)fx->n * fx->S * sizeof(float));
+    fx->x = ft_test_fixture_take(f, (size_t)fx->n * fx->S);
     fx->y = malloc((size_t)fx->n * sizeof(int));
-    fx->params = malloc(fx->N * sizeof(float));
-    fx->t1 = malloc(fx->S * sizeof(float));
-    fx->t2 = malloc(fx->S * sizeof(float));
-    read_floats(f, fx->x, (size_t)fx->n * fx->S);
     for (int i = 0; i < fx->n; i++)
         assert_int_equal(fscanf(f, "%d", &fx->y[i]), 1);
-    read_floats(f, fx->params, fx->N);
-    read_floats(f, fx->t1, fx->S);
-    read_floats(f, fx->t2, fx->S);
+    fx->params = ft_test_fixture_take(f, fx->N);
+    fx->t1 = ft_test_fixture_take(f, fx->S);
+    fx->t2 = ft_test_fixture_take(f, fx->S);
     fclose(f);
 }
 

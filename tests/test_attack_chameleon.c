@@ -44,12 +44,6 @@ typedef struct {
 
 enum { D = 6 }; /* the fixture net's feature width (fc1) */
 
-static void read_floats(FILE *f, float *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        assert_int_equal(fscanf(f, "%f", &v[i]), 1);
-}
-
 static void load(fixture_t *fx)
 {
     FILE *f = ft_test_fixture_open("attacks/chameleon.txt", "r");
@@ -59,20 +53,15 @@ static void load(fixture_t *fx)
     fx->S = (size_t)fx->c * fx->h * fx->w;
     /* conv1 2x1x3x3 + 2, fc1 6x8 + 6, fc2 kx6 + k */
     fx->N = 2 * 9 + 2 + 6 * 8 + 6 + (size_t)fx->k * 6 + fx->k;
-    fx->x = malloc((size_t)fx->B * fx->S * sizeof(float));
+    fx->x = ft_test_fixture_take(f, (size_t)fx->B * fx->S);
     fx->y = malloc((size_t)fx->B * sizeof(int32_t));
-    fx->params = malloc(fx->N * sizeof(float));
-    fx->u = malloc((size_t)fx->B * D * sizeof(float));
-    fx->du = malloc((size_t)fx->B * D * sizeof(float));
-    fx->grads = malloc(fx->N * sizeof(float));
-    read_floats(f, fx->x, (size_t)fx->B * fx->S);
     for (int i = 0; i < fx->B; i++)
         assert_int_equal(fscanf(f, "%d", &fx->y[i]), 1);
-    read_floats(f, fx->params, fx->N);
-    read_floats(f, fx->u, (size_t)fx->B * D);
+    fx->params = ft_test_fixture_take(f, fx->N);
+    fx->u = ft_test_fixture_take(f, (size_t)fx->B * D);
     assert_int_equal(fscanf(f, "%lf", &fx->loss), 1);
-    read_floats(f, fx->du, (size_t)fx->B * D);
-    read_floats(f, fx->grads, fx->N);
+    fx->du = ft_test_fixture_take(f, (size_t)fx->B * D);
+    fx->grads = ft_test_fixture_take(f, fx->N);
     fclose(f);
 }
 
@@ -96,14 +85,6 @@ static const ft_layer_spec_t tiny[] = {
     {.kind = FT_LAYER_RELU},
     {.kind = FT_LAYER_LINEAR}};
 
-static void expect_close(const char *what, const float *got, const float *want, size_t n,
-                         double abs_tol, double rel_tol)
-{
-    for (size_t j = 0; j < n; j++)
-        if (!(fabs((double)got[j] - want[j]) <= abs_tol + rel_tol * fabs((double)want[j])))
-            fail_msg("%s[%zu]: got %.8g, torch %.8g", what, j, got[j], want[j]);
-}
-
 static void check_backend(const fixture_t *fx, const ft_ops_t *ops)
 {
     ft_model_t *m = NULL;
@@ -121,11 +102,11 @@ static void check_backend(const fixture_t *fx, const ft_ops_t *ops)
     ops->upload(x_dev, fx->x, xb);
     const float *feat = ft_model_forward_features(m, x_dev, fx->B);
     ops->download(u, feat, fb);
-    expect_close("features", u, fx->u, (size_t)fx->B * D, 1e-5, 1e-4);
+    ft_test_expect_close("features", u, fx->u, (size_t)fx->B * D, 1e-5, 1e-4);
     double loss =
         ft_attack_chameleon_supcon(u, fx->y, fx->B, D, fx->target, fx->temp, fx->scale, du, work);
     assert_float_equal(loss, fx->loss, 1e-5 * fabs(fx->loss));
-    expect_close("d loss / d features", du, fx->du, (size_t)fx->B * D, 1e-5, 1e-4);
+    ft_test_expect_close("d loss / d features", du, fx->du, (size_t)fx->B * D, 1e-5, 1e-4);
     /* the gradient buffer is overwritten: stale values must not survive */
     float *junk = malloc(fx->N * sizeof(float));
     for (size_t j = 0; j < fx->N; j++)
@@ -134,7 +115,7 @@ static void check_backend(const fixture_t *fx, const ft_ops_t *ops)
     ops->upload(df_dev, du, fb);
     ft_model_backward_features(m, df_dev, fx->B);
     ops->download(g, ft_model_grads(m), fx->N * sizeof(float));
-    expect_close("d loss / d params", g, fx->grads, fx->N, 1e-5, 1e-3);
+    ft_test_expect_close("d loss / d params", g, fx->grads, fx->N, 1e-5, 1e-3);
     for (size_t j = enc; j < fx->N; j++)
         assert_true(g[j] == 0.0f); /* the classifier: no gradient */
     free(junk);

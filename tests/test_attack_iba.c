@@ -39,19 +39,6 @@ typedef struct {
     float *x, *cls, *gen, *xp, *grad, *p1, *p2;
 } fixture_t;
 
-static void read_floats(FILE *f, float *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        assert_int_equal(fscanf(f, "%f", &v[i]), 1);
-}
-
-static float *take(FILE *f, size_t n)
-{
-    float *v = malloc(n * sizeof *v);
-    read_floats(f, v, n);
-    return v;
-}
-
 static void load(fixture_t *fx)
 {
     FILE *f = ft_test_fixture_open("attacks/iba.txt", "r");
@@ -62,14 +49,14 @@ static void load(fixture_t *fx)
     fx->S = (size_t)fx->c * fx->h * fx->w;
     fx->Nc = 2 * 9 + 2 + 6 * 8 + 6 + (size_t)fx->k * 6 + fx->k;
     fx->Ng = fx->S * fx->hidden + fx->hidden + fx->hidden * fx->S + fx->S;
-    fx->x = take(f, (size_t)fx->B * fx->S);
-    fx->cls = take(f, fx->Nc);
-    fx->gen = take(f, fx->Ng);
-    fx->xp = take(f, (size_t)fx->B * fx->S);
+    fx->x = ft_test_fixture_take(f, (size_t)fx->B * fx->S);
+    fx->cls = ft_test_fixture_take(f, fx->Nc);
+    fx->gen = ft_test_fixture_take(f, fx->Ng);
+    fx->xp = ft_test_fixture_take(f, (size_t)fx->B * fx->S);
     assert_int_equal(fscanf(f, "%lf", &fx->loss), 1);
-    fx->grad = take(f, fx->Ng);
-    fx->p1 = take(f, fx->Ng);
-    fx->p2 = take(f, fx->Ng);
+    fx->grad = ft_test_fixture_take(f, fx->Ng);
+    fx->p1 = ft_test_fixture_take(f, fx->Ng);
+    fx->p2 = ft_test_fixture_take(f, fx->Ng);
     assert_int_equal(fscanf(f, "%d %d", &fx->hits[0], &fx->hits[1]), 2);
     fclose(f);
 }
@@ -94,14 +81,6 @@ static const ft_layer_spec_t tiny[] = {
     {.kind = FT_LAYER_RELU},
     {.kind = FT_LAYER_LINEAR}};
 
-static void expect_close(const char *what, const float *got, const float *want, size_t n,
-                         double abs_tol, double rel_tol)
-{
-    for (size_t j = 0; j < n; j++)
-        if (!(fabs((double)got[j] - want[j]) <= abs_tol + rel_tol * fabs((double)want[j])))
-            fail_msg("%s[%zu]: got %.8g, torch %.8g", what, j, got[j], want[j]);
-}
-
 static void check_backend(const fixture_t *fx, const ft_ops_t *ops)
 {
     ft_model_t *cls = NULL, *gen = NULL;
@@ -122,15 +101,15 @@ static void check_backend(const fixture_t *fx, const ft_ops_t *ops)
         ft_attack_iba_step_init(&s, gen, cls, fx->B, mean, std, fx->target, fx->eps, fx->lr),
         FT_OK);
     assert_int_equal(ft_attack_iba_step(&s, fx->x, fx->B), fx->hits[0]);
-    expect_close("x'", s.xp, fx->xp, (size_t)fx->B * fx->S, 1e-6, 0);
+    ft_test_expect_close("x'", s.xp, fx->xp, (size_t)fx->B * fx->S, 1e-6, 0);
     assert_float_equal(s.loss, fx->loss, 1e-5 * fx->loss);
-    expect_close("generator gradient", s.grad, fx->grad, fx->Ng, 1e-6, 1e-3);
+    ft_test_expect_close("generator gradient", s.grad, fx->grad, fx->Ng, 1e-6, 1e-3);
     float *got = malloc(fx->Ng * sizeof *got);
     ft_model_get_params(gen, got);
-    expect_close("after one Adam step", got, fx->p1, fx->Ng, 1e-5, 1e-4);
+    ft_test_expect_close("after one Adam step", got, fx->p1, fx->Ng, 1e-5, 1e-4);
     assert_int_equal(ft_attack_iba_step(&s, fx->x, fx->B), fx->hits[1]);
     ft_model_get_params(gen, got);
-    expect_close("after two", got, fx->p2, fx->Ng, 1e-5, 1e-4);
+    ft_test_expect_close("after two", got, fx->p2, fx->Ng, 1e-5, 1e-4);
     free(got);
     ft_attack_iba_step_free(&s);
     ft_model_destroy(&cls);

@@ -102,13 +102,6 @@ static void free_fixture(fixture_t *fx)
     free(fx->dx);
 }
 
-static void check_close(const char *what, size_t i, float got, float want, double abs_tol,
-                        double rel_tol)
-{
-    if (!(fabs((double)got - want) <= abs_tol + rel_tol * fabs((double)want)))
-        fail_msg("%s[%zu]: got %.9g, torch %.9g", what, i, got, want);
-}
-
 static void compare_with_torch(const char *tag, const char *backend)
 {
     const ft_ops_t *ops = ft_ops_find(backend);
@@ -132,15 +125,15 @@ static void compare_with_torch(const char *tag, const char *backend)
     float logits[64 * 10];
     ops->download(logits, ft_model_forward(m, x, fx.B), (size_t)fx.B * 10 * sizeof(float));
     for (int i = 0; i < fx.B * 10; i++)
-        check_close("logits", (size_t)i, logits[i], fx.logits[i], 1e-4, 1e-3);
+        ft_test_check_close("logits", (size_t)i, logits[i], fx.logits[i], 1e-4, 1e-3);
 
     float loss = ft_model_forward_backward(m, x, y, fx.B);
-    check_close("loss", 0, loss, fx.loss, 0, 1e-4);
+    ft_test_check_close("loss", 0, loss, fx.loss, 0, 1e-4);
     float *g = malloc(fx.N * sizeof(float));
     assert_non_null(g);
     ops->download(g, ft_model_grads(m), fx.N * sizeof(float));
     for (size_t i = 0, k = 0; i < fx.N; i += (size_t)fx.stride, k++)
-        check_close("grad", i, g[i], fx.grads[k], 1e-5, 1e-3);
+        ft_test_check_close("grad", i, g[i], fx.grads[k], 1e-5, 1e-3);
 
     /* The input gradient (trigger optimisation): the same loss and parameter
      * gradient, and d loss / d x as torch's x.grad. */
@@ -152,7 +145,7 @@ static void compare_with_torch(const char *tag, const char *backend)
     ops->download(dx, dx_dev, xbytes);
     double dmax = 0.0;
     for (int i = 0; i < fx.B * 784; i++) {
-        check_close("dx", (size_t)i, dx[i], fx.dx[i], 1e-6, 1e-3);
+        ft_test_check_close("dx", (size_t)i, dx[i], fx.dx[i], 1e-6, 1e-3);
         dmax = fmax(dmax, fabs(fx.dx[i]));
     }
     assert_true(dmax > 1e-4); /* the fixture's gradient is not all zeros */
@@ -164,7 +157,7 @@ static void compare_with_torch(const char *tag, const char *backend)
     assert_non_null(sgd);
     for (int s = 0; s < 5; s++) {
         float l = ft_model_forward_backward(m, x, y, fx.B);
-        check_close("step loss", (size_t)s, l, fx.steps[s], 0, s < 4 ? 1e-4 : 1e-3);
+        ft_test_check_close("step loss", (size_t)s, l, fx.steps[s], 0, s < 4 ? 1e-4 : 1e-3);
         ft_sgd_step(sgd, 0.01f);
     }
     float *p = g;
@@ -175,7 +168,7 @@ static void compare_with_torch(const char *tag, const char *backend)
      * out makes it ~2e-3, correct code ~5e-7). */
     double dd = 0.0, dn = 0.0;
     for (size_t i = 0, k = 0; i < fx.N; i += 97, k++) {
-        check_close("param after 5 steps", i, p[i], fx.final[k], 1e-5, 1e-3);
+        ft_test_check_close("param after 5 steps", i, p[i], fx.final[k], 1e-5, 1e-3);
         double ours = (double)p[i] - fx.weights[i], torch = (double)fx.final[k] - fx.weights[i];
         dd += (ours - torch) * (ours - torch);
         dn += torch * torch;
