@@ -7,7 +7,7 @@
 #include "ft_error.h"
 #include "ft_grow.h"
 
-static uint32_t fnv1a(const char *s)
+uint32_t ft_fnv1a(const char *s)
 {
     uint32_t h = 2166136261u;
     for (; *s; s++)
@@ -44,7 +44,7 @@ void ft_name_index_destroy(ft_name_index_t **x_p)
 /* The slot of name: where it is, or the empty slot where it would go. */
 static uint32_t slot_of(const ft_name_index_t *x, const char *name)
 {
-    uint32_t h = fnv1a(name) & x->mask;
+    uint32_t h = ft_fnv1a(name) & x->mask;
     while (x->slots[h] && strcmp(x->names[x->slots[h] - 1], name))
         h = (h + 1) & x->mask;
     return h;
@@ -58,7 +58,7 @@ int ft_name_index_add(ft_name_index_t *x, const char *name, const char *what, ui
         if (!t)
             return ft_error_set(FT_ENOMEM, "out of memory reading %s", what);
         for (uint32_t a = 0; a < x->count; a++) {
-            uint32_t h = fnv1a(x->names[a]) & (size - 1);
+            uint32_t h = ft_fnv1a(x->names[a]) & (size - 1);
             while (t[h])
                 h = (h + 1) & (size - 1);
             t[h] = a + 1;

@@ -17,6 +17,10 @@ typedef struct {
     uint32_t mask;   /* table size - 1 (a power of two, at least 16) */
 } ft_name_index_t;
 
+/* 32-bit FNV-1a of the NUL-terminated string s: the index's hash, and the text
+ * vocabulary's (ft_text_vocab.c). */
+uint32_t ft_fnv1a(const char *s);
+
 /* A new empty index (16 slots). FT_ENOMEM with *out NULL. */
 int ft_name_index_new(ft_name_index_t **out);
 

@@ -4,21 +4,15 @@
  *
  * Ids: 0 <unk>, 1 <eos>, then the training tokens by falling count, ties by byte
  * order, so the vocabulary is a pure function of the corpus and the split. Lookups go
- * through an open-addressing table hashed with 32-bit FNV-1a. */
+ * through an open-addressing table hashed with 32-bit FNV-1a
+ * (ft_fnv1a, shared with the readers' name index). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "ft_alloc.h"
 #include "ft_error.h"
+#include "ft_name_index.h"
 #include "ft_text.h"
-
-static uint32_t fnv1a(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
 
 void ft_text_vocab_destroy(ft_text_vocab_t **v_p)
 {
@@ -43,7 +37,7 @@ ft_text_vocab_t *ft_text_vocab_retain(ft_text_vocab_t *v)
 
 int32_t ft_text_vocab_id(const ft_text_vocab_t *v, const char *word)
 {
-    for (uint32_t h = fnv1a(word) & v->mask;; h = (h + 1) & v->mask) {
+    for (uint32_t h = ft_fnv1a(word) & v->mask;; h = (h + 1) & v->mask) {
         uint32_t slot = v->hash[h];
         if (!slot)
             return FT_TEXT_UNK;
@@ -98,7 +92,7 @@ int ft_text_vocab_build(const ft_text_corpus_t *c, const uint8_t *is_test, int s
             continue;
         for (uint32_t t = c->entry_offsets[e]; t < c->entry_offsets[e + 1]; t++) {
             const char *w = ft_text_token(c, t);
-            uint32_t h = fnv1a(w) & mask;
+            uint32_t h = ft_fnv1a(w) & mask;
             while (slots[h] && strcmp(wc[slots[h] - 1].word, w))
                 h = (h + 1) & mask;
             if (!slots[h]) {
@@ -119,7 +113,7 @@ int ft_text_vocab_build(const ft_text_corpus_t *c, const uint8_t *is_test, int s
         if (!(v->words[i] = ft_strdup(w)))
             goto fail;
         v->size = (int)i + 1;
-        uint32_t h = fnv1a(w) & v->mask;
+        uint32_t h = ft_fnv1a(w) & v->mask;
         while (v->hash[h])
             h = (h + 1) & v->mask;
         v->hash[h] = (uint32_t)i + 1;
