@@ -38,6 +38,9 @@ kill_at() { # DIR "N1 N2 ..." [all]
         # Spare the last live process; a kill point reached before a second process
         # has registered is skipped (not the end of the kills).
         [ "${3:-}" = all ] || [ ${#live[@]} -gt 1 ] || continue
+        # Nobody left to kill (with `all`, the earlier kill can take the last two: a
+        # loaded machine may let the survivor fall silent and be presumed dead too).
+        [ ${#live[@]} -gt 0 ] || break
         proc=$(grep '"event":"task"' "$ev" | sed -n "${at}p" | sed 's/.*"process":\([0-9]*\).*/\1/')
         victim=$(pid_of "$ev" "$proc")
         alive "$victim" || victim=${live[0]}
