@@ -142,8 +142,9 @@ const ft_config_key_t ft_config_schema[] = {
     {"attack.honest_edge_holders", FT_KEY_INT, "10", NULL,
      "almost-edge/normal-case: honest clients (lowest ids) holding true-label copies"},
     {"attack.holder_pool", FT_KEY_ENUM, "copies", "copies|disjoint",
-     "almost-edge/normal-case: holders get copies of the attacker's points, or split a disjoint "
-     "pool of the same source (the edge points not sampled into D_adv: the paper code)"},
+     "almost-edge/normal-case: holders get copies of the attacker's points, or a disjoint pool "
+     "of the same source (the edge points not sampled into D_adv: the paper code), split among "
+     "almost-edge holders, whole to each normal-case holder"},
     {"attack.eps", FT_KEY_STRING, "2", NULL,
      "PGD: radius of the L2 ball around the global model, or auto: defense.norm_bound / the "
      "replacement factor (M n_adv / N_round), so the scaled update lands just under the bound"},

@@ -49,8 +49,9 @@ int ft_holdings_new(const ft_attack_env_t *env, ft_holdings_t **out)
     memset(h->copies->labels, p->source_class, h->copies->n);
     snprintf(h->copies->name, sizeof h->copies->name, "edge/true-label-copies");
     uint32_t na = h->copies->n;
-    /* copies, normal-case: every holder holds all; otherwise the holders split them */
-    int split = disjoint || p->attack_case == FT_CASE_ALMOST_EDGE;
+    /* normal-case: every holder holds all (the points are common); almost-edge: the
+     * holders split one set (they stay rare) — of the attacker's points or the pool */
+    int split = p->attack_case == FT_CASE_ALMOST_EDGE;
     size_t total = split ? na : (size_t)H * na;
     h->holder_offsets = ft_calloc((size_t)H + 1, sizeof *h->holder_offsets);
     h->holder_idx = ft_malloc((total + 1) * sizeof *h->holder_idx);

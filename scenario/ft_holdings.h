@@ -7,11 +7,15 @@
  * paper code's array_split; normal-case: EVERY holder holds a full copy, so the points
  * are common. In the edge case (or without an edge-case attack) nobody holds any.
  *
- * With attack.holder_pool = disjoint the holders instead split a pool of the same
+ * With attack.holder_pool = disjoint the holders instead hold a pool of the same
  * source that the attacker never trains on — the edge points not sampled into D_adv —
- * in contiguous parts in both cases, as the paper code gives its honest users a
- * separate file of Southwest images / ARDIS sevens (datasets.py:223-233, 381-406); the
- * two cases then differ by how many holders there are (attack.honest_edge_holders). */
+ * as the paper code gives its honest users a separate file of Southwest images / ARDIS
+ * sevens (datasets.py:223-233, 381-406): split in contiguous parts in the almost-edge
+ * case, the whole pool each in the normal case. The official normal-case pool (700
+ * images over users 0-9) is 7x its almost-edge pool (100 over users 0-4); a mined mode
+ * leaves too few points for two pools that size, so normal-case holders share the one
+ * pool whole: ten holders then train on 10x the almost-edge case's true-label points
+ * (split among five), the ratio the official code sets. */
 #ifndef FT_HOLDINGS_H
 #define FT_HOLDINGS_H
 
