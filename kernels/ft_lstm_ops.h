@@ -68,9 +68,4 @@ extern const ft_lstm_ops_t ft_lstm_ops_reference;
 /* The fast CPU path (BLAS sgemm): the default. */
 extern const ft_lstm_ops_t ft_lstm_ops_cpu;
 
-/* The LSTM back end that goes with an ft_ops back end name: "reference" -> the
- * reference, "cuda" -> ft_ops_find("cuda")'s table (NULL without a device), anything
- * else -> cpu. A model holding an ops table uses ops->lstm instead. */
-const ft_lstm_ops_t *ft_lstm_ops_for(const char *ops_name);
-
 #endif

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "ft_lstm_ops.h"
-#include "ft_ops.h"
 
 static float sigmoid(float a)
 {
@@ -139,14 +138,3 @@ const ft_lstm_ops_t ft_lstm_ops_reference = {
     .lstm_step_backward = ref_step_backward,
     .score_rows = ft_lstm_host_score_rows,
 };
-
-const ft_lstm_ops_t *ft_lstm_ops_for(const char *ops_name)
-{
-    if (ops_name && !strcmp(ops_name, "reference"))
-        return &ft_lstm_ops_reference;
-    if (ops_name && !strcmp(ops_name, "cuda")) {
-        const ft_ops_t *cuda = ft_ops_find("cuda");
-        return cuda ? cuda->lstm : NULL;
-    }
-    return &ft_lstm_ops_cpu;
-}
